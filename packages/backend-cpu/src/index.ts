@@ -1,0 +1,2 @@
+export { backend, createCpuAttention, VERSION } from './backend.js';
+export { attendSlice } from './kernel.js';

@@ -1,0 +1,6 @@
+import { getDefaultRegistry } from '@nextscale/core';
+import { backend } from './backend.js';
+
+getDefaultRegistry().register(backend);
+
+export { backend };

@@ -1,0 +1,1 @@
+export { backend, VERSION } from './backend.js';
