@@ -1,0 +1,46 @@
+// Throughput of the CPU kernels: core's matmul and the cpu backend's exact attention at VAR's
+// attention shapes (L = 680 and 2240, head dim 64), medians over several runs.
+// Usage: pnpm build && node scripts/bench/kernels.mjs [--reps 5]
+import { Rng, Tensor, matmul } from '@nextscale/core';
+import { createCpuAttention } from '@nextscale/backend-cpu';
+import { machine, timeMedian } from './machine.mjs';
+
+const reps = Number(process.argv[process.argv.indexOf('--reps') + 1]) || 5;
+const rng = new Rng(0);
+const rand = (shape) => new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1)));
+const pyramids = {
+  680: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16],
+  2240: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32],
+};
+
+const rows = [];
+for (const [M, K, N] of [[680, 64, 680], [680, 680, 64], [256, 1024, 1024], [680, 1024, 4096]]) {
+  const a = rand([M, K]);
+  const b = rand([K, N]);
+  const { median } = await timeMedian(() => matmul(a, b), reps);
+  rows.push({ kernel: `matmul ${M}×${K}×${N}`, seconds: median, gflops: (2 * M * K * N) / median / 1e9 });
+}
+
+const att = await createCpuAttention();
+for (const [L, pns] of Object.entries(pyramids)) {
+  const d = 64;
+  const n = Number(L);
+  const [q, k, v] = [0, 1, 2].map(() => rand([1, 1, n, d]));
+  const full = await timeMedian(() => att.attend(q, k, v, { scale: 0.125 }), reps);
+  rows.push({ kernel: `attention L=${n} d=${d} no mask`, seconds: full.median, gflops: (4 * n * n * d) / full.median / 1e9 });
+  const ends = [];
+  let acc = 0;
+  for (const p of pns) ends.push((acc += p * p));
+  let pairs = 0;
+  let prev = 0;
+  for (const e of ends) {
+    pairs += (e - prev) * e;
+    prev = e;
+  }
+  const masked = await timeMedian(() => att.attend(q, k, v, { scale: 0.125, mask: { kind: 'block-causal', scaleEnds: ends } }), reps);
+  rows.push({ kernel: `attention L=${n} d=${d} block-causal`, seconds: masked.median, gflops: (4 * pairs * d) / masked.median / 1e9 });
+}
+
+console.log(`machine: ${JSON.stringify(machine())}; median of ${reps} runs after one warm-up`);
+console.log('| kernel | median s | GFLOP/s |\n|---|---|---|');
+for (const r of rows) console.log(`| ${r.kernel} | ${r.seconds.toFixed(4)} | ${r.gflops.toFixed(2)} |`);
