@@ -1,19 +1,48 @@
 import { createRegistry, priorityPolicy } from '@nextscale/core';
+import { testAttentionBackend } from '@nextscale/core/testing';
 import { describe, expect, it } from 'vitest';
-import { backend } from './index.js';
+import { backend, chooseMode, createGpuAttention, modeSupported } from './index.js';
 
-describe('gpu backend descriptor', () => {
-  it('probes as unavailable and says why', async () => {
+// The same suite in every gpu.js mode this machine can run. In Node without a display that is
+// WebAssembly and gpu.js's JS mode; shader modes run in the browser test.
+for (const mode of ['webasm', 'cpu'] as const) {
+  testAttentionBackend({ ...backend, create: () => createGpuAttention({ mode }) }, { tolerance: 5e-6, label: `mode ${mode}` });
+}
+
+describe('gpu backend mode selection', () => {
+  it('probe names the mode it would use and why', async () => {
     const probe = await backend.probe();
-    expect(probe.available).toBe(false);
-    expect(probe.reason).toMatch(/not implemented/);
+    expect(probe.available).toBe(true);
+    expect(probe.reason).toMatch(/gpu\.js mode "(webgpu|webgl2|headlessgl|webasm)"/);
+    expect(probe.details?.mode).toBeTypeOf('string');
   });
 
-  it('is skipped by resolution with its reason in the aggregated error', async () => {
+  it('never picks a software or missing adapter automatically, and says what it skipped', async () => {
+    const choice = await chooseMode();
+    expect(choice.mode).toBe('webasm');
+    expect(choice.skipped.map((s) => s.mode)).toEqual(['webgpu', 'webgl2', 'headlessgl']);
+    expect(choice.reason).toMatch(/no hardware GPU path/);
+  });
+
+  it('refuses an unavailable or unknown explicit mode with the reason', async () => {
+    expect((await modeSupported('headlessgl')).ok).toBe(false);
+    await expect(createGpuAttention({ mode: 'webgl2' })).rejects.toThrow(/mode "webgl2" requested but unavailable: no WebGL2/);
+    await expect(createGpuAttention({ mode: 'metal' as never })).rejects.toThrow(/unknown gpu\.js mode "metal"/);
+  });
+
+  it('ranks below the cpu backend when it would only run on WebAssembly', async () => {
+    const probe = await backend.probe();
+    expect(probe.priority).toBe(5);
     const registry = createRegistry();
     registry.register(backend);
-    await expect(registry.resolve(['gpu'])).rejects.toThrow(/gpu: the gpu\.js kernels are not implemented/);
-    const available = await registry.probeAll();
-    expect(() => priorityPolicy(['gpu']).decide({ site: 's', heads: 1 } as never, available)).toThrow(/gpu: .*not implemented/);
+    const cpuLike = { ...backend, id: 'cpu', package: 'cpu-double', priority: 10, probe: async () => ({ available: true, reason: 'ok' }) };
+    registry.register(cpuLike);
+    expect(priorityPolicy().decide({ site: 's', heads: 1 } as never, await registry.probeAll())[0]!.backend).toBe('cpu');
+  });
+
+  it('reports its mode on the instance', async () => {
+    const att = await createGpuAttention({ mode: 'webasm' });
+    expect(att.mode).toBe('webasm');
+    await att.dispose();
   });
 });

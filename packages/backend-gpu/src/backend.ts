@@ -1,14 +1,150 @@
-import { ATTENTION_API_VERSION, BackendUnavailableError, type AttentionBackend } from '@nextscale/core';
+import {
+  ATTENTION_API_VERSION,
+  BackendUnavailableError,
+  InputError,
+  Tensor,
+  validateAttend,
+  validateStateInput,
+  validateStateOptions,
+  visibleKeys,
+  type AttentionBackend,
+  type AttentionInstance,
+  type AttentionState,
+  type AttentionStateOptions,
+  type TensorLike,
+} from '@nextscale/core';
+import { GPU } from 'gpu.js';
+import { AttentionKernels } from './kernels.js';
+import { chooseMode, type GpuMode, type ModeChoice } from './modes.js';
 
 export const VERSION = '0.1.0';
 
-const NOT_YET = 'the gpu.js kernels are not implemented in this version (tracked in issue 7); use the cpu backend';
+export interface GpuAttentionOptions {
+  /** A gpu.js mode to force (software adapters included); default: the best hardware mode. */
+  mode?: GpuMode;
+}
 
 /**
- * The gpu.js backend's descriptor. Until its kernels land it probes as unavailable and says why, so
- * policies skip it and explicit requests fail with that reason instead of running something else.
+ * Launches are split so no flat index exceeds 2^23: GLSL indexes with float32, exact only below 2^24.
  */
-export const backend: AttentionBackend = {
+const MAX_FLAT = 1 << 23;
+
+export interface GpuAttentionInstance extends AttentionInstance {
+  readonly mode: GpuMode;
+  readonly choice: ModeChoice;
+}
+
+export async function createGpuAttention(options: GpuAttentionOptions = {}): Promise<GpuAttentionInstance> {
+  const choice = await chooseMode(options.mode);
+  if (!choice.mode) throw new BackendUnavailableError(`@nextscale/backend-gpu: ${choice.reason}`, [{ id: 'gpu', reason: choice.reason }]);
+  const gpu = new GPU({ mode: choice.mode });
+  const kernels = new AttentionKernels(gpu);
+  let disposed = false;
+
+  /** Runs (BH, Lq, d) × (BH, Lk, d) in chunks of heads small enough for float32 indexing. */
+  async function run(q: Float32Array, k: Float32Array, v: Float32Array, BH: number, Lq: number, kvStride: number, Lk: number, d: number, visible: Float32Array, scale: number) {
+    if (disposed) throw new InputError('this gpu attention instance was disposed');
+    const out = new Float32Array(BH * Lq * d);
+    const per = Math.max(1, Math.floor(MAX_FLAT / (Lq * Math.max(Lk, d))));
+    for (let h0 = 0; h0 < BH; h0 += per) {
+      const heads = Math.min(per, BH - h0);
+      const kk = packKeys(k, h0, heads, kvStride, Lk, d);
+      const vv = packKeys(v, h0, heads, kvStride, Lk, d);
+      const o = await kernels.attend(q.subarray(h0 * Lq * d, (h0 + heads) * Lq * d), kk, vv, visible, { heads, Lq, Lk, d }, scale);
+      out.set(o, h0 * Lq * d);
+    }
+    return out;
+  }
+
+  return {
+    backendId: 'gpu',
+    mode: choice.mode,
+    choice,
+    async attend(q, k, v, spec) {
+      const x = validateAttend(q, k, v, spec);
+      const seen = visibleKeys(x.mask, x.Lk);
+      const visible = Float32Array.from({ length: x.Lq }, (_, i) => seen(i));
+      const out = await run(x.q.data, x.k.data, x.v.data, x.B * x.H, x.Lq, x.Lk, x.Lk, x.d, visible, spec.scale);
+      return { output: new Tensor([x.B, x.H, x.Lq, x.d], out) };
+    },
+    createState(o) {
+      validateStateOptions(o);
+      return new GpuKVState(o, run);
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      kernels.dispose();
+      await gpu.destroy();
+    },
+  };
+}
+
+/** Copies `heads` slices of Lk rows out of a (BH, stride, d) buffer. */
+function packKeys(src: Float32Array, h0: number, heads: number, stride: number, Lk: number, d: number): Float32Array {
+  if (stride === Lk) return src.subarray(h0 * Lk * d, (h0 + heads) * Lk * d);
+  const out = new Float32Array(heads * Lk * d);
+  for (let h = 0; h < heads; h++) out.set(src.subarray((h0 + h) * stride * d, ((h0 + h) * stride + Lk) * d), h * Lk * d);
+  return out;
+}
+
+type Runner = (q: Float32Array, k: Float32Array, v: Float32Array, BH: number, Lq: number, kvStride: number, Lk: number, d: number, visible: Float32Array, scale: number) => Promise<Float32Array>;
+
+/** Keeps K/V on the host, laid out (B·H, capacity, d), and attends each scale's queries to all of it. */
+class GpuKVState implements AttentionState {
+  private keys = new Float32Array(0);
+  private values = new Float32Array(0);
+  private capacity = 0;
+  length = 0;
+
+  constructor(
+    private readonly o: AttentionStateOptions,
+    private readonly run: Runner,
+  ) {}
+
+  async append(k: TensorLike, v: TensorLike): Promise<void> {
+    const K = validateStateInput(k, 'k', this.o);
+    const V = validateStateInput(v, 'v', this.o);
+    if (K.shape.join() !== V.shape.join()) throw new InputError(`v shape [${V.shape.join(', ')}] must equal k shape [${K.shape.join(', ')}]`);
+    const n = K.shape[2]!;
+    const d = this.o.headDim;
+    const BH = this.o.batch * this.o.heads;
+    if (this.length + n > this.capacity) {
+      const cap = Math.max(64, 2 * (this.length + n));
+      const nk = new Float32Array(BH * cap * d);
+      const nv = new Float32Array(nk.length);
+      for (let bh = 0; bh < BH; bh++) {
+        nk.set(this.keys.subarray(bh * this.capacity * d, (bh * this.capacity + this.length) * d), bh * cap * d);
+        nv.set(this.values.subarray(bh * this.capacity * d, (bh * this.capacity + this.length) * d), bh * cap * d);
+      }
+      this.keys = nk;
+      this.values = nv;
+      this.capacity = cap;
+    }
+    for (let bh = 0; bh < BH; bh++) {
+      this.keys.set(K.data.subarray(bh * n * d, (bh + 1) * n * d), (bh * this.capacity + this.length) * d);
+      this.values.set(V.data.subarray(bh * n * d, (bh + 1) * n * d), (bh * this.capacity + this.length) * d);
+    }
+    this.length += n;
+  }
+
+  async attend(q: TensorLike) {
+    const Q = validateStateInput(q, 'q', this.o);
+    if (this.length === 0) throw new InputError('attend() before any append(): the state holds no keys yet');
+    const { batch, heads, headDim: d, scale } = this.o;
+    const Lq = Q.shape[2]!;
+    const visible = new Float32Array(Lq).fill(this.length);
+    const out = await this.run(Q.data, this.keys, this.values, batch * heads, Lq, this.capacity, this.length, d, visible, scale);
+    return { output: new Tensor([batch, heads, Lq, d], out) };
+  }
+
+  dispose(): void {
+    this.keys = this.values = new Float32Array(0);
+    this.length = this.capacity = 0;
+  }
+}
+
+export const backend: AttentionBackend<GpuAttentionOptions> = {
   id: 'gpu',
   package: '@nextscale/backend-gpu',
   version: VERSION,
@@ -17,9 +153,15 @@ export const backend: AttentionBackend = {
   priority: 20,
   capabilities: { masks: ['none', 'block-causal'], incrementalState: true, dtypes: ['float32'] },
   async probe() {
-    return { available: false, reason: NOT_YET };
+    const choice = await chooseMode();
+    // On WebAssembly or gpu.js's JS mode this backend is slower than the cpu backend: rank it below.
+    const hardware = choice.mode === 'webgpu' || choice.mode === 'webgl2' || choice.mode === 'headlessgl';
+    return {
+      available: choice.mode !== null,
+      reason: choice.mode ? `gpu.js mode "${choice.mode}": ${choice.reason}` : choice.reason,
+      priority: hardware ? 20 : 5,
+      details: { mode: choice.mode, adapter: choice.adapter, skipped: choice.skipped },
+    };
   },
-  async create() {
-    throw new BackendUnavailableError(`@nextscale/backend-gpu: ${NOT_YET}`, [{ id: 'gpu', reason: NOT_YET }]);
-  },
+  create: (options) => createGpuAttention(options),
 };

@@ -1,1 +1,2 @@
-export { backend, VERSION } from './backend.js';
+export { backend, createGpuAttention, VERSION, type GpuAttentionInstance, type GpuAttentionOptions } from './backend.js';
+export { chooseMode, modeSupported, GPU_MODES, type GpuMode, type ModeChoice } from './modes.js';

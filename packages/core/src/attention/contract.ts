@@ -100,6 +100,8 @@ export interface ProbeResult {
   /** Why it is (un)available and how it would run, in words (the gpu backend names its mode). */
   reason: string;
   details?: Record<string, unknown>;
+  /** Priority on this machine when it differs from the descriptor's (e.g. a GPU backend on a software path). */
+  priority?: number;
 }
 
 export interface AttentionBackend<Options = Record<string, unknown>> {

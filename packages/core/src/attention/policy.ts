@@ -92,7 +92,7 @@ export function priorityPolicy(order?: readonly string[]): AttentionPolicy {
     decide(call, available) {
       const candidates = order
         ? order.map((id) => available.find((a) => a.backend.id === id) ?? { id })
-        : [...available].filter((a) => a.backend.exact).sort((a, b) => b.backend.priority - a.backend.priority);
+        : [...available].filter((a) => a.backend.exact).sort((a, b) => effectivePriority(b) - effectivePriority(a));
       const failures: { id: string; reason: string }[] = [];
       for (const c of candidates) {
         if (!('backend' in c)) {
@@ -111,6 +111,10 @@ export function priorityPolicy(order?: readonly string[]): AttentionPolicy {
       );
     },
   };
+}
+
+function effectivePriority(a: AvailableBackend): number {
+  return a.probe.priority ?? a.backend.priority;
 }
 
 /** The best available exact backend; used by policies that send part of the work to exact attention. */

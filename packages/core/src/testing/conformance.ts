@@ -16,6 +16,8 @@ export interface ConformanceOptions {
   createOptions?: Record<string, unknown>;
   /** Extra slack added to a certificate's bound for float32 output rounding (default 1e-5). */
   certificateSlack?: number;
+  /** Names this run in test titles (e.g. the gpu.js mode) when a backend runs the suite more than once. */
+  label?: string;
 }
 
 export function randomTensor(rng: Rng, shape: number[], std = 1): Tensor {
@@ -79,7 +81,7 @@ export function testAttentionBackend(backend: AttentionBackend, options: Conform
     }
   }
 
-  describe(`attention backend conformance: ${backend.id}`, () => {
+  describe(`attention backend conformance: ${backend.id}${options.label ? ` [${options.label}]` : ''}`, () => {
     it('has a complete descriptor', () => {
       expect(backend.id).toMatch(/^[a-z][a-z0-9-]*$/);
       expect(backend.package).toMatch(/^@?[\w./-]+$/);

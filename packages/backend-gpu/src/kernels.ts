@@ -1,0 +1,89 @@
+/**
+ * The two gpu.js kernels of exact attention, for a batch of `heads` (batch × head) slices at once:
+ *   scores(q, k, visible)      → τ·q_i·k_j for visible keys, −1e30 for masked ones      (heads·Lq·Lk)
+ *   weighted(scores, v, visible) → Σ_j softmax_j(scores_i) v_j, max-subtracted       (heads·Lq·d)
+ * Flat Float32Array inputs and 1-D outputs avoid gpu.js's per-row array conversion. Kernels are
+ * compiled per shape (gpu.js bakes loop bounds in as constants) and cached.
+ */
+import type { GPU, IKernelRunShortcut } from 'gpu.js';
+
+interface Shape {
+  heads: number;
+  Lq: number;
+  Lk: number;
+  d: number;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- gpu.js kernel bodies are transpiled, `this` is its thread context */
+function scoresKernel(this: any, q: Float32Array, k: Float32Array, visible: Float32Array, scale: number): number {
+  const x = this.thread.x;
+  const j = x % this.constants.Lk;
+  const row = Math.floor(x / this.constants.Lk);
+  const i = row % this.constants.Lq;
+  const h = Math.floor(row / this.constants.Lq);
+  if (j >= visible[i]) return -1e30;
+  let s = 0;
+  for (let c = 0; c < this.constants.d; c++) {
+    s += q[row * this.constants.d + c] * k[(h * this.constants.Lk + j) * this.constants.d + c];
+  }
+  return s * scale;
+}
+
+function weightedKernel(this: any, scores: Float32Array, v: Float32Array, visible: Float32Array): number {
+  const x = this.thread.x;
+  const c = x % this.constants.d;
+  const row = Math.floor(x / this.constants.d);
+  const i = row % this.constants.Lq;
+  const h = Math.floor(row / this.constants.Lq);
+  const n = visible[i];
+  let m = -1e30;
+  for (let j = 0; j < this.constants.Lk; j++) {
+    if (j < n) m = Math.max(m, scores[row * this.constants.Lk + j]);
+  }
+  let sum = 0;
+  let acc = 0;
+  for (let j = 0; j < this.constants.Lk; j++) {
+    if (j < n) {
+      const p = Math.exp(scores[row * this.constants.Lk + j] - m);
+      sum += p;
+      acc += p * v[(h * this.constants.Lk + j) * this.constants.d + c];
+    }
+  }
+  return acc / sum;
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+export class AttentionKernels {
+  private readonly cache = new Map<string, { scores: IKernelRunShortcut; weighted: IKernelRunShortcut }>();
+
+  constructor(private readonly gpu: GPU) {}
+
+  private kernelsFor(s: Shape) {
+    const key = `${s.heads}x${s.Lq}x${s.Lk}x${s.d}`;
+    let k = this.cache.get(key);
+    if (!k) {
+      const common = { constants: { ...s }, precision: 'single', tactic: 'precision', loopMaxIterations: Math.max(s.Lk, s.d) + 1 };
+      k = {
+        scores: this.gpu.createKernel(scoresKernel as never, { ...common, output: [s.heads * s.Lq * s.Lk] }),
+        weighted: this.gpu.createKernel(weightedKernel as never, { ...common, output: [s.heads * s.Lq * s.d] }),
+      };
+      this.cache.set(key, k);
+    }
+    return k;
+  }
+
+  /** q: (heads, Lq, d), k/v: (heads, Lk, d) flat; visible[i] = keys query i sees. */
+  async attend(q: Float32Array, k: Float32Array, v: Float32Array, visible: Float32Array, shape: Shape, scale: number): Promise<Float32Array> {
+    const kernels = this.kernelsFor(shape);
+    const scores = await kernels.scores(q, k, visible, scale);
+    return Float32Array.from(await kernels.weighted(scores, v, visible));
+  }
+
+  dispose(): void {
+    for (const k of this.cache.values()) {
+      k.scores.destroy?.();
+      k.weighted.destroy?.();
+    }
+    this.cache.clear();
+  }
+}

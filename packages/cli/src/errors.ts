@@ -1,0 +1,107 @@
+/**
+ * Errors the user sees, and the exit code of each class of problem.
+ *
+ * Every user error is one line on stderr, `nextscale: <problem> — <fix>`, with no stack trace; in
+ * `--json` mode it is also a JSON document on stdout. Only internal errors (exit 1) print a stack,
+ * and only with `--debug`.
+ */
+import { NextscaleError, type ErrorCode } from '@nextscale/core';
+
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  weights: 3,
+  backend: 4,
+  interrupted: 130,
+} as const;
+
+export type CliErrorCode = ErrorCode | 'E_INTERNAL';
+
+const EXIT_BY_CODE: Record<CliErrorCode, number> = {
+  E_USAGE: EXIT.usage,
+  E_CONFIG: EXIT.usage,
+  E_WEIGHTS: EXIT.weights,
+  E_BACKEND_UNAVAILABLE: EXIT.backend,
+  E_INPUT: EXIT.internal,
+  E_ABORTED: EXIT.interrupted,
+  E_INTERNAL: EXIT.internal,
+};
+
+/** The generic fix for a class of problem when the error itself does not carry one. */
+const DEFAULT_FIX: Record<CliErrorCode, string> = {
+  E_USAGE: "see 'nextscale <command> --help'",
+  E_CONFIG: 'fix the configuration file (see the README section "Config file")',
+  E_WEIGHTS: 'check the path and that the file is a complete VAR or VQ-VAE checkpoint (.pth or .safetensors)',
+  E_BACKEND_UNAVAILABLE: "run 'nextscale backends' to see what is installed and how to add the others",
+  E_INPUT: 'this is probably a bug; rerun with --debug and report it',
+  E_ABORTED: 'nothing was written',
+  E_INTERNAL: 'rerun with --debug for the stack trace and report it',
+};
+
+/** An error raised by the CLI itself, with the fix to print after the dash. */
+export class CliError extends NextscaleError {
+  override name = 'CliError';
+  constructor(
+    code: ErrorCode,
+    problem: string,
+    readonly fix?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, problem, options);
+  }
+}
+
+export const usageError = (problem: string, fix?: string) => new CliError('E_USAGE', problem, fix);
+export const configError = (problem: string, fix?: string) => new CliError('E_CONFIG', problem, fix);
+export const weightsError = (problem: string, fix?: string) => new CliError('E_WEIGHTS', problem, fix);
+export const backendError = (problem: string, fix?: string) => new CliError('E_BACKEND_UNAVAILABLE', problem, fix);
+
+export interface DescribedError {
+  code: CliErrorCode;
+  message: string;
+  exitCode: number;
+  /** The one line printed on stderr (without the `nextscale: ` prefix). */
+  line: string;
+  internal: boolean;
+}
+
+const ONE_LINE = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+
+/** Classifies any thrown value. Core errors keep their code; everything else is internal. */
+export function describeError(err: unknown): DescribedError {
+  if (err instanceof NextscaleError || isCodedError(err)) {
+    const code = (err as NextscaleError).code as CliErrorCode;
+    const message = ONE_LINE((err as Error).message);
+    const fix = err instanceof CliError ? err.fix : undefined;
+    const exitCode = EXIT_BY_CODE[code] ?? EXIT.internal;
+    const internal = code === 'E_INPUT';
+    const fixText = fix ?? (alreadyHasFix(message) ? undefined : DEFAULT_FIX[code]);
+    return { code, message, exitCode, line: fixText ? `${message} — ${ONE_LINE(fixText)}` : message, internal };
+  }
+  if (isAbortLike(err)) {
+    return { code: 'E_ABORTED', message: 'interrupted', exitCode: EXIT.interrupted, line: `interrupted — ${DEFAULT_FIX.E_ABORTED}`, internal: false };
+  }
+  const message = ONE_LINE(err instanceof Error ? err.message : String(err));
+  return {
+    code: 'E_INTERNAL',
+    message,
+    exitCode: EXIT.internal,
+    line: `internal error: ${message} — ${DEFAULT_FIX.E_INTERNAL}`,
+    internal: true,
+  };
+}
+
+function isCodedError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && code in EXIT_BY_CODE;
+}
+
+function isAbortLike(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR');
+}
+
+/** Core messages often end with their own remedy ("…; install X"); don't add a second one. */
+function alreadyHasFix(message: string): boolean {
+  return / — /.test(message) || /;\s*(install|use|run|pass|set|rename|check)\b/i.test(message);
+}

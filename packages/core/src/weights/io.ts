@@ -1,0 +1,78 @@
+/**
+ * Positional file access. Weights files can be many GB, so nothing here ever reads a whole file:
+ * callers ask for byte ranges, and single reads are split below Node's 2 GiB per-call limit.
+ */
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { WeightsError } from '../errors.js';
+
+/** Largest single `handle.read`/`write` (Node rejects lengths ≥ 2 GiB). */
+export const MAX_IO_CHUNK = 1 << 30;
+
+export interface OpenedFile {
+  readonly path: string;
+  readonly handle: FileHandle;
+  readonly size: number;
+}
+
+/** Opens a regular file for reading, mapping the usual OS failures to one-line WeightsErrors. */
+export async function openFile(path: string): Promise<OpenedFile> {
+  let handle: FileHandle;
+  try {
+    handle = await fsp.open(path, 'r');
+  } catch (err) {
+    throw new WeightsError(path, describeOpenError(err), { cause: err });
+  }
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw new WeightsError(path, 'is a directory, not a weights file');
+    if (!st.isFile()) throw new WeightsError(path, 'is not a regular file');
+    if (st.size === 0) throw new WeightsError(path, 'file is empty (0 bytes); the download or save probably failed, get the file again');
+    return { path, handle, size: st.size };
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function describeOpenError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'file not found; check the path';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied; check the file permissions';
+    case 'EISDIR':
+      return 'is a directory, not a weights file';
+    default:
+      return `cannot open: ${(err as Error)?.message ?? String(err)}`;
+  }
+}
+
+/**
+ * Reads exactly `length` bytes at `position` into a fresh (8-byte aligned) buffer, or throws a
+ * "truncated" WeightsError when the file ends first.
+ */
+export async function readAt(file: OpenedFile, position: number, length: number, what = 'data'): Promise<Uint8Array> {
+  if (position + length > file.size) {
+    throw truncated(file, position + length, what);
+  }
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const want = Math.min(MAX_IO_CHUNK, length - done);
+    const { bytesRead } = await file.handle.read(out, done, want, position + done);
+    // The file shrank after open (or is being rewritten): report it as truncated.
+    if (bytesRead === 0) throw truncated(file, position + length, what);
+    done += bytesRead;
+  }
+  return out;
+}
+
+export function truncated(file: OpenedFile, needed: number, what: string): WeightsError {
+  return new WeightsError(
+    file.path,
+    `truncated: ${what} needs bytes up to ${needed} but the file has only ${file.size} bytes; the download was probably interrupted, get the file again`,
+  );
+}
