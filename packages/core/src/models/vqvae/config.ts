@@ -6,9 +6,6 @@
 import { WeightsError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 
-/** How the quantizer's Phi convs are shared: VAR's `share_quant_resi` argument. */
-export type ShareQuantResi = number;
-
 export interface VQVAEConfig {
   vocabSize: number;
   /** Latent channels (VAR's Cvae = z_channels). */
@@ -19,7 +16,7 @@ export interface VQVAEConfig {
   usingSa: boolean;
   usingMidSa: boolean;
   /** K ≥ 2: K partially-shared Phis (`qresi_ls.{k}`); 1: one shared Phi (`qresi`); 0: one per entry (`quant_resi.{k}`). */
-  shareQuantResi: ShareQuantResi;
+  shareQuantResi: number;
   /** Number of Phi convs in the file. */
   numPhi: number;
   /** Phi mixing ratio r in `(1−r)·h + r·conv(h)`; hard-coded in VAR's VQVAE. */

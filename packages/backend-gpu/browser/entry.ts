@@ -1,0 +1,63 @@
+/**
+ * The browser check's page script: runs exact attention through @nextscale/backend-gpu in a real
+ * page and compares it with core's float64 reference.
+ */
+import { Rng, Tensor, referenceAttention } from '@nextscale/core';
+import { chooseMode, createGpuAttention, type GpuMode } from '../src/index.js';
+
+function rand(rng: Rng, shape: number[]): Tensor {
+  return new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1)));
+}
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+async function attentionCheck(mode?: GpuMode) {
+  const auto = await chooseMode();
+  const att = await createGpuAttention({ mode });
+  const rng = new Rng(11);
+  const scaleEnds = [1, 5, 14, 30];
+  const [q, k, v] = [0, 1, 2].map(() => rand(rng, [2, 2, 30, 16])) as [Tensor, Tensor, Tensor];
+  const mask = { kind: 'block-causal' as const, scaleEnds };
+  const oneShot = await att.attend(q, k, v, { scale: 0.25, mask });
+  const full = await att.attend(q, k, v, { scale: 0.25 });
+  const st = att.createState({ batch: 2, heads: 2, headDim: 16, scale: 0.25 });
+  const parts: Float32Array[] = [];
+  let start = 0;
+  for (const end of scaleEnds) {
+    const slice = (t: Tensor) => {
+      const out = new Tensor([2, 2, end - start, 16]);
+      for (let bh = 0; bh < 4; bh++) out.data.set(t.data.subarray((bh * 30 + start) * 16, (bh * 30 + end) * 16), bh * (end - start) * 16);
+      return out;
+    };
+    await st.append(slice(k), slice(v));
+    parts.push((await st.attend(slice(q))).output.data);
+    start = end;
+  }
+  const refMasked = referenceAttention(q, k, v, 0.25, mask);
+  // Reassemble the per-scale outputs in (b, h, token) order.
+  const incremental = new Float32Array(refMasked.length);
+  start = 0;
+  scaleEnds.forEach((end, s) => {
+    for (let bh = 0; bh < 4; bh++) incremental.set(parts[s]!.subarray(bh * (end - start) * 16, (bh + 1) * (end - start) * 16), (bh * 30 + start) * 16);
+    start = end;
+  });
+  const result = {
+    requested: mode ?? 'auto',
+    mode: att.mode,
+    adapter: att.choice.adapter ?? null,
+    reason: att.choice.reason,
+    autoMode: auto.mode,
+    autoSkipped: auto.skipped,
+    errMasked: maxAbs(oneShot.output.data, refMasked),
+    errFull: maxAbs(full.output.data, referenceAttention(q, k, v, 0.25)),
+    errIncremental: maxAbs(incremental, refMasked),
+  };
+  await att.dispose();
+  return result;
+}
+
+(globalThis as Record<string, unknown>).nextscaleAttentionCheck = attentionCheck;

@@ -1,0 +1,215 @@
+/**
+ * Finds attention backend packages and loads their descriptors into a registry.
+ *
+ * Which packages: those named in the config file (`backends`), else every `@nextscale/backend-*`
+ * package resolvable from the project (the cwd, walking up through node_modules folders) and then
+ * from the CLI's own install. The cpu backend is a dependency of the CLI, so it is always there.
+ */
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRegistry, type AttentionBackend, type Registry } from '@nextscale/core';
+
+export const KNOWN_BACKENDS = [
+  { id: 'cpu', package: '@nextscale/backend-cpu', what: 'exact attention on the CPU' },
+  { id: 'gpu', package: '@nextscale/backend-gpu', what: 'exact attention through gpu.js' },
+  { id: 'lowrank', package: '@nextscale/backend-lowrank', what: 'polynomial-method low-rank attention with a certified error' },
+] as const;
+
+export type DiscoverySource = 'config' | 'project' | 'cli';
+
+export interface FoundPackage {
+  name: string;
+  version: string;
+  dir: string;
+  from: DiscoverySource;
+}
+
+export interface LoadedBackend extends FoundPackage {
+  backend?: AttentionBackend;
+  /** Why the package could not be used (import failed, no descriptor, id clash). */
+  error?: string;
+}
+
+/** The folder of the CLI package (where its own dependencies resolve from). */
+export function cliPackageDir(): string {
+  // dist/index.js (bundled) or src/backends/discover.ts (tests through the source).
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = path.join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if (JSON.parse(readFileSync(pj, 'utf8')).name === '@nextscale/cli') return dir;
+      } catch {
+        /* keep looking */
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.dirname(fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+function nodeModulesChain(from: string): string[] {
+  const dirs: string[] = [];
+  let dir = path.resolve(from);
+  for (;;) {
+    if (path.basename(dir) !== 'node_modules') dirs.push(path.join(dir, 'node_modules'));
+    const parent = path.dirname(dir);
+    if (parent === dir) return dirs;
+    dir = parent;
+  }
+}
+
+function readPackage(dir: string): { name: string; version: string } | undefined {
+  try {
+    const pj = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    return typeof pj.name === 'string' ? { name: pj.name, version: String(pj.version ?? '0.0.0') } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves a package name the way Node would from `from` (node_modules folders upward). */
+export function resolvePackageDir(name: string, from: string): string | undefined {
+  for (const nm of nodeModulesChain(from)) {
+    const dir = path.join(nm, ...name.split('/'));
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+  }
+  return undefined;
+}
+
+/** Every `@nextscale/backend-*` package visible from `from`, nearest first. */
+export function scanBackendPackages(from: string): { name: string; dir: string }[] {
+  const seen = new Map<string, string>();
+  for (const nm of nodeModulesChain(from)) {
+    const scope = path.join(nm, '@nextscale');
+    let entries: string[];
+    try {
+      entries = readdirSync(scope);
+    } catch {
+      continue;
+    }
+    for (const e of entries.sort()) {
+      if (!e.startsWith('backend-')) continue;
+      const dir = path.join(scope, e);
+      const name = `@nextscale/${e}`;
+      try {
+        if (!statSync(dir).isDirectory() || seen.has(name)) continue;
+      } catch {
+        continue; // dangling link
+      }
+      if (existsSync(path.join(dir, 'package.json'))) seen.set(name, dir);
+    }
+  }
+  return [...seen].map(([name, dir]) => ({ name, dir }));
+}
+
+export interface DiscoverOptions {
+  cwd: string;
+  /** Package names from the config file; when given, only these (plus the CLI's cpu backend). */
+  packages?: string[];
+  /** Folder of the config file (config packages resolve from there first). */
+  configDir?: string;
+}
+
+/** The packages to load, without importing them. Project before the CLI's install; no duplicates. */
+export function findBackendPackages(o: DiscoverOptions): { found: FoundPackage[]; missing: string[] } {
+  const cliDir = cliPackageDir();
+  const found: FoundPackage[] = [];
+  const missing: string[] = [];
+  const add = (name: string, dir: string, from: DiscoverySource) => {
+    const pkg = readPackage(dir);
+    const real = safeRealpath(dir);
+    if (found.some((f) => f.name === name || safeRealpath(f.dir) === real)) return;
+    found.push({ name, version: pkg?.version ?? 'unknown', dir, from });
+  };
+  if (o.packages) {
+    for (const name of o.packages) {
+      const dir =
+        (o.configDir && resolvePackageDir(name, o.configDir)) || resolvePackageDir(name, o.cwd) || resolvePackageDir(name, cliDir);
+      if (dir) add(name, dir, 'config');
+      else missing.push(name);
+    }
+    const cpu = resolvePackageDir('@nextscale/backend-cpu', cliDir);
+    if (cpu) add('@nextscale/backend-cpu', cpu, 'cli');
+  } else {
+    for (const p of scanBackendPackages(o.cwd)) add(p.name, p.dir, 'project');
+    for (const p of scanBackendPackages(cliDir)) add(p.name, p.dir, 'cli');
+  }
+  return { found, missing };
+}
+
+function safeRealpath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/** The file a bare `import(name)` would load: exports["."] (import/default) or main. */
+export function packageEntry(dir: string): string {
+  const pj = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  let target: unknown = pj.exports;
+  if (target && typeof target === 'object' && !Array.isArray(target) && '.' in (target as object)) target = (target as Record<string, unknown>)['.'];
+  for (let i = 0; i < 4 && target && typeof target === 'object'; i++) {
+    const t = target as Record<string, unknown>;
+    target = t['import'] ?? t['node'] ?? t['default'];
+  }
+  const rel = typeof target === 'string' ? target : (pj.module ?? pj.main ?? 'index.js');
+  return path.join(dir, rel);
+}
+
+function isDescriptor(x: unknown): x is AttentionBackend {
+  const b = x as AttentionBackend | undefined;
+  return !!b && typeof b.id === 'string' && typeof b.probe === 'function' && typeof b.create === 'function';
+}
+
+/** Imports one package and returns its `backend` descriptor. */
+export async function importBackend(pkg: FoundPackage): Promise<LoadedBackend> {
+  let entry: string;
+  try {
+    entry = packageEntry(pkg.dir);
+  } catch (err) {
+    return { ...pkg, error: `unreadable package.json: ${(err as Error).message}` };
+  }
+  if (!existsSync(entry)) return { ...pkg, error: `its entry ${path.relative(pkg.dir, entry)} is missing (is the package built?)` };
+  try {
+    const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+    const backend = mod['backend'] ?? (mod['default'] as Record<string, unknown> | undefined)?.['backend'];
+    if (!isDescriptor(backend)) return { ...pkg, error: 'it does not export an attention backend descriptor named `backend`' };
+    return { ...pkg, backend };
+  } catch (err) {
+    return { ...pkg, error: `import failed: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+export interface Discovery {
+  registry: Registry;
+  loaded: LoadedBackend[];
+  /** Config-named packages that could not be found. */
+  missing: string[];
+}
+
+/** Finds, imports and registers every backend; problems are reported, not thrown. */
+export async function discoverBackends(o: DiscoverOptions): Promise<Discovery> {
+  const { found, missing } = findBackendPackages(o);
+  const loaded = await Promise.all(found.map(importBackend));
+  const registry = createRegistry();
+  for (const l of loaded) {
+    if (!l.backend) continue;
+    try {
+      registry.register(l.backend);
+    } catch (err) {
+      l.error = (err as Error).message;
+      delete l.backend;
+    }
+  }
+  return { registry, loaded, missing };
+}
+
+export function installHint(id: string): string {
+  const known = KNOWN_BACKENDS.find((k) => k.id === id);
+  return `npm i ${known?.package ?? `@nextscale/backend-${id}`}`;
+}
