@@ -1,0 +1,62 @@
+/**
+ * The attention policy from the resolved settings, checked against what is installed before any
+ * weights are read, so that a missing or unusable backend fails fast with exit code 4.
+ */
+import { explicitPolicy, priorityPolicy, type AttentionPolicy, type AvailableBackend, type Registry } from '@nextscale/core';
+import { normPolicy } from '../core-api.js';
+import type { Context } from '../context.js';
+import { backendError } from '../errors.js';
+import type { ResolvedSettings } from '../config/resolve.js';
+import { installHint } from './discover.js';
+
+export interface BuiltPolicy {
+  policy: AttentionPolicy;
+  available: AvailableBackend[];
+}
+
+function installedList(available: readonly AvailableBackend[]): string {
+  return available.map((a) => `${a.backend.id}${a.probe.available ? '' : ' (unavailable)'}`).join(', ') || 'none';
+}
+
+export async function buildPolicy(ctx: Context, settings: ResolvedSettings, registry: Registry): Promise<BuiltPolicy> {
+  const available = await registry.probeAll();
+  const epsilon = settings.epsilon.value;
+  switch (settings.policy.value) {
+    case 'explicit': {
+      const id = settings.backend.value!;
+      const found = available.find((a) => a.backend.id === id);
+      if (!found) {
+        throw backendError(
+          `attention backend '${id}' is not installed (installed: ${installedList(available)})`,
+          `${installHint(id)}, or list its package in nextscale.config "backends"; 'nextscale backends' shows what is here`,
+        );
+      }
+      if (!found.probe.available) {
+        throw backendError(`attention backend '${id}' cannot run here: ${found.probe.reason}`, "choose another with --backend (see 'nextscale backends')");
+      }
+      return { policy: explicitPolicy(id), available };
+    }
+    case 'priority': {
+      const order = settings.order.value;
+      if (order) {
+        const usable = order.filter((id) => available.some((a) => a.backend.id === id && a.probe.available));
+        if (!usable.length) {
+          throw backendError(
+            `none of the backends in the priority order [${order.join(', ')}] is installed and available (installed: ${installedList(available)})`,
+            `install one of them (${order.map(installHint).join(' / ')})`,
+          );
+        }
+      }
+      return { policy: priorityPolicy(order), available };
+    }
+    case 'norm':
+    default: {
+      const policy = normPolicy({ epsilon });
+      if (policy) return { policy, available };
+      if (settings.policy.source !== 'default') {
+        ctx.warn('this @nextscale/core has no norm policy; using the priority policy (exact backends)');
+      }
+      return { policy: priorityPolicy(settings.order.value), available };
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * VAR's SelfAttention around the router (var-architecture.md §2.3): the qkv projection with its
+ * [q_bias, 0, v_bias] bias, the (3, H, hd) split, l2-normalised q/k with the learned per-head scale,
+ * and the head merge. The attention itself is whatever the router's backend computes.
+ */
+import type { AttentionCall, HeadBound } from '../../attention/policy.js';
+import { l2Normalize, linear } from '../../ops/index.js';
+import { Tensor } from '../../tensor.js';
+import type { VARConfig } from './config.js';
+import type { VARBlockWeights } from './weights.js';
+
+export interface HeadsQKV {
+  /** (N, H, T, hd); l2-normalised and × exp(min(scale_mul, ln 100)) when attention is l2-norm. */
+  q: Tensor;
+  /** (N, H, T, hd); l2-normalised when attention is l2-norm. */
+  k: Tensor;
+  /** (N, H, T, hd). */
+  v: Tensor;
+}
+
+/** x (N, T, C) → q, k, v per head. */
+export function projectQKV(x: Tensor, block: VARBlockWeights, config: VARConfig): HeadsQKV {
+  const [N, T, C] = x.shape as [number, number, number];
+  const H = config.numHeads;
+  const hd = config.headDim;
+  const qkv = linear(x, block.qkvWeight, block.qkvBias).data;
+  const parts = [0, 1, 2].map(() => new Tensor([N, H, T, hd]));
+  // Output channel s·C + h·hd + d is part s (q, k, v) of head h.
+  for (let n = 0; n < N; n++) {
+    for (let t = 0; t < T; t++) {
+      const src = (n * T + t) * 3 * C;
+      for (let s = 0; s < 3; s++) {
+        const dst = parts[s]!.data;
+        for (let h = 0; h < H; h++) {
+          const o = ((n * H + h) * T + t) * hd;
+          for (let d = 0; d < hd; d++) dst[o + d] = qkv[src + s * C + h * hd + d]!;
+        }
+      }
+    }
+  }
+  let [q, k, v] = parts as [Tensor, Tensor, Tensor];
+  if (config.attnL2Norm) {
+    q = l2Normalize(q);
+    k = l2Normalize(k);
+    const scale = block.qScale!;
+    for (let nh = 0; nh < N * H; nh++) {
+      const s = scale[nh % H]!;
+      for (let i = nh * T * hd; i < (nh + 1) * T * hd; i++) q.data[i] = q.data[i]! * s;
+    }
+  }
+  return { q, k, v };
+}
+
+/** (N, H, T, hd) → (N, T, C): heads side by side in each token's row. */
+export function mergeHeads(o: Tensor): Tensor {
+  const [N, H, T, hd] = o.shape as [number, number, number, number];
+  const out = new Tensor([N, T, H * hd]);
+  for (let n = 0; n < N; n++) {
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        out.data.set(o.data.subarray(((n * H + h) * T + t) * hd, ((n * H + h) * T + t + 1) * hd), (n * T + t) * H * hd + h * hd);
+      }
+    }
+  }
+  return out;
+}
+
+/** The output projection. */
+export function projectOutput(o: Tensor, block: VARBlockWeights): Tensor {
+  return linear(mergeHeads(o), block.projWeight, block.projBias);
+}
+
+/**
+ * What the policy sees of block `layer`'s attention. l2-normalised heads carry their static logit
+ * bound: |q·k| ≤ ‖q‖‖k‖ = exp(min(scale_mul, ln 100)) with scale 1.
+ */
+export function blockAttentionCall(config: VARConfig, block: VARBlockWeights, layer: number, batch: number, scaleEnds: readonly number[]): AttentionCall {
+  const headBounds: HeadBound[] | undefined = block.qScale
+    ? Array.from(block.qScale, (beta) => ({ beta, source: 'l2-static' as const }))
+    : undefined;
+  return {
+    site: `var.blocks.${layer}.attn`,
+    layer,
+    batch,
+    heads: config.numHeads,
+    headDim: config.headDim,
+    scale: config.attnScale,
+    mask: 'block-causal',
+    scaleEnds,
+    ...(headBounds ? { headBounds } : {}),
+  };
+}

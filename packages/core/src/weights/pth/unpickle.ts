@@ -1,0 +1,397 @@
+/**
+ * A restricted unpickler. Python's pickle is a small stack machine whose only dangerous powers are
+ * looking up globals and calling them; here every global goes through `resolveGlobal` (which knows
+ * just what a state_dict needs) and calls go only to the JS stand-ins it returns, so a hostile
+ * checkpoint can at worst fail to load. Opcodes that instantiate arbitrary classes are refused.
+ */
+
+/** Something REDUCE may call: a JS stand-in for an allowed Python callable. */
+export interface PyCallable {
+  readonly qualifiedName: string;
+  call(args: unknown[]): unknown;
+}
+
+export interface UnpickleHooks {
+  /** Returns the stand-in for `module.name`, or throws if it is not allowed. */
+  resolveGlobal(module: string, name: string): unknown;
+  /** Resolves a BINPERSID id (torch: storages). */
+  persistentLoad(pid: unknown): unknown;
+}
+
+/** Raised for malformed or disallowed pickles; the caller adds the file name. */
+export class UnpickleError extends Error {
+  override name = 'UnpickleError';
+}
+
+/** Python dicts (plain and OrderedDict). Insertion-ordered, like Python's. */
+export type PyDict = Map<unknown, unknown>;
+
+export class PyTuple extends Array<unknown> {}
+
+const MARK = Symbol('mark');
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const latin1 = new TextDecoder('latin1');
+
+const OPCODE_NAMES: Record<number, string> = {
+  0x81: 'NEWOBJ',
+  0x92: 'NEWOBJ_EX',
+  0x69: 'INST',
+  0x6f: 'OBJ',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x50: 'PERSID',
+};
+
+export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 0;
+  let stack: unknown[] = [];
+  const metastack: unknown[][] = [];
+  const memo = new Map<number, unknown>();
+
+  const fail = (msg: string): never => {
+    throw new UnpickleError(`${msg} (at byte ${pos})`);
+  };
+  const need = (n: number): void => {
+    if (n < 0 || pos + n > bytes.length) fail('pickle data ends unexpectedly');
+  };
+  const u8 = (): number => {
+    need(1);
+    return bytes[pos++];
+  };
+  const u16 = (): number => {
+    need(2);
+    const v = view.getUint16(pos, true);
+    pos += 2;
+    return v;
+  };
+  const u32 = (): number => {
+    need(4);
+    const v = view.getUint32(pos, true);
+    pos += 4;
+    return v;
+  };
+  const i32 = (): number => {
+    need(4);
+    const v = view.getInt32(pos, true);
+    pos += 4;
+    return v;
+  };
+  const u64 = (): number => {
+    need(8);
+    const v = view.getBigUint64(pos, true);
+    pos += 8;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail('length out of range');
+    return Number(v);
+  };
+  const take = (n: number): Uint8Array => {
+    need(n);
+    const out = bytes.subarray(pos, pos + n);
+    pos += n;
+    return out;
+  };
+  const line = (): string => {
+    const end = bytes.indexOf(0x0a, pos);
+    if (end < 0) fail('pickle data ends inside a GLOBAL');
+    const s = latin1.decode(bytes.subarray(pos, end));
+    pos = end + 1;
+    return s;
+  };
+  const str = (n: number): string => {
+    try {
+      return utf8.decode(take(n));
+    } catch (err) {
+      if (err instanceof UnpickleError) throw err;
+      return fail('invalid UTF-8 in a string');
+    }
+  };
+  const pop = (): unknown => {
+    if (stack.length === 0) fail('stack underflow');
+    return stack.pop();
+  };
+  const top = (): unknown => {
+    if (stack.length === 0) fail('stack underflow');
+    return stack[stack.length - 1];
+  };
+  const popMark = (): unknown[] => {
+    const items = stack;
+    const prev = metastack.pop();
+    if (!prev) fail('MARK missing');
+    stack = prev!;
+    return items;
+  };
+  const asDict = (x: unknown, op: string): PyDict => {
+    if (!(x instanceof Map)) fail(`${op} on a non-dict`);
+    return x as PyDict;
+  };
+  const asList = (x: unknown, op: string): unknown[] => {
+    if (!Array.isArray(x) || x instanceof PyTuple) fail(`${op} on a non-list`);
+    return x as unknown[];
+  };
+  const tuple = (items: unknown[]): PyTuple => {
+    const t = new PyTuple();
+    for (const x of items) t.push(x);
+    return t;
+  };
+  const getMemo = (i: number): unknown => {
+    if (!memo.has(i)) fail(`memo key ${i} missing`);
+    return memo.get(i);
+  };
+  const signedLE = (b: Uint8Array): number | bigint => {
+    if (b.length === 0) return 0;
+    let v = 0n;
+    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  };
+
+  for (;;) {
+    const op = u8();
+    switch (op) {
+      case 0x80: {
+        const proto = u8();
+        if (proto > 5) fail(`unsupported pickle protocol ${proto}`);
+        break;
+      }
+      case 0x95: // FRAME: framing is only a read-ahead hint; the data is already contiguous
+        u64();
+        break;
+      case 0x2e: // STOP
+        if (stack.length !== 1) fail(`STOP with ${stack.length} values on the stack`);
+        return stack[0];
+      case 0x28: // MARK
+        metastack.push(stack);
+        stack = [];
+        break;
+      case 0x7d: // EMPTY_DICT
+        stack.push(new Map());
+        break;
+      case 0x29: // EMPTY_TUPLE
+        stack.push(new PyTuple());
+        break;
+      case 0x5d: // EMPTY_LIST
+        stack.push([]);
+        break;
+      case 0x8f: // EMPTY_SET
+        stack.push(new Set());
+        break;
+      case 0x4e: // NONE
+        stack.push(null);
+        break;
+      case 0x88: // NEWTRUE
+        stack.push(true);
+        break;
+      case 0x89: // NEWFALSE
+        stack.push(false);
+        break;
+      case 0x4a: // BININT
+        stack.push(i32());
+        break;
+      case 0x4b: // BININT1
+        stack.push(u8());
+        break;
+      case 0x4d: // BININT2
+        stack.push(u16());
+        break;
+      case 0x8a: // LONG1
+        stack.push(signedLE(take(u8())));
+        break;
+      case 0x8b: {
+        // LONG4
+        const n = i32();
+        if (n < 0) fail('negative LONG4 length');
+        stack.push(signedLE(take(n)));
+        break;
+      }
+      case 0x47: {
+        // BINFLOAT: big-endian, unlike everything else
+        need(8);
+        stack.push(view.getFloat64(pos, false));
+        pos += 8;
+        break;
+      }
+      case 0x58: // BINUNICODE
+        stack.push(str(u32()));
+        break;
+      case 0x8c: // SHORT_BINUNICODE
+        stack.push(str(u8()));
+        break;
+      case 0x8d: // BINUNICODE8
+        stack.push(str(u64()));
+        break;
+      case 0x54: // BINSTRING (Python 2 str)
+        stack.push(latin1.decode(take(i32())));
+        break;
+      case 0x55: // SHORT_BINSTRING
+        stack.push(latin1.decode(take(u8())));
+        break;
+      case 0x42: // BINBYTES
+        stack.push(take(u32()).slice());
+        break;
+      case 0x43: // SHORT_BINBYTES
+        stack.push(take(u8()).slice());
+        break;
+      case 0x8e: // BINBYTES8
+        stack.push(take(u64()).slice());
+        break;
+      case 0x71: // BINPUT
+        memo.set(u8(), top());
+        break;
+      case 0x72: // LONG_BINPUT
+        memo.set(u32(), top());
+        break;
+      case 0x94: // MEMOIZE
+        memo.set(memo.size, top());
+        break;
+      case 0x68: // BINGET
+        stack.push(getMemo(u8()));
+        break;
+      case 0x6a: // LONG_BINGET
+        stack.push(getMemo(u32()));
+        break;
+      case 0x30: // POP
+        if (stack.length === 0) popMark();
+        else pop();
+        break;
+      case 0x31: // POP_MARK
+        popMark();
+        break;
+      case 0x32: // DUP
+        stack.push(top());
+        break;
+      case 0x63: {
+        // GLOBAL
+        const module = line();
+        const name = line();
+        stack.push(hooks.resolveGlobal(module, name));
+        break;
+      }
+      case 0x93: {
+        // STACK_GLOBAL
+        const name = pop();
+        const module = pop();
+        if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
+        stack.push(hooks.resolveGlobal(module as string, name as string));
+        break;
+      }
+      case 0x74: // TUPLE
+        stack.push(tuple(popMark()));
+        break;
+      case 0x85: // TUPLE1
+        stack.push(tuple([pop()]));
+        break;
+      case 0x86: {
+        // TUPLE2
+        const b = pop();
+        const a = pop();
+        stack.push(tuple([a, b]));
+        break;
+      }
+      case 0x87: {
+        // TUPLE3
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        stack.push(tuple([a, b, c]));
+        break;
+      }
+      case 0x6c: // LIST
+        stack.push([...popMark()]);
+        break;
+      case 0x64: {
+        // DICT
+        const items = popMark();
+        if (items.length % 2) fail('DICT with an odd number of items');
+        const d: PyDict = new Map();
+        for (let i = 0; i < items.length; i += 2) d.set(items[i], items[i + 1]);
+        stack.push(d);
+        break;
+      }
+      case 0x61: {
+        // APPEND
+        const v = pop();
+        asList(top(), 'APPEND').push(v);
+        break;
+      }
+      case 0x65: {
+        // APPENDS
+        const items = popMark();
+        asList(top(), 'APPENDS').push(...items);
+        break;
+      }
+      case 0x73: {
+        // SETITEM
+        const v = pop();
+        const k = pop();
+        asDict(top(), 'SETITEM').set(k, v);
+        break;
+      }
+      case 0x75: {
+        // SETITEMS
+        const items = popMark();
+        if (items.length % 2) fail('SETITEMS with an odd number of items');
+        const d = asDict(top(), 'SETITEMS');
+        for (let i = 0; i < items.length; i += 2) d.set(items[i], items[i + 1]);
+        break;
+      }
+      case 0x90: {
+        // ADDITEMS
+        const items = popMark();
+        const s = top();
+        if (!(s instanceof Set)) fail('ADDITEMS on a non-set');
+        for (const x of items) (s as Set<unknown>).add(x);
+        break;
+      }
+      case 0x91: // FROZENSET
+        stack.push(new Set(popMark()));
+        break;
+      case 0x51: // BINPERSID
+        stack.push(hooks.persistentLoad(pop()));
+        break;
+      case 0x52: {
+        // REDUCE
+        const args = pop();
+        const fn = pop();
+        if (!isCallable(fn)) fail(`REDUCE on a value that is not an allowed callable (${describe(fn)})`);
+        if (!(args instanceof PyTuple)) fail('REDUCE arguments are not a tuple');
+        stack.push((fn as PyCallable).call([...(args as PyTuple)]));
+        break;
+      }
+      case 0x62: {
+        // BUILD: the only BUILD a state_dict has sets OrderedDict._metadata (module versions),
+        // which loading tensors does not need, so state on dicts is dropped.
+        const state = pop();
+        void state;
+        const target = top();
+        if (!(target instanceof Map)) fail(`BUILD on an unsupported object (${describe(target)})`);
+        break;
+      }
+      default: {
+        const known = OPCODE_NAMES[op];
+        fail(
+          known
+            ? `opcode ${known} is not allowed: it builds arbitrary objects, which a state_dict never contains`
+            : `unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')}`,
+        );
+      }
+    }
+  }
+}
+
+function isCallable(x: unknown): x is PyCallable {
+  return typeof x === 'object' && x !== null && typeof (x as PyCallable).call === 'function' && typeof (x as PyCallable).qualifiedName === 'string';
+}
+
+export function describe(x: unknown): string {
+  if (x === null) return 'None';
+  if (x instanceof PyTuple) return 'tuple';
+  if (Array.isArray(x)) return 'list';
+  if (x instanceof Map) return 'dict';
+  if (x instanceof Uint8Array) return 'bytes';
+  if (typeof x === 'object' && typeof (x as { qualifiedName?: unknown }).qualifiedName === 'string') {
+    return (x as { qualifiedName: string }).qualifiedName;
+  }
+  return typeof x === 'string' ? 'str' : typeof x;
+}
