@@ -1,1 +1,6 @@
-export {};
+import { getDefaultRegistry } from '@nextscale/core';
+import { backend } from './backend.js';
+
+getDefaultRegistry().register(backend);
+
+export { backend };

@@ -76,8 +76,11 @@ export function describeError(err: unknown): DescribedError {
     const fix = err instanceof CliError ? err.fix : undefined;
     const exitCode = EXIT_BY_CODE[code] ?? EXIT.internal;
     const internal = code === 'E_INPUT';
-    const fixText = fix ?? (alreadyHasFix(message) ? undefined : DEFAULT_FIX[code]);
-    return { code, message, exitCode, line: fixText ? `${message} — ${ONE_LINE(fixText)}` : message, internal };
+    if (fix) return { code, message, exitCode, line: `${message} — ${ONE_LINE(fix)}`, internal };
+    if (/ — /.test(message)) return { code, message, exitCode, line: message, internal };
+    const split = splitFix(message);
+    const line = split ? `${split.problem} — ${split.fix}` : `${message} — ${DEFAULT_FIX[code]}`;
+    return { code, message, exitCode, line, internal };
   }
   if (isAbortLike(err)) {
     return { code: 'E_ABORTED', message: 'interrupted', exitCode: EXIT.interrupted, line: `interrupted — ${DEFAULT_FIX.E_ABORTED}`, internal: false };
@@ -101,7 +104,14 @@ function isAbortLike(err: unknown): boolean {
   return err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR');
 }
 
-/** Core messages often end with their own remedy ("…; install X"); don't add a second one. */
-function alreadyHasFix(message: string): boolean {
-  return / — /.test(message) || /;\s*(install|use|run|pass|set|rename|check)\b/i.test(message);
+const REMEDY = /\b(install|uninstall|use|run|pass|set|rename|check|get|re-?save|convert|choose|import|list|load|fix|remove|update|upgrade)\b/i;
+
+/** Core messages often end with their own remedy ("…; install X"): print it after the dash. */
+export function splitFix(message: string): { problem: string; fix: string } | undefined {
+  const i = message.lastIndexOf('; ');
+  if (i <= 0) return undefined;
+  const tail = message.slice(i + 2);
+  if (!REMEDY.test(tail)) return undefined;
+  // Keep the clause that states the cause with the problem ("…; the download was probably interrupted, get it again").
+  return { problem: message.slice(0, i), fix: tail };
 }

@@ -1,11 +1,50 @@
+/**
+ * The `nextscale` command line. `main(argv)` runs one command and returns the exit code:
+ * 0 ok, 1 internal error, 2 usage or config, 3 weights, 4 backend unavailable, 130 interrupted.
+ */
+import { CommanderError } from 'commander';
+import { describeError, EXIT } from './errors.js';
+import { buildProgram, fromCommanderError, type RunState } from './program.js';
+import { handleInterrupts } from './signals.js';
+import { writeJson } from './output/json.js';
+
 export const VERSION = '0.1.0';
 
-/** Entry point of the `nextscale` binary; returns the process exit code. */
-export async function main(argv: string[]): Promise<number> {
-  if (argv[0] === '--version' || argv[0] === '-v') {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
+export { EXIT, CliError, describeError } from './errors.js';
+export { resolveSettings, type ResolvedSettings } from './config/resolve.js';
+export { configSchema, type ConfigFile } from './config/schema.js';
+export { discoverBackends } from './backends/discover.js';
+export { to8bit, imageFromBatch } from './output/image.js';
+export { composeGrid } from './output/grid.js';
+
+export interface MainOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export async function main(argv: string[], o: MainOptions = {}): Promise<number> {
+  const interrupts = handleInterrupts();
+  const state: RunState = { exitCode: EXIT.ok };
+  const json = argv.includes('--json');
+  const debug = argv.includes('--debug');
+  try {
+    const program = buildProgram(VERSION, { signal: interrupts.signal, env: o.env ?? process.env, cwd: o.cwd ?? process.cwd() }, state);
+    await program.parseAsync(argv, { from: 'user' });
+    return state.exitCode;
+  } catch (raw) {
+    let err = raw;
+    if (raw instanceof CommanderError) {
+      if (raw.exitCode === 0) return 0;
+      err = fromCommanderError(raw, argv);
+    }
+    if (interrupts.signal.aborted) err = Object.assign(new Error('interrupted'), { name: 'AbortError' });
+    const d = describeError(err);
+    if (json) writeJson(process.stdout, { error: { code: d.code, message: d.message, exitCode: d.exitCode } });
+    process.stderr.write(`nextscale: ${d.line}\n`);
+    if (d.internal && debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return d.exitCode;
+  } finally {
+    state.ctx = undefined;
+    interrupts.dispose();
   }
-  process.stderr.write('usage: nextscale <command> (commands arrive with issue 5)\n');
-  return 2;
 }

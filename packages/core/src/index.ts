@@ -6,3 +6,4 @@ export * from './ops/index.js';
 export * from './weights/index.js';
 export * from './models/vqvae/index.js';
 export * from './models/var/index.js';
+export * from './pipeline/index.js';

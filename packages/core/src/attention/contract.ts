@@ -68,6 +68,8 @@ export interface AttentionResult {
   output: Tensor;
   /** Present only for approximate results; an absent certificate means the output is exact. */
   certificate?: AttentionCertificate;
+  /** Why an approximate backend computed this result exactly (no certificate), in words. */
+  exactReason?: string;
 }
 
 /** Next-scale inference: append each scale's keys/values, then attend that scale's queries. */

@@ -5,3 +5,5 @@ export * from './trace.js';
 export * from './router.js';
 export * from './validate.js';
 export * from './reference.js';
+export * from './polynomial.js';
+export * from './norm-policy.js';

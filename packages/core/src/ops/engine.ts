@@ -37,12 +37,12 @@ export interface GemmEngine {
  * Rows of B processed per panel: the panel (NC rows × KC floats) is reused by every row block of A, so it should sit
  * in L2. KC bounds the inner dot-product length; longer K is split into KC blocks whose partial sums are added in C.
  */
-const KC = 2048;
+const KC = 512;
 const PANEL_BYTES = 256 * 1024;
 
 /**
  * The default engine: plain TypeScript, 4×4 register blocks of dot products over contiguous rows. Partial sums live in
- * JS numbers (float64); they are rounded to float32 once per KC-long block of K.
+ * JS numbers (float64); they are rounded to float32 once per block of at most KC values of K.
  */
 export const jsGemmEngine: GemmEngine = { name: 'js-4x4', gemmNT: jsGemmNT };
 
@@ -99,8 +99,10 @@ function jsGemmNT(
     for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
     return;
   }
-  for (let p0 = 0; p0 < k; p0 += KC) {
-    const kb = Math.min(KC, k - p0);
+  // split K into equal blocks of at most KC
+  const kBlock = Math.ceil(k / Math.ceil(k / KC));
+  for (let p0 = 0; p0 < k; p0 += kBlock) {
+    const kb = Math.min(kBlock, k - p0);
     const accumulate = p0 > 0;
     // panel height: a multiple of 4 rows of B, kb floats each, about PANEL_BYTES in all
     const nc = Math.max(4, Math.floor(PANEL_BYTES / (4 * kb)) & ~3);

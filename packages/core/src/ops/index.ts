@@ -1,1 +1,11 @@
-export {};
+/** Dense kernels: row-major float32 in and out, float64 where accuracy needs it. */
+export { gemmNT, getGemmEngine, setGemmEngine, jsGemmEngine, type GemmEngine, type GemmNT } from './engine.js';
+export { matmul } from './matmul.js';
+export { linear } from './linear.js';
+export { conv2d, type Conv2dOptions } from './conv2d.js';
+export { layerNorm, groupNorm, l2Normalize } from './norm.js';
+export { softmax } from './softmax.js';
+export { silu, geluTanh } from './activation.js';
+export { add, addInPlace, scaleInPlace, clamp } from './elementwise.js';
+export { embedding } from './embedding.js';
+export { upsampleNearest2x, interpolateArea, interpolateBicubic } from './interpolate.js';

@@ -42,14 +42,20 @@ function aligned(bytes: Uint8Array, itemSize: number): { buffer: ArrayBufferLike
   return { buffer: src.buffer, byteOffset: src.byteOffset, length: src.byteLength / itemSize };
 }
 
-/** Converts raw little-endian `bytes` of `dtype` to float32 (integers and F64 are rounded to nearest). */
+/**
+ * Converts raw little-endian `bytes` of `dtype` to float32 (integers and F64 are rounded to nearest).
+ * For F32 bytes that span a whole (aligned) ArrayBuffer, the result is a view of that buffer rather
+ * than a copy, so that loading a multi-GB tensor does not need twice its size in memory.
+ */
 export function toFloat32(bytes: Uint8Array, dtype: DType): Float32Array {
   const size = DTYPE_SIZE[dtype];
   const { buffer, byteOffset, length } = aligned(bytes, size);
   switch (dtype) {
-    case 'F32':
-      // Copy so that the result owns its memory and does not pin a larger read buffer.
-      return new Float32Array(buffer, byteOffset, length).slice();
+    case 'F32': {
+      const view = new Float32Array(buffer, byteOffset, length);
+      // A view into a larger buffer is copied so that it does not pin the rest of that buffer.
+      return byteOffset === 0 && view.byteLength === buffer.byteLength ? view : view.slice();
+    }
     case 'F64':
       return Float32Array.from(new Float64Array(buffer, byteOffset, length));
     case 'F16':

@@ -9,3 +9,5 @@ export { openPth } from './pth/reader.js';
 export type { PthFile } from './pth/reader.js';
 export { loadStateDict, openWeights } from './load.js';
 export type { StateDictFile } from './load.js';
+export { inspectWeights, convertToSafetensors } from './convert.js';
+export type { WeightsIndex } from './convert.js';

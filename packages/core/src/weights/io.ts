@@ -54,14 +54,20 @@ function describeOpenError(err: unknown): string {
  * Reads exactly `length` bytes at `position` into a fresh (8-byte aligned) buffer, or throws a
  * "truncated" WeightsError when the file ends first.
  */
-export async function readAt(file: OpenedFile, position: number, length: number, what = 'data'): Promise<Uint8Array> {
+export async function readAt(
+  file: OpenedFile,
+  position: number,
+  length: number,
+  what = 'data',
+  chunk = MAX_IO_CHUNK,
+): Promise<Uint8Array> {
   if (position + length > file.size) {
     throw truncated(file, position + length, what);
   }
   const out = new Uint8Array(length);
   let done = 0;
   while (done < length) {
-    const want = Math.min(MAX_IO_CHUNK, length - done);
+    const want = Math.min(chunk, length - done);
     const { bytesRead } = await file.handle.read(out, done, want, position + done);
     // The file shrank after open (or is being rewritten): report it as truncated.
     if (bytesRead === 0) throw truncated(file, position + length, what);

@@ -128,7 +128,7 @@ function buildHeader(
 
 function toBytes(path: string, e: SafetensorsEntry, raw: SafetensorsData, l: Layout): Uint8Array {
   let bytes: Uint8Array;
-  if (raw instanceof Uint8Array && !(e.dtype === 'U8' || e.dtype === 'BOOL' || e.dtype === 'I8')) {
+  if (raw instanceof Uint8Array) {
     bytes = raw;
   } else if (raw instanceof Uint16Array && (e.dtype === 'F16' || e.dtype === 'BF16')) {
     // Already half-precision bits.

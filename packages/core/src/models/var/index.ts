@@ -1,1 +1,34 @@
-export {};
+export { VARTransformer, type VARRunContext, type Conditioning } from './var-transformer.js';
+export {
+  inferVARConfig,
+  expectedVARShapes,
+  checkVARStateDict,
+  patchNumsFromMetadata,
+  describeVAR,
+  type VARConfig,
+  type VARConfigOptions,
+} from './config.js';
+export { RELEASED_256_PATCH_NUMS, scaleEnds, tokenCount, tokenLevels, patchNumsFromLevels, assertPatchNums } from './patch-schedule.js';
+export {
+  generateNextScale,
+  GENERATE_DEFAULTS,
+  type GenerateOptions,
+  type GenerateProgress,
+  type NextScaleVAE,
+  type NextScaleResult,
+} from './autoregressive.js';
+export {
+  filterTopK,
+  filterTopP,
+  filteredProbabilities,
+  sampleTopKTopP,
+  sampleCategorical,
+  gumbelSoftmax,
+  smoothTemperature,
+  type SamplingOptions,
+} from './sampling.js';
+export { mixGuidance, progressRatio } from './guidance.js';
+export { validateLabels } from './labels.js';
+export { clampedScaleMul, type VARWeights, type VARBlockWeights } from './weights.js';
+export type { StateDictLike } from './state-dict.js';
+export type { CaptureFn } from './capture.js';

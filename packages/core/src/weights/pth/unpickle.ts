@@ -94,7 +94,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
   };
   const line = (): string => {
     const end = bytes.indexOf(0x0a, pos);
-    if (end < 0) fail('pickle data ends inside a GLOBAL');
+    if (end < 0) fail('pickle data ends unexpectedly inside a GLOBAL');
     const s = latin1.decode(bytes.subarray(pos, end));
     pos = end + 1;
     return s;
@@ -276,9 +276,12 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
         stack.push(hooks.resolveGlobal(module as string, name as string));
         break;
       }
-      case 0x74: // TUPLE
-        stack.push(tuple(popMark()));
+      case 0x74: {
+        // TUPLE (popMark swaps `stack`, so it must run before `stack.push` is looked up)
+        const items = popMark();
+        stack.push(tuple(items));
         break;
+      }
       case 0x85: // TUPLE1
         stack.push(tuple([pop()]));
         break;
@@ -297,9 +300,12 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
         stack.push(tuple([a, b, c]));
         break;
       }
-      case 0x6c: // LIST
-        stack.push([...popMark()]);
+      case 0x6c: {
+        // LIST
+        const items = popMark();
+        stack.push(items);
         break;
+      }
       case 0x64: {
         // DICT
         const items = popMark();
@@ -344,9 +350,12 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): unknown {
         for (const x of items) (s as Set<unknown>).add(x);
         break;
       }
-      case 0x91: // FROZENSET
-        stack.push(new Set(popMark()));
+      case 0x91: {
+        // FROZENSET
+        const items = popMark();
+        stack.push(new Set(items));
         break;
+      }
       case 0x51: // BINPERSID
         stack.push(hooks.persistentLoad(pop()));
         break;

@@ -1,0 +1,52 @@
+/** Option helpers shared by the commands. */
+import type { Command } from 'commander';
+import type { Context } from '../context.js';
+import { envLayer, fileLayer, loadConfig, type SettingsLayer } from '../config/resolve.js';
+import type { LoadedConfig } from '../config/load.js';
+import { discoverBackends, type Discovery } from '../backends/discover.js';
+
+export interface CommonOptions {
+  json?: boolean;
+  debug?: boolean;
+  verbose?: boolean;
+  config?: string;
+}
+
+/**
+ * Turns a command's run function into a commander action: the program builds the context from the
+ * command's flags and records the exit code.
+ */
+export type Wrap = <F extends CommonOptions>(
+  run: (ctx: Context, flags: F, ...args: string[]) => Promise<number>,
+) => (...args: unknown[]) => Promise<void>;
+
+export function addCommonOptions(cmd: Command, o: { config?: boolean } = {}): Command {
+  cmd.option('--json', 'print one JSON document on stdout (logs stay on stderr)');
+  if (o.config !== false) cmd.option('--config <path>', 'config file (default: nextscale.config.{json,mjs,ts} from the cwd upward)');
+  cmd.option('--verbose', 'log each step on stderr even when it is not a terminal');
+  cmd.option('--debug', 'print stack traces of internal errors');
+  return cmd;
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export interface Layers {
+  loaded?: LoadedConfig;
+  file: SettingsLayer;
+  env: SettingsLayer;
+}
+
+export async function readLayers(ctx: Context, configPath?: string): Promise<Layers> {
+  const loaded = await loadConfig(ctx, configPath);
+  return { loaded, file: fileLayer(loaded), env: envLayer(ctx.env, ctx.cwd) };
+}
+
+/** Backends named in the config file, else everything discoverable. Warnings for broken packages. */
+export async function discover(ctx: Context, layers: Layers): Promise<Discovery> {
+  const d = await discoverBackends({ cwd: ctx.cwd, packages: layers.file.backends, configDir: layers.loaded?.dir });
+  for (const name of d.missing) ctx.warn(`backend package ${name} (named in ${layers.loaded?.path ?? 'the config'}) is not installed; npm i ${name}`);
+  for (const l of d.loaded) if (l.error) ctx.warn(`backend package ${l.name} cannot be used: ${l.error}`);
+  return d;
+}

@@ -1,0 +1,247 @@
+/**
+ * `nextscale inspect <file>`: tensor names, dtypes, shapes and metadata; the inferred model config;
+ * for an l2-normalised VAR, each head's static logit bound and what the norm policy would do with it.
+ */
+import path from 'node:path';
+import { Command } from 'commander';
+import type { AttentionCall, AttentionPolicy, AvailableBackend, HeadGroupDecision } from '@nextscale/core';
+import type { Context } from '../context.js';
+import { inferConfig, normPolicy, openWeights, type TensorInfo, type WeightsReader } from '../core-api.js';
+import { parseNumber, parsePatchNums } from '../config/resolve.js';
+import { weightsError } from '../errors.js';
+import { detectKind, patchNumsFromLevels, RELEASED_256, summarizeVAR, type ModelKind } from '../model/detect.js';
+import { parseModelMetadata } from '../model/metadata.js';
+import { writeJson } from '../output/json.js';
+import { fmt, table } from '../output/table.js';
+import { addCommonOptions, discover, readLayers, type CommonOptions, type Wrap } from './common.js';
+import { existsSync, statSync } from 'node:fs';
+
+interface InspectFlags extends CommonOptions {
+  patchNums?: string;
+  epsilon?: string;
+  tensors?: boolean;
+}
+
+export function inspectCommand(wrap: Wrap): Command {
+  const cmd = new Command('inspect')
+    .description('show the tensors, metadata, inferred config and per-head attention bounds of a weights file')
+    .argument('<file>', '.pth or .safetensors weights')
+    .option('--patch-nums <list>', 'patch sizes per scale for the bounds table (default: from the weights, else the released 256-px schedule)')
+    .option('--epsilon <x>', 'target attention error handed to the norm policy')
+    .option('--no-tensors', 'leave out the tensor list (text output)');
+  addCommonOptions(cmd);
+  return cmd.action(wrap((ctx, flags: InspectFlags, file: string) => runInspect(ctx, file, flags)));
+}
+
+export interface HeadRow {
+  layer: number;
+  head: number;
+  scaleMul: number;
+  beta: number;
+  lnL: number;
+  regime: 'subcritical' | 'critical';
+  backend: string | null;
+  reason: string;
+  degree?: number;
+  rank?: number;
+  errBound?: number;
+}
+
+export async function runInspect(ctx: Context, file: string, flags: InspectFlags): Promise<number> {
+  const abs = path.resolve(ctx.cwd, file);
+  if (!existsSync(abs)) throw weightsError(`weights file ${abs} does not exist`, 'check the path');
+  if (!statSync(abs).isFile()) throw weightsError(`${abs} is not a file`, 'pass a .pth or .safetensors file');
+  const reader = await openWeights(abs);
+  try {
+    const tensors = [...reader.tensors];
+    const kind = detectKind(tensors.map((t) => t.name));
+    const meta = parseModelMetadata(reader.metadata);
+    const params = tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+    const shapes = new Map(tensors.map((t) => [t.name, { shape: t.shape }]));
+    let config: Record<string, unknown> | undefined;
+    let configError: string | undefined;
+    try {
+      config = inferConfig(kind === 'var' ? 'var' : 'vqvae', shapes, abs);
+    } catch (err) {
+      configError = (err as Error).message;
+    }
+    let attention: Record<string, unknown> | undefined;
+    let heads: HeadRow[] = [];
+    if (kind === 'var') {
+      const summary = summarizeVAR(tensors);
+      config ??= { ...summary };
+      const pn = await patchNumsFor(reader, flags, meta.patchNums, summary.L);
+      const L = pn.value.reduce((s, p) => s + p * p, 0);
+      if (summary.attnL2Norm) {
+        const layers = await readLayers(ctx, flags.config);
+        const d = await discover(ctx, layers);
+        const available = await d.registry.probeAll();
+        const epsilon = flags.epsilon !== undefined ? parseNumber(flags.epsilon, '--epsilon', { positive: true }) : (layers.env.epsilon ?? layers.file.epsilon);
+        const policy = normPolicy({ epsilon });
+        heads = await headBounds(reader, summary.depth, summary.headDim ?? 64, pn.value, policy, available, epsilon);
+        attention = {
+          l2Norm: true,
+          patchNums: pn.value,
+          patchNumsSource: pn.source,
+          L,
+          lnL: Math.log(L),
+          policy: policy?.name ?? null,
+          policyNote: policy ? undefined : 'this @nextscale/core has no norm policy; decisions are not shown',
+          backends: available.map((a) => ({ id: a.backend.id, available: a.probe.available })),
+          heads,
+        };
+      } else {
+        attention = {
+          l2Norm: false,
+          patchNums: pn.value,
+          L,
+          note: 'attention is not l2-normalised: the logit bound is data-dependent and is measured per call at run time',
+        };
+      }
+    } else if (kind === 'vqvae') {
+      attention = { note: 'VQ-VAE attention (GroupNorm → 1×1 conv) is not l2-normalised: its bound is measured per call at run time' };
+    }
+
+    if (ctx.json) {
+      writeJson(ctx.stdout, {
+        command: 'inspect',
+        file: abs,
+        format: reader.format,
+        fileSize: reader.fileSize,
+        metadata: reader.metadata,
+        kind,
+        parameters: params,
+        tensors: tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape })),
+        config: config ?? null,
+        configError: configError ?? null,
+        attention: attention ?? null,
+      });
+      return 0;
+    }
+    let text = `${abs}\n  format ${reader.format}, ${reader.fileSize.toLocaleString('en-US')} bytes, ${tensors.length} tensors, ${params.toLocaleString('en-US')} parameters\n`;
+    text += `  detected: ${kindName(kind)}\n`;
+    const metaKeys = Object.keys(reader.metadata);
+    if (metaKeys.length) {
+      text += '\nmetadata:\n';
+      for (const k of metaKeys) text += `  ${k}: ${reader.metadata[k]}\n`;
+    }
+    if (flags.tensors !== false) {
+      text += '\n' + table(['tensor', 'dtype', 'shape'], tensors.map((t: TensorInfo) => [t.name, t.dtype, `[${t.shape.join(', ')}]`]));
+    }
+    if (config) {
+      text += '\ninferred config:\n';
+      for (const [k, v] of Object.entries(config)) text += `  ${k}: ${Array.isArray(v) ? `[${v.join(', ')}]` : typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`;
+    }
+    if (configError) text += `\nconfig inference failed: ${configError}\n`;
+    if (attention) {
+      text += '\nattention:\n';
+      if (attention['note']) text += `  ${attention['note']}\n`;
+      if (heads.length) {
+        text += `  patch nums ${(attention['patchNums'] as number[]).join(',')} (${attention['patchNumsSource']}), L = ${L_(attention)}, ln L = ${fmt(attention['lnL'] as number)}; β = exp(min(scale_mul, ln 100))\n`;
+        if (attention['policyNote']) text += `  ${attention['policyNote']}\n`;
+        text += table(
+          ['layer', 'head', 'scale_mul', 'beta', 'ln L', 'regime', 'norm policy', 'degree', 'rank', 'err bound', 'reason'],
+          heads.map((h) => [h.layer, h.head, fmt(h.scaleMul), fmt(h.beta), fmt(h.lnL), h.regime, h.backend ?? '', h.degree, h.rank, fmt(h.errBound), h.reason]),
+        );
+      }
+    }
+    ctx.out(text);
+    return 0;
+  } finally {
+    await reader.close();
+  }
+}
+
+const L_ = (a: Record<string, unknown>) => String(a['L']);
+
+function kindName(kind: ModelKind): string {
+  return kind === 'var' ? 'VAR transformer' : kind === 'vqvae' ? 'VQ-VAE (multi-scale residual quantiser)' : 'unknown (neither VAR nor VQ-VAE keys)';
+}
+
+async function patchNumsFor(
+  reader: WeightsReader,
+  flags: InspectFlags,
+  fromMeta: number[] | undefined,
+  L: number | undefined,
+): Promise<{ value: number[]; source: string }> {
+  if (flags.patchNums) return { value: parsePatchNums(flags.patchNums), source: 'flag' };
+  if (fromMeta) return { value: fromMeta, source: 'metadata' };
+  if (reader.info('lvl_1L')) {
+    const pn = patchNumsFromLevels(await reader.read('lvl_1L'));
+    if (pn) return { value: pn, source: 'lvl_1L' };
+  }
+  const released = RELEASED_256.reduce((s, p) => s + p * p, 0);
+  if (L === undefined || L === released) return { value: RELEASED_256, source: 'assumed: released 256-px schedule' };
+  return { value: RELEASED_256, source: `assumed (pos_1LC has L = ${L}; pass --patch-nums)` };
+}
+
+async function headBounds(
+  reader: WeightsReader,
+  depth: number,
+  headDim: number,
+  patchNums: number[],
+  policy: AttentionPolicy | undefined,
+  available: AvailableBackend[],
+  epsilon: number | undefined,
+): Promise<HeadRow[]> {
+  const ends: number[] = [];
+  let acc = 0;
+  for (const p of patchNums) ends.push((acc += p * p));
+  const lnL = Math.log(acc);
+  const rows: HeadRow[] = [];
+  const call = (layer: number, heads: number, betas: number[]): AttentionCall => ({
+    site: `var.blocks.${layer}.attn`,
+    layer,
+    batch: 1,
+    heads,
+    headDim,
+    scale: 1,
+    mask: 'block-causal',
+    scaleEnds: ends,
+    headBounds: betas.map((beta) => ({ beta, source: 'l2-static' as const })),
+    epsilon,
+  });
+  for (let layer = 0; layer < depth; layer++) {
+    const name = `blocks.${layer}.attn.scale_mul_1H11`;
+    if (!reader.info(name)) continue;
+    const sm = await reader.read(name);
+    const betas = Array.from(sm, (s) => Math.exp(Math.min(s, Math.log(100))));
+    let decisions: HeadGroupDecision[] | undefined;
+    let failure: string | undefined;
+    if (policy) {
+      try {
+        decisions = policy.decide(call(layer, betas.length, betas), available);
+      } catch (err) {
+        failure = (err as Error).message;
+      }
+    }
+    betas.forEach((beta, head) => {
+      const block = decisions?.find((d) => d.heads.includes(head));
+      // The block's decision groups heads and words its reason for the group's worst head; ask again
+      // for this head alone so that its own β, degree and rank are the ones shown.
+      let own: HeadGroupDecision | undefined;
+      if (policy && block) {
+        try {
+          own = policy.decide({ ...call(layer, 1, [beta]), site: `var.blocks.${layer}.attn.head${head}` }, available)[0];
+        } catch {
+          own = undefined;
+        }
+      }
+      const g = own && own.backend === block?.backend ? own : block;
+      rows.push({
+        layer,
+        head,
+        scaleMul: sm[head]!,
+        beta,
+        lnL,
+        regime: beta >= lnL ? 'critical' : 'subcritical',
+        backend: g?.backend ?? null,
+        reason: g?.reason ?? failure ?? (policy ? 'no decision' : 'norm policy not available'),
+        degree: g?.degree,
+        rank: g?.rank,
+        errBound: g?.errBound,
+      });
+    });
+  }
+  return rows;
+}

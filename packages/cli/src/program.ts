@@ -1,0 +1,66 @@
+/** The `nextscale` command tree (commander), with exit codes instead of process.exit. */
+import { Command, CommanderError } from 'commander';
+import { createContext, type Context } from './context.js';
+import { backendsCommand } from './commands/backends.js';
+import { benchCommand } from './commands/bench.js';
+import type { CommonOptions, Wrap } from './commands/common.js';
+import { convertCommand } from './commands/convert.js';
+import { generateCommand } from './commands/generate.js';
+import { inspectCommand } from './commands/inspect.js';
+import { usageError } from './errors.js';
+
+export const COMMANDS = ['generate', 'backends', 'inspect', 'convert', 'bench'] as const;
+
+export interface RunState {
+  exitCode: number;
+  ctx?: Context;
+}
+
+export function buildProgram(version: string, base: { signal: AbortSignal; env: NodeJS.ProcessEnv; cwd: string }, state: RunState): Command {
+  const program = new Command('nextscale')
+    .description('Visual AutoRegressive (VAR) image generation with pluggable attention backends')
+    .version(version, '-v, --version', 'print the version')
+    .usage('<command> [options]')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      // Commander's own error text is replaced by our one-line form (see main).
+      writeErr: () => undefined,
+      outputError: () => undefined,
+    });
+
+  const wrap: Wrap = (run) => async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const flags = cmd.opts() as CommonOptions;
+    const positional = args.slice(0, -2) as string[];
+    const ctx = createContext({ json: flags.json, debug: flags.debug, verbose: flags.verbose, signal: base.signal, env: base.env, cwd: base.cwd });
+    state.ctx = ctx;
+    state.exitCode = await run(ctx, flags as never, ...positional);
+  };
+
+  for (const make of [generateCommand, backendsCommand, inspectCommand, convertCommand, benchCommand]) {
+    const cmd = make(wrap);
+    cmd.exitOverride().configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => undefined, outputError: () => undefined });
+    cmd.showSuggestionAfterError(true);
+    program.addCommand(cmd);
+  }
+  return program;
+}
+
+/** Commander's parse errors as our usage errors: one line, with the fix. */
+export function fromCommanderError(err: CommanderError, argv: string[]): Error {
+  if (err.code === 'commander.help' || err.code === 'commander.missingArgument' && !argv.length) {
+    return usageError('no command given', `usage: nextscale <command> [options]; commands: ${COMMANDS.join(', ')} ('nextscale --help' for more)`);
+  }
+  const problem = err.message.replace(/^error:\s*/i, '').split('\n')[0]!;
+  const sub = COMMANDS.find((c) => argv.includes(c));
+  if (err.code === 'commander.unknownCommand' || (!sub && err.code === 'commander.excessArguments')) {
+    const hint = /Did you mean/.exec(err.message)?.input.split('\n').find((l) => /Did you mean/.test(l));
+    return usageError(
+      problem,
+      `${hint ? `${hint.trim().replace(/^\(|\)$/g, '')}; ` : ''}usage: nextscale <command> [options]; commands: ${COMMANDS.join(', ')}`,
+    );
+  }
+  return usageError(problem, `see 'nextscale ${sub ? `${sub} ` : ''}--help'`);
+}

@@ -1,0 +1,180 @@
+/**
+ * Next-scale generation, `autoregressive_infer_cfg` (var-architecture.md §2.4): per scale, run the
+ * blocks on that scale's tokens only, with each block's keys/values kept in a routed attention state
+ * (the KV cache), mix the [cond; uncond] logits with the ramped CFG weight, sample, and let the VQ-VAE
+ * fold the tokens into f_hat and produce the next scale's input. Finally decode f_hat to images.
+ */
+import type { RoutedState } from '../../attention/router.js';
+import { throwIfAborted, UsageError } from '../../errors.js';
+import { Rng } from '../../random.js';
+import { Tensor, type TensorLike } from '../../tensor.js';
+import type { AttendFn } from './block.js';
+import { mixGuidance, progressRatio } from './guidance.js';
+import { assertSamplingOptions, gumbelSoftmax, sampleTopKTopP } from './sampling.js';
+import { blockAttentionCall } from './self-attention.js';
+import type { VARRunContext, VARTransformer } from './var-transformer.js';
+
+export interface GenerateProgress {
+  stage: 'transformer' | 'decode';
+  /** Scales finished so far (1..scales) during 'transformer'; equal to scales at 'decode'. */
+  scale: number;
+  scales: number;
+}
+
+export interface GenerateOptions {
+  /** One class index per image, in 0..numClasses; numClasses means unconditional. */
+  labels: readonly number[];
+  /** Guidance strength; the weight ramps as cfg·si/(S−1). 0 = no guidance. Default 1.5. */
+  cfg?: number;
+  /** Default 900 (the released demo); 1 = greedy. */
+  topK?: number;
+  /** Default 0.96 (the README's FID setting); 0 = off. */
+  topP?: number;
+  /** Seed of the sampling Rng. Default 0. */
+  seed?: number;
+  /** Gumbel-softmax soft token embeddings instead of hard lookups (the demo's more_smooth). */
+  moreSmooth?: boolean;
+  onProgress?: (event: GenerateProgress) => void;
+  signal?: AbortSignal;
+}
+
+export const GENERATE_DEFAULTS = Object.freeze({ cfg: 1.5, topK: 900, topP: 0.96, seed: 0, moreSmooth: false });
+
+/** The part of the VQ-VAE that next-scale generation uses. */
+export interface NextScaleVAE {
+  quantizer: {
+    /** The codebook (V, Cvae). */
+    embedding: TensorLike;
+    /** Token indices (B·pn²) → codebook vectors (B, Cvae, pn, pn). */
+    lookup(idx: Int32Array, batch: number, pn: number): Tensor;
+    /** Adds scale si's contribution to fHat in place; returns the next scale's input map (or fHat at the last scale). */
+    nextAutoregressiveInput(si: number, fHat: Tensor, h: Tensor): Tensor;
+  };
+  /** f_hat → images clamped to [−1, 1]. */
+  fhatToImage(fHat: Tensor, run: Pick<VARRunContext, 'router' | 'trace'> & { signal?: AbortSignal }): Tensor | Promise<Tensor>;
+}
+
+export interface NextScaleResult {
+  /** Sampled token indices per scale, B·pn² each (row-major). With moreSmooth, the hard samples (the soft mixture built the image). */
+  tokens: Int32Array[];
+  /** (B, 3, H, W) in [0, 1]. */
+  images: Tensor;
+}
+
+interface ResolvedOptions {
+  labels: Int32Array;
+  cfg: number;
+  topK: number;
+  topP: number;
+  seed: number;
+  moreSmooth: boolean;
+}
+
+function resolveOptions(transformer: VARTransformer, o: GenerateOptions): ResolvedOptions {
+  if (!o || typeof o !== 'object') throw new UsageError('generate() needs an options object with labels');
+  const r = { ...GENERATE_DEFAULTS, ...definedOnly(o), labels: transformer.labels(o.labels) };
+  if (!Number.isFinite(r.cfg)) throw new UsageError(`cfg must be a finite number, got ${r.cfg}`);
+  if (!Number.isInteger(r.seed)) throw new UsageError(`seed must be an integer, got ${r.seed}`);
+  if (typeof r.moreSmooth !== 'boolean') throw new UsageError(`moreSmooth must be a boolean, got ${r.moreSmooth}`);
+  assertSamplingOptions(r);
+  return r;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export async function generateNextScale(
+  transformer: VARTransformer,
+  vae: NextScaleVAE,
+  options: GenerateOptions,
+  ctx: VARRunContext,
+): Promise<NextScaleResult> {
+  const o = resolveOptions(transformer, options);
+  const { config } = transformer;
+  const { patchNums, vocabSize: V, cvae } = config;
+  const S = patchNums.length;
+  const B = o.labels.length;
+  const rng = new Rng(o.seed);
+  const { signal, onProgress } = options;
+  throwIfAborted(signal);
+
+  // CFG batch: conditional rows first, then the same number of unconditional (null-class) rows.
+  const rows = new Int32Array(2 * B);
+  rows.set(o.labels);
+  rows.fill(config.numClasses, B);
+  const c = transformer.condition(rows);
+
+  const last = patchNums[S - 1]!;
+  const fHat = new Tensor([B, cvae, last, last]);
+  const tokens: Int32Array[] = [];
+  const states: RoutedState[] = transformer.weights.blocks.map((b, i) =>
+    ctx.router.openState(blockAttentionCall(config, b, i, 2 * B, transformer.scaleEnds), ctx.trace),
+  );
+  try {
+    const attendFor =
+      (layer: number): AttendFn =>
+      async (q, k, v) => {
+        await states[layer]!.append(k, v);
+        return states[layer]!.attend(q);
+      };
+    let x = transformer.firstScaleInput(c);
+    let curL = 0;
+    for (let si = 0; si < S; si++) {
+      throwIfAborted(signal);
+      const pn = patchNums[si]!;
+      const ratio = progressRatio(si, S);
+      const sfx = `.s${si}`;
+      curL += pn * pn;
+
+      const h = await transformer.runBlocks(x, c, attendFor, ctx.capture, sfx);
+      const raw = transformer.logits(h, c);
+      ctx.capture?.(`logits_raw${sfx}`, raw.clone());
+      const logits = mixGuidance(raw, o.cfg * ratio);
+      ctx.capture?.(`logits_cfg${sfx}`, logits.clone());
+
+      const idx = sampleTopKTopP(logits.data, V, o, rng); // filters logits in place, as VAR does
+      tokens.push(idx);
+      const hMap = o.moreSmooth
+        ? softTokenMap(gumbelSoftmax(logits.data, V, ratio, rng), vae.quantizer.embedding, B, pn)
+        : vae.quantizer.lookup(idx, B, pn);
+
+      const next = vae.quantizer.nextAutoregressiveInput(si, fHat, hMap);
+      ctx.capture?.(`fhat${sfx}`, fHat.clone());
+      if (si !== S - 1) {
+        ctx.capture?.(`next_map${sfx}`, next.clone());
+        x = transformer.nextScaleInput(next, curL, 2);
+      }
+      onProgress?.({ stage: 'transformer', scale: si + 1, scales: S });
+    }
+  } finally {
+    for (const s of states) s.dispose();
+  }
+
+  throwIfAborted(signal);
+  onProgress?.({ stage: 'decode', scale: S, scales: S });
+  const pm1 = await vae.fhatToImage(fHat, { router: ctx.router, trace: ctx.trace, signal });
+  const images = new Tensor(pm1.shape, pm1.data.map((v) => (v + 1) * 0.5));
+  return { tokens, images };
+}
+
+/** Soft weights (B·pn², V) @ codebook (V, Cvae) → (B, Cvae, pn, pn). */
+function softTokenMap(weights: Float32Array, embedding: TensorLike, B: number, pn: number): Tensor {
+  const [V, Cv] = embedding.shape as [number, number];
+  const T = pn * pn;
+  const out = new Tensor([B, Cv, pn, pn]);
+  const acc = new Float64Array(Cv);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      acc.fill(0);
+      const w = (b * T + t) * V;
+      for (let v = 0; v < V; v++) {
+        const p = weights[w + v]!;
+        if (p === 0) continue;
+        for (let ch = 0; ch < Cv; ch++) acc[ch] = acc[ch]! + p * embedding.data[v * Cv + ch]!;
+      }
+      for (let ch = 0; ch < Cv; ch++) out.data[(b * Cv + ch) * T + t] = acc[ch]!;
+    }
+  }
+  return out;
+}

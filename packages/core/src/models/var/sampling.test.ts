@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../random.js';
+import { filteredProbabilities, filterTopK, filterTopP, gumbelSoftmax, sampleCategorical, sampleTopKTopP } from './sampling.js';
+import { maxAbsDiff, ref, REFS_JSON } from './test-support.js';
+
+describe('sample_with_top_k_top_p_ filtering', () => {
+  it.each(['case0', 'case1', 'case2'])('sampler.%s: the distribution handed to multinomial matches the reference', async (c) => {
+    const { top_k, top_p } = REFS_JSON.info[`sampler.${c}`] as { top_k: number; top_p: number };
+    const logits = (await ref(`sampler.${c}.logits`)).data.slice();
+    const expected = await ref(`sampler.${c}.probs`);
+    const V = expected.shape[2]!;
+    const probs = filteredProbabilities(logits, V, { topK: top_k, topP: top_p });
+    expect(maxAbsDiff(probs, expected.data)).toBeLessThanOrEqual(1e-6);
+    // The filter is exact: the same entries are zero.
+    for (let i = 0; i < probs.length; i++) expect(probs[i] === 0, `entry ${i}`).toBe(expected.data[i] === 0);
+  });
+
+  it('keeps every entry tied with the k-th largest', () => {
+    const row = Float32Array.from([1, 3, 2, 3, 0, 2]);
+    filterTopK(row, 6, 3);
+    expect(Array.from(row)).toEqual([-Infinity, 3, 2, 3, -Infinity, 2]);
+  });
+
+  it('never removes the largest logit, however small top_p is', () => {
+    const row = Float32Array.from([0, 5, 1, 2]);
+    filterTopP(row, 4, 1e-9);
+    expect(Array.from(row)).toEqual([-Infinity, 5, -Infinity, -Infinity]);
+  });
+
+  it('top_p removes the tail whose cumulative probability is ≤ 1 − top_p', () => {
+    // softmax(ln[1,2,3,4]) = [0.1, 0.2, 0.3, 0.4]: with top_p 0.75 the cumsum [0.1, 0.3] ≤ 0.25 removes only the 0.1 entry.
+    const row = Float32Array.from([1, 2, 3, 4].map(Math.log));
+    filterTopP(row, 4, 0.75);
+    expect(row[0]).toBe(-Infinity);
+    expect(Array.from(row.subarray(1)).every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('drawing tokens', () => {
+  it('top_k = 1 is greedy', () => {
+    const logits = Float32Array.from([0.1, 0.7, 0.2, /* row 2 */ 3, -1, 2.9]);
+    expect(Array.from(sampleTopKTopP(logits, 3, { topK: 1, topP: 0 }, new Rng(5)))).toEqual([1, 0]);
+  });
+
+  it('never draws a zero-probability entry and follows the distribution', () => {
+    const rng = new Rng(1);
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 4000; i++) counts[sampleCategorical([0, 0.25, 0, 0.75], rng)]++;
+    expect(counts[0]).toBe(0);
+    expect(counts[2]).toBe(0);
+    expect(counts[3]! / 4000).toBeCloseTo(0.75, 1);
+  });
+
+  it('the same seed draws the same tokens', () => {
+    const logits = new Rng(3).normalArray(20 * 64);
+    const a = sampleTopKTopP(logits.slice(), 64, { topK: 20, topP: 0.9 }, new Rng(11));
+    const b = sampleTopKTopP(logits.slice(), 64, { topK: 20, topP: 0.9 }, new Rng(11));
+    const c = sampleTopKTopP(logits.slice(), 64, { topK: 20, topP: 0.9 }, new Rng(12));
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(a)).not.toEqual(Array.from(c));
+  });
+
+  it('Gumbel softmax gives probability rows that ignore filtered (−∞) entries', () => {
+    const logits = Float32Array.from([1, -Infinity, 2, 0.5, /* row 2 */ -Infinity, 0, 0, 0]);
+    const w = gumbelSoftmax(logits, 4, 0.5, new Rng(2));
+    expect(w[1]).toBe(0);
+    expect(w[4]).toBe(0);
+    expect(w[0]! + w[2]! + w[3]!).toBeCloseTo(1, 6);
+    expect(w[5]! + w[6]! + w[7]!).toBeCloseTo(1, 6);
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * Token sampling as VAR's `sample_with_top_k_top_p_` does it (var-architecture.md §2.4), on row-major
+ * (rows, V) logits: top-k, then top-p (nucleus) filtering in place, softmax, one categorical draw per
+ * row from the seeded Rng. Plus the Gumbel-softmax of `more_smooth`.
+ *
+ * torch's RNG stream is not reproduced (no port can); the filtering is, decision for decision, so
+ * greedy sampling (topK = 1) and the filtered distributions match the reference.
+ */
+import { UsageError } from '../../errors.js';
+import type { Rng } from '../../random.js';
+
+export interface SamplingOptions {
+  /** Keep the k largest logits per row (ties with the k-th survive); 0 = off. Values ≥ V keep everything. */
+  topK: number;
+  /** Keep the smallest set of largest logits whose probability exceeds topP; 0 = off. */
+  topP: number;
+}
+
+export function assertSamplingOptions(o: SamplingOptions): void {
+  if (!Number.isInteger(o.topK) || o.topK < 0) throw new UsageError(`topK must be an integer ≥ 0 (0 = off), got ${o.topK}`);
+  if (!(o.topP >= 0 && o.topP <= 1)) throw new UsageError(`topP must be in [0, 1] (0 = off), got ${o.topP}`);
+}
+
+/** In place, every row: entries below the k-th largest value become −∞ (torch: `logits < topk(...).amin()`). */
+export function filterTopK(logits: Float32Array, V: number, topK: number): void {
+  if (topK <= 0 || topK >= V) return;
+  const sorted = new Float32Array(V);
+  for (let r = 0; r < logits.length / V; r++) {
+    const row = logits.subarray(r * V, (r + 1) * V);
+    sorted.set(row);
+    sorted.sort();
+    const threshold = sorted[V - topK]!;
+    for (let i = 0; i < V; i++) if (row[i]! < threshold) row[i] = -Infinity;
+  }
+}
+
+/**
+ * In place, every row: sort ascending, softmax, cumulative sum; entries whose cumulative probability is
+ * ≤ 1 − topP become −∞, never the last (largest). torch accumulates the float32 cumsum in double and
+ * compares in float32 (the Python scalar 1 − top_p is cast to the tensor's dtype), and so do we.
+ */
+export function filterTopP(logits: Float32Array, V: number, topP: number): void {
+  if (topP <= 0) return;
+  const limit = Math.fround(1 - topP);
+  const order = new Int32Array(V);
+  const probs = new Float64Array(V);
+  for (let r = 0; r < logits.length / V; r++) {
+    const row = logits.subarray(r * V, (r + 1) * V);
+    for (let i = 0; i < V; i++) order[i] = i;
+    order.sort((a, b) => row[a]! - row[b]! || a - b);
+    softmaxInto(row, probs, order);
+    const remove: number[] = [];
+    let cum = 0;
+    for (let j = 0; j < V - 1; j++) {
+      cum += Math.fround(probs[j]!);
+      if (Math.fround(cum) <= limit) remove.push(order[j]!);
+    }
+    for (const i of remove) row[i] = -Infinity;
+  }
+}
+
+/** softmax of row (in the given order, if any) into out, in double precision; −∞ entries get 0. */
+function softmaxInto(row: ArrayLike<number>, out: Float64Array, order?: ArrayLike<number>): void {
+  const n = row.length;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, row[i]!);
+  let sum = 0;
+  for (let j = 0; j < n; j++) sum += out[j] = Math.exp(row[order ? order[j]! : j]! - max);
+  for (let j = 0; j < n; j++) out[j] = out[j]! / sum;
+}
+
+/** The distribution `torch.multinomial` samples from: softmax of the filtered logits, (rows, V). Filters in place. */
+export function filteredProbabilities(logits: Float32Array, V: number, o: SamplingOptions): Float32Array {
+  filterTopK(logits, V, o.topK);
+  filterTopP(logits, V, o.topP);
+  const out = new Float32Array(logits.length);
+  const p = new Float64Array(V);
+  for (let r = 0; r < logits.length / V; r++) {
+    softmaxInto(logits.subarray(r * V, (r + 1) * V), p);
+    out.set(p, r * V);
+  }
+  return out;
+}
+
+/** One draw from a categorical distribution; zero-probability entries are never chosen. */
+export function sampleCategorical(probs: ArrayLike<number>, rng: Rng): number {
+  let total = 0;
+  for (let i = 0; i < probs.length; i++) total += probs[i]!;
+  const u = rng.uniform() * total;
+  let cum = 0;
+  let last = -1;
+  for (let i = 0; i < probs.length; i++) {
+    if (probs[i]! <= 0) continue;
+    cum += probs[i]!;
+    last = i;
+    if (cum > u) return i;
+  }
+  return last; // rounding left u at the very top: the last possible entry
+}
+
+/**
+ * `sample_with_top_k_top_p_`: filters `logits` (rows, V) in place, then draws one token per row, in
+ * row order, from the seeded Rng.
+ */
+export function sampleTopKTopP(logits: Float32Array, V: number, o: SamplingOptions, rng: Rng): Int32Array {
+  const probs = filteredProbabilities(logits, V, o);
+  const rows = logits.length / V;
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) out[r] = sampleCategorical(probs.subarray(r * V, (r + 1) * V), rng);
+  return out;
+}
+
+/** `more_smooth`'s temperature at progress ratio si/(S−1) (MaskGIT's schedule). */
+export function smoothTemperature(ratio: number): number {
+  return Math.max(0.27 * (1 - 0.95 * ratio), 0.005);
+}
+
+/**
+ * Soft token weights (rows, V): softmax((logits·(1+ratio) + g) / tau) with Gumbel noise g = −log(Exp(1))
+ * (`gumbel_softmax_with_rng`, hard=False), on the already filtered logits, so −∞ entries weigh 0.
+ */
+export function gumbelSoftmax(logits: Float32Array, V: number, ratio: number, rng: Rng): Float32Array {
+  const tau = smoothTemperature(ratio);
+  const out = new Float32Array(logits.length);
+  const y = new Float64Array(V);
+  const p = new Float64Array(V);
+  for (let r = 0; r < logits.length / V; r++) {
+    for (let i = 0; i < V; i++) y[i] = (logits[r * V + i]! * (1 + ratio) - Math.log(rng.exponential())) / tau;
+    softmaxInto(y, p);
+    out.set(p, r * V);
+  }
+  return out;
+}

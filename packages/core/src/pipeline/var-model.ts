@@ -1,0 +1,125 @@
+/**
+ * A loaded VAR pipeline: the transformer, its VQ-VAE and one attention router (every backend probed
+ * and created before the first call). This is what `loadVAR` returns.
+ */
+import type { AttentionPolicy } from '../attention/policy.js';
+import { priorityPolicy } from '../attention/policy.js';
+import { getDefaultRegistry, type Registry } from '../attention/registry.js';
+import { AttentionRouter } from '../attention/router.js';
+import { AttentionTrace } from '../attention/trace.js';
+import { UsageError } from '../errors.js';
+import { generateNextScale, type GenerateOptions } from '../models/var/autoregressive.js';
+import type { CaptureFn } from '../models/var/capture.js';
+import type { VARConfig } from '../models/var/config.js';
+import { blockAttentionCall } from '../models/var/self-attention.js';
+import { stateDictLabel, type StateDictLike } from '../models/var/state-dict.js';
+import { VARTransformer } from '../models/var/var-transformer.js';
+import { VQVAE } from '../models/vqvae/index.js';
+import { asTensor, type Tensor, type TensorLike } from '../tensor.js';
+import { classNamesFromMetadata } from './class-names.js';
+import { checkVAECompatibility } from './compatibility.js';
+
+export interface VARModelOptions {
+  /** Overrides the schedule read from metadata (or the released 256-px default when L = 680). */
+  patchNums?: readonly number[];
+  /** Needed only when attention is not l2-normalised. */
+  numHeads?: number;
+  /** Default: the process-wide registry that backend packages register into. */
+  registry?: Registry;
+  /** Default: priorityPolicy() (the best available exact backend). */
+  policy?: AttentionPolicy;
+}
+
+export interface GenerateResult {
+  /** Sampled tokens per scale, B·pn² each (row-major). */
+  tokens: Int32Array[];
+  /** (B, 3, H, W) in [0, 1]. */
+  images: Tensor;
+  /** Every attention routing decision of this generation. */
+  trace: AttentionTrace;
+}
+
+/** The VQ-VAE with the pipeline's router built in. */
+export interface VAEHandle {
+  readonly model: VQVAE;
+  /** Image side of this schedule. */
+  readonly imageSize: number;
+  /** Images (B, 3, S, S) in [−1, 1] (VAR's convention, `x·2 − 1` from [0, 1]) → token maps per scale. */
+  encode(images: TensorLike): Promise<Int32Array[]>;
+  /** Token maps per scale → images (B, 3, S, S) in [0, 1]. */
+  decode(tokens: readonly Int32Array[]): Promise<Tensor>;
+}
+
+export class VARModel {
+  readonly vae: VAEHandle;
+  private disposed = false;
+
+  private constructor(
+    readonly transformer: VARTransformer,
+    vqvae: VQVAE,
+    readonly router: AttentionRouter,
+    readonly classNames: string[] | undefined,
+  ) {
+    this.vae = {
+      model: vqvae,
+      imageSize: vqvae.imageSize,
+      encode: (images) => vqvae.encode(asTensor(images, 'images'), this.run()),
+      decode: (tokens) => vqvae.decode(tokens, this.run()),
+    };
+  }
+
+  /** Builds the pipeline from in-memory state dicts (loadVAR reads the files, then calls this). */
+  static async fromStateDicts(var_: StateDictLike, vae: StateDictLike, options: VARModelOptions = {}): Promise<VARModel> {
+    const varFile = stateDictLabel(var_, 'VAR state dict');
+    const vaeFile = stateDictLabel(vae, 'VQ-VAE state dict');
+    const transformer = VARTransformer.fromStateDict(var_, { patchNums: options.patchNums, numHeads: options.numHeads });
+    const { config } = transformer;
+    const vqvae = VQVAE.fromStateDict(new Map([...vae.tensors].map(([k, t]) => [k, asTensor(t, k)])), { patchNums: config.patchNums, file: vaeFile });
+    checkVAECompatibility(config, vqvae, { var: varFile, vae: vaeFile });
+    const classNames = classNamesFromMetadata(var_.metadata, config.numClasses, varFile);
+
+    const router = await AttentionRouter.create({ registry: options.registry ?? getDefaultRegistry(), policy: options.policy ?? priorityPolicy() });
+    try {
+      // Ask the policy once now, so that "no backend can serve this model" surfaces at load time.
+      router.decide(blockAttentionCall(config, transformer.weights.blocks[0]!, 0, 1, transformer.scaleEnds));
+    } catch (err) {
+      await router.dispose();
+      throw err;
+    }
+    return new VARModel(transformer, vqvae, router, classNames);
+  }
+
+  get config(): VARConfig {
+    return this.transformer.config;
+  }
+
+  /** Class-conditional generation with classifier-free guidance; see GenerateOptions for the defaults. */
+  async generate(options: GenerateOptions): Promise<GenerateResult> {
+    this.checkOpen();
+    const trace = new AttentionTrace();
+    const { tokens, images } = await generateNextScale(this.transformer, this.vae.model, options, { router: this.router, trace });
+    return { tokens, images, trace };
+  }
+
+  /** Teacher forcing: labels (B) and xBLCv (B, L − first_l, Cvae) → logits (B, L, V). */
+  async forward(labels: readonly number[], xBLCv: TensorLike, extra: { trace?: AttentionTrace; capture?: CaptureFn } = {}): Promise<Tensor> {
+    this.checkOpen();
+    return this.transformer.forward(labels, xBLCv, { router: this.router, trace: extra.trace ?? new AttentionTrace(), capture: extra.capture });
+  }
+
+  /** Releases every backend instance. Idempotent. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.router.dispose();
+  }
+
+  private run() {
+    this.checkOpen();
+    return { router: this.router, trace: new AttentionTrace() };
+  }
+
+  private checkOpen(): void {
+    if (this.disposed) throw new UsageError('this VAR model has been disposed');
+  }
+}
