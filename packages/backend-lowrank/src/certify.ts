@@ -2,7 +2,7 @@
  * What the certificate is made of: the measured logit bound, per-channel value statistics, the
  * per-channel error bound, and the certificate object itself (fast-attention.md §7.1 items 1, 2, 6).
  */
-import { UNIT_ROUNDOFF, UNIT_ROUNDOFF_F32, type AttentionCertificate, type PolyFamily } from '@nextscale/core';
+import { formatNumber, UNIT_ROUNDOFF, UNIT_ROUNDOFF_F32, type AttentionCertificate, type PolyFamily } from '@nextscale/core';
 
 /** Max row ℓ2 norm and max |entry| over rows [row0, row1) of every (b, h) slice of x (B·H, L, d). */
 export function rowNormStats(x: Float32Array, BH: number, L: number, d: number, row0 = 0, row1 = L, stride = L): { maxNorm: number; maxEntry: number } {
@@ -132,5 +132,5 @@ export function makeCertificate(x: CertificateInput): AttentionCertificate {
   };
 }
 
-/** Formats a number for reasons and events. */
-export const fmt = (x: number): string => (Math.abs(x) >= 1e5 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(2) : `${+x.toPrecision(3)}`);
+/** Formats a number for reasons and events (core's formatNumber). */
+export const fmt = formatNumber;

@@ -106,12 +106,15 @@ function isAbortLike(err: unknown): boolean {
 
 const REMEDY = /\b(install|uninstall|use|run|pass|set|rename|check|get|re-?save|convert|choose|import|list|load|fix|remove|update|upgrade)\b/i;
 
+const REMEDY_START = new RegExp(`^${REMEDY.source}`, 'i');
+
 /** Core messages often end with their own remedy ("…; install X"): print it after the dash. */
 export function splitFix(message: string): { problem: string; fix: string } | undefined {
   const i = message.lastIndexOf('; ');
-  if (i <= 0) return undefined;
-  const tail = message.slice(i + 2);
-  if (!REMEDY.test(tail)) return undefined;
-  // Keep the clause that states the cause with the problem ("…; the download was probably interrupted, get it again").
-  return { problem: message.slice(0, i), fix: tail };
+  if (i > 0 && REMEDY.test(message.slice(i + 2))) return { problem: message.slice(0, i), fix: message.slice(i + 2) };
+  // "…: pass --patch-nums (…)": a clause that starts with a remedy.
+  let at = -1;
+  for (const m of message.matchAll(/: (?=\S)/g)) if (REMEDY_START.test(message.slice(m.index + 2))) at = m.index;
+  if (at > 0) return { problem: message.slice(0, at), fix: message.slice(at + 2) };
+  return undefined;
 }

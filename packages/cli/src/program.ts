@@ -59,7 +59,7 @@ export function fromCommanderError(err: CommanderError, argv: string[]): Error {
     const hint = /Did you mean/.exec(err.message)?.input.split('\n').find((l) => /Did you mean/.test(l));
     return usageError(
       problem,
-      `${hint ? `${hint.trim().replace(/^\(|\)$/g, '')}; ` : ''}usage: nextscale <command> [options]; commands: ${COMMANDS.join(', ')}`,
+      `${hint ? `${hint.trim().replace(/^\(|\)$/g, '').replace(/^Did/, 'did')} ` : ''}usage: nextscale <command> [options]; commands: ${COMMANDS.join(', ')}`,
     );
   }
   return usageError(problem, `see 'nextscale ${sub ? `${sub} ` : ''}--help'`);

@@ -4,9 +4,9 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { throwIfAborted, type AttentionTrace } from '@nextscale/core';
+import { NextscaleError, throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
-import { loadVAR, openWeights, type GenerateResult, type ProgressEvent, type VARModel } from '../core-api.js';
+import { loadVAR, openWeights, type GenerateProgress, type GenerateResult, type VARModel } from '../core-api.js';
 import {
   formatSettings,
   parseNumber,
@@ -30,7 +30,6 @@ import { writePng } from '../output/png.js';
 import { createProgress } from '../output/progress.js';
 import { formatTrace, traceToJSON } from '../output/trace.js';
 import { addCommonOptions, collect, discover, readLayers, type CommonOptions, type Wrap } from './common.js';
-import { has } from '../core-api.js';
 
 export interface GenerateFlags extends CommonOptions {
   var?: string;
@@ -96,7 +95,6 @@ export function flagLayer(f: GenerateFlags, cwd: string): SettingsLayer {
 }
 
 async function readMetadata(file: string): Promise<ModelMetadata> {
-  if (!has('openWeights')) return { sampling: {} };
   const reader = await openWeights(file);
   try {
     return parseModelMetadata(reader.metadata);
@@ -114,7 +112,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
   const batch = parseNumber(flags.batch ?? '1', '--batch', { int: true, positive: true });
   const layers = await readLayers(ctx, flags.config);
   const layerSet = { flags: flagsLayer, env: layers.env, file: layers.file, configFile: layers.loaded?.path };
-  const defaultPolicy = has('normPolicy') ? 'norm' : 'priority';
+  const defaultPolicy = 'norm';
   let settings: ResolvedSettings = resolveSettings(layerSet, {}, defaultPolicy);
 
   if (flags.printConfig) {
@@ -154,47 +152,40 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
     numHeads: settings.numHeads.value,
     registry: discovery.registry,
     policy,
+  }).catch((err: unknown) => {
+    throw withFlagNames(err);
   });
   const loadMs = now() - tLoad;
   try {
     throwIfAborted(ctx.signal);
+    const config = model.config;
     const classNames = model.classNames ?? meta.classNames;
-    const numClasses = numberOr(model.config.numClasses, (model.config as Record<string, unknown>)['num_classes'], classNames?.length);
+    const numClasses = config.numClasses;
     let classValues = flags.class;
     if (!classValues?.length) {
-      if (numClasses !== undefined && numClasses <= 10) classValues = [Array.from({ length: numClasses }, (_, i) => String(i)).join(',')];
+      if (numClasses <= 10) classValues = [Array.from({ length: numClasses }, (_, i) => String(i)).join(',')];
       else throw usageError('no --class given', `pass --class <number${classNames ? ' or name' : ''}> (repeatable)`);
     }
     const classes = parseClasses(classValues, numClasses, classNames);
     const labels = classes.flatMap((c) => Array<number>(batch).fill(c));
 
     const progress = createProgress(ctx);
-    const patchNums = (model.config.patchNums as number[] | undefined) ?? settings.patchNums.value ?? [];
-    const scaleTimes: { scale: number; patchNum?: number; ms: number }[] = [];
+    const patchNums = config.patchNums;
+    const scaleTimes: { scale: number; patchNum: number; ms: number }[] = [];
     let tPrev = now();
     let decodeStart: number | undefined;
-    let decodeMs: number | undefined;
-    const onProgress = (e: ProgressEvent) => {
+    const onProgress = (e: GenerateProgress) => {
       const t = now();
-      const stage = String(e.stage ?? '');
-      if (/decod/i.test(stage)) {
-        if (/done|end|finish/i.test(String(e['state'] ?? e['phase'] ?? '')) || stage === 'decoded') {
-          decodeMs = decodeStart === undefined ? undefined : t - decodeStart;
-          progress.decode('done');
-        } else {
-          decodeStart = t;
-          progress.decode('start');
-        }
+      if (e.stage === 'decode') {
+        decodeStart = t;
+        progress.decode('start');
         return;
       }
-      if (typeof e.scale === 'number') {
-        const total = numberOr(e.scales, e['totalScales'], e['numScales'], patchNums.length) ?? 0;
-        const index = e.scale;
-        const pn = numberOr(e.patchNum, e['pn'], patchNums[index]);
-        scaleTimes.push({ scale: index, patchNum: pn, ms: ms(t - tPrev) });
-        tPrev = t;
-        progress.scale(index + 1, total, pn ? `(${pn}×${pn})` : '');
-      }
+      // 'transformer': e.scale scales are done.
+      const pn = patchNums[e.scale - 1]!;
+      scaleTimes.push({ scale: e.scale - 1, patchNum: pn, ms: ms(t - tPrev) });
+      tPrev = t;
+      progress.scale(e.scale, e.scales, `(${pn}×${pn})`);
     };
     const tGen = now();
     let result: GenerateResult;
@@ -209,12 +200,14 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
         onProgress,
         signal: ctx.signal,
       });
+      progress.decode('done');
     } finally {
       progress.stop();
     }
-    const generateMs = now() - tGen;
+    const tEnd = now();
+    const generateMs = tEnd - tGen;
+    const decodeMs = decodeStart === undefined ? undefined : tEnd - decodeStart;
     throwIfAborted(ctx.signal);
-    if (decodeMs === undefined && decodeStart !== undefined) decodeMs = now() - decodeStart;
 
     // Images → one PNG (pixel-exact) or a labelled grid of pixel-exact tiles.
     const tWrite = now();
@@ -236,7 +229,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
       size = grid.image;
     }
     const writeMs = now() - tWrite;
-    const trace = result.trace as AttentionTrace;
+    const trace = result.trace;
 
     if (ctx.json) {
       writeJson(ctx.stdout, {
@@ -247,6 +240,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
         timings: {
           loadMs: ms(loadMs),
           scales: scaleTimes,
+          transformerMs: ms((decodeStart ?? tEnd) - tGen),
           generateMs: ms(generateMs),
           decodeMs: decodeMs === undefined ? null : ms(decodeMs),
           writeMs: ms(writeMs),
@@ -254,7 +248,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
         },
         trace: traceToJSON(trace, policy.name),
         backends: available.map((a) => ({ id: a.backend.id, package: a.backend.package, version: a.backend.version, available: a.probe.available, reason: a.probe.reason })),
-        config: { ...settingsToJSON(settings), classes, batch, out: written.path, model: model.config },
+        config: { ...settingsToJSON(settings), classes, batch, out: written.path, model: config },
       });
     } else {
       const what = n === 1 ? '1 image' : `${n} images (${classes.length} × ${batch} grid)`;
@@ -267,8 +261,14 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
   }
 }
 
-function numberOr(...xs: unknown[]): number | undefined {
-  for (const x of xs) if (typeof x === 'number' && Number.isFinite(x)) return x;
-  return undefined;
+/** Core speaks of options (patchNums, numHeads); the user of this command passes flags. */
+function withFlagNames(err: unknown): unknown {
+  if (!(err instanceof NextscaleError) || err.code !== 'E_USAGE') return err;
+  const message = err.message
+    .replace(/pass the patchNums option/g, 'pass --patch-nums')
+    .replace(/pass the numHeads option/g, 'pass --num-heads')
+    .replace(/\bpatchNums\b/g, '--patch-nums')
+    .replace(/\bnumHeads\b/g, '--num-heads');
+  return new NextscaleError(err.code, message, { cause: err });
 }
 

@@ -18,6 +18,7 @@ import { existsSync, statSync } from 'node:fs';
 
 interface InspectFlags extends CommonOptions {
   patchNums?: string;
+  numHeads?: string;
   epsilon?: string;
   tensors?: boolean;
 }
@@ -27,6 +28,7 @@ export function inspectCommand(wrap: Wrap): Command {
     .description('show the tensors, metadata, inferred config and per-head attention bounds of a weights file')
     .argument('<file>', '.pth or .safetensors weights')
     .option('--patch-nums <list>', 'patch sizes per scale for the bounds table (default: from the weights, else the released 256-px schedule)')
+    .option('--num-heads <n>', 'attention heads, for a VAR whose attention is not l2-normalised')
     .option('--epsilon <x>', 'target attention error handed to the norm policy')
     .option('--no-tensors', 'leave out the tensor list (text output)');
   addCommonOptions(cmd);
@@ -57,20 +59,29 @@ export async function runInspect(ctx: Context, file: string, flags: InspectFlags
     const kind = detectKind(tensors.map((t) => t.name));
     const meta = parseModelMetadata(reader.metadata);
     const params = tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
-    const shapes = new Map(tensors.map((t) => [t.name, { shape: t.shape }]));
     let config: Record<string, unknown> | undefined;
     let configError: string | undefined;
-    try {
-      config = inferConfig(kind === 'var' ? 'var' : 'vqvae', shapes, abs);
-    } catch (err) {
-      configError = (err as Error).message;
-    }
     let attention: Record<string, unknown> | undefined;
     let heads: HeadRow[] = [];
+    if (kind === 'vqvae') {
+      try {
+        config = inferConfig('vqvae', tensors, abs);
+      } catch (err) {
+        configError = (err as Error).message;
+      }
+    }
     if (kind === 'var') {
       const summary = summarizeVAR(tensors);
-      config ??= { ...summary };
       const pn = await patchNumsFor(reader, flags, meta.patchNums, summary.L);
+      const data = new Map<string, Float32Array>();
+      if (reader.info('lvl_1L')) data.set('lvl_1L', await reader.read('lvl_1L'));
+      try {
+        const numHeads = flags.numHeads ? parseNumber(flags.numHeads, '--num-heads', { int: true, positive: true }) : meta.numHeads;
+        config = inferConfig('var', tensors, abs, { metadata: reader.metadata, patchNums: pn.value, numHeads: summary.attnL2Norm ? undefined : numHeads, data });
+      } catch (err) {
+        configError = (err as Error).message;
+        config = { ...summary };
+      }
       const L = pn.value.reduce((s, p) => s + p * p, 0);
       if (summary.attnL2Norm) {
         const layers = await readLayers(ctx, flags.config);

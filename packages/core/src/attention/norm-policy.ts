@@ -26,6 +26,7 @@ import {
   DEFAULT_G_MAX,
   DEFAULT_R_MAX,
   exactCost,
+  formatNumber,
   isCriticalRegime,
   lowrankCost,
   rankFor,
@@ -72,7 +73,7 @@ interface HeadVerdict {
   detail: string;
 }
 
-const fmt = (x: number) => (Math.abs(x) >= 1e5 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(2) : +x.toPrecision(3) + '');
+const fmt = formatNumber;
 
 export function normPolicy(options: NormPolicyOptions = {}): AttentionPolicy {
   const kappa = options.kappa ?? 0.5;

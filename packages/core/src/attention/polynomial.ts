@@ -452,7 +452,13 @@ export interface DegreeRefusal {
   rank: number;
 }
 
-const fmt = (x: number) => (Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(2) : +x.toPrecision(3) + '');
+/** Numbers in reasons: integers below 10^6 exactly, otherwise 3 significant digits. */
+export function formatNumber(x: number): string {
+  if (Number.isInteger(x) && Math.abs(x) < 1e6) return String(x);
+  if (Math.abs(x) >= 1e5 || (Math.abs(x) < 1e-3 && x !== 0)) return x.toExponential(2);
+  return String(+x.toPrecision(3));
+}
+const fmt = formatNumber;
 
 /** The smallest degree g (within the caps) with δ_poly(β, g) + δ_fp ≤ ε/(ε + ρ_max). */
 export function selectDegree(req: DegreeRequest): DegreeChoice | DegreeRefusal {

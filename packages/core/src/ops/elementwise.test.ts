@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ShapeError, Tensor } from '../tensor.js';
 import { add, addInPlace, clamp, scaleInPlace } from './elementwise.js';
 
-const t = (shape: number[], ...v: number[]) => new Tensor(shape, Float32Array.from(v));
+const t = (shape: number[], ...v: number[]) => (v.length ? new Tensor(shape, Float32Array.from(v)) : new Tensor(shape));
 
 describe('add / addInPlace / scaleInPlace', () => {
   it('add returns a new tensor and leaves the inputs alone', () => {
@@ -23,7 +23,7 @@ describe('add / addInPlace / scaleInPlace', () => {
     expect(scaleInPlace(a, -0.5)).toBe(a);
     expect([...a.data]).toEqual([-1, -1.5, -0]);
     expect(addInPlace(a, a)).toBe(a); // aliasing is fine elementwise
-    expect([...a.data]).toEqual([-2, -3, 0]);
+    expect([...a.data]).toEqual([-2, -3, -0]);
   });
 
   it('throws ShapeError when shapes differ (even with equal sizes)', () => {

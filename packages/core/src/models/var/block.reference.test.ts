@@ -104,7 +104,7 @@ describe.each([
   const sd = randomVARStateDict(spec);
   const labels = [2, spec.numClasses];
   const run = (async () => {
-    const model = VARTransformer.fromStateDict({ tensors: sd }, { numHeads });
+    const model = VARTransformer.fromStateDict({ tensors: sd }, { numHeads, patchNums: spec.patchNums });
     const captured = new Map<string, Tensor>();
     const L = model.config.tokenCount;
     const x = new Float32Array(2 * (L - 1) * spec.cvae).map((_, i) => Math.sin(i * 0.37));

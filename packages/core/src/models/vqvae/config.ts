@@ -195,7 +195,7 @@ export function validateVQVAEStateDict(tensors: Map<string, Tensor>, cfg: VQVAEC
     const parts: string[] = [];
     if (missing.length) parts.push(`missing ${missing.length} key(s): ${listSome(missing)}`);
     if (unexpected.length) parts.push(`unexpected ${unexpected.length} key(s): ${listSome(unexpected)}`);
-    throw new WeightsError(file, `VQ-VAE state dict does not match the inferred model (${describe(cfg)}): ${parts.join('; ')}`);
+    throw new WeightsError(file, `VQ-VAE state dict does not match the inferred model (${describeConfig(cfg)}): ${parts.join('; ')}`);
   }
   const wrong: string[] = [];
   for (const [key, shape] of expected) {
@@ -207,7 +207,7 @@ export function validateVQVAEStateDict(tensors: Map<string, Tensor>, cfg: VQVAEC
   if (wrong.length) {
     const shown = wrong.slice(0, SHOWN).join('; ');
     const more = wrong.length > SHOWN ? ` … (${wrong.length} in all)` : '';
-    throw new WeightsError(file, `VQ-VAE shape mismatch (${describe(cfg)}): ${shown}${more}`);
+    throw new WeightsError(file, `VQ-VAE shape mismatch (${describeConfig(cfg)}): ${shown}${more}`);
   }
   const badNorm = [...expected.keys()].find((k) => /norm(1|2|_out)?\.weight$/.test(k) && expected.get(k)![0]! % GROUP_NORM_GROUPS !== 0);
   if (badNorm) {
@@ -215,7 +215,7 @@ export function validateVQVAEStateDict(tensors: Map<string, Tensor>, cfg: VQVAEC
   }
 }
 
-export function describe(cfg: VQVAEConfig): string {
+export function describeConfig(cfg: VQVAEConfig): string {
   return (
     `ch=${cfg.ch}, ch_mult=(${cfg.chMult.join(',')}), num_res_blocks=${cfg.numResBlocks}, Cvae=${cfg.Cvae}, V=${cfg.vocabSize}, ` +
     `share_quant_resi=${cfg.shareQuantResi}, using_sa=${cfg.usingSa}, using_mid_sa=${cfg.usingMidSa}`

@@ -4,6 +4,7 @@ export {
   inferVQVAEConfig,
   validateVQVAEStateDict,
   vqvaeStateDictShapes,
+  describeConfig,
   GROUP_NORM_GROUPS,
   GROUP_NORM_EPS,
   type VQVAEConfig,
