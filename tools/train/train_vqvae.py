@@ -1,6 +1,6 @@
 """Stage 1: train the multi-scale VQ-VAE on Fashion-MNIST (32x32, zero-padded, RGB-replicated, [-1,1]).
 
-    python3 tools/train/train_vqvae.py --steps 700
+    python3 tools/train/train_vqvae.py --steps 600 --stop_at 300
 writes tools/train/out/vae.pt (state_dict) and logs to tools/train/out/vqvae.log.
 """
 import argparse
@@ -27,6 +27,7 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--restart_every', type=int, default=25)
+    ap.add_argument('--stop_at', type=int, default=0, help='end after this step (the schedule still follows --steps)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -92,13 +93,16 @@ def main():
             P(f'step {step}/{args.steps} lr {lr:.2e} loss {loss.item():.4f} rec {rec_loss.item():.4f} '
               f'mse {F.mse_loss(rec, x).item():.4f} vq {vq_loss.item():.4f} used {used}/{V} restarted {n_dead} '
               f't {time.time() - t0:.0f}s')
-        if step % 100 == 0 or step == args.steps:
+        last = step == args.steps or step == args.stop_at
+        if step % 100 == 0 or last:
             vae.eval()
             with torch.no_grad():
                 r = vae.img_to_reconstructed_img(x_val)
                 P(f'  val mse(256 test imgs, VQ recon) {F.mse_loss(r, x_val).item():.5f}')
             vae.train()
             torch.save(vae.state_dict(), os.path.join(OUT_DIR, 'vae.pt'))
+        if last:
+            break
     P(f'done in {time.time() - t0:.0f}s')
 
 

@@ -18,6 +18,7 @@ import {
   type SettingsLayer,
 } from '../config/resolve.js';
 import { buildPolicy } from '../backends/policy.js';
+import { yieldingRegistry } from '../backends/yielding.js';
 import { usageError } from '../errors.js';
 import { parseClasses } from '../model/classes.js';
 import { parseModelMetadata, type ModelMetadata } from '../model/metadata.js';
@@ -150,7 +151,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
     vae: paths.vae,
     patchNums: settings.patchNums.value,
     numHeads: settings.numHeads.value,
-    registry: discovery.registry,
+    registry: yieldingRegistry(discovery.registry),
     policy,
   }).catch((err: unknown) => {
     throw withFlagNames(err);

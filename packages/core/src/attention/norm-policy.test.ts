@@ -116,21 +116,21 @@ describe('norm policy', () => {
     expect(capped.reason).toMatch(/rank\/memory cap/);
   });
 
-  it('refuses when low-rank is not profitable (VAR-tiny pyramid, β = 0.25)', () => {
-    const g = normPolicy().decide(call({ scaleEnds: ends([1, 2, 3, 4]), headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu, lowrank]);
+  it('refuses when low-rank is not profitable (VAR-tiny pyramid, d = 4, β = 0.25)', () => {
+    const g = normPolicy().decide(call({ headDim: 4, scaleEnds: ends([1, 2, 3, 4]), headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu, lowrank]);
     expect(g).toHaveLength(1);
     expect(g[0]!.backend).toBe('cpu');
     expect(g[0]!.regime).toBe('subcritical');
     expect(g[0]!.reason).toMatch(/not profitable: C_lr = .* > κ·C_ex = 0\.5·/);
     // κ large enough makes it profitable
-    expect(normPolicy({ kappa: 2 }).decide(call({ scaleEnds: ends([1, 2, 3, 4]), headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu, lowrank])[0]!.backend).toBe('lowrank');
+    expect(normPolicy({ kappa: 2 }).decide(call({ headDim: 4, scaleEnds: ends([1, 2, 3, 4]), headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu, lowrank])[0]!.backend).toBe('lowrank');
   });
 
   it('refuses when the state would outgrow the KV cache (d = 64, β = 0.25, ε = 1e-3, VAR-256)', () => {
     const g = normPolicy({ epsilon: 1e-3 }).decide(call({ headDim: 64, scaleEnds: ends([1, 2, 3, 4, 5, 6, 8, 10, 13, 16]), headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu, lowrank]);
     expect(g[0]!.backend).toBe('cpu');
     expect(g[0]!.regime).toBe('critical');
-    expect(g[0]!.reason).toMatch(/rank\/memory cap: state r·\(d\+1\) = 1\.39e\+5 floats > KV cache 2·L·d = 87040/);
+    expect(g[0]!.reason).toMatch(/rank\/memory cap: state r·\(d\+1\) = 139425 floats > KV cache 2·L·d = 87040/);
   });
 
   it('honours the degree cap', () => {

@@ -94,6 +94,15 @@ describe('gemmNT (default engine)', () => {
     gemmNT(0, 3, 2, new Float32Array(0), 0, 2, new Float32Array(6), 0, 2, d, 0, 3);
     expect([...d]).toEqual([7, 7, 7]);
   });
+
+  it('rejects operands that do not fit their arrays (before any engine runs)', () => {
+    const a = new Float32Array(6);
+    const c = new Float32Array(4);
+    expect(() => gemmNT(2, 2, 3, a, 0, 3, a, 1, 3, c, 0, 2)).toThrow(/B \(2×3, offset 1/);
+    expect(() => gemmNT(2, 2, 3, a, 0, 2, a, 0, 3, c, 0, 2)).toThrow(RangeError); // lda < k
+    expect(() => gemmNT(2, 2, 3, a, 0, 3, a, 0, 3, c, 1, 2)).toThrow(/C \(2×2/);
+    expect(() => gemmNT(2, 2, 3, a, 0, 3, a, 0, 3, c, 0, 2)).not.toThrow();
+  });
 });
 
 describe('replaceable engine', () => {

@@ -77,7 +77,22 @@ export function gemmNT(
   ldc: number,
 ): void {
   if (m === 0 || n === 0) return;
+  checkOperand('A', m, k, a, aOff, lda);
+  checkOperand('B', n, k, b, bOff, ldb);
+  checkOperand('C', m, n, c, cOff, ldc);
   current.gemmNT(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+}
+
+/** O(1) bounds check of a rows × cols operand at `off` with row stride `ld` (so no engine reads past an array). */
+function checkOperand(what: string, rows: number, cols: number, arr: Float32Array, off: number, ld: number): void {
+  const ok =
+    Number.isInteger(rows) && Number.isInteger(cols) && Number.isInteger(off) && Number.isInteger(ld) &&
+    rows >= 0 && cols >= 0 && off >= 0 && ld >= cols && (rows === 0 || off + (rows - 1) * ld + cols <= arr.length);
+  if (!ok) {
+    throw new RangeError(
+      `gemmNT: ${what} (${rows}×${cols}, offset ${off}, leading dim ${ld}) does not fit its array of ${arr.length} floats`,
+    );
+  }
 }
 
 function jsGemmNT(

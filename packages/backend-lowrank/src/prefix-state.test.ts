@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '@nextscale/core';
+import { PrefixSums } from './prefix-state.js';
+
+describe('prefix sums', () => {
+  it('fold then read equals the explicit Φ_Q Φ_Kᵀ [U, 1], for every block remainder', () => {
+    const rng = new Rng(3);
+    for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 13]) {
+      const r = 6;
+      const d = 3;
+      const D = d + 1;
+      const phiK = Float64Array.from({ length: n * r }, () => rng.normal());
+      const u = Float64Array.from({ length: n * D }, (_, i) => (i % D === d ? 1 : rng.normal()));
+      const phiQ = Float64Array.from({ length: n * r }, () => rng.normal());
+      const ps = new PrefixSums(r, d, new Float64Array(r * D));
+      ps.reset();
+      ps.fold(phiK.subarray(0, Math.floor(n / 2) * r), u.subarray(0, Math.floor(n / 2) * D), Math.floor(n / 2));
+      ps.fold(phiK.subarray(Math.floor(n / 2) * r), u.subarray(Math.floor(n / 2) * D), n - Math.floor(n / 2));
+      const acc = new Float64Array(n * D);
+      ps.read(phiQ, n, acc);
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < D; c++) {
+          let want = 0;
+          for (let j = 0; j < n; j++) {
+            let a = 0;
+            for (let m = 0; m < r; m++) a += phiQ[i * r + m]! * phiK[j * r + m]!;
+            want += a * u[j * D + c]!;
+          }
+          expect(acc[i * D + c]).toBeCloseTo(want, 9);
+        }
+      }
+    }
+  });
+
+  it('refuses a buffer that is too small', () => {
+    expect(() => new PrefixSums(10, 4, new Float64Array(49))).toThrow(/needs 50 floats/);
+  });
+});
