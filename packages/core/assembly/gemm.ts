@@ -50,8 +50,8 @@ export function packB(n: i32, k: i32, b: usize, ldb: i32, dst: usize, j0: i32, j
         const y2 = v128.load(o + 6 * s);
         const y3 = v128.load(o + 7 * s);
         const d = panel + (<usize>(p * NR) << 2);
-        transpose4(x0, x1, x2, x3, d, 0);
-        transpose4(y0, y1, y2, y3, d, 16);
+        transpose4(x0, x1, x2, x3, d, NR << 2);
+        transpose4(y0, y1, y2, y3, d + 16, NR << 2);
       }
       for (; p < k; p++) {
         const d = panel + (<usize>(p * NR) << 2);
@@ -70,49 +70,80 @@ export function packB(n: i32, k: i32, b: usize, ldb: i32, dst: usize, j0: i32, j
   }
 }
 
-/** Writes the transpose of the 4×4 block (rows x0..x3) as four 4-float groups at d, d + NR·4, … (+ off bytes). */
-@inline function transpose4(x0: v128, x1: v128, x2: v128, x3: v128, d: usize, off: usize): void {
+/** Writes the transpose of the 4×4 block (rows x0..x3) as four 4-float groups at d, d + row, d + 2·row, d + 3·row. */
+@inline function transpose4(x0: v128, x1: v128, x2: v128, x3: v128, d: usize, row: usize): void {
   const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5); // a0 b0 a1 b1
   const t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5); // c0 d0 c1 d1
   const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7); // a2 b2 a3 b3
   const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7); // c2 d2 c3 d3
-  const row = <usize>(NR << 2);
-  v128.store(d + off, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-  v128.store(d + off + row, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-  v128.store(d + off + 2 * row, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-  v128.store(d + off + 3 * row, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+  v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(d + row, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(d + 2 * row, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(d + 3 * row, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
 }
 
 /**
- * The 4×8 register block: C[i0..i0+4, j0..j0+8] (+)= Σ_{p<kc} A[i, p]·Bpanel[p, 0..8].
- * a0..a3 are the four A row pointers (a missing row repeats the last real one; its results are discarded), pb the
- * panel at this K block, `acc` adds to C instead of overwriting. Only `rows` × `cols` of the block are stored.
+ * Packs rows [i0, i1) × columns [p0, p0 + kc) of A into groups of MR rows interleaved by p (for each p, the MR values
+ * A[i..i+MR, p] are contiguous; rows past i1 are zero), so the microkernel streams A from one contiguous block instead
+ * of MR rows a page apart (which thrashes cache sets and the TLB).
+ */
+function packA(a: usize, lda: i32, i0: i32, i1: i32, p0: i32, kc: i32, dst: usize): void {
+  const ldaBytes = <usize>lda << 2;
+  for (let i = i0; i < i1; i += MR) {
+    const rows = min(MR, i1 - i);
+    const r0 = a + <usize>i * ldaBytes + (<usize>p0 << 2);
+    if (rows == MR) {
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const o = r0 + (<usize>p << 2);
+        transpose4(v128.load(o), v128.load(o + ldaBytes), v128.load(o + 2 * ldaBytes), v128.load(o + 3 * ldaBytes), dst + (<usize>(p * MR) << 2), MR << 2);
+      }
+      for (; p < kc; p++) {
+        const o = r0 + (<usize>p << 2);
+        const d = dst + (<usize>(p * MR) << 2);
+        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), load<f32>(o + <usize>r * ldaBytes));
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const d = dst + (<usize>(p * MR) << 2);
+        for (let r = 0; r < MR; r++) {
+          const v: f32 = r < rows ? load<f32>(r0 + <usize>r * ldaBytes + (<usize>p << 2)) : 0;
+          store<f32>(d + (<usize>r << 2), v);
+        }
+      }
+    }
+    dst += <usize>(MR * kc) << 2;
+  }
+}
+
+/**
+ * The 4×8 register block: C[i..i+4, j..j+8] (+)= Σ_{p<kc} Apacked[p, 0..4]ᵀ · Bpanel[p, 0..8].
+ * `acc` adds to C instead of overwriting. Only `rows` × `cols` of the block are stored (ragged edges).
  */
 @inline function micro(
-  kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, pb: usize,
-  c: usize, ldcBytes: usize, rows: i32, cols: i32, acc: bool, tmp: usize,
+  kc: i32, pa: usize, pb: usize, c: usize, ldcBytes: usize, rows: i32, cols: i32, acc: bool, tmp: usize,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  const end = a0 + (<usize>kc << 2);
-  while (a0 < end) {
+  const end = pa + (<usize>(kc * MR) << 2);
+  while (pa < end) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
-    let x = v128.load32_splat(a0);
+    let x = v128.load32_splat(pa);
     c00 = madd(x, b0, c00);
     c01 = madd(x, b1, c01);
-    x = v128.load32_splat(a1);
+    x = v128.load32_splat(pa, 4);
     c10 = madd(x, b0, c10);
     c11 = madd(x, b1, c11);
-    x = v128.load32_splat(a2);
+    x = v128.load32_splat(pa, 8);
     c20 = madd(x, b0, c20);
     c21 = madd(x, b1, c21);
-    x = v128.load32_splat(a3);
+    x = v128.load32_splat(pa, 12);
     c30 = madd(x, b0, c30);
     c31 = madd(x, b1, c31);
-    a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+    pa += MR << 2;
     pb += NR << 2;
   }
   if (rows == MR && cols == NR) {
@@ -147,30 +178,33 @@ export function packB(n: i32, k: i32, b: usize, ldb: i32, dst: usize, j0: i32, j
   v128.store(c, y, 16);
 }
 
+/** Bytes of per-thread scratch that `tile` needs: the packed A block plus the 4×8 spill block. */
+export function tileScratchBytes(mc: i32, kcMax: i32): i32 {
+  return (((mc + MR - 1) / MR) * MR * kcMax << 2) + (MR * NR << 2);
+}
+
 /**
  * One tile of C: rows [i0, i1) × columns [j0, j1) (j0 a multiple of NR), over all of K in blocks of kcMax, reading B
- * from the panels packed by packB. `tmp` is 128 bytes of scratch private to the calling thread.
+ * from the panels packed by packB. `scratch` (tileScratchBytes(i1 - i0, kcMax)) is private to the calling thread.
  */
 export function tile(
   k: i32, a: usize, lda: i32, packed: usize, c: usize, ldc: i32,
-  i0: i32, i1: i32, j0: i32, j1: i32, kcMax: i32, tmp: usize,
+  i0: i32, i1: i32, j0: i32, j1: i32, kcMax: i32, scratch: usize,
 ): void {
-  const ldaBytes = <usize>lda << 2;
   const ldcBytes = <usize>ldc << 2;
   const panelBytes = <usize>(NR * k) << 2;
+  const tmp = scratch + (<usize>(((i1 - i0 + MR - 1) / MR) * MR * kcMax) << 2);
   for (let p0 = 0; p0 < k; p0 += kcMax) {
     const kc = min(kcMax, k - p0);
     const acc = p0 > 0;
+    packA(a, lda, i0, i1, p0, kc, scratch);
     for (let j = j0; j < j1; j += NR) {
       const cols = min(NR, j1 - j);
       const pb = packed + <usize>(j / NR) * panelBytes + (<usize>(p0 * NR) << 2);
+      let pa = scratch;
       for (let i = i0; i < i1; i += MR) {
-        const rows = min(MR, i1 - i);
-        const a0 = a + <usize>i * ldaBytes + (<usize>p0 << 2);
-        const a1 = rows > 1 ? a0 + ldaBytes : a0;
-        const a2 = rows > 2 ? a0 + 2 * ldaBytes : a1;
-        const a3 = rows > 3 ? a0 + 3 * ldaBytes : a2;
-        micro(kc, a0, a1, a2, a3, pb, c + <usize>i * ldcBytes + (<usize>j << 2), ldcBytes, rows, cols, acc, tmp);
+        micro(kc, pa, pb, c + <usize>i * ldcBytes + (<usize>j << 2), ldcBytes, min(MR, i1 - i), cols, acc, tmp);
+        pa += <usize>(MR * kc) << 2;
       }
     }
   }

@@ -104,7 +104,7 @@ describe('nextscale.config', () => {
     const p = project();
     writeFileSync(path.join(p.dir, 'nextscale.config.ts'), 'const config: { sampling: { seed: number } } = { sampling: { seed: 3 } };\nexport default config;\n');
     const r = run(['generate', '--print-config', ...MODEL], { cwd: p.dir });
-    if (process.features.typescript) {
+    if ((process.features as { typescript?: unknown }).typescript) {
       expect(r.status).toBe(0);
     } else {
       expect(r.status).toBe(2);

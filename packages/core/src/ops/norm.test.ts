@@ -87,6 +87,14 @@ describe('groupNorm', () => {
     }
   });
 
+  it('keeps float64 statistics: a large common offset does not destroy a small spread', () => {
+    const rng = new Rng(44);
+    const x = new Tensor([1, 4, 32, 32], Float32Array.from(rng.normalArray(4 * 1024, 0.01), (v) => 1000 + v));
+    const w = new Tensor([4], Float32Array.of(1, 1, 1, 1));
+    const b = new Tensor([4]);
+    expectClose(groupNorm(x, 2, w, b, 1e-6).data, naiveGroupNorm(x, 2, w, b, 1e-6), { atol: 2e-5 });
+  });
+
   it('rejects bad shapes', () => {
     const w = new Tensor([6]);
     expect(() => groupNorm(new Tensor([1, 6, 2, 2]), 4, w, w, 1e-6)).toThrow(ShapeError);

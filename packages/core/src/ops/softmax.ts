@@ -20,7 +20,7 @@ export function softmax(x: TensorLike): Tensor {
     let max = -Infinity;
     for (let i = 0; i < n; i++) {
       const v = xd[o + i]!;
-      if (v > max || v !== v) max = v; // NaN propagates
+      if (v > max) max = v; // a NaN entry makes its own term, hence the sum and the whole row, NaN
     }
     let sum = 0;
     for (let i = 0; i < n; i++) sum += e[i] = Math.exp(xd[o + i]! - max); // −Inf − finite max → exp(−Inf) = 0

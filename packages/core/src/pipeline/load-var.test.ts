@@ -122,8 +122,11 @@ describe('loadVAR errors', () => {
     ).rejects.toThrow(/@nextscale\/backend-cpu/);
   });
 
-  it('needs patchNums for the tiny model (L = 30) and says so', async () => {
-    await expect(loadVAR({ var: fixture('var.safetensors'), vae: fixture('vae.safetensors'), registry })).rejects.toThrow(/patchNums/);
+  it('reads the tiny model's schedule (L = 30) from its lvl_1L buffer when no patchNums are given', async () => {
+    const model = await loadVAR({ var: fixture('var.safetensors'), vae: fixture('vae.safetensors'), registry });
+    expect(model.config.patchNums).toEqual([1, 2, 3, 4]);
+    expect(model.config.patchNumsSource).toBe('lvl_1L');
+    await model.dispose();
   });
 
   it('refuses swapped files', async () => {

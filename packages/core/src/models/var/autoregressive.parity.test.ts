@@ -70,7 +70,8 @@ describe.each(cases)('greedy generation from $file with $tag', ({ file, cfg, tag
     expect(record(`${tag}.img_01`, maxAbsDiff(result.images.data, expected.data))).toBeLessThanOrEqual(ATOL);
   });
 
-  it.runIf(tag === 'ar.cfg1p5')('block 0 inputs, queries and the final key cache match', async () => {
+  // The reference records block-0 tensors for cfg 1.5 only, so the test exists only there.
+  if (tag === 'ar.cfg1p5') it('block 0 inputs, queries and the final key cache match', async () => {
     const { captured } = await run;
     for (let si = 0; si < S; si++) {
       for (const name of ['x_in', 'q']) {

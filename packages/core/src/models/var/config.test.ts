@@ -51,9 +51,19 @@ describe('VAR config inference', () => {
     });
   });
 
-  it('asks for patchNums when L is not 680 and the metadata has none, suggesting the schedule lvl_1L encodes', () => {
-    expect(() => inferVARConfig(tiny)).toThrow(UsageError);
-    expect(() => inferVARConfig(tiny)).toThrow(/pass the patchNums option.*\[1, 2, 3, 4\]/);
+  it('reads the schedule from lvl_1L when neither the option nor the metadata gives it', () => {
+    const c = inferVARConfig(tiny);
+    expect(c.patchNums).toEqual([1, 2, 3, 4]);
+    expect(c.patchNumsSource).toBe('lvl_1L');
+  });
+
+  it('asks for patchNums when L is not 680 and lvl_1L cannot tell the schedule', () => {
+    const scrambled = new Map(tiny.tensors);
+    const levels = tiny.tensors.get('lvl_1L')!.clone();
+    levels.data.reverse();
+    scrambled.set('lvl_1L', levels);
+    expect(() => inferVARConfig({ ...tiny, tensors: scrambled })).toThrow(UsageError);
+    expect(() => inferVARConfig({ ...tiny, tensors: scrambled })).toThrow(/pass the patchNums option/);
   });
 
   it('takes patchNums from safetensors metadata', () => {
@@ -62,8 +72,11 @@ describe('VAR config inference', () => {
     expect(() => inferVARConfig({ ...tiny, metadata: { patch_nums: '[1,2,3]' } })).toThrow(WeightsError);
   });
 
-  it('falls back to the released 256-px schedule when L = 680', () => {
-    const c = inferVARConfig({ tensors: randomVARStateDict(otherShape) });
+  it('falls back to the released 256-px schedule when L = 680 and there is no lvl_1L to read', () => {
+    const tensors = randomVARStateDict(otherShape);
+    expect(inferVARConfig({ tensors }).patchNumsSource).toBe('lvl_1L');
+    tensors.delete('lvl_1L');
+    const c = inferVARConfig({ tensors });
     expect(c.patchNums).toEqual([1, 2, 3, 4, 5, 6, 8, 10, 13, 16]);
     expect(c.patchNumsSource).toBe('released-256');
   });

@@ -25,7 +25,7 @@ export interface VARConfig {
   attnL2Norm: boolean;
   patchNums: number[];
   /** Where patchNums came from. */
-  patchNumsSource: 'option' | 'metadata' | 'released-256';
+  patchNumsSource: 'option' | 'metadata' | 'lvl_1L' | 'released-256';
   /** L = Σ pn². */
   tokenCount: number;
   /** pn[0]², the tokens predicted from the class embedding alone. */
@@ -175,12 +175,13 @@ function resolvePatchNums(
     }
     return { value: fromMeta, source: 'metadata' };
   }
-  if (L === tokenCount(RELEASED_256_PATCH_NUMS)) return { value: [...RELEASED_256_PATCH_NUMS], source: 'released-256' };
+  // Every official checkpoint stores the scale of each token in lvl_1L, which encodes the schedule exactly.
   const levels = sd.tensors.get('lvl_1L');
-  const suggested = levels ? patchNumsFromLevels(levels.data) : undefined;
+  const fromLevels = levels ? patchNumsFromLevels(levels.data) : undefined;
+  if (fromLevels && tokenCount(fromLevels) === L) return { value: fromLevels, source: 'lvl_1L' };
+  if (L === tokenCount(RELEASED_256_PATCH_NUMS)) return { value: [...RELEASED_256_PATCH_NUMS], source: 'released-256' };
   throw new UsageError(
-    `cannot tell the patch schedule of ${file} (L = ${L} tokens, not the released 256-px schedule's 680): pass the patchNums option` +
-      (suggested && tokenCount(suggested) === L ? ` (its lvl_1L buffer suggests [${suggested.join(', ')}])` : ''),
+    `cannot tell the patch schedule of ${file} (L = ${L} tokens, no patch_nums metadata, no usable lvl_1L buffer, not the released 256-px schedule's 680): pass the patchNums option`,
   );
 }
 
