@@ -74,7 +74,7 @@ function createReferenceInstance(): AttentionInstance {
 
 export const exactTestBackend: AttentionBackend = {
   id: EXACT_TEST_BACKEND_ID,
-  package: '@nextscale/core (test backend)',
+  package: '@nextscale/core',
   version: '0.0.0',
   apiVersion: ATTENTION_API_VERSION,
   exact: true,
