@@ -66,7 +66,7 @@ export async function runBackends(ctx: Context, flags: CommonOptions): Promise<n
     i.available ? 'yes' : 'no',
     i.reason,
   ]);
-  let text = `installed attention backends${layers.loaded ? ` (from ${displayPath(layers.loaded.path, ctx.cwd)})` : ''}:\n`;
+  let text = `installed attention backends${layers.loaded && layers.file.backends ? ` (the packages named in ${displayPath(layers.loaded.path, ctx.cwd)})` : ''}:\n`;
   text += table(['id', 'package', 'from', 'kind', 'capabilities', 'available', 'probe'], rows);
   for (const m of missingFromConfig) text += `\nconfigured but not installed: ${m.package} — ${m.install}\n`;
   if (notInstalled.length) {

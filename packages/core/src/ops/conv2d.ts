@@ -46,14 +46,14 @@ export function conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | nul
   if (typeof pad !== 'number' && !(Array.isArray(pad) && pad.length === 4)) {
     throw new RangeError(`conv2d: padding must be a number or [top, bottom, left, right], got ${JSON.stringify(pad)}`);
   }
-  const [pt, pb, pl, pr] = typeof pad === 'number' ? [pad, pad, pad, pad] : (pad as readonly number[]);
+  const [pt, pb, pl, pr] = typeof pad === 'number' ? [pad, pad, pad, pad] : [pad[0], pad[1], pad[2], pad[3]];
   for (const p of [pt, pb, pl, pr]) {
-    if (!Number.isInteger(p) || p! < 0) {
+    if (!Number.isInteger(p) || p < 0) {
       throw new RangeError(`conv2d: padding must be non-negative integers, got ${JSON.stringify(pad)}`);
     }
   }
-  const Hp = H + pt! + pb!;
-  const Wp = W + pl! + pr!;
+  const Hp = H + pt + pb;
+  const Wp = W + pl + pr;
   if (Hp < kh || Wp < kw) {
     throw new ShapeError(
       `conv2d: padded input ${Hp}×${Wp} (x ${fmtShape(X.shape)}, padding ${JSON.stringify(pad)}) is smaller than the ${kh}×${kw} kernel`,
@@ -77,7 +77,7 @@ export function conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | nul
     const yOff = b * Co * P;
     for (let oy0 = 0; oy0 < Ho; oy0 += rowsPerChunk) {
       const oy1 = Math.min(Ho, oy0 + rowsPerChunk);
-      im2colT(X.data, xOff, Ci, H, W, kh, kw, s, pt!, pl!, Wo, oy0, oy1, cols);
+      im2colT(X.data, xOff, Ci, H, W, kh, kw, s, pt, pl, Wo, oy0, oy1, cols);
       gemmNT(Co, (oy1 - oy0) * Wo, K, Wt.data, 0, K, cols, 0, K, yd, yOff + oy0 * Wo, P);
     }
   }

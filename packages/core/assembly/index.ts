@@ -1,0 +1,2 @@
+// The kernels compiled into one module (see scripts/build-wasm.mjs).
+export { panelFloats, packB, tile, tileScratchBytes, dotRows } from './gemm';
