@@ -1,7 +1,7 @@
 """Stage 2: tokenize Fashion-MNIST with the trained VQ-VAE, then train the class-conditional VAR transformer
 with l2-normalised attention whose per-head temperature is capped at beta_cap (bounded-entry by construction).
 
-    python3 tools/train/train_var.py --n_images 24000 --steps 2500
+    python3 tools/train/train_var.py --n_images 10000 --steps 700 --bs 32
 reads tools/train/out/vae.pt, caches tokens in tools/train/out/tokens_<n>.pt, writes tools/train/out/var.pt,
 logs to tools/train/out/var.log.
 """
@@ -57,14 +57,15 @@ def tokenize(vae, imgs, labels, n, seed, P):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--n_images', type=int, default=24000)
-    ap.add_argument('--steps', type=int, default=2500)
-    ap.add_argument('--bs', type=int, default=64)
+    ap.add_argument('--n_images', type=int, default=10000)
+    ap.add_argument('--steps', type=int, default=700)
+    ap.add_argument('--bs', type=int, default=32)
     ap.add_argument('--lr', type=float, default=2e-3)
     ap.add_argument('--wd', type=float, default=0.05)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--tokenize_only', action='store_true')
+    ap.add_argument('--stop_at', type=int, default=0, help='end after this step (the schedule still follows --steps)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -131,8 +132,11 @@ def main():
                 sm = [round(math.exp(min(bl.attn.scale_mul_1H11.max().item(), 50)), 3) for bl in var.blocks]
             P(f'step {step}/{args.steps} lr {lr:.2e} loss {loss.item():.4f} ema {ema_loss:.4f} gn {gn:.2f} '
               f'per-scale {per_scale} max exp(scale_mul) per block {sm} t {time.time() - t0:.0f}s')
-        if step % 250 == 0 or step == args.steps:
+        last = step == args.steps or step == args.stop_at
+        if step % 100 == 0 or last:
             torch.save(var.state_dict(), os.path.join(OUT_DIR, 'var.pt'))
+        if last:
+            break
     P(f'done in {time.time() - t0:.0f}s; final ema loss {ema_loss:.4f}')
 
 

@@ -208,7 +208,8 @@ for (const d of dims) {
     for (const beta of betas) {
       const row = { d, n, L, W, beta, epsilon, exactSeconds: exact.seconds, exactRuns: exact.runs, exactSkipped: exact.skipped, exactPredicted: exact.predicted };
       if (refused.has(beta)) {
-        results.push({ ...row, lowrankSeconds: null, refused: refused.get(beta), note: 'not run: refused at a smaller n' });
+        const first = refused.get(beta);
+        results.push({ ...row, lowrankSeconds: null, refused: null, notRun: true, note: `not run: refused at n = ${first.n} (degree/rank only grow with n)` });
         continue;
       }
       const so = { batch: 1, heads: 1, headDim: d, scale: beta, logitBound: beta };
@@ -229,7 +230,7 @@ for (const d of dims) {
       const boundMax = certs.length ? Math.max(...certs.map((c) => c.errBoundMax)) : null;
       const lowrankSeconds = median(times);
       const finalRefusal = !last.certificate && /cannot certify|critical/.test(last.exactReason ?? '') ? last.exactReason : null;
-      if (finalRefusal && /cannot certify/.test(finalRefusal)) refused.set(beta, finalRefusal);
+      if (finalRefusal && /cannot certify/.test(finalRefusal)) refused.set(beta, { n, reason: finalRefusal });
       results.push({
         ...row,
         lowrankSeconds,
@@ -266,7 +267,7 @@ for (const d of dims) {
   const ex = exactRuns.filter((r) => r.d === d && r.seconds !== null).map((r) => [r.n, r.seconds]);
   slopes.push({ d, config: 'exact (cpu)', slope: logLogSlope(ex), slopeLarge: logLogSlope(ex.filter(([n]) => n >= 32)), points: ex.length });
   for (const beta of betas) {
-    const lr = results.filter((r) => r.d === d && r.beta === beta && r.lowrankSeconds !== null && !r.refused).map((r) => [r.n, r.lowrankSeconds]);
+    const lr = results.filter((r) => r.d === d && r.beta === beta && r.lowrankSeconds !== null && !r.refused && !r.notRun).map((r) => [r.n, r.lowrankSeconds]);
     if (lr.length) slopes.push({ d, config: `lowrank β=${beta}`, beta, slope: logLogSlope(lr), slopeLarge: logLogSlope(lr.filter(([n]) => n >= 32)), points: lr.length });
   }
 }
@@ -288,7 +289,8 @@ md.push('| d | β | n | L | lowrank s | exact s | speedup | degree | rank | err 
 md.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const speed = r.speedup ? `${r.speedup.toFixed(1)}×` : r.speedupExtrapolated ? `≈${r.speedupExtrapolated.toFixed(1)}× (extrap.)` : '–';
-  const note = r.refused ? `refused: ${r.refused.replace(/\|/g, '/')}` : r.note ?? (r.exactSkipped ? `exact skipped: ${r.exactSkipped}` : '');
+  const allExact = r.exactScales && r.certifiedScales === 0 && !r.refused ? 'every scale exact (cost model: exact cheaper or β ≥ ln L at the prefix)' : '';
+  const note = r.refused ? `refused: ${r.refused.replace(/\|/g, '/')}` : r.note ?? (r.exactSkipped ? `exact skipped: ${r.exactSkipped}` : allExact);
   md.push(
     `| ${r.d} | ${r.beta} | ${r.n} | ${r.L} | ${fmtS(r.lowrankSeconds)} | ${r.exactSeconds !== null ? fmtS(r.exactSeconds) : r.exactPredicted ? `≈${fmtS(r.exactPredicted)} (pred.)` : '–'} | ${speed} | ${r.degree ?? '–'} | ${r.rank ?? '–'} | ${fmtE(r.errSampled)} | ${fmtE(r.errBoundMax)} | ${r.exactScales ? r.exactScales.length : '–'} | ${note} |`,
   );

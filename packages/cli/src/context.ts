@@ -36,7 +36,7 @@ export interface ContextOptions {
 export function createContext(o: ContextOptions = {}): Context {
   const stderr = o.stderr ?? process.stderr;
   const stdout = o.stdout ?? process.stdout;
-  const interactive = Boolean(stderr.isTTY) && o.env?.['NEXTSCALE_NO_PROGRESS'] === undefined;
+  const interactive = Boolean(stderr.isTTY);
   const verbose = Boolean(o.verbose);
   const json = Boolean(o.json);
   return {

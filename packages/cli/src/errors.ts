@@ -43,12 +43,12 @@ const DEFAULT_FIX: Record<CliErrorCode, string> = {
 export class CliError extends NextscaleError {
   override name = 'CliError';
   constructor(
-    code: ErrorCode,
+    code: CliErrorCode,
     problem: string,
     readonly fix?: string,
     options?: { cause?: unknown },
   ) {
-    super(code, problem, options);
+    super(code as ErrorCode, problem, options);
   }
 }
 

@@ -1,65 +1,112 @@
 /**
- * The low-rank scaling study lives in @nextscale/backend-lowrank (its `bench` entry); this finds it
- * through backend discovery and renders whatever rows it returns as a markdown table and a log–log plot.
+ * The low-rank scaling study lives in @nextscale/backend-lowrank; this finds it through backend
+ * discovery and runs it. Two forms are supported: a `./bench` export with a study function
+ * (`runScalingStudy({ out, reps, quick, signal, log })`), or the package's `bench/scaling.mjs` script
+ * (run in a child process with `--out <dir>`; it writes scaling.{json,md,svg} there). Rows a module
+ * returns without markdown/SVG are rendered here.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { AbortedError } from '@nextscale/core';
 import type { Discovery } from '../backends/discover.js';
-import { backendError } from '../errors.js';
+import { backendError, CliError } from '../errors.js';
 import { logLogChart, type LineSeries } from './svg.js';
 
 export const LOWRANK_PACKAGE = '@nextscale/backend-lowrank';
 
 export interface ScalingOutput {
-  rows: Record<string, unknown>[];
+  /** Rows (module form) or the script's JSON document. */
+  data: unknown;
   markdown: string;
   svg: string;
-  module: string;
+  /** Files the study wrote itself (script form). */
+  files: string[];
 }
 
-function benchEntry(dir: string): string | undefined {
+export interface ScalingOptions {
+  out: string;
+  reps: number;
+  quick: boolean;
+  signal: AbortSignal;
+  log: (s: string) => void;
+  /** Whether the script's own output may go to stderr. */
+  verbose: boolean;
+}
+
+export type ScalingStudy =
+  | { kind: 'module'; entry: string; run: (opts: Record<string, unknown>) => Promise<unknown> }
+  | { kind: 'script'; entry: string };
+
+function benchExport(dir: string): string | undefined {
   const pj = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
   let t: unknown = pj.exports?.['./bench'];
   for (let i = 0; i < 4 && t && typeof t === 'object'; i++) {
     const o = t as Record<string, unknown>;
     t = o['import'] ?? o['node'] ?? o['default'];
   }
-  if (typeof t === 'string') return path.join(dir, t);
-  for (const guess of ['dist/bench.js', 'dist/bench/index.js']) if (existsSync(path.join(dir, guess))) return path.join(dir, guess);
-  return undefined;
+  return typeof t === 'string' ? path.join(dir, t) : undefined;
 }
 
-export interface ScalingStudy {
-  module: string;
-  run: (opts: Record<string, unknown>) => Promise<unknown>;
-}
-
-/** Finds and imports the study before anything is measured, so a missing package fails at once. */
+/** Finds the study before anything is measured, so a missing package fails at once. */
 export async function locateScaling(d: Discovery): Promise<ScalingStudy> {
   const pkg = d.loaded.find((l) => l.name === LOWRANK_PACKAGE || l.backend?.id === 'lowrank');
   if (!pkg) {
     throw backendError(`the scaling study needs ${LOWRANK_PACKAGE}, which is not installed`, `npm i ${LOWRANK_PACKAGE} (or list it in nextscale.config "backends")`);
   }
-  const entry = benchEntry(pkg.dir);
-  if (!entry || !existsSync(entry)) {
-    throw backendError(`${pkg.name}@${pkg.version} has no bench module (no "./bench" export)`, `install a version of ${LOWRANK_PACKAGE} that ships its scaling study`);
+  const entry = benchExport(pkg.dir);
+  if (entry && existsSync(entry)) {
+    const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+    const fn = ['runScalingStudy', 'scalingStudy', 'runScaling', 'default'].map((k) => mod[k]).find((f) => typeof f === 'function');
+    if (fn) return { kind: 'module', entry, run: fn as (opts: Record<string, unknown>) => Promise<unknown> };
   }
-  const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
-  const fn = ['runScalingStudy', 'scalingStudy', 'runScaling', 'run', 'default'].map((k) => mod[k]).find((f) => typeof f === 'function') as
-    | ((opts: Record<string, unknown>) => Promise<unknown>)
-    | undefined;
-  if (!fn) throw backendError(`${pkg.name}'s bench module exports no scaling study function`, `install a matching version of ${LOWRANK_PACKAGE}`);
-  return { module: entry, run: fn };
+  const script = path.join(pkg.dir, 'bench', 'scaling.mjs');
+  if (existsSync(script)) return { kind: 'script', entry: script };
+  throw backendError(`${pkg.name}@${pkg.version} ships no scaling study (no "./bench" export, no bench/scaling.mjs)`, `install a version of ${LOWRANK_PACKAGE} that ships it`);
 }
 
-export async function runScaling(study: ScalingStudy, o: { reps: number; signal: AbortSignal; log: (s: string) => void }): Promise<ScalingOutput> {
-  const raw = await study.run({ reps: o.reps, signal: o.signal, log: o.log, onProgress: o.log });
+export async function runScaling(study: ScalingStudy, o: ScalingOptions): Promise<ScalingOutput> {
+  if (study.kind === 'script') return runScript(study.entry, o);
+  const raw = await study.run({ out: o.out, reps: o.reps, quick: o.quick, signal: o.signal, log: o.log });
   const res = (raw ?? {}) as Record<string, unknown>;
   const rows = (Array.isArray(raw) ? raw : Array.isArray(res['rows']) ? res['rows'] : []) as Record<string, unknown>[];
-  const markdown = typeof res['markdown'] === 'string' ? (res['markdown'] as string) : rowsToMarkdown(rows);
-  const svg = typeof res['svg'] === 'string' ? (res['svg'] as string) : rowsToSvg(rows);
-  return { rows, markdown, svg, module: study.module };
+  return {
+    data: rows,
+    markdown: typeof res['markdown'] === 'string' ? (res['markdown'] as string) : rowsToMarkdown(rows),
+    svg: typeof res['svg'] === 'string' ? (res['svg'] as string) : rowsToSvg(rows),
+    files: [],
+  };
+}
+
+async function runScript(script: string, o: ScalingOptions): Promise<ScalingOutput> {
+  const args = [script, '--out', o.out, '--reps', String(o.reps), ...(o.quick ? ['--quick'] : [])];
+  o.log(`running ${script}${o.quick ? ' (quick)' : ''}`);
+  const stderr: string[] = [];
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: path.dirname(path.dirname(script)), stdio: ['ignore', o.verbose ? 'inherit' : 'ignore', o.verbose ? 'inherit' : 'pipe'] });
+    child.stderr?.on('data', (c: Buffer) => stderr.push(c.toString()));
+    const onAbort = () => child.kill('SIGTERM');
+    o.signal.addEventListener('abort', onAbort, { once: true });
+    child.on('error', reject);
+    child.on('close', (c) => {
+      o.signal.removeEventListener('abort', onAbort);
+      resolve(c);
+    });
+  });
+  if (o.signal.aborted) throw new AbortedError();
+  if (code !== 0) {
+    const last = stderr.join('').trim().split('\n').pop() ?? '';
+    throw new CliError('E_INTERNAL', `the scaling study (${script}) failed with exit code ${code}${last ? `: ${last}` : ''}`, 'rerun with --verbose to see its output');
+  }
+  const read = (f: string) => (existsSync(path.join(o.out, f)) ? readFileSync(path.join(o.out, f), 'utf8') : '');
+  const json = read('scaling.json');
+  return {
+    data: json ? JSON.parse(json) : null,
+    markdown: read('scaling.md'),
+    svg: read('scaling.svg'),
+    files: ['scaling.json', 'scaling.md', 'scaling.svg'].map((f) => path.join(o.out, f)).filter((f) => existsSync(f)),
+  };
 }
 
 export function rowsToMarkdown(rows: Record<string, unknown>[]): string {

@@ -29,6 +29,7 @@ interface BenchFlags extends CommonOptions {
   epsilon?: string;
   out?: string;
   scaling?: boolean;
+  quick?: boolean;
 }
 
 export function benchCommand(wrap: Wrap): Command {
@@ -42,6 +43,7 @@ export function benchCommand(wrap: Wrap): Command {
     .option('--beta <x>', 'logit bound of the l2-normalised inputs (VAR\'s exp(scale_mul))', '0.5')
     .option('--epsilon <x>', 'target error for approximate backends', '1e-3')
     .option('--scaling', 'also run the low-rank scaling study (needs @nextscale/backend-lowrank)')
+    .option('--quick', 'a shorter scaling study (fewer sizes, dims and bounds)')
     .option('-o, --out <dir>', 'folder for the markdown table, SVG plot and JSON', 'bench-results');
   addCommonOptions(cmd);
   return cmd.action(wrap((ctx, flags: BenchFlags) => runBench(ctx, flags)));
@@ -94,7 +96,10 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
   throwIfAborted(ctx.signal);
 
   let scaling: ScalingOutput | undefined;
-  if (study) scaling = await runScaling(study, { reps, signal: ctx.signal, log: (s) => ctx.log(s) });
+  if (study) {
+    await fsp.mkdir(outDir, { recursive: true });
+    scaling = await runScaling(study, { out: outDir, reps, quick: Boolean(flags.quick), signal: ctx.signal, log: (s) => ctx.log(s), verbose: ctx.verbose });
+  }
   throwIfAborted(ctx.signal);
 
   const m = machine();
@@ -117,20 +122,21 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
   await put('attention.md', md);
   await put('attention.svg', svg);
   await put('attention.json', JSON.stringify({ machine: m, reps, beta, epsilon, rows }, null, 2) + '\n');
-  if (scaling) {
+  if (scaling?.files.length) files.push(...scaling.files);
+  else if (scaling) {
     await put('scaling.md', scaling.markdown);
     await put('scaling.svg', scaling.svg);
-    await put('scaling.json', JSON.stringify(scaling.rows, null, 2) + '\n');
+    await put('scaling.json', JSON.stringify(scaling.data, null, 2) + '\n');
   }
 
   if (ctx.json) {
-    writeJson(ctx.stdout, { command: 'bench', machine: m, reps, beta, epsilon, rows, scaling: scaling ? { rows: scaling.rows } : null, files });
+    writeJson(ctx.stdout, { command: 'bench', machine: m, reps, beta, epsilon, rows, scaling: scaling ? scaling.data : null, files });
   } else {
     ctx.out(
       table(
         ['backend', 'L', 'path', 'median s', 'GFLOP/s', 'cert. error', 'note'],
         rows.map((r) => [r.backend, r.L, r.path, r.skipped ? '' : r.seconds.toFixed(4), r.skipped ? '' : r.gflops.toFixed(2), fmt(r.certifiedError), r.skipped ?? '']),
-      ) + `\nwrote ${files.map((f) => displayPath(f, ctx.cwd)).join(', ')}`,
+      ) + (scaling?.markdown ? `\n${scaling.markdown}` : '') + `\nwrote ${files.map((f) => displayPath(f, ctx.cwd)).join(', ')}`,
     );
   }
   return 0;

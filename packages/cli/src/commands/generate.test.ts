@@ -6,7 +6,10 @@ import { createRegistry, explicitPolicy, loadVAR, type GenerateResult } from '@n
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { to8bit } from '../output/image.js';
-import { fixture, run, runJson, start } from '../test-support.js';
+import { CLI_DIR, fixture, run, runJson, start } from '../test-support.js';
+
+const SHIPPED = path.join(CLI_DIR, 'assets', 'fashion-mnist');
+const shipped = existsSync(path.join(SHIPPED, 'var.safetensors')) && existsSync(path.join(SHIPPED, 'vae.safetensors'));
 
 const SETTINGS = { labels: [3], cfg: 2, topK: 20, topP: 0.9, seed: 5 };
 const FLAGS = ['--patch-nums', '1,2,3,4', '--backend', 'cpu', '--cfg', '2', '--top-k', '20', '--top-p', '0.9', '--seed', '5'];
@@ -170,7 +173,7 @@ describe('nextscale generate', () => {
   it('Ctrl-C aborts through the AbortSignal, writes nothing and exits 130', async () => {
     const out = path.join(dir, 'interrupted.png');
     let sent = false;
-    const r = await start(['generate', ...model('pth'), '--patch-nums', '1,2,3,4', '--batch', '4', '--out', out, '--verbose'], {
+    const r = await start(['generate', ...model('pth'), '--patch-nums', '1,2,3,4', '--batch', '8', '--out', out, '--verbose'], {
       onStderr: (text, kill) => {
         if (!sent && /scale 1\/4/.test(text)) {
           sent = true;
@@ -183,5 +186,23 @@ describe('nextscale generate', () => {
     expect(r.stderr).toMatch(/nextscale: interrupted — nothing was written/);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.includes('interrupted'))).toEqual([]);
+  });
+
+  it.skipIf(!shipped)('uses the shipped model by default, with its class names', () => {
+    const out = path.join(dir, 'shipped.png');
+    const { result, doc } = runJson<{ images: { label: number; className: string | null }[]; config: Record<string, { source: string }> }>(['generate', '--class', '1', '--out', out], { cwd: dir });
+    expect(result.status, result.stderr).toBe(0);
+    expect(doc.config.var!.source).toBe('shipped');
+    expect(doc.images).toHaveLength(1);
+    expect(typeof doc.images[0]!.className).toBe('string');
+    expect(existsSync(out)).toBe(true);
+    const byName = run(['generate', '--class', doc.images[0]!.className!.toUpperCase(), '--out', path.join(dir, 'shipped-by-name.png')], { cwd: dir });
+    expect(byName.status, byName.stderr).toBe(0);
+  });
+
+  it.skipIf(shipped)('without --var/--vae and without the shipped model, says what to pass', () => {
+    const r = run(['generate', '--class', '1'], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^nextscale: no model given and the default model is not installed with this CLI — pass --var/);
   });
 });

@@ -149,8 +149,9 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
   const model: VARModel = await loadVAR({
     var: paths.var,
     vae: paths.vae,
-    patchNums: settings.patchNums.value,
-    numHeads: settings.numHeads.value,
+    // Only what the user set: core reads the metadata itself (and judges it as the file's claim).
+    patchNums: settings.patchNums.source === 'model' ? undefined : settings.patchNums.value,
+    numHeads: settings.numHeads.source === 'model' ? undefined : settings.numHeads.value,
     registry: yieldingRegistry(discovery.registry),
     policy,
   }).catch((err: unknown) => {
@@ -160,6 +161,9 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
   try {
     throwIfAborted(ctx.signal);
     const config = model.config;
+    if (settings.patchNums.source !== 'flag' && settings.patchNums.source !== 'env' && settings.patchNums.source !== 'config') {
+      settings.patchNums = { value: config.patchNums, source: 'model', from: config.patchNumsSource };
+    }
     const classNames = model.classNames ?? meta.classNames;
     const numClasses = config.numClasses;
     let classValues = flags.class;

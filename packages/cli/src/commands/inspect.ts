@@ -89,7 +89,9 @@ export async function runInspect(ctx: Context, file: string, flags: InspectFlags
         const available = await d.registry.probeAll();
         const epsilon = flags.epsilon !== undefined ? parseNumber(flags.epsilon, '--epsilon', { positive: true }) : (layers.env.epsilon ?? layers.file.epsilon);
         const policy = normPolicy({ epsilon });
-        heads = await headBounds(reader, summary.depth, summary.headDim ?? 64, pn.value, policy, available, epsilon);
+        const depth = typeof config['depth'] === 'number' ? config['depth'] : summary.depth;
+        const headDim = typeof config['headDim'] === 'number' ? config['headDim'] : (summary.headDim ?? 64);
+        heads = await headBounds(reader, depth, headDim, pn.value, policy, available, epsilon);
         attention = {
           l2Norm: true,
           patchNums: pn.value,
@@ -182,8 +184,8 @@ async function patchNumsFor(
     if (pn) return { value: pn, source: 'lvl_1L' };
   }
   const released = RELEASED_256.reduce((s, p) => s + p * p, 0);
-  if (L === undefined || L === released) return { value: RELEASED_256, source: 'assumed: released 256-px schedule' };
-  return { value: RELEASED_256, source: `assumed (pos_1LC has L = ${L}; pass --patch-nums)` };
+  if (L === undefined || L === released) return { value: [...RELEASED_256], source: 'assumed: released 256-px schedule' };
+  return { value: [...RELEASED_256], source: `assumed (pos_1LC has L = ${L}; pass --patch-nums)` };
 }
 
 async function headBounds(

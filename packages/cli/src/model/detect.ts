@@ -53,18 +53,4 @@ export function summarizeVAR(tensors: readonly TensorInfo[]): VARShapeSummary {
   };
 }
 
-/** Patch sizes from VAR's `lvl_1L` buffer (token counts per scale are pn²). */
-export function patchNumsFromLevels(levels: ArrayLike<number>): number[] | undefined {
-  const counts: number[] = [];
-  for (let i = 0; i < levels.length; i++) {
-    const s = levels[i]!;
-    if (s === counts.length) counts.push(0);
-    if (s !== counts.length - 1) return undefined;
-    counts[s]!++;
-  }
-  const pns = counts.map((c) => Math.round(Math.sqrt(c)));
-  return pns.length && pns.every((p, i) => p * p === counts[i]) ? pns : undefined;
-}
-
-/** The released 256-px schedule (L = 680). */
-export const RELEASED_256 = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16];
+export { patchNumsFromLevels, RELEASED_256_PATCH_NUMS as RELEASED_256 } from '@nextscale/core';

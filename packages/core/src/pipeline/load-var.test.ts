@@ -122,7 +122,7 @@ describe('loadVAR errors', () => {
     ).rejects.toThrow(/@nextscale\/backend-cpu/);
   });
 
-  it('reads the tiny model's schedule (L = 30) from its lvl_1L buffer when no patchNums are given', async () => {
+  it('reads the tiny model schedule (L = 30) from its lvl_1L buffer when no patchNums are given', async () => {
     const model = await loadVAR({ var: fixture('var.safetensors'), vae: fixture('vae.safetensors'), registry });
     expect(model.config.patchNums).toEqual([1, 2, 3, 4]);
     expect(model.config.patchNumsSource).toBe('lvl_1L');

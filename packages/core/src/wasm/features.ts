@@ -54,7 +54,7 @@ export function detectWasmFeatures(): WasmFeatures {
 
 function safeValidate(bytes: Uint8Array): boolean {
   try {
-    return WebAssembly.validate(bytes);
+    return WebAssembly.validate(bytes as BufferSource);
   } catch {
     return false;
   }

@@ -36,6 +36,7 @@ export const Slot = {
   TileRows: 18, // TILES: tiles down one column of tiles
   Scratch: 19, // per-thread scratch base address
   ScratchBytes: 20,
+  Failed: 21, // set by a worker whose share threw (a trap); the calling thread then throws
   Next1: 32,
   Done1: 33,
   Next2: 34,

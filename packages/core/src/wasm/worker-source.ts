@@ -27,7 +27,7 @@ function boot(data) {
       runJob(ctl, ex, slot);
     } catch (err) {
       // a trap must not leave the calling thread waiting forever: flag it, report done
-      Atomics.store(ctl, 1 + 0 * 0 + 20 + 1, 1);
+      Atomics.store(ctl, 21, 1);
     }
     Atomics.store(ctl, go + 1, epoch);
     Atomics.notify(ctl, go + 1);
