@@ -6,37 +6,54 @@ import {
   validateAttend,
   validateStateInput,
   validateStateOptions,
-  visibleKeys,
   type AttentionBackend,
   type AttentionInstance,
   type AttentionState,
   type AttentionStateOptions,
 } from '@nextscale/core';
-import { attendSlice } from './kernel.js';
+import { defaultKernelKind, jsKernel, wasmKernel, type AttentionKernel, type KernelKind } from './kernels.js';
+import { querySegments } from './segments.js';
 
 export const VERSION = '0.1.0';
 
+export interface CpuAttentionOptions {
+  /** 'wasm' (flash-style WebAssembly SIMD; the default where available) or 'js' (the scalar TypeScript kernel). */
+  kernel?: KernelKind;
+  /** Threads for a private wasm kernel (default: the process-wide one, sized to the available cores). */
+  threads?: number;
+}
+
+export interface CpuAttentionInstance extends AttentionInstance {
+  readonly kernel: KernelKind;
+  /** Bytes the kernel holds beyond the tensors (the WebAssembly memory; it grows to the largest call and stays). */
+  kernelMemoryBytes(): number;
+}
+
 /** Exact CPU attention. It keeps every scale's K/V for the incremental state (a KV cache). */
-export function createCpuAttention(): AttentionInstance {
+export function createCpuAttention(options: CpuAttentionOptions = {}): CpuAttentionInstance {
+  const kind = options.kernel ?? defaultKernelKind();
+  if (kind !== 'wasm' && kind !== 'js') throw new InputError(`kernel must be 'wasm' or 'js', got ${String(kind)}`);
+  const kernel: AttentionKernel = kind === 'wasm' ? wasmKernel(options.threads) : jsKernel;
   return {
     backendId: 'cpu',
+    kernel: kind,
+    kernelMemoryBytes: () => kernel.memoryBytes(),
     async attend(q, k, v, spec) {
       const x = validateAttend(q, k, v, spec);
       const out = new Tensor([x.B, x.H, x.Lq, x.d]);
-      const scores = new Float64Array(x.Lk);
-      const acc = new Float64Array(x.d);
-      const seen = visibleKeys(x.mask, x.Lk);
-      for (let bh = 0; bh < x.B * x.H; bh++) {
-        attendSlice(x.q.data, bh * x.Lq * x.d, x.k.data, x.v.data, bh * x.Lk * x.d, out.data, x.Lq, x.d, spec.scale, seen, scores, acc);
-      }
+      kernel.run({
+        q: x.q.data, qOff: 0, k: x.k.data, v: x.v.data, kvOff: 0, kvStride: x.Lk * x.d, out: out.data, outOff: 0,
+        slices: x.B * x.H, Lq: x.Lq, d: x.d, scale: spec.scale, segments: querySegments(x.mask, x.Lq, x.Lk),
+      });
       return { output: out };
     },
-    createState(options) {
-      validateStateOptions(options);
-      return new CpuKVState(options);
+    createState(stateOptions) {
+      validateStateOptions(stateOptions);
+      return new CpuKVState(stateOptions, kernel);
     },
     async dispose() {
-      // Nothing is held between calls; states own their buffers.
+      // States own their buffers; a private wasm kernel stops its workers (the shared one lives with the process).
+      await kernel.dispose();
     },
   };
 }
@@ -47,7 +64,10 @@ class CpuKVState implements AttentionState {
   private capacity = 64;
   length = 0;
 
-  constructor(private readonly o: AttentionStateOptions) {
+  constructor(
+    private readonly o: AttentionStateOptions,
+    private readonly kernel: AttentionKernel,
+  ) {
     this.keys = new Float32Array(o.batch * o.heads * this.capacity * o.headDim);
     this.values = new Float32Array(this.keys.length);
   }
@@ -90,12 +110,10 @@ class CpuKVState implements AttentionState {
     const { batch, heads, headDim: d, scale } = this.o;
     const Lq = Q.shape[2]!;
     const out = new Tensor([batch, heads, Lq, d]);
-    const scores = new Float64Array(this.length);
-    const acc = new Float64Array(d);
-    const all = () => this.length;
-    for (let bh = 0; bh < batch * heads; bh++) {
-      attendSlice(Q.data, bh * Lq * d, this.keys, this.values, bh * this.capacity * d, out.data, Lq, d, scale, all, scores, acc);
-    }
+    this.kernel.run({
+      q: Q.data, qOff: 0, k: this.keys, v: this.values, kvOff: 0, kvStride: this.capacity * d, out: out.data, outOff: 0,
+      slices: batch * heads, Lq, d, scale, segments: [{ start: 0, end: Lq, keys: this.length }],
+    });
     return { output: out };
   }
 
@@ -114,9 +132,11 @@ export const backend: AttentionBackend = {
   priority: 10,
   capabilities: { masks: ['none', 'block-causal'], incrementalState: true, dtypes: ['float32'] },
   async probe() {
-    return { available: true, reason: 'pure JavaScript; runs everywhere' };
+    return defaultKernelKind() === 'wasm'
+      ? { available: true, reason: 'WebAssembly SIMD (flash-style, float64 softmax); runs everywhere' }
+      : { available: true, reason: 'pure JavaScript; runs everywhere' };
   },
-  async create() {
-    return createCpuAttention();
+  async create(options) {
+    return createCpuAttention(options as CpuAttentionOptions | undefined);
   },
 };

@@ -79,6 +79,13 @@ describe('classes and metadata', () => {
       parseModelMetadata({ patch_nums: '[1,2,3]', class_names: '["a","b"]', top_k: '7', sampling: '{"cfg": 3, "more_smooth": true}' }),
     ).toEqual({ patchNums: [1, 2, 3], classNames: ['a', 'b'], sampling: { topK: 7, cfg: 3, moreSmooth: true } });
     expect(parseModelMetadata({ format: 'pt' })).toEqual({ sampling: {} });
+    // the shipped model's keys
+    expect(parseModelMetadata({ default_cfg: '2.0', default_top_k: '0', default_top_p: '0.0', default_more_smooth: 'false' }).sampling).toEqual({
+      cfg: 2,
+      topK: 0,
+      topP: 0,
+      moreSmooth: false,
+    });
   });
 });
 

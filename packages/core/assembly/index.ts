@@ -1,2 +1,3 @@
 // The kernels compiled into one module (see scripts/build-wasm.mjs).
 export { panelFloats, packB, tile, tileScratchBytes, dotRows } from './gemm';
+export { attendRows, attnScratchBytes } from './attention';

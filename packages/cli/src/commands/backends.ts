@@ -1,5 +1,4 @@
 /** `nextscale backends`: what is installed, whether it can run here and how, and how to add the rest. */
-import path from 'node:path';
 import { Command } from 'commander';
 import type { Context } from '../context.js';
 import { KNOWN_BACKENDS } from '../backends/discover.js';

@@ -2,6 +2,7 @@
  * `nextscale inspect <file>`: tensor names, dtypes, shapes and metadata; the inferred model config;
  * for an l2-normalised VAR, each head's static logit bound and what the norm policy would do with it.
  */
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { AttentionCall, AttentionPolicy, AvailableBackend, HeadGroupDecision } from '@nextscale/core';
@@ -14,7 +15,6 @@ import { parseModelMetadata } from '../model/metadata.js';
 import { writeJson } from '../output/json.js';
 import { fmt, table } from '../output/table.js';
 import { addCommonOptions, discover, readLayers, type CommonOptions, type Wrap } from './common.js';
-import { existsSync, statSync } from 'node:fs';
 
 interface InspectFlags extends CommonOptions {
   patchNums?: string;

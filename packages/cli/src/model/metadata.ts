@@ -1,7 +1,7 @@
 /**
  * What a model ships in its safetensors `__metadata__` (all values are strings): the patch schedule,
  * class names and default sampling settings. Keys are read leniently (snake_case or camelCase, JSON
- * or comma lists, flat or under a JSON `sampling` object).
+ * or comma lists, flat, with a `default_` prefix, or under a JSON `sampling` object).
  */
 import type { SamplingKey } from '../config/resolve.js';
 
@@ -79,7 +79,8 @@ export function parseModelMetadata(meta: Record<string, string> | undefined): Mo
   const heads = Number(pick(m, ['num_heads', 'numHeads']));
   if (Number.isInteger(heads) && heads > 0) out.numHeads = heads;
   for (const key of Object.keys(SAMPLING_ALIASES) as SamplingKey[]) {
-    const aliases = SAMPLING_ALIASES[key];
+    // "cfg", "default_cfg", "defaultCfg"
+    const aliases = SAMPLING_ALIASES[key].flatMap((a) => [a, `default_${a}`, `default${a[0]!.toUpperCase()}${a.slice(1)}`]);
     let v = pick(m, aliases);
     for (const n of nested) v ??= pick(n, aliases);
     const parsed = v === undefined ? undefined : scalar(v, key);

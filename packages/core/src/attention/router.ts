@@ -77,7 +77,7 @@ export class AttentionRouter {
   openState(call: AttentionCall, trace: AttentionTrace): RoutedState {
     const groups = this.decide(call);
     const states = groups.map((g) => {
-      const beta = g.beta ?? maxBound(call, g.heads);
+      const beta = guaranteedBound(call, g.heads);
       return {
         group: g,
         state: this.instance(g.backend).createState({
@@ -97,7 +97,9 @@ export class AttentionRouter {
   private record(trace: AttentionTrace, call: AttentionCall, g: HeadGroupDecision, result: AttentionResult, scale?: number): void {
     if (scale === undefined) {
       trace.add({ ...g, site: call.site, layer: call.layer, policy: this.policy.name, ...certFields(result) });
-    } else if (result.certificate) {
+    } else if (result.certificate || result.exactReason) {
+      // Per-scale entries only where something differs from the decision: a certificate, or an
+      // approximate backend saying why it computed this scale exactly.
       trace.add({ ...g, site: call.site, layer: call.layer, scale, policy: this.policy.name, ...certFields(result) });
     }
   }
@@ -109,13 +111,18 @@ export class AttentionRouter {
 
 function certFields(result: AttentionResult) {
   const c = result.certificate;
-  if (!c) return {};
+  if (!c) return result.exactReason ? { exactReason: result.exactReason } : {};
   return { certifiedError: c.errBoundMax, certificate: c, degree: c.degree, rank: c.rank, beta: c.beta, regime: c.regime };
 }
 
-function maxBound(call: AttentionCall, heads: number[]): number | undefined {
-  if (!call.headBounds) return undefined;
-  return Math.max(...heads.map((h) => call.headBounds![h]!.beta));
+/**
+ * The bound a state may rely on for the whole generation: only static bounds (l2-normalised heads) are
+ * guaranteed; a cap or a measured bound is not, so the backend must check it as scales arrive.
+ */
+function guaranteedBound(call: AttentionCall, heads: number[]): number | undefined {
+  const bounds = heads.map((h) => call.headBounds?.[h]);
+  if (bounds.some((b) => b?.source !== 'l2-static')) return undefined;
+  return Math.max(...bounds.map((b) => b!.beta));
 }
 
 export class RoutedState {

@@ -14,6 +14,8 @@ export interface TraceEntry extends HeadGroupDecision {
   /** Certified max abs error of this call (approximate backends only). */
   certifiedError?: number;
   certificate?: AttentionCertificate;
+  /** Why an approximate backend computed this call exactly (no certificate then: the output is exact). */
+  exactReason?: string;
 }
 
 export class AttentionTrace {

@@ -7,16 +7,11 @@
  */
 import type { GemmEngine, GemmNT } from '../ops/engine.js';
 import { detectWasmFeatures } from './features.js';
-import { align64, CALL_BASE, WasmHeap } from './heap.js';
-import { KIND_DOT, KIND_TILES, MAX_THREADS, runJob, Slot, THREAD_SLOTS } from './job.js';
-import { instantiateKernels, kernelModuleSync, pickVariant, type KernelExports } from './module.js';
-import { WorkerPool } from './pool.js';
+import { align64, CALL_BASE } from './heap.js';
+import { KIND_DOT, KIND_TILES, Slot } from './job.js';
+import { WasmRuntime, type RuntimeOptions } from './runtime.js';
 
-export interface WasmGemmOptions {
-  /** Threads including the calling one (default: the available cores, at most 8, where a pool can run; else 1). */
-  threads?: number;
-  /** Fused multiply-add through relaxed SIMD (default: when the engine has it). */
-  relaxed?: boolean;
+export interface WasmGemmOptions extends RuntimeOptions {
   /** Calls under this many flops (2·m·n·k) stay on the calling thread (default 2²³ ≈ 8.4 M). */
   parallelThreshold?: number;
   /** Blocking of the tiled path: rows of A per tile, columns of C per tile, K block (defaults 64, 256, 256). */
@@ -45,8 +40,11 @@ export interface WasmGemmEngine extends GemmEngine {
   dispose(): Promise<void>;
 }
 
-/** m up to this uses the unpacked dot-product path (packing B costs as much as the product there). */
-export const DOT_MAX_ROWS = 3;
+/**
+ * m up to this uses the unpacked dot-product path: VAR's first scales have 1–16 tokens (2–32 with guidance), and there
+ * transposing B into panels costs more than the product (measured at 16 × 4096 × 1024: 5 ms unpacked, 6 ms packed).
+ */
+export const DOT_MAX_ROWS = 16;
 /** Per chunk, each of A, B (and its packed copy) and C holds at most about this many floats (16 MiB). */
 const CHUNK_FLOATS = 1 << 22;
 const DOT_COLUMNS = 64;
@@ -59,27 +57,9 @@ export function wasmGemmAvailable(): boolean {
   return detectWasmFeatures().simd;
 }
 
-/** The default thread count: the available cores (at most 8) where the pool can run, else 1. */
-export function defaultThreads(): number {
-  const f = detectWasmFeatures();
-  if (!(f.node && f.sharedMemory && f.canBlock)) return 1;
-  return Math.max(1, Math.min(8, availableCores()));
-}
-
 export function createWasmGemmEngine(options: WasmGemmOptions = {}): WasmGemmEngine {
-  const f = detectWasmFeatures();
-  if (!f.simd) throw new Error('WebAssembly SIMD is not available in this JavaScript engine');
-  const threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(options.threads ?? defaultThreads())));
-  if (threads > 1 && !(f.node && f.sharedMemory && f.canBlock)) {
-    throw new Error('a multi-threaded wasm engine needs Node (worker_threads, shared memory and a blocking Atomics.wait)');
-  }
-  const relaxed = options.relaxed ?? f.relaxedSimd;
-  const shared = threads > 1;
-  const variant = pickVariant(shared, relaxed);
-  const module = kernelModuleSync(variant);
-  const heap = new WasmHeap(shared);
-  const ex = instantiateKernels(module, heap.memory);
-  const pool = threads > 1 ? new WorkerPool(heap, module, threads - 1) : null;
+  const rt = new WasmRuntime(options);
+  const { heap, ex, threads, relaxed } = rt;
   const threshold = options.parallelThreshold ?? 2 ** 23;
   const mc = roundUp(options.mc ?? 64, MR);
   const nc = roundUp(options.nc ?? 256, NR);
@@ -88,7 +68,6 @@ export function createWasmGemmEngine(options: WasmGemmOptions = {}): WasmGemmEng
   const scratchBytes = align64(ex.tileScratchBytes(mc, kc));
   let calls = 0;
   let parallelCalls = 0;
-  let disposed = false;
 
   function chunk(
     dot: boolean, m: number, n: number, k: number,
@@ -126,25 +105,14 @@ export function createWasmGemmEngine(options: WasmGemmOptions = {}): WasmGemmEng
       ctl[Slot.Scratch] = sAt;
       ctl[Slot.ScratchBytes] = scratchBytes;
     }
-    Atomics.store(ctl, Slot.Next1, 0);
-    Atomics.store(ctl, Slot.Done1, 0);
-    Atomics.store(ctl, Slot.Next2, 0);
-    Atomics.store(ctl, Slot.Failed, 0);
-
+    rt.resetCounters();
     calls++;
-    if (pool && 2 * m * n * k >= threshold) {
-      const before = pool.readyCount();
-      pool.run(() => runJob(ctl, ex, 0));
-      if (before > 0) parallelCalls++;
-      if (Atomics.load(ctl, Slot.Failed) !== 0) throw new Error('wasm gemm: a worker thread failed on its share of the job');
-    } else {
-      runJob(ctl, ex, 0);
-    }
+    if (rt.run(2 * m * n * k >= threshold)) parallelCalls++;
     copyOut(heap.f32, cAt >> 2, c, cOff, ldc, m, n);
   }
 
   const gemmNT: GemmNT = (m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc) => {
-    if (disposed) throw new Error('this wasm gemm engine was disposed');
+    if (rt.isDisposed) throw new Error('this wasm gemm engine was disposed');
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
       for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
@@ -168,28 +136,10 @@ export function createWasmGemmEngine(options: WasmGemmOptions = {}): WasmGemmEng
     gemmNT,
     threads,
     relaxed,
-    async ready() {
-      if (pool) await pool.ready();
-    },
-    stats() {
-      const ctl = heap.control;
-      const tasksPerThread = Array.from({ length: threads }, (_, t) => ctl[Slot.Thread0 + t * THREAD_SLOTS + 3]!);
-      return { calls, parallelCalls, tasksPerThread };
-    },
-    async dispose() {
-      disposed = true;
-      if (pool) await pool.dispose();
-    },
+    ready: () => rt.ready(),
+    stats: () => ({ calls, parallelCalls, tasksPerThread: rt.tasksPerThread() }),
+    dispose: () => rt.dispose(),
   };
-}
-
-function availableCores(): number {
-  const g = globalThis as {
-    process?: { getBuiltinModule?: (id: string) => unknown };
-    navigator?: { hardwareConcurrency?: number };
-  };
-  const os = g.process?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number; cpus?: () => unknown[] } | undefined;
-  return os?.availableParallelism?.() ?? os?.cpus?.().length ?? g.navigator?.hardwareConcurrency ?? 1;
 }
 
 function roundUp(x: number, q: number): number {

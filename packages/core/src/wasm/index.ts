@@ -3,11 +3,12 @@ export { detectWasmFeatures, type WasmFeatures } from './features.js';
 export {
   createWasmGemmEngine,
   wasmGemmAvailable,
-  defaultThreads,
   DOT_MAX_ROWS,
   type WasmGemmEngine,
   type WasmGemmOptions,
   type WasmGemmStats,
 } from './gemm-engine.js';
+export { defaultThreads, type RuntimeOptions } from './runtime.js';
 export { installDefaultGemmEngine, defaultEngineOptions } from './default.js';
 export { loadWasmKernels } from './module.js';
+export { createWasmAttention, type WasmAttention, type WasmAttentionOptions, type WasmAttentionCall, type QuerySegment } from './attention.js';

@@ -9,7 +9,9 @@
  *  - DOT (few rows of A): tasks are column ranges of C, each `dotRows` over all m rows.
  *  - TILES: first B is packed (tasks of PACK_ROWS rows of B), then after a barrier the tiles of C (MC × NC, column of
  *    tiles after column of tiles so neighbouring tasks share B panels) are computed.
- * Every element of C is computed by one task with one fixed order of operations: the split never changes a bit.
+ *  - ATTN (exact attention, see assembly/attention.ts): tasks are (slice, query segment) pairs, slice-major; the
+ *    segment table (query rows [i0, i1) seeing keys [0, n)) sits at slot SegTable, the scale as a float64 at ScaleF64.
+ * Every output element is computed by one task with one fixed order of operations: the split never changes a bit.
  */
 import type { KernelExports } from './module.js';
 
@@ -40,14 +42,19 @@ export const Slot = {
   Next1: 32,
   Done1: 33,
   Next2: 34,
+  ScaleF64: 40, // ATTN: the softmax scale, a float64 over slots 40–41
   /** Per thread t (0 = the calling thread), 4 slots from Thread0 + 4t: go epoch, done epoch, ready flag, tasks run. */
   Thread0: 64,
+  /** ATTN: (i0, i1, keys) per query segment, up to MAX_SEGMENTS of them. */
+  SegTable: 1024,
 } as const;
+export const MAX_SEGMENTS = Math.floor((16384 - 1024) / 3);
 export const THREAD_SLOTS = 4;
 export const MAX_THREADS = 64;
 
 export const KIND_DOT = 1;
 export const KIND_TILES = 2;
+export const KIND_ATTN = 3;
 
 /** Runs this thread's share of the job described in `ctl`; `slot` is 0 for the calling thread, 1.. for workers. */
 export function runJob(ctl: Int32Array, ex: KernelExports, slot: number): void {
@@ -62,6 +69,22 @@ export function runJob(ctl: Int32Array, ex: KernelExports, slot: number): void {
       if (t >= tasks1) break;
       const j0 = t * width;
       ex.dotRows(m, k, a, lda, b, ldb, c, ldc, j0, Math.min(n, j0 + width));
+      ran++;
+    }
+  } else if (kind === 3) {
+    // a: q, b: k, p: v, c: out; m: query rows per slice, n: key rows per slice, lda: row stride d8
+    const rowBytes = lda * 4;
+    const scale = new Float64Array(ctl.buffer, ctl.byteOffset + 160, 1)[0]!;
+    const scratch = ctl[19]! + slot * ctl[20]!;
+    for (;;) {
+      const t = Atomics.add(ctl, 32, 1);
+      if (t >= tasks1) break;
+      const bh = Math.floor(t / width);
+      const g = 1024 + (t % width) * 3;
+      const i0 = ctl[g]!;
+      const q0 = a + (bh * m + i0) * rowBytes;
+      const kv = bh * n * rowBytes;
+      ex.attendRows(q0, b + kv, p + kv, c + (bh * m + i0) * rowBytes, ctl[g + 1]! - i0, ctl[g + 2]!, lda, scale, scratch);
       ran++;
     }
   } else {

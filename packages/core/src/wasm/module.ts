@@ -18,6 +18,8 @@ export interface KernelExports {
   tileScratchBytes(mc: number, kcMax: number): number;
   panelFloats(k: number): number;
   dotRows(m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, j0: number, j1: number): void;
+  attendRows(q: number, k: number, v: number, out: number, rows: number, n: number, d8: number, scale: number, scratch: number): void;
+  attnScratchBytes(d8: number): number;
 }
 
 /** The variant for a memory kind, with fused multiply-add when relaxed SIMD is there (and not refused). */
