@@ -34,6 +34,8 @@ describe('errors and exit codes', () => {
     { name: 'bad number', args: gen(fixture('var.pth'), fixture('vae.pth'), '--top-p', '2'), exit: 2, code: 'E_USAGE', stderr: /--top-p must be ≤ 1, got 2/ },
     { name: 'unknown policy', args: gen(fixture('var.pth'), fixture('vae.pth'), '--policy', 'fastest'), exit: 2, code: 'E_USAGE', stderr: /--policy: unknown policy 'fastest' — use one of norm, priority, explicit/ },
     { name: 'wrong patch schedule', args: ['generate', '--var', fixture('var.pth'), '--vae', fixture('vae.pth'), '--patch-nums', '1,2,3'], exit: 2, code: 'E_USAGE', stderr: /--patch-nums \[1, 2, 3\] give 14 tokens but .*var\.pth has L = 30/ },
+    { name: 'schedule with the right L but the wrong number of scales', args: ['generate', '--var', fixture('var.pth'), '--vae', fixture('vae.pth'), '--patch-nums', '1,2,5'], exit: 2, code: 'E_USAGE', stderr: /lvl_embed\.weight has 4 rows but the patch schedule \[1, 2, 5\] has 3 scales/ },
+    { name: '--backend with the norm policy', args: gen(fixture('var.pth'), fixture('vae.pth'), '--backend', 'cpu', '--policy', 'norm'), exit: 2, code: 'E_USAGE', stderr: /--backend and the norm policy are both set \(flag\) — drop one/ },
     { name: '--var without --vae', args: ['generate', '--var', fixture('var.pth')], exit: 2, code: 'E_USAGE', stderr: /--var was given without --vae — pass both/ },
     { name: 'inspect a missing file', args: ['inspect', file('nope.safetensors')], exit: 3, code: 'E_WEIGHTS', stderr: /does not exist/ },
   ];

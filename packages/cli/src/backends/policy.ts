@@ -4,7 +4,6 @@
  */
 import { explicitPolicy, priorityPolicy, type AttentionPolicy, type AvailableBackend, type Registry } from '@nextscale/core';
 import { normPolicy } from '../core-api.js';
-import type { Context } from '../context.js';
 import { backendError } from '../errors.js';
 import type { ResolvedSettings } from '../config/resolve.js';
 import { installHint } from './discover.js';
@@ -18,7 +17,7 @@ function installedList(available: readonly AvailableBackend[]): string {
   return available.map((a) => `${a.backend.id}${a.probe.available ? '' : ' (unavailable)'}`).join(', ') || 'none';
 }
 
-export async function buildPolicy(ctx: Context, settings: ResolvedSettings, registry: Registry): Promise<BuiltPolicy> {
+export async function buildPolicy(settings: ResolvedSettings, registry: Registry): Promise<BuiltPolicy> {
   const available = await registry.probeAll();
   const epsilon = settings.epsilon.value;
   switch (settings.policy.value) {
@@ -50,13 +49,6 @@ export async function buildPolicy(ctx: Context, settings: ResolvedSettings, regi
       return { policy: priorityPolicy(order), available };
     }
     case 'norm':
-    default: {
-      const policy = normPolicy({ epsilon });
-      if (policy) return { policy, available };
-      if (settings.policy.source !== 'default') {
-        ctx.warn('this @nextscale/core has no norm policy; using the priority policy (exact backends)');
-      }
-      return { policy: priorityPolicy(settings.order.value), available };
-    }
+      return { policy: normPolicy({ epsilon }), available };
   }
 }

@@ -1,11 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PACKAGES, run, runJson, tempProject } from '../test-support.js';
+import { run, runJson, tempProject } from '../test-support.js';
 
-const lowrankDir = path.join(PACKAGES, 'backend-lowrank');
-const hasStudy =
-  existsSync(path.join(lowrankDir, 'bench', 'scaling.mjs')) || Boolean(JSON.parse(readFileSync(path.join(lowrankDir, 'package.json'), 'utf8')).exports?.['./bench']);
 
 interface BenchDoc {
   rows: { backend: string; L: number; path: string; seconds: number; gflops: number; runs: number; skipped?: string }[];
@@ -56,7 +53,7 @@ describe('nextscale bench', () => {
     expect([...new Set(doc.rows.map((r) => r.backend))].sort()).toEqual(['cpu', 'lowrank']);
   });
 
-  it.skipIf(!hasStudy)('runs the low-rank scaling study shipped by the lowrank package and writes its table and plot', () => {
+  it('runs the low-rank scaling study shipped by the lowrank package and writes its table and plot', () => {
     const { result, doc } = runJson<BenchDoc>(['bench', '--scaling', '--quick', '--lengths', '680', '--reps', '1', '--backends', 'cpu', '--out', 'study'], { cwd: withLowrank.dir });
     expect(result.status, result.stderr).toBe(0);
     const dir = path.join(withLowrank.dir, 'study');

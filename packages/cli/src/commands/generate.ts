@@ -18,7 +18,6 @@ import {
   type SettingsLayer,
 } from '../config/resolve.js';
 import { buildPolicy } from '../backends/policy.js';
-import { yieldingRegistry } from '../backends/yielding.js';
 import { usageError } from '../errors.js';
 import { parseClasses } from '../model/classes.js';
 import { parseModelMetadata, type ModelMetadata } from '../model/metadata.js';
@@ -135,7 +134,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
 
   const paths = resolveModelPaths(settings);
   const discovery = await discover(ctx, layers);
-  const { policy, available } = await buildPolicy(ctx, settings, discovery.registry);
+  const { policy, available } = await buildPolicy(settings, discovery.registry);
   throwIfAborted(ctx.signal);
 
   const tLoad = now();
@@ -152,7 +151,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
     // Only what the user set: core reads the metadata itself (and judges it as the file's claim).
     patchNums: settings.patchNums.source === 'model' ? undefined : settings.patchNums.value,
     numHeads: settings.numHeads.source === 'model' ? undefined : settings.numHeads.value,
-    registry: yieldingRegistry(discovery.registry),
+    registry: discovery.registry,
     policy,
   }).catch((err: unknown) => {
     throw withFlagNames(err);

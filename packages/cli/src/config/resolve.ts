@@ -194,6 +194,12 @@ export function resolveSettings(
     [env, 'env'],
     [flags, 'flag'],
   ] as const) {
+    if (layer.policy && layer.policy !== 'explicit' && layer.backend) {
+      throw usageError(
+        `${source === 'flag' ? '--backend' : 'a backend'} and the ${layer.policy} policy are both set (${source})`,
+        `drop one: the ${layer.policy} policy picks backends itself; --backend ${layer.backend} forces one`,
+      );
+    }
     if (layer.policy) policy = { value: layer.policy, source };
     else if (layer.backend) policy = { value: 'explicit', source, from: 'backend' };
   }

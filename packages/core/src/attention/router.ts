@@ -4,6 +4,7 @@
  * records every decision and certificate in the trace. Models never call a backend directly.
  */
 import { BackendUnavailableError } from '../errors.js';
+import { nextTurn } from '../scheduling.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import type { AttendSpec, AttentionInstance, AttentionResult, AttentionState } from './contract.js';
 import { priorityPolicy, type AttentionCall, type AttentionPolicy, type HeadGroupDecision } from './policy.js';
@@ -57,6 +58,7 @@ export class AttentionRouter {
 
   /** One-shot attention (teacher forcing, VAE attention). */
   async attend(call: AttentionCall, q: TensorLike, k: TensorLike, v: TensorLike, spec: AttendSpec, trace: AttentionTrace): Promise<Tensor> {
+    await nextTurn();
     const groups = this.decide(call);
     const parts = await Promise.all(
       groups.map(async (g) => {
@@ -134,6 +136,7 @@ export class RoutedState {
   ) {}
 
   async append(k: TensorLike, v: TensorLike): Promise<void> {
+    await nextTurn();
     const H = this.call.heads;
     await Promise.all(this.states.map(({ group, state }) => state.append(selectHeads(k, group.heads, H), selectHeads(v, group.heads, H))));
   }

@@ -115,6 +115,7 @@ export async function generateNextScale(
     const attendFor =
       (layer: number): AttendFn =>
       async (q, k, v) => {
+        throwIfAborted(signal); // per block too: the last scales take seconds each on large models
         await states[layer]!.append(k, v);
         return states[layer]!.attend(q);
       };

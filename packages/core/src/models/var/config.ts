@@ -88,7 +88,9 @@ export function inferVARConfig(sd: StateDictLike, options: VARConfigOptions = {}
 
   const patchNums = resolvePatchNums(sd, file, L, options.patchNums);
   if (patchNums.value.length !== numScales) {
-    throw new WeightsError(file, `lvl_embed.weight has ${numScales} rows but the patch schedule [${patchNums.value.join(', ')}] has ${patchNums.value.length} scales`);
+    const problem = `lvl_embed.weight has ${numScales} rows but the patch schedule [${patchNums.value.join(', ')}] has ${patchNums.value.length} scales`;
+    // A schedule the caller passed is a usage error; one the file claims for itself is a weights error.
+    throw patchNums.source === 'option' ? new UsageError(`${file}: ${problem}`) : new WeightsError(file, problem);
   }
   checkLevels(sd, file, patchNums.value, patchNums.source);
 
