@@ -6,6 +6,7 @@ export * from './ops/index.js';
 export * from './weights/index.js';
 export * from './models/vqvae/index.js';
 export * from './models/var/index.js';
+export * from './models/random-weights.js';
 export * from './pipeline/index.js';
 export * from './wasm/index.js';
 

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AttentionRouter } from '../../attention/router.js';
 import { AttentionTrace } from '../../attention/trace.js';
-import { Rng } from '../../random.js';
 import { Tensor } from '../../tensor.js';
 import { createExactTestRegistry } from '../../testing/exact-test-backend.js';
 import { loadStateDict } from '../../weights/index.js';
@@ -95,65 +94,5 @@ export function sliceRows(t: Tensor, r0: number, r1: number, t0: number, t1: num
   return out;
 }
 
-export interface RandomVARSpec {
-  depth: number;
-  C: number;
-  heads: number;
-  cvae: number;
-  vocab: number;
-  numClasses: number;
-  mlpHidden: number;
-  patchNums: number[];
-  sharedAdaLN: boolean;
-  l2Norm: boolean;
-}
-
-/**
- * A random VAR state dict written from the spec's key list (var-architecture.md §4.1, including the
- * shared-AdaLN variant), not from the loader's own expected-key table. Scales keep activations O(1)
- * and the gates far from 0, so every block visibly changes its input.
- */
-export function randomVARStateDict(s: RandomVARSpec, seed = 7): Map<string, Tensor> {
-  const rng = new Rng(seed);
-  const C = s.C;
-  const L = s.patchNums.reduce((a, p) => a + p * p, 0);
-  const sd = new Map<string, Tensor>();
-  const rand = (key: string, shape: number[], std: number) => sd.set(key, new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1), std)));
-  const levels = s.patchNums.flatMap((p, i) => new Array<number>(p * p).fill(i));
-  rand('pos_start', [1, s.patchNums[0]! ** 2, C], 0.3);
-  rand('pos_1LC', [1, L, C], 0.3);
-  sd.set('lvl_1L', new Tensor([1, L], Float32Array.from(levels)));
-  sd.set('attn_bias_for_masking', new Tensor([1, 1, L, L], Float32Array.from({ length: L * L }, (_, i) => (levels[Math.floor(i / L)]! >= levels[i % L]! ? 0 : -Infinity))));
-  rand('word_embed.weight', [C, s.cvae], 1 / Math.sqrt(s.cvae));
-  rand('word_embed.bias', [C], 0.1);
-  rand('class_emb.weight', [s.numClasses + 1, C], 1);
-  rand('lvl_embed.weight', [s.patchNums.length, C], 0.3);
-  if (s.sharedAdaLN) {
-    rand('shared_ada_lin.1.weight', [6 * C, C], 0.3 / Math.sqrt(C));
-    rand('shared_ada_lin.1.bias', [6 * C], 0.2);
-  }
-  for (let i = 0; i < s.depth; i++) {
-    const p = `blocks.${i}.`;
-    if (s.sharedAdaLN) rand(`${p}ada_gss`, [1, 1, 6, C], 0.3);
-    if (s.l2Norm) rand(`${p}attn.scale_mul_1H11`, [1, s.heads, 1, 1], 0.5);
-    rand(`${p}attn.q_bias`, [C], 0.1);
-    rand(`${p}attn.v_bias`, [C], 0.1);
-    sd.set(`${p}attn.zero_k_bias`, new Tensor([C]));
-    rand(`${p}attn.mat_qkv.weight`, [3 * C, C], 1 / Math.sqrt(C));
-    rand(`${p}attn.proj.weight`, [C, C], 1 / Math.sqrt(C));
-    rand(`${p}attn.proj.bias`, [C], 0.1);
-    rand(`${p}ffn.fc1.weight`, [s.mlpHidden, C], 1 / Math.sqrt(C));
-    rand(`${p}ffn.fc1.bias`, [s.mlpHidden], 0.1);
-    rand(`${p}ffn.fc2.weight`, [C, s.mlpHidden], 1 / Math.sqrt(s.mlpHidden));
-    rand(`${p}ffn.fc2.bias`, [C], 0.1);
-    if (!s.sharedAdaLN) {
-      rand(`${p}ada_lin.1.weight`, [6 * C, C], 0.3 / Math.sqrt(C));
-      rand(`${p}ada_lin.1.bias`, [6 * C], 0.2);
-    }
-  }
-  rand('head_nm.ada_lin.1.weight', [2 * C, C], 0.3 / Math.sqrt(C));
-  rand('head_nm.ada_lin.1.bias', [2 * C], 0.2);
-  rand('head.weight', [s.vocab, C], 1 / Math.sqrt(C));
-  rand('head.bias', [s.vocab], 0.1);
-  return sd;
-}
+// The random state dicts are public now (models/random-weights.ts); re-exported for the existing tests.
+export { randomVARStateDict, type RandomVARSpec } from '../random-weights.js';

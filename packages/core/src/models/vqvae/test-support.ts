@@ -3,11 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AttentionRouter } from '../../attention/router.js';
 import { AttentionTrace } from '../../attention/trace.js';
-import { Rng } from '../../random.js';
 import { Tensor } from '../../tensor.js';
 import { createExactTestRegistry } from '../../testing/exact-test-backend.js';
-import type { VQVAEConfig } from './config.js';
-import { vqvaeStateDictShapes } from './config.js';
 import type { VQVAERunOptions } from './context.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/var-tiny/', import.meta.url));
@@ -64,22 +61,5 @@ export function batchItem(t: Tensor, b: number): Tensor {
   return new Tensor([1, ...t.shape.slice(1)], t.data.slice(b * per, (b + 1) * per));
 }
 
-/**
- * A random state dict with the key set and shapes of `cfg`. Conv weights get std 1/√fan_in (PyTorch-like
- * scale, so activations stay O(1)), GroupNorms the identity, biases small noise.
- */
-export function randomVQVAEStateDict(cfg: VQVAEConfig, seed = 1): Map<string, Tensor> {
-  const rng = new Rng(seed);
-  const sd = new Map<string, Tensor>();
-  for (const [key, shape] of vqvaeStateDictShapes(cfg)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    let data: Float32Array;
-    if (key === 'quantize.ema_vocab_hit_SV') data = new Float32Array(n);
-    else if (key === 'quantize.embedding.weight') data = rng.normalArray(n, 0.5);
-    else if (/norm(1|2|_out)?\.weight$/.test(key)) data = new Float32Array(n).fill(1);
-    else if (key.endsWith('.bias')) data = rng.normalArray(n, 0.01);
-    else data = rng.normalArray(n, 1 / Math.sqrt(shape.slice(1).reduce((a, b) => a * b, 1)));
-    sd.set(key, new Tensor(shape, data));
-  }
-  return sd;
-}
+// The random state dicts are public now (models/random-weights.ts); re-exported for the existing tests.
+export { randomVQVAEStateDict } from '../random-weights.js';
