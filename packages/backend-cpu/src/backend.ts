@@ -27,6 +27,8 @@ export interface CpuAttentionInstance extends AttentionInstance {
   readonly kernel: KernelKind;
   /** Bytes the kernel holds beyond the tensors (the WebAssembly memory; it grows to the largest call and stays). */
   kernelMemoryBytes(): number;
+  /** Resolves when the kernel's worker threads take work (they start on the first large call otherwise). */
+  ready(): Promise<void>;
 }
 
 /** Exact CPU attention. It keeps every scale's K/V for the incremental state (a KV cache). */
@@ -38,6 +40,7 @@ export function createCpuAttention(options: CpuAttentionOptions = {}): CpuAttent
     backendId: 'cpu',
     kernel: kind,
     kernelMemoryBytes: () => kernel.memoryBytes(),
+    ready: () => kernel.ready(),
     async attend(q, k, v, spec) {
       const x = validateAttend(q, k, v, spec);
       const out = new Tensor([x.B, x.H, x.Lq, x.d]);

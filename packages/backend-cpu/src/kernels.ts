@@ -18,6 +18,8 @@ export interface AttentionKernel {
   run(call: WasmAttentionCall): void;
   /** Bytes the kernel holds beyond the caller's tensors (the wasm memory; 0 for the JS kernel's per-call arrays). */
   memoryBytes(): number;
+  /** Resolves when the kernel's worker threads (if any) take work. */
+  ready(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export const jsKernel: AttentionKernel = {
     for (let s = 0; s < x.slices; s++) attendSliceJs(x, s, seen, scores, acc);
   },
   memoryBytes: () => 0,
+  ready: async () => {},
   dispose: async () => {},
 };
 
@@ -74,6 +77,7 @@ export function wasmKernel(threads?: number): AttentionKernel {
     },
     run: (call) => k().attend(call),
     memoryBytes: () => k().memoryBytes(),
+    ready: () => k().ready(),
     dispose: async () => {
       if (own) await own.dispose();
     },

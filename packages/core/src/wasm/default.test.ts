@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { getGemmEngine, jsGemmEngine, setGemmEngine } from '../ops/engine.js';
+import { jsGemmEngine, setGemmEngine } from '../ops/engine.js';
 import { defaultEngineOptions } from './default.js';
+import { defaultThreads } from './runtime.js';
 
 describe('default engine selection', () => {
   afterEach(() => {
@@ -10,34 +11,47 @@ describe('default engine selection', () => {
     setGemmEngine(null);
   });
 
-  it('follows NEXTSCALE_ENGINE and NEXTSCALE_THREADS', () => {
+  it('follows NEXTSCALE_ENGINE', () => {
     vi.stubEnv('NEXTSCALE_ENGINE', 'js');
     expect(defaultEngineOptions()).toBeNull();
     vi.stubEnv('NEXTSCALE_ENGINE', 'wasm');
     expect(defaultEngineOptions()).toEqual({ threads: 1 });
+    expect(defaultThreads()).toBe(1);
     vi.stubEnv('NEXTSCALE_ENGINE', '');
     expect(defaultEngineOptions()).toEqual({});
-    vi.stubEnv('NEXTSCALE_THREADS', '3');
-    expect(defaultEngineOptions()).toEqual({ threads: 3 });
-    vi.stubEnv('NEXTSCALE_THREADS', 'many');
-    expect(() => defaultEngineOptions()).toThrow(/NEXTSCALE_THREADS/);
     vi.stubEnv('NEXTSCALE_ENGINE', 'gpu');
     expect(() => defaultEngineOptions()).toThrow(/NEXTSCALE_ENGINE=gpu/);
   });
 
-  it('importing core installs the wasm engine, unless NEXTSCALE_ENGINE=js', async () => {
-    setGemmEngine(null);
+  it('sizes the pool from NEXTSCALE_THREADS, else the cores', () => {
+    vi.stubEnv('NEXTSCALE_THREADS', '3');
+    expect(defaultThreads()).toBe(3);
+    vi.stubEnv('NEXTSCALE_THREADS', 'many');
+    expect(() => defaultThreads()).toThrow(/NEXTSCALE_THREADS=many/);
+    vi.stubEnv('NEXTSCALE_THREADS', '');
+    expect(defaultThreads()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('importing core installs the wasm engine; NEXTSCALE_ENGINE=js keeps the TypeScript one; a bad value only warns', async () => {
     vi.resetModules();
     const core = await import('../index.js');
     expect(core.getGemmEngine().name).toMatch(/^wasm-simd/);
-    // the module instance this test file imported shares the registry only if not reset; check through core's exports
     core.setGemmEngine(null);
     expect(core.getGemmEngine()).toBe(core.jsGemmEngine);
+
     vi.stubEnv('NEXTSCALE_ENGINE', 'js');
     vi.resetModules();
-    const plain = await import('../index.js');
-    expect(plain.getGemmEngine().name).toBe(jsGemmEngine.name);
-    expect(getGemmEngine()).toBe(jsGemmEngine);
+    expect((await import('../index.js')).getGemmEngine().name).toBe(jsGemmEngine.name);
+
+    vi.stubEnv('NEXTSCALE_ENGINE', 'fast');
+    vi.resetModules();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      expect((await import('../index.js')).getGemmEngine().name).toBe(jsGemmEngine.name);
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/NEXTSCALE_ENGINE=fast/));
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 

@@ -1,11 +1,12 @@
 /**
- * One GEMM job as the calling thread and every worker run it: tasks are taken from shared counters in the control
+ * One job (a GEMM or an attention call) as the calling thread and every worker run it: tasks are taken from shared counters in the control
  * block (Atomics), so whichever threads are awake share the work and a descheduled one holds up at most one task.
  *
  * `runJob` must stay self-contained (no imports, no closures over module state): the worker pool ships its source
- * text (`runJob.toString()`) to the workers, so the calling thread and the workers run the very same code.
+ * text (`runJob.toString()`) to the workers, so the calling thread and the workers run the very same code. (A coverage
+ * tool that instruments source, like istanbul, breaks that; V8's own coverage does not.)
  *
- * Two job kinds:
+ * Three job kinds:
  *  - DOT (few rows of A): tasks are column ranges of C, each `dotRows` over all m rows.
  *  - TILES: first B is packed (tasks of PACK_ROWS rows of B), then after a barrier the tiles of C (MC × NC, column of
  *    tiles after column of tiles so neighbouring tasks share B panels) are computed.

@@ -5,7 +5,8 @@
  * finished: allowed on Node's main thread and in workers, never on a browser page's main thread (the engine keeps a
  * single thread there). Workers start lazily on the first parallel job and join as they come up (until then the
  * calling thread does all the work, with bitwise the same result); they are unref'd, so they never keep a process
- * alive, and `dispose()` stops them.
+ * alive, and `dispose()` stops them. A worker whose share throws (a trap) flags it and still reports done, so the
+ * calling thread throws instead of waiting; a worker killed from outside mid-job would leave it waiting (not handled).
  */
 import type { WasmHeap } from './heap.js';
 import { Slot, THREAD_SLOTS } from './job.js';

@@ -2,6 +2,7 @@
  * One set of kernels: the memory, the calling thread's instance and (with threads > 1) the worker pool. The GEMM
  * engine and the attention kernel each own one; a job is described in the control block and run by `run`.
  */
+import { env } from './env.js';
 import { detectWasmFeatures } from './features.js';
 import { WasmHeap } from './heap.js';
 import { MAX_THREADS, runJob, Slot, THREAD_SLOTS } from './job.js';
@@ -91,9 +92,18 @@ export function poolPossible(): boolean {
   return f.node && f.sharedMemory && f.canBlock;
 }
 
-/** The default thread count: the available cores (at most 8) where the pool can run, else 1. */
+/**
+ * The default thread count: 1 where no pool can run or NEXTSCALE_ENGINE=wasm; else NEXTSCALE_THREADS when it is a
+ * positive integer; else the available cores, at most 8.
+ */
 export function defaultThreads(): number {
-  if (!poolPossible()) return 1;
+  if (!poolPossible() || env('NEXTSCALE_ENGINE')?.toLowerCase() === 'wasm') return 1;
+  const asked = env('NEXTSCALE_THREADS');
+  if (asked !== undefined) {
+    const n = Number(asked);
+    if (Number.isInteger(n) && n >= 1) return Math.min(MAX_THREADS, n);
+    throw new Error(`NEXTSCALE_THREADS=${asked}: expected a positive integer`);
+  }
   return Math.max(1, Math.min(8, availableCores()));
 }
 
