@@ -1,7 +1,7 @@
 // Throughput of the CPU kernels: core's matmul and the cpu backend's exact attention at VAR's
 // attention shapes (L = 680 and 2240, head dim 64), medians over several runs.
 // Usage: pnpm build && node scripts/bench/kernels.mjs [--reps 5]
-import { Rng, Tensor, matmul } from '@nextscale/core';
+import { Rng, Tensor, getGemmEngine, matmul } from '@nextscale/core';
 import { createCpuAttention } from '@nextscale/backend-cpu';
 import { machine, timeMedian } from './machine.mjs';
 
@@ -41,6 +41,6 @@ for (const [L, pns] of Object.entries(pyramids)) {
   rows.push({ kernel: `attention L=${n} d=${d} block-causal`, seconds: masked.median, gflops: (4 * pairs * d) / masked.median / 1e9 });
 }
 
-console.log(`machine: ${JSON.stringify(machine())}; median of ${reps} runs after one warm-up`);
+console.log(`machine: ${JSON.stringify(machine())}; GEMM engine ${getGemmEngine().name}; median of ${reps} runs after one warm-up`);
 console.log('| kernel | median s | GFLOP/s |\n|---|---|---|');
 for (const r of rows) console.log(`| ${r.kernel} | ${r.seconds.toFixed(4)} | ${r.gflops.toFixed(2)} |`);

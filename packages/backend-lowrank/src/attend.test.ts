@@ -221,7 +221,7 @@ describe('one-shot lowrank: what the result says', () => {
   });
 
   it('computes exactly and says why: critical regime, uncertifiable ε, exact cheaper', async () => {
-    const att = createLowrankAttention();
+    const att = createLowrankAttention({ exactWhenCheaper: true });
     const critical = await att.attend(q, k, v, { scale: 6, mask });
     expect(critical.certificate).toBeUndefined();
     expect(critical.exactReason).toMatch(/^critical regime: beta = 6 \(row-norm\) >= ln L = 4\.79 \(L = 120\); computed exactly$/);

@@ -31,7 +31,9 @@ export interface LowrankOptions {
   capFactor?: number;
   /**
    * Compute a call (or one scale of a state) exactly when the cost model says exact is cheaper. The
-   * result then has no certificate and says why in `exactReason`. Default true.
+   * result then has no certificate and says why in `exactReason`. Default false: choosing this
+   * backend (explicitly, or through the norm policy, which already weighed the cost) asks for
+   * low-rank wherever it can be certified.
    */
   exactWhenCheaper?: boolean;
 }
@@ -50,7 +52,7 @@ export const DEFAULT_OPTIONS: ResolvedOptions = {
   gMax: DEFAULT_G_MAX,
   rMax: DEFAULT_R_MAX,
   capFactor: 1.25,
-  exactWhenCheaper: true,
+  exactWhenCheaper: false,
 };
 
 /** Merges defined fields of `over` into `base` and validates the result. */

@@ -166,7 +166,7 @@ describe('lowrank prefix state', () => {
     expect(critical.results[0]!.exactReason).toBe('scale 0: critical regime at this prefix: beta = 2.5 (l2-static) >= ln L = 0 (L = 1); computed exactly');
     expect(critical.results[1]!.exactReason).toMatch(/^scale 1: critical regime at this prefix: beta = 2\.5 \(l2-static\) >= ln L = 1\.61 \(L = 5\)/);
     for (const r of critical.results.slice(2)) expect(r.certificate).toBeDefined(); // L ≥ 14 > e^2.5
-    const cheaper = await runState(createLowrankAttention().createState({ batch: 1, heads: 1, headDim: d, scale: 0.2 }), q, k, v, ends);
+    const cheaper = await runState(createLowrankAttention({ exactWhenCheaper: true }).createState({ batch: 1, heads: 1, headDim: d, scale: 0.2 }), q, k, v, ends);
     expect(cheaper.results[1]!.exactReason).toMatch(/^scale 1: exact is cheaper at this prefix: C_ex = \d+ <= C_lr = \d+ \(degree \d, rank \d+, L = 5\); computed exactly$/);
     expect(cheaper.results.some((r) => r.certificate)).toBe(true);
     for (const [run, scale] of [
