@@ -1,10 +1,10 @@
 import {
   ATTENTION_API_VERSION,
   InputError,
+  KVCache,
   Tensor,
   type TensorLike,
   validateAttend,
-  validateStateInput,
   validateStateOptions,
   type AttentionBackend,
   type AttentionInstance,
@@ -61,68 +61,39 @@ export function createCpuAttention(options: CpuAttentionOptions = {}): CpuAttent
   };
 }
 
+/** An exact KV cache: each scale's queries attend to every key appended so far. */
 class CpuKVState implements AttentionState {
-  private keys: Float32Array;
-  private values: Float32Array;
-  private capacity = 64;
-  length = 0;
+  private readonly cache: KVCache;
 
   constructor(
-    private readonly o: AttentionStateOptions,
+    o: AttentionStateOptions,
     private readonly kernel: AttentionKernel,
   ) {
-    this.keys = new Float32Array(o.batch * o.heads * this.capacity * o.headDim);
-    this.values = new Float32Array(this.keys.length);
+    this.cache = new KVCache(o);
   }
 
-  /** Layout (B·H, capacity, d) so each head's keys stay contiguous as scales are appended. */
-  private grow(needed: number): void {
-    if (needed <= this.capacity) return;
-    let cap = this.capacity;
-    while (cap < needed) cap *= 2;
-    const { batch, heads, headDim: d } = this.o;
-    const nk = new Float32Array(batch * heads * cap * d);
-    const nv = new Float32Array(nk.length);
-    for (let bh = 0; bh < batch * heads; bh++) {
-      nk.set(this.keys.subarray(bh * this.capacity * d, (bh * this.capacity + this.length) * d), bh * cap * d);
-      nv.set(this.values.subarray(bh * this.capacity * d, (bh * this.capacity + this.length) * d), bh * cap * d);
-    }
-    this.keys = nk;
-    this.values = nv;
-    this.capacity = cap;
+  get length(): number {
+    return this.cache.length;
   }
 
   async append(k: TensorLike, v: TensorLike) {
-    const K = validateStateInput(k, 'k', this.o);
-    const V = validateStateInput(v, 'v', this.o);
-    if (K.shape.join() !== V.shape.join()) throw new InputError(`v shape [${V.shape.join(', ')}] must equal k shape [${K.shape.join(', ')}]`);
-    const n = K.shape[2]!;
-    const d = this.o.headDim;
-    this.grow(this.length + n);
-    for (let bh = 0; bh < this.o.batch * this.o.heads; bh++) {
-      const dst = (bh * this.capacity + this.length) * d;
-      this.keys.set(K.data.subarray(bh * n * d, (bh + 1) * n * d), dst);
-      this.values.set(V.data.subarray(bh * n * d, (bh + 1) * n * d), dst);
-    }
-    this.length += n;
+    this.cache.append(k, v);
   }
 
   async attend(q: TensorLike) {
-    const Q = validateStateInput(q, 'q', this.o);
-    if (this.length === 0) throw new InputError('attend() before any append(): the state holds no keys yet');
-    const { batch, heads, headDim: d, scale } = this.o;
+    const Q = this.cache.queries(q);
+    const { batch, heads, headDim: d, scale } = this.cache.options;
     const Lq = Q.shape[2]!;
     const out = new Tensor([batch, heads, Lq, d]);
     this.kernel.run({
-      q: Q.data, qOff: 0, k: this.keys, v: this.values, kvOff: 0, kvStride: this.capacity * d, out: out.data, outOff: 0,
-      slices: batch * heads, Lq, d, scale, segments: [{ start: 0, end: Lq, keys: this.length }],
+      q: Q.data, qOff: 0, k: this.cache.keys, v: this.cache.values, kvOff: 0, kvStride: this.cache.stride, out: out.data, outOff: 0,
+      slices: batch * heads, Lq, d, scale, segments: [{ start: 0, end: Lq, keys: this.cache.length }],
     });
     return { output: out };
   }
 
   dispose(): void {
-    this.keys = this.values = new Float32Array(0);
-    this.length = 0;
+    this.cache.clear();
   }
 }
 

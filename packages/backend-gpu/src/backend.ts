@@ -2,9 +2,9 @@ import {
   ATTENTION_API_VERSION,
   BackendUnavailableError,
   InputError,
+  KVCache,
   Tensor,
   validateAttend,
-  validateStateInput,
   validateStateOptions,
   visibleKeys,
   type AttentionBackend,
@@ -90,57 +90,37 @@ function packKeys(src: Float32Array, h0: number, heads: number, stride: number, 
 
 type Runner = (q: Float32Array, k: Float32Array, v: Float32Array, BH: number, Lq: number, kvStride: number, Lk: number, d: number, visible: Float32Array, scale: number) => Promise<Float32Array>;
 
-/** Keeps K/V on the host, laid out (B·H, capacity, d), and attends each scale's queries to all of it. */
+/** Keeps K/V on the host (core's KVCache) and attends each scale's queries to all of it. */
 class GpuKVState implements AttentionState {
-  private keys = new Float32Array(0);
-  private values = new Float32Array(0);
-  private capacity = 0;
-  length = 0;
+  private readonly cache: KVCache;
 
   constructor(
-    private readonly o: AttentionStateOptions,
+    o: AttentionStateOptions,
     private readonly run: Runner,
-  ) {}
+  ) {
+    this.cache = new KVCache(o);
+  }
+
+  get length(): number {
+    return this.cache.length;
+  }
 
   async append(k: TensorLike, v: TensorLike): Promise<void> {
-    const K = validateStateInput(k, 'k', this.o);
-    const V = validateStateInput(v, 'v', this.o);
-    if (K.shape.join() !== V.shape.join()) throw new InputError(`v shape [${V.shape.join(', ')}] must equal k shape [${K.shape.join(', ')}]`);
-    const n = K.shape[2]!;
-    const d = this.o.headDim;
-    const BH = this.o.batch * this.o.heads;
-    if (this.length + n > this.capacity) {
-      const cap = Math.max(64, 2 * (this.length + n));
-      const nk = new Float32Array(BH * cap * d);
-      const nv = new Float32Array(nk.length);
-      for (let bh = 0; bh < BH; bh++) {
-        nk.set(this.keys.subarray(bh * this.capacity * d, (bh * this.capacity + this.length) * d), bh * cap * d);
-        nv.set(this.values.subarray(bh * this.capacity * d, (bh * this.capacity + this.length) * d), bh * cap * d);
-      }
-      this.keys = nk;
-      this.values = nv;
-      this.capacity = cap;
-    }
-    for (let bh = 0; bh < BH; bh++) {
-      this.keys.set(K.data.subarray(bh * n * d, (bh + 1) * n * d), (bh * this.capacity + this.length) * d);
-      this.values.set(V.data.subarray(bh * n * d, (bh + 1) * n * d), (bh * this.capacity + this.length) * d);
-    }
-    this.length += n;
+    this.cache.append(k, v);
   }
 
   async attend(q: TensorLike) {
-    const Q = validateStateInput(q, 'q', this.o);
-    if (this.length === 0) throw new InputError('attend() before any append(): the state holds no keys yet');
-    const { batch, heads, headDim: d, scale } = this.o;
+    const Q = this.cache.queries(q);
+    const { batch, heads, headDim: d, scale } = this.cache.options;
     const Lq = Q.shape[2]!;
-    const visible = new Float32Array(Lq).fill(this.length);
-    const out = await this.run(Q.data, this.keys, this.values, batch * heads, Lq, this.capacity, this.length, d, visible, scale);
+    const c = this.cache;
+    const visible = new Float32Array(Lq).fill(c.length);
+    const out = await this.run(Q.data, c.keys, c.values, batch * heads, Lq, c.capacity, c.length, d, visible, scale);
     return { output: new Tensor([batch, heads, Lq, d], out) };
   }
 
   dispose(): void {
-    this.keys = this.values = new Float32Array(0);
-    this.length = this.capacity = 0;
+    this.cache.clear();
   }
 }
 

@@ -13,14 +13,13 @@
  * exact scales and the exact fallback read them.
  */
 import {
-  InputError,
+  KVCache,
   Tensor,
   fpDelta,
   absCoeffSum,
   isCriticalRegime,
   requiredDelta,
   selectDegree,
-  validateStateInput,
   type AttentionCertificate,
   type AttentionResult,
   type AttentionState,
@@ -47,10 +46,8 @@ interface Plan {
 }
 
 export class LowrankState implements AttentionState {
-  length = 0;
-  private keys: Float32Array;
-  private values: Float32Array;
-  private capacity = 64;
+  /** The keys and values themselves, for rebuilds, guard recomputes and exact scales. */
+  private readonly cache: KVCache;
   private readonly BH: number;
   private readonly stats: ValueStats;
   private kNorm = 0;
@@ -66,44 +63,20 @@ export class LowrankState implements AttentionState {
     private readonly opts: ResolvedOptions,
   ) {
     this.BH = o.batch * o.heads;
-    this.keys = new Float32Array(this.BH * this.capacity * o.headDim);
-    this.values = new Float32Array(this.keys.length);
+    this.cache = new KVCache(o);
     this.stats = new ValueStats(this.BH, o.headDim);
   }
 
-  private grow(needed: number): void {
-    if (needed <= this.capacity) return;
-    let cap = this.capacity;
-    while (cap < needed) cap *= 2;
-    const d = this.o.headDim;
-    const nk = new Float32Array(this.BH * cap * d);
-    const nv = new Float32Array(nk.length);
-    for (let bh = 0; bh < this.BH; bh++) {
-      nk.set(this.keys.subarray(bh * this.capacity * d, (bh * this.capacity + this.length) * d), bh * cap * d);
-      nv.set(this.values.subarray(bh * this.capacity * d, (bh * this.capacity + this.length) * d), bh * cap * d);
-    }
-    this.keys = nk;
-    this.values = nv;
-    this.capacity = cap;
+  get length(): number {
+    return this.cache.length;
   }
 
   async append(k: TensorLike, v: TensorLike): Promise<void> {
-    const K = validateStateInput(k, 'k', this.o);
-    const V = validateStateInput(v, 'v', this.o);
-    if (K.shape.join() !== V.shape.join()) throw new InputError(`v shape [${V.shape.join(', ')}] must equal k shape [${K.shape.join(', ')}]`);
-    const n = K.shape[2]!;
-    const d = this.o.headDim;
-    this.grow(this.length + n);
-    for (let bh = 0; bh < this.BH; bh++) {
-      const dst = (bh * this.capacity + this.length) * d;
-      this.keys.set(K.data.subarray(bh * n * d, (bh + 1) * n * d), dst);
-      this.values.set(V.data.subarray(bh * n * d, (bh + 1) * n * d), dst);
-    }
-    const ks = rowNormStats(K.data, this.BH, n, d);
+    const { K, V, n } = this.cache.append(k, v);
+    const ks = rowNormStats(K.data, this.BH, n, this.o.headDim);
     this.kNorm = Math.max(this.kNorm, ks.maxNorm);
     this.kEntry = Math.max(this.kEntry, ks.maxEntry);
     this.stats.add(V.data, 0, n, n);
-    this.length += n;
   }
 
   private exact(Q: Tensor, reason: string): AttentionResult {
@@ -112,7 +85,7 @@ export class LowrankState implements AttentionState {
     const out = new Tensor([this.o.batch, this.o.heads, nq, d]);
     const all = () => this.length;
     for (let bh = 0; bh < this.BH; bh++) {
-      exactRows(Q.data, bh * nq * d, this.keys, this.values, bh * this.capacity * d, all, 0, nq, d, scale, out.data, bh * nq * d);
+      exactRows(Q.data, bh * nq * d, this.cache.keys, this.cache.values, bh * this.cache.stride, all, 0, nq, d, scale, out.data, bh * nq * d);
     }
     return { output: out, exactReason: reason };
   }
@@ -152,8 +125,7 @@ export class LowrankState implements AttentionState {
   }
 
   async attend(q: TensorLike): Promise<AttentionResult> {
-    const Q = validateStateInput(q, 'q', this.o);
-    if (this.length === 0) throw new InputError('attend() before any append(): the state holds no keys yet');
+    const Q = this.cache.queries(q);
     const s = this.scaleIndex++;
     const { headDim: d, scale } = this.o;
     const nq = Q.shape[2]!;
@@ -213,10 +185,10 @@ export class LowrankState implements AttentionState {
     const kernel = plan.kernel;
     for (let bh = 0; bh < this.BH; bh++) {
       const k = kernel.bind(plan.S.subarray(bh * block, (bh + 1) * block));
-      const kvBase = bh * this.capacity * d;
-      k.fold(this.keys, this.values, kvBase, plan.folded, L, plan.centres, bh * d);
+      const kvBase = bh * this.cache.stride;
+      k.fold(this.cache.keys, this.cache.values, kvBase, plan.folded, L, plan.centres, bh * d);
       const failed = k.read(Q.data, bh * nq * d, 0, nq, L, minDenPerKey, plan.centres, bh * d, out.data, bh * nq * d);
-      for (const i of failed) exactRows(Q.data, bh * nq * d, this.keys, this.values, kvBase, all, i, i + 1, d, scale, out.data, bh * nq * d);
+      for (const i of failed) exactRows(Q.data, bh * nq * d, this.cache.keys, this.cache.values, kvBase, all, i, i + 1, d, scale, out.data, bh * nq * d);
       if (failed.length) recomputed.push(`scale ${s}, batch ${Math.floor(bh / this.o.heads)}, head ${bh % this.o.heads}: rows ${describeRows(failed)} recomputed exactly (normaliser guard or non-finite output)`);
     }
     plan.folded = L;
@@ -256,8 +228,7 @@ export class LowrankState implements AttentionState {
   }
 
   dispose(): void {
-    this.keys = this.values = new Float32Array(0);
+    this.cache.clear();
     this.plan = undefined;
-    this.length = 0;
   }
 }

@@ -4,6 +4,7 @@ export * from './policy.js';
 export * from './trace.js';
 export * from './router.js';
 export * from './validate.js';
+export * from './kv-cache.js';
 export * from './reference.js';
 export * from './polynomial.js';
 export * from './norm-policy.js';
