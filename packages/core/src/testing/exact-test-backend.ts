@@ -10,6 +10,7 @@ import { createRegistry, type Registry } from '../attention/registry.js';
 import { validateAttend, validateStateInput, validateStateOptions } from '../attention/validate.js';
 import { InputError } from '../errors.js';
 import { Tensor, type TensorLike } from '../tensor.js';
+import { concatTokens } from './conformance.js';
 
 export const EXACT_TEST_BACKEND_ID = 'exact-test';
 
@@ -44,18 +45,6 @@ class ReferenceKVState implements AttentionState {
   }
 }
 
-function concatTokens(parts: Tensor[]): Tensor {
-  const [B, H, , d] = parts[0]!.shape as [number, number, number, number];
-  const L = parts.reduce((s, p) => s + p.shape[2]!, 0);
-  const out = new Tensor([B, H, L, d]);
-  let off = 0;
-  for (const p of parts) {
-    const Li = p.shape[2]!;
-    for (let bh = 0; bh < B * H; bh++) out.data.set(p.data.subarray(bh * Li * d, (bh + 1) * Li * d), (bh * L + off) * d);
-    off += Li;
-  }
-  return out;
-}
 
 function createReferenceInstance(): AttentionInstance {
   return {

@@ -72,19 +72,7 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** Concatenates (N, H, Ti, d) tensors along the token axis. */
-export function concatTokens(parts: Tensor[]): Tensor {
-  const [N, H, , d] = parts[0]!.shape as [number, number, number, number];
-  const T = parts.reduce((s, p) => s + p.shape[2]!, 0);
-  const out = new Tensor([N, H, T, d]);
-  let off = 0;
-  for (const p of parts) {
-    const Ti = p.shape[2]!;
-    for (let nh = 0; nh < N * H; nh++) out.data.set(p.data.subarray(nh * Ti * d, (nh + 1) * Ti * d), (nh * T + off) * d);
-    off += Ti;
-  }
-  return out;
-}
+export { concatTokens } from '../../testing/conformance.js';
 
 /** Tokens [t0, t1) of every row of an (N, T, V) tensor, for rows [r0, r1). */
 export function sliceRows(t: Tensor, r0: number, r1: number, t0: number, t1: number): Float32Array {
