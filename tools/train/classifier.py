@@ -5,8 +5,13 @@ writes tools/train/out/classifier.safetensors (~100 KB) and appends to tools/tra
 
 Input: (N,1,28,28) float in [0,1] (white garment on black, as in the dataset).
 """
-import argparse
 import os
+# Under CPU oversubscription, OpenBLAS's own spinning thread pool and OpenMP's active waiting slow torch down
+# by 3-10x on this machine; one BLAS thread and passive OpenMP waiting avoid that. Must precede `import torch`.
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
+import argparse
 import sys
 import time
 from collections import OrderedDict

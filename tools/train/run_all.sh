@@ -5,21 +5,23 @@
 set -euo pipefail
 PY=${PY:-/usr/bin/python3}
 cd "$(dirname "$0")/../.."
-VQVAE_STEPS=${VQVAE_STEPS:-600}; VQVAE_STOP=${VQVAE_STOP:-200}
-N_IMAGES=${N_IMAGES:-10000}; VAR_STEPS=${VAR_STEPS:-700}; VAR_BS=${VAR_BS:-32}
+VQVAE_STEPS=${VQVAE_STEPS:-800}
+N_IMAGES=${N_IMAGES:-24000}; VAR_STEPS=${VAR_STEPS:-2000}; VAR_BS=${VAR_BS:-64}
 t0=$(date +%s)
-$PY tools/train/classifier.py
+$PY tools/train/classifier.py --threads 1
 t1=$(date +%s)
-$PY tools/train/train_vqvae.py --steps "$VQVAE_STEPS" --stop_at "$VQVAE_STOP"
+$PY tools/train/train_vqvae.py --steps "$VQVAE_STEPS"
 t2=$(date +%s)
 $PY tools/train/train_var.py --n_images "$N_IMAGES" --steps "$VAR_STEPS" --bs "$VAR_BS"
 t3=$(date +%s)
 cat > tools/train/out/run.json <<EOF
-{"vqvae_steps": "$VQVAE_STEPS --stop_at $VQVAE_STOP", "n_images": $N_IMAGES, "var_steps": "$VAR_STEPS --bs $VAR_BS",
- "default_cfg": ${DEFAULT_CFG:-2.0}, "default_top_k": ${DEFAULT_TOP_K:-0}, "default_top_p": ${DEFAULT_TOP_P:-0.0},
+{"vqvae_steps": $VQVAE_STEPS, "n_images": $N_IMAGES, "var_steps": "$VAR_STEPS --bs $VAR_BS",
+ "default_cfg": ${DEFAULT_CFG:-2.0}, "default_top_k": ${DEFAULT_TOP_K:-0}, "default_top_p": ${DEFAULT_TOP_P:-0.8},
  "seconds": {"classifier": $((t1-t0)), "vqvae": $((t2-t1)), "var": $((t3-t2))}}
 EOF
 $PY tools/train/export.py
 $PY tools/train/sample_eval.py --recon
-$PY tools/train/sample_eval.py --per_class 100 --from_assets
+$PY tools/train/sample_eval.py --sweep --per_class 20   # how the defaults were chosen
+$PY tools/train/sample_eval.py --per_class 100 --from_assets | tee tools/train/out/sample_eval.txt
 $PY tools/train/export_parity.py
+$PY tools/train/beta_policy.py

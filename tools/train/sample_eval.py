@@ -7,10 +7,15 @@ Writes tools/train/out/samples_grid.png (10 rows = classes), samples.npy, labels
 Also measures, per (layer, head), the value ranges rho = max_j v_jc - min_j v_jc (the quantity in the low-rank
 backend's certified bound delta/(1-delta)*rho_c) over the generated sequences.
 """
+import os
+# Under CPU oversubscription, OpenBLAS's own spinning thread pool and OpenMP's active waiting slow torch down
+# by 3-10x on this machine; one BLAS thread and passive OpenMP waiting avoid that. Must precede `import torch`.
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
 import argparse
 import json
 import math
-import os
 import sys
 import time
 

@@ -15,9 +15,14 @@ Inputs (the images may be 32x32 padded model outputs, 28x28, or any size; RGB or
     python3 tools/train/score_samples.py samples.npy --per-class 100 --json out.json
 Prints per-class accuracy, the mean, and the confusion matrix.
 """
+import os
+# Under CPU oversubscription, OpenBLAS's own spinning thread pool and OpenMP's active waiting slow torch down
+# by 3-10x on this machine; one BLAS thread and passive OpenMP waiting avoid that. Must precede `import torch`.
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
 import argparse
 import json
-import os
 import re
 import sys
 

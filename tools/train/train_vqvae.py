@@ -1,11 +1,16 @@
 """Stage 1: train the multi-scale VQ-VAE on Fashion-MNIST (32x32, zero-padded, RGB-replicated, [-1,1]).
 
-    python3 tools/train/train_vqvae.py --steps 600 --stop_at 300
+    python3 tools/train/train_vqvae.py --steps 800
 writes tools/train/out/vae.pt (state_dict) and logs to tools/train/out/vqvae.log.
 """
+import os
+# Under CPU oversubscription, OpenBLAS's own spinning thread pool and OpenMP's active waiting slow torch down
+# by 3-10x on this machine; one BLAS thread and passive OpenMP waiting avoid that. Must precede `import torch`.
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
 import argparse
 import json
-import os
 import sys
 import time
 
