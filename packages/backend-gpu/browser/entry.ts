@@ -2,8 +2,8 @@
  * The browser check's page script: runs exact attention through @nextscale/backend-gpu in a real
  * page and compares it with core's float64 reference.
  */
-import { Rng, Tensor, referenceAttention } from '@nextscale/core';
-import { chooseMode, createGpuAttention, type GpuMode } from '../src/index.js';
+import { Rng, Tensor, VARModel, createRegistry, explicitPolicy, loadStateDictFromBytes, referenceAttention } from '@nextscale/core';
+import { backend, chooseMode, createGpuAttention, type GpuMode } from '../src/index.js';
 
 function rand(rng: Rng, shape: number[]): Tensor {
   return new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1)));
@@ -60,4 +60,34 @@ async function attentionCheck(mode?: GpuMode) {
   return result;
 }
 
-(globalThis as Record<string, unknown>).nextscaleAttentionCheck = attentionCheck;
+async function fetchWeights(url: string) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+  return loadStateDictFromBytes(new Uint8Array(await response.arrayBuffer()), url);
+}
+
+/**
+ * One tiny-model generation in the page, every attention call on the gpu backend in `mode`: greedy
+ * sampling (top-k 1) at cfg 1.5 for the reference labels, compared with the reference tokens and image.
+ */
+async function generationCheck(mode: GpuMode, fixtures: string) {
+  const [varSd, vaeSd, refs] = await Promise.all(['var.safetensors', 'vae.safetensors', 'refs.safetensors'].map((f) => fetchWeights(`${fixtures}/${f}`)));
+  const registry = createRegistry();
+  registry.register({ ...backend, create: () => createGpuAttention({ mode }) });
+  const model = await VARModel.fromStateDicts(varSd!, vaeSd!, { registry, policy: explicitPolicy('gpu') });
+  const { tokens, images, trace } = await model.generate({ labels: [3, 7], cfg: 1.5, topK: 1, topP: 0, seed: 0 });
+  const tokenMismatches = tokens.map((t, s) => {
+    const expected = refs!.tensors.get(`ar.cfg1p5.idx.s${s}`)!.data;
+    return t.reduce((n, x, i) => n + (x === expected[i] ? 0 : 1), 0);
+  });
+  const result = {
+    mode,
+    tokenMismatches,
+    imageErr: maxAbs(images.data, refs!.tensors.get('ar.cfg1p5.img_01')!.data),
+    backends: trace.summary(),
+  };
+  await model.dispose();
+  return result;
+}
+
+Object.assign(globalThis, { nextscaleAttentionCheck: attentionCheck, nextscaleGenerationCheck: generationCheck });

@@ -4,6 +4,7 @@
  * Needs Debian's `chromium` (CI installs it; elsewhere set CHROMIUM_PATH).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
@@ -31,8 +32,11 @@ let url: string;
 beforeAll(async () => {
   if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
   const bundle = readFileSync(await buildBrowserBundle());
+  const fixtures = fileURLToPath(new URL('../../core/fixtures/var-tiny/', import.meta.url));
   server = createServer((req, res) => {
-    if (req.url === '/check.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    const fixture = /^\/fixtures\/(var|vae|refs)\.safetensors$/.exec(req.url ?? '');
+    if (fixture) res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(`${fixtures}${fixture[1]}.safetensors`));
+    else if (req.url === '/check.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
     else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>nextscale gpu check</title><script src="/check.js"></script>');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -79,6 +83,17 @@ describe('gpu backend in headless Chromium', () => {
     expect(r.mode).toBe('webasm');
     expect(r.autoSkipped.find((s) => s.mode === 'webgl2')?.reason).toMatch(/software/);
     expect(r.errMasked).toBeLessThan(5e-6);
+  });
+
+  it('runs a tiny-model generation in the page on WebGL2 kernels and reproduces the reference tokens and image', async () => {
+    const r = await inPage([], (page) =>
+      page.evaluate(
+        () => (globalThis as unknown as { nextscaleGenerationCheck(m: string, f: string): Promise<{ mode: string; tokenMismatches: number[]; imageErr: number; backends: Record<string, number> }> }).nextscaleGenerationCheck('webgl2', '/fixtures'),
+      ),
+    );
+    expect(r.tokenMismatches).toEqual([0, 0, 0, 0]);
+    expect(r.imageErr).toBeLessThan(1e-4);
+    expect(Object.keys(r.backends)).toEqual(['gpu']);
   });
 
   it('runs WebGPU (WGSL) kernels on the software adapter when asked for that mode', async () => {

@@ -7,7 +7,7 @@ export { writeSafetensors } from './safetensors-writer.js';
 export type { SafetensorsData, SafetensorsEntry, WriteResult } from './safetensors-writer.js';
 export { openPth } from './pth/reader.js';
 export type { PthFile } from './pth/reader.js';
-export { loadStateDict, openWeights } from './load.js';
+export { loadStateDict, loadStateDictFromBytes, openWeights } from './load.js';
 export type { StateDictFile } from './load.js';
 export { inspectWeights, convertToSafetensors } from './convert.js';
 export type { WeightsIndex } from './convert.js';

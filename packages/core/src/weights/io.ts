@@ -51,6 +51,22 @@ function describeOpenError(err: unknown): string {
 }
 
 /**
+ * Bytes already in memory (a fetch() in a browser, a test) as an opened file, so the same readers and
+ * checks apply to them as to files on disk.
+ */
+export function bytesAsFile(bytes: Uint8Array, name: string): OpenedFile {
+  const handle = {
+    async read(buffer: Uint8Array, offset: number, length: number, position: number) {
+      const n = Math.max(0, Math.min(length, bytes.length - position));
+      buffer.set(bytes.subarray(position, position + n), offset);
+      return { bytesRead: n, buffer };
+    },
+    async close() {},
+  };
+  return { path: name, handle: handle as unknown as FileHandle, size: bytes.length };
+}
+
+/**
  * Reads exactly `length` bytes at `position` into a fresh (8-byte aligned) buffer, or throws a
  * "truncated" WeightsError when the file ends first.
  */

@@ -5,7 +5,7 @@
 import { WeightsError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import type { DType } from './dtype.js';
-import { type OpenedFile, openFile, readAt } from './io.js';
+import { bytesAsFile, type OpenedFile, openFile, readAt } from './io.js';
 import { parsePth } from './pth/reader.js';
 import { parseSafetensors } from './safetensors.js';
 import type { WeightsFormat, WeightsReader } from './types.js';
@@ -43,7 +43,11 @@ export async function detectFormat(file: OpenedFile): Promise<WeightsFormat> {
 
 /** Opens a .safetensors or .pth file and reads its index (names, dtypes, shapes), but no tensor data. */
 export async function openWeights(path: string): Promise<WeightsReader> {
-  const file = await openFile(path);
+  return openOpened(await openFile(path));
+}
+
+async function openOpened(file: OpenedFile): Promise<WeightsReader> {
+  if (file.size === 0) throw new WeightsError(file.path, 'is empty (0 bytes)');
   try {
     const format = await detectFormat(file);
     return format === 'pth' ? await parsePth(file) : await parseSafetensors(file);
@@ -55,7 +59,19 @@ export async function openWeights(path: string): Promise<WeightsReader> {
 
 /** Loads every tensor of a .safetensors or .pth state_dict as float32. */
 export async function loadStateDict(path: string): Promise<StateDictFile> {
-  const reader = await openWeights(path);
+  return readAll(await openWeights(path));
+}
+
+/**
+ * The same from bytes in memory (e.g. fetched in a browser, where there is no file system); `name`
+ * labels errors.
+ */
+export async function loadStateDictFromBytes(bytes: Uint8Array, name = 'weights'): Promise<StateDictFile> {
+  return readAll(await openOpened(bytesAsFile(bytes, name)));
+}
+
+async function readAll(reader: WeightsReader): Promise<StateDictFile> {
+  const path = reader.path;
   try {
     const tensors = new Map<string, Tensor>();
     const dtypes = new Map<string, DType>();
