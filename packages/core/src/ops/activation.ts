@@ -1,4 +1,5 @@
 import { Tensor, asTensor, type TensorLike } from '../tensor.js';
+import { getElementwiseEngine } from './engine.js';
 
 /** SiLU(x) = x·σ(x) = x / (1 + e^(−x)), elementwise. */
 export function silu(x: TensorLike): Tensor {
@@ -6,6 +7,11 @@ export function silu(x: TensorLike): Tensor {
   const y = new Tensor(X.shape);
   const xd = X.data;
   const yd = y.data;
+  const engine = getElementwiseEngine();
+  if (engine) {
+    engine.silu(xd, yd, xd.length);
+    return y;
+  }
   for (let i = 0; i < xd.length; i++) {
     const v = xd[i]!;
     yd[i] = v / (1 + Math.exp(-v));
@@ -21,6 +27,11 @@ export function geluTanh(x: TensorLike): Tensor {
   const y = new Tensor(X.shape);
   const xd = X.data;
   const yd = y.data;
+  const engine = getElementwiseEngine();
+  if (engine) {
+    engine.geluTanh(xd, yd, xd.length);
+    return y;
+  }
   for (let i = 0; i < xd.length; i++) {
     const v = xd[i]!;
     yd[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v)));

@@ -63,6 +63,47 @@ export function setGemmEngine(engine: GemmEngine | null): void {
   current = engine ?? jsGemmEngine;
 }
 
+/**
+ * An optional engine for the elementwise and row-wise kernels (layerNorm, groupNorm, softmax, geluTanh, silu). When one
+ * is set, those ops hand it their contiguous float32 input and a same-sized output; otherwise (the default, and the
+ * reference) they run their TypeScript loops. An engine must keep the ops' contracts: norm statistics in float64, the
+ * softmax's −Infinity/NaN behaviour, float32 results within a few ulp of the TypeScript ones.
+ */
+export interface ElementwiseEngine {
+  readonly name: string;
+  /** out[r, :] = (x[r, :] − μ_r)/√(σ²_r + eps) over `rows` rows of `cols` floats. */
+  layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void;
+  /** GroupNorm on x (B, C, HW), `groups` contiguous channel groups, then ·weight[c] + bias[c]. */
+  groupNorm(
+    x: Float32Array, out: Float32Array, B: number, C: number, HW: number, groups: number,
+    weight: Float32Array, bias: Float32Array, eps: number,
+  ): void;
+  /** Softmax over each of `rows` rows of `cols` floats. */
+  softmaxRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** GELU (tanh approximation) of the first n floats. */
+  geluTanh(x: Float32Array, out: Float32Array, n: number): void;
+  /** SiLU of the first n floats. */
+  silu(x: Float32Array, out: Float32Array, n: number): void;
+}
+
+let currentElementwise: ElementwiseEngine | null = null;
+
+/** The elementwise engine the ops dispatch to, or null for their TypeScript loops. */
+export function getElementwiseEngine(): ElementwiseEngine | null {
+  return currentElementwise;
+}
+
+/** Replaces the elementwise engine for every later call (process-wide); `null` restores the TypeScript loops. */
+export function setElementwiseEngine(engine: ElementwiseEngine | null): void {
+  if (engine !== null) {
+    const names = ['layerNormRows', 'groupNorm', 'softmaxRows', 'geluTanh', 'silu'] as const;
+    if (typeof engine !== 'object' || names.some((k) => typeof engine[k] !== 'function')) {
+      throw new TypeError(`setElementwiseEngine expects { name, ${names.join(', ')} } or null`);
+    }
+  }
+  currentElementwise = engine;
+}
+
 /** C = A·Bᵀ through the current engine (see the module comment for the layout). */
 export function gemmNT(
   m: number,

@@ -1,4 +1,5 @@
 import { Tensor, ShapeError, asTensor, type TensorLike } from '../tensor.js';
+import { getElementwiseEngine } from './engine.js';
 import { fmtShape, lastDim, requirePositiveInt, requireRank } from './check.js';
 
 /**
@@ -12,6 +13,11 @@ export function layerNorm(x: TensorLike, eps: number): Tensor {
   if (n === 0) return y;
   const xd = X.data;
   const yd = y.data;
+  const engine = getElementwiseEngine();
+  if (engine) {
+    engine.layerNormRows(xd, yd, xd.length / n, n, eps);
+    return y;
+  }
   for (let o = 0; o < xd.length; o += n) {
     let sum = 0;
     for (let i = 0; i < n; i++) sum += xd[o + i]!;
@@ -56,6 +62,11 @@ export function groupNorm(x: TensorLike, numGroups: number, weight: TensorLike, 
   const yd = y.data;
   const wd = Wt.data;
   const bd = Bt.data;
+  const engine = getElementwiseEngine();
+  if (engine) {
+    engine.groupNorm(xd, yd, B, C, HW, numGroups, wd, bd, eps);
+    return y;
+  }
   for (let b = 0; b < B; b++) {
     for (let g = 0; g < numGroups; g++) {
       const o = (b * C + g * cg) * HW;

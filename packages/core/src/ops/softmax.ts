@@ -1,5 +1,6 @@
 import { Tensor, asTensor, type TensorLike } from '../tensor.js';
 import { lastDim } from './check.js';
+import { getElementwiseEngine } from './engine.js';
 
 /**
  * Softmax over the last dim: exp(x − max) / Σ exp(x − max), the sum in float64.
@@ -15,6 +16,11 @@ export function softmax(x: TensorLike): Tensor {
   if (n === 0) return y;
   const xd = X.data;
   const yd = y.data;
+  const engine = getElementwiseEngine();
+  if (engine) {
+    engine.softmaxRows(xd, yd, xd.length / n, n);
+    return y;
+  }
   const e = new Float64Array(n);
   for (let o = 0; o < xd.length; o += n) {
     let max = -Infinity;

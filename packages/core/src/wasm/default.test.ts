@@ -33,6 +33,7 @@ describe('default engine selection', () => {
   });
 
   it('importing core installs the wasm engine; NEXTSCALE_ENGINE=js keeps the TypeScript one; a bad value only warns', async () => {
+    vi.stubEnv('NEXTSCALE_ENGINE', ''); // the default, whatever this run was started with
     vi.resetModules();
     const core = await import('../index.js');
     expect(core.getGemmEngine().name).toMatch(/^wasm-simd/);

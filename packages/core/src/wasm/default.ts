@@ -1,6 +1,7 @@
 /**
- * Installs the WebAssembly engine as core's GEMM when this JavaScript engine has WebAssembly SIMD, unless the
- * environment says otherwise:
+ * Installs the WebAssembly engines as core's GEMM and as its elementwise kernels (layerNorm, groupNorm, softmax,
+ * geluTanh, silu; single-threaded) when this JavaScript engine has WebAssembly SIMD, unless the environment says
+ * otherwise:
  *   NEXTSCALE_ENGINE=js     keep the plain TypeScript engine (the reference)
  *   NEXTSCALE_ENGINE=wasm   WebAssembly on the calling thread only
  *   (unset, or wasm-pool)   WebAssembly, split over worker threads in Node (NEXTSCALE_THREADS=n sizes the pool)
@@ -8,7 +9,8 @@
  * compilation of modules over 4 KB is refused there) and the plain engine serves until then. A bad setting or a
  * failure to set the engine up never breaks importing core: it warns and keeps the plain engine.
  */
-import { getGemmEngine, jsGemmEngine, setGemmEngine, type GemmEngine } from '../ops/engine.js';
+import { getElementwiseEngine, getGemmEngine, jsGemmEngine, setElementwiseEngine, setGemmEngine, type GemmEngine } from '../ops/engine.js';
+import { createWasmElementwiseEngine } from './elementwise-engine.js';
 import { env } from './env.js';
 import { detectWasmFeatures } from './features.js';
 import { createWasmGemmEngine, type WasmGemmOptions } from './gemm-engine.js';
@@ -40,10 +42,12 @@ export function installDefaultGemmEngine(): GemmEngine {
     if (f.node || f.canBlock) {
       const engine = createWasmGemmEngine(options);
       if (getGemmEngine() === jsGemmEngine) setGemmEngine(engine);
+      if (getElementwiseEngine() === null) setElementwiseEngine(createWasmElementwiseEngine());
     } else {
       void loadWasmKernels().then(
         () => {
           if (getGemmEngine() === jsGemmEngine) setGemmEngine(createWasmGemmEngine({ ...options, threads: 1 }));
+          if (getElementwiseEngine() === null) setElementwiseEngine(createWasmElementwiseEngine());
         },
         (err: unknown) => warn(err),
       );

@@ -12,3 +12,4 @@ export { defaultThreads, type RuntimeOptions } from './runtime.js';
 export { installDefaultGemmEngine, defaultEngineOptions } from './default.js';
 export { loadWasmKernels } from './module.js';
 export { createWasmAttention, type WasmAttention, type WasmAttentionOptions, type WasmAttentionCall, type QuerySegment } from './attention.js';
+export { createWasmElementwiseEngine, type WasmElementwiseEngine, type WasmElementwiseOptions } from './elementwise-engine.js';

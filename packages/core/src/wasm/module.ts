@@ -20,6 +20,13 @@ export interface KernelExports {
   dotRows(m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, j0: number, j1: number): void;
   attendRows(q: number, k: number, v: number, out: number, rows: number, n: number, d8: number, scale: number, scratch: number): void;
   attnScratchBytes(d8: number): number;
+  layerNormRows(x: number, out: number, rows: number, cols: number, eps: number): void;
+  groupNorm(x: number, out: number, B: number, C: number, HW: number, groups: number, weight: number, bias: number, eps: number): void;
+  softmaxRows(x: number, out: number, rows: number, cols: number, scratch: number): void;
+  siluN(x: number, out: number, n: number): void;
+  geluTanhN(x: number, out: number, n: number): void;
+  expN(x: number, out: number, n: number): void;
+  expNeg64N(x: number, out: number, n: number): void;
 }
 
 /** The variant for a memory kind, with fused multiply-add when relaxed SIMD is there (and not refused). */
