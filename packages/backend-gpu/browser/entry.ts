@@ -90,4 +90,40 @@ async function generationCheck(mode: GpuMode, fixtures: string) {
   return result;
 }
 
-Object.assign(globalThis, { nextscaleAttentionCheck: attentionCheck, nextscaleGenerationCheck: generationCheck });
+/**
+ * The backend's instances and states driven from Node, one call at a time, so that the shared
+ * conformance suite (which runs in vitest) exercises the shader kernels in this page.
+ */
+type Wire = { shape: number[]; data: number[] };
+const toTensor = (w: Wire) => new Tensor(w.shape, Float32Array.from(w.data));
+const toWire = (t: Tensor): Wire => ({ shape: t.shape, data: Array.from(t.data) });
+const handles = new Map<number, any>(); // eslint-disable-line @typescript-eslint/no-explicit-any -- instances and states
+let nextHandle = 1;
+const remote = {
+  probe: () => backend.probe(),
+  async create(mode: GpuMode) {
+    handles.set(nextHandle, await createGpuAttention({ mode }));
+    return nextHandle++;
+  },
+  async attend(id: number, q: Wire, k: Wire, v: Wire, spec: never) {
+    return toWire((await handles.get(id).attend(toTensor(q), toTensor(k), toTensor(v), spec)).output);
+  },
+  createState(id: number, options: never) {
+    handles.set(nextHandle, handles.get(id).createState(options));
+    return nextHandle++;
+  },
+  async append(id: number, k: Wire, v: Wire) {
+    await handles.get(id).append(toTensor(k), toTensor(v));
+    return handles.get(id).length as number;
+  },
+  async stateAttend(id: number, q: Wire) {
+    return toWire((await handles.get(id).attend(toTensor(q))).output);
+  },
+  async dispose(id: number) {
+    const h = handles.get(id);
+    await h?.dispose();
+    handles.delete(id);
+  },
+};
+
+Object.assign(globalThis, { nextscaleAttentionCheck: attentionCheck, nextscaleGenerationCheck: generationCheck, nextscaleRemote: remote });

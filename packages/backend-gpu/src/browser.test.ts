@@ -3,16 +3,9 @@
  * in WebGL2 (SwiftShader) and WebGPU shader modes, against core's float64 reference.
  * Needs Debian's `chromium` (CI installs it; elsewhere set CHROMIUM_PATH).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBrowserBundle } from '../browser/build.mjs';
-
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { openCheckPage, startCheckServer, WEBGPU_FLAGS, type CheckServer } from './browser-harness.js';
 
 interface CheckResult {
   requested: string;
@@ -26,45 +19,28 @@ interface CheckResult {
   errIncremental: number;
 }
 
-let server: Server;
-let url: string;
+let server: CheckServer;
 
 beforeAll(async () => {
-  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
-  const bundle = readFileSync(await buildBrowserBundle());
-  const fixtures = fileURLToPath(new URL('../../core/fixtures/var-tiny/', import.meta.url));
-  server = createServer((req, res) => {
-    const fixture = /^\/fixtures\/(var|vae|refs)\.safetensors$/.exec(req.url ?? '');
-    if (fixture) res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(`${fixtures}${fixture[1]}.safetensors`));
-    else if (req.url === '/check.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-    else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>nextscale gpu check</title><script src="/check.js"></script>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  server = await startCheckServer();
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  await server?.close();
 });
 
-async function inPage<T>(extraFlags: string[], fn: (page: import('playwright-core').Page) => Promise<T>): Promise<T> {
-  let browser: Browser | undefined;
+async function inPage<T>(extraFlags: string[], fn: (page: Page) => Promise<T>): Promise<T> {
+  const { browser, page, errors } = await openCheckPage(server.url, extraFlags);
   try {
-    browser = await chromium.launch({ executablePath, args: [...FLAGS, ...extraFlags] });
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(url);
-    await page.waitForFunction(() => 'nextscaleAttentionCheck' in globalThis, undefined, { timeout: 30_000 });
     const result = await fn(page);
     expect(errors).toEqual([]);
     return result;
   } finally {
-    await browser?.close();
+    await browser.close();
   }
 }
 
-const run = (mode?: string) => (page: import('playwright-core').Page) =>
+const run = (mode?: string) => (page: Page) =>
   page.evaluate((m) => (globalThis as unknown as { nextscaleAttentionCheck(m?: string): Promise<CheckResult> }).nextscaleAttentionCheck(m), mode);
 
 describe('gpu backend in headless Chromium', () => {
@@ -97,7 +73,7 @@ describe('gpu backend in headless Chromium', () => {
   });
 
   it('runs WebGPU (WGSL) kernels on the software adapter when asked for that mode', async () => {
-    const r = await inPage(['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'], run('webgpu'));
+    const r = await inPage(WEBGPU_FLAGS, run('webgpu'));
     expect(r.mode).toBe('webgpu');
     expect(r.autoSkipped.find((s) => s.mode === 'webgpu')?.reason).toMatch(/software fallback|no adapter|navigator\.gpu/);
     expect(r.errFull).toBeLessThan(5e-6);

@@ -1,0 +1,89 @@
+/**
+ * The shared conformance suite against the gpu backend's shader kernels running in headless Chromium
+ * (WebGL2 on SwiftShader): a proxy backend forwards every call to the page and returns its result or
+ * its error, so the suite's checks (numbers, masks, incremental state, NaN rejection, dispose) apply
+ * to the real in-page kernels.
+ */
+import {
+  ATTENTION_API_VERSION,
+  Tensor,
+  type AttentionBackend,
+  type AttentionInstance,
+  type AttentionState,
+  type TensorLike,
+} from '@nextscale/core';
+import { testAttentionBackend } from '@nextscale/core/testing';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { backend } from './index.js';
+import { openCheckPage, startCheckServer, type CheckServer } from './browser-harness.js';
+
+let server: CheckServer;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  server = await startCheckServer();
+  ({ browser, page } = await openCheckPage(server.url));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+type Remote = Record<string, (...args: unknown[]) => Promise<unknown>>;
+const wire = (t: TensorLike) => ({ shape: [...t.shape], data: Array.from(t.data) });
+
+/** Calls `nextscaleRemote[op](...args)` in the page; a rejection there rejects here with its message. */
+function call<T>(op: string, ...args: unknown[]): Promise<T> {
+  return page.evaluate(([o, a]) => ((globalThis as unknown as { nextscaleRemote: Remote }).nextscaleRemote[o as string]!(...(a as unknown[])) as Promise<T>), [op, args] as const).catch((err: Error) => {
+    // Keep the page's own message (the suite matches on it), without Playwright's wrapper text.
+    throw new Error(err.message.replace(/^page\.evaluate: (Error: )?/, '').split('\n')[0]);
+  });
+}
+
+function remoteInstance(id: number): AttentionInstance {
+  return {
+    backendId: 'gpu',
+    async attend(q, k, v, spec) {
+      const out = await call<{ shape: number[]; data: number[] }>('attend', id, wire(q), wire(k), wire(v), spec);
+      return { output: new Tensor(out.shape, Float32Array.from(out.data)) };
+    },
+    createState(options) {
+      const created = call<number>('createState', id, options);
+      created.catch(() => undefined);
+      let length = 0;
+      const state: AttentionState = {
+        get length() {
+          return length;
+        },
+        async append(k, v) {
+          length = await call<number>('append', await created, wire(k), wire(v));
+        },
+        async attend(q) {
+          const out = await call<{ shape: number[]; data: number[] }>('stateAttend', await created, wire(q));
+          return { output: new Tensor(out.shape, Float32Array.from(out.data)) };
+        },
+        dispose() {
+          void created.then((sid) => call('dispose', sid)).catch(() => undefined);
+        },
+      };
+      return state;
+    },
+    async dispose() {
+      await call('dispose', id);
+    },
+  };
+}
+
+const inPage: AttentionBackend = {
+  ...backend,
+  apiVersion: ATTENTION_API_VERSION,
+  probe: () => call('probe'),
+  async create() {
+    return remoteInstance(await call<number>('create', 'webgl2'));
+  },
+};
+
+testAttentionBackend(inPage, { tolerance: 5e-6, label: 'WebGL2 shaders in headless Chromium' });
