@@ -25,9 +25,11 @@ export interface GpuAttentionOptions {
 }
 
 /**
- * Launches are split so no flat index exceeds 2^23: GLSL indexes with float32, exact only below 2^24.
+ * Launches are split so no flat index exceeds 2^20. Shaders index with float32 and their division may be
+ * off by a few ulp; the kernels divide at interval midpoints, which stays exact while
+ * index · 2^-21 (a few ulp of the quotient, scaled back) is well below 0.5.
  */
-const MAX_FLAT = 1 << 23;
+const MAX_FLAT = 1 << 20;
 
 export interface GpuAttentionInstance extends AttentionInstance {
   readonly mode: GpuMode;
@@ -41,17 +43,28 @@ export async function createGpuAttention(options: GpuAttentionOptions = {}): Pro
   const kernels = new AttentionKernels(gpu);
   let disposed = false;
 
-  /** Runs (BH, Lq, d) × (BH, Lk, d) in chunks of heads small enough for float32 indexing. */
+  /**
+   * Runs (BH, Lq, d) × (BH, Lk, d) in launches small enough for float32 indexing: several heads per
+   * launch when a head fits, else one head and a block of its queries at a time.
+   */
   async function run(q: Float32Array, k: Float32Array, v: Float32Array, BH: number, Lq: number, kvStride: number, Lk: number, d: number, visible: Float32Array, scale: number) {
     if (disposed) throw new InputError('this gpu attention instance was disposed');
     const out = new Float32Array(BH * Lq * d);
-    const per = Math.max(1, Math.floor(MAX_FLAT / (Lq * Math.max(Lk, d))));
-    for (let h0 = 0; h0 < BH; h0 += per) {
-      const heads = Math.min(per, BH - h0);
+    const rowsPer = Math.max(1, Math.floor(MAX_FLAT / Math.max(Lk, d)));
+    const headsPer = Math.max(1, Math.floor(rowsPer / Lq));
+    const qRows = Math.min(Lq, rowsPer);
+    for (let h0 = 0; h0 < BH; h0 += headsPer) {
+      const heads = Math.min(headsPer, BH - h0);
       const kk = packKeys(k, h0, heads, kvStride, Lk, d);
       const vv = packKeys(v, h0, heads, kvStride, Lk, d);
-      const o = await kernels.attend(q.subarray(h0 * Lq * d, (h0 + heads) * Lq * d), kk, vv, visible, { heads, Lq, Lk, d }, scale);
-      out.set(o, h0 * Lq * d);
+      for (let i0 = 0; i0 < Lq; i0 += qRows) {
+        // qRows < Lq only when heads = 1, so the block of rows is contiguous in q and out.
+        const rows = Math.min(qRows, Lq - i0);
+        const from = (h0 * Lq + i0) * d;
+        const qBlock = rows === Lq ? q.subarray(h0 * Lq * d, (h0 + heads) * Lq * d) : q.subarray(from, from + rows * d);
+        const o = await kernels.attend(qBlock, kk, vv, visible.subarray(i0, i0 + rows), { heads, Lq: rows, Lk, d }, scale);
+        out.set(o, from);
+      }
     }
     return out;
   }

@@ -17,10 +17,12 @@ interface Shape {
 /* eslint-disable @typescript-eslint/no-explicit-any -- gpu.js kernel bodies are transpiled, `this` is its thread context */
 function scoresKernel(this: any, q: Float32Array, k: Float32Array, visible: Float32Array, scale: number): number {
   const x = this.thread.x;
-  const j = x % this.constants.Lk;
-  const row = Math.floor(x / this.constants.Lk);
-  const i = row % this.constants.Lq;
-  const h = Math.floor(row / this.constants.Lq);
+  // Shader division need not be correctly rounded (WGSL allows 2.5 ulp), so x / Lk can land just below
+  // an exact integer: divide at the middle of the interval and get remainders by subtraction.
+  const row = Math.floor((x + 0.5) / this.constants.Lk);
+  const j = x - row * this.constants.Lk;
+  const h = Math.floor((row + 0.5) / this.constants.Lq);
+  const i = row - h * this.constants.Lq;
   if (j >= visible[i]) return -1e30;
   let s = 0;
   for (let c = 0; c < this.constants.d; c++) {
@@ -31,10 +33,10 @@ function scoresKernel(this: any, q: Float32Array, k: Float32Array, visible: Floa
 
 function weightedKernel(this: any, scores: Float32Array, v: Float32Array, visible: Float32Array): number {
   const x = this.thread.x;
-  const c = x % this.constants.d;
-  const row = Math.floor(x / this.constants.d);
-  const i = row % this.constants.Lq;
-  const h = Math.floor(row / this.constants.Lq);
+  const row = Math.floor((x + 0.5) / this.constants.d);
+  const c = x - row * this.constants.d;
+  const h = Math.floor((row + 0.5) / this.constants.Lq);
+  const i = row - h * this.constants.Lq;
   const n = visible[i];
   let m = -1e30;
   for (let j = 0; j < this.constants.Lk; j++) {
