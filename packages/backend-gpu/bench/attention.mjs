@@ -1,6 +1,8 @@
 // gpu backend vs cpu backend: exact attention time at VAR's shapes (L = 680 and 2240, head dim 64,
 // block-causal and unmasked), in every gpu.js mode that runs in Node here; medians over several runs.
-// Usage: pnpm build && node packages/backend-gpu/bench/attention.mjs [--reps 3] [--modes webasm,cpu]
+// With --browser it also times the shader modes in headless Chromium (Debian's chromium, or CHROMIUM_PATH):
+// WebGL2 and WebGPU, which on a machine without a GPU run on SwiftShader (named in each row).
+// Usage: pnpm build && node packages/backend-gpu/bench/attention.mjs [--reps 3] [--modes webasm,cpu] [--browser]
 import os from 'node:os';
 import { Rng, Tensor } from '@nextscale/core';
 import { createCpuAttention } from '@nextscale/backend-cpu';
@@ -57,4 +59,46 @@ for (const [L, pns] of Object.entries(pyramids)) {
       console.log(`| ${e.name} | ${e.mode}${e.adapter ? ` (${e.adapter})` : ''} | ${n} | ${mask} | ${s.toFixed(3)} | ${(flops / s / 1e9).toFixed(2)} | ${(s / cpuTime).toFixed(2)}× |`);
     }
   }
+}
+
+if (process.argv.includes('--browser')) {
+  const { createServer } = await import('node:http');
+  const { readFileSync } = await import('node:fs');
+  const { chromium } = await import('playwright-core');
+  const { buildBrowserBundle } = await import('../browser/build.mjs');
+  const bundle = readFileSync(await buildBrowserBundle());
+  const server = createServer((req, res) =>
+    req.url === '/check.js'
+      ? res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle)
+      : res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script src="/check.js"></script>'),
+  );
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  const base = ['--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  const browsers = {
+    webgl2: [...base, '--disable-gpu'],
+    webgpu: [...base, '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'],
+  };
+  console.log('\n| backend | gpu.js mode (in Chromium) | L | mask | median s | GFLOP/s |\n|---|---|---|---|---|---|');
+  for (const [mode, args] of Object.entries(browsers)) {
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args });
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => 'nextscaleTimeAttention' in globalThis);
+    for (const [L, pns] of Object.entries(pyramids)) {
+      const n = Number(L);
+      const ends = [];
+      let acc = 0;
+      for (const p of pns) ends.push((acc += p * p));
+      let pairs = 0;
+      let prev = 0;
+      for (const e of ends) (pairs += (e - prev) * e), (prev = e);
+      for (const [mask, scaleEnds, flops] of [['block-causal', ends, 4 * pairs * 64], ['none', null, 4 * n * n * 64]]) {
+        const r = await page.evaluate(([m, len, se, reps]) => globalThis.nextscaleTimeAttention(m, len, 64, se, reps), [mode, n, scaleEnds, reps]);
+        console.log(`| gpu backend | ${r.mode}${r.adapter ? ` (${r.adapter})` : ''} | ${n} | ${mask} | ${(r.ms / 1000).toFixed(3)} | ${(flops / (r.ms / 1000) / 1e9).toFixed(2)} |`);
+      }
+    }
+    await browser.close();
+  }
+  server.close();
 }

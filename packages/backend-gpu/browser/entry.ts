@@ -126,4 +126,22 @@ const remote = {
   },
 };
 
-Object.assign(globalThis, { nextscaleAttentionCheck: attentionCheck, nextscaleGenerationCheck: generationCheck, nextscaleRemote: remote });
+/** Median milliseconds of one attention call (B = H = 1, head dim d) in `mode`, for the benchmark. */
+async function timeAttention(mode: GpuMode, L: number, d: number, scaleEnds: number[] | null, reps: number) {
+  const att = await createGpuAttention({ mode });
+  const rng = new Rng(0);
+  const [q, k, v] = [0, 1, 2].map(() => rand(rng, [1, 1, L, d])) as [Tensor, Tensor, Tensor];
+  const spec = { scale: 1 / Math.sqrt(d), mask: scaleEnds ? { kind: 'block-causal' as const, scaleEnds } : { kind: 'none' as const } };
+  await att.attend(q, k, v, spec);
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await att.attend(q, k, v, spec);
+    times.push(performance.now() - t0);
+  }
+  const result = { mode: att.mode, adapter: att.choice.adapter ?? null, ms: times.sort((a, b) => a - b)[times.length >> 1]! };
+  await att.dispose();
+  return result;
+}
+
+Object.assign(globalThis, { nextscaleAttentionCheck: attentionCheck, nextscaleGenerationCheck: generationCheck, nextscaleRemote: remote, nextscaleTimeAttention: timeAttention });
