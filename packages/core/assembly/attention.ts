@@ -12,6 +12,8 @@
 // Layout: rows of q, k, v and out are float32 with a row stride of d8 floats (d rounded up to a multiple of 8, the
 // padding zero), so the vector loops need no column edge.
 
+import { expf4 } from './expf';
+
 // @ts-ignore: decorator
 @inline const QB: i32 = 16; // query rows per group (a multiple of 4)
 // @ts-ignore: decorator
@@ -169,26 +171,6 @@ function weights(s: usize, p: usize, mx: usize, sum: usize, corr: usize, kb: i32
   }
 }
 
-/**
- * exp(x) for x ≤ 0, four lanes in float32 (Cephes' expf: x = n·ln2 + r, |r| ≤ ln2/2, a degree-7 polynomial for e^r,
- * 2^n built in the exponent bits); below −87.3 it returns 2⁻¹²⁶-ish instead of underflowing, negligible against the
- * row's largest weight, which is 1.
- */
-@inline function expf4(x: v128): v128 {
-  x = f32x4.max(x, f32x4.splat(-87.33654));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let y = f32x4.splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, f32x4.mul(r, r)), r), f32x4.splat(1));
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(y, pow2);
-}
 
 /** part (QB × d8 float32) = p · v over kb keys: 4 rows × 8 columns at a time, float32 lanes along d. */
 function weightedValues(p: usize, v: usize, part: usize, kb: i32, d8: i32): void {
