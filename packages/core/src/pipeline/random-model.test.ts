@@ -9,21 +9,10 @@ import { Tensor } from '../tensor.js';
 import { createExactTestRegistry } from '../testing/exact-test-backend.js';
 import { loadStateDict } from '../weights/index.js';
 import { generateNextScale } from '../models/var/autoregressive.js';
-import { fixture, maxAbsDiff, randomVARStateDict, sliceRows, type RandomVARSpec } from '../models/var/test-support.js';
+import { fixture, maxAbsDiff, randomVARStateDict, SHARED_ADALN_PLAIN_ATTN_SPEC, sliceRows } from '../models/var/test-support.js';
 import { VARModel } from './var-model.js';
 
-const spec: RandomVARSpec = {
-  depth: 3,
-  C: 48,
-  heads: 4,
-  cvae: 8,
-  vocab: 64,
-  numClasses: 5,
-  mlpHidden: 192,
-  patchNums: [1, 2, 3, 4, 5, 6, 8],
-  sharedAdaLN: true,
-  l2Norm: false,
-};
+const spec = SHARED_ADALN_PLAIN_ATTN_SPEC;
 
 // The tiny VQ-VAE is fully convolutional; only its training-statistics buffer is sized per scale.
 const vaeTensors = new Map((await loadStateDict(fixture('vae.safetensors'))).tensors);

@@ -5,21 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../tensor.js';
-import { exactContext, maxAbsDiff, randomVARStateDict, type RandomVARSpec } from './test-support.js';
+import { exactContext, maxAbsDiff, randomVARStateDict, SHARED_ADALN_PLAIN_ATTN_SPEC, type RandomVARSpec } from './test-support.js';
 import { VARTransformer } from './var-transformer.js';
 
-const base: RandomVARSpec = {
-  depth: 3,
-  C: 48,
-  heads: 4,
-  cvae: 8,
-  vocab: 64,
-  numClasses: 5,
-  mlpHidden: 192,
-  patchNums: [1, 2, 3, 4, 5, 6, 8],
-  sharedAdaLN: true,
-  l2Norm: false,
-};
+const base = SHARED_ADALN_PLAIN_ATTN_SPEC;
 
 type SD = Map<string, Tensor>;
 const linear = (sd: SD, w: string, b: string | null, x: number[]): number[] => {

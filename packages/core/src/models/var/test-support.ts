@@ -83,4 +83,19 @@ export function sliceRows(t: Tensor, r0: number, r1: number, t0: number, t1: num
 }
 
 // The random state dicts are public now (models/random-weights.ts); re-exported for the existing tests.
+import type { RandomVARSpec } from '../random-weights.js';
 export { randomVARStateDict, type RandomVARSpec } from '../random-weights.js';
+
+/** A model of another shape than the fixture: shared AdaLN, plain (non-l2) attention, the 7-scale schedule. */
+export const SHARED_ADALN_PLAIN_ATTN_SPEC: RandomVARSpec = {
+  depth: 3,
+  C: 48,
+  heads: 4,
+  cvae: 8,
+  vocab: 64,
+  numClasses: 5,
+  mlpHidden: 192,
+  patchNums: [1, 2, 3, 4, 5, 6, 8],
+  sharedAdaLN: true,
+  l2Norm: false,
+};
