@@ -2,24 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { randomTensor, maxAbsDiff, sliceTokens, concatTokens } from '../testing/conformance.js';
-import { ATTENTION_API_VERSION, type AttentionBackend, type AttentionState } from './contract.js';
+import type { AttentionBackend, AttentionState } from './contract.js';
 import type { AttentionCall, AttentionPolicy } from './policy.js';
 import { referenceAttention } from './reference.js';
 import { createRegistry } from './registry.js';
 import { AttentionRouter } from './router.js';
+import { fakeBackend } from './test-doubles.js';
 import { AttentionTrace } from './trace.js';
 
 /** An exact backend that tags its outputs by adding `offset`, so tests can see which backend served which head. */
 function taggedBackend(id: string, offset: number, created: string[]): AttentionBackend {
-  return {
-    id,
-    package: `@test/${id}`,
-    version: '1.0.0',
-    apiVersion: ATTENTION_API_VERSION,
-    exact: true,
-    priority: 1,
-    capabilities: { masks: ['none', 'block-causal'], incrementalState: true, dtypes: ['float32'] },
-    probe: async () => ({ available: true, reason: 'ok' }),
+  return fakeBackend(id, {
     async create() {
       created.push(id);
       const tag = (q: Tensor, k: Tensor, v: Tensor, scale: number, mask?: Parameters<typeof referenceAttention>[4]) =>
@@ -47,7 +40,7 @@ function taggedBackend(id: string, offset: number, created: string[]): Attention
         dispose: async () => {},
       };
     },
-  };
+  });
 }
 
 const splitPolicy: AttentionPolicy = {
