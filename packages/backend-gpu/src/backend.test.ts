@@ -1,4 +1,4 @@
-import { createRegistry, priorityPolicy } from '@nextscale/core';
+import { createRegistry, priorityPolicy, Tensor } from '@nextscale/core';
 import { testAttentionBackend } from '@nextscale/core/testing';
 import { describe, expect, it } from 'vitest';
 import { backend, chooseMode, createGpuAttention, modeSupported } from './index.js';
@@ -40,9 +40,14 @@ describe('gpu backend mode selection', () => {
     expect(priorityPolicy().decide({ site: 's', heads: 1 } as never, await registry.probeAll())[0]!.backend).toBe('cpu');
   });
 
-  it('reports its mode on the instance', async () => {
+  it('reports its mode on the instance, and runs both kernels as one fused gpu.js pipeline in that mode', async () => {
     const att = await createGpuAttention({ mode: 'webasm' });
     expect(att.mode).toBe('webasm');
+    expect(att.executedOn).toBeUndefined();
+    const x = new Tensor([1, 2, 5, 4], Float32Array.from({ length: 40 }, (_, i) => Math.sin(i)));
+    await att.attend(x, x, x, { scale: 0.5 });
+    // 'generic' would mean gpu.js declined to fuse (a host round trip between the kernels).
+    expect(att.executedOn).toEqual({ executor: expect.stringMatching(/^fused-(threaded|sync)$/), mode: 'webasm' });
     await att.dispose();
   });
 });

@@ -14,7 +14,7 @@ import {
   type TensorLike,
 } from '@nextscale/core';
 import { GPU } from 'gpu.js';
-import { AttentionKernels } from './kernels.js';
+import { AttentionKernels, type ExecutedOn } from './kernels.js';
 import { chooseMode, type GpuMode, type ModeChoice } from './modes.js';
 
 export const VERSION = '0.1.0';
@@ -31,9 +31,14 @@ export interface GpuAttentionOptions {
  */
 const MAX_FLAT = 1 << 20;
 
+/** gpu.js's name for the kernel class each mode runs (both GL modes share its 'gpu' kernels). */
+const KERNEL_MODE: Record<GpuMode, string> = { webgpu: 'webgpu', webgl2: 'gpu', headlessgl: 'gpu', webasm: 'webasm', cpu: 'cpu' };
+
 export interface GpuAttentionInstance extends AttentionInstance {
   readonly mode: GpuMode;
   readonly choice: ModeChoice;
+  /** gpu.js's executor and the mode its kernels ran in on the last call (undefined before the first). */
+  readonly executedOn: ExecutedOn | undefined;
 }
 
 export async function createGpuAttention(options: GpuAttentionOptions = {}): Promise<GpuAttentionInstance> {
@@ -63,6 +68,12 @@ export async function createGpuAttention(options: GpuAttentionOptions = {}): Pro
         const from = (h0 * Lq + i0) * d;
         const qBlock = rows === Lq ? q.subarray(h0 * Lq * d, (h0 + heads) * Lq * d) : q.subarray(from, from + rows * d);
         const o = await kernels.attend(qBlock, kk, vv, visible.subarray(i0, i0 + rows), { heads, Lq: rows, Lk, d }, scale);
+        const ran = kernels.executedOn!;
+        if (ran.mode !== KERNEL_MODE[choice.mode!]) {
+          // gpu.js degrades a plan it cannot run to its JavaScript kernels with only a console warning.
+          const reason = `gpu.js ran the kernels in mode "${ran.mode}" (executor ${ran.executor}) instead of "${choice.mode}"`;
+          throw new BackendUnavailableError(`@nextscale/backend-gpu: ${reason}`, [{ id: 'gpu', reason }]);
+        }
         out.set(o, from);
       }
     }
@@ -73,6 +84,9 @@ export async function createGpuAttention(options: GpuAttentionOptions = {}): Pro
     backendId: 'gpu',
     mode: choice.mode,
     choice,
+    get executedOn() {
+      return kernels.executedOn;
+    },
     async attend(q, k, v, spec) {
       const x = validateAttend(q, k, v, spec);
       const seen = visibleKeys(x.mask, x.Lk);

@@ -4,8 +4,13 @@
  *   weighted(scores, v, visible) → Σ_j softmax_j(scores_i) v_j, max-subtracted       (heads·Lq·d)
  * Flat Float32Array inputs and 1-D outputs avoid gpu.js's per-row array conversion. Kernels are
  * compiled per shape (gpu.js bakes loop bounds in as constants) and cached.
+ *
+ * The two kernels run as one gpu.js pipeline (`gpu.createPipeline`): the scores never leave the device,
+ * and each call is one upload, one submit and one readback (on webgpu one command encoder; on webasm both
+ * passes in one WebAssembly memory on the worker pool). The pipeline reports which executor and which
+ * mode actually ran, so a silent degradation (e.g. to gpu.js's JavaScript kernels) is caught, not hidden.
  */
-import type { GPU, IKernelRunShortcut } from 'gpu.js';
+import type { GPU, IKernelRunShortcut, IPipelineRunShortcut } from 'gpu.js';
 
 interface Shape {
   heads: number;
@@ -55,36 +60,57 @@ function weightedKernel(this: any, scores: Float32Array, v: Float32Array, visibl
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
+interface CompiledShape {
+  scores: IKernelRunShortcut;
+  weighted: IKernelRunShortcut;
+  fused: IPipelineRunShortcut;
+}
+
+/** What ran the last call: gpu.js's executor kind and the mode its kernels actually executed in. */
+export interface ExecutedOn {
+  executor: string;
+  mode: string | null;
+}
+
 export class AttentionKernels {
-  private readonly cache = new Map<string, { scores: IKernelRunShortcut; weighted: IKernelRunShortcut }>();
+  private readonly cache = new Map<string, CompiledShape>();
+  private last: ExecutedOn | undefined;
 
   constructor(private readonly gpu: GPU) {}
 
-  private kernelsFor(s: Shape) {
+  private compiled(s: Shape): CompiledShape {
     const key = `${s.heads}x${s.Lq}x${s.Lk}x${s.d}`;
-    let k = this.cache.get(key);
-    if (!k) {
+    let c = this.cache.get(key);
+    if (!c) {
       const common = { constants: { ...s }, precision: 'single', tactic: 'precision', loopMaxIterations: Math.max(s.Lk, s.d) + 1 };
-      k = {
-        scores: this.gpu.createKernel(scoresKernel as never, { ...common, output: [s.heads * s.Lq * s.Lk] }),
-        weighted: this.gpu.createKernel(weightedKernel as never, { ...common, output: [s.heads * s.Lq * s.d] }),
-      };
-      this.cache.set(key, k);
+      const scores = this.gpu.createKernel(scoresKernel as never, { ...common, output: [s.heads * s.Lq * s.Lk] });
+      const weighted = this.gpu.createKernel(weightedKernel as never, { ...common, output: [s.heads * s.Lq * s.d] });
+      // Traced once by gpu.js: the handles are opaque, only the two kernel calls are recorded.
+      const fused = this.gpu.createPipeline((q, k, v, visible, scale) => weighted(scores(q, k, visible, scale), v, visible));
+      c = { scores, weighted, fused };
+      this.cache.set(key, c);
     }
-    return k;
+    return c;
   }
 
   /** q: (heads, Lq, d), k/v: (heads, Lk, d) flat; visible[i] = keys query i sees. */
   async attend(q: Float32Array, k: Float32Array, v: Float32Array, visible: Float32Array, shape: Shape, scale: number): Promise<Float32Array> {
-    const kernels = this.kernelsFor(shape);
-    const scores = await kernels.scores(q, k, visible, scale);
-    return Float32Array.from(await kernels.weighted(scores, v, visible));
+    const { fused } = this.compiled(shape);
+    const out = (await fused(q, k, v, visible, scale)) as Float32Array;
+    this.last = { executor: fused.pipeline.executorKind, mode: fused.backend };
+    return Float32Array.from(out);
+  }
+
+  /** The executor and mode of the most recent call (undefined before the first). */
+  get executedOn(): ExecutedOn | undefined {
+    return this.last;
   }
 
   dispose(): void {
-    for (const k of this.cache.values()) {
-      k.scores.destroy?.();
-      k.weighted.destroy?.();
+    for (const c of this.cache.values()) {
+      void c.fused.destroy();
+      c.scores.destroy?.();
+      c.weighted.destroy?.();
     }
     this.cache.clear();
   }
