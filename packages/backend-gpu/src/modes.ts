@@ -5,6 +5,7 @@
  * slower than webasm (measured 2–3×) — gpu.js's own 'async' mode would silently upgrade to it.
  */
 import { GPU } from 'gpu.js';
+import { ensureNodeWebGPU } from './node-webgpu.js';
 
 export type GpuMode = 'webgpu' | 'webgl2' | 'headlessgl' | 'webasm' | 'cpu';
 export const GPU_MODES: readonly GpuMode[] = ['webgpu', 'webgl2', 'headlessgl', 'webasm', 'cpu'];
@@ -22,12 +23,13 @@ const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|software|basic render|m
 
 interface GpuAdapterLike {
   isFallbackAdapter?: boolean;
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
 }
 
 async function webgpuAdapter(): Promise<{ ok: boolean; adapter?: string; reason: string }> {
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }).navigator?.gpu;
-  if (!gpu) return { ok: false, reason: 'no navigator.gpu (WebGPU API absent)' };
+  const missing = await ensureNodeWebGPU();
+  if (missing) return { ok: false, reason: missing };
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }).navigator!.gpu!;
   let adapter: GpuAdapterLike | null = null;
   try {
     adapter = await gpu.requestAdapter();
@@ -37,7 +39,7 @@ async function webgpuAdapter(): Promise<{ ok: boolean; adapter?: string; reason:
   if (!adapter) return { ok: false, reason: 'requestAdapter() returned no adapter' };
   const info = adapter.info ?? {};
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
-  if (adapter.isFallbackAdapter || SOFTWARE.test(name)) return { ok: false, adapter: name, reason: `adapter "${name}" is a software fallback` };
+  if (adapter.isFallbackAdapter || info.isFallbackAdapter || SOFTWARE.test(name)) return { ok: false, adapter: name, reason: `adapter "${name}" is a software fallback` };
   return { ok: true, adapter: name, reason: `hardware WebGPU adapter "${name}"` };
 }
 

@@ -1,0 +1,33 @@
+/**
+ * The shared conformance suite against gpu.js's WebGPU (WGSL) kernels in Node, through Dawn's Node
+ * binding (the `webgpu` package). There is no GPU here: Dawn runs on Mesa's OpenGL ES driver (llvmpipe,
+ * a software adapter, installed with Chromium in CI), so the mode is asked for by name. On a machine with
+ * a GPU the same kernels run on its Vulkan adapter (device/README.md).
+ */
+import { testAttentionBackend } from '@nextscale/core/testing';
+import { Tensor } from '@nextscale/core';
+import { describe, expect, it } from 'vitest';
+import { backend, chooseMode, createGpuAttention } from './index.js';
+
+// Read on the first WebGPU lookup (Dawn's create() and Mesa's eglGetDisplay), which comes after this.
+process.env.NEXTSCALE_DAWN_FLAGS = 'backend=opengles';
+process.env.NEXTSCALE_WEBGPU_FEATURE_LEVEL = 'compatibility';
+process.env.EGL_PLATFORM = 'surfaceless';
+
+testAttentionBackend({ ...backend, create: () => createGpuAttention({ mode: 'webgpu' }) }, { tolerance: 5e-6, label: 'WebGPU in Node via Dawn, software GL ES adapter' });
+
+describe('WebGPU in Node through Dawn', () => {
+  it('the automatic order sees the adapter, names it, and passes it over as software', async () => {
+    const choice = await chooseMode();
+    expect(choice.mode).toBe('webasm');
+    expect(choice.skipped[0]).toEqual({ mode: 'webgpu', reason: expect.stringMatching(/adapter ".*llvmpipe.*" is a software fallback/) });
+  });
+
+  it('runs both kernels as one fused command encoder on the WebGPU device', async () => {
+    const att = await createGpuAttention({ mode: 'webgpu' });
+    const x = new Tensor([1, 2, 6, 8], Float32Array.from({ length: 96 }, (_, i) => Math.cos(i)));
+    await att.attend(x, x, x, { scale: 0.3 });
+    expect(att.executedOn).toEqual({ executor: 'fused-encoder', mode: 'webgpu' });
+    await att.dispose();
+  });
+});
