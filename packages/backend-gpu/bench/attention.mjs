@@ -7,23 +7,12 @@ import os from 'node:os';
 import { Rng, Tensor } from '@nextscale/core';
 import { createCpuAttention } from '@nextscale/backend-cpu';
 import { createGpuAttention, modeSupported } from '../dist/index.js';
+import { attentionCases, medianSeconds } from './attention-cases.mjs';
 
 const arg = (name, dflt) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt);
 const reps = Number(arg('--reps', 3));
 const modes = arg('--modes', 'webgpu,webgl2,headlessgl,webasm').split(',');
-const pyramids = { 680: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16], 2240: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32] };
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-async function time(fn) {
-  await fn();
-  const t = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    t.push(performance.now() - t0);
-  }
-  return median(t) / 1000;
-}
+const lengths = [680, 2240];
 
 const rng = new Rng(0);
 const rand = (shape) => new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1)));
@@ -36,24 +25,13 @@ for (const mode of modes) {
 
 console.log(`machine: ${os.cpus()[0]?.model}, ${os.availableParallelism()} cores, node ${process.version}; median of ${reps} runs after a warm-up`);
 console.log('| backend | gpu.js mode | L | mask | median s | GFLOP/s | vs cpu |\n|---|---|---|---|---|---|---|');
-for (const [L, pns] of Object.entries(pyramids)) {
-  const n = Number(L);
-  const d = 64;
-  const [q, k, v] = [0, 1, 2].map(() => rand([1, 1, n, d]));
-  const ends = [];
-  let acc = 0;
-  for (const p of pns) ends.push((acc += p * p));
-  let pairs = 0;
-  let prev = 0;
-  for (const e of ends) (pairs += (e - prev) * e), (prev = e);
-  for (const [mask, spec, flops] of [
-    ['block-causal', { scale: 0.125, mask: { kind: 'block-causal', scaleEnds: ends } }, 4 * pairs * d],
-    ['none', { scale: 0.125 }, 4 * n * n * d],
-  ]) {
+for (const n of lengths) {
+  const [q, k, v] = [0, 1, 2].map(() => rand([1, 1, n, 64]));
+  for (const { mask, spec, flops } of attentionCases(n)) {
     let cpuTime;
     for (const e of engines) {
       const att = await e.create();
-      const s = await time(() => att.attend(q, k, v, spec));
+      const s = await medianSeconds(() => att.attend(q, k, v, spec), reps);
       await att.dispose();
       cpuTime ??= s;
       console.log(`| ${e.name} | ${e.mode}${e.adapter ? ` (${e.adapter})` : ''} | ${n} | ${mask} | ${s.toFixed(3)} | ${(flops / s / 1e9).toFixed(2)} | ${(s / cpuTime).toFixed(2)}× |`);
@@ -85,15 +63,8 @@ if (process.argv.includes('--browser')) {
     const page = await browser.newPage();
     await page.goto(url);
     await page.waitForFunction(() => 'nextscaleTimeAttention' in globalThis);
-    for (const [L, pns] of Object.entries(pyramids)) {
-      const n = Number(L);
-      const ends = [];
-      let acc = 0;
-      for (const p of pns) ends.push((acc += p * p));
-      let pairs = 0;
-      let prev = 0;
-      for (const e of ends) (pairs += (e - prev) * e), (prev = e);
-      for (const [mask, scaleEnds, flops] of [['block-causal', ends, 4 * pairs * 64], ['none', null, 4 * n * n * 64]]) {
+    for (const n of lengths) {
+      for (const { mask, scaleEnds, flops } of attentionCases(n)) {
         const r = await page.evaluate(([m, len, se, reps]) => globalThis.nextscaleTimeAttention(m, len, 64, se, reps), [mode, n, scaleEnds, reps]);
         console.log(`| gpu backend | ${r.mode}${r.adapter ? ` (${r.adapter})` : ''} | ${n} | ${mask} | ${(r.ms / 1000).toFixed(3)} | ${(flops / (r.ms / 1000) / 1e9).toFixed(2)} |`);
       }

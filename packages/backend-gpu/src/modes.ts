@@ -26,7 +26,15 @@ interface GpuAdapterLike {
   info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
 }
 
-async function webgpuAdapter(): Promise<{ ok: boolean; adapter?: string; reason: string }> {
+export interface ModeSupport {
+  ok: boolean;
+  reason: string;
+  adapter?: string;
+  /** The adapter or renderer is a software one (slower than webasm). */
+  software?: boolean;
+}
+
+async function webgpuAdapter(): Promise<ModeSupport> {
   const missing = await ensureNodeWebGPU();
   if (missing) return { ok: false, reason: missing };
   const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }).navigator!.gpu!;
@@ -39,7 +47,7 @@ async function webgpuAdapter(): Promise<{ ok: boolean; adapter?: string; reason:
   if (!adapter) return { ok: false, reason: 'requestAdapter() returned no adapter' };
   const info = adapter.info ?? {};
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
-  if (adapter.isFallbackAdapter || info.isFallbackAdapter || SOFTWARE.test(name)) return { ok: false, adapter: name, reason: `adapter "${name}" is a software fallback` };
+  if (adapter.isFallbackAdapter || info.isFallbackAdapter || SOFTWARE.test(name)) return { ok: false, software: true, adapter: name, reason: `adapter "${name}" is a software fallback` };
   return { ok: true, adapter: name, reason: `hardware WebGPU adapter "${name}"` };
 }
 
@@ -57,15 +65,17 @@ function webgl2Renderer(): string | undefined {
 }
 
 /** Whether `mode` can run here at all (software or not). */
-export async function modeSupported(mode: GpuMode): Promise<{ ok: boolean; reason: string; adapter?: string }> {
+export async function modeSupported(mode: GpuMode): Promise<ModeSupport> {
   switch (mode) {
     case 'webgpu': {
       const a = await webgpuAdapter();
-      if (a.adapter) return { ok: true, adapter: a.adapter, reason: a.reason };
-      return a;
+      return a.adapter ? { ...a, ok: true } : a;
     }
-    case 'webgl2':
-      return GPU.isWebGL2Supported ? { ok: true, adapter: webgl2Renderer(), reason: 'WebGL2 context available' } : { ok: false, reason: 'no WebGL2 context (not a browser, or disabled)' };
+    case 'webgl2': {
+      if (!GPU.isWebGL2Supported) return { ok: false, reason: 'no WebGL2 context (not a browser, or disabled)' };
+      const renderer = webgl2Renderer();
+      return { ok: true, adapter: renderer, software: renderer ? SOFTWARE.test(renderer) : undefined, reason: 'WebGL2 context available' };
+    }
     case 'headlessgl':
       return GPU.isHeadlessGLSupported
         ? { ok: true, reason: 'headless-gl available' }

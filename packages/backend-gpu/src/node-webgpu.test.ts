@@ -2,7 +2,7 @@
  * The shared conformance suite against gpu.js's WebGPU (WGSL) kernels in Node, through Dawn's Node
  * binding (the `webgpu` package). There is no GPU here: Dawn runs on Mesa's OpenGL ES driver (llvmpipe,
  * a software adapter, installed with Chromium in CI), so the mode is asked for by name. On a machine with
- * a GPU the same kernels run on its Vulkan adapter (device/README.md).
+ * a GPU the same kernels run on its Vulkan adapter (device/run.sh).
  */
 import { testAttentionBackend } from '@nextscale/core/testing';
 import { Tensor } from '@nextscale/core';

@@ -1,0 +1,40 @@
+// The attention shapes the gpu benchmarks time, shared by bench/attention.mjs and device/check.mjs:
+// VAR's token pyramids (L = 680 for 256 px, 2240 for 512 px; 30 is a quick smoke size), head dim 64,
+// block-causal over the scales and unmasked.
+
+export const PYRAMIDS = {
+  30: [1, 2, 3, 4],
+  680: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16],
+  2240: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32],
+};
+
+/** Both masks at length L: the mask spec and the FLOPs of exact attention (2 GEMMs over the visible pairs). */
+export function attentionCases(L, d = 64) {
+  const pyramid = PYRAMIDS[L];
+  if (!pyramid) throw new Error(`no token pyramid for L = ${L} (known: ${Object.keys(PYRAMIDS).join(', ')})`);
+  const scaleEnds = [];
+  let acc = 0;
+  for (const p of pyramid) scaleEnds.push((acc += p * p));
+  let pairs = 0;
+  let prev = 0;
+  for (const e of scaleEnds) (pairs += (e - prev) * e), (prev = e);
+  const scale = 1 / Math.sqrt(d);
+  return [
+    { mask: 'block-causal', scaleEnds, spec: { scale, mask: { kind: 'block-causal', scaleEnds } }, flops: 4 * pairs * d },
+    { mask: 'none', scaleEnds: null, spec: { scale }, flops: 4 * L * L * d },
+  ];
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** Median wall time in seconds of `reps` awaited calls after one warm-up call (which compiles kernels). */
+export async function medianSeconds(fn, reps) {
+  await fn();
+  const t = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    t.push(performance.now() - t0);
+  }
+  return median(t) / 1000;
+}
