@@ -1,14 +1,17 @@
 /**
- * The two gpu.js kernels of exact attention, for a batch of `heads` (batch × head) slices at once:
- *   scores(q, k, visible)      → τ·q_i·k_j for visible keys, −1e30 for masked ones      (heads·Lq·Lk)
- *   weighted(scores, v, visible) → Σ_j softmax_j(scores_i) v_j, max-subtracted       (heads·Lq·d)
- * Flat Float32Array inputs and 1-D outputs avoid gpu.js's per-row array conversion. Kernels are
+ * Exact attention as four gpu.js kernels, for a batch of `heads` (batch × head) slices at once:
+ *   scores(q, k, visible)   → τ·q_i·k_j for visible keys, −1e30 for masked ones   (heads·Lq·Lk)
+ *   rowMax(scores, visible) → m_i = max_j scores_ij                               (heads·Lq)
+ *   probs(scores, rowMax)   → exp(scores_ij − m_i), 0 for masked keys             (heads·Lq·Lk)
+ *   weighted(probs, v, visible) → Σ_j probs_ij v_j / Σ_j probs_ij                 (heads·Lq·d)
+ * Each exponential is taken once (a single weighted kernel would take it once per output column, d
+ * times), and the row loops stop at the query's last visible key (a block-causal row sees a prefix). Flat Float32Array inputs and 1-D outputs avoid gpu.js's per-row array conversion. Kernels are
  * compiled per shape (gpu.js bakes loop bounds in as constants) and cached.
  *
- * The two kernels run as one gpu.js pipeline (`gpu.createPipeline`): the scores never leave the device,
- * and each call is one upload, one submit and one readback (on webgpu one command encoder; on webasm both
- * passes in one WebAssembly memory on the worker pool). The pipeline reports which executor and which
- * mode actually ran, so a silent degradation (e.g. to gpu.js's JavaScript kernels) is caught, not hidden.
+ * The kernels run as one gpu.js pipeline (`gpu.createPipeline`): the intermediates never leave the
+ * device, and each call is one upload, one submit and one readback (on webgpu one command encoder; on
+ * webasm all passes in one WebAssembly memory). The pipeline reports which executor and which mode
+ * actually ran, so a silent degradation (e.g. to gpu.js's JavaScript kernels) is caught, not hidden.
  */
 import type { GPU, IKernelRunShortcut, IPipelineRunShortcut } from 'gpu.js';
 
@@ -36,33 +39,45 @@ function scoresKernel(this: any, q: Float32Array, k: Float32Array, visible: Floa
   return s * scale;
 }
 
-function weightedKernel(this: any, scores: Float32Array, v: Float32Array, visible: Float32Array): number {
+function rowMaxKernel(this: any, scores: Float32Array, visible: Float32Array): number {
+  const row = this.thread.x;
+  const h = Math.floor((row + 0.5) / this.constants.Lq);
+  const n = visible[row - h * this.constants.Lq];
+  let m = -1e30;
+  for (let j = 0; j < this.constants.Lk; j++) {
+    if (j >= n) break;
+    m = Math.max(m, scores[row * this.constants.Lk + j]);
+  }
+  return m;
+}
+
+function probsKernel(this: any, scores: Float32Array, rowMax: Float32Array): number {
+  const x = this.thread.x;
+  const row = Math.floor((x + 0.5) / this.constants.Lk);
+  // A masked score (−1e30) lands far below the row's max: exp gives exactly 0.
+  return Math.exp(scores[x] - rowMax[row]);
+}
+
+function weightedKernel(this: any, probs: Float32Array, v: Float32Array, visible: Float32Array): number {
   const x = this.thread.x;
   const row = Math.floor((x + 0.5) / this.constants.d);
   const c = x - row * this.constants.d;
   const h = Math.floor((row + 0.5) / this.constants.Lq);
-  const i = row - h * this.constants.Lq;
-  const n = visible[i];
-  let m = -1e30;
-  for (let j = 0; j < this.constants.Lk; j++) {
-    if (j < n) m = Math.max(m, scores[row * this.constants.Lk + j]);
-  }
+  const n = visible[row - h * this.constants.Lq];
   let sum = 0;
   let acc = 0;
   for (let j = 0; j < this.constants.Lk; j++) {
-    if (j < n) {
-      const p = Math.exp(scores[row * this.constants.Lk + j] - m);
-      sum += p;
-      acc += p * v[(h * this.constants.Lk + j) * this.constants.d + c];
-    }
+    if (j >= n) break;
+    const p = probs[row * this.constants.Lk + j];
+    sum += p;
+    acc += p * v[(h * this.constants.Lk + j) * this.constants.d + c];
   }
   return acc / sum;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 interface CompiledShape {
-  scores: IKernelRunShortcut;
-  weighted: IKernelRunShortcut;
+  kernels: IKernelRunShortcut[];
   fused: IPipelineRunShortcut;
 }
 
@@ -83,11 +98,17 @@ export class AttentionKernels {
     let c = this.cache.get(key);
     if (!c) {
       const common = { constants: { ...s }, precision: 'single', tactic: 'precision', loopMaxIterations: Math.max(s.Lk, s.d) + 1 };
-      const scores = this.gpu.createKernel(scoresKernel as never, { ...common, output: [s.heads * s.Lq * s.Lk] });
+      const scoresSize = s.heads * s.Lq * s.Lk;
+      const scores = this.gpu.createKernel(scoresKernel as never, { ...common, output: [scoresSize] });
+      const rowMax = this.gpu.createKernel(rowMaxKernel as never, { ...common, output: [s.heads * s.Lq] });
+      const probs = this.gpu.createKernel(probsKernel as never, { ...common, output: [scoresSize] });
       const weighted = this.gpu.createKernel(weightedKernel as never, { ...common, output: [s.heads * s.Lq * s.d] });
-      // Traced once by gpu.js: the handles are opaque, only the two kernel calls are recorded.
-      const fused = this.gpu.createPipeline((q, k, v, visible, scale) => weighted(scores(q, k, visible, scale), v, visible));
-      c = { scores, weighted, fused };
+      // Traced once by gpu.js: the handles are opaque, only the kernel calls are recorded.
+      const fused = this.gpu.createPipeline((q, k, v, visible, scale) => {
+        const sc = scores(q, k, visible, scale);
+        return weighted(probs(sc, rowMax(sc, visible)), v, visible);
+      });
+      c = { kernels: [scores, rowMax, probs, weighted], fused };
       this.cache.set(key, c);
     }
     return c;
@@ -109,8 +130,7 @@ export class AttentionKernels {
   dispose(): void {
     for (const c of this.cache.values()) {
       void c.fused.destroy();
-      c.scores.destroy?.();
-      c.weighted.destroy?.();
+      for (const k of c.kernels) k.destroy?.();
     }
     this.cache.clear();
   }
