@@ -48,6 +48,7 @@ async function install(): Promise<string | undefined> {
     return `the 'webgpu' package is installed but failed to load: ${(err as Error).message.split('\n')[0]}`;
   }
   const flags = (process.env.NEXTSCALE_DAWN_FLAGS ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+  if (!flags.length && !vulkanLoaderFound()) return 'no Vulkan loader (libvulkan.so.1) for Dawn: install it (Debian/Ubuntu: libvulkan1) with the GPU driver';
   const featureLevel = process.env.NEXTSCALE_WEBGPU_FEATURE_LEVEL;
   const dawnGpu = dawn.create(flags);
   // gpu.js reads the WebGPU enums (GPUBufferUsage, GPUMapMode, …) as globals, as in a browser.
@@ -63,4 +64,19 @@ async function install(): Promise<string | undefined> {
   if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
   else g.navigator = { gpu };
   return undefined;
+}
+
+/**
+ * Dawn's default backend on Linux is Vulkan; without the loader it finds no adapter and prints a native
+ * warning on stderr, which a CLI must not. Probed with the same dynamic loader Dawn uses: a library that
+ * loads but is no Node addon fails with "did not self-register", a missing one with "cannot open".
+ */
+function vulkanLoaderFound(): boolean {
+  if (process.platform !== 'linux') return true;
+  try {
+    process.dlopen({ exports: {} } as NodeJS.Module, 'libvulkan.so.1');
+  } catch (err) {
+    return !/cannot open shared object file/.test((err as Error).message);
+  }
+  return true;
 }

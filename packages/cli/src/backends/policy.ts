@@ -4,7 +4,7 @@
  */
 import { explicitPolicy, priorityPolicy, type AttentionPolicy, type AvailableBackend, type Registry } from '@nextscale/core';
 import { normPolicy } from '../core-api.js';
-import { backendError } from '../errors.js';
+import { backendError, configError } from '../errors.js';
 import type { ResolvedSettings } from '../config/resolve.js';
 import { installHint } from './discover.js';
 
@@ -17,8 +17,21 @@ function installedList(available: readonly AvailableBackend[]): string {
   return available.map((a) => `${a.backend.id}${a.probe.available ? '' : ' (unavailable)'}`).join(', ') || 'none';
 }
 
+/** The config's backendOptions may only name backends that were found (a typo would otherwise be ignored). */
+export function checkBackendOptions(options: Record<string, unknown> | undefined, available: readonly AvailableBackend[]): void {
+  for (const id of Object.keys(options ?? {})) {
+    if (!available.some((a) => a.backend.id === id)) {
+      throw configError(
+        `backendOptions names backend '${id}', which is not installed (installed: ${installedList(available)})`,
+        `${installHint(id)} and list its package in "backends", or remove it from "backendOptions"`,
+      );
+    }
+  }
+}
+
 export async function buildPolicy(settings: ResolvedSettings, registry: Registry): Promise<BuiltPolicy> {
   const available = await registry.probeAll();
+  checkBackendOptions(settings.backendOptions.value, available);
   const epsilon = settings.epsilon.value;
   switch (settings.policy.value) {
     case 'explicit': {
@@ -49,6 +62,7 @@ export async function buildPolicy(settings: ResolvedSettings, registry: Registry
       return { policy: priorityPolicy(order), available };
     }
     case 'norm':
-      return { policy: normPolicy({ epsilon }), available };
+      // kappa, gMax, rMax, betaCap: the cost model's knobs, set only in a config file; unset keeps core's defaults.
+      return { policy: normPolicy({ epsilon, kappa: settings.kappa.value, gMax: settings.gMax.value, rMax: settings.rMax.value, betaCap: settings.betaCap.value }), available };
   }
 }

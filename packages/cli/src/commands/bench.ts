@@ -18,6 +18,7 @@ import { displayPath } from '../util/paths.js';
 import { fmt, table } from '../output/table.js';
 import { addCommonOptions, discover, readLayers, type CommonOptions, type Wrap } from './common.js';
 import { installHint } from '../backends/discover.js';
+import { checkBackendOptions } from '../backends/policy.js';
 
 interface BenchFlags extends CommonOptions {
   backends?: string;
@@ -63,6 +64,7 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
   const layers = await readLayers(ctx, flags.config);
   const d = await discover(ctx, layers);
   const probed = await d.registry.probeAll();
+  checkBackendOptions(layers.file.backendOptions, probed);
   const wanted = flags.backends?.split(',').map((s) => s.trim()).filter(Boolean);
   for (const id of wanted ?? []) {
     if (!probed.some((a) => a.backend.id === id)) throw backendError(`attention backend '${id}' is not installed`, installHint(id));
@@ -77,7 +79,7 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
       ctx.log(`${a.backend.id}: skipped (${a.probe.reason})`);
       continue;
     }
-    const instance = await a.backend.create();
+    const instance = await a.backend.create(layers.file.backendOptions?.[a.backend.id]);
     try {
       for (const L of lengths) {
         throwIfAborted(ctx.signal);

@@ -153,6 +153,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
     numHeads: settings.numHeads.source === 'model' ? undefined : settings.numHeads.value,
     registry: discovery.registry,
     policy,
+    backendOptions: settings.backendOptions.value,
   }).catch((err: unknown) => {
     throw withFlagNames(err);
   });

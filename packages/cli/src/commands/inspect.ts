@@ -88,7 +88,8 @@ export async function runInspect(ctx: Context, file: string, flags: InspectFlags
         const d = await discover(ctx, layers);
         const available = await d.registry.probeAll();
         const epsilon = flags.epsilon !== undefined ? parseNumber(flags.epsilon, '--epsilon', { positive: true }) : (layers.env.epsilon ?? layers.file.epsilon);
-        const policy = normPolicy({ epsilon });
+        const { kappa, gMax, rMax, betaCap } = layers.file;
+        const policy = normPolicy({ epsilon, kappa, gMax, rMax, betaCap });
         const depth = typeof config['depth'] === 'number' ? config['depth'] : summary.depth;
         const headDim = typeof config['headDim'] === 'number' ? config['headDim'] : (summary.headDim ?? 64);
         heads = await headBounds(reader, depth, headDim, pn.value, policy, available, epsilon);

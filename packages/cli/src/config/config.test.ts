@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixture, PACKAGES, run, runJson, tempProject } from '../test-support.js';
@@ -98,6 +98,40 @@ describe('nextscale.config', () => {
     // flags beat the config: --backend lowrank forces it
     const forced = runJson<TraceDoc>(['generate', ...MODEL, '--out', 'forced.png', '--backend', 'lowrank'], { cwd: p.dir });
     expect(forced.doc.trace.policy).toBe('explicit(lowrank)');
+  });
+
+  it("hands backendOptions to the backend's create(), and names an option for a backend that is not installed", () => {
+    const p = project({ backends: ['gpu'] });
+    const config = { backends: ['@nextscale/backend-gpu'], policy: { backend: 'gpu' }, backendOptions: { gpu: { mode: 'headlessgl' } } };
+    writeFileSync(path.join(p.dir, 'nextscale.config.json'), JSON.stringify(config));
+    const shown = run(['generate', '--print-config', ...MODEL], { cwd: p.dir });
+    expect(shown.stdout).toMatch(/backendOptions +\{"gpu":\{"mode":"headlessgl"\}\} +config/);
+    // The forced mode reaches the gpu backend, which cannot run it here and says so.
+    const forced = run(['generate', ...MODEL, '--out', 'gpu.png'], { cwd: p.dir });
+    expect(forced.status).toBe(4);
+    expect(forced.stderr).toMatch(/mode "headlessgl" requested but unavailable/);
+    writeFileSync(path.join(p.dir, 'nextscale.config.json'), JSON.stringify({ backendOptions: { gpu2: {} } }));
+    const typo = run(['generate', ...MODEL, '--out', 'typo.png'], { cwd: p.dir });
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/^nextscale: backendOptions names backend 'gpu2', which is not installed \(installed: (cpu, gpu|gpu, cpu)\) — npm i @nextscale\/backend-gpu2/);
+    expect(existsSync(path.join(p.dir, 'gpu.png')) || existsSync(path.join(p.dir, 'typo.png'))).toBe(false);
+  });
+
+  it("tunes the norm policy's cost model from the config: a large kappa makes low-rank worth it for the shipped model", () => {
+    const p = project({ backends: ['lowrank'] });
+    const lowrankSites = (kappa?: number) => {
+      writeFileSync(path.join(p.dir, 'nextscale.config.json'), JSON.stringify({ policy: { name: 'norm', ...(kappa && { kappa }) } }));
+      const { result, doc } = runJson<TraceDoc>(['generate', '--class', '0', '--out', 'k.png'], { cwd: p.dir });
+      expect(result.status, result.stderr).toBe(0);
+      return doc.trace.entries.filter((e) => e.site.startsWith('var.blocks.') && e.backend === 'lowrank').length;
+    };
+    // Its heads are subcritical but, at the default kappa 0.5, low-rank is "not profitable" at L = 155.
+    expect(lowrankSites()).toBe(0);
+    expect(lowrankSites(100)).toBeGreaterThan(0);
+    writeFileSync(path.join(p.dir, 'nextscale.config.json'), JSON.stringify({ policy: { gMax: 0 } }));
+    const bad = run(['generate', '--class', '0', '--out', 'k.png'], { cwd: p.dir });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/nextscale\.config\.json: policy\.gMax: /);
   });
 
   it('explains that a .ts config needs a loader on Node 20 when none is available', () => {

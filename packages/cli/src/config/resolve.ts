@@ -27,6 +27,11 @@ export interface SettingsLayer {
   backend?: string;
   epsilon?: number;
   order?: string[];
+  kappa?: number;
+  gMax?: number;
+  rMax?: number;
+  betaCap?: number;
+  backendOptions?: Record<string, Record<string, unknown>>;
   var?: string;
   vae?: string;
   patchNums?: number[];
@@ -48,6 +53,11 @@ export interface ResolvedSettings {
   backend: Sourced<string | undefined>;
   epsilon: Sourced<number | undefined>;
   order: Sourced<string[] | undefined>;
+  kappa: Sourced<number | undefined>;
+  gMax: Sourced<number | undefined>;
+  rMax: Sourced<number | undefined>;
+  betaCap: Sourced<number | undefined>;
+  backendOptions: Sourced<Record<string, Record<string, unknown>> | undefined>;
   var: Sourced<string | undefined>;
   vae: Sourced<string | undefined>;
   patchNums: Sourced<number[] | undefined>;
@@ -125,6 +135,11 @@ export function fileLayer(loaded: LoadedConfig | undefined): SettingsLayer {
     backend: c.policy?.backend,
     epsilon: c.policy?.epsilon,
     order: c.policy?.order,
+    kappa: c.policy?.kappa,
+    gMax: c.policy?.gMax,
+    rMax: c.policy?.rMax,
+    betaCap: c.policy?.betaCap,
+    backendOptions: c.backendOptions,
     var: rel(c.model?.var),
     vae: rel(c.model?.vae),
     patchNums: c.model?.patchNums,
@@ -214,6 +229,11 @@ export function resolveSettings(
     backend,
     epsilon: opt('epsilon'),
     order: opt('order'),
+    kappa: opt('kappa'),
+    gMax: opt('gMax'),
+    rMax: opt('rMax'),
+    betaCap: opt('betaCap'),
+    backendOptions: opt('backendOptions'),
     var: opt('var'),
     vae: opt('vae'),
     patchNums: opt('patchNums'),
@@ -229,7 +249,7 @@ export function resolveSettings(
 /** `--print-config`: each value with where it came from. */
 export function formatSettings(s: ResolvedSettings): string {
   const rows: [string, string, string][] = [];
-  const show = (v: unknown) => (v === undefined ? '(unset)' : Array.isArray(v) ? v.join(',') : String(v));
+  const show = (v: unknown) => (v === undefined ? '(unset)' : Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v));
   for (const [key, val] of Object.entries(s) as [string, Sourced<unknown> | string | undefined][]) {
     if (key === 'configFile') continue;
     const sv = val as Sourced<unknown>;

@@ -12,6 +12,11 @@ export const policySchema = z
     backend: z.string().min(1).optional(),
     epsilon: z.number().positive().optional(),
     order: z.array(z.string().min(1)).optional(),
+    // The norm policy's cost model and caps (fast-attention.md §5).
+    kappa: z.number().positive().optional(),
+    gMax: positiveInt.optional(),
+    rMax: positiveInt.optional(),
+    betaCap: z.number().positive().optional(),
   })
   .strict();
 
@@ -41,6 +46,8 @@ export const configSchema = z
     policy: policySchema.optional(),
     model: modelSchema.optional(),
     sampling: samplingSchema.optional(),
+    /** Options for each backend's create(), by backend id: { "gpu": { "mode": "webgpu" } }. */
+    backendOptions: z.record(z.string().min(1), z.record(z.string(), z.unknown())).optional(),
   })
   .strict();
 
@@ -63,4 +70,4 @@ export function describeConfigIssue(file: string, error: z.ZodError): string {
 }
 
 export const CONFIG_KEYS_HELP =
-  'valid keys: backends, policy { name, backend, epsilon, order }, model { var, vae, patchNums, numHeads }, sampling { cfg, topK, topP, seed, moreSmooth }';
+  'valid keys: backends, policy { name, backend, epsilon, order, kappa, gMax, rMax, betaCap }, model { var, vae, patchNums, numHeads }, sampling { cfg, topK, topP, seed, moreSmooth }, backendOptions { <backend id>: { … } }';

@@ -107,4 +107,18 @@ describe('attention router', () => {
     const router = await AttentionRouter.create({ registry, policy: { name: 'bad', decide: () => [{ heads: [0], backend: 'a', reason: '' }] } });
     expect(() => router.decide({ site: 'x', batch: 1, heads: 2, headDim: 1, scale: 1, mask: 'none', scaleEnds: [1] })).toThrow(/every head of x/);
   });
+
+  it("passes each backend its own create() options, and rejects options for a backend that is not registered", async () => {
+    const registry = createRegistry();
+    const received: Record<string, unknown> = {};
+    for (const id of ['a', 'b']) {
+      const base = taggedBackend(id, 0, []);
+      registry.register({ ...base, create: (o) => ((received[id] = o), base.create(o)) });
+    }
+    await AttentionRouter.create({ registry, backendOptions: { b: { mode: 'x' } } });
+    expect(received).toEqual({ a: undefined, b: { mode: 'x' } });
+    await expect(AttentionRouter.create({ registry, backendOptions: { gpu: { mode: 'webgpu' } } })).rejects.toThrow(
+      "backendOptions names backend 'gpu', which is not registered (registered: a, b)",
+    );
+  });
 });

@@ -3,7 +3,7 @@
  * group of a site, runs the call on those backends' instances, stitches the heads back together and
  * records every decision and certificate in the trace. Models never call a backend directly.
  */
-import { BackendUnavailableError } from '../errors.js';
+import { BackendUnavailableError, UsageError } from '../errors.js';
 import { nextTurn } from '../scheduling.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import type { AttendSpec, AttentionInstance, AttentionResult, AttentionState } from './contract.js';
@@ -30,6 +30,12 @@ export class AttentionRouter {
     const registry = options.registry ?? getDefaultRegistry();
     const policy = options.policy ?? priorityPolicy();
     const available = await registry.probeAll();
+    for (const id of Object.keys(options.backendOptions ?? {})) {
+      if (!available.some((a) => a.backend.id === id)) {
+        const installed = available.map((a) => a.backend.id).join(', ') || 'none';
+        throw new UsageError(`backendOptions names backend '${id}', which is not registered (registered: ${installed})`);
+      }
+    }
     const instances = new Map<string, AttentionInstance>();
     await Promise.all(
       available

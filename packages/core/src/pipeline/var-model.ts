@@ -28,6 +28,8 @@ export interface VARModelOptions {
   registry?: Registry;
   /** Default: priorityPolicy() (the best available exact backend). */
   policy?: AttentionPolicy;
+  /** Options for each backend's create(), by backend id (e.g. `{ gpu: { mode: 'webgpu' } }`). */
+  backendOptions?: Record<string, Record<string, unknown>>;
 }
 
 export interface GenerateResult {
@@ -78,7 +80,11 @@ export class VARModel {
     checkVAECompatibility(config, vqvae, { var: varFile, vae: vaeFile });
     const classNames = classNamesFromMetadata(var_.metadata, config.numClasses, varFile);
 
-    const router = await AttentionRouter.create({ registry: options.registry ?? getDefaultRegistry(), policy: options.policy ?? priorityPolicy() });
+    const router = await AttentionRouter.create({
+      registry: options.registry ?? getDefaultRegistry(),
+      policy: options.policy ?? priorityPolicy(),
+      backendOptions: options.backendOptions,
+    });
     try {
       // Ask the policy once now, so that "no backend can serve this model" surfaces at load time.
       router.decide(blockAttentionCall(config, transformer.weights.blocks[0]!, 0, 1, transformer.scaleEnds));
