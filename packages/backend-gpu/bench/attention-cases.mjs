@@ -1,6 +1,7 @@
 // The attention shapes the gpu benchmarks time, shared by bench/attention.mjs and device/check.mjs:
 // VAR's token pyramids (L = 680 for 256 px, 2240 for 512 px; 30 is a quick smoke size), head dim 64,
 // block-causal over the scales and unmasked.
+import { Rng, Tensor } from '@nextscale/core';
 
 export const PYRAMIDS = {
   30: [1, 2, 3, 4],
@@ -37,4 +38,26 @@ export async function medianSeconds(fn, reps) {
     t.push(performance.now() - t0);
   }
   return median(t) / 1000;
+}
+
+/**
+ * Times each engine ({ name, mode, create }) on both masks at each length, the first engine being the
+ * baseline of the `vsFirst` ratio; calls onRow(row) as each row is measured.
+ */
+export async function timeEngines({ engines, lengths, reps, onRow }) {
+  const rng = new Rng(0);
+  const rand = (shape) => new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1)));
+  for (const L of lengths) {
+    const [q, k, v] = [0, 1, 2].map(() => rand([1, 1, L, 64]));
+    for (const { mask, spec, flops } of attentionCases(L)) {
+      let baseline;
+      for (const e of engines) {
+        const att = await e.create();
+        const seconds = await medianSeconds(() => att.attend(q, k, v, spec), reps);
+        await att.dispose();
+        baseline ??= seconds;
+        onRow({ name: e.name, mode: e.mode, L, mask, seconds, gflops: flops / seconds / 1e9, vsFirst: seconds / baseline });
+      }
+    }
+  }
 }

@@ -4,40 +4,30 @@
 // WebGL2 and WebGPU, which on a machine without a GPU run on SwiftShader (named in each row).
 // Usage: pnpm build && node packages/backend-gpu/bench/attention.mjs [--reps 3] [--modes webasm,cpu] [--browser]
 import os from 'node:os';
-import { Rng, Tensor } from '@nextscale/core';
 import { createCpuAttention } from '@nextscale/backend-cpu';
 import { createGpuAttention, modeSupported } from '../dist/index.js';
-import { attentionCases, medianSeconds } from './attention-cases.mjs';
+import { attentionCases, timeEngines } from './attention-cases.mjs';
 
 const arg = (name, dflt) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt);
 const reps = Number(arg('--reps', 3));
 const modes = arg('--modes', 'webgpu,webgl2,headlessgl,webasm').split(',');
 const lengths = [680, 2240];
 
-const rng = new Rng(0);
-const rand = (shape) => new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1)));
 const engines = [{ name: 'cpu backend', mode: '-', create: () => createCpuAttention() }];
 for (const mode of modes) {
   const s = await modeSupported(mode);
-  if (s.ok) engines.push({ name: 'gpu backend', mode, adapter: s.adapter, create: () => createGpuAttention({ mode }) });
+  if (s.ok) engines.push({ name: 'gpu backend', mode: `${mode}${s.adapter ? ` (${s.adapter})` : ''}`, create: () => createGpuAttention({ mode }) });
   else console.error(`skipping gpu.js mode ${mode}: ${s.reason}`);
 }
 
 console.log(`machine: ${os.cpus()[0]?.model}, ${os.availableParallelism()} cores, node ${process.version}; median of ${reps} runs after a warm-up`);
 console.log('| backend | gpu.js mode | L | mask | median s | GFLOP/s | vs cpu |\n|---|---|---|---|---|---|---|');
-for (const n of lengths) {
-  const [q, k, v] = [0, 1, 2].map(() => rand([1, 1, n, 64]));
-  for (const { mask, spec, flops } of attentionCases(n)) {
-    let cpuTime;
-    for (const e of engines) {
-      const att = await e.create();
-      const s = await medianSeconds(() => att.attend(q, k, v, spec), reps);
-      await att.dispose();
-      cpuTime ??= s;
-      console.log(`| ${e.name} | ${e.mode}${e.adapter ? ` (${e.adapter})` : ''} | ${n} | ${mask} | ${s.toFixed(3)} | ${(flops / s / 1e9).toFixed(2)} | ${(s / cpuTime).toFixed(2)}× |`);
-    }
-  }
-}
+await timeEngines({
+  engines,
+  lengths,
+  reps,
+  onRow: (r) => console.log(`| ${r.name} | ${r.mode} | ${r.L} | ${r.mask} | ${r.seconds.toFixed(3)} | ${r.gflops.toFixed(2)} | ${r.vsFirst.toFixed(2)}× |`),
+});
 
 if (process.argv.includes('--browser')) {
   const { createServer } = await import('node:http');

@@ -15,10 +15,10 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCpuAttention } from '@nextscale/backend-cpu';
-import { Rng, Tensor } from '@nextscale/core';
+import { Tensor } from '@nextscale/core';
 import { testAttentionBackend } from '@nextscale/core/testing';
 import { backend, chooseMode, createGpuAttention, modeSupported, VERSION } from '../src/index.ts';
-import { attentionCases, medianSeconds } from '../bench/attention-cases.mjs';
+import { timeEngines } from '../bench/attention-cases.mjs';
 import { runRegistered } from './vitest-shim.mjs';
 
 const { values: opts } = parseArgs({
@@ -83,24 +83,16 @@ say(`## Exact attention, one head of dim 64: median of ${reps} runs after a warm
 say();
 say('| backend | gpu.js mode | L | mask | median ms | GFLOP/s | time vs cpu backend |');
 say('|---|---|---|---|---|---|---|');
-const rng = new Rng(0);
-const rand = (shape) => new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1)));
-const engines = [{ backend: 'cpu', mode: '-', create: () => createCpuAttention() }, ...targets.map((t) => ({ backend: 'gpu', mode: `${t.mode} (${t.adapter})`, create: () => createGpuAttention({ mode: t.mode }) }))];
-for (const L of lengths) {
-  const [q, k, v] = [0, 1, 2].map(() => rand([1, 1, L, 64]));
-  for (const { mask, spec, flops } of attentionCases(L)) {
-    let cpuSeconds;
-    for (const e of engines) {
-      const att = await e.create();
-      const seconds = await medianSeconds(() => att.attend(q, k, v, spec), reps);
-      await att.dispose();
-      cpuSeconds ??= seconds;
-      const row = { backend: e.backend, mode: e.mode, L, mask, seconds, gflops: flops / seconds / 1e9, vsCpu: seconds / cpuSeconds };
-      report.bench.push(row);
-      say(`| ${row.backend} | ${row.mode} | ${L} | ${mask} | ${(seconds * 1000).toFixed(2)} | ${row.gflops.toFixed(2)} | ${row.vsCpu.toFixed(2)}× |`);
-    }
-  }
-}
+const engines = [{ name: 'cpu', mode: '-', create: () => createCpuAttention() }, ...targets.map((t) => ({ name: 'gpu', mode: `${t.mode} (${t.adapter})`, create: () => createGpuAttention({ mode: t.mode }) }))];
+await timeEngines({
+  engines,
+  lengths,
+  reps,
+  onRow: (r) => {
+    report.bench.push(r);
+    say(`| ${r.name} | ${r.mode} | ${r.L} | ${r.mask} | ${(r.seconds * 1000).toFixed(2)} | ${r.gflops.toFixed(2)} | ${r.vsFirst.toFixed(2)}× |`);
+  },
+});
 
 if (opts.out) {
   mkdirSync(opts.out, { recursive: true });

@@ -30,7 +30,7 @@ describe('device check (bundled, outside vitest)', () => {
     expect(report.conformance[0]).toMatchObject({ mode: 'webgpu', executor: 'fused-encoder', failed: [] });
     expect(report.conformance[0].adapter).toMatch(/llvmpipe/);
     expect(report.conformance[0].passed).toBeGreaterThanOrEqual(15);
-    expect(report.bench.map((r: { backend: string; mask: string }) => `${r.backend} ${r.mask}`)).toEqual(['cpu block-causal', 'gpu block-causal', 'cpu none', 'gpu none']);
+    expect(report.bench.map((r: { name: string; mask: string }) => `${r.name} ${r.mask}`)).toEqual(['cpu block-causal', 'gpu block-causal', 'cpu none', 'gpu none']);
     for (const row of report.bench) expect(row.seconds).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'gpu-check.md'), 'utf8')).toContain('| gpu | webgpu (llvmpipe');
     expect(run.stdout).toMatch(/all conformance tests passed/);
