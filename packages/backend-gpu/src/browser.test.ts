@@ -61,16 +61,19 @@ describe('gpu backend in headless Chromium', () => {
     expect(r.errMasked).toBeLessThan(5e-6);
   });
 
-  it('runs a tiny-model generation in the page on WebGL2 kernels and reproduces the reference tokens and image', async () => {
-    const r = await inPage([], (page) =>
-      page.evaluate(
-        () => (globalThis as unknown as { nextscaleGenerationCheck(m: string, f: string): Promise<{ mode: string; tokenMismatches: number[]; imageErr: number; backends: Record<string, number> }> }).nextscaleGenerationCheck('webgl2', '/fixtures'),
-      ),
-    );
-    expect(r.tokenMismatches).toEqual([0, 0, 0, 0]);
-    expect(r.imageErr).toBeLessThan(1e-4);
-    expect(Object.keys(r.backends)).toEqual(['gpu']);
-  });
+  for (const [mode, flags] of [['webgl2', []], ['webgpu', WEBGPU_FLAGS]] as const) {
+    it(`runs a tiny-model generation in the page on ${mode} kernels and reproduces the reference tokens and image`, async () => {
+      const r = await inPage([...flags], (page) =>
+        page.evaluate(
+          (m) => (globalThis as unknown as { nextscaleGenerationCheck(m: string, f: string): Promise<{ mode: string; tokenMismatches: number[]; imageErr: number; backends: Record<string, number> }> }).nextscaleGenerationCheck(m, '/fixtures'),
+          mode,
+        ),
+      );
+      expect(r.tokenMismatches).toEqual([0, 0, 0, 0]);
+      expect(r.imageErr).toBeLessThan(1e-4);
+      expect(Object.keys(r.backends)).toEqual(['gpu']);
+    });
+  }
 
   it('runs WebGPU (WGSL) kernels on the software adapter when asked for that mode', async () => {
     const r = await inPage(WEBGPU_FLAGS, run('webgpu'));

@@ -5,7 +5,8 @@
  * a GPU the same kernels run on its Vulkan adapter (device/run.sh).
  */
 import { testAttentionBackend } from '@nextscale/core/testing';
-import { Tensor } from '@nextscale/core';
+import { createRegistry, explicitPolicy, loadStateDict, loadVAR, Tensor } from '@nextscale/core';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { backend, chooseMode, createGpuAttention } from './index.js';
 
@@ -29,5 +30,21 @@ describe('WebGPU in Node through Dawn', () => {
     await att.attend(x, x, x, { scale: 0.3 });
     expect(att.executedOn).toEqual({ executor: 'fused-encoder', mode: 'webgpu' });
     await att.dispose();
+  });
+
+  it('generates with the tiny model on the WGSL kernels and reproduces the reference tokens and image', async () => {
+    const fixtures = fileURLToPath(new URL('../../core/fixtures/var-tiny/', import.meta.url));
+    const registry = createRegistry();
+    registry.register({ ...backend, create: () => createGpuAttention({ mode: 'webgpu' }) });
+    const model = await loadVAR({ var: `${fixtures}var.safetensors`, vae: `${fixtures}vae.safetensors`, registry, policy: explicitPolicy('gpu') });
+    const refs = await loadStateDict(`${fixtures}refs.safetensors`);
+    const { tokens, images, trace } = await model.generate({ labels: [3, 7], cfg: 1.5, topK: 1, topP: 0, seed: 0 });
+    await model.dispose();
+    tokens.forEach((t, s) => expect(Array.from(t), `scale ${s}`).toEqual(Array.from(refs.tensors.get(`ar.cfg1p5.idx.s${s}`)!.data)));
+    const expected = refs.tensors.get('ar.cfg1p5.img_01')!.data;
+    let err = 0;
+    for (let i = 0; i < expected.length; i++) err = Math.max(err, Math.abs(images.data[i]! - expected[i]!));
+    expect(err).toBeLessThan(1e-4);
+    expect(Object.keys(trace.summary())).toEqual(['gpu']);
   });
 });
