@@ -2,9 +2,10 @@
 # The GPU check on a machine with a real GPU and no registry (the `device` tool's H200 machines), from
 # the payload that pack.mjs made here. Run from the repository root there, carrying '.device':
 #
-#   node packages/backend-gpu/device/pack.mjs          # here, once, after `pnpm build`
-#   bash packages/backend-gpu/device/run.sh            # there: run(command=..., carry=['.device'])
+#   node packages/backend-gpu/device/pack.mjs          # here, after `pnpm build` (again after code changes)
+#   bash packages/backend-gpu/device/run.sh            # there: run(command=..., carry=['.device'], timeout_s=300)
 #
+# The check itself takes well under a minute on the GPU; the machine's start takes minutes.
 # Unpacks the payload, makes the Vulkan loader and NVIDIA's Vulkan driver visible to Dawn, and runs
 # check.mjs (the shared conformance suite and the attention benchmark in WebGPU mode, next to the cpu
 # backend). Arguments go to check.mjs; the report also lands in $OUT (the device tool's output folder).
@@ -16,7 +17,11 @@ if [ ! -f "$payload" ]; then
   exit 2
 fi
 work=$(mktemp -d)
-tar -xJf "$payload" -C "$work"
+if command -v xz >/dev/null; then
+  tar -xJf "$payload" -C "$work"
+else # an image without xz: Python's tarfile reads it too
+  python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter="tar")' "$payload" "$work"
+fi
 
 # NVIDIA's driver is mounted read-only at /usr/local/nvidia; the image may lack the Vulkan loader.
 nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
