@@ -63,11 +63,14 @@ describe.each(cases)('greedy generation from $file with $tag', ({ file, cfg, tag
     expect(captured.has(`next_map.s${S - 1}`)).toBe(false);
   });
 
-  it('returns the reference images in [0, 1]', async () => {
-    const { result } = await run;
+  it('returns the reference images in [0, 1], decoded from the reference unclamped image', async () => {
+    const { result, captured } = await run;
     const expected = await ref(`${tag}.img_01`);
     expect(result.images.shape).toEqual(expected.shape);
     expect(record(`${tag}.img_01`, maxAbsDiff(result.images.data, expected.data))).toBeLessThanOrEqual(ATOL);
+    const raw = await ref(`${tag}.img_raw`);
+    expect(captured.get('img_raw')!.shape).toEqual(raw.shape);
+    expect(record(`${tag}.img_raw`, maxAbsDiff(captured.get('img_raw')!.data, raw.data))).toBeLessThanOrEqual(ATOL);
   });
 
   // The reference records block-0 tensors for cfg 1.5 only, so the test exists only there.
