@@ -5,7 +5,8 @@
  *   probs(scores, rowMax)   → exp(scores_ij − m_i), 0 for masked keys             (heads·Lq·Lk)
  *   weighted(probs, v, visible) → Σ_j probs_ij v_j / Σ_j probs_ij                 (heads·Lq·d)
  * Each exponential is taken once (a single weighted kernel would take it once per output column, d
- * times), and the row loops stop at the query's last visible key (a block-causal row sees a prefix). Flat Float32Array inputs and 1-D outputs avoid gpu.js's per-row array conversion. Kernels are
+ * times), and the row loops stop at the query's last visible key (a block-causal row sees a prefix).
+ * Flat Float32Array inputs and 1-D outputs avoid gpu.js's per-row array conversion. Kernels are
  * compiled per shape (gpu.js bakes loop bounds in as constants) and cached.
  *
  * The kernels run as one gpu.js pipeline (`gpu.createPipeline`): the intermediates never leave the
