@@ -4,7 +4,7 @@
  * both backends, and refuse a software adapter unless asked. On a real GPU it runs via device/run.sh.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,14 @@ describe('device check (bundled, outside vitest)', () => {
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/- FAILED \[webgpu\] .*matches the float64 reference/);
     expect(run.stdout).toMatch(/\d+ conformance test\(s\) FAILED/);
+  });
+
+  it("says to install the optional 'webgpu' package where Node cannot resolve it, and exits 2", () => {
+    const alone = join(mkdtempSync(join(os.tmpdir(), 'gpu-check-alone-')), 'check.mjs');
+    copyFileSync(bundle, alone);
+    const run = spawnSync(process.execPath, [alone, '--lengths', '30'], { env: dawnOnMesa, encoding: 'utf8', timeout: 120_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/mode webgpu cannot be checked here: Node has no WebGPU API: install the optional package 'webgpu'/);
   });
 
   it('refuses a software adapter unless asked, with the reason, and exits 2', () => {
