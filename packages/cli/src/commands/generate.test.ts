@@ -72,6 +72,28 @@ describe('nextscale generate', () => {
     });
   }
 
+  it('--zoom n makes each pixel an n×n block of the same exact value, tiles included', async () => {
+    const out = path.join(dir, 'zoom.png');
+    const { result, doc } = runJson<{ images: { tile: { x: number; y: number; width: number; height: number } }[]; config: { zoom: number } }>([
+      'generate', ...model('safetensors'), ...FLAGS, '--class', '1,2', '--out', out, '--zoom', '3',
+    ]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(doc.config.zoom).toBe(3);
+    const ref = await pipeline('safetensors', [1, 2]);
+    const [, , H, W] = ref.images.shape as [number, number, number, number];
+    doc.images.forEach((img, i) => {
+      expect([img.tile.width, img.tile.height]).toEqual([3 * W, 3 * H]);
+      const got = pngTile(out, img.tile);
+      const plain = expectedPixels(ref.images, i).plain;
+      const zoomed: number[] = [];
+      for (let y = 0; y < 3 * H; y++) for (let x = 0; x < 3 * W; x++) zoomed.push(...plain.slice((Math.floor(y / 3) * W + Math.floor(x / 3)) * 3, (Math.floor(y / 3) * W + Math.floor(x / 3)) * 3 + 3));
+      expect(got, `tile ${i}`).toEqual(zoomed);
+    });
+    const bad = run(['generate', ...model('safetensors'), ...FLAGS, '--class', '1', '--out', path.join(dir, 'z0.png'), '--zoom', '0']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^nextscale: --zoom must be ≥ 1, got 0/);
+  });
+
   it('gives the same PNG from both weight formats', () => {
     expect(readFileSync(path.join(dir, 'one-pth.png')).equals(readFileSync(path.join(dir, 'one-safetensors.png')))).toBe(true);
   });

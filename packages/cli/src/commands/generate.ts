@@ -23,7 +23,7 @@ import { parseClasses } from '../model/classes.js';
 import { parseModelMetadata, type ModelMetadata } from '../model/metadata.js';
 import { resolveModelPaths } from '../model/paths.js';
 import { composeGrid, type GridTile } from '../output/grid.js';
-import { imageFromBatch } from '../output/image.js';
+import { imageFromBatch, zoomImage } from '../output/image.js';
 import { writeJson } from '../output/json.js';
 import { displayPath } from '../util/paths.js';
 import { writePng } from '../output/png.js';
@@ -44,6 +44,7 @@ export interface GenerateFlags extends CommonOptions {
   moreSmooth?: boolean;
   batch?: string;
   out?: string;
+  zoom?: string;
   backend?: string;
   policy?: string;
   epsilon?: string;
@@ -67,6 +68,7 @@ export function generateCommand(wrap: Wrap): Command {
     .option('--more-smooth', 'Gumbel-softmax smoothing of the token maps (VAR\'s more_smooth)')
     .option('--no-more-smooth', 'turn more_smooth off even if the config or model turns it on')
     .option('-o, --out <file.png>', 'output PNG; several images make one grid', 'nextscale.png')
+    .option('--zoom <n>', 'enlarge each image n× in the PNG, each pixel an n×n block (1-32)', '1')
     .option('--backend <id>', 'use exactly this attention backend (explicit policy)')
     .option('--policy <name>', 'attention policy: norm | priority | explicit')
     .option('--epsilon <x>', 'target attention error for approximate backends (norm policy)')
@@ -110,6 +112,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
   const tStart = now();
   const flagsLayer = flagLayer(flags, ctx.cwd);
   const batch = parseNumber(flags.batch ?? '1', '--batch', { int: true, positive: true });
+  const zoom = parseNumber(flags.zoom ?? '1', '--zoom', { int: true, min: 1, max: 32 });
   const layers = await readLayers(ctx, flags.config);
   const layerSet = { flags: flagsLayer, env: layers.env, file: layers.file, configFile: layers.loaded?.path };
   const defaultPolicy = 'norm';
@@ -217,7 +220,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
     // Images → one PNG (pixel-exact) or a labelled grid of pixel-exact tiles.
     const tWrite = now();
     const n = result.images.shape[0]!;
-    const rgb = Array.from({ length: n }, (_, i) => imageFromBatch(result.images, i));
+    const rgb = Array.from({ length: n }, (_, i) => zoomImage(imageFromBatch(result.images, i), zoom));
     const out = path.resolve(ctx.cwd, flags.out ?? 'nextscale.png');
     let tiles: GridTile[];
     let written: { path: string; bytes: number };
@@ -253,7 +256,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
         },
         trace: traceToJSON(trace, policy.name),
         backends: available.map((a) => ({ id: a.backend.id, package: a.backend.package, version: a.backend.version, available: a.probe.available, reason: a.probe.reason })),
-        config: { ...settingsToJSON(settings), classes, batch, out: written.path, model: config },
+        config: { ...settingsToJSON(settings), classes, batch, zoom, out: written.path, model: config },
       });
     } else {
       const what = n === 1 ? '1 image' : `${n} images (${classes.length} × ${batch} grid)`;

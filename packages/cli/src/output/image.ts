@@ -38,3 +38,20 @@ export function imageFromBatch(images: TensorLike, index: number): RgbImage {
   }
   return { width: W, height: H, data };
 }
+
+/** Enlarges an image n× by nearest neighbour: each pixel becomes an n×n block of the same value. */
+export function zoomImage(img: RgbImage, n: number): RgbImage {
+  if (n === 1) return img;
+  const width = img.width * n;
+  const height = img.height * n;
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < img.height; y++) {
+    const row = data.subarray(y * n * width * 3, (y * n + 1) * width * 3);
+    for (let x = 0; x < img.width; x++) {
+      const px = img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3);
+      for (let k = 0; k < n; k++) row.set(px, (x * n + k) * 3);
+    }
+    for (let k = 1; k < n; k++) data.copyWithin((y * n + k) * width * 3, y * n * width * 3, (y * n + 1) * width * 3);
+  }
+  return { width, height, data };
+}
