@@ -117,6 +117,21 @@ describe('nextscale.config', () => {
     expect(existsSync(path.join(p.dir, 'gpu.png')) || existsSync(path.join(p.dir, 'typo.png'))).toBe(false);
   });
 
+  it('swaps in the gpu backend from the config alone, and its tokens equal the cpu backend\'s', () => {
+    const p = project({ backends: ['gpu'] });
+    const tokensWith = (config: object) => {
+      writeFileSync(path.join(p.dir, 'nextscale.config.json'), JSON.stringify(config));
+      const { result, doc } = runJson<TraceDoc & { tokens: { tokens: number[] }[] }>(['generate', ...MODEL, '--out', 'swap.png'], { cwd: p.dir });
+      expect(result.status, result.stderr).toBe(0);
+      return { tokens: doc.tokens.map((t) => t.tokens), summary: doc.trace.summary };
+    };
+    const gpu = tokensWith({ backends: ['@nextscale/backend-gpu'], policy: { backend: 'gpu' }, backendOptions: { gpu: { mode: 'webasm' } } });
+    const cpu = tokensWith({ policy: { backend: 'cpu' } });
+    expect(Object.keys(gpu.summary)).toEqual(['gpu']);
+    expect(Object.keys(cpu.summary)).toEqual(['cpu']);
+    expect(gpu.tokens).toEqual(cpu.tokens);
+  });
+
   it("tunes the norm policy's cost model from the config: a large kappa makes low-rank worth it for the shipped model", () => {
     const p = project({ backends: ['lowrank'] });
     const lowrankSites = (kappa?: number) => {
