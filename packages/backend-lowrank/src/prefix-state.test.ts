@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@nextscale/core';
-import { PrefixSums } from './prefix-state.js';
+import { defaultPrefixEngine, PrefixSums } from './prefix-state.js';
 
 describe('prefix sums', () => {
   it('fold then read equals the explicit Φ_Q Φ_Kᵀ [U, 1], for every block remainder', () => {
@@ -29,6 +29,27 @@ describe('prefix sums', () => {
           expect(acc[i * D + c]).toBeCloseTo(want, 9);
         }
       }
+    }
+  });
+
+  it('the WebAssembly engine (the default) gives bitwise the same S and read-out as the JavaScript loops', () => {
+    expect(defaultPrefixEngine()).toBe('wasm');
+    const rng = new Rng(5);
+    for (const [n, r, d] of [[1, 1, 0], [7, 17, 16], [13, 153, 16], [9, 65, 64], [4, 10, 3]] as const) {
+      const D = d + 1;
+      const phiK = Float64Array.from(rng.normalArray(n * r));
+      const u = Float64Array.from({ length: n * D }, (_, i) => (i % D === d ? 1 : rng.normal()));
+      const phiQ = Float64Array.from(rng.normalArray(n * r));
+      const run = (engine: 'wasm' | 'js') => {
+        const ps = new PrefixSums(r, d, Float64Array.from({ length: r * D }, (_, i) => Math.sin(i)), engine);
+        ps.fold(phiK, u, n);
+        const acc = new Float64Array(n * D);
+        ps.read(phiQ, n, acc);
+        return { S: ps.S, acc };
+      };
+      const [wasm, js] = [run('wasm'), run('js')];
+      expect(Array.from(wasm.S), `S, n=${n} r=${r} d=${d}`).toEqual(Array.from(js.S));
+      expect(Array.from(wasm.acc), `read, n=${n} r=${r} d=${d}`).toEqual(Array.from(js.acc));
     }
   });
 

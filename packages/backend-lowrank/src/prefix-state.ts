@@ -1,22 +1,35 @@
+import { wasmPrefixKernel, type PrefixKernel } from '@nextscale/core';
 /**
  * The prefix sums of fast-attention.md §3 for one (batch, head): S = Σ_j φ_K(k_j)ᵀ [v_j − m, 1], an
  * r × (d+1) Float64 matrix whose last column is the normaliser state z = Σ_j φ_K(k_j). Values are
  * centred on m (per channel) before they enter S; the read-out adds m back.
  *
  * Both loops are register-blocked over four keys (fold) or four queries (read) so S streams through
- * the cache once per four rows.
+ * the cache once per four rows. They run in core's WebAssembly SIMD prefix kernel where there is one
+ * (bitwise the same results, faster) unless NEXTSCALE_ENGINE=js; the loops here are the reference.
  */
+export type PrefixEngine = 'wasm' | 'js';
+
+export function defaultPrefixEngine(): PrefixEngine {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.NEXTSCALE_ENGINE?.toLowerCase() !== 'js' && wasmPrefixKernel() ? 'wasm' : 'js';
+}
+
 export class PrefixSums {
   readonly D: number;
+  private readonly wasm: PrefixKernel | null;
 
   constructor(
     readonly r: number,
     readonly d: number,
     /** r × (d+1), row-major; may be a view into a larger buffer. */
     readonly S: Float64Array,
+    readonly engine: PrefixEngine = defaultPrefixEngine(),
   ) {
     this.D = d + 1;
     if (S.length < r * this.D) throw new RangeError(`prefix state needs ${r * this.D} floats, got ${S.length}`);
+    this.wasm = engine === 'wasm' ? wasmPrefixKernel() : null;
+    if (engine === 'wasm' && !this.wasm) throw new Error('the wasm prefix engine needs WebAssembly SIMD, which this engine lacks');
   }
 
   reset(): void {
@@ -26,6 +39,7 @@ export class PrefixSums {
   /** S += Φᵀ U for n keys: phi is n × r, u is n × (d+1) (centred values with a trailing 1). */
   fold(phi: Float64Array, u: Float64Array, n: number): void {
     const { r, D, S } = this;
+    if (this.wasm) return this.wasm.fold(S, phi, u, n, r, D);
     let j = 0;
     for (; j + 4 <= n; j += 4) {
       const p0 = j * r;
@@ -59,6 +73,7 @@ export class PrefixSums {
   /** acc (n × (d+1)) = Φ_Q S for n queries: numerators in columns 0..d−1, the normaliser in column d. */
   read(phi: Float64Array, n: number, acc: Float64Array): void {
     const { r, D, S } = this;
+    if (this.wasm) return this.wasm.read(S, phi, n, r, D, acc);
     acc.fill(0, 0, n * D);
     let i = 0;
     for (; i + 4 <= n; i += 4) {

@@ -27,6 +27,8 @@ export interface KernelExports {
   geluTanhN(x: number, out: number, n: number): void;
   expN(x: number, out: number, n: number): void;
   expNeg64N(x: number, out: number, n: number): void;
+  prefixFold(s: number, phi: number, u: number, n: number, r: number, D: number): void;
+  prefixRead(s: number, phi: number, n: number, r: number, D: number, acc: number): void;
 }
 
 /** The variant for a memory kind, with fused multiply-add when relaxed SIMD is there (and not refused). */
