@@ -41,22 +41,24 @@ export async function medianSeconds(fn, reps) {
 }
 
 /**
- * Times each engine ({ name, mode, create }) on both masks at each length, the first engine being the
- * baseline of the `vsFirst` ratio; calls onRow(row) as each row is measured.
+ * Times each engine ({ name, mode, create }) on both masks at each length, for `heads` (batch × head)
+ * slices of head dim 64 per call, the first engine being the baseline of the `vsFirst` ratio; calls
+ * onRow(row) as each row is measured.
  */
-export async function timeEngines({ engines, lengths, reps, onRow }) {
+export async function timeEngines({ engines, lengths, reps, heads = 1, onRow }) {
   const rng = new Rng(0);
   const rand = (shape) => new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1)));
   for (const L of lengths) {
-    const [q, k, v] = [0, 1, 2].map(() => rand([1, 1, L, 64]));
-    for (const { mask, spec, flops } of attentionCases(L)) {
+    const [q, k, v] = [0, 1, 2].map(() => rand([1, heads, L, 64]));
+    for (const { mask, spec, flops: perHead } of attentionCases(L)) {
+      const flops = perHead * heads;
       let baseline;
       for (const e of engines) {
         const att = await e.create();
         const seconds = await medianSeconds(() => att.attend(q, k, v, spec), reps);
         await att.dispose();
         baseline ??= seconds;
-        onRow({ name: e.name, mode: e.mode, L, mask, seconds, gflops: flops / seconds / 1e9, vsFirst: seconds / baseline });
+        onRow({ name: e.name, mode: e.mode, L, heads, mask, seconds, gflops: flops / seconds / 1e9, vsFirst: seconds / baseline });
       }
     }
   }

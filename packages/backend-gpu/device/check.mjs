@@ -7,6 +7,7 @@
 //          --allow-software              accept a software adapter (llvmpipe, SwiftShader): for trying the check
 //          --lengths 680,2240            token-map lengths to time (see bench/attention-cases.mjs)
 //          --reps 5                      timed runs per row (median reported, after one warm-up)
+//          --heads 1,32                  (batch × head) slices per call: one head, and VAR-d16's 16 heads × 2 (CFG)
 //          --tolerance 5e-6              max abs error vs the float64 reference in the suite
 //          --out DIR                     also write DIR/gpu-check.md and DIR/gpu-check.json
 // Exit status: 0 all conformance tests passed, 1 some failed, 2 a requested mode cannot run here.
@@ -27,6 +28,7 @@ const { values: opts } = parseArgs({
     'allow-software': { type: 'boolean', default: false },
     lengths: { type: 'string', default: '680,2240' },
     reps: { type: 'string', default: '5' },
+    heads: { type: 'string', default: '1,32' },
     tolerance: { type: 'string', default: '5e-6' },
     out: { type: 'string' },
   },
@@ -79,20 +81,23 @@ for (const c of report.conformance) say(`| ${c.mode} | ${c.adapter} | ${c.execut
 for (const c of report.conformance) for (const f of c.failed) say(`- FAILED [${c.mode}] ${f.name}: ${f.error}`);
 
 say();
-say(`## Exact attention, one head of dim 64: median of ${reps} runs after a warm-up`);
+say(`## Exact attention, head dim 64: median of ${reps} runs after a warm-up`);
 say();
-say('| backend | gpu.js mode | L | mask | median ms | GFLOP/s | time vs cpu backend |');
-say('|---|---|---|---|---|---|---|');
+say('| backend | gpu.js mode | L | heads | mask | median ms | GFLOP/s | time vs cpu backend |');
+say('|---|---|---|---|---|---|---|---|');
 const engines = [{ name: 'cpu', mode: '-', create: () => createCpuAttention() }, ...targets.map((t) => ({ name: 'gpu', mode: `${t.mode} (${t.adapter})`, create: () => createGpuAttention({ mode: t.mode }) }))];
-await timeEngines({
-  engines,
-  lengths,
-  reps,
-  onRow: (r) => {
-    report.bench.push(r);
-    say(`| ${r.name} | ${r.mode} | ${r.L} | ${r.mask} | ${(r.seconds * 1000).toFixed(2)} | ${r.gflops.toFixed(2)} | ${r.vsFirst.toFixed(2)}× |`);
-  },
-});
+for (const heads of opts.heads.split(',').map(Number)) {
+  await timeEngines({
+    engines,
+    lengths,
+    reps,
+    heads,
+    onRow: (r) => {
+      report.bench.push(r);
+      say(`| ${r.name} | ${r.mode} | ${r.L} | ${r.heads} | ${r.mask} | ${(r.seconds * 1000).toFixed(2)} | ${r.gflops.toFixed(2)} | ${r.vsFirst.toFixed(2)}× |`);
+    },
+  });
+}
 
 if (opts.out) {
   mkdirSync(opts.out, { recursive: true });

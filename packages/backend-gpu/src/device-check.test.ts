@@ -23,7 +23,7 @@ beforeAll(async () => {
 describe('device check (bundled, outside vitest)', () => {
   it('runs the shared suite on the WebGPU kernels, times gpu against cpu, and writes the report', () => {
     const out = mkdtempSync(join(os.tmpdir(), 'gpu-check-'));
-    const run = check('--allow-software', '--lengths', '30', '--reps', '1', '--out', out);
+    const run = check('--allow-software', '--lengths', '30', '--heads', '1', '--reps', '1', '--out', out);
     expect(run.status, run.stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'gpu-check.json'), 'utf8'));
     expect(report.conformance).toHaveLength(1);
@@ -37,7 +37,7 @@ describe('device check (bundled, outside vitest)', () => {
   });
 
   it('reports failing conformance tests and exits 1', () => {
-    const run = check('--allow-software', '--lengths', '30', '--reps', '1', '--tolerance', '0');
+    const run = check('--allow-software', '--lengths', '30', '--heads', '1', '--reps', '1', '--tolerance', '0');
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/- FAILED \[webgpu\] .*matches the float64 reference/);
     expect(run.stdout).toMatch(/\d+ conformance test\(s\) FAILED/);
