@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { certifiedPolynomial, evalPoly, rankFor, Rng, type PolyFamily } from '@nextscale/core';
+import { certifiedPolynomial, evalPoly, rankFor, Rng, wasmPrefixKernel, type PolyFamily } from '@nextscale/core';
 import { featureMap, featurize, monomialTable } from './features.js';
 
 describe('monomial table', () => {
@@ -76,6 +76,22 @@ describe('feature maps', () => {
       const perDegree = [0, 0, 0, 0, 0];
       for (let m = 0; m < fm.table.r; m++) perDegree[fm.table.degree[m]!] += f[m]! * f[m]!;
       perDegree.forEach((s, t) => expect(s).toBeCloseTo(beta ** t, 10));
+    }
+  });
+});
+
+describe('featurize in WebAssembly', () => {
+  it('gives bitwise the JavaScript chain\'s features', () => {
+    const rng = new Rng(9);
+    for (const [d, g, n] of [[16, 2, 7], [64, 2, 5], [3, 4, 9], [1, 6, 2]] as const) {
+      const table = monomialTable(d, g);
+      const w = Float64Array.from(rng.normalArray(table.r));
+      const x = Float32Array.from(rng.normalArray((n + 1) * d));
+      const js = new Float64Array(n * table.r);
+      featurize(x, d, n, 0.7, w, table, js, new Float64Array(d));
+      const wasm = new Float64Array(n * table.r);
+      wasmPrefixKernel()!.featurize(x, d, n, d, 0.7, w, table, wasm);
+      expect(Array.from(wasm), `d=${d} g=${g}`).toEqual(Array.from(js));
     }
   });
 });

@@ -2,6 +2,7 @@
  * The low-rank kernel for one (batch, head) slice: fold keys into the prefix sums, read queries out,
  * and apply the runtime guards (fast-attention.md §7.1 item 5) to every row.
  */
+import { wasmPrefixKernel } from '@nextscale/core';
 import { featurize, type FeatureMap } from './features.js';
 import { PrefixSums } from './prefix-state.js';
 
@@ -36,12 +37,18 @@ export class SliceKernel {
     return this;
   }
 
+  /** Features of n rows of x from `off` into this.phi, on the prefix sums' engine (both give the same bits). */
+  private features(x: Float32Array, off: number, n: number, a: number, w: Float64Array): void {
+    if (this.sums.engine === 'wasm') wasmPrefixKernel()!.featurize(x, off, n, this.d, a, w, this.fm.table, this.phi);
+    else featurize(x, off, n, a, w, this.fm.table, this.phi, this.xs);
+  }
+
   /** Folds key/value rows [j0, j1) (row j at base + j·d) into S, values centred on centre[cOff..]. */
   fold(k: Float32Array, v: Float32Array, base: number, j0: number, j1: number, centre: Float64Array, cOff: number): void {
     const { d, D, u, phi, fm } = this;
     for (let j = j0; j < j1; j += CHUNK) {
       const n = Math.min(CHUNK, j1 - j);
-      featurize(k, base + j * d, n, fm.ak, fm.wk, fm.table, phi, this.xs);
+      this.features(k, base + j * d, n, fm.ak, fm.wk);
       for (let t = 0; t < n; t++) {
         const vo = base + (j + t) * d;
         for (let c = 0; c < d; c++) u[t * D + c] = v[vo + c]! - centre[cOff + c]!;
@@ -62,7 +69,7 @@ export class SliceKernel {
     const minDen = minDenPerKey * visible;
     for (let i = i0; i < i1; i += CHUNK) {
       const n = Math.min(CHUNK, i1 - i);
-      featurize(q, qBase + i * d, n, fm.aq, fm.wq, fm.table, phi, this.xs);
+      this.features(q, qBase + i * d, n, fm.aq, fm.wq);
       this.sums.read(phi, n, acc);
       for (let t = 0; t < n; t++) {
         const a = t * D;

@@ -2,4 +2,4 @@
 export { panelFloats, packB, tile, tileScratchBytes, dotRows } from './gemm';
 export { attendRows, attnScratchBytes } from './attention';
 export { layerNormRows, groupNorm, softmaxRows, siluN, geluTanhN, expN, expNeg64N } from './elementwise';
-export { prefixFold, prefixRead } from './prefix';
+export { prefixFold, prefixRead, featurizeRows } from './prefix';

@@ -125,3 +125,30 @@ export function prefixRead(s: usize, phi: usize, n: i32, r: i32, D: i32, acc: us
     }
   }
 }
+
+/**
+ * Polynomial features of n rows of x (float32, row-major n × d) into out (n × r float64): each monomial is a lower one
+ * times one scaled coordinate times a multinomial step, then weighted — the JavaScript `featurize`, operation for
+ * operation. xs is d float64s of scratch.
+ */
+export function featurizeRows(
+  x: usize, n: i32, d: i32, a: f64, w: usize, parent: usize, coord: usize, mult: usize, r: i32, out: usize, xs: usize,
+): void {
+  const rowBytes = <usize>r << 3;
+  for (let j = 0; j < n; j++) {
+    const xo = x + ((<usize>j * <usize>d) << 2);
+    for (let i = 0; i < d; i++) store<f64>(xs + (<usize>i << 3), <f64>load<f32>(xo + (<usize>i << 2)) * a);
+    const o = out + <usize>j * rowBytes;
+    store<f64>(o, 1);
+    for (let m = 1; m < r; m++) {
+      const mm = <usize>m;
+      const p = <usize>load<i32>(parent + (mm << 2));
+      const c = <usize>load<i32>(coord + (mm << 2));
+      store<f64>(o + (mm << 3), load<f64>(o + (p << 3)) * load<f64>(xs + (c << 3)) * load<f64>(mult + (mm << 3)));
+    }
+    for (let m = 0; m < r; m++) {
+      const at = o + (<usize>m << 3);
+      store<f64>(at, load<f64>(at) * load<f64>(w + (<usize>m << 3)));
+    }
+  }
+}

@@ -13,4 +13,4 @@ export { installDefaultGemmEngine, defaultEngineOptions } from './default.js';
 export { loadWasmKernels } from './module.js';
 export { createWasmAttention, type WasmAttention, type WasmAttentionOptions, type WasmAttentionCall, type QuerySegment } from './attention.js';
 export { createWasmElementwiseEngine, type WasmElementwiseEngine, type WasmElementwiseOptions } from './elementwise-engine.js';
-export { wasmPrefixKernel, createWasmPrefixKernel, type PrefixKernel } from './prefix-kernel.js';
+export { wasmPrefixKernel, createWasmPrefixKernel, type PrefixKernel, type MonomialChain } from './prefix-kernel.js';

@@ -29,6 +29,7 @@ export interface KernelExports {
   expNeg64N(x: number, out: number, n: number): void;
   prefixFold(s: number, phi: number, u: number, n: number, r: number, D: number): void;
   prefixRead(s: number, phi: number, n: number, r: number, D: number, acc: number): void;
+  featurizeRows(x: number, n: number, d: number, a: number, w: number, parent: number, coord: number, mult: number, r: number, out: number, xs: number): void;
 }
 
 /** The variant for a memory kind, with fused multiply-add when relaxed SIMD is there (and not refused). */

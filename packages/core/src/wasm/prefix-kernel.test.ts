@@ -48,6 +48,21 @@ describe('WebAssembly prefix-sum kernel (float64)', () => {
     expect(phi).toEqual(phiBefore);
   });
 
+  it('featurizes along a monomial chain: 1, x0, x1, x0², √2·x0·x1, x1² (d = 2, degree ≤ 2), weighted', () => {
+    const table = {
+      r: 6,
+      parent: Int32Array.of(0, 0, 0, 1, 1, 2),
+      coord: Int32Array.of(0, 0, 1, 0, 1, 1),
+      mult: Float64Array.of(1, 1, 1, 1, Math.SQRT2, 1),
+    };
+    const w = Float64Array.of(1, 2, 3, 4, 5, 6);
+    const x = Float32Array.of(9, 9, 0.5, -2, 1.5, 3); // rows from offset 2: (0.5, −2) and (1.5, 3)
+    const out = new Float64Array(12);
+    kernel.featurize(x, 2, 2, 2, 2, w, table, out); // a = 2: features of (1, −4) and (3, 6)
+    const want = [1, 2, -12, 4, 5 * Math.SQRT2 * -4, 6 * 16, 1, 6, 18, 36, 5 * Math.SQRT2 * 18, 6 * 36];
+    want.forEach((v, i) => expect(out[i], `feature ${i}`).toBeCloseTo(v, 12));
+  });
+
   it('is shared process-wide where WebAssembly SIMD exists', () => {
     expect(wasmPrefixKernel()).not.toBeNull();
     expect(wasmPrefixKernel()).toBe(wasmPrefixKernel());

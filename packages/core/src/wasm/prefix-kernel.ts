@@ -1,6 +1,6 @@
 /**
- * The low-rank backend's float64 prefix sums in WebAssembly SIMD (assembly/prefix.ts): bitwise the same results as
- * the JavaScript loops, about 2–3× faster. Each call copies S and its operands into the kernels' memory and S (or the
+ * The low-rank backend's float64 prefix sums and feature maps in WebAssembly (assembly/prefix.ts): bitwise the same
+ * results as the JavaScript loops, several times faster. Each call copies S and its operands into the kernels' memory and S (or the
  * read-out) back, so callers keep plain Float64Arrays; one calling thread, one memory for the process.
  */
 import { align64, CALL_BASE } from './heap.js';
@@ -12,6 +12,19 @@ export interface PrefixKernel {
   fold(S: Float64Array, phi: Float64Array, u: Float64Array, n: number, r: number, D: number): void;
   /** acc (n × D) = Φ S. */
   read(S: Float64Array, phi: Float64Array, n: number, r: number, D: number, acc: Float64Array): void;
+  /**
+   * out (n × r) = the polynomial features of n rows of x (d floats each, from `off`): out[m] =
+   * out[parent[m]]·(a·x[coord[m]])·mult[m] with out[0] = 1, then ·w[m] (the low-rank backend's monomial chain).
+   */
+  featurize(x: Float32Array, off: number, n: number, d: number, a: number, w: Float64Array, table: MonomialChain, out: Float64Array): void;
+}
+
+/** The monomial enumeration of a feature map: r entries of parent index, coordinate and multinomial step. */
+export interface MonomialChain {
+  r: number;
+  parent: Int32Array;
+  coord: Int32Array;
+  mult: Float64Array;
 }
 
 let shared: PrefixKernel | null | undefined;
@@ -28,6 +41,7 @@ export function createWasmPrefixKernel(): PrefixKernel {
   const { heap, ex } = rt;
   let f64 = new Float64Array(heap.memory.buffer);
   const view = () => (f64.buffer === heap.memory.buffer ? f64 : (f64 = new Float64Array(heap.memory.buffer)));
+  const bytes = () => new Uint8Array(heap.memory.buffer);
 
   /** Lays out the given lengths (in float64s) from CALL_BASE, grows the memory, returns the byte addresses. */
   function layout(...lengths: number[]): number[] {
@@ -60,6 +74,21 @@ export function createWasmPrefixKernel(): PrefixKernel {
       m.set(phi.subarray(0, n * r), pAt >> 3);
       ex.prefixRead(sAt, pAt, n, r, D, aAt);
       acc.set(view().subarray(aAt >> 3, (aAt >> 3) + n * D));
+    },
+    featurize(x, off, n, d, a, w, table, out) {
+      if (n <= 0) return;
+      const { r } = table;
+      // Lengths in float64 units (the int32 and float32 arrays take at most as many bytes).
+      const [xAt, wAt, pAt, cAt, mAt, oAt, sAt] = layout(n * d, r, r, r, r, n * r, d) as [number, number, number, number, number, number, number];
+      const mem = bytes();
+      const put = (at: number, arr: ArrayBufferView) => mem.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), at);
+      put(xAt, x.subarray(off, off + n * d));
+      put(wAt, w.subarray(0, r));
+      put(pAt, table.parent.subarray(0, r));
+      put(cAt, table.coord.subarray(0, r));
+      put(mAt, table.mult.subarray(0, r));
+      ex.featurizeRows(xAt, n, d, a, wAt, pAt, cAt, mAt, r, oAt, sAt);
+      out.set(view().subarray(oAt >> 3, (oAt >> 3) + n * r));
     },
   };
 }
