@@ -86,4 +86,6 @@ export async function loadWasmKernels(): Promise<void> {
   if (!f.simd) return;
   await kernelModule(pickVariant(false));
   if (f.sharedMemory) await kernelModule(pickVariant(true));
+  // The low-rank prefix kernel always runs the plain variant (no fused multiply-add).
+  await kernelModule(pickVariant(false, false));
 }

@@ -6,6 +6,7 @@
 import { align64, CALL_BASE } from './heap.js';
 import { WasmRuntime } from './runtime.js';
 import { detectWasmFeatures } from './features.js';
+import { isCompiled } from './module.js';
 
 export interface PrefixKernel {
   /** S (r × D) += Φᵀ U, with phi n × r and u n × D, all row-major. */
@@ -29,10 +30,24 @@ export interface MonomialChain {
 
 let shared: PrefixKernel | null | undefined;
 
-/** The process-wide WebAssembly prefix kernel, or null where WebAssembly SIMD is missing. */
+/**
+ * The process-wide WebAssembly prefix kernel, or null where WebAssembly SIMD is missing, or on a browser page's main
+ * thread until `loadWasmKernels()` has compiled the kernels (pages may not compile them synchronously). Callers then
+ * use their JavaScript loops, which give the same bits.
+ */
 export function wasmPrefixKernel(): PrefixKernel | null {
-  if (shared === undefined) shared = detectWasmFeatures().simd ? createWasmPrefixKernel() : null;
+  if (shared === undefined) {
+    if (!detectWasmFeatures().simd) shared = null;
+    else if (!isCompiled('simd') && !syncCompileAllowed()) return null;
+    else shared = createWasmPrefixKernel();
+  }
   return shared;
+}
+
+/** Node and workers may compile a module synchronously; a page's main thread may not (beyond a few KiB). */
+function syncCompileAllowed(): boolean {
+  const g = globalThis as { process?: { versions?: { node?: string } }; document?: unknown };
+  return Boolean(g.process?.versions?.node) || g.document === undefined;
 }
 
 export function createWasmPrefixKernel(): PrefixKernel {
