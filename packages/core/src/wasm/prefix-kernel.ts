@@ -54,56 +54,48 @@ export function createWasmPrefixKernel(): PrefixKernel {
   // Plain SIMD, never relaxed: a fused multiply-add would change the rounding the certificate accounts for.
   const rt = new WasmRuntime({ threads: 1, relaxed: false });
   const { heap, ex } = rt;
-  let f64 = new Float64Array(heap.memory.buffer);
-  const view = () => (f64.buffer === heap.memory.buffer ? f64 : (f64 = new Float64Array(heap.memory.buffer)));
-  const bytes = () => new Uint8Array(heap.memory.buffer);
-
-  /** Lays out the given lengths (in float64s) from CALL_BASE, grows the memory, returns the byte addresses. */
-  function layout(...lengths: number[]): number[] {
+  /**
+   * Copies the inputs into the kernels' memory from CALL_BASE, each 64-byte aligned, then reserves the outputs'
+   * bytes; returns the inputs' addresses followed by the outputs'.
+   */
+  function stage(inputs: ArrayBufferView[], ...outputBytes: number[]): number[] {
     const at: number[] = [];
     let next = CALL_BASE;
-    for (const n of lengths) {
+    for (const bytes of [...inputs.map((x) => x.byteLength), ...outputBytes]) {
       at.push(next);
-      next = align64(next + n * 8);
+      next = align64(next + bytes);
     }
     heap.ensure(next);
+    const mem = new Uint8Array(heap.memory.buffer);
+    inputs.forEach((x, i) => mem.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), at[i]));
     return at;
+  }
+
+  /** Copies n float64s at byte address `at` back into out. */
+  function take(at: number, out: Float64Array, n: number): void {
+    out.set(new Float64Array(heap.memory.buffer, at, n));
   }
 
   return {
     fold(S, phi, u, n, r, D) {
       if (n <= 0) return;
-      const [sAt, pAt, uAt] = layout(r * D, n * r, n * D) as [number, number, number];
-      const m = view();
-      m.set(S.subarray(0, r * D), sAt >> 3);
-      m.set(phi.subarray(0, n * r), pAt >> 3);
-      m.set(u.subarray(0, n * D), uAt >> 3);
+      const [sAt, pAt, uAt] = stage([S.subarray(0, r * D), phi.subarray(0, n * r), u.subarray(0, n * D)]) as [number, number, number];
       ex.prefixFold(sAt, pAt, uAt, n, r, D);
-      S.set(view().subarray(sAt >> 3, (sAt >> 3) + r * D));
+      take(sAt, S, r * D);
     },
     read(S, phi, n, r, D, acc) {
       if (n <= 0) return;
-      const [sAt, pAt, aAt] = layout(r * D, n * r, n * D) as [number, number, number];
-      const m = view();
-      m.set(S.subarray(0, r * D), sAt >> 3);
-      m.set(phi.subarray(0, n * r), pAt >> 3);
+      const [sAt, pAt, aAt] = stage([S.subarray(0, r * D), phi.subarray(0, n * r)], n * D * 8) as [number, number, number];
       ex.prefixRead(sAt, pAt, n, r, D, aAt);
-      acc.set(view().subarray(aAt >> 3, (aAt >> 3) + n * D));
+      take(aAt, acc, n * D);
     },
     featurize(x, off, n, d, a, w, table, out) {
       if (n <= 0) return;
       const { r } = table;
-      // Lengths in float64 units (the int32 and float32 arrays take at most as many bytes).
-      const [xAt, wAt, pAt, cAt, mAt, oAt, sAt] = layout(n * d, r, r, r, r, n * r, d) as [number, number, number, number, number, number, number];
-      const mem = bytes();
-      const put = (at: number, arr: ArrayBufferView) => mem.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), at);
-      put(xAt, x.subarray(off, off + n * d));
-      put(wAt, w.subarray(0, r));
-      put(pAt, table.parent.subarray(0, r));
-      put(cAt, table.coord.subarray(0, r));
-      put(mAt, table.mult.subarray(0, r));
+      const inputs = [x.subarray(off, off + n * d), w.subarray(0, r), table.parent.subarray(0, r), table.coord.subarray(0, r), table.mult.subarray(0, r)];
+      const [xAt, wAt, pAt, cAt, mAt, oAt, sAt] = stage(inputs, n * r * 8, d * 8) as [number, number, number, number, number, number, number];
       ex.featurizeRows(xAt, n, d, a, wAt, pAt, cAt, mAt, r, oAt, sAt);
-      out.set(view().subarray(oAt >> 3, (oAt >> 3) + n * r));
+      take(oAt, out, n * r);
     },
   };
 }
