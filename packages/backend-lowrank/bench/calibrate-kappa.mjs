@@ -11,7 +11,8 @@
 // certificate (the degree and rank actually used).
 //
 // After `pnpm build`: node packages/backend-lowrank/bench/calibrate-kappa.mjs [--reps 5] [--dims 16,64]
-//                       [--betas 0.1,0.25,0.5,1] [--lengths 155,680,2240] [--epsilon 1e-2] [--out DIR]
+//                       [--betas 0.1,0.25,0.5,1] [--lengths 155,680,2240] [--epsilon 1e-2] [--quick] [--out DIR]
+// (--quick: d = 16, L = 155 and 680, β = 0.25 and 0.5.) `nextscale bench --calibrate` runs it too.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,9 +28,11 @@ const { values: o } = parseArgs({
     betas: { type: 'string', default: '0.1,0.25,0.5,1' },
     lengths: { type: 'string', default: '155,680,2240' },
     epsilon: { type: 'string', default: '1e-2' },
+    quick: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
+if (o.quick) Object.assign(o, { dims: '16', lengths: '155,680', betas: '0.25,0.5' });
 const list = (s) => s.split(',').map(Number);
 const reps = Number(o.reps);
 const epsilon = Number(o.epsilon);

@@ -1,9 +1,10 @@
 /**
- * The low-rank scaling study lives in @nextscale/backend-lowrank; this finds it through backend
- * discovery and runs it. Two forms are supported: a `./bench` export with a study function
- * (`runScalingStudy({ out, reps, quick, signal, log })`), or the package's `bench/scaling.mjs` script
- * (run in a child process with `--out <dir>`; it writes scaling.{json,md,svg} there). Rows a module
- * returns without markdown/SVG are rendered here.
+ * The low-rank scaling study and the κ calibration live in @nextscale/backend-lowrank; this finds them
+ * through backend discovery and runs them. For the study, two forms are supported: a `./bench` export
+ * with a study function (`runScalingStudy({ out, reps, quick, signal, log })`), or the package's
+ * `bench/scaling.mjs` script (run in a child process with `--out <dir>`; it writes scaling.{json,md,svg}
+ * there). Rows a module returns without markdown/SVG are rendered here. The calibration is the script
+ * `bench/calibrate-kappa.mjs`, which writes kappa.json.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -49,12 +50,15 @@ function benchExport(dir: string): string | undefined {
   return typeof t === 'string' ? path.join(dir, t) : undefined;
 }
 
+function lowrankPackage(d: Discovery, what: string) {
+  const pkg = d.loaded.find((l) => l.name === LOWRANK_PACKAGE || l.backend?.id === 'lowrank');
+  if (!pkg) throw backendError(`${what} needs ${LOWRANK_PACKAGE}, which is not installed`, `npm i ${LOWRANK_PACKAGE} (or list it in nextscale.config "backends")`);
+  return pkg;
+}
+
 /** Finds the study before anything is measured, so a missing package fails at once. */
 export async function locateScaling(d: Discovery): Promise<ScalingStudy> {
-  const pkg = d.loaded.find((l) => l.name === LOWRANK_PACKAGE || l.backend?.id === 'lowrank');
-  if (!pkg) {
-    throw backendError(`the scaling study needs ${LOWRANK_PACKAGE}, which is not installed`, `npm i ${LOWRANK_PACKAGE} (or list it in nextscale.config "backends")`);
-  }
+  const pkg = lowrankPackage(d, 'the scaling study');
   const entry = benchExport(pkg.dir);
   if (entry && existsSync(entry)) {
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
@@ -80,6 +84,41 @@ export async function runScaling(study: ScalingStudy, o: ScalingOptions): Promis
 }
 
 async function runScript(script: string, o: ScalingOptions): Promise<ScalingOutput> {
+  await runBenchScript('the scaling study', script, o);
+  const read = (f: string) => (existsSync(path.join(o.out, f)) ? readFileSync(path.join(o.out, f), 'utf8') : '');
+  const json = read('scaling.json');
+  return {
+    data: json ? JSON.parse(json) : null,
+    markdown: read('scaling.md'),
+    svg: read('scaling.svg'),
+    files: ['scaling.json', 'scaling.md', 'scaling.svg'].map((f) => path.join(o.out, f)).filter((f) => existsSync(f)),
+  };
+}
+
+/** What `calibrate-kappa.mjs` found: the break-even κ of the norm policy on this machine, and its cases. */
+export interface Calibration {
+  kappaStar: number;
+  rows: Record<string, unknown>[];
+  file: string;
+}
+
+/** The κ calibration script shipped by the lowrank package, found before anything is measured. */
+export function locateCalibration(d: Discovery): string {
+  const pkg = lowrankPackage(d, 'the κ calibration');
+  const script = path.join(pkg.dir, 'bench', 'calibrate-kappa.mjs');
+  if (!existsSync(script)) throw backendError(`${pkg.name}@${pkg.version} ships no κ calibration (no bench/calibrate-kappa.mjs)`, `install a version of ${LOWRANK_PACKAGE} that ships it`);
+  return script;
+}
+
+export async function runCalibration(script: string, o: ScalingOptions): Promise<Calibration> {
+  await runBenchScript('the κ calibration', script, o);
+  const file = path.join(o.out, 'kappa.json');
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { kappaStar: number; rows: Record<string, unknown>[] };
+  return { kappaStar: doc.kappaStar, rows: doc.rows, file };
+}
+
+/** Runs one of the lowrank package's bench scripts in a child process with --out, --reps and --quick. */
+async function runBenchScript(what: string, script: string, o: ScalingOptions): Promise<void> {
   const args = [script, '--out', o.out, '--reps', String(o.reps), ...(o.quick ? ['--quick'] : [])];
   o.log(`running ${script}${o.quick ? ' (quick)' : ''}`);
   const stderr: string[] = [];
@@ -97,16 +136,8 @@ async function runScript(script: string, o: ScalingOptions): Promise<ScalingOutp
   if (o.signal.aborted) throw new AbortedError();
   if (code !== 0) {
     const last = stderr.join('').trim().split('\n').pop() ?? '';
-    throw new CliError('E_INTERNAL', `the scaling study (${script}) failed with exit code ${code}${last ? `: ${last}` : ''}`, 'rerun with --verbose to see its output');
+    throw new CliError('E_INTERNAL', `${what} (${script}) failed with exit code ${code}${last ? `: ${last}` : ''}`, 'rerun with --verbose to see its output');
   }
-  const read = (f: string) => (existsSync(path.join(o.out, f)) ? readFileSync(path.join(o.out, f), 'utf8') : '');
-  const json = read('scaling.json');
-  return {
-    data: json ? JSON.parse(json) : null,
-    markdown: read('scaling.md'),
-    svg: read('scaling.svg'),
-    files: ['scaling.json', 'scaling.md', 'scaling.svg'].map((f) => path.join(o.out, f)).filter((f) => existsSync(f)),
-  };
 }
 
 export function rowsToMarkdown(rows: Record<string, unknown>[]): string {

@@ -61,4 +61,17 @@ describe('nextscale bench', () => {
     expect(readFileSync(path.join(dir, 'scaling.md'), 'utf8')).toMatch(/\|/);
     expect(readFileSync(path.join(dir, 'scaling.svg'), 'utf8')).toMatch(/<svg/);
   });
+
+  it("--calibrate measures the norm policy's break-even kappa with the lowrank package's script, and says where to put it", () => {
+    const missing = run(['bench', '--calibrate', '--lengths', '680', '--reps', '1', '--out', 'k0'], { cwd: p.dir });
+    expect(missing.status).toBe(4);
+    expect(missing.stderr).toMatch(/^nextscale: the κ calibration needs @nextscale\/backend-lowrank, which is not installed/);
+    const text = run(['bench', '--calibrate', '--quick', '--lengths', '680', '--reps', '1', '--backends', 'cpu', '--out', 'kappa'], { cwd: withLowrank.dir });
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/norm policy break-even κ\* = [\d.]+ on this machine \(median of 4 cases; the default is 0\.5\): put "policy": \{ "kappa": [\d.]+ \}/);
+    const doc = JSON.parse(readFileSync(path.join(withLowrank.dir, 'kappa', 'kappa.json'), 'utf8')) as { kappaStar: number; rows: { kappa: number }[] };
+    expect(doc.rows).toHaveLength(4);
+    expect(doc.kappaStar).toBeGreaterThan(0);
+    expect(doc.kappaStar).toBe([...doc.rows.map((r) => r.kappa)].sort((a, b) => a - b)[2]);
+  });
 });

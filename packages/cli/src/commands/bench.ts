@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
 import { benchBackend, PYRAMIDS, type BenchRow } from '../bench/attention.js';
-import { locateScaling, runScaling, type ScalingOutput } from '../bench/scaling.js';
+import { locateCalibration, locateScaling, runCalibration, runScaling, type Calibration, type ScalingOutput } from '../bench/scaling.js';
 import { machine } from '../bench/stats.js';
 import { barChart } from '../bench/svg.js';
 import { parseNumber, parsePatchNums } from '../config/resolve.js';
@@ -30,12 +30,13 @@ interface BenchFlags extends CommonOptions {
   epsilon?: string;
   out?: string;
   scaling?: boolean;
+  calibrate?: boolean;
   quick?: boolean;
 }
 
 export function benchCommand(wrap: Wrap): Command {
   const cmd = new Command('bench')
-    .description('benchmark the attention backends side by side at VAR shapes; --scaling runs the low-rank scaling study')
+    .description('benchmark the attention backends side by side at VAR shapes; --scaling runs the low-rank scaling study, --calibrate the κ calibration')
     .option('--backends <ids>', 'comma list of backend ids (default: every available one)')
     .option('--lengths <list>', 'sequence lengths: 680 (256 px) and/or 2240 (512 px)', '680,2240')
     .option('--heads <n>', 'attention heads per call', '1')
@@ -44,7 +45,8 @@ export function benchCommand(wrap: Wrap): Command {
     .option('--beta <x>', 'logit bound of the l2-normalised inputs (VAR\'s exp(scale_mul))', '0.5')
     .option('--epsilon <x>', 'target error for approximate backends', '1e-3')
     .option('--scaling', 'also run the low-rank scaling study (needs @nextscale/backend-lowrank)')
-    .option('--quick', 'a shorter scaling study (fewer sizes, dims and bounds)')
+    .option('--calibrate', "measure the norm policy's break-even kappa on this machine (needs @nextscale/backend-lowrank)")
+    .option('--quick', 'a shorter scaling study or calibration (fewer sizes, dims and bounds)')
     .option('-o, --out <dir>', 'folder for the markdown table, SVG plot and JSON', 'bench-results');
   addCommonOptions(cmd);
   return cmd.action(wrap((ctx, flags: BenchFlags) => runBench(ctx, flags)));
@@ -70,6 +72,7 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
     if (!probed.some((a) => a.backend.id === id)) throw backendError(`attention backend '${id}' is not installed`, installHint(id));
   }
   const study = flags.scaling ? await locateScaling(d) : undefined;
+  const calibrationScript = flags.calibrate ? locateCalibration(d) : undefined;
   const chosen = probed.filter((a) => !wanted || wanted.includes(a.backend.id));
 
   const rows: BenchRow[] = [];
@@ -102,6 +105,11 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
     await fsp.mkdir(outDir, { recursive: true });
     scaling = await runScaling(study, { out: outDir, reps, quick: Boolean(flags.quick), signal: ctx.signal, log: (s) => ctx.log(s), verbose: ctx.verbose });
   }
+  let calibration: Calibration | undefined;
+  if (calibrationScript) {
+    await fsp.mkdir(outDir, { recursive: true });
+    calibration = await runCalibration(calibrationScript, { out: outDir, reps, quick: Boolean(flags.quick), signal: ctx.signal, log: (s) => ctx.log(s), verbose: ctx.verbose });
+  }
   throwIfAborted(ctx.signal);
 
   const m = machine();
@@ -130,15 +138,19 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
     await put('scaling.svg', scaling.svg);
     await put('scaling.json', JSON.stringify(scaling.data, null, 2) + '\n');
   }
+  if (calibration) files.push(calibration.file);
+  const kappaLine = calibration
+    ? `\nnorm policy break-even κ* = ${calibration.kappaStar.toPrecision(2)} on this machine (median of ${calibration.rows.length} cases; the default is 0.5): put "policy": { "kappa": ${calibration.kappaStar.toPrecision(2)} } in nextscale.config.json\n`
+    : '';
 
   if (ctx.json) {
-    writeJson(ctx.stdout, { command: 'bench', machine: m, reps, beta, epsilon, rows, scaling: scaling ? scaling.data : null, files });
+    writeJson(ctx.stdout, { command: 'bench', machine: m, reps, beta, epsilon, rows, scaling: scaling ? scaling.data : null, calibration: calibration ?? null, files });
   } else {
     ctx.out(
       table(
         ['backend', 'L', 'path', 'median s', 'GFLOP/s', 'cert. error', 'note'],
         rows.map((r) => [r.backend, r.L, r.path, r.skipped ? '' : r.seconds.toFixed(4), r.skipped ? '' : r.gflops.toFixed(2), fmt(r.certifiedError), r.skipped ?? '']),
-      ) + (scaling?.markdown ? `\n${scaling.markdown}` : '') + `\nwrote ${files.map((f) => displayPath(f, ctx.cwd)).join(', ')}`,
+      ) + (scaling?.markdown ? `\n${scaling.markdown}` : '') + kappaLine + `\nwrote ${files.map((f) => displayPath(f, ctx.cwd)).join(', ')}`,
     );
   }
   return 0;
