@@ -1,17 +1,13 @@
 // Throughput of the CPU kernels: core's matmul and the cpu backend's exact attention at VAR's
 // attention shapes (L = 680 and 2240, head dim 64), medians over several runs.
 // Usage: pnpm build && node scripts/bench/kernels.mjs [--reps 5]
-import { Rng, Tensor, getGemmEngine, matmul } from '@nextscale/core';
+import { pyramidWork, RELEASED_PYRAMIDS, Rng, scaleEnds, Tensor, getGemmEngine, matmul } from '@nextscale/core';
 import { createCpuAttention } from '@nextscale/backend-cpu';
 import { machine, timeMedian } from './machine.mjs';
 
 const reps = Number(process.argv[process.argv.indexOf('--reps') + 1]) || 5;
 const rng = new Rng(0);
 const rand = (shape) => new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1)));
-const pyramids = {
-  680: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16],
-  2240: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32],
-};
 
 const rows = [];
 for (const [M, K, N] of [[680, 64, 680], [680, 680, 64], [256, 1024, 1024], [680, 1024, 4096]]) {
@@ -22,21 +18,14 @@ for (const [M, K, N] of [[680, 64, 680], [680, 680, 64], [256, 1024, 1024], [680
 }
 
 const att = await createCpuAttention();
-for (const [L, pns] of Object.entries(pyramids)) {
+for (const [L, pns] of Object.entries(RELEASED_PYRAMIDS)) {
   const d = 64;
   const n = Number(L);
   const [q, k, v] = [0, 1, 2].map(() => rand([1, 1, n, d]));
   const full = await timeMedian(() => att.attend(q, k, v, { scale: 0.125 }), reps);
   rows.push({ kernel: `attention L=${n} d=${d} no mask`, seconds: full.median, gflops: (4 * n * n * d) / full.median / 1e9 });
-  const ends = [];
-  let acc = 0;
-  for (const p of pns) ends.push((acc += p * p));
-  let pairs = 0;
-  let prev = 0;
-  for (const e of ends) {
-    pairs += (e - prev) * e;
-    prev = e;
-  }
+  const ends = scaleEnds(pns);
+  const pairs = pyramidWork(ends);
   const masked = await timeMedian(() => att.attend(q, k, v, { scale: 0.125, mask: { kind: 'block-causal', scaleEnds: ends } }), reps);
   rows.push({ kernel: `attention L=${n} d=${d} block-causal`, seconds: masked.median, gflops: (4 * pairs * d) / masked.median / 1e9 });
 }

@@ -15,7 +15,10 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import '@nextscale/backend-cpu/register';
 import {
+  pyramidWork,
+  RELEASED_PYRAMIDS,
   Rng,
+  scaleEnds,
   Tensor,
   VARModel,
   createWasmGemmEngine,
@@ -49,24 +52,15 @@ const GEMMS = [
   { m: 680, n: 64, k: 680, what: 'P·V: 680 × 64 over 680 keys' },
   { m: 2, n: 4096, k: 1024, what: 'first scale (2 tokens with guidance)' },
 ];
-const PYRAMIDS = { 680: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16], 2240: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32] };
 const ATTENTION = [];
 for (const L of [680, 2240]) {
-  let acc = 0;
-  const ends = PYRAMIDS[L].map((p) => (acc += p * p));
+  const ends = scaleEnds(RELEASED_PYRAMIDS[L]);
   ATTENTION.push({ L, d: 64, mask: 'none', ends: null });
   ATTENTION.push({ L, d: 64, mask: 'block-causal', ends });
 }
 
 function attentionFlops({ L, d, ends }) {
-  if (!ends) return 4 * L * L * d;
-  let pairs = 0;
-  let prev = 0;
-  for (const e of ends) {
-    pairs += (e - prev) * e;
-    prev = e;
-  }
-  return 4 * pairs * d;
+  return ends ? 4 * pyramidWork(ends) * d : 4 * L * L * d;
 }
 
 async function timeMedian(fn, n = reps) {

@@ -1,27 +1,18 @@
 // The attention shapes the gpu benchmarks time, shared by bench/attention.mjs and device/check.mjs:
 // VAR's token pyramids (L = 680 for 256 px, 2240 for 512 px; 30 is a quick smoke size), head dim 64,
 // block-causal over the scales and unmasked.
-import { Rng, Tensor } from '@nextscale/core';
+import { pyramidWork, RELEASED_PYRAMIDS, Rng, scaleEnds as scaleEndsOf, Tensor } from '@nextscale/core';
 
-export const PYRAMIDS = {
-  30: [1, 2, 3, 4],
-  680: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16],
-  2240: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32],
-};
+export const PYRAMIDS = { 30: [1, 2, 3, 4], ...RELEASED_PYRAMIDS };
 
 /** Both masks at length L: the mask spec and the FLOPs of exact attention (2 GEMMs over the visible pairs). */
 export function attentionCases(L, d = 64) {
   const pyramid = PYRAMIDS[L];
   if (!pyramid) throw new Error(`no token pyramid for L = ${L} (known: ${Object.keys(PYRAMIDS).join(', ')})`);
-  const scaleEnds = [];
-  let acc = 0;
-  for (const p of pyramid) scaleEnds.push((acc += p * p));
-  let pairs = 0;
-  let prev = 0;
-  for (const e of scaleEnds) (pairs += (e - prev) * e), (prev = e);
+  const scaleEnds = scaleEndsOf(pyramid);
   const scale = 1 / Math.sqrt(d);
   return [
-    { mask: 'block-causal', scaleEnds, spec: { scale, mask: { kind: 'block-causal', scaleEnds } }, flops: 4 * pairs * d },
+    { mask: 'block-causal', scaleEnds, spec: { scale, mask: { kind: 'block-causal', scaleEnds } }, flops: 4 * pyramidWork(scaleEnds) * d },
     { mask: 'none', scaleEnds: null, spec: { scale }, flops: 4 * L * L * d },
   ];
 }

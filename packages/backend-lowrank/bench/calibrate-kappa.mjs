@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Rng, Tensor } from '@nextscale/core';
+import { RELEASED_PYRAMIDS, Rng, scaleEnds as scaleEndsOf, Tensor } from '@nextscale/core';
 import { createCpuAttention } from '@nextscale/backend-cpu';
 import { createLowrankAttention } from '../dist/index.js';
 
@@ -37,7 +37,7 @@ const list = (s) => s.split(',').map(Number);
 const reps = Number(o.reps);
 const epsilon = Number(o.epsilon);
 // VAR's schedules: the shipped Fashion-MNIST model (L = 155), 256 px (680) and 512 px (2240).
-const PYRAMIDS = { 155: [1, 2, 3, 4, 5, 6, 8], 680: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16], 2240: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32] };
+const PYRAMIDS = { 155: [1, 2, 3, 4, 5, 6, 8], ...RELEASED_PYRAMIDS };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 async function seconds(fn) {
@@ -77,9 +77,7 @@ for (const d of list(o.dims)) {
   for (const L of list(o.lengths)) {
     const pyramid = PYRAMIDS[L];
     if (!pyramid) throw new Error(`no pyramid for L = ${L} (known: ${Object.keys(PYRAMIDS).join(', ')})`);
-    const scaleEnds = [];
-    let acc = 0;
-    for (const p of pyramid) scaleEnds.push((acc += p * p));
+    const scaleEnds = scaleEndsOf(pyramid);
     const [q, k] = [unitRows(L, d), unitRows(L, d)];
     const v = new Tensor([1, 1, L, d], Float32Array.from(rng.normalArray(L * d), (x) => Math.max(-0.5, Math.min(0.5, x / 4))));
     for (const beta of list(o.betas)) {

@@ -4,17 +4,12 @@
  * l2-normalised with logit bound β (as in released checkpoints), so approximate backends are fed the
  * static bound they would get in a real generation.
  */
-import { Rng, Tensor, type AttentionBackend, type AttentionInstance } from '@nextscale/core';
+import { pyramidWork, Rng, scaleEnds, Tensor, type AttentionBackend, type AttentionInstance } from '@nextscale/core';
 import { timeMedian } from './stats.js';
-
-export const PYRAMIDS: Record<number, number[]> = {
-  680: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16],
-  2240: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32],
-};
 
 export interface BenchCase {
   L: number;
-  patchNums: number[];
+  patchNums: readonly number[];
   heads: number;
   headDim: number;
 }
@@ -32,22 +27,6 @@ export interface BenchRow {
   runs: number;
   certifiedError?: number;
   skipped?: string;
-}
-
-function ends(pns: number[]): number[] {
-  let acc = 0;
-  return pns.map((p) => (acc += p * p));
-}
-
-/** Visible (query, key) pairs under the block-causal mask. */
-export function visiblePairs(scaleEnds: number[]): number {
-  let pairs = 0;
-  let prev = 0;
-  for (const e of scaleEnds) {
-    pairs += (e - prev) * e;
-    prev = e;
-  }
-  return pairs;
 }
 
 /** Rows of unit length, the query rows scaled by β: |q·k| ≤ β exactly as with scale_mul = ln β. */
@@ -88,8 +67,8 @@ export async function benchBackend(
   o: { reps: number; beta: number; epsilon: number; signal?: AbortSignal },
 ): Promise<BenchRow[]> {
   const { q, k, v } = l2Inputs(c, o.beta, c.L);
-  const se = ends(c.patchNums);
-  const flops = 4 * visiblePairs(se) * c.headDim * c.heads;
+  const se = scaleEnds(c.patchNums);
+  const flops = 4 * pyramidWork(se) * c.headDim * c.heads;
   const rows: BenchRow[] = [];
   let cert: number | undefined;
   const oneShot = await timeMedian(

@@ -5,9 +5,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { throwIfAborted } from '@nextscale/core';
+import { RELEASED_PYRAMIDS, throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
-import { benchBackend, PYRAMIDS, type BenchRow } from '../bench/attention.js';
+import { benchBackend, type BenchRow } from '../bench/attention.js';
 import { locateCalibration, locateScaling, runCalibration, runScaling, type Calibration, type ScalingOutput } from '../bench/scaling.js';
 import { machine } from '../bench/stats.js';
 import { barChart } from '../bench/svg.js';
@@ -60,7 +60,7 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
   const epsilon = parseNumber(flags.epsilon ?? '1e-3', '--epsilon', { positive: true });
   const lengths = parsePatchNums(flags.lengths ?? '680,2240', '--lengths');
   for (const L of lengths) {
-    if (!PYRAMIDS[L]) throw usageError(`--lengths: no VAR pyramid with L = ${L}`, `use ${Object.keys(PYRAMIDS).join(' and/or ')}`);
+    if (!RELEASED_PYRAMIDS[L]) throw usageError(`--lengths: no VAR pyramid with L = ${L}`, `use ${Object.keys(RELEASED_PYRAMIDS).join(' and/or ')}`);
   }
   const outDir = path.resolve(ctx.cwd, flags.out ?? 'bench-results');
   const layers = await readLayers(ctx, flags.config);
@@ -88,7 +88,7 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
         throwIfAborted(ctx.signal);
         ctx.log(`${a.backend.id}: L = ${L} …`);
         try {
-          rows.push(...(await benchBackend(a.backend, instance, { L, patchNums: PYRAMIDS[L]!, heads, headDim }, { reps, beta, epsilon, signal: ctx.signal })));
+          rows.push(...(await benchBackend(a.backend, instance, { L, patchNums: RELEASED_PYRAMIDS[L]!, heads, headDim }, { reps, beta, epsilon, signal: ctx.signal })));
         } catch (err) {
           throwIfAborted(ctx.signal);
           rows.push({ backend: a.backend.id, exact: a.backend.exact, L, heads, headDim, path: 'one-shot', seconds: NaN, gflops: NaN, runs: 0, skipped: (err as Error).message.split('\n')[0] });

@@ -8,7 +8,7 @@ export {
   type VARConfig,
   type VARConfigOptions,
 } from './config.js';
-export { RELEASED_256_PATCH_NUMS, scaleEnds, tokenCount, tokenLevels, patchNumsFromLevels, assertPatchNums } from './patch-schedule.js';
+export { RELEASED_256_PATCH_NUMS, RELEASED_512_PATCH_NUMS, RELEASED_PYRAMIDS, scaleEnds, tokenCount, tokenLevels, patchNumsFromLevels, assertPatchNums } from './patch-schedule.js';
 export {
   generateNextScale,
   GENERATE_DEFAULTS,

@@ -6,6 +6,13 @@ import { UsageError } from '../../errors.js';
 
 /** The released 256-px models' schedule (L = 680). */
 export const RELEASED_256_PATCH_NUMS: readonly number[] = Object.freeze([1, 2, 3, 4, 5, 6, 8, 10, 13, 16]);
+/** The 512-px model's schedule (L = 2240). */
+export const RELEASED_512_PATCH_NUMS: readonly number[] = Object.freeze([1, 2, 3, 4, 6, 9, 13, 18, 24, 32]);
+/** Both schedules by token count L: the attention shapes the benchmarks time. */
+export const RELEASED_PYRAMIDS: Readonly<Record<number, readonly number[]>> = Object.freeze({
+  680: RELEASED_256_PATCH_NUMS,
+  2240: RELEASED_512_PATCH_NUMS,
+});
 
 export function assertPatchNums(patchNums: readonly number[], what = 'patchNums'): void {
   if (!Array.isArray(patchNums) || patchNums.length === 0 || patchNums.some((p) => !Number.isInteger(p) || p <= 0)) {
