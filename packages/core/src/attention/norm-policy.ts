@@ -58,18 +58,11 @@ export interface NormPolicyOptions {
 
 type Category = 'unknown-bound' | 'critical' | 'degree-cap' | 'rank-cap' | 'memory-cap' | 'not-profitable' | 'lowrank' | 'not-installed';
 
-interface HeadVerdict {
+/** One head's judgement: the decision's figures, before heads with the same outcome are grouped. */
+interface HeadVerdict extends Omit<HeadGroupDecision, 'heads' | 'backend' | 'reason'> {
   head: number;
   category: Category;
   lowrank: boolean;
-  beta?: number;
-  betaSource?: HeadBound['source'];
-  regime?: 'subcritical' | 'critical';
-  degree?: number;
-  rank?: number;
-  errBound?: number;
-  estCostLowrank?: number;
-  estCostExact?: number;
   detail: string;
 }
 
