@@ -19,15 +19,7 @@ export function layerNorm(x: TensorLike, eps: number): Tensor {
     return y;
   }
   for (let o = 0; o < xd.length; o += n) {
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += xd[o + i]!;
-    const mean = sum / n;
-    let sq = 0;
-    for (let i = 0; i < n; i++) {
-      const d = xd[o + i]! - mean;
-      sq += d * d;
-    }
-    const inv = 1 / Math.sqrt(sq / n + eps);
+    const [mean, inv] = meanAndInvStd(xd, o, n, eps);
     for (let i = 0; i < n; i++) yd[o + i] = (xd[o + i]! - mean) * inv;
   }
   return y;
@@ -70,15 +62,7 @@ export function groupNorm(x: TensorLike, numGroups: number, weight: TensorLike, 
   for (let b = 0; b < B; b++) {
     for (let g = 0; g < numGroups; g++) {
       const o = (b * C + g * cg) * HW;
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += xd[o + i]!;
-      const mean = sum / n;
-      let sq = 0;
-      for (let i = 0; i < n; i++) {
-        const d = xd[o + i]! - mean;
-        sq += d * d;
-      }
-      const inv = 1 / Math.sqrt(sq / n + eps);
+      const [mean, inv] = meanAndInvStd(xd, o, n, eps);
       for (let cc = 0; cc < cg; cc++) {
         const c = g * cg + cc;
         const scale = inv * wd[c]!;
@@ -109,4 +93,17 @@ export function l2Normalize(x: TensorLike, eps = 1e-12): Tensor {
     for (let i = 0; i < n; i++) yd[o + i] = xd[o + i]! * inv;
   }
   return y;
+}
+
+/** Mean and 1/√(σ² + eps) of x[o, o+n), σ² the biased variance, in float64 (two passes). */
+function meanAndInvStd(x: Float32Array, o: number, n: number, eps: number): [number, number] {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += x[o + i]!;
+  const mean = sum / n;
+  let sq = 0;
+  for (let i = 0; i < n; i++) {
+    const d = x[o + i]! - mean;
+    sq += d * d;
+  }
+  return [mean, 1 / Math.sqrt(sq / n + eps)];
 }
