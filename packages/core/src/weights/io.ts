@@ -67,6 +67,31 @@ export function bytesAsFile(bytes: Uint8Array, name: string): OpenedFile {
 }
 
 /**
+ * A random-access byte source that is not a file on disk: a browser `File` read piece by piece with
+ * `File.slice`, a range-request reader. Each read asks for one range; nothing asks for the whole source.
+ */
+export interface ByteSource {
+  /** Names the source in errors (a file name). */
+  readonly name: string;
+  readonly size: number;
+  /** The bytes of [position, position + length) (fewer only where the source ends). */
+  read(position: number, length: number): Promise<Uint8Array>;
+}
+
+/** A ByteSource as an opened file, so the same readers and checks apply to it as to files on disk. */
+export function sourceAsFile(source: ByteSource): OpenedFile {
+  const handle = {
+    async read(buffer: Uint8Array, offset: number, length: number, position: number) {
+      const bytes = await source.read(position, Math.max(0, Math.min(length, source.size - position)));
+      buffer.set(bytes.subarray(0, length), offset);
+      return { bytesRead: Math.min(bytes.length, length), buffer };
+    },
+    async close() {},
+  };
+  return { path: source.name, handle: handle as unknown as FileHandle, size: source.size };
+}
+
+/**
  * Reads exactly `length` bytes at `position` into a fresh (8-byte aligned) buffer, or throws a
  * "truncated" WeightsError when the file ends first.
  */

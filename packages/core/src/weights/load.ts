@@ -5,7 +5,7 @@
 import { WeightsError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import type { DType } from './dtype.js';
-import { bytesAsFile, type OpenedFile, openFile, readAt } from './io.js';
+import { bytesAsFile, type ByteSource, type OpenedFile, openFile, readAt, sourceAsFile } from './io.js';
 import { parsePth } from './pth/reader.js';
 import { parseSafetensors } from './safetensors.js';
 import type { WeightsFormat, WeightsReader } from './types.js';
@@ -68,6 +68,19 @@ export async function loadStateDict(path: string): Promise<StateDictFile> {
  */
 export async function loadStateDictFromBytes(bytes: Uint8Array, name = 'weights'): Promise<StateDictFile> {
   return readAll(await openOpened(bytesAsFile(bytes, name)));
+}
+
+/**
+ * Opens weights from a random-access source (a browser File, read through File.slice in pieces): the
+ * index only, as openWeights does; the caller closes the reader.
+ */
+export async function openWeightsSource(source: ByteSource): Promise<WeightsReader> {
+  return openOpened(sourceAsFile(source));
+}
+
+/** Loads every tensor from a random-access source, one tensor's bytes at a time. */
+export async function loadStateDictFromSource(source: ByteSource): Promise<StateDictFile> {
+  return readAll(await openWeightsSource(source));
 }
 
 async function readAll(reader: WeightsReader): Promise<StateDictFile> {

@@ -35,7 +35,20 @@ export interface GenerateOptions {
   /** Gumbel-softmax soft token embeddings instead of hard lookups (the demo's more_smooth). */
   moreSmooth?: boolean;
   onProgress?: (event: GenerateProgress) => void;
+  /**
+   * Awaited after each scale with f_hat so far, so a caller can decode the coarse-to-fine partial image
+   * (`vae.fhatToImage`); the next scale starts when it settles. `fHat` is the live buffer: copy it to keep it.
+   */
+  onScale?: (event: ScaleEvent) => void | Promise<void>;
   signal?: AbortSignal;
+}
+
+export interface ScaleEvent {
+  /** Scales finished so far (1..scales). */
+  scale: number;
+  scales: number;
+  /** (B, Cvae, pn_last, pn_last): the sum of every finished scale's upsampled token map. */
+  fHat: Tensor;
 }
 
 export const GENERATE_DEFAULTS = Object.freeze({ cfg: 1.5, topK: 900, topP: 0.96, seed: 0, moreSmooth: false });
@@ -150,6 +163,7 @@ export async function generateNextScale(
         x = transformer.nextScaleInput(next, curL, 2);
       }
       onProgress?.({ stage: 'transformer', scale: si + 1, scales: S });
+      if (options.onScale) await options.onScale({ scale: si + 1, scales: S, fHat });
     }
   } finally {
     for (const s of states) s.dispose();

@@ -14,6 +14,7 @@ export {
   GENERATE_DEFAULTS,
   type GenerateOptions,
   type GenerateProgress,
+  type ScaleEvent,
   type NextScaleVAE,
   type NextScaleResult,
 } from './autoregressive.js';
