@@ -1,0 +1,3 @@
+export declare const ISOLATION_HEADERS: Record<string, string>;
+export declare const MODEL_DIR: string;
+export declare const MODEL_FILES: { name: string; source: string }[];

@@ -1,0 +1,16 @@
+// What the app's build and its server share: the isolation headers and the shipped model's files.
+import { fileURLToPath } from 'node:url';
+
+/** Cross-origin isolation (SharedArrayBuffer, threaded engines): every response of the app carries these. */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+export const MODEL_DIR = 'models/fashion-mnist';
+
+/** The shipped model, copied into the build from the CLI's assets. */
+export const MODEL_FILES = ['var.safetensors', 'vae.safetensors'].map((name) => ({
+  name,
+  source: fileURLToPath(new URL(`../../../packages/cli/assets/fashion-mnist/${name}`, import.meta.url)),
+}));

@@ -1,0 +1,300 @@
+/**
+ * The page: controls, the coarse-to-fine preview, results and the attention trace. All computing happens
+ * in the worker (worker/worker.ts). `<html data-state>` (loading, ready, running, done, cancelled, error)
+ * and `data-scale` (scales finished, set when that scale's preview is drawn) say where it stands.
+ */
+import './style.css';
+import { detectEnvironment, notices } from './environment.js';
+import { parseUrl, resolveClass, toQuery, type UrlRequest } from './params.js';
+import type { BackendChoice, EngineId, FromWorker, GenerateSettings, Images, ModelInfo, ToWorker } from './protocol.js';
+import { drawGrid, pngDataUrl } from './ui/images.js';
+import { renderTrace } from './ui/trace-table.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const root = document.documentElement;
+const form = $<HTMLFormElement>('controls');
+const field = {
+  class: $<HTMLSelectElement>('class'),
+  seed: $<HTMLInputElement>('seed'),
+  batch: $<HTMLInputElement>('batch'),
+  cfg: $<HTMLInputElement>('cfg'),
+  topK: $<HTMLInputElement>('topk'),
+  topP: $<HTMLInputElement>('topp'),
+  smooth: $<HTMLInputElement>('smooth'),
+  backend: $<HTMLSelectElement>('backend'),
+  epsilon: $<HTMLInputElement>('epsilon'),
+  engine: $<HTMLSelectElement>('engine'),
+  preview: $<HTMLInputElement>('preview-each'),
+};
+const buttons = { generate: $<HTMLButtonElement>('generate'), cancel: $<HTMLButtonElement>('cancel'), download: $<HTMLButtonElement>('download') };
+const out = {
+  preview: $<HTMLCanvasElement>('preview'),
+  progress: $<HTMLProgressElement>('progress'),
+  progressText: $('progress-text'),
+  results: $('results'),
+  error: $('error'),
+  timing: $('timing'),
+  share: $<HTMLAnchorElement>('share'),
+  traceBody: $<HTMLTableElement>('trace').tBodies[0]!,
+  traceSummary: $('trace-summary'),
+  modelLabel: $('model-label'),
+  modelMessage: $('model-message'),
+  gpuStatus: $('gpu-status'),
+};
+
+type State = 'loading' | 'ready' | 'running' | 'done' | 'cancelled' | 'error';
+function setState(s: State): void {
+  root.dataset.state = s;
+  const busy = s === 'running' || s === 'loading';
+  buttons.generate.disabled = busy || !model;
+  buttons.cancel.disabled = s !== 'running';
+}
+
+function showError(message: string): void {
+  out.error.textContent = message;
+  setState('error');
+}
+
+// ---- environment ----------------------------------------------------------------------------------
+const env = detectEnvironment();
+const noticeBox = $('notices');
+for (const n of notices(env)) {
+  const p = document.createElement('p');
+  p.className = `notice ${n.level}`;
+  p.id = `notice-${n.id}`;
+  p.textContent = n.text;
+  noticeBox.append(p);
+}
+if (!env.simd) {
+  const wasmOption = field.engine.querySelector<HTMLOptionElement>('option[value="wasm"]')!;
+  wasmOption.disabled = true;
+  wasmOption.textContent += ' (needs WebAssembly SIMD)';
+  field.engine.value = 'js';
+}
+
+// ---- URL request ----------------------------------------------------------------------------------
+let request: UrlRequest = { settings: {}, autorun: false };
+let urlError: string | null = null;
+try {
+  request = parseUrl(location.search);
+} catch (err) {
+  urlError = (err as Error).message;
+}
+
+// ---- worker ---------------------------------------------------------------------------------------
+let model: ModelInfo | null = null;
+let current = 0;
+let lastSettings: GenerateSettings | null = null;
+const worker = env.workers && env.wasm ? new Worker(new URL('./worker/worker.ts', import.meta.url), { type: 'module' }) : null;
+const send = (m: ToWorker) => worker?.postMessage(m);
+
+function fillClasses(info: ModelInfo): void {
+  const opts = Array.from({ length: info.numClasses }, (_, i) => new Option(info.classNames?.[i] ? `${i} · ${info.classNames[i]}` : `class ${i}`, String(i)));
+  opts.push(new Option('unconditional', String(info.numClasses)));
+  field.class.replaceChildren(...opts);
+}
+
+function applySettings(s: Partial<GenerateSettings>): void {
+  if (s.seed !== undefined) field.seed.value = String(s.seed);
+  if (s.batch !== undefined) field.batch.value = String(s.batch);
+  if (s.cfg !== undefined) field.cfg.value = String(s.cfg);
+  if (s.topK !== undefined) field.topK.value = String(s.topK);
+  if (s.topP !== undefined) field.topP.value = String(s.topP);
+  if (s.moreSmooth !== undefined) field.smooth.checked = s.moreSmooth;
+  if (s.backend !== undefined) field.backend.value = s.backend;
+  if (s.epsilon !== undefined) field.epsilon.value = String(s.epsilon);
+  if (s.engine !== undefined) field.engine.value = s.engine;
+  if (s.preview !== undefined) field.preview.checked = s.preview;
+}
+
+/** Core's defaults where the model has none (GENERATE_DEFAULTS), so an empty field never means "unset". */
+const CORE_DEFAULTS = { cfg: 1.5, topK: 900, topP: 0.96, moreSmooth: false };
+const modelDefaults = () => ({ ...CORE_DEFAULTS, ...(model?.defaults ?? {}) });
+
+function onModel(info: ModelInfo, first: boolean): void {
+  model = info;
+  fillClasses(info);
+  applySettings(modelDefaults());
+  out.modelLabel.textContent = `${info.label}: ${info.numClasses} classes, ${info.imageSize}×${info.imageSize} px, ${info.patchNums.length} scales (${info.patchNums.join(', ')})`;
+  $('use-shipped').hidden = info.shipped;
+  out.modelMessage.textContent = '';
+  out.modelMessage.classList.remove('bad');
+  setState('ready');
+  if (!first) return;
+  send({ type: 'probe-gpu' });
+  if (urlError) return showError(urlError);
+  try {
+    applySettings(request.settings);
+    if (request.classValue !== undefined) field.class.value = String(resolveClass(request.classValue, info.numClasses, info.classNames));
+  } catch (err) {
+    return showError((err as Error).message);
+  }
+  if (request.autorun) start();
+}
+
+function numberField(input: HTMLInputElement, name: string, o: { int?: boolean; min: number; max?: number }): number {
+  const v = input.valueAsNumber;
+  if (!Number.isFinite(v) || (o.int && !Number.isInteger(v)) || v < o.min || (o.max !== undefined && v > o.max)) {
+    input.focus();
+    throw new Error(`${name} must be ${o.int ? 'an integer' : 'a number'} ${o.max === undefined ? `≥ ${o.min}` : `from ${o.min} to ${o.max}`}`);
+  }
+  return v;
+}
+
+function readSettings(): GenerateSettings {
+  return {
+    classIndex: Number(field.class.value),
+    seed: numberField(field.seed, 'Seed', { int: true, min: 0, max: 2 ** 32 - 1 }),
+    batch: numberField(field.batch, 'Batch', { int: true, min: 1, max: 16 }),
+    cfg: numberField(field.cfg, 'CFG', { min: 0 }),
+    topK: numberField(field.topK, 'Top-k', { int: true, min: 0 }),
+    topP: numberField(field.topP, 'Top-p', { min: 0, max: 1 }),
+    moreSmooth: field.smooth.checked,
+    backend: field.backend.value as BackendChoice,
+    epsilon: numberField(field.epsilon, 'ε', { min: Number.MIN_VALUE }),
+    engine: field.engine.value as EngineId,
+    preview: field.preview.checked,
+  };
+}
+
+function start(): void {
+  if (!model || root.dataset.state === 'running') return;
+  let settings: GenerateSettings;
+  try {
+    settings = readSettings();
+  } catch (err) {
+    return showError((err as Error).message);
+  }
+  current++;
+  lastSettings = settings;
+  out.error.textContent = '';
+  out.timing.textContent = '';
+  out.results.replaceChildren();
+  buttons.download.disabled = true;
+  delete root.dataset.scale;
+  out.progress.max = model.patchNums.length;
+  out.progress.value = 0;
+  out.progressText.textContent = `scale 0 of ${model.patchNums.length}`;
+  const query = toQuery(settings, modelDefaults(), false);
+  history.replaceState(null, '', query);
+  out.share.href = toQuery(settings, modelDefaults(), true);
+  setState('running');
+  send({ type: 'generate', id: current, settings });
+}
+
+function showResults(images: Images): void {
+  const s = lastSettings!;
+  const imgs = images.rgba.map((px, i) => {
+    const a = document.createElement('a');
+    const img = document.createElement('img');
+    img.src = pngDataUrl(images.side, px);
+    img.width = img.height = images.side;
+    img.alt = `${field.class.selectedOptions[0]?.text ?? 'class'}, seed ${s.seed}${images.rgba.length > 1 ? `, sample ${i + 1}` : ''}`;
+    if (i === 0) img.id = 'result';
+    a.href = img.src;
+    a.download = `nextscale-class${s.classIndex}-seed${s.seed}${images.rgba.length > 1 ? `-${i}` : ''}.png`;
+    a.title = 'download this image';
+    a.append(img);
+    return a;
+  });
+  out.results.replaceChildren(...imgs);
+}
+
+worker?.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case 'model':
+      onModel(m.info, model === null);
+      return;
+    case 'model-error':
+      out.modelMessage.textContent = m.message;
+      out.modelMessage.classList.add('bad');
+      if (!model) showError(m.message);
+      else if (root.dataset.state === 'loading') setState('ready');
+      return;
+    case 'loading':
+      out.modelMessage.textContent = m.what;
+      out.modelMessage.classList.remove('bad');
+      return;
+    case 'gpu':
+      out.gpuStatus.textContent = `gpu backend: ${m.detail}`;
+      field.backend.querySelector<HTMLOptionElement>('option[value="gpu"]')!.textContent = `gpu: gpu.js (${m.available ? 'available' : 'unavailable here'})`;
+      return;
+  }
+  if (m.id !== current) return;
+  switch (m.type) {
+    case 'scale':
+      if (m.images) drawGrid(out.preview, m.images);
+      root.dataset.scale = String(m.scale);
+      out.progress.value = m.scale;
+      out.progressText.textContent = `scale ${m.scale} of ${m.scales}${m.scale === m.scales ? '' : ` (${model!.patchNums[m.scale - 1]}×${model!.patchNums[m.scale - 1]} tokens)`}`;
+      return;
+    case 'done':
+      showResults(m.images);
+      renderTrace(out.traceBody, out.traceSummary, m.trace, m.policy, m.engine);
+      out.timing.textContent = `${m.images.rgba.length} image${m.images.rgba.length === 1 ? '' : 's'} in ${(m.ms / 1000).toFixed(2)} s`;
+      out.progressText.textContent = `done: ${m.images.side}×${m.images.side} px`;
+      buttons.download.disabled = false;
+      setState('done');
+      return;
+    case 'cancelled':
+      out.progressText.textContent = `cancelled after ${m.scale} of ${model!.patchNums.length} scales`;
+      setState('cancelled');
+      return;
+    case 'error':
+      showError(m.message);
+      return;
+  }
+});
+worker?.addEventListener('error', (ev) => showError(`the generation worker failed to start: ${ev.message || 'see the browser console'}; reload the page`));
+
+// ---- controls -------------------------------------------------------------------------------------
+form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  start();
+});
+buttons.cancel.addEventListener('click', () => send({ type: 'cancel', id: current }));
+buttons.download.addEventListener('click', () => {
+  const first = out.results.querySelector('a');
+  first?.click();
+});
+$('reseed').addEventListener('click', () => {
+  field.seed.value = String(Math.floor(Math.random() * 2 ** 31));
+});
+$('use-shipped').addEventListener('click', () => {
+  out.modelMessage.textContent = 'loading the shipped model…';
+  send({ type: 'use-shipped' });
+});
+
+function openFiles(files: FileList | File[] | null | undefined): void {
+  const list = [...(files ?? [])];
+  if (!list.length || !worker) return;
+  out.modelMessage.textContent = `opening ${list.map((f) => f.name).join(', ')}…`;
+  out.modelMessage.classList.remove('bad');
+  send({ type: 'load-files', files: list });
+}
+const input = $<HTMLInputElement>('weights-input');
+input.addEventListener('change', () => {
+  openFiles(input.files);
+  input.value = '';
+});
+const dropzone = $('dropzone');
+document.addEventListener('dragover', (ev) => {
+  ev.preventDefault();
+  dropzone.classList.add('over');
+});
+document.addEventListener('dragleave', (ev) => {
+  if (!ev.relatedTarget) dropzone.classList.remove('over');
+});
+document.addEventListener('drop', (ev) => {
+  ev.preventDefault();
+  dropzone.classList.remove('over');
+  openFiles(ev.dataTransfer?.files);
+});
+
+// ---- go -------------------------------------------------------------------------------------------
+if (!worker) showError(notices(env).find((n) => n.level === 'error')?.text ?? 'this browser cannot run the generator');
+else {
+  setState('loading');
+  send({ type: 'init', modelBase: new URL('models/fashion-mnist/', document.baseURI).href, env: { simd: env.simd, crossOriginIsolated: env.crossOriginIsolated } });
+}

@@ -1,0 +1,76 @@
+/** Messages between the page and the generation worker (structured-cloned; File objects travel as handles). */
+
+export type EngineId = 'wasm' | 'js';
+/** 'norm': the norm policy over cpu (exact) and lowrank (certified), as the CLI; the others force one backend. */
+export type BackendChoice = 'norm' | 'cpu' | 'lowrank' | 'gpu';
+
+export interface GenerateSettings {
+  /** Class index; numClasses means unconditional. */
+  classIndex: number;
+  batch: number;
+  seed: number;
+  cfg: number;
+  topK: number;
+  topP: number;
+  moreSmooth: boolean;
+  backend: BackendChoice;
+  /** Target error of approximate attention (norm policy and lowrank). */
+  epsilon: number;
+  engine: EngineId;
+  /** Decode f_hat after every scale for the coarse-to-fine preview. */
+  preview: boolean;
+}
+
+export interface ModelInfo {
+  /** 'shipped' or the two file names. */
+  label: string;
+  shipped: boolean;
+  numClasses: number;
+  classNames: string[] | null;
+  patchNums: number[];
+  imageSize: number;
+  /** The model's own sampling defaults (safetensors metadata), where it has them. */
+  defaults: Partial<Pick<GenerateSettings, 'cfg' | 'topK' | 'topP' | 'moreSmooth'>>;
+}
+
+/** B images of side×side, RGBA bytes each (alpha 255). */
+export interface Images {
+  side: number;
+  rgba: Uint8ClampedArray[];
+}
+
+export interface TraceRow {
+  site: string;
+  layer: number | null;
+  heads: string;
+  backend: string;
+  beta: number | null;
+  betaSource: string | null;
+  regime: string | null;
+  /** Largest certified error over this head group's calls; null when every call was exact. */
+  certifiedError: number | null;
+  reason: string;
+}
+
+export interface EnvironmentReport {
+  simd: boolean;
+  crossOriginIsolated: boolean;
+}
+
+export type ToWorker =
+  | { type: 'init'; modelBase: string; env: EnvironmentReport }
+  | { type: 'load-files'; files: File[] }
+  | { type: 'use-shipped' }
+  | { type: 'generate'; id: number; settings: GenerateSettings }
+  | { type: 'cancel'; id: number }
+  | { type: 'probe-gpu' };
+
+export type FromWorker =
+  | { type: 'model'; info: ModelInfo }
+  | { type: 'model-error'; message: string }
+  | { type: 'loading'; what: string }
+  | { type: 'scale'; id: number; scale: number; scales: number; images: Images | null }
+  | { type: 'done'; id: number; images: Images; trace: TraceRow[]; policy: string; engine: string; ms: number }
+  | { type: 'cancelled'; id: number; scale: number }
+  | { type: 'error'; id: number; message: string }
+  | { type: 'gpu'; available: boolean; detail: string };

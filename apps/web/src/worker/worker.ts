@@ -1,0 +1,145 @@
+/**
+ * The generation worker: holds the weights and the loaded pipelines, and runs one task at a time (load,
+ * generate) in arrival order; a cancel acts at once, through the running generation's AbortSignal.
+ */
+import { AbortedError, AttentionTrace, NextscaleError, VARModel } from '@nextscale/core';
+import type { FromWorker, GenerateSettings, ModelInfo, ToWorker, EnvironmentReport } from '../protocol.js';
+import { useEngine } from './engine.js';
+import { samplingDefaults } from './metadata.js';
+import { toRgba } from './pixels.js';
+import { probeGpu, routing } from './routing.js';
+import { traceRows } from './trace.js';
+import { classify, fileWeights, shippedWeights, type Kind, type Weights } from './weights.js';
+
+const post = (m: FromWorker) => (self as unknown as Worker).postMessage(m);
+
+let env: EnvironmentReport = { simd: true, crossOriginIsolated: false };
+let modelBase = '';
+let weights: Weights | null = null;
+/** Pipelines of the current weights, one per routing (backends + policy). */
+const models = new Map<string, VARModel>();
+const pending: Partial<Record<Kind, File>> = {};
+let running: { id: number; controller: AbortController } | null = null;
+let queue: Promise<void> = Promise.resolve();
+
+function message(err: unknown): string {
+  if (err instanceof NextscaleError || err instanceof Error) return err.message;
+  return String(err);
+}
+
+async function setWeights(w: Weights): Promise<void> {
+  // Build the default pipeline first, so that weights that do not fit are refused before they replace anything.
+  const r = await routing('norm', 1e-2, env.simd);
+  const model = await VARModel.fromStateDicts(w.var, w.vae, r);
+  for (const m of models.values()) await m.dispose();
+  models.clear();
+  models.set(r.key, model);
+  weights = w;
+  post({ type: 'model', info: infoOf(w, model) });
+}
+
+function infoOf(w: Weights, model: VARModel): ModelInfo {
+  return {
+    label: w.label,
+    shipped: w.shipped,
+    numClasses: model.config.numClasses,
+    classNames: model.classNames ?? null,
+    patchNums: [...model.config.patchNums],
+    imageSize: model.vae.imageSize,
+    defaults: samplingDefaults(w.var.metadata),
+  };
+}
+
+async function loadFiles(files: File[]): Promise<void> {
+  for (const f of files) pending[await classify(f)] = f;
+  if (!pending.var || !pending.vae) {
+    const have = pending.var ? `VAR checkpoint ${pending.var.name}` : `VQ-VAE ${pending.vae!.name}`;
+    post({ type: 'loading', what: `got the ${have}; now open its ${pending.var ? 'VQ-VAE (vae_*.pth)' : 'VAR checkpoint (var_d*.pth)'}` });
+    return;
+  }
+  const [v, q] = [pending.var, pending.vae];
+  delete pending.var;
+  delete pending.vae;
+  post({ type: 'loading', what: `reading ${v.name} and ${q.name}` });
+  await setWeights(await fileWeights(v, q));
+}
+
+async function pipeline(s: GenerateSettings): Promise<VARModel> {
+  if (!weights) throw new Error('no model is loaded yet');
+  const r = await routing(s.backend, s.epsilon, env.simd);
+  let model = models.get(r.key);
+  if (!model) {
+    model = await VARModel.fromStateDicts(weights.var, weights.vae, r);
+    models.set(r.key, model);
+  }
+  return model;
+}
+
+async function generate(id: number, s: GenerateSettings): Promise<void> {
+  const controller = new AbortController();
+  running = { id, controller };
+  let finished = 0;
+  try {
+    const engine = useEngine(s.engine, env.simd);
+    const model = await pipeline(s);
+    const t0 = performance.now();
+    const result = await model.generate({
+      labels: Array<number>(s.batch).fill(s.classIndex),
+      cfg: s.cfg,
+      topK: s.topK,
+      topP: s.topP,
+      seed: s.seed,
+      moreSmooth: s.moreSmooth,
+      signal: controller.signal,
+      onScale: async (e) => {
+        finished = e.scale;
+        if (e.scale === e.scales) return; // the final decode below is this scale's picture
+        let images = null;
+        if (s.preview) {
+          const pm1 = await model.vae.model.fhatToImage(e.fHat, { router: model.router, trace: new AttentionTrace(), signal: controller.signal });
+          images = toRgba(pm1, (v) => (v + 1) * 0.5);
+        }
+        post({ type: 'scale', id, scale: e.scale, scales: e.scales, images });
+      },
+    });
+    const images = toRgba(result.images);
+    const S = model.config.patchNums.length;
+    post({ type: 'scale', id, scale: S, scales: S, images });
+    post({ type: 'done', id, images, trace: traceRows(result.trace), policy: model.router.policy.name, engine, ms: performance.now() - t0 });
+  } catch (err) {
+    if (err instanceof AbortedError || controller.signal.aborted) post({ type: 'cancelled', id, scale: finished });
+    else post({ type: 'error', id, message: message(err) });
+  } finally {
+    running = null;
+  }
+}
+
+function enqueue(task: () => Promise<void>, onError: (m: string) => void): void {
+  queue = queue.then(task).catch((err) => onError(message(err)));
+}
+
+self.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case 'init':
+      env = m.env;
+      modelBase = m.modelBase;
+      enqueue(async () => setWeights(await shippedWeights(modelBase)), (msg) => post({ type: 'model-error', message: msg }));
+      return;
+    case 'use-shipped':
+      enqueue(async () => setWeights(await shippedWeights(modelBase)), (msg) => post({ type: 'model-error', message: msg }));
+      return;
+    case 'load-files':
+      enqueue(() => loadFiles(m.files), (msg) => post({ type: 'model-error', message: msg }));
+      return;
+    case 'generate':
+      enqueue(() => generate(m.id, m.settings), (msg) => post({ type: 'error', id: m.id, message: msg }));
+      return;
+    case 'cancel':
+      if (running?.id === m.id) running.controller.abort();
+      return;
+    case 'probe-gpu':
+      enqueue(async () => post({ type: 'gpu', ...(await probeGpu()) }), () => undefined);
+      return;
+  }
+};

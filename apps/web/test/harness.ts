@@ -1,0 +1,79 @@
+/**
+ * Test support: the built app (dist, built once per run if missing or stale) served by the app's own
+ * server on a free loopback port, opened in Debian's headless Chromium (CHROMIUM_PATH elsewhere), with
+ * every console message, page error and request recorded.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startServer } from '../scripts/serve.mjs';
+
+export const appDir = fileURLToPath(new URL('..', import.meta.url));
+export const repoDir = path.resolve(appDir, '../..');
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Builds dist when it is missing or older than the sources (turbo builds it before `test` anyway). */
+export function ensureBuilt(): void {
+  const index = path.join(appDir, 'dist/index.html');
+  const sources = Math.max(newest(path.join(appDir, 'src')), statSync(path.join(appDir, 'index.html')).mtimeMs);
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  execFileSync(process.execPath, [path.join(appDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: appDir, stdio: 'inherit' });
+}
+
+export interface Server {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function serve(options: { isolation?: boolean } = {}): Promise<Server> {
+  ensureBuilt();
+  return startServer({ port: 0, ...options });
+}
+
+export interface Session {
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** console errors and page errors, as text */
+  errors: string[];
+  /** every request URL the page and its workers made */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** Opens `url` in a fresh headless Chromium; `init` runs in the page before its scripts. */
+export async function open(url: string, init?: string): Promise<Session> {
+  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install chromium, or set CHROMIUM_PATH`);
+  const browser = await chromium.launch({ executablePath, args: FLAGS });
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const errors: string[] = [];
+  const requests: string[] = [];
+  context.on('request', (r) => requests.push(r.url()));
+  const page = await context.newPage();
+  if (init) await page.addInitScript(init);
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('worker', (w) => w.on('console', (m) => m.type() === 'error' && errors.push(`worker: ${m.text()}`)));
+  await page.goto(url);
+  return { browser, context, page, errors, requests, close: () => browser.close() };
+}
+
+/** Waits until `<html data-state>` is one of `states`; returns it. */
+export async function waitForState(page: Page, states: string[], timeout = 90_000): Promise<string> {
+  await page.waitForFunction((s) => s.includes(document.documentElement.dataset.state ?? ''), states, { timeout });
+  return (await page.evaluate(() => document.documentElement.dataset.state))!;
+}

@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
+import { ISOLATION_HEADERS, MODEL_FILES, MODEL_DIR } from './scripts/site.mjs';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+/**
+ * Core imports a few node: modules for files on disk (fs, crypto, zlib); none of them is called on the
+ * page. They resolve to one stub whose functions throw a clear error if something ever does call them.
+ */
+function nodeBuiltinsStub(): Plugin {
+  const names = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+  const stub = here('./src/node-stub.ts');
+  return {
+    name: 'nextscale-node-builtins-stub',
+    enforce: 'pre',
+    resolveId: (id) => (names.has(id) ? stub : null),
+  };
+}
+
+/** The shipped Fashion-MNIST model as static files of the app (dist/models/fashion-mnist/…), in dev too. */
+function shippedModel(): Plugin {
+  const url = (f: string) => `${MODEL_DIR}/${f}`;
+  return {
+    name: 'nextscale-shipped-model',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const file = MODEL_FILES.find((f) => req.url?.endsWith(url(f.name)));
+        if (!file) return next();
+        res.setHeader('content-type', 'application/octet-stream');
+        res.end(readFileSync(file.source));
+      });
+    },
+    generateBundle() {
+      for (const f of MODEL_FILES) this.emitFile({ type: 'asset', fileName: url(f.name), source: readFileSync(f.source) });
+    },
+  };
+}
+
+// gpu.js's package entry is its Node build (headless-gl); pages and workers need its browser build.
+const gpuBrowser = createRequire(here('../../packages/backend-gpu/package.json')).resolve('gpu.js/dist/gpu-browser.js');
+
+export default defineConfig({
+  base: './',
+  plugins: [nodeBuiltinsStub(), shippedModel()],
+  resolve: { alias: [{ find: /^gpu\.js$/, replacement: gpuBrowser }] },
+  worker: { format: 'es', plugins: () => [nodeBuiltinsStub()] },
+  build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 2000, assetsInlineLimit: 0 },
+  server: { headers: ISOLATION_HEADERS },
+  preview: { headers: ISOLATION_HEADERS },
+});
