@@ -1,5 +1,8 @@
-/** The attention trace as table rows: one per site and head group, with the worst certified error of its calls. */
-import type { AttentionTrace } from '@nextscale/core';
+/**
+ * The attention trace as table rows: one per site and head group. β and the regime come from the policy's
+ * decision, or (an explicit policy decides without them) from the worst certificate of that group's calls.
+ */
+import type { AttentionCertificate, AttentionTrace } from '@nextscale/core';
 import type { TraceRow } from '../protocol.js';
 
 /** [0,1,2,3,5] → "0-3,5". */
@@ -15,23 +18,26 @@ export function headRuns(h: readonly number[]): string {
 }
 
 export function traceRows(trace: AttentionTrace): TraceRow[] {
-  const worst = new Map<string, number>();
+  const worst = new Map<string, { err: number; cert?: AttentionCertificate }>();
   for (const c of trace.entries) {
     if (c.scale === undefined || c.certifiedError === undefined) continue;
     const key = `${c.site}|${c.heads.join(',')}`;
-    worst.set(key, Math.max(worst.get(key) ?? 0, c.certifiedError));
+    if (c.certifiedError >= (worst.get(key)?.err ?? -1)) worst.set(key, { err: c.certifiedError, cert: c.certificate });
   }
   return trace.entries
     .filter((e) => e.scale === undefined)
-    .map((e) => ({
-      site: e.site,
-      layer: e.layer ?? null,
-      heads: headRuns(e.heads),
-      backend: e.backend,
-      beta: e.beta ?? null,
-      betaSource: e.betaSource ?? null,
-      regime: e.regime ?? null,
-      certifiedError: worst.get(`${e.site}|${e.heads.join(',')}`) ?? e.certifiedError ?? null,
-      reason: e.reason,
-    }));
+    .map((e) => {
+      const w = worst.get(`${e.site}|${e.heads.join(',')}`);
+      return {
+        site: e.site,
+        layer: e.layer ?? null,
+        heads: headRuns(e.heads),
+        backend: e.backend,
+        beta: e.beta ?? w?.cert?.beta ?? null,
+        betaSource: e.betaSource ?? w?.cert?.betaSource ?? null,
+        regime: e.regime ?? w?.cert?.regime ?? null,
+        certifiedError: w?.err ?? e.certifiedError ?? null,
+        reason: e.reason,
+      };
+    });
 }
