@@ -83,7 +83,9 @@ export async function readImageFile(file: string, what: string): Promise<SourceI
     throw inputDataError(`${what} ${file} is not a readable ${format.toUpperCase()} (${oneLine(err)})`, 'pass an intact PNG or JPEG file (re-save it)');
   }
   if (!width || !height) throw inputDataError(`${what} ${file} has no pixels`, 'pass a PNG or JPEG file with an image in it');
-  return { file, format, width, height, bytes };
+  const img: SourceImage = { file, format, width, height, bytes };
+  await decode(img, what, (s) => s); // a truncated file fails here, before any model is loaded
+  return img;
 }
 
 /** Fully decoded pixels, 8-bit, `channels` per pixel; truncated or corrupt data is an error here. */
