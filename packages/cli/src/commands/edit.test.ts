@@ -130,6 +130,17 @@ describe('nextscale edit', () => {
     expect(PNG.sync.read(readFileSync(out)).width).toBe(16);
   });
 
+  it('a mask of a non-square picture\'s own size is cropped as the picture is', async () => {
+    // 40×24 picture and mask: the centred 24×24 square is x 8..32. The mask is black (keep) in its top
+    // half and white elsewhere, also outside the square (which the crop must drop).
+    const jpeg = path.join(dir, 'wide2.jpg');
+    await sharp(readFileSync(INPUT)).resize(40, 24, { fit: 'fill' }).jpeg({ quality: 95 }).toFile(jpeg);
+    const mask = writeRgbPng(path.join(dir, 'wide-mask.png'), 40, 24, (x, y) => (x >= 8 && x < 32 && y < 12 ? [0, 0, 0] : [255, 255, 255]));
+    const { result, doc } = runJson<EditDoc>(['edit', ...MODEL, ...GREEDY, '--image', jpeg, '--mask', mask, '--out', path.join(dir, 'wm.png')]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(doc.region.keep).toEqual(Array.from(editMask(4, [0, 0, 0.5, 1], 'outpaint').data));
+  });
+
   it('--compare starts the row with the input and the tinted region; the edit tiles stay exact', async () => {
     const out = path.join(dir, 'compare.png');
     const { result, doc } = runJson<EditDoc>(['edit', ...MODEL, ...GREEDY, '--image', INPUT, '--box', '0.1,0.1,0.8,0.8', '--class', '3', '--cfg', '1.5', '--compare', '--out', out]);
