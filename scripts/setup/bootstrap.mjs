@@ -145,9 +145,9 @@ function ensureSystemPackages() {
 function start(args) {
   const cli = path.join(root, 'packages', 'cli', 'bin', 'nextscale.js');
   // npm runs scripts in the package root; INIT_CWD is the folder `npm start` was typed in.
-  const out = path.join(process.env.INIT_CWD ?? process.cwd(), 'classes.png');
-  const argv = args.length ? args : ['generate', '--out', out, '--zoom', '4'];
-  const r = spawnSync(process.execPath, [cli, ...argv], { stdio: 'inherit' });
+  const cwd = process.env.INIT_CWD ?? process.cwd();
+  const argv = args.length ? args : ['generate', '--out', path.join(cwd, 'classes.png'), '--zoom', '4'];
+  const r = spawnSync(process.execPath, [cli, ...argv], { stdio: 'inherit', cwd });
   process.exit(r.status ?? 130);
 }
 
