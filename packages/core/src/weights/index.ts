@@ -3,8 +3,8 @@ export { DTYPE_SIZE, dtypeSize, isDType, toFloat32, f16ToF32, bf16ToF32, f32ToHa
 export type { TensorInfo, WeightsFormat, WeightsReader } from './types.js';
 export { openSafetensors, MAX_HEADER_BYTES } from './safetensors.js';
 export type { SafetensorsFile, SafetensorsTensorInfo } from './safetensors.js';
-export { writeSafetensors } from './safetensors-writer.js';
-export type { SafetensorsData, SafetensorsEntry, WriteResult } from './safetensors-writer.js';
+export { writeSafetensors, safetensorsTempPath } from './safetensors-writer.js';
+export type { SafetensorsData, SafetensorsEntry, WriteResult, WriteOptions } from './safetensors-writer.js';
 export { openPth } from './pth/reader.js';
 export type { PthFile } from './pth/reader.js';
 export { loadStateDict, loadStateDictFromBytes, openWeights, float32Bytes } from './load.js';
