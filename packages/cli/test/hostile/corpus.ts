@@ -4,6 +4,7 @@
  * without end, legacy torch files, bad safetensors, wrong or non-finite state dicts, bad config
  * files. Each is a file in `dir` plus the command line to run on it and what must come back.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PickleWriter, buildCheckpoint, buildZip, f32Bytes, stateDictPickle } from '../../../core/src/weights/pth/test-support.js';
@@ -167,6 +168,10 @@ export function buildCorpus(dir: string, marker: string): Case[] {
   inspect('a plain zip', file('plain.zip', buildZip([{ name: 'x.txt', data: Buffer.from('hi') }])), /zip archive but not a PyTorch checkpoint/);
   inspect('random bytes', file('random.pth', Buffer.from('this is a text file pretending to be weights\n')), /not a weights file/);
   inspect('empty file', file('empty.safetensors', ''), /empty/);
+  const fifo = path.join(dir, 'pipe.safetensors');
+  execFileSync('mkfifo', [fifo]);
+  inspect('a named pipe', fifo, /is not a file|named pipe/);
+  cases.push({ id: 'generate --var a named pipe', argv: ['generate', '--var', fifo, '--vae', path.join(SHIPPED, 'vae.safetensors'), '--out', path.join(out, 'fifo.png')], exit: 3, line: /is not a file|named pipe/ });
 
   // --- views and tensors ---
   const expand = stateDictPickle([{ name: 'w', storageType: 'FloatStorage', storageKey: '0', storageNumel: 1, offset: 0, shape: [2 ** 28], stride: [0] }]);
@@ -229,6 +234,22 @@ export function buildCorpus(dir: string, marker: string): Case[] {
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(json.length));
     gen('generate: wrong-shaped head.weight', file('wrong-shape.safetensors', Buffer.concat([len, json, ...parts])), /shape mismatch .*head\.bias: expected \[255\], got \[256\]/);
+  }
+  // Finite VQ-VAE weights that overflow float32 (±3e38 alternating): the decoder's sums become Inf − Inf
+  // = NaN. The load check passes (every weight is finite); the image check must refuse to write.
+  {
+    const vaeSt = readFileSync(vae);
+    const hv = headerOf(vaeSt);
+    const start = 8 + Number(vaeSt.readBigUInt64LE(0));
+    const b = Buffer.from(vaeSt);
+    const [a0, a1] = hv['decoder.conv_out.weight']!.data_offsets;
+    for (let o = start + a0, i = 0; o < start + a1; o += 4, i++) b.writeFloatLE(i % 2 ? -3e38 : 3e38, o);
+    cases.push({
+      id: 'generate: weights that overflow to NaN pixels',
+      argv: ['generate', '--vae', file('overflow-vae.safetensors', b), '--var', path.join(SHIPPED, 'var.safetensors'), '--class', '0', '--out', path.join(out, 'overflow.png')],
+      exit: 3,
+      line: /the model produced \d+ non-finite pixel values .*nothing was written/,
+    });
   }
   gen('generate: a VQ-VAE given as the VAR', vae, /VAR|missing|not a VAR|state dict/);
 
