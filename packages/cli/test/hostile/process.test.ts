@@ -84,16 +84,18 @@ describe('Ctrl-C and SIGTERM at every stage', () => {
   }
 
   it('inspect, SIGTERM during the synchronous-looking parse of a 200 MB pickle: exit 130 at once', async () => {
-    // 100 million NONE/POP pairs: valid opcodes that take seconds to run and hold no memory.
-    const n = 100_000_000;
-    const pkl = Buffer.alloc(2 + 2 * n + 3);
+    // 66 million NONE/TUPLE1/POP triples: valid opcodes that take many seconds to run (each builds a
+    // tuple) and hold no memory, so the signal surely lands inside the parse.
+    const n = 66_000_000;
+    const pkl = Buffer.alloc(2 + 3 * n + 3);
     pkl[0] = 0x80;
     pkl[1] = 0x02;
-    for (let i = 2; i < 2 + 2 * n; i += 2) {
+    for (let i = 2; i < 2 + 3 * n; i += 3) {
       pkl[i] = 0x4e;
-      pkl[i + 1] = 0x30;
+      pkl[i + 1] = 0x85;
+      pkl[i + 2] = 0x30;
     }
-    pkl.set([0x7d, 0x2e], 2 + 2 * n); // EMPTY_DICT, STOP
+    pkl.set([0x7d, 0x2e], 2 + 3 * n); // EMPTY_DICT, STOP
     const file = path.join(dir, 'slow.pth');
     writeFileSync(file, buildCheckpoint('archive', pkl.subarray(0, pkl.length - 1), {}));
     const t0 = performance.now();

@@ -29,6 +29,8 @@ export type PyDict = Map<unknown, unknown>;
 export class PyTuple extends Array<unknown> {}
 
 const MARK = Symbol('mark');
+const DEPTH = Symbol('nesting depth');
+type Depthed = { [DEPTH]?: number };
 
 /**
  * Limits no state_dict comes near, so that a hostile pickle fails with a message instead of running
@@ -162,8 +164,9 @@ function unpickler(bytes: Uint8Array, hooks: UnpickleHooks): (budget: number) =>
     return stack[stack.length - 1];
   };
   // Depth of each container built here (leaves are 0), to refuse absurd nesting by a clear message.
-  const depths = new WeakMap<object, number>();
-  const depthOf = (x: unknown): number => (typeof x === 'object' && x !== null ? (depths.get(x) ?? 0) : 0);
+  // Kept in a symbol-keyed property rather than a WeakMap: a hostile pickle builds millions of
+  // throw-away containers, and a huge WeakMap makes the garbage collector pause for a second or more.
+  const depthOf = (x: unknown): number => (typeof x === 'object' && x !== null ? ((x as Depthed)[DEPTH] ?? 0) : 0);
   const container = <T extends object>(c: T, items: Iterable<unknown>): T => {
     let d = 0;
     for (const x of items) {
@@ -171,7 +174,8 @@ function unpickler(bytes: Uint8Array, hooks: UnpickleHooks): (budget: number) =>
       if (dx > d) d = dx;
     }
     if (d + 1 > UNPICKLE_LIMITS.maxDepth) fail(`containers nested more than ${UNPICKLE_LIMITS.maxDepth} deep; a state_dict never nests like that, so the file is corrupt or hostile`);
-    depths.set(c, Math.max(depthOf(c), d + 1));
+    // Non-enumerable, so the containers compare and iterate as plain ones.
+    if (d + 1 > depthOf(c)) Object.defineProperty(c, DEPTH, { value: d + 1, writable: true, configurable: true, enumerable: false });
     return c;
   };
   const popMark = (): unknown[] => {
