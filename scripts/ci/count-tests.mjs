@@ -1,15 +1,18 @@
 // Sums the vitest JSON reports of every package into one plain `N passed, N failed` line.
 // A package whose tests did not produce a report counts as one failure, so a crash cannot pass silently.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// Every workspace package (pnpm-workspace.yaml) with a test script counts, wherever it lives.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { workspaceDirs } from '../setup/workspace.mjs';
 
-const root = new URL('../../packages/', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../../', import.meta.url));
 let passed = 0;
 let failed = 0;
-for (const name of readdirSync(root).sort()) {
-  const pkg = JSON.parse(readFileSync(join(root, name, 'package.json'), 'utf8'));
+for (const dir of workspaceDirs(root)) {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   if (!pkg.scripts?.test) continue;
-  const report = join(root, name, '.vitest-report.json');
+  const report = join(dir, '.vitest-report.json');
   if (!existsSync(report)) {
     console.error(`${pkg.name}: no test report (the test run crashed before writing it)`);
     failed += 1;

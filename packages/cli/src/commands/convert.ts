@@ -9,7 +9,10 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { AbortedError, throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
+import { safetensorsTempPath } from '@nextscale/core';
 import { openWeights, writeSafetensors, type SafetensorsEntry, type WeightsReader } from '../core-api.js';
+import { formatGB } from '../limits/memory.js';
+import { trackTemporary } from '../signals.js';
 import { usageError, weightsError } from '../errors.js';
 import { writeJson } from '../output/json.js';
 import { displayPath } from '../util/paths.js';
@@ -62,7 +65,7 @@ export async function runConvert(ctx: Context, input: string, output: string, fl
   const extra = parseMetadata(flags.metadata);
   await fsp.mkdir(path.dirname(dst), { recursive: true });
 
-  const reader = await openWeights(src);
+  const reader = await openWeights(src, { signal: ctx.signal });
   const t0 = performance.now();
   let result: { path: string; bytes: number; sha256: string };
   let verified: { sha256: string; tensors: number } | undefined;
@@ -82,12 +85,16 @@ export async function runConvert(ctx: Context, input: string, output: string, fl
         return bytes;
       },
     }));
+    await refuseWhatCannotFit(reader, dst);
     ctx.log(`converting ${total} tensors from ${src}`);
+    const untrack = trackTemporary(safetensorsTempPath(dst));
     try {
-      result = await writeSafetensors(dst, entries, Object.keys(metadata).length ? metadata : undefined);
+      result = await writeSafetensors(dst, entries, Object.keys(metadata).length ? metadata : undefined, { signal: ctx.signal });
     } catch (err) {
       if (ctx.signal.aborted) throw new AbortedError();
       throw err;
+    } finally {
+      untrack();
     }
     if (flags.verify !== false) {
       try {
@@ -122,12 +129,36 @@ export async function runConvert(ctx: Context, input: string, output: string, fl
   return 0;
 }
 
+/**
+ * The output is about the size of the tensors' data (the readers refuse views that would expand
+ * their storage, so this is bounded by the input's size): refuse before writing when the output's
+ * file system has no room for it, instead of failing half-way.
+ */
+async function refuseWhatCannotFit(reader: WeightsReader, dst: string): Promise<void> {
+  const bytes = reader.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype], 0);
+  let free: number | undefined;
+  try {
+    const st = await fsp.statfs(path.dirname(dst));
+    free = st.bavail * st.bsize;
+  } catch {
+    free = undefined; // no statfs here: the write itself will report a full disk
+  }
+  if (free !== undefined && bytes > free) {
+    throw usageError(
+      `the output needs ${formatGB(bytes)} but ${path.dirname(dst)} has only ${formatGB(free)} free`,
+      'free some space or choose an output path on another disk',
+    );
+  }
+}
+
+const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+
 async function verify(ctx: Context, source: WeightsReader, dst: string, written: string): Promise<{ sha256: string; tensors: number }> {
   const reread = await sha256File(dst);
   if (reread !== written) {
     throw weightsError(`verification failed: ${dst} reads back with SHA-256 ${reread}, but ${written} was written`, 'the disk or filesystem corrupted the data; the output was removed');
   }
-  const out = await openWeights(dst);
+  const out = await openWeights(dst, { signal: ctx.signal });
   try {
     if (out.tensors.length !== source.tensors.length) {
       throw weightsError(`verification failed: ${dst} has ${out.tensors.length} tensors, the source ${source.tensors.length}`, 'the output was removed; please report this');

@@ -4,11 +4,12 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { throwIfAborted } from '@nextscale/core';
+import { countNonFinite, describeNonFinite, throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
-import type { GenerateResult } from '../core-api.js';
+import type { GenerateResult, VARModel } from '../core-api.js';
 import { parseNumber, settingsToJSON } from '../config/resolve.js';
-import { usageError } from '../errors.js';
+import { usageError, weightsError } from '../errors.js';
+import { checkFits, maxImagesThatFit, type GenerateShape } from '../limits/memory.js';
 import { parseClasses } from '../model/classes.js';
 import { imageFromBatch, zoomImage } from '../output/image.js';
 import { writeJson } from '../output/json.js';
@@ -67,6 +68,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
       else throw usageError('no --class given', `pass --class <number${classNames ? ' or name' : ''}> (repeatable)`);
     }
     const classes = parseClasses(classValues, numClasses, classNames);
+    refuseWhatCannotFit(model, classes.length, batch, zoom, settings.cfg.value !== 1);
     const labels = classes.flatMap((c) => Array<number>(batch).fill(c));
 
     const patchNums = config.patchNums;
@@ -84,6 +86,15 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
     const decodeStart = progress.decodeStart;
     const decodeMs = decodeStart === undefined ? undefined : tEnd - decodeStart;
     throwIfAborted(ctx.signal);
+
+    // Never write garbage: NaN or Inf pixels mean the numbers overflowed or the weights are broken.
+    const bad = countNonFinite(result.images.data);
+    if (bad) {
+      throw weightsError(
+        `the model produced ${bad.nan + bad.posInf + bad.negInf} non-finite pixel values (${describeNonFinite(bad)}) of ${result.images.size}; nothing was written`,
+        'the weights overflow in float32 or are damaged: check them with nextscale inspect, or get the files again',
+      );
+    }
 
     // Images → one PNG (pixel-exact) or a labelled grid of pixel-exact tiles.
     const tWrite = now();
@@ -124,4 +135,35 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
   } finally {
     await model.dispose();
   }
+}
+
+/**
+ * Estimates the request's memory from the loaded model's configuration and refuses, with the figure
+ * and the largest batch that fits, what this machine cannot hold (before a single label is built).
+ */
+function refuseWhatCannotFit(model: VARModel, classCount: number, batch: number, zoom: number, cfg: boolean): void {
+  const c = model.config;
+  const v = model.vae.model.config;
+  const shape: GenerateShape = {
+    depth: c.depth,
+    embedDim: c.embedDim,
+    numHeads: c.numHeads,
+    vocabSize: c.vocabSize,
+    mlpHidden: c.mlpHidden,
+    patchNums: c.patchNums,
+    vaeCh: v.ch,
+    vaeChMult: v.chMult,
+    imageSize: model.vae.imageSize,
+  };
+  const images = classCount * batch;
+  const fit = checkFits(shape, { images, zoom, cfg });
+  if (fit.ok) return;
+  const most = Math.floor(maxImagesThatFit(shape, { zoom, cfg }) / classCount);
+  const what = `${images.toLocaleString('en-US')} images (${classCount} class${classCount === 1 ? '' : 'es'} × --batch ${batch}${zoom > 1 ? ` at --zoom ${zoom}` : ''})`;
+  throw usageError(
+    `${what} cannot be generated here: ${fit.reason}`,
+    most >= 1
+      ? `lower --batch to at most ${most}${zoom > 1 ? ' or lower --zoom' : ''}, or split the work over several runs`
+      : `lower --zoom${classCount > 1 ? ' or ask for fewer classes' : ''}: not even --batch 1 fits`,
+  );
 }

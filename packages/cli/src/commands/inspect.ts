@@ -50,10 +50,14 @@ export interface HeadRow {
 }
 
 export async function runInspect(ctx: Context, file: string, flags: InspectFlags): Promise<number> {
+  // Flags are checked before any work, whether or not this file turns out to need them.
+  const flagHeads = flags.numHeads !== undefined ? parseNumber(flags.numHeads, '--num-heads', { int: true, positive: true }) : undefined;
+  const flagEpsilon = flags.epsilon !== undefined ? parseNumber(flags.epsilon, '--epsilon', { positive: true }) : undefined;
+  if (flags.patchNums !== undefined) parsePatchNums(flags.patchNums);
   const abs = path.resolve(ctx.cwd, file);
   if (!existsSync(abs)) throw weightsError(`weights file ${abs} does not exist`, 'check the path');
   if (!statSync(abs).isFile()) throw weightsError(`${abs} is not a file`, 'pass a .pth or .safetensors file');
-  const reader = await openWeights(abs);
+  const reader = await openWeights(abs, { signal: ctx.signal });
   try {
     const tensors = [...reader.tensors];
     const kind = detectKind(tensors.map((t) => t.name));
@@ -76,7 +80,7 @@ export async function runInspect(ctx: Context, file: string, flags: InspectFlags
       const data = new Map<string, Float32Array>();
       if (reader.info('lvl_1L')) data.set('lvl_1L', await reader.read('lvl_1L'));
       try {
-        const numHeads = flags.numHeads ? parseNumber(flags.numHeads, '--num-heads', { int: true, positive: true }) : meta.numHeads;
+        const numHeads = flagHeads ?? meta.numHeads;
         config = inferConfig('var', tensors, abs, { metadata: reader.metadata, patchNums: pn.value, numHeads: summary.attnL2Norm ? undefined : numHeads, data });
       } catch (err) {
         configError = (err as Error).message;
@@ -87,7 +91,7 @@ export async function runInspect(ctx: Context, file: string, flags: InspectFlags
         const layers = await readLayers(ctx, flags.config);
         const d = await discover(ctx, layers);
         const available = await d.registry.probeAll();
-        const epsilon = flags.epsilon !== undefined ? parseNumber(flags.epsilon, '--epsilon', { positive: true }) : (layers.env.epsilon ?? layers.file.epsilon);
+        const epsilon = flagEpsilon ?? layers.env.epsilon ?? layers.file.epsilon;
         const { kappa, gMax, rMax, betaCap } = layers.file;
         const policy = normPolicy({ epsilon, kappa, gMax, rMax, betaCap });
         const depth = typeof config['depth'] === 'number' ? config['depth'] : summary.depth;
@@ -219,6 +223,14 @@ async function headBounds(
     const name = `blocks.${layer}.attn.scale_mul_1H11`;
     if (!reader.info(name)) continue;
     const sm = await reader.read(name);
+    // A NaN scale would compare false with ln L and pass for "subcritical": it is a broken file.
+    const bad = Array.from(sm).filter((x) => !Number.isFinite(x)).length;
+    if (bad) {
+      throw weightsError(
+        `${reader.path}: tensor '${name}' (the attention scale of layer ${layer}) holds ${bad} non-finite value${bad === 1 ? '' : 's'} of ${sm.length}, so no logit bound exists`,
+        'the weights are damaged or come from a diverged run: get the file again',
+      );
+    }
     const betas = Array.from(sm, (s) => Math.exp(Math.min(s, Math.log(100))));
     let decisions: HeadGroupDecision[] | undefined;
     let failure: string | undefined;

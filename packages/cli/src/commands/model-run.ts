@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { NextscaleError, throwIfAborted } from '@nextscale/core';
+import { NextscaleError, throwIfAborted, MAX_SEED } from '@nextscale/core';
 import type { Context } from '../context.js';
 import { loadVAR, openWeights, type VARModel } from '../core-api.js';
 import {
@@ -81,7 +81,7 @@ export function flagLayer(f: ModelRunFlags, cwd: string): SettingsLayer {
   if (f.vae) l.vae = path.resolve(cwd, f.vae);
   if (f.patchNums) l.patchNums = parsePatchNums(f.patchNums);
   if (f.numHeads) l.numHeads = parseNumber(f.numHeads, '--num-heads', { int: true, positive: true });
-  if (f.seed !== undefined) l.seed = parseNumber(f.seed, '--seed', { int: true, min: 0 });
+  if (f.seed !== undefined) l.seed = parseNumber(f.seed, '--seed', { int: true, min: 0, max: MAX_SEED });
   if (f.cfg !== undefined) l.cfg = parseNumber(f.cfg, '--cfg', { min: 0 });
   if (f.topK !== undefined) l.topK = parseNumber(f.topK, '--top-k', { int: true, min: 0 });
   if (f.topP !== undefined) l.topP = parseNumber(f.topP, '--top-p', { min: 0, max: 1 });
@@ -171,6 +171,7 @@ export async function openModel(
     registry: discovery.registry,
     policy,
     backendOptions: settings.backendOptions.value,
+    signal: ctx.signal,
   }).catch((err: unknown) => {
     throw withFlagNames(err);
   });

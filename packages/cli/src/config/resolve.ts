@@ -104,6 +104,20 @@ export function parsePatchNums(value: string, where = '--patch-nums'): number[] 
   return parts.map((p) => parseNumber(p, where, { int: true, positive: true }));
 }
 
+/**
+ * Environment variables read by core rather than by a settings layer, checked up front so that a bad
+ * value is a usage error naming the variable, not an internal error from deep inside a kernel.
+ */
+export function checkEnvironment(env: NodeJS.ProcessEnv): void {
+  const threads = env['NEXTSCALE_THREADS'];
+  if (threads !== undefined && threads !== '') {
+    const n = Number(threads);
+    if (!Number.isInteger(n) || n < 1) {
+      throw usageError(`NEXTSCALE_THREADS=${threads}: expected a positive integer (the worker threads of the dense kernels)`, 'set it to 1 or more, or unset it to use the available cores');
+    }
+  }
+}
+
 /** The environment layer. */
 export function envLayer(env: NodeJS.ProcessEnv, cwd: string): SettingsLayer {
   const layer: SettingsLayer = {};

@@ -34,7 +34,7 @@ export const samplingSchema = z
     cfg: z.number().min(0).optional(),
     topK: z.number().int().min(0).optional(),
     topP: z.number().min(0).max(1).optional(),
-    seed: z.number().int().min(0).optional(),
+    seed: z.number().int().min(0).max(0xffff_ffff).optional(),
     moreSmooth: z.boolean().optional(),
   })
   .strict();

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AbortedError } from '@nextscale/core';
+import { trackTemporary } from '../signals.js';
 
 export function tempPathFor(target: string): string {
   const dir = path.dirname(target);
@@ -15,6 +16,7 @@ export function tempPathFor(target: string): string {
 
 export async function writeFileAtomic(target: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
   const tmp = tempPathFor(target);
+  const untrack = trackTemporary(tmp);
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(tmp, 'wx');
@@ -28,5 +30,7 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array, signal?
     await handle?.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
+  } finally {
+    untrack();
   }
 }

@@ -1,6 +1,9 @@
 /** `loadVAR`: the one call that turns a VAR checkpoint and its VQ-VAE checkpoint into a ready pipeline. */
 import { UsageError } from '../errors.js';
-import { loadStateDict } from '../weights/index.js';
+import { checkVARStateDict, inferVARConfig } from '../models/var/config.js';
+import { inferVQVAEConfig, validateVQVAEStateDict } from '../models/vqvae/config.js';
+import type { Tensor } from '../tensor.js';
+import { loadStateDict, type WeightsReader } from '../weights/index.js';
 import { VARModel, type VARModelOptions } from './var-model.js';
 
 export interface LoadVAROptions extends VARModelOptions {
@@ -8,6 +11,22 @@ export interface LoadVAROptions extends VARModelOptions {
   var: string;
   /** Path of the VQ-VAE checkpoint (.safetensors or .pth). */
   vae: string;
+  /** Stops loading (parsing and reading) with an AbortedError. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The index as a state dict whose tensors have their shapes but no data (except the few small ones
+ * whose values the config inference reads), so that the key set and every shape are checked before
+ * gigabytes of tensor data are read.
+ */
+async function indexAsStateDict(reader: WeightsReader, withData: readonly string[]): Promise<Map<string, Tensor>> {
+  const tensors = new Map<string, Tensor>();
+  for (const t of reader.tensors) {
+    const data = withData.includes(t.name) ? await reader.read(t.name) : new Float32Array(0);
+    tensors.set(t.name, { shape: t.shape, data } as unknown as Tensor);
+  }
+  return tensors;
 }
 
 export async function loadVAR(options: LoadVAROptions): Promise<VARModel> {
@@ -16,6 +35,18 @@ export async function loadVAR(options: LoadVAROptions): Promise<VARModel> {
       throw new UsageError(`loadVAR needs { var, vae } paths to the checkpoints; ${key} is ${JSON.stringify(options?.[key])}`);
     }
   }
-  const [varSd, vaeSd] = await Promise.all([loadStateDict(options.var), loadStateDict(options.vae)]);
+  const { signal } = options;
+  const checkVAR = async (r: WeightsReader) => {
+    const sd = { tensors: await indexAsStateDict(r, ['lvl_1L']), metadata: r.metadata, path: r.path };
+    checkVARStateDict(sd, inferVARConfig(sd, { patchNums: options.patchNums, numHeads: options.numHeads }));
+  };
+  const checkVAE = async (r: WeightsReader) => {
+    const tensors = await indexAsStateDict(r, []);
+    validateVQVAEStateDict(tensors, inferVQVAEConfig(tensors, r.path), r.path);
+  };
+  const [varSd, vaeSd] = await Promise.all([
+    loadStateDict(options.var, { signal, checkIndex: checkVAR }),
+    loadStateDict(options.vae, { signal, checkIndex: checkVAE }),
+  ]);
   return VARModel.fromStateDicts(varSd, vaeSd, options);
 }

@@ -17,6 +17,7 @@ import { stateDictLabel, type StateDictLike } from '../models/var/state-dict.js'
 import { VARTransformer } from '../models/var/var-transformer.js';
 import { VQVAE } from '../models/vqvae/index.js';
 import { asTensor, type Tensor, type TensorLike } from '../tensor.js';
+import { assertFiniteWeights } from '../weights/finite.js';
 import { classNamesFromMetadata } from './class-names.js';
 import { checkVAECompatibility } from './compatibility.js';
 
@@ -88,6 +89,9 @@ export class VARModel {
     const { config } = transformer;
     const vqvae = VQVAE.fromStateDict(new Map([...vae.tensors].map(([k, t]) => [k, asTensor(t, k)])), { patchNums: config.patchNums, file: vaeFile });
     checkVAECompatibility(config, vqvae, { var: varFile, vae: vaeFile });
+    // NaN/±Inf weights would give garbage images with no error; the additive mask buffer alone may hold −Inf.
+    assertFiniteWeights(var_.tensors, varFile, { negInfAllowed: (k) => k === 'attn_bias_for_masking' });
+    assertFiniteWeights(vae.tensors, vaeFile);
     const classNames = classNamesFromMetadata(var_.metadata, config.numClasses, varFile);
 
     const router = await AttentionRouter.create({

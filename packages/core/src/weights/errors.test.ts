@@ -111,7 +111,7 @@ describe('safetensors errors', () => {
       b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
     };
     expect((await weightsError(tmp('overlap.safetensors', safetensors(header, new Uint8Array(12))))).message).toMatch(
-      /tensors 'a' and 'b' overlap/,
+      /tensors 'a' and 'b' share bytes: 'b' \[4, 12\) overlaps 'a'/,
     );
   });
   it('bad offsets', async () => {

@@ -3,12 +3,14 @@ export { DTYPE_SIZE, dtypeSize, isDType, toFloat32, f16ToF32, bf16ToF32, f32ToHa
 export type { TensorInfo, WeightsFormat, WeightsReader } from './types.js';
 export { openSafetensors, MAX_HEADER_BYTES } from './safetensors.js';
 export type { SafetensorsFile, SafetensorsTensorInfo } from './safetensors.js';
-export { writeSafetensors } from './safetensors-writer.js';
-export type { SafetensorsData, SafetensorsEntry, WriteResult } from './safetensors-writer.js';
+export { writeSafetensors, safetensorsTempPath } from './safetensors-writer.js';
+export type { SafetensorsData, SafetensorsEntry, WriteResult, WriteOptions } from './safetensors-writer.js';
 export { openPth } from './pth/reader.js';
 export type { PthFile } from './pth/reader.js';
-export { loadStateDict, loadStateDictFromBytes, loadStateDictFromSource, openWeights, openWeightsSource } from './load.js';
+export { loadStateDict, loadStateDictFromBytes, loadStateDictFromSource, openWeights, openWeightsSource, float32Bytes } from './load.js';
 export type { ByteSource } from './io.js';
-export type { StateDictFile } from './load.js';
+export type { StateDictFile, OpenWeightsOptions, LoadStateDictOptions } from './load.js';
+export { assertFiniteWeights, countNonFinite, describeNonFinite } from './finite.js';
+export type { NonFiniteCount, FiniteCheckOptions } from './finite.js';
 export { inspectWeights, convertToSafetensors } from './convert.js';
 export type { WeightsIndex } from './convert.js';

@@ -2,7 +2,7 @@
  * Positional file access. Weights files can be many GB, so nothing here ever reads a whole file:
  * callers ask for byte ranges, and single reads are split below Node's 2 GiB per-call limit.
  */
-import { promises as fsp } from 'node:fs';
+import { constants as fsc, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { WeightsError } from '../errors.js';
 
@@ -19,20 +19,34 @@ export interface OpenedFile {
 export async function openFile(path: string): Promise<OpenedFile> {
   let handle: FileHandle;
   try {
-    handle = await fsp.open(path, 'r');
+    // Opening a named pipe for reading blocks until a writer appears (forever, usually), and a
+    // device or socket is no weights file either: look before opening, and open non-blocking so
+    // that a path swapped for a pipe in between cannot hang us; the fstat below decides.
+    const before = await fsp.stat(path);
+    if (before.isDirectory()) throw new WeightsError(path, 'is a directory, not a weights file');
+    if (!before.isFile()) throw new WeightsError(path, `is ${kindOf(before)}, not a regular file; pass the weights file itself`);
+    handle = await fsp.open(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
   } catch (err) {
+    if (err instanceof WeightsError) throw err;
     throw new WeightsError(path, describeOpenError(err), { cause: err });
   }
   try {
     const st = await handle.stat();
     if (st.isDirectory()) throw new WeightsError(path, 'is a directory, not a weights file');
-    if (!st.isFile()) throw new WeightsError(path, 'is not a regular file');
+    if (!st.isFile()) throw new WeightsError(path, `is ${kindOf(st)}, not a regular file; pass the weights file itself`);
     if (st.size === 0) throw new WeightsError(path, 'file is empty (0 bytes); the download or save probably failed, get the file again');
     return { path, handle, size: st.size };
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;
   }
+}
+
+function kindOf(st: import('node:fs').Stats): string {
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
 }
 
 function describeOpenError(err: unknown): string {

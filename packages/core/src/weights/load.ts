@@ -2,7 +2,8 @@
  * Format-agnostic entry points. The format is sniffed from the first bytes, not the extension:
  * released checkpoints get renamed, and a `.safetensors` that is really a zip should still load.
  */
-import { WeightsError } from '../errors.js';
+import { totalmem } from 'node:os';
+import { AbortedError, throwIfAborted, WeightsError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import type { DType } from './dtype.js';
 import { bytesAsFile, type ByteSource, type OpenedFile, openFile, readAt, sourceAsFile } from './io.js';
@@ -41,16 +42,30 @@ export async function detectFormat(file: OpenedFile): Promise<WeightsFormat> {
   );
 }
 
-/** Opens a .safetensors or .pth file and reads its index (names, dtypes, shapes), but no tensor data. */
-export async function openWeights(path: string): Promise<WeightsReader> {
-  return openOpened(await openFile(path));
+export interface OpenWeightsOptions {
+  /** Stops parsing (the .pth pickle yields to the event loop as it goes) and reading with an AbortedError. */
+  signal?: AbortSignal;
 }
 
-async function openOpened(file: OpenedFile): Promise<WeightsReader> {
+export interface LoadStateDictOptions extends OpenWeightsOptions {
+  /**
+   * Called with the index (names, dtypes, shapes) before any tensor data is read, so that a wrong
+   * file fails at once, not after reading gigabytes: throw to refuse it.
+   */
+  checkIndex?: (reader: WeightsReader) => void | Promise<void>;
+}
+
+/** Opens a .safetensors or .pth file and reads its index (names, dtypes, shapes), but no tensor data. */
+export async function openWeights(path: string, options: OpenWeightsOptions = {}): Promise<WeightsReader> {
+  return openOpened(await openFile(path), options.signal);
+}
+
+async function openOpened(file: OpenedFile, signal?: AbortSignal): Promise<WeightsReader> {
   if (file.size === 0) throw new WeightsError(file.path, 'is empty (0 bytes)');
   try {
+    throwIfAborted(signal);
     const format = await detectFormat(file);
-    return format === 'pth' ? await parsePth(file) : await parseSafetensors(file);
+    return format === 'pth' ? await parsePth(file, signal) : await parseSafetensors(file);
   } catch (err) {
     await file.handle.close().catch(() => undefined);
     throw err;
@@ -58,37 +73,60 @@ async function openOpened(file: OpenedFile): Promise<WeightsReader> {
 }
 
 /** Loads every tensor of a .safetensors or .pth state_dict as float32. */
-export async function loadStateDict(path: string): Promise<StateDictFile> {
-  return readAll(await openWeights(path));
+export async function loadStateDict(path: string, options: LoadStateDictOptions = {}): Promise<StateDictFile> {
+  return readAll(await openWeights(path, options), options);
 }
 
 /**
  * The same from bytes in memory (e.g. fetched in a browser, where there is no file system); `name`
  * labels errors.
  */
-export async function loadStateDictFromBytes(bytes: Uint8Array, name = 'weights'): Promise<StateDictFile> {
-  return readAll(await openOpened(bytesAsFile(bytes, name)));
+export async function loadStateDictFromBytes(bytes: Uint8Array, name = 'weights', options: LoadStateDictOptions = {}): Promise<StateDictFile> {
+  return readAll(await openOpened(bytesAsFile(bytes, name), options.signal), options);
 }
 
 /**
  * Opens weights from a random-access source (a browser File, read through File.slice in pieces): the
  * index only, as openWeights does; the caller closes the reader.
  */
-export async function openWeightsSource(source: ByteSource): Promise<WeightsReader> {
-  return openOpened(sourceAsFile(source));
+export async function openWeightsSource(source: ByteSource, options: OpenWeightsOptions = {}): Promise<WeightsReader> {
+  return openOpened(sourceAsFile(source), options.signal);
 }
 
 /** Loads every tensor from a random-access source, one tensor's bytes at a time. */
-export async function loadStateDictFromSource(source: ByteSource): Promise<StateDictFile> {
-  return readAll(await openWeightsSource(source));
+export async function loadStateDictFromSource(source: ByteSource, options: LoadStateDictOptions = {}): Promise<StateDictFile> {
+  return readAll(await openWeightsSource(source, options), options);
 }
 
-async function readAll(reader: WeightsReader): Promise<StateDictFile> {
+/** Bytes the tensors take once converted to float32 (what loading holds in memory). */
+export function float32Bytes(tensors: readonly { shape: readonly number[] }[]): number {
+  return tensors.reduce((s, t) => s + 4 * t.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** The machine's memory in Node; Infinity on a page (the browser says nothing, and node:os is not there). */
+function machineMemory(): number {
+  return typeof process !== 'undefined' && process.versions?.node ? totalmem() : Infinity;
+}
+
+const GB = (n: number) => `${(n / 1e9).toFixed(n < 1e9 ? 2 : 1)} GB`;
+
+async function readAll(reader: WeightsReader, options: LoadStateDictOptions): Promise<StateDictFile> {
   const path = reader.path;
   try {
+    await options.checkIndex?.(reader);
+    // Refuse before reading what cannot fit, rather than grow until the kernel kills the process.
+    const need = float32Bytes(reader.tensors);
+    const have = machineMemory();
+    if (need > have) {
+      throw new WeightsError(
+        path,
+        `its ${reader.tensors.length} tensors need ${GB(need)} of memory as float32, more than this machine's ${GB(have)}; use a machine with more memory`,
+      );
+    }
     const tensors = new Map<string, Tensor>();
     const dtypes = new Map<string, DType>();
     for (const t of reader.tensors) {
+      if (options.signal?.aborted) throw new AbortedError();
       tensors.set(t.name, new Tensor(t.shape, await reader.read(t.name)));
       dtypes.set(t.name, t.dtype);
     }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { WeightsError } from '../errors.js';
+import { AbortedError, WeightsError } from '../errors.js';
 import { type DType, DTYPE_SIZE, encodeValues, isDType } from './dtype.js';
 import { MAX_IO_CHUNK } from './io.js';
 
@@ -33,22 +33,35 @@ export interface WriteResult {
   sha256: string;
 }
 
+export interface WriteOptions {
+  /** Stops between tensors and chunks with an AbortedError; the temporary file is removed. */
+  signal?: AbortSignal;
+}
+
+/** The temporary sibling a write goes to before its rename (so a caller can clean up after a hard exit). */
+export function safetensorsTempPath(path: string): string {
+  return `${path}.tmp-${process.pid}`;
+}
+
 export async function writeSafetensors(
   path: string,
   entries: Iterable<SafetensorsEntry> | AsyncIterable<SafetensorsEntry>,
   metadata?: Record<string, string>,
+  options: WriteOptions = {},
 ): Promise<WriteResult> {
+  const { signal } = options;
   const list: SafetensorsEntry[] = [];
   for await (const e of entries) list.push(e);
   const { header, layout } = buildHeader(path, list, metadata);
 
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = safetensorsTempPath(path);
   const hash = createHash('sha256');
   let handle: FileHandle | undefined;
   let written = 0;
   const write = async (bytes: Uint8Array): Promise<void> => {
-    for (let off = 0; off < bytes.byteLength; off += MAX_IO_CHUNK) {
-      const chunk = bytes.subarray(off, Math.min(bytes.byteLength, off + MAX_IO_CHUNK));
+    for (let off = 0; off < bytes.byteLength; off += WRITE_CHUNK) {
+      if (signal?.aborted) throw new AbortedError();
+      const chunk = bytes.subarray(off, Math.min(bytes.byteLength, off + WRITE_CHUNK));
       hash.update(chunk);
       let done = 0;
       while (done < chunk.byteLength) {
@@ -62,6 +75,7 @@ export async function writeSafetensors(
     handle = await fsp.open(tmp, 'w');
     await write(header);
     for (let i = 0; i < list.length; i++) {
+      if (signal?.aborted) throw new AbortedError();
       const e = list[i];
       const raw = typeof e.data === 'function' ? await e.data() : e.data;
       const bytes = toBytes(path, e, raw, layout[i]);
@@ -74,11 +88,14 @@ export async function writeSafetensors(
   } catch (err) {
     await handle?.close().catch(() => undefined);
     await fsp.unlink(tmp).catch(() => undefined);
-    if (err instanceof WeightsError) throw err;
+    if (err instanceof WeightsError || err instanceof AbortedError) throw err;
     throw new WeightsError(path, `cannot write: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
   return { path, bytes: written, sha256: hash.digest('hex') };
 }
+
+/** Writes go out in pieces this size, so an abort takes effect within one of them. */
+const WRITE_CHUNK = Math.min(MAX_IO_CHUNK, 64 * 1024 * 1024);
 
 interface Layout {
   numel: number;

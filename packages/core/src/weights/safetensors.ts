@@ -6,6 +6,7 @@
 import { WeightsError } from '../errors.js';
 import { type DType, DTYPE_SIZE, isDType, toFloat32 } from './dtype.js';
 import { type OpenedFile, openFile, readAt } from './io.js';
+import { findDuplicateKey } from './json-keys.js';
 import type { TensorInfo, WeightsReader } from './types.js';
 
 /** The safetensors reference implementation refuses headers over 100 MB; so do we. */
@@ -59,10 +60,17 @@ async function parse(file: OpenedFile): Promise<SafetensorsFile> {
   if (n < 2) fail(`safetensors header length ${n} is too small to hold a JSON object`);
   const headerBytes = await readAt(file, 8, n, 'the header');
   let header: unknown;
+  let headerText = '';
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
+    headerText = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+    header = JSON.parse(headerText);
   } catch (err) {
     fail(`safetensors header is not valid JSON (${(err as Error).message}); the file is corrupt`);
+  }
+  const dup = findDuplicateKey(headerText);
+  if (dup) {
+    const where = dup.path.length === 0 ? 'tensor' : `key in '${dup.path.join('.')}':`;
+    fail(`safetensors header names ${where} '${dup.key}' twice; the file is corrupt (or crafted so that readers disagree on its contents)`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     fail('safetensors header is not a JSON object; the file is corrupt');
@@ -82,21 +90,33 @@ async function parse(file: OpenedFile): Promise<SafetensorsFile> {
     }
     tensors.push(validateEntry(name, raw, fail));
   }
-  // Overlap check on the offsets sorted by start; the file order is kept for the caller.
+  // The format requires the tensors' byte ranges to tile the data section exactly, as the reference
+  // reader checks: sorted by offsets, each range starts where the previous one ended (no overlap, no
+  // range nested in another, no gap, zero-size ones included) and the last one ends at the file's end.
   const sorted = [...tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
-  let maxEnd = 0;
+  let end = 0;
   for (let i = 0; i < sorted.length; i++) {
     const t = sorted[i];
-    if (i > 0 && t.dataOffsets[0] < sorted[i - 1].dataOffsets[1] && t.dataOffsets[1] > t.dataOffsets[0]) {
-      fail(`tensors '${sorted[i - 1].name}' and '${t.name}' overlap in the data section; the file is corrupt`);
+    const [begin, stop] = t.dataOffsets;
+    if (begin < end) {
+      const prev = sorted[i - 1];
+      const how = stop <= end ? (begin === stop ? 'is a zero-size range inside' : 'lies inside') : 'overlaps';
+      fail(`tensors '${prev.name}' and '${t.name}' share bytes: '${t.name}' [${begin}, ${stop}) ${how} '${prev.name}' [${prev.dataOffsets[0]}, ${prev.dataOffsets[1]}) in the data section; the file is corrupt`);
     }
-    maxEnd = Math.max(maxEnd, t.dataOffsets[1]);
+    if (begin > end) {
+      const after = i > 0 ? `after '${sorted[i - 1].name}'` : 'at the start of the data section';
+      fail(`safetensors data has a gap of ${begin - end} bytes ${after} (before '${t.name}' at ${begin}); the format requires every byte to belong to a tensor, so the file is corrupt`);
+    }
+    end = stop;
   }
-  if (maxEnd > dataSize) {
-    const last = sorted.find((t) => t.dataOffsets[1] === maxEnd)!;
+  if (end > dataSize) {
+    const last = sorted[sorted.length - 1];
     fail(
-      `truncated: tensor '${last.name}' ends at byte ${dataStart + maxEnd} but the file has only ${file.size} bytes; the download was probably interrupted, get the file again`,
+      `truncated: tensor '${last.name}' ends at byte ${dataStart + end} but the file has only ${file.size} bytes; the download was probably interrupted, get the file again`,
     );
+  }
+  if (end < dataSize) {
+    fail(`${dataSize - end} bytes after the last tensor's data are not described by the header; the file is corrupt or was appended to`);
   }
   return makeReader(file, metadata, tensors, dataStart);
 }

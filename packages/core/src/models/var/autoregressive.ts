@@ -51,6 +51,9 @@ export interface ScaleEvent {
   fHat: Tensor;
 }
 
+/** Seeds are 32-bit: 0 … 2³² − 1. */
+export const MAX_SEED = 0xffff_ffff;
+
 export const GENERATE_DEFAULTS = Object.freeze({ cfg: 1.5, topK: 900, topP: 0.96, seed: 0, moreSmooth: false });
 
 /** The part of the VQ-VAE that next-scale generation uses. */
@@ -96,7 +99,8 @@ function resolveOptions(transformer: VARTransformer, o: GenerateOptions): Resolv
   if (!o || typeof o !== 'object') throw new UsageError('generate() needs an options object with labels');
   const r = { ...GENERATE_DEFAULTS, ...definedOnly(o), labels: transformer.labels(o.labels) };
   if (!Number.isFinite(r.cfg)) throw new UsageError(`cfg must be a finite number, got ${r.cfg}`);
-  if (!Number.isInteger(r.seed)) throw new UsageError(`seed must be an integer, got ${r.seed}`);
+  // The generator takes 32 bits of seed; a larger one would silently alias a smaller one's image.
+  if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > MAX_SEED) throw new UsageError(`seed must be an integer from 0 to ${MAX_SEED}, got ${r.seed}`);
   if (typeof r.moreSmooth !== 'boolean') throw new UsageError(`moreSmooth must be a boolean, got ${r.moreSmooth}`);
   assertSamplingOptions(r);
   return r;

@@ -12,6 +12,7 @@ export { RELEASED_256_PATCH_NUMS, RELEASED_512_PATCH_NUMS, RELEASED_PYRAMIDS, sc
 export {
   generateNextScale,
   GENERATE_DEFAULTS,
+  MAX_SEED,
   type GenerateOptions,
   type GenerateProgress,
   type ScaleEvent,

@@ -4,7 +4,7 @@
  * is found, never assumed. Tensors are views (offset + strides) into storages and are read
  * by position, one at a time.
  */
-import { WeightsError } from '../../errors.js';
+import { AbortedError, WeightsError } from '../../errors.js';
 import { type DType, DTYPE_SIZE, toFloat32 } from '../dtype.js';
 import { type OpenedFile, openFile } from '../io.js';
 import type { TensorInfo, WeightsReader } from '../types.js';
@@ -21,17 +21,17 @@ export interface PthFile extends WeightsReader {
 }
 
 /** Opens a PyTorch zip checkpoint (whatever its extension) and reads its state_dict index. */
-export async function openPth(path: string): Promise<PthFile> {
+export async function openPth(path: string, options: { signal?: AbortSignal } = {}): Promise<PthFile> {
   const file = await openFile(path);
   try {
-    return await parsePth(file);
+    return await parsePth(file, options.signal);
   } catch (err) {
     await file.handle.close().catch(() => undefined);
     throw err;
   }
 }
 
-export async function parsePth(file: OpenedFile): Promise<PthFile> {
+export async function parsePth(file: OpenedFile, signal?: AbortSignal): Promise<PthFile> {
   const fail = (problem: string): never => {
     throw new WeightsError(file.path, problem);
   };
@@ -51,8 +51,9 @@ export async function parsePth(file: OpenedFile): Promise<PthFile> {
   const pkl = await zip.readMember(pklEntry);
   let refs: Map<string, TensorRef>;
   try {
-    refs = unpickleStateDict(pkl);
+    refs = await unpickleStateDict(pkl, signal);
   } catch (err) {
+    if (signal?.aborted) throw new AbortedError();
     if (err instanceof TorchPickleError || err instanceof UnpickleError) {
       fail(err instanceof UnpickleError ? `corrupt ${pklEntry.name}: ${err.message}` : err.message);
     }
@@ -75,10 +76,32 @@ export async function parsePth(file: OpenedFile): Promise<PthFile> {
     if (last >= first && (last + 1) * item > member!.size) {
       fail(`tensor '${name}': view [${t.shape.join(', ')}] at offset ${t.offset} reaches past the end of its storage; the file is corrupt`);
     }
+    // More elements than the storage span holds means the view reads some of them several times
+    // (a stride-0 `expand`, or a crafted overlap): materialised it could be any size (a 665-byte file
+    // can describe a terabyte). torch.save of a module's state_dict never writes one.
+    const numel = t.shape.reduce((a, b) => a * b, 1);
+    if (last >= first && numel > last - first + 1) {
+      fail(
+        `tensor '${name}': view [${t.shape.join(', ')}] with strides [${t.stride.join(', ')}] repeats storage elements ` +
+          `(${formatBytes(numel * item)} from ${formatBytes((last - first + 1) * item)} of storage), which a saved state_dict never does; ` +
+          'the file is corrupt or hostile (in PyTorch, save {k: v.contiguous() for k, v in state_dict.items()} instead)',
+      );
+    }
     members.set(name, member!);
     tensors.push({ name, dtype: t.dtype, shape: [...t.shape] });
   }
   return makeReader(file, zip, prefix, refs, members, tensors, littleEndian);
+}
+
+function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 function findDataPkl(zip: ZipArchive, fail: (p: string) => never): ZipEntry {

@@ -4,7 +4,7 @@
  * loading a checkpoint must never be a way to run code.
  */
 import type { DType } from '../dtype.js';
-import { type PyCallable, type PyDict, PyTuple, UnpickleError, describe, unpickle } from './unpickle.js';
+import { type PyCallable, type PyDict, PyTuple, UnpickleError, describe, unpickleAsync } from './unpickle.js';
 
 /** A torch storage class (`torch.FloatStorage`, …); `dtype` is null for untyped/unsupported ones. */
 export interface StorageType {
@@ -171,7 +171,7 @@ function resolveGlobal(module: string, name: string): unknown {
  * Unpickles `data.pkl` into a state_dict of tensor views. Throws TorchPickleError / UnpickleError
  * (the caller adds the file name).
  */
-export function unpickleStateDict(pkl: Uint8Array): Map<string, TensorRef> {
+export async function unpickleStateDict(pkl: Uint8Array, signal?: AbortSignal): Promise<Map<string, TensorRef>> {
   const storages = new Map<string, StorageRef>();
   const persistentLoad = (pid: unknown): StorageRef => {
     if (!(pid instanceof PyTuple) || pid.length < 5 || pid[0] !== 'storage') {
@@ -192,13 +192,14 @@ export function unpickleStateDict(pkl: Uint8Array): Map<string, TensorRef> {
     storages.set(key, ref);
     return ref;
   };
-  const root = unpickle(pkl, { resolveGlobal, persistentLoad });
+  const root = await unpickleAsync(pkl, { resolveGlobal, persistentLoad }, signal);
   if (!(root instanceof Map)) {
     throw new TorchPickleError(`the checkpoint holds a ${describe(root)}, not a state_dict (a dict of tensors)`);
   }
   const out = new Map<string, TensorRef>();
   for (const [k, v] of root) {
-    if (typeof k !== 'string') throw new TorchPickleError(`state_dict key ${String(k)} is not a string`);
+    // describe(), not String(): a hostile key (a tuple nested 100,000 deep) must not be walked.
+    if (typeof k !== 'string') throw new TorchPickleError(`a state_dict key is a ${describe(k)}, not a string: this is not a plain state_dict`);
     if (typeof v !== 'object' || v === null || (v as TensorRef).kind !== 'tensor') {
       throw new TorchPickleError(
         `entry '${k}' is a ${describe(v)}, not a tensor: this is not a plain state_dict; extract the model's state_dict in PyTorch and save that`,

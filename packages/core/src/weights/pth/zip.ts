@@ -133,6 +133,11 @@ export async function openZip(file: OpenedFile): Promise<ZipArchive> {
     }
     if (startDisk !== 0) fail('multi-part (spanned) zip archives are not supported');
     if (localHeaderOffset + LOCAL_SIZE > cdOffset) corrupt(`entry '${name}' starts outside the archive data`);
+    // A declared size larger than the archive (a zip bomb's, or a damaged field) fails here, at open,
+    // not when the member is first read.
+    if (localHeaderOffset + LOCAL_SIZE + compressedSize > cdOffset) {
+      corrupt(`entry '${name}' declares ${compressedSize} bytes, more than the archive holds before its directory`);
+    }
     entries.set(name, { name, method, flags, crc32, compressedSize, size, localHeaderOffset });
     p = end;
   }
