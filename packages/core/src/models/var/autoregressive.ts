@@ -10,7 +10,7 @@ import { Rng } from '../../random.js';
 import { Tensor, type TensorLike } from '../../tensor.js';
 import type { AttendFn } from './block.js';
 import { mixGuidance, progressRatio } from './guidance.js';
-import { assertSamplingOptions, gumbelSoftmax, sampleTopKTopP } from './sampling.js';
+import { assertSamplingOptions, gumbelSoftmax, sampleTopKTopP, type RowRng } from './sampling.js';
 import { blockAttentionCall } from './self-attention.js';
 import type { VARRunContext, VARTransformer } from './var-transformer.js';
 
@@ -30,8 +30,13 @@ export interface GenerateOptions {
   topK?: number;
   /** Default 0.96 (the README's FID setting); 0 = off. */
   topP?: number;
-  /** Seed of the sampling Rng. Default 0. */
+  /** Seed of the sampling Rng (one stream for the whole batch, drawn in row order). Default 0. */
   seed?: number;
+  /**
+   * One seed per image (labels.length of them, integers in 0..2³²−1), instead of `seed`: image b draws
+   * from its own Rng, so its tokens do not depend on the batch it is in or its position there.
+   */
+  seeds?: readonly number[];
   /** Gumbel-softmax soft token embeddings instead of hard lookups (the demo's more_smooth). */
   moreSmooth?: boolean;
   onProgress?: (event: GenerateProgress) => void;
@@ -92,6 +97,7 @@ interface ResolvedOptions {
   topK: number;
   topP: number;
   seed: number;
+  seeds?: readonly number[];
   moreSmooth: boolean;
 }
 
@@ -101,9 +107,18 @@ function resolveOptions(transformer: VARTransformer, o: GenerateOptions): Resolv
   if (!Number.isFinite(r.cfg)) throw new UsageError(`cfg must be a finite number, got ${r.cfg}`);
   // The generator takes 32 bits of seed; a larger one would silently alias a smaller one's image.
   if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > MAX_SEED) throw new UsageError(`seed must be an integer from 0 to ${MAX_SEED}, got ${r.seed}`);
+  if (r.seeds !== undefined) assertSeeds(r.seeds, r.labels.length);
   if (typeof r.moreSmooth !== 'boolean') throw new UsageError(`moreSmooth must be a boolean, got ${r.moreSmooth}`);
   assertSamplingOptions(r);
   return r;
+}
+
+function assertSeeds(seeds: readonly number[], batch: number): void {
+  if (!Array.isArray(seeds)) throw new UsageError('seeds must be an array of integers, one per label');
+  if (seeds.length !== batch) throw new UsageError(`seeds must have one entry per label (${batch}), got ${seeds.length}`);
+  for (const s of seeds) {
+    if (!Number.isInteger(s) || s < 0 || s > 0xffffffff) throw new UsageError(`every seed must be an integer in 0..4294967295, got ${s}`);
+  }
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
@@ -122,7 +137,10 @@ export async function generateNextScale(
   const { patchNums, vocabSize: V, cvae } = config;
   const S = patchNums.length;
   const B = o.labels.length;
-  const rng = new Rng(o.seed);
+  // With per-image seeds each image has its own stream; a scale's logits rows are image-major (B, pn², V).
+  const imageRngs = o.seeds?.map((s) => new Rng(s));
+  const shared = imageRngs ? undefined : new Rng(o.seed);
+  const rngForRows = (T: number): RowRng => shared ?? Array.from({ length: B * T }, (_, r) => imageRngs![Math.floor(r / T)]!);
   const { signal, onProgress } = options;
   throwIfAborted(signal);
 
@@ -161,6 +179,7 @@ export async function generateNextScale(
       const logits = mixGuidance(raw, o.cfg * ratio);
       ctx.capture?.(`logits_cfg${sfx}`, logits.clone());
 
+      const rng = rngForRows(pn * pn);
       const idx = sampleTopKTopP(logits.data, V, o, rng); // filters logits in place, as VAR does
       const sampledMap = o.moreSmooth
         ? softTokenMap(gumbelSoftmax(logits.data, V, ratio, rng), vae.quantizer.embedding, B, pn)

@@ -73,3 +73,22 @@ describe('drawing tokens', () => {
     expect(w[5]! + w[6]! + w[7]!).toBeCloseTo(1, 6);
   });
 });
+
+describe('one Rng per row', () => {
+  it("a row's draws from its own Rng do not depend on the other rows", () => {
+    const V = 48;
+    const logits = new Rng(9).normalArray(4 * V);
+    const seeds = [3, 14, 15, 92];
+    const together = sampleTopKTopP(logits.slice(), V, { topK: 30, topP: 0.9 }, seeds.map((s) => new Rng(s)));
+    const smooth = gumbelSoftmax(logits.slice(), V, 0.5, seeds.map((s) => new Rng(s)));
+    for (let r = 0; r < 4; r++) {
+      const row = logits.slice(r * V, (r + 1) * V);
+      expect(sampleTopKTopP(row.slice(), V, { topK: 30, topP: 0.9 }, new Rng(seeds[r]!))[0]).toBe(together[r]);
+      expect(Array.from(gumbelSoftmax(row, V, 0.5, new Rng(seeds[r]!)))).toEqual(Array.from(smooth.subarray(r * V, (r + 1) * V)));
+    }
+    // and the streams differ: the same row under four seeds does not give one token four times
+    const row0 = logits.slice(0, V);
+    const draws = new Set(seeds.map((s) => sampleTopKTopP(row0.slice(), V, { topK: 0, topP: 0 }, new Rng(s))[0]));
+    expect(draws.size).toBeGreaterThan(1);
+  });
+});

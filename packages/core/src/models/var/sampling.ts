@@ -99,14 +99,24 @@ export function sampleCategorical(probs: ArrayLike<number>, rng: Rng): number {
 }
 
 /**
- * `sample_with_top_k_top_p_`: filters `logits` (rows, V) in place, then draws one token per row, in
- * row order, from the seeded Rng.
+ * The Rng of row r: one shared stream (drawn in row order) or one stream per row, so that a row's
+ * draws do not depend on the other rows of the batch.
  */
-export function sampleTopKTopP(logits: Float32Array, V: number, o: SamplingOptions, rng: Rng): Int32Array {
+export type RowRng = Rng | readonly Rng[];
+
+function rowRng(rng: RowRng, r: number): Rng {
+  return Array.isArray(rng) ? (rng as readonly Rng[])[r]! : (rng as Rng);
+}
+
+/**
+ * `sample_with_top_k_top_p_`: filters `logits` (rows, V) in place, then draws one token per row, in
+ * row order, from the seeded Rng (or from row r's own Rng).
+ */
+export function sampleTopKTopP(logits: Float32Array, V: number, o: SamplingOptions, rng: RowRng): Int32Array {
   const probs = filteredProbabilities(logits, V, o);
   const rows = logits.length / V;
   const out = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) out[r] = sampleCategorical(probs.subarray(r * V, (r + 1) * V), rng);
+  for (let r = 0; r < rows; r++) out[r] = sampleCategorical(probs.subarray(r * V, (r + 1) * V), rowRng(rng, r));
   return out;
 }
 
@@ -119,13 +129,14 @@ export function smoothTemperature(ratio: number): number {
  * Soft token weights (rows, V): softmax((logits·(1+ratio) + g) / tau) with Gumbel noise g = −log(Exp(1))
  * (`gumbel_softmax_with_rng`, hard=False), on the already filtered logits, so −∞ entries weigh 0.
  */
-export function gumbelSoftmax(logits: Float32Array, V: number, ratio: number, rng: Rng): Float32Array {
+export function gumbelSoftmax(logits: Float32Array, V: number, ratio: number, rng: RowRng): Float32Array {
   const tau = smoothTemperature(ratio);
   const out = new Float32Array(logits.length);
   const y = new Float64Array(V);
   const p = new Float64Array(V);
   for (let r = 0; r < logits.length / V; r++) {
-    for (let i = 0; i < V; i++) y[i] = (logits[r * V + i]! * (1 + ratio) - Math.log(rng.exponential())) / tau;
+    const g = rowRng(rng, r);
+    for (let i = 0; i < V; i++) y[i] = (logits[r * V + i]! * (1 + ratio) - Math.log(g.exponential())) / tau;
     softmaxInto(y, p);
     out.set(p, r * V);
   }
