@@ -11,3 +11,7 @@ export const createHash = () => unavailable('crypto.createHash');
 export default {};
 /** zlib.crc32 exists only in newer Node; core computes the CRC itself when it is missing. */
 export const crc32 = undefined;
+/** fs.constants: read only when a file on disk is opened. */
+export const constants = {};
+/** os.totalmem: core asks it only in Node (the page has no figure to give). */
+export const totalmem = () => unavailable('os.totalmem');
