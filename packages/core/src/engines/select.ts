@@ -17,6 +17,8 @@ export interface SelectEngineOptions {
   threads?: number;
   /** Further options for create(). */
   createOptions?: Record<string, unknown>;
+  /** Where NEXTSCALE_ENGINE / NEXTSCALE_THREADS are read (default: process.env); `{}` reads nothing. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface SelectedEngine {
@@ -40,9 +42,10 @@ const created = new WeakMap<EngineRegistry, Map<string, Promise<DenseEngine>>>()
 
 export async function selectEngine(options: SelectEngineOptions = {}): Promise<SelectedEngine> {
   const registry = options.registry ?? getDefaultEngineRegistry();
-  const fromEnv = options.engine === undefined ? env('NEXTSCALE_ENGINE') : undefined;
+  const read = (k: string) => (options.env ? options.env[k] || undefined : env(k));
+  const fromEnv = options.engine === undefined ? read('NEXTSCALE_ENGINE') : undefined;
   const named = options.engine ?? fromEnv;
-  const threads = options.threads ?? threadsFromEnv();
+  const threads = options.threads ?? threadsFrom(read('NEXTSCALE_THREADS'));
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     throw new UsageError(`engine threads must be a positive integer, got ${threads}`);
   }
@@ -107,8 +110,7 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
   return { descriptor, probe, engine, chosenBy: options.engine !== undefined ? 'option' : fromEnv !== undefined ? 'environment' : 'priority' };
 }
 
-function threadsFromEnv(): number | undefined {
-  const v = env('NEXTSCALE_THREADS');
+function threadsFrom(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`NEXTSCALE_THREADS=${v}: expected a positive integer`);
