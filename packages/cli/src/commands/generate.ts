@@ -269,8 +269,8 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
       ctx.out(`wrote ${displayPath(written.path, ctx.cwd)}: ${what}, ${size.width}×${size.height}`);
     }
     if (flags.explain) {
-      ctx.stderr.write(`dense engine: ${engine.id} (${engine.name}, ${engine.package}@${engine.version}; chosen by ${describeSource(engine.source)})\n`);
       ctx.stderr.write(formatTrace(trace, policy.name));
+      ctx.stderr.write(`dense engine: ${engine.id} (${engine.name}, ${engine.package}@${engine.version}; chosen by ${describeSource(engine.source)})\n`);
     }
     return 0;
   } finally {

@@ -73,4 +73,4 @@ export function describeConfigIssue(file: string, error: z.ZodError): string {
 }
 
 export const CONFIG_KEYS_HELP =
-  'valid keys: backends, engines, engine, policy { name, backend, epsilon, order, kappa, gMax, rMax, betaCap }, model { var, vae, patchNums, numHeads }, sampling { cfg, topK, topP, seed, moreSmooth }, backendOptions { <backend id>: { … } }';
+  'valid keys: backends, policy { name, backend, epsilon, order, kappa, gMax, rMax, betaCap }, model { var, vae, patchNums, numHeads }, sampling { cfg, topK, topP, seed, moreSmooth }, backendOptions { <backend id>: { … } }, engines, engine';
