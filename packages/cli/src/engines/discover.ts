@@ -4,11 +4,8 @@
  * package resolvable from the project and then from the CLI's own install. The wasm engine is a dependency of the
  * CLI, so it is always there; core's TypeScript reference ('js') is in every registry.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { createEngineRegistry, type DenseEngineDescriptor, type EngineRegistry } from '@nextscale/core';
-import { cliPackageDir, packageEntry, readPackage, resolvePackageDir, safeRealpath, scanBackendPackages, type FoundPackage } from '../backends/discover.js';
+import { cliPackageDir, importDescriptor, readPackage, resolvePackageDir, safeRealpath, scanBackendPackages, type FoundPackage } from '../backends/discover.js';
 
 export const KNOWN_ENGINES = [
   { id: 'wasm', package: '@nextscale/engine-wasm', what: 'WebAssembly SIMD GEMM on a worker pool (installed with the CLI)' },
@@ -57,28 +54,10 @@ export function findEnginePackages(o: EngineDiscoverOptions): { found: FoundPack
   return { found, missing };
 }
 
-function isEngineDescriptor(x: unknown): x is DenseEngineDescriptor {
-  const d = x as DenseEngineDescriptor | undefined;
-  return !!d && typeof d.id === 'string' && typeof d.probe === 'function' && typeof d.create === 'function';
-}
-
 /** Imports one package and returns its `engine` descriptor. */
 export async function importEngine(pkg: FoundPackage): Promise<LoadedEngine> {
-  let entry: string;
-  try {
-    entry = packageEntry(pkg.dir);
-  } catch (err) {
-    return { ...pkg, error: `unreadable package.json: ${(err as Error).message}` };
-  }
-  if (!existsSync(entry)) return { ...pkg, error: `its entry ${path.relative(pkg.dir, entry)} is missing (is the package built?)` };
-  try {
-    const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
-    const engine = mod['engine'] ?? (mod['default'] as Record<string, unknown> | undefined)?.['engine'];
-    if (!isEngineDescriptor(engine)) return { ...pkg, error: 'it does not export a dense engine descriptor named `engine`' };
-    return { ...pkg, engine };
-  } catch (err) {
-    return { ...pkg, error: `import failed: ${(err as Error).message.split('\n')[0]}` };
-  }
+  const r = await importDescriptor(pkg, 'engine', 'a dense engine');
+  return r.error ? { ...pkg, error: r.error } : { ...pkg, engine: r.descriptor as DenseEngineDescriptor };
 }
 
 /** Finds, imports and registers every engine package; problems are reported, not thrown. */

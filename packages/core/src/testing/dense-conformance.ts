@@ -4,7 +4,7 @@
  * seeded random shapes (odd sizes, m = 1, k = 0, row strides, offsets, stride/padding for conv2d, bias null and
  * non-null), and that an engine writes nothing outside its output and changes none of its inputs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import type { DenseEngine } from '../engines/contract.js';
 import { conv2d } from '../ops/conv2d.js';
 import { geluTanh, silu } from '../ops/activation.js';
@@ -54,14 +54,17 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
   const owned = typeof source === 'function';
 
   describe(`dense engine conformance${options.label ? ` (${options.label})` : ''}`, () => {
-    beforeAll(async () => {
-      engine = owned ? await (source as () => DenseEngine | Promise<DenseEngine>)() : (source as DenseEngine);
-    });
-    afterAll(async () => {
-      if (owned) await engine?.dispose?.();
-    });
+    // The engine is made by the first test that runs and disposed by the last (no beforeAll/afterAll: the suite also
+    // runs under backend-gpu's plain-Node device shim, which has describe/it only).
+    let loading: Promise<DenseEngine> | undefined;
+    const test = (name: string, fn: (ctx: TestContext) => unknown) =>
+      it(name, async (ctx) => {
+        loading ??= Promise.resolve(owned ? (source as () => DenseEngine | Promise<DenseEngine>)() : (source as DenseEngine));
+        engine = await loading;
+        return fn(ctx);
+      });
 
-    it('describes itself: a non-empty id and name, a gemmNT function, fast paths that are functions', () => {
+    test('describes itself: a non-empty id and name, a gemmNT function, fast paths that are functions', () => {
       expect(typeof engine.id === 'string' && engine.id.length > 0, 'id').toBe(true);
       expect(typeof engine.name === 'string' && engine.name.length > 0, 'name').toBe(true);
       expect(typeof engine.gemmNT).toBe('function');
@@ -71,7 +74,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
     });
 
     for (const [ci, c] of GEMM_CASES.entries()) {
-      it(`gemmNT matches the reference: m=${c.m} n=${c.n} k=${c.k}, strides +${c.padA}/+${c.padB}/+${c.padC}, offsets ${c.offA}/${c.offB}/${c.offC}`, () => {
+      test(`gemmNT matches the reference: m=${c.m} n=${c.n} k=${c.k}, strides +${c.padA}/+${c.padB}/+${c.padC}, offsets ${c.offA}/${c.offB}/${c.offC}`, () => {
         const rng = new Rng(seed + ci);
         const lda = c.k + c.padA, ldb = c.k + c.padB, ldc = c.n + c.padC;
         const a = randomArray(rng, c.offA + c.m * lda);
@@ -103,7 +106,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
       { rows: 17, inF: 33, outF: 20, bias: false },
       { rows: 40, inF: 64, outF: 96, bias: true },
     ];
-    it('linear matches the reference (its fast path and the op on it), bias null and non-null, weights keyed by identity', () => {
+    test('linear matches the reference (its fast path and the op on it), bias null and non-null, weights keyed by identity', () => {
       const rng = new Rng(seed + 100);
       for (const c of linearCases) {
         // Two different weights of one shape, each used twice: an engine caching by shape (not identity) fails.
@@ -141,7 +144,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
       { B: 1, Ci: 8, H: 6, W: 6, Co: 3, kh: 1, kw: 1, s: 1, p: 0, bias: true },
       { B: 2, Ci: 2, H: 8, W: 7, Co: 5, kh: 3, kw: 2, s: 2, p: 0, bias: true },
     ];
-    it('conv2d matches the reference (its fast path and the op on it): strides, padding, kernel sizes, bias null and non-null', () => {
+    test('conv2d matches the reference (its fast path and the op on it): strides, padding, kernel sizes, bias null and non-null', () => {
       const rng = new Rng(seed + 200);
       for (const c of convCases) {
         const x = randomArray(rng, c.B * c.Ci * c.H * c.W);
@@ -172,7 +175,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
       }
     });
 
-    it('layerNormRows (when provided) matches the reference on odd row lengths', (ctx) => {
+    test('layerNormRows (when provided) matches the reference on odd row lengths', (ctx) => {
       if (!engine.layerNormRows) return ctx.skip();
       const rng = new Rng(seed + 300);
       for (const [rows, cols] of [[1, 1], [1, 7], [5, 33], [13, 256]] as const) {
@@ -184,7 +187,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
       }
     });
 
-    it('groupNorm (when provided) matches the reference', (ctx) => {
+    test('groupNorm (when provided) matches the reference', (ctx) => {
       if (!engine.groupNorm) return ctx.skip();
       const rng = new Rng(seed + 400);
       for (const [B, C, H, W, groups] of [[1, 2, 1, 1, 1], [2, 6, 3, 5, 3], [1, 32, 4, 4, 32], [2, 8, 7, 3, 2]] as const) {
@@ -197,7 +200,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
       }
     });
 
-    it('softmaxRows (when provided) matches the reference, masked (−Infinity) entries exactly 0', (ctx) => {
+    test('softmaxRows (when provided) matches the reference, masked (−Infinity) entries exactly 0', (ctx) => {
       if (!engine.softmaxRows) return ctx.skip();
       const rng = new Rng(seed + 500);
       for (const [rows, cols] of [[1, 1], [3, 7], [9, 130]] as const) {
@@ -212,7 +215,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
     });
 
     for (const [name, op] of [['geluTanh', geluTanh], ['silu', silu]] as const) {
-      it(`${name} (when provided) matches the reference, large |x| included`, (ctx) => {
+      test(`${name} (when provided) matches the reference, large |x| included`, (ctx) => {
         const kernel = engine[name];
         if (!kernel) return ctx.skip();
         const rng = new Rng(seed + 600);
@@ -224,6 +227,12 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
           const ref = withReferenceEngine(() => op(new Tensor([n], x))).data;
           compareRows(got, ref, tol, `${name} n=${n}`);
         }
+      });
+    }
+
+    if (owned) {
+      test('the engine it created disposes cleanly', async () => {
+        await expect(Promise.resolve(engine.dispose?.())).resolves.toBeUndefined();
       });
     }
   });
