@@ -5,11 +5,12 @@ import { backendsCommand } from './commands/backends.js';
 import { benchCommand } from './commands/bench.js';
 import type { CommonOptions, Wrap } from './commands/common.js';
 import { convertCommand } from './commands/convert.js';
+import { editCommand } from './commands/edit.js';
 import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { usageError } from './errors.js';
 
-export const COMMANDS = ['generate', 'backends', 'inspect', 'convert', 'bench'] as const;
+export const COMMANDS = ['generate', 'edit', 'backends', 'inspect', 'convert', 'bench'] as const;
 
 export interface RunState {
   exitCode: number;
@@ -39,7 +40,7 @@ export function buildProgram(version: string, base: { signal: AbortSignal; env: 
     state.exitCode = await run(ctx, flags as never, ...positional);
   };
 
-  for (const make of [generateCommand, backendsCommand, inspectCommand, convertCommand, benchCommand]) {
+  for (const make of [generateCommand, editCommand, backendsCommand, inspectCommand, convertCommand, benchCommand]) {
     const cmd = make(wrap);
     cmd.exitOverride().configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => undefined, outputError: () => undefined });
     cmd.showSuggestionAfterError(true);

@@ -14,6 +14,7 @@ import { UsageError } from '../errors.js';
 import { activeEngineInfo, engineWasChosen, setDenseEngine } from '../ops/engine.js';
 import { generateNextScale, type GenerateOptions } from '../models/var/autoregressive.js';
 import type { CaptureFn } from '../models/var/capture.js';
+import { editNextScale, type EditOptions } from '../models/var/edit.js';
 import type { VARConfig } from '../models/var/config.js';
 import { blockAttentionCall } from '../models/var/self-attention.js';
 import { stateDictLabel, type StateDictLike } from '../models/var/state-dict.js';
@@ -54,6 +55,15 @@ export interface GenerateResult {
   images: Tensor;
   /** Every attention routing decision of this generation. */
   trace: AttentionTrace;
+}
+
+export interface EditResult extends GenerateResult {
+  /** Tokens actually used per scale: the input's where kept, the sampled ones elsewhere. */
+  tokens: Int32Array[];
+  /** The input's token maps per scale (its encoding), B·pn² each. */
+  inputTokens: Int32Array[];
+  /** Per scale, B·pn² entries: 1 where the input's token was kept. */
+  forced: Uint8Array[];
 }
 
 /** The VQ-VAE with the pipeline's router built in. */
@@ -126,6 +136,17 @@ export class VARModel {
     const trace = new AttentionTrace();
     const { tokens, images } = await generateNextScale(this.transformer, this.vae.model, options, { router: this.router, trace });
     return { tokens, images, trace };
+  }
+
+  /**
+   * Zero-shot editing (in-painting, out-painting, class-conditional redraws) as VAR's
+   * demo_zero_shot_edit.ipynb does it; see EditOptions. The trace holds the encoder's attention too.
+   */
+  async edit(options: EditOptions): Promise<EditResult> {
+    this.checkOpen();
+    const trace = new AttentionTrace();
+    const result = await editNextScale(this.transformer, this.vae.model, options, { router: this.router, trace });
+    return { ...result, trace };
   }
 
   /** Teacher forcing: labels (B) and xBLCv (B, L − first_l, Cvae) → logits (B, L, V). */

@@ -57,8 +57,14 @@ export interface NextScaleVAE {
   ): Tensor | Promise<Tensor>;
 }
 
+/**
+ * Called at every scale after sampling, before the token map is folded into f_hat: returns the tokens
+ * and the embedded map (B, Cvae, pn, pn) to use instead (zero-shot editing's replacement, edit.ts).
+ */
+export type ScaleTokenHook = (si: number, sampled: Int32Array, hMap: Tensor) => { tokens: Int32Array; hMap: Tensor };
+
 export interface NextScaleResult {
-  /** Sampled token indices per scale, B·pn² each (row-major). With moreSmooth, the hard samples (the soft mixture built the image). */
+  /** Token indices per scale, B·pn² each (row-major): sampled, or what the ScaleTokenHook put in their place. With moreSmooth, the hard samples (the soft mixture built the image). */
   tokens: Int32Array[];
   /** (B, 3, H, W) in [0, 1]. */
   images: Tensor;
@@ -92,6 +98,7 @@ export async function generateNextScale(
   vae: NextScaleVAE,
   options: GenerateOptions,
   ctx: VARRunContext,
+  replaceTokens?: ScaleTokenHook,
 ): Promise<NextScaleResult> {
   const o = resolveOptions(transformer, options);
   const { config } = transformer;
@@ -138,10 +145,11 @@ export async function generateNextScale(
       ctx.capture?.(`logits_cfg${sfx}`, logits.clone());
 
       const idx = sampleTopKTopP(logits.data, V, o, rng); // filters logits in place, as VAR does
-      tokens.push(idx);
-      const hMap = o.moreSmooth
+      const sampledMap = o.moreSmooth
         ? softTokenMap(gumbelSoftmax(logits.data, V, ratio, rng), vae.quantizer.embedding, B, pn)
         : vae.quantizer.lookup(idx, B, pn);
+      const { tokens: used, hMap } = replaceTokens?.(si, idx, sampledMap) ?? { tokens: idx, hMap: sampledMap };
+      tokens.push(used);
 
       const next = vae.quantizer.nextAutoregressiveInput(si, fHat, hMap);
       ctx.capture?.(`fhat${sfx}`, fHat.clone());

@@ -32,3 +32,5 @@ export { validateLabels } from './labels.js';
 export { clampedScaleMul, type VARWeights, type VARBlockWeights } from './weights.js';
 export type { StateDictLike } from './state-dict.js';
 export type { CaptureFn } from './capture.js';
+export { editNextScale, type EditOptions, type EditProgress, type EditVAE, type EditNextScaleResult } from './edit.js';
+export { editMask, forceMask, keepOnGrid, resizeBilinear, roundHalfEven, boxCells, type EditBox, type EditMode } from './edit-mask.js';
