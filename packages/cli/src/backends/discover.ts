@@ -61,7 +61,7 @@ function nodeModulesChain(from: string): string[] {
   }
 }
 
-function readPackage(dir: string): { name: string; version: string } | undefined {
+export function readPackage(dir: string): { name: string; version: string } | undefined {
   try {
     const pj = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
     return typeof pj.name === 'string' ? { name: pj.name, version: String(pj.version ?? '0.0.0') } : undefined;
@@ -79,8 +79,8 @@ export function resolvePackageDir(name: string, from: string): string | undefine
   return undefined;
 }
 
-/** Every `@nextscale/backend-*` package visible from `from`, nearest first. */
-export function scanBackendPackages(from: string): { name: string; dir: string }[] {
+/** Every `@nextscale/backend-*` (or other `prefix`) package visible from `from`, nearest first. */
+export function scanBackendPackages(from: string, prefix = 'backend-'): { name: string; dir: string }[] {
   const seen = new Map<string, string>();
   for (const nm of nodeModulesChain(from)) {
     const scope = path.join(nm, '@nextscale');
@@ -91,7 +91,7 @@ export function scanBackendPackages(from: string): { name: string; dir: string }
       continue;
     }
     for (const e of entries.sort()) {
-      if (!e.startsWith('backend-')) continue;
+      if (!e.startsWith(prefix)) continue;
       const dir = path.join(scope, e);
       const name = `@nextscale/${e}`;
       try {
@@ -140,7 +140,7 @@ export function findBackendPackages(o: DiscoverOptions): { found: FoundPackage[]
   return { found, missing };
 }
 
-function safeRealpath(p: string): string {
+export function safeRealpath(p: string): string {
   try {
     return realpathSync(p);
   } catch {
@@ -161,28 +161,38 @@ export function packageEntry(dir: string): string {
   return path.join(dir, rel);
 }
 
-function isDescriptor(x: unknown): x is AttentionBackend {
-  const b = x as AttentionBackend | undefined;
+/** Whether `x` looks like a plug descriptor (an attention backend's or a dense engine's): an id, probe and create. */
+export function isPlugDescriptor(x: unknown): x is { id: string; probe: unknown; create: unknown } {
+  const b = x as { id?: unknown; probe?: unknown; create?: unknown } | undefined;
   return !!b && typeof b.id === 'string' && typeof b.probe === 'function' && typeof b.create === 'function';
 }
 
-/** Imports one package and returns its `backend` descriptor. */
-export async function importBackend(pkg: FoundPackage): Promise<LoadedBackend> {
+/**
+ * Imports one package and returns the descriptor it exports as `exportName` ('backend' or 'engine'), or why it
+ * cannot be used.
+ */
+export async function importDescriptor(pkg: FoundPackage, exportName: string, what: string): Promise<{ descriptor?: unknown; error?: string }> {
   let entry: string;
   try {
     entry = packageEntry(pkg.dir);
   } catch (err) {
-    return { ...pkg, error: `unreadable package.json: ${(err as Error).message}` };
+    return { error: `unreadable package.json: ${(err as Error).message}` };
   }
-  if (!existsSync(entry)) return { ...pkg, error: `its entry ${path.relative(pkg.dir, entry)} is missing (is the package built?)` };
+  if (!existsSync(entry)) return { error: `its entry ${path.relative(pkg.dir, entry)} is missing (is the package built?)` };
   try {
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
-    const backend = mod['backend'] ?? (mod['default'] as Record<string, unknown> | undefined)?.['backend'];
-    if (!isDescriptor(backend)) return { ...pkg, error: 'it does not export an attention backend descriptor named `backend`' };
-    return { ...pkg, backend };
+    const descriptor = mod[exportName] ?? (mod['default'] as Record<string, unknown> | undefined)?.[exportName];
+    if (!isPlugDescriptor(descriptor)) return { error: `it does not export ${what} descriptor named \`${exportName}\`` };
+    return { descriptor };
   } catch (err) {
-    return { ...pkg, error: `import failed: ${(err as Error).message.split('\n')[0]}` };
+    return { error: `import failed: ${(err as Error).message.split('\n')[0]}` };
   }
+}
+
+/** Imports one package and returns its `backend` descriptor. */
+export async function importBackend(pkg: FoundPackage): Promise<LoadedBackend> {
+  const r = await importDescriptor(pkg, 'backend', 'an attention backend');
+  return r.error ? { ...pkg, error: r.error } : { ...pkg, backend: r.descriptor as AttentionBackend };
 }
 
 export interface Discovery {

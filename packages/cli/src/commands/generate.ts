@@ -107,9 +107,10 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
     const trace = result.trace;
 
     if (ctx.json) {
-      const { trace: traceJSON, backends } = commonJSON(opened, trace);
+      const { trace: traceJSON, backends, engine } = commonJSON(opened, trace);
       writeJson(ctx.stdout, {
         command: 'generate',
+        engine,
         files: [{ path: written.path, kind, width: size.width, height: size.height, bytes: written.bytes }],
         images: labels.map((label, i) => ({ index: i, label, className: classNames?.[label] ?? null, sample: i % batch, tile: tiles[i] })),
         tokens: result.tokens.map((t, s) => ({ scale: s, patchNum: patchNums[s] ?? null, tokens: Array.from(t) })),

@@ -28,6 +28,7 @@ import { writeJson } from '../output/json.js';
 import { writePng } from '../output/png.js';
 import { createProgress } from '../output/progress.js';
 import { formatTrace, traceToJSON } from '../output/trace.js';
+import { activateEngine, describeSource, engineToJSON, type ActiveEngine } from '../engines/activate.js';
 import { discover, readLayers, type CommonOptions } from './common.js';
 
 export interface ModelRunFlags extends CommonOptions {
@@ -45,6 +46,7 @@ export interface ModelRunFlags extends CommonOptions {
   epsilon?: string;
   explain?: boolean;
   printConfig?: boolean;
+  engine?: string;
 }
 
 export function addModelOptions(cmd: Command): Command {
@@ -52,7 +54,8 @@ export function addModelOptions(cmd: Command): Command {
     .option('--var <file>', 'VAR transformer weights (.pth or .safetensors); default: the shipped model')
     .option('--vae <file>', 'VQ-VAE weights (.pth or .safetensors); default: the shipped model')
     .option('--patch-nums <list>', 'patch sizes per scale, e.g. 1,2,3,4,5,6,8,10,13,16 (default: from the weights)')
-    .option('--num-heads <n>', 'attention heads (needed only when attention is not l2-normalised)');
+    .option('--num-heads <n>', 'attention heads (needed only when attention is not l2-normalised)')
+    .option('--engine <id>', 'dense engine to compute on: js, wasm, onnx, … (default: NEXTSCALE_ENGINE, config "engine", else the best installed)');
 }
 
 export function addSamplingOptions(cmd: Command): Command {
@@ -110,6 +113,8 @@ export interface OpenedModel {
   meta: ModelMetadata;
   policy: Awaited<ReturnType<typeof buildPolicy>>['policy'];
   available: Awaited<ReturnType<typeof buildPolicy>>['available'];
+  /** The dense engine the model computes on. */
+  engine: ActiveEngine;
   loadMs: number;
 }
 
@@ -152,6 +157,7 @@ export async function openModel(
   await validateFirst?.();
   const discovery = await discover(ctx, layers);
   const { policy, available } = await buildPolicy(settings, discovery.registry);
+  const engine = await activateEngine(ctx, layers, flags.engine);
   throwIfAborted(ctx.signal);
 
   const tLoad = now();
@@ -172,6 +178,7 @@ export async function openModel(
     policy,
     backendOptions: settings.backendOptions.value,
     signal: ctx.signal,
+    engine: engine.engine,
   }).catch((err: unknown) => {
     throw withFlagNames(err);
   });
@@ -180,7 +187,7 @@ export async function openModel(
   if (settings.patchNums.source !== 'flag' && settings.patchNums.source !== 'env' && settings.patchNums.source !== 'config') {
     settings.patchNums = { value: config.patchNums, source: 'model', from: config.patchNumsSource };
   }
-  return { model, settings, meta, policy, available, loadMs };
+  return { model, settings, meta, policy, available, engine, loadMs };
 }
 
 /** The sampling options of generate/edit from the resolved settings. */
@@ -259,6 +266,7 @@ export async function writeImages(out: string, rgb: RgbImage[], grid: { columns:
 /** The --json fields every model-running command has. */
 export function commonJSON(opened: OpenedModel, trace: Parameters<typeof traceToJSON>[0]) {
   return {
+    engine: engineToJSON(opened.engine),
     trace: traceToJSON(trace, opened.policy.name),
     backends: opened.available.map((a) => ({
       id: a.backend.id,
@@ -273,7 +281,10 @@ export function commonJSON(opened: OpenedModel, trace: Parameters<typeof traceTo
 
 /** --explain: the attention decision trace as a table on stderr. */
 export function explain(ctx: Context, flags: ModelRunFlags, opened: OpenedModel, trace: Parameters<typeof formatTrace>[0]): void {
-  if (flags.explain) ctx.stderr.write(formatTrace(trace, opened.policy.name));
+  if (!flags.explain) return;
+  ctx.stderr.write(formatTrace(trace, opened.policy.name));
+  const e = opened.engine;
+  ctx.stderr.write(`dense engine: ${e.id} (${e.name}, ${e.package}@${e.version}; chosen by ${describeSource(e.source)})\n`);
 }
 
 /** Core speaks of options (patchNums, numHeads); the user of these commands passes flags. */
