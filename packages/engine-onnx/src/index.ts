@@ -1,0 +1,4 @@
+export { engine, VERSION, ORT_VERSION, loadOrt, defaultThreads, type OnnxEngineOptions } from './descriptor.js';
+export { OnnxDenseEngine } from './engine.js';
+export { encodeModel, type GraphSpec, type NodeSpec, type Initializer, type ValueInfo } from './onnx-proto.js';
+export type { Conv2dArgs, DenseEngineLike } from './types.js';
