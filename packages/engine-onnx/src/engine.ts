@@ -64,7 +64,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
   private session(graph: () => GraphModel): number {
     const g = graph();
     this.sessionCount++;
-    return this.bridge.createSession(g.bytes, g.label);
+    return this.bridge.createSession(g.bytes, g.label, g.optimization);
   }
 
   private pinnedSession(weight: Float32Array, key: string, graph: () => GraphModel): number {
