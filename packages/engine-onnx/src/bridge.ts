@@ -125,7 +125,8 @@ export class OrtBridge {
     Atomics.wait(this.ctl, 0, 0);
     if (Atomics.load(this.ctl, 0) === 2) {
       const n = Atomics.load(this.ctl, 1);
-      const msg = new TextDecoder().decode(new Uint8Array(this.err).slice(0, n));
+      // ONNX Runtime's messages can span lines (a stack of where it failed): one line for the user
+      const msg = new TextDecoder().decode(new Uint8Array(this.err).slice(0, n)).replace(/\s*\n\s*/g, ' ').trim();
       throw new Error(`engine-onnx: ONNX Runtime failed ${label}: ${msg}`);
     }
   }

@@ -20,10 +20,10 @@ export interface OnnxEngineOptions {
 const FIX = `reinstall it: \`pnpm install\` (or \`npm install --ignore-scripts @nextscale/engine-onnx\`); onnxruntime-node ${ORT_VERSION} ships its CPU binaries for linux x64/arm64, macOS and Windows`;
 
 /** Loads onnxruntime-node in this thread; the error says why it cannot (missing package, broken native addon). */
-export async function loadOrt(): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
+export async function loadOrt(entry?: string): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
   let path: string;
   try {
-    path = resolveOrt();
+    path = entry ?? resolveOrt();
   } catch {
     return { ok: false, reason: `onnxruntime-node is not installed beside @nextscale/engine-onnx; ${FIX}` };
   }
