@@ -15,6 +15,12 @@ export interface OnnxEngineOptions {
   memArena?: boolean;
   /** Let idle ONNX Runtime threads spin between calls (default off). */
   spinning?: boolean;
+  /**
+   * Free the model's JavaScript copy of each weight once ONNX Runtime holds it, so the weights are in memory once
+   * (default: NEXTSCALE_ONNX_RELEASE_WEIGHTS=1, else off). The weight arrays become empty: only for a model used
+   * with this engine alone (switching engines afterwards needs the model loaded again).
+   */
+  releaseWeights?: boolean;
 }
 
 const FIX = `reinstall it: \`pnpm install\` (or \`npm install --ignore-scripts @nextscale/engine-onnx\`); onnxruntime-node ${ORT_VERSION} ships its CPU binaries for linux x64/arm64, macOS and Windows`;
@@ -70,6 +76,8 @@ export const engine = {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`engine-onnx: threads must be a positive integer, got ${String(threads)}`);
     const r = await loadOrt();
     if (!r.ok) throw new Error(`engine-onnx: ${r.reason}`);
-    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning });
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NEXTSCALE_ONNX_RELEASE_WEIGHTS;
+    const releaseWeights = options.releaseWeights ?? env === '1';
+    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, releaseWeights });
   },
 };

@@ -40,14 +40,19 @@ export class OnnxDenseEngine implements DenseEngineLike {
   constructor(
     private readonly bridge: OrtBridge,
     readonly threads: number,
+    /** Free the JavaScript copy of each weight once ONNX Runtime holds it (see OnnxEngineOptions.releaseWeights). */
+    readonly releaseWeights = false,
   ) {
     this.name = `onnxruntime-node ${bridge.versions.node ?? '?'} cpu (${threads} thread${threads === 1 ? '' : 's'})`;
     this.gemmNT = this.gemmNT.bind(this);
   }
 
-  static async create(o: BridgeOptions): Promise<OnnxDenseEngine> {
-    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads);
+  static async create(o: BridgeOptions & { releaseWeights?: boolean }): Promise<OnnxDenseEngine> {
+    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? false);
   }
+
+  /** Bytes of weight arrays whose JavaScript copy was released after pinning. */
+  releasedBytes = 0;
 
   /** Number of ONNX sessions created so far (pinned weights and shared graphs). */
   get sessions(): number {
@@ -79,7 +84,22 @@ export class OnnxDenseEngine implements DenseEngineLike {
       this.finalizer.register(weight, list);
     }
     list.push({ key, id });
+    if (this.releaseWeights) this.release(weight);
     return id;
+  }
+
+  /**
+   * Detaches a pinned weight's ArrayBuffer (transferring it to a clone that is dropped at once), so the model's
+   * JavaScript copy is freed and only ONNX Runtime's remains. The array object stays the engine's key (a detached
+   * array keeps its identity; core's ops pass model weights as Tensor objects and do not re-check their length), but
+   * anything else that reads it afterwards sees an empty array, so this is opt-in. Only arrays that own their whole
+   * buffer are released (a view into a shared buffer would take its neighbours with it).
+   */
+  private release(weight: Float32Array): void {
+    const buf = weight.buffer;
+    if (buf instanceof SharedArrayBuffer || weight.byteOffset !== 0 || weight.byteLength !== buf.byteLength) return;
+    this.releasedBytes += buf.byteLength;
+    structuredClone(buf, { transfer: [buf] });
   }
 
   private sharedSession(key: string, graph: () => GraphModel): number {

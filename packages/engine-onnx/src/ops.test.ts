@@ -217,3 +217,25 @@ function bitEqual(a: Float32Array, b: Float32Array): boolean {
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;
 }
+
+describe('engine-onnx releaseWeights', () => {
+  it('frees a pinned weight array and keeps computing with ONNX Runtime’s copy', async () => {
+    const e = await OnnxDenseEngine.create({ threads: 1, releaseWeights: true });
+    try {
+      const [rows, inF, outF] = [5, 33, 21];
+      const w = rng.normalArray(outF * inF);
+      const b = rng.normalArray(outF);
+      const x = rng.normalArray(rows * inF);
+      const ref = linear(new Tensor([rows, inF], x), new Tensor([outF, inF], w.slice()), new Tensor([outF], b));
+      const y = new Float32Array(rows * outF);
+      e.linear(x, rows, inF, w, outF, b, y);
+      expect(w.length).toBe(0); // the JavaScript copy is gone
+      expect(e.releasedBytes).toBe(outF * inF * 4);
+      const y2 = new Float32Array(rows * outF);
+      e.linear(x, rows, inF, w, outF, b, y2); // the same (now empty) array still finds its session
+      expect(relErr(y2, ref.data)).toBeLessThan(1e-5);
+    } finally {
+      await e.dispose();
+    }
+  });
+});
