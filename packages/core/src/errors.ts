@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'E_CONFIG' // an invalid configuration file
   | 'E_WEIGHTS' // missing, corrupt, truncated or wrong-model weights
   | 'E_BACKEND_UNAVAILABLE' // no attention backend can serve a call
+  | 'E_ENGINE_UNAVAILABLE' // the dense engine asked for is not installed or cannot run here
   | 'E_INPUT' // invalid tensor input (shape mismatch, NaN/Inf)
   | 'E_ABORTED'; // cancelled through an AbortSignal
 
@@ -39,6 +40,18 @@ export class BackendUnavailableError extends NextscaleError {
     readonly failures: { id: string; reason: string }[] = [],
   ) {
     super('E_BACKEND_UNAVAILABLE', message);
+  }
+}
+
+export class EngineUnavailableError extends NextscaleError {
+  override name = 'EngineUnavailableError';
+  constructor(
+    message: string,
+    /** The engine id asked for, and the package that provides it. */
+    readonly engine: string,
+    readonly packageName: string,
+  ) {
+    super('E_ENGINE_UNAVAILABLE', message);
   }
 }
 

@@ -61,7 +61,7 @@ function nodeModulesChain(from: string): string[] {
   }
 }
 
-function readPackage(dir: string): { name: string; version: string } | undefined {
+export function readPackage(dir: string): { name: string; version: string } | undefined {
   try {
     const pj = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
     return typeof pj.name === 'string' ? { name: pj.name, version: String(pj.version ?? '0.0.0') } : undefined;
@@ -79,8 +79,8 @@ export function resolvePackageDir(name: string, from: string): string | undefine
   return undefined;
 }
 
-/** Every `@nextscale/backend-*` package visible from `from`, nearest first. */
-export function scanBackendPackages(from: string): { name: string; dir: string }[] {
+/** Every `@nextscale/backend-*` (or other `prefix`) package visible from `from`, nearest first. */
+export function scanBackendPackages(from: string, prefix = 'backend-'): { name: string; dir: string }[] {
   const seen = new Map<string, string>();
   for (const nm of nodeModulesChain(from)) {
     const scope = path.join(nm, '@nextscale');
@@ -91,7 +91,7 @@ export function scanBackendPackages(from: string): { name: string; dir: string }
       continue;
     }
     for (const e of entries.sort()) {
-      if (!e.startsWith('backend-')) continue;
+      if (!e.startsWith(prefix)) continue;
       const dir = path.join(scope, e);
       const name = `@nextscale/${e}`;
       try {
@@ -140,7 +140,7 @@ export function findBackendPackages(o: DiscoverOptions): { found: FoundPackage[]
   return { found, missing };
 }
 
-function safeRealpath(p: string): string {
+export function safeRealpath(p: string): string {
   try {
     return realpathSync(p);
   } catch {

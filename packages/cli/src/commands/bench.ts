@@ -16,7 +16,8 @@ import { backendError, usageError } from '../errors.js';
 import { writeJson } from '../output/json.js';
 import { displayPath } from '../util/paths.js';
 import { fmt, table } from '../output/table.js';
-import { addCommonOptions, discover, readLayers, type CommonOptions, type Wrap } from './common.js';
+import { addCommonOptions, addEngineOption, discover, readLayers, type CommonOptions, type Wrap } from './common.js';
+import { activateEngine, engineToJSON } from '../engines/activate.js';
 import { installHint } from '../backends/discover.js';
 import { checkBackendOptions } from '../backends/policy.js';
 
@@ -32,6 +33,7 @@ interface BenchFlags extends CommonOptions {
   scaling?: boolean;
   calibrate?: boolean;
   quick?: boolean;
+  engine?: string;
 }
 
 export function benchCommand(wrap: Wrap): Command {
@@ -48,6 +50,7 @@ export function benchCommand(wrap: Wrap): Command {
     .option('--calibrate', "measure the norm policy's break-even kappa on this machine (needs @nextscale/backend-lowrank)")
     .option('--quick', 'a shorter scaling study or calibration (fewer sizes, dims and bounds)')
     .option('-o, --out <dir>', 'folder for the markdown table, SVG plot and JSON', 'bench-results');
+  addEngineOption(cmd);
   addCommonOptions(cmd);
   return cmd.action(wrap((ctx, flags: BenchFlags) => runBench(ctx, flags)));
 }
@@ -65,6 +68,7 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
   const outDir = path.resolve(ctx.cwd, flags.out ?? 'bench-results');
   const layers = await readLayers(ctx, flags.config);
   const d = await discover(ctx, layers);
+  const engine = await activateEngine(ctx, layers, flags.engine);
   const probed = await d.registry.probeAll();
   checkBackendOptions(layers.file.backendOptions, probed);
   const wanted = flags.backends?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -144,7 +148,7 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
     : '';
 
   if (ctx.json) {
-    writeJson(ctx.stdout, { command: 'bench', machine: m, reps, beta, epsilon, rows, scaling: scaling ? scaling.data : null, calibration: calibration ?? null, files });
+    writeJson(ctx.stdout, { command: 'bench', machine: m, engine: engineToJSON(engine), reps, beta, epsilon, rows, scaling: scaling ? scaling.data : null, calibration: calibration ?? null, files });
   } else {
     ctx.out(
       table(

@@ -50,3 +50,8 @@ export async function discover(ctx: Context, layers: Layers): Promise<Discovery>
   for (const l of d.loaded) if (l.error) ctx.warn(`backend package ${l.name} cannot be used: ${l.error}`);
   return d;
 }
+
+/** `--engine <id>` for every command that computes (generate, bench, …). */
+export function addEngineOption(cmd: Command): Command {
+  return cmd.option('--engine <id>', 'dense engine to compute on: js, wasm, onnx, … (default: NEXTSCALE_ENGINE, config "engine", else the best installed)');
+}

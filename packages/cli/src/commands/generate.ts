@@ -29,7 +29,8 @@ import { displayPath } from '../util/paths.js';
 import { writePng } from '../output/png.js';
 import { createProgress } from '../output/progress.js';
 import { formatTrace, traceToJSON } from '../output/trace.js';
-import { addCommonOptions, collect, discover, readLayers, type CommonOptions, type Wrap } from './common.js';
+import { addCommonOptions, addEngineOption, collect, discover, readLayers, type CommonOptions, type Wrap } from './common.js';
+import { activateEngine, describeSource, engineToJSON } from '../engines/activate.js';
 
 export interface GenerateFlags extends CommonOptions {
   var?: string;
@@ -50,6 +51,7 @@ export interface GenerateFlags extends CommonOptions {
   epsilon?: string;
   explain?: boolean;
   printConfig?: boolean;
+  engine?: string;
 }
 
 export function generateCommand(wrap: Wrap): Command {
@@ -74,6 +76,7 @@ export function generateCommand(wrap: Wrap): Command {
     .option('--epsilon <x>', 'target attention error for approximate backends (norm policy)')
     .option('--explain', 'print the attention decision trace as a table on stderr')
     .option('--print-config', 'print the resolved settings with where each came from, and exit');
+  addEngineOption(cmd);
   addCommonOptions(cmd);
   return cmd.action(wrap((ctx, flags: GenerateFlags) => runGenerate(ctx, flags)));
 }
@@ -138,6 +141,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
   const paths = resolveModelPaths(settings);
   const discovery = await discover(ctx, layers);
   const { policy, available } = await buildPolicy(settings, discovery.registry);
+  const engine = await activateEngine(ctx, layers, flags.engine);
   throwIfAborted(ctx.signal);
 
   const tLoad = now();
@@ -157,6 +161,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
     registry: discovery.registry,
     policy,
     backendOptions: settings.backendOptions.value,
+    engine: engine.engine,
   }).catch((err: unknown) => {
     throw withFlagNames(err);
   });
@@ -255,6 +260,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
           totalMs: ms(now() - tStart),
         },
         trace: traceToJSON(trace, policy.name),
+        engine: engineToJSON(engine),
         backends: available.map((a) => ({ id: a.backend.id, package: a.backend.package, version: a.backend.version, available: a.probe.available, reason: a.probe.reason })),
         config: { ...settingsToJSON(settings), classes, batch, zoom, out: written.path, model: config },
       });
@@ -262,7 +268,10 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
       const what = n === 1 ? '1 image' : `${n} images (${classes.length} × ${batch} grid)`;
       ctx.out(`wrote ${displayPath(written.path, ctx.cwd)}: ${what}, ${size.width}×${size.height}`);
     }
-    if (flags.explain) ctx.stderr.write(formatTrace(trace, policy.name));
+    if (flags.explain) {
+      ctx.stderr.write(formatTrace(trace, policy.name));
+      ctx.stderr.write(`dense engine: ${engine.id} (${engine.name}, ${engine.package}@${engine.version}; chosen by ${describeSource(engine.source)})\n`);
+    }
     return 0;
   } finally {
     await model.dispose();

@@ -23,6 +23,8 @@ export type PolicyName = 'norm' | 'priority' | 'explicit';
 /** What the user can set; undefined means "not given here". */
 export interface SettingsLayer {
   backends?: string[];
+  engines?: string[];
+  engine?: string;
   policy?: PolicyName;
   backend?: string;
   epsilon?: number;
@@ -131,6 +133,8 @@ export function fileLayer(loaded: LoadedConfig | undefined): SettingsLayer {
   const rel = (p: string | undefined) => (p === undefined ? undefined : path.resolve(loaded.dir, p));
   return stripUndefined({
     backends: c.backends,
+    engines: c.engines,
+    engine: c.engine,
     policy: c.policy?.name,
     backend: c.policy?.backend,
     epsilon: c.policy?.epsilon,

@@ -43,6 +43,9 @@ export const configSchema = z
   .object({
     $schema: z.string().optional(),
     backends: z.array(z.string().min(1)).optional(),
+    /** Dense-engine packages to load (default: every @nextscale/engine-* found) and the engine id to run on. */
+    engines: z.array(z.string().min(1)).optional(),
+    engine: z.string().min(1).optional(),
     policy: policySchema.optional(),
     model: modelSchema.optional(),
     sampling: samplingSchema.optional(),
@@ -70,4 +73,4 @@ export function describeConfigIssue(file: string, error: z.ZodError): string {
 }
 
 export const CONFIG_KEYS_HELP =
-  'valid keys: backends, policy { name, backend, epsilon, order, kappa, gMax, rMax, betaCap }, model { var, vae, patchNums, numHeads }, sampling { cfg, topK, topP, seed, moreSmooth }, backendOptions { <backend id>: { … } }';
+  'valid keys: backends, policy { name, backend, epsilon, order, kappa, gMax, rMax, betaCap }, model { var, vae, patchNums, numHeads }, sampling { cfg, topK, topP, seed, moreSmooth }, backendOptions { <backend id>: { … } }, engines, engine';

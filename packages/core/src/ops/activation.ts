@@ -1,5 +1,5 @@
 import { Tensor, asTensor, type TensorLike } from '../tensor.js';
-import { getElementwiseEngine } from './engine.js';
+import { fastPath } from './engine.js';
 
 /** SiLU(x) = x·σ(x) = x / (1 + e^(−x)), elementwise. */
 export function silu(x: TensorLike): Tensor {
@@ -7,9 +7,9 @@ export function silu(x: TensorLike): Tensor {
   const y = new Tensor(X.shape);
   const xd = X.data;
   const yd = y.data;
-  const engine = getElementwiseEngine();
-  if (engine) {
-    engine.silu(xd, yd, xd.length);
+  const fast = fastPath('silu');
+  if (fast) {
+    fast(xd, yd, xd.length);
     return y;
   }
   for (let i = 0; i < xd.length; i++) {
@@ -27,9 +27,9 @@ export function geluTanh(x: TensorLike): Tensor {
   const y = new Tensor(X.shape);
   const xd = X.data;
   const yd = y.data;
-  const engine = getElementwiseEngine();
-  if (engine) {
-    engine.geluTanh(xd, yd, xd.length);
+  const fast = fastPath('geluTanh');
+  if (fast) {
+    fast(xd, yd, xd.length);
     return y;
   }
   for (let i = 0; i < xd.length; i++) {

@@ -1,6 +1,6 @@
 import { Tensor, ShapeError, asTensor, type TensorLike } from '../tensor.js';
 import { fmtShape, requireRank } from './check.js';
-import { gemmNT } from './engine.js';
+import { fastPath, gemmNT } from './engine.js';
 
 export interface Conv2dOptions {
   /** Same stride along H and W (default 1). */
@@ -68,6 +68,15 @@ export function conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | nul
   const yd = y.data;
   if (K === 0) {
     if (bd) addBias(yd, bd, B, Co, P);
+    return y;
+  }
+  const fast = fastPath('conv2d');
+  if (fast && pt === pb && pl === pr) {
+    // the dense engine's own convolution (symmetric padding only: asymmetric padding, as in Downsample2x, stays here)
+    fast({
+      x: X.data, batch: B, inChannels: Ci, height: H, width: W, weight: Wt.data, outChannels: Co, kernelH: kh, kernelW: kw,
+      bias: bd, strideH: s, strideW: s, padH: pt, padW: pl, y: yd, outH: Ho, outW: Wo,
+    });
     return y;
   }
   const rowsPerChunk = Math.max(1, Math.min(Ho, Math.floor(CHUNK_FLOATS / (K * Wo))));

@@ -48,21 +48,6 @@ const PANEL_BYTES = 256 * 1024;
  */
 export const jsGemmEngine: GemmEngine = { name: 'js-4x4', gemmNT: jsGemmNT };
 
-let current: GemmEngine = jsGemmEngine;
-
-/** The engine `gemmNT` dispatches to. */
-export function getGemmEngine(): GemmEngine {
-  return current;
-}
-
-/** Replaces the engine for every later call (process-wide); `null` restores the default plain-JS engine. */
-export function setGemmEngine(engine: GemmEngine | null): void {
-  if (engine !== null && (typeof engine !== 'object' || typeof engine.gemmNT !== 'function')) {
-    throw new TypeError('setGemmEngine expects { name, gemmNT } or null');
-  }
-  current = engine ?? jsGemmEngine;
-}
-
 /**
  * An optional engine for the elementwise and row-wise kernels (layerNorm, groupNorm, softmax, geluTanh, silu). When one
  * is set, those ops hand it their contiguous float32 input and a same-sized output; otherwise (the default, and the
@@ -86,22 +71,166 @@ export interface ElementwiseEngine {
   silu(x: Float32Array, out: Float32Array, n: number): void;
 }
 
-let currentElementwise: ElementwiseEngine | null = null;
+/** The optional fast paths a dense engine may provide (see engines/contract.ts). */
+export interface DenseFastPaths {
+  linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): void;
+  conv2d(args: Conv2dArgs): void;
+  layerNormRows: ElementwiseEngine['layerNormRows'];
+  groupNorm: ElementwiseEngine['groupNorm'];
+  softmaxRows: ElementwiseEngine['softmaxRows'];
+  geluTanh: ElementwiseEngine['geluTanh'];
+  silu: ElementwiseEngine['silu'];
+}
 
-/** The elementwise engine the ops dispatch to, or null for their TypeScript loops. */
+/** The arguments of a dense engine's conv2d fast path: NCHW input, (Co, Ci, kh, kw) weight, preallocated output. */
+export interface Conv2dArgs {
+  x: Float32Array; batch: number; inChannels: number; height: number; width: number;
+  weight: Float32Array; outChannels: number; kernelH: number; kernelW: number; bias: Float32Array | null;
+  strideH: number; strideW: number; padH: number; padW: number; y: Float32Array; outH: number; outW: number;
+}
+
+/** The shape of a dense engine as the ops see it (the full contract, with its registry id, is engines/contract.ts). */
+export interface ActiveDenseEngine extends Partial<DenseFastPaths> {
+  readonly id: string;
+  readonly name: string;
+  readonly gemmNT: GemmNT;
+  dispose?(): void | Promise<void>;
+}
+
+export const ELEMENTWISE_KERNELS = ['layerNormRows', 'groupNorm', 'softmaxRows', 'geluTanh', 'silu'] as const;
+export const FAST_PATHS = ['linear', 'conv2d', ...ELEMENTWISE_KERNELS] as const;
+export type FastPathName = (typeof FAST_PATHS)[number];
+
+/**
+ * What the ops dispatch to, process-wide. `setDenseEngine` fills every slot from one engine; the older
+ * `setGemmEngine` / `setElementwiseEngine` replace one slot each (and the active engine is then no longer one
+ * dense engine, so `getDenseEngine()` reports null and `activeEngineInfo()` a 'custom' mix).
+ */
+interface ActiveState {
+  gemm: GemmEngine;
+  kernels: Partial<DenseFastPaths>;
+  dense: ActiveDenseEngine | null;
+  elementwise: ElementwiseEngine | null;
+  /** Whether anyone chose the engine (so loadVAR without an `engine` option keeps it instead of selecting one). */
+  chosen: boolean;
+}
+
+let state: ActiveState = { gemm: jsGemmEngine, kernels: {}, dense: null, elementwise: null, chosen: false };
+
+/** The engine `gemmNT` dispatches to. */
+export function getGemmEngine(): GemmEngine {
+  return state.gemm;
+}
+
+/**
+ * Replaces the GEMM for every later call (process-wide); `null` restores the default plain-JS engine. The active
+ * dense engine's linear/conv2d fast paths are dropped (they would bypass the new GEMM); its elementwise ones stay.
+ */
+export function setGemmEngine(engine: GemmEngine | null): void {
+  if (engine !== null && (typeof engine !== 'object' || typeof engine.gemmNT !== 'function')) {
+    throw new TypeError('setGemmEngine expects { name, gemmNT } or null');
+  }
+  const { linear: _l, conv2d: _c, ...kernels } = state.kernels;
+  state = { ...state, gemm: engine ?? jsGemmEngine, kernels, dense: null, chosen: true };
+}
+
+/** The elementwise engine (set with setElementwiseEngine, or the active dense engine's five row-wise kernels), or null. */
 export function getElementwiseEngine(): ElementwiseEngine | null {
-  return currentElementwise;
+  return state.elementwise;
 }
 
 /** Replaces the elementwise engine for every later call (process-wide); `null` restores the TypeScript loops. */
 export function setElementwiseEngine(engine: ElementwiseEngine | null): void {
   if (engine !== null) {
-    const names = ['layerNormRows', 'groupNorm', 'softmaxRows', 'geluTanh', 'silu'] as const;
-    if (typeof engine !== 'object' || names.some((k) => typeof engine[k] !== 'function')) {
-      throw new TypeError(`setElementwiseEngine expects { name, ${names.join(', ')} } or null`);
+    if (typeof engine !== 'object' || ELEMENTWISE_KERNELS.some((k) => typeof engine[k] !== 'function')) {
+      throw new TypeError(`setElementwiseEngine expects { name, ${ELEMENTWISE_KERNELS.join(', ')} } or null`);
     }
   }
-  currentElementwise = engine;
+  const kernels: Partial<DenseFastPaths> = { linear: state.kernels.linear, conv2d: state.kernels.conv2d };
+  if (engine) for (const k of ELEMENTWISE_KERNELS) (kernels as Record<string, unknown>)[k] = engine[k].bind(engine);
+  state = { ...state, kernels: dropUndefined(kernels), elementwise: engine, dense: null, chosen: true };
+}
+
+/**
+ * Makes `engine` the one every op dispatches to (process-wide): its gemmNT behind matmul/linear/conv2d and each
+ * fast path it provides; ops whose fast path it lacks run on its gemmNT or their TypeScript loops. `null` restores
+ * the TypeScript reference (core's 'js' engine). Replaces anything set with setGemmEngine/setElementwiseEngine.
+ */
+export function setDenseEngine(engine: ActiveDenseEngine | null): void {
+  if (engine !== null) validateDenseEngine(engine);
+  const kernels: Partial<DenseFastPaths> = {};
+  if (engine) {
+    for (const k of FAST_PATHS) {
+      const f = engine[k] as ((...args: never[]) => void) | undefined;
+      if (f !== undefined) (kernels as Record<string, unknown>)[k] = f.bind(engine);
+    }
+  }
+  const gemm = engine === null || engine.gemmNT === jsGemmEngine.gemmNT ? jsGemmEngine : { name: engine.name, gemmNT: engine.gemmNT };
+  // the older getElementwiseEngine() sees an engine with all five row-wise kernels as its elementwise engine
+  const complete = ELEMENTWISE_KERNELS.every((k) => kernels[k] !== undefined);
+  const elementwise = engine && complete ? ({ name: engine.name, ...kernels } as ElementwiseEngine) : null;
+  state = { gemm, kernels, dense: engine, elementwise, chosen: true };
+}
+
+/** The dense engine set with setDenseEngine, or null (the TypeScript reference, or a mix set with the older setters). */
+export function getDenseEngine(): ActiveDenseEngine | null {
+  return state.dense;
+}
+
+/** Which engine the ops run on now: `{ id, name }` ('js' for the reference, 'custom' for a mix of older setters). */
+export function activeEngineInfo(): { id: string; name: string } {
+  if (state.dense) return { id: state.dense.id, name: state.dense.name };
+  if (state.gemm === jsGemmEngine && Object.keys(state.kernels).length === 0) return { id: 'js', name: jsGemmEngine.name };
+  const parts = [state.gemm.name, ...(state.elementwise ? [state.elementwise.name] : [])];
+  return { id: 'custom', name: parts.join(' + ') };
+}
+
+/** Whether an engine was chosen explicitly (any of the setters ran); loadVAR selects one only when none was. */
+export function engineWasChosen(): boolean {
+  return state.chosen;
+}
+
+/** The active engine's fast path `name`, or undefined (the op then runs its own loops). */
+export function fastPath<K extends FastPathName>(name: K): DenseFastPaths[K] | undefined {
+  return state.kernels[name];
+}
+
+/**
+ * Runs `fn` with the TypeScript reference active and restores the previous state afterwards (the conformance
+ * suite computes its expected values this way).
+ */
+export function withReferenceEngine<T>(fn: () => T): T {
+  return withDenseEngine(null, fn);
+}
+
+/** Runs `fn` with `engine` active (null: the reference) and restores the previous state afterwards. */
+export function withDenseEngine<T>(engine: ActiveDenseEngine | null, fn: () => T): T {
+  const saved = state;
+  setDenseEngine(engine);
+  try {
+    return fn();
+  } finally {
+    state = saved;
+  }
+}
+
+function validateDenseEngine(engine: ActiveDenseEngine): void {
+  if (typeof engine !== 'object' || engine === null || typeof engine.gemmNT !== 'function') {
+    throw new TypeError('setDenseEngine expects a dense engine { id, name, gemmNT, … } or null');
+  }
+  for (const k of ['id', 'name'] as const) {
+    if (typeof engine[k] !== 'string' || !engine[k]) throw new TypeError(`setDenseEngine: the engine's ${k} must be a non-empty string`);
+  }
+  for (const k of FAST_PATHS) {
+    if (engine[k] !== undefined && typeof engine[k] !== 'function') {
+      throw new TypeError(`setDenseEngine: engine "${engine.id}" has a ${k} that is not a function`);
+    }
+  }
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
 }
 
 /** C = A·Bᵀ through the current engine (see the module comment for the layout). */
@@ -123,7 +252,7 @@ export function gemmNT(
   checkOperand('A', m, k, a, aOff, lda);
   checkOperand('B', n, k, b, bOff, ldb);
   checkOperand('C', m, n, c, cOff, ldc);
-  current.gemmNT(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+  state.gemm.gemmNT(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
 }
 
 /** O(1) bounds check of a rows × cols operand at `off` with row stride `ld` (so no engine reads past an array). */

@@ -1,6 +1,6 @@
 import { Tensor, ShapeError, asTensor, type TensorLike } from '../tensor.js';
 import { fmtShape, lastDim, requireRank } from './check.js';
-import { gemmNT } from './engine.js';
+import { fastPath, gemmNT } from './engine.js';
 
 /**
  * `Linear`: x (…, in) and weight (out, in) give y (…, out) = x·Wᵀ + b. Both operands are read along contiguous rows
@@ -27,6 +27,12 @@ export function linear(x: TensorLike, weight: TensorLike, bias?: TensorLike | nu
   const y = new Tensor([...X.shape.slice(0, -1), out]);
   if (rows === 0 || out === 0) return y;
   const yd = y.data;
+  const fast = fastPath('linear');
+  if (fast && inF > 0) {
+    // the dense engine's own linear (it may keep the weight pinned natively); it adds the bias itself
+    fast(X.data, rows, inF, Wt.data, out, bd, yd);
+    return y;
+  }
   gemmNT(rows, out, inF, X.data, 0, inF, Wt.data, 0, inF, yd, 0, out);
   if (bd) {
     for (let r = 0; r < rows; r++) {

@@ -1,5 +1,5 @@
 import { Tensor, ShapeError, asTensor, type TensorLike } from '../tensor.js';
-import { getElementwiseEngine } from './engine.js';
+import { fastPath } from './engine.js';
 import { fmtShape, lastDim, requirePositiveInt, requireRank } from './check.js';
 
 /**
@@ -13,9 +13,9 @@ export function layerNorm(x: TensorLike, eps: number): Tensor {
   if (n === 0) return y;
   const xd = X.data;
   const yd = y.data;
-  const engine = getElementwiseEngine();
-  if (engine) {
-    engine.layerNormRows(xd, yd, xd.length / n, n, eps);
+  const fast = fastPath('layerNormRows');
+  if (fast) {
+    fast(xd, yd, xd.length / n, n, eps);
     return y;
   }
   for (let o = 0; o < xd.length; o += n) {
@@ -54,9 +54,9 @@ export function groupNorm(x: TensorLike, numGroups: number, weight: TensorLike, 
   const yd = y.data;
   const wd = Wt.data;
   const bd = Bt.data;
-  const engine = getElementwiseEngine();
-  if (engine) {
-    engine.groupNorm(xd, yd, B, C, HW, numGroups, wd, bd, eps);
+  const fast = fastPath('groupNorm');
+  if (fast) {
+    fast(xd, yd, B, C, HW, numGroups, wd, bd, eps);
     return y;
   }
   for (let b = 0; b < B; b++) {

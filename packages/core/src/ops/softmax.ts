@@ -1,6 +1,6 @@
 import { Tensor, asTensor, type TensorLike } from '../tensor.js';
 import { lastDim } from './check.js';
-import { getElementwiseEngine } from './engine.js';
+import { fastPath } from './engine.js';
 
 /**
  * Softmax over the last dim: exp(x − max) / Σ exp(x − max), the sum in float64.
@@ -16,9 +16,9 @@ export function softmax(x: TensorLike): Tensor {
   if (n === 0) return y;
   const xd = X.data;
   const yd = y.data;
-  const engine = getElementwiseEngine();
-  if (engine) {
-    engine.softmaxRows(xd, yd, xd.length / n, n);
+  const fast = fastPath('softmaxRows');
+  if (fast) {
+    fast(xd, yd, xd.length / n, n);
     return y;
   }
   const e = new Float64Array(n);

@@ -7,7 +7,11 @@ import { priorityPolicy } from '../attention/policy.js';
 import { getDefaultRegistry, type Registry } from '../attention/registry.js';
 import { AttentionRouter } from '../attention/router.js';
 import { AttentionTrace } from '../attention/trace.js';
+import type { DenseEngine } from '../engines/contract.js';
+import type { EngineRegistry } from '../engines/registry.js';
+import { selectEngine } from '../engines/select.js';
 import { UsageError } from '../errors.js';
+import { activeEngineInfo, engineWasChosen, setDenseEngine } from '../ops/engine.js';
 import { generateNextScale, type GenerateOptions } from '../models/var/autoregressive.js';
 import type { CaptureFn } from '../models/var/capture.js';
 import type { VARConfig } from '../models/var/config.js';
@@ -30,6 +34,17 @@ export interface VARModelOptions {
   policy?: AttentionPolicy;
   /** Options for each backend's create(), by backend id (e.g. `{ gpu: { mode: 'webgpu' } }`). */
   backendOptions?: Record<string, Record<string, unknown>>;
+  /**
+   * The dense engine to compute on (process-wide, see setDenseEngine): an engine id ('js', 'wasm', 'onnx', …) or an
+   * engine object. Absent: the engine already chosen (setDenseEngine or an earlier loadVAR) stays; if none was,
+   * NEXTSCALE_ENGINE's, else the highest-priority available one is selected. A named engine that is missing throws
+   * EngineUnavailableError.
+   */
+  engine?: string | DenseEngine;
+  /** Where engine ids are looked up (default: the process-wide engine registry). */
+  engineRegistry?: EngineRegistry;
+  /** Threads for the engine's create() (default: NEXTSCALE_THREADS, else the engine's default). */
+  threads?: number;
 }
 
 export interface GenerateResult {
@@ -72,6 +87,7 @@ export class VARModel {
 
   /** Builds the pipeline from in-memory state dicts (loadVAR reads the files, then calls this). */
   static async fromStateDicts(var_: StateDictLike, vae: StateDictLike, options: VARModelOptions = {}): Promise<VARModel> {
+    await activateEngine(options);
     const varFile = stateDictLabel(var_, 'VAR state dict');
     const vaeFile = stateDictLabel(vae, 'VQ-VAE state dict');
     const transformer = VARTransformer.fromStateDict(var_, { patchNums: options.patchNums, numHeads: options.numHeads });
@@ -93,6 +109,11 @@ export class VARModel {
       throw err;
     }
     return new VARModel(transformer, vqvae, router, classNames);
+  }
+
+  /** The dense engine the model computes on (process-wide: the one active now). */
+  get engine(): { id: string; name: string } {
+    return activeEngineInfo();
   }
 
   get config(): VARConfig {
@@ -128,4 +149,20 @@ export class VARModel {
   private checkOpen(): void {
     if (this.disposed) throw new UsageError('this VAR model has been disposed');
   }
+}
+
+/** Makes the engine `options` ask for active (see VARModelOptions.engine). */
+async function activateEngine(options: VARModelOptions): Promise<void> {
+  const { engine } = options;
+  if (typeof engine === 'object' && engine !== null) {
+    setDenseEngine(engine);
+    return;
+  }
+  if (engine === undefined && engineWasChosen()) return;
+  const selected = await selectEngine({
+    ...(engine === undefined ? {} : { engine }),
+    ...(options.engineRegistry ? { registry: options.engineRegistry } : {}),
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+  });
+  setDenseEngine(selected.engine);
 }

@@ -1,2 +1,3 @@
 export * from './conformance.js';
 export * from './exact-test-backend.js';
+export * from './dense-conformance.js';

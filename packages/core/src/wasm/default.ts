@@ -5,22 +5,23 @@
  *   NEXTSCALE_ENGINE=js     keep the plain TypeScript engine (the reference)
  *   NEXTSCALE_ENGINE=wasm   WebAssembly on the calling thread only
  *   (unset, or wasm-pool)   WebAssembly, split over worker threads in Node (NEXTSCALE_THREADS=n sizes the pool)
+ *   another engine id       nothing here: selectEngine / loadVAR find that engine in the engine registry (or fail)
  * In Node the engine is ready at once; on a browser page the kernels compile asynchronously first (synchronous
  * compilation of modules over 4 KB is refused there) and the plain engine serves until then. A bad setting or a
  * failure to set the engine up never breaks importing core: it warns and keeps the plain engine.
  */
-import { getElementwiseEngine, getGemmEngine, jsGemmEngine, setElementwiseEngine, setGemmEngine, type GemmEngine } from '../ops/engine.js';
-import { createWasmElementwiseEngine } from './elementwise-engine.js';
+import { engineWasChosen, getGemmEngine, setDenseEngine, type GemmEngine } from '../ops/engine.js';
+import { createWasmDenseEngine } from './dense-engine.js';
 import { env } from './env.js';
 import { detectWasmFeatures } from './features.js';
-import { createWasmGemmEngine, type WasmGemmOptions } from './gemm-engine.js';
+import type { WasmGemmOptions } from './gemm-engine.js';
 import { loadWasmKernels } from './module.js';
 
 /** The engine options the environment asks for, or null for the plain TypeScript engine; throws on a bad value. */
 export function defaultEngineOptions(): WasmGemmOptions | null {
   const choice = (env('NEXTSCALE_ENGINE') ?? 'wasm-pool').toLowerCase();
   if (choice === 'js') return null;
-  if (choice !== 'wasm' && choice !== 'wasm-pool') throw new Error(`NEXTSCALE_ENGINE=${choice}: expected js, wasm or wasm-pool`);
+  if (choice !== 'wasm' && choice !== 'wasm-pool') return null; // another engine: loadVAR/selectEngine resolve it
   if (!detectWasmFeatures().simd) return null;
   return choice === 'wasm' ? { threads: 1 } : {};
 }
@@ -40,14 +41,11 @@ export function installDefaultGemmEngine(): GemmEngine {
     if (!options) return getGemmEngine();
     const f = detectWasmFeatures();
     if (f.node || f.canBlock) {
-      const engine = createWasmGemmEngine(options);
-      if (getGemmEngine() === jsGemmEngine) setGemmEngine(engine);
-      if (getElementwiseEngine() === null) setElementwiseEngine(createWasmElementwiseEngine());
+      if (!engineWasChosen()) setDenseEngine(createWasmDenseEngine(options));
     } else {
       void loadWasmKernels().then(
         () => {
-          if (getGemmEngine() === jsGemmEngine) setGemmEngine(createWasmGemmEngine({ ...options, threads: 1 }));
-          if (getElementwiseEngine() === null) setElementwiseEngine(createWasmElementwiseEngine());
+          if (!engineWasChosen()) setDenseEngine(createWasmDenseEngine({ ...options, threads: 1 }));
         },
         (err: unknown) => warn(err),
       );

@@ -14,3 +14,4 @@ export { loadWasmKernels } from './module.js';
 export { createWasmAttention, type WasmAttention, type WasmAttentionOptions, type WasmAttentionCall, type QuerySegment } from './attention.js';
 export { createWasmElementwiseEngine, type WasmElementwiseEngine, type WasmElementwiseOptions } from './elementwise-engine.js';
 export { wasmPrefixKernel, createWasmPrefixKernel, type PrefixKernel, type MonomialChain } from './prefix-kernel.js';
+export { createWasmDenseEngine, type WasmDenseEngine } from './dense-engine.js';

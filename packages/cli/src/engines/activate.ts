@@ -1,0 +1,71 @@
+/**
+ * Chooses the dense engine a command computes on and makes it active: `--engine` > NEXTSCALE_ENGINE > config
+ * "engine" > the highest-priority available engine found. NEXTSCALE_THREADS sizes it (create({ threads })). A named
+ * engine that is missing or cannot run is an EngineUnavailableError (exit 4) naming the package; never a fallback.
+ */
+import { selectEngine, setDenseEngine, type DenseEngine } from '@nextscale/core';
+import type { Context } from '../context.js';
+import { parseNumber } from '../config/resolve.js';
+import type { Layers } from '../commands/common.js';
+import { discoverEngines, type EngineDiscovery } from './discover.js';
+
+export interface ActiveEngine {
+  id: string;
+  name: string;
+  package: string;
+  version: string;
+  /** Where the choice came from: the flag, NEXTSCALE_ENGINE, the config file, or the highest priority found. */
+  source: 'flag' | 'env' | 'config' | 'priority';
+  threads: number | null;
+  engine: DenseEngine;
+}
+
+export async function discoverEnginePackages(ctx: Context, layers: Layers): Promise<EngineDiscovery> {
+  const d = await discoverEngines({ cwd: ctx.cwd, packages: layers.file.engines, configDir: layers.loaded?.dir });
+  for (const name of d.missing) ctx.warn(`engine package ${name} (named in ${layers.loaded?.path ?? 'the config'}) is not installed; npm i ${name}`);
+  for (const l of d.loaded) if (l.error) ctx.warn(`engine package ${l.name} cannot be used: ${l.error}`);
+  return d;
+}
+
+/** The engine this command runs on, from the flag / environment / config (see the module comment). */
+export function engineChoice(ctx: Context, layers: Layers, flag: string | undefined): { id?: string; source: ActiveEngine['source'] } {
+  if (flag) return { id: flag, source: 'flag' };
+  const env = ctx.env['NEXTSCALE_ENGINE'];
+  if (env) return { id: env, source: 'env' };
+  if (layers.file.engine) return { id: layers.file.engine, source: 'config' };
+  return { source: 'priority' };
+}
+
+export async function activateEngine(ctx: Context, layers: Layers, flag: string | undefined, discovery?: EngineDiscovery): Promise<ActiveEngine> {
+  const d = discovery ?? (await discoverEnginePackages(ctx, layers));
+  const choice = engineChoice(ctx, layers, flag);
+  const t = ctx.env['NEXTSCALE_THREADS'];
+  const threads = t ? parseNumber(t, 'NEXTSCALE_THREADS', { int: true, positive: true }) : undefined;
+  const s = await selectEngine({
+    registry: d.registry,
+    env: {},
+    ...(choice.id === undefined ? {} : { engine: choice.id }),
+    ...(threads === undefined ? {} : { threads }),
+  });
+  setDenseEngine(s.engine);
+  ctx.log(`dense engine: ${s.engine.id} (${s.engine.name}, ${s.descriptor.packageName}@${s.descriptor.version}; ${describeSource(choice.source)})`);
+  return {
+    id: s.engine.id,
+    name: s.engine.name,
+    package: s.descriptor.packageName,
+    version: s.descriptor.version,
+    source: choice.source,
+    threads: threads ?? null,
+    engine: s.engine,
+  };
+}
+
+export function describeSource(source: ActiveEngine['source']): string {
+  return { flag: '--engine', env: 'NEXTSCALE_ENGINE', config: 'config "engine"', priority: 'highest priority available' }[source];
+}
+
+/** The engine for --json output (without the live object). */
+export function engineToJSON(e: ActiveEngine): Omit<ActiveEngine, 'engine'> {
+  const { engine: _e, ...rest } = e;
+  return rest;
+}

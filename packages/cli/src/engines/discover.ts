@@ -1,0 +1,99 @@
+/**
+ * Finds dense-engine packages and loads their descriptors into an engine registry, the way backends are found
+ * (backends/discover.ts): the packages named in the config file (`engines`), else every `@nextscale/engine-*`
+ * package resolvable from the project and then from the CLI's own install. The wasm engine is a dependency of the
+ * CLI, so it is always there; core's TypeScript reference ('js') is in every registry.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createEngineRegistry, type DenseEngineDescriptor, type EngineRegistry } from '@nextscale/core';
+import { cliPackageDir, packageEntry, readPackage, resolvePackageDir, safeRealpath, scanBackendPackages, type FoundPackage } from '../backends/discover.js';
+
+export const KNOWN_ENGINES = [
+  { id: 'wasm', package: '@nextscale/engine-wasm', what: 'WebAssembly SIMD GEMM on a worker pool (installed with the CLI)' },
+  { id: 'onnx', package: '@nextscale/engine-onnx', what: 'ONNX Runtime (onnxruntime-node, CPU)' },
+] as const;
+
+export interface LoadedEngine extends FoundPackage {
+  engine?: DenseEngineDescriptor;
+  error?: string;
+}
+
+export interface EngineDiscovery {
+  registry: EngineRegistry;
+  loaded: LoadedEngine[];
+  missing: string[];
+}
+
+export interface EngineDiscoverOptions {
+  cwd: string;
+  /** Package names from the config file; when given, only these (plus the CLI's wasm engine). */
+  packages?: string[];
+  configDir?: string;
+}
+
+export function findEnginePackages(o: EngineDiscoverOptions): { found: FoundPackage[]; missing: string[] } {
+  const cliDir = cliPackageDir();
+  const found: FoundPackage[] = [];
+  const missing: string[] = [];
+  const add = (name: string, dir: string, from: FoundPackage['from']) => {
+    const real = safeRealpath(dir);
+    if (found.some((f) => f.name === name || safeRealpath(f.dir) === real)) return;
+    found.push({ name, version: readPackage(dir)?.version ?? 'unknown', dir, from });
+  };
+  if (o.packages) {
+    for (const name of o.packages) {
+      const dir = (o.configDir && resolvePackageDir(name, o.configDir)) || resolvePackageDir(name, o.cwd) || resolvePackageDir(name, cliDir);
+      if (dir) add(name, dir, 'config');
+      else missing.push(name);
+    }
+    const wasm = resolvePackageDir('@nextscale/engine-wasm', cliDir);
+    if (wasm) add('@nextscale/engine-wasm', wasm, 'cli');
+  } else {
+    for (const p of scanBackendPackages(o.cwd, 'engine-')) add(p.name, p.dir, 'project');
+    for (const p of scanBackendPackages(cliDir, 'engine-')) add(p.name, p.dir, 'cli');
+  }
+  return { found, missing };
+}
+
+function isEngineDescriptor(x: unknown): x is DenseEngineDescriptor {
+  const d = x as DenseEngineDescriptor | undefined;
+  return !!d && typeof d.id === 'string' && typeof d.probe === 'function' && typeof d.create === 'function';
+}
+
+/** Imports one package and returns its `engine` descriptor. */
+export async function importEngine(pkg: FoundPackage): Promise<LoadedEngine> {
+  let entry: string;
+  try {
+    entry = packageEntry(pkg.dir);
+  } catch (err) {
+    return { ...pkg, error: `unreadable package.json: ${(err as Error).message}` };
+  }
+  if (!existsSync(entry)) return { ...pkg, error: `its entry ${path.relative(pkg.dir, entry)} is missing (is the package built?)` };
+  try {
+    const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+    const engine = mod['engine'] ?? (mod['default'] as Record<string, unknown> | undefined)?.['engine'];
+    if (!isEngineDescriptor(engine)) return { ...pkg, error: 'it does not export a dense engine descriptor named `engine`' };
+    return { ...pkg, engine };
+  } catch (err) {
+    return { ...pkg, error: `import failed: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+/** Finds, imports and registers every engine package; problems are reported, not thrown. */
+export async function discoverEngines(o: EngineDiscoverOptions): Promise<EngineDiscovery> {
+  const { found, missing } = findEnginePackages(o);
+  const loaded = await Promise.all(found.map(importEngine));
+  const registry = createEngineRegistry();
+  for (const l of loaded) {
+    if (!l.engine) continue;
+    try {
+      registry.register(l.engine);
+    } catch (err) {
+      l.error = (err as Error).message;
+      delete l.engine;
+    }
+  }
+  return { registry, loaded, missing };
+}

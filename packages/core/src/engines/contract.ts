@@ -1,0 +1,64 @@
+/**
+ * The dense-engine contract: a dense engine computes core's dense work (the GEMM behind matmul/linear/conv2d and,
+ * optionally, its own linear, conv2d and row-wise kernels). Engines plug in like attention backends: a package
+ * exports a descriptor (`engine`) and a `/register` side-effect entry that puts it into the default registry.
+ *
+ * Engines are synchronous: the model code stays synchronous; an engine whose native API is asynchronous runs it on
+ * a worker thread and blocks with Atomics.wait.
+ */
+import type { ActiveDenseEngine, Conv2dArgs, DenseFastPaths, GemmNT } from '../ops/engine.js';
+
+export type { Conv2dArgs, GemmNT };
+
+export const ENGINE_API_VERSION = 1 as const;
+
+export interface DenseEngine extends ActiveDenseEngine {
+  /** Registry id: 'js' | 'wasm' | 'onnx' | … */
+  readonly id: string;
+  /** Executor detail for diagnostics, e.g. 'wasm-simd-4x8-t2'. */
+  readonly name: string;
+  /** Required: C = A·Bᵀ exactly as ops/engine.ts's GemmNT (C overwritten; k = 0 gives zeros). */
+  readonly gemmNT: GemmNT;
+  /**
+   * y (rows×outF) = x (rows×inF)·Wᵀ (+ bias). `weight` is a model weight: the same Float32Array object on every
+   * call, so an engine may pin it natively once (keyed by identity, e.g. a WeakMap). Called with inF ≥ 1.
+   */
+  linear?: DenseFastPaths['linear'];
+  /**
+   * NCHW 2-D convolution (cross-correlation), weight (Co, Ci, kh, kw) pinned like linear's, y preallocated
+   * (B, Co, Ho, Wo) and overwritten, bias added when non-null. Called only with symmetric padding (padH top and
+   * bottom, padW left and right); asymmetric padding stays on gemmNT.
+   */
+  conv2d?: DenseFastPaths['conv2d'];
+  /** Row-wise / elementwise kernels with the contracts of ElementwiseEngine (ops/engine.ts). */
+  layerNormRows?: DenseFastPaths['layerNormRows'];
+  groupNorm?: DenseFastPaths['groupNorm'];
+  softmaxRows?: DenseFastPaths['softmaxRows'];
+  geluTanh?: DenseFastPaths['geluTanh'];
+  silu?: DenseFastPaths['silu'];
+  dispose?(): void | Promise<void>;
+}
+
+export interface EngineProbe {
+  available: boolean;
+  /** Why not, when unavailable (shown to the user as is). */
+  reason?: string;
+  /** What it would run on, e.g. 'WebAssembly SIMD, relaxed SIMD, 8 threads possible'. */
+  detail?: string;
+}
+
+export interface EngineCreateOptions extends Record<string, unknown> {
+  /** Threads including the calling one (the engine's default when absent). */
+  threads?: number;
+}
+
+export interface DenseEngineDescriptor {
+  readonly id: string;
+  readonly packageName: string;
+  readonly version: string;
+  readonly apiVersion: typeof ENGINE_API_VERSION;
+  /** Higher wins when no engine is named: core's 'js' = 0, engine-wasm = 10, engine-onnx = 20. */
+  readonly priority: number;
+  probe(): Promise<EngineProbe>;
+  create(options?: EngineCreateOptions): Promise<DenseEngine>;
+}

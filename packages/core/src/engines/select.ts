@@ -1,0 +1,122 @@
+/**
+ * Choosing the dense engine: a named one or nothing named (then the environment's NEXTSCALE_ENGINE, then the
+ * highest-priority available engine). A named engine that is missing or cannot run here is an error naming the
+ * package to install; there is never a silent fallback to another engine.
+ */
+import { EngineUnavailableError, UsageError } from '../errors.js';
+import { env } from '../wasm/env.js';
+import type { DenseEngine, DenseEngineDescriptor, EngineProbe } from './contract.js';
+import { getDefaultEngineRegistry, packageForEngine, safeProbe, type EngineRegistry } from './registry.js';
+
+export interface SelectEngineOptions {
+  /** Engine id ('js', 'wasm', 'onnx', …; 'wasm-pool' is an alias of 'wasm'). Default: NEXTSCALE_ENGINE, else the best available. */
+  engine?: string;
+  /** Default: the process-wide registry engine packages register into. */
+  registry?: EngineRegistry;
+  /** Threads for create() (default: NEXTSCALE_THREADS when set, else the engine's default). */
+  threads?: number;
+  /** Further options for create(). */
+  createOptions?: Record<string, unknown>;
+  /** Where NEXTSCALE_ENGINE / NEXTSCALE_THREADS are read (default: process.env); `{}` reads nothing. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface SelectedEngine {
+  descriptor: DenseEngineDescriptor;
+  probe: EngineProbe;
+  engine: DenseEngine;
+  /** How it was chosen: named by the caller, by NEXTSCALE_ENGINE, or the highest priority available. */
+  chosenBy: 'option' | 'environment' | 'priority';
+}
+
+/** Older NEXTSCALE_ENGINE values that name the same engine ('wasm-pool' was the threaded wasm engine). */
+const ALIASES: Record<string, string> = { 'wasm-pool': 'wasm' };
+
+export function normalizeEngineId(id: string): string {
+  const lower = id.trim().toLowerCase();
+  return ALIASES[lower] ?? lower;
+}
+
+/** Engines created by selectEngine, per registry, descriptor and options: selecting twice reuses one (and its threads). */
+const created = new WeakMap<EngineRegistry, Map<string, Promise<DenseEngine>>>();
+
+export async function selectEngine(options: SelectEngineOptions = {}): Promise<SelectedEngine> {
+  const registry = options.registry ?? getDefaultEngineRegistry();
+  const read = (k: string) => (options.env ? options.env[k] || undefined : env(k));
+  const fromEnv = options.engine === undefined ? read('NEXTSCALE_ENGINE') : undefined;
+  const named = options.engine ?? fromEnv;
+  const threads = options.threads ?? threadsFrom(read('NEXTSCALE_THREADS'));
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+    throw new UsageError(`engine threads must be a positive integer, got ${threads}`);
+  }
+
+  let descriptor: DenseEngineDescriptor;
+  let probe: EngineProbe;
+  if (named !== undefined) {
+    const id = normalizeEngineId(named);
+    const found = registry.get(id);
+    const installed = registry.list().map((d) => d.id);
+    const source = fromEnv !== undefined ? `NEXTSCALE_ENGINE=${named}` : `engine "${named}"`;
+    if (!found) {
+      const pkg = packageForEngine(id);
+      throw new EngineUnavailableError(
+        `${source}: no dense engine "${id}" is installed (install ${pkg} and import ${pkg}/register); installed: [${installed.join(', ')}]`,
+        id,
+        pkg,
+      );
+    }
+    descriptor = found;
+    probe = await safeProbe(found);
+    if (!probe.available) {
+      throw new EngineUnavailableError(
+        `${source}: ${found.packageName} cannot run here: ${probe.reason ?? 'its probe says unavailable'}; installed: [${installed.join(', ')}]`,
+        id,
+        found.packageName,
+      );
+    }
+  } else {
+    const all = await registry.probeAll();
+    const best = all.find((a) => a.probe.available);
+    if (!best) {
+      throw new EngineUnavailableError(
+        `no dense engine is available: ${all.map((a) => `${a.descriptor.id}: ${a.probe.reason ?? 'unavailable'}`).join('; ')}`,
+        'js',
+        '@nextscale/core',
+      );
+    }
+    ({ descriptor, probe } = best);
+  }
+
+  const createOptions = { ...options.createOptions, ...(threads === undefined ? {} : { threads }) };
+  const key = `${descriptor.id}\0${descriptor.packageName}@${descriptor.version}\0${stableKey(createOptions)}`;
+  let perRegistry = created.get(registry);
+  if (!perRegistry) created.set(registry, (perRegistry = new Map()));
+  let pending = perRegistry.get(key);
+  if (!pending) {
+    pending = descriptor.create(createOptions);
+    perRegistry.set(key, pending);
+    pending.catch(() => perRegistry.delete(key));
+  }
+  let engine: DenseEngine;
+  try {
+    engine = await pending;
+  } catch (err) {
+    throw new EngineUnavailableError(
+      `${descriptor.packageName}: creating dense engine "${descriptor.id}" failed: ${(err as Error).message}`,
+      descriptor.id,
+      descriptor.packageName,
+    );
+  }
+  return { descriptor, probe, engine, chosenBy: options.engine !== undefined ? 'option' : fromEnv !== undefined ? 'environment' : 'priority' };
+}
+
+function threadsFrom(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`NEXTSCALE_THREADS=${v}: expected a positive integer`);
+  return n;
+}
+
+function stableKey(o: Record<string, unknown>): string {
+  return JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+}

@@ -1,0 +1,251 @@
+/**
+ * The shared dense-engine conformance suite: every engine package calls `testDenseEngine(engine)` from its own
+ * tests. It checks gemmNT and each optional fast path the engine provides against core's TypeScript reference on
+ * seeded random shapes (odd sizes, m = 1, k = 0, row strides, offsets, stride/padding for conv2d, bias null and
+ * non-null), and that an engine writes nothing outside its output and changes none of its inputs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DenseEngine } from '../engines/contract.js';
+import { conv2d } from '../ops/conv2d.js';
+import { geluTanh, silu } from '../ops/activation.js';
+import { jsGemmEngine, withDenseEngine, withReferenceEngine } from '../ops/engine.js';
+import { linear } from '../ops/linear.js';
+import { groupNorm, layerNorm } from '../ops/norm.js';
+import { softmax } from '../ops/softmax.js';
+import { Rng } from '../random.js';
+import { Tensor } from '../tensor.js';
+
+export interface DenseConformanceOptions {
+  /**
+   * Allowed error relative to the size of the exact result: |got − ref| ≤ tolerance·(scale + 1e-3), where scale is
+   * Σ|a·b| for products and |ref| for the row-wise kernels (default 1e-5: float32 sums in any order pass, a
+   * missing or misplaced term does not).
+   */
+  tolerance?: number;
+  /** Names this run in test titles when a package runs the suite more than once (e.g. per thread count). */
+  label?: string;
+  /** Seed of the random shapes' values (default 20261203). */
+  seed?: number;
+}
+
+export type DenseEngineSource = DenseEngine | (() => DenseEngine | Promise<DenseEngine>);
+
+interface GemmCase {
+  m: number; n: number; k: number;
+  /** Extra floats per row beyond the operand's width (lda = k + padA, …) and leading offsets. */
+  padA: number; padB: number; padC: number; offA: number; offB: number; offC: number;
+}
+
+const GEMM_CASES: GemmCase[] = [
+  { m: 1, n: 1, k: 1, padA: 0, padB: 0, padC: 0, offA: 0, offB: 0, offC: 0 },
+  { m: 1, n: 37, k: 19, padA: 0, padB: 0, padC: 0, offA: 0, offB: 0, offC: 0 },
+  { m: 3, n: 5, k: 0, padA: 2, padB: 0, padC: 1, offA: 0, offB: 0, offC: 3 },
+  { m: 7, n: 13, k: 29, padA: 3, padB: 5, padC: 2, offA: 4, offB: 1, offC: 6 },
+  { m: 17, n: 9, k: 65, padA: 0, padB: 0, padC: 0, offA: 0, offB: 0, offC: 0 },
+  { m: 33, n: 70, k: 130, padA: 1, padB: 0, padC: 3, offA: 0, offB: 2, offC: 0 },
+  { m: 70, n: 33, k: 257, padA: 0, padB: 7, padC: 0, offA: 5, offB: 0, offC: 1 },
+  { m: 129, n: 260, k: 40, padA: 0, padB: 0, padC: 0, offA: 0, offB: 0, offC: 0 },
+];
+
+export function testDenseEngine(source: DenseEngineSource, options: DenseConformanceOptions = {}): void {
+  const tol = options.tolerance ?? 1e-5;
+  const seed = options.seed ?? 20261203;
+  let engine: DenseEngine;
+  const owned = typeof source === 'function';
+
+  describe(`dense engine conformance${options.label ? ` (${options.label})` : ''}`, () => {
+    beforeAll(async () => {
+      engine = owned ? await (source as () => DenseEngine | Promise<DenseEngine>)() : (source as DenseEngine);
+    });
+    afterAll(async () => {
+      if (owned) await engine?.dispose?.();
+    });
+
+    it('describes itself: a non-empty id and name, a gemmNT function, fast paths that are functions', () => {
+      expect(typeof engine.id === 'string' && engine.id.length > 0, 'id').toBe(true);
+      expect(typeof engine.name === 'string' && engine.name.length > 0, 'name').toBe(true);
+      expect(typeof engine.gemmNT).toBe('function');
+      for (const k of ['linear', 'conv2d', 'layerNormRows', 'groupNorm', 'softmaxRows', 'geluTanh', 'silu'] as const) {
+        if (engine[k] !== undefined) expect(typeof engine[k], k).toBe('function');
+      }
+    });
+
+    for (const [ci, c] of GEMM_CASES.entries()) {
+      it(`gemmNT matches the reference: m=${c.m} n=${c.n} k=${c.k}, strides +${c.padA}/+${c.padB}/+${c.padC}, offsets ${c.offA}/${c.offB}/${c.offC}`, () => {
+        const rng = new Rng(seed + ci);
+        const lda = c.k + c.padA, ldb = c.k + c.padB, ldc = c.n + c.padC;
+        const a = randomArray(rng, c.offA + c.m * lda);
+        const b = randomArray(rng, c.offB + c.n * ldb);
+        const a0 = a.slice(), b0 = b.slice();
+        // C starts as NaN sentinels: the product must overwrite exactly its m × n region and nothing else
+        const got = new Float32Array(c.offC + c.m * ldc + 3).fill(Number.NaN);
+        const ref = got.slice();
+        jsGemmEngine.gemmNT(c.m, c.n, c.k, a, c.offA, lda, b, c.offB, ldb, ref, c.offC, ldc);
+        engine.gemmNT(c.m, c.n, c.k, a, c.offA, lda, b, c.offB, ldb, got, c.offC, ldc);
+        expect(sameBits(a, a0) && sameBits(b, b0), 'gemmNT changed an input').toBe(true);
+        for (let idx = 0; idx < got.length; idx++) {
+          const inC = idx >= c.offC && idx < c.offC + c.m * ldc && (idx - c.offC) % ldc < c.n;
+          if (!inC) {
+            if (!Number.isNaN(got[idx]!)) throw new Error(`gemmNT wrote outside C at index ${idx} (${got[idx]})`);
+            continue;
+          }
+          const i = Math.floor((idx - c.offC) / ldc), j = (idx - c.offC) % ldc;
+          let scale = 0;
+          for (let p = 0; p < c.k; p++) scale += Math.abs(a[c.offA + i * lda + p]! * b[c.offB + j * ldb + p]!);
+          checkClose(got[idx]!, ref[idx]!, tol * (scale + 1e-3), `C[${i},${j}]`);
+        }
+      });
+    }
+
+    const linearCases = [
+      { rows: 1, inF: 1, outF: 1, bias: false },
+      { rows: 3, inF: 5, outF: 7, bias: true },
+      { rows: 17, inF: 33, outF: 20, bias: false },
+      { rows: 40, inF: 64, outF: 96, bias: true },
+    ];
+    it('linear matches the reference (its fast path and the op on it), bias null and non-null, weights keyed by identity', () => {
+      const rng = new Rng(seed + 100);
+      for (const c of linearCases) {
+        // Two different weights of one shape, each used twice: an engine caching by shape (not identity) fails.
+        const weights = [randomArray(rng, c.outF * c.inF), randomArray(rng, c.outF * c.inF)];
+        const bias = c.bias ? randomArray(rng, c.outF) : null;
+        for (const w of [weights[0]!, weights[1]!, weights[0]!, weights[1]!]) {
+          const x = randomArray(rng, c.rows * c.inF);
+          const x0 = x.slice(), w0 = w.slice();
+          const op = () => linear(new Tensor([c.rows, c.inF], x), new Tensor([c.outF, c.inF], w), bias ? new Tensor([c.outF], bias) : null);
+          const ref = withReferenceEngine(op).data;
+          const outputs: [string, Float32Array][] = [['linear op', withDenseEngine(engine, op).data]];
+          if (engine.linear) {
+            const got = new Float32Array(c.rows * c.outF).fill(Number.NaN);
+            engine.linear(x, c.rows, c.inF, w, c.outF, bias, got);
+            outputs.push(['engine.linear', got]);
+          }
+          expect(sameBits(x, x0) && sameBits(w, w0), 'linear changed an input').toBe(true);
+          for (const [what, got] of outputs) {
+            for (let r = 0; r < c.rows; r++) {
+              for (let j = 0; j < c.outF; j++) {
+                let scale = bias ? Math.abs(bias[j]!) : 0;
+                for (let p = 0; p < c.inF; p++) scale += Math.abs(x[r * c.inF + p]! * w[j * c.inF + p]!);
+                checkClose(got[r * c.outF + j]!, ref[r * c.outF + j]!, tol * (scale + 1e-3), `${what} ${JSON.stringify(c)} y[${r},${j}]`);
+              }
+            }
+          }
+        }
+      }
+    });
+
+    const convCases = [
+      { B: 1, Ci: 1, H: 1, W: 1, Co: 1, kh: 1, kw: 1, s: 1, p: 0, bias: false },
+      { B: 2, Ci: 3, H: 7, W: 5, Co: 4, kh: 3, kw: 3, s: 1, p: 1, bias: true },
+      { B: 1, Ci: 5, H: 9, W: 11, Co: 6, kh: 3, kw: 3, s: 2, p: 1, bias: false },
+      { B: 1, Ci: 8, H: 6, W: 6, Co: 3, kh: 1, kw: 1, s: 1, p: 0, bias: true },
+      { B: 2, Ci: 2, H: 8, W: 7, Co: 5, kh: 3, kw: 2, s: 2, p: 0, bias: true },
+    ];
+    it('conv2d matches the reference (its fast path and the op on it): strides, padding, kernel sizes, bias null and non-null', () => {
+      const rng = new Rng(seed + 200);
+      for (const c of convCases) {
+        const x = randomArray(rng, c.B * c.Ci * c.H * c.W);
+        const w = randomArray(rng, c.Co * c.Ci * c.kh * c.kw);
+        const bias = c.bias ? randomArray(rng, c.Co) : null;
+        const x0 = x.slice(), w0 = w.slice();
+        const op = () =>
+          conv2d(new Tensor([c.B, c.Ci, c.H, c.W], x), new Tensor([c.Co, c.Ci, c.kh, c.kw], w), bias ? new Tensor([c.Co], bias) : null, {
+            stride: c.s,
+            padding: c.p,
+          });
+        const ref = withReferenceEngine(op);
+        const [, , Ho, Wo] = ref.shape as [number, number, number, number];
+        const outputs: [string, Float32Array][] = [['conv2d op', withDenseEngine(engine, op).data]];
+        if (engine.conv2d) {
+          const got = new Float32Array(ref.data.length).fill(Number.NaN);
+          engine.conv2d({
+            x, batch: c.B, inChannels: c.Ci, height: c.H, width: c.W, weight: w, outChannels: c.Co, kernelH: c.kh, kernelW: c.kw,
+            bias, strideH: c.s, strideW: c.s, padH: c.p, padW: c.p, y: got, outH: Ho, outW: Wo,
+          });
+          outputs.push(['engine.conv2d', got]);
+        }
+        expect(sameBits(x, x0) && sameBits(w, w0), 'conv2d changed an input').toBe(true);
+        const scale = c.Ci * c.kh * c.kw + 1; // values are in [−1, 1): Σ|x·w| + |bias| is at most this
+        for (const [what, got] of outputs) {
+          for (let i = 0; i < got.length; i++) checkClose(got[i]!, ref.data[i]!, tol * scale, `${what} ${JSON.stringify(c)} y[${i}]`);
+        }
+      }
+    });
+
+    it('layerNormRows (when provided) matches the reference on odd row lengths', (ctx) => {
+      if (!engine.layerNormRows) return ctx.skip();
+      const rng = new Rng(seed + 300);
+      for (const [rows, cols] of [[1, 1], [1, 7], [5, 33], [13, 256]] as const) {
+        const x = randomArray(rng, rows * cols, 3, 0.5);
+        const got = new Float32Array(rows * cols).fill(Number.NaN);
+        engine.layerNormRows(x, got, rows, cols, 1e-6);
+        const ref = withReferenceEngine(() => layerNorm(new Tensor([rows, cols], x), 1e-6)).data;
+        compareRows(got, ref, tol, `layerNormRows ${rows}×${cols}`);
+      }
+    });
+
+    it('groupNorm (when provided) matches the reference', (ctx) => {
+      if (!engine.groupNorm) return ctx.skip();
+      const rng = new Rng(seed + 400);
+      for (const [B, C, H, W, groups] of [[1, 2, 1, 1, 1], [2, 6, 3, 5, 3], [1, 32, 4, 4, 32], [2, 8, 7, 3, 2]] as const) {
+        const x = randomArray(rng, B * C * H * W, 2, -0.3);
+        const weight = randomArray(rng, C), bias = randomArray(rng, C);
+        const got = new Float32Array(x.length).fill(Number.NaN);
+        engine.groupNorm(x, got, B, C, H * W, groups, weight, bias, 1e-6);
+        const ref = withReferenceEngine(() => groupNorm(new Tensor([B, C, H, W], x), groups, new Tensor([C], weight), new Tensor([C], bias), 1e-6)).data;
+        compareRows(got, ref, tol, `groupNorm ${B}×${C}×${H}×${W}/${groups}`);
+      }
+    });
+
+    it('softmaxRows (when provided) matches the reference, masked (−Infinity) entries exactly 0', (ctx) => {
+      if (!engine.softmaxRows) return ctx.skip();
+      const rng = new Rng(seed + 500);
+      for (const [rows, cols] of [[1, 1], [3, 7], [9, 130]] as const) {
+        const x = randomArray(rng, rows * cols, 8);
+        for (let i = 1; i < x.length; i += 3) if (i % cols !== 0) x[i] = -Infinity;
+        const got = new Float32Array(x.length).fill(Number.NaN);
+        engine.softmaxRows(x, got, rows, cols);
+        const ref = withReferenceEngine(() => softmax(new Tensor([rows, cols], x))).data;
+        for (let i = 0; i < x.length; i++) if (x[i] === -Infinity) expect(got[i], `softmaxRows masked entry ${i}`).toBe(0);
+        compareRows(got, ref, tol, `softmaxRows ${rows}×${cols}`);
+      }
+    });
+
+    for (const [name, op] of [['geluTanh', geluTanh], ['silu', silu]] as const) {
+      it(`${name} (when provided) matches the reference, large |x| included`, (ctx) => {
+        const kernel = engine[name];
+        if (!kernel) return ctx.skip();
+        const rng = new Rng(seed + 600);
+        for (const n of [1, 7, 1027]) {
+          const x = randomArray(rng, n, 12);
+          if (n > 2) { x[0] = 80; x[1] = -80; }
+          const got = new Float32Array(n).fill(Number.NaN);
+          kernel.call(engine, x, got, n);
+          const ref = withReferenceEngine(() => op(new Tensor([n], x))).data;
+          compareRows(got, ref, tol, `${name} n=${n}`);
+        }
+      });
+    }
+  });
+}
+
+/** Uniform values in [center − spread, center + spread). */
+function randomArray(rng: Rng, n: number, spread = 1, center = 0): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = center + spread * (2 * rng.uniform() - 1);
+  return out;
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+function checkClose(got: number, ref: number, bound: number, where: string): void {
+  if (!(Math.abs(got - ref) <= bound)) throw new Error(`${where}: got ${got}, reference ${ref} (allowed error ${bound.toExponential(2)})`);
+}
+
+function compareRows(got: Float32Array, ref: Float32Array, tol: number, where: string): void {
+  for (let i = 0; i < got.length; i++) checkClose(got[i]!, ref[i]!, tol * (Math.abs(ref[i]!) + 1e-3) + 1e-7, `${where} [${i}]`);
+}

@@ -1,0 +1,2 @@
+export { engine, VERSION, type WasmEngineOptions } from './engine.js';
+export { createWasmDenseEngine, type WasmDenseEngine } from '@nextscale/core';
