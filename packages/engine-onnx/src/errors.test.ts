@@ -55,6 +55,6 @@ describe('engine-onnx errors', () => {
     await expect(descriptor.create({ threads: 0 })).rejects.toThrow(/threads must be a positive integer/);
     const e = await OnnxDenseEngine.create({ threads: 1 });
     await e.dispose();
-    expect(() => e.silu(Float32Array.of(1), new Float32Array(1), 1)).toThrow(/disposed/);
+    expect(() => e.layerNormRows(Float32Array.of(1, 2), new Float32Array(2), 1, 2, 1e-6)).toThrow(/disposed/);
   });
 });

@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   conv2d,
-  geluTanh,
   groupNorm,
   jsGemmEngine,
   layerNorm,
@@ -13,7 +12,6 @@ import {
   Rng,
   setElementwiseEngine,
   setGemmEngine,
-  silu,
   Tensor,
 } from '@nextscale/core';
 import { OnnxDenseEngine } from './engine.js';
@@ -162,18 +160,9 @@ describe('engine-onnx ops against the TypeScript reference', () => {
     expect(relErr(y, ref.data)).toBeLessThan(2e-5);
   });
 
-  it('geluTanh and silu on odd lengths and large magnitudes', () => {
-    for (const n of [1, 7, 1001]) {
-      const x = rng.normalArray(n);
-      for (let i = 0; i < n; i++) x[i] = x[i]! * 6;
-      x[0] = n === 1 ? 30 : -30;
-      const g = new Float32Array(n);
-      engine.geluTanh(x, g, n);
-      expect(relErr(g, geluTanh(new Tensor([n], x)).data)).toBeLessThan(2e-6);
-      const s = new Float32Array(n);
-      engine.silu(x, s, n);
-      expect(relErr(s, silu(new Tensor([n], x)).data)).toBeLessThan(2e-6);
-    }
+  it('leaves geluTanh and silu to core (ONNX Runtime’s Tanh/Sigmoid are not accurate enough in the tails)', () => {
+    expect('geluTanh' in engine).toBe(false);
+    expect('silu' in engine).toBe(false);
   });
 });
 

@@ -38,7 +38,5 @@ export interface DenseEngineLike {
     x: Float32Array, out: Float32Array, B: number, C: number, HW: number, groups: number,
     weight: Float32Array, bias: Float32Array, eps: number,
   ): void;
-  geluTanh(x: Float32Array, out: Float32Array, n: number): void;
-  silu(x: Float32Array, out: Float32Array, n: number): void;
   dispose(): Promise<void>;
 }
