@@ -1,0 +1,83 @@
+/**
+ * The engine's descriptor, registered in core's default engine registry by `@nextscale/engine-onnx/register`.
+ * Installed ⇒ available: `probe` loads onnxruntime-node's native addon and reports why it cannot when it cannot.
+ */
+import { resolveOrt } from './bridge.js';
+import { OnnxDenseEngine } from './engine.js';
+
+export const VERSION = '0.1.0';
+export const ORT_VERSION = '1.30.0';
+
+export interface OnnxEngineOptions {
+  /** ONNX Runtime's intra-op threads (default: NEXTSCALE_THREADS, else the available cores). */
+  threads?: number;
+  /** ONNX Runtime's CPU memory arena (default off: one arena per session would keep memory per weight). */
+  memArena?: boolean;
+  /** Let idle ONNX Runtime threads spin between calls (default off). */
+  spinning?: boolean;
+  /**
+   * Free the model's JavaScript copy of each weight once ONNX Runtime holds it, so the weights are in memory once
+   * (default: NEXTSCALE_ONNX_RELEASE_WEIGHTS=1, else off). The weight arrays become empty: only for a model used
+   * with this engine alone (switching engines afterwards needs the model loaded again).
+   */
+  releaseWeights?: boolean;
+}
+
+const FIX = `reinstall it: \`pnpm install\` (or \`npm install --ignore-scripts @nextscale/engine-onnx\`); onnxruntime-node ${ORT_VERSION} ships its CPU binaries for linux x64/arm64, macOS and Windows`;
+
+/** Loads onnxruntime-node in this thread; the error says why it cannot (missing package, broken native addon). */
+export async function loadOrt(entry?: string): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
+  let path: string;
+  try {
+    path = entry ?? resolveOrt();
+  } catch {
+    return { ok: false, reason: `onnxruntime-node is not installed beside @nextscale/engine-onnx; ${FIX}` };
+  }
+  try {
+    const ort = (await import(/* @vite-ignore */ path)) as { env?: { versions?: { node?: string } }; default?: { env?: { versions?: { node?: string } } } };
+    const version = ort.env?.versions?.node ?? ort.default?.env?.versions?.node ?? 'unknown';
+    return { ok: true, version };
+  } catch (e) {
+    const first = String((e as Error)?.message ?? e).split('\n')[0];
+    return { ok: false, reason: `onnxruntime-node's native addon failed to load (${first}); ${FIX}` };
+  }
+}
+
+export function defaultThreads(): number {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NEXTSCALE_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`NEXTSCALE_THREADS must be a positive integer, got ${JSON.stringify(env)}`);
+    return n;
+  }
+  return availableCores();
+}
+
+function availableCores(): number {
+  const os = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:os') as
+    | { availableParallelism?: () => number; cpus: () => unknown[] }
+    | undefined;
+  return os?.availableParallelism?.() ?? os?.cpus().length ?? 1;
+}
+
+export const engine = {
+  id: 'onnx',
+  packageName: '@nextscale/engine-onnx',
+  version: VERSION,
+  apiVersion: 1 as const,
+  priority: 20,
+  async probe(): Promise<{ available: boolean; reason?: string; detail?: string }> {
+    const r = await loadOrt();
+    if (!r.ok) return { available: false, reason: r.reason };
+    return { available: true, reason: `onnxruntime-node ${r.version}, CPU execution provider`, detail: `threads ${defaultThreads()}` };
+  },
+  async create(options: OnnxEngineOptions & Record<string, unknown> = {}): Promise<OnnxDenseEngine> {
+    const threads = options.threads ?? defaultThreads();
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`engine-onnx: threads must be a positive integer, got ${String(threads)}`);
+    const r = await loadOrt();
+    if (!r.ok) throw new Error(`engine-onnx: ${r.reason}`);
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NEXTSCALE_ONNX_RELEASE_WEIGHTS;
+    const releaseWeights = options.releaseWeights ?? env === '1';
+    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, releaseWeights });
+  },
+};

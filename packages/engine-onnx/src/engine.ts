@@ -1,0 +1,202 @@
+/**
+ * The dense engine: each op runs as an ONNX graph on ONNX Runtime's CPU execution provider, in the worker behind
+ * OrtBridge. Weights are pinned: the first call with a given weight array builds a session whose graph holds it as an
+ * initializer (ONNX Runtime copies it once and prepacks it for its GEMM/Conv kernels); later calls with the same array
+ * (core hands the same Float32Array object every time) reuse that session and move only activations.
+ */
+import { OrtBridge, type BridgeOptions } from './bridge.js';
+import {
+  convGraph,
+  gemmNTGraph,
+  groupNormGraph,
+  layerNormGraph,
+  linearGraph,
+  type GraphModel,
+} from './graphs.js';
+import type { Conv2dArgs, DenseEngineLike } from './types.js';
+
+interface Pinned {
+  key: string;
+  id: number;
+}
+
+export class OnnxDenseEngine implements DenseEngineLike {
+  readonly id = 'onnx';
+  readonly name: string;
+  /** Sessions per pinned weight array, told apart by the other things the graph bakes in (bias, attributes). */
+  private readonly pinned = new WeakMap<Float32Array, Pinned[]>();
+  /** Sessions keyed by a string only (graphs without a weight). */
+  private readonly shared = new Map<string, number>();
+  private readonly biasIds = new WeakMap<Float32Array, number>();
+  private nextBiasId = 1;
+  /** Releases the session of a weight array that was garbage-collected. */
+  private readonly finalizer = new FinalizationRegistry<Pinned[]>((list) => {
+    for (const p of list) this.bridge.releaseSession(p.id);
+  });
+  private sessionCount = 0;
+
+  constructor(
+    private readonly bridge: OrtBridge,
+    readonly threads: number,
+    /** Free the JavaScript copy of each weight once ONNX Runtime holds it (see OnnxEngineOptions.releaseWeights). */
+    readonly releaseWeights = false,
+  ) {
+    this.name = `onnxruntime-node ${bridge.versions.node ?? '?'} cpu (${threads} thread${threads === 1 ? '' : 's'})`;
+    this.gemmNT = this.gemmNT.bind(this);
+  }
+
+  static async create(o: BridgeOptions & { releaseWeights?: boolean }): Promise<OnnxDenseEngine> {
+    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? false);
+  }
+
+  /** Bytes of weight arrays whose JavaScript copy was released after pinning. */
+  releasedBytes = 0;
+
+  /** Number of ONNX sessions created so far (pinned weights and shared graphs). */
+  get sessions(): number {
+    return this.sessionCount;
+  }
+
+  private biasKey(b: Float32Array | null): string {
+    if (!b) return 'nobias';
+    let id = this.biasIds.get(b);
+    if (id === undefined) this.biasIds.set(b, (id = this.nextBiasId++));
+    return `bias${id}`;
+  }
+
+  private session(graph: () => GraphModel): number {
+    const g = graph();
+    this.sessionCount++;
+    return this.bridge.createSession(g.bytes, g.label, g.optimization);
+  }
+
+  private pinnedSession(weight: Float32Array, key: string, graph: () => GraphModel): number {
+    let list = this.pinned.get(weight);
+    const hit = list?.find((p) => p.key === key);
+    if (hit) return hit.id;
+    const id = this.session(graph);
+    if (!list) {
+      list = [];
+      this.pinned.set(weight, list);
+      // the held value is the weight's list itself (later keys join it); it does not reference the weight
+      this.finalizer.register(weight, list);
+    }
+    list.push({ key, id });
+    if (this.releaseWeights) this.release(weight);
+    return id;
+  }
+
+  /**
+   * Detaches a pinned weight's ArrayBuffer (transferring it to a clone that is dropped at once), so the model's
+   * JavaScript copy is freed and only ONNX Runtime's remains. The array object stays the engine's key (a detached
+   * array keeps its identity; core's ops pass model weights as Tensor objects and do not re-check their length), but
+   * anything else that reads it afterwards sees an empty array, so this is opt-in. Only arrays that own their whole
+   * buffer are released (a view into a shared buffer would take its neighbours with it).
+   */
+  private release(weight: Float32Array): void {
+    const buf = weight.buffer;
+    if (buf instanceof SharedArrayBuffer || weight.byteOffset !== 0 || weight.byteLength !== buf.byteLength) return;
+    this.releasedBytes += buf.byteLength;
+    structuredClone(buf, { transfer: [buf] });
+  }
+
+  private sharedSession(key: string, graph: () => GraphModel): number {
+    let id = this.shared.get(key);
+    if (id === undefined) this.shared.set(key, (id = this.session(graph)));
+    return id;
+  }
+
+  gemmNT(
+    m: number, n: number, k: number,
+    a: Float32Array, aOff: number, lda: number,
+    b: Float32Array, bOff: number, ldb: number,
+    c: Float32Array, cOff: number, ldc: number,
+  ): void {
+    if (m === 0 || n === 0) return;
+    if (k === 0) {
+      for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
+      return;
+    }
+    const A = pack(a, aOff, lda, m, k);
+    const B = pack(b, bOff, ldb, n, k);
+    const id = this.sharedSession('gemmNT', gemmNTGraph);
+    if (ldc === n) {
+      this.bridge.run(id, [{ name: 'x', data: A, dims: [m, k] }, { name: 'b', data: B, dims: [n, k] }], [m, n], c, cOff, 'gemmNT');
+      return;
+    }
+    const tmp = new Float32Array(m * n);
+    this.bridge.run(id, [{ name: 'x', data: A, dims: [m, k] }, { name: 'b', data: B, dims: [n, k] }], [m, n], tmp, 0, 'gemmNT');
+    for (let i = 0; i < m; i++) c.set(tmp.subarray(i * n, i * n + n), cOff + i * ldc);
+  }
+
+  linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): void {
+    if (rows === 0 || outF === 0) return;
+    if (inF === 0) {
+      for (let r = 0; r < rows; r++) {
+        if (bias) y.set(bias.subarray(0, outF), r * outF);
+        else y.fill(0, r * outF, r * outF + outF);
+      }
+      return;
+    }
+    const key = `linear ${outF}x${inF} ${this.biasKey(bias)}`;
+    const id = this.pinnedSession(weight, key, () => linearGraph(weight, outF, inF, bias));
+    this.bridge.run(id, [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }], [rows, outF], y, 0, key);
+  }
+
+  conv2d(a: Conv2dArgs): void {
+    const { batch, inChannels, height, width, outChannels, kernelH, kernelW, outH, outW } = a;
+    if (batch === 0 || outChannels === 0 || outH === 0 || outW === 0) return;
+    // ONNX's output size is ⌊(H + pads − kh)/s⌋ + 1; extra end padding covers a caller whose outH/outW needs more
+    // rows than symmetric padding gives (none in VAR: its one asymmetric conv is the encoder's Downsample2x).
+    const padBottomExtra = Math.max(0, (outH - 1) * a.strideH + kernelH - height - 2 * a.padH);
+    const padRightExtra = Math.max(0, (outW - 1) * a.strideW + kernelW - width - 2 * a.padW);
+    const shape = {
+      outChannels, inChannels, kernelH, kernelW, strideH: a.strideH, strideW: a.strideW, padH: a.padH, padW: a.padW,
+      padBottomExtra, padRightExtra,
+    };
+    const key = `conv ${outChannels}x${inChannels}x${kernelH}x${kernelW} s${a.strideH},${a.strideW} p${a.padH},${a.padW},${padBottomExtra},${padRightExtra} ${this.biasKey(a.bias)}`;
+    const id = this.pinnedSession(a.weight, key, () => convGraph(a.weight, a.bias, shape));
+    const n = batch * inChannels * height * width;
+    const yDims = [batch, outChannels, outH, outW];
+    // ONNX's Conv may produce more rows/cols than asked (it computes ⌊…⌋ + 1 with the end padding); the graph's
+    // pads are chosen so that it produces exactly outH × outW when the caller's sizes follow the same formula.
+    const hOnnx = Math.floor((height + 2 * a.padH + padBottomExtra - kernelH) / a.strideH) + 1;
+    const wOnnx = Math.floor((width + 2 * a.padW + padRightExtra - kernelW) / a.strideW) + 1;
+    if (hOnnx !== outH || wOnnx !== outW) {
+      throw new RangeError(`engine-onnx conv2d: output ${outH}×${outW} does not follow from input ${height}×${width}, kernel ${kernelH}×${kernelW}, stride ${a.strideH}×${a.strideW}, padding ${a.padH}×${a.padW}`);
+    }
+    this.bridge.run(id, [{ name: 'x', data: a.x, length: n, dims: [batch, inChannels, height, width] }], yDims, a.y, 0, key);
+  }
+
+  layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void {
+    if (rows === 0 || cols === 0) return;
+    const key = `layerNorm ${cols} ${eps}`;
+    const id = this.sharedSession(key, () => layerNormGraph(cols, eps));
+    this.bridge.run(id, [{ name: 'x', data: x, length: rows * cols, dims: [rows, cols] }], [rows, cols], out, 0, key);
+  }
+
+  groupNorm(
+    x: Float32Array, out: Float32Array, B: number, C: number, HW: number, groups: number,
+    weight: Float32Array, bias: Float32Array, eps: number,
+  ): void {
+    if (B === 0 || C === 0 || HW === 0) return;
+    const key = `groupNorm ${C}/${groups} ${eps} ${this.biasKey(bias)}`;
+    const id = this.pinnedSession(weight, key, () => groupNormGraph(C, groups, eps, weight, bias));
+    this.bridge.run(id, [{ name: 'x', data: x, length: B * C * HW, dims: [B, C, HW] }], [B, C, HW], out, 0, key);
+  }
+
+  // No geluTanh / silu: ONNX Runtime's vectorised Tanh and Sigmoid are off by up to ~1e-3 relative in the tails
+  // (measured by core's testDenseEngine), beyond the contract's few ulp; core's own loops compute them.
+
+  async dispose(): Promise<void> {
+    await this.bridge.dispose();
+  }
+}
+
+/** The rows × cols operand at off with row stride ld, as a contiguous array (a view when it already is one). */
+function pack(a: Float32Array, off: number, ld: number, rows: number, cols: number): Float32Array {
+  if (ld === cols) return a.subarray(off, off + rows * cols);
+  const p = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) p.set(a.subarray(off + i * ld, off + i * ld + cols), i * cols);
+  return p;
+}

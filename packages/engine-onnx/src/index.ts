@@ -1,0 +1,6 @@
+export { engine, VERSION, ORT_VERSION, loadOrt, defaultThreads, type OnnxEngineOptions } from './descriptor.js';
+export { OnnxDenseEngine } from './engine.js';
+export { encodeModel, type GraphSpec, type NodeSpec, type Initializer, type ValueInfo } from './onnx-proto.js';
+export type { Conv2dArgs, DenseEngineLike } from './types.js';
+export { linearGraph, convGraph, gemmNTGraph, layerNormGraph, groupNormGraph, geluTanhGraph, siluGraph, type GraphModel } from './graphs.js';
+export { OrtBridge, resolveOrt, type BridgeOptions } from './bridge.js';

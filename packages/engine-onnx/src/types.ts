@@ -1,0 +1,42 @@
+/**
+ * The dense-engine contract's shapes as this package uses them (ENGINE-CONTRACT.md). Structural, so the engine
+ * satisfies core's `DenseEngine` without importing its types at run time.
+ */
+export interface Conv2dArgs {
+  x: Float32Array;
+  batch: number;
+  inChannels: number;
+  height: number;
+  width: number;
+  weight: Float32Array;
+  outChannels: number;
+  kernelH: number;
+  kernelW: number;
+  bias: Float32Array | null;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  y: Float32Array;
+  outH: number;
+  outW: number;
+}
+
+export interface DenseEngineLike {
+  readonly id: string;
+  readonly name: string;
+  gemmNT(
+    m: number, n: number, k: number,
+    a: Float32Array, aOff: number, lda: number,
+    b: Float32Array, bOff: number, ldb: number,
+    c: Float32Array, cOff: number, ldc: number,
+  ): void;
+  linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): void;
+  conv2d(a: Conv2dArgs): void;
+  layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void;
+  groupNorm(
+    x: Float32Array, out: Float32Array, B: number, C: number, HW: number, groups: number,
+    weight: Float32Array, bias: Float32Array, eps: number,
+  ): void;
+  dispose(): Promise<void>;
+}
