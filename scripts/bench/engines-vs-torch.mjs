@@ -246,6 +246,8 @@ const results = {};
 for (const id of wanted) {
   process.stderr.write(`timing ${id}…\n`);
   results[id] = id === 'torch' ? runTorch() : runChild(id);
+  // each engine's raw result as soon as it is there (a long run cut short still leaves what it measured)
+  process.stderr.write(`${id}: ${JSON.stringify(results[id])}\n`);
 }
 const loadAfter = load();
 console.log(`load average (1, 5, 15 min): before ${loadBefore}, after ${loadAfter}`);
