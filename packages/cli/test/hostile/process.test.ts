@@ -57,7 +57,7 @@ function cli(args: string[], o: { signal?: NodeJS.Signals; when?: (stderr: strin
 /** Interrupted: exit 130, the one interrupted line last on stderr, no stack trace. */
 function expectInterrupted(r: Exit): void {
   expect(r.status, r.stderr).toBe(130);
-  const lines = r.stderr.split('\n').filter((l) => l && !/^(loading|scale|decoding|decoded|converting|\s+\d+\/\d+)/.test(l));
+  const lines = r.stderr.split('\n').filter((l) => l && !/^(loading|dense engine|scale|decoding|decoded|converting|\s+\d+\/\d+)/.test(l));
   expect(lines).toEqual(['nextscale: interrupted — nothing was written']);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   // A hang check, not a benchmark: before the fix a synchronous parse ignored SIGTERM for minutes.
