@@ -210,6 +210,14 @@ describe('one sample set, three ways, byte-identical', () => {
     expect(await c.done).toBe(130);
   });
 
+  it('the js reference engine makes the same set (--engine js, --batch 3)', async () => {
+    const out = path.join(dir, 'js');
+    const r = await cli(['sample', ...SET, '--batch', '3', '--engine', 'js', '--out', out, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).engine.id).toBe('js');
+    expect(readFileSync(`${out}.npz`).equals(readFileSync(reference))).toBe(true);
+  });
+
   const numpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
   it.skipIf(!numpy)('numpy loads the .npz as uint8 (N, H, W, 3), the same bytes (skipped without python3 + numpy)', () => {
     const py = spawnSync('python3', ['-c', `import hashlib, numpy as np; a=np.load(${JSON.stringify(reference)})['arr_0']; print(a.dtype, a.shape, hashlib.sha256(a.tobytes()).hexdigest())`], { encoding: 'utf8' });
