@@ -4,7 +4,7 @@
  * logged as an error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open, serve, waitForState, type Server } from './harness.js';
+import { closeBrowser, open, serve, waitForState, type Server } from './harness.js';
 import { cliImage, decodeDataUrl, differingPixels } from './pixels.js';
 
 /** Records every value `<html data-scale>` takes, with the preview canvas's size and pixel sum at that moment. */
@@ -25,7 +25,10 @@ let server: Server;
 beforeAll(async () => {
   server = await serve();
 });
-afterAll(() => server?.close());
+afterAll(async () => {
+  await closeBrowser();
+  await server?.close();
+});
 
 describe('generation from the URL', () => {
   for (const [cls, seed] of [[3, 1], [7, 42]] as const) {
