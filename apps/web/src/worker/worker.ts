@@ -61,7 +61,13 @@ async function loadFiles(files: File[]): Promise<void> {
   delete pending.var;
   delete pending.vae;
   post({ type: 'loading', what: `reading ${v.name} and ${q.name}` });
-  await setWeights(await fileWeights(v, q));
+  const w = await fileWeights(v, q);
+  try {
+    await setWeights(w);
+  } catch (err) {
+    // Both files read; they do not make one model (shapes, schedule, class count): say which pair to open.
+    throw new Error(`${message(err)}; ${v.name} and ${q.name} do not make one model: open the VQ-VAE this VAR was trained with (the shipped model stays loaded)`);
+  }
 }
 
 async function pipeline(s: GenerateSettings): Promise<VARModel> {
