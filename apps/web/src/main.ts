@@ -391,6 +391,22 @@ document.addEventListener('drop', (ev) => {
   openFiles(files.filter((f) => !isPicture(f)));
 });
 
+// ---- offline ----------------------------------------------------------------------------------------
+// The built app registers its service worker (dist/sw.js), which caches every file of the build; the
+// footer says once the page will work offline. The dev server has no sw.js.
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker
+    .register('./sw.js')
+    .then(() => navigator.serviceWorker.ready)
+    .then(() => {
+      root.dataset.offline = 'ready';
+      $('offline-status').textContent = 'This page and the shipped model are saved in the browser: it reloads and generates offline.';
+    })
+    .catch(() => {
+      $('offline-status').textContent = 'Offline use is unavailable here (the browser refused the service worker); the page works online as usual.';
+    });
+}
+
 // ---- go -------------------------------------------------------------------------------------------
 if (!worker) showError(notices(env).find((n) => n.level === 'error')?.text ?? 'this browser cannot run the generator');
 else {
