@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeBrowser, open, repoDir, serve, waitForState, type Server } from './harness.js';
 import { cliImage, decodeDataUrl, decodePng, differingPixels } from './pixels.js';
 import { readFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
 
 const TSHIRT = path.join(repoDir, 'packages/cli/assets/docs/tshirt-t10k-19.png');
 const boxFields = ['#box-y0', '#box-x0', '#box-y1', '#box-x1'];
@@ -57,13 +58,23 @@ describe('editing a picture', () => {
       expect(differingPixels(beforeShown, input)).toBe(0);
       expect(differingPixels(edited, input)).toBeGreaterThan(20);
       expect(await page.evaluate(() => document.documentElement.dataset.scale)).toBe('7');
+
+      // Out-painting the same box, unconditional (the CLI's default class), on the same page.
+      await page.locator('#edit-mode').selectOption('outpaint');
+      await page.locator('#edit-class').selectOption('10');
+      await page.locator('#edit').click();
+      expect(await waitForState(page, ['done', 'error'])).toBe('done');
+      const outpainted = decodeDataUrl((await page.locator('#result').getAttribute('src'))!);
+      const cliOut = cliImage(['--image', TSHIRT, '--box', '0.25,0.5,0.625,1', '--mode', 'outpaint', '--seed', '5'], 'edit');
+      expect(differingPixels(outpainted, cliOut)).toBe(0);
+      expect(differingPixels(outpainted, edited)).toBeGreaterThan(20);
       expect(s.errors).toEqual([]);
     } finally {
       await s.close();
     }
   });
 
-  it('a dragged box snaps to the token grid; a file that is not a picture is a message, and the editor stays usable', async () => {
+  it('a file that is not a picture is a message; another size is cropped and resized, said so; a dragged box snaps to the token grid', async () => {
     const s = await open(server.url);
     try {
       const { page } = s;
@@ -72,8 +83,17 @@ describe('editing a picture', () => {
       await expect.poll(() => page.locator('#picture-message').textContent()).toMatch(/notes\.png is not a picture this browser can decode.*open a PNG or JPEG/);
       expect(await page.locator('#edit').isDisabled()).toBe(true);
 
-      await page.locator('#picture-input').setInputFiles(TSHIRT);
+      // A 64×48 picture: centre-cropped to 48×48 and resized to the model's 32×32, and the page says so.
+      const wide = new PNG({ width: 64, height: 48 });
+      for (let i = 0; i < 64 * 48; i++) wide.data.set([(i % 64) * 4, 128, 255 - (i % 64) * 4, 255], i * 4);
+      await page.locator('#picture-input').setInputFiles({ name: 'wide.png', mimeType: 'image/png', buffer: PNG.sync.write(wide) });
       await page.waitForFunction(() => document.documentElement.dataset.picture === 'ready');
+      expect(await page.locator('#picture-message').textContent()).toBe("wide.png is 64×48; centre-cropped to 48×48 and resized to 32×32 (the browser's high-quality filter, createImageBitmap resizeQuality 'high')");
+      expect(await page.locator('#before').evaluate((c: HTMLCanvasElement) => [c.width, c.height])).toEqual([32, 32]);
+      expect(await page.locator('#edit').isDisabled()).toBe(false);
+
+      await page.locator('#picture-input').setInputFiles(TSHIRT);
+      await expect.poll(() => page.locator('#picture-message').textContent()).toMatch(/^tshirt-t10k-19\.png: 32×32/);
       await page.locator('#editor').scrollIntoViewIfNeeded();
       const r = (await page.locator('#editor').boundingBox())!;
       // From the middle of cell (row 0, col 1) to the middle of cell (row 2, col 3): rows 0..3, columns 1..4.

@@ -6,7 +6,7 @@
  * CLI's Lanczos-3, so a picture of another size can differ from the CLI's input by a few levels; a picture
  * already at the model's size keeps its exact pixels (no colour conversion, no premultiplication).
  */
-export const RESIZE_FILTER = "the browser's high-quality filter (createImageBitmap resizeQuality 'high')";
+export const RESIZE_FILTER = "the browser's high-quality filter, createImageBitmap resizeQuality 'high'";
 
 export interface Picture {
   name: string;
