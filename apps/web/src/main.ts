@@ -215,6 +215,11 @@ function start(edit = false): void {
     out.share.href = toQuery(settings, modelDefaults(), true);
   }
   setState('running');
+  if (edit) {
+    // On a phone the preview (the after picture) is far above the editor: bring it into view.
+    const r = out.preview.getBoundingClientRect();
+    if (r.bottom < 0 || r.top > innerHeight) out.preview.scrollIntoView({ block: 'nearest' });
+  }
   if (edit) send({ type: 'edit', id: current, settings, edit: { side: modelPicture!.side, rgba: modelPicture!.rgba, box: boxEditor.box, mode } });
   else send({ type: 'generate', id: current, settings });
 }
