@@ -19,8 +19,8 @@ import { openSamplingModel } from '../sampling/model.js';
 import { MAX_PER_CLASS } from '../sampling/plan.js';
 import { createSetProgress } from '../sampling/progress.js';
 import { defaultNpzPath, refuseBatchThatCannotFit, SampleSet } from '../sampling/set.js';
-import { coordinate, type CoordinatorReport } from '../sampling/coordinator.js';
-import { connectRedis, DEFAULT_QUEUE_NAME, parseQueueName, parseQueueUrl } from '../sampling/queue.js';
+import type { CoordinatorReport } from '../sampling/coordinator.js';
+import { DEFAULT_QUEUE_NAME, parseQueueName, parseQueueUrl } from '../sampling/queue.js';
 // Read at call time (index.ts imports the command tree); recorded in the manifest for information.
 import { VERSION } from '../index.js';
 import path from 'node:path';
@@ -75,7 +75,8 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
   if (flags.queue) parseQueueUrl(flags.queue);
   const queueName = parseQueueName(flags.queueName ?? DEFAULT_QUEUE_NAME);
   // Redis before the model: an unreachable queue fails in seconds.
-  const connection = flags.queue ? await connectRedis(flags.queue) : undefined;
+  // ioredis and BullMQ are loaded only here, so the other commands start without them.
+  const connection = flags.queue ? await (await import('../sampling/redis.js')).connectRedis(flags.queue) : undefined;
 
   let sm;
   try {
@@ -99,6 +100,7 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
     let queue: CoordinatorReport | undefined;
     try {
       if (flags.queue && connection) {
+        const { coordinate } = await import('../sampling/coordinator.js');
         queue = await coordinate(ctx, set, { connection, url: flags.queue, name: queueName, batch, progress });
         made = queue.stored;
       } else {

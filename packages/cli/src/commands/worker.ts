@@ -9,8 +9,7 @@ import { addCommonOptions, type Wrap } from './common.js';
 import { addModelOptions, type ModelRunFlags } from './model-run.js';
 import { engineToJSON } from '../engines/activate.js';
 import { openSamplingModel } from '../sampling/model.js';
-import { connectRedis, DEFAULT_QUEUE_NAME, DEFAULT_STALL_MS, parseQueueName, parseQueueUrl, stallMsFrom } from '../sampling/queue.js';
-import { runWorker } from '../sampling/worker.js';
+import { DEFAULT_QUEUE_NAME, DEFAULT_STALL_MS, parseQueueName, parseQueueUrl, stallMsFrom } from '../sampling/queue.js';
 
 export interface WorkerFlags extends ModelRunFlags {
   queue?: string;
@@ -45,6 +44,9 @@ export async function runWorkerCommand(ctx: Context, flags: WorkerFlags): Promis
   const stallMs = stallMsFrom(flags.stallMs, ctx.env);
   const maxIdleMs = flags.maxIdle === undefined ? undefined : parseNumber(flags.maxIdle, '--max-idle', { positive: true }) * 1000;
   // Redis first: an unreachable queue fails in seconds, before the model is loaded.
+  // ioredis and BullMQ are loaded only by the queue commands (the others start without them).
+  const { connectRedis } = await import('../sampling/redis.js');
+  const { runWorker } = await import('../sampling/worker.js');
   const connection = await connectRedis(flags.queue);
   try {
     const sm = await openSamplingModel(ctx, flags);

@@ -5,25 +5,26 @@
  * of the model files and refuse jobs made for other files.
  *
  * - One queue (default name `nextscale-sample`) may carry several sets; a job's `setId` (a hash of the
- *   model files' SHA-256 and the settings) says which.
+ *   model files' SHA-256 and the settings) says which. The coordinator scans the oldest 100 completed
+ *   jobs per poll, so sets sampled at the same time should use their own queue names.
  * - Job ids are deterministic (`<setId>-<first position>-<count>` of a fixed chunk of the plan), so a
  *   restarted coordinator does not enqueue a chunk that is still waiting, running or completed but not
  *   collected; it collects those first. An image that arrives twice is stored once.
  * - A worker killed mid-job holds its job's lock until the lock expires (the stall interval); then a
  *   live worker's stalled-job check puts the job back in the queue and another worker takes it.
+ *
+ * This module holds no client code: the commands load ioredis and BullMQ (redis.ts, coordinator.ts,
+ * worker.ts) only when they use a queue, so every other command starts without them.
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { Redis } from 'ioredis';
-import { CliError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import type { ModelFile, SetIdentity, SetSettings } from './manifest.js';
 import type { PlannedImage } from './plan.js';
 
 export const DEFAULT_QUEUE_NAME = 'nextscale-sample';
 /** Lock duration and stalled-job check interval of workers (ms); NEXTSCALE_STALL_MS or --stall-ms changes it. */
 export const DEFAULT_STALL_MS = 30_000;
-/** How long a connection attempt may take before the URL counts as unreachable. */
-export const CONNECT_TIMEOUT_MS = 3_000;
 
 export interface SampleJobData {
   setId: string;
@@ -65,42 +66,6 @@ export function parseQueueUrl(url: string): string {
 export function parseQueueName(name: string): string {
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) throw usageError(`--queue-name ${name} is not a valid queue name`, 'use letters, digits, _ . - (no colons)');
   return name;
-}
-
-/**
- * A connection for BullMQ, after proving within a few seconds that Redis answers: an unreachable URL
- * is a one-line error (exit 4, the "service unavailable" class), not a client retrying forever.
- */
-export async function connectRedis(url: string): Promise<Redis> {
-  parseQueueUrl(url);
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  let lastError: Error | undefined;
-  probe.on('error', (e: Error) => (lastError = e));
-  try {
-    await withTimeout(
-      (async () => {
-        await probe.connect();
-        await probe.ping();
-      })(),
-      CONNECT_TIMEOUT_MS + 1000,
-    );
-  } catch (err) {
-    const why = lastError?.message || (err as Error).message || 'no answer';
-    throw new CliError('E_BACKEND_UNAVAILABLE', `cannot reach Redis at ${url} (${why})`, 'start redis-server there or pass the right --queue redis://host:port');
-  } finally {
-    probe.disconnect();
-  }
-  // BullMQ needs maxRetriesPerRequest: null (its blocking commands wait as long as they must).
-  const conn = new Redis(url, { maxRetriesPerRequest: null, connectTimeout: CONNECT_TIMEOUT_MS });
-  conn.on('error', () => undefined); // ioredis reconnects by itself; a lasting outage shows as no progress
-  return conn;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms / 1000} s`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
 }
 
 export function workerId(): string {
