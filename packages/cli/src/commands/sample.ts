@@ -94,6 +94,7 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
     const set = await SampleSet.open({ out, npz, perClass, classes, seed: sm.settings.seed.value }, sm, VERSION);
     throwIfAborted(ctx.signal);
 
+    ctx.interruptNote = `the images finished so far are kept in ${displayPath(out, ctx.cwd)}; run the same command again to finish the set`;
     const progress = createSetProgress(ctx, set.plan.length, set.done);
     const tSample = performance.now();
     let made: number;

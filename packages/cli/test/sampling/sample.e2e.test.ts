@@ -168,6 +168,18 @@ describe('one sample set, three ways, byte-identical', () => {
     expect(readFileSync(path.join(dir, 'b4-set.npz')).equals(readFileSync(reference))).toBe(true);
   });
 
+  it('Ctrl-C mid-run: exit 130 and one line saying the finished images are kept for a resume', async () => {
+    const out = path.join(dir, 'sigint');
+    const run = start(['sample', ...SET, '--batch', '1', '--out', out, '--verbose']);
+    await waitFor(run, (s) => /^\s+1\/6 images/m.test(s), 'the first image to be stored');
+    run.child.kill('SIGINT');
+    expect(await run.done).toBe(130);
+    const last = run.stderr.trim().split('\n').pop();
+    expect(last).toMatch(/^nextscale: interrupted — the images finished so far are kept in .*sigint; run the same command again to finish the set$/);
+    expect(readdirSync(out).filter((n) => n.endsWith('.png')).length).toBeGreaterThanOrEqual(1);
+    expect(leftovers(out)).toEqual([]);
+  });
+
   it('over Redis: a coordinator and two workers, one SIGKILLed mid-job, a third joining, the coordinator SIGKILLed and restarted', async () => {
     const out = path.join(dir, 'queued');
     const coordArgs = ['sample', ...SET, '--batch', '1', '--out', out, '--queue', redisUrl, '--queue-name', 'e2e'];
