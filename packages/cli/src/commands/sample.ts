@@ -33,6 +33,7 @@ export interface SampleFlags extends ModelRunFlags {
   npz?: string;
   queue?: string;
   queueName?: string;
+  queueOutage?: string;
 }
 
 export function addFidSamplingOptions(cmd: Command): Command {
@@ -57,7 +58,8 @@ export function sampleCommand(wrap: Wrap): Command {
     .requiredOption('-o, --out <folder>', 'folder for the PNGs and manifest.json')
     .option('--npz <file>', 'the packed set (default: <folder>.npz)')
     .option('--queue <url>', "coordinate 'nextscale worker's over BullMQ on this Redis (redis://host:port) instead of sampling here")
-    .option('--queue-name <name>', `BullMQ queue name (default ${DEFAULT_QUEUE_NAME})`);
+    .option('--queue-name <name>', `BullMQ queue name (default ${DEFAULT_QUEUE_NAME})`)
+    .option('--queue-outage <seconds>', 'give up when Redis stays unreachable this long mid-run (default 60; the images stored so far are kept)');
   addModelOptions(cmd);
   addFidSamplingOptions(cmd);
   addCommonOptions(cmd);
@@ -73,6 +75,7 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
   const out = path.resolve(ctx.cwd, flags.out);
   const npz = flags.npz ? path.resolve(ctx.cwd, flags.npz) : defaultNpzPath(out);
   if (flags.queue) parseQueueUrl(flags.queue);
+  const outageS = withFix(() => parseNumber(flags.queueOutage ?? '60', '--queue-outage', { positive: true }), 'pass --queue-outage <seconds>, a positive number');
   const queueName = parseQueueName(flags.queueName ?? DEFAULT_QUEUE_NAME);
   // Redis before the model: an unreachable queue fails in seconds.
   // ioredis and BullMQ are loaded only here, so the other commands start without them.
@@ -102,7 +105,13 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
     try {
       if (flags.queue && connection) {
         const { coordinate } = await import('../sampling/coordinator.js');
-        queue = await coordinate(ctx, set, { connection, url: flags.queue, name: queueName, batch, progress });
+        const { watchRedis } = await import('../sampling/redis.js');
+        const watch = watchRedis(connection, flags.queue, { warn: ctx.warn, giveUpAfterMs: outageS * 1000, whatIsKept: `the images stored so far are kept in ${displayPath(out, ctx.cwd)}` });
+        try {
+          queue = await Promise.race([coordinate(ctx, set, { connection, url: flags.queue, name: queueName, batch, progress }), watch.gaveUp]);
+        } finally {
+          watch.dispose();
+        }
         made = queue.stored;
       } else {
         made = await sampleLocally(set, model, sm.render, batch, progress, ctx.signal);

@@ -45,9 +45,11 @@ export async function runWorkerCommand(ctx: Context, flags: WorkerFlags): Promis
   const maxIdleMs = flags.maxIdle === undefined ? undefined : parseNumber(flags.maxIdle, '--max-idle', { positive: true }) * 1000;
   // Redis first: an unreachable queue fails in seconds, before the model is loaded.
   // ioredis and BullMQ are loaded only by the queue commands (the others start without them).
-  const { connectRedis } = await import('../sampling/redis.js');
+  const { connectRedis, watchRedis } = await import('../sampling/redis.js');
   const { runWorker } = await import('../sampling/worker.js');
   const connection = await connectRedis(flags.queue);
+  // A worker waits out Redis outages (it may run for days); it only says so.
+  const watch = watchRedis(connection, flags.queue, { warn: ctx.warn });
   try {
     const sm = await openSamplingModel(ctx, flags);
     try {
@@ -60,6 +62,7 @@ export async function runWorkerCommand(ctx: Context, flags: WorkerFlags): Promis
       await sm.model.dispose();
     }
   } finally {
+    watch.dispose();
     connection.disconnect();
   }
 }

@@ -31,8 +31,60 @@ export async function connectRedis(url: string): Promise<Redis> {
   }
   // BullMQ needs maxRetriesPerRequest: null (its blocking commands wait as long as they must).
   const conn = new Redis(url, { maxRetriesPerRequest: null, connectTimeout: CONNECT_TIMEOUT_MS });
-  conn.on('error', () => undefined); // ioredis reconnects by itself; a lasting outage shows as no progress
+  conn.on('error', () => undefined); // ioredis reconnects by itself; watchRedis reports and bounds outages
   return conn;
+}
+
+export interface RedisWatch {
+  /** Rejects with the one-line error when Redis stayed away longer than allowed (never resolves). */
+  gaveUp: Promise<never>;
+  dispose(): void;
+}
+
+/**
+ * Says on stderr when the connection drops and when it is back (ioredis reconnects by itself). With
+ * `giveUpAfterMs`, an outage that long rejects `gaveUp` (race the work against it: commands queued
+ * while offline would wait forever) and disconnects. Workers wait out outages; the coordinator gives up.
+ */
+export function watchRedis(conn: Redis, url: string, o: { warn(message: string): void; giveUpAfterMs?: number; whatIsKept?: string }): RedisWatch {
+  let down = false;
+  let disposed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let giveUp: (err: CliError) => void = () => undefined;
+  const gaveUp = new Promise<never>((_, reject) => (giveUp = reject));
+  gaveUp.catch(() => undefined); // handled by whoever races it
+  const onClose = () => {
+    if (disposed || down) return;
+    down = true;
+    o.warn(`lost the connection to Redis at ${url}; reconnecting${o.giveUpAfterMs ? ` (giving up after ${o.giveUpAfterMs / 1000} s)` : ''}`);
+    if (o.giveUpAfterMs === undefined) return;
+    timer = setTimeout(() => {
+      disposed = true;
+      conn.disconnect();
+      giveUp(new CliError(
+        'E_BACKEND_UNAVAILABLE',
+        `Redis at ${url} has not answered for ${o.giveUpAfterMs! / 1000} s`,
+        `${o.whatIsKept ? `${o.whatIsKept}; ` : ''}start Redis again and run the same command to carry on`,
+      ));
+    }, o.giveUpAfterMs);
+  };
+  const onReady = () => {
+    if (!down || disposed) return;
+    down = false;
+    clearTimeout(timer);
+    o.warn(`the connection to Redis at ${url} is back`);
+  };
+  conn.on('close', onClose);
+  conn.on('ready', onReady);
+  return {
+    gaveUp,
+    dispose() {
+      disposed = true;
+      clearTimeout(timer);
+      conn.off('close', onClose);
+      conn.off('ready', onReady);
+    },
+  };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

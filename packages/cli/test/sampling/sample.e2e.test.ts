@@ -99,6 +99,22 @@ async function freePort(): Promise<number> {
   });
 }
 
+async function waitForRedis(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  for (let i = 0; ; i++) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      break;
+    } catch {
+      if (i > 100) throw new Error(`redis-server did not start at ${url}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  probe.disconnect();
+}
+
 let reference: string; // the .npz made with --batch 1
 let redis: ChildProcess | undefined;
 let redisUrl = '';
@@ -107,19 +123,7 @@ beforeAll(async () => {
   const port = await freePort();
   redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   redisUrl = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch {
-      if (i > 100) throw new Error(`redis-server did not start on port ${port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  probe.disconnect();
+  await waitForRedis(redisUrl);
 });
 
 afterAll(() => {
@@ -178,6 +182,31 @@ describe('one sample set, three ways, byte-identical', () => {
     expect(last).toMatch(/^nextscale: interrupted — the images finished so far are kept in .*sigint; run the same command again to finish the set$/);
     expect(readdirSync(out).filter((n) => n.endsWith('.png')).length).toBeGreaterThanOrEqual(1);
     expect(leftovers(out)).toEqual([]);
+  });
+
+  it('Redis going away mid-run: the coordinator says so at once and gives up after --queue-outage with exit 4, the set kept', async () => {
+    const port = await freePort();
+    const own = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    try {
+      const url = `redis://127.0.0.1:${port}`;
+      await waitForRedis(url);
+      const out = path.join(dir, 'outage');
+      // No worker: the coordinator enqueues and waits; then its Redis dies.
+      const coord = start(['sample', ...SET, '--out', out, '--queue', url, '--queue-outage', '1', '--verbose']);
+      await waitFor(coord, (s) => /jobs of up to/.test(s), 'the jobs to be enqueued');
+      own.kill('SIGKILL');
+      const t0 = Date.now();
+      expect(await coord.done).toBe(4);
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      expect(coord.stderr).toMatch(/warning: lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+; reconnecting \(giving up after 1 s\)/);
+      expect(errorLines(coord.stderr)).toEqual([
+        expect.stringMatching(/^nextscale: Redis at \S+ has not answered for 1 s — the images stored so far are kept in .*outage; start Redis again and run the same command to carry on$/),
+      ]);
+      expect(existsSync(path.join(out, 'manifest.json'))).toBe(true);
+      expect(leftovers(out)).toEqual([]);
+    } finally {
+      own.kill('SIGKILL');
+    }
   });
 
   it('over Redis: a coordinator and two workers, one SIGKILLed mid-job, a third joining, the coordinator SIGKILLed and restarted', async () => {
