@@ -17,8 +17,8 @@ export interface OnnxEngineOptions {
   spinning?: boolean;
   /**
    * Free the model's JavaScript copy of each weight once ONNX Runtime holds it, so the weights are in memory once
-   * (default: NEXTSCALE_ONNX_RELEASE_WEIGHTS=1, else off). The weight arrays become empty: only for a model used
-   * with this engine alone (switching engines afterwards needs the model loaded again).
+   * (default on; NEXTSCALE_ONNX_RELEASE_WEIGHTS=0 turns it off). The pinned weight arrays become empty: a model run
+   * on this engine stays on it (switching engines afterwards needs the model loaded again, or this option off).
    */
   releaseWeights?: boolean;
 }
@@ -77,7 +77,7 @@ export const engine = {
     const r = await loadOrt();
     if (!r.ok) throw new Error(`engine-onnx: ${r.reason}`);
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NEXTSCALE_ONNX_RELEASE_WEIGHTS;
-    const releaseWeights = options.releaseWeights ?? env === '1';
+    const releaseWeights = options.releaseWeights ?? env !== '0';
     return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, releaseWeights });
   },
 };

@@ -28,6 +28,8 @@ export class OnnxDenseEngine implements DenseEngineLike {
   /** Sessions keyed by a string only (graphs without a weight). */
   private readonly shared = new Map<string, number>();
   private readonly biasIds = new WeakMap<Float32Array, number>();
+  /** Weights whose JavaScript copy was freed (their values are only in ONNX Runtime's sessions). */
+  private readonly released = new WeakSet<Float32Array>();
   private nextBiasId = 1;
   /** Releases the session of a weight array that was garbage-collected. */
   private readonly finalizer = new FinalizationRegistry<Pinned[]>((list) => {
@@ -39,14 +41,14 @@ export class OnnxDenseEngine implements DenseEngineLike {
     private readonly bridge: OrtBridge,
     readonly threads: number,
     /** Free the JavaScript copy of each weight once ONNX Runtime holds it (see OnnxEngineOptions.releaseWeights). */
-    readonly releaseWeights = false,
+    readonly releaseWeights = true,
   ) {
     this.name = `onnxruntime-node ${bridge.versions.node ?? '?'} cpu (${threads} thread${threads === 1 ? '' : 's'})`;
     this.gemmNT = this.gemmNT.bind(this);
   }
 
   static async create(o: BridgeOptions & { releaseWeights?: boolean }): Promise<OnnxDenseEngine> {
-    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? false);
+    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? true);
   }
 
   /** Bytes of weight arrays whose JavaScript copy was released after pinning. */
@@ -74,6 +76,14 @@ export class OnnxDenseEngine implements DenseEngineLike {
     let list = this.pinned.get(weight);
     const hit = list?.find((p) => p.key === key);
     if (hit) return hit.id;
+    if (this.released.has(weight)) {
+      // its values live only inside ONNX Runtime's other session(s) now: a graph built from the emptied array would
+      // compute with nothing, so say what happened instead
+      throw new Error(
+        `engine-onnx: ${key}: this weight's JavaScript copy was already handed to ONNX Runtime for another graph ` +
+          '(releaseWeights); load the model again, or create the engine with releaseWeights: false (NEXTSCALE_ONNX_RELEASE_WEIGHTS=0)',
+      );
+    }
     const id = this.session(graph);
     if (!list) {
       list = [];
@@ -90,13 +100,15 @@ export class OnnxDenseEngine implements DenseEngineLike {
    * Detaches a pinned weight's ArrayBuffer (transferring it to a clone that is dropped at once), so the model's
    * JavaScript copy is freed and only ONNX Runtime's remains. The array object stays the engine's key (a detached
    * array keeps its identity; core's ops pass model weights as Tensor objects and do not re-check their length), but
-   * anything else that reads it afterwards sees an empty array, so this is opt-in. Only arrays that own their whole
-   * buffer are released (a view into a shared buffer would take its neighbours with it).
+   * anything else that reads it afterwards sees an empty array: a model whose weights this engine pinned runs on this
+   * engine only (OnnxEngineOptions.releaseWeights). Only arrays that own their whole buffer are released (a view into
+   * a shared buffer would take its neighbours with it); core's weight loader gives each tensor its own buffer.
    */
   private release(weight: Float32Array): void {
     const buf = weight.buffer;
     if (buf instanceof SharedArrayBuffer || weight.byteOffset !== 0 || weight.byteLength !== buf.byteLength) return;
     this.releasedBytes += buf.byteLength;
+    this.released.add(weight);
     structuredClone(buf, { transfer: [buf] });
   }
 

@@ -23,7 +23,8 @@ beforeAll(async () => {
   // the references: core's TypeScript kernels, whatever engine core installed by default
   setGemmEngine(jsGemmEngine);
   setElementwiseEngine(null);
-  engine = await OnnxDenseEngine.create({ threads: 2 });
+  // releaseWeights off: the tests read each weight again for the reference (the release path: at the end)
+  engine = await OnnxDenseEngine.create({ threads: 2, releaseWeights: false });
 });
 afterAll(async () => {
   await engine.dispose();
@@ -223,8 +224,28 @@ describe('engine-onnx releaseWeights', () => {
       const y2 = new Float32Array(rows * outF);
       e.linear(x, rows, inF, w, outF, b, y2); // the same (now empty) array still finds its session
       expect(relErr(y2, ref.data)).toBeLessThan(1e-5);
+      // a new graph for the released array (here: another bias) cannot be built from it: a clear error, no zeros
+      expect(() => e.linear(x, rows, inF, w, outF, null, y2)).toThrow(/already handed to ONNX Runtime .*releaseWeights: false/);
     } finally {
       await e.dispose();
+    }
+  });
+
+  it('is on by default and off with releaseWeights: false', async () => {
+    const on = await OnnxDenseEngine.create({ threads: 1 });
+    const off = await OnnxDenseEngine.create({ threads: 1, releaseWeights: false });
+    try {
+      const w = rng.normalArray(6 * 4);
+      const w2 = w.slice();
+      const x = rng.normalArray(3 * 4);
+      const y = new Float32Array(3 * 6);
+      on.linear(x, 3, 4, w, 6, null, y);
+      off.linear(x, 3, 4, w2, 6, null, y);
+      expect(w.length).toBe(0);
+      expect(w2.length).toBe(6 * 4);
+    } finally {
+      await on.dispose();
+      await off.dispose();
     }
   });
 });
