@@ -71,10 +71,10 @@ export class OrtBridge {
   }
 
   /** Creates a session from a serialised model (the bytes are transferred: the caller must not reuse them). */
-  createSession(bytes: Uint8Array, label: string, optimization = 'all'): number {
+  createSession(bytes: Uint8Array, label: string, optimization = 'all', memArena?: boolean): number {
     const id = this.nextId++;
     const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-    this.request({ op: 'create', id, bytes: owned, optimization }, [owned.buffer as ArrayBuffer], `creating the ONNX session for ${label}`);
+    this.request({ op: 'create', id, bytes: owned, optimization, memArena }, [owned.buffer as ArrayBuffer], `creating the ONNX session for ${label}`);
     return id;
   }
 

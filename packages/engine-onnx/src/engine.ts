@@ -8,12 +8,17 @@ import { OrtBridge, type BridgeOptions } from './bridge.js';
 import {
   convGraph,
   gemmNTGraph,
-  groupNormGraph,
+  geluTanhGraph,
   layerNormGraph,
   linearGraph,
+  siluGraph,
   type GraphModel,
 } from './graphs.js';
 import type { Conv2dArgs, DenseEngineLike } from './types.js';
+
+/** Below this many values an elementwise kernel runs in the calling thread (measured: the worker hop is ~0.3 ms). */
+const ELEMENTWISE_MIN = 1 << 15;
+const GELU_C = Math.sqrt(2 / Math.PI);
 
 interface Pinned {
   key: string;
@@ -69,7 +74,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
   private session(graph: () => GraphModel): number {
     const g = graph();
     this.sessionCount++;
-    return this.bridge.createSession(g.bytes, g.label, g.optimization);
+    return this.bridge.createSession(g.bytes, g.label, g.optimization, g.memArena);
   }
 
   private pinnedSession(weight: Float32Array, key: string, graph: () => GraphModel): number {
@@ -167,7 +172,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
       padBottomExtra, padRightExtra,
     };
     const key = `conv ${outChannels}x${inChannels}x${kernelH}x${kernelW} s${a.strideH},${a.strideW} p${a.padH},${a.padW},${padBottomExtra},${padRightExtra} ${this.biasKey(a.bias)}`;
-    const id = this.pinnedSession(a.weight, key, () => convGraph(a.weight, a.bias, shape));
+    const id = this.pinnedSession(a.weight, key, () => ({ ...convGraph(a.weight, a.bias, shape), optimization: convOptimization(height * width) }));
     const n = batch * inChannels * height * width;
     const yDims = [batch, outChannels, outH, outW];
     // ONNX's Conv may produce more rows/cols than asked (it computes ⌊…⌋ + 1 with the end padding); the graph's
@@ -187,22 +192,46 @@ export class OnnxDenseEngine implements DenseEngineLike {
     this.bridge.run(id, [{ name: 'x', data: x, length: rows * cols, dims: [rows, cols] }], [rows, cols], out, 0, key);
   }
 
-  groupNorm(
-    x: Float32Array, out: Float32Array, B: number, C: number, HW: number, groups: number,
-    weight: Float32Array, bias: Float32Array, eps: number,
-  ): void {
-    if (B === 0 || C === 0 || HW === 0) return;
-    const key = `groupNorm ${C}/${groups} ${eps} ${this.biasKey(bias)}`;
-    const id = this.pinnedSession(weight, key, () => groupNormGraph(C, groups, eps, weight, bias));
-    this.bridge.run(id, [{ name: 'x', data: x, length: B * C * HW, dims: [B, C, HW] }], [B, C, HW], out, 0, key);
+  // No groupNorm: measured at the decoder's shapes (160 × 256², B = 1), core's own loop took ~80 ms against ~140 ms for
+  // ONNX Runtime's Reshape + InstanceNormalization + affine graph (single-threaded, a fresh output per node).
+
+  /** GELU (tanh approximation) elementwise; short vectors stay in this thread (the worker hop costs more). */
+  geluTanh(x: Float32Array, out: Float32Array, n: number): void {
+    if (n < ELEMENTWISE_MIN) {
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        out[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v)));
+      }
+      return;
+    }
+    this.bridge.run(this.sharedSession('geluTanh', geluTanhGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'geluTanh');
   }
 
-  // No geluTanh / silu: ONNX Runtime's vectorised Tanh and Sigmoid are off by up to ~1e-3 relative in the tails
-  // (measured by core's testDenseEngine), beyond the contract's few ulp; core's own loops compute them.
+  /** SiLU elementwise; short vectors stay in this thread. */
+  silu(x: Float32Array, out: Float32Array, n: number): void {
+    if (n < ELEMENTWISE_MIN) {
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        out[i] = v / (1 + Math.exp(-v));
+      }
+      return;
+    }
+    this.bridge.run(this.sharedSession('silu', siluGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'silu');
+  }
 
   async dispose(): Promise<void> {
     await this.bridge.dispose();
   }
+}
+
+/**
+ * The graph optimization level of a conv session, chosen from its first call's image size (a weight is pinned once;
+ * in VAR each conv runs at one resolution per image size). Measured on onnxruntime 1.30 here (2 threads): at 256 × 256,
+ * 160 → 160 channels, 3 × 3, the 'all' level's NCHWc layout (with its reorders of 42 MB in and out) took 480–910 ms
+ * per call against 290–510 ms for the plain NCHW kernel of 'basic'; at 128² and below 'all' was as fast or faster.
+ */
+function convOptimization(pixels: number): 'basic' | 'all' {
+  return pixels >= 1 << 15 ? 'basic' : 'all';
 }
 
 /** The rows × cols operand at off with row stride ld, as a contiguous array (a view when it already is one). */

@@ -42,7 +42,7 @@ async function handle(m) {
       data = m.buffer;
       return;
     case 'create': {
-      sessions.set(m.id, await ort.InferenceSession.create(m.bytes, { ...options, graphOptimizationLevel: m.optimization }));
+      sessions.set(m.id, await ort.InferenceSession.create(m.bytes, { ...options, graphOptimizationLevel: m.optimization, enableCpuMemArena: m.memArena ?? options.enableCpuMemArena }));
       return;
     }
     case 'release': {
