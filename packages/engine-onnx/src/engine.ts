@@ -172,7 +172,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
       padBottomExtra, padRightExtra,
     };
     const key = `conv ${outChannels}x${inChannels}x${kernelH}x${kernelW} s${a.strideH},${a.strideW} p${a.padH},${a.padW},${padBottomExtra},${padRightExtra} ${this.biasKey(a.bias)}`;
-    const id = this.pinnedSession(a.weight, key, () => ({ ...convGraph(a.weight, a.bias, shape), optimization: convOptimization(height * width) }));
+    const id = this.pinnedSession(a.weight, key, () => convGraph(a.weight, a.bias, shape));
     const n = batch * inChannels * height * width;
     const yDims = [batch, outChannels, outH, outW];
     // ONNX's Conv may produce more rows/cols than asked (it computes ⌊…⌋ + 1 with the end padding); the graph's
@@ -222,16 +222,6 @@ export class OnnxDenseEngine implements DenseEngineLike {
   async dispose(): Promise<void> {
     await this.bridge.dispose();
   }
-}
-
-/**
- * The graph optimization level of a conv session, chosen from its first call's image size (a weight is pinned once;
- * in VAR each conv runs at one resolution per image size). Measured on onnxruntime 1.30 here (2 threads): at 256 × 256,
- * 160 → 160 channels, 3 × 3, the 'all' level's NCHWc layout (with its reorders of 42 MB in and out) took 480–910 ms
- * per call against 290–510 ms for the plain NCHW kernel of 'basic'; at 128² and below 'all' was as fast or faster.
- */
-function convOptimization(pixels: number): 'basic' | 'all' {
-  return pixels >= 1 << 15 ? 'basic' : 'all';
 }
 
 /** The rows × cols operand at off with row stride ld, as a contiguous array (a view when it already is one). */
