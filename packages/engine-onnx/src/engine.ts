@@ -16,10 +16,6 @@ import {
 } from './graphs.js';
 import type { Conv2dArgs, DenseEngineLike } from './types.js';
 
-/** Below this many values an elementwise kernel runs in the calling thread (measured: the worker hop is ~0.3 ms). */
-const ELEMENTWISE_MIN = 1 << 15;
-const GELU_C = Math.sqrt(2 / Math.PI);
-
 interface Pinned {
   key: string;
   id: number;
@@ -173,8 +169,6 @@ export class OnnxDenseEngine implements DenseEngineLike {
     };
     const key = `conv ${outChannels}x${inChannels}x${kernelH}x${kernelW} s${a.strideH},${a.strideW} p${a.padH},${a.padW},${padBottomExtra},${padRightExtra} ${this.biasKey(a.bias)}`;
     const id = this.pinnedSession(a.weight, key, () => convGraph(a.weight, a.bias, shape));
-    const n = batch * inChannels * height * width;
-    const yDims = [batch, outChannels, outH, outW];
     // ONNX's Conv may produce more rows/cols than asked (it computes ⌊…⌋ + 1 with the end padding); the graph's
     // pads are chosen so that it produces exactly outH × outW when the caller's sizes follow the same formula.
     const hOnnx = Math.floor((height + 2 * a.padH + padBottomExtra - kernelH) / a.strideH) + 1;
@@ -182,7 +176,13 @@ export class OnnxDenseEngine implements DenseEngineLike {
     if (hOnnx !== outH || wOnnx !== outW) {
       throw new RangeError(`engine-onnx conv2d: output ${outH}×${outW} does not follow from input ${height}×${width}, kernel ${kernelH}×${kernelW}, stride ${a.strideH}×${a.strideW}, padding ${a.padH}×${a.padW}`);
     }
-    this.bridge.run(id, [{ name: 'x', data: a.x, length: n, dims: [batch, inChannels, height, width] }], yDims, a.y, 0, key);
+    // Image by image: ONNX Runtime's NCHW Conv rounds differently with the batch size (core's parity tests need an image
+    // edited alone and in a batch to be bit-identical), and one image at a time keeps its buffers one image large.
+    const xn = inChannels * height * width;
+    const yn = outChannels * outH * outW;
+    for (let b = 0; b < batch; b++) {
+      this.bridge.run(id, [{ name: 'x', data: a.x, offset: b * xn, length: xn, dims: [1, inChannels, height, width] }], [1, outChannels, outH, outW], a.y, b * yn, key);
+    }
   }
 
   layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void {
@@ -195,27 +195,18 @@ export class OnnxDenseEngine implements DenseEngineLike {
   // No groupNorm: measured at the decoder's shapes (160 × 256², B = 1), core's own loop took ~80 ms against ~140 ms for
   // ONNX Runtime's Reshape + InstanceNormalization + affine graph (single-threaded, a fresh output per node).
 
-  /** GELU (tanh approximation) elementwise; short vectors stay in this thread (the worker hop costs more). */
+  // GELU and SiLU always run in ONNX Runtime, short vectors too (~0.3 ms of worker hop each): one code path, so an
+  // element's value does not depend on how many others share its call (batch invariance).
+
+  /** GELU (tanh approximation) elementwise. */
   geluTanh(x: Float32Array, out: Float32Array, n: number): void {
-    if (n < ELEMENTWISE_MIN) {
-      for (let i = 0; i < n; i++) {
-        const v = x[i]!;
-        out[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v)));
-      }
-      return;
-    }
+    if (n === 0) return;
     this.bridge.run(this.sharedSession('geluTanh', geluTanhGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'geluTanh');
   }
 
-  /** SiLU elementwise; short vectors stay in this thread. */
+  /** SiLU elementwise. */
   silu(x: Float32Array, out: Float32Array, n: number): void {
-    if (n < ELEMENTWISE_MIN) {
-      for (let i = 0; i < n; i++) {
-        const v = x[i]!;
-        out[i] = v / (1 + Math.exp(-v));
-      }
-      return;
-    }
+    if (n === 0) return;
     this.bridge.run(this.sharedSession('silu', siluGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'silu');
   }
 

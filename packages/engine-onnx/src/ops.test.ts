@@ -193,7 +193,7 @@ function bitEqual(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-describe('engine-onnx geluTanh / silu through ONNX Runtime (vectors long enough to leave the calling thread)', () => {
+describe('engine-onnx geluTanh / silu on long vectors', () => {
   for (const [name, op] of [['geluTanh', geluTanh], ['silu', silu]] as const) {
     for (const n of [(1 << 15) + 3, 200_001]) {
       it(`${name} n=${n}, |x| up to 80, within 1e-5·(|ref| + 1e-3) of the reference`, () => {
@@ -210,6 +210,21 @@ describe('engine-onnx geluTanh / silu through ONNX Runtime (vectors long enough 
         expect(engine.sessions).toBeGreaterThan(0);
       });
     }
+  }
+});
+
+describe('engine-onnx geluTanh / silu batch invariance', () => {
+  for (const name of ['geluTanh', 'silu'] as const) {
+    it(`${name}: each value is bit-identical alone, in a short call and inside a long one`, () => {
+      const big = rng.normalArray(100_003, 3);
+      const yBig = new Float32Array(big.length);
+      engine[name](big, yBig, big.length);
+      for (const [off, n] of [[0, 1], [5, 7], [1001, 4099], [60_000, 33_333]] as const) {
+        const y = new Float32Array(n);
+        engine[name](big.slice(off, off + n), y, n);
+        expect(bitEqual(y, yBig.subarray(off, off + n)), `${n} values at ${off}`).toBe(true);
+      }
+    });
   }
 });
 
