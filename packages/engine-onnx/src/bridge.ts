@@ -19,6 +19,8 @@ export interface BridgeOptions {
   memArena?: boolean;
   /** Let ONNX Runtime's idle threads spin (faster hand-offs; wasteful on a loaded machine). */
   spinning?: boolean;
+  /** Let ONNX Runtime prepack constant MatMul weights (faster small-row calls; it then holds each weight twice). */
+  prepack?: boolean;
 }
 
 export interface RunInput {
@@ -59,7 +61,7 @@ export class OrtBridge {
     const err = new SharedArrayBuffer(ERR_BYTES);
     const worker = new Worker(workerSource(), {
       eval: true,
-      workerData: { ortPath: resolveOrt(), ctl, err, threads: o.threads, memArena: o.memArena ?? false, spinning: o.spinning ?? false },
+      workerData: { ortPath: resolveOrt(), ctl, err, threads: o.threads, memArena: o.memArena ?? false, spinning: o.spinning ?? false, prepack: o.prepack ?? true },
     });
     const versions = await new Promise<Record<string, string>>((resolve, reject) => {
       worker.once('message', (m: { versions: Record<string, string> }) => resolve(m.versions));

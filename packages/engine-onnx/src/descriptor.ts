@@ -21,7 +21,15 @@ export interface OnnxEngineOptions {
    * on this engine stays on it (switching engines afterwards needs the model loaded again, or this option off).
    */
   releaseWeights?: boolean;
+  /**
+   * Let ONNX Runtime prepack the linear layers' weights for its GEMM (default on; NEXTSCALE_ONNX_PREPACK=0 turns it
+   * off). Prepacking speeds up calls with few rows (the first scales) but ONNX Runtime then keeps each weight twice.
+   */
+  prepack?: boolean;
 }
+
+const env_ = (name: string): string | undefined =>
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
 
 const FIX = `reinstall it: \`pnpm install\` (or \`npm install --ignore-scripts @nextscale/engine-onnx\`); onnxruntime-node ${ORT_VERSION} ships its CPU binaries for linux x64/arm64, macOS and Windows`;
 
@@ -78,6 +86,8 @@ export const engine = {
     if (!r.ok) throw new Error(`engine-onnx: ${r.reason}`);
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NEXTSCALE_ONNX_RELEASE_WEIGHTS;
     const releaseWeights = options.releaseWeights ?? env !== '0';
-    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, releaseWeights });
+    const prepackEnv = env_('NEXTSCALE_ONNX_PREPACK');
+    const prepack = options.prepack ?? (prepackEnv === undefined || prepackEnv === '' ? true : prepackEnv !== '0');
+    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights });
   },
 };

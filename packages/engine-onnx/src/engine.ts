@@ -49,6 +49,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
   }
 
   static async create(o: BridgeOptions & { releaseWeights?: boolean }): Promise<OnnxDenseEngine> {
+    // (BridgeOptions carries threads, memArena, spinning and prepack to the worker's session options)
     return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? true);
   }
 

@@ -23,7 +23,7 @@ const options = {
   graphOptimizationLevel: 'all',
   enableCpuMemArena: workerData.memArena,
   enableMemPattern: false,
-  extra: { session: { intra_op: { allow_spinning: workerData.spinning ? '1' : '0' } } },
+  extra: { session: { intra_op: { allow_spinning: workerData.spinning ? '1' : '0' }, disable_prepacking: workerData.prepack ? '0' : '1' } },
 };
 function finish(code, message) {
   if (code === 2) {
