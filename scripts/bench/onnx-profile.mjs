@@ -1,6 +1,7 @@
 // Where a d16 generation's time goes on the onnx engine: each engine call timed (by op and shape), the rest of the
 // transformer and the decoder (core's own loops) as the remainder. One warm-up generation (pins the weights), then one
 // profiled. Usage: pnpm build && node scripts/bench/onnx-profile.mjs [--top 25]
+import { readFileSync } from 'node:fs';
 import * as core from '@nextscale/core';
 import '@nextscale/backend-cpu/register';
 import { engine as onnx } from '@nextscale/engine-onnx';
@@ -37,6 +38,11 @@ const model = await core.VARModel.fromStateDicts(
   { tensors: core.randomVQVAEStateDict(core.releasedVQVAEConfig()) },
   { policy: core.priorityPolicy(), engine: e },
 );
+const rss = () => {
+  const cur = /VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return `RSS now ${(Number(cur) / 2 ** 20).toFixed(2)} GiB, peak ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB`;
+};
+console.log('model built:', rss());
 const gen = async (seed) => {
   stage = 'transformer';
   let tDec = 0;
@@ -46,7 +52,7 @@ const gen = async (seed) => {
   } });
   return { transformer: (tDec - t0) / 1000, decode: (performance.now() - tDec) / 1000 };
 };
-console.log('warm-up', await gen(1));
+console.log('warm-up', await gen(1), rss());
 stats.clear();
 const r = await gen(2);
 console.log('profiled', r, 'load', process.argv.includes('--x') ? '' : (await import('node:os')).loadavg());

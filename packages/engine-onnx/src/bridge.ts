@@ -19,7 +19,7 @@ export interface BridgeOptions {
   memArena?: boolean;
   /** Let ONNX Runtime's idle threads spin (faster hand-offs; wasteful on a loaded machine). */
   spinning?: boolean;
-  /** Let ONNX Runtime prepack constant MatMul weights (faster small-row calls; it then holds each weight twice). */
+  /** Let ONNX Runtime prepack constant MatMul weights (default on: batch-invariant MatMul; it holds each weight twice). */
   prepack?: boolean;
 }
 
