@@ -14,7 +14,6 @@ const ort = require(workerData.ortPath);
 const ctl = workerData.ctl;
 const err = new Uint8Array(workerData.err);
 const sessions = new Map();
-const scratch = [];
 let data = null;
 const options = {
   executionProviders: ['cpu'],
@@ -56,16 +55,8 @@ async function handle(m) {
       const s = sessions.get(m.id);
       if (!s) throw new Error('no session ' + m.id);
       const feeds = {};
-      // onnxruntime-node rejects tensors over a SharedArrayBuffer ("Invalid argument"): inputs are copied out of it,
-      // into one grow-only scratch array per input slot (requests run one at a time), not a fresh copy per call: at the
-      // decoder's 256 × 256 activations a fresh 42 MB copy per call is garbage the worker's GC collects late
-      m.inputs.forEach(([name, off, dims], slot) => {
-        const n = count(dims);
-        if (!scratch[slot] || scratch[slot].length < n) scratch[slot] = new Float32Array(n);
-        const x = scratch[slot].subarray(0, n);
-        x.set(view(off, n));
-        feeds[name] = new ort.Tensor('float32', x, dims);
-      });
+      // onnxruntime-node rejects tensors over a SharedArrayBuffer ("Invalid argument"): inputs are copied out of it
+      for (const [name, off, dims] of m.inputs) feeds[name] = new ort.Tensor('float32', view(off, count(dims)).slice(), dims);
       const [off, dims] = m.output;
       const out = (await s.run(feeds)).y;
       const n = count(dims);
