@@ -70,6 +70,14 @@ describe('engine-onnx in the CLI', () => {
     expect(lines[0]).toMatch(/reinstall it/);
     expect(r.stderr).not.toMatch(/^\s+at /m);
 
+    // Named by nobody, the broken engine is passed over for the next one, and a warning says so.
+    const u = cli(['generate', ...MODEL, '-o', path.join(p.dir, 'y.png'), '--json'], p.dir);
+    expect(u.status, u.stderr).toBe(0);
+    expect(u.stderr).toMatch(/^nextscale: warning: dense engine onnx \(@nextscale\/engine-onnx\) is installed but cannot run here: .*native addon failed to load.*; computing on wasm instead/m);
+    const used = JSON.parse(u.stdout) as { engine: { id: string; skipped: { id: string }[] } };
+    expect(used.engine.id).toBe('wasm');
+    expect(used.engine.skipped.map((k) => k.id)).toEqual(['onnx']);
+
     const b = cli(['backends', '--json'], p.dir);
     expect(b.status, b.stderr).toBe(0);
     const doc = JSON.parse(b.stdout) as { engines: { engines: { id: string; available: boolean; reason?: string }[] } };

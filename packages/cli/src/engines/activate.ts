@@ -17,6 +17,8 @@ export interface ActiveEngine {
   /** Where the choice came from: the flag, NEXTSCALE_ENGINE, the config file, or the highest priority found. */
   source: 'flag' | 'env' | 'config' | 'priority';
   threads: number | null;
+  /** Higher-priority engines passed over because they cannot run here (priority choice only). */
+  skipped: { id: string; package: string; reason: string }[];
   engine: DenseEngine;
 }
 
@@ -48,6 +50,9 @@ export async function activateEngine(ctx: Context, layers: Layers, flag: string 
     ...(threads === undefined ? {} : { threads }),
   });
   setDenseEngine(s.engine);
+  for (const k of s.skipped) {
+    ctx.warn(`dense engine ${k.descriptor.id} (${k.descriptor.packageName}) is installed but cannot run here: ${k.reason}; computing on ${s.engine.id} instead (fix or remove ${k.descriptor.packageName}, or choose with --engine)`);
+  }
   ctx.log(`dense engine: ${s.engine.id} (${s.engine.name}, ${s.descriptor.packageName}@${s.descriptor.version}; ${describeSource(choice.source)})`);
   return {
     id: s.engine.id,
@@ -56,6 +61,7 @@ export async function activateEngine(ctx: Context, layers: Layers, flag: string 
     version: s.descriptor.version,
     source: choice.source,
     threads: threads ?? null,
+    skipped: s.skipped.map((k) => ({ id: k.descriptor.id, package: k.descriptor.packageName, reason: k.reason })),
     engine: s.engine,
   };
 }

@@ -77,6 +77,8 @@ describe('selectEngine', () => {
     const s = await selectEngine({ registry: r });
     expect(s.descriptor.id).toBe('mid');
     expect(s.chosenBy).toBe('priority');
+    // Not silent: the engine passed over is reported with its probe's reason.
+    expect(s.skipped.map((k) => [k.descriptor.id, k.reason])).toEqual([['top', 'no native library']]);
     expect((await selectEngine({ registry: createEngineRegistry() })).engine).toBe(jsDenseEngine);
   });
 

@@ -27,6 +27,8 @@ export interface SelectedEngine {
   engine: DenseEngine;
   /** How it was chosen: named by the caller, by NEXTSCALE_ENGINE, or the highest priority available. */
   chosenBy: 'option' | 'environment' | 'priority';
+  /** Installed engines of higher priority that could not run here (chosen by priority only), with why: say so. */
+  skipped: { descriptor: DenseEngineDescriptor; reason: string }[];
 }
 
 /** Older NEXTSCALE_ENGINE values that name the same engine ('wasm-pool' was the threaded wasm engine). */
@@ -52,6 +54,7 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
 
   let descriptor: DenseEngineDescriptor;
   let probe: EngineProbe;
+  let skipped: SelectedEngine['skipped'] = [];
   if (named !== undefined) {
     const id = normalizeEngineId(named);
     const found = registry.get(id);
@@ -85,6 +88,7 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
       );
     }
     ({ descriptor, probe } = best);
+    skipped = all.slice(0, all.indexOf(best)).map((a) => ({ descriptor: a.descriptor, reason: a.probe.reason ?? 'its probe says unavailable' }));
   }
 
   const createOptions = { ...options.createOptions, ...(threads === undefined ? {} : { threads }) };
@@ -107,7 +111,7 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
       descriptor.packageName,
     );
   }
-  return { descriptor, probe, engine, chosenBy: options.engine !== undefined ? 'option' : fromEnv !== undefined ? 'environment' : 'priority' };
+  return { descriptor, probe, engine, skipped, chosenBy: options.engine !== undefined ? 'option' : fromEnv !== undefined ? 'environment' : 'priority' };
 }
 
 function threadsFrom(v: string | undefined): number | undefined {
