@@ -5,8 +5,8 @@
  * no resizing enters the comparison), box, class and seed.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeBrowser, open, repoDir, serve, waitForState, type Server } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { open, repoDir, useAppServer, waitForState } from './harness.js';
 import { cliImage, decodeDataUrl, decodePng, differingPixels } from './pixels.js';
 import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
@@ -14,14 +14,7 @@ import { PNG } from 'pngjs';
 const TSHIRT = path.join(repoDir, 'packages/cli/assets/docs/tshirt-t10k-19.png');
 const boxFields = ['#box-y0', '#box-x0', '#box-y1', '#box-x1'];
 
-let server: Server;
-beforeAll(async () => {
-  server = await serve();
-});
-afterAll(async () => {
-  await closeBrowser();
-  await server?.close();
-});
+const server = useAppServer();
 
 describe('editing a picture', () => {
   it("keyboard box, in-paint as class 'Trouser': the CLI's pixels, before and after shown, every scale previewed", async () => {

@@ -3,8 +3,8 @@
  * scale is reported (and previewed) in order, nothing is fetched from another origin, and nothing is
  * logged as an error.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeBrowser, open, serve, waitForState, type Server } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { open, useAppServer, waitForState } from './harness.js';
 import { cliImage, decodeDataUrl, differingPixels } from './pixels.js';
 
 /** Records every value `<html data-scale>` takes, with the preview canvas's size and pixel sum at that moment. */
@@ -21,14 +21,7 @@ const RECORD_SCALES = `
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-scale'] });
 `;
 
-let server: Server;
-beforeAll(async () => {
-  server = await serve();
-});
-afterAll(async () => {
-  await closeBrowser();
-  await server?.close();
-});
+const server = useAppServer();
 
 describe('generation from the URL', () => {
   for (const [cls, seed] of [[3, 1], [7, 42]] as const) {

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startServer } from '../scripts/serve.mjs';
 
@@ -40,6 +41,24 @@ export interface Server {
 export async function serve(options: { isolation?: boolean } = {}): Promise<Server> {
   ensureBuilt();
   return startServer({ port: 0, ...options });
+}
+
+/** The app's server for one test file: started before its tests; it and the browser are closed after. */
+export function useAppServer(): { readonly url: string } {
+  let server: Server | undefined;
+  beforeAll(async () => {
+    server = await serve();
+  });
+  afterAll(async () => {
+    await closeBrowser();
+    await server?.close();
+  });
+  return {
+    get url() {
+      if (!server) throw new Error('the app server is not started yet (use .url inside a test)');
+      return server.url;
+    },
+  };
 }
 
 export interface Session {

@@ -3,17 +3,10 @@
  * Space work them; at a phone's 375 px there is no horizontal scrolling; and nothing moves while the
  * images arrive (the preview, the results strip and what lies below keep their boxes from scale 1 to done).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeBrowser, open, serve, waitForState, type Server } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { open, useAppServer, waitForState } from './harness.js';
 
-let server: Server;
-beforeAll(async () => {
-  server = await serve();
-});
-afterAll(async () => {
-  await closeBrowser();
-  await server?.close();
-});
+const server = useAppServer();
 
 /** Every enabled, rendered control a keyboard user should reach, by id. */
 const CONTROLS = `Array.from(document.querySelectorAll('input, select, button, a[href], [tabindex]'))

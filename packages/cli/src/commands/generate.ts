@@ -9,7 +9,7 @@ import type { Context } from '../context.js';
 import type { GenerateResult, VARModel } from '../core-api.js';
 import { parseNumber, settingsToJSON } from '../config/resolve.js';
 import { usageError, weightsError } from '../errors.js';
-import { checkFits, maxImagesThatFit, type GenerateShape } from '../limits/memory.js';
+import { checkFits, generateShapeOf, maxImagesThatFit } from '../limits/memory.js';
 import { parseClasses } from '../model/classes.js';
 import { imageFromBatch, zoomImage } from '../output/image.js';
 import { writeJson } from '../output/json.js';
@@ -137,19 +137,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
  * and the largest batch that fits, what this machine cannot hold (before a single label is built).
  */
 function refuseWhatCannotFit(model: VARModel, classCount: number, batch: number, zoom: number, cfg: boolean): void {
-  const c = model.config;
-  const v = model.vae.model.config;
-  const shape: GenerateShape = {
-    depth: c.depth,
-    embedDim: c.embedDim,
-    numHeads: c.numHeads,
-    vocabSize: c.vocabSize,
-    mlpHidden: c.mlpHidden,
-    patchNums: c.patchNums,
-    vaeCh: v.ch,
-    vaeChMult: v.chMult,
-    imageSize: model.vae.imageSize,
-  };
+  const shape = generateShapeOf(model);
   const images = classCount * batch;
   const fit = checkFits(shape, { images, zoom, cfg });
   if (fit.ok) return;

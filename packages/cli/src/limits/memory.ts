@@ -25,6 +25,26 @@ export interface GenerateShape {
   imageSize: number;
 }
 
+/** The figures the estimate needs, from a loaded model (VAR config and its VQ-VAE's). */
+export function generateShapeOf(model: {
+  config: Pick<GenerateShape, 'depth' | 'embedDim' | 'numHeads' | 'vocabSize' | 'mlpHidden' | 'patchNums'>;
+  vae: { imageSize: number; model: { config: { ch: number; chMult: readonly number[] } } };
+}): GenerateShape {
+  const c = model.config;
+  const v = model.vae.model.config;
+  return {
+    depth: c.depth,
+    embedDim: c.embedDim,
+    numHeads: c.numHeads,
+    vocabSize: c.vocabSize,
+    mlpHidden: c.mlpHidden,
+    patchNums: c.patchNums,
+    vaeCh: v.ch,
+    vaeChMult: v.chMult,
+    imageSize: model.vae.imageSize,
+  };
+}
+
 export interface GenerateRequest {
   images: number;
   zoom: number;

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { usageError } from '../errors.js';
-import { checkFits, maxImagesThatFit, type GenerateShape } from '../limits/memory.js';
+import { checkFits, generateShapeOf, maxImagesThatFit } from '../limits/memory.js';
 import type { VARModel } from '../core-api.js';
 import { buildManifest, identityDifferences, markDone, readManifest, writeManifest, MANIFEST_FILE, type Manifest, type SetIdentity, type SetSettings } from './manifest.js';
 import { planSet, type PlannedImage } from './plan.js';
@@ -123,19 +123,7 @@ export class SampleSet {
 
 /** Refuses, before any work, a --batch this machine cannot hold (with the largest that fits). */
 export function refuseBatchThatCannotFit(model: VARModel, batch: number, cfg: boolean): void {
-  const c = model.config;
-  const v = model.vae.model.config;
-  const shape: GenerateShape = {
-    depth: c.depth,
-    embedDim: c.embedDim,
-    numHeads: c.numHeads,
-    vocabSize: c.vocabSize,
-    mlpHidden: c.mlpHidden,
-    patchNums: c.patchNums,
-    vaeCh: v.ch,
-    vaeChMult: v.chMult,
-    imageSize: model.vae.imageSize,
-  };
+  const shape = generateShapeOf(model);
   const fit = checkFits(shape, { images: batch, zoom: 1, cfg });
   if (fit.ok) return;
   const most = maxImagesThatFit(shape, { zoom: 1, cfg });
