@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { machine, median } from './machine.mjs';
+import { machine, median } from '@nextscale/bench-utils';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
