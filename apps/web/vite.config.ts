@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { builtinModules, createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
@@ -39,12 +41,45 @@ function shippedModel(): Plugin {
   };
 }
 
+/**
+ * Offline use: after the build, dist/sw.js is scripts/service-worker.js with the list of every file in
+ * dist (the shipped model included) and a version that changes with their contents, so each build gets
+ * its own cache and the old one is dropped when the new worker takes over.
+ */
+function serviceWorker(): Plugin {
+  let outDir = '';
+  return {
+    name: 'nextscale-service-worker',
+    apply: 'build',
+    configResolved(config) {
+      outDir = path.resolve(config.root, config.build.outDir);
+    },
+    closeBundle() {
+      const files: string[] = [];
+      const walk = (dir: string) => {
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          const p = path.join(dir, e.name);
+          if (e.isDirectory()) walk(p);
+          else if (p !== path.join(outDir, 'sw.js')) files.push(path.relative(outDir, p).split(path.sep).join('/'));
+        }
+      };
+      walk(outDir);
+      files.sort();
+      const hash = createHash('sha256');
+      for (const f of files) hash.update(f).update(readFileSync(path.join(outDir, f)));
+      const list = ['./', ...files.filter((f) => f !== 'index.html').map((f) => `./${f}`), './index.html'];
+      const source = readFileSync(here('./scripts/service-worker.js'), 'utf8').replace("'__VERSION__'", JSON.stringify(hash.digest('hex').slice(0, 16))).replace('__FILES__', JSON.stringify(list));
+      writeFileSync(path.join(outDir, 'sw.js'), source);
+    },
+  };
+}
+
 // gpu.js's package entry is its Node build (headless-gl); pages and workers need its browser build.
 const gpuBrowser = createRequire(here('../../packages/backend-gpu/package.json')).resolve('gpu.js/dist/gpu-browser.js');
 
 export default defineConfig({
   base: './',
-  plugins: [nodeBuiltinsStub(), shippedModel()],
+  plugins: [nodeBuiltinsStub(), shippedModel(), serviceWorker()],
   resolve: { alias: [{ find: /^gpu\.js$/, replacement: gpuBrowser }] },
   worker: { format: 'es', plugins: () => [nodeBuiltinsStub()] },
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 2000, assetsInlineLimit: 0 },

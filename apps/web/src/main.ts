@@ -6,8 +6,10 @@
 import './style.css';
 import { detectEnvironment, notices } from './environment.js';
 import { parseUrl, resolveClass, toQuery, type UrlRequest } from './params.js';
-import type { BackendChoice, EngineId, FromWorker, GenerateSettings, Images, ModelInfo, ToWorker } from './protocol.js';
-import { drawGrid, pngDataUrl } from './ui/images.js';
+import type { BackendChoice, EditMode, EngineId, FromWorker, GenerateSettings, Images, ModelInfo, ToWorker } from './protocol.js';
+import { BoxEditor } from './ui/box-editor.js';
+import { drawGrid, imageCanvas, pngDataUrl } from './ui/images.js';
+import { openPicture, toModelSize, type ModelPicture, type Picture } from './ui/picture.js';
 import { renderTrace } from './ui/trace-table.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -26,7 +28,15 @@ const field = {
   engine: $<HTMLSelectElement>('engine'),
   preview: $<HTMLInputElement>('preview-each'),
 };
-const buttons = { generate: $<HTMLButtonElement>('generate'), cancel: $<HTMLButtonElement>('cancel'), download: $<HTMLButtonElement>('download') };
+const buttons = { generate: $<HTMLButtonElement>('generate'), cancel: $<HTMLButtonElement>('cancel'), download: $<HTMLButtonElement>('download'), edit: $<HTMLButtonElement>('edit') };
+const editField = { mode: $<HTMLSelectElement>('edit-mode'), class: $<HTMLSelectElement>('edit-class') };
+const before = $<HTMLCanvasElement>('before');
+const pictureMessage = $('picture-message');
+const boxEditor = new BoxEditor({
+  area: $('editor'),
+  box: $('box'),
+  fields: [$<HTMLInputElement>('box-y0'), $<HTMLInputElement>('box-x0'), $<HTMLInputElement>('box-y1'), $<HTMLInputElement>('box-x1')],
+});
 const out = {
   preview: $<HTMLCanvasElement>('preview'),
   progress: $<HTMLProgressElement>('progress'),
@@ -47,6 +57,7 @@ function setState(s: State): void {
   root.dataset.state = s;
   const busy = s === 'running' || s === 'loading';
   buttons.generate.disabled = busy || !model;
+  buttons.edit.disabled = busy || !model || !modelPicture;
   buttons.cancel.disabled = s !== 'running';
 }
 
@@ -85,6 +96,10 @@ try {
 let model: ModelInfo | null = null;
 let current = 0;
 let lastSettings: GenerateSettings | null = null;
+/** What the last run was: a generation, or an edit of this picture (shown as "before" beside the results). */
+let lastEdit: ModelPicture | null = null;
+let picture: Picture | null = null;
+let modelPicture: ModelPicture | null = null;
 const worker = env.workers && env.wasm ? new Worker(new URL('./worker/worker.ts', import.meta.url), { type: 'module' }) : null;
 const send = (m: ToWorker) => worker?.postMessage(m);
 
@@ -92,6 +107,10 @@ function fillClasses(info: ModelInfo): void {
   const opts = Array.from({ length: info.numClasses }, (_, i) => new Option(info.classNames?.[i] ? `${i} · ${info.classNames[i]}` : `class ${i}`, String(i)));
   opts.push(new Option('unconditional', String(info.numClasses)));
   field.class.replaceChildren(...opts);
+  // The edit's class: unconditional unless asked (as the CLI's edit), keeping a choice that still exists.
+  const previous = editField.class.value;
+  editField.class.replaceChildren(...opts.map((o) => new Option(o.text, o.value)));
+  editField.class.value = previous !== '' && Number(previous) < info.numClasses ? previous : String(info.numClasses);
 }
 
 function applySettings(s: Partial<GenerateSettings>): void {
@@ -117,6 +136,8 @@ function onModel(info: ModelInfo, first: boolean): void {
   applySettings(modelDefaults());
   out.modelLabel.textContent = `${info.label}: ${info.numClasses} classes, ${info.imageSize}×${info.imageSize} px, ${info.patchNums.length} scales (${info.patchNums.join(', ')})`;
   $('use-shipped').hidden = info.shipped;
+  boxEditor.setGrid(info.patchNums.at(-1)!);
+  if (picture && modelPicture?.side !== info.imageSize) void preparePicture(picture);
   out.modelMessage.textContent = '';
   out.modelMessage.classList.remove('bad');
   setState('ready');
@@ -157,16 +178,28 @@ function readSettings(): GenerateSettings {
   };
 }
 
-function start(): void {
+/** Starts a generation, or with `edit` an edit of the open picture with the same settings. */
+function start(edit = false): void {
   if (!model || root.dataset.state === 'running') return;
   let settings: GenerateSettings;
+  let mode: EditMode = 'inpaint';
   try {
     settings = readSettings();
+    if (edit) {
+      if (!modelPicture) throw new Error('open a picture to edit first (the Open a picture… button, or drop one on the page)');
+      settings.classIndex = Number(editField.class.value);
+      if (editField.mode.value === 'class' && settings.classIndex === model.numClasses) {
+        editField.class.focus();
+        throw new Error('change class needs a class to draw the box as: pick one under "Draw the new part as"');
+      }
+      mode = editField.mode.value === 'outpaint' ? 'outpaint' : 'inpaint';
+    }
   } catch (err) {
     return showError((err as Error).message);
   }
   current++;
   lastSettings = settings;
+  lastEdit = edit ? modelPicture : null;
   out.error.textContent = '';
   out.timing.textContent = '';
   out.results.replaceChildren();
@@ -174,31 +207,91 @@ function start(): void {
   delete root.dataset.scale;
   out.progress.max = model.patchNums.length;
   out.progress.value = 0;
-  out.progressText.textContent = `scale 0 of ${model.patchNums.length}`;
-  const query = toQuery(settings, modelDefaults(), false);
-  history.replaceState(null, '', query);
-  out.share.href = toQuery(settings, modelDefaults(), true);
+  out.progressText.textContent = edit ? `encoding the picture, then scale 0 of ${model.patchNums.length}` : `scale 0 of ${model.patchNums.length}`;
+  // Edits have no shareable link (the picture is the user's); generations do.
+  out.share.hidden = edit;
+  if (!edit) {
+    history.replaceState(null, '', toQuery(settings, modelDefaults(), false));
+    out.share.href = toQuery(settings, modelDefaults(), true);
+  }
   setState('running');
-  send({ type: 'generate', id: current, settings });
+  if (edit) {
+    // On a phone the preview (the after picture) is far above the editor: bring it into view.
+    const r = out.preview.getBoundingClientRect();
+    if (r.bottom < 0 || r.top > innerHeight) out.preview.scrollIntoView({ block: 'nearest' });
+  }
+  if (edit) send({ type: 'edit', id: current, settings, edit: { side: modelPicture!.side, rgba: modelPicture!.rgba, box: boxEditor.box, mode } });
+  else send({ type: 'generate', id: current, settings });
+}
+
+function resultLink(src: string, alt: string, download: string): HTMLAnchorElement {
+  const a = document.createElement('a');
+  const img = document.createElement('img');
+  img.src = src;
+  img.alt = alt;
+  a.href = src;
+  a.download = download;
+  a.title = 'download this image';
+  a.append(img);
+  return a;
 }
 
 function showResults(images: Images): void {
   const s = lastSettings!;
-  const imgs = images.rgba.map((px, i) => {
-    const a = document.createElement('a');
-    const img = document.createElement('img');
-    img.src = pngDataUrl(images.side, px);
+  const what = lastEdit ? `edit (${editField.mode.selectedOptions[0]?.text.split(':')[0]}) as ${editField.class.selectedOptions[0]?.text ?? 'class'}` : (field.class.selectedOptions[0]?.text ?? 'class');
+  const name = lastEdit ? `nextscale-edit-class${s.classIndex}-seed${s.seed}` : `nextscale-class${s.classIndex}-seed${s.seed}`;
+  const links = images.rgba.map((px, i) => {
+    const a = resultLink(pngDataUrl(images.side, px), `${what}, seed ${s.seed}${images.rgba.length > 1 ? `, sample ${i + 1}` : ''}`, `${name}${images.rgba.length > 1 ? `-${i}` : ''}.png`);
+    const img = a.querySelector('img')!;
     img.width = img.height = images.side;
-    img.alt = `${field.class.selectedOptions[0]?.text ?? 'class'}, seed ${s.seed}${images.rgba.length > 1 ? `, sample ${i + 1}` : ''}`;
     if (i === 0) img.id = 'result';
-    a.href = img.src;
-    a.download = `nextscale-class${s.classIndex}-seed${s.seed}${images.rgba.length > 1 ? `-${i}` : ''}.png`;
-    a.title = 'download this image';
-    a.append(img);
     return a;
   });
-  out.results.replaceChildren(...imgs);
+  if (lastEdit) {
+    // Before and after side by side: the picture as the model saw it, then the edits.
+    const b = resultLink(pngDataUrl(lastEdit.side, lastEdit.rgba), 'before the edit (the picture at the model\'s size)', 'nextscale-edit-input.png');
+    b.className = 'before-thumb';
+    b.querySelector('img')!.id = 'before-result';
+    links.unshift(b);
+  }
+  out.results.replaceChildren(...links);
 }
+
+// ---- the picture to edit ----------------------------------------------------------------------------
+async function preparePicture(p: Picture): Promise<void> {
+  if (!model) return;
+  try {
+    const m = await toModelSize(p, model.imageSize);
+    if (picture !== p) return; // another picture was opened meanwhile
+    modelPicture = m;
+    const c = imageCanvas(m.side, m.rgba);
+    before.width = before.height = m.side;
+    before.getContext('2d')!.drawImage(c, 0, 0);
+    pictureMessage.textContent = m.note;
+    pictureMessage.classList.remove('bad');
+    root.dataset.picture = 'ready';
+  } catch (err) {
+    pictureMessage.textContent = (err as Error).message;
+    pictureMessage.classList.add('bad');
+  }
+  setState((root.dataset.state as State) ?? 'ready');
+}
+
+async function openPictureFile(file: File): Promise<void> {
+  pictureMessage.textContent = `opening ${file.name}…`;
+  pictureMessage.classList.remove('bad');
+  try {
+    const p = await openPicture(file);
+    picture?.bitmap.close();
+    picture = p;
+    await preparePicture(p);
+  } catch (err) {
+    pictureMessage.textContent = (err as Error).message;
+    pictureMessage.classList.add('bad');
+  }
+}
+
+const isPicture = (f: File) => f.type.startsWith('image/') || /\.(png|jpe?g|webp|gif|bmp)$/i.test(f.name);
 
 worker?.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
   const m = ev.data;
@@ -253,6 +346,7 @@ form.addEventListener('submit', (ev) => {
   ev.preventDefault();
   start();
 });
+buttons.edit.addEventListener('click', () => start(true));
 buttons.cancel.addEventListener('click', () => send({ type: 'cancel', id: current }));
 buttons.download.addEventListener('click', () => {
   const first = out.results.querySelector('a');
@@ -278,6 +372,12 @@ input.addEventListener('change', () => {
   openFiles(input.files);
   input.value = '';
 });
+const pictureInput = $<HTMLInputElement>('picture-input');
+pictureInput.addEventListener('change', () => {
+  const f = pictureInput.files?.[0];
+  if (f) void openPictureFile(f);
+  pictureInput.value = '';
+});
 const dropzone = $('dropzone');
 document.addEventListener('dragover', (ev) => {
   ev.preventDefault();
@@ -289,8 +389,28 @@ document.addEventListener('dragleave', (ev) => {
 document.addEventListener('drop', (ev) => {
   ev.preventDefault();
   dropzone.classList.remove('over');
-  openFiles(ev.dataTransfer?.files);
+  // Pictures go to the editor, everything else is taken for weights.
+  const files = [...(ev.dataTransfer?.files ?? [])];
+  const pic = files.find(isPicture);
+  if (pic) void openPictureFile(pic);
+  openFiles(files.filter((f) => !isPicture(f)));
 });
+
+// ---- offline ----------------------------------------------------------------------------------------
+// The built app registers its service worker (dist/sw.js), which caches every file of the build; the
+// footer says once the page will work offline. The dev server has no sw.js.
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker
+    .register('./sw.js')
+    .then(() => navigator.serviceWorker.ready)
+    .then(() => {
+      root.dataset.offline = 'ready';
+      $('offline-status').textContent = 'This page and the shipped model are saved in the browser: it reloads and generates offline.';
+    })
+    .catch(() => {
+      $('offline-status').textContent = 'Offline use is unavailable here (the browser refused the service worker); the page works online as usual.';
+    });
+}
 
 // ---- go -------------------------------------------------------------------------------------------
 if (!worker) showError(notices(env).find((n) => n.level === 'error')?.text ?? 'this browser cannot run the generator');

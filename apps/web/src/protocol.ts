@@ -52,6 +52,16 @@ export interface TraceRow {
   reason: string;
 }
 
+/** An edit: the picture at the model's size, the box (fractions of the side, y0,x0,y1,x1) and what to do with it. */
+export type EditMode = 'inpaint' | 'outpaint';
+export interface EditRequest {
+  side: number;
+  /** side × side RGBA, alpha ignored */
+  rgba: Uint8ClampedArray;
+  box: [number, number, number, number];
+  mode: EditMode;
+}
+
 export interface EnvironmentReport {
   simd: boolean;
   crossOriginIsolated: boolean;
@@ -62,6 +72,7 @@ export type ToWorker =
   | { type: 'load-files'; files: File[] }
   | { type: 'use-shipped' }
   | { type: 'generate'; id: number; settings: GenerateSettings }
+  | { type: 'edit'; id: number; settings: GenerateSettings; edit: EditRequest }
   | { type: 'cancel'; id: number }
   | { type: 'probe-gpu' };
 
@@ -70,7 +81,7 @@ export type FromWorker =
   | { type: 'model-error'; message: string }
   | { type: 'loading'; what: string }
   | { type: 'scale'; id: number; scale: number; scales: number; images: Images | null }
-  | { type: 'done'; id: number; images: Images; trace: TraceRow[]; policy: string; engine: string; ms: number }
+  | { type: 'done'; id: number; images: Images; trace: TraceRow[]; policy: string; engine: string; ms: number; kept?: { tokens: number; of: number } }
   | { type: 'cancelled'; id: number; scale: number }
   | { type: 'error'; id: number; message: string }
   | { type: 'gpu'; available: boolean; detail: string };

@@ -4,7 +4,7 @@
  * logged as an error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open, serve, waitForState, type Server } from './harness.js';
+import { closeBrowser, open, serve, waitForState, type Server } from './harness.js';
 import { cliImage, decodeDataUrl, differingPixels } from './pixels.js';
 
 /** Records every value `<html data-scale>` takes, with the preview canvas's size and pixel sum at that moment. */
@@ -25,12 +25,16 @@ let server: Server;
 beforeAll(async () => {
   server = await serve();
 });
-afterAll(() => server?.close());
+afterAll(async () => {
+  await closeBrowser();
+  await server?.close();
+});
 
 describe('generation from the URL', () => {
   for (const [cls, seed] of [[3, 1], [7, 42]] as const) {
     it(`class ${cls}, seed ${seed}: the CLI's pixels, every scale 1…7 previewed in order, same-origin requests only, no console errors`, async () => {
-      const s = await open(`${server.url}?class=${cls}&seed=${seed}&autorun`, RECORD_SCALES);
+      // With the service worker running, as a user has it (it fetches only the app's own files).
+      const s = await open(`${server.url}?class=${cls}&seed=${seed}&autorun`, RECORD_SCALES, { serviceWorkers: true });
       try {
         expect(await waitForState(s.page, ['done', 'error'])).toBe('done');
         const page = decodeDataUrl(await s.page.locator('#result').getAttribute('src').then((x) => x!));

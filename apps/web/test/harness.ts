@@ -27,7 +27,7 @@ function newest(dir: string): number {
 /** Builds dist when it is missing or older than the sources (turbo builds it before `test` anyway). */
 export function ensureBuilt(): void {
   const index = path.join(appDir, 'dist/index.html');
-  const sources = Math.max(newest(path.join(appDir, 'src')), statSync(path.join(appDir, 'index.html')).mtimeMs);
+  const sources = Math.max(newest(path.join(appDir, 'src')), newest(path.join(appDir, 'scripts')), ...['index.html', 'vite.config.ts'].map((f) => statSync(path.join(appDir, f)).mtimeMs));
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
   execFileSync(process.execPath, [path.join(appDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: appDir, stdio: 'inherit' });
 }
@@ -53,11 +53,31 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** Opens `url` in a fresh headless Chromium; `init` runs in the page before its scripts. */
-export async function open(url: string, init?: string): Promise<Session> {
+let shared: Promise<Browser> | null = null;
+
+/** One headless Chromium per test file (closeBrowser in afterAll); every `open` gets its own context. */
+function browser(): Promise<Browser> {
   if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install chromium, or set CHROMIUM_PATH`);
-  const browser = await chromium.launch({ executablePath, args: FLAGS });
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  shared ??= chromium.launch({ executablePath, args: FLAGS });
+  return shared;
+}
+
+export async function closeBrowser(): Promise<void> {
+  const b = shared;
+  shared = null;
+  await (await b)?.close();
+}
+
+export interface OpenOptions {
+  viewport?: { width: number; height: number };
+  /** Service workers are blocked unless asked for (a test of offline use does). */
+  serviceWorkers?: boolean;
+}
+
+/** Opens `url` in a fresh context of the shared headless Chromium; `init` runs in the page before its scripts. */
+export async function open(url: string, init?: string, options: OpenOptions = {}): Promise<Session> {
+  const b = await browser();
+  const context = await b.newContext({ viewport: options.viewport ?? { width: 1100, height: 900 }, serviceWorkers: options.serviceWorkers ? 'allow' : 'block' });
   const errors: string[] = [];
   const requests: string[] = [];
   context.on('request', (r) => requests.push(r.url()));
@@ -69,7 +89,7 @@ export async function open(url: string, init?: string): Promise<Session> {
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('worker', (w) => w.on('console', (m) => m.type() === 'error' && errors.push(`worker: ${m.text()}`)));
   await page.goto(url);
-  return { browser, context, page, errors, requests, close: () => browser.close() };
+  return { browser: b, context, page, errors, requests, close: () => context.close() };
 }
 
 /** Waits until `<html data-state>` is one of `states`; returns it. */

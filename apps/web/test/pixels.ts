@@ -27,14 +27,14 @@ export function decodeDataUrl(url: string): Rgb {
 }
 
 /**
- * `nextscale generate` with the shipped model, one image at zoom 1, on the WebAssembly kernels the page runs
+ * `nextscale generate` (or `edit`) with the shipped model, one image at zoom 1, on the WebAssembly kernels the page runs
  * (NEXTSCALE_ENGINE=wasm; the page cannot run the ONNX engine's float32 sums).
  */
-export function cliImage(args: string[]): Rgb {
+export function cliImage(args: string[], command = 'generate'): Rgb {
   const dir = mkdtempSync(path.join(tmpdir(), 'nextscale-web-'));
   try {
     const out = path.join(dir, 'cli.png');
-    execFileSync(process.execPath, [path.join(repoDir, 'packages/cli/bin/nextscale.js'), 'generate', ...args, '--out', out], {
+    execFileSync(process.execPath, [path.join(repoDir, 'packages/cli/bin/nextscale.js'), command, ...args, '--out', out], {
       cwd: dir,
       env: { ...process.env, NEXTSCALE_ENGINE: 'wasm' },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -16,12 +16,14 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
-export type CliErrorCode = ErrorCode | 'E_INTERNAL';
+/** `E_DATA`: a picture, mask or other non-weights input file the CLI cannot use (exit 3, like weights). */
+export type CliErrorCode = ErrorCode | 'E_DATA' | 'E_INTERNAL';
 
 const EXIT_BY_CODE: Record<CliErrorCode, number> = {
   E_USAGE: EXIT.usage,
   E_CONFIG: EXIT.usage,
   E_WEIGHTS: EXIT.weights,
+  E_DATA: EXIT.weights,
   E_BACKEND_UNAVAILABLE: EXIT.backend,
   E_ENGINE_UNAVAILABLE: EXIT.backend,
   E_INPUT: EXIT.internal,
@@ -34,6 +36,7 @@ const DEFAULT_FIX: Record<CliErrorCode, string> = {
   E_USAGE: "see 'nextscale <command> --help'",
   E_CONFIG: 'fix the configuration file (see the README section "Config file")',
   E_WEIGHTS: 'check the path and that the file is a complete VAR or VQ-VAE checkpoint (.pth or .safetensors)',
+  E_DATA: 'check the file: a PNG or JPEG picture (or mask) that opens in an image viewer',
   E_BACKEND_UNAVAILABLE: "run 'nextscale backends' to see what is installed and how to add the others",
   E_ENGINE_UNAVAILABLE: "run 'nextscale backends' to see the dense engines installed, or install the package named",
   E_INPUT: 'this is probably a bug; rerun with --debug and report it',

@@ -49,7 +49,13 @@ export function kindOf(names: readonly string[]): Kind | null {
 
 /** Opens the index of a picked file and says whether it is a VAR or a VQ-VAE checkpoint; throws a one-line message otherwise. */
 export async function classify(file: File): Promise<Kind> {
-  const reader = await openWeightsSource(fileSource(file));
+  let reader: Awaited<ReturnType<typeof openWeightsSource>>;
+  try {
+    reader = await openWeightsSource(fileSource(file));
+  } catch (err) {
+    const m = (err as Error).message;
+    throw new Error(/not a weights file/.test(m) ? `${m}; open a VAR checkpoint (var_d*.pth or .safetensors) and its VQ-VAE (vae_*.pth)` : m);
+  }
   try {
     const names = reader.tensors.map((t) => t.name);
     const kind = kindOf(names);

@@ -2,8 +2,8 @@
  * The generation worker: holds the weights and the loaded pipelines, and runs one task at a time (load,
  * generate) in arrival order; a cancel acts at once, through the running generation's AbortSignal.
  */
-import { AbortedError, AttentionTrace, NextscaleError, VARModel } from '@nextscale/core';
-import type { FromWorker, GenerateSettings, ModelInfo, ToWorker, EnvironmentReport } from '../protocol.js';
+import { AbortedError, AttentionTrace, NextscaleError, Tensor, VARModel, editMask, type GenerateResult } from '@nextscale/core';
+import type { EditRequest, FromWorker, GenerateSettings, ModelInfo, ToWorker, EnvironmentReport } from '../protocol.js';
 import { useEngine } from './engine.js';
 import { samplingDefaults } from './metadata.js';
 import { toRgba } from './pixels.js';
@@ -61,7 +61,13 @@ async function loadFiles(files: File[]): Promise<void> {
   delete pending.var;
   delete pending.vae;
   post({ type: 'loading', what: `reading ${v.name} and ${q.name}` });
-  await setWeights(await fileWeights(v, q));
+  const w = await fileWeights(v, q);
+  try {
+    await setWeights(w);
+  } catch (err) {
+    // Both files read; they do not make one model (shapes, schedule, class count): say which pair to open.
+    throw new Error(`${message(err)}; ${v.name} and ${q.name} do not make one model: open the VQ-VAE this VAR was trained with (the shipped model stays loaded)`);
+  }
 }
 
 async function pipeline(s: GenerateSettings): Promise<VARModel> {
@@ -75,7 +81,16 @@ async function pipeline(s: GenerateSettings): Promise<VARModel> {
   return model;
 }
 
-async function generate(id: number, s: GenerateSettings): Promise<void> {
+/** RGBA bytes → (1, 3, side, side) in [0, 1], v / 255 in float32 as the CLI reads a picture. */
+function pictureTensor(e: EditRequest): Tensor {
+  const plane = e.side * e.side;
+  const data = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) data[c * plane + i] = e.rgba[i * 4 + c]! / 255;
+  return new Tensor([1, 3, e.side, e.side], data);
+}
+
+/** A generation, or (with `edit`) a zero-shot edit of a picture through model.edit; the same previews either way. */
+async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Promise<void> {
   const controller = new AbortController();
   running = { id, controller };
   let finished = 0;
@@ -83,7 +98,7 @@ async function generate(id: number, s: GenerateSettings): Promise<void> {
     const engine = useEngine(s.engine, env.simd);
     const model = await pipeline(s);
     const t0 = performance.now();
-    const result = await model.generate({
+    const common = {
       labels: Array<number>(s.batch).fill(s.classIndex),
       cfg: s.cfg,
       topK: s.topK,
@@ -91,7 +106,7 @@ async function generate(id: number, s: GenerateSettings): Promise<void> {
       seed: s.seed,
       moreSmooth: s.moreSmooth,
       signal: controller.signal,
-      onScale: async (e) => {
+      onScale: async (e: { scale: number; scales: number; fHat: Tensor }) => {
         finished = e.scale;
         if (e.scale === e.scales) return; // the final decode below is this scale's picture
         let images = null;
@@ -101,11 +116,22 @@ async function generate(id: number, s: GenerateSettings): Promise<void> {
         }
         post({ type: 'scale', id, scale: e.scale, scales: e.scales, images });
       },
-    });
+    };
+    let result: GenerateResult;
+    let kept: { tokens: number; of: number } | undefined;
+    if (edit) {
+      if (edit.side !== model.vae.imageSize) throw new Error(`the picture is ${edit.side}×${edit.side} but this model draws ${model.vae.imageSize}×${model.vae.imageSize}; open the picture again`);
+      const grid = model.config.patchNums.at(-1)!;
+      const keep = editMask(grid, edit.box, edit.mode);
+      kept = { tokens: keep.data.reduce((a, v) => a + v, 0), of: grid * grid };
+      result = await model.edit({ ...common, image: pictureTensor(edit), keep });
+    } else {
+      result = await model.generate(common);
+    }
     const images = toRgba(result.images);
     const S = model.config.patchNums.length;
     post({ type: 'scale', id, scale: S, scales: S, images });
-    post({ type: 'done', id, images, trace: traceRows(result.trace), policy: model.router.policy.name, engine, ms: performance.now() - t0 });
+    post({ type: 'done', id, images, trace: traceRows(result.trace), policy: model.router.policy.name, engine, ms: performance.now() - t0, ...(kept ? { kept } : {}) });
   } catch (err) {
     if (err instanceof AbortedError || controller.signal.aborted) post({ type: 'cancelled', id, scale: finished });
     else post({ type: 'error', id, message: message(err) });
@@ -134,6 +160,9 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       return;
     case 'generate':
       enqueue(() => generate(m.id, m.settings), (msg) => post({ type: 'error', id: m.id, message: msg }));
+      return;
+    case 'edit':
+      enqueue(() => generate(m.id, m.settings, m.edit), (msg) => post({ type: 'error', id: m.id, message: msg }));
       return;
     case 'cancel':
       if (running?.id === m.id) running.controller.abort();

@@ -79,6 +79,42 @@ export function resolvePackageDir(name: string, from: string): string | undefine
   return undefined;
 }
 
+/**
+ * In a clone of the nextscale repository the CLI runs from packages/cli, and the optional plug-ins are
+ * its sibling workspace packages rather than installed dependencies. A config file inside the clone may
+ * name them (`"backends": ["@nextscale/backend-lowrank"]`) without a relative path. Projects outside the
+ * clone see only what they install, as they would with the published CLI.
+ */
+export function resolveWorkspacePackageDir(name: string, cliDir: string, projectDir: string): string | undefined {
+  const root = path.dirname(path.dirname(cliDir));
+  if (!existsSync(path.join(root, 'pnpm-workspace.yaml'))) return undefined;
+  const inside = path.relative(safeRealpath(root), safeRealpath(projectDir));
+  if (inside.startsWith('..') || path.isAbsolute(inside)) return undefined;
+  for (const group of ['packages', 'apps']) {
+    let entries: string[];
+    try {
+      entries = readdirSync(path.join(root, group));
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const dir = path.join(root, group, e);
+      if (readPackage(dir)?.name === name) return dir;
+    }
+  }
+  return undefined;
+}
+
+/** Where a package named in the config file is: from the config's folder, the project, the CLI's install, the clone. */
+export function resolveConfiguredPackageDir(name: string, o: { cwd: string; configDir?: string }, cliDir: string): string | undefined {
+  return (
+    (o.configDir && resolvePackageDir(name, o.configDir)) ||
+    resolvePackageDir(name, o.cwd) ||
+    resolvePackageDir(name, cliDir) ||
+    resolveWorkspacePackageDir(name, cliDir, o.configDir ?? o.cwd)
+  );
+}
+
 /** Every `@nextscale/backend-*` (or other `prefix`) package visible from `from`, nearest first. */
 export function scanBackendPackages(from: string, prefix = 'backend-'): { name: string; dir: string }[] {
   const seen = new Map<string, string>();
@@ -126,8 +162,7 @@ export function findBackendPackages(o: DiscoverOptions): { found: FoundPackage[]
   };
   if (o.packages) {
     for (const name of o.packages) {
-      const dir =
-        (o.configDir && resolvePackageDir(name, o.configDir)) || resolvePackageDir(name, o.cwd) || resolvePackageDir(name, cliDir);
+      const dir = resolveConfiguredPackageDir(name, o, cliDir);
       if (dir) add(name, dir, 'config');
       else missing.push(name);
     }

@@ -24,6 +24,7 @@ import {
   ms,
   now,
   openModel,
+  refuseNonFiniteImages,
   samplingOptions,
   scaleProgress,
   writeImages,
@@ -163,6 +164,7 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
     const tEnd = now();
     const decodeStart = progress.decodeStart;
     throwIfAborted(ctx.signal);
+    refuseNonFiniteImages(result.images);
 
     const tWrite = now();
     const n = result.images.shape[0]!;

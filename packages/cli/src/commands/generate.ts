@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { countNonFinite, describeNonFinite, throwIfAborted } from '@nextscale/core';
+import { throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
 import type { GenerateResult, VARModel } from '../core-api.js';
 import { parseNumber, settingsToJSON } from '../config/resolve.js';
@@ -24,6 +24,7 @@ import {
   ms,
   now,
   openModel,
+  refuseNonFiniteImages,
   samplingOptions,
   scaleProgress,
   writeImages,
@@ -87,14 +88,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
     const decodeMs = decodeStart === undefined ? undefined : tEnd - decodeStart;
     throwIfAborted(ctx.signal);
 
-    // Never write garbage: NaN or Inf pixels mean the numbers overflowed or the weights are broken.
-    const bad = countNonFinite(result.images.data);
-    if (bad) {
-      throw weightsError(
-        `the model produced ${bad.nan + bad.posInf + bad.negInf} non-finite pixel values (${describeNonFinite(bad)}) of ${result.images.size}; nothing was written`,
-        'the weights overflow in float32 or are damaged: check them with nextscale inspect, or get the files again',
-      );
-    }
+    refuseNonFiniteImages(result.images);
 
     // Images → one PNG (pixel-exact) or a labelled grid of pixel-exact tiles.
     const tWrite = now();

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { NextscaleError, throwIfAborted, MAX_SEED } from '@nextscale/core';
+import { countNonFinite, describeNonFinite, NextscaleError, throwIfAborted, MAX_SEED, type Tensor } from '@nextscale/core';
 import type { Context } from '../context.js';
 import { loadVAR, openWeights, type VARModel } from '../core-api.js';
 import {
@@ -29,6 +29,7 @@ import { writePng } from '../output/png.js';
 import { createProgress } from '../output/progress.js';
 import { formatTrace, traceToJSON } from '../output/trace.js';
 import { activateEngine, describeSource, engineToJSON, type ActiveEngine } from '../engines/activate.js';
+import { weightsError } from '../errors.js';
 import { discover, readLayers, type CommonOptions } from './common.js';
 
 export interface ModelRunFlags extends CommonOptions {
@@ -243,6 +244,16 @@ export function scaleProgress(ctx: Context, patchNums: readonly number[]) {
       return decodeStart;
     },
   };
+}
+
+/** Never write garbage: NaN or Inf pixels mean the numbers overflowed or the weights are broken. */
+export function refuseNonFiniteImages(images: Tensor): void {
+  const bad = countNonFinite(images.data);
+  if (!bad) return;
+  throw weightsError(
+    `the model produced ${bad.nan + bad.posInf + bad.negInf} non-finite pixel values (${describeNonFinite(bad)}) of ${images.size}; nothing was written`,
+    'the weights overflow in float32 or are damaged: check them with nextscale inspect, or get the files again',
+  );
 }
 
 export interface WrittenImages {

@@ -5,7 +5,7 @@
  * CLI, so it is always there; core's TypeScript reference ('js') is in every registry.
  */
 import { createEngineRegistry, type DenseEngineDescriptor, type EngineRegistry } from '@nextscale/core';
-import { cliPackageDir, importDescriptor, readPackage, resolvePackageDir, safeRealpath, scanBackendPackages, type FoundPackage } from '../backends/discover.js';
+import { cliPackageDir, importDescriptor, readPackage, resolveConfiguredPackageDir, resolvePackageDir, safeRealpath, scanBackendPackages, type FoundPackage } from '../backends/discover.js';
 
 export const KNOWN_ENGINES = [
   { id: 'wasm', package: '@nextscale/engine-wasm', what: 'WebAssembly SIMD GEMM on a worker pool (installed with the CLI)' },
@@ -41,7 +41,7 @@ export function findEnginePackages(o: EngineDiscoverOptions): { found: FoundPack
   };
   if (o.packages) {
     for (const name of o.packages) {
-      const dir = (o.configDir && resolvePackageDir(name, o.configDir)) || resolvePackageDir(name, o.cwd) || resolvePackageDir(name, cliDir);
+      const dir = resolveConfiguredPackageDir(name, o, cliDir);
       if (dir) add(name, dir, 'config');
       else missing.push(name);
     }

@@ -12,7 +12,7 @@ import { Tensor } from '@nextscale/core';
 import { CliError, usageError } from '../errors.js';
 
 /** Exit 3 is the CLI's code for bad weights and bad input data alike (errors.ts). */
-export const inputDataError = (problem: string, fix: string) => new CliError('E_WEIGHTS', problem, fix);
+export const inputDataError = (problem: string, fix: string) => new CliError('E_DATA', problem, fix);
 
 /** What `--help` and the notes say about the resampling. */
 export const RESIZE_FILTER = 'Lanczos-3';

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PNG } from 'pngjs';
 import { PickleWriter, buildCheckpoint, buildZip, f32Bytes, stateDictPickle } from '../../../core/src/weights/pth/test-support.js';
 
 export const SHIPPED = path.resolve(import.meta.dirname, '..', '..', 'assets', 'fashion-mnist');
@@ -247,6 +248,15 @@ export function buildCorpus(dir: string, marker: string): Case[] {
     cases.push({
       id: 'generate: weights that overflow to NaN pixels',
       argv: ['generate', '--vae', file('overflow-vae.safetensors', b), '--var', path.join(SHIPPED, 'var.safetensors'), '--class', '0', '--out', path.join(out, 'overflow.png')],
+      exit: 3,
+      line: /the model produced \d+ non-finite pixel values .*nothing was written/,
+    });
+    // `edit` encodes with the intact encoder, then decodes through the same overflowing conv_out.
+    const picture = new PNG({ width: 32, height: 32 }) // the shipped model's size: no resize note;
+    for (let i = 0; i < picture.data.length; i++) picture.data[i] = i % 4 === 3 ? 255 : (i * 37) % 256;
+    cases.push({
+      id: 'edit: weights that overflow to NaN pixels',
+      argv: ['edit', '--vae', path.join(dir, 'overflow-vae.safetensors'), '--var', path.join(SHIPPED, 'var.safetensors'), '--image', file('picture.png', PNG.sync.write(picture)), '--box', '0.25,0.25,0.75,0.75', '--out', path.join(out, 'overflow-edit.png')],
       exit: 3,
       line: /the model produced \d+ non-finite pixel values .*nothing was written/,
     });
