@@ -1,6 +1,7 @@
-/** Shared by this package's tests only (not exported). A copy of core's private ops test helpers. */
+/** Numeric test helpers: core's ops tests and the engine packages' kernel tests (exported from `@nextscale/core/testing`). */
 import { expect } from 'vitest';
-import { Tensor, type Rng } from '@nextscale/core';
+import { Rng } from '../random.js';
+import { Tensor } from '../tensor.js';
 
 export function randTensor(rng: Rng, shape: readonly number[], std = 1): Tensor {
   return new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1), std));
