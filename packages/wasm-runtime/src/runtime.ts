@@ -6,7 +6,7 @@
 import { MAX_THREADS, Slot, THREAD_SLOTS } from './control.js';
 import { detectWasmFeatures } from './features.js';
 import { WasmHeap } from './heap.js';
-import { instantiateKernels, pickVariant, type KernelModules } from './module.js';
+import { instantiateKernels, pickVariant, type WasmVariant } from './module.js';
 import { WorkerPool } from './pool.js';
 import { defaultThreads, poolPossible } from './threads.js';
 import type { JobRunner } from './worker-source.js';
@@ -20,7 +20,8 @@ export interface RuntimeOptions {
 
 /** What a package hands the runtime: its compiled binaries and (for pooled jobs) its self-contained job runner. */
 export interface KernelSet<Ex> {
-  modules: KernelModules;
+  /** A KernelModules of the package's binaries (any subset of the variants). */
+  modules: { readonly name: string; has(variant: WasmVariant): boolean; moduleSync(variant: WasmVariant): WebAssembly.Module };
   runJob?: JobRunner<Ex>;
 }
 
