@@ -8,12 +8,14 @@
 // Usage: pnpm build && node scripts/bench/engines-vs-torch.mjs [--reps 3] [--quick] [--engines wasm,onnx,torch]
 //          [--threads N] [--json out.json]
 //   --quick: one timed generation per engine, no warm-up (the onnx engine's first run then includes pinning).
-// PyTorch: Debian's python3-torch with libopenblas0-pthread; the script tries python3 on PATH, then /usr/bin/python3.
+// PyTorch: scripts/bench/torch_var_d16.py with Debian's python3-torch + libopenblas0-pthread (python3 on PATH, then
+// /usr/bin/python3: the first that imports torch).
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { machine, median } from '@nextscale/bench-utils';
+import { runTorchVarD16 } from './torch.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -119,120 +121,11 @@ function runChild(engineId) {
 }
 
 // ------------------------------------------------------------------------------------------------------------ PyTorch
-// The same shapes and generation loop as scripts/bench/wasm-vs-torch.mjs (AdaLN blocks with a KV cache, l2-norm
-// attention, guidance on [cond; uncond], top-k/top-p sampling, the multi-scale f_hat update, then the decoder), with
-// the attention lines timed. Peak RSS from getrusage.
-const TORCH_GEN = String.raw`
-import json, sys, time, math, statistics, resource
-import torch
-import torch.nn.functional as F
-spec = json.load(sys.stdin)
-torch.manual_seed(0)
-torch.set_num_threads(spec['threads'])
-depth = 16; C = 64 * depth; H = depth; D = 64; V = 4096; Cv = 32
-pns = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16]; S = len(pns); L = sum(p * p for p in pns)
-r = lambda *s, std=0.02: torch.randn(*s) * std
-W = dict(class_emb=r(1001, C), pos_start=r(1, 1, C), pos=r(1, L, C), lvl=r(S, C), we=r(C, Cv), web=r(C),
-         hada=r(2 * C, C), hadab=r(2 * C), head=r(V, C), headb=r(V), emb=r(V, Cv, std=0.5),
-         phi=[(r(Cv, Cv, 3, 3, std=0.06), r(Cv)) for _ in range(4)], pq=(r(Cv, Cv, 3, 3, std=0.06), r(Cv)))
-blocks = [dict(ada=r(6 * C, C), adab=r(6 * C), qkv=r(3 * C, C), qkvb=torch.cat([r(C), torch.zeros(C), r(C)]),
-               proj=r(C, C), projb=r(C), fc1=r(4 * C, C), fc1b=r(4 * C), fc2=r(C, 4 * C), fc2b=r(C),
-               sm=torch.full((1, H, 1, 1), math.log(4.0))) for _ in range(depth)]
-lvl_idx = torch.cat([torch.full((p * p,), i) for i, p in enumerate(pns)])
-def conv(c_in, c_out, k): return (torch.randn(c_out, c_in, k, k) / math.sqrt(c_in * k * k), torch.zeros(c_out))
-def resnet(cin, cout): return dict(n1=cin, c1=conv(cin, cout, 3), n2=cout, c2=conv(cout, cout, 3), sc=conv(cin, cout, 1) if cin != cout else None)
-def attnp(c): return dict(c=c, qkv=conv(c, 3 * c, 1), proj=conv(c, c, 1))
-ch, mult, nres = 160, [1, 1, 2, 2, 4], 2
-cmid = ch * mult[-1]
-dec = dict(cin=conv(Cv, cmid, 3), mid=[resnet(cmid, cmid), attnp(cmid), resnet(cmid, cmid)], up=[], nout=ch, cout=conv(ch, 3, 3))
-bin_ = cmid
-for i in reversed(range(len(mult))):
-    bout = ch * mult[i]; lvl = dict(blocks=[], attn=[], up=None)
-    for j in range(nres + 1):
-        lvl['blocks'].append(resnet(bin_, bout)); bin_ = bout
-        if i == len(mult) - 1: lvl['attn'].append(attnp(bout))
-    if i != 0: lvl['up'] = conv(bout, bout, 3)
-    dec['up'].append(lvl)
-def gn(x): return F.group_norm(x, 32, eps=1e-6)
-def c2d(x, p, pad): return F.conv2d(x, p[0], p[1], padding=pad)
-def res_fwd(x, p):
-    h = c2d(F.silu(gn(x)), p['c1'], 1); h = c2d(F.silu(gn(h)), p['c2'], 1)
-    return (c2d(x, p['sc'], 0) if p['sc'] is not None else x) + h
-def attn_fwd(x, p):
-    B, c, hh, ww = x.shape
-    q, k, v = c2d(gn(x), p['qkv'], 0).view(B, 3, c, hh * ww).unbind(1)
-    w = torch.softmax(torch.bmm(q.transpose(1, 2), k) * c ** -0.5, dim=2)
-    return x + c2d(torch.bmm(v, w.transpose(1, 2)).view(B, c, hh, ww), p['proj'], 0)
-def decode(z):
-    h = c2d(z, dec['cin'], 1)
-    h = res_fwd(h, dec['mid'][0]); h = attn_fwd(h, dec['mid'][1]); h = res_fwd(h, dec['mid'][2])
-    for lvl in dec['up']:
-        for j, b in enumerate(lvl['blocks']):
-            h = res_fwd(h, b)
-            if lvl['attn']: h = attn_fwd(h, lvl['attn'][j])
-        if lvl['up'] is not None: h = c2d(F.interpolate(h, scale_factor=2, mode='nearest'), lvl['up'], 1)
-    return c2d(F.silu(gn(h)), dec['cout'], 1).clamp(-1, 1)
-def sample(logits, k, p):
-    v, i = logits.topk(k, dim=-1)
-    probs = torch.softmax(v, dim=-1)
-    cum = probs.cumsum(-1); probs[(cum - probs) > p] = 0
-    pick = torch.multinomial(probs.view(-1, k), 1).view(probs.shape[:-1])
-    return i.gather(-1, pick.unsqueeze(-1)).squeeze(-1)
-def generate(label, cfg, top_k, top_p):
-    t0 = time.perf_counter(); att = 0.0
-    cond = W['class_emb'][torch.tensor([label, 1000])]; cs = F.silu(cond)
-    lvl_pos = W['lvl'][lvl_idx].unsqueeze(0) + W['pos']
-    x = cond.unsqueeze(1) + W['pos_start'] + lvl_pos[:, :1]
-    f_hat = torch.zeros(1, Cv, pns[-1], pns[-1]); cache = [[None, None] for _ in blocks]; cur = 0
-    for si, pn in enumerate(pns):
-        cur += pn * pn; n = pn * pn
-        for bi, b in enumerate(blocks):
-            g1, g2, s1, s2, sh1, sh2 = (cs @ b['ada'].t() + b['adab']).view(2, 1, 6, C).unbind(2)
-            h = F.layer_norm(x, (C,), eps=1e-6) * (1 + s1) + sh1
-            q, k, v = F.linear(h, b['qkv'], b['qkvb']).view(2, n, 3, H, D).permute(2, 0, 3, 1, 4).unbind(0)
-            q = F.normalize(q, dim=-1) * b['sm'].exp(); k = F.normalize(k, dim=-1)
-            ta = time.perf_counter()
-            cache[bi][0] = k if cache[bi][0] is None else torch.cat([cache[bi][0], k], 2)
-            cache[bi][1] = v if cache[bi][1] is None else torch.cat([cache[bi][1], v], 2)
-            a = torch.softmax(q @ cache[bi][0].transpose(-1, -2), dim=-1) @ cache[bi][1]
-            att += time.perf_counter() - ta
-            x = x + F.linear(a.transpose(1, 2).reshape(2, n, C), b['proj'], b['projb']) * g1
-            h = F.layer_norm(x, (C,), eps=1e-6) * (1 + s2) + sh2
-            x = x + F.linear(F.gelu(F.linear(h, b['fc1'], b['fc1b']), approximate='tanh'), b['fc2'], b['fc2b']) * g2
-        sc, sh = (cs @ W['hada'].t() + W['hadab']).view(2, 1, 2, C).unbind(2)
-        logits = F.linear(F.layer_norm(x, (C,), eps=1e-6) * (1 + sc) + sh, W['head'], W['headb'])
-        t = cfg * si / (S - 1)
-        idx = sample((1 + t) * logits[:1] - t * logits[1:], top_k, top_p)
-        h = W['emb'][idx].transpose(1, 2).reshape(1, Cv, pn, pn)
-        phi = W['phi'][min(3, si * 4 // S)]
-        if si != S - 1:
-            h = F.interpolate(h, size=(pns[-1], pns[-1]), mode='bicubic')
-        f_hat = f_hat + 0.5 * h + 0.5 * c2d(h, phi, 1)
-        if si != S - 1:
-            nxt = F.interpolate(f_hat, size=(pns[si + 1], pns[si + 1]), mode='area')
-            x = (F.linear(nxt.view(1, Cv, -1).transpose(1, 2), W['we'], W['web']) + lvl_pos[:, cur:cur + pns[si + 1] ** 2]).repeat(2, 1, 1)
-    t1 = time.perf_counter()
-    img = decode(c2d(f_hat, W['pq'], 1))
-    t2 = time.perf_counter()
-    return dict(total=t2 - t0, transformer=t1 - t0, attention=att, dense=t1 - t0 - att, decode=t2 - t1)
-g = spec['gen']
-with torch.no_grad():
-    first = generate(g['label'], g['cfg'], g['topK'], g['topP']) if spec['warmup'] else None
-    runs = [generate(g['label'], g['cfg'], g['topK'], g['topP']) for _ in range(spec['reps'])]
-blas = [l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower()]
-print(json.dumps(dict(engine=dict(id='torch', name='PyTorch %s, %d threads, %s' % (torch.__version__, torch.get_num_threads(), sorted(set(blas))[0] if blas else 'BLAS ?')),
-                      first=first, runs=runs, maxRssMiB=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
-`;
-
+// scripts/bench/torch_var_d16.py: the same shapes and generation loop (AdaLN blocks with a KV cache, l2-norm attention,
+// guidance on [cond; uncond], top-k/top-p sampling, the multi-scale f_hat update, then the decoder), with the attention
+// lines timed; peak RSS from getrusage.
 function runTorch() {
-  const payload = JSON.stringify({ reps, warmup, threads, gen: { label: GEN.labels[0], cfg: GEN.cfg, topK: GEN.topK, topP: GEN.topP } });
-  for (const py of ['python3', '/usr/bin/python3']) {
-    if (spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0) continue;
-    const r = spawnSync(py, ['-c', TORCH_GEN], { input: payload, encoding: 'utf8', maxBuffer: 1 << 24 });
-    if (r.status !== 0) return { error: r.stderr.trim().split('\n').slice(-3).join(' | ') };
-    return JSON.parse(r.stdout.trim().split('\n').pop());
-  }
-  return { error: 'no python3 with torch (apt-get install -y python3-torch libopenblas0-pthread)' };
+  return runTorchVarD16({ reps, warmup, threads, gen: { label: GEN.labels[0], cfg: GEN.cfg, topK: GEN.topK, topP: GEN.topP } });
 }
 
 // ------------------------------------------------------------------------------------------------------------ parent

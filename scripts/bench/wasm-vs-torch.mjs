@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { findTorchPython, runTorchVarD16 } from './torch.mjs';
 import '@nextscale/backend-cpu/register';
 import {
   pyramidWork,
@@ -222,9 +223,8 @@ function runTorch() {
     gemm: GEMMS.map(({ m, n, k }) => ({ m, n, k })),
     attention: ATTENTION.map(({ L, d, ends }) => ({ L, d, ends })),
   });
-  for (const py of ['python3', '/usr/bin/python3']) {
-    const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (probe.status !== 0) continue;
+  const py = findTorchPython();
+  if (py) {
     const r = spawnSync(py, ['-c', TORCH], { input: payload, encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) return { skipped: `${py} failed: ${r.stderr.slice(-500)}` };
     return { python: py, ...JSON.parse(r.stdout) };
@@ -234,111 +234,12 @@ function runTorch() {
 process.stderr.write('running PyTorch…\n');
 const torch = runTorch();
 
-// A PyTorch model of the same shapes as the released VAR-d16 and its VQ-VAE (random weights), generating the same way:
-// per scale, 16 AdaLN blocks over that scale's tokens with a KV cache, l2-norm attention, guidance on [cond; uncond],
-// top-k/top-p sampling, the multi-scale residual update of f_hat (bicubic up, Phi conv, area down), then the decoder.
-const TORCH_GEN = String.raw`
-import json, sys, time, math, statistics
-import torch
-import torch.nn.functional as F
-spec = json.load(sys.stdin)
-torch.manual_seed(0)
-depth = 16; C = 64 * depth; H = depth; D = 64; V = 4096; Cv = 32
-pns = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16]; S = len(pns); L = sum(p * p for p in pns)
-r = lambda *s, std=0.02: torch.randn(*s) * std
-W = dict(class_emb=r(1001, C), pos_start=r(1, 1, C), pos=r(1, L, C), lvl=r(S, C), we=r(C, Cv), web=r(C),
-         hada=r(2 * C, C), hadab=r(2 * C), head=r(V, C), headb=r(V), emb=r(V, Cv, std=0.5),
-         phi=[(r(Cv, Cv, 3, 3, std=0.06), r(Cv)) for _ in range(4)], pq=(r(Cv, Cv, 3, 3, std=0.06), r(Cv)))
-blocks = [dict(ada=r(6 * C, C), adab=r(6 * C), qkv=r(3 * C, C), qkvb=torch.cat([r(C), torch.zeros(C), r(C)]),
-               proj=r(C, C), projb=r(C), fc1=r(4 * C, C), fc1b=r(4 * C), fc2=r(C, 4 * C), fc2b=r(C),
-               sm=torch.full((1, H, 1, 1), math.log(4.0))) for _ in range(depth)]
-lvl_idx = torch.cat([torch.full((p * p,), i) for i, p in enumerate(pns)])
-def conv(c_in, c_out, k): return (torch.randn(c_out, c_in, k, k) / math.sqrt(c_in * k * k), torch.zeros(c_out))
-def resnet(cin, cout): return dict(n1=cin, c1=conv(cin, cout, 3), n2=cout, c2=conv(cout, cout, 3), sc=conv(cin, cout, 1) if cin != cout else None)
-def attnp(c): return dict(c=c, qkv=conv(c, 3 * c, 1), proj=conv(c, c, 1))
-ch, mult, nres = 160, [1, 1, 2, 2, 4], 2
-cmid = ch * mult[-1]
-dec = dict(cin=conv(Cv, cmid, 3), mid=[resnet(cmid, cmid), attnp(cmid), resnet(cmid, cmid)], up=[], nout=ch, cout=conv(ch, 3, 3))
-bin_ = cmid
-for i in reversed(range(len(mult))):
-    bout = ch * mult[i]; lvl = dict(blocks=[], attn=[], up=None)
-    for j in range(nres + 1):
-        lvl['blocks'].append(resnet(bin_, bout)); bin_ = bout
-        if i == len(mult) - 1: lvl['attn'].append(attnp(bout))
-    if i != 0: lvl['up'] = conv(bout, bout, 3)
-    dec['up'].append(lvl)
-def gn(x): return F.group_norm(x, 32, eps=1e-6)
-def c2d(x, p, pad): return F.conv2d(x, p[0], p[1], padding=pad)
-def res_fwd(x, p):
-    h = c2d(F.silu(gn(x)), p['c1'], 1); h = c2d(F.silu(gn(h)), p['c2'], 1)
-    return (c2d(x, p['sc'], 0) if p['sc'] is not None else x) + h
-def attn_fwd(x, p):
-    B, c, hh, ww = x.shape
-    q, k, v = c2d(gn(x), p['qkv'], 0).view(B, 3, c, hh * ww).unbind(1)
-    w = torch.softmax(torch.bmm(q.transpose(1, 2), k) * c ** -0.5, dim=2)
-    return x + c2d(torch.bmm(v, w.transpose(1, 2)).view(B, c, hh, ww), p['proj'], 0)
-def decode(z):
-    h = c2d(z, dec['cin'], 1)
-    h = res_fwd(h, dec['mid'][0]); h = attn_fwd(h, dec['mid'][1]); h = res_fwd(h, dec['mid'][2])
-    for lvl in dec['up']:
-        for j, b in enumerate(lvl['blocks']):
-            h = res_fwd(h, b)
-            if lvl['attn']: h = attn_fwd(h, lvl['attn'][j])
-        if lvl['up'] is not None: h = c2d(F.interpolate(h, scale_factor=2, mode='nearest'), lvl['up'], 1)
-    return c2d(F.silu(gn(h)), dec['cout'], 1).clamp(-1, 1)
-def sample(logits, k=900, p=0.96):
-    v, i = logits.topk(k, dim=-1)
-    probs = torch.softmax(v, dim=-1)
-    cum = probs.cumsum(-1); probs[(cum - probs) > p] = 0
-    pick = torch.multinomial(probs.view(-1, k), 1).view(probs.shape[:-1])
-    return i.gather(-1, pick.unsqueeze(-1)).squeeze(-1)
-def generate(label, cfg=4.0):
-    t0 = time.perf_counter()
-    cond = W['class_emb'][torch.tensor([label, 1000])]; cs = F.silu(cond)
-    lvl_pos = W['lvl'][lvl_idx].unsqueeze(0) + W['pos']
-    x = cond.unsqueeze(1) + W['pos_start'] + lvl_pos[:, :1]
-    f_hat = torch.zeros(1, Cv, pns[-1], pns[-1]); cache = [[None, None] for _ in blocks]; cur = 0
-    for si, pn in enumerate(pns):
-        cur += pn * pn; n = pn * pn
-        for bi, b in enumerate(blocks):
-            g1, g2, s1, s2, sh1, sh2 = (cs @ b['ada'].t() + b['adab']).view(2, 1, 6, C).unbind(2)
-            h = F.layer_norm(x, (C,), eps=1e-6) * (1 + s1) + sh1
-            q, k, v = F.linear(h, b['qkv'], b['qkvb']).view(2, n, 3, H, D).permute(2, 0, 3, 1, 4).unbind(0)
-            q = F.normalize(q, dim=-1) * b['sm'].exp(); k = F.normalize(k, dim=-1)
-            cache[bi][0] = k if cache[bi][0] is None else torch.cat([cache[bi][0], k], 2)
-            cache[bi][1] = v if cache[bi][1] is None else torch.cat([cache[bi][1], v], 2)
-            a = torch.softmax(q @ cache[bi][0].transpose(-1, -2), dim=-1) @ cache[bi][1]
-            x = x + F.linear(a.transpose(1, 2).reshape(2, n, C), b['proj'], b['projb']) * g1
-            h = F.layer_norm(x, (C,), eps=1e-6) * (1 + s2) + sh2
-            x = x + F.linear(F.gelu(F.linear(h, b['fc1'], b['fc1b']), approximate='tanh'), b['fc2'], b['fc2b']) * g2
-        sc, sh = (cs @ W['hada'].t() + W['hadab']).view(2, 1, 2, C).unbind(2)
-        logits = F.linear(F.layer_norm(x, (C,), eps=1e-6) * (1 + sc) + sh, W['head'], W['headb'])
-        t = cfg * si / (S - 1)
-        idx = sample((1 + t) * logits[:1] - t * logits[1:])
-        h = W['emb'][idx].transpose(1, 2).reshape(1, Cv, pn, pn)
-        phi = W['phi'][min(3, si * 4 // S)]
-        if si != S - 1:
-            h = F.interpolate(h, size=(pns[-1], pns[-1]), mode='bicubic')
-        f_hat = f_hat + 0.5 * h + 0.5 * c2d(h, phi, 1)
-        if si != S - 1:
-            nxt = F.interpolate(f_hat, size=(pns[si + 1], pns[si + 1]), mode='area')
-            x = (F.linear(nxt.view(1, Cv, -1).transpose(1, 2), W['we'], W['web']) + lvl_pos[:, cur:cur + pns[si + 1] ** 2]).repeat(2, 1, 1)
-    t1 = time.perf_counter()
-    img = decode(c2d(f_hat, W['pq'], 1))
-    t2 = time.perf_counter()
-    return dict(total=t2 - t0, transformer=t1 - t0, decode=t2 - t1, shape=list(img.shape))
-out = {'version': torch.__version__, 'runs': []}
-with torch.no_grad():
-    for nt in spec['threads']:
-        torch.set_num_threads(nt)
-        out['runs'].append({'threads': torch.get_num_threads(), 'gens': [generate(207) for _ in range(spec['reps'])]})
-print(json.dumps(out))
-`;
-
+// The PyTorch d16 generation (scripts/bench/torch_var_d16.py, shared with engines-vs-torch.mjs): one 256-px image, the
+// same shapes and loop, with this script's settings (cfg 4, top-k 900, top-p 0.96, no warm-up), one run per thread count.
 function runTorchGeneration(py, n) {
-  const r = spawnSync(py, ['-c', TORCH_GEN], { input: JSON.stringify({ reps: n, threads: [threads] }), encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) return { error: r.stderr.slice(-800) };
-  return JSON.parse(r.stdout);
+  const r = runTorchVarD16({ reps: n, warmup: false, threads, gen: { label: 207, cfg: 4.0, topK: 900, topP: 0.96 } }, py);
+  if (r.error) return r;
+  return { version: r.version, runs: [{ threads: r.threads, gens: r.runs }] };
 }
 
 let generation = null;

@@ -14,6 +14,8 @@ export interface Context {
   /** Whether progress bars may be drawn (stderr is a TTY). */
   interactive: boolean;
   signal: AbortSignal;
+  /** What an interrupt leaves behind, when it is not "nothing was written" (a resumable sample set). */
+  interruptNote?: string;
   /** Informational line on stderr (TTY or --verbose only). */
   log(message: string): void;
   /** Always printed on stderr. */

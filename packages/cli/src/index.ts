@@ -3,7 +3,7 @@
  * 0 ok, 1 internal error, 2 usage or config, 3 weights, 4 backend unavailable, 130 interrupted.
  */
 import { CommanderError } from 'commander';
-import { describeError, EXIT } from './errors.js';
+import { CliError, describeError, EXIT } from './errors.js';
 import { buildProgram, fromCommanderError, type RunState } from './program.js';
 import { handleInterrupts } from './signals.js';
 import { writeJson } from './output/json.js';
@@ -39,7 +39,10 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
       if (raw.exitCode === 0) return 0;
       err = fromCommanderError(raw, argv);
     }
-    if (interrupts.signal.aborted) err = Object.assign(new Error('interrupted'), { name: 'AbortError' });
+    if (interrupts.signal.aborted) {
+      const note = state.ctx?.interruptNote;
+      err = note ? new CliError('E_ABORTED', 'interrupted', note) : Object.assign(new Error('interrupted'), { name: 'AbortError' });
+    }
     const d = describeError(err);
     if (json) writeJson(process.stdout, { error: { code: d.code, message: d.message, exitCode: d.exitCode } });
     process.stderr.write(`nextscale: ${d.line}\n`);

@@ -19,6 +19,8 @@ export interface BridgeOptions {
   memArena?: boolean;
   /** Let ONNX Runtime's idle threads spin (faster hand-offs; wasteful on a loaded machine). */
   spinning?: boolean;
+  /** Let ONNX Runtime prepack constant MatMul weights (default on: batch-invariant MatMul; it holds each weight twice). */
+  prepack?: boolean;
 }
 
 export interface RunInput {
@@ -59,7 +61,7 @@ export class OrtBridge {
     const err = new SharedArrayBuffer(ERR_BYTES);
     const worker = new Worker(workerSource(), {
       eval: true,
-      workerData: { ortPath: resolveOrt(), ctl, err, threads: o.threads, memArena: o.memArena ?? false, spinning: o.spinning ?? false },
+      workerData: { ortPath: resolveOrt(), ctl, err, threads: o.threads, memArena: o.memArena ?? false, spinning: o.spinning ?? false, prepack: o.prepack ?? true },
     });
     const versions = await new Promise<Record<string, string>>((resolve, reject) => {
       worker.once('message', (m: { versions: Record<string, string> }) => resolve(m.versions));
@@ -71,10 +73,10 @@ export class OrtBridge {
   }
 
   /** Creates a session from a serialised model (the bytes are transferred: the caller must not reuse them). */
-  createSession(bytes: Uint8Array, label: string, optimization = 'all'): number {
+  createSession(bytes: Uint8Array, label: string, optimization = 'all', memArena?: boolean): number {
     const id = this.nextId++;
     const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-    this.request({ op: 'create', id, bytes: owned, optimization }, [owned.buffer as ArrayBuffer], `creating the ONNX session for ${label}`);
+    this.request({ op: 'create', id, bytes: owned, optimization, memArena }, [owned.buffer as ArrayBuffer], `creating the ONNX session for ${label}`);
     return id;
   }
 

@@ -4,8 +4,11 @@ import { getDefaultEngineRegistry } from '@nextscale/core';
 import { testDenseEngine } from '@nextscale/core/testing';
 import { engine } from './register.js';
 
-testDenseEngine(() => engine.create({ threads: 2 }), { label: 'onnx, 2 threads' });
-testDenseEngine(() => engine.create({ threads: 1 }), { label: 'onnx, 1 thread' });
+// releaseWeights off: the suite reads each weight again for its reference and pins one weight under several graphs
+// (bias null and non-null); the default (weights released) is checked by core's parity tests (parity-setup.ts) and
+// ops.test.ts
+testDenseEngine(() => engine.create({ threads: 2, releaseWeights: false }), { label: 'onnx, 2 threads' });
+testDenseEngine(() => engine.create({ threads: 1, releaseWeights: false }), { label: 'onnx, 1 thread' });
 
 describe('engine-onnx registration', () => {
   it('registers as "onnx" with priority 20 in the default engine registry', () => {

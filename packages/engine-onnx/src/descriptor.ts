@@ -17,11 +17,21 @@ export interface OnnxEngineOptions {
   spinning?: boolean;
   /**
    * Free the model's JavaScript copy of each weight once ONNX Runtime holds it, so the weights are in memory once
-   * (default: NEXTSCALE_ONNX_RELEASE_WEIGHTS=1, else off). The weight arrays become empty: only for a model used
-   * with this engine alone (switching engines afterwards needs the model loaded again).
+   * (default on; NEXTSCALE_ONNX_RELEASE_WEIGHTS=0 turns it off). The pinned weight arrays become empty: a model run
+   * on this engine stays on it (switching engines afterwards needs the model loaded again, or this option off).
    */
   releaseWeights?: boolean;
+  /**
+   * Let ONNX Runtime prepack the linear layers' weights for its GEMM (default on; NEXTSCALE_ONNX_PREPACK=0 turns it
+   * off). Without prepacking its MatMul is not batch-invariant (rows differ in the last bits with the row count, which
+   * breaks core's edit parity test); with it ONNX Runtime keeps each weight twice (packed and as the initializer):
+   * measured at d16, peak RSS 2.90 GiB against 2.67 GiB without.
+   */
+  prepack?: boolean;
 }
+
+const env_ = (name: string): string | undefined =>
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
 
 const FIX = `reinstall it: \`pnpm install\` (or \`npm install --ignore-scripts @nextscale/engine-onnx\`); onnxruntime-node ${ORT_VERSION} ships its CPU binaries for linux x64/arm64, macOS and Windows`;
 
@@ -77,7 +87,9 @@ export const engine = {
     const r = await loadOrt();
     if (!r.ok) throw new Error(`engine-onnx: ${r.reason}`);
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NEXTSCALE_ONNX_RELEASE_WEIGHTS;
-    const releaseWeights = options.releaseWeights ?? env === '1';
-    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, releaseWeights });
+    const releaseWeights = options.releaseWeights ?? env !== '0';
+    const prepackEnv = env_('NEXTSCALE_ONNX_PREPACK');
+    const prepack = options.prepack ?? prepackEnv !== '0';
+    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights });
   },
 };

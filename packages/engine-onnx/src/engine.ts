@@ -8,9 +8,10 @@ import { OrtBridge, type BridgeOptions } from './bridge.js';
 import {
   convGraph,
   gemmNTGraph,
-  groupNormGraph,
+  geluTanhGraph,
   layerNormGraph,
   linearGraph,
+  siluGraph,
   type GraphModel,
 } from './graphs.js';
 import type { Conv2dArgs, DenseEngineLike } from './types.js';
@@ -28,6 +29,8 @@ export class OnnxDenseEngine implements DenseEngineLike {
   /** Sessions keyed by a string only (graphs without a weight). */
   private readonly shared = new Map<string, number>();
   private readonly biasIds = new WeakMap<Float32Array, number>();
+  /** Weights whose JavaScript copy was freed (their values are only in ONNX Runtime's sessions). */
+  private readonly released = new WeakSet<Float32Array>();
   private nextBiasId = 1;
   /** Releases the session of a weight array that was garbage-collected. */
   private readonly finalizer = new FinalizationRegistry<Pinned[]>((list) => {
@@ -39,14 +42,15 @@ export class OnnxDenseEngine implements DenseEngineLike {
     private readonly bridge: OrtBridge,
     readonly threads: number,
     /** Free the JavaScript copy of each weight once ONNX Runtime holds it (see OnnxEngineOptions.releaseWeights). */
-    readonly releaseWeights = false,
+    readonly releaseWeights = true,
   ) {
     this.name = `onnxruntime-node ${bridge.versions.node ?? '?'} cpu (${threads} thread${threads === 1 ? '' : 's'})`;
     this.gemmNT = this.gemmNT.bind(this);
   }
 
   static async create(o: BridgeOptions & { releaseWeights?: boolean }): Promise<OnnxDenseEngine> {
-    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? false);
+    // (BridgeOptions carries threads, memArena, spinning and prepack to the worker's session options)
+    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? true);
   }
 
   /** Bytes of weight arrays whose JavaScript copy was released after pinning. */
@@ -67,13 +71,21 @@ export class OnnxDenseEngine implements DenseEngineLike {
   private session(graph: () => GraphModel): number {
     const g = graph();
     this.sessionCount++;
-    return this.bridge.createSession(g.bytes, g.label, g.optimization);
+    return this.bridge.createSession(g.bytes, g.label, g.optimization, g.memArena);
   }
 
   private pinnedSession(weight: Float32Array, key: string, graph: () => GraphModel): number {
     let list = this.pinned.get(weight);
     const hit = list?.find((p) => p.key === key);
     if (hit) return hit.id;
+    if (this.released.has(weight)) {
+      // its values live only inside ONNX Runtime's other session(s) now: a graph built from the emptied array would
+      // compute with nothing, so say what happened instead
+      throw new Error(
+        `engine-onnx: ${key}: this weight's JavaScript copy was already handed to ONNX Runtime for another graph ` +
+          '(releaseWeights); load the model again, or create the engine with releaseWeights: false (NEXTSCALE_ONNX_RELEASE_WEIGHTS=0)',
+      );
+    }
     const id = this.session(graph);
     if (!list) {
       list = [];
@@ -90,13 +102,15 @@ export class OnnxDenseEngine implements DenseEngineLike {
    * Detaches a pinned weight's ArrayBuffer (transferring it to a clone that is dropped at once), so the model's
    * JavaScript copy is freed and only ONNX Runtime's remains. The array object stays the engine's key (a detached
    * array keeps its identity; core's ops pass model weights as Tensor objects and do not re-check their length), but
-   * anything else that reads it afterwards sees an empty array, so this is opt-in. Only arrays that own their whole
-   * buffer are released (a view into a shared buffer would take its neighbours with it).
+   * anything else that reads it afterwards sees an empty array: a model whose weights this engine pinned runs on this
+   * engine only (OnnxEngineOptions.releaseWeights). Only arrays that own their whole buffer are released (a view into
+   * a shared buffer would take its neighbours with it); core's weight loader gives each tensor its own buffer.
    */
   private release(weight: Float32Array): void {
     const buf = weight.buffer;
     if (buf instanceof SharedArrayBuffer || weight.byteOffset !== 0 || weight.byteLength !== buf.byteLength) return;
     this.releasedBytes += buf.byteLength;
+    this.released.add(weight);
     structuredClone(buf, { transfer: [buf] });
   }
 
@@ -156,8 +170,6 @@ export class OnnxDenseEngine implements DenseEngineLike {
     };
     const key = `conv ${outChannels}x${inChannels}x${kernelH}x${kernelW} s${a.strideH},${a.strideW} p${a.padH},${a.padW},${padBottomExtra},${padRightExtra} ${this.biasKey(a.bias)}`;
     const id = this.pinnedSession(a.weight, key, () => convGraph(a.weight, a.bias, shape));
-    const n = batch * inChannels * height * width;
-    const yDims = [batch, outChannels, outH, outW];
     // ONNX's Conv may produce more rows/cols than asked (it computes ⌊…⌋ + 1 with the end padding); the graph's
     // pads are chosen so that it produces exactly outH × outW when the caller's sizes follow the same formula.
     const hOnnx = Math.floor((height + 2 * a.padH + padBottomExtra - kernelH) / a.strideH) + 1;
@@ -165,7 +177,13 @@ export class OnnxDenseEngine implements DenseEngineLike {
     if (hOnnx !== outH || wOnnx !== outW) {
       throw new RangeError(`engine-onnx conv2d: output ${outH}×${outW} does not follow from input ${height}×${width}, kernel ${kernelH}×${kernelW}, stride ${a.strideH}×${a.strideW}, padding ${a.padH}×${a.padW}`);
     }
-    this.bridge.run(id, [{ name: 'x', data: a.x, length: n, dims: [batch, inChannels, height, width] }], yDims, a.y, 0, key);
+    // Image by image: ONNX Runtime's NCHW Conv rounds differently with the batch size (core's parity tests need an image
+    // edited alone and in a batch to be bit-identical), and one image at a time keeps its buffers one image large.
+    const xn = inChannels * height * width;
+    const yn = outChannels * outH * outW;
+    for (let b = 0; b < batch; b++) {
+      this.bridge.run(id, [{ name: 'x', data: a.x, offset: b * xn, length: xn, dims: [1, inChannels, height, width] }], [1, outChannels, outH, outW], a.y, b * yn, key);
+    }
   }
 
   layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void {
@@ -175,18 +193,23 @@ export class OnnxDenseEngine implements DenseEngineLike {
     this.bridge.run(id, [{ name: 'x', data: x, length: rows * cols, dims: [rows, cols] }], [rows, cols], out, 0, key);
   }
 
-  groupNorm(
-    x: Float32Array, out: Float32Array, B: number, C: number, HW: number, groups: number,
-    weight: Float32Array, bias: Float32Array, eps: number,
-  ): void {
-    if (B === 0 || C === 0 || HW === 0) return;
-    const key = `groupNorm ${C}/${groups} ${eps} ${this.biasKey(bias)}`;
-    const id = this.pinnedSession(weight, key, () => groupNormGraph(C, groups, eps, weight, bias));
-    this.bridge.run(id, [{ name: 'x', data: x, length: B * C * HW, dims: [B, C, HW] }], [B, C, HW], out, 0, key);
+  // No groupNorm: measured at the decoder's shapes (160 × 256², B = 1), core's own loop took ~80 ms against ~140 ms for
+  // ONNX Runtime's Reshape + InstanceNormalization + affine graph (single-threaded, a fresh output per node).
+
+  // GELU and SiLU always run in ONNX Runtime, short vectors too (~0.3 ms of worker hop each): one code path, so an
+  // element's value does not depend on how many others share its call (batch invariance).
+
+  /** GELU (tanh approximation) elementwise. */
+  geluTanh(x: Float32Array, out: Float32Array, n: number): void {
+    if (n === 0) return;
+    this.bridge.run(this.sharedSession('geluTanh', geluTanhGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'geluTanh');
   }
 
-  // No geluTanh / silu: ONNX Runtime's vectorised Tanh and Sigmoid are off by up to ~1e-3 relative in the tails
-  // (measured by core's testDenseEngine), beyond the contract's few ulp; core's own loops compute them.
+  /** SiLU elementwise. */
+  silu(x: Float32Array, out: Float32Array, n: number): void {
+    if (n === 0) return;
+    this.bridge.run(this.sharedSession('silu', siluGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'silu');
+  }
 
   async dispose(): Promise<void> {
     await this.bridge.dispose();

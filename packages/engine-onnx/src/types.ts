@@ -34,9 +34,7 @@ export interface DenseEngineLike {
   linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): void;
   conv2d(a: Conv2dArgs): void;
   layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void;
-  groupNorm(
-    x: Float32Array, out: Float32Array, B: number, C: number, HW: number, groups: number,
-    weight: Float32Array, bias: Float32Array, eps: number,
-  ): void;
+  geluTanh(x: Float32Array, out: Float32Array, n: number): void;
+  silu(x: Float32Array, out: Float32Array, n: number): void;
   dispose(): Promise<void>;
 }

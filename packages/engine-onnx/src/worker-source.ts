@@ -23,7 +23,7 @@ const options = {
   graphOptimizationLevel: 'all',
   enableCpuMemArena: workerData.memArena,
   enableMemPattern: false,
-  extra: { session: { intra_op: { allow_spinning: workerData.spinning ? '1' : '0' } } },
+  extra: { session: { intra_op: { allow_spinning: workerData.spinning ? '1' : '0' }, disable_prepacking: workerData.prepack ? '0' : '1' } },
 };
 function finish(code, message) {
   if (code === 2) {
@@ -42,7 +42,7 @@ async function handle(m) {
       data = m.buffer;
       return;
     case 'create': {
-      sessions.set(m.id, await ort.InferenceSession.create(m.bytes, { ...options, graphOptimizationLevel: m.optimization }));
+      sessions.set(m.id, await ort.InferenceSession.create(m.bytes, { ...options, graphOptimizationLevel: m.optimization, enableCpuMemArena: m.memArena ?? options.enableCpuMemArena }));
       return;
     }
     case 'release': {

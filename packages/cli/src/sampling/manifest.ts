@@ -134,6 +134,6 @@ const fmt = (v: unknown) => (Array.isArray(v) ? (v.length > 8 ? `[${v.slice(0, 8
 export function writeError(target: string, err: unknown): unknown {
   if ((err as { code?: string }).code === 'E_ABORTED') return err;
   const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : (err as Error).message;
+  const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a path in it is a file, not a folder' : (err as Error).message;
   return new CliError('E_USAGE', `cannot write ${target} (${why})`, code === 'ENOSPC' ? 'free some space and run the same command again (it resumes)' : 'pass another --out folder');
 }

@@ -18,14 +18,19 @@ export class SampleFolder {
 
   constructor(readonly dir: string) {}
 
-  /** Creates the folder, removes temporary files a killed run left, and notes the finished images. */
-  async open(plan: readonly PlannedImage[]): Promise<void> {
+  /** Creates the folder; one that cannot be written is a one-line usage error. */
+  async ensureWritable(): Promise<void> {
     try {
       await fsp.mkdir(this.dir, { recursive: true });
       await fsp.access(this.dir, constants.W_OK);
     } catch (err) {
       throw writeError(this.dir, err);
     }
+  }
+
+  /** Removes temporary files a killed run left, and notes the finished images. */
+  async open(plan: readonly PlannedImage[]): Promise<void> {
+    await this.ensureWritable();
     const wanted = new Set(plan.map((p) => p.file));
     for (const name of await fsp.readdir(this.dir)) {
       if (/^\..*\.tmp-\d+-[0-9a-f]+$/.test(name)) {

@@ -1,0 +1,143 @@
+/**
+ * A sample set on disk, from the command's point of view: which images it holds (the plan), whether
+ * the folder's manifest is this set (resume) or another one (an error naming what differs), storing
+ * results as they come, and finishing (the `.npz`, the final manifest). Shared by the local sampler
+ * and the queue coordinator.
+ */
+import path from 'node:path';
+import { usageError } from '../errors.js';
+import { checkFits, maxImagesThatFit, type GenerateShape } from '../limits/memory.js';
+import type { VARModel } from '../core-api.js';
+import { buildManifest, identityDifferences, markDone, readManifest, writeManifest, MANIFEST_FILE, type Manifest, type SetIdentity, type SetSettings } from './manifest.js';
+import { planSet, type PlannedImage } from './plan.js';
+import { SampleFolder } from './store.js';
+import type { SamplingModel } from './model.js';
+
+export interface SetRequest {
+  out: string;
+  npz: string;
+  perClass: number;
+  classes: number[];
+  seed: number;
+}
+
+/** `<folder>.npz` beside the folder, as the reference names it. */
+export function defaultNpzPath(out: string): string {
+  return `${path.resolve(out).replace(/[\\/]+$/, '')}.npz`;
+}
+
+export class SampleSet {
+  /** When the manifest was last written (it is refreshed at most every `manifestEveryMs`). */
+  private lastManifest = 0;
+  manifestEveryMs = 2000;
+  private wanted?: Set<string>;
+
+  private constructor(
+    readonly request: SetRequest,
+    readonly identity: SetIdentity,
+    readonly plan: PlannedImage[],
+    readonly folder: SampleFolder,
+    readonly manifest: Manifest,
+    /** Images already on disk when this run started. */
+    readonly doneAtStart: number,
+  ) {}
+
+  /**
+   * Opens (or starts) the set in `request.out`: a manifest there must describe the same set, a folder
+   * without one must hold no PNG files. Removes temporary files a killed run left.
+   */
+  static async open(request: SetRequest, sm: Pick<SamplingModel, 'files' | 'render' | 'engine'>, version: string): Promise<SampleSet> {
+    const settings: SetSettings = { perClass: request.perClass, classes: request.classes, seed: request.seed, ...sm.render };
+    const identity: SetIdentity = { model: sm.files, settings };
+    const plan = planSet(request.classes, request.perClass, request.seed);
+    const folder = new SampleFolder(request.out);
+    await folder.ensureWritable();
+    const existing = await readManifest(request.out);
+    if (existing) {
+      const diff = identityDifferences(existing, identity);
+      if (diff.length) {
+        throw usageError(
+          `${request.out} holds another sample set (${diff.join('; ')})`,
+          'run the command that made it (see its manifest.json), or pass another --out folder',
+        );
+      }
+    } else {
+      const stray = await SampleFolder.strayImages(request.out);
+      if (stray.length) {
+        throw usageError(
+          `${request.out} holds ${stray.length} PNG file${stray.length === 1 ? '' : 's'} but no ${MANIFEST_FILE}; they are not part of a sample set`,
+          'pass an empty or new --out folder',
+        );
+      }
+    }
+    await folder.open(plan);
+    const manifest = buildManifest(identity, plan, folder.done, { engine: `${sm.engine.id} (${sm.engine.name})`, nextscale: version });
+    if (existing) manifest.createdAt = existing.createdAt;
+    const set = new SampleSet(request, identity, plan, folder, manifest, folder.done.size);
+    await set.saveManifest(true);
+    return set;
+  }
+
+  get done(): number {
+    return this.folder.done.size;
+  }
+
+  get complete(): boolean {
+    return this.folder.done.size === this.plan.length;
+  }
+
+  /** Planned images not on disk yet, in plan order. */
+  missing(): PlannedImage[] {
+    return this.plan.filter((p) => !this.folder.done.has(p.file));
+  }
+
+  /** Stores results (an image already stored is counted as a duplicate and dropped). */
+  async store(images: readonly { file: string; png: Uint8Array }[], signal?: AbortSignal): Promise<number> {
+    this.wanted ??= new Set(this.plan.map((p) => p.file));
+    let added = 0;
+    for (const im of images) {
+      if (!this.wanted.has(im.file)) continue;
+      if (await this.folder.store(im.file, im.png, signal)) added++;
+    }
+    await this.saveManifest(false);
+    return added;
+  }
+
+  async saveManifest(force: boolean): Promise<void> {
+    const t = performance.now();
+    if (!force && t - this.lastManifest < this.manifestEveryMs) return;
+    this.lastManifest = t;
+    markDone(this.manifest, this.folder.done);
+    await writeManifest(this.request.out, this.manifest);
+  }
+
+  /** The `.npz` (only once every image is there) and the final manifest. */
+  async finish(signal?: AbortSignal): Promise<{ path: string; bytes: number; shape: number[] }> {
+    if (!this.complete) throw new Error(`finish() with ${this.plan.length - this.done} images missing`);
+    const npz = await this.folder.writeNpz(this.request.npz, this.plan, signal);
+    this.manifest.npz = { path: npz.path, bytes: npz.bytes };
+    await this.saveManifest(true);
+    return npz;
+  }
+}
+
+/** Refuses, before any work, a --batch this machine cannot hold (with the largest that fits). */
+export function refuseBatchThatCannotFit(model: VARModel, batch: number, cfg: boolean): void {
+  const c = model.config;
+  const v = model.vae.model.config;
+  const shape: GenerateShape = {
+    depth: c.depth,
+    embedDim: c.embedDim,
+    numHeads: c.numHeads,
+    vocabSize: c.vocabSize,
+    mlpHidden: c.mlpHidden,
+    patchNums: c.patchNums,
+    vaeCh: v.ch,
+    vaeChMult: v.chMult,
+    imageSize: model.vae.imageSize,
+  };
+  const fit = checkFits(shape, { images: batch, zoom: 1, cfg });
+  if (fit.ok) return;
+  const most = maxImagesThatFit(shape, { zoom: 1, cfg });
+  throw usageError(`--batch ${batch} cannot be sampled here: ${fit.reason}`, most >= 1 ? `lower --batch to at most ${most}` : 'this model does not fit in memory here');
+}
