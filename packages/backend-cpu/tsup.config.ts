@@ -6,5 +6,5 @@ export default defineConfig({
   dts: true,
   clean: true,
   target: 'node20',
-  external: ['@nextscale/core'],
+  external: ['@nextscale/core', '@nextscale/wasm-runtime'],
 });

@@ -6,5 +6,7 @@ export default defineConfig({
   dts: true,
   clean: true,
   target: 'node20',
-  external: [/^@nextscale\//],
+  // @nextscale/bench-utils is private (never published): bundled in, so the CLI has no runtime dependency on it
+  external: [/^@nextscale\/(?!bench-utils)/],
+  noExternal: ['@nextscale/bench-utils'],
 });

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { machine, median } from './machine.mjs';
+import { machine, median } from '@nextscale/bench-utils';
 import { runTorchVarD16 } from './torch.mjs';
 
 const arg = (name, dflt) => {

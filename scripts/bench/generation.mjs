@@ -8,6 +8,7 @@
 // Usage: pnpm build && node scripts/bench/generation.mjs [--reps N] [--skip-d16] [--skip-tiny]
 //   --reps defaults to 3 for tiny (after one warm-up run) and 1 for d16 (no warm-up).
 import { fileURLToPath } from 'node:url';
+import '@nextscale/engine-wasm/register';
 import {
   createRegistry,
   getGemmEngine,
@@ -17,10 +18,16 @@ import {
   randomVQVAEStateDict,
   releasedVARSpec,
   releasedVQVAEConfig,
+  selectEngine,
+  setDenseEngine,
   VARModel,
 } from '@nextscale/core';
 import { backend as cpuBackend } from '@nextscale/backend-cpu';
-import { machine, median } from './machine.mjs';
+import { machine, median } from '@nextscale/bench-utils';
+
+// core computes on its TypeScript reference until an engine is chosen: pick the best installed one (the WebAssembly
+// engine here; NEXTSCALE_ENGINE / NEXTSCALE_THREADS are honoured), as the CLI does.
+setDenseEngine((await selectEngine()).engine);
 
 const argv = process.argv.slice(2);
 const repsArg = argv.includes('--reps') ? Number(argv[argv.indexOf('--reps') + 1]) : undefined;

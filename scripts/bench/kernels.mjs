@@ -1,9 +1,14 @@
 // Throughput of the CPU kernels: core's matmul and the cpu backend's exact attention at VAR's
 // attention shapes (L = 680 and 2240, head dim 64), medians over several runs.
 // Usage: pnpm build && node scripts/bench/kernels.mjs [--reps 5]
-import { pyramidWork, RELEASED_PYRAMIDS, Rng, scaleEnds, Tensor, getGemmEngine, matmul } from '@nextscale/core';
+import '@nextscale/engine-wasm/register';
+import { pyramidWork, RELEASED_PYRAMIDS, Rng, scaleEnds, Tensor, getGemmEngine, matmul, selectEngine, setDenseEngine } from '@nextscale/core';
 import { createCpuAttention } from '@nextscale/backend-cpu';
-import { machine, timeMedian } from './machine.mjs';
+import { machine, timeMedian } from '@nextscale/bench-utils';
+
+// core computes on its TypeScript reference until an engine is chosen: pick the best installed one (the WebAssembly
+// engine here; NEXTSCALE_ENGINE / NEXTSCALE_THREADS are honoured), as the CLI does.
+setDenseEngine((await selectEngine()).engine);
 
 const reps = Number(process.argv[process.argv.indexOf('--reps') + 1]) || 5;
 const rng = new Rng(0);

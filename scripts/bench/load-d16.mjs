@@ -25,7 +25,7 @@ else await parent();
 async function parent() {
   const { countStateDict, getGemmEngine, randomVARStateDictEntries, randomVQVAEStateDictEntries, releasedVARSpec, releasedVQVAEConfig, writeSafetensors } =
     await import('@nextscale/core');
-  const { machine } = await import('./machine.mjs');
+  const { machine } = await import('@nextscale/bench-utils');
   const depth = Number(arg('--depth', '16'));
   console.log(`machine: ${JSON.stringify(machine())}; GEMM engine: ${getGemmEngine().name}`);
 
@@ -139,6 +139,7 @@ async function child(varPath, vaePath) {
 
   const { loadVAR } = await import('@nextscale/core');
   await import('@nextscale/backend-cpu/register');
+  await import('@nextscale/engine-wasm/register'); // loadVAR then computes on the WebAssembly engine, as the CLI does
   globalThis.gc?.();
   const baseRss = process.memoryUsage().rss;
   let peakRss = baseRss;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import { createRequire } from 'node:module';
 import { Rng } from '@nextscale/core';
 import { OnnxDenseEngine, linearGraph, resolveOrt } from '@nextscale/engine-onnx';
-import { machine, median } from './machine.mjs';
+import { machine, median } from '@nextscale/bench-utils';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);

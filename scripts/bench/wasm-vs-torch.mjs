@@ -22,17 +22,23 @@ import {
   scaleEnds,
   Tensor,
   VARModel,
-  createWasmGemmEngine,
-  detectWasmFeatures,
   getGemmEngine,
   jsGemmEngine,
   randomVARStateDict,
   randomVQVAEStateDict,
   releasedVARSpec,
   releasedVQVAEConfig,
+  selectEngine,
+  setDenseEngine,
 } from '@nextscale/core';
+import '@nextscale/engine-wasm/register';
+import { createWasmGemmEngine, detectWasmFeatures } from '@nextscale/engine-wasm';
 import { createCpuAttention } from '@nextscale/backend-cpu';
-import { machine, median } from './machine.mjs';
+import { machine, median } from '@nextscale/bench-utils';
+
+// core computes on its TypeScript reference until an engine is chosen: pick the best installed one (the WebAssembly
+// engine here; NEXTSCALE_ENGINE / NEXTSCALE_THREADS are honoured), as the CLI does.
+setDenseEngine((await selectEngine()).engine);
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);

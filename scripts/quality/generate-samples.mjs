@@ -6,6 +6,7 @@
 // same keys and values) and counts the calls whose measured error exceeds their certificate.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import '@nextscale/engine-wasm/register'; // loadVAR computes on the WebAssembly engine, as the CLI does
 import { backend as cpu } from '@nextscale/backend-cpu';
 import { backend as lowrank } from '@nextscale/backend-lowrank';
 import { KVCache, Tensor, createRegistry, explicitPolicy, loadVAR, openWeights, referenceAttention } from '@nextscale/core';

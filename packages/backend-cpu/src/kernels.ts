@@ -1,12 +1,13 @@
 /**
- * The two ways this backend computes attention, behind one call shape (core's WasmAttentionCall: slices of Q/out, K/V
+ * The two ways this backend computes attention, behind one call shape (WasmAttentionCall: slices of Q/out, K/V
  * with a slice stride, query segments):
- *  - 'wasm': core's flash-style WebAssembly SIMD kernel (key blocks with an online softmax, float64 logits and
+ *  - 'wasm': this package's flash-style WebAssembly SIMD kernel (wasm/attention.ts, assembly/attention.ts) (key blocks with an online softmax, float64 logits and
  *    normaliser; memory O(L·d)), split over worker threads in Node;
  *  - 'js': the scalar TypeScript kernel (kernel.ts, float64 throughout), where WebAssembly SIMD is missing or
  *    NEXTSCALE_ENGINE=js asks for plain JavaScript. It is also the reference the wasm kernel is compared against.
  */
-import { createWasmAttention, detectWasmFeatures, type WasmAttentionCall, type WasmAttention } from '@nextscale/core';
+import { detectWasmFeatures } from '@nextscale/wasm-runtime';
+import { createWasmAttention, type WasmAttentionCall, type WasmAttention } from './wasm/attention.js';
 import { attendSlice } from './kernel.js';
 import { visibleFromSegments } from './segments.js';
 

@@ -1,4 +1,5 @@
-import type { AttentionMask, QuerySegment } from '@nextscale/core';
+import type { AttentionMask } from '@nextscale/core';
+import type { QuerySegment } from './wasm/attention.js';
 
 /**
  * Query rows grouped by the keys they see: one segment for no mask (all Lk keys), one per scale for a block-causal

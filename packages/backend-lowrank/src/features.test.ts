@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { certifiedPolynomial, evalPoly, rankFor, Rng, wasmPrefixKernel, type PolyFamily } from '@nextscale/core';
+import { certifiedPolynomial, evalPoly, rankFor, Rng, type PolyFamily } from '@nextscale/core';
+import { wasmPrefixKernel } from './wasm/prefix-kernel.js';
 import { featureMap, featurize, monomialTable } from './features.js';
 
 describe('monomial table', () => {

@@ -1,4 +1,4 @@
-import { wasmPrefixKernel, type PrefixKernel } from '@nextscale/core';
+import { wasmPrefixKernel, type PrefixKernel } from './wasm/prefix-kernel.js';
 /**
  * The prefix sums of fast-attention.md §3 for one (batch, head): S = Σ_j φ_K(k_j)ᵀ [v_j − m, 1], an
  * r × (d+1) Float64 matrix whose last column is the normaliser state z = Σ_j φ_K(k_j). Values are

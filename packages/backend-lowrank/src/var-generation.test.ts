@@ -32,8 +32,14 @@ import {
   type TraceEntry,
   type VQVAEConfig,
 } from '@nextscale/core';
-import { backend as cpuBackend } from '@nextscale/backend-cpu';
+import { exactTestBackend } from '@nextscale/core/testing';
 import { backend as lowrankBackend } from './backend.js';
+
+/**
+ * An exact backend under backend-cpu's id and priority (core's float64 reference attention): the policies below
+ * choose between "an exact backend" and low-rank, and this package does not import another backend.
+ */
+const cpuBackend: AttentionBackend = { ...exactTestBackend, id: 'cpu', package: '@nextscale/core/testing', priority: 10 };
 
 const RELEASED_256 = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16];
 const HEAD_DIM = 16;

@@ -16,16 +16,18 @@ describe('a clone, used from its root', () => {
     // The README's imports, unchanged; the shipped model's files instead of the released checkpoints.
     const snippet = `
       import '@nextscale/backend-cpu/register';
+      import '@nextscale/engine-wasm/register';
       import { loadVAR } from '@nextscale/core';
       const model = await loadVAR({ var: ${JSON.stringify(path.join(SHIPPED, 'var.safetensors'))}, vae: ${JSON.stringify(path.join(SHIPPED, 'vae.safetensors'))} });
       const { tokens, images, trace } = await model.generate({ labels: [3], cfg: 4, topK: 900, topP: 0.96, seed: 0 });
-      console.log(JSON.stringify({ shape: images.shape, scales: tokens.length, backends: [...new Set(trace.entries.map((e) => e.backend))] }));
+      console.log(JSON.stringify({ shape: images.shape, scales: tokens.length, backends: [...new Set(trace.entries.map((e) => e.backend))], engine: model.engine.id }));
     `;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', snippet], { cwd: ROOT, encoding: 'utf8' });
     const doc = JSON.parse(out.trim().split('\n').pop()!);
     expect(doc.shape).toEqual([1, 3, 32, 32]);
     expect(doc.scales).toBe(7);
     expect(doc.backends).toEqual(['cpu']);
+    expect(doc.engine).toBe('wasm');
   });
 
   const inside = mkdtempSync(path.join(ROOT, 'packages', 'cli', '.newcomer-'));

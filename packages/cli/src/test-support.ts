@@ -7,6 +7,9 @@ import { mkdtempSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+// The library calls in the tests (loadVAR, model.generate) must compute on the dense engine the CLI picks by
+// default: core alone has only its TypeScript reference, so register the WebAssembly engine here as the CLI does.
+import '@nextscale/engine-wasm/register';
 
 export const CLI_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const BIN = path.join(CLI_DIR, 'bin', 'nextscale.js');

@@ -9,9 +9,5 @@ export * from './models/vqvae/index.js';
 export * from './models/var/index.js';
 export * from './models/random-weights.js';
 export * from './pipeline/index.js';
-export * from './wasm/index.js';
-
-// The WebAssembly SIMD engine becomes the GEMM behind matmul/linear/conv2d where the JavaScript engine supports it
-// (NEXTSCALE_ENGINE=js keeps the plain TypeScript engine; see wasm/default.ts).
-import { installDefaultGemmEngine } from './wasm/default.js';
-installDefaultGemmEngine();
+// Core carries no engine- or backend-specific kernel: the WebAssembly dense engine is @nextscale/engine-wasm (found
+// through the engine registry, see engines/), the exact CPU attention kernel is @nextscale/backend-cpu's.

@@ -1,7 +1,8 @@
-import { createEngineRegistry, detectWasmFeatures, getDefaultEngineRegistry, selectEngine } from '@nextscale/core';
+import { createEngineRegistry, getDefaultEngineRegistry, selectEngine } from '@nextscale/core';
+import { detectWasmFeatures } from '@nextscale/wasm-runtime';
 import { testDenseEngine } from '@nextscale/core/testing';
 import { describe, expect, it } from 'vitest';
-import type { WasmDenseEngine } from '@nextscale/core';
+import type { WasmDenseEngine } from './kernels/dense-engine.js';
 import { engine, type WasmEngineOptions } from './engine.js';
 
 const simd = detectWasmFeatures().simd;

@@ -1,17 +1,12 @@
 /**
  * The descriptor of the WebAssembly dense engine (priority 10: above core's TypeScript reference, below native
- * engines such as ONNX Runtime). The kernels themselves are still compiled in @nextscale/core (see README: moving
- * them here is the next step of issue 15); this package is the plug the registry and the CLI find.
+ * engines such as ONNX Runtime): the plug the registry and the CLI find. Its kernels live in src/kernels/ and
+ * assembly/; what it shares with the other packages with WebAssembly kernels comes from @nextscale/wasm-runtime.
  */
-import {
-  createWasmDenseEngine,
-  detectWasmFeatures,
-  ENGINE_API_VERSION,
-  type DenseEngineDescriptor,
-  type EngineCreateOptions,
-  type WasmDenseEngine,
-  type WasmGemmOptions,
-} from '@nextscale/core';
+import { ENGINE_API_VERSION, type DenseEngineDescriptor, type EngineCreateOptions } from '@nextscale/core';
+import { detectWasmFeatures } from '@nextscale/wasm-runtime';
+import { createWasmDenseEngine, type WasmDenseEngine } from './kernels/dense-engine.js';
+import type { WasmGemmOptions } from './kernels/gemm-engine.js';
 
 export const VERSION = '0.1.0';
 

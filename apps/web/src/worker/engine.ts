@@ -1,12 +1,11 @@
 /**
- * The dense engine the worker computes with. 'wasm' is core's WebAssembly SIMD engine on this thread with
+ * The dense engine the worker computes with. 'wasm' is @nextscale/engine-wasm's WebAssembly SIMD engine on this thread with
  * plain multiply-add, as the CLI runs in Node 20: Chromium also offers relaxed SIMD, whose fused
  * multiply-add rounds differently, so it is turned off here for the page to write the CLI's pixels.
  * 'js' is core's plain TypeScript reference.
  */
+import { createWasmElementwiseEngine, createWasmGemmEngine } from '@nextscale/engine-wasm';
 import {
-  createWasmElementwiseEngine,
-  createWasmGemmEngine,
   jsGemmEngine,
   setElementwiseEngine,
   setGemmEngine,

@@ -5,7 +5,7 @@
  * static bound they would get in a real generation.
  */
 import { pyramidWork, Rng, scaleEnds, Tensor, type AttentionBackend, type AttentionInstance } from '@nextscale/core';
-import { timeMedian } from './stats.js';
+import { timeMedian } from '@nextscale/bench-utils';
 
 export interface BenchCase {
   L: number;

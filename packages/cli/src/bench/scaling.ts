@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { AbortedError } from '@nextscale/core';
 import type { Discovery } from '../backends/discover.js';
 import { backendError, CliError } from '../errors.js';
-import { logLogChart, type LineSeries } from './svg.js';
+import { logLogChart, type LineSeries } from '@nextscale/bench-utils';
 
 export const LOWRANK_PACKAGE = '@nextscale/backend-lowrank';
 

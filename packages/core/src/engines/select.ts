@@ -4,7 +4,7 @@
  * package to install; there is never a silent fallback to another engine.
  */
 import { EngineUnavailableError, UsageError } from '../errors.js';
-import { env } from '../wasm/env.js';
+import { env } from '../env.js';
 import type { DenseEngine, DenseEngineDescriptor, EngineProbe } from './contract.js';
 import { getDefaultEngineRegistry, packageForEngine, safeProbe, type EngineRegistry } from './registry.js';
 
@@ -114,10 +114,19 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
   return { descriptor, probe, engine, skipped, chosenBy: options.engine !== undefined ? 'option' : fromEnv !== undefined ? 'environment' : 'priority' };
 }
 
+/** The most threads an engine is asked for (the WebAssembly pool's limit). */
+const MAX_ENGINE_THREADS = 64;
+
 function threadsFrom(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`NEXTSCALE_THREADS=${v}: expected a positive integer`);
+  // the same rule and wording as @nextscale/wasm-runtime's parseThreads (core does not depend on it)
+  const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_ENGINE_THREADS) {
+    throw new UsageError(
+      `NEXTSCALE_THREADS=${v}: expected a whole number of threads from 1 to ${MAX_ENGINE_THREADS} — ` +
+        'set NEXTSCALE_THREADS to a value in that range, or unset it to use the available cores',
+    );
+  }
   return n;
 }
 

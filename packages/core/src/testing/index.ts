@@ -1,3 +1,4 @@
 export * from './conformance.js';
 export * from './exact-test-backend.js';
 export * from './dense-conformance.js';
+export * from './numeric.js';
