@@ -2,9 +2,9 @@
 // block-causal and unmasked), in every gpu.js mode that runs in Node here; medians over several runs.
 // With --browser it also times the shader modes in headless Chromium (Debian's chromium, or CHROMIUM_PATH):
 // WebGL2 and WebGPU, which on a machine without a GPU run on SwiftShader (named in each row).
-// Usage: pnpm build && node packages/backend-gpu/bench/attention.mjs [--reps 3] [--modes webasm,cpu] [--browser]
+// Usage: pnpm build && node --import @nextscale/backend-cpu/register packages/backend-gpu/bench/attention.mjs [--reps 3] [--modes webasm,cpu] [--browser]
 import os from 'node:os';
-import { createCpuAttention } from '@nextscale/backend-cpu';
+import { createRegisteredBackend } from '@nextscale/core';
 import { createGpuAttention, modeSupported } from '../dist/index.js';
 import { attentionCases, timeEngines } from './attention-cases.mjs';
 
@@ -13,7 +13,7 @@ const reps = Number(arg('--reps', 3));
 const modes = arg('--modes', 'webgpu,webgl2,headlessgl,webasm').split(',');
 const lengths = [680, 2240];
 
-const engines = [{ name: 'cpu backend', mode: '-', create: () => createCpuAttention() }];
+const engines = [{ name: 'cpu backend', mode: '-', create: () => createRegisteredBackend('cpu') }];
 for (const mode of modes) {
   const s = await modeSupported(mode);
   if (s.ok) engines.push({ name: 'gpu backend', mode: `${mode}${s.adapter ? ` (${s.adapter})` : ''}`, create: () => createGpuAttention({ mode }) });

@@ -10,15 +10,14 @@
 // priori), so the backend certifies the degree the policy would pick. Costs are read from each call's
 // certificate (the degree and rank actually used).
 //
-// After `pnpm build`: node packages/backend-lowrank/bench/calibrate-kappa.mjs [--reps 5] [--dims 16,64]
+// After `pnpm build`: node --import @nextscale/backend-cpu/register packages/backend-lowrank/bench/calibrate-kappa.mjs [--reps 5] [--dims 16,64]
 //                       [--betas 0.1,0.25,0.5,1] [--lengths 155,680,2240] [--epsilon 1e-2] [--quick] [--out DIR]
 // (--quick: d = 16, L = 155 and 680, β = 0.25 and 0.5.) `nextscale bench --calibrate` runs it too.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RELEASED_PYRAMIDS, Rng, scaleEnds as scaleEndsOf, Tensor } from '@nextscale/core';
-import { createCpuAttention } from '@nextscale/backend-cpu';
+import { RELEASED_PYRAMIDS, Rng, createRegisteredBackend, scaleEnds as scaleEndsOf, Tensor } from '@nextscale/core';
 import { createLowrankAttention } from '../dist/index.js';
 
 const { values: o } = parseArgs({
@@ -62,7 +61,7 @@ function unitRows(L, d) {
   return t;
 }
 
-const exact = await createCpuAttention();
+const exact = await createRegisteredBackend('cpu'); // registered by the caller: node --import @nextscale/backend-cpu/register
 const lowrank = await createLowrankAttention({ epsilon });
 {
   // JIT and WebAssembly warm-up on a throwaway shape, so the first measured row is not penalised.

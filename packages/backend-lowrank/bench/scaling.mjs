@@ -3,15 +3,15 @@
 // β ∈ {0.25, 0.5, 1, 2, 4}, ε = 1e-2, values ~ N(0, 1), queries and keys on the unit sphere with
 // softmax scale τ = β (so the logit bound is exactly β, as for l2-normalised heads).
 //
-// A plain script, not a test. After `pnpm build` (core, backend-cpu, backend-lowrank):
-//   node bench/scaling.mjs [--out bench-results/] [--quick] [--reps 3] [--exact-limit 60]
+// A plain script, not a test. After `pnpm build` (core, backend-cpu, backend-lowrank), with the exact baseline
+// registered by the caller (`nextscale bench` does this):
+//   node --import @nextscale/backend-cpu/register bench/scaling.mjs [--out bench-results/] [--quick] [--reps 3] [--exact-limit 60]
 //                          [--dims 16,64] [--betas 0.25,0.5,1,2,4] [--ns 8,16,32,64,128]
 // Writes scaling.json, scaling.md and scaling.svg to --out.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { Rng, Tensor, pyramidWork } from '@nextscale/core';
-import { createCpuAttention } from '@nextscale/backend-cpu';
+import { Rng, Tensor, createRegisteredBackend, pyramidWork } from '@nextscale/core';
 import { createLowrankAttention } from '../dist/index.js';
 
 // ------------------------------------------------------------------------------------------------
@@ -165,7 +165,8 @@ const fmtE = (x) => (x === null || x === undefined ? '–' : x.toExponential(2))
 // The study
 
 const lowrank = createLowrankAttention({ epsilon });
-const cpu = createCpuAttention();
+// The exact baseline is whichever 'cpu' backend the caller registered (this package imports no other backend).
+const cpu = await createRegisteredBackend('cpu');
 const info = { machine: machine(), started: new Date().toISOString(), epsilon, reps, exactLimit, dims, betas, ns, quick };
 console.error(`machine: ${info.machine.cpu}, ${info.machine.cores} cores, node ${info.machine.node}, load ${info.machine.loadavg.join(' ')}`);
 const results = [];

@@ -119,7 +119,9 @@ export async function runCalibration(script: string, o: ScalingOptions): Promise
 
 /** Runs one of the lowrank package's bench scripts in a child process with --out, --reps and --quick. */
 async function runBenchScript(what: string, script: string, o: ScalingOptions): Promise<void> {
-  const args = [script, '--out', o.out, '--reps', String(o.reps), ...(o.quick ? ['--quick'] : [])];
+  // The scripts time against the exact 'cpu' backend registered by their caller: the CLI's own backend-cpu.
+  const baseline = import.meta.resolve('@nextscale/backend-cpu/register');
+  const args = ['--import', baseline, script, '--out', o.out, '--reps', String(o.reps), ...(o.quick ? ['--quick'] : [])];
   o.log(`running ${script}${o.quick ? ' (quick)' : ''}`);
   const stderr: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRegistry, getDefaultRegistry } from './registry.js';
+import { createRegisteredBackend, createRegistry, getDefaultRegistry } from './registry.js';
 import { fakeBackend } from './test-doubles.js';
 
 describe('registry', () => {
@@ -50,5 +50,17 @@ describe('registry', () => {
   it('keeps the default registry on a global symbol shared by every copy of core', () => {
     expect(getDefaultRegistry()).toBe(getDefaultRegistry());
     expect((globalThis as Record<symbol, unknown>)[Symbol.for('@nextscale/core/default-registry')]).toBe(getDefaultRegistry());
+  });
+});
+
+describe('createRegisteredBackend', () => {
+  it('creates the backend registered under an id in the default registry, or says how to register it', async () => {
+    await expect(createRegisteredBackend('baseline-test')).rejects.toThrow(/no 'baseline-test' attention backend is registered .* node --import @nextscale\/backend-baseline-test\/register/);
+    getDefaultRegistry().register(fakeBackend('baseline-test'));
+    try {
+      expect((await createRegisteredBackend('baseline-test')).backendId).toBe('baseline-test');
+    } finally {
+      getDefaultRegistry().unregister('baseline-test');
+    }
   });
 });

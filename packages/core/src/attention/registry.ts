@@ -123,3 +123,20 @@ export function getDefaultRegistry(): Registry {
   const slot = globalThis as unknown as Record<symbol, Registry | undefined>;
   return (slot[DEFAULT_REGISTRY_KEY] ??= createRegistry());
 }
+
+/**
+ * A fresh instance of the backend registered under `id` in the default registry. For benchmark scripts that
+ * time one backend against an exact baseline chosen by whoever runs them (`node --import
+ * @nextscale/backend-cpu/register …`), so that no backend package imports another.
+ */
+export async function createRegisteredBackend(id: string): Promise<AttentionInstance> {
+  const b = getDefaultRegistry().get(id);
+  if (!b) {
+    const registered = getDefaultRegistry().list().map((x) => x.id);
+    throw new NextscaleError(
+      'E_BACKEND_UNAVAILABLE',
+      `no '${id}' attention backend is registered (registered: [${registered.join(', ')}]) — run with node --import @nextscale/backend-${id}/register`,
+    );
+  }
+  return b.create();
+}
