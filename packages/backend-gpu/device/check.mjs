@@ -1,6 +1,7 @@
 // The gpu backend on a machine with a real GPU: the shared conformance suite and the attention benchmark
 // in WebGPU mode (gpu.js's WGSL kernels on Dawn's Node binding, which drives the Vulkan adapter), next to
-// the cpu backend measured in the same run; prints one report and writes it to --out.
+// the exact 'cpu' backend measured in the same run (registered by the bundle's entry, see pack.mjs); prints one
+// report and writes it to --out.
 // Runs only as the bundle made by pack.mjs (the suite's 'vitest' import is bound to vitest-shim.mjs there).
 //
 // Options: --modes webgpu[,webasm,...]  gpu.js modes to check (default webgpu)
@@ -15,8 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createCpuAttention } from '@nextscale/backend-cpu';
-import { Tensor } from '@nextscale/core';
+import { createRegisteredBackend, Tensor } from '@nextscale/core';
 import { testAttentionBackend } from '@nextscale/core/testing';
 import { backend, chooseMode, createGpuAttention, modeSupported, VERSION } from '../src/index.ts';
 import { timeEngines } from '../bench/attention-cases.mjs';
@@ -85,7 +85,7 @@ say(`## Exact attention, head dim 64: median of ${reps} runs after a warm-up`);
 say();
 say('| backend | gpu.js mode | L | heads | mask | median ms | GFLOP/s | time vs cpu backend |');
 say('|---|---|---|---|---|---|---|---|');
-const engines = [{ name: 'cpu', mode: '-', create: () => createCpuAttention() }, ...targets.map((t) => ({ name: 'gpu', mode: `${t.mode} (${t.adapter})`, create: () => createGpuAttention({ mode: t.mode }) }))];
+const engines = [{ name: 'cpu', mode: '-', create: () => createRegisteredBackend('cpu') }, ...targets.map((t) => ({ name: 'gpu', mode: `${t.mode} (${t.adapter})`, create: () => createGpuAttention({ mode: t.mode }) }))];
 for (const heads of opts.heads.split(',').map(Number)) {
   await timeEngines({
     engines,

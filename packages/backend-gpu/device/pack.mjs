@@ -26,13 +26,17 @@ function vitestExpectPaths() {
 }
 
 /**
- * Bundles check.mjs into one ES module. `webgpu` stays external: it is resolved at run time from a
+ * Bundles check.mjs, with backend-cpu registered as its exact baseline, into one ES module. `webgpu` stays external: it is resolved at run time from a
  * node_modules beside the bundle (or above it), and is optional. `gl` (headless-gl) is never built here.
  */
 export async function buildCheckBundle(outfile) {
   const paths = vitestExpectPaths();
   await build({
-    entryPoints: [join(here, 'check.mjs')],
+    // The exact baseline is registered before the check runs (ES imports run in order); the check itself
+    // imports no other backend. backend-cpu resolves from the workspace root (a devDependency there).
+    stdin: { contents: "import '@nextscale/backend-cpu/register';\nimport './check.mjs';\n", resolveDir: here, sourcefile: 'payload-entry.mjs', loader: 'js' },
+    // package.json's "sideEffects" lists the library's files, not this script: keep both imports of the entry.
+    ignoreAnnotations: true,
     bundle: true,
     platform: 'node',
     format: 'esm',
