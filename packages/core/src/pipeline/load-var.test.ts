@@ -164,3 +164,12 @@ describe('loadVAR errors', () => {
     await expect(m.generate({ labels: [0] })).rejects.toThrow(/disposed/);
   });
 });
+
+describe('loadVAR with both files wrong', () => {
+  it("reports the VAR's problem, whichever read finishes first", async () => {
+    // The two files swapped: both loads fail; the message must not depend on timing.
+    for (let i = 0; i < 3; i++) {
+      await expect(loadVAR({ var: fixture('vae.pth'), vae: fixture('var.pth'), patchNums: TINY_PATCH_NUMS })).rejects.toThrow(/not a VAR transformer checkpoint/);
+    }
+  });
+});

@@ -44,9 +44,12 @@ export async function loadVAR(options: LoadVAROptions): Promise<VARModel> {
     const tensors = await indexAsStateDict(r, []);
     validateVQVAEStateDict(tensors, inferVQVAEConfig(tensors, r.path), r.path);
   };
-  const [varSd, vaeSd] = await Promise.all([
-    loadStateDict(options.var, { signal, checkIndex: checkVAR }),
-    loadStateDict(options.vae, { signal, checkIndex: checkVAE }),
-  ]);
+  // Both files load at once, but the VAR's error wins when both are wrong (otherwise the message would depend
+  // on which read finished first); the VQ-VAE's is reported only for a good VAR.
+  const varLoad = loadStateDict(options.var, { signal, checkIndex: checkVAR });
+  const vaeLoad = loadStateDict(options.vae, { signal, checkIndex: checkVAE });
+  vaeLoad.catch(() => undefined); // awaited below; not unhandled while the VAR's load is awaited
+  const varSd = await varLoad;
+  const vaeSd = await vaeLoad;
   return VARModel.fromStateDicts(varSd, vaeSd, options);
 }
