@@ -36,6 +36,12 @@ export interface DenseEngine extends ActiveDenseEngine {
   softmaxRows?: DenseFastPaths['softmaxRows'];
   geluTanh?: DenseFastPaths['geluTanh'];
   silu?: DenseFastPaths['silu'];
+  /**
+   * A whole feature-map net (ops/feature-net.ts: the VQ-VAE's conv / GroupNorm / SiLU / add / upsample stretches) in
+   * one call. `net` is the same object on every call for the same stretch, and its weights are model weights (pin them
+   * like linear's). Returns false, having written nothing, for a net it cannot run; core then runs its ops one by one.
+   */
+  featureNet?: DenseFastPaths['featureNet'];
   dispose?(): void | Promise<void>;
 }
 

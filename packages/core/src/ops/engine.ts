@@ -12,6 +12,7 @@
  * `linear` (x·Wᵀ) is this product as is, `conv2d` multiplies the weight (Co × Ci·kh·kw) by the transposed im2col
  * matrix, and `matmul` transposes its right operand once per call.
  */
+import type { FeatureNet } from './feature-net.js';
 export type GemmNT = (
   m: number,
   n: number,
@@ -80,6 +81,11 @@ export interface DenseFastPaths {
   softmaxRows: ElementwiseEngine['softmaxRows'];
   geluTanh: ElementwiseEngine['geluTanh'];
   silu: ElementwiseEngine['silu'];
+  /**
+   * Runs a whole feature-map net (ops/feature-net.ts) on x (B, C, H, W) into y (its output shape, preallocated);
+   * returns false, having written nothing, when the engine cannot run this net (core then runs it op by op).
+   */
+  featureNet(net: FeatureNet, x: Float32Array, shape: readonly [number, number, number, number], y: Float32Array): boolean;
 }
 
 /** The arguments of a dense engine's conv2d fast path: NCHW input, (Co, Ci, kh, kw) weight, preallocated output. */
@@ -98,7 +104,7 @@ export interface ActiveDenseEngine extends Partial<DenseFastPaths> {
 }
 
 export const ELEMENTWISE_KERNELS = ['layerNormRows', 'groupNorm', 'softmaxRows', 'geluTanh', 'silu'] as const;
-export const FAST_PATHS = ['linear', 'conv2d', ...ELEMENTWISE_KERNELS] as const;
+export const FAST_PATHS = ['linear', 'conv2d', ...ELEMENTWISE_KERNELS, 'featureNet'] as const;
 export type FastPathName = (typeof FAST_PATHS)[number];
 
 /**
@@ -130,7 +136,7 @@ export function setGemmEngine(engine: GemmEngine | null): void {
   if (engine !== null && (typeof engine !== 'object' || typeof engine.gemmNT !== 'function')) {
     throw new TypeError('setGemmEngine expects { name, gemmNT } or null');
   }
-  const { linear: _l, conv2d: _c, ...kernels } = state.kernels;
+  const { linear: _l, conv2d: _c, featureNet: _f, ...kernels } = state.kernels;
   state = { ...state, gemm: engine ?? jsGemmEngine, kernels, dense: null, chosen: true };
 }
 

@@ -10,3 +10,15 @@ export { silu, geluTanh } from './activation.js';
 export { add, addInPlace, scaleInPlace, clamp } from './elementwise.js';
 export { embedding } from './embedding.js';
 export { upsampleNearest2x, interpolateArea, interpolateBicubic } from './interpolate.js';
+export {
+  eagerFeatureOps,
+  recordFeatureNet,
+  featureNetShapes,
+  runFeatureNetFast,
+  type FeatureOps,
+  type FeatureBuild,
+  type FeatureNet,
+  type FeatureNetNode,
+  type FeatureConv,
+  type FeatureGroupNorm,
+} from './feature-net.js';

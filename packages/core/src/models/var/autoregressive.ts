@@ -71,10 +71,10 @@ export interface NextScaleVAE {
     /** Adds scale si's contribution to fHat in place; returns the next scale's input map (or fHat at the last scale). */
     nextAutoregressiveInput(si: number, fHat: Tensor, h: Tensor): Tensor;
   };
-  /** f_hat → images clamped to [−1, 1]; onModule sees the decoder's outputs ('decoder.conv_out' is the unclamped image). */
+  /** f_hat → images clamped to [−1, 1]; onRawImage sees the unclamped image. */
   fhatToImage(
     fHat: Tensor,
-    run: Pick<VARRunContext, 'router' | 'trace'> & { signal?: AbortSignal; onModule?: (name: string, output: Tensor) => void },
+    run: Pick<VARRunContext, 'router' | 'trace'> & { signal?: AbortSignal; onRawImage?: (image: Tensor) => void },
   ): Tensor | Promise<Tensor>;
 }
 
@@ -203,8 +203,8 @@ export async function generateNextScale(
   throwIfAborted(signal);
   onProgress?.({ stage: 'decode', scale: S, scales: S });
   const capture = ctx.capture;
-  const onModule = capture && ((name: string, out: Tensor) => name === 'decoder.conv_out' && capture('img_raw', out.clone()));
-  const pm1 = await vae.fhatToImage(fHat, { router: ctx.router, trace: ctx.trace, signal, onModule });
+  const onRawImage = capture && ((raw: Tensor) => capture('img_raw', raw.clone()));
+  const pm1 = await vae.fhatToImage(fHat, { router: ctx.router, trace: ctx.trace, signal, ...(onRawImage && { onRawImage }) });
   const images = new Tensor(pm1.shape, pm1.data.map((v) => (v + 1) * 0.5));
   return { tokens, images };
 }

@@ -2,28 +2,27 @@
  * The VQ-VAE's building blocks (VAR's basic_vae.py), each reading its weights from a Params scope.
  */
 import type { AttentionCall } from '../../attention/policy.js';
-import { add, conv2d, groupNorm, silu, upsampleNearest2x } from '../../ops/index.js';
+import { add, conv2d, eagerFeatureOps, type FeatureBuild, type FeatureConv, type FeatureGroupNorm } from '../../ops/index.js';
 import { Tensor } from '../../tensor.js';
 import { GROUP_NORM_EPS, GROUP_NORM_GROUPS } from './config.js';
 import type { VQVAERunOptions } from './context.js';
 import type { Params } from './params.js';
 
-type Padding = number | [number, number, number, number];
-
-export class Conv2d {
+/** A conv with symmetric padding: usable inside a feature net (ops/feature-net.ts). */
+export class Conv2d implements FeatureConv {
   readonly weight: Tensor;
   readonly bias: Tensor;
   constructor(
     p: Params,
-    private readonly stride = 1,
-    private readonly padding: Padding = 0,
+    readonly stride = 1,
+    readonly padding = 0,
   ) {
     this.weight = p.get('weight');
     this.bias = p.get('bias');
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
+    return eagerFeatureOps.conv2d(x, this);
   }
 }
 
@@ -33,16 +32,18 @@ export function conv3x3(p: Params): Conv2d {
 }
 
 /** VAR's Normalize(): GroupNorm(32, C, eps=1e-6) with affine weights. */
-export class GroupNorm {
-  private readonly weight: Tensor;
-  private readonly bias: Tensor;
+export class GroupNorm implements FeatureGroupNorm {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly groups = GROUP_NORM_GROUPS;
+  readonly eps = GROUP_NORM_EPS;
   constructor(p: Params) {
     this.weight = p.get('weight');
     this.bias = p.get('bias');
   }
 
   forward(x: Tensor): Tensor {
-    return groupNorm(x, GROUP_NORM_GROUPS, this.weight, this.bias, GROUP_NORM_EPS);
+    return eagerFeatureOps.groupNorm(x, this);
   }
 }
 
@@ -62,11 +63,11 @@ export class ResnetBlock {
     this.ninShortcut = p.has('nin_shortcut.weight') ? new Conv2d(p.scope('nin_shortcut')) : null;
   }
 
-  forward(x: Tensor): Tensor {
-    const h1 = this.conv1.forward(silu(this.norm1.forward(x)));
-    const h2 = this.conv2.forward(silu(this.norm2.forward(h1)));
-    return add(this.ninShortcut ? this.ninShortcut.forward(x) : x, h2);
-  }
+  readonly build: FeatureBuild = (ops, x) => {
+    const h1 = ops.conv2d(ops.silu(ops.groupNorm(x, this.norm1)), this.conv1);
+    const h2 = ops.conv2d(ops.silu(ops.groupNorm(h1, this.norm2)), this.conv2);
+    return ops.add(this.ninShortcut ? ops.conv2d(x, this.ninShortcut) : x, h2);
+  };
 }
 
 /** (B, C, L) channel-major → (B, 1, L, C) token-major: the router's (B, H=1, L, d) layout. */
@@ -123,15 +124,20 @@ export class AttnBlock {
   }
 }
 
-/** Halves H and W. VAR pads only right and bottom (by 1) before a stride-2 3×3 conv with no padding. */
+/**
+ * Halves H and W. VAR pads only right and bottom (by 1) before a stride-2 3×3 conv with no padding; being
+ * asymmetric, it runs op by op (a feature net holds symmetric convs only).
+ */
 export class Downsample2x {
-  private readonly conv: Conv2d;
+  private readonly weight: Tensor;
+  private readonly bias: Tensor;
   constructor(p: Params) {
-    this.conv = new Conv2d(p.scope('conv'), 2, [0, 1, 0, 1]);
+    this.weight = p.get('conv.weight');
+    this.bias = p.get('conv.bias');
   }
 
   forward(x: Tensor): Tensor {
-    return this.conv.forward(x);
+    return conv2d(x, this.weight, this.bias, { stride: 2, padding: [0, 1, 0, 1] });
   }
 }
 
@@ -142,7 +148,5 @@ export class Upsample2x {
     this.conv = conv3x3(p.scope('conv'));
   }
 
-  forward(x: Tensor): Tensor {
-    return this.conv.forward(upsampleNearest2x(x));
-  }
+  readonly build: FeatureBuild = (ops, x) => ops.conv2d(ops.upsampleNearest2x(x), this.conv);
 }

@@ -15,6 +15,8 @@ export interface VQVAERunOptions {
   trace: AttentionTrace;
   /** Observes intermediate outputs; the tensors passed are never modified afterwards. */
   onModule?: ModuleHook;
+  /** Receives the decoder's unclamped output (VAR's img before clamp). Unlike onModule it lets whole stretches run fused. */
+  onRawImage?: (image: Tensor) => void;
   signal?: AbortSignal;
 }
 

@@ -1,11 +1,11 @@
 /** VAR's Decoder: latent (B, Cvae, h, w) → image (B, 3, h·f, w·f), unclamped. */
-import { silu } from '../../ops/index.js';
 import type { Tensor } from '../../tensor.js';
 import { AttnBlock, Conv2d, conv3x3, GroupNorm, ResnetBlock, Upsample2x } from './blocks.js';
 import type { VQVAEConfig } from './config.js';
-import { emit, type VQVAERunOptions } from './context.js';
+import type { VQVAERunOptions } from './context.js';
 import { MidBlock } from './mid.js';
 import type { Params } from './params.js';
+import { StageRunner, type Stage } from './stages.js';
 
 interface UpLevel {
   name: string;
@@ -44,20 +44,29 @@ export class Decoder {
     this.convOut = conv3x3(p.scope('conv_out'));
   }
 
+  private runner?: StageRunner;
+
   async forward(z: Tensor, run: VQVAERunOptions): Promise<Tensor> {
+    this.runner ??= new StageRunner(this.stages());
+    return this.runner.run(z, run);
+  }
+
+  private stages(): Stage[] {
     const name = this.p.name;
-    let h = emit(run, `${name}.conv_in`, this.convIn.forward(z));
-    h = await this.mid.forward(h, run);
+    const stages: Stage[] = [{ name: `${name}.conv_in`, build: (ops, x) => ops.conv2d(x, this.convIn) }, ...this.mid.stages()];
     for (let i = this.up.length - 1; i >= 0; i--) {
       const level = this.up[i]!;
       for (let j = 0; j < level.blocks.length; j++) {
-        h = emit(run, `${level.name}.block.${j}`, level.blocks[j]!.forward(h));
+        stages.push({ name: `${level.name}.block.${j}`, build: level.blocks[j]!.build });
         const attn = level.attn[j];
-        if (attn) h = emit(run, `${level.name}.attn.${j}`, await attn.forward(h, run));
+        if (attn) stages.push({ name: `${level.name}.attn.${j}`, attend: attn.forward.bind(attn) });
       }
-      if (level.upsample) h = emit(run, `${level.name}.upsample`, level.upsample.forward(h));
+      if (level.upsample) stages.push({ name: `${level.name}.upsample`, build: level.upsample.build });
     }
-    h = emit(run, `${name}.norm_out`, this.normOut.forward(h));
-    return emit(run, `${name}.conv_out`, this.convOut.forward(silu(h)));
+    stages.push(
+      { name: `${name}.norm_out`, build: (ops, x) => ops.groupNorm(x, this.normOut) },
+      { name: `${name}.conv_out`, build: (ops, x) => ops.conv2d(ops.silu(x), this.convOut) },
+    );
+    return stages;
   }
 }

@@ -1,11 +1,11 @@
 /** VAR's Encoder: image (B,3,H,W) → latent (B, Cvae, H/f, W/f), f = 2^(levels−1). */
-import { silu } from '../../ops/index.js';
 import type { Tensor } from '../../tensor.js';
 import { AttnBlock, Conv2d, conv3x3, Downsample2x, GroupNorm, ResnetBlock } from './blocks.js';
 import type { VQVAEConfig } from './config.js';
-import { emit, type VQVAERunOptions } from './context.js';
+import type { VQVAERunOptions } from './context.js';
 import { MidBlock } from './mid.js';
 import type { Params } from './params.js';
+import { StageRunner, type Stage } from './stages.js';
 
 interface DownLevel {
   name: string;
@@ -42,19 +42,30 @@ export class Encoder {
     this.convOut = conv3x3(p.scope('conv_out'));
   }
 
+  private runner?: StageRunner;
+
   async forward(x: Tensor, run: VQVAERunOptions): Promise<Tensor> {
+    this.runner ??= new StageRunner(this.stages());
+    return this.runner.run(x, run);
+  }
+
+  private stages(): Stage[] {
     const name = this.p.name;
-    let h = emit(run, `${name}.conv_in`, this.convIn.forward(x));
+    const stages: Stage[] = [{ name: `${name}.conv_in`, build: (ops, x) => ops.conv2d(x, this.convIn) }];
     for (const level of this.down) {
       for (let j = 0; j < level.blocks.length; j++) {
-        h = emit(run, `${level.name}.block.${j}`, level.blocks[j]!.forward(h));
+        stages.push({ name: `${level.name}.block.${j}`, build: level.blocks[j]!.build });
         const attn = level.attn[j];
-        if (attn) h = emit(run, `${level.name}.attn.${j}`, await attn.forward(h, run));
+        if (attn) stages.push({ name: `${level.name}.attn.${j}`, attend: attn.forward.bind(attn) });
       }
-      if (level.downsample) h = emit(run, `${level.name}.downsample`, level.downsample.forward(h));
+      const down = level.downsample;
+      if (down) stages.push({ name: `${level.name}.downsample`, forward: down.forward.bind(down) });
     }
-    h = await this.mid.forward(h, run);
-    h = emit(run, `${name}.norm_out`, this.normOut.forward(h));
-    return emit(run, `${name}.conv_out`, this.convOut.forward(silu(h)));
+    stages.push(
+      ...this.mid.stages(),
+      { name: `${name}.norm_out`, build: (ops, x) => ops.groupNorm(x, this.normOut) },
+      { name: `${name}.conv_out`, build: (ops, x) => ops.conv2d(ops.silu(x), this.convOut) },
+    );
+    return stages;
   }
 }

@@ -1,8 +1,7 @@
 /** The resnet → attention → resnet middle section shared by the encoder and the decoder. */
-import type { Tensor } from '../../tensor.js';
 import { AttnBlock, ResnetBlock } from './blocks.js';
-import { emit, type VQVAERunOptions } from './context.js';
 import type { Params } from './params.js';
+import type { Stage } from './stages.js';
 
 export class MidBlock {
   private readonly block1: ResnetBlock;
@@ -19,10 +18,13 @@ export class MidBlock {
     this.block2 = new ResnetBlock(p.scope('block_2'));
   }
 
-  async forward(x: Tensor, run: VQVAERunOptions): Promise<Tensor> {
+  stages(): Stage[] {
     const name = this.p.name;
-    let h = emit(run, `${name}.block_1`, this.block1.forward(x));
-    if (this.attn1) h = emit(run, `${name}.attn_1`, await this.attn1.forward(h, run));
-    return emit(run, `${name}.block_2`, this.block2.forward(h));
+    const attn = this.attn1;
+    return [
+      { name: `${name}.block_1`, build: this.block1.build },
+      ...(attn ? [{ name: `${name}.attn_1`, attend: attn.forward.bind(attn) }] : []),
+      { name: `${name}.block_2`, build: this.block2.build },
+    ];
   }
 }

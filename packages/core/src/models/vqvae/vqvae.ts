@@ -97,7 +97,9 @@ export class VQVAE {
   /** `clamp(decoder(post_quant_conv(f_hat)), −1, 1)`. */
   async fhatToImage(fHat: Tensor, run: VQVAERunOptions): Promise<Tensor> {
     const z = emit(run, 'post_quant_conv', this.postQuantConv.forward(fHat));
-    return clamp(await this.decoder.forward(z, run), -1, 1);
+    const raw = await this.decoder.forward(z, run);
+    run.onRawImage?.(raw);
+    return clamp(raw, -1, 1);
   }
 
   /** Token pyramid → images (B, 3, S, S) in [0, 1], as VAR's autoregressive_infer_cfg returns them. */
