@@ -14,7 +14,8 @@ import {
   siluGraph,
   type GraphModel,
 } from './graphs.js';
-import type { Conv2dArgs, DenseEngineLike } from './types.js';
+import { canWriteFeatureNet, featureNetGraph, featureNetOutputShape, featureNetWeights } from './feature-net-graph.js';
+import type { Conv2dArgs, DenseEngineLike, FeatureNetLike } from './types.js';
 
 interface Pinned {
   key: string;
@@ -36,6 +37,9 @@ export class OnnxDenseEngine implements DenseEngineLike {
   private readonly finalizer = new FinalizationRegistry<Pinned[]>((list) => {
     for (const p of list) this.bridge.releaseSession(p.id);
   });
+  /** The session of each feature net (core hands the same net object for a stretch every time); null = declined. */
+  private readonly nets = new WeakMap<FeatureNetLike, number | null>();
+  private readonly netFinalizer = new FinalizationRegistry<number>((id) => this.bridge.releaseSession(id));
   private sessionCount = 0;
 
   constructor(
@@ -209,6 +213,33 @@ export class OnnxDenseEngine implements DenseEngineLike {
   silu(x: Float32Array, out: Float32Array, n: number): void {
     if (n === 0) return;
     this.bridge.run(this.sharedSession('silu', siluGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'silu');
+  }
+
+  /**
+   * A whole VQ-VAE stretch as one session (feature-net-graph.ts), image by image like conv2d (batch invariance).
+   * Declines (false) a net whose weights were already handed to one-op sessions (their values live only there) or
+   * that holds an op this package cannot write; core then runs that stretch op by op, still on this engine.
+   */
+  featureNet(net: FeatureNetLike, x: Float32Array, shape: readonly [number, number, number, number], y: Float32Array): boolean {
+    let id = this.nets.get(net);
+    if (id === undefined) {
+      const weights = featureNetWeights(net);
+      id = canWriteFeatureNet(net) && !weights.some((w) => this.released.has(w)) ? this.session(() => featureNetGraph(net)) : null;
+      this.nets.set(net, id);
+      if (id !== null) {
+        this.netFinalizer.register(net, id);
+        if (this.releaseWeights) for (const w of weights) this.release(w);
+      }
+    }
+    if (id === null) return false;
+    const [B, C, H, W] = shape;
+    const [Co, Ho, Wo] = featureNetOutputShape(net, H, W);
+    const xn = C * H * W;
+    const yn = Co * Ho * Wo;
+    for (let b = 0; b < B; b++) {
+      this.bridge.run(id, [{ name: 'x', data: x, offset: b * xn, length: xn, dims: [1, C, H, W] }], [1, Co, Ho, Wo], y, b * yn, net.label);
+    }
+    return true;
   }
 
   async dispose(): Promise<void> {

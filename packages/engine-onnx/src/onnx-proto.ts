@@ -6,7 +6,7 @@
  *
  * Field numbers (onnx.proto): ModelProto ir_version 1, producer_name 2, graph 7, opset_import 8;
  * OperatorSetIdProto domain 1, version 2; GraphProto node 1, name 2, initializer 5, input 11, output 12;
- * NodeProto input 1, output 2, name 3, op_type 4, attribute 5, domain 7; AttributeProto name 1, f 2, i 3, ints 8,
+ * NodeProto input 1, output 2, name 3, op_type 4, attribute 5, domain 7; AttributeProto name 1, f 2, i 3, s 4, ints 8,
  * type 20; TensorProto dims 1, data_type 2, name 8, raw_data 9; ValueInfoProto name 1, type 2; TypeProto tensor_type 1;
  * TypeProto.Tensor elem_type 1, shape 2; TensorShapeProto dim 1; Dimension dim_value 1, dim_param 2.
  */
@@ -31,7 +31,7 @@ export interface Initializer {
   data: Float32Array | readonly number[];
 }
 
-export type AttributeValue = { f: number } | { i: number } | { ints: readonly number[] };
+export type AttributeValue = { f: number } | { i: number } | { s: string } | { ints: readonly number[] };
 
 export interface NodeSpec {
   opType: string;
@@ -188,6 +188,9 @@ function writeNode(w: Writer, n: NodeSpec, index: number): void {
       } else if ('i' in a) {
         aw.fieldVarint(3, a.i);
         aw.fieldVarint(20, 2); // INT
+      } else if ('s' in a) {
+        aw.fieldString(4, a.s);
+        aw.fieldVarint(20, 3); // STRING
       } else {
         for (const v of a.ints) aw.fieldVarint(8, v);
         aw.fieldVarint(20, 7); // INTS

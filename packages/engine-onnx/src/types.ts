@@ -38,3 +38,21 @@ export interface DenseEngineLike {
   silu(x: Float32Array, out: Float32Array, n: number): void;
   dispose(): Promise<void>;
 }
+
+interface TensorLike {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** core's FeatureNet (ops/feature-net.ts), structurally. */
+export interface FeatureNetLike {
+  readonly label: string;
+  readonly inChannels: number;
+  readonly nodes: readonly (
+    | { op: 'conv2d'; x: number; weight: TensorLike; bias: TensorLike | null; stride: number; padding: number }
+    | { op: 'groupNorm'; x: number; weight: TensorLike; bias: TensorLike; groups: number; eps: number }
+    | { op: 'silu'; x: number }
+    | { op: 'add'; a: number; b: number }
+    | { op: 'upsampleNearest2x'; x: number }
+  )[];
+}

@@ -1,0 +1,138 @@
+/**
+ * A core FeatureNet (a VQ-VAE stretch: conv, GroupNorm, SiLU, residual add, nearest ×2 upsampling) as one ONNX graph,
+ * so ONNX Runtime runs the whole stretch in one call with its weights as initializers and its intermediate buffers
+ * planned inside the session. Each op is written as the engine's one-op graphs write it (Conv as convGraph, SiLU with
+ * Exp as siluGraph), so a stretch computes what its ops would one by one, up to GroupNorm's summation order.
+ */
+import { encodeModel, FLOAT, INT64, type Initializer, type NodeSpec } from './onnx-proto.js';
+import type { GraphModel } from './graphs.js';
+import type { FeatureNetLike } from './types.js';
+
+/** Whether this package can write every node of `net` (unknown ops from a newer core are declined, not guessed). */
+export function canWriteFeatureNet(net: FeatureNetLike): boolean {
+  return net.nodes.every((n) => ['conv2d', 'groupNorm', 'silu', 'add', 'upsampleNearest2x'].includes(n.op));
+}
+
+/** The ONNX graph of `net` for one image: input x (1, C, h, w), output y. */
+export function featureNetGraph(net: FeatureNetLike): GraphModel {
+  const nodes: NodeSpec[] = [];
+  const initializers: Initializer[] = [];
+  const shared = new Set<string>();
+  const constant = (name: string, make: () => Initializer): string => {
+    if (!shared.has(name)) {
+      shared.add(name);
+      initializers.push(make());
+    }
+    return name;
+  };
+  const value = (i: number): string => (i === 0 ? 'x' : i === net.nodes.length ? 'y' : `v${i}`);
+  net.nodes.forEach((n, i) => {
+    const out = value(i + 1);
+    const t = `n${i + 1}`;
+    switch (n.op) {
+      case 'conv2d': {
+        const [co, ci, kh, kw] = n.weight.shape as [number, number, number, number];
+        initializers.push({ name: `${t}.W`, dataType: FLOAT, dims: [co, ci, kh, kw], data: n.weight.data });
+        if (n.bias) initializers.push({ name: `${t}.B`, dataType: FLOAT, dims: [co], data: n.bias.data });
+        const p = n.padding;
+        nodes.push({
+          opType: 'Conv',
+          inputs: n.bias ? [value(n.x), `${t}.W`, `${t}.B`] : [value(n.x), `${t}.W`],
+          outputs: [out],
+          attributes: {
+            kernel_shape: { ints: [kh, kw] },
+            strides: { ints: [n.stride, n.stride] },
+            pads: { ints: [p, p, p, p] },
+            dilations: { ints: [1, 1] },
+            group: { i: 1 },
+          },
+        });
+        break;
+      }
+      case 'groupNorm': {
+        // GroupNorm = InstanceNormalization over (1, G, C/G·h·w), then the per-channel affine
+        const G = n.groups;
+        const C = n.weight.shape[0]!;
+        const grouped = constant(`groups${G}`, () => ({ name: `groups${G}`, dataType: INT64, dims: [3], data: [0, G, -1] }));
+        const ones = constant(`ones${G}`, () => ({ name: `ones${G}`, dataType: FLOAT, dims: [G], data: new Float32Array(G).fill(1) }));
+        const zeros = constant(`zeros${G}`, () => ({ name: `zeros${G}`, dataType: FLOAT, dims: [G], data: new Float32Array(G) }));
+        initializers.push(
+          { name: `${t}.gamma`, dataType: FLOAT, dims: [C, 1, 1], data: n.weight.data },
+          { name: `${t}.beta`, dataType: FLOAT, dims: [C, 1, 1], data: n.bias.data },
+        );
+        nodes.push(
+          { opType: 'Reshape', inputs: [value(n.x), grouped], outputs: [`${t}.g`] },
+          { opType: 'InstanceNormalization', inputs: [`${t}.g`, ones, zeros], outputs: [`${t}.n`], attributes: { epsilon: { f: n.eps } } },
+          { opType: 'Shape', inputs: [value(n.x)], outputs: [`${t}.shape`] },
+          { opType: 'Reshape', inputs: [`${t}.n`, `${t}.shape`], outputs: [`${t}.r`] },
+          { opType: 'Mul', inputs: [`${t}.r`, `${t}.gamma`], outputs: [`${t}.s`] },
+          { opType: 'Add', inputs: [`${t}.s`, `${t}.beta`], outputs: [out] },
+        );
+        break;
+      }
+      case 'silu': {
+        const one = constant('one', () => ({ name: 'one', dataType: FLOAT, dims: [], data: Float32Array.of(1) }));
+        nodes.push(
+          { opType: 'Neg', inputs: [value(n.x)], outputs: [`${t}.neg`] },
+          { opType: 'Exp', inputs: [`${t}.neg`], outputs: [`${t}.exp`] },
+          { opType: 'Add', inputs: [`${t}.exp`, one], outputs: [`${t}.den`] },
+          { opType: 'Div', inputs: [value(n.x), `${t}.den`], outputs: [out] },
+        );
+        break;
+      }
+      case 'add':
+        nodes.push({ opType: 'Add', inputs: [value(n.a), value(n.b)], outputs: [out] });
+        break;
+      case 'upsampleNearest2x': {
+        const scales = constant('scales2x', () => ({ name: 'scales2x', dataType: FLOAT, dims: [4], data: Float32Array.of(1, 1, 2, 2) }));
+        nodes.push({
+          opType: 'Resize',
+          inputs: [value(n.x), '', scales],
+          outputs: [out],
+          attributes: { mode: { s: 'nearest' }, coordinate_transformation_mode: { s: 'asymmetric' }, nearest_mode: { s: 'floor' } },
+        });
+        break;
+      }
+      default:
+        throw new Error(`engine-onnx: feature net ${net.label}: no ONNX form for op ${(n as { op: string }).op}`);
+    }
+  });
+  const [outChannels] = featureNetOutputShape(net, 1, 1);
+  return {
+    label: `feature net ${net.label}`,
+    optimization: 'basic',
+    memArena: true,
+    bytes: encodeModel({
+      name: 'featureNet',
+      nodes,
+      inputs: [{ name: 'x', elemType: FLOAT, dims: [1, net.inChannels, 'h', 'w'] }],
+      outputs: [{ name: 'y', elemType: FLOAT, dims: [1, outChannels, 'outH', 'outW'] }],
+      initializers,
+    }),
+  };
+}
+
+/** [channels, height, width] of the net's output for an h × w input. */
+export function featureNetOutputShape(net: FeatureNetLike, h: number, w: number): [number, number, number] {
+  const shapes: [number, number, number][] = [[net.inChannels, h, w]];
+  for (const n of net.nodes) {
+    const [c, hi, wi] = shapes[n.op === 'add' ? n.a : n.x]!;
+    if (n.op === 'conv2d') {
+      const [co, , kh, kw] = n.weight.shape as [number, number, number, number];
+      const out = (size: number, k: number) => Math.floor((size + 2 * n.padding - k) / n.stride) + 1;
+      shapes.push([co, out(hi, kh), out(wi, kw)]);
+    } else if (n.op === 'upsampleNearest2x') shapes.push([c, 2 * hi, 2 * wi]);
+    else shapes.push([c, hi, wi]);
+  }
+  return shapes[shapes.length - 1]!;
+}
+
+/** Every weight array the net holds (what the engine pins and may release). */
+export function featureNetWeights(net: FeatureNetLike): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (const n of net.nodes) {
+    if (n.op === 'conv2d') out.push(n.weight.data, ...(n.bias ? [n.bias.data] : []));
+    if (n.op === 'groupNorm') out.push(n.weight.data, n.bias.data);
+  }
+  return out;
+}
