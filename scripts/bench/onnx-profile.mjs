@@ -29,6 +29,8 @@ const wrap = (name, label) => {
 wrap('linear', (x, rows, inF, w, outF) => `${inF}→${outF}`);
 wrap('conv2d', (a) => `${a.inChannels}→${a.outChannels} k${a.kernelH} ${a.height}×${a.width}`);
 wrap('gemmNT', (m, n, k) => `${m}×${n}×${k}`);
+wrap('feedForward', (x, rows, inF, w1, b1, hidden) => `${inF}→${hidden}→${inF}`);
+wrap('featureNet', (net, x, shape) => `${net.label} ${shape[2]}×${shape[3]}`);
 wrap('layerNormRows', (x, o, rows, cols) => `${cols}`);
 wrap('geluTanh', (x, o, n) => `${n}`);
 wrap('silu', (x, o, n) => `${n}`);

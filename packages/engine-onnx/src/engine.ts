@@ -7,6 +7,7 @@
 import { OrtBridge, type BridgeOptions } from './bridge.js';
 import {
   convGraph,
+  feedForwardGraph,
   gemmNTGraph,
   geluTanhGraph,
   layerNormGraph,
@@ -78,11 +79,11 @@ export class OnnxDenseEngine implements DenseEngineLike {
     return this.bridge.createSession(g.bytes, g.label, g.optimization, g.memArena);
   }
 
-  private pinnedSession(weight: Float32Array, key: string, graph: () => GraphModel): number {
+  private pinnedSession(weight: Float32Array, key: string, graph: () => GraphModel, alsoHeld: Float32Array[] = []): number {
     let list = this.pinned.get(weight);
     const hit = list?.find((p) => p.key === key);
     if (hit) return hit.id;
-    if (this.released.has(weight)) {
+    if (this.released.has(weight) || alsoHeld.some((w) => this.released.has(w))) {
       // its values live only inside ONNX Runtime's other session(s) now: a graph built from the emptied array would
       // compute with nothing, so say what happened instead
       throw new Error(
@@ -98,7 +99,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
       this.finalizer.register(weight, list);
     }
     list.push({ key, id });
-    if (this.releaseWeights) this.release(weight);
+    if (this.releaseWeights) for (const w of [weight, ...alsoHeld]) this.release(w);
     return id;
   }
 
@@ -159,6 +160,18 @@ export class OnnxDenseEngine implements DenseEngineLike {
     const key = `linear ${outF}x${inF} ${this.biasKey(bias)}`;
     const id = this.pinnedSession(weight, key, () => linearGraph(weight, outF, inF, bias));
     this.bridge.run(id, [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }], [rows, outF], y, 0, key);
+  }
+
+  /** fc2(GELU(fc1(x))) as one session: the hidden activations stay inside ONNX Runtime (graphs.ts feedForwardGraph). */
+  feedForward(
+    x: Float32Array, rows: number, inF: number, fc1: Float32Array, fc1Bias: Float32Array | null, hidden: number,
+    fc2: Float32Array, fc2Bias: Float32Array | null, y: Float32Array,
+  ): void {
+    if (rows === 0) return;
+    const key = `feedForward ${inF}→${hidden} ${this.biasKey(fc1Bias)} ${this.biasKey(fc2Bias)}`;
+    // pinned under fc1; fc2 (a weight of this session only) is released with it
+    const id = this.pinnedSession(fc1, key, () => feedForwardGraph(fc1, fc1Bias, hidden, inF, fc2, fc2Bias), [fc2]);
+    this.bridge.run(id, [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }], [rows, inF], y, 0, key);
   }
 
   conv2d(a: Conv2dArgs): void {

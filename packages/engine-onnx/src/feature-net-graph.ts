@@ -100,7 +100,7 @@ export function featureNetGraph(net: FeatureNetLike): GraphModel {
   const [outChannels] = featureNetOutputShape(net, 1, 1);
   return {
     label: `feature net ${net.label}`,
-    optimization: 'basic',
+    optimization: (process.env.NET_OPT as 'basic') ?? 'basic',
     memArena: true,
     bytes: encodeModel({
       name: 'featureNet',

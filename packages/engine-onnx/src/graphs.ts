@@ -27,12 +27,7 @@ const io = (name: string, dims: (number | string)[]) => ({ name, elemType: FLOAT
  * `optimization`). The transposed copy is made here, once, and lives only until the session has been created.
  */
 export function linearGraph(weight: Float32Array, outF: number, inF: number, bias: Float32Array | null): GraphModel {
-  const wt = new Float32Array(inF * outF);
-  for (let o = 0; o < outF; o++) {
-    const row = o * inF;
-    for (let i = 0; i < inF; i++) wt[i * outF + o] = weight[row + i]!;
-  }
-  const initializers: Initializer[] = [{ name: 'Wt', dataType: FLOAT, dims: [inF, outF], data: wt }];
+  const initializers: Initializer[] = [{ name: 'Wt', dataType: FLOAT, dims: [inF, outF], data: transposed(weight, outF, inF) }];
   const nodes: NodeSpec[] = [{ opType: 'MatMul', inputs: ['x', 'Wt'], outputs: [bias ? 'xw' : 'y'] }];
   if (bias) {
     initializers.push({ name: 'bias', dataType: FLOAT, dims: [outF], data: bias });
@@ -42,6 +37,45 @@ export function linearGraph(weight: Float32Array, outF: number, inF: number, bia
     label: `linear ${inF}→${outF}${bias ? ' + bias' : ''}`,
     optimization: 'basic',
     bytes: encodeModel({ name: 'linear', nodes, inputs: [io('x', ['rows', inF])], outputs: [io('y', ['rows', outF])], initializers }),
+  };
+}
+
+/** Wᵀ (inF × outF) of a row-major (outF × inF) weight. */
+function transposed(weight: Float32Array, outF: number, inF: number): Float32Array {
+  const wt = new Float32Array(inF * outF);
+  for (let o = 0; o < outF; o++) {
+    const row = o * inF;
+    for (let i = 0; i < inF; i++) wt[i * outF + o] = weight[row + i]!;
+  }
+  return wt;
+}
+
+/**
+ * The transformer FFN y = fc2(GELU_tanh(fc1(x))) as one graph: each part written exactly as linearGraph and
+ * geluTanhGraph write it, so the fused graph computes what the three one-op sessions compute.
+ */
+export function feedForwardGraph(
+  fc1: Float32Array, fc1Bias: Float32Array | null, hidden: number, inF: number, fc2: Float32Array, fc2Bias: Float32Array | null,
+): GraphModel {
+  const initializers: Initializer[] = [
+    { name: 'W1t', dataType: FLOAT, dims: [inF, hidden], data: transposed(fc1, hidden, inF) },
+    { name: 'W2t', dataType: FLOAT, dims: [hidden, inF], data: transposed(fc2, inF, hidden) },
+    ...geluConstants,
+  ];
+  const nodes: NodeSpec[] = [{ opType: 'MatMul', inputs: ['x', 'W1t'], outputs: [fc1Bias ? 'h0' : 'h'] }];
+  if (fc1Bias) {
+    initializers.push({ name: 'b1', dataType: FLOAT, dims: [hidden], data: fc1Bias });
+    nodes.push({ opType: 'Add', inputs: ['h0', 'b1'], outputs: ['h'] });
+  }
+  nodes.push(...geluNodes('h', 'g'), { opType: 'MatMul', inputs: ['g', 'W2t'], outputs: [fc2Bias ? 'y0' : 'y'] });
+  if (fc2Bias) {
+    initializers.push({ name: 'b2', dataType: FLOAT, dims: [inF], data: fc2Bias });
+    nodes.push({ opType: 'Add', inputs: ['y0', 'b2'], outputs: ['y'] });
+  }
+  return {
+    label: `feedForward ${inF}→${hidden}→${inF}`,
+    optimization: 'basic',
+    bytes: encodeModel({ name: 'feedForward', nodes, inputs: [io('x', ['rows', inF])], outputs: [io('y', ['rows', inF])], initializers }),
   };
 }
 
@@ -145,21 +179,29 @@ export function geluTanhGraph(): GraphModel {
     memArena: true,
     bytes: encodeModel({
       name: 'geluTanh',
-      nodes: [
-        { opType: 'Mul', inputs: ['x', 'x'], outputs: ['x2'] },
-        { opType: 'Mul', inputs: ['x2', 'k'], outputs: ['kx2'] },
-        { opType: 'Add', inputs: ['kx2', 'one'], outputs: ['p'] },
-        { opType: 'Mul', inputs: ['x', 'p'], outputs: ['inner'] },
-        { opType: 'Mul', inputs: ['inner', 'minus2c'], outputs: ['arg'] },
-        { opType: 'Exp', inputs: ['arg'], outputs: ['e'] },
-        { opType: 'Add', inputs: ['e', 'one'], outputs: ['d'] },
-        { opType: 'Div', inputs: ['x', 'd'], outputs: ['y'] },
-      ],
+      nodes: geluNodes('x', 'y'),
       inputs: [io('x', ['n'])],
       outputs: [io('y', ['n'])],
-      initializers: [scalar('k', 0.044715), scalar('one', 1), scalar('minus2c', -2 * Math.sqrt(2 / Math.PI))],
+      initializers: geluConstants,
     }),
   };
+}
+
+const geluConstants: Initializer[] = [scalar('gelu.k', 0.044715), scalar('gelu.one', 1), scalar('gelu.minus2c', -2 * Math.sqrt(2 / Math.PI))];
+
+/** GELU's nodes from `x` to `y` (intermediates prefixed by y's name). */
+function geluNodes(x: string, y: string): NodeSpec[] {
+  const t = (n: string) => `${y}.${n}`;
+  return [
+    { opType: 'Mul', inputs: [x, x], outputs: [t('x2')] },
+    { opType: 'Mul', inputs: [t('x2'), 'gelu.k'], outputs: [t('kx2')] },
+    { opType: 'Add', inputs: [t('kx2'), 'gelu.one'], outputs: [t('p')] },
+    { opType: 'Mul', inputs: [x, t('p')], outputs: [t('inner')] },
+    { opType: 'Mul', inputs: [t('inner'), 'gelu.minus2c'], outputs: [t('arg')] },
+    { opType: 'Exp', inputs: [t('arg')], outputs: [t('e')] },
+    { opType: 'Add', inputs: [t('e'), 'gelu.one'], outputs: [t('d')] },
+    { opType: 'Div', inputs: [x, t('d')], outputs: [y] },
+  ];
 }
 
 /** SiLU = x·σ(x) = x / (1 + e^(−x)) on a flat vector (Exp, not Sigmoid: see geluTanhGraph). */

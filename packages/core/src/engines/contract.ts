@@ -36,6 +36,8 @@ export interface DenseEngine extends ActiveDenseEngine {
   softmaxRows?: DenseFastPaths['softmaxRows'];
   geluTanh?: DenseFastPaths['geluTanh'];
   silu?: DenseFastPaths['silu'];
+  /** The transformer FFN fc2(GELU_tanh(fc1(x))) in one call (weights pinned like linear's); see DenseFastPaths. */
+  feedForward?: DenseFastPaths['feedForward'];
   /**
    * A whole feature-map net (ops/feature-net.ts: the VQ-VAE's conv / GroupNorm / SiLU / add / upsample stretches) in
    * one call. `net` is the same object on every call for the same stretch, and its weights are model weights (pin them

@@ -82,6 +82,14 @@ export interface DenseFastPaths {
   geluTanh: ElementwiseEngine['geluTanh'];
   silu: ElementwiseEngine['silu'];
   /**
+   * A transformer FFN in one call: y (rows×inF) = fc2(GELU_tanh(fc1(x))), fc1 (hidden×inF), fc2 (inF×hidden), both
+   * weights pinned like linear's, biases added. Must compute what linear → geluTanh → linear compute on this engine.
+   */
+  feedForward(
+    x: Float32Array, rows: number, inF: number, fc1: Float32Array, fc1Bias: Float32Array | null, hidden: number,
+    fc2: Float32Array, fc2Bias: Float32Array | null, y: Float32Array,
+  ): void;
+  /**
    * Runs a whole feature-map net (ops/feature-net.ts) on x (B, C, H, W) into y (its output shape, preallocated);
    * returns false, having written nothing, when the engine cannot run this net (core then runs it op by op).
    */
@@ -104,7 +112,7 @@ export interface ActiveDenseEngine extends Partial<DenseFastPaths> {
 }
 
 export const ELEMENTWISE_KERNELS = ['layerNormRows', 'groupNorm', 'softmaxRows', 'geluTanh', 'silu'] as const;
-export const FAST_PATHS = ['linear', 'conv2d', ...ELEMENTWISE_KERNELS, 'featureNet'] as const;
+export const FAST_PATHS = ['linear', 'conv2d', ...ELEMENTWISE_KERNELS, 'feedForward', 'featureNet'] as const;
 export type FastPathName = (typeof FAST_PATHS)[number];
 
 /**
@@ -136,7 +144,7 @@ export function setGemmEngine(engine: GemmEngine | null): void {
   if (engine !== null && (typeof engine !== 'object' || typeof engine.gemmNT !== 'function')) {
     throw new TypeError('setGemmEngine expects { name, gemmNT } or null');
   }
-  const { linear: _l, conv2d: _c, featureNet: _f, ...kernels } = state.kernels;
+  const { linear: _l, conv2d: _c, feedForward: _ff, featureNet: _f, ...kernels } = state.kernels;
   state = { ...state, gemm: engine ?? jsGemmEngine, kernels, dense: null, chosen: true };
 }
 
