@@ -4,7 +4,7 @@
  * and the head merge. The attention itself is whatever the router's backend computes.
  */
 import type { AttentionCall, HeadBound } from '../../attention/policy.js';
-import { l2Normalize, linear } from '../../ops/index.js';
+import { linear } from '../../ops/index.js';
 import { Tensor } from '../../tensor.js';
 import type { VARConfig } from './config.js';
 import type { VARBlockWeights } from './weights.js';
@@ -24,28 +24,34 @@ export function projectQKV(x: Tensor, block: VARBlockWeights, config: VARConfig)
   const H = config.numHeads;
   const hd = config.headDim;
   const qkv = linear(x, block.qkvWeight, block.qkvBias).data;
-  const parts = [0, 1, 2].map(() => new Tensor([N, H, T, hd]));
-  // Output channel s·C + h·hd + d is part s (q, k, v) of head h.
+  const [q, k, v] = [0, 1, 2].map(() => new Tensor([N, H, T, hd])) as [Tensor, Tensor, Tensor];
+  const l2 = config.attnL2Norm;
+  const qScale = block.qScale;
+  // One pass: output channel s·C + h·hd + d is part s (q, k, v) of head h. With l2-norm attention, q and k are
+  // l2-normalised per head (l2Normalize's float64 norm, eps 1e-12) and q is then × its head's scale, each step
+  // rounded to float32 as the separate ops would round it.
   for (let n = 0; n < N; n++) {
     for (let t = 0; t < T; t++) {
       const src = (n * T + t) * 3 * C;
-      for (let s = 0; s < 3; s++) {
-        const dst = parts[s]!.data;
-        for (let h = 0; h < H; h++) {
-          const o = ((n * H + h) * T + t) * hd;
-          for (let d = 0; d < hd; d++) dst[o + d] = qkv[src + s * C + h * hd + d]!;
+      for (let h = 0; h < H; h++) {
+        const o = ((n * H + h) * T + t) * hd;
+        for (let part = 0; part < 3; part++) {
+          const from = src + part * C + h * hd;
+          const dst = (part === 0 ? q : part === 1 ? k : v).data;
+          if (!l2 || part === 2) {
+            for (let d = 0; d < hd; d++) dst[o + d] = qkv[from + d]!;
+            continue;
+          }
+          let sq = 0;
+          for (let d = 0; d < hd; d++) sq += qkv[from + d]! * qkv[from + d]!;
+          const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
+          if (part === 1) for (let d = 0; d < hd; d++) dst[o + d] = qkv[from + d]! * inv;
+          else {
+            const sc = qScale![h]!;
+            for (let d = 0; d < hd; d++) dst[o + d] = Math.fround(qkv[from + d]! * inv) * sc;
+          }
         }
       }
-    }
-  }
-  let [q, k, v] = parts as [Tensor, Tensor, Tensor];
-  if (config.attnL2Norm) {
-    q = l2Normalize(q);
-    k = l2Normalize(k);
-    const scale = block.qScale!;
-    for (let nh = 0; nh < N * H; nh++) {
-      const s = scale[nh % H]!;
-      for (let i = nh * T * hd; i < (nh + 1) * T * hd; i++) q.data[i] = q.data[i]! * s;
     }
   }
   return { q, k, v };
