@@ -7,6 +7,7 @@
 import { describe, expect, it, type TestContext } from 'vitest';
 import type { DenseEngine } from '../engines/contract.js';
 import { conv2d } from '../ops/conv2d.js';
+import { eagerFeatureOps, recordFeatureNet, type FeatureBuild } from '../ops/feature-net.js';
 import { geluTanh, silu } from '../ops/activation.js';
 import { jsGemmEngine, withDenseEngine, withReferenceEngine } from '../ops/engine.js';
 import { linear } from '../ops/linear.js';
@@ -230,6 +231,51 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
       });
     }
 
+    test('feedForward (when provided) matches linear → geluTanh → linear on the reference', (ctx) => {
+      if (!engine.feedForward) return ctx.skip();
+      const rng = new Rng(seed + 700);
+      for (const [rows, inF, hidden] of [[1, 1, 4], [5, 9, 37], [33, 64, 256]] as const) {
+        const x = randomArray(rng, rows * inF, 2);
+        const w1 = randomArray(rng, hidden * inF, 1 / Math.sqrt(inF)), b1 = randomArray(rng, hidden);
+        const w2 = randomArray(rng, inF * hidden, 1 / Math.sqrt(hidden)), b2 = randomArray(rng, inF);
+        const ref = withReferenceEngine(() =>
+          linear(geluTanh(linear(new Tensor([rows, inF], x), new Tensor([hidden, inF], w1), new Tensor([hidden], b1))), new Tensor([inF, hidden], w2), new Tensor([inF], b2)),
+        ).data;
+        const got = new Float32Array(rows * inF).fill(Number.NaN);
+        engine.feedForward(x, rows, inF, w1, b1, hidden, w2, b2, got);
+        // two products and a GELU in float32: the error is relative to the output's size, not to each entry's
+        compareToLargest(got, ref, 100 * tol, `feedForward ${rows}×${inF}→${hidden}`);
+      }
+    });
+
+    test('featureNet (when provided) runs a recorded net as core runs its ops, or declines it having written nothing', (ctx) => {
+      if (!engine.featureNet) return ctx.skip();
+      const rng = new Rng(seed + 800);
+      const conv = (co: number, ci: number, k: number, stride = 1) => ({
+        weight: new Tensor([co, ci, k, k], randomArray(rng, co * ci * k * k, 1 / Math.sqrt(ci * k * k))),
+        bias: new Tensor([co], randomArray(rng, co)),
+        stride,
+        padding: (k - 1) / 2,
+      });
+      const norm = (c: number, groups: number) => ({ weight: new Tensor([c], randomArray(rng, c)), bias: new Tensor([c], randomArray(rng, c)), groups, eps: 1e-6 });
+      const n1 = norm(8, 4), c1 = conv(12, 8, 3), sc = conv(12, 8, 1), n2 = norm(12, 2), c2 = conv(4, 12, 3, 2);
+      const builds: FeatureBuild[] = [
+        (ops, x) => ops.add(ops.conv2d(x, sc), ops.conv2d(ops.silu(ops.groupNorm(x, n1)), c1)),
+        (ops, x) => ops.conv2d(ops.silu(ops.groupNorm(ops.upsampleNearest2x(x), n2)), c2),
+      ];
+      for (const [B, H, W] of [[1, 1, 1], [2, 5, 3]] as const) {
+        const x = new Tensor([B, 8, H, W], randomArray(rng, B * 8 * H * W, 2));
+        const ref = withReferenceEngine(() => builds.reduce((v, b) => b(eagerFeatureOps, v), x));
+        const got = new Float32Array(ref.data.length).fill(Number.NaN);
+        const net = recordFeatureNet('conformance net', 8, builds);
+        if (!engine.featureNet(net, x.data, [B, 8, H, W], got)) {
+          expect(got.every(Number.isNaN), 'a declined net writes nothing').toBe(true);
+          continue;
+        }
+        compareToLargest(got, ref.data, 100 * tol, `featureNet ${B}×8×${H}×${W}`);
+      }
+    });
+
     if (owned) {
       test('the engine it created disposes cleanly', async () => {
         await expect(Promise.resolve(engine.dispose?.())).resolves.toBeUndefined();
@@ -253,6 +299,14 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
 
 function checkClose(got: number, ref: number, bound: number, where: string): void {
   if (!(Math.abs(got - ref) <= bound)) throw new Error(`${where}: got ${got}, reference ${ref} (allowed error ${bound.toExponential(2)})`);
+}
+
+/** |got − ref| ≤ tol·(max|ref| + 1) everywhere: for composite ops whose error follows the output's overall size. */
+function compareToLargest(got: Float32Array, ref: Float32Array, tol: number, where: string): void {
+  expect(got.length, `${where}: length`).toBe(ref.length);
+  let largest = 0;
+  for (const v of ref) largest = Math.max(largest, Math.abs(v));
+  for (let i = 0; i < got.length; i++) checkClose(got[i]!, ref[i]!, tol * (largest + 1), `${where} [${i}]`);
 }
 
 function compareRows(got: Float32Array, ref: Float32Array, tol: number, where: string): void {
