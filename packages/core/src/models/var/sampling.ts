@@ -46,20 +46,28 @@ export function filterTopP(logits: Float32Array, V: number, topP: number): void 
   const probs = new Float64Array(V);
   for (let r = 0; r < logits.length / V; r++) {
     const row = logits.subarray(r * V, (r + 1) * V);
-    for (let i = 0; i < V; i++) order[i] = i;
-    order.sort((a, b) => row[a]! - row[b]! || a - b);
-    softmaxInto(row, probs, order);
-    const remove: number[] = [];
+    // −∞ entries (top-k's removals) would sort first with probability exactly 0: they change neither the softmax's
+    // sum nor the cumulative sum, so only the others are ordered (~topK instead of V; same result bit for bit)
+    let n = 0;
+    let max = -Infinity;
+    for (let i = 0; i < V; i++) {
+      max = Math.max(max, row[i]!);
+      if (row[i] !== -Infinity) order[n++] = i;
+    }
+    const kept = order.subarray(0, n);
+    kept.sort((a, b) => row[a]! - row[b]! || a - b);
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += probs[j] = Math.exp(row[kept[j]!]! - max);
     let cum = 0;
-    for (let j = 0; j < V - 1; j++) {
-      cum += Math.fround(probs[j]!);
-      if (Math.fround(cum) <= limit) remove.push(order[j]!);
+    const remove: number[] = [];
+    for (let j = 0; j < n - 1; j++) {
+      cum += Math.fround(probs[j]! / sum);
+      if (Math.fround(cum) <= limit) remove.push(kept[j]!);
     }
     for (const i of remove) row[i] = -Infinity;
   }
 }
 
-/** softmax of row (in the given order, if any) into out, in double precision; −∞ entries get 0. */
 function softmaxInto(row: ArrayLike<number>, out: Float64Array, order?: ArrayLike<number>): void {
   const n = row.length;
   let max = -Infinity;
