@@ -24,6 +24,10 @@ describe('the onnx engine (onnxruntime-web)', () => {
       expect(diff).toBeLessThanOrEqual(2);
       expect(await s.page.locator('#trace-summary').textContent()).toMatch(/engine onnxruntime-web 1\.31\.1 wasm \(1 thread\)/);
       expect(await s.page.locator('#engine').inputValue()).toBe('onnx');
+      // the tests' Chromium runs with --disable-gpu: no adapter, so the WebGPU execution provider is not offered
+      const webgpu = s.page.locator('#engine option[value="onnx-webgpu"]');
+      await s.page.waitForFunction(() => /no adapter/.test(document.querySelector('#engine option[value="onnx-webgpu"]')?.textContent ?? ''));
+      expect(await webgpu.isDisabled()).toBe(true);
       const origin = new URL(server.url).origin;
       expect(s.requests.some((u) => u === `${origin}/ort/ort-wasm-simd-threaded.asyncify.wasm`)).toBe(true);
       expect(s.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
