@@ -4,7 +4,7 @@ import path from 'node:path';
 import { builtinModules, createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
-import { ISOLATION_HEADERS, MODEL_FILES, MODEL_DIR } from './scripts/site.mjs';
+import { ISOLATION_HEADERS, MODEL_FILES, MODEL_DIR, ORT_DIR, ORT_FILES } from './scripts/site.mjs';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -22,21 +22,40 @@ function nodeBuiltinsStub(): Plugin {
   };
 }
 
-/** The shipped Fashion-MNIST model as static files of the app (dist/models/fashion-mnist/…), in dev too. */
-function shippedModel(): Plugin {
-  const url = (f: string) => `${MODEL_DIR}/${f}`;
+/**
+ * Files copied as they are into the app (dist/<dir>/<name>), served in dev too: the shipped Fashion-MNIST model, and
+ * onnxruntime-web's .wasm (the onnx engines' wasmPaths).
+ */
+function staticFiles(pluginName: string, dir: string, files: { name: string; source: string }[], type: string): Plugin {
+  const url = (f: string) => `${dir}/${f}`;
   return {
-    name: 'nextscale-shipped-model',
+    name: pluginName,
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
-        const file = MODEL_FILES.find((f) => req.url?.endsWith(url(f.name)));
+        const file = files.find((f) => req.url?.endsWith(url(f.name)));
         if (!file) return next();
-        res.setHeader('content-type', 'application/octet-stream');
+        res.setHeader('content-type', type);
         res.end(readFileSync(file.source));
       });
     },
     generateBundle() {
-      for (const f of MODEL_FILES) this.emitFile({ type: 'asset', fileName: url(f.name), source: readFileSync(f.source) });
+      for (const f of files) this.emitFile({ type: 'asset', fileName: url(f.name), source: readFileSync(f.source) });
+    },
+  };
+}
+const shippedModel = () => staticFiles('nextscale-shipped-model', MODEL_DIR, MODEL_FILES, 'application/octet-stream');
+/**
+ * onnxruntime-web's .wasm in dist/ort/. Vite also emits the hashed copy that onnxruntime-web's own
+ * `new URL('….wasm', import.meta.url)` names; it is dropped: wasmPaths is set, so that URL is never fetched (and the
+ * offline cache would hold the 28 MB twice).
+ */
+function ortWasm(): Plugin {
+  const copy = staticFiles('nextscale-onnxruntime-web-wasm', ORT_DIR, ORT_FILES, 'application/wasm');
+  return {
+    ...copy,
+    generateBundle(options, bundle, isWrite) {
+      for (const name of Object.keys(bundle)) if (/^assets\/ort-wasm-simd-threaded[^/]*\.wasm$/.test(name)) delete bundle[name];
+      (copy.generateBundle as (this: unknown, ...a: unknown[]) => void).call(this, options, bundle, isWrite);
     },
   };
 }
@@ -79,7 +98,7 @@ const gpuBrowser = createRequire(here('../../packages/backend-gpu/package.json')
 
 export default defineConfig({
   base: './',
-  plugins: [nodeBuiltinsStub(), shippedModel(), serviceWorker()],
+  plugins: [nodeBuiltinsStub(), shippedModel(), ortWasm(), serviceWorker()],
   resolve: { alias: [{ find: /^gpu\.js$/, replacement: gpuBrowser }] },
   worker: { format: 'es', plugins: () => [nodeBuiltinsStub()] },
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 2000, assetsInlineLimit: 0 },

@@ -1,4 +1,5 @@
 // What the app's build and its server share: the isolation headers and the shipped model's files.
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** Cross-origin isolation (SharedArrayBuffer, threaded engines): every response of the app carries these. */
@@ -13,4 +14,14 @@ export const MODEL_DIR = 'models/fashion-mnist';
 export const MODEL_FILES = ['var.safetensors', 'vae.safetensors'].map((name) => ({
   name,
   source: fileURLToPath(new URL(`../../../packages/cli/assets/fashion-mnist/${name}`, import.meta.url)),
+}));
+
+/**
+ * onnxruntime-web's .wasm for the 'onnx' engines (engine-onnx's ORT_WEB_WASM_FILES), served by the app itself from
+ * ORT_DIR (ort.env.wasm.wasmPaths), copied from the onnxruntime-web the app depends on: no CDN.
+ */
+export const ORT_DIR = 'ort';
+export const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.wasm'].map((name) => ({
+  name,
+  source: createRequire(import.meta.url).resolve(`onnxruntime-web/${name}`),
 }));

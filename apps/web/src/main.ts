@@ -83,6 +83,15 @@ if (!env.simd) {
   field.engine.value = 'js';
 }
 
+// onnxruntime-web's WebGPU execution provider is offered only where the browser gives an adapter.
+{
+  const option = field.engine.querySelector<HTMLOptionElement>('option[value="onnx-webgpu"]')!;
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  const none = () => void (option.textContent = 'ONNX Runtime Web (WebGPU: no adapter here)');
+  if (!gpu) none();
+  else gpu.requestAdapter().then((a) => (a ? (option.disabled = false) : none()), none);
+}
+
 // ---- URL request ----------------------------------------------------------------------------------
 let request: UrlRequest = { settings: {}, autorun: false };
 let urlError: string | null = null;
@@ -416,5 +425,5 @@ if (import.meta.env.PROD && 'serviceWorker' in navigator) {
 if (!worker) showError(notices(env).find((n) => n.level === 'error')?.text ?? 'this browser cannot run the generator');
 else {
   setState('loading');
-  send({ type: 'init', modelBase: new URL('models/fashion-mnist/', document.baseURI).href, env: { simd: env.simd, crossOriginIsolated: env.crossOriginIsolated } });
+  send({ type: 'init', modelBase: new URL('models/fashion-mnist/', document.baseURI).href, ortBase: new URL('ort/', document.baseURI).href, env: { simd: env.simd, crossOriginIsolated: env.crossOriginIsolated } });
 }

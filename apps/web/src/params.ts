@@ -1,6 +1,6 @@
 /**
  * URL parameters, for sharing and for tests: `?class=<n|name>&seed=<s>&cfg=…&topk=…&topp=…&smooth&batch=…
- * &backend=norm|cpu|lowrank|gpu&epsilon=…&engine=wasm|js&preview=0&autorun`. A bad value is an error
+ * &backend=norm|cpu|lowrank|gpu&epsilon=…&engine=wasm|js|onnx|onnx-webgpu&preview=0&autorun`. A bad value is an error
  * naming the parameter and what it accepts, never a silent default.
  */
 import type { BackendChoice, EngineId, GenerateSettings } from './protocol.js';
@@ -14,7 +14,7 @@ export interface UrlRequest {
 
 const ALIASES: Record<string, string> = { 'top-k': 'topk', top_k: 'topk', 'top-p': 'topp', top_p: 'topp', 'more-smooth': 'smooth', more_smooth: 'smooth', c: 'class' };
 const BACKENDS: BackendChoice[] = ['norm', 'cpu', 'lowrank', 'gpu'];
-const ENGINES: EngineId[] = ['wasm', 'js'];
+const ENGINES: EngineId[] = ['wasm', 'js', 'onnx', 'onnx-webgpu'];
 
 function num(name: string, raw: string, o: { int?: boolean; min?: number; max?: number }): number {
   const v = Number(raw);

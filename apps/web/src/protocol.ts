@@ -1,6 +1,7 @@
 /** Messages between the page and the generation worker (structured-cloned; File objects travel as handles). */
 
-export type EngineId = 'wasm' | 'js';
+/** 'onnx' / 'onnx-webgpu': engine-onnx on onnxruntime-web with the wasm / WebGPU execution provider. */
+export type EngineId = 'wasm' | 'js' | 'onnx' | 'onnx-webgpu';
 /** 'norm': the norm policy over cpu (exact) and lowrank (certified), as the CLI; the others force one backend. */
 export type BackendChoice = 'norm' | 'cpu' | 'lowrank' | 'gpu';
 
@@ -68,7 +69,7 @@ export interface EnvironmentReport {
 }
 
 export type ToWorker =
-  | { type: 'init'; modelBase: string; env: EnvironmentReport }
+  | { type: 'init'; modelBase: string; ortBase: string; env: EnvironmentReport }
   | { type: 'load-files'; files: File[] }
   | { type: 'use-shipped' }
   | { type: 'generate'; id: number; settings: GenerateSettings }

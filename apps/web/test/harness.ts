@@ -30,7 +30,8 @@ export function ensureBuilt(): void {
   const index = path.join(appDir, 'dist/index.html');
   const sources = Math.max(newest(path.join(appDir, 'src')), newest(path.join(appDir, 'scripts')), ...['index.html', 'vite.config.ts'].map((f) => statSync(path.join(appDir, f)).mtimeMs));
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync(process.execPath, [path.join(appDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: appDir, stdio: 'inherit' });
+  // NODE_ENV=production: vitest sets 'test', with which vite builds import.meta.env.PROD false (no service worker)
+  execFileSync(process.execPath, [path.join(appDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: appDir, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
 }
 
 export interface Server {

@@ -2,7 +2,8 @@
  * Offline after one load: the built app's service worker caches every file of the build (the shipped
  * model included). The test loads the page once, then takes the network away twice over (the browser
  * context goes offline and the server is shut down), opens the page again and generates: the CLI's pixels,
- * still cross-origin isolated (the cached responses keep their COOP/COEP headers).
+ * still cross-origin isolated (the cached responses keep their COOP/COEP headers), and again on the onnx engine
+ * (onnxruntime-web's .wasm cached as well).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeBrowser, open, serve } from './harness.js';
@@ -36,6 +37,14 @@ describe('offline', () => {
       expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
       const img = decodeDataUrl((await page.locator('#result').getAttribute('src'))!);
       expect(differingPixels(img, cliImage(['--class', '3', '--seed', '1']))).toBe(0);
+      expect(s.errors).toEqual([]);
+
+      // the onnx engine too: onnxruntime-web's worker chunk and its .wasm (dist/ort/) come from the cache
+      await page.goto(`${server.url}?class=3&seed=1&engine=onnx&autorun`);
+      const state = await waitForState(page, ['done', 'error']);
+      expect(state === 'done' ? 'done' : await page.locator('#error').textContent()).toBe('done');
+      const onnxImg = decodeDataUrl((await page.locator('#result').getAttribute('src'))!);
+      expect(differingPixels(onnxImg, cliImage(['--class', '3', '--seed', '1'], 'generate', 'onnx'))).toBe(0);
       expect(s.errors).toEqual([]);
     } finally {
       await s.close();

@@ -5,6 +5,7 @@
  * (core hands the same Float32Array object every time) reuse that session and move only activations.
  */
 import { OrtBridge, type BridgeOptions } from './bridge.js';
+import { describeRuntime, type OnnxBridge } from './bridge-contract.js';
 import {
   convGraph,
   feedForwardGraph,
@@ -44,12 +45,12 @@ export class OnnxDenseEngine implements DenseEngineLike {
   private sessionCount = 0;
 
   constructor(
-    private readonly bridge: OrtBridge,
+    private readonly bridge: OnnxBridge,
     readonly threads: number,
     /** Free the JavaScript copy of each weight once ONNX Runtime holds it (see OnnxEngineOptions.releaseWeights). */
     readonly releaseWeights = true,
   ) {
-    this.name = `onnxruntime-node ${bridge.versions.node ?? '?'} cpu (${threads} thread${threads === 1 ? '' : 's'})`;
+    this.name = `${describeRuntime(bridge)} (${threads} thread${threads === 1 ? '' : 's'})`;
     this.gemmNT = this.gemmNT.bind(this);
   }
 

@@ -15,6 +15,8 @@ const post = (m: FromWorker) => (self as unknown as Worker).postMessage(m);
 
 let env: EnvironmentReport = { simd: true, crossOriginIsolated: false };
 let modelBase = '';
+/** Where the app serves onnxruntime-web's .wasm (dist/ort/). */
+let ortBase = '';
 let weights: Weights | null = null;
 /** Pipelines of the current weights, one per routing (backends + policy). */
 const models = new Map<string, VARModel>();
@@ -95,7 +97,7 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
   running = { id, controller };
   let finished = 0;
   try {
-    const engine = useEngine(s.engine, env.simd);
+    const engine = await useEngine(s.engine, env.simd, ortBase);
     const model = await pipeline(s);
     const t0 = performance.now();
     const common = {
@@ -150,6 +152,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     case 'init':
       env = m.env;
       modelBase = m.modelBase;
+      ortBase = m.ortBase;
       enqueue(async () => setWeights(await shippedWeights(modelBase)), (msg) => post({ type: 'model-error', message: msg }));
       return;
     case 'use-shipped':

@@ -1,0 +1,54 @@
+/**
+ * The 'onnx' engine in the page: @nextscale/engine-onnx on onnxruntime-web (wasm execution provider) in a worker
+ * nested in the generation worker. Compared with the CLI on onnxruntime-node (NEXTSCALE_ENGINE=onnx): the same graphs
+ * on another build of ONNX Runtime, whose kernels may round differently in the last bits. The assertion is that no
+ * colour channel differs by more than 2 of 255 (a different token anywhere changes its 4×4-pixel patch, and the
+ * decoder's neighbourhood, by far more), and the differing-pixel count is printed.
+ */
+import { describe, expect, it } from 'vitest';
+import { open, useAppServer, waitForState } from './harness.js';
+import { cliImage, decodeDataUrl, differingPixels, maxChannelDifference } from './pixels.js';
+
+const server = useAppServer();
+
+describe('the onnx engine (onnxruntime-web)', () => {
+  it("class 3, seed 1: the CLI's onnx pixels within 2/255, the engine named in the status, same-origin requests only", async () => {
+    const s = await open(`${server.url}?class=3&seed=1&engine=onnx&autorun`);
+    try {
+      const state = await waitForState(s.page, ['done', 'error']);
+      expect(state === 'done' ? 'done' : await s.page.locator('#error').textContent()).toBe('done');
+      const page = decodeDataUrl(await s.page.locator('#result').getAttribute('src').then((x) => x!));
+      const cli = cliImage(['--class', '3', '--seed', '1'], 'generate', 'onnx');
+      const diff = maxChannelDifference(page, cli);
+      console.log(`onnxruntime-web vs onnxruntime-node: ${differingPixels(page, cli)} of 1024 pixels differ, largest channel difference ${diff}/255`);
+      expect(diff).toBeLessThanOrEqual(2);
+      expect(await s.page.locator('#trace-summary').textContent()).toMatch(/engine onnxruntime-web 1\.31\.1 wasm \(1 thread\)/);
+      expect(await s.page.locator('#engine').inputValue()).toBe('onnx');
+      // the tests' Chromium runs with --disable-gpu: no adapter, so the WebGPU execution provider is not offered
+      const webgpu = s.page.locator('#engine option[value="onnx-webgpu"]');
+      await s.page.waitForFunction(() => /no adapter/.test(document.querySelector('#engine option[value="onnx-webgpu"]')?.textContent ?? ''));
+      expect(await webgpu.isDisabled()).toBe(true);
+      const origin = new URL(server.url).origin;
+      expect(s.requests.some((u) => u === `${origin}/ort/ort-wasm-simd-threaded.asyncify.wasm`)).toBe(true);
+      expect(s.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
+      expect(s.errors).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("when ONNX Runtime's .wasm cannot be fetched, the generation fails with a visible message (no fall back to wasm)", async () => {
+    const s = await open('about:blank');
+    try {
+      await s.context.route('**/ort/*.wasm', (route) => route.fulfill({ status: 404, body: 'not found' }));
+      await s.page.goto(`${server.url}?class=3&seed=1&engine=onnx&autorun`);
+      expect(await waitForState(s.page, ['done', 'error'])).toBe('error');
+      const message = await s.page.locator('#error').textContent();
+      expect(message).toMatch(/onnxruntime-web failed to start \(wasm execution provider, \.wasm from .*\/ort\/\)/);
+      expect(await s.page.locator('#error').isVisible()).toBe(true);
+      expect(await s.page.locator('#result').count()).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -1,0 +1,26 @@
+/**
+ * What OnnxDenseEngine needs from the thread that owns the ONNX Runtime sessions: OrtBridge (onnxruntime-node on a
+ * node worker thread, bridge.ts) and WebOrtBridge (onnxruntime-web in a nested module Worker, web-bridge.ts) both
+ * give it. Every call but `dispose` is synchronous: the caller blocks in Atomics.wait while the sessions' owner runs.
+ */
+import type { RunInput } from './bridge.js';
+
+export type { RunInput };
+
+export interface OnnxBridge {
+  /** ONNX Runtime's versions as it reports them (`node` for onnxruntime-node, `web` for onnxruntime-web). */
+  readonly versions: Record<string, string>;
+  /** Which runtime and execution provider runs the sessions, e.g. 'onnxruntime-web 1.31.1 wasm' (absent: onnxruntime-node's CPU). */
+  readonly runtime?: string;
+  /** Creates a session from a serialised model (the bytes may be transferred: the caller must not reuse them). */
+  createSession(bytes: Uint8Array, label: string, optimization?: string, memArena?: boolean): number;
+  releaseSession(id: number): void;
+  /** Runs session `id` on the inputs and writes its output `y` (outDims' product of floats) into out[outOffset…]. */
+  run(id: number, inputs: readonly RunInput[], outDims: readonly number[], out: Float32Array, outOffset: number, label: string): void;
+  dispose(): Promise<void>;
+}
+
+/** The runtime part of the engine's name. */
+export function describeRuntime(bridge: OnnxBridge): string {
+  return bridge.runtime ?? `onnxruntime-node ${bridge.versions.node ?? '?'} cpu`;
+}
