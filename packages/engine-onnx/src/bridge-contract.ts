@@ -24,3 +24,27 @@ export interface OnnxBridge {
 export function describeRuntime(bridge: OnnxBridge): string {
   return bridge.runtime ?? `onnxruntime-node ${bridge.versions.node ?? '?'} cpu`;
 }
+
+/**
+ * Lays a run's inputs out one after another at the start of the shared data buffer, the output's place after them.
+ * `buffer(n)` returns the shared buffer grown to at least n floats. Both bridges use this layout; the sessions'
+ * owner reads the inputs and writes the output at the float offsets given in the request.
+ */
+export function stageRun(
+  inputs: readonly RunInput[],
+  outDims: readonly number[],
+  buffer: (floats: number) => Float32Array,
+): { data: Float32Array; specs: [string, number, readonly number[]][]; outAt: number; outLength: number } {
+  const lengths = inputs.map((i) => i.length ?? i.data.length - (i.offset ?? 0));
+  const outLength = outDims.reduce((a, b) => a * b, 1);
+  const data = buffer(lengths.reduce((a, b) => a + b, 0) + outLength);
+  const specs: [string, number, readonly number[]][] = [];
+  let at = 0;
+  inputs.forEach((inp, k) => {
+    const off = inp.offset ?? 0;
+    data.set(inp.data.subarray(off, off + lengths[k]!), at);
+    specs.push([inp.name, at, inp.dims]);
+    at += lengths[k]!;
+  });
+  return { data, specs, outAt: at, outLength };
+}

@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { stageRun } from './bridge-contract.js';
 import { workerSource } from './worker-source.js';
 
 const ERR_BYTES = 4096;
@@ -87,23 +88,9 @@ export class OrtBridge {
 
   /** Runs session `id` on the inputs and writes its output `y` (outLength floats) into out[outOffset…]. */
   run(id: number, inputs: readonly RunInput[], outDims: readonly number[], out: Float32Array, outOffset: number, label: string): void {
-    let need = 0;
-    const lengths = inputs.map((i) => i.length ?? i.data.length - (i.offset ?? 0));
-    for (const n of lengths) need += n;
-    const outLength = outDims.reduce((a, b) => a * b, 1);
-    need += outLength;
-    this.ensure(need);
-    const d = this.data;
-    const specs: [string, number, readonly number[]][] = [];
-    let at = 0;
-    inputs.forEach((inp, k) => {
-      const off = inp.offset ?? 0;
-      d.set(inp.data.subarray(off, off + lengths[k]!), at);
-      specs.push([inp.name, at, inp.dims]);
-      at += lengths[k]!;
-    });
-    this.request({ op: 'run', id, inputs: specs, output: [at, outDims] }, [], label);
-    out.set(d.subarray(at, at + outLength), outOffset);
+    const s = stageRun(inputs, outDims, (n) => (this.ensure(n), this.data));
+    this.request({ op: 'run', id, inputs: s.specs, output: [s.outAt, outDims] }, [], label);
+    out.set(s.data.subarray(s.outAt, s.outAt + s.outLength), outOffset);
   }
 
   /** The shared data buffer, grown (by replacement) to at least n floats. */

@@ -5,7 +5,7 @@
  * dedicated worker, not on the page's main thread, so the engine is created and used in the app's generation worker,
  * and SharedArrayBuffer needs the page to be cross-origin isolated (COOP same-origin + COEP require-corp).
  */
-import type { OnnxBridge, RunInput } from './bridge-contract.js';
+import { stageRun, type OnnxBridge, type RunInput } from './bridge-contract.js';
 import type { InitRequest } from './ort-worker.js';
 
 const ERR_BYTES = 4096;
@@ -95,20 +95,9 @@ export class WebOrtBridge implements OnnxBridge {
   }
 
   run(id: number, inputs: readonly RunInput[], outDims: readonly number[], out: Float32Array, outOffset: number, label: string): void {
-    const lengths = inputs.map((i) => i.length ?? i.data.length - (i.offset ?? 0));
-    const outLength = outDims.reduce((a, b) => a * b, 1);
-    this.ensure(lengths.reduce((a, b) => a + b, 0) + outLength);
-    const d = this.data;
-    const specs: [string, number, readonly number[]][] = [];
-    let at = 0;
-    inputs.forEach((inp, k) => {
-      const off = inp.offset ?? 0;
-      d.set(inp.data.subarray(off, off + lengths[k]!), at);
-      specs.push([inp.name, at, inp.dims]);
-      at += lengths[k]!;
-    });
-    this.request({ op: 'run', id, inputs: specs, output: [at, outDims] }, [], label);
-    out.set(d.subarray(at, at + outLength), outOffset);
+    const s = stageRun(inputs, outDims, (n) => (this.ensure(n), this.data));
+    this.request({ op: 'run', id, inputs: s.specs, output: [s.outAt, outDims] }, [], label);
+    out.set(s.data.subarray(s.outAt, s.outAt + s.outLength), outOffset);
   }
 
   private ensure(n: number): void {
