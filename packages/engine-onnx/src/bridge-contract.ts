@@ -48,3 +48,24 @@ export function stageRun(
   });
   return { data, specs, outAt: at, outLength };
 }
+
+/** The shared data buffer replaced by one of at least n floats (growing by half at least), or `data` when it fits. */
+export function grownBuffer(data: Float32Array<SharedArrayBuffer>, n: number): Float32Array<SharedArrayBuffer> {
+  if (data.length >= n) return data;
+  return new Float32Array(new SharedArrayBuffer(Math.max(n, Math.ceil(data.length * 1.5)) * 4));
+}
+
+/**
+ * Blocks until the sessions' owner answers the request just posted (ctl[0]: 1 done, 2 failed with the UTF-8 message
+ * in `err`, its length in ctl[1]) and throws its failure as one line. Returns false when `timeoutMs` passed first.
+ */
+export function awaitAnswer(ctl: Int32Array, err: SharedArrayBuffer, label: string, timeoutMs?: number): boolean {
+  if (Atomics.wait(ctl, 0, 0, timeoutMs) === 'timed-out') return false;
+  if (Atomics.load(ctl, 0) === 2) {
+    const n = Atomics.load(ctl, 1);
+    // ONNX Runtime's messages can span lines (a stack of where it failed): one line for the user
+    const msg = new TextDecoder().decode(new Uint8Array(err).slice(0, n)).replace(/\s*\n\s*/g, ' ').trim();
+    throw new Error(`engine-onnx: ONNX Runtime failed ${label}: ${msg}`);
+  }
+  return true;
+}

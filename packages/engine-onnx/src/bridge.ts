@@ -9,7 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { stageRun } from './bridge-contract.js';
+import { awaitAnswer, grownBuffer, stageRun } from './bridge-contract.js';
 import { workerSource } from './worker-source.js';
 
 const ERR_BYTES = 4096;
@@ -95,10 +95,10 @@ export class OrtBridge {
 
   /** The shared data buffer, grown (by replacement) to at least n floats. */
   private ensure(n: number): void {
-    if (this.data.length >= n) return;
-    const floats = Math.max(n, Math.ceil(this.data.length * 1.5));
-    this.data = new Float32Array(new SharedArrayBuffer(floats * 4));
-    this.post({ op: 'data', buffer: this.data.buffer });
+    const grown = grownBuffer(this.data, n);
+    if (grown === this.data) return;
+    this.data = grown;
+    this.post({ op: 'data', buffer: grown.buffer });
   }
 
   private post(m: unknown, transfer: ArrayBuffer[] = []): void {
@@ -111,13 +111,7 @@ export class OrtBridge {
     Atomics.store(this.ctl, 0, 0);
     this.post(m, transfer);
     // The worker catches every JavaScript error of a request and answers it; a native crash ends the process.
-    Atomics.wait(this.ctl, 0, 0);
-    if (Atomics.load(this.ctl, 0) === 2) {
-      const n = Atomics.load(this.ctl, 1);
-      // ONNX Runtime's messages can span lines (a stack of where it failed): one line for the user
-      const msg = new TextDecoder().decode(new Uint8Array(this.err).slice(0, n)).replace(/\s*\n\s*/g, ' ').trim();
-      throw new Error(`engine-onnx: ONNX Runtime failed ${label}: ${msg}`);
-    }
+    awaitAnswer(this.ctl, this.err, label);
   }
 
   async dispose(): Promise<void> {

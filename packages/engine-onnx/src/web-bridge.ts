@@ -5,7 +5,7 @@
  * dedicated worker, not on the page's main thread, so the engine is created and used in the app's generation worker,
  * and SharedArrayBuffer needs the page to be cross-origin isolated (COOP same-origin + COEP require-corp).
  */
-import { stageRun, type OnnxBridge, type RunInput } from './bridge-contract.js';
+import { awaitAnswer, grownBuffer, stageRun, type OnnxBridge, type RunInput } from './bridge-contract.js';
 import type { InitRequest } from './ort-worker.js';
 
 const ERR_BYTES = 4096;
@@ -101,10 +101,10 @@ export class WebOrtBridge implements OnnxBridge {
   }
 
   private ensure(n: number): void {
-    if (this.data.length >= n) return;
-    const floats = Math.max(n, Math.ceil(this.data.length * 1.5));
-    this.data = new Float32Array(new SharedArrayBuffer(floats * 4));
-    this.post({ op: 'data', buffer: this.data.buffer });
+    const grown = grownBuffer(this.data, n);
+    if (grown === this.data) return;
+    this.data = grown;
+    this.post({ op: 'data', buffer: grown.buffer });
   }
 
   private post(m: unknown, transfer: Transferable[] = []): void {
@@ -116,14 +116,9 @@ export class WebOrtBridge implements OnnxBridge {
     if (this.failure) throw new Error(`engine-onnx: ${this.failure}`);
     Atomics.store(this.ctl, 0, 0);
     this.post(m, transfer);
-    if (Atomics.wait(this.ctl, 0, 0, this.timeoutMs) === 'timed-out') {
+    if (!awaitAnswer(this.ctl, this.err, label, this.timeoutMs)) {
       this.failure = `onnxruntime-web did not answer within ${this.timeoutMs / 1000} s (${label})`;
       throw new Error(`engine-onnx: ${this.failure}`);
-    }
-    if (Atomics.load(this.ctl, 0) === 2) {
-      const n = Atomics.load(this.ctl, 1);
-      const msg = new TextDecoder().decode(new Uint8Array(this.err).slice(0, n)).replace(/\s*\n\s*/g, ' ').trim();
-      throw new Error(`engine-onnx: ONNX Runtime failed ${label}: ${msg}`);
     }
   }
 
