@@ -1,6 +1,6 @@
 // Time of one full generation (batch 1, cfg 1.5, top-k 900, top-p 0.96, seed 0), split into the transformer
 // without attention, the transformer's attention (KV-cached, through the router) and the VQ-VAE decode, each with
-// its analytic FLOP count (var-architecture.md §3) and the achieved GFLOP/s. Models: (1) the tiny fixture
+// its analytic FLOP count (docs/var-port.md §6) and the achieved GFLOP/s. Models: (1) the tiny fixture
 // (packages/core/fixtures/var-tiny, patchNums inferred from lvl_1L) and (2) a random VAR-d16 at 256 px with the
 // official-shape VQ-VAE, built in memory (no files).
 // Attention is timed by a decorator around the cpu backend's instance and state methods, registered in a private

@@ -1,4 +1,4 @@
-"""What the norm-driven policy (shared/spec/fast-attention.md §7.2) decides for the shipped model's heads.
+"""What the norm-driven policy (docs/theory.md §8) decides for the shipped model's heads.
 
     python3 tools/train/beta_policy.py [--eps 1e-2] [--kappa 0.5]
 Reads beta per (layer, head) from packages/cli/assets/fashion-mnist/var.safetensors (beta = exp(min(scale_mul, ln 100)))

@@ -1,6 +1,6 @@
 """A faithful, self-contained re-implementation of VAR (Tian et al., NeurIPS 2024): the multi-scale VQ-VAE
 and the VAR transformer, with the OFFICIAL module structure so that `state_dict()` has exactly the official
-key names, order and dtypes (see shared/spec/var-architecture.md). Only what training and sampling need.
+key names, order and dtypes (see docs/var-port.md §7). Only what training and sampling need.
 
 Differences from the release, all inference-neutral:
   * `SelfAttention` clamps the learned per-head temperature at `beta_cap` instead of 100 (the bounded-entry

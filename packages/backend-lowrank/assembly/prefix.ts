@@ -1,4 +1,4 @@
-// The float64 prefix sums of the low-rank backend (fast-attention.md §3): fold keys into S = Σ φ_K(k)ᵀ[v − m, 1] and
+// The float64 prefix sums of the low-rank backend (docs/theory.md §5): fold keys into S = Σ φ_K(k)ᵀ[v − m, 1] and
 // read queries out as φ_Q(q)·S. Two f64 lanes over the columns, four rows of Φ per pass over S, and exactly the
 // operations and order of the JavaScript loops they replace (separate multiplies and adds, no fused multiply-add), so
 // the results are bitwise identical and the backend's floating-point certificate (δ_fp) is unaffected.

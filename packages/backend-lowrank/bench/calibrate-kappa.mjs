@@ -1,5 +1,5 @@
 // Calibrates κ, the norm policy's cost-model constant, on this machine. The policy routes a subcritical
-// head to low-rank when C_lr ≤ κ·C_ex (fast-attention.md §7.2), where C_lr and C_ex are flop estimates.
+// head to low-rank when C_lr ≤ κ·C_ex (docs/theory.md §8), where C_lr and C_ex are flop estimates.
 // If the measured times are t_lr = a·C_lr and t_ex = b·C_ex, low-rank really is faster exactly when
 // C_lr ≤ (b/a)·C_ex: the break-even κ* = (t_ex·C_lr) / (t_lr·C_ex). This script measures κ* on VAR-shaped
 // block-causal calls (the lowrank backend's prefix state against the cpu backend, same inputs, medians)

@@ -1,6 +1,6 @@
 /**
  * What the certificate is made of: the measured logit bound, per-channel value statistics, the
- * per-channel error bound, and the certificate object itself (fast-attention.md §7.1 items 1, 2, 6).
+ * per-channel error bound, and the certificate object itself (docs/theory.md §4).
  */
 import { formatNumber, UNIT_ROUNDOFF, UNIT_ROUNDOFF_F32, type AttentionCertificate, type PolyFamily } from '@nextscale/core';
 

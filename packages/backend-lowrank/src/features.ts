@@ -1,5 +1,5 @@
 /**
- * Polynomial feature maps (fast-attention.md §2): φ_Q, φ_K : R^d → R^r with
+ * Polynomial feature maps (docs/theory.md §3): φ_Q, φ_K : R^d → R^r with
  * ⟨φ_Q(q), φ_K(k)⟩ = P(τ⟨q, k⟩) = Σ_t c_t τ^t Σ_{|α|=t} (t!/α!) q^α k^α,
  * over the r = binom(d+g, g) symmetric monomials of degree ≤ g.
  *

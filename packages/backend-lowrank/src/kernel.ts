@@ -1,6 +1,6 @@
 /**
  * The low-rank kernel for one (batch, head) slice: fold keys into the prefix sums, read queries out,
- * and apply the runtime guards (fast-attention.md §7.1 item 5) to every row.
+ * and apply the runtime guards (docs/theory.md §4, runtime guards) to every row.
  */
 import { wasmPrefixKernel } from './wasm/prefix-kernel.js';
 import { featurize, type FeatureMap } from './features.js';

@@ -1,6 +1,6 @@
 import { wasmPrefixKernel, type PrefixKernel } from './wasm/prefix-kernel.js';
 /**
- * The prefix sums of fast-attention.md §3 for one (batch, head): S = Σ_j φ_K(k_j)ᵀ [v_j − m, 1], an
+ * The prefix sums of docs/theory.md §5 for one (batch, head): S = Σ_j φ_K(k_j)ᵀ [v_j − m, 1], an
  * r × (d+1) Float64 matrix whose last column is the normaliser state z = Σ_j φ_K(k_j). Values are
  * centred on m (per channel) before they enter S; the read-out adds m back.
  *

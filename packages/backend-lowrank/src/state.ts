@@ -1,5 +1,5 @@
 /**
- * The incremental prefix state for next-scale inference (fast-attention.md §3):
+ * The incremental prefix state for next-scale inference (docs/theory.md §5):
  * S_k = S_{k−1} + φ_K(K_k)ᵀ[V_k − m, 1], updated BEFORE scale k's queries read it.
  *
  * One polynomial serves the whole generation. Its β is the state's logitBound when given (static for

@@ -4,7 +4,7 @@
  * own cost model picks low-rank. Generation through the router records the decisions and a certificate
  * for every scale computed low-rank, and every low-rank call's measured error against exact float64
  * attention on the same inputs stays within that call's certificate. End-to-end composition is not
- * certified (fast-attention.md §7.1), so the logit difference between the runs is reported only.
+ * certified (docs/theory.md §4), so the logit difference between the runs is reported only.
  * Released-shaped heads (d = 64, β = 4) and the tiny fixture stay exact, with a reason.
  */
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,6 @@
 /**
  * The parts of @nextscale/core the CLI uses beyond the attention API, in one place: weights I/O,
- * config inference, the pipeline and the norm policy (design.md §4).
+ * config inference, the pipeline and the norm policy (docs/architecture.md §6).
  */
 import {
   inferVARConfig,

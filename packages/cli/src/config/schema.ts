@@ -12,7 +12,7 @@ export const policySchema = z
     backend: z.string().min(1).optional(),
     epsilon: z.number().positive().optional(),
     order: z.array(z.string().min(1)).optional(),
-    // The norm policy's cost model and caps (fast-attention.md §5).
+    // The norm policy's cost model and caps (docs/theory.md §8).
     kappa: z.number().positive().optional(),
     gMax: positiveInt.optional(),
     rMax: positiveInt.optional(),

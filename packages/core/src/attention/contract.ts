@@ -1,5 +1,5 @@
 /**
- * The attention contract between core and the backend packages (design.md §2).
+ * The attention contract between core and the backend packages (docs/architecture.md §2).
  *
  * Shapes: q is (B, H, Lq, d); k and v are (B, H, Lk, d); outputs are (B, H, Lq, d), all row-major
  * float32. Every call is async because GPU readback is.
@@ -38,7 +38,7 @@ export interface AttentionStateOptions {
 }
 
 /**
- * An approximate backend's proof of its error for one call (fast-attention.md §7.1 item 6).
+ * An approximate backend's proof of its error for one call (docs/theory.md §4).
  * `errBoundMax` bounds max |output − exact attention| over every output entry.
  */
 export interface AttentionCertificate {

@@ -1,5 +1,5 @@
 /**
- * The norm-driven policy (fast-attention.md §7.2): per (site, head), from the head's logit bound β,
+ * The norm-driven policy (docs/theory.md §8): per (site, head), from the head's logit bound β,
  * decide between the best exact backend and the `lowrank` backend, with a reason for every decision.
  *
  * 1. β unknown a priori (heads that are not l2-normalised) → exact, unless a cap is configured.

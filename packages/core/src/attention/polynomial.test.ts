@@ -34,7 +34,7 @@ function smallestDegree(family: PolyFamily, beta: number, eps: number): number {
 }
 
 describe('rank', () => {
-  it('is binom(d+g, g) (fast-attention.md §4.2)', () => {
+  it('is binom(d+g, g) (docs/theory.md §3)', () => {
     expect([1, 2, 3, 4].map((g) => rankFor(16, g))).toEqual([17, 153, 969, 4845]);
     expect([1, 2, 3, 4].map((g) => rankFor(32, g))).toEqual([33, 561, 6545, 58905]);
     expect([1, 2, 3, 4].map((g) => rankFor(64, g))).toEqual([65, 2145, 47905, 814385]);

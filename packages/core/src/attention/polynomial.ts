@@ -1,5 +1,5 @@
 /**
- * The shared mathematics of the polynomial method (fast-attention.md §2–§4, §7): polynomial families
+ * The shared mathematics of the polynomial method (docs/theory.md §3–§6): polynomial families
  * approximating e^x with a CERTIFIED relative error on [−β, β], certified degree selection with the
  * floating-point term, the feature rank, the cost model and the critical-regime test.
  *
@@ -389,7 +389,7 @@ export function requiredDelta(epsilon: number, rho: number): number {
   return epsilon / (epsilon + rho);
 }
 
-/** The channel bound δ/(1−δ)·ρ (fast-attention.md §2, error bound). */
+/** The channel bound δ/(1−δ)·ρ (docs/theory.md §4). */
 export function errorBoundFor(delta: number, rho: number): number {
   return delta >= 1 ? Infinity : (delta / (1 - delta)) * rho;
 }
@@ -522,7 +522,7 @@ export function selectDegree(req: DegreeRequest): DegreeChoice | DegreeRefusal {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Regime and cost model (fast-attention.md §6, §7.1 step 4)
+// Regime and cost model (docs/theory.md §2, §5)
 
 /** β ≥ ln L: the hard side of the phase transition, where the polynomial method cannot pay. */
 export function isCriticalRegime(beta: number, L: number): boolean {

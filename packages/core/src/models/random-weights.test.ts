@@ -1,6 +1,6 @@
 /**
  * The public random-weight helpers: the released presets have exactly the spec's key counts and
- * parameter counts (var-architecture.md §3, §4.2, Appendices B–C), computed from the shapes without
+ * parameter counts (docs/var-port.md §6–§7), computed from the shapes without
  * producing any data; the lazy entries are order-independent; VAR's own init (§2.5) is applied; and a
  * small random pipeline loads both in memory and from streamed safetensors files.
  */

@@ -1,6 +1,6 @@
 /**
  * Randomly initialised VAR and VQ-VAE state dicts with the official keys, shapes and key order
- * (var-architecture.md §4, Appendices B–C), for tests, benchmarks and memory checks at released sizes.
+ * (docs/var-port.md §7), for tests, benchmarks and memory checks at released sizes.
  * Every tensor has its own random stream (seeded from the seed and the key), so a tensor's values do not
  * depend on which other tensors were produced before it, and the lazy entries can be written one at a time
  * (`writeSafetensors(path, randomVARStateDictEntries(spec))` never holds the whole model).
@@ -218,7 +218,7 @@ export function randomVARStateDictEntries(s: RandomVARSpec, seed = 7): RandomSta
 }
 
 /**
- * A random VAR state dict written from the spec's key list (var-architecture.md §4.1, including the
+ * A random VAR state dict written from the spec's key list (docs/var-port.md §7.2, including the
  * shared-AdaLN variant), not from the loader's own expected-key table. With the default `init: 'test'`
  * the scales keep activations O(1) and the gates far from 0, so every block visibly changes its input.
  */

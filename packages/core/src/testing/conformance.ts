@@ -1,5 +1,5 @@
 /**
- * The shared backend conformance suite (design.md §3). Every backend package calls
+ * The shared backend conformance suite (docs/architecture.md §7). Every backend package calls
  * `testAttentionBackend(backend, { tolerance })` from its own tests; one suite, many backends.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,12 +1,12 @@
 /**
- * Adaptive LayerNorm (var-architecture.md §2.3): the class condition produces per-sample scale, shift
+ * Adaptive LayerNorm (docs/var-port.md §4.2): the class condition produces per-sample scale, shift
  * and gate vectors that modulate every block. A modulation tensor is (N, slots·C), one row per sample.
  */
 import { linear } from '../../ops/index.js';
 import { Tensor } from '../../tensor.js';
 import type { VARBlockWeights, VARWeights } from './weights.js';
 
-/** The 6C vector's chunk order, exactly as VAR unbinds it (pitfall 6). */
+/** The 6C vector's chunk order, exactly as VAR unbinds it (docs/var-port.md §8, pitfall 6). */
 export const BLOCK_SLOTS = { gamma1: 0, gamma2: 1, scale1: 2, scale2: 3, shift1: 4, shift2: 5 } as const;
 export const BLOCK_SLOT_COUNT = 6;
 /** AdaLNBeforeHead's 2C vector: scale then shift. */
@@ -29,7 +29,7 @@ export function blockModulation(block: VARBlockWeights, condSilu: Tensor, shared
   return out;
 }
 
-/** head_nm's (N, 2C) modulation; it always uses the class condition itself, never the shared AdaLN output (pitfall 9). */
+/** head_nm's (N, 2C) modulation; it always uses the class condition itself, never the shared AdaLN output (docs/var-port.md §8, pitfall 9). */
 export function headModulation(weights: VARWeights, condSilu: Tensor): Tensor {
   return linear(condSilu, weights.headNmWeight, weights.headNmBias);
 }

@@ -1,5 +1,5 @@
 /**
- * Next-scale generation, `autoregressive_infer_cfg` (var-architecture.md §2.4): per scale, run the
+ * Next-scale generation, `autoregressive_infer_cfg` (docs/var-port.md §5.1): per scale, run the
  * blocks on that scale's tokens only, with each block's keys/values kept in a routed attention state
  * (the KV cache), mix the [cond; uncond] logits with the ramped CFG weight, sample, and let the VQ-VAE
  * fold the tokens into f_hat and produce the next scale's input. Finally decode f_hat to images.

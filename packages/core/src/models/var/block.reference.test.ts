@@ -1,6 +1,6 @@
 /**
  * Shapes the fixture does not cover (shared AdaLN, scaled dot-product attention with 0.25/√hd, several
- * blocks, a 7-scale schedule) checked against a plain float64 re-statement of var-architecture.md §2.3
+ * blocks, a 7-scale schedule) checked against a plain float64 re-statement of docs/var-port.md §4
  * written here from the spec, reading the raw state-dict keys (not the model's gathered weights).
  */
 import { describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * The VAR transformer's hyper-parameters, read from the checkpoint's tensor shapes wherever they are
- * determined by them (var-architecture.md §2.3, §4), and from options where they are not (the head
+ * determined by them (docs/var-port.md §4.4, §7.2), and from options where they are not (the head
  * count of non-l2 attention, the patch schedule of non-released models).
  */
 import { UsageError, WeightsError } from '../../errors.js';

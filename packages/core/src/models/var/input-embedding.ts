@@ -1,5 +1,5 @@
 /**
- * The transformer's input sequence (var-architecture.md §2.3 step 3, §2.4): the class condition plus
+ * The transformer's input sequence (docs/var-port.md §4.1, §5.1): the class condition plus
  * pos_start for the first scale, word_embed of the VQ-VAE latent for the later ones, and every token
  * gets lvl_embed[its scale] + pos_1LC[its position].
  */

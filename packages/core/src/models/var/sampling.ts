@@ -1,5 +1,5 @@
 /**
- * Token sampling as VAR's `sample_with_top_k_top_p_` does it (var-architecture.md §2.4), on row-major
+ * Token sampling as VAR's `sample_with_top_k_top_p_` does it (docs/var-port.md §5.2), on row-major
  * (rows, V) logits: top-k, then top-p (nucleus) filtering in place, softmax, one categorical draw per
  * row from the seeded Rng. Plus the Gumbel-softmax of `more_smooth`.
  *

@@ -1,5 +1,5 @@
 /**
- * VAR's SelfAttention around the router (var-architecture.md §2.3): the qkv projection with its
+ * VAR's SelfAttention around the router (docs/var-port.md §4.3): the qkv projection with its
  * [q_bias, 0, v_bias] bias, the (3, H, hd) split, l2-normalised q/k with the learned per-head scale,
  * and the head merge. The attention itself is whatever the router's backend computes.
  */

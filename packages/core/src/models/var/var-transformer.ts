@@ -1,5 +1,5 @@
 /**
- * The VAR transformer (var-architecture.md §2.3): weights, config, conditioning, the block stack and
+ * The VAR transformer (docs/var-port.md §4): weights, config, conditioning, the block stack and
  * the head, plus teacher forcing. Next-scale inference is in autoregressive.ts and reuses these parts.
  */
 import type { AttentionRouter } from '../../attention/router.js';
