@@ -6,6 +6,7 @@
 import type { EnvironmentReport } from './protocol.js';
 
 // (module (func (result v128) (v128.const i32x4 0 0 0 0))), the probe core uses.
+// biome-ignore format: a WebAssembly module, bytes kept in rows
 const SIMD_PROBE = Uint8Array.of(
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 11,

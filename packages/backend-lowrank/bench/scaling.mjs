@@ -187,7 +187,7 @@ for (const d of dims) {
 
     // Exact CPU backend: its cost does not depend on β, so it runs once per (d, n).
     const predicted = prevExact ? (prevExact.seconds * W) / prevExact.W : 0;
-    let exact = { seconds: null, runs: 0, skipped: null, out: null, predicted: prevExact ? predicted : null };
+    const exact = { seconds: null, runs: 0, skipped: null, out: null, predicted: prevExact ? predicted : null };
     if (predicted > exactLimit) {
       exact.skipped = `predicted ${predicted.toFixed(0)} s > --exact-limit ${exactLimit} s (extrapolated from n = ${prevExact.n} by W = Σ h_k² L_≤k)`;
     } else {

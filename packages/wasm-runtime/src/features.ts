@@ -5,12 +5,14 @@
  */
 
 // (module (func (result v128) (v128.const i32x4 0 0 0 0)))
+// biome-ignore format: a WebAssembly module, bytes kept in rows
 const SIMD_PROBE = Uint8Array.of(
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 11,
 );
 
 // (module (func (param v128 v128 v128) (result v128) (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2))))
+// biome-ignore format: a WebAssembly module, bytes kept in rows
 const RELAXED_PROBE = Uint8Array.of(
   0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2,
   253, 133, 2, 11,

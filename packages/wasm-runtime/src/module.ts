@@ -34,7 +34,7 @@ export class KernelModules<V extends WasmVariant = WasmVariant> {
 
   /** Whether this package ships the variant. */
   has(variant: WasmVariant): variant is V {
-    return Object.prototype.hasOwnProperty.call(this.base64, variant);
+    return Object.hasOwn(this.base64, variant);
   }
 
   private bytesOf(variant: WasmVariant): Uint8Array {

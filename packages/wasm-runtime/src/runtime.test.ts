@@ -4,6 +4,7 @@ import { KernelModules } from './module.js';
 import { WasmRuntime } from './runtime.js';
 
 // (module (import "env" "memory" (memory 1)) (func (export "seven") (result i32) (i32.const 7)))
+// biome-ignore format: a WebAssembly module, bytes kept in rows
 const TINY = Uint8Array.of(
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 2, 15, 1, 3, 101, 110, 118, 6, 109, 101, 109, 111, 114, 121, 2, 0, 1,
   3, 2, 1, 0, 7, 9, 1, 5, 115, 101, 118, 101, 110, 0, 0, 10, 6, 1, 4, 0, 65, 7, 11,

@@ -8,7 +8,7 @@ import { throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
 import type { GenerateResult, VARModel } from '../core-api.js';
 import { parseNumber, settingsToJSON } from '../config/resolve.js';
-import { usageError, weightsError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { checkFits, generateShapeOf, maxImagesThatFit } from '../limits/memory.js';
 import { parseClasses } from '../model/classes.js';
 import { imageFromBatch, zoomImage } from '../output/image.js';

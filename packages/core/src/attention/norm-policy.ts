@@ -29,7 +29,6 @@ import {
   formatNumber,
   isCriticalRegime,
   lowrankCost,
-  rankFor,
   selectDegree,
   type PolyFamily,
 } from './polynomial.js';

@@ -5,7 +5,6 @@ import { conv2d } from './conv2d.js';
 import { gemmNT, getGemmEngine, jsGemmEngine, setGemmEngine, type GemmEngine } from './engine.js';
 import { linear } from './linear.js';
 import { matmul } from './matmul.js';
-import { expectClose } from './ops.test-support.js';
 
 /** Naive float64 C = A·Bᵀ with the same strided layout; also returns Σ|a·b| per element for the error bound. */
 function naiveNT(m: number, n: number, k: number, a: Float32Array, aOff: number, lda: number, b: Float32Array, bOff: number, ldb: number) {

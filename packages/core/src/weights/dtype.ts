@@ -18,7 +18,7 @@ export const DTYPE_SIZE: Readonly<Record<DType, number>> = {
 };
 
 export function isDType(s: unknown): s is DType {
-  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_SIZE, s);
+  return typeof s === 'string' && Object.hasOwn(DTYPE_SIZE, s);
 }
 
 export function dtypeSize(dtype: DType): number {

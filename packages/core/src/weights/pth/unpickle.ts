@@ -28,7 +28,6 @@ export type PyDict = Map<unknown, unknown>;
 
 export class PyTuple extends Array<unknown> {}
 
-const MARK = Symbol('mark');
 const DEPTH = Symbol('nesting depth');
 type Depthed = { [DEPTH]?: number };
 
