@@ -8,8 +8,9 @@ import { buildProgram, fromCommanderError, type RunState } from './program.js';
 import { handleInterrupts } from './signals.js';
 import { writeJson } from './output/json.js';
 import { checkEnvironment } from './config/resolve.js';
+import { VERSION } from './version.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export { EXIT, CliError, describeError } from './errors.js';
 export { resolveSettings, type ResolvedSettings } from './config/resolve.js';

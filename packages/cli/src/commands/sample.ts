@@ -21,8 +21,8 @@ import { createSetProgress } from '../sampling/progress.js';
 import { defaultNpzPath, refuseBatchThatCannotFit, SampleSet } from '../sampling/set.js';
 import type { CoordinatorReport } from '../sampling/coordinator.js';
 import { DEFAULT_QUEUE_NAME, parseQueueName, parseQueueUrl } from '../sampling/queue.js';
-// Read at call time (index.ts imports the command tree); recorded in the manifest for information.
-import { VERSION } from '../index.js';
+// Recorded in the manifest for information.
+import { VERSION } from '../version.js';
 import path from 'node:path';
 
 export interface SampleFlags extends ModelRunFlags {
