@@ -4,7 +4,9 @@
  *
  *   node scripts/setup/bootstrap.mjs start   set up, then write the shipped model's grid of all classes
  *   node scripts/setup/bootstrap.mjs test    set up, install the system packages the tests need, typecheck,
- *                                            run every package's tests, print `N passed, N failed`
+ *                                            run every package's tests, print `N passed, N failed`; the
+ *                                            lint, format and architecture checks are the tests of the
+ *                                            scripts package (scripts/checks), so they count in that line
  *
  * Set-up is the pinned pnpm through `npx -y pnpm@<packageManager version>` (never a global install),
  * `pnpm install --frozen-lockfile` when node_modules is missing or older than the lockfile, and
