@@ -135,7 +135,7 @@ export function readWorkspace(root) {
           edges.push({ ...edge, to: target, toPkg: owner });
         } else {
           const m = /^(@nextscale\/[^/]+)(\/.*)?$/.exec(imp.spec);
-          if (m) edges.push({ ...edge, toPkg: byName.get(m[1]), toName: m[1], subpath: m[2] ?? '' });
+          if (m) edges.push({ ...edge, toPkg: byName.get(m[1]), subpath: m[2] ?? '' });
         }
       }
     }
