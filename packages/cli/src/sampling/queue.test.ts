@@ -33,7 +33,7 @@ describe('queue wire format', () => {
   it('a worker names each difference between its model and the set', () => {
     const set = identity(1.5);
     const mine = { files: set.model, render: { ...set.settings } };
-    const data = { setId: 's', model: set.model, settings: set.settings, images: [] };
+    const data = { setId: 's', digest: '', model: set.model, settings: set.settings, images: [] };
     expect(refusalReasons(mine, data)).toEqual([]);
     const other = { ...mine, files: { ...set.model, vae: { path: '/x/vae', sha256: 'c'.repeat(64), bytes: 2 } }, render: { ...set.settings, patchNums: [1, 3] } };
     expect(refusalReasons(other, data)).toEqual(['VQ-VAE file /x/vae has sha256 cccccccccccc…, the set\'s has bbbbbbbbbbbb…', 'patch sizes [1,3] here, [1,2] in the set']);

@@ -1,0 +1,106 @@
+/**
+ * The CLI as child processes, and a private redis-server on a free loopback port: what the sampling
+ * end-to-end tests and the hostile queue tests share.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const BIN = path.join(ROOT, 'bin', 'nextscale.js');
+export const SHIPPED = path.join(ROOT, 'assets', 'fashion-mnist');
+const RSS = path.join(ROOT, 'test', 'hostile', 'rss-report.cjs');
+
+export interface Run {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  done: Promise<number | null>;
+  /** Peak RSS in bytes (only with `rss: true`), once `done` resolved. */
+  peakRss?: number;
+}
+
+export interface StartOptions {
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  node?: string[];
+  /** Record the process's peak RSS (rss-report.cjs). */
+  rss?: boolean;
+}
+
+export function start(args: string[], o: StartOptions): Run {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('NEXTSCALE_')) delete env[k];
+  Object.assign(env, o.env);
+  const rssFile = path.join(os.tmpdir(), `nextscale-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  if (o.rss) env['NEXTSCALE_TEST_RSS_FILE'] = rssFile;
+  const child = spawn(process.execPath, [...(o.rss ? ['--require', RSS] : []), ...(o.node ?? []), BIN, ...args], { env, cwd: o.cwd });
+  const run: Run = { child, stdout: '', stderr: '', done: undefined as never };
+  child.stdout!.on('data', (d) => (run.stdout += d));
+  child.stderr!.on('data', (d) => (run.stderr += d));
+  run.done = new Promise((resolve) =>
+    child.on('close', (code) => {
+      if (o.rss && existsSync(rssFile)) run.peakRss = Number(readFileSync(rssFile, 'utf8'));
+      resolve(code);
+    }),
+  );
+  return run;
+}
+
+export async function cli(args: string[], o: StartOptions) {
+  const r = start(args, o);
+  const status = await r.done;
+  return { status, stdout: r.stdout, stderr: r.stderr, peakRss: r.peakRss };
+}
+
+/** Resolves when `test(stderr)` first holds (polling), or rejects after `ms`. */
+export async function waitFor(r: Run, test: (stderr: string) => boolean, what: string, ms = 60_000): Promise<void> {
+  const t0 = Date.now();
+  while (!test(r.stderr)) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}; stderr so far:\n${r.stderr}`);
+    if (r.child.exitCode !== null) throw new Error(`process exited (${r.child.exitCode}) before ${what}; stderr:\n${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+/** Lines a user error printed, without progress and log lines. */
+export const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('nextscale: ') && !l.startsWith('nextscale: warning'));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForRedis(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  for (let i = 0; ; i++) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      break;
+    } catch {
+      if (i > 100) throw new Error(`redis-server did not start at ${url}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  probe.disconnect();
+}
+
+/** A redis-server of the test's own on a free loopback port (extra arguments: e.g. --requirepass). */
+export async function startRedis(extra: string[] = [], auth = ''): Promise<{ url: string; server: ChildProcess; port: number }> {
+  const port = await freePort();
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], { stdio: 'ignore' });
+  const url = `redis://${auth}127.0.0.1:${port}`;
+  await waitForRedis(url);
+  return { url, server, port };
+}
