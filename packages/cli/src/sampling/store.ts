@@ -8,9 +8,9 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { CliError } from '../errors.js';
 import { pngHeader } from '../input/dimensions.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeError, writeFileAtomic } from '../util/atomic.js';
 import { kindOf, NotReadableError, readRegularFile } from '../util/regular-file.js';
-import { MANIFEST_FILE, writeError } from './manifest.js';
+import { MANIFEST_FILE } from './manifest.js';
 import { writeNpzUint8 } from './npz.js';
 import { parseImageFile, type PlannedImage } from './plan.js';
 import { pngCap } from './results.js';
@@ -117,7 +117,7 @@ export class SampleFolder {
       return { ...r, shape };
     } catch (err) {
       if (err instanceof CliError) throw err;
-      throw writeError(target, err, '--npz');
+      throw writeError(target, err, 'pass another --npz file');
     }
   }
 

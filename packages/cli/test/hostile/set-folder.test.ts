@@ -163,6 +163,21 @@ describe('a resumed set folder is data, not trust', () => {
     expect(r.peakRss!).toBeLessThan(1 << 30);
   });
 
+  it('low: an image that is truncated or not a PNG says so in those words (when the manifest holds no hash for it, as after a kill)', async () => {
+    for (const [name, bytes, line] of [
+      ['truncated', readFileSync(path.join(honest, '0007_000001.png')).subarray(0, 120), /truncated\/0007_000001\.png is not a complete PNG \(truncated or corrupt\) — remove that file/],
+      ['not-png', Buffer.from('GIF89a, not what it says'), /not-png\/0007_000001\.png is not a PNG — remove that file/],
+    ] as const) {
+      const out = copyOfHonest(name);
+      writeFileSync(path.join(out, '0007_000001.png'), bytes);
+      const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+      delete m.images[3].sha256;
+      writeFileSync(path.join(out, 'manifest.json'), JSON.stringify(m));
+      const r = await run([...SET, '--out', out]);
+      expectRefused(r, out, 3, line);
+    }
+  });
+
   it('low: an .npz that cannot be written names --npz in its fix', async () => {
     const file = path.join(dir, 'plain-file');
     writeFileSync(file, 'x');
