@@ -10,7 +10,7 @@ import { CliError } from '../errors.js';
 import type { Context } from '../context.js';
 import { checkFits, generateShapeOf } from '../limits/memory.js';
 import { renderImages, type SamplingModel } from './model.js';
-import { jobPlanProblem, parseJobData, redactUrl, refusalsKey, REFUSED, workerId, type SampleJobData, type SampleJobResult } from './queue.js';
+import { jobPlanProblem, parseJobData, refusalsKey, REFUSED, workerId, type SampleJobData, type SampleJobResult } from './queue.js';
 
 /**
  * BullMQ's worker parses job data itself and, when it is not JSON, throws outside any job: the job

@@ -4,6 +4,7 @@
  * worker's memory, a coordinator with no worker, and Redis with a password. Every set made this way
  * must be byte-identical to the honest one or refused with the job named; nothing waits forever.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -199,7 +200,7 @@ describe('hostile results and jobs in Redis', () => {
   });
 });
 
-describe('Redis with a password', () => {
+describe('Redis with a password, and over TLS', () => {
   it('redis://:password@…: a set is made; a wrong password is exit 4 and the password is never printed', async () => {
     const own = await startRedis(['--requirepass', 's3cret-pw'], ':s3cret-pw@');
     try {
@@ -214,6 +215,29 @@ describe('Redis with a password', () => {
       expect(bad.status, bad.stderr).toBe(4);
       expect(errorLines(bad.stderr)).toEqual([expect.stringMatching(/^nextscale: cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ \(.*\) — /)]);
       expect(bad.stderr).not.toContain('wrong-pw');
+    } finally {
+      own.server.kill('SIGKILL');
+    }
+  });
+
+  it('rediss://user:password@…: a set is made over TLS with an ACL user (the CA given by NODE_EXTRA_CA_CERTS)', async () => {
+    const cert = path.join(dir, 'redis-cert.pem');
+    const key = path.join(dir, 'redis-key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const own = await startRedis(['--user', 'sampler', 'on', '>tls-pw', '~*', '&*', '+@all', '--user', 'default', 'off'], 'sampler:tls-pw@', { cert, key });
+    try {
+      const env = { NODE_EXTRA_CA_CERTS: cert };
+      const out = path.join(dir, 'tls');
+      const coord = start(['sample', '--per-class', '1', '--classes', '0,7', '--out', out, '--queue', own.url, '--json'], { env });
+      const worker = start(['worker', '--queue', own.url, '--max-idle', '3'], { env });
+      expect(await coord.done, coord.stderr).toBe(0);
+      expect(await worker.done, worker.stderr).toBe(0);
+      expect(JSON.parse(coord.stdout).queue.url).toBe(`rediss://sampler:***@127.0.0.1:${own.port}`);
+      expect(coord.stdout + coord.stderr + worker.stderr).not.toContain('tls-pw');
+      // The same server over plain redis:// is refused (exit 4), the password not shown.
+      const plain = await cli(['worker', '--queue', own.url.replace('rediss:', 'redis:')]);
+      expect(plain.status, plain.stderr).toBe(4);
+      expect(plain.stderr).not.toContain('tls-pw');
     } finally {
       own.server.kill('SIGKILL');
     }

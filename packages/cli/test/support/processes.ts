@@ -80,8 +80,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitForRedis(url: string): Promise<void> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+export async function waitForRedis(url: string, tls?: { ca: Buffer }): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(tls ? { tls } : {}) });
   probe.on('error', () => undefined);
   for (let i = 0; ; i++) {
     try {
@@ -96,11 +96,16 @@ export async function waitForRedis(url: string): Promise<void> {
   probe.disconnect();
 }
 
-/** A redis-server of the test's own on a free loopback port (extra arguments: e.g. --requirepass). */
-export async function startRedis(extra: string[] = [], auth = ''): Promise<{ url: string; server: ChildProcess; port: number }> {
+/**
+ * A redis-server of the test's own on a free loopback port (extra arguments: e.g. --requirepass; `auth`:
+ * `user:password@` for the URL). With `tls` (a certificate and key in PEM files, the certificate its own
+ * CA), it listens with TLS only and the URL is rediss://.
+ */
+export async function startRedis(extra: string[] = [], auth = '', tls?: { cert: string; key: string }): Promise<{ url: string; server: ChildProcess; port: number }> {
   const port = await freePort();
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], { stdio: 'ignore' });
-  const url = `redis://${auth}127.0.0.1:${port}`;
-  await waitForRedis(url);
+  const listen = tls ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.cert, '--tls-auth-clients', 'no'] : ['--port', String(port)];
+  const server = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], { stdio: 'ignore' });
+  const url = `${tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`;
+  await waitForRedis(url, tls ? { ca: readFileSync(tls.cert) } : undefined);
   return { url, server, port };
 }
