@@ -21,7 +21,7 @@ const BOX = ['--box', '0.25,0.25,0.75,0.75'];
 async function run(args: string[], o: Partial<StartOptions> = {}, ms = 60_000) {
   // edit needs a region: a box unless a mask is given.
   if (args[0] === 'edit' && !args.includes('--mask')) args = [...args, ...BOX];
-  const r = start(args, { cwd: dir, rss: true, ...o });
+  const r = start(args, { cwd: dir, rss: true, killAboveRss: 2 ** 31, ...o });
   const t = setTimeout(() => r.child.kill('SIGKILL'), ms);
   const status = await r.done;
   clearTimeout(t);

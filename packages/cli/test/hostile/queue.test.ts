@@ -176,7 +176,7 @@ describe('hostile results and jobs in Redis', () => {
     await q.add('sample', data, { jobId: 'huge-0-100000' });
     await q.add('sample', { x: 1 }, { jobId: 'garbled' });
     await hostile.hset(key(queue, 'garbled'), 'data', '{"setId": ');
-    const worker = await cli(['worker', '--queue', url, '--queue-name', queue, '--max-idle', '3', '--verbose'], { rss: true });
+    const worker = await cli(['worker', '--queue', url, '--queue-name', queue, '--max-idle', '3', '--verbose'], { rss: true, killAboveRss: 2 ** 31 });
     expect(worker.status, worker.stderr).toBe(0);
     expect(worker.stderr).toMatch(/refused job huge-0-100000: its 100000 images do not fit here \(/);
     expect(worker.stderr).toMatch(/refused job garbled: its data is not JSON/);
@@ -205,7 +205,8 @@ describe('Redis with a password, and over TLS', () => {
     const own = await startRedis(['--requirepass', 's3cret-pw'], ':s3cret-pw@');
     try {
       const out = path.join(dir, 'auth');
-      const coord = start(['sample', '--per-class', '1', '--classes', '0,7', '--out', out, '--queue', own.url, '--json']);
+      const coord = start(['sample', '--per-class', '1', '--classes', '0,7', '--out', out, '--queue', own.url, '--json', '--verbose']);
+      await waitFor(coord, (s) => /jobs of up to/.test(s), 'the jobs to be enqueued');
       const worker = start(['worker', '--queue', own.url, '--max-idle', '3', '--json']);
       expect(await coord.done, coord.stderr).toBe(0);
       expect(await worker.done, worker.stderr).toBe(0);
@@ -228,7 +229,8 @@ describe('Redis with a password, and over TLS', () => {
     try {
       const env = { NODE_EXTRA_CA_CERTS: cert };
       const out = path.join(dir, 'tls');
-      const coord = start(['sample', '--per-class', '1', '--classes', '0,7', '--out', out, '--queue', own.url, '--json'], { env });
+      const coord = start(['sample', '--per-class', '1', '--classes', '0,7', '--out', out, '--queue', own.url, '--json', '--verbose'], { env });
+      await waitFor(coord, (s) => /jobs of up to/.test(s), 'the jobs to be enqueued');
       const worker = start(['worker', '--queue', own.url, '--max-idle', '3'], { env });
       expect(await coord.done, coord.stderr).toBe(0);
       expect(await worker.done, worker.stderr).toBe(0);

@@ -20,7 +20,7 @@ let reference: Buffer;
 
 /** Runs the CLI, killing it (SIGKILL) if it has not ended in `ms`: a hang fails the test instead of stalling it. */
 async function run(args: string[], o: Partial<StartOptions> = {}, ms = 30_000) {
-  const r = startIn(args, opts(o));
+  const r = startIn(args, { killAboveRss: 2 ** 31, ...opts(o) });
   const t = setTimeout(() => r.child.kill('SIGKILL'), ms);
   const status = await r.done;
   clearTimeout(t);

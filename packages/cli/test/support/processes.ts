@@ -29,6 +29,8 @@ export interface StartOptions {
   node?: string[];
   /** Record the process's peak RSS (rss-report.cjs). */
   rss?: boolean;
+  /** SIGKILL the process when its resident memory passes this many bytes (a guard for the machine when a test fails). */
+  killAboveRss?: number;
 }
 
 export function start(args: string[], o: StartOptions): Run {
@@ -41,8 +43,23 @@ export function start(args: string[], o: StartOptions): Run {
   const run: Run = { child, stdout: '', stderr: '', done: undefined as never };
   child.stdout!.on('data', (d) => (run.stdout += d));
   child.stderr!.on('data', (d) => (run.stderr += d));
+  const guard =
+    o.killAboveRss === undefined
+      ? undefined
+      : setInterval(() => {
+          try {
+            const kb = Number(/VmRSS:\s*(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
+            if (kb * 1024 > o.killAboveRss!) {
+              run.stderr += `test: killed at ${Math.round(kb / 1024)} MiB resident\n`;
+              child.kill('SIGKILL');
+            }
+          } catch {
+            // exited
+          }
+        }, 100);
   run.done = new Promise((resolve) =>
     child.on('close', (code) => {
+      clearInterval(guard);
       if (o.rss && existsSync(rssFile)) run.peakRss = Number(readFileSync(rssFile, 'utf8'));
       resolve(code);
     }),
