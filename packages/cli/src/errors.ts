@@ -33,7 +33,7 @@ const EXIT_BY_CODE: Record<CliErrorCode, number> = {
 
 /** The generic fix for a class of problem when the error itself does not carry one. */
 const DEFAULT_FIX: Record<CliErrorCode, string> = {
-  E_USAGE: "see 'nextscale <command> --help'",
+  E_USAGE: "see 'nextscale --help'",
   E_CONFIG: 'fix the configuration file (see the README section "Config file")',
   E_WEIGHTS: 'check the path and that the file is a complete VAR or VQ-VAE checkpoint (.pth or .safetensors)',
   E_DATA: 'check the file: a PNG or JPEG picture (or mask) that opens in an image viewer',
@@ -73,8 +73,13 @@ export interface DescribedError {
 
 const ONE_LINE = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
 
-/** Classifies any thrown value. Core errors keep their code; everything else is internal. */
-export function describeError(err: unknown): DescribedError {
+/** Classifies any thrown value. Core errors keep their code; everything else is internal. `command` names the help to point at. */
+export function describeError(err: unknown, command?: string): DescribedError {
+  const d = describeAny(err);
+  return command && d.line.endsWith(DEFAULT_FIX.E_USAGE) ? { ...d, line: `${d.line.slice(0, -DEFAULT_FIX.E_USAGE.length)}see 'nextscale ${command} --help'` } : d;
+}
+
+function describeAny(err: unknown): DescribedError {
   if (err instanceof NextscaleError || isCodedError(err)) {
     const code = (err as NextscaleError).code as CliErrorCode;
     const message = ONE_LINE((err as Error).message);

@@ -4,7 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { CliError, describeError, EXIT } from './errors.js';
-import { buildProgram, fromCommanderError, type RunState } from './program.js';
+import { buildProgram, COMMANDS, fromCommanderError, type RunState } from './program.js';
 import { handleInterrupts } from './signals.js';
 import { writeJson } from './output/json.js';
 import { checkEnvironment } from './config/resolve.js';
@@ -44,7 +44,7 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
       const note = state.ctx?.interruptNote;
       err = note ? new CliError('E_ABORTED', 'interrupted', note) : Object.assign(new Error('interrupted'), { name: 'AbortError' });
     }
-    const d = describeError(err);
+    const d = describeError(err, argv.find((a) => (COMMANDS as readonly string[]).includes(a)));
     if (json) writeJson(process.stdout, { error: { code: d.code, message: d.message, exitCode: d.exitCode } });
     process.stderr.write(`nextscale: ${d.line}\n`);
     if (d.internal && debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);

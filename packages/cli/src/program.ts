@@ -54,7 +54,7 @@ export function buildProgram(version: string, base: { signal: AbortSignal; env: 
 /** Commander's parse errors as our usage errors: one line, with the fix. */
 export function fromCommanderError(err: CommanderError, argv: string[]): Error {
   if (err.code === 'commander.help' || err.code === 'commander.missingArgument' && !argv.length) {
-    return usageError('no command given', `usage: nextscale <command> [options]; commands: ${COMMANDS.join(', ')} ('nextscale --help' for more)`);
+    return usageError('no command given', `pass a command: nextscale ${COMMANDS.join('|')} [options] ('nextscale --help' for more)`);
   }
   const problem = err.message.replace(/^error:\s*/i, '').split('\n')[0]!;
   const sub = COMMANDS.find((c) => argv.includes(c));
@@ -62,7 +62,7 @@ export function fromCommanderError(err: CommanderError, argv: string[]): Error {
     const hint = /Did you mean/.exec(err.message)?.input.split('\n').find((l) => /Did you mean/.test(l));
     return usageError(
       problem,
-      `${hint ? `${hint.trim().replace(/^\(|\)$/g, '').replace(/^Did/, 'did')} ` : ''}usage: nextscale <command> [options]; commands: ${COMMANDS.join(', ')}`,
+      `${hint ? `${hint.trim().replace(/^\(|\)$/g, '').replace(/^Did/, 'did')} ` : ''}pass a command: nextscale ${COMMANDS.join('|')} [options]`,
     );
   }
   return usageError(problem, `see 'nextscale ${sub ? `${sub} ` : ''}--help'`);

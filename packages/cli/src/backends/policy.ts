@@ -17,15 +17,28 @@ function installedList(available: readonly AvailableBackend[]): string {
   return available.map((a) => `${a.backend.id}${a.probe.available ? '' : ' (unavailable)'}`).join(', ') || 'none';
 }
 
-/** The config's backendOptions may only name backends that were found (a typo would otherwise be ignored). */
+/**
+ * The options each of the project's own backends reads in create() (their create() ignores other
+ * keys, so a misspelt option would silently do nothing). Third-party backends are not checked here.
+ */
+export const KNOWN_BACKEND_OPTIONS: Record<string, readonly string[]> = {
+  cpu: ['kernel', 'threads'],
+  gpu: ['mode'],
+  lowrank: ['epsilon', 'family', 'gMax', 'rMax', 'capFactor', 'exactWhenCheaper'],
+};
+
+/** The config's backendOptions may only name backends that were found, and known options of ours (a typo would otherwise be ignored). */
 export function checkBackendOptions(options: Record<string, unknown> | undefined, available: readonly AvailableBackend[]): void {
-  for (const id of Object.keys(options ?? {})) {
+  for (const [id, given] of Object.entries(options ?? {})) {
     if (!available.some((a) => a.backend.id === id)) {
       throw configError(
         `backendOptions names backend '${id}', which is not installed (installed: ${installedList(available)})`,
         `${installHint(id)} and list its package in "backends", or remove it from "backendOptions"`,
       );
     }
+    const known = KNOWN_BACKEND_OPTIONS[id];
+    const unknown = known && Object.keys((given ?? {}) as object).find((k) => !known.includes(k));
+    if (unknown) throw configError(`backendOptions.${id}.${unknown} is not an option of the ${id} backend`, `use one of ${known.join(', ')}, or remove it`);
   }
 }
 

@@ -14,6 +14,7 @@ import { openWeights, writeSafetensors, type SafetensorsEntry, type WeightsReade
 import { formatGB } from '../limits/memory.js';
 import { trackTemporary } from '../signals.js';
 import { usageError, weightsError } from '../errors.js';
+import { writeError } from '../util/atomic.js';
 import { writeJson } from '../output/json.js';
 import { displayPath } from '../util/paths.js';
 import { addCommonOptions, collect, type CommonOptions, type Wrap } from './common.js';
@@ -63,7 +64,10 @@ export async function runConvert(ctx: Context, input: string, output: string, fl
   if (existsSync(dst) && !flags.force) throw usageError(`${dst} already exists`, 'pass --force to overwrite it, or choose another output path');
   if (!dst.endsWith('.safetensors')) ctx.warn(`${path.basename(dst)} does not end in .safetensors`);
   const extra = parseMetadata(flags.metadata);
-  await fsp.mkdir(path.dirname(dst), { recursive: true });
+  const cannotWrite = (err: unknown) => writeError(dst, err, 'choose an output path in a folder you can write', 'free some space and run the same command again');
+  await fsp.mkdir(path.dirname(dst), { recursive: true }).catch((err) => {
+    throw cannotWrite(err);
+  });
 
   const reader = await openWeights(src, { signal: ctx.signal });
   const t0 = performance.now();
@@ -92,6 +96,9 @@ export async function runConvert(ctx: Context, input: string, output: string, fl
       result = await writeSafetensors(dst, entries, Object.keys(metadata).length ? metadata : undefined, { signal: ctx.signal });
     } catch (err) {
       if (ctx.signal.aborted) throw new AbortedError();
+      // The folder, not the weights: a read-only or full output folder is the output path's problem.
+      const cause = (err as { cause?: { code?: string } }).cause;
+      if (typeof cause?.code === 'string' && /^E[A-Z]+$/.test(cause.code)) throw cannotWrite(cause);
       throw err;
     } finally {
       untrack();

@@ -18,9 +18,10 @@ import { sampleLocally } from '../sampling/local.js';
 import { openSamplingModel } from '../sampling/model.js';
 import { MAX_PER_CLASS } from '../sampling/plan.js';
 import { createSetProgress } from '../sampling/progress.js';
-import { defaultNpzPath, refuseBatchThatCannotFit, SampleSet } from '../sampling/set.js';
+import { defaultNpzPath, refuseBatchThatCannotFit, refuseSetThatCannotFit, SampleSet } from '../sampling/set.js';
 import type { CoordinatorReport } from '../sampling/coordinator.js';
-import { DEFAULT_QUEUE_NAME, parseQueueName, parseQueueUrl } from '../sampling/queue.js';
+import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_WAIT_S, parseQueueName, parseQueueUrl } from '../sampling/queue.js';
+import { generateShapeOf } from '../limits/memory.js';
 // Recorded in the manifest for information.
 import { VERSION } from '../version.js';
 import path from 'node:path';
@@ -34,6 +35,8 @@ export interface SampleFlags extends ModelRunFlags {
   queue?: string;
   queueName?: string;
   queueOutage?: string;
+  queueWait?: string;
+  force?: boolean;
 }
 
 export function addFidSamplingOptions(cmd: Command): Command {
@@ -57,9 +60,11 @@ export function sampleCommand(wrap: Wrap): Command {
     .option('-b, --batch <n>', 'images per forward pass (locally) or per queue job', '4')
     .requiredOption('-o, --out <folder>', 'folder for the PNGs and manifest.json')
     .option('--npz <file>', 'the packed set (default: <folder>.npz)')
-    .option('--queue <url>', "coordinate 'nextscale worker's over BullMQ on this Redis (redis://host:port) instead of sampling here")
+    .option('--force', "overwrite an existing .npz that is not this set's")
+    .option('--queue <url>', "coordinate 'nextscale worker's over BullMQ on this Redis (redis://[user:password@]host:port, rediss:// for TLS) instead of sampling here")
     .option('--queue-name <name>', `BullMQ queue name (default ${DEFAULT_QUEUE_NAME})`)
-    .option('--queue-outage <seconds>', 'give up when Redis stays unreachable this long mid-run (default 60; the images stored so far are kept)');
+    .option('--queue-outage <seconds>', 'give up when Redis stays unreachable this long mid-run (default 60; the images stored so far are kept)')
+    .option('--queue-wait <seconds>', `give up when no image comes back from the queue for this long (default ${DEFAULT_QUEUE_WAIT_S}; the images stored so far are kept)`);
   addModelOptions(cmd);
   addFidSamplingOptions(cmd);
   addCommonOptions(cmd);
@@ -76,6 +81,7 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
   const npz = flags.npz ? path.resolve(ctx.cwd, flags.npz) : defaultNpzPath(out);
   if (flags.queue) parseQueueUrl(flags.queue);
   const outageS = withFix(() => parseNumber(flags.queueOutage ?? '60', '--queue-outage', { positive: true }), 'pass --queue-outage <seconds>, a positive number');
+  const waitS = withFix(() => parseNumber(flags.queueWait ?? String(DEFAULT_QUEUE_WAIT_S), '--queue-wait', { positive: true }), 'pass --queue-wait <seconds>, a positive number');
   const queueName = parseQueueName(flags.queueName ?? DEFAULT_QUEUE_NAME);
   // Redis before the model: an unreachable queue fails in seconds.
   // ioredis and BullMQ are loaded only here, so the other commands start without them.
@@ -93,8 +99,10 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
     const numClasses = model.config.numClasses;
     const classes = flags.classes?.length ? parseClasses(flags.classes, numClasses, sm.classNames) : Array.from({ length: numClasses }, (_, i) => i);
     if (new Set(classes).size !== classes.length) throw usageError('--classes names a class twice', 'name each class once');
+    refuseSetThatCannotFit(perClass, classes.length);
     refuseBatchThatCannotFit(model, batch, sm.render.cfg !== 1);
-    const set = await SampleSet.open({ out, npz, perClass, classes, seed: sm.settings.seed.value }, sm, VERSION);
+    const imageSize = generateShapeOf(model).imageSize;
+    const set = await SampleSet.open({ out, npz, force: flags.force, perClass, classes, seed: sm.settings.seed.value, imageSize }, sm, VERSION);
     throwIfAborted(ctx.signal);
 
     ctx.interruptNote = `the images finished so far are kept in ${displayPath(out, ctx.cwd)}; run the same command again to finish the set`;
@@ -108,7 +116,7 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
         const { watchRedis } = await import('../sampling/redis.js');
         const watch = watchRedis(connection, flags.queue, { warn: ctx.warn, giveUpAfterMs: outageS * 1000, whatIsKept: `the images stored so far are kept in ${displayPath(out, ctx.cwd)}` });
         try {
-          queue = await Promise.race([coordinate(ctx, set, { connection, url: flags.queue, name: queueName, batch, progress }), watch.gaveUp]);
+          queue = await Promise.race([coordinate(ctx, set, { connection, url: flags.queue, name: queueName, batch, progress, imageSize, waitMs: waitS * 1000 }), watch.gaveUp]);
         } finally {
           watch.dispose();
         }

@@ -9,7 +9,7 @@ import { addCommonOptions, type Wrap } from './common.js';
 import { addModelOptions, type ModelRunFlags } from './model-run.js';
 import { engineToJSON } from '../engines/activate.js';
 import { openSamplingModel } from '../sampling/model.js';
-import { DEFAULT_QUEUE_NAME, DEFAULT_STALL_MS, parseQueueName, parseQueueUrl, stallMsFrom } from '../sampling/queue.js';
+import { DEFAULT_QUEUE_NAME, DEFAULT_STALL_MS, parseQueueName, parseQueueUrl, redactUrl, stallMsFrom } from '../sampling/queue.js';
 
 export interface WorkerFlags extends ModelRunFlags {
   queue?: string;
@@ -24,7 +24,7 @@ export interface WorkerFlags extends ModelRunFlags {
 export function workerCommand(wrap: Wrap): Command {
   const cmd = new Command('worker').description("render 'nextscale sample --queue' jobs from a BullMQ/Redis queue with this machine's model files");
   cmd
-    .requiredOption('--queue <url>', 'the Redis the coordinator uses (redis://host:port)')
+    .requiredOption('--queue <url>', 'the Redis the coordinator uses (redis://[user:password@]host:port, rediss:// for TLS)')
     .option('--queue-name <name>', `BullMQ queue name (default ${DEFAULT_QUEUE_NAME})`)
     .option('--stall-ms <ms>', `lock time of a job; a job whose worker died is retried after it (default NEXTSCALE_STALL_MS, else ${DEFAULT_STALL_MS}); must exceed the longest step of one batch`)
     .option('--max-idle <seconds>', 'exit (0) after this long without a job (default: run until interrupted)');
@@ -54,7 +54,7 @@ export async function runWorkerCommand(ctx: Context, flags: WorkerFlags): Promis
     const sm = await openSamplingModel(ctx, flags);
     try {
       const report = await runWorker(ctx, sm, connection, { name, stallMs, maxIdleMs });
-      if (ctx.json) writeJson(ctx.stdout, { command: 'worker', queue: { url: flags.queue, name, stallMs }, engine: engineToJSON(sm.engine), model: sm.files, ...report });
+      if (ctx.json) writeJson(ctx.stdout, { command: 'worker', queue: { url: redactUrl(flags.queue), name, stallMs }, engine: engineToJSON(sm.engine), model: sm.files, ...report });
       else ctx.out(`worker ${report.worker}: ${report.jobs} jobs, ${report.images} images (stopped: ${report.stoppedBecause})`);
       if (report.stoppedBecause === 'interrupted') throw new AbortedError();
       return 0;

@@ -6,8 +6,11 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { configError } from '../errors.js';
+import { CliError, configError } from '../errors.js';
 import { CONFIG_KEYS_HELP, configSchema, describeConfigIssue, type ConfigFile } from './schema.js';
+
+/** How long a .mjs/.ts config may take to evaluate (its top-level await, its default-exported function). */
+export const CONFIG_LOAD_TIMEOUT_MS = 10_000;
 
 export interface LoadedConfig {
   path: string;
@@ -33,7 +36,7 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   } else {
     throw configError(`${name}: unsupported config file type`, 'use nextscale.config.json, .mjs or .ts');
   }
-  if (typeof raw === 'function') raw = await (raw as () => unknown)();
+  if (typeof raw === 'function') raw = await settled((raw as () => unknown)(), name);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw configError(describeConfigIssue(name, parsed.error), CONFIG_KEYS_HELP);
   return { path: abs, dir: path.dirname(abs), config: parsed.data };
@@ -41,9 +44,10 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
 
 async function importConfig(abs: string, name: string): Promise<unknown> {
   try {
-    const mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+    const mod = (await settled(import(pathToFileURL(abs).href), name)) as { default?: unknown };
     return mod.default ?? mod;
   } catch (err) {
+    if (err instanceof CliError) throw err;
     throw configError(`${name}: failed to load (${(err as Error).message})`, 'fix the module so that it default-exports the config object');
   }
 }
@@ -80,5 +84,24 @@ async function importTsConfig(abs: string, name: string): Promise<unknown> {
     return await importConfig(tmp, name);
   } finally {
     rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * A config module's promise, or a one-line error when it has not settled in time. (A promise that
+ * never settles leaves Node nothing to wait on: it would exit 13, silently, without this timer.)
+ */
+async function settled<T>(p: T | Promise<T>, name: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(configError(`${name}: did not finish loading in ${CONFIG_LOAD_TIMEOUT_MS / 1000} s (its top-level code waits on something that never comes)`, 'make the config module export its object without waiting on network, input or timers')),
+      CONFIG_LOAD_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

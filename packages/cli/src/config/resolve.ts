@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { usageError } from '../errors.js';
+import { usageError, weightsError } from '../errors.js';
+import { InvalidDefault } from '../model/metadata.js';
 import type { Context } from '../context.js';
 import { findConfig } from './find.js';
 import { loadConfigFile, type LoadedConfig } from './load.js';
@@ -200,7 +201,7 @@ export function shippedModel(): { var: string; vae: string; dir: string } | unde
  */
 export function resolveSettings(
   layers: { flags: SettingsLayer; env: SettingsLayer; file: SettingsLayer; configFile?: string },
-  modelDefaults: Partial<Record<SamplingKey, number | boolean>> = {},
+  modelDefaults: Partial<Record<SamplingKey, number | boolean | InvalidDefault>> = {},
   defaultPolicy: PolicyName = 'norm',
 ): ResolvedSettings {
   const { flags, env, file } = layers;
@@ -215,6 +216,10 @@ export function resolveSettings(
     const p = pick(key);
     if (p) return p as Sourced<NonNullable<SettingsLayer[K]>>;
     const m = modelDefaults[key];
+    if (m instanceof InvalidDefault) {
+      const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw weightsError(`the model's metadata sets ${m.found}, which is not ${m.expected}`, `pass ${flag} to override it, or fix the metadata of the VAR file`);
+    }
     if (m !== undefined) return { value: m as NonNullable<SettingsLayer[K]>, source: 'model' };
     return { value: SAMPLING_DEFAULTS[key] as NonNullable<SettingsLayer[K]>, source: 'default' };
   };

@@ -6,10 +6,27 @@
  * Every problem with a file's content is an input-data error (exit 3) with one line that says what to
  * do; a path that does not exist is a usage error (exit 2). Nothing here writes anything.
  */
-import { promises as fsp } from 'node:fs';
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
 import { Tensor } from '@nextscale/core';
 import { CliError, usageError } from '../errors.js';
+import { NotReadableError, readRegularFile } from '../util/regular-file.js';
+import { jpegSize, pngHeader } from './dimensions.js';
+
+/**
+ * The largest picture read, in pixels (4096 × 4096: a 12-megapixel photo fits). A model uses 256 × 256
+ * at most; the cap keeps a decompression bomb (a 250 kB PNG of 16000 × 16000) from costing gigabytes,
+ * and a picture at the cap from costing more than a few hundred MB. Checked from the header before
+ * decoding, and given to libvips as its own limit too.
+ */
+export const MAX_INPUT_PIXELS = 4096 * 4096;
+/** The largest picture file read (compressed bytes). */
+export const MAX_INPUT_BYTES = 100 << 20;
+
+/** sharp (libvips, ~0.3 s to load) is imported only by the commands that read pictures. */
+async function sharpOf(input: Buffer, o: { failOn?: 'truncated' } = {}): Promise<Sharp> {
+  const sharp = (await import('sharp')).default;
+  return sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, ...o });
+}
 
 /** Exit 3 is the CLI's code for bad weights and bad input data alike (errors.ts). */
 export const inputDataError = (problem: string, fix: string) => new CliError('E_DATA', problem, fix);
@@ -62,20 +79,28 @@ function looksLike(bytes: Uint8Array): string {
 export async function readImageFile(file: string, what: string): Promise<SourceImage> {
   let bytes: Buffer;
   try {
-    bytes = await fsp.readFile(file);
+    // A pipe or a device is refused before it is opened (a FIFO would block forever, /dev/zero never ends).
+    bytes = await readRegularFile(file, { maxBytes: MAX_INPUT_BYTES });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ENOENT') throw usageError(`${what} ${file} does not exist`, 'check the path');
-    if (code === 'EISDIR') throw usageError(`${what} ${file} is a folder`, 'pass a PNG or JPEG file');
+    if (err instanceof NotReadableError) {
+      if (err.what === 'a folder') throw usageError(`${what} ${file} is a folder`, 'pass a PNG or JPEG file');
+      throw inputDataError(`${what} ${file} is ${err.what}${err.tooLarge ? '' : ', not a picture file'}`, 'pass a PNG or JPEG file');
+    }
     throw inputDataError(`cannot read ${what} ${file} (${(err as Error).message})`, 'check the file and its permissions');
   }
   if (bytes.length === 0) throw inputDataError(`${what} ${file} is empty`, 'pass a PNG or JPEG file');
   const format = sniffFormat(bytes);
   if (!format) throw inputDataError(`${what} ${file} is not a PNG or JPEG file${looksLike(bytes)}`, 'convert it to PNG or JPEG');
+  // The size from the header, before anything decodes: a decompression bomb stops here.
+  const header = format === 'png' ? pngHeader(bytes) : jpegSize(bytes);
+  if (typeof header === 'string') throw inputDataError(`${what} ${file} is ${header === 'not a PNG' ? 'not a readable PNG' : `not a complete PNG (${header})`}`, 'pass an intact PNG or JPEG file (re-save it)');
+  if (header && header.width * header.height > MAX_INPUT_PIXELS) throw tooManyPixels(what, file, header.width, header.height);
   let width: number | undefined;
   let height: number | undefined;
   try {
-    const m = await sharp(bytes).metadata();
+    const m = await (await sharpOf(bytes)).metadata();
     const turned = (m.orientation ?? 1) >= 5; // EXIF orientations 5–8 swap the sides
     width = turned ? m.height : m.width;
     height = turned ? m.width : m.height;
@@ -83,15 +108,21 @@ export async function readImageFile(file: string, what: string): Promise<SourceI
     throw inputDataError(`${what} ${file} is not a readable ${format.toUpperCase()} (${oneLine(err)})`, 'pass an intact PNG or JPEG file (re-save it)');
   }
   if (!width || !height) throw inputDataError(`${what} ${file} has no pixels`, 'pass a PNG or JPEG file with an image in it');
+  if (width * height > MAX_INPUT_PIXELS) throw tooManyPixels(what, file, width, height);
   const img: SourceImage = { file, format, width, height, bytes };
   await decode(img, what, (s) => s); // a truncated file fails here, before any model is loaded
   return img;
 }
 
+function tooManyPixels(what: string, file: string, width: number, height: number): CliError {
+  const mp = (n: number) => `${(n / 1e6).toFixed(1)} megapixels`;
+  return inputDataError(`${what} ${file} is ${width}×${height} (${mp(width * height)}), more than the ${mp(MAX_INPUT_PIXELS)} a picture may have here`, 'shrink it first (the model works at 256×256 at most)');
+}
+
 /** Fully decoded pixels, 8-bit, `channels` per pixel; truncated or corrupt data is an error here. */
 async function decode(img: SourceImage, what: string, pipeline: (s: Sharp) => Sharp) {
   try {
-    const { data, info } = await pipeline(sharp(img.bytes, { failOn: 'truncated' }).rotate())
+    const { data, info } = await pipeline((await sharpOf(img.bytes, { failOn: 'truncated' })).rotate())
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });

@@ -3,14 +3,36 @@
  * class names and default sampling settings. Keys are read leniently (snake_case or camelCase, JSON
  * or comma lists, flat, with a `default_` prefix, or under a JSON `sampling` object).
  */
+import { MAX_SEED } from '@nextscale/core';
 import type { SamplingKey } from '../config/resolve.js';
+
+/**
+ * A sampling default the metadata sets to something no flag accepts: kept (not dropped) so that using
+ * it is an error naming the key, while a flag, the environment or the config file can still override it.
+ */
+export class InvalidDefault {
+  constructor(
+    /** e.g. `default_cfg "-5"`: the key and the value as the file holds them. */
+    readonly found: string,
+    /** What the value must be, e.g. `a number of at least 0`. */
+    readonly expected: string,
+  ) {}
+}
 
 export interface ModelMetadata {
   patchNums?: number[];
   classNames?: string[];
   numHeads?: number;
-  sampling: Partial<Record<SamplingKey, number | boolean>>;
+  sampling: Partial<Record<SamplingKey, number | boolean | InvalidDefault>>;
 }
+
+/** What each sampling default must be: the ranges the flags accept. */
+const VALID: Record<Exclude<SamplingKey, 'moreSmooth'>, [(n: number) => boolean, string]> = {
+  cfg: [(n) => n >= 0, 'a number of at least 0'],
+  topK: [(n) => Number.isInteger(n) && n >= 0, 'an integer of at least 0'],
+  topP: [(n) => n >= 0 && n <= 1, 'a number from 0 to 1'],
+  seed: [(n) => Number.isInteger(n) && n >= 0 && n <= MAX_SEED, `an integer from 0 to ${MAX_SEED}`],
+};
 
 const SAMPLING_ALIASES: Record<SamplingKey, string[]> = {
   cfg: ['cfg', 'guidance', 'cfg_scale'],
@@ -49,21 +71,26 @@ function stringList(v: unknown): string[] | undefined {
   return undefined;
 }
 
-function scalar(v: unknown, key: SamplingKey): number | boolean | undefined {
-  if (typeof v === 'string') v = parseJson(v) ?? v;
+function scalar(raw: unknown, key: SamplingKey, name: string): number | boolean | InvalidDefault {
+  const v = typeof raw === 'string' ? (parseJson(raw) ?? raw) : raw;
+  const invalid = (expected: string) => new InvalidDefault(`${name} ${JSON.stringify(raw)}`.slice(0, 80), expected);
   if (key === 'moreSmooth') {
     if (typeof v === 'boolean') return v;
     if (v === 'true' || v === 1) return true;
     if (v === 'false' || v === 0) return false;
-    return undefined;
+    return invalid('true or false');
   }
-  const n = typeof v === 'number' ? v : Number(v);
-  return Number.isFinite(n) ? n : undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+  const [ok, expected] = VALID[key];
+  return Number.isFinite(n) && ok(n) ? n : invalid(expected);
 }
 
 function pick(obj: Record<string, unknown>, names: string[]): unknown {
-  for (const n of names) if (obj[n] !== undefined) return obj[n];
-  return undefined;
+  return obj[pickName(obj, names) ?? ''];
+}
+
+function pickName(obj: Record<string, unknown>, names: string[]): string | undefined {
+  return names.find((n) => obj[n] !== undefined);
 }
 
 export function parseModelMetadata(meta: Record<string, string> | undefined): ModelMetadata {
@@ -81,10 +108,8 @@ export function parseModelMetadata(meta: Record<string, string> | undefined): Mo
   for (const key of Object.keys(SAMPLING_ALIASES) as SamplingKey[]) {
     // "cfg", "default_cfg", "defaultCfg"
     const aliases = SAMPLING_ALIASES[key].flatMap((a) => [a, `default_${a}`, `default${a[0]!.toUpperCase()}${a.slice(1)}`]);
-    let v = pick(m, aliases);
-    for (const n of nested) v ??= pick(n, aliases);
-    const parsed = v === undefined ? undefined : scalar(v, key);
-    if (parsed !== undefined) out.sampling[key] = parsed;
+    const where = [m, ...nested].find((o) => pickName(o, aliases) !== undefined);
+    if (where) out.sampling[key] = scalar(pick(where, aliases), key, pickName(where, aliases)!);
   }
   return out;
 }

@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { CliError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeError, writeFileAtomic } from '../util/atomic.js';
 import type { PlannedImage } from './plan.js';
 import { SEED_DERIVATION } from './seeds.js';
 
@@ -52,7 +52,8 @@ export interface Manifest extends SetIdentity {
   run: { engine: string; nextscale: string };
   total: number;
   done: number;
-  images: { file: string; class: number; index: number; seed: number; done: boolean }[];
+  /** `sha256`: of the stored PNG, checked before packing (absent until the image is done). */
+  images: { file: string; class: number; index: number; seed: number; done: boolean; sha256?: string }[];
   npz: { path: string; bytes: number } | null;
 }
 
@@ -74,8 +75,12 @@ export function buildManifest(identity: SetIdentity, plan: readonly PlannedImage
   };
 }
 
-export function markDone(m: Manifest, done: ReadonlySet<string>): void {
-  for (const im of m.images) im.done = done.has(im.file);
+export function markDone(m: Manifest, done: ReadonlySet<string>, hashes: ReadonlyMap<string, string>): void {
+  for (const im of m.images) {
+    im.done = done.has(im.file);
+    if (im.done) im.sha256 = hashes.get(im.file);
+    else delete im.sha256;
+  }
   m.done = m.images.filter((i) => i.done).length;
   m.updatedAt = new Date().toISOString();
 }
@@ -96,7 +101,8 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // no folder yet (or a file in its path: ensureWritable says so)
     throw new CliError('E_USAGE', `cannot read ${file} (${(err as Error).message})`, 'pass another --out folder');
   }
   let m: Manifest;
@@ -129,11 +135,3 @@ export function identityDifferences(have: SetIdentity, want: SetIdentity): strin
 
 const short = (h?: string) => (h ? h.slice(0, 12) : 'none');
 const fmt = (v: unknown) => (Array.isArray(v) ? (v.length > 8 ? `[${v.slice(0, 8).join(',')},…]` : `[${v.join(',')}]`) : String(v ?? 'unset'));
-
-/** A failed write as one usage line (full disk, permissions); an abort stays an abort. */
-export function writeError(target: string, err: unknown): unknown {
-  if ((err as { code?: string }).code === 'E_ABORTED') return err;
-  const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a path in it is a file, not a folder' : (err as Error).message;
-  return new CliError('E_USAGE', `cannot write ${target} (${why})`, code === 'ENOSPC' ? 'free some space and run the same command again (it resumes)' : 'pass another --out folder');
-}

@@ -9,6 +9,7 @@
 import { promises as fsp } from 'node:fs';
 import { AbortedError } from '@nextscale/core';
 import { tempPathFor } from '../util/atomic.js';
+import { trackTemporary } from '../signals.js';
 
 /** The .npy header (format 1.0) of a uint8 C-order array, padded so the data starts at a multiple of 64. */
 export function npyHeader(shape: readonly number[]): Uint8Array {
@@ -68,7 +69,15 @@ export async function writeNpzUint8(
   const zip64 = o.forceZip64 || size >= U32_MAX;
 
   const tmp = tempPathFor(target);
-  const handle = await fsp.open(tmp, 'wx');
+  // Removed on every way out: an error below, and a forced exit after an interrupt (signals.ts).
+  const untrack = trackTemporary(tmp);
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(tmp, 'wx');
+  } catch (err) {
+    untrack();
+    throw err;
+  }
   try {
     const localExtra = zip64 ? zip64Extra([size, size]) : new Uint8Array(0);
     const local = new Uint8Array(30 + name.length + localExtra.length);
@@ -171,6 +180,8 @@ export async function writeNpzUint8(
     await handle.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
+  } finally {
+    untrack();
   }
 }
 

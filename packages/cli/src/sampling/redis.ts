@@ -1,7 +1,7 @@
 /** The Redis connection of the queue commands (ioredis), checked to answer before BullMQ gets it. */
 import { Redis } from 'ioredis';
 import { CliError } from '../errors.js';
-import { parseQueueUrl } from './queue.js';
+import { parseQueueUrl, redactUrl } from './queue.js';
 
 /** How long a connection attempt may take before the URL counts as unreachable. */
 export const CONNECT_TIMEOUT_MS = 3_000;
@@ -25,7 +25,7 @@ export async function connectRedis(url: string): Promise<Redis> {
     );
   } catch (err) {
     const why = lastError?.message || (err as Error).message || 'no answer';
-    throw new CliError('E_BACKEND_UNAVAILABLE', `cannot reach Redis at ${url} (${why})`, 'start redis-server there or pass the right --queue redis://host:port');
+    throw new CliError('E_BACKEND_UNAVAILABLE', `cannot reach Redis at ${redactUrl(url)} (${why})`, 'start redis-server there or pass the right --queue redis://host:port');
   } finally {
     probe.disconnect();
   }
@@ -46,7 +46,8 @@ export interface RedisWatch {
  * `giveUpAfterMs`, an outage that long rejects `gaveUp` (race the work against it: commands queued
  * while offline would wait forever) and disconnects. Workers wait out outages; the coordinator gives up.
  */
-export function watchRedis(conn: Redis, url: string, o: { warn(message: string): void; giveUpAfterMs?: number; whatIsKept?: string }): RedisWatch {
+export function watchRedis(conn: Redis, rawUrl: string, o: { warn(message: string): void; giveUpAfterMs?: number; whatIsKept?: string }): RedisWatch {
+  const url = redactUrl(rawUrl);
   let down = false;
   let disposed = false;
   let timer: NodeJS.Timeout | undefined;

@@ -108,23 +108,23 @@ describe('the sample folder', () => {
   it('stores an image once, notes finished images and removes stale temporary files on open', async () => {
     const dir = mkdtempSync(path.join(tmp, 'f-'));
     const plan = planSet([4], 2, 0);
-    const px = (v: number) => ({ width: 2, height: 1, data: Uint8Array.from([v, v, v, v + 1, v + 1, v + 1]) });
-    const f = new SampleFolder(dir);
-    await f.open(plan);
+    const px = (v: number) => ({ width: 2, height: 2, data: Uint8Array.from([v, v, v, v + 1, v + 1, v + 1, v + 2, v + 2, v + 2, v + 3, v + 3, v + 3]) });
+    const f = new SampleFolder(dir, 2);
+    await f.open(plan, new Map());
     expect(await f.store(plan[0]!.file, encodePng(px(10)))).toBe(true);
     expect(await f.store(plan[0]!.file, encodePng(px(99)))).toBe(false);
     expect(f.duplicates).toBe(1);
     writeFileSync(path.join(dir, `.${plan[1]!.file}.tmp-123-abcd0123`), 'half');
-    const g = new SampleFolder(dir);
-    await g.open(plan);
+    const g = new SampleFolder(dir, 2);
+    await g.open(plan, new Map());
     expect([...g.done]).toEqual([plan[0]!.file]);
     expect(readdirSync(dir).sort()).toEqual([plan[0]!.file]);
     await g.store(plan[1]!.file, encodePng(px(20)));
     const npz = path.join(tmp, 'f.npz');
     const r = await g.writeNpz(npz, plan);
-    expect(r.shape).toEqual([2, 1, 2, 3]);
+    expect(r.shape).toEqual([2, 2, 2, 3]);
     expect(python(`import numpy as np; a=np.load(${JSON.stringify(npz)})['arr_0']; print(a.dtype, a.reshape(-1).tolist())`)).toBe(
-      'uint8 [10, 10, 10, 11, 11, 11, 20, 20, 20, 21, 21, 21]',
+      'uint8 [10, 10, 10, 11, 11, 11, 12, 12, 12, 13, 13, 13, 20, 20, 20, 21, 21, 21, 22, 22, 22, 23, 23, 23]',
     );
   });
 
@@ -132,8 +132,8 @@ describe('the sample folder', () => {
     // under a regular file: refused for every user, root included
     const file = path.join(tmp, 'plain-file');
     writeFileSync(file, 'x');
-    const f = new SampleFolder(path.join(file, 'set'));
-    await expect(f.open(planSet([0], 1, 0))).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(/cannot write .*plain-file\/set/) });
+    const f = new SampleFolder(path.join(file, 'set'), 2);
+    await expect(f.open(planSet([0], 1, 0), new Map())).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(/cannot write .*plain-file\/set/) });
   });
 });
 

@@ -4,9 +4,10 @@
  * results as they come, and finishing (the `.npz`, the final manifest). Shared by the local sampler
  * and the queue coordinator.
  */
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../errors.js';
-import { checkFits, generateShapeOf, maxImagesThatFit } from '../limits/memory.js';
+import { checkFits, generateShapeOf, maxImagesThatFit, memoryBudget } from '../limits/memory.js';
 import type { VARModel } from '../core-api.js';
 import { buildManifest, identityDifferences, markDone, readManifest, writeManifest, MANIFEST_FILE, type Manifest, type SetIdentity, type SetSettings } from './manifest.js';
 import { planSet, type PlannedImage } from './plan.js';
@@ -16,6 +17,10 @@ import type { SamplingModel } from './model.js';
 export interface SetRequest {
   out: string;
   npz: string;
+  /** Overwrite an existing `npz` that is not this set's. */
+  force?: boolean;
+  /** The side of the model's square images. */
+  imageSize: number;
   perClass: number;
   classes: number[];
   seed: number;
@@ -50,9 +55,10 @@ export class SampleSet {
     const settings: SetSettings = { perClass: request.perClass, classes: request.classes, seed: request.seed, ...sm.render };
     const identity: SetIdentity = { model: sm.files, settings };
     const plan = planSet(request.classes, request.perClass, request.seed);
-    const folder = new SampleFolder(request.out);
-    await folder.ensureWritable();
     const existing = await readManifest(request.out);
+    await refuseForeignNpz(request, existing);
+    const folder = new SampleFolder(request.out, request.imageSize);
+    await folder.ensureWritable();
     if (existing) {
       const diff = identityDifferences(existing, identity);
       if (diff.length) {
@@ -70,7 +76,8 @@ export class SampleSet {
         );
       }
     }
-    await folder.open(plan);
+    const recorded = new Map((existing?.images ?? []).filter((i) => typeof i?.sha256 === 'string').map((i) => [i.file, i.sha256!] as const));
+    await folder.open(plan, recorded);
     const manifest = buildManifest(identity, plan, folder.done, { engine: `${sm.engine.id} (${sm.engine.name})`, nextscale: version });
     if (existing) manifest.createdAt = existing.createdAt;
     const set = new SampleSet(request, identity, plan, folder, manifest, folder.done.size);
@@ -107,7 +114,7 @@ export class SampleSet {
     const t = performance.now();
     if (!force && t - this.lastManifest < this.manifestEveryMs) return;
     this.lastManifest = t;
-    markDone(this.manifest, this.folder.done);
+    markDone(this.manifest, this.folder.done, this.folder.hashes);
     await writeManifest(this.request.out, this.manifest);
   }
 
@@ -119,6 +126,41 @@ export class SampleSet {
     await this.saveManifest(true);
     return npz;
   }
+}
+
+/**
+ * An existing file at the `.npz` path is overwritten only when it is this set's (the manifest recorded
+ * it there) or with --force: a set must not silently replace someone's other `.npz`.
+ */
+async function refuseForeignNpz(request: SetRequest, existing: Manifest | undefined): Promise<void> {
+  let st;
+  try {
+    st = await fsp.lstat(request.npz);
+  } catch {
+    return;
+  }
+  if (st.isDirectory()) throw usageError(`--npz ${request.npz} is a folder`, 'pass --npz <file>');
+  if (request.force) return;
+  if (existing?.npz?.path === request.npz && existing.npz.bytes === st.size) return;
+  throw usageError(`${request.npz} already exists and is not this sample set's .npz`, 'pass --force to overwrite it, or --npz <another file>');
+}
+
+/** The largest set one manifest holds: its JSON stays well under V8's longest string (~512 MiB). */
+export const MAX_SET_IMAGES = 1_000_000;
+/** Memory a planned image costs while sampling (the plan, its manifest entry, the done set and the JSON). */
+const BYTES_PER_PLANNED_IMAGE = 1024;
+
+/** Refuses, before any work, a set larger than one manifest or this machine's memory can hold. */
+export function refuseSetThatCannotFit(perClass: number, classes: number, budget = memoryBudget()): void {
+  const total = perClass * classes;
+  const byMemory = Math.floor((0.25 * budget) / BYTES_PER_PLANNED_IMAGE);
+  const most = Math.min(MAX_SET_IMAGES, byMemory);
+  if (total <= most) return;
+  const why = most === MAX_SET_IMAGES ? `more than one manifest holds (${MAX_SET_IMAGES.toLocaleString('en-US')} images)` : `more than this machine's memory can track (about ${most.toLocaleString('en-US')} images)`;
+  throw usageError(
+    `a set of ${total.toLocaleString('en-US')} images (${classes} class${classes === 1 ? '' : 'es'} × --per-class ${perClass}) is ${why}`,
+    `lower --per-class to at most ${Math.max(1, Math.floor(most / classes))} or pass fewer --classes (and make several sets)`,
+  );
 }
 
 /** Refuses, before any work, a --batch this machine cannot hold (with the largest that fits). */

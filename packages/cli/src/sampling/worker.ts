@@ -4,12 +4,29 @@
  * back to the queue (no attempt spent), the refusal is reported to the coordinator, and this worker stops
  * with the difference named. Results go back as the job's return value (PNG bytes, base64).
  */
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job, type JobJsonRaw } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CliError } from '../errors.js';
 import type { Context } from '../context.js';
+import { checkFits, generateShapeOf } from '../limits/memory.js';
 import { renderImages, type SamplingModel } from './model.js';
-import { refusalsKey, workerId, type SampleJobData, type SampleJobResult } from './queue.js';
+import { jobPlanProblem, parseJobData, refusalsKey, REFUSED, workerId, type SampleJobData, type SampleJobResult } from './queue.js';
+
+/**
+ * BullMQ's worker parses job data itself and, when it is not JSON, throws outside any job: the job
+ * stays active until its lock expires, again and again. Here such data reaches the processor as the
+ * raw string, which refuses it like any other malformed job.
+ */
+class SampleWorker extends Worker<SampleJobData, SampleJobResult> {
+  protected override createJob(raw: JobJsonRaw, jobId: string) {
+    try {
+      JSON.parse(raw.data || '{}');
+    } catch {
+      raw = { ...raw, data: JSON.stringify(String(raw.data).slice(0, 100)) };
+    }
+    return super.createJob(raw, jobId);
+  }
+}
 
 export interface WorkerRunOptions {
   name: string;
@@ -56,12 +73,21 @@ export async function runWorker(ctx: Context, sm: SamplingModel, connection: Red
     };
   });
 
-  const worker = new Worker<SampleJobData, SampleJobResult>(
+  const shape = generateShapeOf(sm.model);
+  const worker = new SampleWorker(
     o.name,
     async (job: Job<SampleJobData, SampleJobResult>, token?: string) => {
       active++;
       try {
-        const reasons = refusalReasons(sm, job.data);
+        // Job data comes from Redis: whoever can write there. A malformed or edited job fails at
+        // once (no retry) with a reason the coordinator recognises, and it enqueues the job again.
+        const data = parseJobData(job.data);
+        const edited = typeof data === 'string' ? data : jobPlanProblem(data);
+        if (edited !== undefined) {
+          ctx.warn(`refused job ${job.id}: ${edited}`);
+          throw new UnrecoverableError(`${REFUSED}worker ${id}: ${edited}`);
+        }
+        const reasons = refusalReasons(sm, data as SampleJobData);
         if (reasons.length) {
           refused = reasons.join('; ');
           // Back to the queue for a worker with the right files, without spending one of its attempts.
@@ -69,6 +95,12 @@ export async function runWorker(ctx: Context, sm: SamplingModel, connection: Red
           await connection.rpush(refusalsKey(o.name), `worker ${id} refused job ${job.id} of set ${job.data.setId}: ${refused}`);
           stop('refused');
           throw new DelayedError();
+        }
+        // As `sample --batch` is checked before any work: a job this machine cannot hold is refused.
+        const fit = checkFits(shape, { images: job.data.images.length, zoom: 1, cfg: job.data.settings.cfg !== 1 });
+        if (!fit.ok) {
+          ctx.warn(`refused job ${job.id}: its ${job.data.images.length} images do not fit here (${fit.reason})`);
+          throw new UnrecoverableError(`job of ${job.data.images.length} images does not fit in worker ${id}'s memory: ${fit.reason}; lower the coordinator's --batch`);
         }
         ctx.log(`job ${job.id} started: ${job.data.images.length} images (attempt ${job.attemptsStarted})`);
         const t0 = performance.now();
@@ -80,6 +112,7 @@ export async function runWorker(ctx: Context, sm: SamplingModel, connection: Red
         ctx.log(`job ${job.id} done: ${images.length} images in ${(ms / 1000).toFixed(2)} s`);
         return {
           setId: job.data.setId,
+          digest: job.data.digest,
           worker: id,
           engine: sm.engine.id,
           ms,

@@ -9,58 +9,19 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHIPPED, cli as cliIn, errorLines, freePort, start as startIn, waitFor, waitForRedis, type Run, type StartOptions } from '../support/processes.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'nextscale.js');
-const SHIPPED = path.join(ROOT, 'assets', 'fashion-mnist');
 const PRELOAD = path.join(import.meta.dirname, 'enospc-preload.mjs');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nextscale-sample-e2e-'));
 // 2 classes × 3 images: small enough for a few seconds per run, enough for several jobs and batches.
 const SET = ['--per-class', '3', '--classes', '0,7'];
 const STALL_MS = '1500';
-
-interface Run {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  done: Promise<number | null>;
-}
-
-function start(args: string[], o: { env?: NodeJS.ProcessEnv; node?: string[] } = {}): Run {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('NEXTSCALE_')) delete env[k];
-  Object.assign(env, { NEXTSCALE_STALL_MS: STALL_MS }, o.env);
-  const child = spawn(process.execPath, [...(o.node ?? []), BIN, ...args], { env, cwd: dir });
-  const run: Run = { child, stdout: '', stderr: '', done: undefined as never };
-  child.stdout!.on('data', (d) => (run.stdout += d));
-  child.stderr!.on('data', (d) => (run.stderr += d));
-  run.done = new Promise((resolve) => child.on('close', (code) => resolve(code)));
-  return run;
-}
-
-async function cli(args: string[], o: { env?: NodeJS.ProcessEnv; node?: string[] } = {}) {
-  const r = start(args, o);
-  const status = await r.done;
-  return { status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Resolves when `test(stderr)` first holds (polling), or rejects after `ms`. */
-async function waitFor(r: Run, test: (stderr: string) => boolean, what: string, ms = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!test(r.stderr)) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}; stderr so far:\n${r.stderr}`);
-    if (r.child.exitCode !== null) throw new Error(`process exited (${r.child.exitCode}) before ${what}; stderr:\n${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 20));
-  }
-}
-
-/** Lines a user error printed, without progress and log lines. */
-const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('nextscale: ') && !l.startsWith('nextscale: warning'));
+const withDefaults = (o: Partial<StartOptions>): StartOptions => ({ cwd: dir, ...o, env: { NEXTSCALE_STALL_MS: STALL_MS, ...o.env } });
+const start = (args: string[], o: Partial<StartOptions> = {}): Run => startIn(args, withDefaults(o));
+const cli = (args: string[], o: Partial<StartOptions> = {}) => cliIn(args, withDefaults(o));
 
 /** The `arr_0` of an .npz written with stored (uncompressed) entries: shape and data bytes. */
 function readArr0(file: string): { shape: number[]; data: Buffer } {
@@ -87,33 +48,6 @@ function expectNoDuplicates(a: { shape: number[]; data: Buffer }): void {
 }
 
 const leftovers = (folder: string) => readdirSync(folder).filter((n) => n.includes('.tmp-'));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForRedis(url: string): Promise<void> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch {
-      if (i > 100) throw new Error(`redis-server did not start at ${url}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  probe.disconnect();
-}
 
 let reference: string; // the .npz made with --batch 1
 let redis: ChildProcess | undefined;

@@ -109,6 +109,7 @@ describe('loadVAR on the tiny fixture', () => {
     await expect(model.generate({ labels: [0], topK: -1 })).rejects.toThrow(/topK/);
     await expect(model.generate({ labels: [0], topP: 1.5 })).rejects.toThrow(/topP/);
     await expect(model.generate({ labels: [0], cfg: Number.NaN })).rejects.toThrow(/cfg/);
+    await expect(model.generate({ labels: [0], cfg: -1 })).rejects.toThrow(/cfg must be a finite number of at least 0, got -1/);
     await expect(model.forward([0, 1], new Tensor([2, 30, 8]))).rejects.toThrow(InputError);
   });
 });

@@ -104,7 +104,8 @@ interface ResolvedOptions {
 function resolveOptions(transformer: VARTransformer, o: GenerateOptions): ResolvedOptions {
   if (!o || typeof o !== 'object') throw new UsageError('generate() needs an options object with labels');
   const r = { ...GENERATE_DEFAULTS, ...definedOnly(o), labels: transformer.labels(o.labels) };
-  if (!Number.isFinite(r.cfg)) throw new UsageError(`cfg must be a finite number, got ${r.cfg}`);
+  // The guidance weight is cfg·ratio: a negative cfg guides away from the class, never what is meant.
+  if (!Number.isFinite(r.cfg) || r.cfg < 0) throw new UsageError(`cfg must be a finite number of at least 0, got ${r.cfg}`);
   // The generator takes 32 bits of seed; a larger one would silently alias a smaller one's image.
   if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > MAX_SEED) throw new UsageError(`seed must be an integer from 0 to ${MAX_SEED}, got ${r.seed}`);
   if (r.seeds !== undefined) assertSeeds(r.seeds, r.labels.length);
