@@ -119,3 +119,22 @@ function readCatalogueFile(file: string): ModelEntry[] {
     return entry;
   });
 }
+
+/**
+ * After loading: the checkpoint must be the model the name promises (a mirror serving another file
+ * under the name would otherwise generate silently with the wrong model). Entries that leave depth or
+ * patchNums unset (0, []) do not check them.
+ */
+export function checkLoadedModel(entry: ModelEntry, loaded: { depth: number; patchNums: readonly number[]; sharedAdaLN: boolean }): void {
+  const problems: string[] = [];
+  if (entry.depth && loaded.depth !== entry.depth) problems.push(`depth ${loaded.depth}, not ${entry.depth}`);
+  if (entry.patchNums.length && loaded.patchNums.join(',') !== entry.patchNums.join(',')) problems.push(`patch_nums ${loaded.patchNums.join(',')}, not ${entry.patchNums.join(',')}`);
+  if (entry.depth && loaded.sharedAdaLN !== entry.sharedAdaLN) problems.push(`${loaded.sharedAdaLN ? 'shared' : 'per-block'} AdaLN`);
+  if (problems.length) {
+    throw new HubError(
+      'wrong-model',
+      `${entry.files.var} from ${entry.repo}@${entry.revision} is not ${entry.name}: it has ${problems.join(', ')}`,
+      `check HF_ENDPOINT (a mirror serves another file under this name)${entry.source === 'built-in' ? '' : ` or the entry in ${entry.source}`}`,
+    );
+  }
+}

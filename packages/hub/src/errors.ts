@@ -23,6 +23,8 @@ export type HubErrorCode =
   | 'bad-name'
   /** A model name the catalogue does not know, or a catalogue file that cannot be used. */
   | 'unknown-model'
+  /** The files behind a name load as a different model than the name promises (depth, schedule). */
+  | 'wrong-model'
   /** The cache cannot be written (permissions, a file where a folder should be). */
   | 'cache'
   | 'aborted';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogue, ensureModel, findModel, HubError, modelCacheState, RELEASED_MODELS, removeModel, type HubSettings } from './index.js';
+import { catalogue, checkLoadedModel, ensureModel, findModel, HubError, modelCacheState, RELEASED_MODELS, removeModel, type HubSettings } from './index.js';
 import { startLoopbackHub, type LoopbackHub } from './testing/index.js';
 
 const REPO = 'FoundationVision/var';
@@ -35,6 +35,13 @@ describe('the catalogue', () => {
     const d36 = findModel('var-d36', RELEASED_MODELS);
     expect(d36).toMatchObject({ resolution: 512, sharedAdaLN: true, patchNums: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32] });
     expect(findModel('var-d30', RELEASED_MODELS)).toMatchObject({ resolution: 256, sharedAdaLN: false, patchNums: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16] });
+  });
+
+  it('refuses a loaded checkpoint that is not the model its name promises', () => {
+    const d16 = findModel('var-d16', RELEASED_MODELS);
+    expect(() => checkLoadedModel(d16, { depth: 16, patchNums: d16.patchNums, sharedAdaLN: false })).not.toThrow();
+    expect(() => checkLoadedModel(d16, { depth: 2, patchNums: [1, 2], sharedAdaLN: false })).toThrow(/var_d16\.pth from FoundationVision\/var@main is not var-d16: it has depth 2, not 16, patch_nums 1,2, not/);
+    expect(() => checkLoadedModel(findModel('var-d36', RELEASED_MODELS), { depth: 36, patchNums: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32], sharedAdaLN: false })).toThrow(/per-block AdaLN/);
   });
 
   it('an unknown name lists the known ones', () => {
