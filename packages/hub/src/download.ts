@@ -246,9 +246,11 @@ class Retrier {
       } catch (err) {
         if (this.o.signal?.aborted) throw new HubError('aborted', 'the download was interrupted', 'run again to resume it', { cause: err });
         if (!(err instanceof Retryable)) throw err;
-        if (this.attempt >= this.max || opts.giveUpEarly?.(err.final)) throw err.final;
+        // Nothing answering at all (refused, no DNS) is an outage more than a hiccup: two quick retries, not the full budget.
+        const max = isUnreachable(err.final) ? Math.min(this.max, 3) : this.max;
+        if (this.attempt >= max || opts.giveUpEarly?.(err.final)) throw err.final;
         const delayMs = err.retryAfterMs ?? Math.min(30_000, this.base * 2 ** (this.attempt - 1));
-        this.emit({ status: 'retry', repo: this.repo, file: this.file, attempt: this.attempt + 1, of: this.max, delayMs, reason: err.message });
+        this.emit({ status: 'retry', repo: this.repo, file: this.file, attempt: this.attempt + 1, of: max, delayMs, reason: err.message });
         await sleep(delayMs, this.o.signal);
       }
     }
@@ -293,7 +295,7 @@ function statusError(res: Response, url: string, where: string, tokenSent: boole
 function networkError(err: unknown, where: string, endpoint: string, detail?: string): Retryable {
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   const code = cause?.code ?? (err as { code?: string })?.code;
-  const reason = detail ?? (code ? `${code}${cause?.message && !cause.message.includes(code) ? ` (${cause.message})` : ''}` : ((err as Error)?.message ?? String(err)));
+  const reason = detail ?? code ?? cause?.message ?? (err as Error)?.message ?? String(err);
   const final = new HubError('network', `${where}: ${reason} talking to ${endpoint}`, 'check the connection (or HF_ENDPOINT) and run again; the partial download is kept and resumes', { cause: err });
   (final as { unreachable?: boolean }).unreachable = !detail && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(code ?? '');
   return new Retryable(reason, final);
@@ -309,7 +311,10 @@ async function request(settings: HubSettings, method: 'HEAD' | 'GET', url: strin
     return await fetch(url, { method, headers: h, redirect: 'manual', signal });
   } catch (err) {
     if (signal?.aborted) throw err;
-    throw networkError(err, where, settings.endpoint);
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    // A system or socket error is the network's; anything else (a port fetch refuses, a malformed URL) will not get better by retrying.
+    if (cause?.code) throw networkError(err, where, settings.endpoint);
+    throw new HubError('network', `${where}: cannot request ${url}: ${cause?.message ?? (err as Error).message}`, 'check HF_ENDPOINT', { cause: err });
   }
 }
 
