@@ -26,6 +26,8 @@ export function buildProgram(version: string, base: { signal: AbortSignal; env: 
     .version(version, '-v, --version', 'print the version')
     .usage('<command> [options]')
     .showSuggestionAfterError(true)
+    // Needed for `models pull <name> --json` to reach pull (commander hands options to the nearest command only when every level is positional).
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),

@@ -30,9 +30,9 @@ export interface DownloadOptions {
   settings?: HubSettings;
   onEvent?: HubEventHandler;
   signal?: AbortSignal;
-  /** Retries after the first try, for 429/5xx/dropped connections (default 5). */
+  /** Retries after the first try, for 429/5xx/dropped connections (default: settings.retries, else 5). */
   retries?: number;
-  /** First backoff delay, doubled each retry up to 30 s (default 1000 ms); a Retry-After header wins. */
+  /** First backoff delay, doubled each retry up to 30 s (default: settings.backoffMs, else 1000 ms); a Retry-After header wins. */
   backoffMs?: number;
 }
 
@@ -99,7 +99,7 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
     );
   }
 
-  const retrying = new Retrier(o, emit, repo, file);
+  const retrying = new Retrier({ ...o, retries: o.retries ?? settings.retries, backoffMs: o.backoffMs ?? settings.backoffMs }, emit, repo, file);
   let remote: Remote;
   try {
     remote = await retrying.run(() => head(settings, repo, revision, file, o.signal), { giveUpEarly: (e) => isUnreachable(e) && !!findCached(settings.cacheDir, repo, revision, file) });

@@ -48,7 +48,7 @@ export async function removeModel(entry: ModelEntry, others: readonly ModelEntry
   let bytes = 0;
   const free = async (file: string) => {
     const n = await removeCached(cacheDir, entry.repo, entry.revision, file);
-    if (n > 0 || findCached(cacheDir, entry.repo, entry.revision, file) === undefined) removed.push(file);
+    if (n > 0) removed.push(file);
     bytes += n;
   };
   await free(entry.files.var);

@@ -19,6 +19,10 @@ export interface HubSettings {
   cacheDir: string;
   /** HF_HUB_DOWNLOAD_TIMEOUT (seconds, default 10): a connection that sends nothing this long is cut and retried. */
   stallTimeoutMs: number;
+  /** NEXTSCALE_HUB_RETRIES: retries after the first try (default 5). */
+  retries?: number;
+  /** NEXTSCALE_HUB_BACKOFF_MS: the first retry's delay, doubled each time (default 1000). */
+  backoffMs?: number;
 }
 
 const truthy = (v: string | undefined) => !!v && ['1', 'on', 'yes', 'true'].includes(v.trim().toLowerCase());
@@ -36,11 +40,14 @@ export function hubSettings(env: NodeJS.ProcessEnv = process.env): HubSettings {
   let token = env['HF_TOKEN'] || env['HUGGING_FACE_HUB_TOKEN'] || undefined;
   if (!token && existsSync(tokenFile)) token = readFileSync(tokenFile, 'utf8').trim() || undefined;
   const timeout = Number(env['HF_HUB_DOWNLOAD_TIMEOUT']);
+  const count = (k: string) => (env[k] !== undefined && env[k] !== '' && Number.isInteger(Number(env[k])) && Number(env[k]) >= 0 ? Number(env[k]) : undefined);
   return {
     endpoint: (env['HF_ENDPOINT'] || DEFAULT_ENDPOINT).replace(/\/+$/, ''),
     token,
     offline: truthy(env['HF_HUB_OFFLINE']),
     cacheDir,
     stallTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout * 1000 : 10_000,
+    ...(count('NEXTSCALE_HUB_RETRIES') !== undefined ? { retries: count('NEXTSCALE_HUB_RETRIES') } : {}),
+    ...(count('NEXTSCALE_HUB_BACKOFF_MS') !== undefined ? { backoffMs: count('NEXTSCALE_HUB_BACKOFF_MS') } : {}),
   };
 }

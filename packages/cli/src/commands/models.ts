@@ -13,7 +13,8 @@ import { displayPath } from '../util/paths.js';
 import { addCommonOptions, type CommonOptions, type Wrap } from './common.js';
 
 export function modelsCommand(wrap: Wrap): Command {
-  const cmd = new Command('models').description('list the released models by name and whether they are downloaded; pull or remove one');
+  // Positional: `models pull x --json` gives --json to pull, not to the list.
+  const cmd = new Command('models').description('list the released models by name and whether they are downloaded; pull or remove one').enablePositionalOptions();
   addCommonOptions(cmd, { config: false });
   cmd.action(wrap((ctx) => listModels(ctx)));
   const pull = new Command('pull').description('download a model into the Hugging Face cache (resumes, verifies) without generating').argument('<name>', 'model name, e.g. var-d16');
@@ -29,7 +30,8 @@ const params = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6
 
 function describe(m: ModelEntry, cacheDir: string) {
   const state = modelCacheState(m, cacheDir);
-  const cached = state.cached ? 'yes' : state.files.var || state.files.vae ? 'partly' : 'no';
+  // The VQ-VAE is shared by every name: only the transformer file says whether this model was fetched.
+  const cached = state.cached ? 'yes' : state.files.var ? 'partly' : 'no';
   return { m, state, cached };
 }
 
