@@ -36,7 +36,7 @@ export function inspectCommand(wrap: Wrap): Command {
     .option('--epsilon <x>', 'target attention error handed to the norm policy')
     .option('--no-tensors', 'leave out the tensor list (text output)');
   addCommonOptions(cmd);
-  return cmd.action(wrap(async (ctx, flags: InspectFlags, file?: string) => runInspect(ctx, await fileToInspect(ctx, file, flags), flags)));
+  return cmd.action(wrap((ctx, flags: InspectFlags, file?: string) => runInspect(ctx, file, flags)));
 }
 
 /** The file argument, or the VAR file of --model (fetched with progress). */
@@ -69,11 +69,12 @@ export interface HeadRow {
   errBound?: number;
 }
 
-export async function runInspect(ctx: Context, file: string, flags: InspectFlags): Promise<number> {
+export async function runInspect(ctx: Context, fileArg: string | undefined, flags: InspectFlags): Promise<number> {
   // Flags are checked before any work, whether or not this file turns out to need them.
   const flagHeads = flags.numHeads !== undefined ? parseNumber(flags.numHeads, '--num-heads', { int: true, positive: true }) : undefined;
   const flagEpsilon = flags.epsilon !== undefined ? parseNumber(flags.epsilon, '--epsilon', { positive: true }) : undefined;
   if (flags.patchNums !== undefined) parsePatchNums(flags.patchNums);
+  const file = await fileToInspect(ctx, fileArg, flags);
   const abs = path.resolve(ctx.cwd, file);
   if (!existsSync(abs)) throw weightsError(`weights file ${abs} does not exist`, 'check the path');
   if (!statSync(abs).isFile()) throw weightsError(`${abs} is not a file`, 'pass a .pth or .safetensors file');

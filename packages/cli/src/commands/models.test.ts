@@ -158,6 +158,23 @@ describe('nextscale generate --model', () => {
     expect(hub.requests.filter((q) => q.method === 'GET')).toEqual([]);
   });
 
+  it('inspect and sample take --model too (the same cached files)', async () => {
+    const home = newHome();
+    const env = { HF_HOME: home, HF_ENDPOINT: hub.url };
+    const i = await cli(['inspect', '--model', 'var-d16', '--json'], env);
+    expect(i.status, i.stderr).toBe(0);
+    expect(json(i)).toMatchObject({ command: 'inspect', file: path.join(repoDir(home), 'snapshots', hub.commit, 'var_d16.pth'), kind: 'var' });
+    hub.requests.length = 0;
+    const bad = await cli(['inspect', '--model', 'var-d16', '--num-heads', 'x'], { ...env, HF_HOME: newHome() });
+    expect(bad.status).toBe(2);
+    expect(hub.requests).toEqual([]); // flags are checked before any download
+    const out = path.join(home, 'set');
+    const sm = await cli(['sample', '--model', 'var-d16', '--per-class', '1', '--classes', '0,1', '--out', out, '--json'], env);
+    expect(sm.status, sm.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(JSON.stringify(manifest)).toContain(sha(VAR));
+  });
+
   it('a config file can name the model ("model": "var-d16")', async () => {
     const home = newHome();
     const cfg = path.join(home, 'nextscale.config.json');

@@ -26,7 +26,8 @@ import { activateEngine, type ActiveEngine } from '../engines/activate.js';
 import { downloadReporter } from '../output/download.js';
 import { writeJson } from '../output/json.js';
 import { parseModelMetadata, type ModelMetadata } from './metadata.js';
-import { cachedVarFile, chooseModel, fetchModel, type ModelPaths } from './paths.js';
+import { describeError } from '../errors.js';
+import { cachedVarFile, chooseModel, fetchModel, type ModelChoice, type ModelPaths } from './paths.js';
 
 export interface ModelRunFlags extends CommonOptions {
   model?: string;
@@ -115,7 +116,14 @@ export async function openModel(
   const layers = await readLayers(ctx, flags.config);
   const layerSet = { flags: flagLayer(flags, ctx.cwd), env: layers.env, file: layers.file, configFile: layers.loaded?.path };
   let settings: ResolvedSettings = resolveSettings(layerSet, {}, 'norm');
-  const choice = chooseModel(settings, ctx.env);
+  let choice: ModelChoice | undefined;
+  try {
+    choice = chooseModel(settings, ctx.env);
+  } catch (err) {
+    // --print-config shows the settings even when the model they name is unusable, and says why.
+    if (!flags.printConfig) throw err;
+    ctx.warn(describeError(err).line);
+  }
   /** The settings again with the model's metadata, keeping the files chosen. */
   const withMetadata = (meta: ModelMetadata) => {
     const s = resolveSettings(layerSet, fromModel ? meta.sampling : {}, 'norm');
@@ -127,14 +135,14 @@ export async function openModel(
 
   if (flags.printConfig) {
     let meta: ModelMetadata = { sampling: {} };
-    const file = cachedVarFile(choice, ctx.env);
-    if (file) {
+    const file = choice && cachedVarFile(choice, ctx.env);
+    if (choice && file) {
       if (choice.kind === 'named') settings.var = { value: file, source: choice.source, from: `model ${choice.entry.name} (cached)` };
       meta = await readMetadata(file).catch((err: unknown) => {
         ctx.warn((err as Error).message);
         return meta;
       });
-    } else if (choice.kind === 'named') {
+    } else if (choice?.kind === 'named') {
       ctx.warn(`${choice.entry.name} is not downloaded yet, so its metadata is not shown ('nextscale models pull ${choice.entry.name}')`);
     }
     const shown = withMetadata(meta);
@@ -143,6 +151,7 @@ export async function openModel(
     return undefined;
   }
 
+  if (!choice) throw new Error('unreachable: no model choice without --print-config');
   await validateFirst?.();
   const discovery = await discover(ctx, layers);
   const { policy, available } = await buildPolicy(settings, discovery.registry);

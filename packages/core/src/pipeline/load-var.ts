@@ -71,7 +71,8 @@ async function loadByName(options: LoadVAROptions): Promise<VARModel> {
   let hub: typeof import('@nextscale/hub');
   try {
     hub = await import(/* @vite-ignore */ HUB);
-  } catch {
+  } catch (err) {
+    if ((err as { code?: string })?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
     throw new UsageError(`loadVAR({ model: '${options.model}' }) needs the package @nextscale/hub (Node only); install it, or pass { var, vae } paths`);
   }
   const entry = hub.findModel(options.model!, hub.catalogue());
