@@ -19,7 +19,8 @@ import { HubError } from './errors.js';
 import type { HubEventHandler } from './events.js';
 import { checkFileName, checkRepo, checkRevision, isCommitHash } from './names.js';
 import { hubSettings, type HubSettings } from './settings.js';
-import { etagKind, hashPrefix, newHasher, normalizeEtag } from './verify.js';
+import type { Hash } from 'node:crypto';
+import { etagKind, hashPrefix, newHasher, normalizeEtag, type EtagKind } from './verify.js';
 
 export interface DownloadOptions {
   repo: string;
@@ -133,26 +134,24 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
   emit({ status: 'download', repo, file, total: remote.size, resumeFrom: resumedFrom });
 
   const progress = throttled(emit, repo, file, remote.size);
-  let onDisk = resumedFrom;
+  const hash = new RunningHash(kind, remote.size, incomplete);
   await retrying.run(async () => {
-    onDisk = await partialSize(incomplete, remote.size);
-    const before = onDisk;
+    const before = await partialSize(incomplete, remote.size);
     try {
-      onDisk = await fetchInto(settings, remote, incomplete, onDisk, o.signal, (n) => progress(n, false), where);
+      await fetchInto(settings, remote, incomplete, before, hash, o.signal, (n) => progress(n, false), where);
     } finally {
-      if (onDisk > before) retrying.madeProgress();
+      const after = (await fsp.stat(incomplete).catch(() => undefined))?.size ?? 0;
+      if (after > before) retrying.madeProgress();
     }
   });
 
-  // Verified before use: the byte count, then the hash over the whole file (the resumed prefix read back from disk).
+  // Verified before use: the byte count, then the hash of every byte on disk.
   const st = await fsp.stat(incomplete);
   if (st.size !== remote.size) {
     await fsp.rm(incomplete, { force: true });
     throw new HubError('hash-mismatch', `${where}: received ${st.size} bytes but the hub promised ${remote.size} (X-Linked-Size/Content-Length); the download was discarded`, 'run again; if it repeats, the hub or mirror (HF_ENDPOINT) serves a broken file');
   }
-  const hash = newHasher(kind, remote.size);
-  await hashPrefix(hash, incomplete, remote.size);
-  const digest = hash.digest('hex');
+  const digest = await hash.digestOf(remote.size);
   if (digest !== remote.etag) {
     await fsp.rm(incomplete, { force: true });
     throw new HubError(
@@ -171,6 +170,35 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
   const transferred = remote.size - resumedFrom;
   emit({ status: 'done', repo, file, path: p, bytes: remote.size, transferred, resumedFrom, cached: false, commit: remote.commit });
   return { path: p, commit: remote.commit, bytes: remote.size, transferred, resumedFrom, cached: false };
+}
+
+/**
+ * The hash of the partial file, fed with each chunk as it is written, so that a download is hashed as
+ * it streams; a prefix left by an earlier process (or a try that started over) is read back once.
+ */
+class RunningHash {
+  private hash: Hash | undefined;
+  private bytes = -1;
+  constructor(
+    private readonly kind: EtagKind,
+    private readonly size: number,
+    private readonly file: string,
+  ) {}
+  /** Makes the hash cover exactly the first `start` bytes of the file. */
+  async at(start: number): Promise<void> {
+    if (this.bytes === start) return;
+    this.hash = newHasher(this.kind, this.size);
+    await hashPrefix(this.hash, this.file, start);
+    this.bytes = start;
+  }
+  update(chunk: Uint8Array): void {
+    this.hash!.update(chunk);
+    this.bytes += chunk.byteLength;
+  }
+  async digestOf(bytes: number): Promise<string> {
+    await this.at(bytes);
+    return this.hash!.digest('hex');
+  }
 }
 
 /** Bytes a previous try left, or 0 (a partial file longer than the file cannot be a prefix of it: discarded). */
@@ -291,11 +319,21 @@ function statusError(res: Response, url: string, where: string, tokenSent: boole
   return new HubError('protocol', `${where}: unexpected HTTP ${s} from ${url}`, 'check HF_ENDPOINT: it must be a Hugging Face Hub or a faithful mirror');
 }
 
+const SOCKET_WORDS: Record<string, string> = {
+  UND_ERR_SOCKET: 'the connection was closed',
+  ECONNRESET: 'the connection was reset',
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (DNS)',
+  ETIMEDOUT: 'the connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+};
+
 /** A connection-level failure (refused, reset, cut short, stalled): retryable, and "unreachable" when nothing answered. */
 function networkError(err: unknown, where: string, endpoint: string, detail?: string): Retryable {
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   const code = cause?.code ?? (err as { code?: string })?.code;
-  const reason = detail ?? code ?? cause?.message ?? (err as Error)?.message ?? String(err);
+  const reason = detail ?? (code && SOCKET_WORDS[code] ? `${SOCKET_WORDS[code]} (${code})` : code) ?? cause?.message ?? (err as Error)?.message ?? String(err);
   const final = new HubError('network', `${where}: ${reason} talking to ${endpoint}`, 'check the connection (or HF_ENDPOINT) and run again; the partial download is kept and resumes', { cause: err });
   (final as { unreachable?: boolean }).unreachable = !detail && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(code ?? '');
   return new Retryable(reason, final);
@@ -385,8 +423,20 @@ async function head(settings: HubSettings, repo: string, revision: string, file:
  * GETs the bytes from `start` on and appends them to `incomplete`; returns the bytes on disk. A server
  * that ignores Range starts the file over; one that sends more than the promised size is cut off.
  */
-async function fetchInto(settings: HubSettings, remote: Remote, incomplete: string, start: number, userSignal: AbortSignal | undefined, onBytes: (n: number) => void, where: string): Promise<number> {
-  if (start === remote.size) return start;
+async function fetchInto(
+  settings: HubSettings,
+  remote: Remote,
+  incomplete: string,
+  start: number,
+  hash: RunningHash,
+  userSignal: AbortSignal | undefined,
+  onBytes: (n: number) => void,
+  where: string,
+): Promise<number> {
+  if (start === remote.size) {
+    if (start === 0) await fsp.writeFile(incomplete, '').catch((err) => Promise.reject(cacheError(err, settings.cacheDir)));
+    return start;
+  }
   const stall = new AbortController();
   const signal = userSignal ? AbortSignal.any([userSignal, stall.signal]) : stall.signal;
   let timer: NodeJS.Timeout | undefined;
@@ -432,6 +482,7 @@ async function fetchInto(settings: HubSettings, remote: Remote, incomplete: stri
       await res.body?.cancel().catch(() => undefined);
       throw new HubError('hash-mismatch', `${where}: the content server sends ${cl} bytes where the hub promised ${expected} (of ${remote.size}); nothing was kept`, 'run again; if it repeats, the hub or mirror (HF_ENDPOINT) serves a different file than it describes');
     }
+    await hash.at(offset);
     fh = await fsp.open(incomplete, offset === 0 ? 'w' : 'a').catch((err) => {
       throw cacheError(err, settings.cacheDir);
     });
@@ -454,6 +505,7 @@ async function fetchInto(settings: HubSettings, remote: Remote, incomplete: stri
         } catch (err) {
           throw cacheError(err, settings.cacheDir);
         }
+        hash.update(value);
         onDisk += value.byteLength;
         onBytes(onDisk);
       }

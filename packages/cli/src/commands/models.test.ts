@@ -252,7 +252,7 @@ describe('nextscale models', () => {
     ['length-lie', 13, /sent more than the \d+ bytes the hub promised/],
     ['redirect-loop', 17, /redirects in a loop/],
     ['stall', 15, /no data for 1 s/],
-    ['truncate', 15, /connection (closed|broke) after/],
+    ['truncate', 15, /connection (closed|broke|was closed)/],
     ['bad-etag', 17, /ETag '\.\.\/\.\.\/\.\.\/\.\.\/evil'/],
     ['bad-commit', 17, /commit '\.\.\/\.\.\/\.\.\/outside'/],
   ];
