@@ -41,7 +41,7 @@ const newHome = () => {
 const repoDir = (home: string) => path.join(home, 'hub', 'models--FoundationVision--var');
 
 /** The CLI as a child process (asynchronously: the loopback hub answers from this process). */
-function cli(args: string[], env: Record<string, string | undefined>, o: { onSpawn?: (kill: () => void) => void } = {}): Promise<Result> {
+function cli(args: string[], env: Record<string, string | undefined>, o: { onSpawn?: (kill: (signal?: NodeJS.Signals) => void) => void } = {}): Promise<Result> {
   const e: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(e)) if (k.startsWith('NEXTSCALE_') || k.startsWith('HF_') || k.startsWith('HUGGING')) delete e[k];
   Object.assign(e, { NEXTSCALE_MODELS_FILE: modelsFile, NEXTSCALE_HUB_BACKOFF_MS: '5', HF_HUB_DOWNLOAD_TIMEOUT: '1' }, env);
@@ -53,7 +53,7 @@ function cli(args: string[], env: Record<string, string | undefined>, o: { onSpa
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
-    o.onSpawn?.(() => child.kill('SIGKILL'));
+    o.onSpawn?.((signal = 'SIGKILL') => child.kill(signal));
   });
 }
 
@@ -240,6 +240,30 @@ describe('nextscale models', () => {
     expect(r.stderr).toMatch(/var_d16\.pth: 375\.6 kB downloaded in [\d.]+ s \(resumed at 300\.0 kB\), SHA-256 verified/);
     expect(existsSync(partial)).toBe(false);
     expect(sha(readFileSync(json(r).files[0].path))).toBe(sha(VAR));
+  });
+
+  it('Ctrl-C during a download: exit 130, and the line says the partial file is kept for a resume', async () => {
+    const home = newHome();
+    const partial = path.join(repoDir(home), 'blobs', `${sha(VAR)}.incomplete`);
+    hub.mode = { pauseAt: 100_000 };
+    let r: Result;
+    try {
+      r = await cli(['models', 'pull', 'var-d16'], { HF_HOME: home, HF_ENDPOINT: hub.url, HF_HUB_DOWNLOAD_TIMEOUT: '60' }, {
+        onSpawn: (kill) => {
+          const poll = setInterval(() => {
+            if (existsSync(partial) && statSync(partial).size >= 100_000) {
+              clearInterval(poll);
+              kill('SIGINT');
+            }
+          }, 20);
+        },
+      });
+    } finally {
+      hub.mode = {};
+    }
+    expect(r.status).toBe(130);
+    expect(errorLines(r)).toEqual(['nextscale: interrupted — the partial download of var_d16.pth is kept in the cache; run the same command again to resume it']);
+    expect(statSync(partial).size).toBe(100_000);
   });
 
   const hostile: [HostileMode, number, RegExp][] = [

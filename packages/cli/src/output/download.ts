@@ -30,7 +30,10 @@ export function downloadReporter(ctx: Context): DownloadReporter {
         cliProgress.Presets.shades_classic,
       )
     : undefined;
+  // Ctrl-C during a download keeps the partial file: the interrupt line says so instead of "nothing was written".
+  const noteBefore = ctx.interruptNote;
   const files = new Map<string, { start: number; from: number; bar?: cliProgress.SingleBar; lastTenth: number }>();
+  const pending = new Set<string>();
   let stopped = false;
 
   const detail = (f: { start: number; from: number }, loaded: number, total: number) => {
@@ -49,6 +52,8 @@ export function downloadReporter(ctx: Context): DownloadReporter {
         case 'download': {
           const f = { start: performance.now(), from: e.resumeFrom, lastTenth: -1, bar: multi?.create(Math.max(1, e.total), e.resumeFrom, { stage: e.file, detail: '' }) };
           files.set(e.file, f);
+          pending.add(e.file);
+          ctx.interruptNote = `the partial download of ${e.file} is kept in the cache; run the same command again to resume it`;
           if (!bar) ctx.log(`downloading ${e.repo}/${e.file} (${formatBytes(e.total)})${e.resumeFrom ? `, resuming at ${formatBytes(e.resumeFrom)}` : ''}`);
           return;
         }
@@ -67,6 +72,7 @@ export function downloadReporter(ctx: Context): DownloadReporter {
           ctx.warn(`${e.repo}/${e.file}: ${e.reason}; trying again in ${seconds(e.delayMs / 1000)} (try ${e.attempt} of ${e.of})`);
           return;
         case 'done': {
+          pending.delete(e.file);
           if (e.offline) ctx.warn(`using the cached ${e.file} without checking the hub (${e.offline})`);
           const f = files.get(e.file);
           f?.bar?.update(e.bytes, { stage: e.file, detail: `${formatBytes(e.bytes)}, verified` });
@@ -81,6 +87,8 @@ export function downloadReporter(ctx: Context): DownloadReporter {
     stop() {
       if (stopped) return;
       stopped = true;
+      // A download that did not finish keeps its note for the interrupt line that follows.
+      if (!pending.size) ctx.interruptNote = noteBefore;
       multi?.stop();
     },
   };
