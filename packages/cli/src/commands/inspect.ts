@@ -11,7 +11,7 @@ import { inferConfig, normPolicy, openWeights, type TensorInfo, type WeightsRead
 import { parseNumber, parsePatchNums } from '../config/resolve.js';
 import { catalogue, downloadFile, findModel, hubSettings } from '@nextscale/hub';
 import { usageError, weightsError } from '../errors.js';
-import { downloadReporter } from '../output/download.js';
+import { withDownloadProgress } from '../output/download.js';
 import { detectKind, patchNumsFromLevels, RELEASED_256, summarizeVAR, type ModelKind } from '../model/detect.js';
 import { parseModelMetadata } from '../model/metadata.js';
 import { writeJson } from '../output/json.js';
@@ -47,12 +47,10 @@ async function fileToInspect(ctx: Context, file: string | undefined, flags: Insp
     return file;
   }
   const entry = findModel(flags.model, catalogue(ctx.env));
-  const progress = downloadReporter(ctx);
-  try {
-    return (await downloadFile({ repo: entry.repo, revision: entry.revision, file: entry.files.var, settings: hubSettings(ctx.env), signal: ctx.signal, onEvent: progress.onEvent })).path;
-  } finally {
-    progress.stop();
-  }
+  const got = await withDownloadProgress(ctx, (onEvent) =>
+    downloadFile({ repo: entry.repo, revision: entry.revision, file: entry.files.var, settings: hubSettings(ctx.env), signal: ctx.signal, onEvent }),
+  );
+  return got.path;
 }
 
 export interface HeadRow {

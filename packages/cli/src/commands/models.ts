@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { catalogue, ensureModel, findModel, formatBytes, hubSettings, modelCacheState, removeModel, type ModelEntry } from '@nextscale/hub';
 import type { Context } from '../context.js';
 import { writeJson } from '../output/json.js';
-import { downloadReporter } from '../output/download.js';
+import { withDownloadProgress } from '../output/download.js';
 import { table } from '../output/table.js';
 import { displayPath } from '../util/paths.js';
 import { addCommonOptions, type CommonOptions, type Wrap } from './common.js';
@@ -81,14 +81,8 @@ async function listModels(ctx: Context): Promise<number> {
 
 async function pullModel(ctx: Context, name: string): Promise<number> {
   const entry = findModel(name, catalogue(ctx.env));
-  const progress = downloadReporter(ctx);
   const t0 = performance.now();
-  let got;
-  try {
-    got = await ensureModel(entry, { settings: hubSettings(ctx.env), signal: ctx.signal, onEvent: progress.onEvent });
-  } finally {
-    progress.stop();
-  }
+  const got = await withDownloadProgress(ctx, (onEvent) => ensureModel(entry, { settings: hubSettings(ctx.env), signal: ctx.signal, onEvent }));
   const files = [got.var, got.vae].map((d, i) => ({ file: i ? entry.files.vae : entry.files.var, path: d.path, bytes: d.bytes, transferred: d.transferred, resumedFrom: d.resumedFrom, cached: d.cached, commit: d.commit }));
   const transferred = files.reduce((s, f) => s + f.transferred, 0);
   if (ctx.json) {

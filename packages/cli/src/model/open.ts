@@ -23,7 +23,7 @@ import {
 import { buildPolicy } from '../backends/policy.js';
 import { discover, readLayers, type CommonOptions } from '../commands/common.js';
 import { activateEngine, type ActiveEngine } from '../engines/activate.js';
-import { downloadReporter } from '../output/download.js';
+import { withDownloadProgress } from '../output/download.js';
 import { writeJson } from '../output/json.js';
 import { parseModelMetadata, type ModelMetadata } from './metadata.js';
 import { describeError } from '../errors.js';
@@ -116,14 +116,6 @@ export async function openModel(
   const layers = await readLayers(ctx, flags.config);
   const layerSet = { flags: flagLayer(flags, ctx.cwd), env: layers.env, file: layers.file, configFile: layers.loaded?.path };
   let settings: ResolvedSettings = resolveSettings(layerSet, {}, 'norm');
-  let choice: ModelChoice | undefined;
-  try {
-    choice = chooseModel(settings, ctx.env);
-  } catch (err) {
-    // --print-config shows the settings even when the model they name is unusable, and says why.
-    if (!flags.printConfig) throw err;
-    ctx.warn(describeError(err).line);
-  }
   /** The settings again with the model's metadata, keeping the files chosen. */
   const withMetadata = (meta: ModelMetadata) => {
     const s = resolveSettings(layerSet, fromModel ? meta.sampling : {}, 'norm');
@@ -132,26 +124,12 @@ export async function openModel(
     if (fromModel && !s.numHeads.value && meta.numHeads) s.numHeads = { value: meta.numHeads, source: 'model' };
     return s;
   };
-
   if (flags.printConfig) {
-    let meta: ModelMetadata = { sampling: {} };
-    const file = choice && cachedVarFile(choice, ctx.env);
-    if (choice && file) {
-      if (choice.kind === 'named') settings.var = { value: file, source: choice.source, from: `model ${choice.entry.name} (cached)` };
-      meta = await readMetadata(file).catch((err: unknown) => {
-        ctx.warn((err as Error).message);
-        return meta;
-      });
-    } else if (choice?.kind === 'named') {
-      ctx.warn(`${choice.entry.name} is not downloaded yet, so its metadata is not shown ('nextscale models pull ${choice.entry.name}')`);
-    }
-    const shown = withMetadata(meta);
-    if (ctx.json) writeJson(ctx.stdout, { command, config: settingsToJSON(shown) });
-    else ctx.stdout.write(formatSettings(shown));
+    await printConfig(ctx, command, settings, withMetadata);
     return undefined;
   }
 
-  if (!choice) throw new Error('unreachable: no model choice without --print-config');
+  const choice = chooseModel(settings, ctx.env);
   await validateFirst?.();
   const discovery = await discover(ctx, layers);
   const { policy, available } = await buildPolicy(settings, discovery.registry);
@@ -159,13 +137,7 @@ export async function openModel(
   throwIfAborted(ctx.signal);
 
   const tFetch = performance.now();
-  const progress = downloadReporter(ctx);
-  let files: ModelPaths;
-  try {
-    files = await fetchModel(choice, settings, { env: ctx.env, signal: ctx.signal, onEvent: progress.onEvent });
-  } finally {
-    progress.stop();
-  }
+  const files = await withDownloadProgress(ctx, (onEvent) => fetchModel(choice, settings, { env: ctx.env, signal: ctx.signal, onEvent }));
   const fetchMs = choice.kind === 'named' ? performance.now() - tFetch : 0;
   throwIfAborted(ctx.signal);
 
@@ -201,6 +173,31 @@ export async function openModel(
     settings.patchNums = { value: config.patchNums, source: 'model', from: config.patchNumsSource };
   }
   return { model, settings, meta, policy, available, engine, files, loadMs, fetchMs };
+}
+
+/** --print-config: the settings with where each came from, and the cached model's metadata if it is there (nothing is downloaded). */
+async function printConfig(ctx: Context, command: string, settings: ResolvedSettings, withMetadata: (meta: ModelMetadata) => ResolvedSettings): Promise<void> {
+  let choice: ModelChoice | undefined;
+  try {
+    choice = chooseModel(settings, ctx.env);
+  } catch (err) {
+    // The settings are shown even when the model they name is unusable; the warning says why.
+    ctx.warn(describeError(err).line);
+  }
+  let meta: ModelMetadata = { sampling: {} };
+  const file = choice && cachedVarFile(choice, ctx.env);
+  if (choice && file) {
+    if (choice.kind === 'named') settings.var = { value: file, source: choice.source, from: `model ${choice.entry.name} (cached)` };
+    meta = await readMetadata(file).catch((err: unknown) => {
+      ctx.warn((err as Error).message);
+      return meta;
+    });
+  } else if (choice?.kind === 'named') {
+    ctx.warn(`${choice.entry.name} is not downloaded yet, so its metadata is not shown ('nextscale models pull ${choice.entry.name}')`);
+  }
+  const shown = withMetadata(meta);
+  if (ctx.json) writeJson(ctx.stdout, { command, config: settingsToJSON(shown) });
+  else ctx.stdout.write(formatSettings(shown));
 }
 
 /** The --json account of where the files came from: for a name, each file's download (bytes transferred, resumed, cached). */

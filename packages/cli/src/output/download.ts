@@ -93,3 +93,13 @@ export function downloadReporter(ctx: Context): DownloadReporter {
     },
   };
 }
+
+/** Runs `fetch` with its download events drawn on stderr, and the drawing stopped however it ends. */
+export async function withDownloadProgress<T>(ctx: Context, fetch: (onEvent: (e: HubEvent) => void) => Promise<T>): Promise<T> {
+  const progress = downloadReporter(ctx);
+  try {
+    return await fetch(progress.onEvent);
+  } finally {
+    progress.stop();
+  }
+}
