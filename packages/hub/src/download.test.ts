@@ -119,6 +119,19 @@ describe('downloadFile', () => {
     expect(err.message).toMatch(/ECONNREFUSED.*not in the cache either/);
   });
 
+  it('a hub answering 5xx does not hold up a cached file; a 404 is still reported', async () => {
+    const cache = tmp();
+    await downloadFile({ repo: REPO, file: 'var_d16.pth', settings: settingsFor(cache) });
+    hub.mode = { hostile: 'status-500' };
+    const events: HubEvent[] = [];
+    const got = await downloadFile({ repo: REPO, file: 'var_d16.pth', settings: settingsFor(cache), onEvent: (e) => events.push(e) });
+    expect(got.cached).toBe(true);
+    expect(events.at(-1)).toMatchObject({ status: 'done', offline: `${hub.url} answers with errors` });
+    expect(events.some((e) => e.status === 'retry')).toBe(false);
+    hub.mode = { hostile: 'status-404' };
+    expect((await failure(downloadFile({ repo: REPO, file: 'var_d16.pth', settings: settingsFor(cache) }))).code).toBe('not-found');
+  });
+
   it("uses a file Python's huggingface_hub placed, without downloading", async () => {
     const cache = tmp();
     const repo = repoDir(cache);

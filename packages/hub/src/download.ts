@@ -10,7 +10,7 @@
  *
  * 429, 5xx, dropped connections and stalls are retried with exponential backoff (a try that made
  * progress does not use up the budget: the next one resumes); everything else fails at once with a
- * typed error. Offline (HF_HUB_OFFLINE=1), or when the hub cannot be reached at all, the cache answers.
+ * typed error. Offline (HF_HUB_OFFLINE=1), or when the hub cannot be reached or answers 429/5xx, the cache answers.
  */
 import { promises as fsp, statfsSync } from 'node:fs';
 import path from 'node:path';
@@ -103,11 +103,13 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
   const retrying = new Retrier({ ...o, retries: o.retries ?? settings.retries, backoffMs: o.backoffMs ?? settings.backoffMs }, emit, repo, file);
   let remote: Remote;
   try {
-    remote = await retrying.run(() => head(settings, repo, revision, file, o.signal), { giveUpEarly: (e) => isUnreachable(e) && !!findCached(settings.cacheDir, repo, revision, file) });
+    // With the file in the cache, a hub that cannot answer is not waited for.
+    remote = await retrying.run(() => head(settings, repo, revision, file, o.signal), { giveUpEarly: (e) => canUseCache(e) && !!findCached(settings.cacheDir, repo, revision, file) });
   } catch (err) {
-    // The hub cannot be reached at all (not an HTTP error): what the cache holds for this revision is used, as huggingface_hub does.
-    const c = isUnreachable(err) ? findCached(settings.cacheDir, repo, revision, file) : undefined;
-    if (c) return fromCache(c, `${settings.endpoint} cannot be reached`);
+    // The hub cannot be reached, or answers 429/5xx: what the cache holds for this revision is used, as huggingface_hub does.
+    // (A 404 or 401 is an answer, and is reported.)
+    const c = canUseCache(err) ? findCached(settings.cacheDir, repo, revision, file) : undefined;
+    if (c) return fromCache(c, isUnreachable(err) ? `${settings.endpoint} cannot be reached` : `${settings.endpoint} answers with errors`);
     if (err instanceof HubError && err.code === 'network') {
       throw new HubError('network', `${err.message}; ${where} is not in the cache either`, 'check the connection (or HF_ENDPOINT), then run again; set HF_HUB_OFFLINE=1 to use only the cache', { cause: err });
     }
@@ -246,6 +248,7 @@ function throttled(emit: HubEventHandler, repo: string, file: string, total: num
   };
 }
 
+const canUseCache = (e: unknown) => e instanceof HubError && (e.code === 'network' || e.code === 'server');
 const isUnreachable = (e: unknown) => e instanceof HubError && e.code === 'network' && (e as { unreachable?: boolean }).unreachable === true;
 
 /** Bounded retries with exponential backoff; a try that made progress starts the count again. */
