@@ -116,7 +116,7 @@ describe('downloadFile', () => {
     expect(got.cached).toBe(true);
     const err = await failure(downloadFile({ repo: REPO, file: 'var_d20.pth', settings: gone, retries: 1, backoffMs: 1 }));
     expect(err.code).toBe('network');
-    expect(err.message).toMatch(/ECONNREFUSED.*not in the cache either/);
+    expect(err.message).toMatch(/connection refused \(ECONNREFUSED\).*the file is not in the cache either/);
   });
 
   it('a hub answering 5xx does not hold up a cached file; a 404 is still reported', async () => {

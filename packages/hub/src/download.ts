@@ -42,7 +42,7 @@ export interface DownloadedFile {
   path: string;
   commit: string;
   bytes: number;
-  /** Bytes fetched by this call (0 when the cache had the file). */
+  /** Bytes received by this call, over all its tries (0 when the cache had the file). */
   transferred: number;
   /** Bytes an earlier, interrupted try had left, which this call kept. */
   resumedFrom: number;
@@ -111,7 +111,7 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
     const c = canUseCache(err) ? findCached(settings.cacheDir, repo, revision, file) : undefined;
     if (c) return fromCache(c, isUnreachable(err) ? `${settings.endpoint} cannot be reached` : `${settings.endpoint} answers with errors`);
     if (err instanceof HubError && err.code === 'network') {
-      throw new HubError('network', `${err.message}; ${where} is not in the cache either`, 'check the connection (or HF_ENDPOINT), then run again; set HF_HUB_OFFLINE=1 to use only the cache', { cause: err });
+      throw new HubError('network', `${err.message}; the file is not in the cache either`, 'check the connection (or HF_ENDPOINT), then run again; set HF_HUB_OFFLINE=1 to use only the cache', { cause: err });
     }
     throw err;
   }
@@ -137,10 +137,14 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
 
   const progress = throttled(emit, repo, file, remote.size);
   const hash = new RunningHash(kind, remote.size, incomplete);
+  let transferred = 0;
   await retrying.run(async () => {
     const before = await partialSize(incomplete, remote.size);
     try {
-      await fetchInto(settings, remote, incomplete, before, hash, o.signal, (n) => progress(n, false), where);
+      await fetchInto(settings, remote, incomplete, before, hash, o.signal, (onDisk, chunk) => {
+        transferred += chunk;
+        progress(onDisk, false);
+      }, where);
     } finally {
       const after = (await fsp.stat(incomplete).catch(() => undefined))?.size ?? 0;
       if (after > before) retrying.madeProgress();
@@ -169,7 +173,6 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
   }
   progress(remote.size, true);
   const p = await link();
-  const transferred = remote.size - resumedFrom;
   emit({ status: 'done', repo, file, path: p, bytes: remote.size, transferred, resumedFrom, cached: false, commit: remote.commit });
   return { path: p, commit: remote.commit, bytes: remote.size, transferred, resumedFrom, cached: false };
 }
@@ -433,7 +436,7 @@ async function fetchInto(
   start: number,
   hash: RunningHash,
   userSignal: AbortSignal | undefined,
-  onBytes: (n: number) => void,
+  onBytes: (onDisk: number, chunk: number) => void,
   where: string,
 ): Promise<number> {
   if (start === remote.size) {
@@ -510,7 +513,7 @@ async function fetchInto(
         }
         hash.update(value);
         onDisk += value.byteLength;
-        onBytes(onDisk);
+        onBytes(onDisk, value.byteLength);
       }
     } catch (err) {
       if (err instanceof HubError || err instanceof Retryable) throw err;
