@@ -6,6 +6,7 @@
  * and only with `--debug`.
  */
 import { NextscaleError, type ErrorCode } from '@nextscale/core';
+import { isHubError, type HubErrorCode } from '@nextscale/hub';
 
 export const EXIT = {
   ok: 0,
@@ -13,8 +14,37 @@ export const EXIT = {
   usage: 2,
   weights: 3,
   backend: 4,
+  // Fetching a model by name (--model, 'nextscale models pull'): one code per way it fails.
+  modelNotFound: 10,
+  unauthorized: 11,
+  offlineMissing: 12,
+  hashMismatch: 13,
+  diskFull: 14,
+  network: 15,
+  hubServer: 16,
+  hubProtocol: 17,
+  badName: 18,
+  wrongModel: 19,
+  cache: 20,
   interrupted: 130,
 } as const;
+
+/** A download's failure as the CLI reports it: its code in --json and its exit status. */
+const HUB: Record<HubErrorCode, { code: string; exit: number }> = {
+  'not-found': { code: 'E_MODEL_NOT_FOUND', exit: EXIT.modelNotFound },
+  unauthorized: { code: 'E_UNAUTHORIZED', exit: EXIT.unauthorized },
+  'offline-missing': { code: 'E_OFFLINE_MISSING', exit: EXIT.offlineMissing },
+  'hash-mismatch': { code: 'E_HASH_MISMATCH', exit: EXIT.hashMismatch },
+  'disk-full': { code: 'E_DISK_FULL', exit: EXIT.diskFull },
+  network: { code: 'E_NETWORK', exit: EXIT.network },
+  server: { code: 'E_HUB_SERVER', exit: EXIT.hubServer },
+  protocol: { code: 'E_HUB_PROTOCOL', exit: EXIT.hubProtocol },
+  'bad-name': { code: 'E_BAD_NAME', exit: EXIT.badName },
+  'wrong-model': { code: 'E_WRONG_MODEL', exit: EXIT.wrongModel },
+  cache: { code: 'E_CACHE', exit: EXIT.cache },
+  'unknown-model': { code: 'E_USAGE', exit: EXIT.usage },
+  aborted: { code: 'E_ABORTED', exit: EXIT.interrupted },
+};
 
 /** `E_DATA`: a picture, mask or other non-weights input file the CLI cannot use (exit 3, like weights). */
 export type CliErrorCode = ErrorCode | 'E_DATA' | 'E_INTERNAL';
@@ -63,7 +93,7 @@ export const weightsError = (problem: string, fix?: string) => new CliError('E_W
 export const backendError = (problem: string, fix?: string) => new CliError('E_BACKEND_UNAVAILABLE', problem, fix);
 
 export interface DescribedError {
-  code: CliErrorCode;
+  code: CliErrorCode | string;
   message: string;
   exitCode: number;
   /** The one line printed on stderr (without the `nextscale: ` prefix). */
@@ -80,6 +110,11 @@ export function describeError(err: unknown, command?: string): DescribedError {
 }
 
 function describeAny(err: unknown): DescribedError {
+  if (isHubError(err)) {
+    const { code, exit } = HUB[err.code] ?? { code: 'E_INTERNAL', exit: EXIT.internal };
+    const message = ONE_LINE(err.message);
+    return { code, message, exitCode: exit, line: err.fix ? `${message} — ${ONE_LINE(err.fix)}` : message, internal: false };
+  }
   if (err instanceof NextscaleError || isCodedError(err)) {
     const code = (err as NextscaleError).code as CliErrorCode;
     const message = ONE_LINE((err as Error).message);

@@ -8,11 +8,12 @@ import { convertCommand } from './commands/convert.js';
 import { editCommand } from './commands/edit.js';
 import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
+import { modelsCommand } from './commands/models.js';
 import { sampleCommand } from './commands/sample.js';
 import { workerCommand } from './commands/worker.js';
 import { usageError } from './errors.js';
 
-export const COMMANDS = ['generate', 'edit', 'backends', 'inspect', 'convert', 'bench', 'sample', 'worker'] as const;
+export const COMMANDS = ['generate', 'edit', 'models', 'backends', 'inspect', 'convert', 'bench', 'sample', 'worker'] as const;
 
 export interface RunState {
   exitCode: number;
@@ -25,6 +26,8 @@ export function buildProgram(version: string, base: { signal: AbortSignal; env: 
     .version(version, '-v, --version', 'print the version')
     .usage('<command> [options]')
     .showSuggestionAfterError(true)
+    // Needed for `models pull <name> --json` to reach pull (commander hands options to the nearest command only when every level is positional).
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),
@@ -42,10 +45,12 @@ export function buildProgram(version: string, base: { signal: AbortSignal; env: 
     state.exitCode = await run(ctx, flags as never, ...positional);
   };
 
-  for (const make of [generateCommand, editCommand, backendsCommand, inspectCommand, convertCommand, benchCommand, sampleCommand, workerCommand]) {
+  for (const make of [generateCommand, editCommand, modelsCommand, backendsCommand, inspectCommand, convertCommand, benchCommand, sampleCommand, workerCommand]) {
     const cmd = make(wrap);
-    cmd.exitOverride().configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => undefined, outputError: () => undefined });
-    cmd.showSuggestionAfterError(true);
+    for (const c of [cmd, ...cmd.commands]) {
+      c.exitOverride().configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => undefined, outputError: () => undefined });
+      c.showSuggestionAfterError(true);
+    }
     program.addCommand(cmd);
   }
   return program;

@@ -21,6 +21,7 @@ import {
   addSamplingOptions,
   commonJSON,
   explain,
+  filesToJSON,
   ms,
   now,
   openModel,
@@ -108,7 +109,9 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
         files: [{ path: written.path, kind, width: size.width, height: size.height, bytes: written.bytes }],
         images: labels.map((label, i) => ({ index: i, label, className: classNames?.[label] ?? null, sample: i % batch, tile: tiles[i] })),
         tokens: result.tokens.map((t, s) => ({ scale: s, patchNum: patchNums[s] ?? null, tokens: Array.from(t) })),
+        model: filesToJSON(opened.files),
         timings: {
+          fetchMs: ms(opened.fetchMs),
           loadMs: ms(loadMs),
           scales: progress.scaleTimes,
           transformerMs: ms((decodeStart ?? tEnd) - tGen),

@@ -1,5 +1,5 @@
 /**
- * `nextscale inspect <file>`: tensor names, dtypes, shapes and metadata; the inferred model config;
+ * `nextscale inspect <file>` (or `--model <name>`): tensor names, dtypes, shapes and metadata; the inferred model config;
  * for an l2-normalised VAR, each head's static logit bound and what the norm policy would do with it.
  */
 import { existsSync, statSync } from 'node:fs';
@@ -9,7 +9,9 @@ import type { AttentionCall, AttentionPolicy, AvailableBackend, HeadGroupDecisio
 import type { Context } from '../context.js';
 import { inferConfig, normPolicy, openWeights, type TensorInfo, type WeightsReader } from '../core-api.js';
 import { parseNumber, parsePatchNums } from '../config/resolve.js';
-import { weightsError } from '../errors.js';
+import { catalogue, downloadFile, findModel, hubSettings } from '@nextscale/hub';
+import { usageError, weightsError } from '../errors.js';
+import { withDownloadProgress } from '../output/download.js';
 import { detectKind, patchNumsFromLevels, RELEASED_256, summarizeVAR, type ModelKind } from '../model/detect.js';
 import { parseModelMetadata } from '../model/metadata.js';
 import { writeJson } from '../output/json.js';
@@ -21,18 +23,34 @@ interface InspectFlags extends CommonOptions {
   numHeads?: string;
   epsilon?: string;
   tensors?: boolean;
+  model?: string;
 }
 
 export function inspectCommand(wrap: Wrap): Command {
   const cmd = new Command('inspect')
     .description('show the tensors, metadata, inferred config and per-head attention bounds of a weights file')
-    .argument('<file>', '.pth or .safetensors weights')
+    .argument('[file]', '.pth or .safetensors weights')
+    .option('--model <name>', "inspect a released model's VAR file by name (downloaded into the Hugging Face cache if needed)")
     .option('--patch-nums <list>', 'patch sizes per scale for the bounds table (default: from the weights, else the released 256-px schedule)')
     .option('--num-heads <n>', 'attention heads, for a VAR whose attention is not l2-normalised')
     .option('--epsilon <x>', 'target attention error handed to the norm policy')
     .option('--no-tensors', 'leave out the tensor list (text output)');
   addCommonOptions(cmd);
-  return cmd.action(wrap((ctx, flags: InspectFlags, file: string) => runInspect(ctx, file, flags)));
+  return cmd.action(wrap((ctx, flags: InspectFlags, file?: string) => runInspect(ctx, file, flags)));
+}
+
+/** The file argument, or the VAR file of --model (fetched with progress). */
+async function fileToInspect(ctx: Context, file: string | undefined, flags: InspectFlags): Promise<string> {
+  if (flags.model && file) throw usageError('both a file and --model are given', 'pass either a weights file or --model <name>');
+  if (!flags.model) {
+    if (!file) throw usageError('no weights file given', "pass a .pth or .safetensors file, or --model <name> ('nextscale models' lists them)");
+    return file;
+  }
+  const entry = findModel(flags.model, catalogue(ctx.env));
+  const got = await withDownloadProgress(ctx, (onEvent) =>
+    downloadFile({ repo: entry.repo, revision: entry.revision, file: entry.files.var, settings: hubSettings(ctx.env), signal: ctx.signal, onEvent }),
+  );
+  return got.path;
 }
 
 export interface HeadRow {
@@ -49,11 +67,12 @@ export interface HeadRow {
   errBound?: number;
 }
 
-export async function runInspect(ctx: Context, file: string, flags: InspectFlags): Promise<number> {
+export async function runInspect(ctx: Context, fileArg: string | undefined, flags: InspectFlags): Promise<number> {
   // Flags are checked before any work, whether or not this file turns out to need them.
   const flagHeads = flags.numHeads !== undefined ? parseNumber(flags.numHeads, '--num-heads', { int: true, positive: true }) : undefined;
   const flagEpsilon = flags.epsilon !== undefined ? parseNumber(flags.epsilon, '--epsilon', { positive: true }) : undefined;
   if (flags.patchNums !== undefined) parsePatchNums(flags.patchNums);
+  const file = await fileToInspect(ctx, fileArg, flags);
   const abs = path.resolve(ctx.cwd, file);
   if (!existsSync(abs)) throw weightsError(`weights file ${abs} does not exist`, 'check the path');
   if (!statSync(abs).isFile()) throw weightsError(`${abs} is not a file`, 'pass a .pth or .safetensors file');

@@ -2,56 +2,26 @@
  * What the commands that run a VAR model (`generate`, `edit`) share: the model, sampling and policy
  * options, settings resolution and model loading, per-scale progress with timings, writing one image
  * or a labelled grid, and the parts of the --json document and --explain output that do not depend on
- * the command.
+ * the command. Opening the model itself is model/open.ts, shared with `sample` and `worker`.
  */
-import path from 'node:path';
 import { Command } from 'commander';
-import { countNonFinite, describeNonFinite, NextscaleError, throwIfAborted, MAX_SEED, type Tensor } from '@nextscale/core';
+import { countNonFinite, describeNonFinite, type Tensor } from '@nextscale/core';
 import type { Context } from '../context.js';
-import { loadVAR, openWeights, type VARModel } from '../core-api.js';
-import {
-  formatSettings,
-  parseNumber,
-  parsePatchNums,
-  parsePolicyName,
-  resolveSettings,
-  settingsToJSON,
-  type ResolvedSettings,
-  type SettingsLayer,
-} from '../config/resolve.js';
-import { buildPolicy } from '../backends/policy.js';
-import { parseModelMetadata, type ModelMetadata } from '../model/metadata.js';
-import { resolveModelPaths } from '../model/paths.js';
+import { settingsToJSON, type ResolvedSettings } from '../config/resolve.js';
+import type { OpenedModel, ModelRunFlags } from '../model/open.js';
 import { composeGrid, type GridTile } from '../output/grid.js';
 import type { RgbImage } from '../output/image.js';
-import { writeJson } from '../output/json.js';
 import { writePng } from '../output/png.js';
 import { createProgress } from '../output/progress.js';
 import { formatTrace, traceToJSON } from '../output/trace.js';
-import { activateEngine, describeSource, engineToJSON, type ActiveEngine } from '../engines/activate.js';
+import { describeSource, engineToJSON } from '../engines/activate.js';
 import { weightsError } from '../errors.js';
-import { discover, readLayers, type CommonOptions } from './common.js';
 
-export interface ModelRunFlags extends CommonOptions {
-  var?: string;
-  vae?: string;
-  patchNums?: string;
-  numHeads?: string;
-  seed?: string;
-  cfg?: string;
-  topK?: string;
-  topP?: string;
-  moreSmooth?: boolean;
-  backend?: string;
-  policy?: string;
-  epsilon?: string;
-  explain?: boolean;
-  printConfig?: boolean;
-  engine?: string;
-}
+export { flagLayer, openModel, filesToJSON, type ModelRunFlags, type OpenedModel } from '../model/open.js';
 
 export function addModelOptions(cmd: Command): Command {
   return cmd
+    .option('--model <name>', "a released model by name (var-d16 … var-d36; 'nextscale models'), downloaded into the Hugging Face cache on first use")
     .option('--var <file>', 'VAR transformer weights (.pth or .safetensors); default: the shipped model')
     .option('--vae <file>', 'VQ-VAE weights (.pth or .safetensors); default: the shipped model')
     .option('--patch-nums <list>', 'patch sizes per scale, e.g. 1,2,3,4,5,6,8,10,13,16 (default: from the weights)')
@@ -78,118 +48,8 @@ export function addPolicyOptions(cmd: Command): Command {
     .option('--print-config', 'print the resolved settings with where each came from, and exit');
 }
 
-/** Flags as a settings layer (numbers validated, paths absolute). */
-export function flagLayer(f: ModelRunFlags, cwd: string): SettingsLayer {
-  const l: SettingsLayer = {};
-  if (f.var) l.var = path.resolve(cwd, f.var);
-  if (f.vae) l.vae = path.resolve(cwd, f.vae);
-  if (f.patchNums) l.patchNums = parsePatchNums(f.patchNums);
-  if (f.numHeads) l.numHeads = parseNumber(f.numHeads, '--num-heads', { int: true, positive: true });
-  if (f.seed !== undefined) l.seed = parseNumber(f.seed, '--seed', { int: true, min: 0, max: MAX_SEED });
-  if (f.cfg !== undefined) l.cfg = parseNumber(f.cfg, '--cfg', { min: 0 });
-  if (f.topK !== undefined) l.topK = parseNumber(f.topK, '--top-k', { int: true, min: 0 });
-  if (f.topP !== undefined) l.topP = parseNumber(f.topP, '--top-p', { min: 0, max: 1 });
-  if (f.moreSmooth !== undefined) l.moreSmooth = f.moreSmooth;
-  if (f.backend) l.backend = f.backend;
-  if (f.policy) l.policy = parsePolicyName(f.policy, '--policy');
-  if (f.epsilon !== undefined) l.epsilon = parseNumber(f.epsilon, '--epsilon', { positive: true });
-  return l;
-}
-
-async function readMetadata(file: string): Promise<ModelMetadata> {
-  const reader = await openWeights(file);
-  try {
-    return parseModelMetadata(reader.metadata);
-  } finally {
-    await reader.close();
-  }
-}
-
 export const now = () => performance.now();
 export const ms = (t: number) => Math.round(t * 10) / 10;
-
-export interface OpenedModel {
-  model: VARModel;
-  settings: ResolvedSettings;
-  meta: ModelMetadata;
-  policy: Awaited<ReturnType<typeof buildPolicy>>['policy'];
-  available: Awaited<ReturnType<typeof buildPolicy>>['available'];
-  /** The dense engine the model computes on. */
-  engine: ActiveEngine;
-  loadMs: number;
-}
-
-/**
- * Resolves the settings (flags, environment, config file, then the model's metadata) and loads the
- * model with the chosen policy. With --print-config it prints them instead and returns undefined.
- * `validateFirst` runs after the settings are known and before the (slow) load, so that bad
- * command-specific input fails fast.
- */
-export async function openModel(
-  ctx: Context,
-  flags: ModelRunFlags,
-  command: string,
-  validateFirst?: () => Promise<void>,
-): Promise<OpenedModel | undefined> {
-  const flagsLayer = flagLayer(flags, ctx.cwd);
-  const layers = await readLayers(ctx, flags.config);
-  const layerSet = { flags: flagsLayer, env: layers.env, file: layers.file, configFile: layers.loaded?.path };
-  const defaultPolicy = 'norm';
-  let settings: ResolvedSettings = resolveSettings(layerSet, {}, defaultPolicy);
-
-  if (flags.printConfig) {
-    let meta: ModelMetadata = { sampling: {} };
-    try {
-      const paths = resolveModelPaths(settings);
-      meta = await readMetadata(paths.var);
-    } catch (err) {
-      ctx.warn((err as Error).message);
-    }
-    const withModel = resolveSettings(layerSet, meta.sampling, defaultPolicy);
-    withModel.var = settings.var;
-    withModel.vae = settings.vae;
-    if (!withModel.patchNums.value && meta.patchNums) withModel.patchNums = { value: meta.patchNums, source: 'model' };
-    if (ctx.json) writeJson(ctx.stdout, { command, config: settingsToJSON(withModel) });
-    else ctx.stdout.write(formatSettings(withModel));
-    return undefined;
-  }
-
-  const paths = resolveModelPaths(settings);
-  await validateFirst?.();
-  const discovery = await discover(ctx, layers);
-  const { policy, available } = await buildPolicy(settings, discovery.registry);
-  const engine = await activateEngine(ctx, layers, flags.engine);
-  throwIfAborted(ctx.signal);
-
-  const tLoad = now();
-  const meta = await readMetadata(paths.var);
-  const keepPaths = { var: settings.var, vae: settings.vae };
-  settings = resolveSettings(layerSet, meta.sampling, defaultPolicy);
-  Object.assign(settings, keepPaths);
-  if (!settings.patchNums.value && meta.patchNums) settings.patchNums = { value: meta.patchNums, source: 'model' };
-  if (!settings.numHeads.value && meta.numHeads) settings.numHeads = { value: meta.numHeads, source: 'model' };
-  ctx.log(`loading ${paths.var} and ${paths.vae}`);
-  const model: VARModel = await loadVAR({
-    var: paths.var,
-    vae: paths.vae,
-    // Only what the user set: core reads the metadata itself (and judges it as the file's claim).
-    patchNums: settings.patchNums.source === 'model' ? undefined : settings.patchNums.value,
-    numHeads: settings.numHeads.source === 'model' ? undefined : settings.numHeads.value,
-    registry: discovery.registry,
-    policy,
-    backendOptions: settings.backendOptions.value,
-    signal: ctx.signal,
-    engine: engine.engine,
-  }).catch((err: unknown) => {
-    throw withFlagNames(err);
-  });
-  const loadMs = now() - tLoad;
-  const config = model.config;
-  if (settings.patchNums.source !== 'flag' && settings.patchNums.source !== 'env' && settings.patchNums.source !== 'config') {
-    settings.patchNums = { value: config.patchNums, source: 'model', from: config.patchNumsSource };
-  }
-  return { model, settings, meta, policy, available, engine, loadMs };
-}
 
 /** The sampling options of generate/edit from the resolved settings. */
 export function samplingOptions(settings: ResolvedSettings) {
@@ -296,15 +156,4 @@ export function explain(ctx: Context, flags: ModelRunFlags, opened: OpenedModel,
   ctx.stderr.write(formatTrace(trace, opened.policy.name));
   const e = opened.engine;
   ctx.stderr.write(`dense engine: ${e.id} (${e.name}, ${e.package}@${e.version}; chosen by ${describeSource(e.source)})\n`);
-}
-
-/** Core speaks of options (patchNums, numHeads); the user of these commands passes flags. */
-function withFlagNames(err: unknown): unknown {
-  if (!(err instanceof NextscaleError) || err.code !== 'E_USAGE') return err;
-  const message = err.message
-    .replace(/pass the patchNums option/g, 'pass --patch-nums')
-    .replace(/pass the numHeads option/g, 'pass --num-heads')
-    .replace(/\bpatchNums\b/g, '--patch-nums')
-    .replace(/\bnumHeads\b/g, '--num-heads');
-  return new NextscaleError(err.code, message, { cause: err });
 }

@@ -35,6 +35,8 @@ export interface SettingsLayer {
   rMax?: number;
   betaCap?: number;
   backendOptions?: Record<string, Record<string, unknown>>;
+  /** A released model by name (the catalogue of @nextscale/hub); instead of var/vae. */
+  model?: string;
   var?: string;
   vae?: string;
   patchNums?: number[];
@@ -61,6 +63,7 @@ export interface ResolvedSettings {
   rMax: Sourced<number | undefined>;
   betaCap: Sourced<number | undefined>;
   backendOptions: Sourced<Record<string, Record<string, unknown>> | undefined>;
+  model: Sourced<string | undefined>;
   var: Sourced<string | undefined>;
   vae: Sourced<string | undefined>;
   patchNums: Sourced<number[] | undefined>;
@@ -76,6 +79,7 @@ export const ENV = {
   backend: 'NEXTSCALE_BACKEND',
   policy: 'NEXTSCALE_POLICY',
   epsilon: 'NEXTSCALE_EPSILON',
+  model: 'NEXTSCALE_MODEL',
   var: 'NEXTSCALE_VAR',
   vae: 'NEXTSCALE_VAE',
   config: 'NEXTSCALE_CONFIG',
@@ -134,6 +138,8 @@ export function envLayer(env: NodeJS.ProcessEnv, cwd: string): SettingsLayer {
   if (policy) layer.policy = parsePolicyName(policy, ENV.policy);
   const eps = get(ENV.epsilon);
   if (eps) layer.epsilon = parseNumber(eps, ENV.epsilon, { positive: true });
+  const model = get(ENV.model);
+  if (model) layer.model = model;
   const v = get(ENV.var);
   if (v) layer.var = path.resolve(cwd, v);
   const vae = get(ENV.vae);
@@ -159,6 +165,7 @@ export function fileLayer(loaded: LoadedConfig | undefined): SettingsLayer {
     rMax: c.policy?.rMax,
     betaCap: c.policy?.betaCap,
     backendOptions: c.backendOptions,
+    model: c.model?.name,
     var: rel(c.model?.var),
     vae: rel(c.model?.vae),
     patchNums: c.model?.patchNums,
@@ -257,6 +264,7 @@ export function resolveSettings(
     rMax: opt('rMax'),
     betaCap: opt('betaCap'),
     backendOptions: opt('backendOptions'),
+    model: opt('model'),
     var: opt('var'),
     vae: opt('vae'),
     patchNums: opt('patchNums'),

@@ -20,14 +20,19 @@ export const policySchema = z
   })
   .strict();
 
-export const modelSchema = z
+const modelObject = z
   .object({
+    /** A released model by name ("var-d16" … "var-d36"), fetched into the Hugging Face cache; instead of var/vae. */
+    name: z.string().min(1).optional(),
     var: z.string().min(1).optional(),
     vae: z.string().min(1).optional(),
     patchNums: z.array(positiveInt).min(1).optional(),
     numHeads: positiveInt.optional(),
   })
   .strict();
+
+/** `"model": "var-d30"` is short for `"model": { "name": "var-d30" }`. */
+export const modelSchema = z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), modelObject);
 
 export const samplingSchema = z
   .object({
@@ -73,4 +78,4 @@ export function describeConfigIssue(file: string, error: z.ZodError): string {
 }
 
 export const CONFIG_KEYS_HELP =
-  'valid keys: backends, policy { name, backend, epsilon, order, kappa, gMax, rMax, betaCap }, model { var, vae, patchNums, numHeads }, sampling { cfg, topK, topP, seed, moreSmooth }, backendOptions { <backend id>: { … } }, engines, engine';
+  'valid keys: backends, policy { name, backend, epsilon, order, kappa, gMax, rMax, betaCap }, model (a name, or { name, var, vae, patchNums, numHeads }), sampling { cfg, topK, topP, seed, moreSmooth }, backendOptions { <backend id>: { … } }, engines, engine';

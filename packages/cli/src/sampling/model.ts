@@ -1,7 +1,7 @@
 /**
- * The model a sample set is made with: loaded as `generate` loads it (flags > environment > config >
- * the shipped model), except that the sampling settings default to the reference's FID settings
- * (cfg 1.5, top-k 900, top-p 0.96, no smoothing), not to a model's own metadata. Also hashes the model
+ * The model a sample set is made with: opened by the one path every command uses (model/open.ts),
+ * except that the sampling settings default to the reference's FID settings (cfg 1.5, top-k 900,
+ * top-p 0.96, no smoothing), not to a model's own metadata. Also hashes the model
  * files (they identify the set) and renders a run of planned images to PNG bytes. Shared by the local
  * sampler and the queue worker, so both make the same pixels.
  */
@@ -9,15 +9,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { countNonFinite, describeNonFinite, throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
-import { loadVAR, openWeights, type VARModel } from '../core-api.js';
-import { resolveSettings, type ResolvedSettings } from '../config/resolve.js';
-import { buildPolicy } from '../backends/policy.js';
-import { discover, readLayers } from '../commands/common.js';
-import { flagLayer, type ModelRunFlags } from '../commands/model-run.js';
-import { activateEngine, type ActiveEngine } from '../engines/activate.js';
+import type { VARModel } from '../core-api.js';
+import type { ResolvedSettings } from '../config/resolve.js';
+import { openModel, type ModelRunFlags } from '../model/open.js';
+import type { ActiveEngine } from '../engines/activate.js';
 import { weightsError } from '../errors.js';
-import { parseModelMetadata } from '../model/metadata.js';
-import { resolveModelPaths } from '../model/paths.js';
 import { imageFromBatch } from '../output/image.js';
 import { encodePng } from '../output/png.js';
 import type { ModelFile, SetSettings } from './manifest.js';
@@ -43,45 +39,18 @@ export interface SamplingModel {
 }
 
 export async function openSamplingModel(ctx: Context, flags: ModelRunFlags): Promise<SamplingModel> {
-  const flagsLayer = flagLayer(flags, ctx.cwd);
-  const layers = await readLayers(ctx, flags.config);
-  const layerSet = { flags: flagsLayer, env: layers.env, file: layers.file, configFile: layers.loaded?.path };
   // No model defaults: the reference's FID settings are the built-in defaults of resolveSettings.
-  const settings = resolveSettings(layerSet, {}, 'norm');
-  const paths = resolveModelPaths(settings);
-  const discovery = await discover(ctx, layers);
-  const { policy } = await buildPolicy(settings, discovery.registry);
-  const engine = await activateEngine(ctx, layers, flags.engine);
-  throwIfAborted(ctx.signal);
-
+  const opened = (await openModel(ctx, { ...flags, printConfig: false }, 'sample', undefined, { samplingDefaults: 'reference' }))!;
+  const { model, settings, files } = opened;
   const t0 = performance.now();
-  const [varFile, vaeFile] = await Promise.all([sha256File(paths.var), sha256File(paths.vae)]);
-  const reader = await openWeights(paths.var);
-  let meta;
-  try {
-    meta = parseModelMetadata(reader.metadata);
-  } finally {
-    await reader.close();
-  }
-  ctx.log(`loading ${paths.var} and ${paths.vae}`);
-  const model = await loadVAR({
-    var: paths.var,
-    vae: paths.vae,
-    patchNums: settings.patchNums.value,
-    numHeads: settings.numHeads.value,
-    registry: discovery.registry,
-    policy,
-    backendOptions: settings.backendOptions.value,
-    signal: ctx.signal,
-    engine: engine.engine,
-  });
+  const [varFile, vaeFile] = await Promise.all([sha256File(files.var), sha256File(files.vae)]);
   return {
     model,
     files: { var: varFile, vae: vaeFile },
     settings,
-    engine,
-    classNames: model.classNames ?? meta.classNames,
-    loadMs: performance.now() - t0,
+    engine: opened.engine,
+    classNames: model.classNames ?? opened.meta.classNames,
+    loadMs: opened.loadMs + performance.now() - t0,
     render: {
       cfg: settings.cfg.value,
       topK: settings.topK.value,
