@@ -98,6 +98,7 @@ class CpuKVState implements AttentionState {
 }
 
 export const backend: AttentionBackend = {
+  kind: 'attention',
   id: 'cpu',
   package: '@nextscale/backend-cpu',
   version: VERSION,

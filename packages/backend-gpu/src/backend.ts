@@ -152,6 +152,7 @@ class GpuKVState implements AttentionState {
 }
 
 export const backend: AttentionBackend<GpuAttentionOptions> = {
+  kind: 'attention',
   id: 'gpu',
   package: '@nextscale/backend-gpu',
   version: VERSION,

@@ -39,6 +39,7 @@ export function createLowrankAttention(options: LowrankOptions = {}): AttentionI
 }
 
 export const backend: AttentionBackend<LowrankOptions> = {
+  kind: 'attention',
   id: 'lowrank',
   package: '@nextscale/backend-lowrank',
   version: VERSION,

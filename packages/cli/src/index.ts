@@ -8,13 +8,14 @@ import { buildProgram, fromCommanderError, type RunState } from './program.js';
 import { handleInterrupts } from './signals.js';
 import { writeJson } from './output/json.js';
 import { checkEnvironment } from './config/resolve.js';
+import { VERSION } from './package-info.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './package-info.js';
 
 export { EXIT, CliError, describeError } from './errors.js';
 export { resolveSettings, type ResolvedSettings } from './config/resolve.js';
 export { configSchema, type ConfigFile } from './config/schema.js';
-export { discoverBackends } from './backends/discover.js';
+export { discoverBackends } from './plugs/discover.js';
 export { to8bit, imageFromBatch } from './output/image.js';
 export { composeGrid } from './output/grid.js';
 

@@ -88,8 +88,8 @@ describe('the shipped Fashion-MNIST model', () => {
     const { depth, numHeads, headDim, patchNums } = model.config;
     const scaleEnds = patchNums.map((_, i) => patchNums.slice(0, i + 1).reduce((s, p) => s + p * p, 0));
     const available = [
-      { backend: cpu, probe: { available: true, reason: 'test' } },
-      { backend: { ...cpu, id: 'lowrank', exact: false, priority: 1 }, probe: { available: true, reason: 'test' } },
+      { descriptor: cpu, probe: { available: true, reason: 'test' } },
+      { descriptor: { ...cpu, id: 'lowrank', exact: false, priority: 1 }, probe: { available: true, reason: 'test' } },
     ];
     for (let layer = 0; layer < depth; layer++) {
       const scaleMul = weights.tensors.get(`blocks.${layer}.attn.scale_mul_1H11`)!.data;

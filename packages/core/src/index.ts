@@ -4,6 +4,7 @@ export * from './random.js';
 export * from './attention/index.js';
 export * from './ops/index.js';
 export * from './engines/index.js';
+export * from './plugs/index.js';
 export * from './weights/index.js';
 export * from './models/vqvae/index.js';
 export * from './models/var/index.js';

@@ -15,6 +15,6 @@ describe('engine-onnx registration', () => {
     const d = getDefaultEngineRegistry().get('onnx');
     expect(d).toBe(engine);
     expect(d?.priority).toBe(20);
-    expect(d?.packageName).toBe('@nextscale/engine-onnx');
+    expect(d?.package).toBe('@nextscale/engine-onnx');
   });
 });

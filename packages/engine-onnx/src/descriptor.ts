@@ -5,7 +5,9 @@
 import { resolveOrt } from './bridge.js';
 import { OnnxDenseEngine } from './engine.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+export { VERSION };
 export const ORT_VERSION = '1.30.0';
 
 export interface OnnxEngineOptions {
@@ -71,15 +73,16 @@ function availableCores(): number {
 }
 
 export const engine = {
+  kind: 'engine' as const,
   id: 'onnx',
-  packageName: '@nextscale/engine-onnx',
+  package: '@nextscale/engine-onnx',
   version: VERSION,
   apiVersion: 1 as const,
   priority: 20,
-  async probe(): Promise<{ available: boolean; reason?: string; detail?: string }> {
+  async probe(): Promise<{ available: boolean; reason: string }> {
     const r = await loadOrt();
     if (!r.ok) return { available: false, reason: r.reason };
-    return { available: true, reason: `onnxruntime-node ${r.version}, CPU execution provider`, detail: `threads ${defaultThreads()}` };
+    return { available: true, reason: `onnxruntime-node ${r.version}, CPU execution provider, ${defaultThreads()} threads` };
   },
   async create(options: OnnxEngineOptions & Record<string, unknown> = {}): Promise<OnnxDenseEngine> {
     const threads = options.threads ?? defaultThreads();

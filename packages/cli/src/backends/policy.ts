@@ -6,7 +6,7 @@ import { explicitPolicy, priorityPolicy, type AttentionPolicy, type AvailableBac
 import { normPolicy } from '../core-api.js';
 import { backendError, configError } from '../errors.js';
 import type { ResolvedSettings } from '../config/resolve.js';
-import { installHint } from './discover.js';
+import { installHint } from '../plugs/discover.js';
 
 export interface BuiltPolicy {
   policy: AttentionPolicy;
@@ -14,13 +14,13 @@ export interface BuiltPolicy {
 }
 
 function installedList(available: readonly AvailableBackend[]): string {
-  return available.map((a) => `${a.backend.id}${a.probe.available ? '' : ' (unavailable)'}`).join(', ') || 'none';
+  return available.map((a) => `${a.descriptor.id}${a.probe.available ? '' : ' (unavailable)'}`).join(', ') || 'none';
 }
 
 /** The config's backendOptions may only name backends that were found (a typo would otherwise be ignored). */
 export function checkBackendOptions(options: Record<string, unknown> | undefined, available: readonly AvailableBackend[]): void {
   for (const id of Object.keys(options ?? {})) {
-    if (!available.some((a) => a.backend.id === id)) {
+    if (!available.some((a) => a.descriptor.id === id)) {
       throw configError(
         `backendOptions names backend '${id}', which is not installed (installed: ${installedList(available)})`,
         `${installHint(id)} and list its package in "backends", or remove it from "backendOptions"`,
@@ -36,7 +36,7 @@ export async function buildPolicy(settings: ResolvedSettings, registry: Registry
   switch (settings.policy.value) {
     case 'explicit': {
       const id = settings.backend.value!;
-      const found = available.find((a) => a.backend.id === id);
+      const found = available.find((a) => a.descriptor.id === id);
       if (!found) {
         throw backendError(
           `attention backend '${id}' is not installed (installed: ${installedList(available)})`,
@@ -51,7 +51,7 @@ export async function buildPolicy(settings: ResolvedSettings, registry: Registry
     case 'priority': {
       const order = settings.order.value;
       if (order) {
-        const usable = order.filter((id) => available.some((a) => a.backend.id === id && a.probe.available));
+        const usable = order.filter((id) => available.some((a) => a.descriptor.id === id && a.probe.available));
         if (!usable.length) {
           throw backendError(
             `none of the backends in the priority order [${order.join(', ')}] is installed and available (installed: ${installedList(available)})`,

@@ -105,7 +105,7 @@ export async function runInspect(ctx: Context, file: string, flags: InspectFlags
           lnL: Math.log(L),
           policy: policy?.name ?? null,
           policyNote: policy ? undefined : 'this @nextscale/core has no norm policy; decisions are not shown',
-          backends: available.map((a) => ({ id: a.backend.id, available: a.probe.available })),
+          backends: available.map((a) => ({ id: a.descriptor.id, available: a.probe.available })),
           heads,
         };
       } else {

@@ -280,9 +280,9 @@ export function commonJSON(opened: OpenedModel, trace: Parameters<typeof traceTo
     engine: engineToJSON(opened.engine),
     trace: traceToJSON(trace, opened.policy.name),
     backends: opened.available.map((a) => ({
-      id: a.backend.id,
-      package: a.backend.package,
-      version: a.backend.version,
+      id: a.descriptor.id,
+      package: a.descriptor.package,
+      version: a.descriptor.version,
       available: a.probe.available,
       reason: a.probe.reason,
     })),

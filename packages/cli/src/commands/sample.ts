@@ -22,7 +22,7 @@ import { defaultNpzPath, refuseBatchThatCannotFit, SampleSet } from '../sampling
 import type { CoordinatorReport } from '../sampling/coordinator.js';
 import { DEFAULT_QUEUE_NAME, parseQueueName, parseQueueUrl } from '../sampling/queue.js';
 // Read at call time (index.ts imports the command tree); recorded in the manifest for information.
-import { VERSION } from '../index.js';
+import { VERSION } from '../package-info.js';
 import path from 'node:path';
 
 export interface SampleFlags extends ModelRunFlags {

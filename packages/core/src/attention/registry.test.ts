@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRegisteredBackend, createRegistry, getDefaultRegistry } from './registry.js';
+import { createRegisteredBackend } from './registry.js';
+import { createRegistry, getDefaultRegistry } from '../plugs/registry.js';
 import { fakeBackend } from './test-doubles.js';
 
 describe('registry', () => {
@@ -37,7 +38,7 @@ describe('registry', () => {
     r.register(fakeBackend('broken', { probe: async () => { throw new Error('boom'); } }));
     r.register(fakeBackend('up'));
     const got = await r.resolve(['missing', 'down', 'broken', 'up']);
-    expect(got.backend.id).toBe('up');
+    expect(got.descriptor.id).toBe('up');
     expect(got.instance.backendId).toBe('up');
     const err = await r.resolve(['missing', 'down', 'broken']).catch((e) => e);
     expect(err.code).toBe('E_BACKEND_UNAVAILABLE');

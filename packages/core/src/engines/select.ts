@@ -5,8 +5,9 @@
  */
 import { EngineUnavailableError, UsageError } from '../errors.js';
 import { env } from '../env.js';
-import type { DenseEngine, DenseEngineDescriptor, EngineProbe } from './contract.js';
-import { getDefaultEngineRegistry, packageForEngine, safeProbe, type EngineRegistry } from './registry.js';
+import type { ProbeResult } from '../plugs/contract.js';
+import type { DenseEngine, DenseEngineDescriptor } from './contract.js';
+import { getDefaultEngineRegistry, packageForEngine, safeProbe, type EngineRegistry } from '../plugs/registry.js';
 
 export interface SelectEngineOptions {
   /** Engine id ('js', 'wasm', 'onnx', …; 'wasm-pool' is an alias of 'wasm'). Default: NEXTSCALE_ENGINE, else the best available. */
@@ -23,7 +24,7 @@ export interface SelectEngineOptions {
 
 export interface SelectedEngine {
   descriptor: DenseEngineDescriptor;
-  probe: EngineProbe;
+  probe: ProbeResult;
   engine: DenseEngine;
   /** How it was chosen: named by the caller, by NEXTSCALE_ENGINE, or the highest priority available. */
   chosenBy: 'option' | 'environment' | 'priority';
@@ -53,7 +54,7 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
   }
 
   let descriptor: DenseEngineDescriptor;
-  let probe: EngineProbe;
+  let probe: ProbeResult;
   let skipped: SelectedEngine['skipped'] = [];
   if (named !== undefined) {
     const id = normalizeEngineId(named);
@@ -72,9 +73,9 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
     probe = await safeProbe(found);
     if (!probe.available) {
       throw new EngineUnavailableError(
-        `${source}: ${found.packageName} cannot run here: ${probe.reason ?? 'its probe says unavailable'}; installed: [${installed.join(', ')}]`,
+        `${source}: ${found.package} cannot run here: ${probe.reason}; installed: [${installed.join(', ')}]`,
         id,
-        found.packageName,
+        found.package,
       );
     }
   } else {
@@ -82,17 +83,17 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
     const best = all.find((a) => a.probe.available);
     if (!best) {
       throw new EngineUnavailableError(
-        `no dense engine is available: ${all.map((a) => `${a.descriptor.id}: ${a.probe.reason ?? 'unavailable'}`).join('; ')}`,
+        `no dense engine is available: ${all.map((a) => `${a.descriptor.id}: ${a.probe.reason}`).join('; ')}`,
         'js',
         '@nextscale/core',
       );
     }
     ({ descriptor, probe } = best);
-    skipped = all.slice(0, all.indexOf(best)).map((a) => ({ descriptor: a.descriptor, reason: a.probe.reason ?? 'its probe says unavailable' }));
+    skipped = all.slice(0, all.indexOf(best)).map((a) => ({ descriptor: a.descriptor, reason: a.probe.reason }));
   }
 
   const createOptions = { ...options.createOptions, ...(threads === undefined ? {} : { threads }) };
-  const key = `${descriptor.id}\0${descriptor.packageName}@${descriptor.version}\0${stableKey(createOptions)}`;
+  const key = `${descriptor.id}\0${descriptor.package}@${descriptor.version}\0${stableKey(createOptions)}`;
   let perRegistry = created.get(registry);
   if (!perRegistry) created.set(registry, (perRegistry = new Map()));
   let pending = perRegistry.get(key);
@@ -106,9 +107,9 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
     engine = await pending;
   } catch (err) {
     throw new EngineUnavailableError(
-      `${descriptor.packageName}: creating dense engine "${descriptor.id}" failed: ${(err as Error).message}`,
+      `${descriptor.package}: creating dense engine "${descriptor.id}" failed: ${(err as Error).message}`,
       descriptor.id,
-      descriptor.packageName,
+      descriptor.package,
     );
   }
   return { descriptor, probe, engine, skipped, chosenBy: options.engine !== undefined ? 'option' : fromEnv !== undefined ? 'environment' : 'priority' };

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRegistry } from '../attention/registry.js';
+import { createRegistry } from '../plugs/registry.js';
 import { AbortedError, BackendUnavailableError, InputError, UsageError, WeightsError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { createExactTestRegistry } from '../testing/exact-test-backend.js';

@@ -1,20 +1,60 @@
 /**
- * Finds attention backend packages and loads their descriptors into a registry.
+ * Finds plug packages (attention backends and dense engines, one code path for both kinds) and loads their
+ * descriptors into a registry of that kind.
  *
- * Which packages: those named in the config file (`backends`), else every `@nextscale/backend-*`
- * package resolvable from the project (the cwd, walking up through node_modules folders) and then
- * from the CLI's own install. The cpu backend is a dependency of the CLI, so it is always there.
+ * Which packages: those named in the config file (`backends` / `engines`), else every `@nextscale/backend-*` /
+ * `@nextscale/engine-*` package resolvable from the project (the cwd, walking up through node_modules folders) and
+ * then from the CLI's own install. The cpu backend and the wasm engine are dependencies of the CLI, so they are
+ * always there; core's TypeScript reference engine ('js') is in every engine registry.
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createRegistry, type AttentionBackend, type Registry } from '@nextscale/core';
+import { pathToFileURL } from 'node:url';
+import {
+  createEngineRegistry,
+  createRegistry,
+  type AttentionBackend,
+  type DenseEngineDescriptor,
+  type PlugKind,
+  type PlugRegistry,
+} from '@nextscale/core';
+import { cliPackageDir } from '../package-info.js';
 
-export const KNOWN_BACKENDS = [
-  { id: 'cpu', package: '@nextscale/backend-cpu', what: 'exact attention on the CPU' },
-  { id: 'gpu', package: '@nextscale/backend-gpu', what: 'exact attention through gpu.js' },
-  { id: 'lowrank', package: '@nextscale/backend-lowrank', what: 'polynomial-method low-rank attention with a certified error' },
-] as const;
+/** What each kind of plug looks like on disk, where the config file lists them, and the one the CLI depends on. */
+export const PLUG_KINDS = {
+  attention: {
+    prefix: 'backend-',
+    exportName: 'backend',
+    configKey: 'backends',
+    what: 'an attention backend',
+    bundled: '@nextscale/backend-cpu',
+    known: [
+      { id: 'cpu', package: '@nextscale/backend-cpu', what: 'exact attention on the CPU' },
+      { id: 'gpu', package: '@nextscale/backend-gpu', what: 'exact attention through gpu.js' },
+      { id: 'lowrank', package: '@nextscale/backend-lowrank', what: 'polynomial-method low-rank attention with a certified error' },
+    ],
+  },
+  engine: {
+    prefix: 'engine-',
+    exportName: 'engine',
+    configKey: 'engines',
+    what: 'a dense engine',
+    bundled: '@nextscale/engine-wasm',
+    known: [
+      { id: 'wasm', package: '@nextscale/engine-wasm', what: 'WebAssembly SIMD GEMM on a worker pool (installed with the CLI)' },
+      { id: 'onnx', package: '@nextscale/engine-onnx', what: 'ONNX Runtime (onnxruntime-node, CPU)' },
+    ],
+  },
+} as const;
+
+export const KNOWN_BACKENDS = PLUG_KINDS.attention.known;
+export const KNOWN_ENGINES = PLUG_KINDS.engine.known;
+
+/** The descriptor type of each kind. */
+export interface DescriptorOf {
+  attention: AttentionBackend;
+  engine: DenseEngineDescriptor;
+}
 
 export type DiscoverySource = 'config' | 'project' | 'cli';
 
@@ -25,29 +65,25 @@ export interface FoundPackage {
   from: DiscoverySource;
 }
 
-export interface LoadedBackend extends FoundPackage {
-  backend?: AttentionBackend;
+export interface LoadedPlug<D> extends FoundPackage {
+  descriptor?: D;
   /** Why the package could not be used (import failed, no descriptor, id clash). */
   error?: string;
 }
 
-/** The folder of the CLI package (where its own dependencies resolve from). */
-export function cliPackageDir(): string {
-  // dist/index.js (bundled) or src/backends/discover.ts (tests through the source).
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = path.join(dir, 'package.json');
-    if (existsSync(pj)) {
-      try {
-        if (JSON.parse(readFileSync(pj, 'utf8')).name === '@nextscale/cli') return dir;
-      } catch {
-        /* keep looking */
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return path.dirname(fileURLToPath(import.meta.url));
-    dir = parent;
-  }
+export interface Discovery<K extends PlugKind = 'attention'> {
+  registry: PlugRegistry<DescriptorOf[K]>;
+  loaded: LoadedPlug<DescriptorOf[K]>[];
+  /** Config-named packages that could not be found. */
+  missing: string[];
+}
+
+export interface DiscoverOptions {
+  cwd: string;
+  /** Package names from the config file; when given, only these (plus the CLI's own plug of this kind). */
+  packages?: string[];
+  /** Folder of the config file (config packages resolve from there first). */
+  configDir?: string;
 }
 
 function nodeModulesChain(from: string): string[] {
@@ -115,8 +151,8 @@ export function resolveConfiguredPackageDir(name: string, o: { cwd: string; conf
   );
 }
 
-/** Every `@nextscale/backend-*` (or other `prefix`) package visible from `from`, nearest first. */
-export function scanBackendPackages(from: string, prefix = 'backend-'): { name: string; dir: string }[] {
+/** Every `@nextscale/<prefix>*` package visible from `from`, nearest first. */
+export function scanPlugPackages(from: string, prefix: string): { name: string; dir: string }[] {
   const seen = new Map<string, string>();
   for (const nm of nodeModulesChain(from)) {
     const scope = path.join(nm, '@nextscale');
@@ -139,40 +175,6 @@ export function scanBackendPackages(from: string, prefix = 'backend-'): { name: 
     }
   }
   return [...seen].map(([name, dir]) => ({ name, dir }));
-}
-
-export interface DiscoverOptions {
-  cwd: string;
-  /** Package names from the config file; when given, only these (plus the CLI's cpu backend). */
-  packages?: string[];
-  /** Folder of the config file (config packages resolve from there first). */
-  configDir?: string;
-}
-
-/** The packages to load, without importing them. Project before the CLI's install; no duplicates. */
-export function findBackendPackages(o: DiscoverOptions): { found: FoundPackage[]; missing: string[] } {
-  const cliDir = cliPackageDir();
-  const found: FoundPackage[] = [];
-  const missing: string[] = [];
-  const add = (name: string, dir: string, from: DiscoverySource) => {
-    const pkg = readPackage(dir);
-    const real = safeRealpath(dir);
-    if (found.some((f) => f.name === name || safeRealpath(f.dir) === real)) return;
-    found.push({ name, version: pkg?.version ?? 'unknown', dir, from });
-  };
-  if (o.packages) {
-    for (const name of o.packages) {
-      const dir = resolveConfiguredPackageDir(name, o, cliDir);
-      if (dir) add(name, dir, 'config');
-      else missing.push(name);
-    }
-    const cpu = resolvePackageDir('@nextscale/backend-cpu', cliDir);
-    if (cpu) add('@nextscale/backend-cpu', cpu, 'cli');
-  } else {
-    for (const p of scanBackendPackages(o.cwd)) add(p.name, p.dir, 'project');
-    for (const p of scanBackendPackages(cliDir)) add(p.name, p.dir, 'cli');
-  }
-  return { found, missing };
 }
 
 export function safeRealpath(p: string): string {
@@ -202,11 +204,8 @@ export function isPlugDescriptor(x: unknown): x is { id: string; probe: unknown;
   return !!b && typeof b.id === 'string' && typeof b.probe === 'function' && typeof b.create === 'function';
 }
 
-/**
- * Imports one package and returns the descriptor it exports as `exportName` ('backend' or 'engine'), or why it
- * cannot be used.
- */
-export async function importDescriptor(pkg: FoundPackage, exportName: string, what: string): Promise<{ descriptor?: unknown; error?: string }> {
+/** Imports one package and returns the descriptor it exports as `exportName`, or why it cannot be used. */
+async function importDescriptor(pkg: FoundPackage, exportName: string, what: string): Promise<{ descriptor?: unknown; error?: string }> {
   let entry: string;
   try {
     entry = packageEntry(pkg.dir);
@@ -224,35 +223,58 @@ export async function importDescriptor(pkg: FoundPackage, exportName: string, wh
   }
 }
 
-/** Imports one package and returns its `backend` descriptor. */
-export async function importBackend(pkg: FoundPackage): Promise<LoadedBackend> {
-  const r = await importDescriptor(pkg, 'backend', 'an attention backend');
-  return r.error ? { ...pkg, error: r.error } : { ...pkg, backend: r.descriptor as AttentionBackend };
+/** The packages of `kind` to load, without importing them. Project before the CLI's install; no duplicates. */
+export function findPlugPackages(kind: PlugKind, o: DiscoverOptions): { found: FoundPackage[]; missing: string[] } {
+  const { prefix, bundled } = PLUG_KINDS[kind];
+  const cliDir = cliPackageDir();
+  const found: FoundPackage[] = [];
+  const missing: string[] = [];
+  const add = (name: string, dir: string, from: DiscoverySource) => {
+    const real = safeRealpath(dir);
+    if (found.some((f) => f.name === name || safeRealpath(f.dir) === real)) return;
+    found.push({ name, version: readPackage(dir)?.version ?? 'unknown', dir, from });
+  };
+  if (o.packages) {
+    for (const name of o.packages) {
+      const dir = resolveConfiguredPackageDir(name, o, cliDir);
+      if (dir) add(name, dir, 'config');
+      else missing.push(name);
+    }
+    const own = resolvePackageDir(bundled, cliDir);
+    if (own) add(bundled, own, 'cli');
+  } else {
+    for (const p of scanPlugPackages(o.cwd, prefix)) add(p.name, p.dir, 'project');
+    for (const p of scanPlugPackages(cliDir, prefix)) add(p.name, p.dir, 'cli');
+  }
+  return { found, missing };
 }
 
-export interface Discovery {
-  registry: Registry;
-  loaded: LoadedBackend[];
-  /** Config-named packages that could not be found. */
-  missing: string[];
+/** Imports one package and returns the descriptor of `kind` it exports, or why it cannot be used. */
+export async function importPlug<K extends PlugKind>(kind: K, pkg: FoundPackage): Promise<LoadedPlug<DescriptorOf[K]>> {
+  const { exportName, what } = PLUG_KINDS[kind];
+  const r = await importDescriptor(pkg, exportName, what);
+  return r.error ? { ...pkg, error: r.error } : { ...pkg, descriptor: r.descriptor as DescriptorOf[K] };
 }
 
-/** Finds, imports and registers every backend; problems are reported, not thrown. */
-export async function discoverBackends(o: DiscoverOptions): Promise<Discovery> {
-  const { found, missing } = findBackendPackages(o);
-  const loaded = await Promise.all(found.map(importBackend));
-  const registry = createRegistry();
+/** Finds, imports and registers every plug package of `kind`; problems are reported, not thrown. */
+export async function discoverPlugs<K extends PlugKind>(kind: K, o: DiscoverOptions): Promise<Discovery<K>> {
+  const { found, missing } = findPlugPackages(kind, o);
+  const loaded = await Promise.all(found.map((p) => importPlug(kind, p)));
+  const registry = (kind === 'attention' ? createRegistry() : createEngineRegistry()) as PlugRegistry<DescriptorOf[K]>;
   for (const l of loaded) {
-    if (!l.backend) continue;
+    if (!l.descriptor) continue;
     try {
-      registry.register(l.backend);
+      registry.register(l.descriptor);
     } catch (err) {
       l.error = (err as Error).message;
-      delete l.backend;
+      delete l.descriptor;
     }
   }
   return { registry, loaded, missing };
 }
+
+export const discoverBackends = (o: DiscoverOptions): Promise<Discovery<'attention'>> => discoverPlugs('attention', o);
+export const discoverEngines = (o: DiscoverOptions): Promise<Discovery<'engine'>> => discoverPlugs('engine', o);
 
 export function installHint(id: string): string {
   const known = KNOWN_BACKENDS.find((k) => k.id === id);
