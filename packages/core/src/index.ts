@@ -1,5 +1,6 @@
 export * from './tensor.js';
 export * from './errors.js';
+export { readSettings, parseThreads, MAX_THREADS, type Settings } from './settings.js';
 export * from './random.js';
 export * from './attention/index.js';
 export * from './ops/index.js';

@@ -5,7 +5,7 @@
  */
 import { selectEngine, setDenseEngine, type DenseEngine } from '@nextscale/core';
 import type { Context } from '../context.js';
-import { parseNumber } from '../config/resolve.js';
+import { environmentSettings } from '../config/resolve.js';
 import { discover, type Layers } from '../commands/common.js';
 import type { Discovery } from '../plugs/discover.js';
 
@@ -25,7 +25,7 @@ export interface ActiveEngine {
 /** The engine this command runs on, from the flag / environment / config (see the module comment). */
 export function engineChoice(ctx: Context, layers: Layers, flag: string | undefined): { id?: string; source: ActiveEngine['source'] } {
   if (flag) return { id: flag, source: 'flag' };
-  const env = ctx.env['NEXTSCALE_ENGINE'];
+  const env = environmentSettings(ctx.env).engine;
   if (env) return { id: env, source: 'env' };
   if (layers.file.engine) return { id: layers.file.engine, source: 'config' };
   return { source: 'priority' };
@@ -34,8 +34,7 @@ export function engineChoice(ctx: Context, layers: Layers, flag: string | undefi
 export async function activateEngine(ctx: Context, layers: Layers, flag: string | undefined, discovery?: Discovery<'engine'>): Promise<ActiveEngine> {
   const d = discovery ?? (await discover(ctx, layers, 'engine'));
   const choice = engineChoice(ctx, layers, flag);
-  const t = ctx.env['NEXTSCALE_THREADS'];
-  const threads = t ? parseNumber(t, 'NEXTSCALE_THREADS', { int: true, positive: true }) : undefined;
+  const { threads } = environmentSettings(ctx.env);
   const s = await selectEngine({
     registry: d.registry,
     env: {},

@@ -4,7 +4,7 @@
  * package to install; there is never a silent fallback to another engine.
  */
 import { EngineUnavailableError, UsageError } from '../errors.js';
-import { env } from '../env.js';
+import { readSettings } from '../settings.js';
 import type { ProbeResult } from '../plugs/contract.js';
 import type { DenseEngine, DenseEngineDescriptor } from './contract.js';
 import { getDefaultEngineRegistry, packageForEngine, safeProbe, type EngineRegistry } from '../plugs/registry.js';
@@ -18,7 +18,7 @@ export interface SelectEngineOptions {
   threads?: number;
   /** Further options for create(). */
   createOptions?: Record<string, unknown>;
-  /** Where NEXTSCALE_ENGINE / NEXTSCALE_THREADS are read (default: process.env); `{}` reads nothing. */
+  /** Where NEXTSCALE_ENGINE / NEXTSCALE_THREADS are read (settings.ts; default: process.env); `{}` reads nothing. */
   env?: Record<string, string | undefined>;
 }
 
@@ -45,10 +45,10 @@ const created = new WeakMap<EngineRegistry, Map<string, Promise<DenseEngine>>>()
 
 export async function selectEngine(options: SelectEngineOptions = {}): Promise<SelectedEngine> {
   const registry = options.registry ?? getDefaultEngineRegistry();
-  const read = (k: string) => (options.env ? options.env[k] || undefined : env(k));
-  const fromEnv = options.engine === undefined ? read('NEXTSCALE_ENGINE') : undefined;
+  const settings = readSettings(options.env);
+  const fromEnv = options.engine === undefined ? settings.engine : undefined;
   const named = options.engine ?? fromEnv;
-  const threads = options.threads ?? threadsFrom(read('NEXTSCALE_THREADS'));
+  const threads = options.threads ?? settings.threads;
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     throw new UsageError(`engine threads must be a positive integer, got ${threads}`);
   }
@@ -113,22 +113,6 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
     );
   }
   return { descriptor, probe, engine, skipped, chosenBy: options.engine !== undefined ? 'option' : fromEnv !== undefined ? 'environment' : 'priority' };
-}
-
-/** The most threads an engine is asked for (the WebAssembly pool's limit). */
-const MAX_ENGINE_THREADS = 64;
-
-function threadsFrom(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  // the same rule and wording as @nextscale/wasm-runtime's parseThreads (core does not depend on it)
-  const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_ENGINE_THREADS) {
-    throw new UsageError(
-      `NEXTSCALE_THREADS=${v}: expected a whole number of threads from 1 to ${MAX_ENGINE_THREADS} — ` +
-        'set NEXTSCALE_THREADS to a value in that range, or unset it to use the available cores',
-    );
-  }
-  return n;
 }
 
 function stableKey(o: Record<string, unknown>): string {
