@@ -4,13 +4,12 @@
  */
 import {
   ATTENTION_API_VERSION,
-  validateAttend,
-  validateStateOptions,
   type AttendSpec,
   type AttentionBackend,
   type AttentionInstance,
   type AttentionStateOptions,
 } from '@nextscale/core';
+import { validateAttend, validateStateOptions } from '@nextscale/core/attention';
 import { attendOnce } from './attend.js';
 import { checkLogitBound, DEFAULT_OPTIONS, resolveOptions, type LowrankAttendSpec, type LowrankOptions, type LowrankStateOptions } from './options.js';
 import { LowrankState } from './state.js';

@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { backend as cpu } from '@nextscale/backend-cpu';
-import { createRegistry, explicitPolicy, loadStateDict, loadVAR, normPolicy, Tensor, type VARModel } from '@nextscale/core';
+import { createRegistry, explicitPolicy, loadVAR, normPolicy, Tensor, type VARModel } from '@nextscale/core';
+import { loadStateDict } from '@nextscale/core/weights';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_DIR } from './test-support.js';
 

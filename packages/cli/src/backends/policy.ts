@@ -2,7 +2,13 @@
  * The attention policy from the resolved settings, checked against what is installed before any
  * weights are read, so that a missing or unusable backend fails fast with exit code 4.
  */
-import { explicitPolicy, priorityPolicy, type AttentionPolicy, type AvailableBackend, type Registry } from '@nextscale/core';
+import {
+  explicitPolicy,
+  priorityPolicy,
+  type AttentionPolicy,
+  type AvailableBackend,
+  type Registry,
+} from '@nextscale/core';
 import { normPolicy } from '../core-api.js';
 import { backendError, configError } from '../errors.js';
 import type { ResolvedSettings } from '../config/resolve.js';

@@ -5,7 +5,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { RELEASED_PYRAMIDS, throwIfAborted } from '@nextscale/core';
+import { throwIfAborted } from '@nextscale/core';
+import { RELEASED_PYRAMIDS } from '@nextscale/core/models';
 import type { Context } from '../context.js';
 import { benchBackend, type BenchRow } from '../bench/attention.js';
 import { locateCalibration, locateScaling, runCalibration, runScaling, type Calibration, type ScalingOutput } from '../bench/scaling.js';

@@ -6,7 +6,9 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { countNonFinite, describeNonFinite, NextscaleError, throwIfAborted, MAX_SEED, type Tensor } from '@nextscale/core';
+import { NextscaleError, throwIfAborted, type Tensor } from '@nextscale/core';
+import { countNonFinite, describeNonFinite } from '@nextscale/core/weights';
+import { MAX_SEED } from '@nextscale/core/models';
 import type { Context } from '../context.js';
 import { loadVAR, openWeights, type VARModel } from '../core-api.js';
 import {
