@@ -97,7 +97,7 @@ function nodeModulesChain(from: string): string[] {
   }
 }
 
-export function readPackage(dir: string): { name: string; version: string } | undefined {
+function readPackage(dir: string): { name: string; version: string } | undefined {
   try {
     const pj = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
     return typeof pj.name === 'string' ? { name: pj.name, version: String(pj.version ?? '0.0.0') } : undefined;
@@ -107,7 +107,7 @@ export function readPackage(dir: string): { name: string; version: string } | un
 }
 
 /** Resolves a package name the way Node would from `from` (node_modules folders upward). */
-export function resolvePackageDir(name: string, from: string): string | undefined {
+function resolvePackageDir(name: string, from: string): string | undefined {
   for (const nm of nodeModulesChain(from)) {
     const dir = path.join(nm, ...name.split('/'));
     if (existsSync(path.join(dir, 'package.json'))) return dir;
@@ -121,7 +121,7 @@ export function resolvePackageDir(name: string, from: string): string | undefine
  * name them (`"backends": ["@nextscale/backend-lowrank"]`) without a relative path. Projects outside the
  * clone see only what they install, as they would with the published CLI.
  */
-export function resolveWorkspacePackageDir(name: string, cliDir: string, projectDir: string): string | undefined {
+function resolveWorkspacePackageDir(name: string, cliDir: string, projectDir: string): string | undefined {
   const root = path.dirname(path.dirname(cliDir));
   if (!existsSync(path.join(root, 'pnpm-workspace.yaml'))) return undefined;
   const inside = path.relative(safeRealpath(root), safeRealpath(projectDir));
@@ -142,7 +142,7 @@ export function resolveWorkspacePackageDir(name: string, cliDir: string, project
 }
 
 /** Where a package named in the config file is: from the config's folder, the project, the CLI's install, the clone. */
-export function resolveConfiguredPackageDir(name: string, o: { cwd: string; configDir?: string }, cliDir: string): string | undefined {
+function resolveConfiguredPackageDir(name: string, o: { cwd: string; configDir?: string }, cliDir: string): string | undefined {
   return (
     (o.configDir && resolvePackageDir(name, o.configDir)) ||
     resolvePackageDir(name, o.cwd) ||
@@ -152,7 +152,7 @@ export function resolveConfiguredPackageDir(name: string, o: { cwd: string; conf
 }
 
 /** Every `@nextscale/<prefix>*` package visible from `from`, nearest first. */
-export function scanPlugPackages(from: string, prefix: string): { name: string; dir: string }[] {
+function scanPlugPackages(from: string, prefix: string): { name: string; dir: string }[] {
   const seen = new Map<string, string>();
   for (const nm of nodeModulesChain(from)) {
     const scope = path.join(nm, '@nextscale');
@@ -177,7 +177,7 @@ export function scanPlugPackages(from: string, prefix: string): { name: string; 
   return [...seen].map(([name, dir]) => ({ name, dir }));
 }
 
-export function safeRealpath(p: string): string {
+function safeRealpath(p: string): string {
   try {
     return realpathSync(p);
   } catch {
@@ -186,7 +186,7 @@ export function safeRealpath(p: string): string {
 }
 
 /** The file a bare `import(name)` would load: exports["."] (import/default) or main. */
-export function packageEntry(dir: string): string {
+function packageEntry(dir: string): string {
   const pj = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
   let target: unknown = pj.exports;
   if (target && typeof target === 'object' && !Array.isArray(target) && '.' in (target as object)) target = (target as Record<string, unknown>)['.'];
@@ -199,7 +199,7 @@ export function packageEntry(dir: string): string {
 }
 
 /** Whether `x` looks like a plug descriptor (an attention backend's or a dense engine's): an id, probe and create. */
-export function isPlugDescriptor(x: unknown): x is { id: string; probe: unknown; create: unknown } {
+function isPlugDescriptor(x: unknown): x is { id: string; probe: unknown; create: unknown } {
   const b = x as { id?: unknown; probe?: unknown; create?: unknown } | undefined;
   return !!b && typeof b.id === 'string' && typeof b.probe === 'function' && typeof b.create === 'function';
 }
@@ -224,7 +224,7 @@ async function importDescriptor(pkg: FoundPackage, exportName: string, what: str
 }
 
 /** The packages of `kind` to load, without importing them. Project before the CLI's install; no duplicates. */
-export function findPlugPackages(kind: PlugKind, o: DiscoverOptions): { found: FoundPackage[]; missing: string[] } {
+function findPlugPackages(kind: PlugKind, o: DiscoverOptions): { found: FoundPackage[]; missing: string[] } {
   const { prefix, bundled } = PLUG_KINDS[kind];
   const cliDir = cliPackageDir();
   const found: FoundPackage[] = [];
@@ -250,7 +250,7 @@ export function findPlugPackages(kind: PlugKind, o: DiscoverOptions): { found: F
 }
 
 /** Imports one package and returns the descriptor of `kind` it exports, or why it cannot be used. */
-export async function importPlug<K extends PlugKind>(kind: K, pkg: FoundPackage): Promise<LoadedPlug<DescriptorOf[K]>> {
+async function importPlug<K extends PlugKind>(kind: K, pkg: FoundPackage): Promise<LoadedPlug<DescriptorOf[K]>> {
   const { exportName, what } = PLUG_KINDS[kind];
   const r = await importDescriptor(pkg, exportName, what);
   return r.error ? { ...pkg, error: r.error } : { ...pkg, descriptor: r.descriptor as DescriptorOf[K] };
@@ -274,7 +274,6 @@ export async function discoverPlugs<K extends PlugKind>(kind: K, o: DiscoverOpti
 }
 
 export const discoverBackends = (o: DiscoverOptions): Promise<Discovery<'attention'>> => discoverPlugs('attention', o);
-export const discoverEngines = (o: DiscoverOptions): Promise<Discovery<'engine'>> => discoverPlugs('engine', o);
 
 export function installHint(id: string): string {
   const known = KNOWN_BACKENDS.find((k) => k.id === id);

@@ -162,34 +162,29 @@ function article(noun: string): string {
   return /^[aeiou]/.test(noun) ? 'an' : 'a';
 }
 
-/** The process-wide registry of `kind` that `/register` entries register into. */
-export function getDefaultPlugRegistry<K extends PlugKind>(kind: K): K extends 'attention' ? Registry : EngineRegistry {
-  const slot = globalThis as unknown as Record<symbol, PlugRegistry | undefined>;
-  const made = (slot[KINDS[kind].key] ??= kind === 'engine' ? createEngineRegistry() : createRegistry());
-  return made as K extends 'attention' ? Registry : EngineRegistry;
-}
-
-/** What a package's `/register` entry calls: puts its descriptor into the default registry of its kind. */
-export function registerPlug(descriptor: AttentionBackend | DenseEngineDescriptor): void {
-  if (descriptor?.kind === 'attention') getDefaultPlugRegistry('attention').register(descriptor);
-  else getDefaultPlugRegistry('engine').register(descriptor as DenseEngineDescriptor);
-}
-
-/** The process-wide attention-backend registry. */
-export const getDefaultRegistry = (): Registry => getDefaultPlugRegistry('attention');
-/** The process-wide dense-engine registry (it always holds core's 'js' engine). */
-export const getDefaultEngineRegistry = (): EngineRegistry => getDefaultPlugRegistry('engine');
-
 /** An empty attention-backend registry. */
 export const createRegistry = (): Registry => createPlugRegistry('attention');
 
 /** A dense-engine registry holding core's 'js' engine (pass `{ withReference: false }` for an empty one, in tests). */
 export function createEngineRegistry(options: { withReference?: boolean } = {}): EngineRegistry {
   const registry = createPlugRegistry<DenseEngineDescriptor>('engine');
-  return options.withReference === false ? registry : withReference(registry);
+  if (options.withReference !== false) registry.register(jsEngine);
+  return registry;
 }
 
-function withReference(registry: EngineRegistry): EngineRegistry {
-  registry.register(jsEngine);
-  return registry;
+/** The process-wide registry of a kind, made on first use in its global slot. */
+function defaultRegistry<R extends PlugRegistry>(kind: PlugKind, make: () => R): R {
+  const slot = globalThis as unknown as Record<symbol, R | undefined>;
+  return (slot[KINDS[kind].key] ??= make());
+}
+
+/** The process-wide attention-backend registry that `/register` entries register into. */
+export const getDefaultRegistry = (): Registry => defaultRegistry('attention', createRegistry);
+/** The process-wide dense-engine registry that `/register` entries register into (it always holds core's 'js'). */
+export const getDefaultEngineRegistry = (): EngineRegistry => defaultRegistry('engine', createEngineRegistry);
+
+/** What a package's `/register` entry calls: puts its descriptor into the default registry of its kind. */
+export function registerPlug(descriptor: AttentionBackend | DenseEngineDescriptor): void {
+  if (descriptor?.kind === 'attention') getDefaultRegistry().register(descriptor);
+  else getDefaultEngineRegistry().register(descriptor as DenseEngineDescriptor);
 }
