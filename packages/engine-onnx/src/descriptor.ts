@@ -5,7 +5,6 @@
 import { readSettings } from '@nextscale/core';
 import { resolveOrt } from './bridge.js';
 import { OnnxDenseEngine } from './engine.js';
-
 import { VERSION } from './version.js';
 
 export { VERSION };
