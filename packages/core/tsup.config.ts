@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   // the index and its named subpaths (package.json "exports")
-  entry: ['src/index.ts', ...['attention', 'engines', 'ops', 'weights', 'models', 'testing'].map((sub) => `src/${sub}/index.ts`), 'src/testing/model-parity.ts'],
+  entry: ['src/index.ts', ...['attention', 'engines', 'ops', 'weights', 'models', 'testing'].map((sub) => `src/${sub}/index.ts`)],
   format: ['esm'],
   dts: true,
   clean: true,

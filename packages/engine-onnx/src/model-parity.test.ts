@@ -3,7 +3,7 @@
  * this engine; it fails unless the dense work really went through ONNX Runtime (sessions were created).
  */
 import { expect } from 'vitest';
-import { testModelParity } from '@nextscale/core/testing/model-parity';
+import { testModelParity } from '@nextscale/core/testing';
 import { OnnxDenseEngine } from './engine.js';
 
 testModelParity({

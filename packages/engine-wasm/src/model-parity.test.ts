@@ -3,7 +3,7 @@
  * this engine; it fails unless the GEMMs really ran in WebAssembly.
  */
 import { expect } from 'vitest';
-import { testModelParity } from '@nextscale/core/testing/model-parity';
+import { testModelParity } from '@nextscale/core/testing';
 import { engine as descriptor } from './engine.js';
 import type { WasmDenseEngine } from './kernels/dense-engine.js';
 

@@ -1,5 +1,5 @@
 /**
- * `@nextscale/core/testing/model-parity`: the model-parity suite — every fixture case that checks the VAR and VQ-VAE
+ * The model-parity suite (exported from `@nextscale/core/testing`) — every fixture case that checks the VAR and VQ-VAE
  * code against PyTorch's reference tensors on the var-tiny fixture (teacher forcing, greedy next-scale generation
  * with exact tokens, zero-shot editing, the VQ-VAE's encode and decode, atol 1e-4) — run on a dense engine. Core
  * runs it on its TypeScript reference; every dense engine package runs it on itself, as every attention backend runs

@@ -1,9 +1,8 @@
 // Test-only builders (exported from `@nextscale/core/testing` for other packages' hostile-input tests): a
 // hand-rolled pickle writer and a minimal zip writer (with a forced-ZIP64 mode), so tests can craft checkpoints torch
-// would write and hostile/corrupt ones it never would, without Python. Node only when called (Buffer, node:zlib); no
-// static node: import, so that the browser can load the testing entry for its other suites.
-type Zlib = typeof import('node:zlib');
-const zlib = (): Zlib => (globalThis as unknown as { process: { getBuiltinModule(id: string): Zlib } }).process.getBuiltinModule('node:zlib');
+// would write and hostile/corrupt ones it never would, without Python.
+import { deflateRawSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
 
 export class PickleWriter {
   private parts: number[] = [];
@@ -124,8 +123,8 @@ export function buildZip(members: ZipMember[], opts: { zip64?: boolean; comment?
   for (const m of members) {
     const name = Buffer.from(m.name, 'utf8');
     const method = m.method ?? 0;
-    const payload = method === 8 ? new Uint8Array(zlib().deflateRawSync(m.data)) : m.data;
-    const crc = zlib().crc32(m.data) >>> 0;
+    const payload = method === 8 ? new Uint8Array(deflateRawSync(m.data)) : m.data;
+    const crc = zlib.crc32(m.data) >>> 0;
     const localOffset = offset;
     const z = opts.zip64;
     const localExtra = z ? Buffer.from([0x01, 0x00, 16, 0, ...le(m.data.length, 8), ...le(payload.length, 8)]) : Buffer.alloc(0);
