@@ -24,16 +24,6 @@ export interface Settings {
   webgpuFeatureLevel?: string;
 }
 
-/** The variables, for messages and documentation. */
-export const SETTINGS_VARIABLES = [
-  'NEXTSCALE_ENGINE',
-  'NEXTSCALE_THREADS',
-  'NEXTSCALE_ONNX_RELEASE_WEIGHTS',
-  'NEXTSCALE_ONNX_PREPACK',
-  'NEXTSCALE_DAWN_FLAGS',
-  'NEXTSCALE_WEBGPU_FEATURE_LEVEL',
-] as const;
-
 type Env = Record<string, string | undefined>;
 
 function processEnv(): Env {
@@ -61,7 +51,7 @@ function parseSwitch(value: string, where: string): boolean {
  * Empty values count as unset. Throws UsageError naming the variable for a value its rule refuses.
  */
 export function readSettings(env: Env = processEnv()): Settings {
-  const get = (k: (typeof SETTINGS_VARIABLES)[number]) => {
+  const get = (k: string) => {
     const v = env[k];
     return v === undefined || v.trim() === '' ? undefined : v;
   };
