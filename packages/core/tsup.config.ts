@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/testing/index.ts'],
+  // the index and its named subpaths (package.json "exports")
+  entry: ['src/index.ts', ...['attention', 'engines', 'ops', 'weights', 'models', 'testing'].map((sub) => `src/${sub}/index.ts`)],
   format: ['esm'],
   dts: true,
   clean: true,

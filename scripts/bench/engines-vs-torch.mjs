@@ -36,6 +36,7 @@ if (flag('--child')) {
 // ------------------------------------------------------------------------------------------------ one engine (child)
 async function child(engineId) {
   const core = await import('@nextscale/core');
+  const models = await import('@nextscale/core/models');
   const { backend: cpuBackend } = await import('@nextscale/backend-cpu');
   // engine packages register themselves; a missing one makes loading the model fail with the package to install
   for (const pkg of ['@nextscale/engine-wasm/register', '@nextscale/engine-onnx/register']) {
@@ -80,10 +81,10 @@ async function child(engineId) {
     },
   });
   const t0 = performance.now();
-  const spec = core.releasedVARSpec(16);
+  const spec = models.releasedVARSpec(16);
   const model = await core.VARModel.fromStateDicts(
-    { tensors: core.randomVARStateDict(spec) },
-    { tensors: core.randomVQVAEStateDict(core.releasedVQVAEConfig()) },
+    { tensors: models.randomVARStateDict(spec) },
+    { tensors: models.randomVQVAEStateDict(models.releasedVQVAEConfig()) },
     { registry, policy: core.priorityPolicy(), engine: engineId, threads },
   );
   const build = (performance.now() - t0) / 1000;

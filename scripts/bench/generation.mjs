@@ -9,19 +9,9 @@
 //   --reps defaults to 3 for tiny (after one warm-up run) and 1 for d16 (no warm-up).
 import { fileURLToPath } from 'node:url';
 import '@nextscale/engine-wasm/register';
-import {
-  createRegistry,
-  getGemmEngine,
-  loadVAR,
-  priorityPolicy,
-  randomVARStateDict,
-  randomVQVAEStateDict,
-  releasedVARSpec,
-  releasedVQVAEConfig,
-  selectEngine,
-  setDenseEngine,
-  VARModel,
-} from '@nextscale/core';
+import { createRegistry, loadVAR, priorityPolicy, selectEngine, setDenseEngine, VARModel } from '@nextscale/core';
+import { getGemmEngine } from '@nextscale/core/ops';
+import { randomVARStateDict, randomVQVAEStateDict, releasedVARSpec, releasedVQVAEConfig } from '@nextscale/core/models';
 import { backend as cpuBackend } from '@nextscale/backend-cpu';
 import { machine, median } from '@nextscale/bench-utils';
 

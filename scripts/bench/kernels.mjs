@@ -2,7 +2,10 @@
 // attention shapes (L = 680 and 2240, head dim 64), medians over several runs.
 // Usage: pnpm build && node scripts/bench/kernels.mjs [--reps 5]
 import '@nextscale/engine-wasm/register';
-import { pyramidWork, RELEASED_PYRAMIDS, Rng, scaleEnds, Tensor, getGemmEngine, matmul, selectEngine, setDenseEngine } from '@nextscale/core';
+import { Rng, Tensor, selectEngine, setDenseEngine } from '@nextscale/core';
+import { pyramidWork } from '@nextscale/core/attention';
+import { getGemmEngine, matmul } from '@nextscale/core/ops';
+import { RELEASED_PYRAMIDS, scaleEnds } from '@nextscale/core/models';
 import { createCpuAttention } from '@nextscale/backend-cpu';
 import { machine, timeMedian } from '@nextscale/bench-utils';
 

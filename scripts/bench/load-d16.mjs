@@ -23,8 +23,9 @@ if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4])
 else await parent();
 
 async function parent() {
-  const { countStateDict, getGemmEngine, randomVARStateDictEntries, randomVQVAEStateDictEntries, releasedVARSpec, releasedVQVAEConfig, writeSafetensors } =
-    await import('@nextscale/core');
+  const { countStateDict, randomVARStateDictEntries, randomVQVAEStateDictEntries, releasedVARSpec, releasedVQVAEConfig } = await import('@nextscale/core/models');
+  const { writeSafetensors } = await import('@nextscale/core/weights');
+  const { getGemmEngine } = await import('@nextscale/core/ops');
   const { machine } = await import('@nextscale/bench-utils');
   const depth = Number(arg('--depth', '16'));
   console.log(`machine: ${JSON.stringify(machine())}; GEMM engine: ${getGemmEngine().name}`);

@@ -3,6 +3,7 @@
 // profiled. Usage: pnpm build && node scripts/bench/onnx-profile.mjs [--top 25]
 import { readFileSync } from 'node:fs';
 import * as core from '@nextscale/core';
+import * as models from '@nextscale/core/models';
 import '@nextscale/backend-cpu/register';
 import { engine as onnx } from '@nextscale/engine-onnx';
 
@@ -34,10 +35,10 @@ wrap('featureNet', (net, x, shape) => `${net.label} ${shape[2]}×${shape[3]}`);
 wrap('layerNormRows', (x, o, rows, cols) => `${cols}`);
 wrap('geluTanh', (x, o, n) => `${n}`);
 wrap('silu', (x, o, n) => `${n}`);
-const spec = core.releasedVARSpec(16);
+const spec = models.releasedVARSpec(16);
 const model = await core.VARModel.fromStateDicts(
-  { tensors: core.randomVARStateDict(spec) },
-  { tensors: core.randomVQVAEStateDict(core.releasedVQVAEConfig()) },
+  { tensors: models.randomVARStateDict(spec) },
+  { tensors: models.randomVQVAEStateDict(models.releasedVQVAEConfig()) },
   { policy: core.priorityPolicy(), engine: e },
 );
 const rss = () => {

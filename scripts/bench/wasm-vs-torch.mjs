@@ -15,22 +15,17 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { findTorchPython, runTorchVarD16 } from './torch.mjs';
 import '@nextscale/backend-cpu/register';
+import { Rng, Tensor, VARModel, selectEngine, setDenseEngine } from '@nextscale/core';
+import { pyramidWork } from '@nextscale/core/attention';
+import { getGemmEngine, jsGemmEngine } from '@nextscale/core/ops';
 import {
-  pyramidWork,
   RELEASED_PYRAMIDS,
-  Rng,
   scaleEnds,
-  Tensor,
-  VARModel,
-  getGemmEngine,
-  jsGemmEngine,
   randomVARStateDict,
   randomVQVAEStateDict,
   releasedVARSpec,
   releasedVQVAEConfig,
-  selectEngine,
-  setDenseEngine,
-} from '@nextscale/core';
+} from '@nextscale/core/models';
 import '@nextscale/engine-wasm/register';
 import { createWasmGemmEngine, detectWasmFeatures } from '@nextscale/engine-wasm';
 import { createCpuAttention } from '@nextscale/backend-cpu';

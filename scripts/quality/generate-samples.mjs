@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import '@nextscale/engine-wasm/register'; // loadVAR computes on the WebAssembly engine, as the CLI does
 import { backend as cpu } from '@nextscale/backend-cpu';
 import { backend as lowrank } from '@nextscale/backend-lowrank';
-import { KVCache, Tensor, createRegistry, explicitPolicy, loadVAR, openWeights, referenceAttention } from '@nextscale/core';
+import { Tensor, createRegistry, explicitPolicy, loadVAR } from '@nextscale/core';
+import { KVCache, referenceAttention } from '@nextscale/core/attention';
+import { openWeights } from '@nextscale/core/weights';
 
 const arg = (name, dflt) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt);
 const backendId = arg('--backend', 'cpu');

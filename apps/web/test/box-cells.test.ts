@@ -1,5 +1,6 @@
 /** The page draws the edit box on the cells core's editMask will use: its rounding must be core's. */
-import { boxCells as coreCells, type EditBox } from '@nextscale/core';
+import { type EditBox } from '@nextscale/core';
+import { boxCells as coreCells } from '@nextscale/core/models';
 import { describe, expect, it } from 'vitest';
 import { boxCells } from '../src/ui/box-editor.js';
 

@@ -1,16 +1,14 @@
 import {
   ATTENTION_API_VERSION,
   InputError,
-  KVCache,
   Tensor,
   type TensorLike,
-  validateAttend,
-  validateStateOptions,
   type AttentionBackend,
   type AttentionInstance,
   type AttentionState,
   type AttentionStateOptions,
 } from '@nextscale/core';
+import { KVCache, validateAttend, validateStateOptions } from '@nextscale/core/attention';
 import { defaultKernelKind, jsKernel, wasmKernel, type AttentionKernel, type KernelKind } from './kernels.js';
 import { querySegments } from './segments.js';
 
@@ -98,6 +96,7 @@ class CpuKVState implements AttentionState {
 }
 
 export const backend: AttentionBackend = {
+  kind: 'attention',
   id: 'cpu',
   package: '@nextscale/backend-cpu',
   version: VERSION,

@@ -1,7 +1,7 @@
 /**
  * Exact attention for one (batch, head) slice, in plain TypeScript: max-subtracted softmax, with the normaliser and
  * the weighted sum of values accumulated in float64 so long rows lose nothing to float32 rounding. It is the fallback
- * where WebAssembly SIMD is missing (or NEXTSCALE_ENGINE=js) and the reference the faster wasm kernel is checked
+ * where WebAssembly SIMD is missing (or the `kernel: 'js'` option asks for it) and the reference the faster wasm kernel is checked
  * against; its memory is one row of Lk scores.
  */
 

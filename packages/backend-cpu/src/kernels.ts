@@ -3,9 +3,10 @@
  * with a slice stride, query segments):
  *  - 'wasm': this package's flash-style WebAssembly SIMD kernel (wasm/attention.ts, assembly/attention.ts) (key blocks with an online softmax, float64 logits and
  *    normaliser; memory O(L·d)), split over worker threads in Node;
- *  - 'js': the scalar TypeScript kernel (kernel.ts, float64 throughout), where WebAssembly SIMD is missing or
- *    NEXTSCALE_ENGINE=js asks for plain JavaScript. It is also the reference the wasm kernel is compared against.
+ *  - 'js': the scalar TypeScript kernel (kernel.ts, float64 throughout), where WebAssembly SIMD is missing or the
+ *    `kernel: 'js'` option asks for it. It is also the reference the wasm kernel is compared against.
  */
+import { readSettings } from '@nextscale/core';
 import { detectWasmFeatures } from '@nextscale/wasm-runtime';
 import { createWasmAttention, type WasmAttentionCall, type WasmAttention } from './wasm/attention.js';
 import { attendSlice } from './kernel.js';
@@ -25,8 +26,6 @@ export interface AttentionKernel {
 }
 
 export function defaultKernelKind(): KernelKind {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  if (env?.NEXTSCALE_ENGINE?.toLowerCase() === 'js') return 'js';
   return detectWasmFeatures().simd ? 'wasm' : 'js';
 }
 
@@ -63,7 +62,8 @@ let shared: WasmAttention | undefined;
 
 /** The process-wide wasm kernel (one memory, one worker pool), created on first use; callers are synchronous. */
 function sharedWasm(): WasmAttention {
-  shared ??= createWasmAttention();
+  // NEXTSCALE_THREADS sizes the shared kernel like the dense engine (core's settings module reads it)
+  shared ??= createWasmAttention({ threads: readSettings().threads });
   return shared;
 }
 

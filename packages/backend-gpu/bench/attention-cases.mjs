@@ -1,7 +1,9 @@
 // The attention shapes the gpu benchmarks time, shared by bench/attention.mjs and device/check.mjs:
 // VAR's token pyramids (L = 680 for 256 px, 2240 for 512 px; 30 is a quick smoke size), head dim 64,
 // block-causal over the scales and unmasked.
-import { pyramidWork, RELEASED_PYRAMIDS, Rng, scaleEnds as scaleEndsOf, Tensor } from '@nextscale/core';
+import { Rng, Tensor } from '@nextscale/core';
+import { pyramidWork } from '@nextscale/core/attention';
+import { RELEASED_PYRAMIDS, scaleEnds as scaleEndsOf } from '@nextscale/core/models';
 
 export const PYRAMIDS = { 30: [1, 2, 3, 4], ...RELEASED_PYRAMIDS };
 

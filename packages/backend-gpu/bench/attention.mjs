@@ -4,7 +4,7 @@
 // WebGL2 and WebGPU, which on a machine without a GPU run on SwiftShader (named in each row).
 // Usage: pnpm build && node --import @nextscale/backend-cpu/register packages/backend-gpu/bench/attention.mjs [--reps 3] [--modes webasm,cpu] [--browser]
 import os from 'node:os';
-import { createRegisteredBackend } from '@nextscale/core';
+import { createRegisteredBackend } from '@nextscale/core/attention';
 import { createGpuAttention, modeSupported } from '../dist/index.js';
 import { attentionCases, timeEngines } from './attention-cases.mjs';
 

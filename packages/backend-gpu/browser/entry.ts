@@ -2,7 +2,9 @@
  * The browser check's page script: runs exact attention through @nextscale/backend-gpu in a real
  * page and compares it with core's float64 reference.
  */
-import { Rng, Tensor, VARModel, createRegistry, explicitPolicy, loadStateDictFromBytes, referenceAttention } from '@nextscale/core';
+import { Rng, Tensor, VARModel, createRegistry, explicitPolicy } from '@nextscale/core';
+import { referenceAttention } from '@nextscale/core/attention';
+import { loadStateDictFromBytes } from '@nextscale/core/weights';
 import { backend, chooseMode, createGpuAttention, type GpuMode } from '../src/index.js';
 
 function rand(rng: Rng, shape: number[]): Tensor {

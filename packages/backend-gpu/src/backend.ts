@@ -2,17 +2,14 @@ import {
   ATTENTION_API_VERSION,
   BackendUnavailableError,
   InputError,
-  KVCache,
   Tensor,
-  validateAttend,
-  validateStateOptions,
-  visibleKeys,
   type AttentionBackend,
   type AttentionInstance,
   type AttentionState,
   type AttentionStateOptions,
   type TensorLike,
 } from '@nextscale/core';
+import { KVCache, validateAttend, validateStateOptions, visibleKeys } from '@nextscale/core/attention';
 import { GPU } from 'gpu.js';
 import { AttentionKernels, type ExecutedOn } from './kernels.js';
 import { chooseMode, type GpuMode, type ModeChoice } from './modes.js';
@@ -152,6 +149,7 @@ class GpuKVState implements AttentionState {
 }
 
 export const backend: AttentionBackend<GpuAttentionOptions> = {
+  kind: 'attention',
   id: 'gpu',
   package: '@nextscale/backend-gpu',
   version: VERSION,

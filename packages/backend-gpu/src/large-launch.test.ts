@@ -1,4 +1,5 @@
-import { Rng, Tensor, referenceAttention } from '@nextscale/core';
+import { Rng, Tensor } from '@nextscale/core';
+import { referenceAttention } from '@nextscale/core/attention';
 import { maxAbsDiff } from '@nextscale/core/testing';
 import { expect, it } from 'vitest';
 import { createGpuAttention } from './index.js';

@@ -5,7 +5,8 @@
  * a GPU the same kernels run on its Vulkan adapter (device/run.sh).
  */
 import { testAttentionBackend } from '@nextscale/core/testing';
-import { createRegistry, explicitPolicy, loadStateDict, loadVAR, Tensor } from '@nextscale/core';
+import { createRegistry, explicitPolicy, loadVAR, Tensor } from '@nextscale/core';
+import { loadStateDict } from '@nextscale/core/weights';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { backend, chooseMode, createGpuAttention } from './index.js';

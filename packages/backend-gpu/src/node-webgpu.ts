@@ -4,10 +4,11 @@
  * there, so gpu.js's WebGPU kernels run on the machine's adapter (Vulkan on Linux, Metal on macOS,
  * D3D12 on Windows). Without the package nothing changes: the mode chooser says what is missing.
  *
- * Two optional environment variables reach Dawn:
+ * Two optional environment variables reach Dawn (read by core's settings module):
  *   NEXTSCALE_DAWN_FLAGS            comma-separated toggles for Dawn's create(), e.g. "backend=vulkan"
  *   NEXTSCALE_WEBGPU_FEATURE_LEVEL  "compatibility" for adapters that only offer it (Dawn on OpenGL ES)
  */
+import { readSettings } from '@nextscale/core';
 
 interface DawnModule {
   create(flags: string[]): NavigatorGpu;
@@ -47,9 +48,8 @@ async function install(): Promise<string | undefined> {
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return MISSING;
     return `the 'webgpu' package is installed but failed to load: ${(err as Error).message.split('\n')[0]}`;
   }
-  const flags = (process.env.NEXTSCALE_DAWN_FLAGS ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+  const { dawnFlags: flags, webgpuFeatureLevel: featureLevel } = readSettings();
   if (!flags.length && !vulkanLoaderFound()) return 'no Vulkan loader (libvulkan.so.1) for Dawn: install it (Debian/Ubuntu: libvulkan1) with the GPU driver';
-  const featureLevel = process.env.NEXTSCALE_WEBGPU_FEATURE_LEVEL;
   const dawnGpu = dawn.create(flags);
   // gpu.js reads the WebGPU enums (GPUBufferUsage, GPUMapMode, …) as globals, as in a browser.
   for (const [name, value] of Object.entries(dawn.globals)) if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value;

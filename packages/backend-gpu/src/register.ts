@@ -1,6 +1,6 @@
-import { getDefaultRegistry } from '@nextscale/core';
+import { registerPlug } from '@nextscale/core';
 import { backend } from './backend.js';
 
-getDefaultRegistry().register(backend);
+registerPlug(backend);
 
 export { backend };

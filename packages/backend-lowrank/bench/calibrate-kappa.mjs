@@ -17,7 +17,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RELEASED_PYRAMIDS, Rng, createRegisteredBackend, scaleEnds as scaleEndsOf, Tensor } from '@nextscale/core';
+import { Rng, Tensor } from '@nextscale/core';
+import { createRegisteredBackend } from '@nextscale/core/attention';
+import { RELEASED_PYRAMIDS, scaleEnds as scaleEndsOf } from '@nextscale/core/models';
 import { createLowrankAttention } from '../dist/index.js';
 
 const { values: o } = parseArgs({

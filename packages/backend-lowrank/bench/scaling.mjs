@@ -11,7 +11,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { Rng, Tensor, createRegisteredBackend, pyramidWork } from '@nextscale/core';
+import { Rng, Tensor } from '@nextscale/core';
+import { createRegisteredBackend, pyramidWork } from '@nextscale/core/attention';
 import { createLowrankAttention } from '../dist/index.js';
 
 // ------------------------------------------------------------------------------------------------

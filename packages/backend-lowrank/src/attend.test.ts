@@ -4,16 +4,8 @@
  * certificate is exact and says why.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  certifiedPolynomial,
-  evalPoly,
-  referenceAttention,
-  Rng,
-  Tensor,
-  type AttentionMask,
-  type AttentionResult,
-  type PolyFamily,
-} from '@nextscale/core';
+import { Rng, Tensor, type AttentionMask, type AttentionResult } from '@nextscale/core';
+import { certifiedPolynomial, evalPoly, referenceAttention, type PolyFamily } from '@nextscale/core/attention';
 import { createLowrankAttention } from './backend.js';
 import type { LowrankOptions } from './options.js';
 import { ballRows, maxAbs, maxAbsDiff, tensorOf } from './test-support.js';

@@ -6,17 +6,15 @@
  * (critical regime), when no degree within the caps certifies ε, or (exactWhenCheaper) when exact is
  * cheaper. Never a silent low-accuracy result.
  */
+import { Tensor, type AttentionResult, type AttentionCertificate } from '@nextscale/core';
 import {
-  Tensor,
   exactCost,
   isCriticalRegime,
   lowrankCost,
   selectDegree,
   visibleKeys,
   type AttendInputs,
-  type AttentionResult,
-  type AttentionCertificate,
-} from '@nextscale/core';
+} from '@nextscale/core/attention';
 import { channelBound, fmt, makeCertificate, rowNormBeta, rowNormStats, ValueStats } from './certify.js';
 import { exactRows } from './exact.js';
 import { featureMap } from './features.js';

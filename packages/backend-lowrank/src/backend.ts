@@ -4,13 +4,12 @@
  */
 import {
   ATTENTION_API_VERSION,
-  validateAttend,
-  validateStateOptions,
   type AttendSpec,
   type AttentionBackend,
   type AttentionInstance,
   type AttentionStateOptions,
 } from '@nextscale/core';
+import { validateAttend, validateStateOptions } from '@nextscale/core/attention';
 import { attendOnce } from './attend.js';
 import { checkLogitBound, DEFAULT_OPTIONS, resolveOptions, type LowrankAttendSpec, type LowrankOptions, type LowrankStateOptions } from './options.js';
 import { LowrankState } from './state.js';
@@ -39,6 +38,7 @@ export function createLowrankAttention(options: LowrankOptions = {}): AttentionI
 }
 
 export const backend: AttentionBackend<LowrankOptions> = {
+  kind: 'attention',
   id: 'lowrank',
   package: '@nextscale/backend-lowrank',
   version: VERSION,

@@ -2,7 +2,8 @@
  * What the certificate is made of: the measured logit bound, per-channel value statistics, the
  * per-channel error bound, and the certificate object itself (docs/theory.md §4).
  */
-import { formatNumber, UNIT_ROUNDOFF, UNIT_ROUNDOFF_F32, type AttentionCertificate, type PolyFamily } from '@nextscale/core';
+import { type AttentionCertificate } from '@nextscale/core';
+import { formatNumber, UNIT_ROUNDOFF, UNIT_ROUNDOFF_F32, type PolyFamily } from '@nextscale/core/attention';
 
 /** Max row ℓ2 norm and max |entry| over rows [row0, row1) of every (b, h) slice of x (B·H, L, d). */
 export function rowNormStats(x: Float32Array, BH: number, L: number, d: number, row0 = 0, row1 = L, stride = L): { maxNorm: number; maxEntry: number } {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { certifiedPolynomial, evalPoly, rankFor, Rng, type PolyFamily } from '@nextscale/core';
+import { Rng } from '@nextscale/core';
+import { certifiedPolynomial, evalPoly, rankFor, type PolyFamily } from '@nextscale/core/attention';
 import { wasmPrefixKernel } from './wasm/prefix-kernel.js';
 import { featureMap, featurize, monomialTable } from './features.js';
 

@@ -8,7 +8,7 @@
  * chain, the coefficient is split as sign(c_t)·√|c_t| (query side) and √|c_t| (key side), and the
  * inputs are rescaled so that ‖q̂‖, ‖k̂‖ ≤ √β: both sides stay well scaled.
  */
-import { rankFor } from '@nextscale/core';
+import { rankFor } from '@nextscale/core/attention';
 
 export interface MonomialTable {
   d: number;

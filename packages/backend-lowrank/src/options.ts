@@ -2,6 +2,7 @@
  * Options of the lowrank backend: instance defaults from create(), overridable per attend() call and
  * per state.
  */
+import { UsageError, type AttendSpec, type AttentionStateOptions } from '@nextscale/core';
 import {
   DEFAULT_EPSILON,
   DEFAULT_FAMILY,
@@ -9,11 +10,8 @@ import {
   DEFAULT_R_MAX,
   G_LIMIT,
   POLY_FAMILIES,
-  UsageError,
-  type AttendSpec,
-  type AttentionStateOptions,
   type PolyFamily,
-} from '@nextscale/core';
+} from '@nextscale/core/attention';
 
 export interface LowrankOptions {
   /** Target absolute error of every output entry. Default 1e-2. */

@@ -6,13 +6,12 @@ import { wasmPrefixKernel, type PrefixKernel } from './wasm/prefix-kernel.js';
  *
  * Both loops are register-blocked over four keys (fold) or four queries (read) so S streams through
  * the cache once per four rows. They run in core's WebAssembly SIMD prefix kernel where there is one
- * (bitwise the same results, faster) unless NEXTSCALE_ENGINE=js; the loops here are the reference.
+ * (bitwise the same results, faster); the loops here are the reference (pass engine 'js' to run them).
  */
 export type PrefixEngine = 'wasm' | 'js';
 
 export function defaultPrefixEngine(): PrefixEngine {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.NEXTSCALE_ENGINE?.toLowerCase() !== 'js' && wasmPrefixKernel() ? 'wasm' : 'js';
+  return wasmPrefixKernel() ? 'wasm' : 'js';
 }
 
 export class PrefixSums {

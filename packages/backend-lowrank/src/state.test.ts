@@ -3,7 +3,8 @@
  * explicit about every rebuild, refusal and exact scale.
  */
 import { describe, expect, it } from 'vitest';
-import { referenceAttention, Rng, Tensor, type AttentionResult, type AttentionState, type PolyFamily } from '@nextscale/core';
+import { Rng, Tensor, type AttentionResult, type AttentionState } from '@nextscale/core';
+import { referenceAttention, type PolyFamily } from '@nextscale/core/attention';
 import { sliceTokens, concatTokens } from '@nextscale/core/testing';
 import { createLowrankAttention } from './backend.js';
 import type { LowrankOptions, LowrankStateOptions } from './options.js';

@@ -13,20 +13,22 @@
  * exact scales and the exact fallback read them.
  */
 import {
-  KVCache,
   Tensor,
+  type AttentionCertificate,
+  type AttentionResult,
+  type AttentionState,
+  type AttentionStateOptions,
+  type TensorLike,
+} from '@nextscale/core';
+import {
+  KVCache,
   fpDelta,
   absCoeffSum,
   isCriticalRegime,
   requiredDelta,
   selectDegree,
-  type AttentionCertificate,
-  type AttentionResult,
-  type AttentionState,
-  type AttentionStateOptions,
   type DegreeChoice,
-  type TensorLike,
-} from '@nextscale/core';
+} from '@nextscale/core/attention';
 import { channelBound, fmt, makeCertificate, rowNormBeta, rowNormStats, ValueStats } from './certify.js';
 import { exactRows } from './exact.js';
 import { featureMap } from './features.js';

@@ -14,11 +14,6 @@ import {
   loadVAR,
   normPolicy,
   priorityPolicy,
-  randomVARStateDict,
-  randomVQVAEStateDict,
-  referenceAttention,
-  releasedVARSpec,
-  scaleEnds,
   VARModel,
   type AttentionBackend,
   type AttentionCall,
@@ -27,11 +22,18 @@ import {
   type AttentionMask,
   type AttentionResult,
   type AttentionState,
-  type RandomVARSpec,
   type TensorLike,
   type TraceEntry,
-  type VQVAEConfig,
 } from '@nextscale/core';
+import { referenceAttention } from '@nextscale/core/attention';
+import {
+  randomVARStateDict,
+  randomVQVAEStateDict,
+  releasedVARSpec,
+  scaleEnds,
+  type RandomVARSpec,
+  type VQVAEConfig,
+} from '@nextscale/core/models';
 import { exactTestBackend } from '@nextscale/core/testing';
 import { backend as lowrankBackend } from './backend.js';
 

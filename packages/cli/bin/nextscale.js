@@ -1,13 +1,5 @@
 #!/usr/bin/env node
-// Core reads NEXTSCALE_THREADS when it is imported (it sizes the GEMM worker pool then), so a bad value
-// is reported here first, as the one usage line main() would print, instead of a warning from core.
-const threads = process.env.NEXTSCALE_THREADS;
-if (threads !== undefined && threads !== '' && !(Number.isInteger(Number(threads)) && Number(threads) >= 1)) {
-  process.stderr.write(
-    `nextscale: NEXTSCALE_THREADS=${threads}: expected a positive integer (the worker threads of the dense kernels) — set it to 1 or more, or unset it to use the available cores\n`,
-  );
-  process.exit(2);
-}
+// main() checks the NEXTSCALE_* variables first (core's settings module) and reports a bad one as one usage line.
 const { main } = await import('../dist/index.js');
 
 const code = await main(process.argv.slice(2));

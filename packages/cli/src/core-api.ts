@@ -2,26 +2,25 @@
  * The parts of @nextscale/core the CLI uses beyond the attention API, in one place: weights I/O,
  * config inference, the pipeline and the norm policy (docs/architecture.md §6).
  */
-import {
-  inferVARConfig,
-  inferVQVAEConfig,
-  type Tensor,
-  type TensorInfo,
-} from '@nextscale/core';
+import { type Tensor } from '@nextscale/core';
+import { type TensorInfo } from '@nextscale/core/weights';
+import { inferVARConfig, inferVQVAEConfig } from '@nextscale/core/models';
 
 export {
   loadVAR,
   normPolicy,
-  openWeights,
-  writeSafetensors,
   type GenerateProgress,
   type GenerateResult,
-  type SafetensorsEntry,
-  type TensorInfo,
   type VARConfig,
   type VARModel,
-  type WeightsReader,
 } from '@nextscale/core';
+export {
+  openWeights,
+  writeSafetensors,
+  type SafetensorsEntry,
+  type TensorInfo,
+  type WeightsReader,
+} from '@nextscale/core/weights';
 
 /**
  * Config inference from the tensor index (shapes) only; `data` supplies the few small tensors whose

@@ -7,15 +7,15 @@ import { CliError, describeError, EXIT } from './errors.js';
 import { buildProgram, COMMANDS, fromCommanderError, type RunState } from './program.js';
 import { handleInterrupts } from './signals.js';
 import { writeJson } from './output/json.js';
-import { checkEnvironment } from './config/resolve.js';
-import { VERSION } from './version.js';
+import { environmentSettings } from './config/resolve.js';
+import { VERSION } from './package-info.js';
 
-export { VERSION };
+export { VERSION } from './package-info.js';
 
 export { EXIT, CliError, describeError } from './errors.js';
 export { resolveSettings, type ResolvedSettings } from './config/resolve.js';
 export { configSchema, type ConfigFile } from './config/schema.js';
-export { discoverBackends } from './backends/discover.js';
+export { discoverBackends } from './plugs/discover.js';
 export { to8bit, imageFromBatch } from './output/image.js';
 export { composeGrid } from './output/grid.js';
 
@@ -30,7 +30,7 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   try {
-    checkEnvironment(o.env ?? process.env);
+    environmentSettings(o.env ?? process.env);
     const program = buildProgram(VERSION, { signal: interrupts.signal, env: o.env ?? process.env, cwd: o.cwd ?? process.cwd() }, state);
     await program.parseAsync(argv, { from: 'user' });
     return state.exitCode;

@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { backend as cpu } from '@nextscale/backend-cpu';
-import { createRegistry, explicitPolicy, loadStateDict, loadVAR, normPolicy, Tensor, type VARModel } from '@nextscale/core';
+import { createRegistry, explicitPolicy, loadVAR, normPolicy, Tensor, type VARModel } from '@nextscale/core';
+import { loadStateDict } from '@nextscale/core/weights';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_DIR } from './test-support.js';
 
@@ -88,8 +89,8 @@ describe('the shipped Fashion-MNIST model', () => {
     const { depth, numHeads, headDim, patchNums } = model.config;
     const scaleEnds = patchNums.map((_, i) => patchNums.slice(0, i + 1).reduce((s, p) => s + p * p, 0));
     const available = [
-      { backend: cpu, probe: { available: true, reason: 'test' } },
-      { backend: { ...cpu, id: 'lowrank', exact: false, priority: 1 }, probe: { available: true, reason: 'test' } },
+      { descriptor: cpu, probe: { available: true, reason: 'test' } },
+      { descriptor: { ...cpu, id: 'lowrank', exact: false, priority: 1 }, probe: { available: true, reason: 'test' } },
     ];
     for (let layer = 0; layer < depth; layer++) {
       const scaleMul = weights.tensors.get(`blocks.${layer}.attn.scale_mul_1H11`)!.data;

@@ -24,6 +24,7 @@ function wrongBackend(id: string, mutate: (out: Float32Array) => void, opts: { i
     async dispose() {},
   };
   return {
+    kind: 'attention',
     id,
     package: `wrong-${id}`,
     version: '0.0.0',

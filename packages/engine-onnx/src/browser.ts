@@ -3,7 +3,8 @@
  * cross-origin-isolated page (README, "In the browser"). Imports no node: module and not onnxruntime-node.
  */
 import { OnnxDenseEngine } from './engine.js';
-import { WebOrtBridge, type WebBridgeOptions } from './web-bridge.js';
+import { VERSION } from './version.js';
+import { isolationProblem, WebOrtBridge, type WebBridgeOptions } from './web-bridge.js';
 
 export { OnnxDenseEngine } from './engine.js';
 export { WebOrtBridge, type WebBridgeOptions, type WorkerLike } from './web-bridge.js';
@@ -37,3 +38,25 @@ export async function webgpuAdapterAvailable(): Promise<boolean> {
 export async function createWebOnnxEngine(o: WebBridgeOptions & { releaseWeights?: boolean }): Promise<OnnxDenseEngine> {
   return new OnnxDenseEngine(await WebOrtBridge.start(o), 1, o.releaseWeights ?? false);
 }
+
+/**
+ * The browser's engine descriptor: the same plug shape as the Node one (`@nextscale/engine-onnx`'s `engine`), for a
+ * page's engine registry. create() takes where the .wasm is served and the execution provider.
+ */
+export const engine = {
+  kind: 'engine' as const,
+  id: 'onnx',
+  package: '@nextscale/engine-onnx',
+  version: VERSION,
+  apiVersion: 1 as const,
+  priority: 20,
+  async probe(): Promise<{ available: boolean; reason: string }> {
+    const problem = isolationProblem();
+    return problem ? { available: false, reason: problem } : { available: true, reason: `onnxruntime-web ${ORT_WEB_VERSION}` };
+  },
+  async create(options: Partial<WebBridgeOptions> & { releaseWeights?: boolean } = {}): Promise<OnnxDenseEngine> {
+    const { wasmPaths } = options;
+    if (typeof wasmPaths !== 'string') throw new Error("engine-onnx: create() needs { wasmPaths }, where the page serves onnxruntime-web's .wasm");
+    return createWebOnnxEngine({ ...options, wasmPaths });
+  },
+};

@@ -5,7 +5,7 @@ import { testDenseEngine } from '@nextscale/core/testing';
 import { engine } from './register.js';
 
 // releaseWeights off: the suite reads each weight again for its reference and pins one weight under several graphs
-// (bias null and non-null); the default (weights released) is checked by core's parity tests (parity-setup.ts) and
+// (bias null and non-null); the default (weights released) is checked by core's model-parity suite (model-parity.test.ts) and
 // ops.test.ts
 testDenseEngine(() => engine.create({ threads: 2, releaseWeights: false }), { label: 'onnx, 2 threads' });
 testDenseEngine(() => engine.create({ threads: 1, releaseWeights: false }), { label: 'onnx, 1 thread' });
@@ -15,6 +15,6 @@ describe('engine-onnx registration', () => {
     const d = getDefaultEngineRegistry().get('onnx');
     expect(d).toBe(engine);
     expect(d?.priority).toBe(20);
-    expect(d?.packageName).toBe('@nextscale/engine-onnx');
+    expect(d?.package).toBe('@nextscale/engine-onnx');
   });
 });

@@ -2,14 +2,16 @@
  * The engine's descriptor, registered in core's default engine registry by `@nextscale/engine-onnx/register`.
  * Installed ⇒ available: `probe` loads onnxruntime-node's native addon and reports why it cannot when it cannot.
  */
+import { readSettings } from '@nextscale/core';
 import { resolveOrt } from './bridge.js';
 import { OnnxDenseEngine } from './engine.js';
+import { VERSION } from './version.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 export const ORT_VERSION = '1.30.0';
 
 export interface OnnxEngineOptions {
-  /** ONNX Runtime's intra-op threads (default: NEXTSCALE_THREADS, else the available cores). */
+  /** ONNX Runtime's intra-op threads (default: NEXTSCALE_THREADS through core's settings, else the available cores). */
   threads?: number;
   /** ONNX Runtime's CPU memory arena (default off: one arena per session would keep memory per weight). */
   memArena?: boolean;
@@ -29,9 +31,6 @@ export interface OnnxEngineOptions {
    */
   prepack?: boolean;
 }
-
-const env_ = (name: string): string | undefined =>
-  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
 
 const FIX = `reinstall it: \`pnpm install\` (or \`npm install --ignore-scripts @nextscale/engine-onnx\`); onnxruntime-node ${ORT_VERSION} ships its CPU binaries for linux x64/arm64, macOS and Windows`;
 
@@ -53,14 +52,9 @@ export async function loadOrt(entry?: string): Promise<{ ok: true; version: stri
   }
 }
 
+/** The threads when create() names none: NEXTSCALE_THREADS (core's settings module), else the available cores. */
 export function defaultThreads(): number {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NEXTSCALE_THREADS;
-  if (env !== undefined && env !== '') {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`NEXTSCALE_THREADS must be a positive integer, got ${JSON.stringify(env)}`);
-    return n;
-  }
-  return availableCores();
+  return readSettings().threads ?? availableCores();
 }
 
 function availableCores(): number {
@@ -71,25 +65,25 @@ function availableCores(): number {
 }
 
 export const engine = {
+  kind: 'engine' as const,
   id: 'onnx',
-  packageName: '@nextscale/engine-onnx',
+  package: '@nextscale/engine-onnx',
   version: VERSION,
   apiVersion: 1 as const,
   priority: 20,
-  async probe(): Promise<{ available: boolean; reason?: string; detail?: string }> {
+  async probe(): Promise<{ available: boolean; reason: string }> {
     const r = await loadOrt();
     if (!r.ok) return { available: false, reason: r.reason };
-    return { available: true, reason: `onnxruntime-node ${r.version}, CPU execution provider`, detail: `threads ${defaultThreads()}` };
+    return { available: true, reason: `onnxruntime-node ${r.version}, CPU execution provider, ${defaultThreads()} threads` };
   },
   async create(options: OnnxEngineOptions & Record<string, unknown> = {}): Promise<OnnxDenseEngine> {
     const threads = options.threads ?? defaultThreads();
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`engine-onnx: threads must be a positive integer, got ${String(threads)}`);
     const r = await loadOrt();
     if (!r.ok) throw new Error(`engine-onnx: ${r.reason}`);
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NEXTSCALE_ONNX_RELEASE_WEIGHTS;
-    const releaseWeights = options.releaseWeights ?? env !== '0';
-    const prepackEnv = env_('NEXTSCALE_ONNX_PREPACK');
-    const prepack = options.prepack ?? prepackEnv !== '0';
+    const settings = readSettings();
+    const releaseWeights = options.releaseWeights ?? settings.onnxReleaseWeights ?? true;
+    const prepack = options.prepack ?? settings.onnxPrepack ?? true;
     return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights });
   },
 };

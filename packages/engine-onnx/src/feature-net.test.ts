@@ -3,26 +3,21 @@
  * with odd sizes, and a whole random VQ-VAE decode whose stretches must really have run fused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AttentionTrace, Rng, setDenseEngine, Tensor } from '@nextscale/core';
+import { AttentionRouter } from '@nextscale/core/attention';
 import {
-  AttentionRouter,
-  AttentionTrace,
   eagerFeatureOps,
   geluTanh,
   linear,
   jsGemmEngine,
-  randomVQVAEStateDict,
   recordFeatureNet,
-  Rng,
-  setDenseEngine,
   setElementwiseEngine,
   setGemmEngine,
-  Tensor,
-  VQVAE,
   type FeatureBuild,
   type FeatureConv,
   type FeatureGroupNorm,
-  type VQVAEConfig,
-} from '@nextscale/core';
+} from '@nextscale/core/ops';
+import { randomVQVAEStateDict, VQVAE, type VQVAEConfig } from '@nextscale/core/models';
 import { createExactTestRegistry } from '@nextscale/core/testing';
 import { OnnxDenseEngine } from './engine.js';
 

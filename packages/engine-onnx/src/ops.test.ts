@@ -3,18 +3,17 @@
  * random shapes including odd sizes, one row, bias or none; plus batch invariance and run-to-run determinism.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng, Tensor } from '@nextscale/core';
 import {
   conv2d,
   geluTanh,
   jsGemmEngine,
   layerNorm,
   linear,
-  Rng,
   setElementwiseEngine,
   setGemmEngine,
   silu,
-  Tensor,
-} from '@nextscale/core';
+} from '@nextscale/core/ops';
 import { OnnxDenseEngine } from './engine.js';
 
 let engine: OnnxDenseEngine;

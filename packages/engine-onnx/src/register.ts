@@ -1,6 +1,6 @@
-import { registerEngine } from '@nextscale/core';
+import { registerPlug } from '@nextscale/core';
 import { engine } from './descriptor.js';
 
-registerEngine(engine);
+registerPlug(engine);
 
 export { engine };

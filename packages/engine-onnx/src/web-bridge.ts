@@ -29,6 +29,14 @@ export interface WebBridgeOptions {
   timeoutMs?: number;
 }
 
+/** Why this page cannot run the bridge (it blocks on a nested worker through SharedArrayBuffer), or undefined. */
+export function isolationProblem(): string | undefined {
+  if (typeof SharedArrayBuffer === 'undefined' || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
+    return 'onnxruntime-web needs SharedArrayBuffer: serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp)';
+  }
+  return undefined;
+}
+
 export class WebOrtBridge implements OnnxBridge {
   private data = new Float32Array(new SharedArrayBuffer(4 << 20));
   private nextId = 1;
@@ -51,9 +59,8 @@ export class WebOrtBridge implements OnnxBridge {
 
   /** Starts the worker and waits until onnxruntime-web has loaded and run a graph in it (rejects with why not). */
   static async start(o: WebBridgeOptions): Promise<WebOrtBridge> {
-    if (typeof SharedArrayBuffer === 'undefined' || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
-      throw new Error('engine-onnx: onnxruntime-web needs SharedArrayBuffer: serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp)');
-    }
+    const problem = isolationProblem();
+    if (problem) throw new Error(`engine-onnx: ${problem}`);
     const ep = o.executionProvider ?? 'wasm';
     const ctl = new Int32Array(new SharedArrayBuffer(16));
     const err = new SharedArrayBuffer(ERR_BYTES);

@@ -14,8 +14,9 @@ export const VERSION = '0.1.0';
 export type WasmEngineOptions = EngineCreateOptions & WasmGemmOptions;
 
 export const engine: DenseEngineDescriptor = {
+  kind: 'engine',
   id: 'wasm',
-  packageName: '@nextscale/engine-wasm',
+  package: '@nextscale/engine-wasm',
   version: VERSION,
   apiVersion: ENGINE_API_VERSION,
   priority: 10,
@@ -25,7 +26,7 @@ export const engine: DenseEngineDescriptor = {
     const pool = f.node && f.sharedMemory && f.canBlock;
     return {
       available: true,
-      detail: `WebAssembly SIMD${f.relaxedSimd ? ' + relaxed SIMD (FMA)' : ''}, ${pool ? 'worker pool' : 'one thread'}`,
+      reason: `WebAssembly SIMD${f.relaxedSimd ? ' + relaxed SIMD (FMA)' : ''}, ${pool ? 'worker pool' : 'one thread'}`,
     };
   },
   async create(options: WasmEngineOptions = {}): Promise<WasmDenseEngine> {

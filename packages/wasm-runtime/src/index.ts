@@ -1,6 +1,6 @@
 /**
  * What every nextscale package with WebAssembly kernels shares: feature detection, the kernel memory (heap and
- * control block), loading a package's embedded binaries, the worker pool and the thread count (NEXTSCALE_THREADS).
+ * control block), loading a package's embedded binaries, the worker pool and the thread count (the caller's `threads` option).
  * It holds no kernel: engine-wasm, backend-cpu and backend-lowrank each compile and ship their own.
  */
 export { detectWasmFeatures, type WasmFeatures } from './features.js';
@@ -10,5 +10,4 @@ export { KernelModules, instantiateKernels, pickVariant, type WasmVariant } from
 export { WorkerPool } from './pool.js';
 export { workerSource, type JobRunner } from './worker-source.js';
 export { WasmRuntime, type KernelSet, type RuntimeOptions } from './runtime.js';
-export { availableCores, defaultThreads, parseThreads, poolPossible, ThreadsSettingError } from './threads.js';
-export { env } from './env.js';
+export { availableCores, checkThreads, defaultThreads, poolPossible } from './threads.js';

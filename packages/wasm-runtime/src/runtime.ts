@@ -3,12 +3,12 @@
  * (engine-wasm's GEMM, backend-cpu's attention, backend-lowrank's prefix sums) owns one, made from its package's
  * binaries and job runner; a job is described in the control block and run by `run`.
  */
-import { MAX_THREADS, Slot, THREAD_SLOTS } from './control.js';
+import { Slot, THREAD_SLOTS } from './control.js';
 import { detectWasmFeatures } from './features.js';
 import { WasmHeap } from './heap.js';
 import { instantiateKernels, pickVariant, type WasmVariant } from './module.js';
 import { WorkerPool } from './pool.js';
-import { defaultThreads, poolPossible } from './threads.js';
+import { checkThreads, defaultThreads, poolPossible } from './threads.js';
 import type { JobRunner } from './worker-source.js';
 
 export interface RuntimeOptions {
@@ -37,8 +37,7 @@ export class WasmRuntime<Ex = Record<string, unknown>> {
   constructor(kernels: KernelSet<Ex>, options: RuntimeOptions = {}) {
     const f = detectWasmFeatures();
     if (!f.simd) throw new Error('WebAssembly SIMD is not available in this JavaScript engine');
-    const requested = options.threads ?? (kernels.runJob ? defaultThreads() : 1);
-    const threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(requested)));
+    const threads = checkThreads(options.threads ?? (kernels.runJob ? defaultThreads() : 1));
     if (threads > 1 && !kernels.runJob) throw new Error(`${kernels.modules.name}: these kernels run on one thread only`);
     if (threads > 1 && !poolPossible()) {
       throw new Error('a multi-threaded wasm kernel needs Node (worker_threads, shared memory and a blocking Atomics.wait)');

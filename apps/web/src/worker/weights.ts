@@ -4,7 +4,13 @@
  * range at a time (core's ByteSource), never as one buffer; which file is which is read from the keys in
  * its header before any tensor data.
  */
-import { loadStateDictFromBytes, loadStateDictFromSource, openWeightsSource, type ByteSource, type StateDictFile } from '@nextscale/core';
+import {
+  loadStateDictFromBytes,
+  loadStateDictFromSource,
+  openWeightsSource,
+  type ByteSource,
+  type StateDictFile,
+} from '@nextscale/core/weights';
 
 export interface Weights {
   label: string;

@@ -2,7 +2,16 @@
  * The generation worker: holds the weights and the loaded pipelines, and runs one task at a time (load,
  * generate) in arrival order; a cancel acts at once, through the running generation's AbortSignal.
  */
-import { AbortedError, AttentionTrace, NextscaleError, Tensor, VARModel, editMask, type GenerateResult } from '@nextscale/core';
+import {
+  AbortedError,
+  AttentionTrace,
+  NextscaleError,
+  Tensor,
+  VARModel,
+  editMask,
+  loadVAR,
+  type GenerateResult,
+} from '@nextscale/core';
 import type { EditRequest, FromWorker, GenerateSettings, ModelInfo, ToWorker, EnvironmentReport } from '../protocol.js';
 import { useEngine } from './engine.js';
 import { samplingDefaults } from './metadata.js';
@@ -32,7 +41,7 @@ function message(err: unknown): string {
 async function setWeights(w: Weights): Promise<void> {
   // Build the default pipeline first, so that weights that do not fit are refused before they replace anything.
   const r = await routing('norm', 1e-2, env.simd);
-  const model = await VARModel.fromStateDicts(w.var, w.vae, r);
+  const model = await loadVAR({ var: w.var, vae: w.vae, ...r });
   for (const m of models.values()) await m.dispose();
   models.clear();
   models.set(r.key, model);
@@ -77,7 +86,7 @@ async function pipeline(s: GenerateSettings): Promise<VARModel> {
   const r = await routing(s.backend, s.epsilon, env.simd);
   let model = models.get(r.key);
   if (!model) {
-    model = await VARModel.fromStateDicts(weights.var, weights.vae, r);
+    model = await loadVAR({ var: weights.var, vae: weights.vae, ...r });
     models.set(r.key, model);
   }
   return model;

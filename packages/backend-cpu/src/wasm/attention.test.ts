@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { referenceAttention, Rng, Tensor, type AttentionMask } from '@nextscale/core';
+import { Rng, Tensor, type AttentionMask } from '@nextscale/core';
+import { referenceAttention } from '@nextscale/core/attention';
 import { createWasmAttention, type QuerySegment } from './attention.js';
 
 function expectBitwiseEqual(got: Float32Array, want: Float32Array, label: string): void {

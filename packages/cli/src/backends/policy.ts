@@ -2,11 +2,17 @@
  * The attention policy from the resolved settings, checked against what is installed before any
  * weights are read, so that a missing or unusable backend fails fast with exit code 4.
  */
-import { explicitPolicy, priorityPolicy, type AttentionPolicy, type AvailableBackend, type Registry } from '@nextscale/core';
+import {
+  explicitPolicy,
+  priorityPolicy,
+  type AttentionPolicy,
+  type AvailableBackend,
+  type Registry,
+} from '@nextscale/core';
 import { normPolicy } from '../core-api.js';
 import { backendError, configError } from '../errors.js';
 import type { ResolvedSettings } from '../config/resolve.js';
-import { installHint } from './discover.js';
+import { installHint } from '../plugs/discover.js';
 
 export interface BuiltPolicy {
   policy: AttentionPolicy;
@@ -14,7 +20,7 @@ export interface BuiltPolicy {
 }
 
 function installedList(available: readonly AvailableBackend[]): string {
-  return available.map((a) => `${a.backend.id}${a.probe.available ? '' : ' (unavailable)'}`).join(', ') || 'none';
+  return available.map((a) => `${a.descriptor.id}${a.probe.available ? '' : ' (unavailable)'}`).join(', ') || 'none';
 }
 
 /**
@@ -30,7 +36,7 @@ export const KNOWN_BACKEND_OPTIONS: Record<string, readonly string[]> = {
 /** The config's backendOptions may only name backends that were found, and known options of ours (a typo would otherwise be ignored). */
 export function checkBackendOptions(options: Record<string, unknown> | undefined, available: readonly AvailableBackend[]): void {
   for (const [id, given] of Object.entries(options ?? {})) {
-    if (!available.some((a) => a.backend.id === id)) {
+    if (!available.some((a) => a.descriptor.id === id)) {
       throw configError(
         `backendOptions names backend '${id}', which is not installed (installed: ${installedList(available)})`,
         `${installHint(id)} and list its package in "backends", or remove it from "backendOptions"`,
@@ -49,7 +55,7 @@ export async function buildPolicy(settings: ResolvedSettings, registry: Registry
   switch (settings.policy.value) {
     case 'explicit': {
       const id = settings.backend.value!;
-      const found = available.find((a) => a.backend.id === id);
+      const found = available.find((a) => a.descriptor.id === id);
       if (!found) {
         throw backendError(
           `attention backend '${id}' is not installed (installed: ${installedList(available)})`,
@@ -64,7 +70,7 @@ export async function buildPolicy(settings: ResolvedSettings, registry: Registry
     case 'priority': {
       const order = settings.order.value;
       if (order) {
-        const usable = order.filter((id) => available.some((a) => a.backend.id === id && a.probe.available));
+        const usable = order.filter((id) => available.some((a) => a.descriptor.id === id && a.probe.available));
         if (!usable.length) {
           throw backendError(
             `none of the backends in the priority order [${order.join(', ')}] is installed and available (installed: ${installedList(available)})`,

@@ -4,7 +4,9 @@
  * l2-normalised with logit bound β (as in released checkpoints), so approximate backends are fed the
  * static bound they would get in a real generation.
  */
-import { pyramidWork, Rng, scaleEnds, Tensor, type AttentionBackend, type AttentionInstance } from '@nextscale/core';
+import { Rng, Tensor, type AttentionBackend, type AttentionInstance } from '@nextscale/core';
+import { pyramidWork } from '@nextscale/core/attention';
+import { scaleEnds } from '@nextscale/core/models';
 import { timeMedian } from '@nextscale/bench-utils';
 
 export interface BenchCase {

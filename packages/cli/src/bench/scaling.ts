@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AbortedError } from '@nextscale/core';
-import type { Discovery } from '../backends/discover.js';
+import type { Discovery } from '../plugs/discover.js';
 import { backendError, CliError } from '../errors.js';
 import { logLogChart, type LineSeries } from '@nextscale/bench-utils';
 
@@ -51,7 +51,7 @@ function benchExport(dir: string): string | undefined {
 }
 
 function lowrankPackage(d: Discovery, what: string) {
-  const pkg = d.loaded.find((l) => l.name === LOWRANK_PACKAGE || l.backend?.id === 'lowrank');
+  const pkg = d.loaded.find((l) => l.name === LOWRANK_PACKAGE || l.descriptor?.id === 'lowrank');
   if (!pkg) throw backendError(`${what} needs ${LOWRANK_PACKAGE}, which is not installed`, `npm i ${LOWRANK_PACKAGE} (or list it in nextscale.config "backends")`);
   return pkg;
 }

@@ -1,13 +1,12 @@
 /** `nextscale backends`: what is installed, whether it can run here and how, and how to add the rest. */
 import { Command } from 'commander';
 import type { Context } from '../context.js';
-import { KNOWN_BACKENDS } from '../backends/discover.js';
+import { KNOWN_BACKENDS, KNOWN_ENGINES } from '../plugs/discover.js';
 import { writeJson } from '../output/json.js';
 import { displayPath } from '../util/paths.js';
 import { table } from '../output/table.js';
 import { addCommonOptions, addEngineOption, discover, readLayers, type CommonOptions, type Wrap } from './common.js';
-import { KNOWN_ENGINES } from '../engines/discover.js';
-import { discoverEnginePackages, engineChoice, describeSource } from '../engines/activate.js';
+import { engineChoice, describeSource } from '../engines/activate.js';
 import { selectEngine } from '@nextscale/core';
 
 export function backendsCommand(wrap: Wrap): Command {
@@ -19,7 +18,7 @@ export function backendsCommand(wrap: Wrap): Command {
 
 /** The engines found, their probes, and which one a computing command would run on (without creating it). */
 async function listEngines(ctx: Context, layers: Awaited<ReturnType<typeof readLayers>>, flag: string | undefined) {
-  const d = await discoverEnginePackages(ctx, layers);
+  const d = await discover(ctx, layers, 'engine');
   const probes = await d.registry.probeAll();
   const choice = engineChoice(ctx, layers, flag);
   let active: { id: string; source: string } | { error: string };
@@ -38,13 +37,13 @@ async function listEngines(ctx: Context, layers: Awaited<ReturnType<typeof readL
   }
   const engines = probes.map(({ descriptor, probe }) => ({
     id: descriptor.id,
-    package: descriptor.packageName,
+    package: descriptor.package,
     version: descriptor.version,
     priority: descriptor.priority,
-    from: d.loaded.find((l) => l.engine === descriptor)?.from ?? 'core',
+    from: d.loaded.find((l) => l.descriptor === descriptor)?.from ?? 'core',
     available: probe.available,
-    reason: probe.reason ?? null,
-    detail: probe.detail ?? null,
+    reason: probe.reason,
+    details: probe.details ?? null,
     active: 'id' in active && active.id === descriptor.id,
   }));
   const broken = d.loaded.filter((l) => l.error).map((l) => ({ package: l.name, error: l.error! }));
@@ -57,19 +56,19 @@ export async function runBackends(ctx: Context, flags: CommonOptions & { engine?
   const layers = await readLayers(ctx, flags.config);
   const d = await discover(ctx, layers);
   const eng = await listEngines(ctx, layers, flags.engine);
-  const probes = new Map((await d.registry.probeAll()).map((a) => [a.backend.id, a.probe]));
+  const probes = new Map((await d.registry.probeAll()).map((a) => [a.descriptor.id, a.probe]));
   const installed = d.loaded.map((l) => {
-    const probe = l.backend ? probes.get(l.backend.id) : undefined;
+    const probe = l.descriptor ? probes.get(l.descriptor.id) : undefined;
     return {
-      id: l.backend?.id ?? null,
+      id: l.descriptor?.id ?? null,
       package: l.name,
-      version: l.backend?.version ?? l.version,
+      version: l.descriptor?.version ?? l.version,
       from: l.from,
       dir: l.dir,
-      exact: l.backend?.exact ?? null,
-      priority: l.backend?.priority ?? null,
-      apiVersion: l.backend?.apiVersion ?? null,
-      capabilities: l.backend?.capabilities ?? null,
+      exact: l.descriptor?.exact ?? null,
+      priority: l.descriptor?.priority ?? null,
+      apiVersion: l.descriptor?.apiVersion ?? null,
+      capabilities: l.descriptor?.capabilities ?? null,
       available: probe?.available ?? false,
       reason: probe?.reason ?? l.error ?? 'not loaded',
       details: probe?.details ?? null,
@@ -118,7 +117,7 @@ export async function runBackends(ctx: Context, flags: CommonOptions & { engine?
   text += '\ndense engines:\n';
   text += table(
     ['id', 'package', 'priority', 'available', 'probe', 'active'],
-    eng.engines.map((e) => [e.id, `${e.package}@${e.version}`, String(e.priority), e.available ? 'yes' : 'no', e.reason ?? e.detail ?? '', e.active ? 'yes' : '']),
+    eng.engines.map((e) => [e.id, `${e.package}@${e.version}`, String(e.priority), e.available ? 'yes' : 'no', e.reason, e.active ? 'yes' : '']),
   );
   text += 'id' in eng.active ? `active engine: ${eng.active.id} (${eng.active.source})\n` : `active engine: none — ${eng.active.error}\n`;
   for (const b of eng.broken) text += `engine package ${b.package} cannot be used: ${b.error}\n`;

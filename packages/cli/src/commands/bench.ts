@@ -5,7 +5,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { RELEASED_PYRAMIDS, throwIfAborted } from '@nextscale/core';
+import { throwIfAborted } from '@nextscale/core';
+import { RELEASED_PYRAMIDS } from '@nextscale/core/models';
 import type { Context } from '../context.js';
 import { benchBackend, type BenchRow } from '../bench/attention.js';
 import { locateCalibration, locateScaling, runCalibration, runScaling, type Calibration, type ScalingOutput } from '../bench/scaling.js';
@@ -17,7 +18,7 @@ import { displayPath } from '../util/paths.js';
 import { fmt, table } from '../output/table.js';
 import { addCommonOptions, addEngineOption, discover, readLayers, type CommonOptions, type Wrap } from './common.js';
 import { activateEngine, engineToJSON } from '../engines/activate.js';
-import { installHint } from '../backends/discover.js';
+import { installHint } from '../plugs/discover.js';
 import { checkBackendOptions } from '../backends/policy.js';
 
 interface BenchFlags extends CommonOptions {
@@ -72,29 +73,29 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
   checkBackendOptions(layers.file.backendOptions, probed);
   const wanted = flags.backends?.split(',').map((s) => s.trim()).filter(Boolean);
   for (const id of wanted ?? []) {
-    if (!probed.some((a) => a.backend.id === id)) throw backendError(`attention backend '${id}' is not installed`, installHint(id));
+    if (!probed.some((a) => a.descriptor.id === id)) throw backendError(`attention backend '${id}' is not installed`, installHint(id));
   }
   const study = flags.scaling ? await locateScaling(d) : undefined;
   const calibrationScript = flags.calibrate ? locateCalibration(d) : undefined;
-  const chosen = probed.filter((a) => !wanted || wanted.includes(a.backend.id));
+  const chosen = probed.filter((a) => !wanted || wanted.includes(a.descriptor.id));
 
   const rows: BenchRow[] = [];
   for (const a of chosen) {
     if (!a.probe.available) {
-      for (const L of lengths) rows.push({ backend: a.backend.id, exact: a.backend.exact, L, heads, headDim, path: 'one-shot', seconds: NaN, gflops: NaN, runs: 0, skipped: a.probe.reason });
-      ctx.log(`${a.backend.id}: skipped (${a.probe.reason})`);
+      for (const L of lengths) rows.push({ backend: a.descriptor.id, exact: a.descriptor.exact, L, heads, headDim, path: 'one-shot', seconds: NaN, gflops: NaN, runs: 0, skipped: a.probe.reason });
+      ctx.log(`${a.descriptor.id}: skipped (${a.probe.reason})`);
       continue;
     }
-    const instance = await a.backend.create(layers.file.backendOptions?.[a.backend.id]);
+    const instance = await a.descriptor.create(layers.file.backendOptions?.[a.descriptor.id]);
     try {
       for (const L of lengths) {
         throwIfAborted(ctx.signal);
-        ctx.log(`${a.backend.id}: L = ${L} …`);
+        ctx.log(`${a.descriptor.id}: L = ${L} …`);
         try {
-          rows.push(...(await benchBackend(a.backend, instance, { L, patchNums: RELEASED_PYRAMIDS[L]!, heads, headDim }, { reps, beta, epsilon, signal: ctx.signal })));
+          rows.push(...(await benchBackend(a.descriptor, instance, { L, patchNums: RELEASED_PYRAMIDS[L]!, heads, headDim }, { reps, beta, epsilon, signal: ctx.signal })));
         } catch (err) {
           throwIfAborted(ctx.signal);
-          rows.push({ backend: a.backend.id, exact: a.backend.exact, L, heads, headDim, path: 'one-shot', seconds: NaN, gflops: NaN, runs: 0, skipped: (err as Error).message.split('\n')[0] });
+          rows.push({ backend: a.descriptor.id, exact: a.descriptor.exact, L, heads, headDim, path: 'one-shot', seconds: NaN, gflops: NaN, runs: 0, skipped: (err as Error).message.split('\n')[0] });
         }
       }
     } finally {

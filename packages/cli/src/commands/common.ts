@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { envLayer, fileLayer, loadConfig, type SettingsLayer } from '../config/resolve.js';
 import type { LoadedConfig } from '../config/load.js';
-import { discoverBackends, type Discovery } from '../backends/discover.js';
+import type { PlugKind } from '@nextscale/core';
+import { discoverPlugs, PLUG_KINDS, type Discovery } from '../plugs/discover.js';
 
 export interface CommonOptions {
   json?: boolean;
@@ -43,11 +44,12 @@ export async function readLayers(ctx: Context, configPath?: string): Promise<Lay
   return { loaded, file: fileLayer(loaded), env: envLayer(ctx.env, ctx.cwd) };
 }
 
-/** Backends named in the config file, else everything discoverable. Warnings for broken packages. */
-export async function discover(ctx: Context, layers: Layers): Promise<Discovery> {
-  const d = await discoverBackends({ cwd: ctx.cwd, packages: layers.file.backends, configDir: layers.loaded?.dir });
-  for (const name of d.missing) ctx.warn(`backend package ${name} (named in ${layers.loaded?.path ?? 'the config'}) is not installed; npm i ${name}`);
-  for (const l of d.loaded) if (l.error) ctx.warn(`backend package ${l.name} cannot be used: ${l.error}`);
+/** Plugs of `kind` named in the config file, else everything discoverable. Warnings for broken packages. */
+export async function discover<K extends PlugKind = 'attention'>(ctx: Context, layers: Layers, kind: K = 'attention' as K): Promise<Discovery<K>> {
+  const d = await discoverPlugs(kind, { cwd: ctx.cwd, packages: layers.file[PLUG_KINDS[kind].configKey], configDir: layers.loaded?.dir });
+  const what = kind === 'attention' ? 'backend' : 'engine';
+  for (const name of d.missing) ctx.warn(`${what} package ${name} (named in ${layers.loaded?.path ?? 'the config'}) is not installed; npm i ${name}`);
+  for (const l of d.loaded) if (l.error) ctx.warn(`${what} package ${l.name} cannot be used: ${l.error}`);
   return d;
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { openWeights } from '@nextscale/core';
+import { openWeights } from '@nextscale/core/weights';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixture, run, runJson, tempProject } from '../test-support.js';
 

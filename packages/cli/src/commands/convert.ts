@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { AbortedError, throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
-import { safetensorsTempPath } from '@nextscale/core';
+import { safetensorsTempPath } from '@nextscale/core/weights';
 import { openWeights, writeSafetensors, type SafetensorsEntry, type WeightsReader } from '../core-api.js';
 import { formatGB } from '../limits/memory.js';
 import { trackTemporary } from '../signals.js';

@@ -2,7 +2,17 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { backend as cpuBackend } from '@nextscale/backend-cpu';
-import { createRegistry, editMask, explicitPolicy, loadStateDict, loadVAR, Tensor, type EditBox, type EditMode, type EditResult } from '@nextscale/core';
+import {
+  createRegistry,
+  editMask,
+  explicitPolicy,
+  loadVAR,
+  Tensor,
+  type EditBox,
+  type EditMode,
+  type EditResult,
+} from '@nextscale/core';
+import { loadStateDict } from '@nextscale/core/weights';
 import { PNG } from 'pngjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { boxCells, editMask, keepOnGrid, Tensor, throwIfAborted, type EditBox, type EditMode, type EditResult } from '@nextscale/core';
+import { editMask, Tensor, throwIfAborted, type EditBox, type EditMode, type EditResult } from '@nextscale/core';
+import { boxCells, keepOnGrid } from '@nextscale/core/models';
 import type { Context } from '../context.js';
 import { parseNumber, settingsToJSON } from '../config/resolve.js';
 import { usageError } from '../errors.js';

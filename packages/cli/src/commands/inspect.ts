@@ -124,7 +124,7 @@ export async function runInspect(ctx: Context, fileArg: string | undefined, flag
           lnL: Math.log(L),
           policy: policy?.name ?? null,
           policyNote: policy ? undefined : 'this @nextscale/core has no norm policy; decisions are not shown',
-          backends: available.map((a) => ({ id: a.backend.id, available: a.probe.available })),
+          backends: available.map((a) => ({ id: a.descriptor.id, available: a.probe.available })),
           heads,
         };
       } else {

@@ -5,7 +5,8 @@
  * the command. Opening the model itself is model/open.ts, shared with `sample` and `worker`.
  */
 import { Command } from 'commander';
-import { countNonFinite, describeNonFinite, type Tensor } from '@nextscale/core';
+import type { Tensor } from '@nextscale/core';
+import { countNonFinite, describeNonFinite } from '@nextscale/core/weights';
 import type { Context } from '../context.js';
 import { settingsToJSON, type ResolvedSettings } from '../config/resolve.js';
 import type { OpenedModel, ModelRunFlags } from '../model/open.js';
@@ -140,9 +141,9 @@ export function commonJSON(opened: OpenedModel, trace: Parameters<typeof traceTo
     engine: engineToJSON(opened.engine),
     trace: traceToJSON(trace, opened.policy.name),
     backends: opened.available.map((a) => ({
-      id: a.backend.id,
-      package: a.backend.package,
-      version: a.backend.version,
+      id: a.descriptor.id,
+      package: a.descriptor.package,
+      version: a.descriptor.version,
       available: a.probe.available,
       reason: a.probe.reason,
     })),

@@ -23,7 +23,7 @@ import type { CoordinatorReport } from '../sampling/coordinator.js';
 import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_WAIT_S, parseQueueName, parseQueueUrl } from '../sampling/queue.js';
 import { generateShapeOf } from '../limits/memory.js';
 // Recorded in the manifest for information.
-import { VERSION } from '../version.js';
+import { VERSION } from '../package-info.js';
 import path from 'node:path';
 
 export interface SampleFlags extends ModelRunFlags {

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readSettings, type Settings } from '@nextscale/core';
 import { usageError, weightsError } from '../errors.js';
 import { InvalidDefault } from '../model/metadata.js';
 import type { Context } from '../context.js';
@@ -112,16 +113,14 @@ export function parsePatchNums(value: string, where = '--patch-nums'): number[] 
 }
 
 /**
- * Environment variables read by core rather than by a settings layer, checked up front so that a bad
- * value is a usage error naming the variable, not an internal error from deep inside a kernel.
+ * The libraries' own NEXTSCALE_* variables (core's settings module, with its rules), read up front so that a bad
+ * value is a usage error naming the variable, not an error from deep inside a kernel.
  */
-export function checkEnvironment(env: NodeJS.ProcessEnv): void {
-  const threads = env['NEXTSCALE_THREADS'];
-  if (threads !== undefined && threads !== '') {
-    const n = Number(threads);
-    if (!Number.isInteger(n) || n < 1) {
-      throw usageError(`NEXTSCALE_THREADS=${threads}: expected a positive integer (the worker threads of the dense kernels)`, 'set it to 1 or more, or unset it to use the available cores');
-    }
+export function environmentSettings(env: NodeJS.ProcessEnv): Settings {
+  try {
+    return readSettings(env);
+  } catch (err) {
+    throw usageError((err as Error).message, 'fix the variable, or unset it to use the default');
   }
 }
 

@@ -5,9 +5,9 @@
  */
 import { selectEngine, setDenseEngine, type DenseEngine } from '@nextscale/core';
 import type { Context } from '../context.js';
-import { parseNumber } from '../config/resolve.js';
-import type { Layers } from '../commands/common.js';
-import { discoverEngines, type EngineDiscovery } from './discover.js';
+import { environmentSettings } from '../config/resolve.js';
+import { discover, type Layers } from '../commands/common.js';
+import type { Discovery } from '../plugs/discover.js';
 
 export interface ActiveEngine {
   id: string;
@@ -22,27 +22,19 @@ export interface ActiveEngine {
   engine: DenseEngine;
 }
 
-export async function discoverEnginePackages(ctx: Context, layers: Layers): Promise<EngineDiscovery> {
-  const d = await discoverEngines({ cwd: ctx.cwd, packages: layers.file.engines, configDir: layers.loaded?.dir });
-  for (const name of d.missing) ctx.warn(`engine package ${name} (named in ${layers.loaded?.path ?? 'the config'}) is not installed; npm i ${name}`);
-  for (const l of d.loaded) if (l.error) ctx.warn(`engine package ${l.name} cannot be used: ${l.error}`);
-  return d;
-}
-
 /** The engine this command runs on, from the flag / environment / config (see the module comment). */
 export function engineChoice(ctx: Context, layers: Layers, flag: string | undefined): { id?: string; source: ActiveEngine['source'] } {
   if (flag) return { id: flag, source: 'flag' };
-  const env = ctx.env['NEXTSCALE_ENGINE'];
+  const env = environmentSettings(ctx.env).engine;
   if (env) return { id: env, source: 'env' };
   if (layers.file.engine) return { id: layers.file.engine, source: 'config' };
   return { source: 'priority' };
 }
 
-export async function activateEngine(ctx: Context, layers: Layers, flag: string | undefined, discovery?: EngineDiscovery): Promise<ActiveEngine> {
-  const d = discovery ?? (await discoverEnginePackages(ctx, layers));
+export async function activateEngine(ctx: Context, layers: Layers, flag: string | undefined, discovery?: Discovery<'engine'>): Promise<ActiveEngine> {
+  const d = discovery ?? (await discover(ctx, layers, 'engine'));
   const choice = engineChoice(ctx, layers, flag);
-  const t = ctx.env['NEXTSCALE_THREADS'];
-  const threads = t ? parseNumber(t, 'NEXTSCALE_THREADS', { int: true, positive: true }) : undefined;
+  const { threads } = environmentSettings(ctx.env);
   const s = await selectEngine({
     registry: d.registry,
     env: {},
@@ -51,17 +43,17 @@ export async function activateEngine(ctx: Context, layers: Layers, flag: string 
   });
   setDenseEngine(s.engine);
   for (const k of s.skipped) {
-    ctx.warn(`dense engine ${k.descriptor.id} (${k.descriptor.packageName}) is installed but cannot run here: ${k.reason}; computing on ${s.engine.id} instead (fix or remove ${k.descriptor.packageName}, or choose with --engine)`);
+    ctx.warn(`dense engine ${k.descriptor.id} (${k.descriptor.package}) is installed but cannot run here: ${k.reason}; computing on ${s.engine.id} instead (fix or remove ${k.descriptor.package}, or choose with --engine)`);
   }
-  ctx.log(`dense engine: ${s.engine.id} (${s.engine.name}, ${s.descriptor.packageName}@${s.descriptor.version}; ${describeSource(choice.source)})`);
+  ctx.log(`dense engine: ${s.engine.id} (${s.engine.name}, ${s.descriptor.package}@${s.descriptor.version}; ${describeSource(choice.source)})`);
   return {
     id: s.engine.id,
     name: s.engine.name,
-    package: s.descriptor.packageName,
+    package: s.descriptor.package,
     version: s.descriptor.version,
     source: choice.source,
     threads: threads ?? null,
-    skipped: s.skipped.map((k) => ({ id: k.descriptor.id, package: k.descriptor.packageName, reason: k.reason })),
+    skipped: s.skipped.map((k) => ({ id: k.descriptor.id, package: k.descriptor.package, reason: k.reason })),
     engine: s.engine,
   };
 }

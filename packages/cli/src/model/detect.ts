@@ -53,4 +53,4 @@ export function summarizeVAR(tensors: readonly TensorInfo[]): VARShapeSummary {
   };
 }
 
-export { patchNumsFromLevels, RELEASED_256_PATCH_NUMS as RELEASED_256 } from '@nextscale/core';
+export { patchNumsFromLevels, RELEASED_256_PATCH_NUMS as RELEASED_256 } from '@nextscale/core/models';

@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
-import { countNonFinite, describeNonFinite, throwIfAborted } from '@nextscale/core';
+import { throwIfAborted } from '@nextscale/core';
+import { countNonFinite, describeNonFinite } from '@nextscale/core/weights';
 import type { Context } from '../context.js';
 import type { VARModel } from '../core-api.js';
 import type { ResolvedSettings } from '../config/resolve.js';

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
-import { PickleWriter, buildCheckpoint, buildZip, f32Bytes, stateDictPickle } from '../../../core/src/weights/pth/test-support.js';
+import { PickleWriter, buildCheckpoint, buildZip, f32Bytes, stateDictPickle } from '@nextscale/core/testing';
 
 export const SHIPPED = path.resolve(import.meta.dirname, '..', '..', 'assets', 'fashion-mnist');
 

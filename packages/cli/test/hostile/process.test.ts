@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildCheckpoint } from '../../../core/src/weights/pth/test-support.js';
+import { buildCheckpoint } from '@nextscale/core/testing';
 import { SHIPPED } from './corpus.js';
 
 const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'nextscale.js');

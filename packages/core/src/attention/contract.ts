@@ -4,7 +4,10 @@
  * Shapes: q is (B, H, Lq, d); k and v are (B, H, Lk, d); outputs are (B, H, Lq, d), all row-major
  * float32. Every call is async because GPU readback is.
  */
+import type { PlugDescriptor } from '../plugs/contract.js';
 import type { Tensor, TensorLike } from '../tensor.js';
+
+export type { ProbeResult } from '../plugs/contract.js';
 
 /** Bumped when the contract changes incompatibly; backends declare the version they implement. */
 export const ATTENTION_API_VERSION = 1;
@@ -97,24 +100,9 @@ export interface BackendCapabilities {
   maxTokens?: number;
 }
 
-export interface ProbeResult {
-  available: boolean;
-  /** Why it is (un)available and how it would run, in words (the gpu backend names its mode). */
-  reason: string;
-  details?: Record<string, unknown>;
-  /** Priority on this machine when it differs from the descriptor's (e.g. a GPU backend on a software path). */
-  priority?: number;
-}
-
-export interface AttentionBackend<Options = Record<string, unknown>> {
-  id: string;
-  package: string;
-  version: string;
-  apiVersion: number;
-  exact: boolean;
-  /** Higher wins when a policy picks the best available backend of a kind. */
-  priority: number;
-  capabilities: BackendCapabilities;
-  probe(): Promise<ProbeResult>;
-  create(options?: Options): Promise<AttentionInstance>;
+export interface AttentionBackend<Options = Record<string, unknown>> extends PlugDescriptor<Options, AttentionInstance> {
+  readonly kind: 'attention';
+  /** Exact backends compute softmax attention to float32 rounding; approximate ones certify their error. */
+  readonly exact: boolean;
+  readonly capabilities: BackendCapabilities;
 }

@@ -1,3 +1,4 @@
+/** `@nextscale/core/attention`: the attention internals (router, validation, reference, KV cache, the polynomial method). */
 export * from './contract.js';
 export * from './registry.js';
 export * from './policy.js';
@@ -8,3 +9,4 @@ export * from './kv-cache.js';
 export * from './reference.js';
 export * from './polynomial.js';
 export * from './norm-policy.js';
+export * from '../plugs/index.js';

@@ -4,12 +4,12 @@ import { fixture } from '../weights/fixture-paths.test-support.js';
 import { createPolicy, normPolicy } from './norm-policy.js';
 import type { AttentionCall, HeadBound } from './policy.js';
 import { rankFor } from './polynomial.js';
-import type { AvailableBackend } from './registry.js';
+import type { AvailableBackend } from '../plugs/registry.js';
 import { fakeBackend } from './test-doubles.js';
 
 function avail(id: string, over: { available?: boolean; exact?: boolean; priority?: number } = {}): AvailableBackend {
   return {
-    backend: fakeBackend(id, { exact: over.exact ?? true, priority: over.priority ?? 1 }),
+    descriptor: fakeBackend(id, { exact: over.exact ?? true, priority: over.priority ?? 1 }),
     probe: { available: over.available ?? true, reason: over.available === false ? `${id} cannot run here (no worker threads)` : 'ok' },
   };
 }

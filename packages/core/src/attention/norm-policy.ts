@@ -10,7 +10,7 @@
  * Heads with the same outcome form one HeadGroupDecision.
  */
 import { UsageError } from '../errors.js';
-import { packageForBackend } from './registry.js';
+import { packageForBackend } from '../plugs/registry.js';
 import {
   bestExactBackend,
   explicitPolicy,
@@ -157,7 +157,7 @@ export function normPolicy(options: NormPolicyOptions = {}): AttentionPolicy {
     name: 'norm',
     decide(call, available) {
       const L = call.scaleEnds[call.scaleEnds.length - 1] ?? 0;
-      const lr = available.find((a) => a.backend.id === lowrankId);
+      const lr = available.find((a) => a.descriptor.id === lowrankId);
       const lowrankProblem = !lr
         ? `low-rank backend "${lowrankId}" is not installed (install ${packageForBackend(lowrankId)} and import ${packageForBackend(lowrankId)}/register)`
         : !lr.probe.available

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { explicitPolicy, priorityPolicy, type AttentionCall } from './policy.js';
 import { fakeBackend } from './test-doubles.js';
-import type { AvailableBackend } from './registry.js';
+import type { AvailableBackend } from '../plugs/registry.js';
 
 const call: AttentionCall = { site: 'var.blocks.0.attn', layer: 0, batch: 2, heads: 3, headDim: 8, scale: 1, mask: 'block-causal', scaleEnds: [1, 5, 14, 30] };
 
 function avail(id: string, over: { available?: boolean; exact?: boolean; priority?: number } = {}): AvailableBackend {
   return {
-    backend: fakeBackend(id, { exact: over.exact ?? true, priority: over.priority ?? 1 }),
+    descriptor: fakeBackend(id, { exact: over.exact ?? true, priority: over.priority ?? 1 }),
     probe: { available: over.available ?? true, reason: over.available === false ? `${id} cannot run` : 'ok' },
   };
 }

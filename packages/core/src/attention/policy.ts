@@ -3,7 +3,7 @@
  * the call description and the backends available; the router records every decision in the trace.
  */
 import { BackendUnavailableError } from '../errors.js';
-import { packageForBackend, type AvailableBackend } from './registry.js';
+import { packageForBackend, type AvailableBackend } from '../plugs/registry.js';
 
 /** How a head's logit bound β (a bound on |τ·q·k|) is known. */
 export interface HeadBound {
@@ -56,7 +56,7 @@ function allHeads(call: AttentionCall): number[] {
 }
 
 function installedList(available: readonly AvailableBackend[]): string {
-  return available.map((a) => `${a.backend.id}${a.probe.available ? '' : ' (unavailable)'}`).join(', ') || 'none';
+  return available.map((a) => `${a.descriptor.id}${a.probe.available ? '' : ' (unavailable)'}`).join(', ') || 'none';
 }
 
 /** Always the named backend; an error naming what is installed when it cannot run. */
@@ -64,7 +64,7 @@ export function explicitPolicy(id: string): AttentionPolicy {
   return {
     name: `explicit(${id})`,
     decide(call, available) {
-      const found = available.find((a) => a.backend.id === id);
+      const found = available.find((a) => a.descriptor.id === id);
       if (!found) {
         throw new BackendUnavailableError(
           `attention backend "${id}" is not installed (installed: ${installedList(available)}); ` +
@@ -91,17 +91,17 @@ export function priorityPolicy(order?: readonly string[]): AttentionPolicy {
     name: order ? `priority(${order.join(',')})` : 'priority',
     decide(call, available) {
       const candidates = order
-        ? order.map((id) => available.find((a) => a.backend.id === id) ?? { id })
-        : [...available].filter((a) => a.backend.exact).sort((a, b) => effectivePriority(b) - effectivePriority(a));
+        ? order.map((id) => available.find((a) => a.descriptor.id === id) ?? { id })
+        : [...available].filter((a) => a.descriptor.exact).sort((a, b) => effectivePriority(b) - effectivePriority(a));
       const failures: { id: string; reason: string }[] = [];
       for (const c of candidates) {
-        if (!('backend' in c)) {
+        if (!('descriptor' in c)) {
           failures.push({ id: c.id, reason: `not installed (install ${packageForBackend(c.id)})` });
         } else if (!c.probe.available) {
-          failures.push({ id: c.backend.id, reason: c.probe.reason });
+          failures.push({ id: c.descriptor.id, reason: c.probe.reason });
         } else {
           const rank = failures.length ? ` after ${failures.map((f) => f.id).join(', ')} failed` : '';
-          return [{ heads: allHeads(call), backend: c.backend.id, reason: `highest-priority available backend${rank}` }];
+          return [{ heads: allHeads(call), backend: c.descriptor.id, reason: `highest-priority available backend${rank}` }];
         }
       }
       throw new BackendUnavailableError(
@@ -114,7 +114,7 @@ export function priorityPolicy(order?: readonly string[]): AttentionPolicy {
 }
 
 function effectivePriority(a: AvailableBackend): number {
-  return a.probe.priority ?? a.backend.priority;
+  return a.probe.priority ?? a.descriptor.priority;
 }
 
 /** The best available exact backend; used by policies that send part of the work to exact attention. */

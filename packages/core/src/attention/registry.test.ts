@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createRegisteredBackend, createRegistry, getDefaultRegistry } from './registry.js';
+import { createRegisteredBackend } from './registry.js';
+import { createRegistry, getDefaultEngineRegistry, getDefaultRegistry, registerPlug } from '../plugs/registry.js';
+import { jsEngine } from '../engines/js.js';
 import { fakeBackend } from './test-doubles.js';
 
 describe('registry', () => {
@@ -37,7 +39,7 @@ describe('registry', () => {
     r.register(fakeBackend('broken', { probe: async () => { throw new Error('boom'); } }));
     r.register(fakeBackend('up'));
     const got = await r.resolve(['missing', 'down', 'broken', 'up']);
-    expect(got.backend.id).toBe('up');
+    expect(got.descriptor.id).toBe('up');
     expect(got.instance.backendId).toBe('up');
     const err = await r.resolve(['missing', 'down', 'broken']).catch((e) => e);
     expect(err.code).toBe('E_BACKEND_UNAVAILABLE');
@@ -61,6 +63,21 @@ describe('createRegisteredBackend', () => {
       expect((await createRegisteredBackend('baseline-test')).backendId).toBe('baseline-test');
     } finally {
       getDefaultRegistry().unregister('baseline-test');
+    }
+  });
+
+  it('registerPlug (what every /register entry calls) puts each kind into its own default registry', () => {
+    const b = fakeBackend('register-plug-test');
+    const e = { ...jsEngine, id: 'register-plug-test', package: '@test/engine' };
+    try {
+      registerPlug(b);
+      registerPlug(e);
+      expect(getDefaultRegistry().get('register-plug-test')).toBe(b);
+      expect(getDefaultEngineRegistry().get('register-plug-test')).toBe(e);
+      expect(() => registerPlug({ ...b, id: 'no-kind', kind: undefined } as never)).toThrow(/a descriptor without a kind, not a dense engine/);
+    } finally {
+      getDefaultRegistry().unregister('register-plug-test');
+      getDefaultEngineRegistry().unregister('register-plug-test');
     }
   });
 });

@@ -5,7 +5,7 @@ import { randomTensor, maxAbsDiff, sliceTokens, concatTokens } from '../testing/
 import type { AttentionBackend, AttentionState } from './contract.js';
 import type { AttentionCall, AttentionPolicy } from './policy.js';
 import { referenceAttention } from './reference.js';
-import { createRegistry } from './registry.js';
+import { createRegistry } from '../plugs/registry.js';
 import { AttentionRouter } from './router.js';
 import { fakeBackend } from './test-doubles.js';
 import { AttentionTrace } from './trace.js';

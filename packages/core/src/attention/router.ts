@@ -8,7 +8,7 @@ import { nextTurn } from '../scheduling.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import type { AttendSpec, AttentionInstance, AttentionResult, AttentionState } from './contract.js';
 import { priorityPolicy, type AttentionCall, type AttentionPolicy, type HeadGroupDecision } from './policy.js';
-import { getDefaultRegistry, type AvailableBackend, type Registry } from './registry.js';
+import { getDefaultRegistry, type AvailableBackend, type Registry } from '../plugs/registry.js';
 import type { AttentionTrace } from './trace.js';
 
 export interface RouterOptions {
@@ -31,8 +31,8 @@ export class AttentionRouter {
     const policy = options.policy ?? priorityPolicy();
     const available = await registry.probeAll();
     for (const id of Object.keys(options.backendOptions ?? {})) {
-      if (!available.some((a) => a.backend.id === id)) {
-        const installed = available.map((a) => a.backend.id).join(', ') || 'none';
+      if (!available.some((a) => a.descriptor.id === id)) {
+        const installed = available.map((a) => a.descriptor.id).join(', ') || 'none';
         throw new UsageError(`backendOptions names backend '${id}', which is not registered (registered: ${installed})`);
       }
     }
@@ -41,7 +41,7 @@ export class AttentionRouter {
       available
         .filter((a) => a.probe.available)
         .map(async (a) => {
-          instances.set(a.backend.id, await a.backend.create(options.backendOptions?.[a.backend.id]));
+          instances.set(a.descriptor.id, await a.descriptor.create(options.backendOptions?.[a.descriptor.id]));
         }),
     );
     return new AttentionRouter(policy, available, instances);

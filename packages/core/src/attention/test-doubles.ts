@@ -2,8 +2,9 @@
 import { ATTENTION_API_VERSION, type AttentionBackend } from './contract.js';
 
 /** A descriptor whose instance does nothing; enough for registry and policy logic. */
-export function fakeBackend(id: string, over: Partial<AttentionBackend> = {}): AttentionBackend {
+export function fakeBackend(id: string, over: Partial<Omit<AttentionBackend, 'kind'>> = {}): AttentionBackend {
   return {
+    kind: 'attention',
     id,
     package: `@test/${id}`,
     version: '1.0.0',

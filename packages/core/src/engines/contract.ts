@@ -1,12 +1,14 @@
 /**
  * The dense-engine contract: a dense engine computes core's dense work (the GEMM behind matmul/linear/conv2d and,
  * optionally, its own linear, conv2d and row-wise kernels). Engines plug in like attention backends: a package
- * exports a descriptor (`engine`) and a `/register` side-effect entry that puts it into the default registry.
+ * exports a descriptor (`engine`, the shape of plugs/contract.ts) and a `/register` side-effect entry that puts it
+ * into the default registry.
  *
  * Engines are synchronous: the model code stays synchronous; an engine whose native API is asynchronous runs it on
  * a worker thread and blocks with Atomics.wait.
  */
 import type { ActiveDenseEngine, Conv2dArgs, DenseFastPaths, GemmNT } from '../ops/engine.js';
+import type { PlugDescriptor } from '../plugs/contract.js';
 
 export type { Conv2dArgs, GemmNT };
 
@@ -47,26 +49,14 @@ export interface DenseEngine extends ActiveDenseEngine {
   dispose?(): void | Promise<void>;
 }
 
-export interface EngineProbe {
-  available: boolean;
-  /** Why not, when unavailable (shown to the user as is). */
-  reason?: string;
-  /** What it would run on, e.g. 'WebAssembly SIMD, relaxed SIMD, 8 threads possible'. */
-  detail?: string;
-}
-
 export interface EngineCreateOptions extends Record<string, unknown> {
   /** Threads including the calling one (the engine's default when absent). */
   threads?: number;
 }
 
-export interface DenseEngineDescriptor {
-  readonly id: string;
-  readonly packageName: string;
-  readonly version: string;
+export interface DenseEngineDescriptor extends PlugDescriptor<EngineCreateOptions, DenseEngine> {
+  readonly kind: 'engine';
   readonly apiVersion: typeof ENGINE_API_VERSION;
   /** Higher wins when no engine is named: core's 'js' = 0, engine-wasm = 10, engine-onnx = 20. */
   readonly priority: number;
-  probe(): Promise<EngineProbe>;
-  create(options?: EngineCreateOptions): Promise<DenseEngine>;
 }

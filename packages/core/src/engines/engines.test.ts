@@ -14,18 +14,19 @@ import { Rng } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { ENGINE_API_VERSION, type DenseEngine, type DenseEngineDescriptor } from './contract.js';
 import { jsDenseEngine, jsEngine } from './js.js';
-import { createEngineRegistry, getDefaultEngineRegistry, packageForEngine } from './registry.js';
+import { createEngineRegistry, getDefaultEngineRegistry, packageForEngine } from '../plugs/registry.js';
 import { selectEngine } from './select.js';
 import { getDenseEngine, setDenseEngine } from '../ops/engine.js';
 
 function descriptor(id: string, priority: number, extra: Partial<DenseEngineDescriptor> = {}): DenseEngineDescriptor {
   return {
+    kind: 'engine',
     id,
-    packageName: `@test/engine-${id}`,
+    package: `@test/engine-${id}`,
     version: '1.0.0',
     apiVersion: ENGINE_API_VERSION,
     priority,
-    probe: async () => ({ available: true }),
+    probe: async () => ({ available: true, reason: 'test engine' }),
     create: async (o) => ({ ...naiveEngine(), id, name: `${id}-t${String(o?.threads ?? 'default')}` }),
     ...extra,
   };
@@ -54,13 +55,15 @@ describe('engine registry', () => {
     r.register(d);
     r.register(d);
     expect(r.list()).toHaveLength(2);
-    expect(() => r.register({ ...d, packageName: '@other/wasm', version: '2.0.0' })).toThrow(/already registered by @test\/engine-wasm@1\.0\.0; @other\/wasm@2\.0\.0/);
+    expect(() => r.register({ ...d, package: '@other/wasm', version: '2.0.0' })).toThrow(/already registered by @test\/engine-wasm@1\.0\.0; @other\/wasm@2\.0\.0/);
   });
 
   it('rejects descriptors of another API version or with missing fields', () => {
     const r = createEngineRegistry();
-    expect(() => r.register({ ...descriptor('x', 1), apiVersion: 2 as unknown as 1 })).toThrow(/dense-engine API v2, this core implements v1/);
+    expect(() => r.register({ ...descriptor('x', 1), apiVersion: 2 as unknown as 1 })).toThrow(/dense engine API v2, this core implements v1/);
     expect(() => r.register({ id: 'y' } as unknown as DenseEngineDescriptor)).toThrow(NextscaleError);
+    // the one registry implementation serves both kinds, and each registry takes only its own
+    expect(() => r.register({ ...descriptor('z', 1), kind: 'attention' } as unknown as DenseEngineDescriptor)).toThrow(/is a plug of kind "attention", not a dense engine/);
   });
 
   it('names the package of an engine id', () => {

@@ -6,11 +6,12 @@ import { ENGINE_API_VERSION, type DenseEngine, type DenseEngineDescriptor } from
 export const jsDenseEngine: DenseEngine = Object.freeze({ id: 'js', name: jsGemmEngine.name, gemmNT: jsGemmEngine.gemmNT });
 
 export const jsEngine: DenseEngineDescriptor = Object.freeze({
+  kind: 'engine',
   id: 'js',
-  packageName: '@nextscale/core',
+  package: '@nextscale/core',
   version: '0.1.0',
   apiVersion: ENGINE_API_VERSION,
   priority: 0,
-  probe: async () => ({ available: true, detail: 'TypeScript reference kernels' }),
+  probe: async () => ({ available: true, reason: 'TypeScript reference kernels' }),
   create: async () => jsDenseEngine,
 });

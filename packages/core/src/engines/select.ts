@@ -4,9 +4,10 @@
  * package to install; there is never a silent fallback to another engine.
  */
 import { EngineUnavailableError, UsageError } from '../errors.js';
-import { env } from '../env.js';
-import type { DenseEngine, DenseEngineDescriptor, EngineProbe } from './contract.js';
-import { getDefaultEngineRegistry, packageForEngine, safeProbe, type EngineRegistry } from './registry.js';
+import { readSettings } from '../settings.js';
+import type { ProbeResult } from '../plugs/contract.js';
+import type { DenseEngine, DenseEngineDescriptor } from './contract.js';
+import { getDefaultEngineRegistry, packageForEngine, safeProbe, type EngineRegistry } from '../plugs/registry.js';
 
 export interface SelectEngineOptions {
   /** Engine id ('js', 'wasm', 'onnx', …; 'wasm-pool' is an alias of 'wasm'). Default: NEXTSCALE_ENGINE, else the best available. */
@@ -17,13 +18,13 @@ export interface SelectEngineOptions {
   threads?: number;
   /** Further options for create(). */
   createOptions?: Record<string, unknown>;
-  /** Where NEXTSCALE_ENGINE / NEXTSCALE_THREADS are read (default: process.env); `{}` reads nothing. */
+  /** Where NEXTSCALE_ENGINE / NEXTSCALE_THREADS are read (settings.ts; default: process.env); `{}` reads nothing. */
   env?: Record<string, string | undefined>;
 }
 
 export interface SelectedEngine {
   descriptor: DenseEngineDescriptor;
-  probe: EngineProbe;
+  probe: ProbeResult;
   engine: DenseEngine;
   /** How it was chosen: named by the caller, by NEXTSCALE_ENGINE, or the highest priority available. */
   chosenBy: 'option' | 'environment' | 'priority';
@@ -44,16 +45,16 @@ const created = new WeakMap<EngineRegistry, Map<string, Promise<DenseEngine>>>()
 
 export async function selectEngine(options: SelectEngineOptions = {}): Promise<SelectedEngine> {
   const registry = options.registry ?? getDefaultEngineRegistry();
-  const read = (k: string) => (options.env ? options.env[k] || undefined : env(k));
-  const fromEnv = options.engine === undefined ? read('NEXTSCALE_ENGINE') : undefined;
+  const settings = readSettings(options.env);
+  const fromEnv = options.engine === undefined ? settings.engine : undefined;
   const named = options.engine ?? fromEnv;
-  const threads = options.threads ?? threadsFrom(read('NEXTSCALE_THREADS'));
+  const threads = options.threads ?? settings.threads;
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     throw new UsageError(`engine threads must be a positive integer, got ${threads}`);
   }
 
   let descriptor: DenseEngineDescriptor;
-  let probe: EngineProbe;
+  let probe: ProbeResult;
   let skipped: SelectedEngine['skipped'] = [];
   if (named !== undefined) {
     const id = normalizeEngineId(named);
@@ -72,9 +73,9 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
     probe = await safeProbe(found);
     if (!probe.available) {
       throw new EngineUnavailableError(
-        `${source}: ${found.packageName} cannot run here: ${probe.reason ?? 'its probe says unavailable'}; installed: [${installed.join(', ')}]`,
+        `${source}: ${found.package} cannot run here: ${probe.reason}; installed: [${installed.join(', ')}]`,
         id,
-        found.packageName,
+        found.package,
       );
     }
   } else {
@@ -82,17 +83,17 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
     const best = all.find((a) => a.probe.available);
     if (!best) {
       throw new EngineUnavailableError(
-        `no dense engine is available: ${all.map((a) => `${a.descriptor.id}: ${a.probe.reason ?? 'unavailable'}`).join('; ')}`,
+        `no dense engine is available: ${all.map((a) => `${a.descriptor.id}: ${a.probe.reason}`).join('; ')}`,
         'js',
         '@nextscale/core',
       );
     }
     ({ descriptor, probe } = best);
-    skipped = all.slice(0, all.indexOf(best)).map((a) => ({ descriptor: a.descriptor, reason: a.probe.reason ?? 'its probe says unavailable' }));
+    skipped = all.slice(0, all.indexOf(best)).map((a) => ({ descriptor: a.descriptor, reason: a.probe.reason }));
   }
 
   const createOptions = { ...options.createOptions, ...(threads === undefined ? {} : { threads }) };
-  const key = `${descriptor.id}\0${descriptor.packageName}@${descriptor.version}\0${stableKey(createOptions)}`;
+  const key = `${descriptor.id}\0${descriptor.package}@${descriptor.version}\0${stableKey(createOptions)}`;
   let perRegistry = created.get(registry);
   if (!perRegistry) created.set(registry, (perRegistry = new Map()));
   let pending = perRegistry.get(key);
@@ -106,28 +107,12 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
     engine = await pending;
   } catch (err) {
     throw new EngineUnavailableError(
-      `${descriptor.packageName}: creating dense engine "${descriptor.id}" failed: ${(err as Error).message}`,
+      `${descriptor.package}: creating dense engine "${descriptor.id}" failed: ${(err as Error).message}`,
       descriptor.id,
-      descriptor.packageName,
+      descriptor.package,
     );
   }
   return { descriptor, probe, engine, skipped, chosenBy: options.engine !== undefined ? 'option' : fromEnv !== undefined ? 'environment' : 'priority' };
-}
-
-/** The most threads an engine is asked for (the WebAssembly pool's limit). */
-const MAX_ENGINE_THREADS = 64;
-
-function threadsFrom(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  // the same rule and wording as @nextscale/wasm-runtime's parseThreads (core does not depend on it)
-  const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_ENGINE_THREADS) {
-    throw new UsageError(
-      `NEXTSCALE_THREADS=${v}: expected a whole number of threads from 1 to ${MAX_ENGINE_THREADS} — ` +
-        'set NEXTSCALE_THREADS to a value in that range, or unset it to use the available cores',
-    );
-  }
-  return n;
 }
 
 function stableKey(o: Record<string, unknown>): string {

@@ -1,4 +1,5 @@
 /** Dense kernels: row-major float32 in and out, float64 where accuracy needs it. */
+export { ShapeError, asTensor, expectShape, fromArray, sizeOf, zeros } from '../tensor.js';
 export { gemmNT, getGemmEngine, setGemmEngine, jsGemmEngine, type GemmEngine, type GemmNT } from './engine.js';
 export { getElementwiseEngine, setElementwiseEngine, type ElementwiseEngine } from './engine.js';
 export { matmul } from './matmul.js';

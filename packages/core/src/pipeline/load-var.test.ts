@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRegistry } from '../attention/registry.js';
+import { createRegistry } from '../plugs/registry.js';
 import { AbortedError, BackendUnavailableError, InputError, UsageError, WeightsError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { createExactTestRegistry } from '../testing/exact-test-backend.js';
@@ -111,6 +112,42 @@ describe('loadVAR on the tiny fixture', () => {
     await expect(model.generate({ labels: [0], cfg: Number.NaN })).rejects.toThrow(/cfg/);
     await expect(model.generate({ labels: [0], cfg: -1 })).rejects.toThrow(/cfg must be a finite number of at least 0, got -1/);
     await expect(model.forward([0, 1], new Tensor([2, 30, 8]))).rejects.toThrow(InputError);
+  });
+});
+
+describe('loadVAR takes bytes, a ByteSource or a loaded state dict as well as a path (the browser\'s entry too)', () => {
+  const greedy = { labels, cfg: 1.5, topK: 1, topP: 0, seed: 0 };
+  const bytesOf = (f: string) => new Uint8Array(readFileSync(fixture(f)));
+  const sourceOf = (f: string) => {
+    const bytes = bytesOf(f);
+    return { name: f, size: bytes.length, read: async (position: number, length: number) => bytes.slice(position, position + length) };
+  };
+
+  it.each([
+    ['bytes', () => ({ var: bytesOf('var.safetensors'), vae: bytesOf('vae.pth') })],
+    ['a ByteSource', () => ({ var: sourceOf('var.pth'), vae: sourceOf('vae.safetensors') })],
+  ] as const)('from %s: the reference tokens under greedy sampling', async (_, inputs) => {
+    const m = await loadVAR({ ...inputs(), patchNums: TINY_PATCH_NUMS, registry });
+    try {
+      const out = await m.generate(greedy);
+      for (let si = 0; si < 4; si++) expect(Array.from(out.tokens[si]!)).toEqual(Array.from(await refIndices(`ar.cfg1p5.idx.s${si}`)));
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  it('from loaded state dicts, and bytes still have their index checked before their data', async () => {
+    const m = await loadVAR({ var: await loadStateDict(fixture('var.safetensors')), vae: await loadStateDict(fixture('vae.safetensors')), registry });
+    expect(m.config.patchNums).toEqual([1, 2, 3, 4]);
+    await m.dispose();
+    await expect(loadVAR({ var: bytesOf('vae.safetensors'), vae: bytesOf('var.safetensors'), registry })).rejects.toThrow(/VAR checkpoint: .*not a VAR transformer checkpoint/);
+  });
+
+  it('refuses anything else with one line naming the accepted inputs', async () => {
+    await expect(loadVAR({ var: 42 as never, vae: fixture('vae.safetensors'), registry })).rejects.toThrow(
+      /loadVAR needs \{ var, vae \}: each a checkpoint path, its bytes \(Uint8Array\), a ByteSource or a loaded state dict; var is 42/,
+    );
+    await expect(loadVAR({ var: fixture('var.safetensors'), vae: { tensors: [] } as never, registry })).rejects.toThrow(UsageError);
   });
 });
 

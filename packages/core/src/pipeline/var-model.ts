@@ -4,11 +4,11 @@
  */
 import type { AttentionPolicy } from '../attention/policy.js';
 import { priorityPolicy } from '../attention/policy.js';
-import { getDefaultRegistry, type Registry } from '../attention/registry.js';
+import { getDefaultRegistry, type Registry } from '../plugs/registry.js';
 import { AttentionRouter } from '../attention/router.js';
 import { AttentionTrace } from '../attention/trace.js';
 import type { DenseEngine } from '../engines/contract.js';
-import type { EngineRegistry } from '../engines/registry.js';
+import type { EngineRegistry } from '../plugs/registry.js';
 import { selectEngine } from '../engines/select.js';
 import { UsageError } from '../errors.js';
 import { activeEngineInfo, engineWasChosen, setDenseEngine } from '../ops/engine.js';

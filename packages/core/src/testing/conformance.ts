@@ -83,6 +83,7 @@ export function testAttentionBackend(backend: AttentionBackend, options: Conform
 
   describe(`attention backend conformance: ${backend.id}${options.label ? ` [${options.label}]` : ''}`, () => {
     it('has a complete descriptor', () => {
+      expect(backend.kind).toBe('attention');
       expect(backend.id).toMatch(/^[a-z][a-z0-9-]*$/);
       expect(backend.package).toMatch(/^@?[\w./-]+$/);
       expect(backend.version).toMatch(/^\d+\.\d+\.\d+/);

@@ -6,7 +6,7 @@
  */
 import { ATTENTION_API_VERSION, type AttentionBackend, type AttentionInstance, type AttentionState, type AttentionStateOptions } from '../attention/contract.js';
 import { referenceAttentionTensor } from '../attention/reference.js';
-import { createRegistry, type Registry } from '../attention/registry.js';
+import { createRegistry, type Registry } from '../plugs/registry.js';
 import { validateAttend, validateStateInput, validateStateOptions } from '../attention/validate.js';
 import { InputError } from '../errors.js';
 import { Tensor, type TensorLike } from '../tensor.js';
@@ -62,6 +62,7 @@ function createReferenceInstance(): AttentionInstance {
 }
 
 export const exactTestBackend: AttentionBackend = {
+  kind: 'attention',
   id: EXACT_TEST_BACKEND_ID,
   package: '@nextscale/core',
   version: '0.0.0',

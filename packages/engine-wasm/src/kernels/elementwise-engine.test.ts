@@ -1,5 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { geluTanh, groupNorm, layerNorm, Rng, setElementwiseEngine, silu, softmax, Tensor } from '@nextscale/core';
+import { Rng, Tensor } from '@nextscale/core';
+import {
+  geluTanh,
+  getElementwiseEngine,
+  groupNorm,
+  layerNorm,
+  setElementwiseEngine,
+  silu,
+  softmax,
+} from '@nextscale/core/ops';
 import { expectClose, randTensor } from '@nextscale/core/testing';
 import { createWasmElementwiseEngine } from './elementwise-engine.js';
 import { wasmGemmAvailable } from './gemm-engine.js';

@@ -4,7 +4,7 @@
  * memory, runs, and copies the result out; large inputs are processed in chunks of whole rows (whole batch items for
  * groupNorm) so the memory stays bounded.
  */
-import type { ElementwiseEngine } from '@nextscale/core';
+import type { ElementwiseEngine } from '@nextscale/core/ops';
 import { align64, CALL_BASE, WasmRuntime, type RuntimeOptions } from '@nextscale/wasm-runtime';
 import { denseKernels, type GemmExports } from './modules.js';
 

@@ -5,7 +5,8 @@
  * stays bounded. The chunking, the thread count and the task split never change the order of operations on an
  * element, so results are bitwise the same for any number of threads.
  */
-import type { GemmEngine, GemmNT } from '@nextscale/core';
+import type { GemmNT } from '@nextscale/core/engines';
+import type { GemmEngine } from '@nextscale/core/ops';
 import { align64, CALL_BASE, detectWasmFeatures, Slot, WasmRuntime, type RuntimeOptions } from '@nextscale/wasm-runtime';
 import { KIND_DOT, KIND_TILES, runGemmJob } from './job.js';
 import { denseKernels, type GemmExports } from './modules.js';

@@ -1,6 +1,7 @@
 /** Shared by the wasm tests only (not exported from the package): checks an engine against the TS reference. */
 import { expect } from 'vitest';
-import { jsGemmEngine, type GemmEngine, type Rng } from '@nextscale/core';
+import { type Rng } from '@nextscale/core';
+import { jsGemmEngine, type GemmEngine } from '@nextscale/core/ops';
 
 export interface Pad {
   a: number;

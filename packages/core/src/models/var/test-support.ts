@@ -1,14 +1,14 @@
-/** Shared by the VAR and pipeline tests only (not exported from the package). */
+/** Shared by the VAR and pipeline tests and the model-parity suite (testing/model-parity.ts). */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { AttentionRouter } from '../../attention/router.js';
 import { AttentionTrace } from '../../attention/trace.js';
 import { Tensor } from '../../tensor.js';
 import { createExactTestRegistry } from '../../testing/exact-test-backend.js';
+import { VAR_TINY_DIR } from '../../testing/var-tiny.js';
 import { loadStateDict } from '../../weights/index.js';
 import type { VARRunContext } from './var-transformer.js';
 
-export const FIXTURES = fileURLToPath(new URL('../../../fixtures/var-tiny/', import.meta.url));
+export const FIXTURES = VAR_TINY_DIR;
 export const fixture = (name: string): string => FIXTURES + name;
 
 /** The tiny fixture's schedule: its files carry no patch_nums metadata and L = 30 ≠ 680. */

@@ -1,13 +1,13 @@
-/** Shared by the VQ-VAE tests only (not exported from the package). */
+/** Shared by the VQ-VAE tests and the model-parity suite (testing/model-parity.ts). */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { AttentionRouter } from '../../attention/router.js';
 import { AttentionTrace } from '../../attention/trace.js';
 import { Tensor } from '../../tensor.js';
 import { createExactTestRegistry } from '../../testing/exact-test-backend.js';
+import { VAR_TINY_DIR } from '../../testing/var-tiny.js';
 import type { VQVAERunOptions } from './context.js';
 
-export const FIXTURES = fileURLToPath(new URL('../../../fixtures/var-tiny/', import.meta.url));
+export const FIXTURES = VAR_TINY_DIR;
 export const fixture = (name: string): string => FIXTURES + name;
 
 export interface FixtureConfig {

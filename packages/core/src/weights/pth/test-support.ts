@@ -1,6 +1,6 @@
-// Test-only builders (not exported from the package): a hand-rolled pickle writer and a
-// minimal zip writer (with a forced-ZIP64 mode), so tests can craft checkpoints torch would write
-// and hostile/corrupt ones it never would, without Python.
+// Test-only builders (exported from `@nextscale/core/testing` for other packages' hostile-input tests): a
+// hand-rolled pickle writer and a minimal zip writer (with a forced-ZIP64 mode), so tests can craft checkpoints torch
+// would write and hostile/corrupt ones it never would, without Python.
 import { deflateRawSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
 

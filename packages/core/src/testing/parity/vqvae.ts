@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../../tensor.js';
 import { loadStateDict } from '../../weights/index.js';
-import type { VQVAERunOptions } from './context.js';
-import { batchItem, CONFIG, exactRun, fixture, maxAbsDiff, REFS_INDEX } from './test-support.js';
-import { VQVAE } from './vqvae.js';
+import type { VQVAERunOptions } from '../../models/vqvae/context.js';
+import { batchItem, CONFIG, exactRun, fixture, maxAbsDiff, REFS_INDEX } from '../../models/vqvae/test-support.js';
+import { VQVAE } from '../../models/vqvae/vqvae.js';
 
 const ATOL = 1e-4;
 const PREFIXES = ['vae_dec.', 'vae_trace.decoder.', 'vae_trace.encoder.', 'enc.'];

@@ -10,13 +10,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InputError, UsageError } from '../../errors.js';
 import { loadVAR } from '../../pipeline/load-var.js';
 import { Tensor } from '../../tensor.js';
-import { createExactTestRegistry } from '../../testing/exact-test-backend.js';
+import { createExactTestRegistry } from '../exact-test-backend.js';
 import { loadStateDict } from '../../weights/index.js';
-import { VQVAE } from '../vqvae/index.js';
-import { editNextScale, type EditProgress } from './edit.js';
-import { editMask, type EditBox, type EditMode } from './edit-mask.js';
-import { exactContext, fixture, maxAbsDiff, TINY_PATCH_NUMS } from './test-support.js';
-import { VARTransformer } from './var-transformer.js';
+import { VQVAE } from '../../models/vqvae/index.js';
+import { editNextScale, type EditProgress } from '../../models/var/edit.js';
+import { editMask, type EditBox, type EditMode } from '../../models/var/edit-mask.js';
+import { exactContext, fixture, maxAbsDiff, TINY_PATCH_NUMS } from '../../models/var/test-support.js';
+import { VARTransformer } from '../../models/var/var-transformer.js';
 
 interface EditCase {
   name: string;

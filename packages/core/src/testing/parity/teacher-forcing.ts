@@ -5,8 +5,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../../tensor.js';
 import { loadStateDict } from '../../weights/index.js';
-import { CONFIG, exactContext, fixture, maxAbsDiff, ref, TINY_PATCH_NUMS, VAR_FILES } from './test-support.js';
-import { VARTransformer } from './var-transformer.js';
+import { CONFIG, exactContext, fixture, maxAbsDiff, ref, TINY_PATCH_NUMS, VAR_FILES } from '../../models/var/test-support.js';
+import { VARTransformer } from '../../models/var/var-transformer.js';
 
 const ATOL = 1e-4;
 const worst: Record<string, number> = {};

@@ -6,10 +6,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../../tensor.js';
 import { loadStateDict } from '../../weights/index.js';
-import { VQVAE } from '../vqvae/index.js';
-import { generateNextScale } from './autoregressive.js';
-import { concatTokens, exactContext, fixture, maxAbsDiff, ref, refIndices, REFS_JSON, sliceRows, TINY_PATCH_NUMS, VAR_FILES } from './test-support.js';
-import { VARTransformer } from './var-transformer.js';
+import { VQVAE } from '../../models/vqvae/index.js';
+import { generateNextScale } from '../../models/var/autoregressive.js';
+import { concatTokens, exactContext, fixture, maxAbsDiff, ref, refIndices, REFS_JSON, sliceRows, TINY_PATCH_NUMS, VAR_FILES } from '../../models/var/test-support.js';
+import { VARTransformer } from '../../models/var/var-transformer.js';
 
 const ATOL = 1e-4;
 const S = TINY_PATCH_NUMS.length;

@@ -1,0 +1,13 @@
+/**
+ * Core's model-parity suite (the var-tiny fixture's PyTorch reference tensors, exact tokens under greedy sampling) on
+ * this engine; it fails unless the dense work really went through ONNX Runtime (sessions were created).
+ */
+import { expect } from 'vitest';
+import { testModelParity } from '@nextscale/core/testing';
+import { OnnxDenseEngine } from './engine.js';
+
+testModelParity({
+  name: 'onnx (onnxruntime-node)',
+  engine: () => OnnxDenseEngine.create({ threads: 2 }),
+  check: (engine) => expect((engine as OnnxDenseEngine).sessions, 'ONNX sessions created by the parity run').toBeGreaterThan(0),
+});
