@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countStateDict, randomVARStateDictEntries, releasedVARSpec, RELEASED_512_PATCH_NUMS } from '@nextscale/core';
+import { countStateDict, randomVARStateDictEntries, releasedVARSpec, RELEASED_512_PATCH_NUMS } from '@nextscale/core/models';
 import { RELEASED_MODELS } from '@nextscale/hub';
 import { startLoopbackHub, type HostileMode, type LoopbackHub } from '@nextscale/hub/testing';
 import { BIN, CLI_DIR, fixture } from '../test-support.js';

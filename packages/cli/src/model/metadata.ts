@@ -3,7 +3,7 @@
  * class names and default sampling settings. Keys are read leniently (snake_case or camelCase, JSON
  * or comma lists, flat, with a `default_` prefix, or under a JSON `sampling` object).
  */
-import { MAX_SEED } from '@nextscale/core';
+import { MAX_SEED } from '@nextscale/core/models';
 import type { SamplingKey } from '../config/resolve.js';
 
 /**

@@ -6,7 +6,8 @@
  * the dense engine chosen, and the model loaded (and, for a name, checked to be the promised model).
  */
 import path from 'node:path';
-import { NextscaleError, throwIfAborted, MAX_SEED } from '@nextscale/core';
+import { NextscaleError, throwIfAborted } from '@nextscale/core';
+import { MAX_SEED } from '@nextscale/core/models';
 import { checkLoadedModel } from '@nextscale/hub';
 import type { Context } from '../context.js';
 import { loadVAR, openWeights, type VARModel } from '../core-api.js';
