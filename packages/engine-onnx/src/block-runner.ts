@@ -83,6 +83,10 @@ export class BlockRunner {
     return p;
   }
 
+  has(w: BlockWeights): boolean {
+    return this.sessions.has(w.qkvWeight);
+  }
+
   /** Builds the block's session now (so a caller can time it apart, or release the weights' JavaScript copies). */
   async prepare(w: BlockWeights, s: BlockShape): Promise<void> {
     await this.session(w, s);
@@ -133,4 +137,9 @@ function blockCausalMask(ort: OrtModule, T: number, scaleEnds: readonly number[]
     start = end;
   }
   return new ort.Tensor('float32', mask, [T, T]);
+}
+
+/** The block's weight arrays (those its session holds as initializers). */
+export function blockWeightList(w: BlockWeights): Float32Array[] {
+  return [w.qkvWeight, w.qkvBias, w.projWeight, w.projBias, w.fc1Weight, w.fc1Bias, w.fc2Weight, w.fc2Bias];
 }

@@ -14,6 +14,8 @@ setDenseEngine(engine);
 afterAll(async () => {
   expect(getDenseEngine()?.id, 'the onnx engine stayed active').toBe('onnx');
   expect(engine.sessions, 'ONNX sessions created by the parity run').toBeGreaterThan(0);
+  // runs without a capture (model.edit's) take the fused transformer blocks: they must have matched the reference too
+  expect(engine.fusedBlocks, 'fused transformer blocks ran in the parity run').toBeGreaterThan(0);
   setDenseEngine(null);
   await engine.dispose();
 });
