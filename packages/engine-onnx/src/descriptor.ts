@@ -28,6 +28,12 @@ export interface OnnxEngineOptions {
    * measured at d16, peak RSS 2.90 GiB against 2.67 GiB without.
    */
   prepack?: boolean;
+  /**
+   * Run each VAR transformer block whole as one ONNX Runtime session (block-graph.ts) where the attention policy routed
+   * all its heads to exact CPU attention (default on; NEXTSCALE_ONNX_FUSED_BLOCKS=0 turns it off: the blocks then run
+   * op by op, with the attention in the policy's backend).
+   */
+  fusedBlocks?: boolean;
 }
 
 const env_ = (name: string): string | undefined =>
@@ -90,6 +96,7 @@ export const engine = {
     const releaseWeights = options.releaseWeights ?? env !== '0';
     const prepackEnv = env_('NEXTSCALE_ONNX_PREPACK');
     const prepack = options.prepack ?? prepackEnv !== '0';
-    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights });
+    const fusedBlocks = options.fusedBlocks ?? env_('NEXTSCALE_ONNX_FUSED_BLOCKS') !== '0';
+    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights, fusedBlocks });
   },
 };

@@ -55,15 +55,17 @@ export class OnnxDenseEngine implements DenseEngineLike {
     /** Free the JavaScript copy of each weight once ONNX Runtime holds it (see OnnxEngineOptions.releaseWeights). */
     readonly releaseWeights = true,
     blockSettings: Omit<SessionSettings, 'threads'> = {},
+    /** Offer transformerBlock (OnnxEngineOptions.fusedBlocks). */
+    readonly fusedBlocksOn = true,
   ) {
     this.blocks = new BlockRunner({ ...blockSettings, threads });
     this.name = `${describeRuntime(bridge)} (${threads} thread${threads === 1 ? '' : 's'})`;
     this.gemmNT = this.gemmNT.bind(this);
   }
 
-  static async create(o: BridgeOptions & { releaseWeights?: boolean }): Promise<OnnxDenseEngine> {
+  static async create(o: BridgeOptions & { releaseWeights?: boolean; fusedBlocks?: boolean }): Promise<OnnxDenseEngine> {
     // (BridgeOptions carries threads, memArena, spinning and prepack to the worker's session options)
-    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? true, { spinning: o.spinning, prepack: o.prepack });
+    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? true, { spinning: o.spinning, prepack: o.prepack }, o.fusedBlocks ?? true);
   }
 
   /** Bytes of weight arrays whose JavaScript copy was released after pinning. */
@@ -274,6 +276,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
   }
 
   acceptsTransformerBlock(weights: BlockWeights, _shape: BlockShape): boolean {
+    if (!this.fusedBlocksOn) return false;
     return this.blocks.has(weights) || !blockWeightList(weights).some((w) => this.released.has(w));
   }
 
