@@ -111,7 +111,7 @@ async function child(engineId) {
     clock.var = 0;
     let tDecode = 0;
     const t1 = performance.now();
-    await model.generate({ ...GEN, seed, onProgress: (e) => {
+    const { trace } = await model.generate({ ...GEN, seed, onProgress: (e) => {
       if (e.stage === 'decode' && !tDecode) {
         tDecode = performance.now();
         clock.stage = 'decode';
@@ -119,7 +119,9 @@ async function child(engineId) {
     } });
     const t2 = performance.now();
     const transformer = (tDecode - t1) / 1000;
-    return { total: (t2 - t1) / 1000, transformer, attention: clock.var, dense: transformer - clock.var, decode: (t2 - tDecode) / 1000 };
+    // fused: the blocks ran whole in the engine, their attention inside it (counted in dense, not in attention)
+    const fused = trace.entries.some((e) => e.fusedIn);
+    return { total: (t2 - t1) / 1000, transformer, attention: clock.var, dense: transformer - clock.var, decode: (t2 - tDecode) / 1000, fused };
   };
   const first = warmup ? await gen(100) : null;
   const runs = [];
@@ -279,7 +281,7 @@ for (const id of wanted) {
     (r.first ? `; warm-up run ${r.first.total.toFixed(2)} s` : '') + (r.openblasCore ? `; OpenBLAS core ${r.openblasCore}${torchCoretype ? ` (OPENBLAS_CORETYPE=${torchCoretype})` : ''}` : ''));
 }
 const STAGES = [
-  ['transformer dense (all but attention)', 'dense'],
+  ['transformer dense (all but attention; all of it with fused blocks)', 'dense'],
   ['transformer attention (KV-cached)', 'attention'],
   ['VQ-VAE decode', 'decode'],
   ['total', 'total'],
@@ -289,8 +291,8 @@ const ratioCols = ok.filter((id) => id !== 'torch' && ok.includes('torch'));
 console.log(`\n| stage (median s) | ${ok.join(' | ')} |${ratioCols.map((id) => ` ${id} ÷ torch |`).join('')}`);
 console.log(`|---|${ok.map(() => '---|').join('')}${ratioCols.map(() => '---|').join('')}`);
 for (const [label, k] of STAGES) {
-  const cells = ok.map((id) => med(id, k).toFixed(2));
-  const ratios = ratioCols.map((id) => (med(id, k) / med('torch', k)).toFixed(2));
+  const cells = ok.map((id) => (k === 'attention' && results[id].runs[0].fused ? 'in dense (fused blocks)' : med(id, k).toFixed(2)));
+  const ratios = ratioCols.map((id) => (k === 'attention' && results[id].runs[0].fused ? '—' : (med(id, k) / med('torch', k)).toFixed(2)));
   console.log(`| ${label} | ${cells.join(' | ')} |${ratios.map((x) => ` ${x} |`).join('')}`);
 }
 console.log(`| peak RSS GiB | ${ok.map((id) => (results[id].maxRssMiB / 1024).toFixed(2)).join(' | ')} |${ratioCols.map(() => ' |').join('')}`);
@@ -299,6 +301,7 @@ const work = flops(batch);
 console.log(`\nwork: ${Object.entries(work).map(([k, v]) => `${k} ${(v / 1e9).toFixed(0)} GFLOP`).join(', ')} (batch ${batch}); GFLOP/s (% of the ${peak} GFLOP/s peak):`);
 console.log(`| stage | ${ok.join(' | ')} |\n|---|${ok.map(() => '---|').join('')}`);
 for (const [label, k] of STAGES) {
-  console.log(`| ${label} | ${ok.map((id) => { const g = work[k] / med(id, k) / 1e9; return `${g.toFixed(0)} (${((100 * g) / peak).toFixed(0)}%)`; }).join(' | ')} |`);
+  const fusedWork = (id) => (results[id].runs[0].fused ? { ...work, dense: work.dense + work.attention, attention: NaN } : work);
+  console.log(`| ${label} | ${ok.map((id) => { const g = fusedWork(id)[k] / med(id, k) / 1e9; return Number.isFinite(g) ? `${g.toFixed(0)} (${((100 * g) / peak).toFixed(0)}%)` : 'in dense'; }).join(' | ')} |`);
 }
 if (arg('--json')) writeFileSync(arg('--json'), JSON.stringify({ machine: machine(), loadBefore, loadAfter, GEN, threads, reps, warmup, results }, null, 2));

@@ -1,44 +1,52 @@
-// One d16-shaped transformer block (C 1024, 16 heads, hidden 4096, random weights) as the fused engine call
-// (engine-onnx block-runner.ts) over a whole 256-px generation's 10 scales with its KV cache, at CFG batch 2·B for each
-// --batches B: wall time per generation-of-one-block (median of --reps), GFLOP/s, and per image.
-// Usage: pnpm build && nice node scripts/bench/onnx-block.mjs [--batches 1,8] [--reps 3] [--threads 2]
+// Fused transformer blocks against the same blocks op by op, in ONE process, interleaved (so load changes hit both):
+// a d16-width VAR cut to --depth blocks (random weights at the released shapes) generates at each --batches size
+// with the onnx engine's fused blocks on, then off (attention in the cpu backend), --reps times each; the VQ-VAE decode
+// is skipped (a stub returns a blank image): this measures the transformer only. Prints the medians, the ratio, the
+// time per image against B=1's, and the load average.
+// Usage: pnpm build && nice node scripts/bench/onnx-block.mjs [--depth 2] [--batches 1,8] [--reps 3] [--threads 2]
 import os from 'node:os';
-import { BlockRunner } from '@nextscale/engine-onnx';
+import * as core from '@nextscale/core';
+import '@nextscale/backend-cpu/register';
+import { engine as onnx } from '@nextscale/engine-onnx';
 
 const arg = (n, d) => (process.argv.includes(n) ? process.argv[process.argv.indexOf(n) + 1] : d);
+const depth = Number(arg('--depth', 2));
 const batches = arg('--batches', '1,8').split(',').map(Number);
 const reps = Number(arg('--reps', 3));
 const threads = Number(arg('--threads', os.availableParallelism()));
-const C = 1024, H = 16, hd = 64, hidden = 4096;
-const PN = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16];
-const rand = (n, s) => { const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = (Math.random() * 2 - 1) * s; return a; };
-const weights = {
-  qkvWeight: rand(3 * C * C, 0.03), qkvBias: rand(3 * C, 0.01), qScale: Float32Array.from({ length: H }, () => 10),
-  projWeight: rand(C * C, 0.03), projBias: rand(C, 0.01), fc1Weight: rand(hidden * C, 0.03), fc1Bias: rand(hidden, 0.01),
-  fc2Weight: rand(C * hidden, 0.015), fc2Bias: rand(C, 0.01),
+const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
+
+const spec = { ...core.releasedVARSpec(16), depth };
+const transformer = core.VARTransformer.fromStateDict({ tensors: core.randomVARStateDict(spec) });
+const vq = core.VQVAE.fromStateDict(core.randomVQVAEStateDict(core.releasedVQVAEConfig()), { patchNums: spec.patchNums });
+const vae = { quantizer: vq.quantizer, fhatToImage: (fHat) => new core.Tensor([fHat.shape[0], 3, 256, 256]) };
+const router = await core.AttentionRouter.create({ policy: core.priorityPolicy() });
+const engines = {
+  fused: await onnx.create({ threads, releaseWeights: false, fusedBlocks: true }),
+  split: await onnx.create({ threads, releaseWeights: false, fusedBlocks: false }),
 };
-const shape = { width: C, heads: H, headDim: hd, hidden, eps: 1e-6, scale: 1 };
-const runner = new BlockRunner({ threads });
-let t0 = performance.now();
-await runner.prepare(weights, shape);
-console.log(`session build ${(performance.now() - t0).toFixed(0)} ms; threads ${threads}; load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+const gen = async (kind, B, seed) => {
+  core.setDenseEngine(engines[kind]);
+  const trace = new core.AttentionTrace();
+  const t0 = performance.now();
+  await core.generateNextScale(transformer, vae, { labels: Array.from({ length: B }, (_, i) => 207 + i), cfg: 1.5, topK: 900, topP: 0.95, seed }, { router, trace });
+  const s = (performance.now() - t0) / 1000;
+  if (trace.entries.some((e) => e.fusedIn) !== (kind === 'fused')) throw new Error(`${kind}: the trace says otherwise`);
+  return s;
+};
+console.log(`d16 width, ${depth} blocks, ${threads} threads; load before ${load()}`);
+for (const kind of ['fused', 'split']) await gen(kind, 1, 0); // warm-up: builds the sessions
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-let base = null;
+const perImageB1 = {};
 for (const B of batches) {
-  const N = 2 * B;
-  const m = rand(N * 6 * C, 0.3);
-  const xs = PN.map((pn) => rand(N * pn * pn * C, 1));
-  let flops = 0, L = 0;
-  for (const pn of PN) { const T = pn * pn; L += T; flops += N * T * (24 * C * C + 4 * L * C); }
-  const times = [];
-  for (let r = 0; r < reps + 1; r++) {
-    const cache = {};
-    t0 = performance.now();
-    for (let s = 0; s < PN.length; s++) await runner.run({ weights, shape, x: xs[s], batch: N, tokens: PN[s] ** 2, modulation: m, cache });
-    if (r > 0) times.push((performance.now() - t0) / 1000); // the first is a warm-up
-  }
-  const t = median(times);
-  base ??= t;
-  console.log(`B=${B} (N=${N}): ${(t * 1000).toFixed(0)} ms per block-generation, ${(flops / t / 1e9).toFixed(0)} GFLOP/s, ${((t / B) * 1000).toFixed(0)} ms per image (${(t / B / base).toFixed(2)}× B=1's); 16 blocks ≈ ${(16 * t).toFixed(2)} s; load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  const t = { fused: [], split: [] };
+  for (let r = 0; r < reps; r++) for (const kind of ['fused', 'split']) t[kind].push(await gen(kind, B, r + 1));
+  const m = { fused: median(t.fused), split: median(t.split) };
+  for (const k of ['fused', 'split']) perImageB1[k] ??= m[k];
+  console.log(`B=${B}: fused ${m.fused.toFixed(2)} s [${t.fused.map((x) => x.toFixed(2))}], split ${m.split.toFixed(2)} s [${t.split.map((x) => x.toFixed(2))}]; ` +
+    `fused ÷ split ${(m.fused / m.split).toFixed(2)}; per image vs B=1: fused ${(m.fused / B / perImageB1.fused).toFixed(2)}×, split ${(m.split / B / perImageB1.split).toFixed(2)}×; load ${load()}`);
 }
+core.setDenseEngine(null);
+await Promise.all(Object.values(engines).map((e) => e.dispose()));
+await router.dispose();
 process.exit(0);

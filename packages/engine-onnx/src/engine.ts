@@ -65,7 +65,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
 
   static async create(o: BridgeOptions & { releaseWeights?: boolean; fusedBlocks?: boolean }): Promise<OnnxDenseEngine> {
     // (BridgeOptions carries threads, memArena, spinning and prepack to the worker's session options)
-    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? true, { spinning: o.spinning, prepack: o.prepack }, o.fusedBlocks ?? true);
+    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? true, { spinning: o.spinning, prepack: o.prepack, memArena: o.memArena }, o.fusedBlocks ?? true);
   }
 
   /** Bytes of weight arrays whose JavaScript copy was released after pinning. */
