@@ -8,6 +8,7 @@ import os from 'node:os';
 
 const t0 = performance.now();
 const core = await import('@nextscale/core');
+await import('@nextscale/backend-cpu/register');
 const onnxPkg = await import('@nextscale/engine-onnx');
 const tImports = performance.now();
 const fused = !process.argv.includes('--fused') || process.argv[process.argv.indexOf('--fused') + 1] !== '0';
