@@ -57,7 +57,7 @@ export interface FusedBlockArgs {
   scaleEnds?: readonly number[];
 }
 
-/** The optional engine methods (ENGINE-CONTRACT.md: transformerBlock). */
+/** The optional dense-engine methods behind the fused block (duck-typed on the active engine: engines/contract.ts is not widened). */
 export interface TransformerBlockEngine {
   readonly id: string;
   readonly name: string;
