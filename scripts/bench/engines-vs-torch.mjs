@@ -194,6 +194,7 @@ async function writeModelFiles() {
 }
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/nextscale.js', import.meta.url));
+const SCRIPTS_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 /** `nextscale generate` in a fresh process under /usr/bin/time: wall clock (start to exit, the PNG written) and peak RSS. */
 function runCold(id, files) {
@@ -204,7 +205,8 @@ function runCold(id, files) {
     const t0 = performance.now();
     const p = spawnSync('/usr/bin/time', ['-f', 'maxrss %M', process.execPath, CLI, 'generate', '--var', files.var, '--vae', files.vae,
       '--engine', engineId, '-c', String(GEN.labels[0]), '--cfg', String(GEN.cfg), '--top-k', String(GEN.topK), '--top-p', String(GEN.topP),
-      '--seed', String(r), '-o', png], { encoding: 'utf8', env: { ...process.env, NEXTSCALE_THREADS: String(threads), ...(id === 'onnx-split' ? { NEXTSCALE_ONNX_FUSED_BLOCKS: '0' } : {}) }, maxBuffer: 1 << 24 });
+      '--seed', String(r), '-o', png], // cwd: scripts/, a project with the engine packages installed (the CLI finds engines resolvable from its cwd)
+      { cwd: SCRIPTS_DIR, encoding: 'utf8', env: { ...process.env, NEXTSCALE_THREADS: String(threads), ...(id === 'onnx-split' ? { NEXTSCALE_ONNX_FUSED_BLOCKS: '0' } : {}) }, maxBuffer: 1 << 24 });
     const wall = (performance.now() - t0) / 1000;
     if (p.status !== 0) return { error: (p.stderr || p.stdout).trim().split('\n').slice(-3).join(' | ') };
     runs.push({ total: wall, maxRssMiB: Number(/maxrss (\d+)/.exec(p.stderr)?.[1]) / 1024 });
