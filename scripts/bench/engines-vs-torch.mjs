@@ -6,13 +6,28 @@
 // after one warm-up (which for the onnx engine also pins the weights into ONNX Runtime sessions: its time is shown).
 // The machine and the load average (before and after) are printed: other jobs on the machine slow every column.
 // Usage: pnpm build && node scripts/bench/engines-vs-torch.mjs [--reps 3] [--quick] [--engines wasm,onnx,torch]
-//          [--threads N] [--json out.json]
+//          [--threads N] [--batch N] [--cold] [--torch-coretype X] [--json out.json]
 //   --quick: one timed generation per engine, no warm-up (the onnx engine's first run then includes pinning).
+//   --batch N: N images per generation (classes 207, 208, …; the CFG batch is 2N rows); times per image are printed too.
+//   --cold: one image from a fresh process, --reps times: the CLI itself (`nextscale generate --var … --vae … -o x.png`,
+//     process start to PNG written) for each engine, and for PyTorch the same program from process start (import torch,
+//     build the model, read the same two safetensors files, generate). The files (random d16 + VQ-VAE at the released
+//     shapes) are written to a temp dir first and removed afterwards.
+//   Engine ids: wasm, onnx, and onnx-split (the onnx engine with its fused transformer blocks off,
+//     NEXTSCALE_ONNX_FUSED_BLOCKS=0: the blocks op by op, attention in the cpu backend), torch.
+//   --torch-coretype X: run PyTorch's OpenBLAS with OPENBLAS_CORETYPE=X (default: unset, OpenBLAS's own choice).
+// PyTorch runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment (this machine may set them,
+// which pins OpenBLAS to slower kernels) and OPENBLAS_VERBOSE=2, so the OpenBLAS core it ran is printed. Nothing else
+// (tests, CI, the engines' processes) sees that change.
+// GFLOP/s: the generation's multiply-add work counted from the d16 shapes (dense: the transformer's linear layers and
+// head; attention: q·kᵀ and p·v over the KV cache; decode: the decoder's convolutions and attention), against
+// --peak (default 455 GFLOP/s: this machine's measured AVX-512 FMA peak on both cores).
 // PyTorch: scripts/bench/torch_var_d16.py with Debian's python3-torch + libopenblas0-pthread (python3 on PATH, then
 // /usr/bin/python3: the first that imports torch).
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, median } from '@nextscale/bench-utils';
 import { runTorchVarD16 } from './torch.mjs';
@@ -26,7 +41,11 @@ const quick = flag('--quick');
 const reps = Math.max(1, Number(arg('--reps', quick ? 1 : 3)));
 const warmup = !quick;
 const threads = Number(arg('--threads', os.availableParallelism?.() ?? os.cpus().length));
-const GEN = { labels: [207], cfg: 1.5, topK: 900, topP: 0.95 };
+const batch = Math.max(1, Number(arg('--batch', 1)));
+const cold = flag('--cold');
+const peak = Number(arg('--peak', 455));
+const torchCoretype = arg('--torch-coretype');
+const GEN = { labels: Array.from({ length: batch }, (_, i) => 207 + i), cfg: 1.5, topK: 900, topP: 0.95 };
 
 if (flag('--child')) {
   await child(arg('--child'));
@@ -93,7 +112,7 @@ async function child(engineId) {
     clock.var = 0;
     let tDecode = 0;
     const t1 = performance.now();
-    await model.generate({ ...GEN, seed, onProgress: (e) => {
+    const { trace } = await model.generate({ ...GEN, seed, onProgress: (e) => {
       if (e.stage === 'decode' && !tDecode) {
         tDecode = performance.now();
         clock.stage = 'decode';
@@ -101,7 +120,9 @@ async function child(engineId) {
     } });
     const t2 = performance.now();
     const transformer = (tDecode - t1) / 1000;
-    return { total: (t2 - t1) / 1000, transformer, attention: clock.var, dense: transformer - clock.var, decode: (t2 - tDecode) / 1000 };
+    // fused: the blocks ran whole in the engine, their attention inside it (counted in dense, not in attention)
+    const fused = trace.entries.some((e) => e.fusedIn);
+    return { total: (t2 - t1) / 1000, transformer, attention: clock.var, dense: transformer - clock.var, decode: (t2 - tDecode) / 1000, fused };
   };
   const first = warmup ? await gen(100) : null;
   const runs = [];
@@ -111,10 +132,11 @@ async function child(engineId) {
   console.log(JSON.stringify({ engine, build, first, runs, maxRssMiB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 }));
 }
 
-function runChild(engineId) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', engineId, '--reps', String(reps), '--threads', String(threads), ...(quick ? ['--quick'] : [])], {
+function runChild(id) {
+  const engineId = id === 'onnx-split' ? 'onnx' : id;
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', engineId, '--reps', String(reps), '--threads', String(threads), '--batch', String(batch), ...(quick ? ['--quick'] : [])], {
     encoding: 'utf8',
-    env: { ...process.env, NEXTSCALE_THREADS: String(threads) },
+    env: { ...process.env, NEXTSCALE_THREADS: String(threads), ...(id === 'onnx-split' ? { NEXTSCALE_ONNX_FUSED_BLOCKS: '0' } : {}) },
     maxBuffer: 1 << 24,
   });
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ') };
@@ -126,14 +148,123 @@ function runChild(engineId) {
 // guidance on [cond; uncond], top-k/top-p sampling, the multi-scale f_hat update, then the decoder), with the attention
 // lines timed; peak RSS from getrusage.
 function runTorch() {
-  return runTorchVarD16({ reps, warmup, threads, gen: { label: GEN.labels[0], cfg: GEN.cfg, topK: GEN.topK, topP: GEN.topP } });
+  return runTorchVarD16({ reps, warmup, threads, gen: { label: GEN.labels[0], cfg: GEN.cfg, topK: GEN.topK, topP: GEN.topP, batch } }, undefined, torchCoretype);
+}
+
+// ------------------------------------------------------------------------------------------------------------ work
+/** Multiply-adds ×2 of one d16 256-px generation of B images (CFG: 2B transformer rows), by stage. */
+function flops(B) {
+  const C = 1024, V = 4096, hidden = 4096, depth = 16, Cv = 32;
+  const pns = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16];
+  let dense = 0, attention = 0, L = 0;
+  for (const pn of pns) {
+    const rows = 2 * B * pn * pn;
+    L += pn * pn;
+    dense += depth * rows * 2 * (3 * C * C + C * C + 2 * C * hidden + 6 * C * C / (pn * pn)) + rows * 2 * C * V;
+    attention += depth * rows * 4 * L * C;
+  }
+  dense += B * 2 * Cv * Cv * 9 * 256 * 10; // the f_hat update's φ convolutions (upper bound: one per scale at 16²)
+  // decoder (vae_ch160v4096z32): conv_in, mid (2 resnets, attention), up levels 4 … 0, conv_out
+  const conv = (ci, co, k, hw) => 2 * ci * co * k * k * hw * hw;
+  const resnet = (ci, co, hw) => conv(ci, co, 3, hw) + conv(co, co, 3, hw) + (ci !== co ? conv(ci, co, 1, hw) : 0);
+  const attn = (c, hw) => conv(c, 3 * c, 1, hw) + conv(c, c, 1, hw) + 4 * (hw * hw) ** 2 * c;
+  const ch = 160, mult = [1, 1, 2, 2, 4];
+  let dec = conv(Cv, Cv, 3, 16) + conv(Cv, ch * 4, 3, 16) + 2 * resnet(ch * 4, ch * 4, 16) + attn(ch * 4, 16);
+  let cin = ch * 4, hw = 16;
+  for (let i = mult.length - 1; i >= 0; i--) {
+    const co = ch * mult[i];
+    for (let j = 0; j < 3; j++) {
+      dec += resnet(cin, co, hw) + (i === mult.length - 1 ? attn(co, hw) : 0);
+      cin = co;
+    }
+    if (i !== 0) { hw *= 2; dec += conv(co, co, 3, hw); }
+  }
+  dec += conv(ch, 3, 3, hw);
+  return { dense, attention, decode: B * dec, total: dense + attention + B * dec };
+}
+
+// ------------------------------------------------------------------------------------------------------------ cold
+/** The d16 + VQ-VAE safetensors files (random weights, released shapes) in a temp dir. */
+async function writeModelFiles() {
+  const core = await import('@nextscale/core');
+  const dir = mkdtempSync(join(os.tmpdir(), 'nextscale-cold-'));
+  const files = { var: join(dir, 'var_d16.safetensors'), vae: join(dir, 'vae_ch160v4096z32.safetensors'), dir };
+  await core.writeSafetensors(files.var, core.randomVARStateDictEntries(core.releasedVARSpec(16)));
+  await core.writeSafetensors(files.vae, core.randomVQVAEStateDictEntries(core.releasedVQVAEConfig()));
+  return files;
+}
+
+const CLI = fileURLToPath(new URL('../../packages/cli/bin/nextscale.js', import.meta.url));
+const SCRIPTS_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+/** `nextscale generate` in a fresh process under /usr/bin/time: wall clock (start to exit, the PNG written) and peak RSS. */
+function runCold(id, files) {
+  const engineId = id === 'onnx-split' ? 'onnx' : id;
+  const runs = [];
+  for (let r = 0; r < reps; r++) {
+    const png = join(files.dir, `${engineId}-${r}.png`);
+    const t0 = performance.now();
+    const p = spawnSync('/usr/bin/time', ['-f', 'maxrss %M', process.execPath, CLI, 'generate', '--var', files.var, '--vae', files.vae,
+      '--engine', engineId, '-c', String(GEN.labels[0]), '--cfg', String(GEN.cfg), '--top-k', String(GEN.topK), '--top-p', String(GEN.topP),
+      '--seed', String(r), '-o', png], // cwd: scripts/, a project with the engine packages installed (the CLI finds engines resolvable from its cwd)
+      { cwd: SCRIPTS_DIR, encoding: 'utf8', env: { ...process.env, NEXTSCALE_THREADS: String(threads), ...(id === 'onnx-split' ? { NEXTSCALE_ONNX_FUSED_BLOCKS: '0' } : {}) }, maxBuffer: 1 << 24 });
+    const wall = (performance.now() - t0) / 1000;
+    if (p.status !== 0) return { error: (p.stderr || p.stdout).trim().split('\n').slice(-3).join(' | ') };
+    runs.push({ total: wall, maxRssMiB: Number(/maxrss (\d+)/.exec(p.stderr)?.[1]) / 1024 });
+  }
+  return { engine: { id, name: `nextscale generate --engine ${engineId}${id === 'onnx-split' ? ' (NEXTSCALE_ONNX_FUSED_BLOCKS=0)' : ''}` }, runs, maxRssMiB: Math.max(...runs.map((x) => x.maxRssMiB)) };
+}
+
+function runTorchCold(files) {
+  const runs = [];
+  let last;
+  for (let r = 0; r < reps; r++) {
+    last = runTorchVarD16({ reps: 1, warmup: false, threads, gen: { label: GEN.labels[0], cfg: GEN.cfg, topK: GEN.topK, topP: GEN.topP, batch: 1 }, files }, undefined, torchCoretype);
+    if (last.error) return last;
+    runs.push({ total: last.wallS, maxRssMiB: last.maxRssMiB, load: last.load, generate: last.runs[0].total });
+  }
+  return { ...last, runs, maxRssMiB: Math.max(...runs.map((x) => x.maxRssMiB)) };
+}
+
+async function coldMain() {
+  const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const wanted = String(arg('--engines', 'onnx,torch')).split(',');
+  console.log(`machine: ${JSON.stringify(machine())}`);
+  console.log(`cold: one d16 256-px image from a fresh process, ${reps} run(s) each, ${threads} threads; ${JSON.stringify({ ...GEN, labels: GEN.labels.slice(0, 1) })}`);
+  const files = await writeModelFiles();
+  const loadBefore = load();
+  const results = {};
+  try {
+    for (const id of wanted) {
+      process.stderr.write(`cold ${id}…\n`);
+      results[id] = id === 'torch' ? runTorchCold(files) : runCold(id, files);
+      process.stderr.write(`${id}: ${JSON.stringify(results[id])}\n`);
+    }
+  } finally {
+    rmSync(files.dir, { recursive: true, force: true });
+  }
+  console.log(`load average (1, 5, 15 min): before ${loadBefore}, after ${load()}`);
+  const t = results.torch && !results.torch.error ? median(results.torch.runs.map((x) => x.total)) : null;
+  if (t) console.log(`torch: ${results.torch.engine.name}; OpenBLAS core ${results.torch.openblasCore}${torchCoretype ? ` (OPENBLAS_CORETYPE=${torchCoretype})` : ''}`);
+  console.log('\n| cold run (process start to done) | median wall s | runs | peak RSS GiB | ÷ torch |\n|---|---|---|---|---|');
+  for (const id of wanted) {
+    const r = results[id];
+    if (r.error) { console.log(`| ${id} | FAILED: ${r.error} | | | |`); continue; }
+    const m = median(r.runs.map((x) => x.total));
+    console.log(`| ${id}${id === 'torch' ? ' (build + load + generate)' : ' (CLI, PNG written)'} | ${m.toFixed(2)} | ${r.runs.map((x) => x.total.toFixed(1)).join(', ')} | ${(r.maxRssMiB / 1024).toFixed(2)} | ${t ? (m / t).toFixed(2) : ''} |`);
+  }
+  if (arg('--json')) writeFileSync(arg('--json'), JSON.stringify({ machine: machine(), loadBefore, GEN, threads, reps, cold: true, results }, null, 2));
+}
+if (cold) {
+  await coldMain();
+  process.exit(0);
 }
 
 // ------------------------------------------------------------------------------------------------------------ parent
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const wanted = String(arg('--engines', 'wasm,onnx,torch')).split(',');
 console.log(`machine: ${JSON.stringify(machine())}`);
-console.log(`generation: d16 random weights, 256 px, batch 1, ${JSON.stringify(GEN)}; ${threads} threads everywhere; ` +
+console.log(`generation: d16 random weights, 256 px, batch ${batch}, ${JSON.stringify(GEN)}; ${threads} threads everywhere; ` +
   `${reps} timed run(s)${warmup ? ' after one warm-up' : ', no warm-up (--quick)'}`);
 const loadBefore = load();
 const results = {};
@@ -150,10 +281,10 @@ for (const id of wanted) {
   const r = results[id];
   if (r.error) console.log(`${id}: FAILED: ${r.error}`);
   else console.log(`${id}: ${r.engine.name}${r.build ? `; model built in ${r.build.toFixed(1)} s` : ''}; peak RSS ${(r.maxRssMiB / 1024).toFixed(2)} GiB` +
-    (r.first ? `; warm-up run ${r.first.total.toFixed(2)} s` : ''));
+    (r.first ? `; warm-up run ${r.first.total.toFixed(2)} s` : '') + (r.openblasCore ? `; OpenBLAS core ${r.openblasCore}${torchCoretype ? ` (OPENBLAS_CORETYPE=${torchCoretype})` : ''}` : ''));
 }
 const STAGES = [
-  ['transformer dense (all but attention)', 'dense'],
+  ['transformer dense (all but attention; all of it with fused blocks)', 'dense'],
   ['transformer attention (KV-cached)', 'attention'],
   ['VQ-VAE decode', 'decode'],
   ['total', 'total'],
@@ -163,9 +294,17 @@ const ratioCols = ok.filter((id) => id !== 'torch' && ok.includes('torch'));
 console.log(`\n| stage (median s) | ${ok.join(' | ')} |${ratioCols.map((id) => ` ${id} ÷ torch |`).join('')}`);
 console.log(`|---|${ok.map(() => '---|').join('')}${ratioCols.map(() => '---|').join('')}`);
 for (const [label, k] of STAGES) {
-  const cells = ok.map((id) => med(id, k).toFixed(2));
-  const ratios = ratioCols.map((id) => (med(id, k) / med('torch', k)).toFixed(2));
+  const cells = ok.map((id) => (k === 'attention' && results[id].runs[0].fused ? 'in dense (fused blocks)' : med(id, k).toFixed(2)));
+  const ratios = ratioCols.map((id) => (k === 'attention' && results[id].runs[0].fused ? '—' : (med(id, k) / med('torch', k)).toFixed(2)));
   console.log(`| ${label} | ${cells.join(' | ')} |${ratios.map((x) => ` ${x} |`).join('')}`);
 }
 console.log(`| peak RSS GiB | ${ok.map((id) => (results[id].maxRssMiB / 1024).toFixed(2)).join(' | ')} |${ratioCols.map(() => ' |').join('')}`);
+if (batch > 1) console.log(`| total per image (s) | ${ok.map((id) => (med(id, 'total') / batch).toFixed(2)).join(' | ')} |${ratioCols.map((id) => ` ${(med(id, 'total') / med('torch', 'total')).toFixed(2)} |`).join('')}`);
+const work = flops(batch);
+console.log(`\nwork: ${Object.entries(work).map(([k, v]) => `${k} ${(v / 1e9).toFixed(0)} GFLOP`).join(', ')} (batch ${batch}); GFLOP/s (% of the ${peak} GFLOP/s peak):`);
+console.log(`| stage | ${ok.join(' | ')} |\n|---|${ok.map(() => '---|').join('')}`);
+for (const [label, k] of STAGES) {
+  const fusedWork = (id) => (results[id].runs[0].fused ? { ...work, dense: work.dense + work.attention, attention: NaN } : work);
+  console.log(`| ${label} | ${ok.map((id) => { const g = fusedWork(id)[k] / med(id, k) / 1e9; return Number.isFinite(g) ? `${g.toFixed(0)} (${((100 * g) / peak).toFixed(0)}%)` : 'in dense'; }).join(' | ')} |`);
+}
 if (arg('--json')) writeFileSync(arg('--json'), JSON.stringify({ machine: machine(), loadBefore, loadAfter, GEN, threads, reps, warmup, results }, null, 2));

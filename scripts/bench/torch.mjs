@@ -16,12 +16,29 @@ export function findTorchPython() {
 }
 
 /**
- * One run of the d16 program: spec = { reps, warmup, threads, gen: { label, cfg, topK, topP } }. Returns its JSON
- * output (engine, version, threads, first, runs, maxRssMiB) plus `python`, or { error }.
+ * The environment for the PyTorch process: OpenBLAS picks its best kernel for this CPU. This machine's environment may
+ * set OPENBLAS_CORETYPE (e.g. Haswell: AVX2 kernels at ~1/3 of the AVX-512 speed) and OPENBLAS_L2_SIZE; a fair
+ * baseline unsets both for this process only, and OPENBLAS_VERBOSE=2 makes OpenBLAS print the core it chose.
  */
-export function runTorchVarD16(spec, py = findTorchPython()) {
+export function torchEnv(base = process.env, coretype = undefined) {
+  const env = { ...base, OPENBLAS_VERBOSE: '2' };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  if (coretype) env.OPENBLAS_CORETYPE = coretype; // an explicit choice (--torch-coretype), printed with the results
+  return env;
+}
+
+/**
+ * One run of the d16 program: spec = { reps, warmup, threads, gen: { label, cfg, topK, topP, batch }, files? }.
+ * Returns its JSON output (engine, version, threads, first, runs, load, maxRssMiB) plus `python`, the OpenBLAS core it
+ * ran (`openblasCore`, from OPENBLAS_VERBOSE) and the process's wall clock `wallS` (start to exit), or { error }.
+ */
+export function runTorchVarD16(spec, py = findTorchPython(), coretype = undefined) {
   if (!py) return { error: NO_TORCH };
-  const r = spawnSync(py, [TORCH_VAR_D16], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 24 });
+  const t0 = performance.now();
+  const r = spawnSync(py, [TORCH_VAR_D16], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 24, env: torchEnv(process.env, coretype) });
+  const wallS = (performance.now() - t0) / 1000;
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ') };
-  return { python: py, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
+  const openblasCore = /Core:\s*(\S+)/.exec(r.stderr ?? '')?.[1] ?? 'not printed';
+  return { python: py, openblasCore, wallS, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
 }

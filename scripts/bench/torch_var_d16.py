@@ -3,12 +3,15 @@
 # cache, l2-norm attention, guidance on [cond; uncond], top-k/top-p sampling, the multi-scale f_hat update, then the
 # VQ-VAE decoder. The baseline of scripts/bench/engines-vs-torch.mjs and scripts/bench/wasm-vs-torch.mjs (one copy).
 #
-# Input (JSON on stdin): {"reps": n, "warmup": bool, "threads": n, "gen": {"label", "cfg", "topK", "topP"}}
+# Input (JSON on stdin): {"reps": n, "warmup": bool, "threads": n, "gen": {"label", "cfg", "topK", "topP", "batch"?},
+#   "files"?: {"var": path, "vae": path}}. batch B (default 1) generates B images (classes label, label+1, …) with the
+#   CFG batch of 2B rows. With "files" (the cold benchmark) every tensor of the two safetensors files is read into torch
+#   and the VAR blocks and head take the file's weights (the rest of the random model stays: same shapes, same work).
 # Output (one JSON line): {"engine": {"id", "name"}, "version", "threads", "blas_libraries", "first", "runs", "maxRssMiB"}
 #   runs[i] = {"total", "transformer", "attention", "dense", "decode"} in seconds (attention = the softmax(q·kᵀ)·v
 #   lines with the KV-cache concatenation; dense = transformer − attention); maxRssMiB from getrusage.
 # Run with a python that has torch (Debian: /usr/bin/python3 with python3-torch + libopenblas0-pthread).
-import json, sys, time, math, statistics, resource
+import json, sys, time, math, statistics, resource, struct
 import torch
 import torch.nn.functional as F
 spec = json.load(sys.stdin)
@@ -23,6 +26,22 @@ W = dict(class_emb=r(1001, C), pos_start=r(1, 1, C), pos=r(1, L, C), lvl=r(S, C)
 blocks = [dict(ada=r(6 * C, C), adab=r(6 * C), qkv=r(3 * C, C), qkvb=torch.cat([r(C), torch.zeros(C), r(C)]),
                proj=r(C, C), projb=r(C), fc1=r(4 * C, C), fc1b=r(4 * C), fc2=r(C, 4 * C), fc2b=r(C),
                sm=torch.full((1, H, 1, 1), math.log(4.0))) for _ in range(depth)]
+def read_safetensors(path):
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]; header = json.loads(f.read(n)); data = f.read()
+    dt = {'F32': torch.float32, 'I64': torch.int64, 'F16': torch.float16, 'BF16': torch.bfloat16}
+    return {k: torch.frombuffer(bytearray(data[v['data_offsets'][0]:v['data_offsets'][1]]), dtype=dt[v['dtype']]).view(v['shape'])
+            for k, v in header.items() if k != '__metadata__'}
+load_s = None
+if spec.get('files'):
+    t_load = time.perf_counter()
+    sd = read_safetensors(spec['files']['var']); read_safetensors(spec['files']['vae'])
+    names = dict(ada='ada_lin.1.weight', adab='ada_lin.1.bias', qkv='attn.mat_qkv.weight', proj='attn.proj.weight', projb='attn.proj.bias',
+                 fc1='ffn.fc1.weight', fc1b='ffn.fc1.bias', fc2='ffn.fc2.weight', fc2b='ffn.fc2.bias')
+    for i, b in enumerate(blocks):
+        for k, n in names.items(): b[k] = sd['blocks.%d.%s' % (i, n)].float()
+    W['head'] = sd['head.weight'].float(); W['headb'] = sd['head.bias'].float()
+    load_s = time.perf_counter() - t_load
 lvl_idx = torch.cat([torch.full((p * p,), i) for i, p in enumerate(pns)])
 def conv(c_in, c_out, k): return (torch.randn(c_out, c_in, k, k) / math.sqrt(c_in * k * k), torch.zeros(c_out))
 def resnet(cin, cout): return dict(n1=cin, c1=conv(cin, cout, 3), n2=cout, c2=conv(cout, cout, 3), sc=conv(cin, cout, 1) if cin != cout else None)
@@ -63,48 +82,49 @@ def sample(logits, k, p):
     cum = probs.cumsum(-1); probs[(cum - probs) > p] = 0
     pick = torch.multinomial(probs.view(-1, k), 1).view(probs.shape[:-1])
     return i.gather(-1, pick.unsqueeze(-1)).squeeze(-1)
-def generate(label, cfg, top_k, top_p):
-    t0 = time.perf_counter(); att = 0.0
-    cond = W['class_emb'][torch.tensor([label, 1000])]; cs = F.silu(cond)
+def generate(label, cfg, top_k, top_p, B):
+    t0 = time.perf_counter(); att = 0.0; N = 2 * B
+    cond = W['class_emb'][torch.tensor([(label + i) % 1000 for i in range(B)] + [1000] * B)]; cs = F.silu(cond)
     lvl_pos = W['lvl'][lvl_idx].unsqueeze(0) + W['pos']
     x = cond.unsqueeze(1) + W['pos_start'] + lvl_pos[:, :1]
-    f_hat = torch.zeros(1, Cv, pns[-1], pns[-1]); cache = [[None, None] for _ in blocks]; cur = 0
+    f_hat = torch.zeros(B, Cv, pns[-1], pns[-1]); cache = [[None, None] for _ in blocks]; cur = 0
     for si, pn in enumerate(pns):
         cur += pn * pn; n = pn * pn
         for bi, b in enumerate(blocks):
-            g1, g2, s1, s2, sh1, sh2 = (cs @ b['ada'].t() + b['adab']).view(2, 1, 6, C).unbind(2)
+            g1, g2, s1, s2, sh1, sh2 = (cs @ b['ada'].t() + b['adab']).view(N, 1, 6, C).unbind(2)
             h = F.layer_norm(x, (C,), eps=1e-6) * (1 + s1) + sh1
-            q, k, v = F.linear(h, b['qkv'], b['qkvb']).view(2, n, 3, H, D).permute(2, 0, 3, 1, 4).unbind(0)
+            q, k, v = F.linear(h, b['qkv'], b['qkvb']).view(N, n, 3, H, D).permute(2, 0, 3, 1, 4).unbind(0)
             q = F.normalize(q, dim=-1) * b['sm'].exp(); k = F.normalize(k, dim=-1)
             ta = time.perf_counter()
             cache[bi][0] = k if cache[bi][0] is None else torch.cat([cache[bi][0], k], 2)
             cache[bi][1] = v if cache[bi][1] is None else torch.cat([cache[bi][1], v], 2)
             a = torch.softmax(q @ cache[bi][0].transpose(-1, -2), dim=-1) @ cache[bi][1]
             att += time.perf_counter() - ta
-            x = x + F.linear(a.transpose(1, 2).reshape(2, n, C), b['proj'], b['projb']) * g1
+            x = x + F.linear(a.transpose(1, 2).reshape(N, n, C), b['proj'], b['projb']) * g1
             h = F.layer_norm(x, (C,), eps=1e-6) * (1 + s2) + sh2
             x = x + F.linear(F.gelu(F.linear(h, b['fc1'], b['fc1b']), approximate='tanh'), b['fc2'], b['fc2b']) * g2
-        sc, sh = (cs @ W['hada'].t() + W['hadab']).view(2, 1, 2, C).unbind(2)
+        sc, sh = (cs @ W['hada'].t() + W['hadab']).view(N, 1, 2, C).unbind(2)
         logits = F.linear(F.layer_norm(x, (C,), eps=1e-6) * (1 + sc) + sh, W['head'], W['headb'])
         t = cfg * si / (S - 1)
-        idx = sample((1 + t) * logits[:1] - t * logits[1:], top_k, top_p)
-        h = W['emb'][idx].transpose(1, 2).reshape(1, Cv, pn, pn)
+        idx = sample((1 + t) * logits[:B] - t * logits[B:], top_k, top_p)
+        h = W['emb'][idx].transpose(1, 2).reshape(B, Cv, pn, pn)
         phi = W['phi'][min(3, si * 4 // S)]
         if si != S - 1:
             h = F.interpolate(h, size=(pns[-1], pns[-1]), mode='bicubic')
         f_hat = f_hat + 0.5 * h + 0.5 * c2d(h, phi, 1)
         if si != S - 1:
             nxt = F.interpolate(f_hat, size=(pns[si + 1], pns[si + 1]), mode='area')
-            x = (F.linear(nxt.view(1, Cv, -1).transpose(1, 2), W['we'], W['web']) + lvl_pos[:, cur:cur + pns[si + 1] ** 2]).repeat(2, 1, 1)
+            x = (F.linear(nxt.view(B, Cv, -1).transpose(1, 2), W['we'], W['web']) + lvl_pos[:, cur:cur + pns[si + 1] ** 2]).repeat(2, 1, 1)
     t1 = time.perf_counter()
     img = decode(c2d(f_hat, W['pq'], 1))
     t2 = time.perf_counter()
     return dict(total=t2 - t0, transformer=t1 - t0, attention=att, dense=t1 - t0 - att, decode=t2 - t1)
 g = spec['gen']
 with torch.no_grad():
-    first = generate(g['label'], g['cfg'], g['topK'], g['topP']) if spec['warmup'] else None
-    runs = [generate(g['label'], g['cfg'], g['topK'], g['topP']) for _ in range(spec['reps'])]
+    args = (g['label'], g['cfg'], g['topK'], g['topP'], g.get('batch', 1))
+    first = generate(*args) if spec['warmup'] else None
+    runs = [generate(*args) for _ in range(spec['reps'])]
 blas = sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower()})
 print(json.dumps(dict(engine=dict(id='torch', name='PyTorch %s, %d threads, %s' % (torch.__version__, torch.get_num_threads(), blas[0] if blas else 'BLAS ?')),
                       version=torch.__version__, threads=torch.get_num_threads(), blas_libraries=blas,
-                      first=first, runs=runs, maxRssMiB=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+                      first=first, runs=runs, load=load_s, maxRssMiB=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))

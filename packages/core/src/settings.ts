@@ -18,6 +18,8 @@ export interface Settings {
   onnxReleaseWeights?: boolean;
   /** NEXTSCALE_ONNX_PREPACK: engine-onnx lets ONNX Runtime prepack linear weights (default on; 0 = off). */
   onnxPrepack?: boolean;
+  /** NEXTSCALE_ONNX_FUSED_BLOCKS: engine-onnx runs each exact-attention transformer block as one session (default on; 0 = off). */
+  onnxFusedBlocks?: boolean;
   /** NEXTSCALE_DAWN_FLAGS: comma-separated toggles for Dawn's create() (backend-gpu in Node), e.g. "backend=vulkan". */
   dawnFlags: string[];
   /** NEXTSCALE_WEBGPU_FEATURE_LEVEL: "compatibility" for adapters that only offer it (backend-gpu in Node). */
@@ -59,12 +61,14 @@ export function readSettings(env: Env = processEnv()): Settings {
   const threads = get('NEXTSCALE_THREADS');
   const release = get('NEXTSCALE_ONNX_RELEASE_WEIGHTS');
   const prepack = get('NEXTSCALE_ONNX_PREPACK');
+  const fused = get('NEXTSCALE_ONNX_FUSED_BLOCKS');
   const level = get('NEXTSCALE_WEBGPU_FEATURE_LEVEL');
   return {
     ...(engine === undefined ? {} : { engine: engine.trim().toLowerCase() }),
     ...(threads === undefined ? {} : { threads: parseThreads(threads) }),
     ...(release === undefined ? {} : { onnxReleaseWeights: parseSwitch(release, 'NEXTSCALE_ONNX_RELEASE_WEIGHTS') }),
     ...(prepack === undefined ? {} : { onnxPrepack: parseSwitch(prepack, 'NEXTSCALE_ONNX_PREPACK') }),
+    ...(fused === undefined ? {} : { onnxFusedBlocks: parseSwitch(fused, 'NEXTSCALE_ONNX_FUSED_BLOCKS') }),
     dawnFlags: (get('NEXTSCALE_DAWN_FLAGS') ?? '').split(',').map((f) => f.trim()).filter(Boolean),
     ...(level === undefined ? {} : { webgpuFeatureLevel: level.trim() }),
   };

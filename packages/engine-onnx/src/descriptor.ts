@@ -30,6 +30,12 @@ export interface OnnxEngineOptions {
    * measured at d16, peak RSS 2.90 GiB against 2.67 GiB without.
    */
   prepack?: boolean;
+  /**
+   * Run each VAR transformer block whole as one ONNX Runtime session (block-graph.ts) where the attention policy routed
+   * all its heads to exact CPU attention (default on; NEXTSCALE_ONNX_FUSED_BLOCKS=0 turns it off: the blocks then run
+   * op by op, with the attention in the policy's backend).
+   */
+  fusedBlocks?: boolean;
 }
 
 const FIX = `reinstall it: \`pnpm install\` (or \`npm install --ignore-scripts @nextscale/engine-onnx\`); onnxruntime-node ${ORT_VERSION} ships its CPU binaries for linux x64/arm64, macOS and Windows`;
@@ -84,6 +90,7 @@ export const engine = {
     const settings = readSettings();
     const releaseWeights = options.releaseWeights ?? settings.onnxReleaseWeights ?? true;
     const prepack = options.prepack ?? settings.onnxPrepack ?? true;
-    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights });
+    const fusedBlocks = options.fusedBlocks ?? settings.onnxFusedBlocks ?? true;
+    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights, fusedBlocks });
   },
 };

@@ -18,6 +18,8 @@ import {
 } from './graphs.js';
 import { canWriteFeatureNet, featureNetGraph, featureNetOutputShape, featureNetWeights } from './feature-net-graph.js';
 import type { Conv2dArgs, DenseEngineLike, FeatureNetLike } from './types.js';
+import { BlockRunner, blockWeightList, type SessionSettings, type TransformerBlockArgs } from './block-runner.js';
+import type { BlockShape, BlockWeights } from './block-graph.js';
 
 interface Pinned {
   key: string;
@@ -44,27 +46,34 @@ export class OnnxDenseEngine implements DenseEngineLike {
   private readonly netFinalizer = new FinalizationRegistry<number>((id) => this.bridge.releaseSession(id));
   private sessionCount = 0;
 
+  /** The fused transformer blocks' sessions and KV caches (block-runner.ts). */
+  private readonly blocks: BlockRunner;
+
   constructor(
     private readonly bridge: OnnxBridge,
     readonly threads: number,
     /** Free the JavaScript copy of each weight once ONNX Runtime holds it (see OnnxEngineOptions.releaseWeights). */
     readonly releaseWeights = true,
+    blockSettings: Omit<SessionSettings, 'threads'> = {},
+    /** Offer transformerBlock (OnnxEngineOptions.fusedBlocks). */
+    readonly fusedBlocksOn = true,
   ) {
+    this.blocks = new BlockRunner({ ...blockSettings, threads });
     this.name = `${describeRuntime(bridge)} (${threads} thread${threads === 1 ? '' : 's'})`;
     this.gemmNT = this.gemmNT.bind(this);
   }
 
-  static async create(o: BridgeOptions & { releaseWeights?: boolean }): Promise<OnnxDenseEngine> {
+  static async create(o: BridgeOptions & { releaseWeights?: boolean; fusedBlocks?: boolean }): Promise<OnnxDenseEngine> {
     // (BridgeOptions carries threads, memArena, spinning and prepack to the worker's session options)
-    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? true);
+    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? true, { spinning: o.spinning, prepack: o.prepack, memArena: o.memArena }, o.fusedBlocks ?? true);
   }
 
   /** Bytes of weight arrays whose JavaScript copy was released after pinning. */
   releasedBytes = 0;
 
-  /** Number of ONNX sessions created so far (pinned weights and shared graphs). */
+  /** Number of ONNX sessions created so far (pinned weights, shared graphs and fused blocks). */
   get sessions(): number {
-    return this.sessionCount;
+    return this.sessionCount + this.blocks.count;
   }
 
   private biasKey(b: Float32Array | null): string {
@@ -254,6 +263,33 @@ export class OnnxDenseEngine implements DenseEngineLike {
       this.bridge.run(id, [{ name: 'x', data: x, offset: b * xn, length: xn, dims: [1, C, H, W] }], [1, Co, Ho, Wo], y, b * yn, net.label);
     }
     return true;
+  }
+
+  /**
+   * A whole VAR transformer block as one session (block-graph.ts), called directly through onnxruntime-node's async
+   * run (not the worker bridge: the result is awaited anyway and the KV cache is the session's extra outputs). Declines
+   * a block whose weights were already handed to one-op sessions (their values live only there).
+   */
+  /** Number of fused transformer-block sessions built so far. */
+  get fusedBlocks(): number {
+    return this.blocks.count;
+  }
+
+  acceptsTransformerBlock(weights: BlockWeights, _shape: BlockShape): boolean {
+    if (!this.fusedBlocksOn) return false;
+    return this.blocks.has(weights) || !blockWeightList(weights).some((w) => this.released.has(w));
+  }
+
+  async transformerBlock(a: TransformerBlockArgs): Promise<Float32Array> {
+    if (!this.blocks.has(a.weights)) {
+      await this.blocks.prepare(a.weights, a.shape);
+      if (this.releaseWeights) for (const w of blockWeightList(a.weights)) this.release(w);
+    }
+    return this.blocks.run(a);
+  }
+
+  releaseTransformerBlockCache(cache: object): void {
+    this.blocks.release(cache);
   }
 
   async dispose(): Promise<void> {

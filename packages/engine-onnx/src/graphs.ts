@@ -41,7 +41,7 @@ export function linearGraph(weight: Float32Array, outF: number, inF: number, bia
 }
 
 /** Wᵀ (inF × outF) of a row-major (outF × inF) weight. */
-function transposed(weight: Float32Array, outF: number, inF: number): Float32Array {
+export function transposed(weight: Float32Array, outF: number, inF: number): Float32Array {
   const wt = new Float32Array(inF * outF);
   for (let o = 0; o < outF; o++) {
     const row = o * inF;
@@ -187,10 +187,10 @@ export function geluTanhGraph(): GraphModel {
   };
 }
 
-const geluConstants: Initializer[] = [scalar('gelu.k', 0.044715), scalar('gelu.one', 1), scalar('gelu.minus2c', -2 * Math.sqrt(2 / Math.PI))];
+export const geluConstants: Initializer[] = [scalar('gelu.k', 0.044715), scalar('gelu.one', 1), scalar('gelu.minus2c', -2 * Math.sqrt(2 / Math.PI))];
 
 /** GELU's nodes from `x` to `y` (intermediates prefixed by y's name). */
-function geluNodes(x: string, y: string): NodeSpec[] {
+export function geluNodes(x: string, y: string): NodeSpec[] {
   const t = (n: string) => `${y}.${n}`;
   return [
     { opType: 'Mul', inputs: [x, x], outputs: [t('x2')] },

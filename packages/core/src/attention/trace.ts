@@ -16,6 +16,8 @@ export interface TraceEntry extends HeadGroupDecision {
   certificate?: AttentionCertificate;
   /** Why an approximate backend computed this call exactly (no certificate then: the output is exact). */
   exactReason?: string;
+  /** The dense engine whose fused transformer block computed this exact attention (models/var/fused-block.ts). */
+  fusedIn?: string;
 }
 
 export class AttentionTrace {

@@ -11,6 +11,7 @@ import { Tensor, type TensorLike } from '../../tensor.js';
 import type { AttendFn } from './block.js';
 import { mixGuidance, progressRatio } from './guidance.js';
 import { assertSamplingOptions, gumbelSoftmax, sampleTopKTopP, type RowRng } from './sampling.js';
+import { fusedBlock, releaseFusedCache } from './fused-block.js';
 import { blockAttentionCall } from './self-attention.js';
 import type { VARRunContext, VARTransformer } from './var-transformer.js';
 
@@ -154,15 +155,21 @@ export async function generateNextScale(
   const last = patchNums[S - 1]!;
   const fHat = new Tensor([B, cvae, last, last]);
   const tokens: Int32Array[] = [];
-  const states: RoutedState[] = transformer.weights.blocks.map((b, i) =>
-    ctx.router.openState(blockAttentionCall(config, b, i, 2 * B, transformer.scaleEnds), ctx.trace),
-  );
+  // Each block runs whole in the engine, with the engine holding its KV cache under `caches[i]` (fused-block.ts), or
+  // op by op with its KV cache in a routed attention state.
+  const caches = transformer.weights.blocks.map(() => ({}));
+  const calls = transformer.weights.blocks.map((b, i) => blockAttentionCall(config, b, i, 2 * B, transformer.scaleEnds));
+  const fused = calls.map((call, i) => {
+    const f = ctx.capture ? null : fusedBlock(ctx.router, ctx.trace, call, transformer.weights.blocks[i]!, config, { cache: caches[i]! });
+    return f && ((x: Tensor, m: Tensor) => (throwIfAborted(signal), f(x, m)));
+  });
+  const states: (RoutedState | null)[] = calls.map((call, i) => (fused[i] ? null : ctx.router.openState(call, ctx.trace)));
   try {
     const attendFor =
       (layer: number): AttendFn =>
       async (q, k, v) => {
         throwIfAborted(signal); // per block too: the last scales take seconds each on large models
-        await states[layer]!.append(k, v);
+        await states[layer]!.append(k, v); // (only blocks without a fused call get here)
         return states[layer]!.attend(q);
       };
     let x = transformer.firstScaleInput(c);
@@ -174,7 +181,7 @@ export async function generateNextScale(
       const sfx = `.s${si}`;
       curL += pn * pn;
 
-      const h = await transformer.runBlocks(x, c, attendFor, ctx.capture, sfx);
+      const h = await transformer.runBlocks(x, c, attendFor, ctx.capture, sfx, fused);
       const raw = transformer.logits(h, c);
       ctx.capture?.(`logits_raw${sfx}`, raw.clone());
       const logits = mixGuidance(raw, o.cfg * ratio);
@@ -198,7 +205,8 @@ export async function generateNextScale(
       if (options.onScale) await options.onScale({ scale: si + 1, scales: S, fHat });
     }
   } finally {
-    for (const s of states) s.dispose();
+    for (const s of states) s?.dispose();
+    for (const [i, f] of fused.entries()) if (f) releaseFusedCache(caches[i]!);
   }
 
   throwIfAborted(signal);

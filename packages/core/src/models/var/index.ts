@@ -36,3 +36,14 @@ export type { StateDictLike } from './state-dict.js';
 export type { CaptureFn } from './capture.js';
 export { editNextScale, type EditOptions, type EditProgress, type EditVAE, type EditNextScaleResult } from './edit.js';
 export { editMask, forceMask, keepOnGrid, resizeBilinear, roundHalfEven, boxCells, type EditBox, type EditMode } from './edit-mask.js';
+export {
+  fusedBlock,
+  releaseFusedCache,
+  FUSABLE_BACKENDS,
+  type TransformerBlockEngine,
+  type FusedBlockArgs,
+  type FusedBlockWeights,
+  type FusedBlockShape,
+  type FusedBlockFn,
+} from './fused-block.js';
+export { runBlock, type AttendFn } from './block.js';

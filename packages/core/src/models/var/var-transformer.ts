@@ -10,6 +10,7 @@ import { asTensor, type Tensor, type TensorLike } from '../../tensor.js';
 import { blockModulation, headModulation, HEAD_SLOTS, modulateInPlace, sharedModulation } from './adaln.js';
 import { runBlock, type AttendFn } from './block.js';
 import { scopedEmitter, type CaptureFn } from './capture.js';
+import { fusedBlock, type FusedBlockFn } from './fused-block.js';
 import { checkVARStateDict, inferVARConfig, type VARConfig, type VARConfigOptions } from './config.js';
 import { classCondition, firstScaleInput, levelPositions, nextScaleInput, teacherForcingInput } from './input-embedding.js';
 import { validateLabels } from './labels.js';
@@ -70,10 +71,17 @@ export class VARTransformer {
     return { cond, blockModulations, headModulation: headModulation(this.weights, condSilu) };
   }
 
-  /** Runs every block; `attendFor(i)` supplies block i's attention core. */
-  async runBlocks(x: Tensor, c: Conditioning, attendFor: (layer: number) => AttendFn, capture?: CaptureFn, suffix = ''): Promise<Tensor> {
+  /**
+   * Runs every block; `attendFor(i)` supplies block i's attention core, or `fused[i]` runs block i whole as one engine
+   * call (fused-block.ts).
+   */
+  async runBlocks(
+    x: Tensor, c: Conditioning, attendFor: (layer: number) => AttendFn, capture?: CaptureFn, suffix = '', fused?: readonly (FusedBlockFn | null)[],
+  ): Promise<Tensor> {
     for (let i = 0; i < this.weights.blocks.length; i++) {
-      x = await runBlock(x, c.blockModulations[i]!, this.weights.blocks[i]!, this.config, attendFor(i), scopedEmitter(capture, `block${i}.`, suffix));
+      const m = c.blockModulations[i]!;
+      const whole = fused?.[i];
+      x = whole ? await whole(x, m) : await runBlock(x, m, this.weights.blocks[i]!, this.config, attendFor(i), scopedEmitter(capture, `block${i}.`, suffix));
     }
     return x;
   }
@@ -114,7 +122,11 @@ export class VARTransformer {
       const call = blockAttentionCall(this.config, this.weights.blocks[layer]!, layer, B, this.scaleEnds);
       return (q, k, v) => ctx.router.attend(call, q, k, v, spec, ctx.trace);
     };
-    const h = await this.runBlocks(x, c, attendFor, ctx.capture);
+    // blocks whose attention the policy routes to exact CPU attention may run whole in the engine (not under a capture)
+    const fused = this.weights.blocks.map((b, i) =>
+      ctx.capture ? null : fusedBlock(ctx.router, ctx.trace, blockAttentionCall(this.config, b, i, B, this.scaleEnds), b, this.config, { scaleEnds: this.scaleEnds }),
+    );
+    const h = await this.runBlocks(x, c, attendFor, ctx.capture, '', fused);
     const logits = this.logits(h, c, ctx.capture);
     ctx.capture?.('logits', logits.clone());
     return logits;

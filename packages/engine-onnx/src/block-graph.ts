@@ -1,0 +1,143 @@
+/**
+ * A whole VAR transformer block (core's models/var/block.ts, eval mode) as one ONNX graph, so that a scale step costs
+ * one ONNX Runtime call per block instead of ~8 engine calls plus core's loops between them:
+ *
+ *   h  = LN(x)·(1 + scale1) + shift1                      (modulation rows m: [gamma1, gamma2, scale1, scale2, shift1, shift2])
+ *   q, k, v = split(h·Wqkvᵀ + [q_bias, 0, v_bias]) per head; with l2-norm attention q, k l2-normalised and q × qScale[h]
+ *   K, V = concat(past, k / v)                            (the block's KV cache: past_key/past_value in, present_* out)
+ *   a  = softmax(τ·q·Kᵀ + mask)·V                         (ONNX opset-23 Attention; mask: additive, 0 or −∞)
+ *   x1 = x + (merge(a)·Wprojᵀ + b)·gamma1
+ *   y  = x1 + FFN(LN(x1)·(1 + scale2) + shift2)·gamma2    (the FFN written as feedForwardGraph writes it)
+ *
+ * Inputs x (N, T, C), m (N, 6C), past_key/past_value (N, H, P, hd), mask (T, P + T); outputs y (N, T, C) and
+ * present_key/present_value (N, H, P + T, hd). P may be 0 (the first scale, teacher forcing). Weights are initializers
+ * (the linear layers' transposed, as linearGraph writes them), so the session is built once per block.
+ */
+import { FLOAT, INT64, encodeModel, type Initializer, type NodeSpec } from './onnx-proto.js';
+import { geluConstants, geluNodes, transposed, type GraphModel } from './graphs.js';
+
+/** The block's weights as core's VARBlockWeights holds them (row-major, PyTorch's (out, in) layout). */
+export interface BlockWeights {
+  qkvWeight: Float32Array;
+  /** cat(q_bias, zeros, v_bias) (3C). */
+  qkvBias: Float32Array;
+  /** exp(min(scale_mul, ln 100)) per head; present exactly when attention is l2-normalised. */
+  qScale?: Float32Array;
+  projWeight: Float32Array;
+  projBias: Float32Array;
+  fc1Weight: Float32Array;
+  fc1Bias: Float32Array;
+  fc2Weight: Float32Array;
+  fc2Bias: Float32Array;
+}
+
+export interface BlockShape {
+  /** Model width C = heads · headDim. */
+  width: number;
+  heads: number;
+  headDim: number;
+  /** FFN hidden width. */
+  hidden: number;
+  /** LayerNorm epsilon. */
+  eps: number;
+  /** Softmax scale τ (1 with l2-norm attention). */
+  scale: number;
+}
+
+/** The BLOCK_SLOTS order of core's adaln.ts (pitfall 6 of the spec: VAR's unbind order). */
+const SLOT = { gamma1: 0, gamma2: 1, scale1: 2, scale2: 3, shift1: 4, shift2: 5 } as const;
+
+export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphModel {
+  const { width: C, heads: H, headDim: hd, hidden } = s;
+  if (H * hd !== C) throw new RangeError(`transformerBlockGraph: heads ${H} × headDim ${hd} ≠ width ${C}`);
+  const l2 = w.qScale !== undefined;
+  const f = (name: string, dims: number[], data: Float32Array): Initializer => ({ name, dataType: FLOAT, dims, data });
+  const i64 = (name: string, data: number[], dims: number[] = [data.length]): Initializer => ({ name, dataType: INT64, dims, data });
+  const initializers: Initializer[] = [
+    f('ln.one', [C], new Float32Array(C).fill(1)),
+    f('ln.zero', [C], new Float32Array(C)),
+    f('Wqkv', [C, 3 * C], transposed(w.qkvWeight, 3 * C, C)),
+    f('bqkv', [3 * C], w.qkvBias),
+    f('Wproj', [C, C], transposed(w.projWeight, C, C)),
+    f('bproj', [C], w.projBias),
+    f('W1t', [C, hidden], transposed(w.fc1Weight, hidden, C)),
+    f('b1', [hidden], w.fc1Bias),
+    f('W2t', [hidden, C], transposed(w.fc2Weight, C, hidden)),
+    f('b2', [C], w.fc2Bias),
+    f('one', [], Float32Array.of(1)),
+    i64('shape.N16C', [0, 1, 6, C]),
+    i64('shape.qkv', [0, 0, 3, H, hd]),
+    i64('shape.NTC', [0, 0, C]),
+    ...[0, 1, 2, 3, 4, 5].map((k) => i64(`slot${k}`, [k], [])),
+    ...geluConstants,
+  ];
+  if (l2) initializers.push(f('qScale', [H, 1, 1], w.qScale!), f('eps12', [], Float32Array.of(1e-12)), i64('axis.last', [-1]));
+  const nodes: NodeSpec[] = [];
+  const node = (opType: string, inputs: string[], outputs: string[], attributes?: NodeSpec['attributes']) =>
+    nodes.push({ opType, inputs, outputs, ...(attributes ? { attributes } : {}) });
+
+  // m (N, 6C) → (N, 1, 6, C); slot k is then (N, 1, C), broadcast over the tokens
+  node('Reshape', ['m', 'shape.N16C'], ['m6']);
+  const slot = (k: number) => {
+    node('Gather', ['m6', `slot${k}`], [`mod${k}`], { axis: { i: 2 } });
+    return `mod${k}`;
+  };
+  const modulated = (xIn: string, scaleSlot: number, shiftSlot: number, out: string) => {
+    node('LayerNormalization', [xIn, 'ln.one', 'ln.zero'], [`${out}.ln`], { axis: { i: -1 }, epsilon: { f: s.eps } });
+    node('Add', [slot(scaleSlot), 'one'], [`${out}.1ps`]);
+    node('Mul', [`${out}.ln`, `${out}.1ps`], [`${out}.sc`]);
+    node('Add', [`${out}.sc`, slot(shiftSlot)], [out]);
+  };
+  modulated('x', SLOT.scale1, SLOT.shift1, 'h1');
+  node('MatMul', ['h1', 'Wqkv'], ['qkv0']);
+  node('Add', ['qkv0', 'bqkv'], ['qkv']);
+  node('Reshape', ['qkv', 'shape.qkv'], ['qkv5']); // (N, T, 3, H, hd)
+  node('Transpose', ['qkv5'], ['qkvT'], { perm: { ints: [2, 0, 3, 1, 4] } }); // (3, N, H, T, hd)
+  for (const [k, name] of ['q', 'k', 'v'].entries()) node('Gather', ['qkvT', `slot${k}`], [l2 && name !== 'v' ? `${name}.raw` : name], { axis: { i: 0 } });
+  if (l2) {
+    // x / max(‖x‖₂, 1e-12) over each head's hd values, as core's projectQKV (and F.normalize) compute it
+    for (const name of ['q', 'k']) {
+      node('ReduceSumSquare', [`${name}.raw`, 'axis.last'], [`${name}.sq`], { keepdims: { i: 1 } });
+      node('Sqrt', [`${name}.sq`], [`${name}.norm`]);
+      node('Max', [`${name}.norm`, 'eps12'], [`${name}.den`]);
+      node('Div', [`${name}.raw`, `${name}.den`], [name === 'q' ? 'q.unit' : 'k']);
+    }
+    node('Mul', ['q.unit', 'qScale'], ['q']);
+  }
+  node('Attention', ['q', 'k', 'v', 'mask', 'past_key', 'past_value'], ['attn', 'present_key', 'present_value'], { scale: { f: s.scale } });
+  node('Transpose', ['attn'], ['attnT'], { perm: { ints: [0, 2, 1, 3] } }); // (N, T, H, hd)
+  node('Reshape', ['attnT', 'shape.NTC'], ['attnM']);
+  node('MatMul', ['attnM', 'Wproj'], ['proj0']);
+  node('Add', ['proj0', 'bproj'], ['proj']);
+  node('Mul', ['proj', slot(SLOT.gamma1)], ['projG']);
+  node('Add', ['x', 'projG'], ['x1']);
+
+  modulated('x1', SLOT.scale2, SLOT.shift2, 'h2');
+  node('MatMul', ['h2', 'W1t'], ['fc1o']);
+  node('Add', ['fc1o', 'b1'], ['fc1b']);
+  nodes.push(...geluNodes('fc1b', 'g'));
+  node('MatMul', ['g', 'W2t'], ['fc2o']);
+  node('Add', ['fc2o', 'b2'], ['ffn']);
+  node('Mul', ['ffn', slot(SLOT.gamma2)], ['ffnG']);
+  node('Add', ['x1', 'ffnG'], ['y']);
+
+  const io = (name: string, dims: (number | string)[]) => ({ name, elemType: FLOAT, dims });
+  return {
+    label: `transformerBlock C${C} H${H}×${hd} hidden ${hidden}`,
+    optimization: 'basic',
+    bytes: encodeModel({
+      name: 'transformerBlock',
+      opset: 23,
+      nodes,
+      inputs: [
+        io('x', ['N', 'T', C]),
+        io('m', ['N', 6 * C]),
+        io('past_key', ['N', H, 'P', hd]),
+        io('past_value', ['N', H, 'P', hd]),
+        io('mask', ['T', 'PT']),
+      ],
+      outputs: [io('y', ['N', 'T', C]), io('present_key', ['N', H, 'PT', hd]), io('present_value', ['N', H, 'PT', hd])],
+      initializers,
+    }),
+  };
+}
