@@ -148,7 +148,7 @@ export async function generateNextScale(
   const rows = new Int32Array(2 * B);
   rows.set(o.labels);
   rows.fill(config.numClasses, B);
-  const c = transformer.condition(rows);
+  const c = await transformer.condition(rows);
 
   const last = patchNums[S - 1]!;
   const fHat = new Tensor([B, cvae, last, last]);
@@ -174,7 +174,7 @@ export async function generateNextScale(
       curL += pn * pn;
 
       const h = await transformer.runBlocks(x, c, attendFor, ctx.capture, sfx);
-      const raw = transformer.logits(h, c);
+      const raw = await transformer.logits(h, c);
       ctx.capture?.(`logits_raw${sfx}`, raw.clone());
       const logits = mixGuidance(raw, o.cfg * ratio);
       ctx.capture?.(`logits_cfg${sfx}`, logits.clone());
@@ -191,7 +191,7 @@ export async function generateNextScale(
       ctx.capture?.(`fhat${sfx}`, fHat.clone());
       if (si !== S - 1) {
         ctx.capture?.(`next_map${sfx}`, next.clone());
-        x = transformer.nextScaleInput(next, curL, 2);
+        x = await transformer.nextScaleInput(next, curL, 2);
       }
       onProgress?.({ stage: 'transformer', scale: si + 1, scales: S });
       if (options.onScale) await options.onScale({ scale: si + 1, scales: S, fHat });

@@ -11,7 +11,11 @@ import { phiKey } from './config.js';
 import type { Params } from './params.js';
 import { phiIndexPerScale } from './phi.js';
 
-/** `Phi(h) = (1−r)·h + r·conv3x3(h)`: the residual refinement applied to each scale's contribution. */
+/**
+ * `Phi(h) = (1−r)·h + r·conv3x3(h)`: the residual refinement applied to each scale's contribution. Its conv is core's
+ * synchronous op (on the active engine's GEMM, or the TypeScript one), not an awaited engine call: a few MFLOP per
+ * image (Cvae channels, maps of at most the latent size), and the quantizer stays a synchronous copy of VAR's.
+ */
 export class Phi {
   constructor(
     readonly weight: Tensor,

@@ -75,7 +75,7 @@ export class VQVAE {
   async encodeFeatures(images: Tensor, run: VQVAERunOptions): Promise<Tensor> {
     this.checkImages(images);
     const h = await this.encoder.forward(images, run);
-    return emit(run, 'quant_conv', this.quantConv.forward(h));
+    return emit(run, 'quant_conv', await this.quantConv.forward(h));
   }
 
   /** Token maps per scale (VAR's img_to_idxBl), each B·pn² row-major. */
@@ -96,7 +96,7 @@ export class VQVAE {
 
   /** `clamp(decoder(post_quant_conv(f_hat)), −1, 1)`. */
   async fhatToImage(fHat: Tensor, run: VQVAERunOptions): Promise<Tensor> {
-    const z = emit(run, 'post_quant_conv', this.postQuantConv.forward(fHat));
+    const z = emit(run, 'post_quant_conv', await this.postQuantConv.forward(fHat));
     const raw = await this.decoder.forward(z, run);
     run.onRawImage?.(raw);
     return clamp(raw, -1, 1);
