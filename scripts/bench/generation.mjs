@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import '@nextscale/engine-wasm/register';
 import {
   createRegistry,
-  getGemmEngine,
+  activeEngineInfo,
   loadVAR,
   priorityPolicy,
   randomVARStateDict,
@@ -215,7 +215,7 @@ async function bench(name, model, clock, reps, warmup) {
 
 console.log(`machine: ${JSON.stringify(machine())}`);
 const probe = await cpuBackend.probe();
-console.log(`GEMM engine: ${getGemmEngine().name}; cpu attention backend: ${probe.reason}`);
+console.log(`GEMM engine: ${activeEngineInfo().name}; cpu attention backend: ${probe.reason}`);
 console.log(`generation: batch 1, ${JSON.stringify(GEN)}`);
 
 if (!argv.includes('--skip-tiny')) {

@@ -2,7 +2,7 @@
 // attention shapes (L = 680 and 2240, head dim 64), medians over several runs.
 // Usage: pnpm build && node scripts/bench/kernels.mjs [--reps 5]
 import '@nextscale/engine-wasm/register';
-import { pyramidWork, RELEASED_PYRAMIDS, Rng, scaleEnds, Tensor, getGemmEngine, matmul, selectEngine, setDenseEngine } from '@nextscale/core';
+import { pyramidWork, RELEASED_PYRAMIDS, Rng, scaleEnds, Tensor, activeEngineInfo, matmul, selectEngine, setDenseEngine } from '@nextscale/core';
 import { createCpuAttention } from '@nextscale/backend-cpu';
 import { machine, timeMedian } from '@nextscale/bench-utils';
 
@@ -35,6 +35,6 @@ for (const [L, pns] of Object.entries(RELEASED_PYRAMIDS)) {
   rows.push({ kernel: `attention L=${n} d=${d} block-causal`, seconds: masked.median, gflops: (4 * pairs * d) / masked.median / 1e9 });
 }
 
-console.log(`machine: ${JSON.stringify(machine())}; GEMM engine ${getGemmEngine().name}; median of ${reps} runs after one warm-up`);
+console.log(`machine: ${JSON.stringify(machine())}; GEMM engine ${activeEngineInfo().name}; median of ${reps} runs after one warm-up`);
 console.log('| kernel | median s | GFLOP/s |\n|---|---|---|');
 for (const r of rows) console.log(`| ${r.kernel} | ${r.seconds.toFixed(4)} | ${r.gflops.toFixed(2)} |`);

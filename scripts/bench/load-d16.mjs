@@ -23,11 +23,11 @@ if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4])
 else await parent();
 
 async function parent() {
-  const { countStateDict, getGemmEngine, randomVARStateDictEntries, randomVQVAEStateDictEntries, releasedVARSpec, releasedVQVAEConfig, writeSafetensors } =
+  const { countStateDict, activeEngineInfo, randomVARStateDictEntries, randomVQVAEStateDictEntries, releasedVARSpec, releasedVQVAEConfig, writeSafetensors } =
     await import('@nextscale/core');
   const { machine } = await import('@nextscale/bench-utils');
   const depth = Number(arg('--depth', '16'));
-  console.log(`machine: ${JSON.stringify(machine())}; GEMM engine: ${getGemmEngine().name}`);
+  console.log(`machine: ${JSON.stringify(machine())}; GEMM engine: ${activeEngineInfo().name}`);
 
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'nextscale-load-d16-'));
   const cleanup = () => {

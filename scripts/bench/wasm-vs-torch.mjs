@@ -22,7 +22,7 @@ import {
   scaleEnds,
   Tensor,
   VARModel,
-  getGemmEngine,
+  activeEngineInfo,
   jsGemmEngine,
   randomVARStateDict,
   randomVQVAEStateDict,
@@ -104,7 +104,7 @@ async function generationChild(reps) {
     runs.push({ total: (t2 - t1) / 1000, transformer: ((decodeAt || t2) - t1) / 1000, decode: (t2 - (decodeAt || t2)) / 1000 });
   }
   await model.dispose();
-  console.log(JSON.stringify({ engine: getGemmEngine().name, tokens: model.config.tokenCount, build, runs }));
+  console.log(JSON.stringify({ engine: activeEngineInfo().name, tokens: model.config.tokenCount, build, runs }));
 }
 
 if (flag('--gen-child')) {

@@ -2,11 +2,12 @@
  * The engine's descriptor, registered in core's default engine registry by `@nextscale/engine-onnx/register`.
  * Installed ⇒ available: `probe` loads onnxruntime-node's native addon and reports why it cannot when it cannot.
  */
-import { resolveOrt } from './bridge.js';
-import { OnnxDenseEngine } from './engine.js';
+import type { OnnxDenseEngine } from './engine.js';
+import { createOnnxEngine, loadOrt } from './node.js';
+
+export { loadOrt, ORT_VERSION } from './node.js';
 
 export const VERSION = '0.1.0';
-export const ORT_VERSION = '1.30.0';
 
 export interface OnnxEngineOptions {
   /** ONNX Runtime's intra-op threads (default: NEXTSCALE_THREADS, else the available cores). */
@@ -32,26 +33,6 @@ export interface OnnxEngineOptions {
 
 const env_ = (name: string): string | undefined =>
   (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
-
-const FIX = `reinstall it: \`pnpm install\` (or \`npm install --ignore-scripts @nextscale/engine-onnx\`); onnxruntime-node ${ORT_VERSION} ships its CPU binaries for linux x64/arm64, macOS and Windows`;
-
-/** Loads onnxruntime-node in this thread; the error says why it cannot (missing package, broken native addon). */
-export async function loadOrt(entry?: string): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
-  let path: string;
-  try {
-    path = entry ?? resolveOrt();
-  } catch {
-    return { ok: false, reason: `onnxruntime-node is not installed beside @nextscale/engine-onnx; ${FIX}` };
-  }
-  try {
-    const ort = (await import(/* @vite-ignore */ path)) as { env?: { versions?: { node?: string } }; default?: { env?: { versions?: { node?: string } } } };
-    const version = ort.env?.versions?.node ?? ort.default?.env?.versions?.node ?? 'unknown';
-    return { ok: true, version };
-  } catch (e) {
-    const first = String((e as Error)?.message ?? e).split('\n')[0];
-    return { ok: false, reason: `onnxruntime-node's native addon failed to load (${first}); ${FIX}` };
-  }
-}
 
 export function defaultThreads(): number {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NEXTSCALE_THREADS;
@@ -84,12 +65,10 @@ export const engine = {
   async create(options: OnnxEngineOptions & Record<string, unknown> = {}): Promise<OnnxDenseEngine> {
     const threads = options.threads ?? defaultThreads();
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`engine-onnx: threads must be a positive integer, got ${String(threads)}`);
-    const r = await loadOrt();
-    if (!r.ok) throw new Error(`engine-onnx: ${r.reason}`);
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NEXTSCALE_ONNX_RELEASE_WEIGHTS;
     const releaseWeights = options.releaseWeights ?? env !== '0';
     const prepackEnv = env_('NEXTSCALE_ONNX_PREPACK');
     const prepack = options.prepack ?? prepackEnv !== '0';
-    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights });
+    return createOnnxEngine({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights });
   },
 };

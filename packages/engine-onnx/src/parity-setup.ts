@@ -5,10 +5,10 @@
  */
 import { afterAll, expect } from 'vitest';
 import { getDenseEngine, setDenseEngine } from '../../core/src/engines/index.js';
-import { OnnxDenseEngine } from './engine.js';
+import { createOnnxEngine } from './node.js';
 
 // at the top level, not in beforeAll: core's parity files start their generations while they are collected
-const engine = await OnnxDenseEngine.create({ threads: 2 });
+const engine = await createOnnxEngine({ threads: 2 });
 setDenseEngine(engine);
 
 afterAll(async () => {

@@ -6,19 +6,12 @@
  * onnxruntime-web (wasm or WebGPU execution provider) in a nested worker that this one blocks on; its .wasm is the
  * app's own copy (dist/ort/). A failure to start it is the generation's error: never a silent fall back to wasm.
  */
-import { createWasmElementwiseEngine, createWasmGemmEngine } from '@nextscale/engine-wasm';
+import { createWasmDenseEngine, type WasmDenseEngine } from '@nextscale/engine-wasm';
 import { createWebOnnxEngine, type OnnxDenseEngine } from '@nextscale/engine-onnx/browser';
-import {
-  jsGemmEngine,
-  setDenseEngine,
-  setElementwiseEngine,
-  setGemmEngine,
-  type ElementwiseEngine,
-  type GemmEngine,
-} from '@nextscale/core';
+import { jsGemmEngine, setDenseEngine } from '@nextscale/core';
 import type { EngineId } from '../protocol.js';
 
-let wasm: { gemm: GemmEngine; elementwise: ElementwiseEngine } | undefined;
+let wasm: WasmDenseEngine | undefined;
 /** One onnxruntime-web engine per execution provider, started on first use (a failed start is retried next time). */
 const onnx = new Map<'wasm' | 'webgpu', Promise<OnnxDenseEngine>>();
 
@@ -41,12 +34,9 @@ export async function useEngine(id: EngineId, simd: boolean, ortBase: string): P
   setDenseEngine(null);
   if (id === 'wasm') {
     if (!simd) throw new Error('the WebAssembly engine needs WebAssembly SIMD, which this browser lacks: choose the TypeScript engine, or update the browser');
-    wasm ??= { gemm: createWasmGemmEngine({ threads: 1, relaxed: false }), elementwise: createWasmElementwiseEngine({ relaxed: false }) };
-    setGemmEngine(wasm.gemm);
-    setElementwiseEngine(wasm.elementwise);
-    return wasm.gemm.name;
+    wasm ??= createWasmDenseEngine({ threads: 1, relaxed: false });
+    setDenseEngine(wasm);
+    return wasm.name;
   }
-  setGemmEngine(jsGemmEngine);
-  setElementwiseEngine(null);
   return jsGemmEngine.name;
 }
