@@ -13,7 +13,7 @@ export { OnnxDenseEngine } from './engine.js';
 export { OrtSessions, type OrtLike, type OrtSession, type RunInput } from './sessions.js';
 export { sessionOptions, configureOrtWeb, type SessionSettings } from './session-options.js';
 export { encodeModel, type GraphSpec, type NodeSpec, type Initializer, type ValueInfo } from './onnx-proto.js';
-export { linearGraph, convGraph, gemmNTGraph, layerNormGraph, geluTanhGraph, siluGraph, type GraphModel } from './graphs.js';
+export { linearGraph, convGraph, layerNormGraph, geluTanhGraph, siluGraph, type GraphModel } from './graphs.js';
 export type { Conv2dArgs, DenseEngineLike } from './types.js';
 
 /** onnxruntime-web's version this package is built and tested with. */

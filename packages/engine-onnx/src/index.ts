@@ -5,4 +5,4 @@ export { OrtSessions, type OrtLike, type OrtSession, type RunInput } from './ses
 export { sessionOptions, type SessionSettings, type CpuSettings } from './session-options.js';
 export { encodeModel, type GraphSpec, type NodeSpec, type Initializer, type ValueInfo } from './onnx-proto.js';
 export type { Conv2dArgs, DenseEngineLike } from './types.js';
-export { linearGraph, convGraph, gemmNTGraph, layerNormGraph, geluTanhGraph, siluGraph, type GraphModel } from './graphs.js';
+export { linearGraph, convGraph, layerNormGraph, geluTanhGraph, siluGraph, type GraphModel } from './graphs.js';

@@ -3,8 +3,8 @@
  * plain multiply-add, as the CLI runs in Node 20: Chromium also offers relaxed SIMD, whose fused
  * multiply-add rounds differently, so it is turned off here for the page to write the CLI's pixels.
  * 'js' is core's plain TypeScript reference. 'onnx' and 'onnx-webgpu' are @nextscale/engine-onnx's graphs on
- * onnxruntime-web (wasm or WebGPU execution provider) in a nested worker that this one blocks on; its .wasm is the
- * app's own copy (dist/ort/). A failure to start it is the generation's error: never a silent fall back to wasm.
+ * onnxruntime-web (wasm or WebGPU execution provider), awaited in this worker; its .wasm is the app's own copy
+ * (dist/ort/). A failure to start it is the generation's error: never a silent fall back to wasm.
  */
 import { createWasmDenseEngine, type WasmDenseEngine } from '@nextscale/engine-wasm';
 import { createWebOnnxEngine, type OnnxDenseEngine } from '@nextscale/engine-onnx/browser';
