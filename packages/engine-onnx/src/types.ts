@@ -1,5 +1,5 @@
 /**
- * The dense-engine contract's shapes as this package uses them (ENGINE-CONTRACT.md). Structural, so the engine
+ * The dense-engine contract's shapes as this package uses them (core's engines/dense-contract.ts). Structural, so the engine
  * satisfies core's `DenseEngine` without importing its types at run time.
  */
 export interface Conv2dArgs {

@@ -39,6 +39,7 @@ export function getDenseEngine(): DenseEngine | null {
 
 /** Which engine the model runs on now: `{ id, name }` ('js' for the reference). */
 export function activeEngineInfo(): { id: string; name: string } {
+  // 'js-4x4' is ops/gemm.ts's jsGemmEngine.name, written out because ops/gemm.ts imports this file (a test checks both)
   return state.engine ? { id: state.engine.id, name: state.engine.name } : { id: 'js', name: 'js-4x4' };
 }
 
