@@ -137,8 +137,8 @@ export class OnnxDenseEngine implements DenseEngineLike {
   }
 
   // No gemmNT: ONNX Runtime's API is asynchronous and the contract's GEMM is synchronous, so core's synchronous ops
-  // (matmul; the VQ-VAE quantizer's small Phi convs) run on core's TypeScript GEMM. Every dense call the model awaits
-  // (linear, the FFN, convs, layer norm, GELU, SiLU, the VQ-VAE stretches) runs here.
+  // (matmul) run on core's TypeScript GEMM. Every dense call the model awaits (linear, the FFN, convs, layer norm,
+  // GELU, SiLU, the VQ-VAE stretches) runs here.
 
   async linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): Promise<void> {
     if (rows === 0 || outF === 0) return;

@@ -103,7 +103,7 @@ describe('feature nets', () => {
     const engine = interpretingEngine();
     setDenseEngine(engine);
     let raw: Tensor | undefined;
-    const img = await vae.fhatToImage(vae.tokensToFhat(tokens), { ...(await run()), onRawImage: (t) => (raw = t) });
+    const img = await vae.fhatToImage(await vae.tokensToFhat(tokens), { ...(await run()), onRawImage: (t) => (raw = t) });
     expect(engine.nets.length).toBeGreaterThan(0);
     expect(raw!.shape).toEqual(img.shape);
     expect(Array.from(img.data)).toEqual(Array.from(raw!.data, (v) => Math.min(1, Math.max(-1, v))));

@@ -69,7 +69,7 @@ export interface NextScaleVAE {
     /** Token indices (B·pn²) → codebook vectors (B, Cvae, pn, pn). */
     lookup(idx: Int32Array, batch: number, pn: number): Tensor;
     /** Adds scale si's contribution to fHat in place; returns the next scale's input map (or fHat at the last scale). */
-    nextAutoregressiveInput(si: number, fHat: Tensor, h: Tensor): Tensor;
+    nextAutoregressiveInput(si: number, fHat: Tensor, h: Tensor): Promise<Tensor>;
   };
   /** f_hat → images clamped to [−1, 1]; onRawImage sees the unclamped image. */
   fhatToImage(
@@ -187,7 +187,7 @@ export async function generateNextScale(
       const { tokens: used, hMap } = replaceTokens?.(si, idx, sampledMap) ?? { tokens: idx, hMap: sampledMap };
       tokens.push(used);
 
-      const next = vae.quantizer.nextAutoregressiveInput(si, fHat, hMap);
+      const next = await vae.quantizer.nextAutoregressiveInput(si, fHat, hMap);
       ctx.capture?.(`fhat${sfx}`, fHat.clone());
       if (si !== S - 1) {
         ctx.capture?.(`next_map${sfx}`, next.clone());

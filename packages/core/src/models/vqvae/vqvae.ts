@@ -85,12 +85,12 @@ export class VQVAE {
 
   /** VAR's img_to_reconstructed_img(last_one=True): encode, quantize all scales, decode; in [−1, 1]. */
   async reconstruct(images: Tensor, run: VQVAERunOptions): Promise<Tensor> {
-    const fhats = this.quantizer.fhatFromFeatures(await this.encodeFeatures(images, run));
+    const fhats = await this.quantizer.fhatFromFeatures(await this.encodeFeatures(images, run));
     return this.fhatToImage(fhats[fhats.length - 1]!, run);
   }
 
   /** f_hat (B, Cvae, pn, pn) after every scale of a token pyramid. */
-  tokensToFhat(tokens: readonly Int32Array[]): Tensor {
+  tokensToFhat(tokens: readonly Int32Array[]): Promise<Tensor> {
     return this.quantizer.idxToFhat(tokens, this.batchOf(tokens));
   }
 
@@ -104,7 +104,7 @@ export class VQVAE {
 
   /** Token pyramid → images (B, 3, S, S) in [0, 1], as VAR's autoregressive_infer_cfg returns them. */
   async decode(tokens: readonly Int32Array[], run: VQVAERunOptions): Promise<Tensor> {
-    const img = await this.fhatToImage(this.tokensToFhat(tokens), run);
+    const img = await this.fhatToImage(await this.tokensToFhat(tokens), run);
     const out = new Float32Array(img.data.length);
     for (let i = 0; i < out.length; i++) out[i] = (img.data[i]! + 1) * 0.5;
     return new Tensor(img.shape, out);
