@@ -7,7 +7,7 @@
 // generations after one warm-up per child; the load average before and after each child is printed (the machine
 // is shared: other jobs slow every column, so read the figures as noisy).
 // Usage: node scripts/bench/compare-trees.mjs --base /path/to/other/checkout [--engines wasm,onnx] [--reps 3]
-//          [--threads N] [--pn 1,2,3,4,5,6,8] [--json out.json]
+//          [--threads N] [--pn 1,2,3,4,5,6,8] [--this-first] [--json out.json]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -44,7 +44,8 @@ console.log(`d16 random weights, patch schedule ${pn}, batch 1, ${JSON.stringify
 console.log(`trees: base ${trees.base}, this ${trees.this}`);
 const results = {};
 for (const id of engines) {
-  for (const side of ['base', 'this']) {
+  // --this-first: the other order, to see how much a load that drifts during the run favours the second side
+  for (const side of process.argv.includes('--this-first') ? ['this', 'base'] : ['base', 'this']) {
     const before = load();
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', id, '--tree', trees[side], '--reps', String(reps), '--threads', String(threads), '--pn', pn], {
       cwd: trees[side],

@@ -11,4 +11,4 @@ export {
 } from './registry.js';
 export { selectEngine, normalizeEngineId, type SelectEngineOptions, type SelectedEngine } from './select.js';
 export { setDenseEngine, getDenseEngine, activeEngineInfo, withDenseEngine, withReferenceEngine } from './active.js';
-export type { Conv2dArgs as DenseConv2dArgs, Awaitable } from './dense-contract.js';
+export type { Conv2dArgs as DenseConv2dArgs } from './dense-contract.js';
