@@ -10,7 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import '@nextscale/engine-wasm/register';
 import { createRegistry, loadVAR, priorityPolicy, selectEngine, setDenseEngine, VARModel } from '@nextscale/core';
-import { getGemmEngine } from '@nextscale/core/ops';
+import { activeEngineInfo } from '@nextscale/core/engines';
 import { randomVARStateDict, randomVQVAEStateDict, releasedVARSpec, releasedVQVAEConfig } from '@nextscale/core/models';
 import { backend as cpuBackend } from '@nextscale/backend-cpu';
 import { machine, median } from '@nextscale/bench-utils';
@@ -205,7 +205,7 @@ async function bench(name, model, clock, reps, warmup) {
 
 console.log(`machine: ${JSON.stringify(machine())}`);
 const probe = await cpuBackend.probe();
-console.log(`GEMM engine: ${getGemmEngine().name}; cpu attention backend: ${probe.reason}`);
+console.log(`GEMM engine: ${activeEngineInfo().name}; cpu attention backend: ${probe.reason}`);
 console.log(`generation: batch 1, ${JSON.stringify(GEN)}`);
 
 if (!argv.includes('--skip-tiny')) {

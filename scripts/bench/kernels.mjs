@@ -4,7 +4,8 @@
 import '@nextscale/engine-wasm/register';
 import { Rng, Tensor, selectEngine, setDenseEngine } from '@nextscale/core';
 import { pyramidWork } from '@nextscale/core/attention';
-import { getGemmEngine, matmul } from '@nextscale/core/ops';
+import { activeEngineInfo } from '@nextscale/core/engines';
+import { matmul } from '@nextscale/core/ops';
 import { RELEASED_PYRAMIDS, scaleEnds } from '@nextscale/core/models';
 import { createCpuAttention } from '@nextscale/backend-cpu';
 import { machine, timeMedian } from '@nextscale/bench-utils';
@@ -38,6 +39,6 @@ for (const [L, pns] of Object.entries(RELEASED_PYRAMIDS)) {
   rows.push({ kernel: `attention L=${n} d=${d} block-causal`, seconds: masked.median, gflops: (4 * pairs * d) / masked.median / 1e9 });
 }
 
-console.log(`machine: ${JSON.stringify(machine())}; GEMM engine ${getGemmEngine().name}; median of ${reps} runs after one warm-up`);
+console.log(`machine: ${JSON.stringify(machine())}; GEMM engine ${activeEngineInfo().name}; median of ${reps} runs after one warm-up`);
 console.log('| kernel | median s | GFLOP/s |\n|---|---|---|');
 for (const r of rows) console.log(`| ${r.kernel} | ${r.seconds.toFixed(4)} | ${r.gflops.toFixed(2)} |`);

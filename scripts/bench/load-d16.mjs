@@ -25,10 +25,10 @@ else await parent();
 async function parent() {
   const { countStateDict, randomVARStateDictEntries, randomVQVAEStateDictEntries, releasedVARSpec, releasedVQVAEConfig } = await import('@nextscale/core/models');
   const { writeSafetensors } = await import('@nextscale/core/weights');
-  const { getGemmEngine } = await import('@nextscale/core/ops');
+  const { activeEngineInfo } = await import('@nextscale/core/engines');
   const { machine } = await import('@nextscale/bench-utils');
   const depth = Number(arg('--depth', '16'));
-  console.log(`machine: ${JSON.stringify(machine())}; GEMM engine: ${getGemmEngine().name}`);
+  console.log(`machine: ${JSON.stringify(machine())}; GEMM engine: ${activeEngineInfo().name}`);
 
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'nextscale-load-d16-'));
   const cleanup = () => {

@@ -1,14 +1,13 @@
-// Sync vs async ONNX Runtime calls at VAR-d16's linear shapes: the engine's synchronous path (sessions on a worker
-// thread, data through a SharedArrayBuffer, the caller blocked in Atomics.wait) against calling onnxruntime-node's
-// public asynchronous `session.run` in this thread (what awaitable dense ops in core would do), on the same graph
-// (one Gemm with the weight as an initializer) and the same thread count. Medians over --reps calls after a warm-up;
-// "overhead" is the median minus the median of the pure compute (measured as the smaller of the two at the largest
-// shape would hide it, so both are printed as they are, with their difference).
+// The engine's cost per call at VAR-d16's linear shapes: its awaited `linear` (in this thread: pinned-session lookup,
+// input tensor, output copy) against calling onnxruntime-node's `session.run` directly on the same graph (the weight
+// as an initializer) with the same session options and thread count. Medians over --reps calls after a warm-up. (Up
+// to the async seam the engine ran its sessions on a worker thread behind Atomics.wait; this script measured that
+// hop then, see engine-onnx's README.)
 // Usage: pnpm build && node scripts/bench/onnx-call-overhead.mjs [--reps 30] [--threads N]
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { Rng } from '@nextscale/core';
-import { OnnxDenseEngine, linearGraph, resolveOrt } from '@nextscale/engine-onnx';
+import { createOnnxEngine, linearGraph, resolveOrt, sessionOptions } from '@nextscale/engine-onnx';
 import { machine, median } from '@nextscale/bench-utils';
 
 const arg = (name, dflt) => {
@@ -29,12 +28,8 @@ const SHAPES = [
 ];
 
 const rng = new Rng(1);
-const engine = await OnnxDenseEngine.create({ threads });
-const options = {
-  executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential',
-  graphOptimizationLevel: 'all', enableCpuMemArena: false, enableMemPattern: false,
-  extra: { session: { intra_op: { allow_spinning: '0' } } },
-};
+const engine = await createOnnxEngine({ threads, releaseWeights: false });
+const settings = { executionProviders: ['cpu'], cpu: { threads, memArena: false, spinning: false, prepack: true } };
 
 async function timeIt(fn) {
   for (let i = 0; i < 3; i++) await fn();
@@ -49,15 +44,16 @@ async function timeIt(fn) {
 
 console.log(`machine: ${JSON.stringify(machine())}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`onnxruntime-node ${ort.env.versions.node}, ${threads} intra-op threads, median of ${reps} calls after 3 warm-ups`);
-console.log('| linear (rows × in → out) | GFLOP | worker + Atomics.wait (sync) µs | in-thread `await session.run` µs | sync − async µs | sync GFLOP/s |');
+console.log('| linear (rows × in → out) | GFLOP | engine `await linear` µs | raw `await session.run` µs | engine − raw µs | engine GFLOP/s |');
 console.log('|---|---|---|---|---|---|');
 for (const s of SHAPES) {
   const w = rng.normalArray(s.outF * s.inF);
   const b = rng.normalArray(s.outF);
   const x = rng.normalArray(s.rows * s.inF);
   const y = new Float32Array(s.rows * s.outF);
-  const sync = await timeIt(() => engine.linear(x, s.rows, s.inF, w, s.outF, b, y));
-  const session = await ort.InferenceSession.create(linearGraph(w, s.outF, s.inF, b).bytes, options);
+  const viaEngine = await timeIt(() => engine.linear(x, s.rows, s.inF, w, s.outF, b, y));
+  const graph = linearGraph(w, s.outF, s.inF, b);
+  const session = await ort.InferenceSession.create(graph.bytes, sessionOptions(settings, { optimization: graph.optimization ?? 'all' }));
   const feed = { x: new ort.Tensor('float32', x, [s.rows, s.inF]) };
   const async_ = await timeIt(async () => {
     const r = await session.run(feed);
@@ -65,7 +61,7 @@ for (const s of SHAPES) {
   });
   await session.release();
   const gflop = (2 * s.rows * s.inF * s.outF) / 1e9;
-  console.log(`| ${s.rows} × ${s.inF} → ${s.outF} | ${gflop.toFixed(3)} | ${sync.toFixed(0)} | ${async_.toFixed(0)} | ${(sync - async_).toFixed(0)} | ${(gflop / (sync / 1e6)).toFixed(1)} |`);
+  console.log(`| ${s.rows} × ${s.inF} → ${s.outF} | ${gflop.toFixed(3)} | ${viaEngine.toFixed(0)} | ${async_.toFixed(0)} | ${(viaEngine - async_).toFixed(0)} | ${(gflop / (viaEngine / 1e6)).toFixed(1)} |`);
 }
 await engine.dispose();
 process.exit(0);

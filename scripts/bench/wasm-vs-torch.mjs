@@ -17,7 +17,8 @@ import { findTorchPython, runTorchVarD16 } from './torch.mjs';
 import '@nextscale/backend-cpu/register';
 import { Rng, Tensor, VARModel, selectEngine, setDenseEngine } from '@nextscale/core';
 import { pyramidWork } from '@nextscale/core/attention';
-import { getGemmEngine, jsGemmEngine } from '@nextscale/core/ops';
+import { activeEngineInfo } from '@nextscale/core/engines';
+import { jsGemmEngine } from '@nextscale/core/ops';
 import {
   RELEASED_PYRAMIDS,
   scaleEnds,
@@ -99,7 +100,7 @@ async function generationChild(reps) {
     runs.push({ total: (t2 - t1) / 1000, transformer: ((decodeAt || t2) - t1) / 1000, decode: (t2 - (decodeAt || t2)) / 1000 });
   }
   await model.dispose();
-  console.log(JSON.stringify({ engine: getGemmEngine().name, tokens: model.config.tokenCount, build, runs }));
+  console.log(JSON.stringify({ engine: activeEngineInfo().name, tokens: model.config.tokenCount, build, runs }));
 }
 
 if (flag('--gen-child')) {

@@ -1,6 +1,6 @@
 /**
- * The 'onnx' engine in the page: @nextscale/engine-onnx on onnxruntime-web (wasm execution provider) in a worker
- * nested in the generation worker. Compared with the CLI on onnxruntime-node (NEXTSCALE_ENGINE=onnx): the same graphs
+ * The 'onnx' engine in the page: @nextscale/engine-onnx on onnxruntime-web (wasm execution provider), called in the
+ * generation worker. Compared with the CLI on onnxruntime-node (NEXTSCALE_ENGINE=onnx): the same graphs
  * on another build of ONNX Runtime, whose kernels may round differently in the last bits. The assertion is that no
  * colour channel differs by more than 2 of 255 (a different token anywhere changes its 4×4-pixel patch, and the
  * decoder's neighbourhood, by far more), and the differing-pixel count is printed.

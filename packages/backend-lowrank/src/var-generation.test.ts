@@ -360,7 +360,7 @@ describe('a VAR with β = 0.25 heads (d = 16) on the 680-token pyramid', async (
   it('teacher forcing on the tokens of (b): low-rank vs exact logits (reported; composition is not certified)', async () => {
     const { a, b } = await runs;
     const before = checked.length;
-    const xBLCv = exact.vae.model.quantizer.idxToVarInput(b.tokens, 1);
+    const xBLCv = await exact.vae.model.quantizer.idxToVarInput(b.tokens, 1);
     const la = await lowrank.forward(options.labels, xBLCv);
     const lb = await exact.forward(options.labels, xBLCv);
     const forwardChecks = checked.slice(before);

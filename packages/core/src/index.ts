@@ -51,7 +51,7 @@ export { AttentionTrace, type TraceEntry } from './attention/trace.js';
 // dense engines: the contract, selection, the active engine
 export { ENGINE_API_VERSION, type DenseEngine, type DenseEngineDescriptor, type EngineCreateOptions } from './engines/contract.js';
 export { selectEngine, type SelectEngineOptions, type SelectedEngine } from './engines/select.js';
-export { setDenseEngine } from './ops/engine.js';
+export { setDenseEngine } from './engines/active.js';
 
 // plugs: the shape both kinds share and their registries
 export type { PlugKind, PlugDescriptor, ProbeResult } from './plugs/contract.js';

@@ -10,6 +10,7 @@ import { referenceAttentionTensor } from '@nextscale/core/attention';
 import { runBlock, type VARBlockWeights, type VARConfig } from '@nextscale/core/models';
 import { concatTokens } from '@nextscale/core/testing';
 import { BlockRunner } from './block-runner.js';
+import { loadOrt } from './node.js';
 
 interface Case {
   label: string;
@@ -70,7 +71,9 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 const scaleEnds = PATCH_NUMS.reduce<number[]>((e, pn) => [...e, (e.at(-1) ?? 0) + pn * pn], []);
-const runner = new BlockRunner({ threads: 2 });
+const loaded = await loadOrt();
+if (!loaded.ok) throw new Error(loaded.reason);
+const runner = new BlockRunner(loaded.ort as never, { executionProviders: ['cpu'], cpu: { threads: 2, memArena: false, spinning: false, prepack: true } });
 
 describe.each(CASES)('fused transformer block: $label', (c) => {
   it('teacher forcing (block-causal mask over every scale) matches core runBlock within 1e-4', async () => {

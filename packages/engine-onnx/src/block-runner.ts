@@ -3,25 +3,12 @@
  * block's weights, and each block's KV cache held here between scales as the session's own output tensors
  * (present_key/present_value of one scale are the next scale's past_key/past_value, handed back without a copy).
  *
- * These sessions are called through onnxruntime-node's asynchronous `run` in the calling thread, not through the
- * worker bridge the one-op fast paths use: a block's result is awaited by core anyway, and the cache needs the
- * session's extra outputs.
+ * The sessions are onnxruntime-node's, made with the engine's session settings (session-options.ts); they are run
+ * here rather than through OrtSessions.run because the cache needs the session's extra outputs as tensors.
  */
 import type * as Ort from 'onnxruntime-node';
 import { transformerBlockGraph, type BlockShape, type BlockWeights } from './block-graph.js';
-
-export interface SessionSettings {
-  threads: number;
-  /** Let idle ONNX Runtime threads spin (off by default: every session owns a pool, and spinning pools starve each other). */
-  spinning?: boolean;
-  /** Prepack the MatMul weights (on by default: batch-invariant MatMul). */
-  prepack?: boolean;
-  /**
-   * ONNX Runtime's CPU memory arena (off by default, like the engine's other sessions: each session's arena keeps its
-   * peak working set; measured at d16, batch 1: +43 MiB per block session with it, +22 MiB without, 16 blocks).
-   */
-  memArena?: boolean;
-}
+import { sessionOptions, type SessionSettings } from './session-options.js';
 
 /** One call of a block: x (batch, tokens, C) and its modulation rows (batch, 6C). */
 export interface TransformerBlockArgs {
@@ -48,9 +35,6 @@ interface KV {
 
 type OrtModule = typeof Ort;
 
-let ortModule: Promise<OrtModule> | undefined;
-const loadOrt = () => (ortModule ??= import('onnxruntime-node').then((m) => ((m as { default?: OrtModule }).default ?? m) as OrtModule));
-
 export class BlockRunner {
   /** Sessions by the block's qkv weight (core hands the same array every time). */
   private readonly sessions = new WeakMap<Float32Array, Promise<Ort.InferenceSession>>();
@@ -59,30 +43,18 @@ export class BlockRunner {
   private zeroMask: { dims: string; tensor: Ort.Tensor } | null = null;
   count = 0;
 
-  constructor(private readonly settings: SessionSettings) {}
+  constructor(
+    /** onnxruntime-node's module, as the engine loaded it (node.ts). */
+    private readonly ort: OrtModule,
+    private readonly settings: SessionSettings,
+  ) {}
 
   private session(w: BlockWeights, s: BlockShape): Promise<Ort.InferenceSession> {
     let p = this.sessions.get(w.qkvWeight);
     if (!p) {
-      p = loadOrt().then((ort) => {
-        const g = transformerBlockGraph(w, s);
-        this.count++;
-        return ort.InferenceSession.create(g.bytes, {
-          executionProviders: ['cpu'],
-          intraOpNumThreads: this.settings.threads,
-          interOpNumThreads: 1,
-          executionMode: 'sequential',
-          graphOptimizationLevel: g.optimization ?? 'basic',
-          enableCpuMemArena: this.settings.memArena ?? false,
-          enableMemPattern: false,
-          extra: {
-            session: {
-              intra_op: { allow_spinning: this.settings.spinning ? '1' : '0' },
-              disable_prepacking: this.settings.prepack === false ? '1' : '0',
-            },
-          },
-        });
-      });
+      const g = transformerBlockGraph(w, s);
+      this.count++;
+      p = this.ort.InferenceSession.create(g.bytes, sessionOptions(this.settings, { optimization: g.optimization ?? 'basic' }) as Ort.InferenceSession.SessionOptions);
       this.sessions.set(w.qkvWeight, p);
     }
     return p;
@@ -98,7 +70,7 @@ export class BlockRunner {
   }
 
   async run(a: TransformerBlockArgs): Promise<Float32Array> {
-    const ort = await loadOrt();
+    const { ort } = this;
     const session = await this.session(a.weights, a.shape);
     const { width: C, heads: H, headDim: hd } = a.shape;
     const N = a.batch;

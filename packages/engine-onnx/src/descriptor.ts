@@ -3,12 +3,12 @@
  * Installed ⇒ available: `probe` loads onnxruntime-node's native addon and reports why it cannot when it cannot.
  */
 import { readSettings } from '@nextscale/core';
-import { resolveOrt } from './bridge.js';
-import { OnnxDenseEngine } from './engine.js';
+import type { OnnxDenseEngine } from './engine.js';
+import { createOnnxEngine, loadOrt } from './node.js';
 import { VERSION } from './version.js';
 
+export { loadOrt, ORT_VERSION } from './node.js';
 export { VERSION };
-export const ORT_VERSION = '1.30.0';
 
 export interface OnnxEngineOptions {
   /** ONNX Runtime's intra-op threads (default: NEXTSCALE_THREADS through core's settings, else the available cores). */
@@ -38,26 +38,6 @@ export interface OnnxEngineOptions {
   fusedBlocks?: boolean;
 }
 
-const FIX = `reinstall it: \`pnpm install\` (or \`npm install --ignore-scripts @nextscale/engine-onnx\`); onnxruntime-node ${ORT_VERSION} ships its CPU binaries for linux x64/arm64, macOS and Windows`;
-
-/** Loads onnxruntime-node in this thread; the error says why it cannot (missing package, broken native addon). */
-export async function loadOrt(entry?: string): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
-  let path: string;
-  try {
-    path = entry ?? resolveOrt();
-  } catch {
-    return { ok: false, reason: `onnxruntime-node is not installed beside @nextscale/engine-onnx; ${FIX}` };
-  }
-  try {
-    const ort = (await import(/* @vite-ignore */ path)) as { env?: { versions?: { node?: string } }; default?: { env?: { versions?: { node?: string } } } };
-    const version = ort.env?.versions?.node ?? ort.default?.env?.versions?.node ?? 'unknown';
-    return { ok: true, version };
-  } catch (e) {
-    const first = String((e as Error)?.message ?? e).split('\n')[0];
-    return { ok: false, reason: `onnxruntime-node's native addon failed to load (${first}); ${FIX}` };
-  }
-}
-
 /** The threads when create() names none: NEXTSCALE_THREADS (core's settings module), else the available cores. */
 export function defaultThreads(): number {
   return readSettings().threads ?? availableCores();
@@ -85,12 +65,10 @@ export const engine = {
   async create(options: OnnxEngineOptions & Record<string, unknown> = {}): Promise<OnnxDenseEngine> {
     const threads = options.threads ?? defaultThreads();
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`engine-onnx: threads must be a positive integer, got ${String(threads)}`);
-    const r = await loadOrt();
-    if (!r.ok) throw new Error(`engine-onnx: ${r.reason}`);
     const settings = readSettings();
     const releaseWeights = options.releaseWeights ?? settings.onnxReleaseWeights ?? true;
     const prepack = options.prepack ?? settings.onnxPrepack ?? true;
     const fusedBlocks = options.fusedBlocks ?? settings.onnxFusedBlocks ?? true;
-    return OnnxDenseEngine.create({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights, fusedBlocks });
+    return createOnnxEngine({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights, fusedBlocks });
   },
 };

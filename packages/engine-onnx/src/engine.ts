@@ -1,15 +1,13 @@
 /**
- * The dense engine: each op runs as an ONNX graph on ONNX Runtime's CPU execution provider, in the worker behind
- * OrtBridge. Weights are pinned: the first call with a given weight array builds a session whose graph holds it as an
- * initializer (ONNX Runtime copies it once and prepacks it for its GEMM/Conv kernels); later calls with the same array
- * (core hands the same Float32Array object every time) reuse that session and move only activations.
+ * The dense engine: each op runs as an ONNX graph on ONNX Runtime (onnxruntime-node's CPU execution provider in Node,
+ * onnxruntime-web in the browser), called directly and awaited: core's dense seam is asynchronous. Weights are
+ * pinned: the first call with a given weight array builds a session whose graph holds it as an initializer (ONNX
+ * Runtime copies it once and prepacks it for its GEMM/Conv kernels); later calls with the same array (core hands the
+ * same Float32Array object every time) reuse that session and move only activations.
  */
-import { OrtBridge, type BridgeOptions } from './bridge.js';
-import { describeRuntime, type OnnxBridge } from './bridge-contract.js';
 import {
   convGraph,
   feedForwardGraph,
-  gemmNTGraph,
   geluTanhGraph,
   layerNormGraph,
   linearGraph,
@@ -17,13 +15,14 @@ import {
   type GraphModel,
 } from './graphs.js';
 import { canWriteFeatureNet, featureNetGraph, featureNetOutputShape, featureNetWeights } from './feature-net-graph.js';
+import type { OrtSession, OrtSessions } from './sessions.js';
 import type { Conv2dArgs, DenseEngineLike, FeatureNetLike } from './types.js';
-import { BlockRunner, blockWeightList, type SessionSettings, type TransformerBlockArgs } from './block-runner.js';
+import { blockWeightList, type BlockRunner, type TransformerBlockArgs } from './block-runner.js';
 import type { BlockShape, BlockWeights } from './block-graph.js';
 
 interface Pinned {
   key: string;
-  id: number;
+  session: Promise<OrtSession>;
 }
 
 export class OnnxDenseEngine implements DenseEngineLike {
@@ -32,40 +31,29 @@ export class OnnxDenseEngine implements DenseEngineLike {
   /** Sessions per pinned weight array, told apart by the other things the graph bakes in (bias, attributes). */
   private readonly pinned = new WeakMap<Float32Array, Pinned[]>();
   /** Sessions keyed by a string only (graphs without a weight). */
-  private readonly shared = new Map<string, number>();
+  private readonly shared = new Map<string, Promise<OrtSession>>();
   private readonly biasIds = new WeakMap<Float32Array, number>();
   /** Weights whose JavaScript copy was freed (their values are only in ONNX Runtime's sessions). */
   private readonly released = new WeakSet<Float32Array>();
   private nextBiasId = 1;
-  /** Releases the session of a weight array that was garbage-collected. */
+  /** Releases the sessions of a weight array that was garbage-collected. */
   private readonly finalizer = new FinalizationRegistry<Pinned[]>((list) => {
-    for (const p of list) this.bridge.releaseSession(p.id);
+    for (const p of list) this.releaseLater(p.session);
   });
   /** The session of each feature net (core hands the same net object for a stretch every time); null = declined. */
-  private readonly nets = new WeakMap<FeatureNetLike, number | null>();
-  private readonly netFinalizer = new FinalizationRegistry<number>((id) => this.bridge.releaseSession(id));
+  private readonly nets = new WeakMap<FeatureNetLike, Promise<OrtSession | null>>();
+  private readonly netFinalizer = new FinalizationRegistry<Promise<OrtSession | null>>((s) => this.releaseLater(s));
   private sessionCount = 0;
 
-  /** The fused transformer blocks' sessions and KV caches (block-runner.ts). */
-  private readonly blocks: BlockRunner;
-
   constructor(
-    private readonly bridge: OnnxBridge,
+    private readonly ort: OrtSessions,
     readonly threads: number,
     /** Free the JavaScript copy of each weight once ONNX Runtime holds it (see OnnxEngineOptions.releaseWeights). */
     readonly releaseWeights = true,
-    blockSettings: Omit<SessionSettings, 'threads'> = {},
-    /** Offer transformerBlock (OnnxEngineOptions.fusedBlocks). */
-    readonly fusedBlocksOn = true,
+    /** The fused transformer blocks' sessions and KV caches (block-runner.ts); null: transformerBlock is declined. */
+    private readonly blocks: BlockRunner | null = null,
   ) {
-    this.blocks = new BlockRunner({ ...blockSettings, threads });
-    this.name = `${describeRuntime(bridge)} (${threads} thread${threads === 1 ? '' : 's'})`;
-    this.gemmNT = this.gemmNT.bind(this);
-  }
-
-  static async create(o: BridgeOptions & { releaseWeights?: boolean; fusedBlocks?: boolean }): Promise<OnnxDenseEngine> {
-    // (BridgeOptions carries threads, memArena, spinning and prepack to the worker's session options)
-    return new OnnxDenseEngine(await OrtBridge.start(o), o.threads, o.releaseWeights ?? true, { spinning: o.spinning, prepack: o.prepack, memArena: o.memArena }, o.fusedBlocks ?? true);
+    this.name = `${ort.runtime} (${threads} thread${threads === 1 ? '' : 's'})`;
   }
 
   /** Bytes of weight arrays whose JavaScript copy was released after pinning. */
@@ -73,7 +61,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
 
   /** Number of ONNX sessions created so far (pinned weights, shared graphs and fused blocks). */
   get sessions(): number {
-    return this.sessionCount + this.blocks.count;
+    return this.sessionCount + this.fusedBlocks;
   }
 
   private biasKey(b: Float32Array | null): string {
@@ -83,16 +71,20 @@ export class OnnxDenseEngine implements DenseEngineLike {
     return `bias${id}`;
   }
 
-  private session(graph: () => GraphModel): number {
+  private session(graph: () => GraphModel): Promise<OrtSession> {
     const g = graph();
     this.sessionCount++;
-    return this.bridge.createSession(g.bytes, g.label, g.optimization, g.memArena);
+    return this.ort.create(g.bytes, g.label, g.optimization, g.memArena);
   }
 
-  private pinnedSession(weight: Float32Array, key: string, graph: () => GraphModel, alsoHeld: Float32Array[] = []): number {
+  private releaseLater(session: Promise<OrtSession | null>): void {
+    session.then((s) => s && this.ort.release(s), () => {});
+  }
+
+  private pinnedSession(weight: Float32Array, key: string, graph: () => GraphModel, alsoHeld: Float32Array[] = []): Promise<OrtSession> {
     let list = this.pinned.get(weight);
     const hit = list?.find((p) => p.key === key);
-    if (hit) return hit.id;
+    if (hit) return hit.session;
     if (this.released.has(weight) || alsoHeld.some((w) => this.released.has(w))) {
       // its values live only inside ONNX Runtime's other session(s) now: a graph built from the emptied array would
       // compute with nothing, so say what happened instead
@@ -101,16 +93,26 @@ export class OnnxDenseEngine implements DenseEngineLike {
           '(releaseWeights); load the model again, or create the engine with releaseWeights: false (NEXTSCALE_ONNX_RELEASE_WEIGHTS=0)',
       );
     }
-    const id = this.session(graph);
     if (!list) {
       list = [];
       this.pinned.set(weight, list);
       // the held value is the weight's list itself (later keys join it); it does not reference the weight
       this.finalizer.register(weight, list);
     }
-    list.push({ key, id });
-    if (this.releaseWeights) for (const w of [weight, ...alsoHeld]) this.release(w);
-    return id;
+    const entry: Pinned = { key, session: this.session(graph) };
+    list.push(entry);
+    const owner = list;
+    entry.session = entry.session.then(
+      (s) => {
+        if (this.releaseWeights) for (const w of [weight, ...alsoHeld]) this.release(w);
+        return s;
+      },
+      (e: unknown) => {
+        owner.splice(owner.indexOf(entry), 1); // a failed graph is not cached: the next call says why again
+        throw e;
+      },
+    );
+    return entry.session;
   }
 
   /**
@@ -123,42 +125,26 @@ export class OnnxDenseEngine implements DenseEngineLike {
    */
   private release(weight: Float32Array): void {
     const buf = weight.buffer;
-    if (buf instanceof SharedArrayBuffer || weight.byteOffset !== 0 || weight.byteLength !== buf.byteLength) return;
+    if (this.released.has(weight) || buf instanceof SharedArrayBuffer || weight.byteOffset !== 0 || weight.byteLength !== buf.byteLength) return;
     this.releasedBytes += buf.byteLength;
     this.released.add(weight);
     structuredClone(buf, { transfer: [buf] });
   }
 
-  private sharedSession(key: string, graph: () => GraphModel): number {
-    let id = this.shared.get(key);
-    if (id === undefined) this.shared.set(key, (id = this.session(graph)));
-    return id;
+  private sharedSession(key: string, graph: () => GraphModel): Promise<OrtSession> {
+    let s = this.shared.get(key);
+    if (s === undefined) {
+      this.shared.set(key, (s = this.session(graph)));
+      s.catch(() => this.shared.delete(key));
+    }
+    return s;
   }
 
-  gemmNT(
-    m: number, n: number, k: number,
-    a: Float32Array, aOff: number, lda: number,
-    b: Float32Array, bOff: number, ldb: number,
-    c: Float32Array, cOff: number, ldc: number,
-  ): void {
-    if (m === 0 || n === 0) return;
-    if (k === 0) {
-      for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
-      return;
-    }
-    const A = pack(a, aOff, lda, m, k);
-    const B = pack(b, bOff, ldb, n, k);
-    const id = this.sharedSession('gemmNT', gemmNTGraph);
-    if (ldc === n) {
-      this.bridge.run(id, [{ name: 'x', data: A, dims: [m, k] }, { name: 'b', data: B, dims: [n, k] }], [m, n], c, cOff, 'gemmNT');
-      return;
-    }
-    const tmp = new Float32Array(m * n);
-    this.bridge.run(id, [{ name: 'x', data: A, dims: [m, k] }, { name: 'b', data: B, dims: [n, k] }], [m, n], tmp, 0, 'gemmNT');
-    for (let i = 0; i < m; i++) c.set(tmp.subarray(i * n, i * n + n), cOff + i * ldc);
-  }
+  // No gemmNT: ONNX Runtime's API is asynchronous and the contract's GEMM is synchronous, so core's synchronous ops
+  // (matmul) run on core's TypeScript GEMM. Every dense call the model awaits (linear, the FFN, convs, layer norm,
+  // GELU, SiLU, the VQ-VAE stretches) runs here.
 
-  linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): void {
+  async linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): Promise<void> {
     if (rows === 0 || outF === 0) return;
     if (inF === 0) {
       for (let r = 0; r < rows; r++) {
@@ -168,23 +154,23 @@ export class OnnxDenseEngine implements DenseEngineLike {
       return;
     }
     const key = `linear ${outF}x${inF} ${this.biasKey(bias)}`;
-    const id = this.pinnedSession(weight, key, () => linearGraph(weight, outF, inF, bias));
-    this.bridge.run(id, [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }], [rows, outF], y, 0, key);
+    const session = await this.pinnedSession(weight, key, () => linearGraph(weight, outF, inF, bias));
+    await this.ort.run(session, [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }], [rows, outF], y, 0, key);
   }
 
   /** fc2(GELU(fc1(x))) as one session: the hidden activations stay inside ONNX Runtime (graphs.ts feedForwardGraph). */
-  feedForward(
+  async feedForward(
     x: Float32Array, rows: number, inF: number, fc1: Float32Array, fc1Bias: Float32Array | null, hidden: number,
     fc2: Float32Array, fc2Bias: Float32Array | null, y: Float32Array,
-  ): void {
+  ): Promise<void> {
     if (rows === 0) return;
     const key = `feedForward ${inF}→${hidden} ${this.biasKey(fc1Bias)} ${this.biasKey(fc2Bias)}`;
     // pinned under fc1; fc2 (a weight of this session only) is released with it
-    const id = this.pinnedSession(fc1, key, () => feedForwardGraph(fc1, fc1Bias, hidden, inF, fc2, fc2Bias), [fc2]);
-    this.bridge.run(id, [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }], [rows, inF], y, 0, key);
+    const session = await this.pinnedSession(fc1, key, () => feedForwardGraph(fc1, fc1Bias, hidden, inF, fc2, fc2Bias), [fc2]);
+    await this.ort.run(session, [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }], [rows, inF], y, 0, key);
   }
 
-  conv2d(a: Conv2dArgs): void {
+  async conv2d(a: Conv2dArgs): Promise<void> {
     const { batch, inChannels, height, width, outChannels, kernelH, kernelW, outH, outW } = a;
     if (batch === 0 || outChannels === 0 || outH === 0 || outW === 0) return;
     // ONNX's output size is ⌊(H + pads − kh)/s⌋ + 1; extra end padding covers a caller whose outH/outW needs more
@@ -196,7 +182,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
       padBottomExtra, padRightExtra,
     };
     const key = `conv ${outChannels}x${inChannels}x${kernelH}x${kernelW} s${a.strideH},${a.strideW} p${a.padH},${a.padW},${padBottomExtra},${padRightExtra} ${this.biasKey(a.bias)}`;
-    const id = this.pinnedSession(a.weight, key, () => convGraph(a.weight, a.bias, shape));
+    const session = await this.pinnedSession(a.weight, key, () => convGraph(a.weight, a.bias, shape));
     // ONNX's Conv may produce more rows/cols than asked (it computes ⌊…⌋ + 1 with the end padding); the graph's
     // pads are chosen so that it produces exactly outH × outW when the caller's sizes follow the same formula.
     const hOnnx = Math.floor((height + 2 * a.padH + padBottomExtra - kernelH) / a.strideH) + 1;
@@ -209,33 +195,33 @@ export class OnnxDenseEngine implements DenseEngineLike {
     const xn = inChannels * height * width;
     const yn = outChannels * outH * outW;
     for (let b = 0; b < batch; b++) {
-      this.bridge.run(id, [{ name: 'x', data: a.x, offset: b * xn, length: xn, dims: [1, inChannels, height, width] }], [1, outChannels, outH, outW], a.y, b * yn, key);
+      await this.ort.run(session, [{ name: 'x', data: a.x, offset: b * xn, length: xn, dims: [1, inChannels, height, width] }], [1, outChannels, outH, outW], a.y, b * yn, key);
     }
   }
 
-  layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void {
+  async layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): Promise<void> {
     if (rows === 0 || cols === 0) return;
     const key = `layerNorm ${cols} ${eps}`;
-    const id = this.sharedSession(key, () => layerNormGraph(cols, eps));
-    this.bridge.run(id, [{ name: 'x', data: x, length: rows * cols, dims: [rows, cols] }], [rows, cols], out, 0, key);
+    const session = await this.sharedSession(key, () => layerNormGraph(cols, eps));
+    await this.ort.run(session, [{ name: 'x', data: x, length: rows * cols, dims: [rows, cols] }], [rows, cols], out, 0, key);
   }
 
   // No groupNorm: measured at the decoder's shapes (160 × 256², B = 1), core's own loop took ~80 ms against ~140 ms for
   // ONNX Runtime's Reshape + InstanceNormalization + affine graph (single-threaded, a fresh output per node).
 
-  // GELU and SiLU always run in ONNX Runtime, short vectors too (~0.3 ms of worker hop each): one code path, so an
-  // element's value does not depend on how many others share its call (batch invariance).
+  // GELU and SiLU always run in ONNX Runtime, short vectors too: one code path, so an element's value does not depend
+  // on how many others share its call (batch invariance).
 
   /** GELU (tanh approximation) elementwise. */
-  geluTanh(x: Float32Array, out: Float32Array, n: number): void {
+  async geluTanh(x: Float32Array, out: Float32Array, n: number): Promise<void> {
     if (n === 0) return;
-    this.bridge.run(this.sharedSession('geluTanh', geluTanhGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'geluTanh');
+    await this.ort.run(await this.sharedSession('geluTanh', geluTanhGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'geluTanh');
   }
 
   /** SiLU elementwise. */
-  silu(x: Float32Array, out: Float32Array, n: number): void {
+  async silu(x: Float32Array, out: Float32Array, n: number): Promise<void> {
     if (n === 0) return;
-    this.bridge.run(this.sharedSession('silu', siluGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'silu');
+    await this.ort.run(await this.sharedSession('silu', siluGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'silu');
   }
 
   /**
@@ -243,44 +229,50 @@ export class OnnxDenseEngine implements DenseEngineLike {
    * Declines (false) a net whose weights were already handed to one-op sessions (their values live only there) or
    * that holds an op this package cannot write; core then runs that stretch op by op, still on this engine.
    */
-  featureNet(net: FeatureNetLike, x: Float32Array, shape: readonly [number, number, number, number], y: Float32Array): boolean {
-    let id = this.nets.get(net);
-    if (id === undefined) {
+  async featureNet(net: FeatureNetLike, x: Float32Array, shape: readonly [number, number, number, number], y: Float32Array): Promise<boolean> {
+    let pending = this.nets.get(net);
+    if (pending === undefined) {
       const weights = featureNetWeights(net);
-      id = canWriteFeatureNet(net) && !weights.some((w) => this.released.has(w)) ? this.session(() => featureNetGraph(net)) : null;
-      this.nets.set(net, id);
-      if (id !== null) {
-        this.netFinalizer.register(net, id);
-        if (this.releaseWeights) for (const w of weights) this.release(w);
-      }
+      const writable = canWriteFeatureNet(net) && !weights.some((w) => this.released.has(w));
+      pending = writable
+        ? this.session(() => featureNetGraph(net)).then((s) => {
+            if (this.releaseWeights) for (const w of weights) this.release(w);
+            return s;
+          })
+        : Promise.resolve(null);
+      this.nets.set(net, pending);
+      pending.catch(() => this.nets.delete(net));
+      this.netFinalizer.register(net, pending);
     }
-    if (id === null) return false;
+    const session = await pending;
+    if (session === null) return false;
     const [B, C, H, W] = shape;
     const [Co, Ho, Wo] = featureNetOutputShape(net, H, W);
     const xn = C * H * W;
     const yn = Co * Ho * Wo;
     for (let b = 0; b < B; b++) {
-      this.bridge.run(id, [{ name: 'x', data: x, offset: b * xn, length: xn, dims: [1, C, H, W] }], [1, Co, Ho, Wo], y, b * yn, net.label);
+      await this.ort.run(session, [{ name: 'x', data: x, offset: b * xn, length: xn, dims: [1, C, H, W] }], [1, Co, Ho, Wo], y, b * yn, net.label);
     }
     return true;
   }
 
-  /**
-   * A whole VAR transformer block as one session (block-graph.ts), called directly through onnxruntime-node's async
-   * run (not the worker bridge: the result is awaited anyway and the KV cache is the session's extra outputs). Declines
-   * a block whose weights were already handed to one-op sessions (their values live only there).
-   */
   /** Number of fused transformer-block sessions built so far. */
   get fusedBlocks(): number {
-    return this.blocks.count;
+    return this.blocks?.count ?? 0;
   }
 
+  /**
+   * A whole VAR transformer block as one session (block-graph.ts; its KV cache is the session's extra outputs). Declines
+   * when the engine has no block runner, and a block whose weights were already handed to one-op sessions (their
+   * values live only there).
+   */
   acceptsTransformerBlock(weights: BlockWeights, _shape: BlockShape): boolean {
-    if (!this.fusedBlocksOn) return false;
+    if (!this.blocks) return false;
     return this.blocks.has(weights) || !blockWeightList(weights).some((w) => this.released.has(w));
   }
 
   async transformerBlock(a: TransformerBlockArgs): Promise<Float32Array> {
+    if (!this.blocks) throw new Error('engine-onnx: transformerBlock: this engine runs no fused blocks (acceptsTransformerBlock said so)');
     if (!this.blocks.has(a.weights)) {
       await this.blocks.prepare(a.weights, a.shape);
       if (this.releaseWeights) for (const w of blockWeightList(a.weights)) this.release(w);
@@ -289,18 +281,10 @@ export class OnnxDenseEngine implements DenseEngineLike {
   }
 
   releaseTransformerBlockCache(cache: object): void {
-    this.blocks.release(cache);
+    this.blocks?.release(cache);
   }
 
   async dispose(): Promise<void> {
-    await this.bridge.dispose();
+    await this.ort.dispose();
   }
-}
-
-/** The rows × cols operand at off with row stride ld, as a contiguous array (a view when it already is one). */
-function pack(a: Float32Array, off: number, ld: number, rows: number, cols: number): Float32Array {
-  if (ld === cols) return a.subarray(off, off + rows * cols);
-  const p = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) p.set(a.subarray(off + i * ld, off + i * ld + cols), i * cols);
-  return p;
 }

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { engine as descriptor, loadOrt } from './descriptor.js';
-import { OnnxDenseEngine } from './engine.js';
-import { OrtBridge } from './bridge.js';
+import { siluGraph } from './graphs.js';
+import { createOnnxEngine } from './node.js';
 import { encodeModel, FLOAT } from './onnx-proto.js';
+import { OrtSessions } from './sessions.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'engine-onnx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +30,9 @@ describe('engine-onnx errors', () => {
   });
 
   it('reports an op ONNX Runtime cannot run as one line naming it (no fallback)', async () => {
-    const bridge = await OrtBridge.start({ threads: 1 });
+    const r = await loadOrt();
+    if (!r.ok) throw new Error(r.reason);
+    const sessions = new OrtSessions(r.ort, { executionProviders: ['cpu'], cpu: { threads: 1, memArena: false, spinning: false, prepack: true } }, 'test');
     try {
       const bytes = encodeModel({
         name: 'bad',
@@ -38,23 +41,23 @@ describe('engine-onnx errors', () => {
         outputs: [{ name: 'y', elemType: FLOAT, dims: ['n'] }],
         initializers: [],
       });
-      let message = '';
-      try {
-        bridge.createSession(bytes, 'a test graph');
-      } catch (e) {
-        message = (e as Error).message;
-      }
+      const message = await sessions.create(bytes, 'a test graph').then(() => '', (e: Error) => e.message);
       expect(message).toMatch(/^engine-onnx: ONNX Runtime failed creating the ONNX session for a test graph: .*NoSuchOp/);
       expect(message).not.toMatch(/\n/);
+      // a run ONNX Runtime refuses (here: an input of the wrong rank) is the caller's rejection, with the op's label
+      const silu = siluGraph();
+      const s = await sessions.create(silu.bytes, silu.label);
+      const run = sessions.run(s, [{ name: 'x', data: new Float32Array(4), dims: [2, 2] }], [4], new Float32Array(4), 0, 'silu 2×2');
+      await expect(run).rejects.toThrow(/^engine-onnx: ONNX Runtime failed silu 2×2: /);
     } finally {
-      await bridge.dispose();
+      await sessions.dispose();
     }
   });
 
   it('rejects bad thread counts and refuses calls after dispose', async () => {
     await expect(descriptor.create({ threads: 0 })).rejects.toThrow(/threads must be a positive integer/);
-    const e = await OnnxDenseEngine.create({ threads: 1 });
+    const e = await createOnnxEngine({ threads: 1 });
     await e.dispose();
-    expect(() => e.layerNormRows(Float32Array.of(1, 2), new Float32Array(2), 1, 2, 1e-6)).toThrow(/disposed/);
+    await expect(e.layerNormRows(Float32Array.of(1, 2), new Float32Array(2), 1, 2, 1e-6)).rejects.toThrow(/disposed/);
   });
 });

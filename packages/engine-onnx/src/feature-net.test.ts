@@ -9,25 +9,22 @@ import {
   eagerFeatureOps,
   geluTanh,
   linear,
-  jsGemmEngine,
   recordFeatureNet,
-  setElementwiseEngine,
-  setGemmEngine,
   type FeatureBuild,
   type FeatureConv,
   type FeatureGroupNorm,
 } from '@nextscale/core/ops';
 import { randomVQVAEStateDict, VQVAE, type VQVAEConfig } from '@nextscale/core/models';
 import { createExactTestRegistry } from '@nextscale/core/testing';
-import { OnnxDenseEngine } from './engine.js';
+import type { OnnxDenseEngine } from './engine.js';
+import { createOnnxEngine } from './node.js';
 
 const rng = new Rng(41);
 let engine: OnnxDenseEngine;
 
 beforeAll(async () => {
-  setGemmEngine(jsGemmEngine);
-  setElementwiseEngine(null);
-  engine = await OnnxDenseEngine.create({ threads: 2, releaseWeights: false });
+  setDenseEngine(null);
+  engine = await createOnnxEngine({ threads: 2, releaseWeights: false });
 });
 afterAll(async () => {
   setDenseEngine(null);
@@ -59,7 +56,7 @@ describe('engine-onnx feature nets against core op by op', () => {
     [1, 12, 5, 7],
     [2, 8, 1, 1],
     [3, 16, 6, 3],
-  ])('resnet block with shortcut, upsample, stride-2 conv, norm head: B %i, C %i, %i×%i', (B, C, H, W) => {
+  ])('resnet block with shortcut, upsample, stride-2 conv, norm head: B %i, C %i, %i×%i', async (B, C, H, W) => {
     const n1 = norm(C, 4), c1 = conv(2 * C, C, 3), n2 = norm(2 * C, 4), c2 = conv(2 * C, 2 * C, 3), sc = conv(2 * C, C, 1, 1, false);
     const up = conv(2 * C, 2 * C, 3), down = conv(C, 2 * C, 3, 2), head = norm(C, 2), out = conv(3, C, 3);
     const builds: FeatureBuild[] = [
@@ -73,19 +70,19 @@ describe('engine-onnx feature nets against core op by op', () => {
     for (const b of builds) ref = b(eagerFeatureOps, ref);
     const net = recordFeatureNet('test net', C, builds);
     const y = new Float32Array(ref.data.length);
-    expect(engine.featureNet(net, x.data, x.shape as [number, number, number, number], y)).toBe(true);
+    expect(await engine.featureNet(net, x.data, x.shape as [number, number, number, number], y)).toBe(true);
     expect(ref.shape).toEqual([B, 3, Math.floor((2 * H - 1) / 2) + 1, Math.floor((2 * W - 1) / 2) + 1]);
     expect(maxAbs(y, ref.data)).toBeLessThan(1e-4);
   });
 
-  it('a batch gives each image exactly what it gives alone (batch invariance)', () => {
+  it('a batch gives each image exactly what it gives alone (batch invariance)', async () => {
     const n1 = norm(8, 4), c1 = conv(8, 8, 3);
     const net = recordFeatureNet('bi', 8, [(ops, x) => ops.conv2d(ops.silu(ops.groupNorm(x, n1)), c1)]);
     const x = rng.normalArray(3 * 8 * 9 * 9);
     const all = new Float32Array(x.length);
-    engine.featureNet(net, x, [3, 8, 9, 9], all);
+    await engine.featureNet(net, x, [3, 8, 9, 9], all);
     const one = new Float32Array(8 * 81);
-    engine.featureNet(net, x.subarray(8 * 81, 16 * 81), [1, 8, 9, 9], one);
+    await engine.featureNet(net, x.subarray(8 * 81, 16 * 81), [1, 8, 9, 9], one);
     expect(Array.from(all.subarray(8 * 81, 16 * 81))).toEqual(Array.from(one));
   });
 });
@@ -122,7 +119,7 @@ describe('a VQ-VAE decode on the onnx engine', () => {
   });
 
   it('with its weights released by one-op sessions first, declines the fused path and still decodes the same', async () => {
-    const releasing = await OnnxDenseEngine.create({ threads: 2 });
+    const releasing = await createOnnxEngine({ threads: 2 });
     try {
       const vae = VQVAE.fromStateDict(randomVQVAEStateDict(smallVAE, 5), { patchNums });
       setDenseEngine(null);
@@ -146,7 +143,7 @@ describe('engine-onnx fused feed-forward', () => {
     [1, 8, 32],
     [7, 33, 17],
     [64, 96, 384],
-  ])('rows %i, in %i, hidden %i: the TypeScript reference within 1e-4, and bit for bit its own three one-op calls', (rows, inF, hidden) => {
+  ])('rows %i, in %i, hidden %i: the TypeScript reference within 1e-4, and bit for bit its own three one-op calls', async (rows, inF, hidden) => {
     const x = rng.normalArray(rows * inF);
     const w1 = rng.normalArray(hidden * inF).map((v) => v / Math.sqrt(inF));
     const b1 = rng.normalArray(hidden);
@@ -155,13 +152,13 @@ describe('engine-onnx fused feed-forward', () => {
     setDenseEngine(null);
     const ref = linear(geluTanh(linear(new Tensor([rows, inF], x), new Tensor([hidden, inF], w1), new Tensor([hidden], b1))), new Tensor([inF, hidden], w2), new Tensor([inF], b2));
     const y = new Float32Array(rows * inF);
-    engine.feedForward(x, rows, inF, w1, b1, hidden, w2, b2, y);
+    await engine.feedForward(x, rows, inF, w1, b1, hidden, w2, b2, y);
     expect(maxAbs(y, ref.data)).toBeLessThan(1e-4);
     const h = new Float32Array(rows * hidden);
-    engine.linear(x, rows, inF, w1, hidden, b1, h);
-    engine.geluTanh(h, h, h.length);
+    await engine.linear(x, rows, inF, w1, hidden, b1, h);
+    await engine.geluTanh(h, h, h.length);
     const three = new Float32Array(rows * inF);
-    engine.linear(h, rows, hidden, w2, inF, b2, three);
+    await engine.linear(h, rows, hidden, w2, inF, b2, three);
     expect(Array.from(y)).toEqual(Array.from(three));
   });
 });

@@ -11,12 +11,13 @@ import { generateNextScale, VARTransformer, VQVAE } from '@nextscale/core/models
 import { exactTestBackend } from '@nextscale/core/testing';
 import { exactContext, fixture, maxAbsDiff, ref, refIndices, REFS_JSON, TINY_PATCH_NUMS } from '@nextscale/core/testing/var-tiny';
 import { loadStateDict } from '@nextscale/core/weights';
-import { OnnxDenseEngine } from './engine.js';
+import type { OnnxDenseEngine } from './engine.js';
+import { createOnnxEngine } from './node.js';
 
 const S = TINY_PATCH_NUMS.length;
 const labels = REFS_JSON.info['ar.labels'] as number[];
 // releaseWeights off: the same model also runs op by op below (the comparison), which reads the weights again
-const engine = await OnnxDenseEngine.create({ threads: 2, releaseWeights: false });
+const engine = await createOnnxEngine({ threads: 2, releaseWeights: false });
 setDenseEngine(engine);
 afterAll(async () => {
   setDenseEngine(null);
@@ -45,7 +46,7 @@ describe('fused transformer blocks on the tiny fixture', () => {
 
   it('teacher forcing through the fused masked blocks matches the op-by-op blocks within 1e-4', async () => {
     const idx = await Promise.all(Array.from({ length: S }, (_, si) => refIndices(`ar.cfg1p5.idx.s${si}`)));
-    const xBLCv = vae.quantizer.idxToVarInput(idx, labels.length);
+    const xBLCv = await vae.quantizer.idxToVarInput(idx, labels.length);
     const fusedCtx = await exactContext();
     const fused = await transformer.forward(labels, xBLCv, fusedCtx);
     expect(fusedCtx.trace.entries.filter((e) => e.fusedIn === 'onnx').length).toBe(depth);

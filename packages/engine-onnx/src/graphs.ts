@@ -1,7 +1,7 @@
 import { encodeModel, FLOAT, type Initializer, type NodeSpec } from './onnx-proto.js';
 
 /**
- * The engine's graphs, one per (op, pinned weight, fixed attributes). Inputs are named `x` (and `b` for gemmNT),
+ * The engine's graphs, one per (op, pinned weight, fixed attributes). Inputs are named `x`,
  * the output `y`; dynamic axes are symbolic so one session serves every batch and spatial size.
  */
 export interface GraphModel {
@@ -76,23 +76,6 @@ export function feedForwardGraph(
     label: `feedForward ${inF}→${hidden}→${inF}`,
     optimization: 'basic',
     bytes: encodeModel({ name: 'feedForward', nodes, inputs: [io('x', ['rows', inF])], outputs: [io('y', ['rows', inF])], initializers }),
-  };
-}
-
-/** C (m × n) = A·Bᵀ with both operands inputs (packed contiguous by the caller). */
-export function gemmNTGraph(): GraphModel {
-  return {
-    label: 'gemmNT',
-    bytes: encodeModel({
-      name: 'gemmNT',
-      nodes: [
-        { opType: 'Transpose', inputs: ['b'], outputs: ['bt'], attributes: { perm: { ints: [1, 0] } } },
-        { opType: 'MatMul', inputs: ['x', 'bt'], outputs: ['y'] },
-      ],
-      inputs: [io('x', ['m', 'k']), io('b', ['n', 'k'])],
-      outputs: [io('y', ['m', 'n'])],
-      initializers: [],
-    }),
   };
 }
 

@@ -4,11 +4,12 @@
  */
 import { expect } from 'vitest';
 import { testModelParity } from '@nextscale/core/testing';
-import { OnnxDenseEngine } from './engine.js';
+import type { OnnxDenseEngine } from './engine.js';
+import { createOnnxEngine } from './node.js';
 
 testModelParity({
   name: 'onnx (onnxruntime-node)',
-  engine: () => OnnxDenseEngine.create({ threads: 2 }),
+  engine: () => createOnnxEngine({ threads: 2 }),
   check: (engine) => {
     expect((engine as OnnxDenseEngine).sessions, 'ONNX sessions created by the parity run').toBeGreaterThan(0);
     // runs without a capture (model.edit's) take the fused transformer blocks: they must have matched the reference too

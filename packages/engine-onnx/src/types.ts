@@ -1,5 +1,5 @@
 /**
- * The dense-engine contract's shapes as this package uses them (ENGINE-CONTRACT.md). Structural, so the engine
+ * The dense-engine contract's shapes as this package uses them (core's engines/dense-contract.ts). Structural, so the engine
  * satisfies core's `DenseEngine` without importing its types at run time.
  */
 export interface Conv2dArgs {
@@ -25,17 +25,11 @@ export interface Conv2dArgs {
 export interface DenseEngineLike {
   readonly id: string;
   readonly name: string;
-  gemmNT(
-    m: number, n: number, k: number,
-    a: Float32Array, aOff: number, lda: number,
-    b: Float32Array, bOff: number, ldb: number,
-    c: Float32Array, cOff: number, ldc: number,
-  ): void;
-  linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): void;
-  conv2d(a: Conv2dArgs): void;
-  layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void;
-  geluTanh(x: Float32Array, out: Float32Array, n: number): void;
-  silu(x: Float32Array, out: Float32Array, n: number): void;
+  linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): Promise<void>;
+  conv2d(a: Conv2dArgs): Promise<void>;
+  layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): Promise<void>;
+  geluTanh(x: Float32Array, out: Float32Array, n: number): Promise<void>;
+  silu(x: Float32Array, out: Float32Array, n: number): Promise<void>;
   dispose(): Promise<void>;
 }
 

@@ -6,8 +6,8 @@
  * 'wasm' is @nextscale/engine-wasm's WebAssembly SIMD engine on this thread with plain multiply-add, as the CLI runs in
  * Node 20: Chromium also offers relaxed SIMD, whose fused multiply-add rounds differently, so it is turned off here
  * for the page to write the CLI's pixels. 'js' is core's plain TypeScript reference. 'onnx' and 'onnx-webgpu' are
- * @nextscale/engine-onnx's graphs on onnxruntime-web (wasm or WebGPU execution provider) in a nested worker that
- * this one blocks on; its .wasm is the app's own copy (dist/ort/).
+ * @nextscale/engine-onnx's graphs on onnxruntime-web (wasm or WebGPU execution provider), awaited in this worker;
+ * its .wasm is the app's own copy (dist/ort/).
  */
 import { engine as wasmEngine } from '@nextscale/engine-wasm';
 import { engine as onnxEngine } from '@nextscale/engine-onnx/browser';

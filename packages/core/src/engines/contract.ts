@@ -4,23 +4,28 @@
  * exports a descriptor (`engine`, the shape of plugs/contract.ts) and a `/register` side-effect entry that puts it
  * into the default registry.
  *
- * Engines are synchronous: the model code stays synchronous; an engine whose native API is asynchronous runs it on
- * a worker thread and blocks with Atomics.wait.
+ * The seam is asynchronous like the attention contract's: the model code awaits every fast path (engines/calls.ts),
+ * so an engine whose native API is asynchronous (ONNX Runtime) calls it directly, and a synchronous one (WebAssembly)
+ * just returns. The shapes it exchanges are in engines/dense-contract.ts.
  */
-import type { ActiveDenseEngine, Conv2dArgs, DenseFastPaths, GemmNT } from '../ops/engine.js';
+import type { Conv2dArgs, DenseFastPaths, GemmNT } from './dense-contract.js';
 import type { PlugDescriptor } from '../plugs/contract.js';
 
 export type { Conv2dArgs, GemmNT };
 
 export const ENGINE_API_VERSION = 1 as const;
 
-export interface DenseEngine extends ActiveDenseEngine {
+export interface DenseEngine extends Partial<DenseFastPaths> {
   /** Registry id: 'js' | 'wasm' | 'onnx' | … */
   readonly id: string;
   /** Executor detail for diagnostics, e.g. 'wasm-simd-4x8-t2'. */
   readonly name: string;
-  /** Required: C = A·Bᵀ exactly as ops/engine.ts's GemmNT (C overwritten; k = 0 gives zeros). */
-  readonly gemmNT: GemmNT;
+  /**
+   * C = A·Bᵀ exactly as engines/dense-contract.ts's GemmNT (C overwritten; k = 0 gives zeros), synchronous: the
+   * GEMM behind core's synchronous ops (matmul, and linear/conv2d where the engine has no fast path). Optional: an
+   * engine without one (its native API is asynchronous) leaves that work to core's TypeScript GEMM.
+   */
+  readonly gemmNT?: GemmNT;
   /**
    * y (rows×outF) = x (rows×inF)·Wᵀ (+ bias). `weight` is a model weight: the same Float32Array object on every
    * call, so an engine may pin it natively once (keyed by identity, e.g. a WeakMap). Called with inF ≥ 1.
@@ -29,10 +34,10 @@ export interface DenseEngine extends ActiveDenseEngine {
   /**
    * NCHW 2-D convolution (cross-correlation), weight (Co, Ci, kh, kw) pinned like linear's, y preallocated
    * (B, Co, Ho, Wo) and overwritten, bias added when non-null. Called only with symmetric padding (padH top and
-   * bottom, padW left and right); asymmetric padding stays on gemmNT.
+   * bottom, padW left and right): core pads an asymmetrically padded input itself first (ops/conv2d.ts).
    */
   conv2d?: DenseFastPaths['conv2d'];
-  /** Row-wise / elementwise kernels with the contracts of ElementwiseEngine (ops/engine.ts). */
+  /** Row-wise / elementwise kernels with the contracts of ElementwiseEngine (engines/dense-contract.ts). */
   layerNormRows?: DenseFastPaths['layerNormRows'];
   groupNorm?: DenseFastPaths['groupNorm'];
   softmaxRows?: DenseFastPaths['softmaxRows'];
@@ -41,8 +46,8 @@ export interface DenseEngine extends ActiveDenseEngine {
   /** The transformer FFN fc2(GELU_tanh(fc1(x))) in one call (weights pinned like linear's); see DenseFastPaths. */
   feedForward?: DenseFastPaths['feedForward'];
   /**
-   * A whole feature-map net (ops/feature-net.ts: the VQ-VAE's conv / GroupNorm / SiLU / add / upsample stretches) in
-   * one call. `net` is the same object on every call for the same stretch, and its weights are model weights (pin them
+   * A whole feature-map net (engines/dense-contract.ts's FeatureNet: the VQ-VAE's conv / GroupNorm / SiLU / add /
+   * upsample stretches) in one call. `net` is the same object on every call for the same stretch, and its weights are model weights (pin them
    * like linear's). Returns false, having written nothing, for a net it cannot run; core then runs its ops one by one.
    */
   featureNet?: DenseFastPaths['featureNet'];

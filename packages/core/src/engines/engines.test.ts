@@ -3,11 +3,12 @@ import { naiveEngine } from '../testing/naive-engine.test-support.js';
 import { createExactTestRegistry } from '../testing/exact-test-backend.js';
 import { EngineUnavailableError, NextscaleError, UsageError } from '../errors.js';
 import { conv2d } from '../ops/conv2d.js';
-import { activeEngineInfo, getGemmEngine, jsGemmEngine, setElementwiseEngine, setGemmEngine, withReferenceEngine } from '../ops/engine.js';
+import { jsGemmEngine } from '../ops/gemm.js';
 import { linear } from '../ops/linear.js';
 import { layerNorm } from '../ops/norm.js';
 import { softmax } from '../ops/softmax.js';
 import { geluTanh } from '../ops/activation.js';
+import { recordFeatureNet, eagerFeatureOps, type FeatureBuild } from '../ops/feature-net.js';
 import { loadVAR } from '../pipeline/load-var.js';
 import { fixture, TINY_PATCH_NUMS } from '../models/var/test-support.js';
 import { Rng } from '../random.js';
@@ -16,7 +17,8 @@ import { ENGINE_API_VERSION, type DenseEngine, type DenseEngineDescriptor } from
 import { jsDenseEngine, jsEngine } from './js.js';
 import { createEngineRegistry, getDefaultEngineRegistry, packageForEngine } from '../plugs/registry.js';
 import { selectEngine } from './select.js';
-import { getDenseEngine, setDenseEngine } from '../ops/engine.js';
+import { activeEngineInfo, getDenseEngine, setDenseEngine, withReferenceEngine } from './active.js';
+import * as onEngine from './calls.js';
 
 function descriptor(id: string, priority: number, extra: Partial<DenseEngineDescriptor> = {}): DenseEngineDescriptor {
   return {
@@ -32,7 +34,7 @@ function descriptor(id: string, priority: number, extra: Partial<DenseEngineDesc
   };
 }
 
-const saved = { engine: getDenseEngine(), gemm: getGemmEngine() };
+const saved = getDenseEngine();
 afterEach(() => {
   delete process.env.NEXTSCALE_ENGINE;
   delete process.env.NEXTSCALE_THREADS;
@@ -130,10 +132,7 @@ describe('selectEngine', () => {
 });
 
 describe('the active dense engine', () => {
-  afterEach(() => {
-    setDenseEngine(saved.engine);
-    if (!saved.engine) setGemmEngine(saved.gemm);
-  });
+  afterEach(() => setDenseEngine(saved));
 
   function recording(): { engine: DenseEngine; calls: string[] } {
     const calls: string[] = [];
@@ -149,7 +148,7 @@ describe('the active dense engine', () => {
     return { engine, calls };
   }
 
-  it('ops dispatch to its fast paths and results match the reference', () => {
+  it("core's engine calls dispatch to its fast paths and results match the reference", async () => {
     const { engine, calls } = recording();
     const rng = new Rng(9);
     const x = new Tensor([3, 8], rng.normalArray(24));
@@ -161,46 +160,86 @@ describe('the active dense engine', () => {
     setDenseEngine(engine);
     expect(getDenseEngine()).toBe(engine);
     expect(activeEngineInfo()).toEqual({ id: 'rec', name: 'recording' });
-    const got = [linear(x, w, b), conv2d(img, k, null, { padding: 1 }), layerNorm(x, 1e-6), softmax(x), geluTanh(x)];
+    const got = [
+      await onEngine.linear(x, w, b),
+      await onEngine.conv2d(img, k, null, { padding: 1 }),
+      await onEngine.layerNorm(x, 1e-6),
+      await onEngine.softmax(x),
+      await onEngine.geluTanh(x),
+    ];
     expect(calls).toEqual(['linear', 'conv2d', 'layerNormRows', 'softmaxRows', 'geluTanh']);
     for (let i = 0; i < got.length; i++) {
       for (let j = 0; j < got[i]!.data.length; j++) expect(got[i]!.data[j]).toBeCloseTo(ref[i]!.data[j]!, 4);
     }
+    // core's synchronous ops are the reference kernels: they use the engine's GEMM, never its fast paths
+    calls.length = 0;
+    linear(x, w, b);
+    expect(calls).toEqual(['gemmNT']);
   });
 
-  it('asymmetric conv2d padding (Downsample2x) and absent fast paths run on the engine\'s gemmNT', () => {
+  it("asymmetric conv2d padding (Downsample2x) is padded by core for the engine's conv2d; absent fast paths run on its gemmNT", async () => {
     const { engine, calls } = recording();
     const { linear: _drop, ...withoutLinear } = engine;
     setDenseEngine({ ...withoutLinear, id: 'nolinear' });
     const rng = new Rng(2);
-    conv2d(new Tensor([1, 2, 4, 4], rng.normalArray(32)), new Tensor([2, 2, 3, 3], rng.normalArray(36)), null, { stride: 2, padding: [0, 1, 0, 1] });
-    linear(new Tensor([2, 3], rng.normalArray(6)), new Tensor([4, 3], rng.normalArray(12)));
-    expect(calls).toEqual(['gemmNT', 'gemmNT']);
+    const args = [new Tensor([2, 2, 5, 4], rng.normalArray(80)), new Tensor([3, 2, 3, 3], rng.normalArray(54)), new Tensor([3], rng.normalArray(3))] as const;
+    const opts = { stride: 2, padding: [0, 1, 0, 1] as const };
+    const got = await onEngine.conv2d(...args, opts);
+    await onEngine.linear(new Tensor([2, 3], rng.normalArray(6)), new Tensor([4, 3], rng.normalArray(12)));
+    expect(calls).toEqual(['conv2d', 'gemmNT']);
+    const ref = withReferenceEngine(() => conv2d(...args, opts));
+    expect(got.shape).toEqual(ref.shape);
+    for (let i = 0; i < ref.data.length; i++) expect(got.data[i]).toBeCloseTo(ref.data[i]!, 4);
   });
 
-  it('null restores the TypeScript reference; the older setters replace one slot each and report a custom mix', () => {
-    const { engine, calls } = recording();
-    setDenseEngine(engine);
-    setGemmEngine(jsGemmEngine);
-    expect(getDenseEngine()).toBeNull();
-    linear(new Tensor([1, 2], Float32Array.of(1, 2)), new Tensor([1, 2], Float32Array.of(3, 4)));
-    layerNorm(new Tensor([1, 2], Float32Array.of(1, 2)), 1e-6);
-    expect(calls).toEqual(['layerNormRows']); // the linear fast path went with the GEMM; the row-wise kernels stayed
-    expect(activeEngineInfo().id).toBe('custom');
-    setElementwiseEngine(null);
-    expect(activeEngineInfo()).toEqual({ id: 'js', name: jsGemmEngine.name });
+  it('awaits fast paths that finish on a later task (an asynchronous native API), and null restores the reference', async () => {
+    const later = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+    const base = naiveEngine();
+    let pending = 0;
+    const asyncEngine: DenseEngine = { id: 'async', name: 'writes after a timer' };
+    for (const k of ['linear', 'conv2d', 'layerNormRows', 'groupNorm', 'softmaxRows', 'geluTanh', 'silu'] as const) {
+      const f = base[k] as (...a: unknown[]) => void;
+      (asyncEngine as unknown as Record<string, unknown>)[k] = async (...a: unknown[]) => {
+        pending++;
+        await later();
+        f(...a);
+        pending--;
+      };
+    }
+    const rng = new Rng(12);
+    const x = new Tensor([4, 8], rng.normalArray(32));
+    const w1 = new Tensor([16, 8], rng.normalArray(128)), b1 = new Tensor([16], rng.normalArray(16));
+    const w2 = new Tensor([8, 16], rng.normalArray(128)), b2 = new Tensor([8], rng.normalArray(8));
+    const norm = { weight: new Tensor([4], rng.normalArray(4)), bias: new Tensor([4], rng.normalArray(4)), groups: 2, eps: 1e-6 };
+    const conv = { weight: new Tensor([4, 4, 3, 3], rng.normalArray(144)), bias: new Tensor([4], rng.normalArray(4)), stride: 1, padding: 1 };
+    const build: FeatureBuild = (ops, v) => ops.add(v, ops.conv2d(ops.silu(ops.groupNorm(v, norm)), conv));
+    const img = new Tensor([2, 4, 3, 5], rng.normalArray(120));
+    const ref = withReferenceEngine(() => [
+      linear(geluTanh(linear(x, w1, b1)), w2, b2),
+      build(eagerFeatureOps, img),
+    ]);
+    setDenseEngine(asyncEngine);
+    const got = [
+      // no feedForward fast path: linear → geluTanh → linear, each awaited
+      await onEngine.feedForward(x, w1, b1, w2, b2),
+      // no featureNet fast path: the recorded net runs node by node on the engine's conv2d, groupNorm and silu
+      await onEngine.featureNet(recordFeatureNet('t', 4, [build]), img),
+    ];
+    expect(pending).toBe(0);
+    for (let i = 0; i < got.length; i++) {
+      expect(got[i]!.data.some(Number.isNaN)).toBe(false);
+      for (let j = 0; j < ref[i]!.data.length; j++) expect(got[i]!.data[j]).toBeCloseTo(ref[i]!.data[j]!, 4);
+    }
     setDenseEngine(null);
-    expect(getGemmEngine()).toBe(jsGemmEngine);
-    expect(() => setDenseEngine({ id: 'x', name: 'x' } as unknown as DenseEngine)).toThrow(TypeError);
+    expect(getDenseEngine()).toBeNull();
+    expect(activeEngineInfo()).toEqual({ id: 'js', name: jsGemmEngine.name });
+    expect(() => setDenseEngine({ id: 'x', name: 'x', gemmNT: {} } as unknown as DenseEngine)).toThrow(TypeError);
     expect(() => setDenseEngine({ ...naiveEngine(), linear: 3 } as unknown as DenseEngine)).toThrow(/linear that is not a function/);
   });
 });
 
 describe('loadVAR({ engine })', () => {
-  afterEach(() => {
-    setDenseEngine(saved.engine);
-    if (!saved.engine) setGemmEngine(saved.gemm);
-  });
+  afterEach(() => setDenseEngine(saved));
   const registry = createExactTestRegistry();
   const paths = { var: fixture('var.safetensors'), vae: fixture('vae.safetensors'), patchNums: TINY_PATCH_NUMS, registry };
 

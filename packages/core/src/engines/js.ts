@@ -1,5 +1,5 @@
 /** Core's own engine: the TypeScript reference kernels (always available, priority 0). */
-import { jsGemmEngine } from '../ops/engine.js';
+import { jsGemmEngine } from '../ops/gemm.js';
 import { ENGINE_API_VERSION, type DenseEngine, type DenseEngineDescriptor } from './contract.js';
 
 /** The reference as a DenseEngine: only gemmNT, so every op runs its own TypeScript loops. */

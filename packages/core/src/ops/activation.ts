@@ -1,15 +1,14 @@
 import { Tensor, asTensor, type TensorLike } from '../tensor.js';
-import { fastPath } from './engine.js';
+import type { SyncKernel } from '../engines/dense-contract.js';
 
-/** SiLU(x) = x·σ(x) = x / (1 + e^(−x)), elementwise. */
-export function silu(x: TensorLike): Tensor {
+/** SiLU(x) = x·σ(x) = x / (1 + e^(−x)), elementwise (`kernel`: a dense engine's to hand the work to). */
+export function silu(x: TensorLike, kernel?: SyncKernel<'silu'>): Tensor {
   const X = asTensor(x, 'silu: x');
   const y = new Tensor(X.shape);
   const xd = X.data;
   const yd = y.data;
-  const fast = fastPath('silu');
-  if (fast) {
-    fast(xd, yd, xd.length);
+  if (kernel) {
+    kernel(xd, yd, xd.length);
     return y;
   }
   for (let i = 0; i < xd.length; i++) {
@@ -21,15 +20,17 @@ export function silu(x: TensorLike): Tensor {
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 
-/** GELU with the tanh approximation (`approximate='tanh'`): 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))), elementwise. */
-export function geluTanh(x: TensorLike): Tensor {
+/**
+ * GELU with the tanh approximation (`approximate='tanh'`): 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))), elementwise
+ * (`kernel`: a dense engine's to hand the work to).
+ */
+export function geluTanh(x: TensorLike, kernel?: SyncKernel<'geluTanh'>): Tensor {
   const X = asTensor(x, 'geluTanh: x');
   const y = new Tensor(X.shape);
   const xd = X.data;
   const yd = y.data;
-  const fast = fastPath('geluTanh');
-  if (fast) {
-    fast(xd, yd, xd.length);
+  if (kernel) {
+    kernel(xd, yd, xd.length);
     return y;
   }
   for (let i = 0; i < xd.length; i++) {

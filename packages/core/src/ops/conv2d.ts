@@ -1,6 +1,7 @@
 import { Tensor, ShapeError, asTensor, type TensorLike } from '../tensor.js';
 import { fmtShape, requireRank } from './check.js';
-import { fastPath, gemmNT } from './engine.js';
+import type { SyncKernel } from '../engines/dense-contract.js';
+import { gemmNT } from './gemm.js';
 
 export interface Conv2dOptions {
   /** Same stride along H and W (default 1). */
@@ -20,8 +21,9 @@ const CHUNK_FLOATS = 1 << 20;
  * Implementation: for each chunk of output rows, the patches are gathered into a (positions × Ci·kh·kw) matrix and
  * the engine's A·Bᵀ product with A = weight (Co × Ci·kh·kw) writes the NCHW output directly.
  * VAR's Downsample2x is `conv2d(x, w, b, { stride: 2, padding: [0, 1, 0, 1] })`.
+ * `kernel`: a dense engine's conv2d to hand the work to (engines/calls.ts passes the active engine's).
  */
-export function conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | null, opts: Conv2dOptions = {}): Tensor {
+export function conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | null, opts: Conv2dOptions = {}, kernel?: SyncKernel<'conv2d'>): Tensor {
   const X = asTensor(x, 'conv2d: x');
   const Wt = asTensor(weight, 'conv2d: weight');
   requireRank('conv2d', 'x', X, 4, '(B,Ci,H,W)');
@@ -70,12 +72,14 @@ export function conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | nul
     if (bd) addBias(yd, bd, B, Co, P);
     return y;
   }
-  const fast = fastPath('conv2d');
-  if (fast && pt === pb && pl === pr) {
-    // the dense engine's own convolution (symmetric padding only: asymmetric padding, as in Downsample2x, stays here)
-    fast({
-      x: X.data, batch: B, inChannels: Ci, height: H, width: W, weight: Wt.data, outChannels: Co, kernelH: kh, kernelW: kw,
-      bias: bd, strideH: s, strideW: s, padH: pt, padW: pl, y: yd, outH: Ho, outW: Wo,
+  if (kernel) {
+    // the dense engine's own convolution, which takes symmetric padding only: an asymmetric one (Downsample2x's) is
+    // written into a zero-padded copy of the input first
+    const symmetric = pt === pb && pl === pr;
+    kernel({
+      x: symmetric ? X.data : zeroPadded(X.data, B, Ci, H, W, pt, pb, pl, pr), batch: B, inChannels: Ci,
+      height: symmetric ? H : Hp, width: symmetric ? W : Wp, weight: Wt.data, outChannels: Co, kernelH: kh, kernelW: kw,
+      bias: bd, strideH: s, strideW: s, padH: symmetric ? pt : 0, padW: symmetric ? pl : 0, y: yd, outH: Ho, outW: Wo,
     });
     return y;
   }
@@ -92,6 +96,17 @@ export function conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | nul
   }
   if (bd) addBias(yd, bd, B, Co, P);
   return y;
+}
+
+/** x (B, C, H, W) with pt/pb rows and pl/pr columns of zeros around each map: (B, C, H + pt + pb, W + pl + pr). */
+function zeroPadded(x: Float32Array, B: number, C: number, H: number, W: number, pt: number, pb: number, pl: number, pr: number): Float32Array {
+  const Hp = H + pt + pb;
+  const Wp = W + pl + pr;
+  const out = new Float32Array(B * C * Hp * Wp);
+  for (let m = 0; m < B * C; m++) {
+    for (let i = 0; i < H; i++) out.set(x.subarray((m * H + i) * W, (m * H + i + 1) * W), (m * Hp + pt + i) * Wp + pl);
+  }
+  return out;
 }
 
 /**

@@ -7,7 +7,8 @@ import { VQVAE } from '../models/vqvae/vqvae.js';
 import { Rng } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { createExactTestRegistry } from '../testing/exact-test-backend.js';
-import { jsGemmEngine, setDenseEngine, type ActiveDenseEngine } from './engine.js';
+import { setDenseEngine } from '../engines/active.js';
+import type { DenseEngine } from '../engines/contract.js';
 import { eagerFeatureOps, featureNetShapes, recordFeatureNet, type FeatureNet } from './feature-net.js';
 
 const rng = new Rng(3);
@@ -20,12 +21,11 @@ const conv = (co: number, ci: number, k: number, stride = 1) => ({
 const norm = (c: number) => ({ weight: new Tensor([c], rng.normalArray(c)), bias: new Tensor([c], rng.normalArray(c)), groups: 2, eps: 1e-6 });
 
 /** A test engine whose featureNet interprets the recorded nodes with core's own ops, counting its calls. */
-function interpretingEngine(): ActiveDenseEngine & { nets: FeatureNet[] } {
+function interpretingEngine(): DenseEngine & { nets: FeatureNet[] } {
   const nets: FeatureNet[] = [];
   return {
     id: 'interp',
     name: 'interpreter',
-    gemmNT: jsGemmEngine.gemmNT,
     nets,
     featureNet(net, x, shape, y) {
       nets.push(net);
@@ -103,7 +103,7 @@ describe('feature nets', () => {
     const engine = interpretingEngine();
     setDenseEngine(engine);
     let raw: Tensor | undefined;
-    const img = await vae.fhatToImage(vae.tokensToFhat(tokens), { ...(await run()), onRawImage: (t) => (raw = t) });
+    const img = await vae.fhatToImage(await vae.tokensToFhat(tokens), { ...(await run()), onRawImage: (t) => (raw = t) });
     expect(engine.nets.length).toBeGreaterThan(0);
     expect(raw!.shape).toEqual(img.shape);
     expect(Array.from(img.data)).toEqual(Array.from(raw!.data, (v) => Math.min(1, Math.max(-1, v))));

@@ -4,31 +4,19 @@
  * The VQ-VAE's convolutional stretches (resnet blocks, upsampling, the output head) are a chain of conv2d, GroupNorm,
  * SiLU, residual adds and nearest upsampling. Run op by op, each op is one engine call with its own copies in and out;
  * an engine that can compile a whole stretch (ONNX Runtime: one session, weights pinned once, buffers reused inside it)
- * runs it in one call. Modules describe their computation once, as a function over `FeatureOps<V>`: with `eagerFeatureOps`
- * (V = Tensor) it computes with core's ops, with `recordFeatureNet` (V = value index) it records a `FeatureNet`.
+ * runs it in one call (engines/calls.ts's featureNet). Modules describe their computation once, as a function over
+ * `FeatureOps<V>`: with `eagerFeatureOps` (V = Tensor) it computes with core's reference ops, with `recordFeatureNet`
+ * (V = value index) it records a `FeatureNet` (engines/dense-contract.ts), which engines/calls.ts runs.
  */
-import { ShapeError, Tensor } from '../tensor.js';
+import type { FeatureConv, FeatureGroupNorm, FeatureNet, FeatureNetNode } from '../engines/dense-contract.js';
+import { ShapeError, type Tensor } from '../tensor.js';
 import { conv2d } from './conv2d.js';
 import { add } from './elementwise.js';
-import { fastPath } from './engine.js';
 import { silu } from './activation.js';
 import { groupNorm } from './norm.js';
 import { upsampleNearest2x } from './interpolate.js';
 
-/** A conv layer with symmetric padding (the only kind a FeatureNet holds). */
-export interface FeatureConv {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
-  readonly stride: number;
-  readonly padding: number;
-}
-
-export interface FeatureGroupNorm {
-  readonly weight: Tensor;
-  readonly bias: Tensor;
-  readonly groups: number;
-  readonly eps: number;
-}
+export type { FeatureConv, FeatureGroupNorm, FeatureNet, FeatureNetNode };
 
 /** The ops a feature-map module is written in. */
 export interface FeatureOps<V> {
@@ -41,21 +29,6 @@ export interface FeatureOps<V> {
 
 /** A module's computation, written once for every V. */
 export type FeatureBuild = <V>(ops: FeatureOps<V>, x: V) => V;
-
-/** Value 0 is the net's input, value i + 1 is nodes[i]'s output; the last node's output is the net's output. */
-export type FeatureNetNode =
-  | ({ op: 'conv2d'; x: number } & FeatureConv)
-  | ({ op: 'groupNorm'; x: number } & FeatureGroupNorm)
-  | { op: 'silu'; x: number }
-  | { op: 'add'; a: number; b: number }
-  | { op: 'upsampleNearest2x'; x: number };
-
-export interface FeatureNet {
-  /** What it is, e.g. 'decoder.up.1.block.0 … decoder.conv_out', for diagnostics. */
-  readonly label: string;
-  readonly inChannels: number;
-  readonly nodes: readonly FeatureNetNode[];
-}
 
 export const eagerFeatureOps: FeatureOps<Tensor> = {
   conv2d: (x, c) => conv2d(x, c.weight, c.bias, { stride: c.stride, padding: c.padding }),
@@ -112,19 +85,4 @@ export function featureNetShapes(net: FeatureNet, x: readonly number[]): [number
     }
   }
   return shapes;
-}
-
-/**
- * Runs the net (built on first need by `net`) on x with the active engine's `featureNet` fast path, or returns null when the engine has none or
- * declines this net (the caller then runs the same modules op by op on the same engine).
- */
-export function runFeatureNetFast(net: () => FeatureNet, x: Tensor): Tensor | null {
-  const fast = fastPath('featureNet');
-  if (!fast) return null;
-  const spec = net();
-  const shapes = featureNetShapes(spec, x.shape);
-  const out = shapes[shapes.length - 1]!;
-  const y = new Float32Array(out[0] * out[1] * out[2] * out[3]);
-  if (!fast(spec, x.data, x.shape as [number, number, number, number], y)) return null;
-  return new Tensor(out, y);
 }

@@ -1,7 +1,7 @@
 /** Dense kernels: row-major float32 in and out, float64 where accuracy needs it. */
 export { ShapeError, asTensor, expectShape, fromArray, sizeOf, zeros } from '../tensor.js';
-export { gemmNT, getGemmEngine, setGemmEngine, jsGemmEngine, type GemmEngine, type GemmNT } from './engine.js';
-export { getElementwiseEngine, setElementwiseEngine, type ElementwiseEngine } from './engine.js';
+export { gemmNT, jsGemmEngine, type GemmEngine, type GemmNT } from './gemm.js';
+export type { ElementwiseEngine } from '../engines/dense-contract.js';
 export { matmul } from './matmul.js';
 export { linear } from './linear.js';
 export { conv2d, type Conv2dOptions } from './conv2d.js';
@@ -15,7 +15,6 @@ export {
   eagerFeatureOps,
   recordFeatureNet,
   featureNetShapes,
-  runFeatureNetFast,
   type FeatureOps,
   type FeatureBuild,
   type FeatureNet,

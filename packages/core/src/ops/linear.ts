@@ -1,12 +1,14 @@
 import { Tensor, ShapeError, asTensor, type TensorLike } from '../tensor.js';
 import { fmtShape, lastDim, requireRank } from './check.js';
-import { fastPath, gemmNT } from './engine.js';
+import type { SyncKernel } from '../engines/dense-contract.js';
+import { gemmNT } from './gemm.js';
 
 /**
  * `Linear`: x (…, in) and weight (out, in) give y (…, out) = x·Wᵀ + b. Both operands are read along contiguous rows
  * (the engine's A·Bᵀ product), so nothing is transposed. `linear(q, k)` is also the plain q·kᵀ of two row-major matrices.
+ * `kernel`: a dense engine's linear to hand the work to (engines/calls.ts passes the active engine's).
  */
-export function linear(x: TensorLike, weight: TensorLike, bias?: TensorLike | null): Tensor {
+export function linear(x: TensorLike, weight: TensorLike, bias?: TensorLike | null, kernel?: SyncKernel<'linear'>): Tensor {
   const X = asTensor(x, 'linear: x');
   const Wt = asTensor(weight, 'linear: weight');
   requireRank('linear', 'weight', Wt, 2, '(out,in)');
@@ -27,10 +29,9 @@ export function linear(x: TensorLike, weight: TensorLike, bias?: TensorLike | nu
   const y = new Tensor([...X.shape.slice(0, -1), out]);
   if (rows === 0 || out === 0) return y;
   const yd = y.data;
-  const fast = fastPath('linear');
-  if (fast && inF > 0) {
+  if (kernel && inF > 0) {
     // the dense engine's own linear (it may keep the weight pinned natively); it adds the bias itself
-    fast(X.data, rows, inF, Wt.data, out, bd, yd);
+    kernel(X.data, rows, inF, Wt.data, out, bd, yd);
     return y;
   }
   gemmNT(rows, out, inF, X.data, 0, inF, Wt.data, 0, inF, yd, 0, out);

@@ -1,6 +1,6 @@
 import { Tensor, ShapeError, asTensor, type TensorLike } from '../tensor.js';
 import { fmtShape, requireRank } from './check.js';
-import { gemmNT } from './engine.js';
+import { gemmNT } from './gemm.js';
 
 /** (M,K)·(K,N) → (M,N). The right operand is transposed once per call, then the engine's A·Bᵀ product runs. */
 export function matmul(a: TensorLike, b: TensorLike): Tensor {

@@ -1,21 +1,20 @@
 import { Tensor, ShapeError, asTensor, type TensorLike } from '../tensor.js';
-import { fastPath } from './engine.js';
+import type { SyncKernel } from '../engines/dense-contract.js';
 import { fmtShape, lastDim, requirePositiveInt, requireRank } from './check.js';
 
 /**
  * `LayerNorm` without affine over the last dim: (x − μ)/√(σ² + eps), σ² the biased variance.
- * The statistics are computed in float64 (two passes).
+ * The statistics are computed in float64 (two passes). `kernel`: a dense engine's row kernel to hand the work to.
  */
-export function layerNorm(x: TensorLike, eps: number): Tensor {
+export function layerNorm(x: TensorLike, eps: number, kernel?: SyncKernel<'layerNormRows'>): Tensor {
   const X = asTensor(x, 'layerNorm: x');
   const n = lastDim('layerNorm', 'x', X);
   const y = new Tensor(X.shape);
   if (n === 0) return y;
   const xd = X.data;
   const yd = y.data;
-  const fast = fastPath('layerNormRows');
-  if (fast) {
-    fast(xd, yd, xd.length / n, n, eps);
+  if (kernel) {
+    kernel(xd, yd, xd.length / n, n, eps);
     return y;
   }
   for (let o = 0; o < xd.length; o += n) {
@@ -27,9 +26,12 @@ export function layerNorm(x: TensorLike, eps: number): Tensor {
 
 /**
  * `GroupNorm(numGroups, C, eps, affine)` on x (B,C,H,W): channels split into numGroups contiguous groups; mean and
- * biased variance over each group's (C/numGroups)·H·W values (float64), then ·weight[c] + bias[c].
+ * biased variance over each group's (C/numGroups)·H·W values (float64), then ·weight[c] + bias[c]. `kernel`: a dense
+ * engine's groupNorm to hand the work to.
  */
-export function groupNorm(x: TensorLike, numGroups: number, weight: TensorLike, bias: TensorLike, eps: number): Tensor {
+export function groupNorm(
+  x: TensorLike, numGroups: number, weight: TensorLike, bias: TensorLike, eps: number, kernel?: SyncKernel<'groupNorm'>,
+): Tensor {
   const X = asTensor(x, 'groupNorm: x');
   const Wt = asTensor(weight, 'groupNorm: weight');
   const Bt = asTensor(bias, 'groupNorm: bias');
@@ -54,9 +56,8 @@ export function groupNorm(x: TensorLike, numGroups: number, weight: TensorLike, 
   const yd = y.data;
   const wd = Wt.data;
   const bd = Bt.data;
-  const fast = fastPath('groupNorm');
-  if (fast) {
-    fast(xd, yd, B, C, HW, numGroups, wd, bd, eps);
+  if (kernel) {
+    kernel(xd, yd, B, C, HW, numGroups, wd, bd, eps);
     return y;
   }
   for (let b = 0; b < B; b++) {

@@ -59,7 +59,7 @@ describe('a randomly initialised VAR of another shape', () => {
     const ctx = { router: model.router, trace: new AttentionTrace(), capture: (n: string, t: Tensor) => void captured.set(n, t) };
     const labels = [3, 1];
     const { tokens } = await generateNextScale(model.transformer, model.vae.model, { labels, cfg: 2, topK: 5, topP: 0.8, seed: 9 }, ctx);
-    const xBLCv = model.vae.model.quantizer.idxToVarInput(tokens, 2);
+    const xBLCv = await model.vae.model.quantizer.idxToVarInput(tokens, 2);
     const cond = await model.forward(labels, xBLCv);
     const uncond = await model.forward([5, 5], xBLCv);
     let start = 0;

@@ -32,7 +32,7 @@ describe('generate({ onScale })', () => {
     expect(fhats.map((f) => f.scale)).toEqual([1, 2, 3, 4]);
     for (const [si, f] of fhats.entries()) expect(maxAbsDiff(f.data, (await ref(`ar.cfg1p5.fhat.s${si}`)).data), `scale ${si}`).toBeLessThanOrEqual(1e-4);
     // The last f_hat decodes to the generated images exactly; the hook changes nothing.
-    const last = model.vae.model.tokensToFhat(out.tokens);
+    const last = await model.vae.model.tokensToFhat(out.tokens);
     expect(Array.from(last.data)).toEqual(Array.from(fhats[3]!.data));
     const plain = await model.generate(greedy);
     expect(Array.from(plain.images.data)).toEqual(Array.from(out.images.data));

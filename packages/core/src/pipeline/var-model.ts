@@ -11,7 +11,7 @@ import type { DenseEngine } from '../engines/contract.js';
 import type { EngineRegistry } from '../plugs/registry.js';
 import { selectEngine } from '../engines/select.js';
 import { UsageError } from '../errors.js';
-import { activeEngineInfo, engineWasChosen, setDenseEngine } from '../ops/engine.js';
+import { activeEngineInfo, engineWasChosen, setDenseEngine } from '../engines/active.js';
 import { generateNextScale, type GenerateOptions } from '../models/var/autoregressive.js';
 import type { CaptureFn } from '../models/var/capture.js';
 import { editNextScale, type EditOptions } from '../models/var/edit.js';

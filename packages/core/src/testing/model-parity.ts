@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect } from 'vitest';
 import type { DenseEngine } from '../engines/contract.js';
-import { getDenseEngine, setDenseEngine } from '../ops/engine.js';
+import { getDenseEngine, setDenseEngine } from '../engines/active.js';
 
 export interface ModelParityOptions {
   /** Names the engine in the suite's title. */

@@ -2,7 +2,7 @@
  * Adaptive LayerNorm (docs/var-port.md §4.2): the class condition produces per-sample scale, shift
  * and gate vectors that modulate every block. A modulation tensor is (N, slots·C), one row per sample.
  */
-import { linear } from '../../ops/index.js';
+import { linear } from '../../engines/calls.js';
 import { Tensor } from '../../tensor.js';
 import type { VARBlockWeights, VARWeights } from './weights.js';
 
@@ -14,12 +14,12 @@ export const HEAD_SLOTS = { scale: 0, shift: 1 } as const;
 export const HEAD_SLOT_COUNT = 2;
 
 /** shared_ada_lin(cond) (N, 6C), computed once per forward when AdaLN is shared. */
-export function sharedModulation(weights: VARWeights, condSilu: Tensor): Tensor {
+export function sharedModulation(weights: VARWeights, condSilu: Tensor): Promise<Tensor> {
   return linear(condSilu, weights.sharedAdaLinWeight!, weights.sharedAdaLinBias!);
 }
 
 /** A block's (N, 6C) modulation: its own ada_lin(SiLU(cond)), or ada_gss + the shared output. */
-export function blockModulation(block: VARBlockWeights, condSilu: Tensor, shared: Tensor | undefined): Tensor {
+export async function blockModulation(block: VARBlockWeights, condSilu: Tensor, shared: Tensor | undefined): Promise<Tensor> {
   if (!block.adaGss) return linear(condSilu, block.adaLinWeight!, block.adaLinBias!);
   const out = new Tensor(shared!.shape, shared!.data.slice());
   const width = block.adaGss.length;
@@ -30,7 +30,7 @@ export function blockModulation(block: VARBlockWeights, condSilu: Tensor, shared
 }
 
 /** head_nm's (N, 2C) modulation; it always uses the class condition itself, never the shared AdaLN output (docs/var-port.md §8, pitfall 9). */
-export function headModulation(weights: VARWeights, condSilu: Tensor): Tensor {
+export function headModulation(weights: VARWeights, condSilu: Tensor): Promise<Tensor> {
   return linear(condSilu, weights.headNmWeight, weights.headNmBias);
 }
 

@@ -70,7 +70,7 @@ export interface NextScaleVAE {
     /** Token indices (B·pn²) → codebook vectors (B, Cvae, pn, pn). */
     lookup(idx: Int32Array, batch: number, pn: number): Tensor;
     /** Adds scale si's contribution to fHat in place; returns the next scale's input map (or fHat at the last scale). */
-    nextAutoregressiveInput(si: number, fHat: Tensor, h: Tensor): Tensor;
+    nextAutoregressiveInput(si: number, fHat: Tensor, h: Tensor): Promise<Tensor>;
   };
   /** f_hat → images clamped to [−1, 1]; onRawImage sees the unclamped image. */
   fhatToImage(
@@ -150,7 +150,7 @@ export async function generateNextScale(
   const rows = new Int32Array(2 * B);
   rows.set(o.labels);
   rows.fill(config.numClasses, B);
-  const c = transformer.condition(rows);
+  const c = await transformer.condition(rows);
 
   const last = patchNums[S - 1]!;
   const fHat = new Tensor([B, cvae, last, last]);
@@ -182,7 +182,7 @@ export async function generateNextScale(
       curL += pn * pn;
 
       const h = await transformer.runBlocks(x, c, attendFor, ctx.capture, sfx, fused);
-      const raw = transformer.logits(h, c);
+      const raw = await transformer.logits(h, c);
       ctx.capture?.(`logits_raw${sfx}`, raw.clone());
       const logits = mixGuidance(raw, o.cfg * ratio);
       ctx.capture?.(`logits_cfg${sfx}`, logits.clone());
@@ -195,11 +195,11 @@ export async function generateNextScale(
       const { tokens: used, hMap } = replaceTokens?.(si, idx, sampledMap) ?? { tokens: idx, hMap: sampledMap };
       tokens.push(used);
 
-      const next = vae.quantizer.nextAutoregressiveInput(si, fHat, hMap);
+      const next = await vae.quantizer.nextAutoregressiveInput(si, fHat, hMap);
       ctx.capture?.(`fhat${sfx}`, fHat.clone());
       if (si !== S - 1) {
         ctx.capture?.(`next_map${sfx}`, next.clone());
-        x = transformer.nextScaleInput(next, curL, 2);
+        x = await transformer.nextScaleInput(next, curL, 2);
       }
       onProgress?.({ stage: 'transformer', scale: si + 1, scales: S });
       if (options.onScale) await options.onScale({ scale: si + 1, scales: S, fHat });

@@ -13,7 +13,7 @@
 import type { AttentionCall } from '../../attention/policy.js';
 import type { AttentionRouter } from '../../attention/router.js';
 import type { AttentionTrace } from '../../attention/trace.js';
-import { getDenseEngine } from '../../ops/engine.js';
+import { getDenseEngine } from '../../engines/active.js';
 import { Tensor } from '../../tensor.js';
 import type { VARConfig } from './config.js';
 import type { VARBlockWeights } from './weights.js';

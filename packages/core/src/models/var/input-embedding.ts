@@ -3,7 +3,7 @@
  * pos_start for the first scale, word_embed of the VQ-VAE latent for the later ones, and every token
  * gets lvl_embed[its scale] + pos_1LC[its position].
  */
-import { linear } from '../../ops/index.js';
+import { linear } from '../../engines/calls.js';
 import { Tensor } from '../../tensor.js';
 import type { VARConfig } from './config.js';
 import { tokenLevels } from './patch-schedule.js';
@@ -48,12 +48,14 @@ export function firstScaleInput(weights: VARWeights, config: VARConfig, lvlPos: 
  * Teacher forcing: [first scale ; word_embed(xBLCv)] + lvlPos → (B, L, C).
  * xBLCv is (B, L − firstL, Cvae), the VQ-VAE's `idxToVarInput`.
  */
-export function teacherForcingInput(weights: VARWeights, config: VARConfig, lvlPos: Float32Array, cond: Tensor, xBLCv: Tensor): { x: Tensor; wordEmbed: Tensor } {
+export async function teacherForcingInput(
+  weights: VARWeights, config: VARConfig, lvlPos: Float32Array, cond: Tensor, xBLCv: Tensor,
+): Promise<{ x: Tensor; wordEmbed: Tensor }> {
   const B = cond.shape[0]!;
   const C = config.embedDim;
   const L = config.tokenCount;
   const F = config.firstL;
-  const wordEmbed = linear(xBLCv, weights.wordEmbedWeight, weights.wordEmbedBias);
+  const wordEmbed = await linear(xBLCv, weights.wordEmbedWeight, weights.wordEmbedBias);
   const first = firstScaleInput(weights, config, lvlPos, cond);
   const x = new Tensor([B, L, C]);
   for (let b = 0; b < B; b++) {
@@ -70,7 +72,9 @@ export function teacherForcingInput(weights: VARWeights, config: VARConfig, lvlP
  * Next-scale inference: the VQ-VAE's next map (B, Cvae, pn, pn) → word_embed + lvlPos[start, start+pn²),
  * repeated `copies` times along the batch (the CFG rows [cond; uncond] see the same input).
  */
-export function nextScaleInput(weights: VARWeights, config: VARConfig, lvlPos: Float32Array, nextMap: Tensor, start: number, copies: number): Tensor {
+export async function nextScaleInput(
+  weights: VARWeights, config: VARConfig, lvlPos: Float32Array, nextMap: Tensor, start: number, copies: number,
+): Promise<Tensor> {
   const [B, Cv, ph, pw] = nextMap.shape as [number, number, number, number];
   const T = ph * pw;
   const C = config.embedDim;
@@ -81,7 +85,7 @@ export function nextScaleInput(weights: VARWeights, config: VARConfig, lvlPos: F
       for (let t = 0; t < T; t++) tokens.data[(b * T + t) * Cv + c] = nextMap.data[(b * Cv + c) * T + t]!;
     }
   }
-  const embedded = linear(tokens, weights.wordEmbedWeight, weights.wordEmbedBias);
+  const embedded = await linear(tokens, weights.wordEmbedWeight, weights.wordEmbedBias);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       for (let c = 0; c < C; c++) embedded.data[(b * T + t) * C + c] = embedded.data[(b * T + t) * C + c]! + lvlPos[(start + t) * C + c]!;

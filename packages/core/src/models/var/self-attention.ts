@@ -4,7 +4,7 @@
  * and the head merge. The attention itself is whatever the router's backend computes.
  */
 import type { AttentionCall, HeadBound } from '../../attention/policy.js';
-import { linear } from '../../ops/index.js';
+import { linear } from '../../engines/calls.js';
 import { Tensor } from '../../tensor.js';
 import type { VARConfig } from './config.js';
 import type { VARBlockWeights } from './weights.js';
@@ -19,11 +19,11 @@ export interface HeadsQKV {
 }
 
 /** x (N, T, C) → q, k, v per head. */
-export function projectQKV(x: Tensor, block: VARBlockWeights, config: VARConfig): HeadsQKV {
+export async function projectQKV(x: Tensor, block: VARBlockWeights, config: VARConfig): Promise<HeadsQKV> {
   const [N, T, C] = x.shape as [number, number, number];
   const H = config.numHeads;
   const hd = config.headDim;
-  const qkv = linear(x, block.qkvWeight, block.qkvBias).data;
+  const qkv = (await linear(x, block.qkvWeight, block.qkvBias)).data;
   const [q, k, v] = [0, 1, 2].map(() => new Tensor([N, H, T, hd])) as [Tensor, Tensor, Tensor];
   const l2 = config.attnL2Norm;
   const qScale = block.qScale;
@@ -72,7 +72,7 @@ export function mergeHeads(o: Tensor): Tensor {
 }
 
 /** The output projection. */
-export function projectOutput(o: Tensor, block: VARBlockWeights): Tensor {
+export function projectOutput(o: Tensor, block: VARBlockWeights): Promise<Tensor> {
   return linear(mergeHeads(o), block.projWeight, block.projBias);
 }
 

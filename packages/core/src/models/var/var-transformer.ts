@@ -5,7 +5,7 @@
 import type { AttentionRouter } from '../../attention/router.js';
 import type { AttentionTrace } from '../../attention/trace.js';
 import { InputError } from '../../errors.js';
-import { layerNorm, linear, silu } from '../../ops/index.js';
+import { layerNorm, linear, silu } from '../../engines/calls.js';
 import { asTensor, type Tensor, type TensorLike } from '../../tensor.js';
 import { blockModulation, headModulation, HEAD_SLOTS, modulateInPlace, sharedModulation } from './adaln.js';
 import { runBlock, type AttendFn } from './block.js';
@@ -61,14 +61,15 @@ export class VARTransformer {
     return validateLabels(labels, this.config.numClasses);
   }
 
-  condition(labels: Int32Array, capture?: CaptureFn): Conditioning {
+  async condition(labels: Int32Array, capture?: CaptureFn): Promise<Conditioning> {
     const cond = classCondition(this.weights, labels);
-    const condSilu = silu(cond);
-    const shared = this.config.sharedAdaLN ? sharedModulation(this.weights, condSilu) : undefined;
+    const condSilu = await silu(cond);
+    const shared = this.config.sharedAdaLN ? await sharedModulation(this.weights, condSilu) : undefined;
     capture?.('cond_BD_or_gss', (shared ?? cond).clone());
-    const blockModulations = this.weights.blocks.map((b) => blockModulation(b, condSilu, shared));
+    const blockModulations: Tensor[] = [];
+    for (const b of this.weights.blocks) blockModulations.push(await blockModulation(b, condSilu, shared));
     blockModulations.forEach((m, i) => capture?.(`block${i}.ada_lin`, m.clone()));
-    return { cond, blockModulations, headModulation: headModulation(this.weights, condSilu) };
+    return { cond, blockModulations, headModulation: await headModulation(this.weights, condSilu) };
   }
 
   /**
@@ -87,8 +88,8 @@ export class VARTransformer {
   }
 
   /** head(head_nm(x, cond)): (N, T, C) → (N, T, V). */
-  logits(x: Tensor, c: Conditioning, capture?: CaptureFn, suffix = ''): Tensor {
-    const h = layerNorm(x, this.config.normEps);
+  async logits(x: Tensor, c: Conditioning, capture?: CaptureFn, suffix = ''): Promise<Tensor> {
+    const h = await layerNorm(x, this.config.normEps);
     modulateInPlace(h, c.headModulation, HEAD_SLOTS.scale, HEAD_SLOTS.shift);
     capture?.(`head_nm${suffix}`, h.clone());
     return linear(h, this.weights.headWeight, this.weights.headBias);
@@ -98,7 +99,7 @@ export class VARTransformer {
     return firstScaleInput(this.weights, this.config, this.levelPositions, c.cond);
   }
 
-  nextScaleInput(nextMap: Tensor, start: number, copies: number): Tensor {
+  nextScaleInput(nextMap: Tensor, start: number, copies: number): Promise<Tensor> {
     return nextScaleInput(this.weights, this.config, this.levelPositions, nextMap, start, copies);
   }
 
@@ -114,8 +115,8 @@ export class VARTransformer {
     if (x0.shape.length !== 3 || x0.shape[0] !== B || x0.shape[1] !== L - firstL || x0.shape[2] !== cvae) {
       throw new InputError(`xBLCv must have shape [${B}, ${L - firstL}, ${cvae}] (B, L − first_l, Cvae), got [${x0.shape.join(', ')}]`);
     }
-    const c = this.condition(ids, ctx.capture);
-    const { x, wordEmbed } = teacherForcingInput(this.weights, this.config, this.levelPositions, c.cond, x0);
+    const c = await this.condition(ids, ctx.capture);
+    const { x, wordEmbed } = await teacherForcingInput(this.weights, this.config, this.levelPositions, c.cond, x0);
     ctx.capture?.('word_embed', wordEmbed.clone());
     const spec = { scale: this.config.attnScale, mask: { kind: 'block-causal' as const, scaleEnds: this.scaleEnds } };
     const attendFor = (layer: number): AttendFn => {
@@ -127,7 +128,7 @@ export class VARTransformer {
       ctx.capture ? null : fusedBlock(ctx.router, ctx.trace, blockAttentionCall(this.config, b, i, B, this.scaleEnds), b, this.config, { scaleEnds: this.scaleEnds }),
     );
     const h = await this.runBlocks(x, c, attendFor, ctx.capture, '', fused);
-    const logits = this.logits(h, c, ctx.capture);
+    const logits = await this.logits(h, c, ctx.capture);
     ctx.capture?.('logits', logits.clone());
     return logits;
   }

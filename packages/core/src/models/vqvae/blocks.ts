@@ -2,7 +2,8 @@
  * The VQ-VAE's building blocks (VAR's basic_vae.py), each reading its weights from a Params scope.
  */
 import type { AttentionCall } from '../../attention/policy.js';
-import { add, conv2d, eagerFeatureOps, type FeatureBuild, type FeatureConv, type FeatureGroupNorm } from '../../ops/index.js';
+import { conv2d, groupNorm } from '../../engines/calls.js';
+import { add, type FeatureBuild, type FeatureConv, type FeatureGroupNorm } from '../../ops/index.js';
 import { Tensor } from '../../tensor.js';
 import { GROUP_NORM_EPS, GROUP_NORM_GROUPS } from './config.js';
 import type { VQVAERunOptions } from './context.js';
@@ -21,8 +22,8 @@ export class Conv2d implements FeatureConv {
     this.bias = p.get('bias');
   }
 
-  forward(x: Tensor): Tensor {
-    return eagerFeatureOps.conv2d(x, this);
+  forward(x: Tensor): Promise<Tensor> {
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
   }
 }
 
@@ -42,8 +43,8 @@ export class GroupNorm implements FeatureGroupNorm {
     this.bias = p.get('bias');
   }
 
-  forward(x: Tensor): Tensor {
-    return eagerFeatureOps.groupNorm(x, this);
+  forward(x: Tensor): Promise<Tensor> {
+    return groupNorm(x, this.groups, this.weight, this.bias, this.eps);
   }
 }
 
@@ -112,7 +113,7 @@ export class AttnBlock {
   async forward(x: Tensor, run: VQVAERunOptions): Promise<Tensor> {
     const [B, C, H, W] = x.shape as [number, number, number, number];
     const L = H * W;
-    const qkv = this.qkv.forward(this.norm.forward(x));
+    const qkv = await this.qkv.forward(await this.norm.forward(x));
     // The qkv conv's channels are [q | k | v], C each (VAR reshapes to (B, 3, C, H, W)).
     const q = channelsToTokens(qkv.data, 0, B, C, L, 3 * C);
     const k = channelsToTokens(qkv.data, C, B, C, L, 3 * C);
@@ -120,13 +121,13 @@ export class AttnBlock {
     const scale = C ** -0.5;
     const call: AttentionCall = { site: this.site, batch: B, heads: 1, headDim: C, scale, mask: 'none', scaleEnds: [L] };
     const o = await run.router.attend(call, q, k, v, { scale }, run.trace);
-    return add(x, this.projOut.forward(tokensToChannels(o, B, C, H, W)));
+    return add(x, await this.projOut.forward(tokensToChannels(o, B, C, H, W)));
   }
 }
 
 /**
  * Halves H and W. VAR pads only right and bottom (by 1) before a stride-2 3×3 conv with no padding; being
- * asymmetric, it runs op by op (a feature net holds symmetric convs only).
+ * asymmetric, it runs as a stage of its own (a feature net holds symmetric convs only).
  */
 export class Downsample2x {
   private readonly weight: Tensor;
@@ -136,7 +137,7 @@ export class Downsample2x {
     this.bias = p.get('conv.bias');
   }
 
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Promise<Tensor> {
     return conv2d(x, this.weight, this.bias, { stride: 2, padding: [0, 1, 0, 1] });
   }
 }

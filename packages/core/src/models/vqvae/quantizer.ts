@@ -4,7 +4,8 @@
  * tokens quantize what the coarser scales left over.
  */
 import { InputError, UsageError } from '../../errors.js';
-import { addInPlace, conv2d, interpolateArea, interpolateBicubic } from '../../ops/index.js';
+import { conv2d } from '../../engines/calls.js';
+import { addInPlace, interpolateArea, interpolateBicubic } from '../../ops/index.js';
 import { Tensor } from '../../tensor.js';
 import type { VQVAEConfig } from './config.js';
 import { phiKey } from './config.js';
@@ -19,8 +20,8 @@ export class Phi {
     readonly ratio: number,
   ) {}
 
-  forward(h: Tensor): Tensor {
-    const c = conv2d(h, this.weight, this.bias, { stride: 1, padding: 1 });
+  async forward(h: Tensor): Promise<Tensor> {
+    const c = await conv2d(h, this.weight, this.bias, { stride: 1, padding: 1 });
     const keep = 1 - this.ratio;
     const r = this.ratio;
     const out = new Float32Array(h.data.length);
@@ -94,12 +95,12 @@ export class MultiScaleQuantizer {
   }
 
   /** Phi of scale si applied to a full-resolution contribution. */
-  applyPhi(si: number, h: Tensor): Tensor {
+  applyPhi(si: number, h: Tensor): Promise<Tensor> {
     return this.phis[this.phiIndexPerScale[si]!]!.forward(h);
   }
 
   /** A scale's contribution to f_hat: bicubic up to the latent size, except at the last scale. */
-  private contribution(si: number, h: Tensor): Tensor {
+  private contribution(si: number, h: Tensor): Promise<Tensor> {
     const H = this.latentSize;
     return this.applyPhi(si, si === this.numScales - 1 ? h : interpolateBicubic(h, H, H));
   }
@@ -109,7 +110,7 @@ export class MultiScaleQuantizer {
    * contribution to `fHat` **in place** and returns the next scale's input, f_hat area-downsampled to
    * pn_{si+1} — or f_hat itself after the last scale.
    */
-  nextAutoregressiveInput(si: number, fHat: Tensor, h: Tensor): Tensor {
+  async nextAutoregressiveInput(si: number, fHat: Tensor, h: Tensor): Promise<Tensor> {
     this.checkScale(si);
     const [B] = fHat.shape;
     this.checkFhat(fHat, B!);
@@ -117,18 +118,18 @@ export class MultiScaleQuantizer {
     if (h.shape.length !== 4 || h.shape[0] !== B || h.shape[1] !== this.Cvae || h.shape[2] !== pn || h.shape[3] !== pn) {
       throw new InputError(`scale ${si} map must be (${B}, ${this.Cvae}, ${pn}, ${pn}), got (${h.shape.join(', ')})`);
     }
-    addInPlace(fHat, this.contribution(si, h));
+    addInPlace(fHat, await this.contribution(si, h));
     if (si === this.numScales - 1) return fHat;
     const next = this.patchNums[si + 1]!;
     return interpolateArea(fHat, next, next);
   }
 
   /** f_hat after all scales of a token pyramid (what the decoder turns into an image). */
-  idxToFhat(idx: readonly Int32Array[], B: number): Tensor {
+  async idxToFhat(idx: readonly Int32Array[], B: number): Promise<Tensor> {
     this.checkPyramid(idx, B);
     const H = this.latentSize;
     const fHat = new Tensor([B, this.Cvae, H, H]);
-    idx.forEach((t, si) => this.nextAutoregressiveInput(si, fHat, this.lookup(t, B, this.patchNums[si]!)));
+    for (const [si, t] of idx.entries()) await this.nextAutoregressiveInput(si, fHat, this.lookup(t, B, this.patchNums[si]!));
     return fHat;
   }
 
@@ -136,7 +137,7 @@ export class MultiScaleQuantizer {
    * Teacher-forcing input (VAR's idxBl_to_var_input): each scale's f_hat, area-downsampled to the next
    * scale, as (B, L − pn0², Cvae). The last scale's tokens are never used.
    */
-  idxToVarInput(idx: readonly Int32Array[], B: number): Tensor {
+  async idxToVarInput(idx: readonly Int32Array[], B: number): Promise<Tensor> {
     this.checkPyramid(idx, B, this.numScales - 1);
     const S = this.numScales;
     const C = this.Cvae;
@@ -146,7 +147,7 @@ export class MultiScaleQuantizer {
     const out = new Float32Array(B * total * C);
     let offset = 0;
     for (let si = 0; si < S - 1; si++) {
-      const next = this.nextAutoregressiveInput(si, fHat, this.lookup(idx[si]!, B, this.patchNums[si]!));
+      const next = await this.nextAutoregressiveInput(si, fHat, this.lookup(idx[si]!, B, this.patchNums[si]!));
       const n = this.patchNums[si + 1]! ** 2;
       // (B, C, n) → rows (B, n, C) at token offset `offset` of the sequence.
       for (let b = 0; b < B; b++) {
@@ -160,17 +161,17 @@ export class MultiScaleQuantizer {
   }
 
   /** Token maps per scale (VAR's f_to_idxBl_or_fhat(f, to_fhat=False)) for a latent (B, Cvae, H, H). */
-  encodeFeatures(f: Tensor): Int32Array[] {
-    return this.quantize(f).indices;
+  async encodeFeatures(f: Tensor): Promise<Int32Array[]> {
+    return (await this.quantize(f)).indices;
   }
 
   /** Cumulative f_hat after each scale (f_to_idxBl_or_fhat(f, to_fhat=True)). */
-  fhatFromFeatures(f: Tensor): Tensor[] {
-    return this.quantize(f).fhats;
+  async fhatFromFeatures(f: Tensor): Promise<Tensor[]> {
+    return (await this.quantize(f)).fhats;
   }
 
   /** Residual quantization: each scale quantizes the area-downsampled remainder of f. */
-  quantize(f: Tensor): { indices: Int32Array[]; fhats: Tensor[] } {
+  async quantize(f: Tensor): Promise<{ indices: Int32Array[]; fhats: Tensor[] }> {
     const [B] = f.shape;
     this.checkFhat(f, B!);
     const H = this.latentSize;
@@ -183,7 +184,7 @@ export class MultiScaleQuantizer {
       const pn = this.patchNums[si]!;
       const z = si === S - 1 ? fRest : interpolateArea(fRest, pn, pn);
       const idx = this.nearestCodes(z);
-      const h = this.contribution(si, this.lookup(idx, B!, pn));
+      const h = await this.contribution(si, this.lookup(idx, B!, pn));
       addInPlace(fHat, h);
       subInPlace(fRest, h);
       indices.push(idx);

@@ -1,23 +1,24 @@
 /**
  * The encoder and decoder as a list of named stages, run in order. Consecutive stages written as feature-map builds
- * (resnet blocks, upsampling, the output head) form a stretch that an engine with a `featureNet` fast path runs in one
- * call; attention stages go through the attention router, and an asymmetric conv (Downsample2x) runs op by op.
- * When an observer wants every module's output (onModule), every stage runs op by op so each can be reported.
+ * (resnet blocks, upsampling, the output head) form a stretch, recorded once as a feature net that an engine with a
+ * `featureNet` fast path runs in one call (engines/calls.ts); attention stages go through the attention router, and
+ * an asymmetric conv (Downsample2x) is a stage of its own. When an observer wants every module's output (onModule),
+ * every stage runs op by op so each can be reported.
  */
-import { eagerFeatureOps, recordFeatureNet, runFeatureNetFast, type FeatureBuild, type FeatureNet } from '../../ops/index.js';
+import { featureNet, featureNetByOps } from '../../engines/calls.js';
+import { recordFeatureNet, type FeatureBuild, type FeatureNet } from '../../ops/index.js';
 import { throwIfAborted } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 import { emit, type VQVAERunOptions } from './context.js';
 
 export type Stage =
   | { name: string; build: FeatureBuild }
-  | { name: string; forward: (x: Tensor) => Tensor }
+  | { name: string; forward: (x: Tensor) => Promise<Tensor> }
   | { name: string; attend: (x: Tensor, run: VQVAERunOptions) => Promise<Tensor> };
 
-type SingleStage = Exclude<Stage, { build: FeatureBuild }>;
-type Part =
-  | { kind: 'stretch'; stages: { name: string; build: FeatureBuild }[]; net?: FeatureNet }
-  | { kind: 'single'; stage: SingleStage };
+type BuildStage = Extract<Stage, { build: FeatureBuild }>;
+type SingleStage = Exclude<Stage, BuildStage>;
+type Part = { kind: 'stretch'; stages: BuildStage[]; net?: FeatureNet } | { kind: 'single'; stage: SingleStage };
 
 export class StageRunner {
   private readonly parts: Part[] = [];
@@ -39,22 +40,20 @@ export class StageRunner {
     for (const part of this.parts) {
       if (part.kind === 'single') {
         const s = part.stage;
-        h = emit(run, s.name, 'attend' in s ? await s.attend(h, run) : s.forward(h));
-        continue;
-      }
-      const fused = run.onModule ? null : runFeatureNetFast(() => (part.net ??= this.record(part.stages, h)), h);
-      if (fused) {
-        h = fused;
-        throwIfAborted(run.signal);
+        h = emit(run, s.name, 'attend' in s ? await s.attend(h, run) : await s.forward(h));
+      } else if (run.onModule) {
+        for (const s of part.stages) h = emit(run, s.name, await featureNetByOps(record([s], h), h));
       } else {
-        for (const s of part.stages) h = emit(run, s.name, s.build(eagerFeatureOps, h));
+        // the same net object every time: an engine keys what it compiled for the stretch by it
+        h = await featureNet((part.net ??= record(part.stages, h)), h);
+        throwIfAborted(run.signal);
       }
     }
     return h;
   }
+}
 
-  private record(stages: { name: string; build: FeatureBuild }[], x: Tensor): FeatureNet {
-    const label = stages.length === 1 ? stages[0]!.name : `${stages[0]!.name} … ${stages[stages.length - 1]!.name}`;
-    return recordFeatureNet(label, x.shape[1]!, stages.map((s) => s.build));
-  }
+function record(stages: readonly BuildStage[], x: Tensor): FeatureNet {
+  const label = stages.length === 1 ? stages[0]!.name : `${stages[0]!.name} … ${stages[stages.length - 1]!.name}`;
+  return recordFeatureNet(label, x.shape[1]!, stages.map((s) => s.build));
 }

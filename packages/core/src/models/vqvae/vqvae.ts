@@ -75,7 +75,7 @@ export class VQVAE {
   async encodeFeatures(images: Tensor, run: VQVAERunOptions): Promise<Tensor> {
     this.checkImages(images);
     const h = await this.encoder.forward(images, run);
-    return emit(run, 'quant_conv', this.quantConv.forward(h));
+    return emit(run, 'quant_conv', await this.quantConv.forward(h));
   }
 
   /** Token maps per scale (VAR's img_to_idxBl), each B·pn² row-major. */
@@ -85,18 +85,18 @@ export class VQVAE {
 
   /** VAR's img_to_reconstructed_img(last_one=True): encode, quantize all scales, decode; in [−1, 1]. */
   async reconstruct(images: Tensor, run: VQVAERunOptions): Promise<Tensor> {
-    const fhats = this.quantizer.fhatFromFeatures(await this.encodeFeatures(images, run));
+    const fhats = await this.quantizer.fhatFromFeatures(await this.encodeFeatures(images, run));
     return this.fhatToImage(fhats[fhats.length - 1]!, run);
   }
 
   /** f_hat (B, Cvae, pn, pn) after every scale of a token pyramid. */
-  tokensToFhat(tokens: readonly Int32Array[]): Tensor {
+  tokensToFhat(tokens: readonly Int32Array[]): Promise<Tensor> {
     return this.quantizer.idxToFhat(tokens, this.batchOf(tokens));
   }
 
   /** `clamp(decoder(post_quant_conv(f_hat)), −1, 1)`. */
   async fhatToImage(fHat: Tensor, run: VQVAERunOptions): Promise<Tensor> {
-    const z = emit(run, 'post_quant_conv', this.postQuantConv.forward(fHat));
+    const z = emit(run, 'post_quant_conv', await this.postQuantConv.forward(fHat));
     const raw = await this.decoder.forward(z, run);
     run.onRawImage?.(raw);
     return clamp(raw, -1, 1);
@@ -104,7 +104,7 @@ export class VQVAE {
 
   /** Token pyramid → images (B, 3, S, S) in [0, 1], as VAR's autoregressive_infer_cfg returns them. */
   async decode(tokens: readonly Int32Array[], run: VQVAERunOptions): Promise<Tensor> {
-    const img = await this.fhatToImage(this.tokensToFhat(tokens), run);
+    const img = await this.fhatToImage(await this.tokensToFhat(tokens), run);
     const out = new Float32Array(img.data.length);
     for (let i = 0; i < out.length; i++) out[i] = (img.data[i]! + 1) * 0.5;
     return new Tensor(img.shape, out);

@@ -91,7 +91,7 @@ describe.each(cases)('greedy generation from $file with $tag', ({ file, cfg, tag
   it('teacher forcing on the generated tokens reproduces the KV-cached logits (cond and uncond rows)', async () => {
     const { transformer, captured, result, ctx } = await run;
     const B = labels.length;
-    const xBLCv = vae.quantizer.idxToVarInput(result.tokens, B);
+    const xBLCv = await vae.quantizer.idxToVarInput(result.tokens, B);
     const cond = await transformer.forward(labels, xBLCv, ctx);
     const uncond = await transformer.forward(labels.map(() => transformer.config.numClasses), xBLCv, ctx);
     let start = 0;

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { activeEngineInfo, setDenseEngine } from '../engines/active.js';
+import type { DenseEngine } from '../engines/contract.js';
 import { Rng } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { conv2d } from './conv2d.js';
-import { gemmNT, getGemmEngine, jsGemmEngine, setGemmEngine, type GemmEngine } from './engine.js';
+import { gemmNT, jsGemmEngine } from './gemm.js';
 import { linear } from './linear.js';
 import { matmul } from './matmul.js';
 
@@ -104,20 +106,21 @@ describe('gemmNT (default engine)', () => {
   });
 });
 
-describe('replaceable engine', () => {
-  afterEach(() => setGemmEngine(null));
+describe("the active engine's GEMM", () => {
+  afterEach(() => setDenseEngine(null));
 
-  it('routes matmul, linear and conv2d through the engine, and null restores the default', () => {
+  it('routes matmul, linear and conv2d through the engine, and null restores the reference', () => {
     const calls: string[] = [];
-    const spy: GemmEngine = {
-      name: 'spy',
+    const spy: DenseEngine = {
+      id: 'spy',
+      name: 'spy gemm',
       gemmNT: (m, n, k, ...rest) => {
         calls.push(`${m}x${n}x${k}`);
         jsGemmEngine.gemmNT(m, n, k, ...rest);
       },
     };
-    setGemmEngine(spy);
-    expect(getGemmEngine().name).toBe('spy');
+    setDenseEngine(spy);
+    expect(activeEngineInfo()).toEqual({ id: 'spy', name: 'spy gemm' });
     const rng = new Rng(4);
     const x = new Tensor([3, 4], rng.normalArray(12));
     const w = new Tensor([5, 4], rng.normalArray(20));
@@ -125,14 +128,23 @@ describe('replaceable engine', () => {
     matmul(x, new Tensor([4, 2], rng.normalArray(8)));
     conv2d(new Tensor([1, 2, 3, 3], rng.normalArray(18)), new Tensor([6, 2, 3, 3], rng.normalArray(108)), null, { padding: 1 });
     expect(calls).toEqual(['3x5x4', '3x2x4', '6x9x18']);
-    setGemmEngine(null);
-    expect(getGemmEngine()).toBe(jsGemmEngine);
+    setDenseEngine(null);
+    expect(activeEngineInfo().id).toBe('js');
     expect([...linear(x, w).data]).toEqual([...viaSpy.data]);
     expect(calls).toHaveLength(3);
   });
 
+  it('an engine without a gemmNT leaves the products to the TypeScript reference', () => {
+    const rng = new Rng(5);
+    const x = new Tensor([3, 4], rng.normalArray(12));
+    const w = new Tensor([5, 4], rng.normalArray(20));
+    const ref = linear(x, w);
+    setDenseEngine({ id: 'no-gemm', name: 'fast paths only' });
+    expect([...linear(x, w).data]).toEqual([...ref.data]);
+  });
+
   it('a replacement engine really computes the results (a broken one is visible)', () => {
-    setGemmEngine({ name: 'zeros', gemmNT: (m, n, _k, _a, _ao, _la, _b, _bo, _lb, c, co, ldc) => {
+    setDenseEngine({ id: 'zeros', name: 'zeros', gemmNT: (m, n, _k, _a, _ao, _la, _b, _bo, _lb, c, co, ldc) => {
       for (let i = 0; i < m; i++) c.fill(0, co + i * ldc, co + i * ldc + n);
     } });
     const y = linear(new Tensor([1, 2], Float32Array.of(1, 1)), new Tensor([1, 2], Float32Array.of(1, 1)), new Tensor([1], Float32Array.of(0.5)));
@@ -140,6 +152,7 @@ describe('replaceable engine', () => {
   });
 
   it('rejects something that is not an engine', () => {
-    expect(() => setGemmEngine({ name: 'bad' } as unknown as GemmEngine)).toThrow(TypeError);
+    expect(() => setDenseEngine({ id: 'bad', name: 'bad', gemmNT: 3 } as unknown as DenseEngine)).toThrow(TypeError);
+    expect(() => setDenseEngine({ name: 'no id' } as unknown as DenseEngine)).toThrow(TypeError);
   });
 });
