@@ -17,11 +17,12 @@ export const MODEL_FILES = ['var.safetensors', 'vae.safetensors'].map((name) => 
 }));
 
 /**
- * onnxruntime-web's .wasm for the 'onnx' engines (engine-onnx's ORT_WEB_WASM_FILES), served by the app itself from
- * ORT_DIR (ort.env.wasm.wasmPaths), copied from the onnxruntime-web the app depends on: no CDN.
+ * onnxruntime-web's .wasm and the glue .mjs its threads' workers start from, for the 'onnx' engines (engine-onnx's
+ * ORT_WEB_WASM_FILES), served by the app itself from ORT_DIR (ort.env.wasm.wasmPaths), copied from the
+ * onnxruntime-web the app depends on: no CDN.
  */
 export const ORT_DIR = 'ort';
-export const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.wasm'].map((name) => ({
+export const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs'].map((name) => ({
   name,
   source: createRequire(import.meta.url).resolve(`onnxruntime-web/${name}`),
 }));

@@ -4,10 +4,12 @@
  */
 import { OnnxDenseEngine } from './engine.js';
 import { WebOrtBridge, type WebBridgeOptions } from './web-bridge.js';
+import { ORT_WEB_FILES } from './web-session.js';
 
 export { OnnxDenseEngine } from './engine.js';
 export { WebOrtBridge, type WebBridgeOptions, type WorkerLike } from './web-bridge.js';
 export { createOrtServer, type OrtLike, type ServerRequest } from './ort-server.js';
+export { startOrtWeb, adapterName, ORT_WEB_FILES, type OrtWebSetup, type OrtWebStarted } from './web-session.js';
 export { describeRuntime, type OnnxBridge, type RunInput } from './bridge-contract.js';
 export { encodeModel, type GraphSpec, type NodeSpec, type Initializer, type ValueInfo } from './onnx-proto.js';
 export { linearGraph, convGraph, gemmNTGraph, layerNormGraph, geluTanhGraph, siluGraph, type GraphModel } from './graphs.js';
@@ -15,8 +17,8 @@ export type { Conv2dArgs, DenseEngineLike } from './types.js';
 
 /** onnxruntime-web's version this package is built and tested with. */
 export const ORT_WEB_VERSION = '1.31.1';
-/** The one file the app must serve at `wasmPaths` (copied from onnxruntime-web/dist). */
-export const ORT_WEB_WASM_FILES = ['ort-wasm-simd-threaded.asyncify.wasm'] as const;
+/** The files the app must serve at `wasmPaths` (copied from onnxruntime-web/dist): the .wasm and its threads' glue. */
+export const ORT_WEB_WASM_FILES = Object.values(ORT_WEB_FILES);
 
 /** Whether this browser gives a WebGPU adapter (the webgpu execution provider is offered only then). */
 export async function webgpuAdapterAvailable(): Promise<boolean> {
@@ -32,8 +34,10 @@ export async function webgpuAdapterAvailable(): Promise<boolean> {
 /**
  * The dense engine on onnxruntime-web. Weights stay in JavaScript as well (releaseWeights off by default: a page
  * switches engines on the same loaded model). Its name says which execution provider ran, e.g.
- * 'onnxruntime-web 1.31.1 wasm (1 thread)'.
+ * 'onnxruntime-web 1.31.1 wasm (4 threads)' or 'onnxruntime-web 1.31.1 webgpu on SwiftShader Device (Subzero) (1 thread)':
+ * the threads onnxruntime-web actually runs on.
  */
 export async function createWebOnnxEngine(o: WebBridgeOptions & { releaseWeights?: boolean }): Promise<OnnxDenseEngine> {
-  return new OnnxDenseEngine(await WebOrtBridge.start(o), 1, o.releaseWeights ?? false);
+  const bridge = await WebOrtBridge.start(o);
+  return new OnnxDenseEngine(bridge, bridge.started.threads, o.releaseWeights ?? false);
 }

@@ -7,6 +7,7 @@
  */
 import { awaitAnswer, grownBuffer, stageRun, type OnnxBridge, type RunInput } from './bridge-contract.js';
 import type { InitRequest } from './ort-worker.js';
+import type { OrtWebStarted } from './web-session.js';
 
 const ERR_BYTES = 4096;
 
@@ -23,6 +24,8 @@ export interface WebBridgeOptions {
   wasmPaths: string;
   /** 'wasm' (default) or 'webgpu' (refused at start-up when the browser gives no adapter). */
   executionProvider?: 'wasm' | 'webgpu';
+  /** onnxruntime-web's wasm threads (default 1; it runs on one where the page is not cross-origin isolated). */
+  threads?: number;
   /** The worker that owns the sessions (default: this package's ort-worker module). */
   worker?: () => WorkerLike;
   /** How long one blocked call waits for ONNX Runtime before it gives up (default 5 minutes). */
@@ -40,11 +43,13 @@ export class WebOrtBridge implements OnnxBridge {
     private readonly worker: WorkerLike,
     readonly versions: Record<string, string>,
     readonly executionProvider: 'wasm' | 'webgpu',
+    /** What onnxruntime-web was actually started with: its thread count and WebGPU adapter. */
+    readonly started: OrtWebStarted,
     private readonly ctl: Int32Array,
     private readonly err: SharedArrayBuffer,
     private readonly timeoutMs: number,
   ) {
-    this.runtime = `onnxruntime-web ${versions.web ?? '?'} ${executionProvider}`;
+    this.runtime = `onnxruntime-web ${versions.web ?? '?'} ${executionProvider}${started.adapter ? ` on ${started.adapter}` : ''}`;
     worker.onerror = (e) => (this.failure = `the ONNX Runtime worker failed: ${e.message}`);
     this.post({ op: 'data', buffer: this.data.buffer });
   }
@@ -59,13 +64,13 @@ export class WebOrtBridge implements OnnxBridge {
     const err = new SharedArrayBuffer(ERR_BYTES);
     const worker = o.worker?.() ?? (new Worker(new URL('./ort-worker.js', import.meta.url), { type: 'module', name: 'onnxruntime-web' }) as WorkerLike);
     const wasmPaths = new URL(o.wasmPaths, (globalThis as { location?: { href: string } }).location?.href).href;
-    const init: InitRequest = { op: 'init', ctl, err, wasmPaths, executionProvider: ep };
-    let versions: Record<string, string>;
+    const init: InitRequest = { op: 'init', ctl, err, wasmPaths, executionProvider: ep, threads: o.threads };
+    let ready: OrtWebStarted & { versions?: Record<string, string> };
     try {
-      versions = await new Promise<Record<string, string>>((resolve, reject) => {
+      ready = await new Promise((resolve, reject) => {
         worker.onmessage = (ev) => {
-          const m = ev.data as { ready?: boolean; versions?: Record<string, string>; failed?: string };
-          if (m.ready) resolve(m.versions ?? {});
+          const m = ev.data as OrtWebStarted & { ready?: boolean; versions?: Record<string, string>; failed?: string };
+          if (m.ready) resolve(m);
           else reject(new Error(m.failed ?? 'unknown failure'));
         };
         worker.onerror = (e) => {
@@ -79,7 +84,7 @@ export class WebOrtBridge implements OnnxBridge {
       throw new Error(`engine-onnx: onnxruntime-web failed to start (${ep} execution provider, .wasm from ${wasmPaths}): ${(e as Error).message}`);
     }
     worker.onmessage = null;
-    return new WebOrtBridge(worker, versions, ep, ctl, err, o.timeoutMs ?? 300_000);
+    return new WebOrtBridge(worker, ready.versions ?? {}, ep, { threads: ready.threads ?? 1, adapter: ready.adapter }, ctl, err, o.timeoutMs ?? 300_000);
   }
 
   createSession(bytes: Uint8Array, label: string, optimization = 'all'): number {

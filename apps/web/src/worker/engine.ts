@@ -4,7 +4,8 @@
  * multiply-add rounds differently, so it is turned off here for the page to write the CLI's pixels.
  * 'js' is core's plain TypeScript reference. 'onnx' and 'onnx-webgpu' are @nextscale/engine-onnx's graphs on
  * onnxruntime-web (wasm or WebGPU execution provider) in a nested worker that this one blocks on; its .wasm is the
- * app's own copy (dist/ort/). A failure to start it is the generation's error: never a silent fall back to wasm.
+ * app's own copy (dist/ort/), on ORT_THREADS threads. A failure to start it is the generation's error: never a silent
+ * fall back to wasm.
  */
 import { createWasmElementwiseEngine, createWasmGemmEngine } from '@nextscale/engine-wasm';
 import { createWebOnnxEngine, type OnnxDenseEngine } from '@nextscale/engine-onnx/browser';
@@ -19,6 +20,12 @@ import {
 import type { EngineId } from '../protocol.js';
 
 let wasm: { gemm: GemmEngine; elementwise: ElementwiseEngine } | undefined;
+/**
+ * onnxruntime-web's wasm threads: the cores the browser reports, at most 8 (its GEMMs gain little beyond that, and the
+ * rest stay free for the page and the attention backends).
+ */
+export const ORT_THREADS = Math.min(8, Math.max(1, Math.floor(globalThis.navigator?.hardwareConcurrency ?? 1)));
+
 /** One onnxruntime-web engine per execution provider, started on first use (a failed start is retried next time). */
 const onnx = new Map<'wasm' | 'webgpu', Promise<OnnxDenseEngine>>();
 
@@ -27,7 +34,7 @@ export async function useEngine(id: EngineId, simd: boolean, ortBase: string): P
   if (id === 'onnx' || id === 'onnx-webgpu') {
     const ep = id === 'onnx' ? 'wasm' : 'webgpu';
     let started = onnx.get(ep);
-    if (!started) onnx.set(ep, (started = createWebOnnxEngine({ wasmPaths: ortBase, executionProvider: ep })));
+    if (!started) onnx.set(ep, (started = createWebOnnxEngine({ wasmPaths: ortBase, executionProvider: ep, threads: ORT_THREADS })));
     let engine: OnnxDenseEngine;
     try {
       engine = await started;
