@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { open, useAppServer, waitForState } from './harness.js';
 import { cliImage, decodeDataUrl, differingPixels, maxChannelDifference } from './pixels.js';
+import { editOnPage, EDIT_CLI_ARGS } from './edit-on-page.js';
 
 const server = useAppServer();
 
@@ -25,16 +26,35 @@ describe('the onnx engine (onnxruntime-web)', () => {
       expect(threads).toBeGreaterThan(1);
       expect(await s.page.locator('#trace-summary').textContent()).toContain(`engine onnxruntime-web 1.31.1 wasm (${threads} threads)`);
       expect(await s.page.locator('#engine').inputValue()).toBe('onnx');
-      // the tests' Chromium runs with --disable-gpu: no adapter, so the WebGPU execution provider is not offered
+      // the tests' Chromium runs with --disable-gpu: no adapter, so the WebGPU execution provider is not offered, and the
+      // option says why
       const webgpu = s.page.locator('#engine option[value="onnx-webgpu"]');
       await s.page.waitForFunction(() => /no adapter/.test(document.querySelector('#engine option[value="onnx-webgpu"]')?.textContent ?? ''));
+      expect(await webgpu.textContent()).toMatch(/WebGPU: no adapter here, (the browser found no usable GPU|this browser has no WebGPU)/);
       expect(await webgpu.isDisabled()).toBe(true);
+
+      // an in-paint on the threaded engine: the CLI's onnx pixels too
+      const edited = await editOnPage(s.page, 'onnx');
+      const cliEdit = cliImage(EDIT_CLI_ARGS, 'edit', 'onnx');
+      console.log(`onnxruntime-web edit vs onnxruntime-node: ${differingPixels(edited, cliEdit)} of 1024 pixels differ`);
+      expect(maxChannelDifference(edited, cliEdit)).toBe(0);
       const origin = new URL(server.url).origin;
       expect(s.requests.some((u) => u === `${origin}/ort/ort-wasm-simd-threaded.asyncify.wasm`)).toBe(true);
       // the threads' workers start from the glue .mjs, served by the app too
       expect(s.requests.some((u) => u === `${origin}/ort/ort-wasm-simd-threaded.asyncify.mjs`)).toBe(true);
       expect(s.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
       expect(s.errors).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('WebGPU asked for (URL) where there is no adapter: the generation fails saying why, never another engine', async () => {
+    const s = await open(`${server.url}?class=3&seed=1&engine=onnx-webgpu&autorun`);
+    try {
+      expect(await waitForState(s.page, ['done', 'error'])).toBe('error');
+      expect(await s.page.locator('#error').textContent()).toMatch(/WebGPU was asked for, but this browser (gives the worker no WebGPU adapter|has no WebGPU)/);
+      expect(await s.page.locator('#result').count()).toBe(0);
     } finally {
       await s.close();
     }

@@ -7,6 +7,7 @@
  * SharedArrayBuffer): ctl[0] = 1 done, 2 failed (the message, UTF-8, in `err`, its byte length in ctl[1]), then
  * Atomics.notify. Tensors live in the shared data buffer, at float offsets given in the request.
  */
+import { sessionOptions } from './web-session.js';
 
 /** The part of onnxruntime-web's (and onnxruntime-common's) API this uses. */
 export interface OrtLike {
@@ -48,7 +49,7 @@ export function createOrtServer(ort: OrtLike, ctl: Int32Array, errBuffer: Shared
         data = m.buffer;
         return;
       case 'create':
-        sessions.set(m.id, await ort.InferenceSession.create(m.bytes, { executionProviders: [executionProvider], graphOptimizationLevel: m.optimization }));
+        sessions.set(m.id, await ort.InferenceSession.create(m.bytes, sessionOptions(executionProvider, m.optimization)));
         return;
       case 'release': {
         const s = sessions.get(m.id);

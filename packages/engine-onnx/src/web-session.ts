@@ -10,7 +10,7 @@ import { siluGraph } from './graphs.js';
 /** The part of onnxruntime-web's `env` this sets. */
 export interface OrtWebLike {
   env: { wasm: { wasmPaths?: unknown; numThreads?: number; proxy?: boolean }; webgpu: { adapter?: unknown } };
-  InferenceSession: { create(bytes: Uint8Array, o: { executionProviders: string[] }): Promise<{ run(feeds: object): Promise<unknown>; release(): Promise<void> }> };
+  InferenceSession: { create(bytes: Uint8Array, o: ReturnType<typeof sessionOptions>): Promise<{ run(feeds: object): Promise<unknown>; release(): Promise<void> }> };
   Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
 }
 
@@ -35,6 +35,14 @@ export function adapterName(a: AdapterLike): string {
   return i.description || [i.vendor, i.architecture, i.device].filter(Boolean).join(' ') || 'an unnamed adapter';
 }
 
+/**
+ * Every session's options: the execution provider, and errors only in its log (its warnings, e.g. that WebGPU sessions
+ * keep shape ops on the CPU by design, would reach the console as errors).
+ */
+export function sessionOptions(executionProvider: string, graphOptimizationLevel = 'all') {
+  return { executionProviders: [executionProvider], graphOptimizationLevel, logSeverityLevel: 3 as const };
+}
+
 export interface OrtWebStarted {
   /** The wasm threads onnxruntime-web runs on (after its own fall back to one). */
   threads: number;
@@ -51,7 +59,7 @@ export async function startOrtWeb(ort: OrtWebLike, o: OrtWebSetup): Promise<OrtW
   if (o.executionProvider === 'webgpu') adapter = await useAdapter(ort);
   // one tiny session: a missing or unservable file fails here, at start-up, instead of in the first layer
   const g = siluGraph();
-  const s = await ort.InferenceSession.create(g.bytes, { executionProviders: [o.executionProvider] });
+  const s = await ort.InferenceSession.create(g.bytes, sessionOptions(o.executionProvider));
   await s.run({ x: new ort.Tensor('float32', new Float32Array([0, 1]), [2]) });
   await s.release();
   return { threads: ort.env.wasm.numThreads, ...(adapter ? { adapter } : {}) };
