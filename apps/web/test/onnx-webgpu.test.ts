@@ -26,6 +26,8 @@ describe('the onnx-webgpu engine (onnxruntime-web, native WebGPU execution provi
       const adapter = /WebGPU on (.+)\)$/.exec(option)?.[1];
       expect(adapter, option).toMatch(/swiftshader/i);
       expect(await s.page.locator('#trace-summary').textContent()).toContain(`engine onnxruntime-web 1.31.1 webgpu on ${adapter} (`);
+      // the adapter's buffer limits were checked before the engine took the weights
+      expect(await s.page.locator('#trace-summary').textContent()).toMatch(new RegExp(`fits ${adapter!.replace(/[()]/g, '\\$&')}'s maxBufferSize \\d`));
 
       const edited = await editOnPage(s.page, 'onnx-webgpu');
       const cliEdit = cliImage(EDIT_CLI_ARGS, 'edit', 'onnx');

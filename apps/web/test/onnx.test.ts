@@ -25,6 +25,8 @@ describe('the onnx engine (onnxruntime-web)', () => {
       const threads = Math.min(8, await s.page.evaluate(() => navigator.hardwareConcurrency));
       expect(threads).toBeGreaterThan(1);
       expect(await s.page.locator('#trace-summary').textContent()).toContain(`engine onnxruntime-web 1.31.1 wasm (${threads} threads)`);
+      // the memory check ran before the engine took the weights (the shipped model: 5.7 MB of them)
+      expect(await s.page.locator('#trace-summary').textContent()).toMatch(/fits onnxruntime-web's wasm32 instance: weights \d+\.\d MB \+ KV cache .* of 4\.29 GB/);
       expect(await s.page.locator('#engine').inputValue()).toBe('onnx');
       // the tests' Chromium runs with --disable-gpu: no adapter, so the WebGPU execution provider is not offered, and the
       // option says why

@@ -7,6 +7,7 @@ import type { EditRequest, FromWorker, GenerateSettings, ModelInfo, ToWorker, En
 import { useEngine } from './engine.js';
 import { samplingDefaults } from './metadata.js';
 import { toRgba } from './pixels.js';
+import { refuseUnfit, sizeOfModel } from './memory-fit.js';
 import { probeGpu, routing } from './routing.js';
 import { traceRows } from './trace.js';
 import { classify, fileWeights, shippedWeights, type Kind, type Weights } from './weights.js';
@@ -99,6 +100,8 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
   try {
     const engine = await useEngine(s.engine, env.simd, ortBase);
     const model = await pipeline(s);
+    // before the engine holds any weight: a model too big for it is refused with the numbers
+    const memory = await refuseUnfit(s.engine, sizeOfModel(model, [...weights!.var.tensors, ...weights!.vae.tensors]), s.batch);
     const t0 = performance.now();
     const common = {
       labels: Array<number>(s.batch).fill(s.classIndex),
@@ -133,7 +136,7 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
     const images = toRgba(result.images);
     const S = model.config.patchNums.length;
     post({ type: 'scale', id, scale: S, scales: S, images });
-    post({ type: 'done', id, images, trace: traceRows(result.trace), policy: model.router.policy.name, engine, ms: performance.now() - t0, ...(kept ? { kept } : {}) });
+    post({ type: 'done', id, images, trace: traceRows(result.trace), policy: model.router.policy.name, engine, memory, ms: performance.now() - t0, ...(kept ? { kept } : {}) });
   } catch (err) {
     if (err instanceof AbortedError || controller.signal.aborted) post({ type: 'cancelled', id, scale: finished });
     else post({ type: 'error', id, message: message(err) });
