@@ -27,7 +27,11 @@ const GEN = { classIndex: 0, cfg: 1.5, topK: 900, topP: 0.96, epsilon: 1e-2 };
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const COMMON_FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+};
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(', ');
 
 /** The d16-shaped model as files (written once; ~1.7 GB). */
@@ -128,7 +132,7 @@ const gpu = argv.includes('--webgpu') ? await chromium.launch({ executablePath: 
 const rows = [];
 const record = (model, where, r) => {
   const m = (k) => median(r.runs.map((x) => x[k]));
-  const row = { model, where, engine: r.engine, runs: r.runs.length, total: m('total'), transformer: m('transformer'), decode: m('decode'), first: r.first.total };
+  const row = { model, where, engine: r.engine, runs: r.runs.map((x) => x.total), total: m('total'), transformer: m('transformer'), decode: m('decode'), first: r.first.total };
   rows.push(row);
   console.log(JSON.stringify(row));
   return row;
@@ -152,9 +156,9 @@ const table = [
   `Machine: ${machineLine}. Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}.`,
   `Batch 1, class 0, cfg ${GEN.cfg}, top-k ${GEN.topK}, top-p ${GEN.topP}, norm policy (ε ${GEN.epsilon}); medians of the timed runs after one warm-up (which creates the ONNX sessions).`,
   '',
-  '| model | where | engine | runs | total (s) | transformer (s) | decode (s) | warm-up (s) | × Node |',
+  '| model | where | engine | runs (s) | total (s) | transformer (s) | decode (s) | warm-up (s) | × Node |',
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${r.model} | ${r.where} | ${r.engine} | ${r.runs} | ${s(r.total)} | ${s(r.transformer)} | ${s(r.decode)} | ${s(r.first)} | ${r.ratio ? `${s(r.ratio)}×` : '1×'} |`),
+  ...rows.map((r) => `| ${r.model} | ${r.where} | ${r.engine} | ${r.runs.map(s).join(', ')} | ${s(r.total)} | ${s(r.transformer)} | ${s(r.decode)} | ${s(r.first)} | ${r.ratio ? `${s(r.ratio)}×` : '1×'} |`),
 ].join('\n');
 console.log(`\n${table}`);
 if (arg('--out')) writeFileSync(arg('--out'), `${table}\n`);

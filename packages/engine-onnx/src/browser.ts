@@ -34,7 +34,7 @@ export async function webgpuAdapterAvailable(): Promise<boolean> {
 /**
  * The dense engine on onnxruntime-web. Weights stay in JavaScript as well (releaseWeights off by default: a page
  * switches engines on the same loaded model). Its name says which execution provider ran, e.g.
- * 'onnxruntime-web 1.31.1 wasm (4 threads)' or 'onnxruntime-web 1.31.1 webgpu on SwiftShader Device (Subzero) (1 thread)':
+ * 'onnxruntime-web 1.31.1 wasm (4 threads)' or 'onnxruntime-web 1.31.1 webgpu on google swiftshader (2 threads)':
  * the threads onnxruntime-web actually runs on.
  */
 export async function createWebOnnxEngine(o: WebBridgeOptions & { releaseWeights?: boolean }): Promise<OnnxDenseEngine> {

@@ -36,11 +36,12 @@ export function adapterName(a: AdapterLike): string {
 }
 
 /**
- * Every session's options: the execution provider, and errors only in its log (its warnings, e.g. that WebGPU sessions
- * keep shape ops on the CPU by design, would reach the console as errors).
+ * Every session's options: the execution provider; errors only in its log (its warnings, e.g. that WebGPU sessions
+ * keep shape ops on the CPU by design, would reach the console as errors); idle threads that sleep instead of
+ * spinning, as the Node engine's default (spinning threads take the cores the page's own workers need).
  */
 export function sessionOptions(executionProvider: string, graphOptimizationLevel = 'all') {
-  return { executionProviders: [executionProvider], graphOptimizationLevel, logSeverityLevel: 3 as const };
+  return { executionProviders: [executionProvider], graphOptimizationLevel, logSeverityLevel: 3 as const, extra: { session: { intra_op: { allow_spinning: '0' } } } };
 }
 
 export interface OrtWebStarted {
