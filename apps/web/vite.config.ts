@@ -24,7 +24,7 @@ function nodeBuiltinsStub(): Plugin {
 
 /**
  * Files copied as they are into the app (dist/<dir>/<name>), served in dev too: the shipped Fashion-MNIST model, and
- * onnxruntime-web's .wasm (the onnx engines' wasmPaths).
+ * onnxruntime-web's .wasm and .mjs (the onnx engines' wasmPaths).
  */
 function staticFiles(pluginName: string, dir: string, files: { name: string; source: string }[], type: (name: string) => string): Plugin {
   const url = (f: string) => `${dir}/${f}`;

@@ -42,7 +42,7 @@ describe('memory fit', () => {
     expect(fit.text).toMatch(/KV cache 2\.85 GB/);
   });
 
-  it("WebGPU: a buffer over the adapter's limits is refused naming the buffer and the limits; no adapter says so", () => {
+  it("WebGPU: a buffer over the adapter's limits is refused naming the buffer and the limits", () => {
     // ada_lin: 6C × C = 6144 × 1024 floats = 25.2 MB, the largest d16 weight
     const small = { ...DEFAULT_ADAPTER, maxStorageBufferBindingSize: 8 * 2 ** 20 };
     const fit = checkFit('onnx-webgpu', released(16), 1, small)!;
@@ -50,7 +50,7 @@ describe('memory fit', () => {
     expect(fit.text).toBe(
       "this model does not fit the WebGPU adapter: the largest weight (blocks.0.ada_lin.1.weight) needs a 25.2 MB buffer, over SwiftShader Device (Subzero)'s maxBufferSize 268.4 MB, maxStorageBufferBindingSize 8.4 MB; choose the onnx engine, fewer images, or a smaller model",
     );
-    expect(checkFit('onnx-webgpu', released(16), 1, null)!.text).toMatch(/no WebGPU adapter/);
+    expect(checkFit('onnx-webgpu', released(16), 1, null)).toBeNull(); // no adapter: the engine's start refuses
     expect(checkFit('wasm', released(30), 1)).toBeNull();
   });
 });

@@ -43,9 +43,9 @@ export interface Fit {
   text: string;
 }
 
-export const gb = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`);
+const gb = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`);
 
-/** The model's tensors (float32 bytes each, largest first kept) with its config: a ModelSize. */
+/** A model's figures from its config and its tensors (float32 bytes each; the largest one remembered). */
 export function modelSize(
   config: Omit<ModelSize, 'weightBytes' | 'largestWeight'>,
   tensors: Iterable<[string, { shape: readonly number[] }]>,
@@ -80,7 +80,7 @@ function activations(m: ModelSize, images: number) {
   return { kv: 2 * m.depth * kvLayer, kvLayer, widest, map, working: Math.max(transformerCall, 11 * map) };
 }
 
-/** Whether `m` fits `engine` for a generation of `images` images; null for engines without such a limit. */
+/** Whether `m` fits `engine` for a generation of `images` images; null for engines without such a limit (or no adapter). */
 export function checkFit(engine: EngineId, m: ModelSize, images: number, adapter?: AdapterLimits | null): Fit | null {
   const a = activations(m, images);
   if (engine === 'onnx') {
@@ -93,7 +93,7 @@ export function checkFit(engine: EngineId, m: ModelSize, images: number, adapter
     };
   }
   if (engine === 'onnx-webgpu') {
-    if (!adapter) return { ok: false, text: 'WebGPU was asked for, but this browser gives the worker no WebGPU adapter: choose the wasm execution provider' };
+    if (!adapter) return null; // the engine's start has refused it already, saying why
     const limit = Math.min(adapter.maxBufferSize, adapter.maxStorageBufferBindingSize);
     const buffers = [
       { what: `the largest weight (${m.largestWeight.name})`, bytes: m.largestWeight.bytes },
