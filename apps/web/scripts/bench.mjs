@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from './serve.mjs';
-import { MODEL_FILES } from './site.mjs';
+import { CHROMIUM_FLAGS, MODEL_FILES } from './site.mjs';
 
 const argv = process.argv.slice(2);
 const arg = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
@@ -25,8 +25,6 @@ const d16Reps = Number(arg('--d16-reps', '2'));
 const threads = Math.min(8, os.availableParallelism?.() ?? os.cpus().length);
 const GEN = { classIndex: 0, cfg: 1.5, topK: 900, topP: 0.96, epsilon: 1e-2 };
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const COMMON_FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const h = s.length >> 1;
@@ -127,8 +125,8 @@ const machineLine = `${cpus[0]?.model ?? '?'} × ${cpus.length}, ${(os.totalmem(
 console.log(`machine: ${machineLine}; load average before: ${loadBefore}`);
 const files = argv.includes('--skip-d16') ? null : await d16Files();
 const server = await startServer({ port: 0 });
-const plain = await chromium.launch({ executablePath: CHROMIUM, args: [...COMMON_FLAGS, '--disable-gpu'] });
-const gpu = argv.includes('--webgpu') ? await chromium.launch({ executablePath: CHROMIUM, args: [...COMMON_FLAGS, ...WEBGPU_FLAGS] }) : null;
+const plain = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS.plain });
+const gpu = argv.includes('--webgpu') ? await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS.webgpu }) : null;
 const rows = [];
 const record = (model, where, r) => {
   const m = (k) => median(r.runs.map((x) => x[k]));

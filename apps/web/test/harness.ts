@@ -10,20 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startServer } from '../scripts/serve.mjs';
+import { CHROMIUM_FLAGS } from '../scripts/site.mjs';
 
 export const appDir = fileURLToPath(new URL('..', import.meta.url));
 export const repoDir = path.resolve(appDir, '../..');
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const COMMON_FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-/**
- * 'plain': no GPU, so no WebGPU adapter. 'webgpu': a WebGPU adapter on SwiftShader, Chromium's CPU rasteriser (right
- * for correctness, far too slow for timing).
- */
-export type BrowserKind = 'plain' | 'webgpu';
-const FLAGS: Record<BrowserKind, string[]> = {
-  plain: [...COMMON_FLAGS, '--disable-gpu'],
-  webgpu: [...COMMON_FLAGS, '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-};
+/** 'plain': no WebGPU adapter; 'webgpu': one on SwiftShader (site.mjs's CHROMIUM_FLAGS). */
+export type BrowserKind = keyof typeof CHROMIUM_FLAGS;
 
 function newest(dir: string): number {
   let t = 0;
@@ -88,7 +81,7 @@ const shared = new Map<BrowserKind, Promise<Browser>>();
 export function browser(kind: BrowserKind = 'plain'): Promise<Browser> {
   if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install chromium, or set CHROMIUM_PATH`);
   let b = shared.get(kind);
-  if (!b) shared.set(kind, (b = chromium.launch({ executablePath, args: FLAGS[kind] })));
+  if (!b) shared.set(kind, (b = chromium.launch({ executablePath, args: CHROMIUM_FLAGS[kind] })));
   return b;
 }
 
