@@ -7,7 +7,7 @@
  */
 import { siluGraph } from './graphs.js';
 
-/** The part of onnxruntime-web's `env` this sets. */
+/** The part of onnxruntime-web's API this uses (its env, a session and a tensor). */
 export interface OrtWebLike {
   env: { wasm: { wasmPaths?: unknown; numThreads?: number; proxy?: boolean }; webgpu: { adapter?: unknown } };
   InferenceSession: { create(bytes: Uint8Array, o: ReturnType<typeof sessionOptions>): Promise<{ run(feeds: object): Promise<unknown>; release(): Promise<void> }> };
