@@ -24,9 +24,9 @@ function nodeBuiltinsStub(): Plugin {
 
 /**
  * Files copied as they are into the app (dist/<dir>/<name>), served in dev too: the shipped Fashion-MNIST model, and
- * onnxruntime-web's .wasm (the onnx engines' wasmPaths).
+ * onnxruntime-web's .wasm and .mjs (the onnx engines' wasmPaths).
  */
-function staticFiles(pluginName: string, dir: string, files: { name: string; source: string }[], type: string): Plugin {
+function staticFiles(pluginName: string, dir: string, files: { name: string; source: string }[], type: (name: string) => string): Plugin {
   const url = (f: string) => `${dir}/${f}`;
   return {
     name: pluginName,
@@ -34,7 +34,7 @@ function staticFiles(pluginName: string, dir: string, files: { name: string; sou
       server.middlewares.use((req, res, next) => {
         const file = files.find((f) => req.url?.endsWith(url(f.name)));
         if (!file) return next();
-        res.setHeader('content-type', type);
+        res.setHeader('content-type', type(file.name));
         res.end(readFileSync(file.source));
       });
     },
@@ -43,14 +43,14 @@ function staticFiles(pluginName: string, dir: string, files: { name: string; sou
     },
   };
 }
-const shippedModel = () => staticFiles('nextscale-shipped-model', MODEL_DIR, MODEL_FILES, 'application/octet-stream');
+const shippedModel = () => staticFiles('nextscale-shipped-model', MODEL_DIR, MODEL_FILES, () => 'application/octet-stream');
 /**
- * onnxruntime-web's .wasm in dist/ort/. Vite also emits the hashed copy that onnxruntime-web's own
+ * onnxruntime-web's .wasm and its threads' glue .mjs in dist/ort/. Vite also emits the hashed copy that onnxruntime-web's own
  * `new URL('….wasm', import.meta.url)` names; it is dropped: wasmPaths is set, so that URL is never fetched (and the
  * offline cache would hold the 28 MB twice).
  */
 function ortWasm(): Plugin {
-  const copy = staticFiles('nextscale-onnxruntime-web-wasm', ORT_DIR, ORT_FILES, 'application/wasm');
+  const copy = staticFiles('nextscale-onnxruntime-web-wasm', ORT_DIR, ORT_FILES, (name) => (name.endsWith('.mjs') ? 'text/javascript' : 'application/wasm'));
   return {
     ...copy,
     generateBundle(options, bundle, isWrite) {

@@ -4,6 +4,7 @@
  * and `data-scale` (scales finished, set when that scale's preview is drawn) say where it stands.
  */
 import './style.css';
+import { adapterName } from '@nextscale/engine-onnx/browser';
 import { detectEnvironment, notices } from './environment.js';
 import { parseUrl, resolveClass, toQuery, type UrlRequest } from './params.js';
 import type { BackendChoice, EditMode, EngineId, FromWorker, GenerateSettings, Images, ModelInfo, ToWorker } from './protocol.js';
@@ -83,13 +84,18 @@ if (!env.simd) {
   field.engine.value = 'js';
 }
 
-// onnxruntime-web's WebGPU execution provider is offered only where the browser gives an adapter.
+// onnxruntime-web's native WebGPU execution provider is offered only where the browser gives an adapter; the option
+// names the adapter, or says why there is none.
 {
   const option = field.engine.querySelector<HTMLOptionElement>('option[value="onnx-webgpu"]')!;
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  const none = () => void (option.textContent = 'ONNX Runtime Web (WebGPU: no adapter here)');
-  if (!gpu) none();
-  else gpu.requestAdapter().then((a) => (a ? (option.disabled = false) : none()), none);
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<Parameters<typeof adapterName>[0] | null> } }).gpu;
+  const none = (why: string) => void (option.textContent = `ONNX Runtime Web (WebGPU: no adapter here, ${why})`);
+  if (!gpu) none(`this browser has no WebGPU${isSecureContext ? '' : ' on a page that is not a secure context (https or localhost)'}`);
+  else
+    gpu.requestAdapter().then(
+      (a) => (a ? ((option.disabled = false), (option.textContent = `ONNX Runtime Web (WebGPU on ${adapterName(a)})`)) : none('the browser found no usable GPU (disabled, blocklisted or absent)')),
+      (e: Error) => none(`requestAdapter failed: ${e.message}`),
+    );
 }
 
 // ---- URL request ----------------------------------------------------------------------------------
@@ -333,8 +339,11 @@ worker?.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
       return;
     case 'done':
       showResults(m.images);
-      renderTrace(out.traceBody, out.traceSummary, m.trace, m.policy, m.engine);
+      renderTrace(out.traceBody, out.traceSummary, m.trace, m.policy, m.memory ? `${m.engine}; ${m.memory}` : m.engine);
       out.timing.textContent = `${m.images.rgba.length} image${m.images.rgba.length === 1 ? '' : 's'} in ${(m.ms / 1000).toFixed(2)} s`;
+      // the stages in the tooltip (one line keeps the layout still at phone width) and for the benchmark
+      out.timing.title = `transformer ${(m.stages.transformer / 1000).toFixed(2)} s, decode ${(m.stages.decode / 1000).toFixed(2)} s`;
+      Object.assign(out.timing.dataset, { ms: String(m.ms), transformer: String(m.stages.transformer), decode: String(m.stages.decode) });
       out.progressText.textContent = `done: ${m.images.side}×${m.images.side} px`;
       buttons.download.disabled = false;
       setState('done');

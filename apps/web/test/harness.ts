@@ -10,11 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startServer } from '../scripts/serve.mjs';
+import { CHROMIUM_FLAGS } from '../scripts/site.mjs';
 
 export const appDir = fileURLToPath(new URL('..', import.meta.url));
 export const repoDir = path.resolve(appDir, '../..');
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** 'plain': no WebGPU adapter; 'webgpu': one on SwiftShader (site.mjs's CHROMIUM_FLAGS). */
+export type BrowserKind = keyof typeof CHROMIUM_FLAGS;
 
 function newest(dir: string): number {
   let t = 0;
@@ -73,30 +75,33 @@ export interface Session {
   close(): Promise<void>;
 }
 
-let shared: Promise<Browser> | null = null;
+const shared = new Map<BrowserKind, Promise<Browser>>();
 
-/** One headless Chromium per test file (closeBrowser in afterAll); every `open` gets its own context. */
-function browser(): Promise<Browser> {
+/** One headless Chromium of each kind per test file (closeBrowser in afterAll); every `open` gets its own context. */
+export function browser(kind: BrowserKind = 'plain'): Promise<Browser> {
   if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install chromium, or set CHROMIUM_PATH`);
-  shared ??= chromium.launch({ executablePath, args: FLAGS });
-  return shared;
+  let b = shared.get(kind);
+  if (!b) shared.set(kind, (b = chromium.launch({ executablePath, args: CHROMIUM_FLAGS[kind] })));
+  return b;
 }
 
 export async function closeBrowser(): Promise<void> {
-  const b = shared;
-  shared = null;
-  await (await b)?.close();
+  const all = [...shared.values()];
+  shared.clear();
+  for (const b of all) await (await b).close();
 }
 
 export interface OpenOptions {
   viewport?: { width: number; height: number };
   /** Service workers are blocked unless asked for (a test of offline use does). */
   serviceWorkers?: boolean;
+  /** Which Chromium (default 'plain': no WebGPU adapter). */
+  browser?: BrowserKind;
 }
 
 /** Opens `url` in a fresh context of the shared headless Chromium; `init` runs in the page before its scripts. */
 export async function open(url: string, init?: string, options: OpenOptions = {}): Promise<Session> {
-  const b = await browser();
+  const b = await browser(options.browser);
   const context = await b.newContext({ viewport: options.viewport ?? { width: 1100, height: 900 }, serviceWorkers: options.serviceWorkers ? 'allow' : 'block' });
   const errors: string[] = [];
   const requests: string[] = [];

@@ -39,7 +39,8 @@ describe('offline', () => {
       expect(differingPixels(img, cliImage(['--class', '3', '--seed', '1']))).toBe(0);
       expect(s.errors).toEqual([]);
 
-      // the onnx engine too: onnxruntime-web's worker chunk and its .wasm (dist/ort/) come from the cache
+      // the onnx engine too, threaded: onnxruntime-web's worker chunk, its .wasm and its threads' glue .mjs (dist/ort/)
+      // come from the cache
       await page.goto(`${server.url}?class=3&seed=1&engine=onnx&autorun`);
       const state = await waitForState(page, ['done', 'error']);
       expect(state === 'done' ? 'done' : await page.locator('#error').textContent()).toBe('done');

@@ -1,18 +1,18 @@
 /**
- * The 'onnx' engine in the page: @nextscale/engine-onnx on onnxruntime-web (wasm execution provider), called in the
- * generation worker. Compared with the CLI on onnxruntime-node (NEXTSCALE_ENGINE=onnx): the same graphs
- * on another build of ONNX Runtime, whose kernels may round differently in the last bits. The assertion is that no
- * colour channel differs by more than 2 of 255 (a different token anywhere changes its 4×4-pixel patch, and the
- * decoder's neighbourhood, by far more), and the differing-pixel count is printed.
+ * The 'onnx' engine in the page: @nextscale/engine-onnx on onnxruntime-web (wasm execution provider, on the
+ * browser's cores: navigator.hardwareConcurrency threads, at most 8), awaited in the generation worker.
+ * Compared with the CLI on onnxruntime-node (NEXTSCALE_ENGINE=onnx): the same graphs on another build of ONNX Runtime;
+ * the pixels are asserted equal (measured: they are, on 2 threads here), and the differing-pixel count is printed.
  */
 import { describe, expect, it } from 'vitest';
 import { open, useAppServer, waitForState } from './harness.js';
 import { cliImage, decodeDataUrl, differingPixels, maxChannelDifference } from './pixels.js';
+import { editOnPage, EDIT_CLI_ARGS } from './edit-on-page.js';
 
 const server = useAppServer();
 
 describe('the onnx engine (onnxruntime-web)', () => {
-  it("class 3, seed 1: the CLI's onnx pixels within 2/255, the engine named in the status, same-origin requests only", async () => {
+  it("class 3, seed 1: the CLI's onnx pixels on the threaded engine, its thread count in the status, same-origin requests only", async () => {
     const s = await open(`${server.url}?class=3&seed=1&engine=onnx&autorun`);
     try {
       const state = await waitForState(s.page, ['done', 'error']);
@@ -21,17 +21,42 @@ describe('the onnx engine (onnxruntime-web)', () => {
       const cli = cliImage(['--class', '3', '--seed', '1'], 'generate', 'onnx');
       const diff = maxChannelDifference(page, cli);
       console.log(`onnxruntime-web vs onnxruntime-node: ${differingPixels(page, cli)} of 1024 pixels differ, largest channel difference ${diff}/255`);
-      expect(diff).toBeLessThanOrEqual(2);
-      expect(await s.page.locator('#trace-summary').textContent()).toMatch(/engine onnxruntime-web 1\.31\.1 wasm \(1 thread\)/);
+      expect(diff).toBe(0);
+      const threads = Math.min(8, await s.page.evaluate(() => navigator.hardwareConcurrency));
+      expect(threads).toBeGreaterThan(1);
+      expect(await s.page.locator('#trace-summary').textContent()).toContain(`engine onnxruntime-web 1.31.1 wasm (${threads} threads)`);
+      // the memory check ran before the engine took the weights (the shipped model: 5.7 MB of them)
+      expect(await s.page.locator('#trace-summary').textContent()).toMatch(/fits onnxruntime-web's wasm32 instance: weights \d+\.\d MB \+ KV cache .* of 4\.29 GB/);
       expect(await s.page.locator('#engine').inputValue()).toBe('onnx');
-      // the tests' Chromium runs with --disable-gpu: no adapter, so the WebGPU execution provider is not offered
+      // the tests' Chromium runs with --disable-gpu: no adapter, so the WebGPU execution provider is not offered, and the
+      // option says why
       const webgpu = s.page.locator('#engine option[value="onnx-webgpu"]');
       await s.page.waitForFunction(() => /no adapter/.test(document.querySelector('#engine option[value="onnx-webgpu"]')?.textContent ?? ''));
+      expect(await webgpu.textContent()).toMatch(/WebGPU: no adapter here, (the browser found no usable GPU|this browser has no WebGPU)/);
       expect(await webgpu.isDisabled()).toBe(true);
+
+      // an in-paint on the threaded engine: the CLI's onnx pixels too
+      const edited = await editOnPage(s.page, 'onnx');
+      const cliEdit = cliImage(EDIT_CLI_ARGS, 'edit', 'onnx');
+      console.log(`onnxruntime-web edit vs onnxruntime-node: ${differingPixels(edited, cliEdit)} of 1024 pixels differ`);
+      expect(maxChannelDifference(edited, cliEdit)).toBe(0);
       const origin = new URL(server.url).origin;
       expect(s.requests.some((u) => u === `${origin}/ort/ort-wasm-simd-threaded.asyncify.wasm`)).toBe(true);
+      // the threads' workers start from the glue .mjs, served by the app too
+      expect(s.requests.some((u) => u === `${origin}/ort/ort-wasm-simd-threaded.asyncify.mjs`)).toBe(true);
       expect(s.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
       expect(s.errors).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('WebGPU asked for (URL) where there is no adapter: the generation fails saying why, never another engine', async () => {
+    const s = await open(`${server.url}?class=3&seed=1&engine=onnx-webgpu&autorun`);
+    try {
+      expect(await waitForState(s.page, ['done', 'error'])).toBe('error');
+      expect(await s.page.locator('#error').textContent()).toMatch(/WebGPU was asked for, but this browser (gives the worker no WebGPU adapter|has no WebGPU)/);
+      expect(await s.page.locator('#result').count()).toBe(0);
     } finally {
       await s.close();
     }

@@ -5,28 +5,30 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import { OnnxDenseEngine } from './engine.js';
-import { siluGraph } from './graphs.js';
-import { configureOrtWeb, ORT_WEB_WASM_FILE } from './session-options.js';
 import { OrtSessions, type OrtLike } from './sessions.js';
 import { VERSION } from './version.js';
+import { ORT_WEB_FILES, startOrtWeb, type OrtWebLike, type OrtWebStarted } from './web-session.js';
 
 export { OnnxDenseEngine } from './engine.js';
 export { OrtSessions, type OrtLike, type OrtSession, type RunInput } from './sessions.js';
-export { sessionOptions, configureOrtWeb, type SessionSettings } from './session-options.js';
+export { sessionOptions, type SessionSettings } from './session-options.js';
+export { startOrtWeb, adapterName, ORT_WEB_FILES, type OrtWebSetup, type OrtWebStarted } from './web-session.js';
 export { encodeModel, type GraphSpec, type NodeSpec, type Initializer, type ValueInfo } from './onnx-proto.js';
 export { linearGraph, convGraph, layerNormGraph, geluTanhGraph, siluGraph, type GraphModel } from './graphs.js';
 export type { Conv2dArgs, DenseEngineLike } from './types.js';
 
 /** onnxruntime-web's version this package is built and tested with. */
 export const ORT_WEB_VERSION = '1.31.1';
-/** The one file the app must serve at `wasmPaths` (copied from onnxruntime-web/dist). */
-export const ORT_WEB_WASM_FILES = [ORT_WEB_WASM_FILE] as const;
+/** The files the app must serve at `wasmPaths` (copied from onnxruntime-web/dist): the .wasm and its threads' glue. */
+export const ORT_WEB_WASM_FILES = Object.values(ORT_WEB_FILES);
 
 export interface WebEngineOptions {
-  /** Where the app serves onnxruntime-web's .wasm (a URL prefix ending in '/', resolved against the page's location). */
+  /** Where the app serves ORT_WEB_WASM_FILES (a URL prefix ending in '/', resolved against the page's location). */
   wasmPaths: string;
   /** 'wasm' (default) or 'webgpu' (refused at start-up when the browser gives no adapter). */
   executionProvider?: 'wasm' | 'webgpu';
+  /** Wasm threads asked for (1 when absent; onnxruntime-web runs on one where the page is not cross-origin isolated). */
+  threads?: number;
   /** Free each weight's JavaScript copy once ONNX Runtime holds it (default off: a page switches engines on one loaded model). */
   releaseWeights?: boolean;
 }
@@ -43,27 +45,24 @@ export async function webgpuAdapterAvailable(): Promise<boolean> {
 }
 
 /**
- * The dense engine on onnxruntime-web. Its name says which execution provider runs, e.g.
- * 'onnxruntime-web 1.31.1 wasm (1 thread)'. Start-up runs a one-node graph, so a missing or unservable .wasm (or
- * no WebGPU adapter) fails here, with where the .wasm was looked for, instead of in the first layer.
+ * The dense engine on onnxruntime-web, awaited in the calling thread (the app's generation worker). Its name says
+ * which execution provider runs and on how many threads onnxruntime-web actually runs, e.g.
+ * 'onnxruntime-web 1.31.1 wasm (4 threads)' or 'onnxruntime-web 1.31.1 webgpu on google swiftshader (2 threads)'.
+ * Start-up runs a one-node graph, so a missing or unservable file (or no WebGPU adapter) fails here, with where the
+ * files were looked for, instead of in the first layer.
  */
 export async function createWebOnnxEngine(o: WebEngineOptions): Promise<OnnxDenseEngine> {
   const ep = o.executionProvider ?? 'wasm';
   const wasmBase = new URL(o.wasmPaths, (globalThis as { location?: { href: string } }).location?.href).href;
+  let started: OrtWebStarted;
   try {
-    configureOrtWeb(ort.env, wasmBase);
-    if (ep === 'webgpu' && !(await webgpuAdapterAvailable())) {
-      throw new Error('WebGPU was asked for, but this browser gives the worker no WebGPU adapter: choose the wasm execution provider');
-    }
-    const sessions = new OrtSessions(ort as unknown as OrtLike, { executionProviders: [ep] }, `onnxruntime-web ${ort.env.versions.web ?? '?'} ${ep}`);
-    const g = siluGraph();
-    const probe = await sessions.create(g.bytes, g.label);
-    await sessions.run(probe, [{ name: 'x', data: Float32Array.of(0, 1), dims: [2] }], [2], new Float32Array(2), 0, g.label);
-    sessions.release(probe);
-    return new OnnxDenseEngine(sessions, 1, o.releaseWeights ?? false);
+    started = await startOrtWeb(ort as unknown as OrtWebLike, { wasmPaths: wasmBase, threads: o.threads, executionProvider: ep });
   } catch (e) {
-    throw new Error(`engine-onnx: onnxruntime-web failed to start (${ep} execution provider, .wasm from ${wasmBase}): ${(e as Error).message}`);
+    throw new Error(`engine-onnx: onnxruntime-web failed to start (${ep} execution provider, files from ${wasmBase}): ${(e as Error).message}`);
   }
+  const runtime = `onnxruntime-web ${ORT_WEB_VERSION} ${ep}${started.adapter ? ` on ${started.adapter}` : ''}`;
+  const sessions = new OrtSessions(ort as unknown as OrtLike, { executionProviders: [ep] }, runtime);
+  return new OnnxDenseEngine(sessions, started.threads, o.releaseWeights ?? false);
 }
 
 /**

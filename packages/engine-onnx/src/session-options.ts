@@ -25,7 +25,9 @@ export interface SessionSettings {
 /** One session's options: the engine's settings and what its graph asks for (optimization level, arena). */
 export function sessionOptions(s: SessionSettings, graph: { optimization: string; memArena?: boolean }): Record<string, unknown> {
   const options: Record<string, unknown> = { executionProviders: [...s.executionProviders], graphOptimizationLevel: graph.optimization };
-  if (!s.cpu) return options;
+  // onnxruntime-web (web-session.ts sets up its files, threads and adapter): errors only in its log (its warnings, e.g.
+  // that WebGPU sessions keep shape ops on the CPU by design, would reach the console as errors); idle threads sleep
+  if (!s.cpu) return { ...options, logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' } } } };
   return {
     ...options,
     intraOpNumThreads: s.cpu.threads,
@@ -35,24 +37,4 @@ export function sessionOptions(s: SessionSettings, graph: { optimization: string
     enableMemPattern: false,
     extra: { session: { intra_op: { allow_spinning: s.cpu.spinning ? '1' : '0' }, disable_prepacking: s.cpu.prepack ? '0' : '1' } },
   };
-}
-
-/** onnxruntime-web's .wasm for its webgpu bundle (wasm and WebGPU execution providers); browser.ts's ORT_WEB_WASM_FILES. */
-export const ORT_WEB_WASM_FILE = 'ort-wasm-simd-threaded.asyncify.wasm';
-
-/** The part of onnxruntime-web's `env` configured here. */
-export interface OrtWebEnv {
-  wasm: { wasmPaths?: unknown; numThreads?: number; proxy?: boolean };
-}
-
-/**
- * onnxruntime-web's process-wide settings for the engine: only its .wasm is fetched, from `wasmBase` (its JavaScript
- * glue is inside onnxruntime-web's bundle; a bare prefix would make it import the glue's .mjs from there too); one
- * thread (more needs a cross-origin-isolated page); no proxy worker (the engine runs in the app's generation worker
- * and awaits ONNX Runtime there).
- */
-export function configureOrtWeb(env: OrtWebEnv, wasmBase: string): void {
-  env.wasm.wasmPaths = { wasm: new URL(ORT_WEB_WASM_FILE, wasmBase).href };
-  env.wasm.numThreads = 1;
-  env.wasm.proxy = false;
 }

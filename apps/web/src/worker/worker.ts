@@ -16,6 +16,7 @@ import type { EditRequest, FromWorker, GenerateSettings, ModelInfo, ToWorker, En
 import { useEngine } from './engine.js';
 import { samplingDefaults } from './metadata.js';
 import { toRgba } from './pixels.js';
+import { refuseUnfit, sizeOfModel } from './memory-fit.js';
 import { probeGpu, routing } from './routing.js';
 import { traceRows } from './trace.js';
 import { classify, fileWeights, shippedWeights, type Kind, type Weights } from './weights.js';
@@ -108,7 +109,10 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
   try {
     const engine = await useEngine(s.engine, env.simd, ortBase);
     const model = await pipeline(s);
+    // before the engine holds any weight: a model too big for it is refused with the numbers
+    const memory = await refuseUnfit(s.engine, sizeOfModel(model, [...weights!.var.tensors, ...weights!.vae.tensors]), s.batch);
     const t0 = performance.now();
+    let decodeAt: number | undefined;
     const common = {
       labels: Array<number>(s.batch).fill(s.classIndex),
       cfg: s.cfg,
@@ -117,6 +121,8 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
       seed: s.seed,
       moreSmooth: s.moreSmooth,
       signal: controller.signal,
+      // where the transformer ends and the final decode starts (the benchmark's per-stage times)
+      onProgress: (p: { stage: string }) => void (p.stage === 'decode' && (decodeAt ??= performance.now())),
       onScale: async (e: { scale: number; scales: number; fHat: Tensor }) => {
         finished = e.scale;
         if (e.scale === e.scales) return; // the final decode below is this scale's picture
@@ -139,10 +145,11 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
     } else {
       result = await model.generate(common);
     }
+    const end = performance.now();
     const images = toRgba(result.images);
     const S = model.config.patchNums.length;
     post({ type: 'scale', id, scale: S, scales: S, images });
-    post({ type: 'done', id, images, trace: traceRows(result.trace), policy: model.router.policy.name, engine, ms: performance.now() - t0, ...(kept ? { kept } : {}) });
+    post({ type: 'done', id, images, trace: traceRows(result.trace), policy: model.router.policy.name, engine, memory, ms: end - t0, stages: { transformer: (decodeAt ?? end) - t0, decode: end - (decodeAt ?? end) }, ...(kept ? { kept } : {}) });
   } catch (err) {
     if (err instanceof AbortedError || controller.signal.aborted) post({ type: 'cancelled', id, scale: finished });
     else post({ type: 'error', id, message: message(err) });
