@@ -40,7 +40,7 @@ const trees = { base: path.resolve(base), this: here };
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
 console.log(`machine: ${JSON.stringify(machine())}`);
-console.log(`d16 random weights, patch schedule ${pn}, batch 1, ${JSON.stringify(GEN)}; ${threads} threads; ${reps} timed runs after one warm-up per child`);
+console.log(`d16 random weights, patch schedule ${pn}, batch 1, ${JSON.stringify(GEN)}; ${threads} threads; ${reps} timed runs after one warm-up per side, alternating`);
 console.log(`trees: base ${trees.base}, this ${trees.this}`);
 const results = {};
 const order = process.argv.includes('--this-first') ? ['this', 'base'] : ['base', 'this'];
