@@ -94,15 +94,25 @@ export async function featureNet(net: FeatureNet, x: Tensor): Promise<Tensor> {
   return featureNetByOps(net, x);
 }
 
-/** Runs a recorded feature net node by node, each node one of the calls above. */
+/**
+ * Runs a recorded feature net node by node, each node one of the calls above. A value is dropped after its last use,
+ * so intermediate maps are freed as they would be when the modules run eagerly.
+ */
 export async function featureNetByOps(net: FeatureNet, x: Tensor): Promise<Tensor> {
   featureNetShapes(net, x.shape); // a wrong input is one clear error before any work
-  const values: Tensor[] = [x];
-  for (const n of net.nodes) values.push(await runNode(n, values));
+  const lastUse: number[] = [];
+  net.nodes.forEach((n, i) => {
+    for (const v of n.op === 'add' ? [n.a, n.b] : [n.x]) lastUse[v] = i;
+  });
+  const values: (Tensor | undefined)[] = [x];
+  for (const [i, n] of net.nodes.entries()) {
+    values.push(await runNode(n, values));
+    for (const v of n.op === 'add' ? [n.a, n.b] : [n.x]) if (lastUse[v] === i) values[v] = undefined;
+  }
   return values[values.length - 1]!;
 }
 
-function runNode(n: FeatureNetNode, v: readonly Tensor[]): Tensor | Promise<Tensor> {
+function runNode(n: FeatureNetNode, v: readonly (Tensor | undefined)[]): Tensor | Promise<Tensor> {
   switch (n.op) {
     case 'conv2d':
       return conv2d(v[n.x]!, n.weight, n.bias, { stride: n.stride, padding: n.padding });
