@@ -5,12 +5,15 @@
  */
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { resolveOrt } from './bridge.js';
+import { resolveOrt } from './node.js';
 import { adapterName, startOrtWeb, type OrtWebLike } from './web-session.js';
 
 const node = createRequire(import.meta.url)(resolveOrt()) as OrtWebLike;
 // onnxruntime-node's CPU provider runs what onnxruntime-web's 'wasm' would; it has no 'webgpu'
-const InferenceSession = { create: (bytes: Uint8Array, o: Parameters<OrtWebLike['InferenceSession']['create']>[1]) => node.InferenceSession.create(bytes, { ...o, executionProviders: o.executionProviders.map((p) => (p === 'wasm' ? 'cpu' : p)) }) };
+const InferenceSession = {
+  create: (bytes: Uint8Array, o: Record<string, unknown>) =>
+    node.InferenceSession.create(bytes, { ...o, executionProviders: (o.executionProviders as string[]).map((p) => (p === 'wasm' ? 'cpu' : p)) }),
+};
 const fakeOrt = () => ({ ...node, InferenceSession, env: { wasm: {}, webgpu: {} } }) as OrtWebLike & { env: { wasm: Record<string, unknown>; webgpu: Record<string, unknown> } };
 
 afterEach(() => vi.unstubAllGlobals());
