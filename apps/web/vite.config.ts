@@ -26,7 +26,12 @@ function nodeBuiltinsStub(): Plugin {
  * Files copied as they are into the app (dist/<dir>/<name>), served in dev too: the shipped Fashion-MNIST model, and
  * onnxruntime-web's .wasm and .mjs (the onnx engines' wasmPaths).
  */
-function staticFiles(pluginName: string, dir: string, files: { name: string; source: string }[], type: (name: string) => string): Plugin {
+function staticFiles(
+  pluginName: string,
+  dir: string,
+  files: { name: string; source: string }[],
+  type: (name: string) => string,
+): Plugin {
   const url = (f: string) => `${dir}/${f}`;
   return {
     name: pluginName,
@@ -43,18 +48,22 @@ function staticFiles(pluginName: string, dir: string, files: { name: string; sou
     },
   };
 }
-const shippedModel = () => staticFiles('nextscale-shipped-model', MODEL_DIR, MODEL_FILES, () => 'application/octet-stream');
+const shippedModel = () =>
+  staticFiles('nextscale-shipped-model', MODEL_DIR, MODEL_FILES, () => 'application/octet-stream');
 /**
  * onnxruntime-web's .wasm and its threads' glue .mjs in dist/ort/. Vite also emits the hashed copy that onnxruntime-web's own
  * `new URL('….wasm', import.meta.url)` names; it is dropped: wasmPaths is set, so that URL is never fetched (and the
  * offline cache would hold the 28 MB twice).
  */
 function ortWasm(): Plugin {
-  const copy = staticFiles('nextscale-onnxruntime-web-wasm', ORT_DIR, ORT_FILES, (name) => (name.endsWith('.mjs') ? 'text/javascript' : 'application/wasm'));
+  const copy = staticFiles('nextscale-onnxruntime-web-wasm', ORT_DIR, ORT_FILES, (name) =>
+    name.endsWith('.mjs') ? 'text/javascript' : 'application/wasm',
+  );
   return {
     ...copy,
     generateBundle(options, bundle, isWrite) {
-      for (const name of Object.keys(bundle)) if (/^assets\/ort-wasm-simd-threaded[^/]*\.wasm$/.test(name)) delete bundle[name];
+      for (const name of Object.keys(bundle))
+        if (/^assets\/ort-wasm-simd-threaded[^/]*\.wasm$/.test(name)) delete bundle[name];
       (copy.generateBundle as (this: unknown, ...a: unknown[]) => void).call(this, options, bundle, isWrite);
     },
   };
@@ -87,7 +96,9 @@ function serviceWorker(): Plugin {
       const hash = createHash('sha256');
       for (const f of files) hash.update(f).update(readFileSync(path.join(outDir, f)));
       const list = ['./', ...files.filter((f) => f !== 'index.html').map((f) => `./${f}`), './index.html'];
-      const source = readFileSync(here('./scripts/service-worker.js'), 'utf8').replace("'__VERSION__'", JSON.stringify(hash.digest('hex').slice(0, 16))).replace('__FILES__', JSON.stringify(list));
+      const source = readFileSync(here('./scripts/service-worker.js'), 'utf8')
+        .replace("'__VERSION__'", JSON.stringify(hash.digest('hex').slice(0, 16)))
+        .replace('__FILES__', JSON.stringify(list));
       writeFileSync(path.join(outDir, 'sw.js'), source);
     },
   };

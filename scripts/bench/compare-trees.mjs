@@ -37,20 +37,42 @@ if (!base) {
 }
 const here = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const trees = { base: path.resolve(base), this: here };
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 console.log(`machine: ${JSON.stringify(machine())}`);
-console.log(`d16 random weights, patch schedule ${pn}, batch 1, ${JSON.stringify(GEN)}; ${threads} threads; ${reps} timed runs after one warm-up per side, alternating`);
+console.log(
+  `d16 random weights, patch schedule ${pn}, batch 1, ${JSON.stringify(GEN)}; ${threads} threads; ${reps} timed runs after one warm-up per side, alternating`,
+);
 console.log(`trees: base ${trees.base}, this ${trees.this}`);
 const results = {};
 const order = process.argv.includes('--this-first') ? ['this', 'base'] : ['base', 'this'];
 for (const id of engines) {
   const before = load();
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', id, '--tree', order.map((side) => trees[side]).join(','), '--reps', String(reps), '--threads', String(threads), '--pn', pn], {
-    encoding: 'utf8',
-    env: { ...process.env, NEXTSCALE_THREADS: String(threads) },
-    maxBuffer: 1 << 24,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      fileURLToPath(import.meta.url),
+      '--child',
+      id,
+      '--tree',
+      order.map((side) => trees[side]).join(','),
+      '--reps',
+      String(reps),
+      '--threads',
+      String(threads),
+      '--pn',
+      pn,
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, NEXTSCALE_THREADS: String(threads) },
+      maxBuffer: 1 << 24,
+    },
+  );
   const loads = `${before} → ${load()}`;
   if (r.status !== 0) {
     console.log(`${id}: FAILED: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
@@ -58,17 +80,36 @@ for (const id of engines) {
   }
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
   order.forEach((side, i) => {
-    results[`${id} ${side}`] = { runs: out.sides[i].runs, name: out.sides[i].engine.name, loads, maxRssMiB: out.maxRssMiB };
-    process.stderr.write(`${id} ${side}: ${JSON.stringify(out.sides[i].runs.map((x) => +x.total.toFixed(2)))} (load ${loads})\n`);
+    results[`${id} ${side}`] = {
+      runs: out.sides[i].runs,
+      name: out.sides[i].engine.name,
+      loads,
+      maxRssMiB: out.maxRssMiB,
+    };
+    process.stderr.write(
+      `${id} ${side}: ${JSON.stringify(out.sides[i].runs.map((x) => +x.total.toFixed(2)))} (load ${loads})\n`,
+    );
   });
 }
-const STAGES = [['transformer dense', 'dense'], ['transformer attention', 'attention'], ['VQ-VAE decode', 'decode'], ['total', 'total']];
+const STAGES = [
+  ['transformer dense', 'dense'],
+  ['transformer attention', 'attention'],
+  ['VQ-VAE decode', 'decode'],
+  ['total', 'total'],
+];
 const keys = Object.keys(results);
 console.log(`\n| median s (n runs) | ${keys.join(' | ')} |`);
 console.log(`|---|${keys.map(() => '---|').join('')}`);
-for (const [label, k] of STAGES) console.log(`| ${label} | ${keys.map((key) => `${median(results[key].runs.map((x) => x[k])).toFixed(2)} (${results[key].runs.length})`).join(' | ')} |`);
-for (const key of keys) console.log(`${key}: ${results[key].name}; load average (1, 5, 15 min) before → after its process: ${results[key].loads}`);
-if (arg('--json')) writeFileSync(arg('--json'), JSON.stringify({ machine: machine(), trees, threads, reps, results }, null, 2));
+for (const [label, k] of STAGES)
+  console.log(
+    `| ${label} | ${keys.map((key) => `${median(results[key].runs.map((x) => x[k])).toFixed(2)} (${results[key].runs.length})`).join(' | ')} |`,
+  );
+for (const key of keys)
+  console.log(
+    `${key}: ${results[key].name}; load average (1, 5, 15 min) before → after its process: ${results[key].loads}`,
+  );
+if (arg('--json'))
+  writeFileSync(arg('--json'), JSON.stringify({ machine: machine(), trees, threads, reps, results }, null, 2));
 
 // ------------------------------------------------------------------------------------------------ one engine (child)
 /** Builds the model once per tree (each tree's own core, engines and backend, side by side in this process) and times generations, alternating trees. */
@@ -92,7 +133,9 @@ async function openModel(engineId, tree) {
   const { backend: cpuBackend } = await pkg('backend-cpu/dist/index.js');
   // the tree's own engine object (not its /register entry: the default registries of the two trees' cores are one,
   // shared through a global symbol, and would hand both sides the first tree's engine)
-  const { engine: descriptor } = await pkg(engineId === 'onnx' ? 'engine-onnx/dist/index.js' : 'engine-wasm/dist/index.js');
+  const { engine: descriptor } = await pkg(
+    engineId === 'onnx' ? 'engine-onnx/dist/index.js' : 'engine-wasm/dist/index.js',
+  );
   const engine = await descriptor.create({ threads });
   const clock = { stage: 'transformer', attention: 0 };
   const timed = async (f) => {
@@ -140,15 +183,24 @@ async function openModel(engineId, tree) {
     clock.attention = 0;
     let tDecode = 0;
     const t1 = performance.now();
-    await model.generate({ ...GEN, seed, onProgress: (e) => {
-      if (e.stage === 'decode' && !tDecode) {
-        tDecode = performance.now();
-        clock.stage = 'decode';
-      }
-    } });
+    await model.generate({
+      ...GEN,
+      seed,
+      onProgress: (e) => {
+        if (e.stage === 'decode' && !tDecode) {
+          tDecode = performance.now();
+          clock.stage = 'decode';
+        }
+      },
+    });
     const t2 = performance.now();
     const transformer = (tDecode - t1) / 1000;
-    return { total: (t2 - t1) / 1000, attention: clock.attention, dense: transformer - clock.attention, decode: (t2 - tDecode) / 1000 };
+    return {
+      total: (t2 - t1) / 1000,
+      attention: clock.attention,
+      dense: transformer - clock.attention,
+      decode: (t2 - tDecode) / 1000,
+    };
   };
   return { model, gen };
 }

@@ -112,33 +112,65 @@ async function child(engineId) {
     clock.var = 0;
     let tDecode = 0;
     const t1 = performance.now();
-    const { trace } = await model.generate({ ...GEN, seed, onProgress: (e) => {
-      if (e.stage === 'decode' && !tDecode) {
-        tDecode = performance.now();
-        clock.stage = 'decode';
-      }
-    } });
+    const { trace } = await model.generate({
+      ...GEN,
+      seed,
+      onProgress: (e) => {
+        if (e.stage === 'decode' && !tDecode) {
+          tDecode = performance.now();
+          clock.stage = 'decode';
+        }
+      },
+    });
     const t2 = performance.now();
     const transformer = (tDecode - t1) / 1000;
     // fused: the blocks ran whole in the engine, their attention inside it (counted in dense, not in attention)
     const fused = trace.entries.some((e) => e.fusedIn);
-    return { total: (t2 - t1) / 1000, transformer, attention: clock.var, dense: transformer - clock.var, decode: (t2 - tDecode) / 1000, fused };
+    return {
+      total: (t2 - t1) / 1000,
+      transformer,
+      attention: clock.var,
+      dense: transformer - clock.var,
+      decode: (t2 - tDecode) / 1000,
+      fused,
+    };
   };
   const first = warmup ? await gen(100) : null;
   const runs = [];
   for (let r = 0; r < reps; r++) runs.push(await gen(r));
   const engine = model.engine;
   await model.dispose();
-  console.log(JSON.stringify({ engine, build, first, runs, maxRssMiB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 }));
+  console.log(
+    JSON.stringify({ engine, build, first, runs, maxRssMiB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 }),
+  );
 }
 
 function runChild(id) {
   const engineId = id === 'onnx-split' ? 'onnx' : id;
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', engineId, '--reps', String(reps), '--threads', String(threads), '--batch', String(batch), ...(quick ? ['--quick'] : [])], {
-    encoding: 'utf8',
-    env: { ...process.env, NEXTSCALE_THREADS: String(threads), ...(id === 'onnx-split' ? { NEXTSCALE_ONNX_FUSED_BLOCKS: '0' } : {}) },
-    maxBuffer: 1 << 24,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      fileURLToPath(import.meta.url),
+      '--child',
+      engineId,
+      '--reps',
+      String(reps),
+      '--threads',
+      String(threads),
+      '--batch',
+      String(batch),
+      ...(quick ? ['--quick'] : []),
+    ],
+    {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        NEXTSCALE_THREADS: String(threads),
+        ...(id === 'onnx-split' ? { NEXTSCALE_ONNX_FUSED_BLOCKS: '0' } : {}),
+      },
+      maxBuffer: 1 << 24,
+    },
+  );
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ') };
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -148,19 +180,29 @@ function runChild(id) {
 // guidance on [cond; uncond], top-k/top-p sampling, the multi-scale f_hat update, then the decoder), with the attention
 // lines timed; peak RSS from getrusage.
 function runTorch() {
-  return runTorchVarD16({ reps, warmup, threads, gen: { label: GEN.labels[0], cfg: GEN.cfg, topK: GEN.topK, topP: GEN.topP, batch } }, undefined, torchCoretype);
+  return runTorchVarD16(
+    { reps, warmup, threads, gen: { label: GEN.labels[0], cfg: GEN.cfg, topK: GEN.topK, topP: GEN.topP, batch } },
+    undefined,
+    torchCoretype,
+  );
 }
 
 // ------------------------------------------------------------------------------------------------------------ work
 /** Multiply-adds ×2 of one d16 256-px generation of B images (CFG: 2B transformer rows), by stage. */
 function flops(B) {
-  const C = 1024, V = 4096, hidden = 4096, depth = 16, Cv = 32;
+  const C = 1024,
+    V = 4096,
+    hidden = 4096,
+    depth = 16,
+    Cv = 32;
   const pns = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16];
-  let dense = 0, attention = 0, L = 0;
+  let dense = 0,
+    attention = 0,
+    L = 0;
   for (const pn of pns) {
     const rows = 2 * B * pn * pn;
     L += pn * pn;
-    dense += depth * rows * 2 * (3 * C * C + C * C + 2 * C * hidden + 6 * C * C / (pn * pn)) + rows * 2 * C * V;
+    dense += depth * rows * 2 * (3 * C * C + C * C + 2 * C * hidden + (6 * C * C) / (pn * pn)) + rows * 2 * C * V;
     attention += depth * rows * 4 * L * C;
   }
   dense += B * 2 * Cv * Cv * 9 * 256 * 10; // the f_hat update's φ convolutions (upper bound: one per scale at 16²)
@@ -168,16 +210,21 @@ function flops(B) {
   const conv = (ci, co, k, hw) => 2 * ci * co * k * k * hw * hw;
   const resnet = (ci, co, hw) => conv(ci, co, 3, hw) + conv(co, co, 3, hw) + (ci !== co ? conv(ci, co, 1, hw) : 0);
   const attn = (c, hw) => conv(c, 3 * c, 1, hw) + conv(c, c, 1, hw) + 4 * (hw * hw) ** 2 * c;
-  const ch = 160, mult = [1, 1, 2, 2, 4];
+  const ch = 160,
+    mult = [1, 1, 2, 2, 4];
   let dec = conv(Cv, Cv, 3, 16) + conv(Cv, ch * 4, 3, 16) + 2 * resnet(ch * 4, ch * 4, 16) + attn(ch * 4, 16);
-  let cin = ch * 4, hw = 16;
+  let cin = ch * 4,
+    hw = 16;
   for (let i = mult.length - 1; i >= 0; i--) {
     const co = ch * mult[i];
     for (let j = 0; j < 3; j++) {
       dec += resnet(cin, co, hw) + (i === mult.length - 1 ? attn(co, hw) : 0);
       cin = co;
     }
-    if (i !== 0) { hw *= 2; dec += conv(co, co, 3, hw); }
+    if (i !== 0) {
+      hw *= 2;
+      dec += conv(co, co, 3, hw);
+    }
   }
   dec += conv(ch, 3, 3, hw);
   return { dense, attention, decode: B * dec, total: dense + attention + B * dec };
@@ -204,22 +251,73 @@ function runCold(id, files) {
   for (let r = 0; r < reps; r++) {
     const png = join(files.dir, `${engineId}-${r}.png`);
     const t0 = performance.now();
-    const p = spawnSync('/usr/bin/time', ['-f', 'maxrss %M', process.execPath, CLI, 'generate', '--var', files.var, '--vae', files.vae,
-      '--engine', engineId, '-c', String(GEN.labels[0]), '--cfg', String(GEN.cfg), '--top-k', String(GEN.topK), '--top-p', String(GEN.topP),
-      '--seed', String(r), '-o', png], // cwd: scripts/, a project with the engine packages installed (the CLI finds engines resolvable from its cwd)
-      { cwd: SCRIPTS_DIR, encoding: 'utf8', env: { ...process.env, NEXTSCALE_THREADS: String(threads), ...(id === 'onnx-split' ? { NEXTSCALE_ONNX_FUSED_BLOCKS: '0' } : {}) }, maxBuffer: 1 << 24 });
+    const p = spawnSync(
+      '/usr/bin/time',
+      [
+        '-f',
+        'maxrss %M',
+        process.execPath,
+        CLI,
+        'generate',
+        '--var',
+        files.var,
+        '--vae',
+        files.vae,
+        '--engine',
+        engineId,
+        '-c',
+        String(GEN.labels[0]),
+        '--cfg',
+        String(GEN.cfg),
+        '--top-k',
+        String(GEN.topK),
+        '--top-p',
+        String(GEN.topP),
+        '--seed',
+        String(r),
+        '-o',
+        png,
+      ], // cwd: scripts/, a project with the engine packages installed (the CLI finds engines resolvable from its cwd)
+      {
+        cwd: SCRIPTS_DIR,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          NEXTSCALE_THREADS: String(threads),
+          ...(id === 'onnx-split' ? { NEXTSCALE_ONNX_FUSED_BLOCKS: '0' } : {}),
+        },
+        maxBuffer: 1 << 24,
+      },
+    );
     const wall = (performance.now() - t0) / 1000;
     if (p.status !== 0) return { error: (p.stderr || p.stdout).trim().split('\n').slice(-3).join(' | ') };
     runs.push({ total: wall, maxRssMiB: Number(/maxrss (\d+)/.exec(p.stderr)?.[1]) / 1024 });
   }
-  return { engine: { id, name: `nextscale generate --engine ${engineId}${id === 'onnx-split' ? ' (NEXTSCALE_ONNX_FUSED_BLOCKS=0)' : ''}` }, runs, maxRssMiB: Math.max(...runs.map((x) => x.maxRssMiB)) };
+  return {
+    engine: {
+      id,
+      name: `nextscale generate --engine ${engineId}${id === 'onnx-split' ? ' (NEXTSCALE_ONNX_FUSED_BLOCKS=0)' : ''}`,
+    },
+    runs,
+    maxRssMiB: Math.max(...runs.map((x) => x.maxRssMiB)),
+  };
 }
 
 function runTorchCold(files) {
   const runs = [];
   let last;
   for (let r = 0; r < reps; r++) {
-    last = runTorchVarD16({ reps: 1, warmup: false, threads, gen: { label: GEN.labels[0], cfg: GEN.cfg, topK: GEN.topK, topP: GEN.topP, batch: 1 }, files }, undefined, torchCoretype);
+    last = runTorchVarD16(
+      {
+        reps: 1,
+        warmup: false,
+        threads,
+        gen: { label: GEN.labels[0], cfg: GEN.cfg, topK: GEN.topK, topP: GEN.topP, batch: 1 },
+        files,
+      },
+      undefined,
+      torchCoretype,
+    );
     if (last.error) return last;
     runs.push({ total: last.wallS, maxRssMiB: last.maxRssMiB, load: last.load, generate: last.runs[0].total });
   }
@@ -227,10 +325,16 @@ function runTorchCold(files) {
 }
 
 async function coldMain() {
-  const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load = () =>
+    os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
   const wanted = String(arg('--engines', 'onnx,torch')).split(',');
   console.log(`machine: ${JSON.stringify(machine())}`);
-  console.log(`cold: one d16 256-px image from a fresh process, ${reps} run(s) each, ${threads} threads; ${JSON.stringify({ ...GEN, labels: GEN.labels.slice(0, 1) })}`);
+  console.log(
+    `cold: one d16 256-px image from a fresh process, ${reps} run(s) each, ${threads} threads; ${JSON.stringify({ ...GEN, labels: GEN.labels.slice(0, 1) })}`,
+  );
   const files = await writeModelFiles();
   const loadBefore = load();
   const results = {};
@@ -245,15 +349,29 @@ async function coldMain() {
   }
   console.log(`load average (1, 5, 15 min): before ${loadBefore}, after ${load()}`);
   const t = results.torch && !results.torch.error ? median(results.torch.runs.map((x) => x.total)) : null;
-  if (t) console.log(`torch: ${results.torch.engine.name}; OpenBLAS core ${results.torch.openblasCore}${torchCoretype ? ` (OPENBLAS_CORETYPE=${torchCoretype})` : ''}`);
-  console.log('\n| cold run (process start to done) | median wall s | runs | peak RSS GiB | ÷ torch |\n|---|---|---|---|---|');
+  if (t)
+    console.log(
+      `torch: ${results.torch.engine.name}; OpenBLAS core ${results.torch.openblasCore}${torchCoretype ? ` (OPENBLAS_CORETYPE=${torchCoretype})` : ''}`,
+    );
+  console.log(
+    '\n| cold run (process start to done) | median wall s | runs | peak RSS GiB | ÷ torch |\n|---|---|---|---|---|',
+  );
   for (const id of wanted) {
     const r = results[id];
-    if (r.error) { console.log(`| ${id} | FAILED: ${r.error} | | | |`); continue; }
+    if (r.error) {
+      console.log(`| ${id} | FAILED: ${r.error} | | | |`);
+      continue;
+    }
     const m = median(r.runs.map((x) => x.total));
-    console.log(`| ${id}${id === 'torch' ? ' (build + load + generate)' : ' (CLI, PNG written)'} | ${m.toFixed(2)} | ${r.runs.map((x) => x.total.toFixed(1)).join(', ')} | ${(r.maxRssMiB / 1024).toFixed(2)} | ${t ? (m / t).toFixed(2) : ''} |`);
+    console.log(
+      `| ${id}${id === 'torch' ? ' (build + load + generate)' : ' (CLI, PNG written)'} | ${m.toFixed(2)} | ${r.runs.map((x) => x.total.toFixed(1)).join(', ')} | ${(r.maxRssMiB / 1024).toFixed(2)} | ${t ? (m / t).toFixed(2) : ''} |`,
+    );
   }
-  if (arg('--json')) writeFileSync(arg('--json'), JSON.stringify({ machine: machine(), loadBefore, GEN, threads, reps, cold: true, results }, null, 2));
+  if (arg('--json'))
+    writeFileSync(
+      arg('--json'),
+      JSON.stringify({ machine: machine(), loadBefore, GEN, threads, reps, cold: true, results }, null, 2),
+    );
 }
 if (cold) {
   await coldMain();
@@ -261,11 +379,17 @@ if (cold) {
 }
 
 // ------------------------------------------------------------------------------------------------------------ parent
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const wanted = String(arg('--engines', 'wasm,onnx,torch')).split(',');
 console.log(`machine: ${JSON.stringify(machine())}`);
-console.log(`generation: d16 random weights, 256 px, batch ${batch}, ${JSON.stringify(GEN)}; ${threads} threads everywhere; ` +
-  `${reps} timed run(s)${warmup ? ' after one warm-up' : ', no warm-up (--quick)'}`);
+console.log(
+  `generation: d16 random weights, 256 px, batch ${batch}, ${JSON.stringify(GEN)}; ${threads} threads everywhere; ` +
+    `${reps} timed run(s)${warmup ? ' after one warm-up' : ', no warm-up (--quick)'}`,
+);
 const loadBefore = load();
 const results = {};
 for (const id of wanted) {
@@ -280,8 +404,14 @@ const ok = wanted.filter((id) => !results[id].error);
 for (const id of wanted) {
   const r = results[id];
   if (r.error) console.log(`${id}: FAILED: ${r.error}`);
-  else console.log(`${id}: ${r.engine.name}${r.build ? `; model built in ${r.build.toFixed(1)} s` : ''}; peak RSS ${(r.maxRssMiB / 1024).toFixed(2)} GiB` +
-    (r.first ? `; warm-up run ${r.first.total.toFixed(2)} s` : '') + (r.openblasCore ? `; OpenBLAS core ${r.openblasCore}${torchCoretype ? ` (OPENBLAS_CORETYPE=${torchCoretype})` : ''}` : ''));
+  else
+    console.log(
+      `${id}: ${r.engine.name}${r.build ? `; model built in ${r.build.toFixed(1)} s` : ''}; peak RSS ${(r.maxRssMiB / 1024).toFixed(2)} GiB` +
+        (r.first ? `; warm-up run ${r.first.total.toFixed(2)} s` : '') +
+        (r.openblasCore
+          ? `; OpenBLAS core ${r.openblasCore}${torchCoretype ? ` (OPENBLAS_CORETYPE=${torchCoretype})` : ''}`
+          : ''),
+    );
 }
 const STAGES = [
   ['transformer dense (all but attention; all of it with fused blocks)', 'dense'],
@@ -294,17 +424,42 @@ const ratioCols = ok.filter((id) => id !== 'torch' && ok.includes('torch'));
 console.log(`\n| stage (median s) | ${ok.join(' | ')} |${ratioCols.map((id) => ` ${id} ÷ torch |`).join('')}`);
 console.log(`|---|${ok.map(() => '---|').join('')}${ratioCols.map(() => '---|').join('')}`);
 for (const [label, k] of STAGES) {
-  const cells = ok.map((id) => (k === 'attention' && results[id].runs[0].fused ? 'in dense (fused blocks)' : med(id, k).toFixed(2)));
-  const ratios = ratioCols.map((id) => (k === 'attention' && results[id].runs[0].fused ? '—' : (med(id, k) / med('torch', k)).toFixed(2)));
+  const cells = ok.map((id) =>
+    k === 'attention' && results[id].runs[0].fused ? 'in dense (fused blocks)' : med(id, k).toFixed(2),
+  );
+  const ratios = ratioCols.map((id) =>
+    k === 'attention' && results[id].runs[0].fused ? '—' : (med(id, k) / med('torch', k)).toFixed(2),
+  );
   console.log(`| ${label} | ${cells.join(' | ')} |${ratios.map((x) => ` ${x} |`).join('')}`);
 }
-console.log(`| peak RSS GiB | ${ok.map((id) => (results[id].maxRssMiB / 1024).toFixed(2)).join(' | ')} |${ratioCols.map(() => ' |').join('')}`);
-if (batch > 1) console.log(`| total per image (s) | ${ok.map((id) => (med(id, 'total') / batch).toFixed(2)).join(' | ')} |${ratioCols.map((id) => ` ${(med(id, 'total') / med('torch', 'total')).toFixed(2)} |`).join('')}`);
+console.log(
+  `| peak RSS GiB | ${ok.map((id) => (results[id].maxRssMiB / 1024).toFixed(2)).join(' | ')} |${ratioCols.map(() => ' |').join('')}`,
+);
+if (batch > 1)
+  console.log(
+    `| total per image (s) | ${ok.map((id) => (med(id, 'total') / batch).toFixed(2)).join(' | ')} |${ratioCols.map((id) => ` ${(med(id, 'total') / med('torch', 'total')).toFixed(2)} |`).join('')}`,
+  );
 const work = flops(batch);
-console.log(`\nwork: ${Object.entries(work).map(([k, v]) => `${k} ${(v / 1e9).toFixed(0)} GFLOP`).join(', ')} (batch ${batch}); GFLOP/s (% of the ${peak} GFLOP/s peak):`);
+console.log(
+  `\nwork: ${Object.entries(work)
+    .map(([k, v]) => `${k} ${(v / 1e9).toFixed(0)} GFLOP`)
+    .join(', ')} (batch ${batch}); GFLOP/s (% of the ${peak} GFLOP/s peak):`,
+);
 console.log(`| stage | ${ok.join(' | ')} |\n|---|${ok.map(() => '---|').join('')}`);
 for (const [label, k] of STAGES) {
-  const fusedWork = (id) => (results[id].runs[0].fused ? { ...work, dense: work.dense + work.attention, attention: NaN } : work);
-  console.log(`| ${label} | ${ok.map((id) => { const g = fusedWork(id)[k] / med(id, k) / 1e9; return Number.isFinite(g) ? `${g.toFixed(0)} (${((100 * g) / peak).toFixed(0)}%)` : 'in dense'; }).join(' | ')} |`);
+  const fusedWork = (id) =>
+    results[id].runs[0].fused ? { ...work, dense: work.dense + work.attention, attention: NaN } : work;
+  console.log(
+    `| ${label} | ${ok
+      .map((id) => {
+        const g = fusedWork(id)[k] / med(id, k) / 1e9;
+        return Number.isFinite(g) ? `${g.toFixed(0)} (${((100 * g) / peak).toFixed(0)}%)` : 'in dense';
+      })
+      .join(' | ')} |`,
+  );
 }
-if (arg('--json')) writeFileSync(arg('--json'), JSON.stringify({ machine: machine(), loadBefore, loadAfter, GEN, threads, reps, warmup, results }, null, 2));
+if (arg('--json'))
+  writeFileSync(
+    arg('--json'),
+    JSON.stringify({ machine: machine(), loadBefore, loadAfter, GEN, threads, reps, warmup, results }, null, 2),
+  );

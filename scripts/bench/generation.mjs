@@ -193,7 +193,9 @@ async function bench(name, model, clock, reps, warmup) {
     ['  of which decoder attention', m('vaeAttention'), undefined],
     ['total', m('total'), tf.linear + tf.attention + dec.flops],
   ];
-  console.log(`median of ${reps} run(s)${warmup ? ' after one warm-up' : ', no warm-up'}; attention heads per backend: ${JSON.stringify(backends)}`);
+  console.log(
+    `median of ${reps} run(s)${warmup ? ' after one warm-up' : ', no warm-up'}; attention heads per backend: ${JSON.stringify(backends)}`,
+  );
   console.log('| part | median s | GFLOP | GFLOP/s |\n|---|---|---|---|');
   for (const [part, s, flops] of rows) {
     const g = flops === undefined ? '' : (flops / 1e9).toFixed(flops < 1e9 ? 4 : 1);
@@ -210,7 +212,12 @@ console.log(`generation: batch 1, ${JSON.stringify(GEN)}`);
 
 if (!argv.includes('--skip-tiny')) {
   const { registry, clock } = timedRegistry();
-  const model = await loadVAR({ var: `${TINY}var.safetensors`, vae: `${TINY}vae.safetensors`, registry, policy: priorityPolicy() });
+  const model = await loadVAR({
+    var: `${TINY}var.safetensors`,
+    vae: `${TINY}vae.safetensors`,
+    registry,
+    policy: priorityPolicy(),
+  });
   try {
     await bench('tiny fixture', model, clock, repsArg ?? 3, true);
   } finally {
@@ -224,8 +231,14 @@ if (!argv.includes('--skip-d16')) {
   const varTensors = randomVARStateDict(spec);
   const vaeTensors = randomVQVAEStateDict(releasedVQVAEConfig());
   const { registry, clock } = timedRegistry();
-  const model = await VARModel.fromStateDicts({ tensors: varTensors }, { tensors: vaeTensors }, { registry, policy: priorityPolicy() });
-  console.log(`\nbuilt a random VAR-d16 (VAR init, scale_mul = ln 4) and the official-shape VQ-VAE in memory in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const model = await VARModel.fromStateDicts(
+    { tensors: varTensors },
+    { tensors: vaeTensors },
+    { registry, policy: priorityPolicy() },
+  );
+  console.log(
+    `\nbuilt a random VAR-d16 (VAR init, scale_mul = ln 4) and the official-shape VQ-VAE in memory in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   try {
     await bench('VAR-d16 (random weights), 256 px', model, clock, repsArg ?? 1, false);
   } finally {

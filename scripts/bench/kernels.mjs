@@ -19,7 +19,12 @@ const rng = new Rng(0);
 const rand = (shape) => new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1)));
 
 const rows = [];
-for (const [M, K, N] of [[680, 64, 680], [680, 680, 64], [256, 1024, 1024], [680, 1024, 4096]]) {
+for (const [M, K, N] of [
+  [680, 64, 680],
+  [680, 680, 64],
+  [256, 1024, 1024],
+  [680, 1024, 4096],
+]) {
   const a = rand([M, K]);
   const b = rand([K, N]);
   const { median } = await timeMedian(() => matmul(a, b), reps);
@@ -32,13 +37,26 @@ for (const [L, pns] of Object.entries(RELEASED_PYRAMIDS)) {
   const n = Number(L);
   const [q, k, v] = [0, 1, 2].map(() => rand([1, 1, n, d]));
   const full = await timeMedian(() => att.attend(q, k, v, { scale: 0.125 }), reps);
-  rows.push({ kernel: `attention L=${n} d=${d} no mask`, seconds: full.median, gflops: (4 * n * n * d) / full.median / 1e9 });
+  rows.push({
+    kernel: `attention L=${n} d=${d} no mask`,
+    seconds: full.median,
+    gflops: (4 * n * n * d) / full.median / 1e9,
+  });
   const ends = scaleEnds(pns);
   const pairs = pyramidWork(ends);
-  const masked = await timeMedian(() => att.attend(q, k, v, { scale: 0.125, mask: { kind: 'block-causal', scaleEnds: ends } }), reps);
-  rows.push({ kernel: `attention L=${n} d=${d} block-causal`, seconds: masked.median, gflops: (4 * pairs * d) / masked.median / 1e9 });
+  const masked = await timeMedian(
+    () => att.attend(q, k, v, { scale: 0.125, mask: { kind: 'block-causal', scaleEnds: ends } }),
+    reps,
+  );
+  rows.push({
+    kernel: `attention L=${n} d=${d} block-causal`,
+    seconds: masked.median,
+    gflops: (4 * pairs * d) / masked.median / 1e9,
+  });
 }
 
-console.log(`machine: ${JSON.stringify(machine())}; GEMM engine ${activeEngineInfo().name}; median of ${reps} runs after one warm-up`);
+console.log(
+  `machine: ${JSON.stringify(machine())}; GEMM engine ${activeEngineInfo().name}; median of ${reps} runs after one warm-up`,
+);
 console.log('| kernel | median s | GFLOP/s |\n|---|---|---|');
 for (const r of rows) console.log(`| ${r.kernel} | ${r.seconds.toFixed(4)} | ${r.gflops.toFixed(2)} |`);

@@ -23,7 +23,13 @@ if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4])
 else await parent();
 
 async function parent() {
-  const { countStateDict, randomVARStateDictEntries, randomVQVAEStateDictEntries, releasedVARSpec, releasedVQVAEConfig } = await import('@nextscale/core/models');
+  const {
+    countStateDict,
+    randomVARStateDictEntries,
+    randomVQVAEStateDictEntries,
+    releasedVARSpec,
+    releasedVQVAEConfig,
+  } = await import('@nextscale/core/models');
   const { writeSafetensors } = await import('@nextscale/core/weights');
   const { activeEngineInfo } = await import('@nextscale/core/engines');
   const { machine } = await import('@nextscale/bench-utils');
@@ -60,11 +66,15 @@ async function parent() {
 
     t0 = performance.now();
     const out = await new Promise((resolve, reject) => {
-      const p = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', varPath, vaePath], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const p = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', varPath, vaePath], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let text = '';
       p.stdout.on('data', (d) => (text += d));
       p.on('error', reject);
-      p.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`load child exited with ${code}:\n${text}`))));
+      p.on('exit', (code) =>
+        code === 0 ? resolve(text) : reject(new Error(`load child exited with ${code}:\n${text}`)),
+      );
     });
     const r = JSON.parse(out.trim().split('\n').at(-1));
     const fileBytes = w1.bytes + w2.bytes;
@@ -87,8 +97,13 @@ async function parent() {
     for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
     if (r.readFileCalls.length) throw new Error(`the loader used ${r.readFileCalls.join(', ')}`);
     const ratio = (r.maxRss - r.baseRss) / fileBytes;
-    const verdict = ratio < 1.5 ? 'OK: the files were not read whole on top of the model' : 'SUSPICIOUS: peak memory well above one copy of the weights';
-    console.log(`${verdict} (peak growth ${ratio.toFixed(2)}× the file size; a whole-file read on top of the tensors would be ≥ 2×)`);
+    const verdict =
+      ratio < 1.5
+        ? 'OK: the files were not read whole on top of the model'
+        : 'SUSPICIOUS: peak memory well above one copy of the weights';
+    console.log(
+      `${verdict} (peak growth ${ratio.toFixed(2)}× the file size; a whole-file read on top of the tensors would be ≥ 2×)`,
+    );
   } finally {
     cleanup();
   }
@@ -123,7 +138,13 @@ async function child(varPath, vaePath) {
     const fsp = await import('node:fs/promises');
     const h = await fs.promises.open(self, 'r');
     armed = true;
-    const attempts = [() => fs.readFileSync(self), () => readFileSync(self), () => fsp.readFile(self), () => fs.promises.readFile(self), () => h.readFile()];
+    const attempts = [
+      () => fs.readFileSync(self),
+      () => readFileSync(self),
+      () => fsp.readFile(self),
+      () => fs.promises.readFile(self),
+      () => h.readFile(),
+    ];
     let caught = 0;
     for (const f of attempts) {
       try {
@@ -134,7 +155,8 @@ async function child(varPath, vaePath) {
     }
     armed = false;
     await h.close();
-    if (caught !== attempts.length) throw new Error(`readFile trap self-check: only ${caught}/${attempts.length} whole-file reads were caught`);
+    if (caught !== attempts.length)
+      throw new Error(`readFile trap self-check: only ${caught}/${attempts.length} whole-file reads were caught`);
     calls.length = 0;
   }
 

@@ -14,7 +14,9 @@ const e = await onnx.create({});
 let stats = new Map();
 const add = (k, ms, rows) => {
   const s = stats.get(k) ?? { ms: 0, n: 0, rows: 0 };
-  s.ms += ms; s.n++; s.rows += rows;
+  s.ms += ms;
+  s.n++;
+  s.rows += rows;
   stats.set(k, s);
 };
 const wrap = (name, label, rowsOf) => {
@@ -22,21 +24,66 @@ const wrap = (name, label, rowsOf) => {
   const f = e[name].bind(e);
   e[name] = (...a) => {
     const t0 = performance.now();
-    try { return f(...a); } finally { add(`${name} ${label(...a)}`, performance.now() - t0, rowsOf(...a)); }
+    try {
+      return f(...a);
+    } finally {
+      add(`${name} ${label(...a)}`, performance.now() - t0, rowsOf(...a));
+    }
   };
 };
-wrap('linear', (x, rows, inF, w, outF) => `${inF}→${outF}`, (x, rows) => rows);
-wrap('feedForward', (x, rows, inF, w1, b1, hidden) => `${inF}→${hidden}→${inF}`, (x, rows) => rows);
-wrap('layerNormRows', (x, o, rows, cols) => `${cols}`, (x, o, rows) => rows);
-wrap('geluTanh', () => '', (x, o, n) => n);
-wrap('silu', () => '', (x, o, n) => n);
-wrap('gemmNT', () => '', (m) => m);
-wrap('conv2d', (a) => `${a.inChannels}→${a.outChannels} ${a.height}²`, (a) => a.batch);
-wrap('featureNet', (net) => net.label, (net, x, s) => s[0]);
+wrap(
+  'linear',
+  (x, rows, inF, w, outF) => `${inF}→${outF}`,
+  (x, rows) => rows,
+);
+wrap(
+  'feedForward',
+  (x, rows, inF, w1, b1, hidden) => `${inF}→${hidden}→${inF}`,
+  (x, rows) => rows,
+);
+wrap(
+  'layerNormRows',
+  (x, o, rows, cols) => `${cols}`,
+  (x, o, rows) => rows,
+);
+wrap(
+  'geluTanh',
+  () => '',
+  (x, o, n) => n,
+);
+wrap(
+  'silu',
+  () => '',
+  (x, o, n) => n,
+);
+wrap(
+  'gemmNT',
+  () => '',
+  (m) => m,
+);
+wrap(
+  'conv2d',
+  (a) => `${a.inChannels}→${a.outChannels} ${a.height}²`,
+  (a) => a.batch,
+);
+wrap(
+  'featureNet',
+  (net) => net.label,
+  (net, x, s) => s[0],
+);
 
 const registry = core.createRegistry();
 let attnMs = 0;
-const timedAsync = (f) => async (...a) => { const t0 = performance.now(); try { return await f(...a); } finally { attnMs += performance.now() - t0; } };
+const timedAsync =
+  (f) =>
+  async (...a) => {
+    const t0 = performance.now();
+    try {
+      return await f(...a);
+    } finally {
+      attnMs += performance.now() - t0;
+    }
+  };
 registry.register({
   ...cpuBackend,
   probe: () => cpuBackend.probe(),
@@ -48,7 +95,9 @@ registry.register({
       createState(so) {
         const s = inner.createState(so);
         return {
-          get length() { return s.length; },
+          get length() {
+            return s.length;
+          },
           append: timedAsync((k, v) => s.append(k, v)),
           attend: timedAsync((q) => s.attend(q)),
           dispose: () => s.dispose(),
@@ -65,29 +114,56 @@ const model = await core.VARModel.fromStateDicts(
   { policy: core.priorityPolicy(), engine: e, registry },
 );
 async function gen(B, seed) {
-  stats = new Map(); attnMs = 0;
+  stats = new Map();
+  attnMs = 0;
   let tDec = 0;
   const t0 = performance.now();
-  await model.generate({ labels: Array.from({ length: B }, (_, i) => (207 + i) % 1000), cfg: 1.5, topK: 900, topP: 0.95, seed,
-    onProgress: (p) => { if (p.stage === 'decode' && !tDec) tDec = performance.now(); } });
+  await model.generate({
+    labels: Array.from({ length: B }, (_, i) => (207 + i) % 1000),
+    cfg: 1.5,
+    topK: 900,
+    topP: 0.95,
+    seed,
+    onProgress: (p) => {
+      if (p.stage === 'decode' && !tDec) tDec = performance.now();
+    },
+  });
   const tEnd = performance.now();
   return { B, transformer: (tDec - t0) / 1000, decode: (tEnd - tDec) / 1000, attention: attnMs / 1000, stats };
 }
-console.log('load', os.loadavg().map((v) => v.toFixed(2)).join(' '));
+console.log(
+  'load',
+  os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' '),
+);
 await gen(1, 1); // warm-up: pins the weights
 const results = [];
 for (const B of batches) {
   const r = await gen(B, 2);
   results.push(r);
   const eng = [...r.stats.values()].reduce((a, s) => a + s.ms, 0) / 1000;
-  console.log(`B=${B}: transformer ${r.transformer.toFixed(2)} s (attention ${r.attention.toFixed(2)}, engine calls ${eng.toFixed(2)} incl. decode), decode ${r.decode.toFixed(2)} s; load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  console.log(
+    `B=${B}: transformer ${r.transformer.toFixed(2)} s (attention ${r.attention.toFixed(2)}, engine calls ${eng.toFixed(2)} incl. decode), decode ${r.decode.toFixed(2)} s; load ${os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}`,
+  );
 }
 const keys = [...new Set(results.flatMap((r) => [...r.stats.keys()]))];
 const last = results.at(-1).stats;
 keys.sort((a, b) => (last.get(b)?.ms ?? 0) - (last.get(a)?.ms ?? 0));
 console.log(`op | ${results.map((r) => `B=${r.B}: s, µs/row`).join(' | ')}`);
 for (const k of keys.slice(0, top)) {
-  console.log(`${k} | ${results.map((r) => { const s = r.stats.get(k); return s ? `${(s.ms / 1000).toFixed(2)} s, ${((s.ms * 1000) / s.rows).toFixed(2)}` : '-'; }).join(' | ')}`);
+  console.log(
+    `${k} | ${results
+      .map((r) => {
+        const s = r.stats.get(k);
+        return s ? `${(s.ms / 1000).toFixed(2)} s, ${((s.ms * 1000) / s.rows).toFixed(2)}` : '-';
+      })
+      .join(' | ')}`,
+  );
 }
 await model.dispose();
 process.exit(0);

@@ -14,11 +14,17 @@ const depth = Number(arg('--depth', 2));
 const batches = arg('--batches', '1,8').split(',').map(Number);
 const reps = Number(arg('--reps', 3));
 const threads = Number(arg('--threads', os.availableParallelism()));
-const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
 
 const spec = { ...core.releasedVARSpec(16), depth };
 const transformer = core.VARTransformer.fromStateDict({ tensors: core.randomVARStateDict(spec) });
-const vq = core.VQVAE.fromStateDict(core.randomVQVAEStateDict(core.releasedVQVAEConfig()), { patchNums: spec.patchNums });
+const vq = core.VQVAE.fromStateDict(core.randomVQVAEStateDict(core.releasedVQVAEConfig()), {
+  patchNums: spec.patchNums,
+});
 const vae = { quantizer: vq.quantizer, fhatToImage: (fHat) => new core.Tensor([fHat.shape[0], 3, 256, 256]) };
 const router = await core.AttentionRouter.create({ policy: core.priorityPolicy() });
 const engines = {
@@ -29,7 +35,12 @@ const gen = async (kind, B, seed) => {
   core.setDenseEngine(engines[kind]);
   const trace = new core.AttentionTrace();
   const t0 = performance.now();
-  await core.generateNextScale(transformer, vae, { labels: Array.from({ length: B }, (_, i) => 207 + i), cfg: 1.5, topK: 900, topP: 0.95, seed }, { router, trace });
+  await core.generateNextScale(
+    transformer,
+    vae,
+    { labels: Array.from({ length: B }, (_, i) => 207 + i), cfg: 1.5, topK: 900, topP: 0.95, seed },
+    { router, trace },
+  );
   const s = (performance.now() - t0) / 1000;
   if (trace.entries.some((e) => e.fusedIn) !== (kind === 'fused')) throw new Error(`${kind}: the trace says otherwise`);
   return s;
@@ -43,8 +54,10 @@ for (const B of batches) {
   for (let r = 0; r < reps; r++) for (const kind of ['fused', 'split']) t[kind].push(await gen(kind, B, r + 1));
   const m = { fused: median(t.fused), split: median(t.split) };
   for (const k of ['fused', 'split']) perImageB1[k] ??= m[k];
-  console.log(`B=${B}: fused ${m.fused.toFixed(2)} s [${t.fused.map((x) => x.toFixed(2))}], split ${m.split.toFixed(2)} s [${t.split.map((x) => x.toFixed(2))}]; ` +
-    `fused ÷ split ${(m.fused / m.split).toFixed(2)}; per image vs B=1: fused ${(m.fused / B / perImageB1.fused).toFixed(2)}×, split ${(m.split / B / perImageB1.split).toFixed(2)}×; load ${load()}`);
+  console.log(
+    `B=${B}: fused ${m.fused.toFixed(2)} s [${t.fused.map((x) => x.toFixed(2))}], split ${m.split.toFixed(2)} s [${t.split.map((x) => x.toFixed(2))}]; ` +
+      `fused ÷ split ${(m.fused / m.split).toFixed(2)}; per image vs B=1: fused ${(m.fused / B / perImageB1.fused).toFixed(2)}×, split ${(m.split / B / perImageB1.split).toFixed(2)}×; load ${load()}`,
+  );
 }
 core.setDenseEngine(null);
 await Promise.all(Object.values(engines).map((e) => e.dispose()));

@@ -42,9 +42,18 @@ async function timeIt(fn) {
   return median(ts);
 }
 
-console.log(`machine: ${JSON.stringify(machine())}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log(`onnxruntime-node ${ort.env.versions.node}, ${threads} intra-op threads, median of ${reps} calls after 3 warm-ups`);
-console.log('| linear (rows × in → out) | GFLOP | engine `await linear` µs | raw `await session.run` µs | engine − raw µs | engine GFLOP/s |');
+console.log(
+  `machine: ${JSON.stringify(machine())}; load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
+  `onnxruntime-node ${ort.env.versions.node}, ${threads} intra-op threads, median of ${reps} calls after 3 warm-ups`,
+);
+console.log(
+  '| linear (rows × in → out) | GFLOP | engine `await linear` µs | raw `await session.run` µs | engine − raw µs | engine GFLOP/s |',
+);
 console.log('|---|---|---|---|---|---|');
 for (const s of SHAPES) {
   const w = rng.normalArray(s.outF * s.inF);
@@ -53,7 +62,10 @@ for (const s of SHAPES) {
   const y = new Float32Array(s.rows * s.outF);
   const viaEngine = await timeIt(() => engine.linear(x, s.rows, s.inF, w, s.outF, b, y));
   const graph = linearGraph(w, s.outF, s.inF, b);
-  const session = await ort.InferenceSession.create(graph.bytes, sessionOptions(settings, { optimization: graph.optimization ?? 'all' }));
+  const session = await ort.InferenceSession.create(
+    graph.bytes,
+    sessionOptions(settings, { optimization: graph.optimization ?? 'all' }),
+  );
   const feed = { x: new ort.Tensor('float32', x, [s.rows, s.inF]) };
   const async_ = await timeIt(async () => {
     const r = await session.run(feed);
@@ -61,7 +73,9 @@ for (const s of SHAPES) {
   });
   await session.release();
   const gflop = (2 * s.rows * s.inF * s.outF) / 1e9;
-  console.log(`| ${s.rows} × ${s.inF} → ${s.outF} | ${gflop.toFixed(3)} | ${viaEngine.toFixed(0)} | ${async_.toFixed(0)} | ${(viaEngine - async_).toFixed(0)} | ${(gflop / (viaEngine / 1e6)).toFixed(1)} |`);
+  console.log(
+    `| ${s.rows} × ${s.inF} → ${s.outF} | ${gflop.toFixed(3)} | ${viaEngine.toFixed(0)} | ${async_.toFixed(0)} | ${(viaEngine - async_).toFixed(0)} | ${(gflop / (viaEngine / 1e6)).toFixed(1)} |`,
+  );
 }
 await engine.dispose();
 process.exit(0);

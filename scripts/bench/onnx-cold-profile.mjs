@@ -16,12 +16,22 @@ const timers = { blockBuild: 0, blockBuilds: 0, sessionBuild: 0, sessionBuilds: 
 const prepare = onnxPkg.BlockRunner.prototype.prepare;
 onnxPkg.BlockRunner.prototype.prepare = async function (...a) {
   const t = performance.now();
-  try { return await prepare.apply(this, a); } finally { timers.blockBuild += performance.now() - t; timers.blockBuilds++; }
+  try {
+    return await prepare.apply(this, a);
+  } finally {
+    timers.blockBuild += performance.now() - t;
+    timers.blockBuilds++;
+  }
 };
 const create = onnxPkg.OrtBridge.prototype.createSession;
 onnxPkg.OrtBridge.prototype.createSession = function (...a) {
   const t = performance.now();
-  try { return create.apply(this, a); } finally { timers.sessionBuild += performance.now() - t; timers.sessionBuilds++; }
+  try {
+    return create.apply(this, a);
+  } finally {
+    timers.sessionBuild += performance.now() - t;
+    timers.sessionBuilds++;
+  }
 };
 const engine = await onnxPkg.engine.create({ fusedBlocks: fused });
 const tEngine = performance.now();
@@ -34,18 +44,42 @@ const tModel = performance.now();
 const gen = async (seed) => {
   const t = performance.now();
   let tDec = 0;
-  await model.generate({ labels: [207], cfg: 1.5, topK: 900, topP: 0.95, seed, onProgress: (p) => { if (p.stage === 'decode' && !tDec) tDec = performance.now(); } });
-  return { total: (performance.now() - t) / 1000, transformer: (tDec - t) / 1000, decode: (performance.now() - tDec) / 1000 };
+  await model.generate({
+    labels: [207],
+    cfg: 1.5,
+    topK: 900,
+    topP: 0.95,
+    seed,
+    onProgress: (p) => {
+      if (p.stage === 'decode' && !tDec) tDec = performance.now();
+    },
+  });
+  return {
+    total: (performance.now() - t) / 1000,
+    transformer: (tDec - t) / 1000,
+    decode: (performance.now() - tDec) / 1000,
+  };
 };
 const first = await gen(1);
 const firstTimers = { ...timers };
 const second = await gen(2);
 const s = (ms) => (ms / 1000).toFixed(2);
-console.log(`fused blocks ${fused ? 'on' : 'off'}; load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
-console.log(`imports ${s(tImports - t0)} s, engine start ${s(tEngine - tImports)} s, model built in memory ${s(tModel - tEngine)} s`);
-console.log(`first generation ${first.total.toFixed(2)} s (transformer ${first.transformer.toFixed(2)}, decode ${first.decode.toFixed(2)}): ` +
-  `fused-block sessions ${s(firstTimers.blockBuild)} s (${firstTimers.blockBuilds}), one-op/feature-net sessions ${s(firstTimers.sessionBuild)} s (${firstTimers.sessionBuilds})`);
-console.log(`second generation ${second.total.toFixed(2)} s (transformer ${second.transformer.toFixed(2)}, decode ${second.decode.toFixed(2)}); ` +
-  `first − second ${(first.total - second.total).toFixed(2)} s; peak RSS ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB`);
+console.log(
+  `fused blocks ${fused ? 'on' : 'off'}; load ${os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
+  `imports ${s(tImports - t0)} s, engine start ${s(tEngine - tImports)} s, model built in memory ${s(tModel - tEngine)} s`,
+);
+console.log(
+  `first generation ${first.total.toFixed(2)} s (transformer ${first.transformer.toFixed(2)}, decode ${first.decode.toFixed(2)}): ` +
+    `fused-block sessions ${s(firstTimers.blockBuild)} s (${firstTimers.blockBuilds}), one-op/feature-net sessions ${s(firstTimers.sessionBuild)} s (${firstTimers.sessionBuilds})`,
+);
+console.log(
+  `second generation ${second.total.toFixed(2)} s (transformer ${second.transformer.toFixed(2)}, decode ${second.decode.toFixed(2)}); ` +
+    `first − second ${(first.total - second.total).toFixed(2)} s; peak RSS ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB`,
+);
 await model.dispose();
 process.exit(0);

@@ -50,9 +50,19 @@ const gen = async (seed) => {
   stage = 'transformer';
   let tDec = 0;
   const t0 = performance.now();
-  await model.generate({ labels: [207], cfg: 1.5, topK: 900, topP: 0.95, seed, onProgress: (p) => {
-    if (p.stage === 'decode' && !tDec) { tDec = performance.now(); stage = 'decode'; }
-  } });
+  await model.generate({
+    labels: [207],
+    cfg: 1.5,
+    topK: 900,
+    topP: 0.95,
+    seed,
+    onProgress: (p) => {
+      if (p.stage === 'decode' && !tDec) {
+        tDec = performance.now();
+        stage = 'decode';
+      }
+    },
+  });
   return { transformer: (tDec - t0) / 1000, decode: (performance.now() - tDec) / 1000 };
 };
 console.log('warm-up', await gen(1), rss());
@@ -61,7 +71,8 @@ const r = await gen(2);
 console.log('profiled', r, 'load', process.argv.includes('--x') ? '' : (await import('node:os')).loadavg());
 const sum = (st) => [...stats].filter(([k]) => k.startsWith(st)).reduce((a, [, s]) => a + s.ms, 0) / 1000;
 console.log(`engine time: transformer ${sum('transformer').toFixed(2)} s, decode ${sum('decode').toFixed(2)} s`);
-for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) console.log(`${(s.ms / 1000).toFixed(3)} s  ${s.n}×  ${k}`);
+for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, top))
+  console.log(`${(s.ms / 1000).toFixed(3)} s  ${s.n}×  ${k}`);
 console.log(`max RSS ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB`);
 await model.dispose();
 process.exit(0);

@@ -39,14 +39,20 @@ function run(args, env = baseEnv()) {
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`nextscale ${args.join(' ')} exited ${code}:\n${stderr}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(JSON.parse(stdout))
+        : reject(new Error(`nextscale ${args.join(' ')} exited ${code}:\n${stderr}`)),
+    );
   });
 }
 
 /** Starts a worker and resolves once it listens on the queue. */
 function startWorker(url, name, threads) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--queue-name', name, '--verbose'], { env: baseEnv({ NEXTSCALE_THREADS: String(threads) }) });
+    const child = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--queue-name', name, '--verbose'], {
+      env: baseEnv({ NEXTSCALE_THREADS: String(threads) }),
+    });
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d;
@@ -65,16 +71,33 @@ async function freePort() {
   });
 }
 
-const set = (out) => ['sample', '--per-class', perClass, '--classes', classes, '--batch', batch, '--out', out, '--json'];
+const set = (out) => [
+  'sample',
+  '--per-class',
+  perClass,
+  '--classes',
+  classes,
+  '--batch',
+  batch,
+  '--out',
+  out,
+  '--json',
+];
 const rate = (summary) => summary.made / (summary.timings.sampleMs / 1000);
 
 const port = await freePort();
-const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+const redis = spawn(
+  'redis-server',
+  ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+  { stdio: 'ignore' },
+);
 const url = `redis://127.0.0.1:${port}`;
 await new Promise((r) => setTimeout(r, 500));
 
 try {
-  console.log(JSON.stringify({ machine: machine(), set: { perClass: Number(perClass), classes, batch: Number(batch) }, reps }));
+  console.log(
+    JSON.stringify({ machine: machine(), set: { perClass: Number(perClass), classes, batch: Number(batch) }, reps }),
+  );
   const rows = [];
   const local = [];
   for (let i = 0; i < reps + 1; i++) {
@@ -101,7 +124,13 @@ try {
         await new Promise((r) => setTimeout(r, 300));
       }
     }
-    rows.push({ mode: `coordinator + ${n} worker${n > 1 ? 's' : ''}`, threads: `${threads} per worker`, imagesPerSecond: median(rates), runs: rates, coordinatorMsPerImage: median(overheads) });
+    rows.push({
+      mode: `coordinator + ${n} worker${n > 1 ? 's' : ''}`,
+      threads: `${threads} per worker`,
+      imagesPerSecond: median(rates),
+      runs: rates,
+      coordinatorMsPerImage: median(overheads),
+    });
   }
   const base = rows[0].imagesPerSecond;
   console.log('\nmode                          threads         img/s (median)  vs 1 process  coordinator ms/image');

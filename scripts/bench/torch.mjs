@@ -36,7 +36,12 @@ export function torchEnv(base = process.env, coretype = undefined) {
 export function runTorchVarD16(spec, py = findTorchPython(), coretype = undefined) {
   if (!py) return { error: NO_TORCH };
   const t0 = performance.now();
-  const r = spawnSync(py, [TORCH_VAR_D16], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 24, env: torchEnv(process.env, coretype) });
+  const r = spawnSync(py, [TORCH_VAR_D16], {
+    input: JSON.stringify(spec),
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    env: torchEnv(process.env, coretype),
+  });
   const wallS = (performance.now() - t0) / 1000;
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ') };
   const openblasCore = /Core:\s*(\S+)/.exec(r.stderr ?? '')?.[1] ?? 'not printed';

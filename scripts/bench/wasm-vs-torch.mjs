@@ -77,7 +77,6 @@ async function timeMedian(fn, n = reps) {
   return median(ts);
 }
 
-
 // ------------------------------------------------------------------------------------------- generation (ours)
 /** Times `reps` d16 generations in this process and prints one JSON line (run as a child, per engine setting). */
 async function generationChild(reps) {
@@ -93,11 +92,20 @@ async function generationChild(reps) {
   for (let r = 0; r < reps; r++) {
     let decodeAt = 0;
     const t1 = performance.now();
-    await model.generate({ labels: [207], cfg: 4, seed: r, onProgress: (e) => {
-      if (e.stage === 'decode') decodeAt = performance.now();
-    } });
+    await model.generate({
+      labels: [207],
+      cfg: 4,
+      seed: r,
+      onProgress: (e) => {
+        if (e.stage === 'decode') decodeAt = performance.now();
+      },
+    });
     const t2 = performance.now();
-    runs.push({ total: (t2 - t1) / 1000, transformer: ((decodeAt || t2) - t1) / 1000, decode: (t2 - (decodeAt || t2)) / 1000 });
+    runs.push({
+      total: (t2 - t1) / 1000,
+      transformer: ((decodeAt || t2) - t1) / 1000,
+      decode: (t2 - (decodeAt || t2)) / 1000,
+    });
   }
   await model.dispose();
   console.log(JSON.stringify({ engine: activeEngineInfo().name, tokens: model.config.tokenCount, build, runs }));
@@ -233,7 +241,10 @@ const torch = runTorch();
 // The PyTorch d16 generation (scripts/bench/torch_var_d16.py, shared with engines-vs-torch.mjs): one 256-px image, the
 // same shapes and loop, with this script's settings (cfg 4, top-k 900, top-p 0.96, no warm-up), one run per thread count.
 function runTorchGeneration(py, n) {
-  const r = runTorchVarD16({ reps: n, warmup: false, threads, gen: { label: 207, cfg: 4.0, topK: 900, topP: 0.96 } }, py);
+  const r = runTorchVarD16(
+    { reps: n, warmup: false, threads, gen: { label: 207, cfg: 4.0, topK: 900, topP: 0.96 } },
+    py,
+  );
   if (r.error) return r;
   return { version: r.version, runs: [{ threads: r.threads, gens: r.runs }] };
 }
@@ -262,18 +273,29 @@ const t1 = torchBy(1);
 const tN = torchBy(threads) ?? torchRuns[torchRuns.length - 1];
 
 console.log(`## wasm kernels vs TypeScript vs PyTorch`);
-console.log(`machine: ${JSON.stringify(machine())}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`wasm features: ${JSON.stringify(feats)}; median of ${reps} runs after one warm-up${quick ? ' (TS reference: 1 run)' : ''}`);
+console.log(
+  `machine: ${JSON.stringify(machine())}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+console.log(
+  `wasm features: ${JSON.stringify(feats)}; median of ${reps} runs after one warm-up${quick ? ' (TS reference: 1 run)' : ''}`,
+);
 if (torch.skipped) console.log(`PyTorch: skipped (${torch.skipped})`);
 else {
   const blas = /BLAS_INFO=([^,]*)/.exec(torch.config)?.[1];
-  console.log(`PyTorch ${torch.version} (${torch.python}), threads ${torchRuns.map((r) => r.threads).join(' and ')}, BLAS_INFO=${blas}, loaded: ${torch.blas_libraries.join(' ') || 'n/a'}`);
+  console.log(
+    `PyTorch ${torch.version} (${torch.python}), threads ${torchRuns.map((r) => r.threads).join(' and ')}, BLAS_INFO=${blas}, loaded: ${torch.blas_libraries.join(' ') || 'n/a'}`,
+  );
 }
 
 console.log(`\n### GEMM C = A·Bᵀ (m × n × k), GFLOP/s`);
 const eLabels = engines.map((e) => e.label);
 const tCols = torchRuns.map((r) => `torch ${r.threads}t`);
-console.log(`| shape | ${[...eLabels, ...tCols].join(' | ')} | wasm ${threads}t ÷ TS (speed-up) | time ÷ torch ${threads}t | wasm 1t time ÷ torch 1t |`);
+console.log(
+  `| shape | ${[...eLabels, ...tCols].join(' | ')} | wasm ${threads}t ÷ TS (speed-up) | time ÷ torch ${threads}t | wasm 1t time ÷ torch 1t |`,
+);
 console.log(`|---|${[...eLabels, ...tCols].map(() => '---').join('|')}|---|---|---|`);
 gemmRows.forEach((r, i) => {
   const ours = r.seconds[engines.find((e) => e.main).label];
@@ -282,12 +304,16 @@ gemmRows.forEach((r, i) => {
   const vsTs = x(r.seconds['TS reference'], ours);
   const vsTorch = tN ? x(ours, tN.gemm[i]) : 'n/a';
   const vsTorch1 = t1 ? x(r.seconds['wasm 1 thread'], t1.gemm[i]) : 'n/a';
-  console.log(`| ${r.m}×${r.n}×${r.k} (${r.what}) | ${[...cells, ...tc].join(' | ')} | ${vsTs}× | ${vsTorch} | ${vsTorch1} |`);
+  console.log(
+    `| ${r.m}×${r.n}×${r.k} (${r.what}) | ${[...cells, ...tc].join(' | ')} | ${vsTs}× | ${vsTorch} | ${vsTorch1} |`,
+  );
 });
 
 console.log(`\n### exact attention (B = H = 1, d = 64), milliseconds (GFLOP/s)`);
 const kLabels = kernels.map((k) => k.label);
-console.log(`| case | ${[...kLabels, ...tCols].join(' | ')} | new ${threads}t ÷ old (speed-up) | time ÷ torch ${threads}t | wasm 1t time ÷ torch 1t |`);
+console.log(
+  `| case | ${[...kLabels, ...tCols].join(' | ')} | new ${threads}t ÷ old (speed-up) | time ÷ torch ${threads}t | wasm 1t time ÷ torch 1t |`,
+);
 console.log(`|---|${[...kLabels, ...tCols].map(() => '---').join('|')}|---|---|---|`);
 attRows.forEach((r, i) => {
   const ms = (s) => `${(s * 1000).toFixed(1)} (${gf(r.flops, s)})`;
@@ -300,14 +326,17 @@ attRows.forEach((r, i) => {
   console.log(`| L=${r.L} ${r.mask} | ${[...cells, ...tc].join(' | ')} | ${vsOld}× | ${vsTorch} | ${vsTorch1} |`);
 });
 
-
 if (generation) {
   const med = (xs) => median(xs);
   const ours = generation.wasm;
-  console.log(`\n### full d16-shaped generation at 256 px (1 image, guidance batch 2, 680 tokens, then the VQ-VAE decoder), seconds`);
+  console.log(
+    `\n### full d16-shaped generation at 256 px (1 image, guidance batch 2, 680 tokens, then the VQ-VAE decoder), seconds`,
+  );
   console.log('| run | total | transformer | decoder |\n|---|---|---|---|');
   const line = (label, runs) =>
-    console.log(`| ${label} | ${med(runs.map((r) => r.total)).toFixed(1)} | ${med(runs.map((r) => r.transformer)).toFixed(1)} | ${med(runs.map((r) => r.decode)).toFixed(1)} |`);
+    console.log(
+      `| ${label} | ${med(runs.map((r) => r.total)).toFixed(1)} | ${med(runs.map((r) => r.transformer)).toFixed(1)} | ${med(runs.map((r) => r.decode)).toFixed(1)} |`,
+    );
   if (ours.error) console.log(`| ours | failed: ${ours.error.replace(/\n/g, ' ')} | | |`);
   else line(`ours, ${ours.engine} (median of ${ours.runs.length})`, ours.runs);
   if (generation.ts) {
@@ -316,16 +345,27 @@ if (generation) {
   }
   const tg = generation.torch;
   if (tg?.error) console.log(`| PyTorch | failed: ${tg.error.replace(/\n/g, ' ')} | | |`);
-  else if (tg) for (const run of tg.runs) line(`PyTorch ${tg.version}, ${run.threads} threads (median of ${run.gens.length})`, run.gens);
+  else if (tg)
+    for (const run of tg.runs)
+      line(`PyTorch ${tg.version}, ${run.threads} threads (median of ${run.gens.length})`, run.gens);
   if (!ours.error && tg && !tg.error) {
     const run = tg.runs[tg.runs.length - 1];
     const ratio = (key) => x(med(ours.runs.map((r) => r[key])), med(run.gens.map((g) => g[key])));
-    console.log(`ours ÷ PyTorch ${run.threads}t: total ${ratio('total')}, transformer ${ratio('transformer')}, decoder ${ratio('decode')}`);
+    console.log(
+      `ours ÷ PyTorch ${run.threads}t: total ${ratio('total')}, transformer ${ratio('transformer')}, decoder ${ratio('decode')}`,
+    );
   }
 }
 
 const jsonOut = arg('--json');
 if (jsonOut) {
-  writeFileSync(jsonOut, JSON.stringify({ machine: machine(), loadavg: os.loadavg(), feats, reps, threads, gemmRows, attRows, torch, generation }, null, 2));
+  writeFileSync(
+    jsonOut,
+    JSON.stringify(
+      { machine: machine(), loadavg: os.loadavg(), feats, reps, threads, gemmRows, attRows, torch, generation },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwrote ${jsonOut}`);
 }

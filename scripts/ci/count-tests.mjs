@@ -20,7 +20,9 @@ for (const dir of workspaceDirs(root)) {
   }
   const r = JSON.parse(readFileSync(report, 'utf8'));
   const skipped = r.numPendingTests + r.numTodoTests;
-  console.error(`${pkg.name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  console.error(
+    `${pkg.name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`,
+  );
   passed += r.numPassedTests;
   failed += r.numFailedTests;
   if (r.numTotalTests === 0 || !r.success) failed += r.numFailedTests === 0 ? 1 : 0;

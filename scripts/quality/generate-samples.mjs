@@ -27,7 +27,8 @@ const checked = { calls: 0, violations: 0, worstRatio: 0 };
 function packed(cache, which) {
   const { batch, heads, headDim: d } = cache.options;
   const out = new Tensor([batch, heads, cache.length, d]);
-  for (let bh = 0; bh < batch * heads; bh++) out.data.set(cache[which].subarray(bh * cache.stride, bh * cache.stride + cache.length * d), bh * cache.length * d);
+  for (let bh = 0; bh < batch * heads; bh++)
+    out.data.set(cache[which].subarray(bh * cache.stride, bh * cache.stride + cache.length * d), bh * cache.length * d);
   return out;
 }
 
@@ -75,12 +76,22 @@ function verifying(descriptor) {
 const registry = createRegistry();
 registry.register(cpu);
 registry.register(verify ? verifying(lowrank) : lowrank);
-const model = await loadVAR({ var: `${assets}var.safetensors`, vae: `${assets}vae.safetensors`, registry, policy: explicitPolicy(backendId) });
+const model = await loadVAR({
+  var: `${assets}var.safetensors`,
+  vae: `${assets}vae.safetensors`,
+  registry,
+  policy: explicitPolicy(backendId),
+});
 // The model's own default sampling settings, as `nextscale generate` uses them.
 const reader = await openWeights(`${assets}var.safetensors`);
 const m = reader.metadata;
 await reader.close();
-const settings = { cfg: Number(m.default_cfg), topK: Number(m.default_top_k), topP: Number(m.default_top_p), moreSmooth: m.default_more_smooth === 'true' };
+const settings = {
+  cfg: Number(m.default_cfg),
+  topK: Number(m.default_top_k),
+  topP: Number(m.default_top_p),
+  moreSmooth: m.default_more_smooth === 'true',
+};
 const chunks = [];
 let certified = 0;
 let exactCalls = 0;
@@ -106,4 +117,19 @@ let off = 0;
 for (const a of chunks) all.set(a, (off += a.length) - a.length);
 writeFileSync(out, Buffer.from(all.buffer));
 await model.dispose();
-console.log(JSON.stringify({ backend: backendId, perClass, seed, settings, seconds: +seconds.toFixed(1), file: out, shape: [all.length / (3 * 32 * 32), 3, 32, 32], certifiedCalls: certified, exactCallsByLowrank: exactCalls, maxCertifiedError: maxBound, guardsTripped: guards, ...(verify ? { verified: checked } : {}) }));
+console.log(
+  JSON.stringify({
+    backend: backendId,
+    perClass,
+    seed,
+    settings,
+    seconds: +seconds.toFixed(1),
+    file: out,
+    shape: [all.length / (3 * 32 * 32), 3, 32, 32],
+    certifiedCalls: certified,
+    exactCallsByLowrank: exactCalls,
+    maxCertifiedError: maxBound,
+    guardsTripped: guards,
+    ...(verify ? { verified: checked } : {}),
+  }),
+);

@@ -93,14 +93,20 @@ function buildOutputDirs() {
   try {
     const turbo = JSON.parse(readFileSync(path.join(root, 'turbo.json'), 'utf8'));
     const outs = turbo.tasks?.build?.outputs ?? ['dist/**'];
-    return outs.filter((o) => !o.startsWith('!')).map((o) => o.split('/')[0]).filter((o) => o && !o.includes('*'));
+    return outs
+      .filter((o) => !o.startsWith('!'))
+      .map((o) => o.split('/')[0])
+      .filter((o) => o && !o.includes('*'));
   } catch {
     return ['dist'];
   }
 }
 
 function ensureInstalled() {
-  const want = sha(readFileSync(path.join(root, 'pnpm-lock.yaml')), readFileSync(path.join(root, 'pnpm-workspace.yaml')));
+  const want = sha(
+    readFileSync(path.join(root, 'pnpm-lock.yaml')),
+    readFileSync(path.join(root, 'pnpm-workspace.yaml')),
+  );
   if (existsSync(path.join(root, 'node_modules')) && readStamp(INSTALL_STAMP) === want) return false;
   say(`installing dependencies (${pnpmSpec} install --frozen-lockfile)`);
   pnpm(['install', '--frozen-lockfile']);
@@ -118,7 +124,11 @@ function ensureBuilt() {
     return pkg.scripts?.build && outs.some((o) => !existsSync(path.join(d, o)));
   });
   if (!missing.length && readStamp(BUILD_STAMP) === want) return false;
-  say(missing.length ? `building (${missing.map((d) => path.relative(root, d)).join(', ')} not built yet)` : 'building (sources changed since the last build)');
+  say(
+    missing.length
+      ? `building (${missing.map((d) => path.relative(root, d)).join(', ')} not built yet)`
+      : 'building (sources changed since the last build)',
+  );
   pnpm(['run', 'build']);
   writeStamp(BUILD_STAMP, want);
   return true;
@@ -126,7 +136,8 @@ function ensureBuilt() {
 
 /** Debian packages the test suites need, when they are missing: the gpu backend's browsers and GL, Redis. */
 function ensureSystemPackages() {
-  const onPath = (bin) => (process.env.PATH ?? '').split(path.delimiter).some((d) => d && existsSync(path.join(d, bin)));
+  const onPath = (bin) =>
+    (process.env.PATH ?? '').split(path.delimiter).some((d) => d && existsSync(path.join(d, bin)));
   const ldconfig = spawnSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' }).stdout ?? '';
   const need = [];
   if (!process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium')) need.push('chromium');
@@ -139,7 +150,12 @@ function ensureSystemPackages() {
   }
   say(`installing ${need.join(', ')} for the tests (apt-get)`);
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  const apt = (args) => run(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), '-o', 'DPkg::Lock::Timeout=600', ...args], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  const apt = (args) =>
+    run(
+      sudo[0] ?? 'apt-get',
+      [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), '-o', 'DPkg::Lock::Timeout=600', ...args],
+      { env: { DEBIAN_FRONTEND: 'noninteractive' } },
+    );
   apt(['update', '-qq']);
   apt(['install', '-y', '-qq', '--no-install-recommends', ...need]);
 }

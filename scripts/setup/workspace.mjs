@@ -28,4 +28,3 @@ export function workspaceDirs(root) {
   }
   return dirs;
 }
-

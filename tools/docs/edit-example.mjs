@@ -32,8 +32,16 @@ export const TEST_IMAGES = [
 
 /** The edits: input, flags. Default sampling of the model (its metadata), seeds fixed. */
 const EDITS = [
-  ['tshirt-t10k-19', 'inpaint-tshirt', ['--box', '0.3,0.25,0.75,0.75', '--class', 'T-shirt/top', '--batch', '4', '--seed', '1']],
-  ['sneaker-t10k-9', 'classedit-sneaker-to-ankle-boot', ['--box', '0,0,0.6,1', '--class', 'Ankle boot,Sandal', '--batch', '4', '--seed', '1']],
+  [
+    'tshirt-t10k-19',
+    'inpaint-tshirt',
+    ['--box', '0.3,0.25,0.75,0.75', '--class', 'T-shirt/top', '--batch', '4', '--seed', '1'],
+  ],
+  [
+    'sneaker-t10k-9',
+    'classedit-sneaker-to-ankle-boot',
+    ['--box', '0,0,0.6,1', '--class', 'Ankle boot,Sandal', '--batch', '4', '--seed', '1'],
+  ],
 ];
 
 function testImages() {
@@ -59,7 +67,19 @@ for (const [index, stem] of TEST_IMAGES) {
   writeFileSync(path.join(OUT, `${stem}.png`), PNG.sync.write(png, { colorType: 0 }));
 }
 for (const [input, out, flags] of EDITS) {
-  const args = ['edit', '--image', path.join(OUT, `${input}.png`), ...flags, '--compare', '--zoom', '3', '--out', path.join(OUT, `${out}.png`)];
-  console.log(`nextscale ${args.map((a) => path.relative(REPO, a).startsWith('..') ? a : path.relative(REPO, a)).join(' ')}`);
+  const args = [
+    'edit',
+    '--image',
+    path.join(OUT, `${input}.png`),
+    ...flags,
+    '--compare',
+    '--zoom',
+    '3',
+    '--out',
+    path.join(OUT, `${out}.png`),
+  ];
+  console.log(
+    `nextscale ${args.map((a) => (path.relative(REPO, a).startsWith('..') ? a : path.relative(REPO, a))).join(' ')}`,
+  );
   execFileSync(process.execPath, [path.join(CLI, 'bin', 'nextscale.js'), ...args], { stdio: 'inherit' });
 }

@@ -30,7 +30,11 @@ const median = (xs) => {
   const h = s.length >> 1;
   return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 };
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(', ');
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
 
 /** The d16-shaped model as files (written once; ~1.7 GB). */
 async function d16Files() {
@@ -50,11 +54,19 @@ async function d16Files() {
 async function pageGenerate(page, seed) {
   await page.locator('#seed').fill(String(seed));
   await page.locator('#generate').click();
-  await page.waitForFunction(() => ['done', 'error'].includes(document.documentElement.dataset.state ?? ''), null, { timeout: 1_800_000 });
-  if ((await page.evaluate(() => document.documentElement.dataset.state)) === 'error') throw new Error(`the page failed: ${await page.locator('#error').textContent()}`);
+  await page.waitForFunction(() => ['done', 'error'].includes(document.documentElement.dataset.state ?? ''), null, {
+    timeout: 1_800_000,
+  });
+  if ((await page.evaluate(() => document.documentElement.dataset.state)) === 'error')
+    throw new Error(`the page failed: ${await page.locator('#error').textContent()}`);
   const t = await page.locator('#timing').evaluate((e) => ({ ...e.dataset }));
   const summary = (await page.locator('#trace-summary').textContent()) ?? '';
-  return { total: t.ms / 1000, transformer: t.transformer / 1000, decode: t.decode / 1000, engine: /engine (.*?);/.exec(summary)?.[1] ?? '?' };
+  return {
+    total: t.ms / 1000,
+    transformer: t.transformer / 1000,
+    decode: t.decode / 1000,
+    engine: /engine (.*?);/.exec(summary)?.[1] ?? '?',
+  };
 }
 
 async function pageCase(browser, url, engine, files, n) {
@@ -65,7 +77,13 @@ async function pageCase(browser, url, engine, files, n) {
     await page.waitForFunction(() => document.documentElement.dataset.state === 'ready', null, { timeout: 120_000 });
     if (files) {
       await page.locator('#weights-input').setInputFiles([files.var, files.vae]);
-      await page.waitForFunction(() => /var_d16/.test(document.querySelector('#model-label')?.textContent ?? '') && document.documentElement.dataset.state === 'ready', null, { timeout: 600_000 });
+      await page.waitForFunction(
+        () =>
+          /var_d16/.test(document.querySelector('#model-label')?.textContent ?? '') &&
+          document.documentElement.dataset.state === 'ready',
+        null,
+        { timeout: 600_000 },
+      );
     }
     await page.locator('#engine').selectOption(engine);
     await page.locator('#preview-each').setChecked(false);
@@ -97,7 +115,14 @@ async function nodeCase(which, n) {
   const gen = async (seed) => {
     let decodeAt = 0;
     const t0 = performance.now();
-    await model.generate({ labels: [GEN.classIndex], cfg: GEN.cfg, topK: GEN.topK, topP: GEN.topP, seed, onProgress: (e) => void (e.stage === 'decode' && (decodeAt ||= performance.now())) });
+    await model.generate({
+      labels: [GEN.classIndex],
+      cfg: GEN.cfg,
+      topK: GEN.topK,
+      topP: GEN.topP,
+      seed,
+      onProgress: (e) => void (e.stage === 'decode' && (decodeAt ||= performance.now())),
+    });
     const t1 = performance.now();
     return { total: (t1 - t0) / 1000, transformer: (decodeAt - t0) / 1000, decode: (t1 - decodeAt) / 1000 };
   };
@@ -124,11 +149,22 @@ console.log(`machine: ${machineLine}; load average before: ${loadBefore}`);
 const files = argv.includes('--skip-d16') ? null : await d16Files();
 const server = await startServer({ port: 0 });
 const plain = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS.plain });
-const gpu = argv.includes('--webgpu') ? await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS.webgpu }) : null;
+const gpu = argv.includes('--webgpu')
+  ? await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS.webgpu })
+  : null;
 const rows = [];
 const record = (model, where, r) => {
   const m = (k) => median(r.runs.map((x) => x[k]));
-  const row = { model, where, engine: r.engine, runs: r.runs.map((x) => x.total), total: m('total'), transformer: m('transformer'), decode: m('decode'), first: r.first.total };
+  const row = {
+    model,
+    where,
+    engine: r.engine,
+    runs: r.runs.map((x) => x.total),
+    total: m('total'),
+    transformer: m('transformer'),
+    decode: m('decode'),
+    first: r.first.total,
+  };
   rows.push(row);
   console.log(JSON.stringify(row));
   return row;
@@ -139,7 +175,9 @@ try {
     const node = record(model, 'Node', await nodeCase(model, n));
     const web = record(model, 'Chromium', await pageCase(plain, server.url, 'onnx', f, n));
     web.ratio = web.total / node.total;
-    if (gpu && model === 'shipped') record(model, 'Chromium (SwiftShader)', await pageCase(gpu, server.url, 'onnx-webgpu', f, n)).ratio = rows.at(-1).total / node.total;
+    if (gpu && model === 'shipped')
+      record(model, 'Chromium (SwiftShader)', await pageCase(gpu, server.url, 'onnx-webgpu', f, n)).ratio =
+        rows.at(-1).total / node.total;
   }
 } finally {
   await plain.close();
@@ -154,7 +192,10 @@ const table = [
   '',
   '| model | where | engine | runs (s) | total (s) | transformer (s) | decode (s) | warm-up (s) | × Node |',
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${r.model} | ${r.where} | ${r.engine} | ${r.runs.map(s).join(', ')} | ${s(r.total)} | ${s(r.transformer)} | ${s(r.decode)} | ${s(r.first)} | ${r.ratio ? `${s(r.ratio)}×` : '1×'} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.model} | ${r.where} | ${r.engine} | ${r.runs.map(s).join(', ')} | ${s(r.total)} | ${s(r.transformer)} | ${s(r.decode)} | ${s(r.first)} | ${r.ratio ? `${s(r.ratio)}×` : '1×'} |`,
+  ),
 ].join('\n');
 console.log(`\n${table}`);
 if (arg('--out')) writeFileSync(arg('--out'), `${table}\n`);

@@ -19,9 +19,14 @@ const server = await startServer({ port: 0 });
 const browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
 const shots = [];
 try {
-  const context = await browser.newContext({ viewport: { width: 960, height: 720 }, deviceScaleFactor: 1, colorScheme: 'light' });
+  const context = await browser.newContext({
+    viewport: { width: 960, height: 720 },
+    deviceScaleFactor: 1,
+    colorScheme: 'light',
+  });
   const page = await context.newPage();
-  const state = (s) => page.waitForFunction((x) => x.includes(document.documentElement.dataset.state), s, { timeout: 120_000 });
+  const state = (s) =>
+    page.waitForFunction((x) => x.includes(document.documentElement.dataset.state), s, { timeout: 120_000 });
   const shot = async (name, locator) => {
     const file = path.join(docs, `${name}.png`);
     await (locator ? page.locator(locator).screenshot({ path: file }) : page.screenshot({ path: file }));
@@ -33,7 +38,9 @@ try {
   await shot('idle');
 
   await page.goto(`${server.url}?class=9&seed=3&batch=16&engine=js&autorun`);
-  await page.waitForFunction(() => Number(document.documentElement.dataset.scale ?? 0) >= 4, undefined, { timeout: 120_000 });
+  await page.waitForFunction(() => Number(document.documentElement.dataset.scale ?? 0) >= 4, undefined, {
+    timeout: 120_000,
+  });
   await shot('mid-generation');
   await state(['done']);
   await shot('done');
@@ -55,7 +62,11 @@ try {
   const [a, b] = [await page.locator('.output').boundingBox(), await page.locator('.edit').boundingBox()];
   const scroll = await page.evaluate(() => scrollY);
   const file = path.join(docs, 'edit.png');
-  await page.screenshot({ path: file, fullPage: true, clip: { x: a.x - 8, y: a.y + scroll - 8, width: a.width + 16, height: b.y + b.height - a.y + 16 } });
+  await page.screenshot({
+    path: file,
+    fullPage: true,
+    clip: { x: a.x - 8, y: a.y + scroll - 8, width: a.width + 16, height: b.y + b.height - a.y + 16 },
+  });
   shots.push(file);
 } finally {
   await browser.close();
@@ -69,5 +80,8 @@ try {
 } catch {
   console.warn('screenshots: pngquant is not installed (apt-get install pngquant); the PNGs are truecolor');
 }
-for (const f of shots) console.log(`${path.relative(process.cwd(), f)}: ${Math.round(statSync(f).size / 1024)} KB${quantized ? ' (64 colours)' : ''}`);
+for (const f of shots)
+  console.log(
+    `${path.relative(process.cwd(), f)}: ${Math.round(statSync(f).size / 1024)} KB${quantized ? ' (64 colours)' : ''}`,
+  );
 if (!existsSync(docs)) process.exit(1);

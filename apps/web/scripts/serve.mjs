@@ -31,9 +31,16 @@ export async function startServer({ dir = DEFAULT_DIR, port = 0, host = '127.0.0
   try {
     await fsp.access(path.join(root, 'index.html'));
   } catch {
-    throw new Error(`no build in ${root}: run \`pnpm --filter @nextscale/web build\` (or \`pnpm web\`, which builds first)`);
+    throw new Error(
+      `no build in ${root}: run \`pnpm --filter @nextscale/web build\` (or \`pnpm web\`, which builds first)`,
+    );
   }
-  const headers = { ...(isolation ? ISOLATION_HEADERS : {}), 'Cross-Origin-Resource-Policy': 'same-origin', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' };
+  const headers = {
+    ...(isolation ? ISOLATION_HEADERS : {}),
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'no-cache',
+  };
   const server = createServer(async (req, res) => {
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { Allow: 'GET, HEAD' }).end();
@@ -45,8 +52,13 @@ export async function startServer({ dir = DEFAULT_DIR, port = 0, host = '127.0.0
         file = path.join(file, 'index.html');
         stat = await fsp.stat(file).catch(() => null);
       }
-      if (!stat?.isFile()) return void res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end('not found');
-      res.writeHead(200, { ...headers, 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-length': stat.size });
+      if (!stat?.isFile())
+        return void res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end('not found');
+      res.writeHead(200, {
+        ...headers,
+        'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+        'content-length': stat.size,
+      });
       if (req.method === 'HEAD') return void res.end();
       createReadStream(file).pipe(res);
     } catch (err) {
@@ -61,7 +73,11 @@ export async function startServer({ dir = DEFAULT_DIR, port = 0, host = '127.0.0
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${address.port}/`,
-    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -107,7 +123,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   } catch (err) {
-    const hint = err.code === 'EADDRINUSE' ? `port ${port} is taken: pass --port <another> (0 picks a free one)` : err.message;
+    const hint =
+      err.code === 'EADDRINUSE' ? `port ${port} is taken: pass --port <another> (0 picks a free one)` : err.message;
     console.error(`serve: ${hint}`);
     process.exit(err.code === 'EADDRINUSE' ? 2 : 1);
   }

@@ -8,14 +8,21 @@ const FILES = __FILES__;
 const CACHE = `nextscale-web-${VERSION}`;
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES.map((f) => new Request(f, { cache: 'reload' })))).then(() => self.skipWaiting()));
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((c) => c.addAll(FILES.map((f) => new Request(f, { cache: 'reload' }))))
+      .then(() => self.skipWaiting()),
+  );
 });
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('nextscale-web-') && k !== CACHE).map((k) => caches.delete(k))))
+      .then((keys) =>
+        Promise.all(keys.filter((k) => k.startsWith('nextscale-web-') && k !== CACHE).map((k) => caches.delete(k))),
+      )
       .then(() => self.clients.claim()),
   );
 });
@@ -25,7 +32,11 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET' || new URL(request.url).origin !== self.location.origin) return;
   if (request.mode === 'navigate') {
     // The page: fresh when online; offline, the cached index.html whatever the query string.
-    event.respondWith(fetch(request).catch(() => caches.open(CACHE).then((c) => c.match('./', { ignoreSearch: true }).then((r) => r ?? c.match('index.html')))));
+    event.respondWith(
+      fetch(request).catch(() =>
+        caches.open(CACHE).then((c) => c.match('./', { ignoreSearch: true }).then((r) => r ?? c.match('index.html'))),
+      ),
+    );
     return;
   }
   event.respondWith(

@@ -23,17 +23,33 @@ export const MODEL_FILES = ['var.safetensors', 'vae.safetensors'].map((name) => 
  * onnxruntime-web the app depends on: no CDN.
  */
 export const ORT_DIR = 'ort';
-export const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs'].map((name) => ({
-  name,
-  source: createRequire(import.meta.url).resolve(`onnxruntime-web/${name}`),
-}));
+export const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs'].map(
+  (name) => ({
+    name,
+    source: createRequire(import.meta.url).resolve(`onnxruntime-web/${name}`),
+  }),
+);
 
-const CHROMIUM_COMMON = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_COMMON = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /**
  * Headless Chromium for the tests and the benchmark. 'plain': no GPU, so no WebGPU adapter. 'webgpu': a WebGPU adapter
  * on SwiftShader, Chromium's CPU rasteriser (right for correctness, far too slow for timing).
  */
 export const CHROMIUM_FLAGS = {
   plain: [...CHROMIUM_COMMON, '--disable-gpu'],
-  webgpu: [...CHROMIUM_COMMON, '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+  webgpu: [
+    ...CHROMIUM_COMMON,
+    '--enable-unsafe-webgpu',
+    '--use-webgpu-adapter=swiftshader',
+    '--use-angle=swiftshader',
+    '--enable-unsafe-swiftshader',
+  ],
 };

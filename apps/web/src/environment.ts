@@ -25,7 +25,12 @@ export function detectEnvironment(): Environment {
   } catch {
     simd = false;
   }
-  return { wasm, simd, workers: typeof Worker === 'function', crossOriginIsolated: globalThis.crossOriginIsolated === true };
+  return {
+    wasm,
+    simd,
+    workers: typeof Worker === 'function',
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+  };
 }
 
 export interface Notice {

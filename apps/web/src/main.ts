@@ -7,7 +7,16 @@ import './style.css';
 import { adapterName } from '@nextscale/engine-onnx/browser';
 import { detectEnvironment, notices } from './environment.js';
 import { parseUrl, resolveClass, toQuery, type UrlRequest } from './params.js';
-import type { BackendChoice, EditMode, EngineId, FromWorker, GenerateSettings, Images, ModelInfo, ToWorker } from './protocol.js';
+import type {
+  BackendChoice,
+  EditMode,
+  EngineId,
+  FromWorker,
+  GenerateSettings,
+  Images,
+  ModelInfo,
+  ToWorker,
+} from './protocol.js';
 import { BoxEditor } from './ui/box-editor.js';
 import { drawGrid, imageCanvas, pngDataUrl } from './ui/images.js';
 import { openPicture, toModelSize, type ModelPicture, type Picture } from './ui/picture.js';
@@ -29,14 +38,24 @@ const field = {
   engine: $<HTMLSelectElement>('engine'),
   preview: $<HTMLInputElement>('preview-each'),
 };
-const buttons = { generate: $<HTMLButtonElement>('generate'), cancel: $<HTMLButtonElement>('cancel'), download: $<HTMLButtonElement>('download'), edit: $<HTMLButtonElement>('edit') };
+const buttons = {
+  generate: $<HTMLButtonElement>('generate'),
+  cancel: $<HTMLButtonElement>('cancel'),
+  download: $<HTMLButtonElement>('download'),
+  edit: $<HTMLButtonElement>('edit'),
+};
 const editField = { mode: $<HTMLSelectElement>('edit-mode'), class: $<HTMLSelectElement>('edit-class') };
 const before = $<HTMLCanvasElement>('before');
 const pictureMessage = $('picture-message');
 const boxEditor = new BoxEditor({
   area: $('editor'),
   box: $('box'),
-  fields: [$<HTMLInputElement>('box-y0'), $<HTMLInputElement>('box-x0'), $<HTMLInputElement>('box-y1'), $<HTMLInputElement>('box-x1')],
+  fields: [
+    $<HTMLInputElement>('box-y0'),
+    $<HTMLInputElement>('box-x0'),
+    $<HTMLInputElement>('box-y1'),
+    $<HTMLInputElement>('box-x1'),
+  ],
 });
 const out = {
   preview: $<HTMLCanvasElement>('preview'),
@@ -88,12 +107,20 @@ if (!env.simd) {
 // names the adapter, or says why there is none.
 {
   const option = field.engine.querySelector<HTMLOptionElement>('option[value="onnx-webgpu"]')!;
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<Parameters<typeof adapterName>[0] | null> } }).gpu;
+  const gpu = (
+    navigator as unknown as { gpu?: { requestAdapter(): Promise<Parameters<typeof adapterName>[0] | null> } }
+  ).gpu;
   const none = (why: string) => void (option.textContent = `ONNX Runtime Web (WebGPU: no adapter here, ${why})`);
-  if (!gpu) none(`this browser has no WebGPU${isSecureContext ? '' : ' on a page that is not a secure context (https or localhost)'}`);
+  if (!gpu)
+    none(
+      `this browser has no WebGPU${isSecureContext ? '' : ' on a page that is not a secure context (https or localhost)'}`,
+    );
   else
     gpu.requestAdapter().then(
-      (a) => (a ? ((option.disabled = false), (option.textContent = `ONNX Runtime Web (WebGPU on ${adapterName(a)})`)) : none('the browser found no usable GPU (disabled, blocklisted or absent)')),
+      (a) =>
+        a
+          ? ((option.disabled = false), (option.textContent = `ONNX Runtime Web (WebGPU on ${adapterName(a)})`))
+          : none('the browser found no usable GPU (disabled, blocklisted or absent)'),
       (e: Error) => none(`requestAdapter failed: ${e.message}`),
     );
 }
@@ -115,11 +142,15 @@ let lastSettings: GenerateSettings | null = null;
 let lastEdit: ModelPicture | null = null;
 let picture: Picture | null = null;
 let modelPicture: ModelPicture | null = null;
-const worker = env.workers && env.wasm ? new Worker(new URL('./worker/worker.ts', import.meta.url), { type: 'module' }) : null;
+const worker =
+  env.workers && env.wasm ? new Worker(new URL('./worker/worker.ts', import.meta.url), { type: 'module' }) : null;
 const send = (m: ToWorker) => worker?.postMessage(m);
 
 function fillClasses(info: ModelInfo): void {
-  const opts = Array.from({ length: info.numClasses }, (_, i) => new Option(info.classNames?.[i] ? `${i} · ${info.classNames[i]}` : `class ${i}`, String(i)));
+  const opts = Array.from(
+    { length: info.numClasses },
+    (_, i) => new Option(info.classNames?.[i] ? `${i} · ${info.classNames[i]}` : `class ${i}`, String(i)),
+  );
   opts.push(new Option('unconditional', String(info.numClasses)));
   field.class.replaceChildren(...opts);
   // The edit's class: unconditional unless asked (as the CLI's edit), keeping a choice that still exists.
@@ -161,7 +192,8 @@ function onModel(info: ModelInfo, first: boolean): void {
   if (urlError) return showError(urlError);
   try {
     applySettings(request.settings);
-    if (request.classValue !== undefined) field.class.value = String(resolveClass(request.classValue, info.numClasses, info.classNames));
+    if (request.classValue !== undefined)
+      field.class.value = String(resolveClass(request.classValue, info.numClasses, info.classNames));
   } catch (err) {
     return showError((err as Error).message);
   }
@@ -172,7 +204,9 @@ function numberField(input: HTMLInputElement, name: string, o: { int?: boolean; 
   const v = input.valueAsNumber;
   if (!Number.isFinite(v) || (o.int && !Number.isInteger(v)) || v < o.min || (o.max !== undefined && v > o.max)) {
     input.focus();
-    throw new Error(`${name} must be ${o.int ? 'an integer' : 'a number'} ${o.max === undefined ? `≥ ${o.min}` : `from ${o.min} to ${o.max}`}`);
+    throw new Error(
+      `${name} must be ${o.int ? 'an integer' : 'a number'} ${o.max === undefined ? `≥ ${o.min}` : `from ${o.min} to ${o.max}`}`,
+    );
   }
   return v;
 }
@@ -201,7 +235,8 @@ function start(edit = false): void {
   try {
     settings = readSettings();
     if (edit) {
-      if (!modelPicture) throw new Error('open a picture to edit first (the Open a picture… button, or drop one on the page)');
+      if (!modelPicture)
+        throw new Error('open a picture to edit first (the Open a picture… button, or drop one on the page)');
       settings.classIndex = Number(editField.class.value);
       if (editField.mode.value === 'class' && settings.classIndex === model.numClasses) {
         editField.class.focus();
@@ -222,7 +257,9 @@ function start(edit = false): void {
   delete root.dataset.scale;
   out.progress.max = model.patchNums.length;
   out.progress.value = 0;
-  out.progressText.textContent = edit ? `encoding the picture, then scale 0 of ${model.patchNums.length}` : `scale 0 of ${model.patchNums.length}`;
+  out.progressText.textContent = edit
+    ? `encoding the picture, then scale 0 of ${model.patchNums.length}`
+    : `scale 0 of ${model.patchNums.length}`;
   // Edits have no shareable link (the picture is the user's); generations do.
   out.share.hidden = edit;
   if (!edit) {
@@ -235,7 +272,13 @@ function start(edit = false): void {
     const r = out.preview.getBoundingClientRect();
     if (r.bottom < 0 || r.top > innerHeight) out.preview.scrollIntoView({ block: 'nearest' });
   }
-  if (edit) send({ type: 'edit', id: current, settings, edit: { side: modelPicture!.side, rgba: modelPicture!.rgba, box: boxEditor.box, mode } });
+  if (edit)
+    send({
+      type: 'edit',
+      id: current,
+      settings,
+      edit: { side: modelPicture!.side, rgba: modelPicture!.rgba, box: boxEditor.box, mode },
+    });
   else send({ type: 'generate', id: current, settings });
 }
 
@@ -253,10 +296,18 @@ function resultLink(src: string, alt: string, download: string): HTMLAnchorEleme
 
 function showResults(images: Images): void {
   const s = lastSettings!;
-  const what = lastEdit ? `edit (${editField.mode.selectedOptions[0]?.text.split(':')[0]}) as ${editField.class.selectedOptions[0]?.text ?? 'class'}` : (field.class.selectedOptions[0]?.text ?? 'class');
-  const name = lastEdit ? `nextscale-edit-class${s.classIndex}-seed${s.seed}` : `nextscale-class${s.classIndex}-seed${s.seed}`;
+  const what = lastEdit
+    ? `edit (${editField.mode.selectedOptions[0]?.text.split(':')[0]}) as ${editField.class.selectedOptions[0]?.text ?? 'class'}`
+    : (field.class.selectedOptions[0]?.text ?? 'class');
+  const name = lastEdit
+    ? `nextscale-edit-class${s.classIndex}-seed${s.seed}`
+    : `nextscale-class${s.classIndex}-seed${s.seed}`;
   const links = images.rgba.map((px, i) => {
-    const a = resultLink(pngDataUrl(images.side, px), `${what}, seed ${s.seed}${images.rgba.length > 1 ? `, sample ${i + 1}` : ''}`, `${name}${images.rgba.length > 1 ? `-${i}` : ''}.png`);
+    const a = resultLink(
+      pngDataUrl(images.side, px),
+      `${what}, seed ${s.seed}${images.rgba.length > 1 ? `, sample ${i + 1}` : ''}`,
+      `${name}${images.rgba.length > 1 ? `-${i}` : ''}.png`,
+    );
     const img = a.querySelector('img')!;
     img.width = img.height = images.side;
     if (i === 0) img.id = 'result';
@@ -264,7 +315,11 @@ function showResults(images: Images): void {
   });
   if (lastEdit) {
     // Before and after side by side: the picture as the model saw it, then the edits.
-    const b = resultLink(pngDataUrl(lastEdit.side, lastEdit.rgba), 'before the edit (the picture at the model\'s size)', 'nextscale-edit-input.png');
+    const b = resultLink(
+      pngDataUrl(lastEdit.side, lastEdit.rgba),
+      "before the edit (the picture at the model's size)",
+      'nextscale-edit-input.png',
+    );
     b.className = 'before-thumb';
     b.querySelector('img')!.id = 'before-result';
     links.unshift(b);
@@ -326,7 +381,8 @@ worker?.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
       return;
     case 'gpu':
       out.gpuStatus.textContent = `gpu backend: ${m.detail}`;
-      field.backend.querySelector<HTMLOptionElement>('option[value="gpu"]')!.textContent = `gpu: gpu.js (${m.available ? 'available' : 'unavailable here'})`;
+      field.backend.querySelector<HTMLOptionElement>('option[value="gpu"]')!.textContent =
+        `gpu: gpu.js (${m.available ? 'available' : 'unavailable here'})`;
       return;
   }
   if (m.id !== current) return;
@@ -343,7 +399,11 @@ worker?.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
       out.timing.textContent = `${m.images.rgba.length} image${m.images.rgba.length === 1 ? '' : 's'} in ${(m.ms / 1000).toFixed(2)} s`;
       // the stages in the tooltip (one line keeps the layout still at phone width) and for the benchmark
       out.timing.title = `transformer ${(m.stages.transformer / 1000).toFixed(2)} s, decode ${(m.stages.decode / 1000).toFixed(2)} s`;
-      Object.assign(out.timing.dataset, { ms: String(m.ms), transformer: String(m.stages.transformer), decode: String(m.stages.decode) });
+      Object.assign(out.timing.dataset, {
+        ms: String(m.ms),
+        transformer: String(m.stages.transformer),
+        decode: String(m.stages.decode),
+      });
       out.progressText.textContent = `done: ${m.images.side}×${m.images.side} px`;
       buttons.download.disabled = false;
       setState('done');
@@ -357,7 +417,9 @@ worker?.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
       return;
   }
 });
-worker?.addEventListener('error', (ev) => showError(`the generation worker failed to start: ${ev.message || 'see the browser console'}; reload the page`));
+worker?.addEventListener('error', (ev) =>
+  showError(`the generation worker failed to start: ${ev.message || 'see the browser console'}; reload the page`),
+);
 
 // ---- controls -------------------------------------------------------------------------------------
 form.addEventListener('submit', (ev) => {
@@ -423,10 +485,12 @@ if (import.meta.env.PROD && 'serviceWorker' in navigator) {
     .then(() => navigator.serviceWorker.ready)
     .then(() => {
       root.dataset.offline = 'ready';
-      $('offline-status').textContent = 'This page and the shipped model are saved in the browser: it reloads and generates offline.';
+      $('offline-status').textContent =
+        'This page and the shipped model are saved in the browser: it reloads and generates offline.';
     })
     .catch(() => {
-      $('offline-status').textContent = 'Offline use is unavailable here (the browser refused the service worker); the page works online as usual.';
+      $('offline-status').textContent =
+        'Offline use is unavailable here (the browser refused the service worker); the page works online as usual.';
     });
 }
 
@@ -434,5 +498,10 @@ if (import.meta.env.PROD && 'serviceWorker' in navigator) {
 if (!worker) showError(notices(env).find((n) => n.level === 'error')?.text ?? 'this browser cannot run the generator');
 else {
   setState('loading');
-  send({ type: 'init', modelBase: new URL('models/fashion-mnist/', document.baseURI).href, ortBase: new URL('ort/', document.baseURI).href, env: { simd: env.simd, crossOriginIsolated: env.crossOriginIsolated } });
+  send({
+    type: 'init',
+    modelBase: new URL('models/fashion-mnist/', document.baseURI).href,
+    ortBase: new URL('ort/', document.baseURI).href,
+    env: { simd: env.simd, crossOriginIsolated: env.crossOriginIsolated },
+  });
 }

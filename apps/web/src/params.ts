@@ -12,16 +12,31 @@ export interface UrlRequest {
   autorun: boolean;
 }
 
-const ALIASES: Record<string, string> = { 'top-k': 'topk', top_k: 'topk', 'top-p': 'topp', top_p: 'topp', 'more-smooth': 'smooth', more_smooth: 'smooth', c: 'class' };
+const ALIASES: Record<string, string> = {
+  'top-k': 'topk',
+  top_k: 'topk',
+  'top-p': 'topp',
+  top_p: 'topp',
+  'more-smooth': 'smooth',
+  more_smooth: 'smooth',
+  c: 'class',
+};
 const BACKENDS: BackendChoice[] = ['norm', 'cpu', 'lowrank', 'gpu'];
 const ENGINES: EngineId[] = ['wasm', 'js', 'onnx', 'onnx-webgpu'];
 
 function num(name: string, raw: string, o: { int?: boolean; min?: number; max?: number }): number {
   const v = Number(raw);
-  const ok = raw.trim() !== '' && Number.isFinite(v) && (!o.int || Number.isInteger(v)) && (o.min === undefined || v >= o.min) && (o.max === undefined || v <= o.max);
+  const ok =
+    raw.trim() !== '' &&
+    Number.isFinite(v) &&
+    (!o.int || Number.isInteger(v)) &&
+    (o.min === undefined || v >= o.min) &&
+    (o.max === undefined || v <= o.max);
   if (!ok) {
     const range = o.max === undefined ? `≥ ${o.min}` : `in ${o.min}..${o.max}`;
-    throw new Error(`URL parameter ${name}=${raw} is not ${o.int ? 'an integer' : 'a number'} ${range}; fix or remove it`);
+    throw new Error(
+      `URL parameter ${name}=${raw} is not ${o.int ? 'an integer' : 'a number'} ${range}; fix or remove it`,
+    );
   }
   return v;
 }
@@ -66,18 +81,22 @@ export function parseUrl(search: string): UrlRequest {
         s.preview = flag(key, raw);
         break;
       case 'backend':
-        if (!BACKENDS.includes(raw as BackendChoice)) throw new Error(`URL parameter backend=${raw} must be one of ${BACKENDS.join(', ')}`);
+        if (!BACKENDS.includes(raw as BackendChoice))
+          throw new Error(`URL parameter backend=${raw} must be one of ${BACKENDS.join(', ')}`);
         s.backend = raw as BackendChoice;
         break;
       case 'engine':
-        if (!ENGINES.includes(raw as EngineId)) throw new Error(`URL parameter engine=${raw} must be one of ${ENGINES.join(', ')}`);
+        if (!ENGINES.includes(raw as EngineId))
+          throw new Error(`URL parameter engine=${raw} must be one of ${ENGINES.join(', ')}`);
         s.engine = raw as EngineId;
         break;
       case 'autorun':
         req.autorun = flag(key, raw);
         break;
       default:
-        throw new Error(`unknown URL parameter '${rawKey}'; the page takes class, seed, cfg, topk, topp, smooth, batch, backend, epsilon, engine, preview and autorun`);
+        throw new Error(
+          `unknown URL parameter '${rawKey}'; the page takes class, seed, cfg, topk, topp, smooth, batch, backend, epsilon, engine, preview and autorun`,
+        );
     }
   }
   return req;
@@ -105,7 +124,10 @@ export function toQuery(s: GenerateSettings, defaults: Partial<GenerateSettings>
 export function resolveClass(value: string, numClasses: number, names: string[] | null): number {
   if (/^\d+$/.test(value)) {
     const n = Number(value);
-    if (n > numClasses) throw new Error(`class ${n} is out of range: this model has classes 0..${numClasses - 1} (${numClasses} = unconditional)`);
+    if (n > numClasses)
+      throw new Error(
+        `class ${n} is out of range: this model has classes 0..${numClasses - 1} (${numClasses} = unconditional)`,
+      );
     return n;
   }
   const norm = (x: string) => x.toLowerCase().replace(/[^a-z0-9]+/g, '');
@@ -115,5 +137,7 @@ export function resolveClass(value: string, numClasses: number, names: string[] 
     const prefix = names.flatMap((n, i) => (norm(value) && norm(n).startsWith(norm(value)) ? [i] : []));
     if (prefix.length === 1) return prefix[0]!;
   }
-  throw new Error(`unknown class '${value}'; pass a number 0..${numClasses - 1}${names ? ` or a name (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})` : ''}`);
+  throw new Error(
+    `unknown class '${value}'; pass a number 0..${numClasses - 1}${names ? ` or a name (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})` : ''}`,
+  );
 }

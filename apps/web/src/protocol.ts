@@ -82,7 +82,18 @@ export type FromWorker =
   | { type: 'model-error'; message: string }
   | { type: 'loading'; what: string }
   | { type: 'scale'; id: number; scale: number; scales: number; images: Images | null }
-  | { type: 'done'; id: number; images: Images; trace: TraceRow[]; policy: string; engine: string; memory: string | null; ms: number; stages: { transformer: number; decode: number }; kept?: { tokens: number; of: number } }
+  | {
+      type: 'done';
+      id: number;
+      images: Images;
+      trace: TraceRow[];
+      policy: string;
+      engine: string;
+      memory: string | null;
+      ms: number;
+      stages: { transformer: number; decode: number };
+      kept?: { tokens: number; of: number };
+    }
   | { type: 'cancelled'; id: number; scale: number }
   | { type: 'error'; id: number; message: string }
   | { type: 'gpu'; available: boolean; detail: string };

@@ -7,7 +7,18 @@ import { decodeDataUrl, type Rgb } from './pixels.js';
 
 export const TSHIRT = path.join(repoDir, 'packages/cli/assets/docs/tshirt-t10k-19.png');
 /** `nextscale edit` arguments for the edit editOnPage makes. */
-export const EDIT_CLI_ARGS = ['--image', TSHIRT, '--box', '0.25,0.25,0.75,0.75', '--mode', 'inpaint', '--class', '1', '--seed', '5'];
+export const EDIT_CLI_ARGS = [
+  '--image',
+  TSHIRT,
+  '--box',
+  '0.25,0.25,0.75,0.75',
+  '--mode',
+  'inpaint',
+  '--class',
+  '1',
+  '--seed',
+  '5',
+];
 
 export async function editOnPage(page: Page, engine: string): Promise<Rgb> {
   await page.locator('#engine').selectOption(engine);

@@ -26,13 +26,25 @@ describe('editing a picture', () => {
       await page.waitForFunction(() => document.documentElement.dataset.picture === 'ready');
       expect(await page.locator('#picture-message').textContent()).toMatch(/32×32, used as it is/);
       // The default box is the centre half; two cells right, then one cell shorter from the bottom.
-      expect(await Promise.all(boxFields.map((f) => page.locator(f).inputValue()))).toEqual(['0.25', '0.25', '0.75', '0.75']);
+      expect(await Promise.all(boxFields.map((f) => page.locator(f).inputValue()))).toEqual([
+        '0.25',
+        '0.25',
+        '0.75',
+        '0.75',
+      ]);
       await page.locator('#box').focus();
       await page.keyboard.press('ArrowRight');
       await page.keyboard.press('ArrowRight');
       await page.keyboard.press('Shift+ArrowUp');
-      expect(await Promise.all(boxFields.map((f) => page.locator(f).inputValue()))).toEqual(['0.25', '0.5', '0.625', '1']);
-      expect(await page.locator('#box').getAttribute('aria-label')).toMatch(/rows 2 to 5, columns 4 to 8 of the 8×8 token grid/);
+      expect(await Promise.all(boxFields.map((f) => page.locator(f).inputValue()))).toEqual([
+        '0.25',
+        '0.5',
+        '0.625',
+        '1',
+      ]);
+      expect(await page.locator('#box').getAttribute('aria-label')).toMatch(
+        /rows 2 to 5, columns 4 to 8 of the 8×8 token grid/,
+      );
 
       await page.locator('#edit-mode').selectOption('class');
       await page.locator('#edit-class').selectOption('1');
@@ -42,7 +54,10 @@ describe('editing a picture', () => {
       expect(await page.locator('#error').textContent()).toBe('');
 
       const edited = decodeDataUrl((await page.locator('#result').getAttribute('src'))!);
-      const cli = cliImage(['--image', TSHIRT, '--box', '0.25,0.5,0.625,1', '--mode', 'inpaint', '--class', '1', '--seed', '5'], 'edit');
+      const cli = cliImage(
+        ['--image', TSHIRT, '--box', '0.25,0.5,0.625,1', '--mode', 'inpaint', '--class', '1', '--seed', '5'],
+        'edit',
+      );
       expect([edited.width, edited.height]).toEqual([32, 32]);
       expect(differingPixels(edited, cli)).toBe(0);
       // The edit changed the picture (inside the box), and "before" is the input's exact pixels.
@@ -58,7 +73,10 @@ describe('editing a picture', () => {
       await page.locator('#edit').click();
       expect(await waitForState(page, ['done', 'error'])).toBe('done');
       const outpainted = decodeDataUrl((await page.locator('#result').getAttribute('src'))!);
-      const cliOut = cliImage(['--image', TSHIRT, '--box', '0.25,0.5,0.625,1', '--mode', 'outpaint', '--seed', '5'], 'edit');
+      const cliOut = cliImage(
+        ['--image', TSHIRT, '--box', '0.25,0.5,0.625,1', '--mode', 'outpaint', '--seed', '5'],
+        'edit',
+      );
       expect(differingPixels(outpainted, cliOut)).toBe(0);
       expect(differingPixels(outpainted, edited)).toBeGreaterThan(20);
       expect(s.errors).toEqual([]);
@@ -72,16 +90,24 @@ describe('editing a picture', () => {
     try {
       const { page } = s;
       await waitForState(page, ['ready']);
-      await page.locator('#picture-input').setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a picture at all') });
-      await expect.poll(() => page.locator('#picture-message').textContent()).toMatch(/notes\.png is not a picture this browser can decode.*open a PNG or JPEG/);
+      await page
+        .locator('#picture-input')
+        .setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a picture at all') });
+      await expect
+        .poll(() => page.locator('#picture-message').textContent())
+        .toMatch(/notes\.png is not a picture this browser can decode.*open a PNG or JPEG/);
       expect(await page.locator('#edit').isDisabled()).toBe(true);
 
       // A 64×48 picture: centre-cropped to 48×48 and resized to the model's 32×32, and the page says so.
       const wide = new PNG({ width: 64, height: 48 });
       for (let i = 0; i < 64 * 48; i++) wide.data.set([(i % 64) * 4, 128, 255 - (i % 64) * 4, 255], i * 4);
-      await page.locator('#picture-input').setInputFiles({ name: 'wide.png', mimeType: 'image/png', buffer: PNG.sync.write(wide) });
+      await page
+        .locator('#picture-input')
+        .setInputFiles({ name: 'wide.png', mimeType: 'image/png', buffer: PNG.sync.write(wide) });
       await page.waitForFunction(() => document.documentElement.dataset.picture === 'ready');
-      expect(await page.locator('#picture-message').textContent()).toBe("wide.png is 64×48; centre-cropped to 48×48 and resized to 32×32 (the browser's high-quality filter, createImageBitmap resizeQuality 'high')");
+      expect(await page.locator('#picture-message').textContent()).toBe(
+        "wide.png is 64×48; centre-cropped to 48×48 and resized to 32×32 (the browser's high-quality filter, createImageBitmap resizeQuality 'high')",
+      );
       expect(await page.locator('#before').evaluate((c: HTMLCanvasElement) => [c.width, c.height])).toEqual([32, 32]);
       expect(await page.locator('#edit').isDisabled()).toBe(false);
 
@@ -90,13 +116,19 @@ describe('editing a picture', () => {
       await page.locator('#editor').scrollIntoViewIfNeeded();
       const r = (await page.locator('#editor').boundingBox())!;
       // From the middle of cell (row 0, col 1) to the middle of cell (row 2, col 3): rows 0..3, columns 1..4.
-      const at = (row: number, col: number) => [r.x + ((col + 0.5) / 8) * r.width, r.y + ((row + 0.5) / 8) * r.height] as const;
+      const at = (row: number, col: number) =>
+        [r.x + ((col + 0.5) / 8) * r.width, r.y + ((row + 0.5) / 8) * r.height] as const;
       await page.mouse.move(...at(0, 1));
       await page.mouse.down();
       await page.mouse.move(...at(1, 2), { steps: 3 });
       await page.mouse.move(...at(2, 3), { steps: 3 });
       await page.mouse.up();
-      expect(await Promise.all(boxFields.map((f) => page.locator(f).inputValue()))).toEqual(['0', '0.125', '0.375', '0.5']);
+      expect(await Promise.all(boxFields.map((f) => page.locator(f).inputValue()))).toEqual([
+        '0',
+        '0.125',
+        '0.375',
+        '0.5',
+      ]);
       expect(await page.locator('#edit').isDisabled()).toBe(false);
       expect(s.errors).toEqual([]);
     } finally {

@@ -24,18 +24,28 @@ const RECORD_SCALES = `
 const server = useAppServer();
 
 describe('generation from the URL', () => {
-  for (const [cls, seed] of [[3, 1], [7, 42]] as const) {
+  for (const [cls, seed] of [
+    [3, 1],
+    [7, 42],
+  ] as const) {
     it(`class ${cls}, seed ${seed}: the CLI's pixels, every scale 1…7 previewed in order, same-origin requests only, no console errors`, async () => {
       // With the service worker running, as a user has it (it fetches only the app's own files).
       const s = await open(`${server.url}?class=${cls}&seed=${seed}&autorun`, RECORD_SCALES, { serviceWorkers: true });
       try {
         expect(await waitForState(s.page, ['done', 'error'])).toBe('done');
-        const page = decodeDataUrl(await s.page.locator('#result').getAttribute('src').then((x) => x!));
+        const page = decodeDataUrl(
+          await s.page
+            .locator('#result')
+            .getAttribute('src')
+            .then((x) => x!),
+        );
         const cli = cliImage(['--class', String(cls), '--seed', String(seed)]);
         expect([page.width, page.height]).toEqual([32, 32]);
         expect(differingPixels(page, cli)).toBe(0);
 
-        const scales = (await s.page.evaluate(() => (window as unknown as { __scales: { scale: number; width: number; sum: number }[] }).__scales));
+        const scales = await s.page.evaluate(
+          () => (window as unknown as { __scales: { scale: number; width: number; sum: number }[] }).__scales,
+        );
         expect(scales.map((x) => x.scale)).toEqual([1, 2, 3, 4, 5, 6, 7]);
         // A 32×32 preview was on the canvas at every step, and it changed from coarse to fine.
         expect(scales.every((x) => x.width === 32 && x.sum > 32 * 32 * 255)).toBe(true);
@@ -43,11 +53,18 @@ describe('generation from the URL', () => {
 
         const origin = new URL(server.url).origin;
         expect(s.requests.length).toBeGreaterThan(3);
-        expect(s.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
+        expect(
+          s.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')),
+        ).toEqual([]);
         expect(s.errors).toEqual([]);
         // The trace covers the four transformer blocks, every head on the exact cpu backend.
         const sites = await s.page.locator('#trace tbody th').allTextContents();
-        expect(sites.filter((x) => x.startsWith('var.'))).toEqual(['var.blocks.0.attn', 'var.blocks.1.attn', 'var.blocks.2.attn', 'var.blocks.3.attn']);
+        expect(sites.filter((x) => x.startsWith('var.'))).toEqual([
+          'var.blocks.0.attn',
+          'var.blocks.1.attn',
+          'var.blocks.2.attn',
+          'var.blocks.3.attn',
+        ]);
         expect(await s.page.locator('#trace tbody tr td:nth-child(3)').first().textContent()).toBe('cpu');
       } finally {
         await s.close();
@@ -59,7 +76,9 @@ describe('generation from the URL', () => {
     const s = await open(`${server.url}?class=1&seed=0&backend=lowrank&autorun`);
     try {
       expect(await waitForState(s.page, ['done', 'error'])).toBe('done');
-      const rows = await s.page.locator('#trace tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.children, (c) => c.textContent)));
+      const rows = await s.page
+        .locator('#trace tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => Array.from(tr.children, (c) => c.textContent)));
       const blocks = rows.filter((r) => r[0]!.startsWith('var.'));
       expect(blocks).toHaveLength(4);
       for (const r of blocks) {

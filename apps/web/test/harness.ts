@@ -30,10 +30,18 @@ function newest(dir: string): number {
 /** Builds dist when it is missing or older than the sources (turbo builds it before `test` anyway). */
 export function ensureBuilt(): void {
   const index = path.join(appDir, 'dist/index.html');
-  const sources = Math.max(newest(path.join(appDir, 'src')), newest(path.join(appDir, 'scripts')), ...['index.html', 'vite.config.ts'].map((f) => statSync(path.join(appDir, f)).mtimeMs));
+  const sources = Math.max(
+    newest(path.join(appDir, 'src')),
+    newest(path.join(appDir, 'scripts')),
+    ...['index.html', 'vite.config.ts'].map((f) => statSync(path.join(appDir, f)).mtimeMs),
+  );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
   // NODE_ENV=production: vitest sets 'test', with which vite builds import.meta.env.PROD false (no service worker)
-  execFileSync(process.execPath, [path.join(appDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: appDir, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+  execFileSync(process.execPath, [path.join(appDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+    cwd: appDir,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
 }
 
 export interface Server {
@@ -79,7 +87,8 @@ const shared = new Map<BrowserKind, Promise<Browser>>();
 
 /** One headless Chromium of each kind per test file (closeBrowser in afterAll); every `open` gets its own context. */
 export function browser(kind: BrowserKind = 'plain'): Promise<Browser> {
-  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install chromium, or set CHROMIUM_PATH`);
+  if (!existsSync(executablePath))
+    throw new Error(`no Chromium at ${executablePath}: apt-get install chromium, or set CHROMIUM_PATH`);
   let b = shared.get(kind);
   if (!b) shared.set(kind, (b = chromium.launch({ executablePath, args: CHROMIUM_FLAGS[kind] })));
   return b;
@@ -102,7 +111,10 @@ export interface OpenOptions {
 /** Opens `url` in a fresh context of the shared headless Chromium; `init` runs in the page before its scripts. */
 export async function open(url: string, init?: string, options: OpenOptions = {}): Promise<Session> {
   const b = await browser(options.browser);
-  const context = await b.newContext({ viewport: options.viewport ?? { width: 1100, height: 900 }, serviceWorkers: options.serviceWorkers ? 'allow' : 'block' });
+  const context = await b.newContext({
+    viewport: options.viewport ?? { width: 1100, height: 900 },
+    serviceWorkers: options.serviceWorkers ? 'allow' : 'block',
+  });
   const errors: string[] = [];
   const requests: string[] = [];
   context.on('request', (r) => requests.push(r.url()));

@@ -20,7 +20,22 @@ describe('keyboard', () => {
       const { page } = s;
       await waitForState(page, ['ready']);
       const controls: string[] = await page.evaluate(CONTROLS);
-      expect(controls).toEqual(expect.arrayContaining(['weights-input', 'class', 'seed', 'reseed', 'generate', 'share', 'picture-input', 'box', 'edit-mode', 'edit-class', 'box-y0', 'box-x1']));
+      expect(controls).toEqual(
+        expect.arrayContaining([
+          'weights-input',
+          'class',
+          'seed',
+          'reseed',
+          'generate',
+          'share',
+          'picture-input',
+          'box',
+          'edit-mode',
+          'edit-class',
+          'box-y0',
+          'box-x1',
+        ]),
+      );
       expect(controls.every((c) => /^[\w-]+$/.test(c))).toBe(true); // every control has an id (so a label and a test handle)
 
       const reached: string[] = [];
@@ -38,7 +53,10 @@ describe('keyboard', () => {
       // Space on the visually hidden file inputs opens the picker (their visible label is a button).
       for (const id of ['weights-input', 'picture-input']) {
         await page.locator(`#${id}`).focus();
-        const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 5000 }), page.keyboard.press('Space')]);
+        const [chooser] = await Promise.all([
+          page.waitForEvent('filechooser', { timeout: 5000 }),
+          page.keyboard.press('Space'),
+        ]);
         expect(chooser.element()).toBeTruthy();
       }
       const seed = await page.locator('#seed').inputValue();
@@ -55,7 +73,10 @@ describe('keyboard', () => {
       expect(await waitForState(page, ['done', 'error'])).toBe('done');
       // The download button is now reachable and works from the keyboard.
       await page.locator('#download').focus();
-      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 5000 }), page.keyboard.press('Space')]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download', { timeout: 5000 }),
+        page.keyboard.press('Space'),
+      ]);
       expect(download.suggestedFilename()).toMatch(/^nextscale-class\d+-seed\d+\.png$/);
       expect(s.errors).toEqual([]);
     } finally {
@@ -78,20 +99,26 @@ describe('layout', () => {
     const s = await open(`${server.url}?class=8&seed=4&autorun`, RECORD, { viewport: { width: 375, height: 740 } });
     try {
       const { page } = s;
-      const noScroll = () => page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
+      const noScroll = () =>
+        page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
       expect(await waitForState(page, ['done', 'error'])).toBe('done');
       expect(await noScroll()).toBe(true);
-      const boxes = await page.evaluate(() => (window as unknown as { __boxes: Record<string, Record<string, string | null>> }).__boxes);
+      const boxes = await page.evaluate(
+        () => (window as unknown as { __boxes: Record<string, Record<string, string | null>> }).__boxes,
+      );
       expect(boxes.scale1).toBeDefined();
       expect(boxes.done).toBeDefined();
-      for (const k of ['preview', 'results', 'edit', 'trace']) expect([k, boxes.done![k]]).toEqual([k, boxes.scale1![k]]);
+      for (const k of ['preview', 'results', 'edit', 'trace'])
+        expect([k, boxes.done![k]]).toEqual([k, boxes.scale1![k]]);
       // The result image lies inside the results strip reserved before it arrived.
       const [rx, ry, rw, rh] = boxes.done!.results!.split(',').map(Number) as [number, number, number, number];
       const [ix, iy, iw, ih] = boxes.done!.result!.split(',').map(Number) as [number, number, number, number];
       expect(ix >= rx && iy >= ry && ix + iw <= rx + rw && iy + ih <= ry + rh).toBe(true);
       // Wide content (the trace table) scrolls inside its own box; the page itself never does.
       expect(await page.locator('#trace tbody tr').count()).toBeGreaterThan(3);
-      expect(await page.evaluate(() => document.getElementById('preview')!.getBoundingClientRect().width)).toBeGreaterThan(200);
+      expect(
+        await page.evaluate(() => document.getElementById('preview')!.getBoundingClientRect().width),
+      ).toBeGreaterThan(200);
       expect(s.errors).toEqual([]);
     } finally {
       await s.close();

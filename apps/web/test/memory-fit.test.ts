@@ -3,18 +3,41 @@
  * (core's lazy random-weight entries: shapes, no tensor data), so that no gigabytes are served or allocated.
  */
 import { describe, expect, it } from 'vitest';
-import { randomVARStateDictEntries, randomVQVAEStateDictEntries, releasedVARSpec, releasedVQVAEConfig } from '@nextscale/core';
+import {
+  randomVARStateDictEntries,
+  randomVQVAEStateDictEntries,
+  releasedVARSpec,
+  releasedVQVAEConfig,
+} from '@nextscale/core';
 import { checkFit, modelSize, type AdapterLimits } from '../src/worker/memory-fit.js';
 
 function released(depth: number) {
   const s = releasedVARSpec(depth);
   const v = releasedVQVAEConfig();
-  const tensors = [...randomVARStateDictEntries(s), ...randomVQVAEStateDictEntries(v)].map((e) => [e.name, e] as [string, { shape: readonly number[] }]);
-  return modelSize({ depth, embedDim: s.C, vocabSize: s.vocab, mlpHidden: s.mlpHidden, patchNums: s.patchNums, vaeCh: v.ch, vaeChMult: v.chMult, imageSize: 256 }, tensors);
+  const tensors = [...randomVARStateDictEntries(s), ...randomVQVAEStateDictEntries(v)].map(
+    (e) => [e.name, e] as [string, { shape: readonly number[] }],
+  );
+  return modelSize(
+    {
+      depth,
+      embedDim: s.C,
+      vocabSize: s.vocab,
+      mlpHidden: s.mlpHidden,
+      patchNums: s.patchNums,
+      vaeCh: v.ch,
+      vaeChMult: v.chMult,
+      imageSize: 256,
+    },
+    tensors,
+  );
 }
 
 /** WebGPU's default limits (what every adapter offers at least). */
-const DEFAULT_ADAPTER: AdapterLimits = { name: 'SwiftShader Device (Subzero)', maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 };
+const DEFAULT_ADAPTER: AdapterLimits = {
+  name: 'SwiftShader Device (Subzero)',
+  maxBufferSize: 256 * 2 ** 20,
+  maxStorageBufferBindingSize: 128 * 2 ** 20,
+};
 
 describe('memory fit', () => {
   it('a d16 (1.7 GB of float32 weights) fits the wasm engine; the line gives the sum', () => {
@@ -24,14 +47,18 @@ describe('memory fit', () => {
     expect(d16.weightBytes / 1e9).toBeCloseTo(1.68, 1);
     const fit = checkFit('onnx', d16, 1)!;
     expect(fit.ok).toBe(true);
-    expect(fit.text).toMatch(/^fits onnxruntime-web's wasm32 instance: weights 1\.68 GB \+ KV cache 178\.3 MB \+ working set 461\.4 MB = 2\.32 GB of 4\.29 GB$/);
+    expect(fit.text).toMatch(
+      /^fits onnxruntime-web's wasm32 instance: weights 1\.68 GB \+ KV cache 178\.3 MB \+ working set 461\.4 MB = 2\.32 GB of 4\.29 GB$/,
+    );
   });
 
   it('a d30 (8.5 GB of weights) is refused on the wasm engine with the numbers, and fits WebGPU buffers', () => {
     const d30 = released(30);
     const fit = checkFit('onnx', d30, 1)!;
     expect(fit.ok).toBe(false);
-    expect(fit.text).toMatch(/^this model does not fit onnxruntime-web's wasm engine: weights 8\.48 GB \+ KV cache 626\.7 MB \+ working set 461\.4 MB = 9\.57 GB, over wasm32's 4\.29 GB per instance; choose the onnx-webgpu engine/);
+    expect(fit.text).toMatch(
+      /^this model does not fit onnxruntime-web's wasm engine: weights 8\.48 GB \+ KV cache 626\.7 MB \+ working set 461\.4 MB = 9\.57 GB, over wasm32's 4\.29 GB per instance; choose the onnx-webgpu engine/,
+    );
     expect(checkFit('onnx-webgpu', d30, 1, DEFAULT_ADAPTER)!.ok).toBe(true);
   });
 

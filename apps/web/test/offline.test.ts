@@ -20,14 +20,25 @@ describe('offline', () => {
     try {
       const { page, context } = s;
       await waitForState(page, ['ready']);
-      await page.waitForFunction(() => document.documentElement.dataset.offline === 'ready', undefined, { timeout: 30_000 });
+      await page.waitForFunction(() => document.documentElement.dataset.offline === 'ready', undefined, {
+        timeout: 30_000,
+      });
       expect(await page.locator('#offline-status').textContent()).toMatch(/reloads and generates offline/);
 
       await server.close();
       closed = true;
       await context.setOffline(true);
       // Nothing answers now: a fetch past the service worker fails.
-      expect(await page.evaluate((u) => fetch(`${u}nope-${Date.now()}`).then(() => 'answered', () => 'failed'), server.url)).toBe('failed');
+      expect(
+        await page.evaluate(
+          (u) =>
+            fetch(`${u}nope-${Date.now()}`).then(
+              () => 'answered',
+              () => 'failed',
+            ),
+          server.url,
+        ),
+      ).toBe('failed');
       expect(s.errors).toEqual(['Failed to load resource: net::ERR_FAILED']); // that fetch, and nothing else so far
       s.errors.length = 0;
 

@@ -14,24 +14,34 @@ const server = useAppServer();
 
 describe('the onnx-webgpu engine (onnxruntime-web, native WebGPU execution provider)', () => {
   it("class 3, seed 1 and an in-paint: the CLI's onnx pixels within 1/255; the option and the trace name the adapter", async () => {
-    const s = await open(`${server.url}?class=3&seed=1&engine=onnx-webgpu&preview=0&autorun`, undefined, { browser: 'webgpu' });
+    const s = await open(`${server.url}?class=3&seed=1&engine=onnx-webgpu&preview=0&autorun`, undefined, {
+      browser: 'webgpu',
+    });
     try {
       const state = await waitForState(s.page, ['done', 'error'], 180_000);
       expect(state === 'done' ? 'done' : await s.page.locator('#error').textContent()).toBe('done');
       const page = decodeDataUrl((await s.page.locator('#result').getAttribute('src'))!);
       const cli = cliImage(['--class', '3', '--seed', '1'], 'generate', 'onnx');
-      console.log(`webgpu vs onnxruntime-node: ${differingPixels(page, cli)} of 1024 pixels differ, largest channel difference ${maxChannelDifference(page, cli)}/255`);
+      console.log(
+        `webgpu vs onnxruntime-node: ${differingPixels(page, cli)} of 1024 pixels differ, largest channel difference ${maxChannelDifference(page, cli)}/255`,
+      );
       expect(maxChannelDifference(page, cli)).toBeLessThanOrEqual(1);
       const option = (await s.page.locator('#engine option[value="onnx-webgpu"]').textContent())!;
       const adapter = /WebGPU on (.+)\)$/.exec(option)?.[1];
       expect(adapter, option).toMatch(/swiftshader/i);
-      expect(await s.page.locator('#trace-summary').textContent()).toContain(`engine onnxruntime-web 1.31.1 webgpu on ${adapter} (`);
+      expect(await s.page.locator('#trace-summary').textContent()).toContain(
+        `engine onnxruntime-web 1.31.1 webgpu on ${adapter} (`,
+      );
       // the adapter's buffer limits were checked before the engine took the weights
-      expect(await s.page.locator('#trace-summary').textContent()).toMatch(new RegExp(`fits ${adapter!.replace(/[()]/g, '\\$&')}'s maxBufferSize \\d`));
+      expect(await s.page.locator('#trace-summary').textContent()).toMatch(
+        new RegExp(`fits ${adapter!.replace(/[()]/g, '\\$&')}'s maxBufferSize \\d`),
+      );
 
       const edited = await editOnPage(s.page, 'onnx-webgpu');
       const cliEdit = cliImage(EDIT_CLI_ARGS, 'edit', 'onnx');
-      console.log(`webgpu edit vs onnxruntime-node: ${differingPixels(edited, cliEdit)} of 1024 pixels differ, largest channel difference ${maxChannelDifference(edited, cliEdit)}/255`);
+      console.log(
+        `webgpu edit vs onnxruntime-node: ${differingPixels(edited, cliEdit)} of 1024 pixels differ, largest channel difference ${maxChannelDifference(edited, cliEdit)}/255`,
+      );
       expect(maxChannelDifference(edited, cliEdit)).toBeLessThanOrEqual(1);
       expect(s.errors).toEqual([]);
     } finally {

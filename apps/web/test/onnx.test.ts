@@ -17,34 +17,53 @@ describe('the onnx engine (onnxruntime-web)', () => {
     try {
       const state = await waitForState(s.page, ['done', 'error']);
       expect(state === 'done' ? 'done' : await s.page.locator('#error').textContent()).toBe('done');
-      const page = decodeDataUrl(await s.page.locator('#result').getAttribute('src').then((x) => x!));
+      const page = decodeDataUrl(
+        await s.page
+          .locator('#result')
+          .getAttribute('src')
+          .then((x) => x!),
+      );
       const cli = cliImage(['--class', '3', '--seed', '1'], 'generate', 'onnx');
       const diff = maxChannelDifference(page, cli);
-      console.log(`onnxruntime-web vs onnxruntime-node: ${differingPixels(page, cli)} of 1024 pixels differ, largest channel difference ${diff}/255`);
+      console.log(
+        `onnxruntime-web vs onnxruntime-node: ${differingPixels(page, cli)} of 1024 pixels differ, largest channel difference ${diff}/255`,
+      );
       expect(diff).toBe(0);
       const threads = Math.min(8, await s.page.evaluate(() => navigator.hardwareConcurrency));
       expect(threads).toBeGreaterThan(1);
-      expect(await s.page.locator('#trace-summary').textContent()).toContain(`engine onnxruntime-web 1.31.1 wasm (${threads} threads)`);
+      expect(await s.page.locator('#trace-summary').textContent()).toContain(
+        `engine onnxruntime-web 1.31.1 wasm (${threads} threads)`,
+      );
       // the memory check ran before the engine took the weights (the shipped model: 5.7 MB of them)
-      expect(await s.page.locator('#trace-summary').textContent()).toMatch(/fits onnxruntime-web's wasm32 instance: weights \d+\.\d MB \+ KV cache .* of 4\.29 GB/);
+      expect(await s.page.locator('#trace-summary').textContent()).toMatch(
+        /fits onnxruntime-web's wasm32 instance: weights \d+\.\d MB \+ KV cache .* of 4\.29 GB/,
+      );
       expect(await s.page.locator('#engine').inputValue()).toBe('onnx');
       // the tests' Chromium runs with --disable-gpu: no adapter, so the WebGPU execution provider is not offered, and the
       // option says why
       const webgpu = s.page.locator('#engine option[value="onnx-webgpu"]');
-      await s.page.waitForFunction(() => /no adapter/.test(document.querySelector('#engine option[value="onnx-webgpu"]')?.textContent ?? ''));
-      expect(await webgpu.textContent()).toMatch(/WebGPU: no adapter here, (the browser found no usable GPU|this browser has no WebGPU)/);
+      await s.page.waitForFunction(() =>
+        /no adapter/.test(document.querySelector('#engine option[value="onnx-webgpu"]')?.textContent ?? ''),
+      );
+      expect(await webgpu.textContent()).toMatch(
+        /WebGPU: no adapter here, (the browser found no usable GPU|this browser has no WebGPU)/,
+      );
       expect(await webgpu.isDisabled()).toBe(true);
 
       // an in-paint on the threaded engine: the CLI's onnx pixels too
       const edited = await editOnPage(s.page, 'onnx');
       const cliEdit = cliImage(EDIT_CLI_ARGS, 'edit', 'onnx');
-      console.log(`onnxruntime-web edit vs onnxruntime-node: ${differingPixels(edited, cliEdit)} of 1024 pixels differ`);
+      console.log(
+        `onnxruntime-web edit vs onnxruntime-node: ${differingPixels(edited, cliEdit)} of 1024 pixels differ`,
+      );
       expect(maxChannelDifference(edited, cliEdit)).toBe(0);
       const origin = new URL(server.url).origin;
       expect(s.requests.some((u) => u === `${origin}/ort/ort-wasm-simd-threaded.asyncify.wasm`)).toBe(true);
       // the threads' workers start from the glue .mjs, served by the app too
       expect(s.requests.some((u) => u === `${origin}/ort/ort-wasm-simd-threaded.asyncify.mjs`)).toBe(true);
-      expect(s.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
+      expect(
+        s.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')),
+      ).toEqual([]);
       expect(s.errors).toEqual([]);
     } finally {
       await s.close();
@@ -55,7 +74,9 @@ describe('the onnx engine (onnxruntime-web)', () => {
     const s = await open(`${server.url}?class=3&seed=1&engine=onnx-webgpu&autorun`);
     try {
       expect(await waitForState(s.page, ['done', 'error'])).toBe('error');
-      expect(await s.page.locator('#error').textContent()).toMatch(/WebGPU was asked for, but this browser (gives the worker no WebGPU adapter|has no WebGPU)/);
+      expect(await s.page.locator('#error').textContent()).toMatch(
+        /WebGPU was asked for, but this browser (gives the worker no WebGPU adapter|has no WebGPU)/,
+      );
       expect(await s.page.locator('#result').count()).toBe(0);
     } finally {
       await s.close();

@@ -35,12 +35,16 @@ export function cliImage(args: string[], command = 'generate', engine = 'wasm'):
   const dir = mkdtempSync(path.join(tmpdir(), 'nextscale-web-'));
   try {
     const out = path.join(dir, 'cli.png');
-    execFileSync(process.execPath, [path.join(repoDir, 'packages/cli/bin/nextscale.js'), command, ...args, '--out', out], {
-      // the CLI finds engine packages installed in its working directory's project: the app's (engine-onnx among them)
-      cwd: engine === 'wasm' ? dir : appDir,
-      env: { ...process.env, NEXTSCALE_ENGINE: engine },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    execFileSync(
+      process.execPath,
+      [path.join(repoDir, 'packages/cli/bin/nextscale.js'), command, ...args, '--out', out],
+      {
+        // the CLI finds engine packages installed in its working directory's project: the app's (engine-onnx among them)
+        cwd: engine === 'wasm' ? dir : appDir,
+        env: { ...process.env, NEXTSCALE_ENGINE: engine },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     return decodePng(readFileSync(out));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -49,15 +53,19 @@ export function cliImage(args: string[], command = 'generate', engine = 'wasm'):
 
 /** Pixels that differ between two images of the same size. */
 export function differingPixels(a: Rgb, b: Rgb): number {
-  if (a.width !== b.width || a.height !== b.height) throw new Error(`sizes differ: ${a.width}×${a.height} vs ${b.width}×${b.height}`);
+  if (a.width !== b.width || a.height !== b.height)
+    throw new Error(`sizes differ: ${a.width}×${a.height} vs ${b.width}×${b.height}`);
   let n = 0;
-  for (let i = 0; i < a.width * a.height; i++) if (a.rgb[i * 3] !== b.rgb[i * 3] || a.rgb[i * 3 + 1] !== b.rgb[i * 3 + 1] || a.rgb[i * 3 + 2] !== b.rgb[i * 3 + 2]) n++;
+  for (let i = 0; i < a.width * a.height; i++)
+    if (a.rgb[i * 3] !== b.rgb[i * 3] || a.rgb[i * 3 + 1] !== b.rgb[i * 3 + 1] || a.rgb[i * 3 + 2] !== b.rgb[i * 3 + 2])
+      n++;
   return n;
 }
 
 /** The largest difference of one colour channel between two images of the same size (0…255). */
 export function maxChannelDifference(a: Rgb, b: Rgb): number {
-  if (a.width !== b.width || a.height !== b.height) throw new Error(`sizes differ: ${a.width}×${a.height} vs ${b.width}×${b.height}`);
+  if (a.width !== b.width || a.height !== b.height)
+    throw new Error(`sizes differ: ${a.width}×${a.height} vs ${b.width}×${b.height}`);
   let m = 0;
   for (let i = 0; i < a.rgb.length; i++) m = Math.max(m, Math.abs(a.rgb[i]! - b.rgb[i]!));
   return m;

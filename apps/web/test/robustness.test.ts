@@ -40,11 +40,15 @@ describe('cancel', () => {
     const s = await open(`${server.url}?class=2&seed=1&batch=16&engine=js&autorun`);
     try {
       const { page } = s;
-      await page.waitForFunction(() => Number(document.documentElement.dataset.scale ?? 0) >= 2, undefined, { timeout: 90_000 });
-      const at = Number(await page.evaluate(() => {
-        document.getElementById('cancel')!.click();
-        return document.documentElement.dataset.scale;
-      }));
+      await page.waitForFunction(() => Number(document.documentElement.dataset.scale ?? 0) >= 2, undefined, {
+        timeout: 90_000,
+      });
+      const at = Number(
+        await page.evaluate(() => {
+          document.getElementById('cancel')!.click();
+          return document.documentElement.dataset.scale;
+        }),
+      );
       expect(await waitForState(page, ['cancelled', 'done', 'error'])).toBe('cancelled');
       const final = Number(await page.evaluate(() => document.documentElement.dataset.scale));
       expect(final).toBeGreaterThanOrEqual(at);
@@ -72,27 +76,55 @@ describe('bad weights files', () => {
       await waitForState(page, ['ready']);
       const input = page.locator('#weights-input');
 
-      await input.setInputFiles({ name: 'notes.pth', mimeType: 'application/octet-stream', buffer: Buffer.from('just some text, not weights\n'.repeat(20)) });
-      await expect.poll(() => message(s), { timeout: 20_000 }).toMatch(/^notes\.pth: not a weights file.*; open a VAR checkpoint \(var_d\*\.pth or \.safetensors\) and its VQ-VAE/);
+      await input.setInputFiles({
+        name: 'notes.pth',
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.from('just some text, not weights\n'.repeat(20)),
+      });
+      await expect
+        .poll(() => message(s), { timeout: 20_000 })
+        .toMatch(
+          /^notes\.pth: not a weights file.*; open a VAR checkpoint \(var_d\*\.pth or \.safetensors\) and its VQ-VAE/,
+        );
       const notWeights = (await message(s))!;
       expect(await page.locator('#model-message').getAttribute('class')).toMatch(/bad/);
 
-      await input.setInputFiles({ name: 'other.safetensors', mimeType: 'application/octet-stream', buffer: otherSafetensors() });
-      await expect.poll(() => message(s), { timeout: 20_000 }).toMatch(/other\.safetensors: not a VAR checkpoint: .*1 tensor \(x\).*open a var_d\*\.pth and its vae_\*\.pth/);
+      await input.setInputFiles({
+        name: 'other.safetensors',
+        mimeType: 'application/octet-stream',
+        buffer: otherSafetensors(),
+      });
+      await expect
+        .poll(() => message(s), { timeout: 20_000 })
+        .toMatch(/other\.safetensors: not a VAR checkpoint: .*1 tensor \(x\).*open a var_d\*\.pth and its vae_\*\.pth/);
 
       const varBytes = readFileSync(path.join(SHIPPED, 'var.safetensors'));
       await input.setInputFiles([
-        { name: 'var_cut.safetensors', mimeType: 'application/octet-stream', buffer: varBytes.subarray(0, Math.floor(varBytes.length / 2)) },
-        { name: 'vae.safetensors', mimeType: 'application/octet-stream', buffer: readFileSync(path.join(SHIPPED, 'vae.safetensors')) },
+        {
+          name: 'var_cut.safetensors',
+          mimeType: 'application/octet-stream',
+          buffer: varBytes.subarray(0, Math.floor(varBytes.length / 2)),
+        },
+        {
+          name: 'vae.safetensors',
+          mimeType: 'application/octet-stream',
+          buffer: readFileSync(path.join(SHIPPED, 'vae.safetensors')),
+        },
       ]);
-      await expect.poll(() => message(s), { timeout: 30_000 }).toMatch(/var_cut\.safetensors: truncated: .*get the file again/);
+      await expect
+        .poll(() => message(s), { timeout: 30_000 })
+        .toMatch(/var_cut\.safetensors: truncated: .*get the file again/);
       const truncated = (await message(s))!;
 
       await input.setInputFiles([
         { name: 'var.safetensors', mimeType: 'application/octet-stream', buffer: varBytes },
         { name: 'vae_tiny.safetensors', mimeType: 'application/octet-stream', buffer: readFileSync(OTHER_VAE) },
       ]);
-      await expect.poll(() => message(s), { timeout: 30_000 }).toMatch(/VQ-VAE was built for 4 scales, but .* has 7; var\.safetensors and vae_tiny\.safetensors do not make one model: open the VQ-VAE this VAR was trained with/);
+      await expect
+        .poll(() => message(s), { timeout: 30_000 })
+        .toMatch(
+          /VQ-VAE was built for 4 scales, but .* has 7; var\.safetensors and vae_tiny\.safetensors do not make one model: open the VQ-VAE this VAR was trained with/,
+        );
       const misfit = (await message(s))!;
 
       // One line each, no stack trace; the shipped model is still the one loaded, and it generates.
@@ -120,7 +152,9 @@ describe('browsers that lack something', () => {
     try {
       const { page } = s;
       expect(await waitForState(page, ['done', 'error'])).toBe('done');
-      expect(await page.locator('#notice-no-simd').textContent()).toMatch(/no WebAssembly SIMD.*TypeScript engine.*Update the browser/);
+      expect(await page.locator('#notice-no-simd').textContent()).toMatch(
+        /no WebAssembly SIMD.*TypeScript engine.*Update the browser/,
+      );
       expect(await page.locator('#engine').inputValue()).toBe('js');
       expect(await page.locator('#engine option[value="wasm"]').isDisabled()).toBe(true);
       expect(await page.locator('#trace-summary').textContent()).toMatch(/engine js-4x4;/);
@@ -136,7 +170,9 @@ describe('browsers that lack something', () => {
       const { page } = s;
       expect(await waitForState(page, ['done', 'error'])).toBe('done');
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
-      expect(await page.locator('#notice-no-isolation').textContent()).toMatch(/not cross-origin isolated.*pnpm web.*Cross-Origin-Embedder-Policy: require-corp/);
+      expect(await page.locator('#notice-no-isolation').textContent()).toMatch(
+        /not cross-origin isolated.*pnpm web.*Cross-Origin-Embedder-Policy: require-corp/,
+      );
       expect(await page.locator('#notice-no-simd').count()).toBe(0);
       expect(s.errors).toEqual([]);
     } finally {

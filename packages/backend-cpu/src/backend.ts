@@ -43,8 +43,19 @@ export function createCpuAttention(options: CpuAttentionOptions = {}): CpuAttent
       const x = validateAttend(q, k, v, spec);
       const out = new Tensor([x.B, x.H, x.Lq, x.d]);
       kernel.run({
-        q: x.q.data, qOff: 0, k: x.k.data, v: x.v.data, kvOff: 0, kvStride: x.Lk * x.d, out: out.data, outOff: 0,
-        slices: x.B * x.H, Lq: x.Lq, d: x.d, scale: spec.scale, segments: querySegments(x.mask, x.Lq, x.Lk),
+        q: x.q.data,
+        qOff: 0,
+        k: x.k.data,
+        v: x.v.data,
+        kvOff: 0,
+        kvStride: x.Lk * x.d,
+        out: out.data,
+        outOff: 0,
+        slices: x.B * x.H,
+        Lq: x.Lq,
+        d: x.d,
+        scale: spec.scale,
+        segments: querySegments(x.mask, x.Lq, x.Lk),
       });
       return { output: out };
     },
@@ -84,8 +95,19 @@ class CpuKVState implements AttentionState {
     const Lq = Q.shape[2]!;
     const out = new Tensor([batch, heads, Lq, d]);
     this.kernel.run({
-      q: Q.data, qOff: 0, k: this.cache.keys, v: this.cache.values, kvOff: 0, kvStride: this.cache.stride, out: out.data, outOff: 0,
-      slices: batch * heads, Lq, d, scale, segments: [{ start: 0, end: Lq, keys: this.cache.length }],
+      q: Q.data,
+      qOff: 0,
+      k: this.cache.keys,
+      v: this.cache.values,
+      kvOff: 0,
+      kvStride: this.cache.stride,
+      out: out.data,
+      outOff: 0,
+      slices: batch * heads,
+      Lq,
+      d,
+      scale,
+      segments: [{ start: 0, end: Lq, keys: this.cache.length }],
     });
     return { output: out };
   }

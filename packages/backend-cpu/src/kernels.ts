@@ -46,7 +46,13 @@ export const jsKernel: AttentionKernel = {
 };
 
 /** attendSlice reads q and writes out at one offset; a call with different offsets goes through a temporary. */
-function attendSliceJs(x: WasmAttentionCall, s: number, seen: (i: number) => number, scores: Float64Array, acc: Float64Array): void {
+function attendSliceJs(
+  x: WasmAttentionCall,
+  s: number,
+  seen: (i: number) => number,
+  scores: Float64Array,
+  acc: Float64Array,
+): void {
   const qOff = x.qOff + s * x.Lq * x.d;
   const outOff = x.outOff + s * x.Lq * x.d;
   if (qOff === outOff) {
@@ -54,7 +60,20 @@ function attendSliceJs(x: WasmAttentionCall, s: number, seen: (i: number) => num
     return;
   }
   const tmp = new Float32Array(x.Lq * x.d);
-  attendSlice(x.q.subarray(qOff, qOff + x.Lq * x.d), 0, x.k, x.v, x.kvOff + s * x.kvStride, tmp, x.Lq, x.d, x.scale, seen, scores, acc);
+  attendSlice(
+    x.q.subarray(qOff, qOff + x.Lq * x.d),
+    0,
+    x.k,
+    x.v,
+    x.kvOff + s * x.kvStride,
+    tmp,
+    x.Lq,
+    x.d,
+    x.scale,
+    seen,
+    scores,
+    acc,
+  );
   x.out.set(tmp, outOff);
 }
 

@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { createCpuAttention } from './index.js';
 
 /** float64 attention for one query row (the reference for a spot check; the full reference would be O(L²) time). */
-function referenceRow(q: Float32Array, k: Float32Array, v: Float32Array, i: number, L: number, d: number, scale: number): Float64Array {
+function referenceRow(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  i: number,
+  L: number,
+  d: number,
+  scale: number,
+): Float64Array {
   const s = new Float64Array(L);
   let max = -Infinity;
   for (let j = 0; j < L; j++) {
@@ -34,7 +42,9 @@ describe('long sequences', () => {
       const rssGrowth = process.memoryUsage().rss - rss0;
       const held = att.kernelMemoryBytes();
       const scoresWouldBe = L * L * 4; // what materialising the score matrix would cost, in float32
-      console.log(`L=${L} d=${d}: kernel memory ${(held / 2 ** 20).toFixed(1)} MiB, rss growth ${(rssGrowth / 2 ** 20).toFixed(1)} MiB, an L×L float32 matrix ${(scoresWouldBe / 2 ** 20).toFixed(0)} MiB`);
+      console.log(
+        `L=${L} d=${d}: kernel memory ${(held / 2 ** 20).toFixed(1)} MiB, rss growth ${(rssGrowth / 2 ** 20).toFixed(1)} MiB, an L×L float32 matrix ${(scoresWouldBe / 2 ** 20).toFixed(0)} MiB`,
+      );
       // the kernel's memory holds Q, K, V and out (4·L·d floats = 9 MiB) plus per-thread scratch
       expect(held).toBeGreaterThanOrEqual(4 * L * d * 4);
       expect(held).toBeLessThan(64 * 2 ** 20);

@@ -14,7 +14,12 @@ export function attentionCases(L, d = 64) {
   const scaleEnds = scaleEndsOf(pyramid);
   const scale = 1 / Math.sqrt(d);
   return [
-    { mask: 'block-causal', scaleEnds, spec: { scale, mask: { kind: 'block-causal', scaleEnds } }, flops: 4 * pyramidWork(scaleEnds) * d },
+    {
+      mask: 'block-causal',
+      scaleEnds,
+      spec: { scale, mask: { kind: 'block-causal', scaleEnds } },
+      flops: 4 * pyramidWork(scaleEnds) * d,
+    },
     { mask: 'none', scaleEnds: null, spec: { scale }, flops: 4 * L * L * d },
   ];
 }
@@ -51,7 +56,16 @@ export async function timeEngines({ engines, lengths, reps, heads = 1, onRow }) 
         const seconds = await medianSeconds(() => att.attend(q, k, v, spec), reps);
         await att.dispose();
         baseline ??= seconds;
-        onRow({ name: e.name, mode: e.mode, L, heads, mask, seconds, gflops: flops / seconds / 1e9, vsFirst: seconds / baseline });
+        onRow({
+          name: e.name,
+          mode: e.mode,
+          L,
+          heads,
+          mask,
+          seconds,
+          gflops: flops / seconds / 1e9,
+          vsFirst: seconds / baseline,
+        });
       }
     }
   }

@@ -16,17 +16,27 @@ const lengths = [680, 2240];
 const engines = [{ name: 'cpu backend', mode: '-', create: () => createRegisteredBackend('cpu') }];
 for (const mode of modes) {
   const s = await modeSupported(mode);
-  if (s.ok) engines.push({ name: 'gpu backend', mode: `${mode}${s.adapter ? ` (${s.adapter})` : ''}`, create: () => createGpuAttention({ mode }) });
+  if (s.ok)
+    engines.push({
+      name: 'gpu backend',
+      mode: `${mode}${s.adapter ? ` (${s.adapter})` : ''}`,
+      create: () => createGpuAttention({ mode }),
+    });
   else console.error(`skipping gpu.js mode ${mode}: ${s.reason}`);
 }
 
-console.log(`machine: ${os.cpus()[0]?.model}, ${os.availableParallelism()} cores, node ${process.version}; median of ${reps} runs after a warm-up`);
+console.log(
+  `machine: ${os.cpus()[0]?.model}, ${os.availableParallelism()} cores, node ${process.version}; median of ${reps} runs after a warm-up`,
+);
 console.log('| backend | gpu.js mode | L | mask | median s | GFLOP/s | vs cpu |\n|---|---|---|---|---|---|---|');
 await timeEngines({
   engines,
   lengths,
   reps,
-  onRow: (r) => console.log(`| ${r.name} | ${r.mode} | ${r.L} | ${r.mask} | ${r.seconds.toFixed(3)} | ${r.gflops.toFixed(2)} | ${r.vsFirst.toFixed(2)}× |`),
+  onRow: (r) =>
+    console.log(
+      `| ${r.name} | ${r.mode} | ${r.L} | ${r.mask} | ${r.seconds.toFixed(3)} | ${r.gflops.toFixed(2)} | ${r.vsFirst.toFixed(2)}× |`,
+    ),
 });
 
 if (process.argv.includes('--browser')) {
@@ -42,10 +52,23 @@ if (process.argv.includes('--browser')) {
   );
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${server.address().port}/`;
-  const base = ['--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  const base = [
+    '--headless',
+    '--no-sandbox',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ];
   const browsers = {
     webgl2: [...base, '--disable-gpu'],
-    webgpu: [...base, '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'],
+    webgpu: [
+      ...base,
+      '--enable-unsafe-webgpu',
+      '--enable-features=Vulkan',
+      '--use-angle=swiftshader',
+      '--use-webgpu-adapter=swiftshader',
+    ],
   };
   console.log('\n| backend | gpu.js mode (in Chromium) | L | mask | median s | GFLOP/s |\n|---|---|---|---|---|---|');
   for (const [mode, args] of Object.entries(browsers)) {
@@ -55,8 +78,13 @@ if (process.argv.includes('--browser')) {
     await page.waitForFunction(() => 'nextscaleTimeAttention' in globalThis);
     for (const n of lengths) {
       for (const { mask, scaleEnds, flops } of attentionCases(n)) {
-        const r = await page.evaluate(([m, len, se, reps]) => globalThis.nextscaleTimeAttention(m, len, 64, se, reps), [mode, n, scaleEnds, reps]);
-        console.log(`| gpu backend | ${r.mode}${r.adapter ? ` (${r.adapter})` : ''} | ${n} | ${mask} | ${(r.ms / 1000).toFixed(3)} | ${(flops / (r.ms / 1000) / 1e9).toFixed(2)} |`);
+        const r = await page.evaluate(
+          ([m, len, se, reps]) => globalThis.nextscaleTimeAttention(m, len, 64, se, reps),
+          [mode, n, scaleEnds, reps],
+        );
+        console.log(
+          `| gpu backend | ${r.mode}${r.adapter ? ` (${r.adapter})` : ''} | ${n} | ${mask} | ${(r.ms / 1000).toFixed(3)} | ${(flops / (r.ms / 1000) / 1e9).toFixed(2)} |`,
+        );
       }
     }
     await browser.close();

@@ -32,7 +32,8 @@ async function attentionCheck(mode?: GpuMode) {
   for (const end of scaleEnds) {
     const slice = (t: Tensor) => {
       const out = new Tensor([2, 2, end - start, 16]);
-      for (let bh = 0; bh < 4; bh++) out.data.set(t.data.subarray((bh * 30 + start) * 16, (bh * 30 + end) * 16), bh * (end - start) * 16);
+      for (let bh = 0; bh < 4; bh++)
+        out.data.set(t.data.subarray((bh * 30 + start) * 16, (bh * 30 + end) * 16), bh * (end - start) * 16);
       return out;
     };
     await st.append(slice(k), slice(v));
@@ -44,7 +45,11 @@ async function attentionCheck(mode?: GpuMode) {
   const incremental = new Float32Array(refMasked.length);
   start = 0;
   scaleEnds.forEach((end, s) => {
-    for (let bh = 0; bh < 4; bh++) incremental.set(parts[s]!.subarray(bh * (end - start) * 16, (bh + 1) * (end - start) * 16), (bh * 30 + start) * 16);
+    for (let bh = 0; bh < 4; bh++)
+      incremental.set(
+        parts[s]!.subarray(bh * (end - start) * 16, (bh + 1) * (end - start) * 16),
+        (bh * 30 + start) * 16,
+      );
     start = end;
   });
   const result = {
@@ -73,7 +78,9 @@ async function fetchWeights(url: string) {
  * sampling (top-k 1) at cfg 1.5 for the reference labels, compared with the reference tokens and image.
  */
 async function generationCheck(mode: GpuMode, fixtures: string) {
-  const [varSd, vaeSd, refs] = await Promise.all(['var.safetensors', 'vae.safetensors', 'refs.safetensors'].map((f) => fetchWeights(`${fixtures}/${f}`)));
+  const [varSd, vaeSd, refs] = await Promise.all(
+    ['var.safetensors', 'vae.safetensors', 'refs.safetensors'].map((f) => fetchWeights(`${fixtures}/${f}`)),
+  );
   const registry = createRegistry();
   registry.register({ ...backend, create: () => createGpuAttention({ mode }) });
   const model = await VARModel.fromStateDicts(varSd!, vaeSd!, { registry, policy: explicitPolicy('gpu') });
@@ -133,7 +140,10 @@ async function timeAttention(mode: GpuMode, L: number, d: number, scaleEnds: num
   const att = await createGpuAttention({ mode });
   const rng = new Rng(0);
   const [q, k, v] = [0, 1, 2].map(() => rand(rng, [1, 1, L, d])) as [Tensor, Tensor, Tensor];
-  const spec = { scale: 1 / Math.sqrt(d), mask: scaleEnds ? { kind: 'block-causal' as const, scaleEnds } : { kind: 'none' as const } };
+  const spec = {
+    scale: 1 / Math.sqrt(d),
+    mask: scaleEnds ? { kind: 'block-causal' as const, scaleEnds } : { kind: 'none' as const },
+  };
   await att.attend(q, k, v, spec);
   const times: number[] = [];
   for (let r = 0; r < reps; r++) {
@@ -141,9 +151,18 @@ async function timeAttention(mode: GpuMode, L: number, d: number, scaleEnds: num
     await att.attend(q, k, v, spec);
     times.push(performance.now() - t0);
   }
-  const result = { mode: att.mode, adapter: att.choice.adapter ?? null, ms: times.sort((a, b) => a - b)[times.length >> 1]! };
+  const result = {
+    mode: att.mode,
+    adapter: att.choice.adapter ?? null,
+    ms: times.sort((a, b) => a - b)[times.length >> 1]!,
+  };
   await att.dispose();
   return result;
 }
 
-Object.assign(globalThis, { nextscaleAttentionCheck: attentionCheck, nextscaleGenerationCheck: generationCheck, nextscaleRemote: remote, nextscaleTimeAttention: timeAttention });
+Object.assign(globalThis, {
+  nextscaleAttentionCheck: attentionCheck,
+  nextscaleGenerationCheck: generationCheck,
+  nextscaleRemote: remote,
+  nextscaleTimeAttention: timeAttention,
+});

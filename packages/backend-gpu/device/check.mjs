@@ -56,7 +56,9 @@ const targets = [];
 for (const mode of modes) {
   const s = await modeSupported(mode);
   if (!s.ok || (s.software && !opts['allow-software'])) {
-    console.error(`gpu.js mode ${mode} cannot be checked here: ${s.reason}${s.ok ? ' (pass --allow-software to check it anyway)' : ''}`);
+    console.error(
+      `gpu.js mode ${mode} cannot be checked here: ${s.reason}${s.ok ? ' (pass --allow-software to check it anyway)' : ''}`,
+    );
     process.exit(2);
   }
   targets.push({ mode, adapter: s.adapter ?? '-' });
@@ -67,18 +69,31 @@ say('## Conformance: the shared suite of @nextscale/core/testing');
 say();
 const report = { machine, automatic, conformance: [], bench: [] };
 for (const t of targets) {
-  testAttentionBackend({ ...backend, create: () => createGpuAttention({ mode: t.mode }) }, { tolerance: Number(opts.tolerance), label: `mode ${t.mode}` });
+  testAttentionBackend(
+    { ...backend, create: () => createGpuAttention({ mode: t.mode }) },
+    { tolerance: Number(opts.tolerance), label: `mode ${t.mode}` },
+  );
   const results = await runRegistered({ onResult: (r) => r.ok || console.error(`FAIL ${r.name}: ${r.error}`) });
   const att = await createGpuAttention({ mode: t.mode });
-  const x = new Tensor([1, 1, 4, 8], Float32Array.from({ length: 32 }, (_, i) => Math.sin(i)));
+  const x = new Tensor(
+    [1, 1, 4, 8],
+    Float32Array.from({ length: 32 }, (_, i) => Math.sin(i)),
+  );
   await att.attend(x, x, x, { scale: 0.5 });
   const executor = att.executedOn?.executor ?? '-';
   await att.dispose();
-  report.conformance.push({ ...t, executor, passed: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok), seconds: results.reduce((s, r) => s + r.ms, 0) / 1000 });
+  report.conformance.push({
+    ...t,
+    executor,
+    passed: results.filter((r) => r.ok).length,
+    failed: results.filter((r) => !r.ok),
+    seconds: results.reduce((s, r) => s + r.ms, 0) / 1000,
+  });
 }
 say('| gpu.js mode | adapter | gpu.js executor | passed | failed | seconds |');
 say('|---|---|---|---|---|---|');
-for (const c of report.conformance) say(`| ${c.mode} | ${c.adapter} | ${c.executor} | ${c.passed} | ${c.failed.length} | ${c.seconds.toFixed(1)} |`);
+for (const c of report.conformance)
+  say(`| ${c.mode} | ${c.adapter} | ${c.executor} | ${c.passed} | ${c.failed.length} | ${c.seconds.toFixed(1)} |`);
 for (const c of report.conformance) for (const f of c.failed) say(`- FAILED [${c.mode}] ${f.name}: ${f.error}`);
 
 say();
@@ -86,7 +101,14 @@ say(`## Exact attention, head dim 64: median of ${reps} runs after a warm-up`);
 say();
 say('| backend | gpu.js mode | L | heads | mask | median ms | GFLOP/s | time vs cpu backend |');
 say('|---|---|---|---|---|---|---|---|');
-const engines = [{ name: 'cpu', mode: '-', create: () => createRegisteredBackend('cpu') }, ...targets.map((t) => ({ name: 'gpu', mode: `${t.mode} (${t.adapter})`, create: () => createGpuAttention({ mode: t.mode }) }))];
+const engines = [
+  { name: 'cpu', mode: '-', create: () => createRegisteredBackend('cpu') },
+  ...targets.map((t) => ({
+    name: 'gpu',
+    mode: `${t.mode} (${t.adapter})`,
+    create: () => createGpuAttention({ mode: t.mode }),
+  })),
+];
 for (const heads of opts.heads.split(',').map(Number)) {
   await timeEngines({
     engines,
@@ -95,7 +117,9 @@ for (const heads of opts.heads.split(',').map(Number)) {
     heads,
     onRow: (r) => {
       report.bench.push(r);
-      say(`| ${r.name} | ${r.mode} | ${r.L} | ${r.heads} | ${r.mask} | ${(r.seconds * 1000).toFixed(2)} | ${r.gflops.toFixed(2)} | ${r.vsFirst.toFixed(2)}× |`);
+      say(
+        `| ${r.name} | ${r.mode} | ${r.L} | ${r.heads} | ${r.mask} | ${(r.seconds * 1000).toFixed(2)} | ${r.gflops.toFixed(2)} | ${r.vsFirst.toFixed(2)}× |`,
+      );
     },
   });
 }

@@ -34,7 +34,12 @@ export async function buildCheckBundle(outfile) {
   await build({
     // The exact baseline is registered before the check runs (ES imports run in order); the check itself
     // imports no other backend. backend-cpu resolves from the workspace root (a devDependency there).
-    stdin: { contents: "import '@nextscale/backend-cpu/register';\nimport './check.mjs';\n", resolveDir: here, sourcefile: 'payload-entry.mjs', loader: 'js' },
+    stdin: {
+      contents: "import '@nextscale/backend-cpu/register';\nimport './check.mjs';\n",
+      resolveDir: here,
+      sourcefile: 'payload-entry.mjs',
+      loader: 'js',
+    },
     // package.json's "sideEffects" lists the library's files, not this script: keep both imports of the entry.
     ignoreAnnotations: true,
     bundle: true,
@@ -44,7 +49,9 @@ export async function buildCheckBundle(outfile) {
     outfile,
     external: ['webgpu', 'gl'],
     // gpu.js is CommonJS and requires Node built-ins at run time.
-    banner: { js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);",
+    },
     logLevel: 'warning',
     plugins: [
       {
@@ -60,9 +67,11 @@ export async function buildCheckBundle(outfile) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`the device machine is linux-x64; pack on linux-x64 (this is ${process.platform}-${process.arch})`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    throw new Error(`the device machine is linux-x64; pack on linux-x64 (this is ${process.platform}-${process.arch})`);
   const repo = join(packageDir, '../..');
-  for (const pkg of ['core', 'backend-cpu']) if (!existsSync(join(repo, `packages/${pkg}/dist/index.js`))) throw new Error('build first: pnpm build');
+  for (const pkg of ['core', 'backend-cpu'])
+    if (!existsSync(join(repo, `packages/${pkg}/dist/index.js`))) throw new Error('build first: pnpm build');
   const staging = mkdtempSync(join(os.tmpdir(), 'nextscale-device-'));
   await buildCheckBundle(join(staging, 'check.mjs'));
   cpSync(process.execPath, join(staging, 'node'));
@@ -75,8 +84,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const payload = join(repo, '.device/payload.tar.xz');
   mkdirSync(dirname(payload), { recursive: true });
   // Written beside, then renamed: an interrupted pack leaves no half payload behind.
-  execFileSync('tar', ['-C', staging, '--use-compress-program=xz -T0 -6', '-cf', `${payload}.partial`, ...readdirSync(staging)], { stdio: 'inherit' });
+  execFileSync(
+    'tar',
+    ['-C', staging, '--use-compress-program=xz -T0 -6', '-cf', `${payload}.partial`, ...readdirSync(staging)],
+    { stdio: 'inherit' },
+  );
   renameSync(`${payload}.partial`, payload);
   rmSync(staging, { recursive: true });
-  console.log(`${payload}: ${(statSync(payload).size / 2 ** 20).toFixed(1)} MiB (carry '.device'; everything that travels must stay under 64 MiB)`);
+  console.log(
+    `${payload}: ${(statSync(payload).size / 2 ** 20).toFixed(1)} MiB (carry '.device'; everything that travels must stay under 64 MiB)`,
+  );
 }

@@ -13,7 +13,16 @@ export const expect = (value, message) => {
   return chai.expect(value, message);
 };
 Object.assign(expect, chai.expect);
-setState({ assertionCalls: 0, isExpectingAssertions: false, isExpectingAssertionsError: null, expectedAssertionsNumber: null, expectedAssertionsNumberErrorGen: null }, expect);
+setState(
+  {
+    assertionCalls: 0,
+    isExpectingAssertions: false,
+    isExpectingAssertionsError: null,
+    expectedAssertionsNumber: null,
+    expectedAssertionsNumberErrorGen: null,
+  },
+  expect,
+);
 
 const registered = [];
 const prefix = [];
@@ -40,7 +49,9 @@ export async function runRegistered({ timeoutMs = 120_000, onResult = () => {} }
     let error;
     let timer;
     try {
-      const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)));
+      const timeout = new Promise(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)),
+      );
       await Promise.race([fn(), timeout]);
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);

@@ -29,7 +29,13 @@ export interface GpuAttentionOptions {
 const MAX_FLAT = 1 << 20;
 
 /** gpu.js's name for the kernel class each mode runs (both GL modes share its 'gpu' kernels). */
-const KERNEL_MODE: Record<GpuMode, string> = { webgpu: 'webgpu', webgl2: 'gpu', headlessgl: 'gpu', webasm: 'webasm', cpu: 'cpu' };
+const KERNEL_MODE: Record<GpuMode, string> = {
+  webgpu: 'webgpu',
+  webgl2: 'gpu',
+  headlessgl: 'gpu',
+  webasm: 'webasm',
+  cpu: 'cpu',
+};
 
 export interface GpuAttentionInstance extends AttentionInstance {
   readonly mode: GpuMode;
@@ -40,7 +46,10 @@ export interface GpuAttentionInstance extends AttentionInstance {
 
 export async function createGpuAttention(options: GpuAttentionOptions = {}): Promise<GpuAttentionInstance> {
   const choice = await chooseMode(options.mode);
-  if (!choice.mode) throw new BackendUnavailableError(`@nextscale/backend-gpu: ${choice.reason}`, [{ id: 'gpu', reason: choice.reason }]);
+  if (!choice.mode)
+    throw new BackendUnavailableError(`@nextscale/backend-gpu: ${choice.reason}`, [
+      { id: 'gpu', reason: choice.reason },
+    ]);
   const gpu = new GPU({ mode: choice.mode });
   const kernels = new AttentionKernels(gpu);
   let disposed = false;
@@ -49,7 +58,18 @@ export async function createGpuAttention(options: GpuAttentionOptions = {}): Pro
    * Runs (BH, Lq, d) × (BH, Lk, d) in launches small enough for float32 indexing: several heads per
    * launch when a head fits, else one head and a block of its queries at a time.
    */
-  async function run(q: Float32Array, k: Float32Array, v: Float32Array, BH: number, Lq: number, kvStride: number, Lk: number, d: number, visible: Float32Array, scale: number) {
+  async function run(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    BH: number,
+    Lq: number,
+    kvStride: number,
+    Lk: number,
+    d: number,
+    visible: Float32Array,
+    scale: number,
+  ) {
     if (disposed) throw new InputError('this gpu attention instance was disposed');
     const out = new Float32Array(BH * Lq * d);
     const rowsPer = Math.max(1, Math.floor(MAX_FLAT / Math.max(Lk, d)));
@@ -64,7 +84,14 @@ export async function createGpuAttention(options: GpuAttentionOptions = {}): Pro
         const rows = Math.min(qRows, Lq - i0);
         const from = (h0 * Lq + i0) * d;
         const qBlock = rows === Lq ? q.subarray(h0 * Lq * d, (h0 + heads) * Lq * d) : q.subarray(from, from + rows * d);
-        const o = await kernels.attend(qBlock, kk, vv, visible.subarray(i0, i0 + rows), { heads, Lq: rows, Lk, d }, scale);
+        const o = await kernels.attend(
+          qBlock,
+          kk,
+          vv,
+          visible.subarray(i0, i0 + rows),
+          { heads, Lq: rows, Lk, d },
+          scale,
+        );
         const ran = kernels.executedOn!;
         if (ran.mode !== KERNEL_MODE[choice.mode!]) {
           // gpu.js degrades a plan it cannot run to its JavaScript kernels with only a console warning.
@@ -108,11 +135,23 @@ export async function createGpuAttention(options: GpuAttentionOptions = {}): Pro
 function packKeys(src: Float32Array, h0: number, heads: number, stride: number, Lk: number, d: number): Float32Array {
   if (stride === Lk) return src.subarray(h0 * Lk * d, (h0 + heads) * Lk * d);
   const out = new Float32Array(heads * Lk * d);
-  for (let h = 0; h < heads; h++) out.set(src.subarray((h0 + h) * stride * d, ((h0 + h) * stride + Lk) * d), h * Lk * d);
+  for (let h = 0; h < heads; h++)
+    out.set(src.subarray((h0 + h) * stride * d, ((h0 + h) * stride + Lk) * d), h * Lk * d);
   return out;
 }
 
-type Runner = (q: Float32Array, k: Float32Array, v: Float32Array, BH: number, Lq: number, kvStride: number, Lk: number, d: number, visible: Float32Array, scale: number) => Promise<Float32Array>;
+type Runner = (
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  BH: number,
+  Lq: number,
+  kvStride: number,
+  Lk: number,
+  d: number,
+  visible: Float32Array,
+  scale: number,
+) => Promise<Float32Array>;
 
 /** Keeps K/V on the host (core's KVCache) and attends each scale's queries to all of it. */
 class GpuKVState implements AttentionState {

@@ -24,7 +24,10 @@ const pages: Partial<Record<'webgl2' | 'webgpu', Page>> = {};
 
 beforeAll(async () => {
   server = await startCheckServer();
-  for (const [mode, flags] of [['webgl2', []], ['webgpu', WEBGPU_FLAGS]] as const) {
+  for (const [mode, flags] of [
+    ['webgl2', []],
+    ['webgpu', WEBGPU_FLAGS],
+  ] as const) {
     const opened = await openCheckPage(server.url, [...flags]);
     browsers.push(opened.browser);
     pages[mode] = opened.page;
@@ -41,10 +44,18 @@ const wire = (t: TensorLike) => ({ shape: [...t.shape], data: Array.from(t.data)
 
 /** Calls `nextscaleRemote[op](...args)` in the page; a rejection there rejects here with its message. */
 function callIn<T>(page: Page, op: string, ...args: unknown[]): Promise<T> {
-  return page.evaluate(([o, a]) => ((globalThis as unknown as { nextscaleRemote: Remote }).nextscaleRemote[o as string]!(...(a as unknown[])) as Promise<T>), [op, args] as const).catch((err: Error) => {
-    // Keep the page's own message (the suite matches on it), without Playwright's wrapper text.
-    throw new Error(err.message.replace(/^page\.evaluate: (Error: )?/, '').split('\n')[0]);
-  });
+  return page
+    .evaluate(
+      ([o, a]) =>
+        (globalThis as unknown as { nextscaleRemote: Remote }).nextscaleRemote[o as string]!(
+          ...(a as unknown[]),
+        ) as Promise<T>,
+      [op, args] as const,
+    )
+    .catch((err: Error) => {
+      // Keep the page's own message (the suite matches on it), without Playwright's wrapper text.
+      throw new Error(err.message.replace(/^page\.evaluate: (Error: )?/, '').split('\n')[0]);
+    });
 }
 
 function remoteInstance(call: <T>(op: string, ...args: unknown[]) => Promise<T>, id: number): AttentionInstance {

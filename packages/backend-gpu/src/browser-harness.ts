@@ -10,8 +10,22 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildBrowserBundle } from '../browser/build.mjs';
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+export const WEBGPU_FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-angle=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+];
 
 export interface CheckServer {
   url: string;
@@ -19,14 +33,23 @@ export interface CheckServer {
 }
 
 export async function startCheckServer(): Promise<CheckServer> {
-  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
+  if (!existsSync(executablePath))
+    throw new Error(
+      `no Chromium at ${executablePath}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`,
+    );
   const bundle = readFileSync(await buildBrowserBundle());
   const fixtures = fileURLToPath(new URL('../../core/fixtures/var-tiny/', import.meta.url));
   const server: Server = createServer((req, res) => {
     const fixture = /^\/fixtures\/(var|vae|refs)\.safetensors$/.exec(req.url ?? '');
-    if (fixture) res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(`${fixtures}${fixture[1]}.safetensors`));
+    if (fixture)
+      res
+        .writeHead(200, { 'content-type': 'application/octet-stream' })
+        .end(readFileSync(`${fixtures}${fixture[1]}.safetensors`));
     else if (req.url === '/check.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-    else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>nextscale gpu check</title><script src="/check.js"></script>');
+    else
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<!doctype html><title>nextscale gpu check</title><script src="/check.js"></script>');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -36,7 +59,10 @@ export async function startCheckServer(): Promise<CheckServer> {
 }
 
 /** Opens the check page; page errors are collected for the caller to assert on. */
-export async function openCheckPage(url: string, extraFlags: string[] = []): Promise<{ browser: Browser; page: Page; errors: string[] }> {
+export async function openCheckPage(
+  url: string,
+  extraFlags: string[] = [],
+): Promise<{ browser: Browser; page: Page; errors: string[] }> {
   const browser = await chromium.launch({ executablePath, args: [...FLAGS, ...extraFlags] });
   const page = await browser.newPage();
   const errors: string[] = [];

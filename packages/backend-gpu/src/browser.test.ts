@@ -41,7 +41,13 @@ async function inPage<T>(extraFlags: string[], fn: (page: Page) => Promise<T>): 
 }
 
 const run = (mode?: string) => (page: Page) =>
-  page.evaluate((m) => (globalThis as unknown as { nextscaleAttentionCheck(m?: string): Promise<CheckResult> }).nextscaleAttentionCheck(m), mode);
+  page.evaluate(
+    (m) =>
+      (globalThis as unknown as { nextscaleAttentionCheck(m?: string): Promise<CheckResult> }).nextscaleAttentionCheck(
+        m,
+      ),
+    mode,
+  );
 
 describe('gpu backend in headless Chromium', () => {
   it('runs WebGL2 shader kernels (SwiftShader) within float32 accuracy when asked for that mode', async () => {
@@ -61,11 +67,27 @@ describe('gpu backend in headless Chromium', () => {
     expect(r.errMasked).toBeLessThan(5e-6);
   });
 
-  for (const [mode, flags] of [['webgl2', []], ['webgpu', WEBGPU_FLAGS]] as const) {
+  for (const [mode, flags] of [
+    ['webgl2', []],
+    ['webgpu', WEBGPU_FLAGS],
+  ] as const) {
     it(`runs a tiny-model generation in the page on ${mode} kernels and reproduces the reference tokens and image`, async () => {
       const r = await inPage([...flags], (page) =>
         page.evaluate(
-          (m) => (globalThis as unknown as { nextscaleGenerationCheck(m: string, f: string): Promise<{ mode: string; tokenMismatches: number[]; imageErr: number; backends: Record<string, number> }> }).nextscaleGenerationCheck(m, '/fixtures'),
+          (m) =>
+            (
+              globalThis as unknown as {
+                nextscaleGenerationCheck(
+                  m: string,
+                  f: string,
+                ): Promise<{
+                  mode: string;
+                  tokenMismatches: number[];
+                  imageErr: number;
+                  backends: Record<string, number>;
+                }>;
+              }
+            ).nextscaleGenerationCheck(m, '/fixtures'),
           mode,
         ),
       );
@@ -78,7 +100,9 @@ describe('gpu backend in headless Chromium', () => {
   it('runs WebGPU (WGSL) kernels on the software adapter when asked for that mode', async () => {
     const r = await inPage(WEBGPU_FLAGS, run('webgpu'));
     expect(r.mode).toBe('webgpu');
-    expect(r.autoSkipped.find((s) => s.mode === 'webgpu')?.reason).toMatch(/software fallback|no adapter|navigator\.gpu/);
+    expect(r.autoSkipped.find((s) => s.mode === 'webgpu')?.reason).toMatch(
+      /software fallback|no adapter|navigator\.gpu/,
+    );
     expect(r.errFull).toBeLessThan(5e-6);
     expect(r.errMasked).toBeLessThan(5e-6);
     expect(r.errIncremental).toBeLessThan(5e-6);

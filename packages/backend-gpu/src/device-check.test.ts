@@ -13,8 +13,14 @@ import { buildCheckBundle } from '../device/pack.mjs';
 
 // Inside the package so that the bundle resolves the 'webgpu' dev dependency at run time.
 const bundle = fileURLToPath(new URL('../dist-device/check.mjs', import.meta.url));
-const dawnOnMesa = { ...process.env, NEXTSCALE_DAWN_FLAGS: 'backend=opengles', NEXTSCALE_WEBGPU_FEATURE_LEVEL: 'compatibility', EGL_PLATFORM: 'surfaceless' };
-const check = (...args: string[]) => spawnSync(process.execPath, [bundle, ...args], { env: dawnOnMesa, encoding: 'utf8', timeout: 120_000 });
+const dawnOnMesa = {
+  ...process.env,
+  NEXTSCALE_DAWN_FLAGS: 'backend=opengles',
+  NEXTSCALE_WEBGPU_FEATURE_LEVEL: 'compatibility',
+  EGL_PLATFORM: 'surfaceless',
+};
+const check = (...args: string[]) =>
+  spawnSync(process.execPath, [bundle, ...args], { env: dawnOnMesa, encoding: 'utf8', timeout: 120_000 });
 
 beforeAll(async () => {
   await buildCheckBundle(bundle);
@@ -30,7 +36,12 @@ describe('device check (bundled, outside vitest)', () => {
     expect(report.conformance[0]).toMatchObject({ mode: 'webgpu', executor: 'fused-encoder', failed: [] });
     expect(report.conformance[0].adapter).toMatch(/llvmpipe/);
     expect(report.conformance[0].passed).toBeGreaterThanOrEqual(15);
-    expect(report.bench.map((r: { name: string; mask: string }) => `${r.name} ${r.mask}`)).toEqual(['cpu block-causal', 'gpu block-causal', 'cpu none', 'gpu none']);
+    expect(report.bench.map((r: { name: string; mask: string }) => `${r.name} ${r.mask}`)).toEqual([
+      'cpu block-causal',
+      'gpu block-causal',
+      'cpu none',
+      'gpu none',
+    ]);
     for (const row of report.bench) expect(row.seconds).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'gpu-check.md'), 'utf8')).toContain('| gpu | webgpu (llvmpipe');
     expect(run.stdout).toMatch(/all conformance tests passed/);
@@ -46,14 +57,22 @@ describe('device check (bundled, outside vitest)', () => {
   it("says to install the optional 'webgpu' package where Node cannot resolve it, and exits 2", () => {
     const alone = join(mkdtempSync(join(os.tmpdir(), 'gpu-check-alone-')), 'check.mjs');
     copyFileSync(bundle, alone);
-    const run = spawnSync(process.execPath, [alone, '--lengths', '30'], { env: dawnOnMesa, encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync(process.execPath, [alone, '--lengths', '30'], {
+      env: dawnOnMesa,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/mode webgpu cannot be checked here: Node has no WebGPU API: install the optional package 'webgpu'/);
+    expect(run.stderr).toMatch(
+      /mode webgpu cannot be checked here: Node has no WebGPU API: install the optional package 'webgpu'/,
+    );
   });
 
   it('refuses a software adapter unless asked, with the reason, and exits 2', () => {
     const run = check('--lengths', '30');
     expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/mode webgpu cannot be checked here: adapter ".*llvmpipe.*" is a software fallback \(pass --allow-software/);
+    expect(run.stderr).toMatch(
+      /mode webgpu cannot be checked here: adapter ".*llvmpipe.*" is a software fallback \(pass --allow-software/,
+    );
   });
 });

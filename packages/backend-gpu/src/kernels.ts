@@ -98,7 +98,12 @@ export class AttentionKernels {
     const key = `${s.heads}x${s.Lq}x${s.Lk}x${s.d}`;
     let c = this.cache.get(key);
     if (!c) {
-      const common = { constants: { ...s }, precision: 'single', tactic: 'precision', loopMaxIterations: Math.max(s.Lk, s.d) + 1 };
+      const common = {
+        constants: { ...s },
+        precision: 'single',
+        tactic: 'precision',
+        loopMaxIterations: Math.max(s.Lk, s.d) + 1,
+      };
       const scoresSize = s.heads * s.Lq * s.Lk;
       const scores = this.gpu.createKernel(scoresKernel as never, { ...common, output: [scoresSize] });
       const rowMax = this.gpu.createKernel(rowMaxKernel as never, { ...common, output: [s.heads * s.Lq] });
@@ -116,7 +121,14 @@ export class AttentionKernels {
   }
 
   /** q: (heads, Lq, d), k/v: (heads, Lk, d) flat; visible[i] = keys query i sees. */
-  async attend(q: Float32Array, k: Float32Array, v: Float32Array, visible: Float32Array, shape: Shape, scale: number): Promise<Float32Array> {
+  async attend(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    visible: Float32Array,
+    shape: Shape,
+    scale: number,
+  ): Promise<Float32Array> {
     const { fused } = this.compiled(shape);
     const out = (await fused(q, k, v, visible, scale)) as Float32Array;
     this.last = { executor: fused.pipeline.executorKind, mode: fused.backend };

@@ -14,6 +14,8 @@ it('splits a head too large for one launch into blocks of queries without changi
   const ends = [100, 400, 1100];
   const att = await createGpuAttention({ mode: 'webasm' });
   const r = await att.attend(q, k, v, { scale: 0.7, mask: { kind: 'block-causal', scaleEnds: ends } });
-  expect(maxAbsDiff(r.output.data, referenceAttention(q, k, v, 0.7, { kind: 'block-causal', scaleEnds: ends }))).toBeLessThan(5e-6);
+  expect(
+    maxAbsDiff(r.output.data, referenceAttention(q, k, v, 0.7, { kind: 'block-causal', scaleEnds: ends })),
+  ).toBeLessThan(5e-6);
   await att.dispose();
 });

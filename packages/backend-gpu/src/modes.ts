@@ -37,7 +37,8 @@ export interface ModeSupport {
 async function webgpuAdapter(): Promise<ModeSupport> {
   const missing = await ensureNodeWebGPU();
   if (missing) return { ok: false, reason: missing };
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }).navigator!.gpu!;
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }).navigator!
+    .gpu!;
   let adapter: GpuAdapterLike | null = null;
   try {
     adapter = await gpu.requestAdapter();
@@ -46,13 +47,16 @@ async function webgpuAdapter(): Promise<ModeSupport> {
   }
   if (!adapter) return { ok: false, reason: 'requestAdapter() returned no adapter' };
   const info = adapter.info ?? {};
-  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
-  if (adapter.isFallbackAdapter || info.isFallbackAdapter || SOFTWARE.test(name)) return { ok: false, software: true, adapter: name, reason: `adapter "${name}" is a software fallback` };
+  const name =
+    [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
+  if (adapter.isFallbackAdapter || info.isFallbackAdapter || SOFTWARE.test(name))
+    return { ok: false, software: true, adapter: name, reason: `adapter "${name}" is a software fallback` };
   return { ok: true, adapter: name, reason: `hardware WebGPU adapter "${name}"` };
 }
 
 function webgl2Renderer(): string | undefined {
-  const doc = (globalThis as { document?: { createElement(tag: string): { getContext(kind: string): unknown } } }).document;
+  const doc = (globalThis as { document?: { createElement(tag: string): { getContext(kind: string): unknown } } })
+    .document;
   if (!doc) return undefined;
   const gl = doc.createElement('canvas').getContext('webgl2') as {
     getExtension(name: string): { UNMASKED_RENDERER_WEBGL: number } | null;
@@ -74,14 +78,21 @@ export async function modeSupported(mode: GpuMode): Promise<ModeSupport> {
     case 'webgl2': {
       if (!GPU.isWebGL2Supported) return { ok: false, reason: 'no WebGL2 context (not a browser, or disabled)' };
       const renderer = webgl2Renderer();
-      return { ok: true, adapter: renderer, software: renderer ? SOFTWARE.test(renderer) : undefined, reason: 'WebGL2 context available' };
+      return {
+        ok: true,
+        adapter: renderer,
+        software: renderer ? SOFTWARE.test(renderer) : undefined,
+        reason: 'WebGL2 context available',
+      };
     }
     case 'headlessgl':
       return GPU.isHeadlessGLSupported
         ? { ok: true, reason: 'headless-gl available' }
         : { ok: false, reason: 'headless-gl (the optional native "gl" package) is not built here' };
     case 'webasm':
-      return GPU.isWebAssemblySupported ? { ok: true, reason: 'WebAssembly available' } : { ok: false, reason: 'no WebAssembly' };
+      return GPU.isWebAssemblySupported
+        ? { ok: true, reason: 'WebAssembly available' }
+        : { ok: false, reason: 'no WebAssembly' };
     case 'cpu':
       return { ok: true, reason: "gpu.js's plain JavaScript kernels" };
   }
@@ -90,7 +101,8 @@ export async function modeSupported(mode: GpuMode): Promise<ModeSupport> {
 /** The mode to use: the requested one (any adapter, even software), or the best hardware one. */
 export async function chooseMode(requested?: GpuMode): Promise<ModeChoice> {
   if (requested) {
-    if (!GPU_MODES.includes(requested)) return { mode: null, reason: `unknown gpu.js mode "${requested}" (known: ${GPU_MODES.join(', ')})`, skipped: [] };
+    if (!GPU_MODES.includes(requested))
+      return { mode: null, reason: `unknown gpu.js mode "${requested}" (known: ${GPU_MODES.join(', ')})`, skipped: [] };
     const s = await modeSupported(requested);
     return s.ok
       ? { mode: requested, adapter: s.adapter, reason: `mode "${requested}" requested: ${s.reason}`, skipped: [] }
@@ -102,13 +114,18 @@ export async function chooseMode(requested?: GpuMode): Promise<ModeChoice> {
   skipped.push({ mode: 'webgpu', reason: gpu.reason });
   if (GPU.isWebGL2Supported) {
     const renderer = webgl2Renderer();
-    if (renderer && !SOFTWARE.test(renderer)) return { mode: 'webgl2', adapter: renderer, reason: `WebGL2 on "${renderer}"`, skipped };
+    if (renderer && !SOFTWARE.test(renderer))
+      return { mode: 'webgl2', adapter: renderer, reason: `WebGL2 on "${renderer}"`, skipped };
     skipped.push({ mode: 'webgl2', reason: renderer ? `renderer "${renderer}" is software` : 'renderer unknown' });
   } else skipped.push({ mode: 'webgl2', reason: 'no WebGL2 context' });
   if (GPU.isHeadlessGLSupported) return { mode: 'headlessgl', reason: 'headless-gl on a real device', skipped };
   skipped.push({ mode: 'headlessgl', reason: 'headless-gl not built here' });
   if (GPU.isWebAssemblySupported) {
-    return { mode: 'webasm', reason: `no hardware GPU path (${skipped.map((s) => `${s.mode}: ${s.reason}`).join('; ')}); using WebAssembly`, skipped };
+    return {
+      mode: 'webasm',
+      reason: `no hardware GPU path (${skipped.map((s) => `${s.mode}: ${s.reason}`).join('; ')}); using WebAssembly`,
+      skipped,
+    };
   }
   return { mode: null, reason: 'no usable gpu.js mode', skipped };
 }

@@ -23,7 +23,8 @@ interface NavigatorGpu {
 
 // In a variable so that bundlers leave the optional package alone.
 const DAWN_PACKAGE = 'webgpu';
-const MISSING = "Node has no WebGPU API: install the optional package 'webgpu' (Dawn's Node binding) to run on a GPU adapter";
+const MISSING =
+  "Node has no WebGPU API: install the optional package 'webgpu' (Dawn's Node binding) to run on a GPU adapter";
 
 let installed: Promise<string | undefined> | undefined;
 
@@ -49,10 +50,12 @@ async function install(): Promise<string | undefined> {
     return `the 'webgpu' package is installed but failed to load: ${(err as Error).message.split('\n')[0]}`;
   }
   const { dawnFlags: flags, webgpuFeatureLevel: featureLevel } = readSettings();
-  if (!flags.length && !vulkanLoaderFound()) return 'no Vulkan loader (libvulkan.so.1) for Dawn: install it (Debian/Ubuntu: libvulkan1) with the GPU driver';
+  if (!flags.length && !vulkanLoaderFound())
+    return 'no Vulkan loader (libvulkan.so.1) for Dawn: install it (Debian/Ubuntu: libvulkan1) with the GPU driver';
   const dawnGpu = dawn.create(flags);
   // gpu.js reads the WebGPU enums (GPUBufferUsage, GPUMapMode, …) as globals, as in a browser.
-  for (const [name, value] of Object.entries(dawn.globals)) if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value;
+  for (const [name, value] of Object.entries(dawn.globals))
+    if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value;
   const gpu: NavigatorGpu = featureLevel
     ? {
         requestAdapter: (options) => dawnGpu.requestAdapter({ featureLevel, ...options }),

@@ -68,19 +68,31 @@ const lowrank = await createLowrankAttention({ epsilon });
 {
   // JIT and WebAssembly warm-up on a throwaway shape, so the first measured row is not penalised.
   const [q, k, v] = [unitRows(155, 16), unitRows(155, 16), unitRows(155, 16)];
-  const spec = { scale: 0.25, mask: { kind: 'block-causal', scaleEnds: [1, 5, 14, 30, 55, 91, 155] }, logitBound: 0.25, epsilon };
+  const spec = {
+    scale: 0.25,
+    mask: { kind: 'block-causal', scaleEnds: [1, 5, 14, 30, 55, 91, 155] },
+    logitBound: 0.25,
+    epsilon,
+  };
   for (let i = 0; i < 20; i++) await Promise.all([lowrank.attend(q, k, v, spec), exact.attend(q, k, v, spec)]);
 }
 const rows = [];
-console.log(`machine: ${os.cpus()[0]?.model}, ${os.availableParallelism()} cores, node ${process.version}; load ${os.loadavg()[0].toFixed(2)}; median of ${reps} after a warm-up`);
-console.log('| d | L | β | degree | rank | C_lr / C_ex | t_lr ms | t_ex ms | κ* |\n|---|---|---|---|---|---|---|---|---|');
+console.log(
+  `machine: ${os.cpus()[0]?.model}, ${os.availableParallelism()} cores, node ${process.version}; load ${os.loadavg()[0].toFixed(2)}; median of ${reps} after a warm-up`,
+);
+console.log(
+  '| d | L | β | degree | rank | C_lr / C_ex | t_lr ms | t_ex ms | κ* |\n|---|---|---|---|---|---|---|---|---|',
+);
 for (const d of list(o.dims)) {
   for (const L of list(o.lengths)) {
     const pyramid = PYRAMIDS[L];
     if (!pyramid) throw new Error(`no pyramid for L = ${L} (known: ${Object.keys(PYRAMIDS).join(', ')})`);
     const scaleEnds = scaleEndsOf(pyramid);
     const [q, k] = [unitRows(L, d), unitRows(L, d)];
-    const v = new Tensor([1, 1, L, d], Float32Array.from(rng.normalArray(L * d), (x) => Math.max(-0.5, Math.min(0.5, x / 4))));
+    const v = new Tensor(
+      [1, 1, L, d],
+      Float32Array.from(rng.normalArray(L * d), (x) => Math.max(-0.5, Math.min(0.5, x / 4))),
+    );
     for (const beta of list(o.betas)) {
       const spec = { scale: beta, mask: { kind: 'block-causal', scaleEnds }, logitBound: beta, epsilon };
       const lr = await seconds(() => lowrank.attend(q, k, v, spec));
@@ -91,9 +103,22 @@ for (const d of list(o.dims)) {
       }
       const ex = await seconds(() => exact.attend(q, k, v, spec));
       const kappa = (ex.seconds * cert.estCostLowrank) / (lr.seconds * cert.estCostExact);
-      const row = { d, L, beta, degree: cert.degree, rank: cert.rank, costLowrank: cert.estCostLowrank, costExact: cert.estCostExact, secondsLowrank: lr.seconds, secondsExact: ex.seconds, kappa };
+      const row = {
+        d,
+        L,
+        beta,
+        degree: cert.degree,
+        rank: cert.rank,
+        costLowrank: cert.estCostLowrank,
+        costExact: cert.estCostExact,
+        secondsLowrank: lr.seconds,
+        secondsExact: ex.seconds,
+        kappa,
+      };
       rows.push(row);
-      console.log(`| ${d} | ${L} | ${beta} | ${row.degree} | ${row.rank} | ${(row.costLowrank / row.costExact).toFixed(2)} | ${(lr.seconds * 1000).toFixed(2)} | ${(ex.seconds * 1000).toFixed(2)} | ${kappa.toFixed(3)} |`);
+      console.log(
+        `| ${d} | ${L} | ${beta} | ${row.degree} | ${row.rank} | ${(row.costLowrank / row.costExact).toFixed(2)} | ${(lr.seconds * 1000).toFixed(2)} | ${(ex.seconds * 1000).toFixed(2)} | ${kappa.toFixed(3)} |`,
+      );
     }
   }
 }
@@ -103,11 +128,18 @@ await lowrank.dispose();
 if (!rows.length) throw new Error('no case could be certified: nothing to calibrate');
 const kappaStar = median(rows.map((r) => r.kappa));
 const spread = [Math.min(...rows.map((r) => r.kappa)), Math.max(...rows.map((r) => r.kappa))];
-console.log(`\nκ* (median over ${rows.length} cases) = ${kappaStar.toFixed(3)}; range ${spread[0].toFixed(3)}–${spread[1].toFixed(3)}; the policy's default is 0.5.`);
-console.log(`On this machine, against the cpu backend: "policy": { "kappa": ${kappaStar.toPrecision(2)} } in nextscale.config.json.`);
+console.log(
+  `\nκ* (median over ${rows.length} cases) = ${kappaStar.toFixed(3)}; range ${spread[0].toFixed(3)}–${spread[1].toFixed(3)}; the policy's default is 0.5.`,
+);
+console.log(
+  `On this machine, against the cpu backend: "policy": { "kappa": ${kappaStar.toPrecision(2)} } in nextscale.config.json.`,
+);
 if (o.out) {
   const dir = resolve(o.out);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'kappa.json'), `${JSON.stringify({ machine: os.cpus()[0]?.model, cores: os.availableParallelism(), reps, epsilon, kappaStar, rows }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, 'kappa.json'),
+    `${JSON.stringify({ machine: os.cpus()[0]?.model, cores: os.availableParallelism(), reps, epsilon, kappaStar, rows }, null, 2)}\n`,
+  );
   console.log(`wrote ${join(dir, 'kappa.json')}`);
 }

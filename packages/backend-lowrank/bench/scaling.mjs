@@ -159,7 +159,8 @@ function sampledError(out, d, picks, ref) {
   return m;
 }
 
-const fmtS = (s) => (s === null || s === undefined ? '–' : s >= 100 ? s.toFixed(0) : s >= 1 ? s.toFixed(2) : s.toFixed(3));
+const fmtS = (s) =>
+  s === null || s === undefined ? '–' : s >= 100 ? s.toFixed(0) : s >= 1 ? s.toFixed(2) : s.toFixed(3);
 const fmtE = (x) => (x === null || x === undefined ? '–' : x.toExponential(2));
 
 // ------------------------------------------------------------------------------------------------
@@ -168,8 +169,20 @@ const fmtE = (x) => (x === null || x === undefined ? '–' : x.toExponential(2))
 const lowrank = createLowrankAttention({ epsilon });
 // The exact baseline is whichever 'cpu' backend the caller registered (this package imports no other backend).
 const cpu = await createRegisteredBackend('cpu');
-const info = { machine: machine(), started: new Date().toISOString(), epsilon, reps, exactLimit, dims, betas, ns, quick };
-console.error(`machine: ${info.machine.cpu}, ${info.machine.cores} cores, node ${info.machine.node}, load ${info.machine.loadavg.join(' ')}`);
+const info = {
+  machine: machine(),
+  started: new Date().toISOString(),
+  epsilon,
+  reps,
+  exactLimit,
+  dims,
+  betas,
+  ns,
+  quick,
+};
+console.error(
+  `machine: ${info.machine.cpu}, ${info.machine.cores} cores, node ${info.machine.node}, load ${info.machine.loadavg.join(' ')}`,
+);
 const results = [];
 const exactRuns = [];
 
@@ -204,23 +217,54 @@ for (const d of dims) {
       exact.runs = times.length;
       prevExact = { n, seconds: exact.seconds, W };
     }
-    exactRuns.push({ d, n, L, W, seconds: exact.seconds, runs: exact.runs, skipped: exact.skipped, predicted: exact.predicted });
-    console.error(`d=${d} n=${n} L=${L}: exact ${exact.seconds !== null ? `${fmtS(exact.seconds)} s (${exact.runs} runs)` : `skipped: ${exact.skipped}`}`);
+    exactRuns.push({
+      d,
+      n,
+      L,
+      W,
+      seconds: exact.seconds,
+      runs: exact.runs,
+      skipped: exact.skipped,
+      predicted: exact.predicted,
+    });
+    console.error(
+      `d=${d} n=${n} L=${L}: exact ${exact.seconds !== null ? `${fmtS(exact.seconds)} s (${exact.runs} runs)` : `skipped: ${exact.skipped}`}`,
+    );
 
     for (const beta of betas) {
-      const row = { d, n, L, W, beta, epsilon, exactSeconds: exact.seconds, exactRuns: exact.runs, exactSkipped: exact.skipped, exactPredicted: exact.predicted };
+      const row = {
+        d,
+        n,
+        L,
+        W,
+        beta,
+        epsilon,
+        exactSeconds: exact.seconds,
+        exactRuns: exact.runs,
+        exactSkipped: exact.skipped,
+        exactPredicted: exact.predicted,
+      };
       if (refused.has(beta)) {
         const first = refused.get(beta);
-        results.push({ ...row, lowrankSeconds: null, refused: null, notRun: true, note: `not run: refused at n = ${first.n} (degree/rank only grow with n)` });
+        results.push({
+          ...row,
+          lowrankSeconds: null,
+          refused: null,
+          notRun: true,
+          note: `not run: refused at n = ${first.n} (degree/rank only grow with n)`,
+        });
         continue;
       }
       const so = { batch: 1, heads: 1, headDim: d, scale: beta, logitBound: beta };
       const first = await generate(lowrank, so, q, k, v, ends, d); // warm-up and the outputs we check
       const times = [];
-      if (first.seconds < 60) for (let r = 0; r < reps; r++) times.push((await generate(lowrank, so, q, k, v, ends, d)).seconds);
+      if (first.seconds < 60)
+        for (let r = 0; r < reps; r++) times.push((await generate(lowrank, so, q, k, v, ends, d)).seconds);
       else times.push(first.seconds); // a long run: the JIT warm-up is negligible, keep the first
       const certs = first.results.map((r) => r.certificate).filter(Boolean);
-      const exactScales = first.results.map((r, s) => (r.certificate ? null : `scale ${s}: ${r.exactReason}`)).filter(Boolean);
+      const exactScales = first.results
+        .map((r, s) => (r.certificate ? null : `scale ${s}: ${r.exactReason}`))
+        .filter(Boolean);
       const last = first.results[first.results.length - 1];
       const ref = referenceRows(q, k, v, d, beta, picks);
       const errSampled = sampledError(first.out, d, picks, ref);
@@ -231,7 +275,8 @@ for (const d of dims) {
       }
       const boundMax = certs.length ? Math.max(...certs.map((c) => c.errBoundMax)) : null;
       const lowrankSeconds = median(times);
-      const finalRefusal = !last.certificate && /cannot certify|critical/.test(last.exactReason ?? '') ? last.exactReason : null;
+      const finalRefusal =
+        !last.certificate && /cannot certify|critical/.test(last.exactReason ?? '') ? last.exactReason : null;
       if (finalRefusal && /cannot certify/.test(finalRefusal)) refused.set(beta, { n, reason: finalRefusal });
       results.push({
         ...row,
@@ -253,7 +298,9 @@ for (const d of dims) {
       });
       console.error(
         `  β=${beta}: lowrank ${fmtS(lowrankSeconds)} s` +
-          (certs.length ? ` (degree ${results.at(-1).degree}, rank ${results.at(-1).rank}, err ${fmtE(errSampled)} ≤ bound ${fmtE(boundMax)})` : '') +
+          (certs.length
+            ? ` (degree ${results.at(-1).degree}, rank ${results.at(-1).rank}, err ${fmtE(errSampled)} ≤ bound ${fmtE(boundMax)})`
+            : '') +
           (finalRefusal ? ` — exact: ${finalRefusal}` : '') +
           (results.at(-1).speedup ? `, speedup ${results.at(-1).speedup.toFixed(1)}×` : ''),
       );
@@ -267,10 +314,26 @@ for (const d of dims) {
 const slopes = [];
 for (const d of dims) {
   const ex = exactRuns.filter((r) => r.d === d && r.seconds !== null).map((r) => [r.n, r.seconds]);
-  slopes.push({ d, config: 'exact (cpu)', slope: logLogSlope(ex), slopeLarge: logLogSlope(ex.filter(([n]) => n >= 32)), points: ex.length });
+  slopes.push({
+    d,
+    config: 'exact (cpu)',
+    slope: logLogSlope(ex),
+    slopeLarge: logLogSlope(ex.filter(([n]) => n >= 32)),
+    points: ex.length,
+  });
   for (const beta of betas) {
-    const lr = results.filter((r) => r.d === d && r.beta === beta && r.lowrankSeconds !== null && !r.refused && !r.notRun).map((r) => [r.n, r.lowrankSeconds]);
-    if (lr.length) slopes.push({ d, config: `lowrank β=${beta}`, beta, slope: logLogSlope(lr), slopeLarge: logLogSlope(lr.filter(([n]) => n >= 32)), points: lr.length });
+    const lr = results
+      .filter((r) => r.d === d && r.beta === beta && r.lowrankSeconds !== null && !r.refused && !r.notRun)
+      .map((r) => [r.n, r.lowrankSeconds]);
+    if (lr.length)
+      slopes.push({
+        d,
+        config: `lowrank β=${beta}`,
+        beta,
+        slope: logLogSlope(lr),
+        slopeLarge: logLogSlope(lr.filter(([n]) => n >= 32)),
+        points: lr.length,
+      });
   }
 }
 
@@ -280,25 +343,53 @@ for (const d of dims) {
 mkdirSync(outDir, { recursive: true });
 info.finished = new Date().toISOString();
 info.loadavgEnd = os.loadavg().map((x) => +x.toFixed(2));
-writeFileSync(join(outDir, 'scaling.json'), JSON.stringify({ info, exact: exactRuns, results, slopes }, null, 2) + '\n');
+writeFileSync(
+  join(outDir, 'scaling.json'),
+  JSON.stringify({ info, exact: exactRuns, results, slopes }, null, 2) + '\n',
+);
 
 const md = [];
 md.push('# Scaling study: lowrank prefix state vs exact CPU attention', '');
-md.push(`Machine: ${info.machine.cpu}, ${info.machine.cores} cores, ${info.machine.memGiB} GiB, ${info.machine.platform}, node ${info.machine.node}; load average ${info.machine.loadavg.join(' / ')} at start, ${info.loadavgEnd.join(' / ')} at end.`);
-md.push(`Doubling pyramid (scales 1, 2, 4, …, n), batch 1, one head; q, k on the unit sphere, τ = β (logit bound exactly β, passed as the static bound); v ~ N(0, 1); ε = ${epsilon}; family minimax-rel (the default); caps gMax 8, rMax 5000.`);
-md.push(`Times are medians of ${reps} runs of a whole generation through the incremental state (exact: fewer runs when one run is predicted above 15 s, skipped above ${exactLimit} s). Exact time does not depend on β; it is measured once per (d, n). "err" is the max abs error over up to 96 sampled query rows per scale against a float64 reference; "bound" is the largest per-scale certified errBoundMax.`, '');
+md.push(
+  `Machine: ${info.machine.cpu}, ${info.machine.cores} cores, ${info.machine.memGiB} GiB, ${info.machine.platform}, node ${info.machine.node}; load average ${info.machine.loadavg.join(' / ')} at start, ${info.loadavgEnd.join(' / ')} at end.`,
+);
+md.push(
+  `Doubling pyramid (scales 1, 2, 4, …, n), batch 1, one head; q, k on the unit sphere, τ = β (logit bound exactly β, passed as the static bound); v ~ N(0, 1); ε = ${epsilon}; family minimax-rel (the default); caps gMax 8, rMax 5000.`,
+);
+md.push(
+  `Times are medians of ${reps} runs of a whole generation through the incremental state (exact: fewer runs when one run is predicted above 15 s, skipped above ${exactLimit} s). Exact time does not depend on β; it is measured once per (d, n). "err" is the max abs error over up to 96 sampled query rows per scale against a float64 reference; "bound" is the largest per-scale certified errBoundMax.`,
+  '',
+);
 md.push('| d | β | n | L | lowrank s | exact s | speedup | degree | rank | err | bound | exact scales | note |');
 md.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  const speed = r.speedup ? `${r.speedup.toFixed(1)}×` : r.speedupExtrapolated ? `≈${r.speedupExtrapolated.toFixed(1)}× (extrap.)` : '–';
-  const allExact = r.exactScales && r.certifiedScales === 0 && !r.refused ? 'every scale exact (cost model: exact cheaper or β ≥ ln L at the prefix)' : '';
-  const note = r.refused ? `refused: ${r.refused.replace(/\|/g, '/')}` : r.note ?? (r.exactSkipped ? `exact skipped: ${r.exactSkipped}` : allExact);
+  const speed = r.speedup
+    ? `${r.speedup.toFixed(1)}×`
+    : r.speedupExtrapolated
+      ? `≈${r.speedupExtrapolated.toFixed(1)}× (extrap.)`
+      : '–';
+  const allExact =
+    r.exactScales && r.certifiedScales === 0 && !r.refused
+      ? 'every scale exact (cost model: exact cheaper or β ≥ ln L at the prefix)'
+      : '';
+  const note = r.refused
+    ? `refused: ${r.refused.replace(/\|/g, '/')}`
+    : (r.note ?? (r.exactSkipped ? `exact skipped: ${r.exactSkipped}` : allExact));
   md.push(
     `| ${r.d} | ${r.beta} | ${r.n} | ${r.L} | ${fmtS(r.lowrankSeconds)} | ${r.exactSeconds !== null ? fmtS(r.exactSeconds) : r.exactPredicted ? `≈${fmtS(r.exactPredicted)} (pred.)` : '–'} | ${speed} | ${r.degree ?? '–'} | ${r.rank ?? '–'} | ${fmtE(r.errSampled)} | ${fmtE(r.errBoundMax)} | ${r.exactScales ? r.exactScales.length : '–'} | ${note} |`,
   );
 }
-md.push('', '## Fitted log-log slope of time vs n', '', '| d | configuration | slope (all n) | slope (n ≥ 32) | points |', '|---|---|---|---|---|');
-for (const s of slopes) md.push(`| ${s.d} | ${s.config} | ${s.slope === null ? '–' : s.slope.toFixed(2)} | ${s.slopeLarge === null ? '–' : s.slopeLarge.toFixed(2)} | ${s.points} |`);
+md.push(
+  '',
+  '## Fitted log-log slope of time vs n',
+  '',
+  '| d | configuration | slope (all n) | slope (n ≥ 32) | points |',
+  '|---|---|---|---|---|',
+);
+for (const s of slopes)
+  md.push(
+    `| ${s.d} | ${s.config} | ${s.slope === null ? '–' : s.slope.toFixed(2)} | ${s.slopeLarge === null ? '–' : s.slopeLarge.toFixed(2)} | ${s.points} |`,
+  );
 writeFileSync(join(outDir, 'scaling.md'), md.join('\n') + '\n');
 
 // Hand-written SVG: one log-log panel per head dim, time vs n, lowrank per β and the exact line.
@@ -314,7 +405,9 @@ const xMax = Math.max(...ns);
 const svg = [];
 const W = dims.length * panelW;
 const H = panelH + 70;
-svg.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
+svg.push(
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+);
 svg.push(`<rect width="${W}" height="${H}" fill="white"/>`);
 dims.forEach((d, p) => {
   const x0 = p * panelW + margin.l;
@@ -323,40 +416,62 @@ dims.forEach((d, p) => {
   const h = panelH - margin.t - margin.b;
   const X = (n) => x0 + (w * Math.log(n / xMin)) / Math.log(xMax / xMin || 2);
   const Y = (s) => y0 + h - (h * Math.log(s / yMin)) / Math.log(yMax / yMin);
-  svg.push(`<text x="${x0 + w / 2}" y="20" text-anchor="middle" font-size="13" font-weight="bold">head dim ${d}: time per generation vs n (log-log)</text>`);
+  svg.push(
+    `<text x="${x0 + w / 2}" y="20" text-anchor="middle" font-size="13" font-weight="bold">head dim ${d}: time per generation vs n (log-log)</text>`,
+  );
   svg.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#333"/>`);
   for (let e = Math.log10(yMin); e <= Math.log10(yMax); e++) {
     const y = Y(10 ** e);
-    svg.push(`<line x1="${x0}" y1="${y}" x2="${x0 + w}" y2="${y}" stroke="#ddd"/><text x="${x0 - 6}" y="${y + 4}" text-anchor="end">1e${e}</text>`);
+    svg.push(
+      `<line x1="${x0}" y1="${y}" x2="${x0 + w}" y2="${y}" stroke="#ddd"/><text x="${x0 - 6}" y="${y + 4}" text-anchor="end">1e${e}</text>`,
+    );
   }
   for (const n of ns) {
     const x = X(n);
-    svg.push(`<line x1="${x}" y1="${y0}" x2="${x}" y2="${y0 + h}" stroke="#eee"/><text x="${x}" y="${y0 + h + 16}" text-anchor="middle">${n}</text>`);
+    svg.push(
+      `<line x1="${x}" y1="${y0}" x2="${x}" y2="${y0 + h}" stroke="#eee"/><text x="${x}" y="${y0 + h + 16}" text-anchor="middle">${n}</text>`,
+    );
   }
-  svg.push(`<text x="${x0 + w / 2}" y="${y0 + h + 34}" text-anchor="middle">n (last scale side; L = (4n² − 1)/3)</text>`);
-  svg.push(`<text x="${p * panelW + 14}" y="${y0 + h / 2}" transform="rotate(-90 ${p * panelW + 14} ${y0 + h / 2})" text-anchor="middle">seconds</text>`);
+  svg.push(
+    `<text x="${x0 + w / 2}" y="${y0 + h + 34}" text-anchor="middle">n (last scale side; L = (4n² − 1)/3)</text>`,
+  );
+  svg.push(
+    `<text x="${p * panelW + 14}" y="${y0 + h / 2}" transform="rotate(-90 ${p * panelW + 14} ${y0 + h / 2})" text-anchor="middle">seconds</text>`,
+  );
   const line = (pts, color, dash, label, li) => {
     if (!pts.length) return;
-    svg.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash ? ' stroke-dasharray="6 4"' : ''} points="${pts.map(([n, s]) => `${X(n).toFixed(1)},${Y(s).toFixed(1)}`).join(' ')}"/>`);
-    for (const [n, s] of pts) svg.push(`<circle cx="${X(n).toFixed(1)}" cy="${Y(s).toFixed(1)}" r="3" fill="${color}"/>`);
+    svg.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2"${dash ? ' stroke-dasharray="6 4"' : ''} points="${pts.map(([n, s]) => `${X(n).toFixed(1)},${Y(s).toFixed(1)}`).join(' ')}"/>`,
+    );
+    for (const [n, s] of pts)
+      svg.push(`<circle cx="${X(n).toFixed(1)}" cy="${Y(s).toFixed(1)}" r="3" fill="${color}"/>`);
     const ly = y0 + 12 + li * 15;
-    svg.push(`<line x1="${x0 + 8}" y1="${ly - 4}" x2="${x0 + 28}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${dash ? ' stroke-dasharray="6 4"' : ''}/><text x="${x0 + 32}" y="${ly}">${label}</text>`);
+    svg.push(
+      `<line x1="${x0 + 8}" y1="${ly - 4}" x2="${x0 + 28}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${dash ? ' stroke-dasharray="6 4"' : ''}/><text x="${x0 + 32}" y="${ly}">${label}</text>`,
+    );
   };
   let li = 0;
   const ex = exactRuns.filter((r) => r.d === d && r.seconds !== null).map((r) => [r.n, r.seconds]);
   const exSlope = slopes.find((s) => s.d === d && s.config === 'exact (cpu)')?.slope;
   line(ex, '#000', true, `exact cpu (slope ${exSlope?.toFixed(2) ?? '–'})`, li++);
   betas.forEach((beta, bi) => {
-    const pts = results.filter((r) => r.d === d && r.beta === beta && r.lowrankSeconds !== null && !r.refused).map((r) => [r.n, r.lowrankSeconds]);
+    const pts = results
+      .filter((r) => r.d === d && r.beta === beta && r.lowrankSeconds !== null && !r.refused)
+      .map((r) => [r.n, r.lowrankSeconds]);
     const s = slopes.find((x) => x.d === d && x.beta === beta);
-    if (pts.length) line(pts, colors[bi % colors.length], false, `lowrank β=${beta} (slope ${s?.slope?.toFixed(2) ?? '–'})`, li++);
+    if (pts.length)
+      line(pts, colors[bi % colors.length], false, `lowrank β=${beta} (slope ${s?.slope?.toFixed(2) ?? '–'})`, li++);
     else {
       const ly = y0 + 12 + li++ * 15;
-      svg.push(`<text x="${x0 + 32}" y="${ly}" fill="${colors[bi % colors.length]}">β=${beta}: refused (exact), see table</text>`);
+      svg.push(
+        `<text x="${x0 + 32}" y="${ly}" fill="${colors[bi % colors.length]}">β=${beta}: refused (exact), see table</text>`,
+      );
     }
   });
 });
-svg.push(`<text x="10" y="${H - 10}" fill="#555">${info.machine.cpu}, ${info.machine.cores} cores, node ${info.machine.node}; ε = ${epsilon}; medians of ${reps} runs</text>`);
+svg.push(
+  `<text x="10" y="${H - 10}" fill="#555">${info.machine.cpu}, ${info.machine.cores} cores, node ${info.machine.node}; ε = ${epsilon}; medians of ${reps} runs</text>`,
+);
 svg.push('</svg>');
 writeFileSync(join(outDir, 'scaling.svg'), svg.join('\n') + '\n');
 console.error(`wrote ${join(outDir, 'scaling.json')}, scaling.md, scaling.svg`);

@@ -38,7 +38,9 @@ function check(c: Case, r: AttentionResult): Outcome {
   const vmax = Math.max(1, maxAbs(c.v.data));
   if (r.certificate) {
     const cert = r.certificate;
-    expect(err, `${c.label}: measured ${err} > certified ${cert.errBoundMax}`).toBeLessThanOrEqual(cert.errBoundMax + 1e-12 * vmax);
+    expect(err, `${c.label}: measured ${err} > certified ${cert.errBoundMax}`).toBeLessThanOrEqual(
+      cert.errBoundMax + 1e-12 * vmax,
+    );
     expect(cert.errBoundMax, `${c.label}: bound above ε`).toBeLessThanOrEqual(c.epsilon + 1e-6 * vmax);
     expect(cert.deltaPoly + cert.deltaFp).toBeLessThan(1);
     expect(cert.regime).toBe('subcritical');
@@ -47,13 +49,24 @@ function check(c: Case, r: AttentionResult): Outcome {
     return { certified: true, err, bound: cert.errBoundMax };
   }
   expect(err, `${c.label}: uncertified result is not exact (${r.exactReason})`).toBeLessThanOrEqual(1e-5 * vmax);
-  expect(r.exactReason, `${c.label}: exact result without a reason`).toMatch(/critical regime|cannot certify|exact is cheaper/);
+  expect(r.exactReason, `${c.label}: exact result without a reason`).toMatch(
+    /critical regime|cannot certify|exact is cheaper/,
+  );
   return { certified: false, err };
 }
 
-async function run(c: Case, options: LowrankOptions = { exactWhenCheaper: false, gMax: 12, rMax: 20000 }): Promise<Outcome> {
+async function run(
+  c: Case,
+  options: LowrankOptions = { exactWhenCheaper: false, gMax: 12, rMax: 20000 },
+): Promise<Outcome> {
   const att = createLowrankAttention(options);
-  const r = await att.attend(c.q, c.k, c.v, { scale: c.scale, mask: c.mask, family: c.family, epsilon: c.epsilon, logitBound: c.logitBound } as never);
+  const r = await att.attend(c.q, c.k, c.v, {
+    scale: c.scale,
+    mask: c.mask,
+    family: c.family,
+    epsilon: c.epsilon,
+    logitBound: c.logitBound,
+  } as never);
   return check(c, r);
 }
 
@@ -111,7 +124,9 @@ describe('one-shot lowrank: certificates hold on seeded random inputs', () => {
           for (const beta of [0.05, 0.5, 2, 4]) {
             for (const causal of [false, true]) {
               const L = Math.max(40, Math.ceil(2 * Math.exp(beta)) + 8);
-              const mask: AttentionMask = causal ? { kind: 'block-causal', scaleEnds: [1, 5, 14, L] } : { kind: 'none' };
+              const mask: AttentionMask = causal
+                ? { kind: 'block-causal', scaleEnds: [1, 5, 14, L] }
+                : { kind: 'none' };
               const base = ballRows(rng, L, d, 1, 0.999);
               const u = base.subarray(0, d);
               let q = ballRows(rng, L, d, 1);
@@ -152,7 +167,8 @@ describe('one-shot lowrank: certificates hold on seeded random inputs', () => {
         }
       }
     }
-    for (const kind of ['aligned', 'constant-rows', 'equal-keys', 'q-neg-k']) expect(counts[kind]!.certified, kind).toBeGreaterThan(10);
+    for (const kind of ['aligned', 'constant-rows', 'equal-keys', 'q-neg-k'])
+      expect(counts[kind]!.certified, kind).toBeGreaterThan(10);
     // A value range of ~10^4 makes δ ≤ ε/(ε+ρ) uncertifiable within the caps: exact, with a reason.
     expect(counts['huge-column']!.certified).toBeLessThan(counts['huge-column']!.total);
   });
@@ -164,12 +180,19 @@ describe('one-shot lowrank: what the result says', () => {
   const d = 4;
   const q = new Tensor([1, 1, L, d], ballRows(rng, L, d, 1));
   const k = new Tensor([1, 1, L, d], ballRows(rng, L, d, 1));
-  const v = new Tensor([1, 1, L, d], Float32Array.from({ length: L * d }, () => rng.normal()));
+  const v = new Tensor(
+    [1, 1, L, d],
+    Float32Array.from({ length: L * d }, () => rng.normal()),
+  );
   const mask: AttentionMask = { kind: 'block-causal', scaleEnds: [1, 5, 21, 56, L] };
 
   it('the block-causal recurrence equals the explicitly masked low-rank attention D̃⁻¹((U1U2ᵀ)∘M)V', async () => {
     for (const family of FAMILIES) {
-      const r = await createLowrankAttention({ exactWhenCheaper: false }).attend(q, k, v, { scale: 0.8, mask, family } as never);
+      const r = await createLowrankAttention({ exactWhenCheaper: false }).attend(q, k, v, {
+        scale: 0.8,
+        mask,
+        family,
+      } as never);
       const cert = r.certificate!;
       expect(cert, family).toBeDefined();
       const P = certifiedPolynomial(family, cert.beta, cert.degree).coeffs;
@@ -207,7 +230,11 @@ describe('one-shot lowrank: what the result says', () => {
     expect(c.estCostExact).toBeGreaterThan(0);
     expect(c.guardTripped).toBe(false);
     expect(c.recomputed).toEqual([]);
-    const withBound = await createLowrankAttention({ exactWhenCheaper: false }).attend(q, k, v, { scale: 0.5, mask, logitBound: 0.3 });
+    const withBound = await createLowrankAttention({ exactWhenCheaper: false }).attend(q, k, v, {
+      scale: 0.5,
+      mask,
+      logitBound: 0.3,
+    });
     expect(withBound.certificate!.betaSource).toBe('l2-static');
     expect(withBound.certificate!.beta).toBe(0.3);
   });
@@ -216,14 +243,21 @@ describe('one-shot lowrank: what the result says', () => {
     const att = createLowrankAttention({ exactWhenCheaper: true });
     const critical = await att.attend(q, k, v, { scale: 6, mask });
     expect(critical.certificate).toBeUndefined();
-    expect(critical.exactReason).toMatch(/^critical regime: beta = 6 \(row-norm\) >= ln L = 4\.79 \(L = 120\); computed exactly$/);
+    expect(critical.exactReason).toMatch(
+      /^critical regime: beta = 6 \(row-norm\) >= ln L = 4\.79 \(L = 120\); computed exactly$/,
+    );
     const caps = await att.attend(q, k, v, { scale: 2, mask, gMax: 1 } as never);
-    expect(caps.exactReason).toMatch(/^cannot certify epsilon = 0\.01 within the caps \(gMax 1, rMax 5000; .*degree cap/);
+    expect(caps.exactReason).toMatch(
+      /^cannot certify epsilon = 0\.01 within the caps \(gMax 1, rMax 5000; .*degree cap/,
+    );
     const rank = await att.attend(q, k, v, { scale: 2, mask, rMax: 10 } as never);
     expect(rank.exactReason).toMatch(/rank cap: degree \d would need rank \d+ > rMax 10/);
     const cheaper = await att.attend(q, k, v, { scale: 0.5, mask, epsilon: 1e-6 });
     expect(cheaper.exactReason).toMatch(/^exact is cheaper for this call: C_ex = .* <= C_lr = /);
-    for (const r of [critical, caps, rank, cheaper]) expect(maxAbsDiff(r.output.data, referenceAttention(q, k, v, r === critical ? 6 : r === cheaper ? 0.5 : 2, mask))).toBeLessThan(1e-5);
+    for (const r of [critical, caps, rank, cheaper])
+      expect(
+        maxAbsDiff(r.output.data, referenceAttention(q, k, v, r === critical ? 6 : r === cheaper ? 0.5 : 2, mask)),
+      ).toBeLessThan(1e-5);
   });
 
   it('trips the runtime guard when the given logit bound is false, recomputes those rows exactly and lists them', async () => {
@@ -231,14 +265,29 @@ describe('one-shot lowrank: what the result says', () => {
     const n = 64;
     const dim = 3;
     const u = [0.6, 0.8, 0];
-    const kk = new Tensor([1, 1, n, dim], Float32Array.from({ length: n * dim }, (_, i) => u[i % dim]!));
-    const qq = new Tensor([1, 1, n, dim], Float32Array.from({ length: n * dim }, (_, i) => (Math.floor(i / dim) < n / 2 ? -3 : 0.01) * u[i % dim]!));
-    const vv = new Tensor([1, 1, n, dim], Float32Array.from({ length: n * dim }, () => rng.normal()));
-    const r = await createLowrankAttention({ exactWhenCheaper: false }).attend(qq, kk, vv, { scale: 1, logitBound: 0.05, family: 'chebyshev' } as never);
+    const kk = new Tensor(
+      [1, 1, n, dim],
+      Float32Array.from({ length: n * dim }, (_, i) => u[i % dim]!),
+    );
+    const qq = new Tensor(
+      [1, 1, n, dim],
+      Float32Array.from({ length: n * dim }, (_, i) => (Math.floor(i / dim) < n / 2 ? -3 : 0.01) * u[i % dim]!),
+    );
+    const vv = new Tensor(
+      [1, 1, n, dim],
+      Float32Array.from({ length: n * dim }, () => rng.normal()),
+    );
+    const r = await createLowrankAttention({ exactWhenCheaper: false }).attend(qq, kk, vv, {
+      scale: 1,
+      logitBound: 0.05,
+      family: 'chebyshev',
+    } as never);
     const c = r.certificate!;
     expect(c.degree).toBe(1); // P(x) ≈ 1 + x goes negative at the real logit −3
     expect(c.guardTripped).toBe(true);
-    expect(c.recomputed).toEqual(['batch 0, head 0: rows 0-31 recomputed exactly (normaliser guard or non-finite output)']);
+    expect(c.recomputed).toEqual([
+      'batch 0, head 0: rows 0-31 recomputed exactly (normaliser guard or non-finite output)',
+    ]);
     const ref = referenceAttention(qq, kk, vv, 1);
     expect(maxAbsDiff(r.output.data.subarray(0, (n / 2) * dim), ref.subarray(0, (n / 2) * dim))).toBeLessThan(1e-6);
     expect(maxAbsDiff(r.output.data, ref)).toBeLessThanOrEqual(c.errBoundMax);

@@ -25,12 +25,30 @@ export function exactResult(x: AttendInputs, scale: number, reason: string): Att
   const out = new Tensor([x.B, x.H, x.Lq, x.d]);
   const seen = visibleKeys(x.mask, x.Lk);
   for (let bh = 0; bh < x.B * x.H; bh++) {
-    exactRows(x.q.data, bh * x.Lq * x.d, x.k.data, x.v.data, bh * x.Lk * x.d, seen, 0, x.Lq, x.d, scale, out.data, bh * x.Lq * x.d);
+    exactRows(
+      x.q.data,
+      bh * x.Lq * x.d,
+      x.k.data,
+      x.v.data,
+      bh * x.Lk * x.d,
+      seen,
+      0,
+      x.Lq,
+      x.d,
+      scale,
+      out.data,
+      bh * x.Lq * x.d,
+    );
   }
   return { output: out, exactReason: reason };
 }
 
-export function attendOnce(x: AttendInputs, scale: number, logitBound: number | undefined, o: ResolvedOptions): AttentionResult {
+export function attendOnce(
+  x: AttendInputs,
+  scale: number,
+  logitBound: number | undefined,
+  o: ResolvedOptions,
+): AttentionResult {
   const { B, H, Lq, Lk, d, mask } = x;
   const BH = B * H;
   const qs = rowNormStats(x.q.data, BH, Lq, d);
@@ -41,20 +59,32 @@ export function attendOnce(x: AttendInputs, scale: number, logitBound: number | 
   const betaSource: AttentionCertificate['betaSource'] = useBound ? 'l2-static' : 'row-norm';
   const L = Lk;
   if (isCriticalRegime(beta, L)) {
-    return exactResult(x, scale, `critical regime: beta = ${fmt(beta)} (${betaSource}) >= ln L = ${fmt(Math.log(L))} (L = ${L}); computed exactly`);
+    return exactResult(
+      x,
+      scale,
+      `critical regime: beta = ${fmt(beta)} (${betaSource}) >= ln L = ${fmt(Math.log(L))} (L = ${L}); computed exactly`,
+    );
   }
   const stats = new ValueStats(BH, d);
   stats.add(x.v.data, 0, Lk, Lk);
   const rhoMax = stats.rhoMax();
   const choice = selectDegree({ beta, rhoMax, epsilon: o.epsilon, L, d, family: o.family, gMax: o.gMax, rMax: o.rMax });
   if (!choice.ok) {
-    return exactResult(x, scale, `cannot certify epsilon = ${o.epsilon} within the caps (gMax ${o.gMax}, rMax ${o.rMax}; beta = ${fmt(beta)}, value range ${fmt(rhoMax)}): ${choice.reason}; computed exactly`);
+    return exactResult(
+      x,
+      scale,
+      `cannot certify epsilon = ${o.epsilon} within the caps (gMax ${o.gMax}, rMax ${o.rMax}; beta = ${fmt(beta)}, value range ${fmt(rhoMax)}): ${choice.reason}; computed exactly`,
+    );
   }
   const scaleEnds = mask.kind === 'block-causal' ? mask.scaleEnds : [Lk];
   const costLr = lowrankCost(d, choice.rank, mask.kind, Lk, Lq);
   const costEx = exactCost(d, mask.kind, scaleEnds, Lq);
   if (o.exactWhenCheaper && costEx <= costLr) {
-    return exactResult(x, scale, `exact is cheaper for this call: C_ex = ${fmt(costEx)} <= C_lr = ${fmt(costLr)} (degree ${choice.degree}, rank ${choice.rank}); computed exactly`);
+    return exactResult(
+      x,
+      scale,
+      `exact is cheaper for this call: C_ex = ${fmt(costEx)} <= C_lr = ${fmt(costLr)} (degree ${choice.degree}, rank ${choice.rank}); computed exactly`,
+    );
   }
 
   const fm = featureMap(d, choice.poly.coeffs, scale, qs.maxNorm, ks.maxNorm);
@@ -76,8 +106,12 @@ export function attendOnce(x: AttendInputs, scale: number, logitBound: number | 
       failed.push(...kernel.read(x.q.data, qBase, i0, i1, end, minDenPerKey, centres, bh * d, out.data, qBase));
       start = end;
     }
-    for (const i of failed) exactRows(x.q.data, qBase, x.k.data, x.v.data, kvBase, seen, i, i + 1, d, scale, out.data, qBase);
-    if (failed.length) recomputed.push(`batch ${Math.floor(bh / H)}, head ${bh % H}: rows ${describeRows(failed)} recomputed exactly (normaliser guard or non-finite output)`);
+    for (const i of failed)
+      exactRows(x.q.data, qBase, x.k.data, x.v.data, kvBase, seen, i, i + 1, d, scale, out.data, qBase);
+    if (failed.length)
+      recomputed.push(
+        `batch ${Math.floor(bh / H)}, head ${bh % H}: rows ${describeRows(failed)} recomputed exactly (normaliser guard or non-finite output)`,
+      );
   }
 
   const perChannel = new Float64Array(d);
@@ -86,7 +120,10 @@ export function attendOnce(x: AttendInputs, scale: number, logitBound: number | 
       const i = bh * d + c;
       const rho = stats.rho(i);
       const maxAbs = Math.max(Math.abs(stats.min[i]!), Math.abs(stats.max[i]!));
-      perChannel[c] = Math.max(perChannel[c]!, channelBound(choice.deltaPoly, choice.deltaFp, rho, stats.halfWidthAround(i, centres[i]!), maxAbs));
+      perChannel[c] = Math.max(
+        perChannel[c]!,
+        channelBound(choice.deltaPoly, choice.deltaFp, rho, stats.halfWidthAround(i, centres[i]!), maxAbs),
+      );
     }
   }
   const certificate = makeCertificate({

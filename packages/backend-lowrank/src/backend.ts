@@ -11,7 +11,14 @@ import {
 } from '@nextscale/core';
 import { validateAttend, validateStateOptions } from '@nextscale/core/attention';
 import { attendOnce } from './attend.js';
-import { checkLogitBound, DEFAULT_OPTIONS, resolveOptions, type LowrankAttendSpec, type LowrankOptions, type LowrankStateOptions } from './options.js';
+import {
+  checkLogitBound,
+  DEFAULT_OPTIONS,
+  resolveOptions,
+  type LowrankAttendSpec,
+  type LowrankOptions,
+  type LowrankStateOptions,
+} from './options.js';
 import { LowrankState } from './state.js';
 
 export const VERSION = '0.1.0';
@@ -47,7 +54,11 @@ export const backend: AttentionBackend<LowrankOptions> = {
   priority: 1,
   capabilities: { masks: ['none', 'block-causal'], incrementalState: true, dtypes: ['float32'] },
   async probe() {
-    return { available: true, reason: 'pure JavaScript (float64 prefix state); certified polynomial-method attention, exact when ε cannot be certified' };
+    return {
+      available: true,
+      reason:
+        'pure JavaScript (float64 prefix state); certified polynomial-method attention, exact when ε cannot be certified',
+    };
   },
   async create(options) {
     return createLowrankAttention(options);

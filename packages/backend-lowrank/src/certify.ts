@@ -6,7 +6,15 @@ import { type AttentionCertificate } from '@nextscale/core';
 import { formatNumber, UNIT_ROUNDOFF, UNIT_ROUNDOFF_F32, type PolyFamily } from '@nextscale/core/attention';
 
 /** Max row ℓ2 norm and max |entry| over rows [row0, row1) of every (b, h) slice of x (B·H, L, d). */
-export function rowNormStats(x: Float32Array, BH: number, L: number, d: number, row0 = 0, row1 = L, stride = L): { maxNorm: number; maxEntry: number } {
+export function rowNormStats(
+  x: Float32Array,
+  BH: number,
+  L: number,
+  d: number,
+  row0 = 0,
+  row1 = L,
+  stride = L,
+): { maxNorm: number; maxEntry: number } {
   let maxSq = 0;
   let maxEntry = 0;
   for (let bh = 0; bh < BH; bh++) {

@@ -52,7 +52,9 @@ describe('feature maps', () => {
             let qk = 0;
             for (let c = 0; c < d; c++) qk += q[c]! * k[c]!;
             const want = evalPoly(poly.coeffs, tau * qk);
-            expect(Math.abs(dot - want), `${family} d=${d} g=${g} τ=${tau}`).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(want)) * Math.exp(2 * beta));
+            expect(Math.abs(dot - want), `${family} d=${d} g=${g} τ=${tau}`).toBeLessThanOrEqual(
+              1e-12 * Math.max(1, Math.abs(want)) * Math.exp(2 * beta),
+            );
           }
         }
       }
@@ -83,9 +85,14 @@ describe('feature maps', () => {
 });
 
 describe('featurize in WebAssembly', () => {
-  it('gives bitwise the JavaScript chain\'s features', () => {
+  it("gives bitwise the JavaScript chain's features", () => {
     const rng = new Rng(9);
-    for (const [d, g, n] of [[16, 2, 7], [64, 2, 5], [3, 4, 9], [1, 6, 2]] as const) {
+    for (const [d, g, n] of [
+      [16, 2, 7],
+      [64, 2, 5],
+      [3, 4, 9],
+      [1, 6, 2],
+    ] as const) {
       const table = monomialTable(d, g);
       const w = Float64Array.from(rng.normalArray(table.r));
       const x = Float32Array.from(rng.normalArray((n + 1) * d));

@@ -29,7 +29,8 @@ export function monomialTable(d: number, g: number): MonomialTable {
   const hit = tables.get(key);
   if (hit) return hit;
   const r = rankFor(d, g);
-  if (!Number.isSafeInteger(r) || r > 2 ** 26) throw new RangeError(`rank binom(${d}+${g}, ${g}) = ${r} is too large to materialise`);
+  if (!Number.isSafeInteger(r) || r > 2 ** 26)
+    throw new RangeError(`rank binom(${d}+${g}, ${g}) = ${r} is too large to materialise`);
   const parent = new Int32Array(r);
   const coord = new Int32Array(r);
   const mult = new Float64Array(r);
@@ -73,7 +74,13 @@ export interface FeatureMap {
 }
 
 /** The feature map for P (monomial coefficients in the logit) at softmax scale τ. */
-export function featureMap(d: number, coeffs: Float64Array, scale: number, qNormMax: number, kNormMax: number): FeatureMap {
+export function featureMap(
+  d: number,
+  coeffs: Float64Array,
+  scale: number,
+  qNormMax: number,
+  kNormMax: number,
+): FeatureMap {
   const g = coeffs.length - 1;
   const table = monomialTable(d, g);
   const wq = new Float64Array(table.r);
@@ -96,7 +103,16 @@ export function featureMap(d: number, coeffs: Float64Array, scale: number, qNorm
  * Features of n rows of x (row-major (·, d) at `off`) into out (n × r at 0), scaled by `a` and
  * weighted by `w`. `xs` is scratch of length d.
  */
-export function featurize(x: Float32Array, off: number, n: number, a: number, w: Float64Array, table: MonomialTable, out: Float64Array, xs: Float64Array): void {
+export function featurize(
+  x: Float32Array,
+  off: number,
+  n: number,
+  a: number,
+  w: Float64Array,
+  table: MonomialTable,
+  out: Float64Array,
+  xs: Float64Array,
+): void {
   const { d, r, parent, coord, mult } = table;
   for (let j = 0; j < n; j++) {
     const xo = off + j * d;

@@ -4,5 +4,10 @@ export { featureMap, featurize, monomialTable, type FeatureMap, type MonomialTab
 export { PrefixSums } from './prefix-state.js';
 export { LowrankState } from './state.js';
 // The WebAssembly prefix-sum kernel (formerly exported by @nextscale/core)
-export { createWasmPrefixKernel, wasmPrefixKernel, type MonomialChain, type PrefixKernel } from './wasm/prefix-kernel.js';
+export {
+  createWasmPrefixKernel,
+  wasmPrefixKernel,
+  type MonomialChain,
+  type PrefixKernel,
+} from './wasm/prefix-kernel.js';
 export { loadPrefixKernels } from './wasm/modules.js';

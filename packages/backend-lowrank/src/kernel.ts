@@ -44,7 +44,15 @@ export class SliceKernel {
   }
 
   /** Folds key/value rows [j0, j1) (row j at base + j·d) into S, values centred on centre[cOff..]. */
-  fold(k: Float32Array, v: Float32Array, base: number, j0: number, j1: number, centre: Float64Array, cOff: number): void {
+  fold(
+    k: Float32Array,
+    v: Float32Array,
+    base: number,
+    j0: number,
+    j1: number,
+    centre: Float64Array,
+    cOff: number,
+  ): void {
     const { d, D, u, phi, fm } = this;
     for (let j = j0; j < j1; j += CHUNK) {
       const n = Math.min(CHUNK, j1 - j);
@@ -63,7 +71,18 @@ export class SliceKernel {
    * the guards when its normaliser is ≥ minDenPerKey · visible and its outputs are finite; rows that
    * fail are left unwritten and returned, for the caller to recompute exactly.
    */
-  read(q: Float32Array, qBase: number, i0: number, i1: number, visible: number, minDenPerKey: number, centre: Float64Array, cOff: number, out: Float32Array, outBase: number): number[] {
+  read(
+    q: Float32Array,
+    qBase: number,
+    i0: number,
+    i1: number,
+    visible: number,
+    minDenPerKey: number,
+    centre: Float64Array,
+    cOff: number,
+    out: Float32Array,
+    outBase: number,
+  ): number[] {
     const { d, D, acc, phi, fm } = this;
     const failed: number[] = [];
     const minDen = minDenPerKey * visible;

@@ -54,7 +54,11 @@ export const DEFAULT_OPTIONS: ResolvedOptions = {
 };
 
 /** Merges defined fields of `over` into `base` and validates the result. */
-export function resolveOptions(base: ResolvedOptions, over: LowrankOptions | undefined, where: string): ResolvedOptions {
+export function resolveOptions(
+  base: ResolvedOptions,
+  over: LowrankOptions | undefined,
+  where: string,
+): ResolvedOptions {
   const o = { ...base };
   if (over) {
     for (const key of Object.keys(DEFAULT_OPTIONS) as (keyof LowrankOptions)[]) {
@@ -62,12 +66,17 @@ export function resolveOptions(base: ResolvedOptions, over: LowrankOptions | und
     }
   }
   const bad = (what: string) => new UsageError(`lowrank ${where}: ${what}`);
-  if (!(typeof o.epsilon === 'number' && o.epsilon > 0 && Number.isFinite(o.epsilon))) throw bad(`epsilon must be a positive finite number, got ${o.epsilon}`);
-  if (!POLY_FAMILIES.includes(o.family)) throw bad(`family must be one of ${POLY_FAMILIES.join(', ')}, got "${o.family}"`);
-  if (!Number.isInteger(o.gMax) || o.gMax < 0 || o.gMax > G_LIMIT) throw bad(`gMax must be an integer in [0, ${G_LIMIT}], got ${o.gMax}`);
+  if (!(typeof o.epsilon === 'number' && o.epsilon > 0 && Number.isFinite(o.epsilon)))
+    throw bad(`epsilon must be a positive finite number, got ${o.epsilon}`);
+  if (!POLY_FAMILIES.includes(o.family))
+    throw bad(`family must be one of ${POLY_FAMILIES.join(', ')}, got "${o.family}"`);
+  if (!Number.isInteger(o.gMax) || o.gMax < 0 || o.gMax > G_LIMIT)
+    throw bad(`gMax must be an integer in [0, ${G_LIMIT}], got ${o.gMax}`);
   if (!(typeof o.rMax === 'number' && o.rMax >= 1)) throw bad(`rMax must be a number ≥ 1, got ${o.rMax}`);
-  if (!(typeof o.capFactor === 'number' && o.capFactor >= 1 && Number.isFinite(o.capFactor))) throw bad(`capFactor must be a finite number ≥ 1, got ${o.capFactor}`);
-  if (typeof o.exactWhenCheaper !== 'boolean') throw bad(`exactWhenCheaper must be a boolean, got ${o.exactWhenCheaper}`);
+  if (!(typeof o.capFactor === 'number' && o.capFactor >= 1 && Number.isFinite(o.capFactor)))
+    throw bad(`capFactor must be a finite number ≥ 1, got ${o.capFactor}`);
+  if (typeof o.exactWhenCheaper !== 'boolean')
+    throw bad(`exactWhenCheaper must be a boolean, got ${o.exactWhenCheaper}`);
   return o;
 }
 

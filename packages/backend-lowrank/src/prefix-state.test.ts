@@ -35,13 +35,24 @@ describe('prefix sums', () => {
   it('the WebAssembly engine (the default) gives bitwise the same S and read-out as the JavaScript loops', () => {
     expect(defaultPrefixEngine()).toBe('wasm');
     const rng = new Rng(5);
-    for (const [n, r, d] of [[1, 1, 0], [7, 17, 16], [13, 153, 16], [9, 65, 64], [4, 10, 3]] as const) {
+    for (const [n, r, d] of [
+      [1, 1, 0],
+      [7, 17, 16],
+      [13, 153, 16],
+      [9, 65, 64],
+      [4, 10, 3],
+    ] as const) {
       const D = d + 1;
       const phiK = Float64Array.from(rng.normalArray(n * r));
       const u = Float64Array.from({ length: n * D }, (_, i) => (i % D === d ? 1 : rng.normal()));
       const phiQ = Float64Array.from(rng.normalArray(n * r));
       const run = (engine: 'wasm' | 'js') => {
-        const ps = new PrefixSums(r, d, Float64Array.from({ length: r * D }, (_, i) => Math.sin(i)), engine);
+        const ps = new PrefixSums(
+          r,
+          d,
+          Float64Array.from({ length: r * D }, (_, i) => Math.sin(i)),
+          engine,
+        );
         ps.fold(phiK, u, n);
         const acc = new Float64Array(n * D);
         ps.read(phiQ, n, acc);

@@ -28,7 +28,8 @@ export class PrefixSums {
     this.D = d + 1;
     if (S.length < r * this.D) throw new RangeError(`prefix state needs ${r * this.D} floats, got ${S.length}`);
     this.wasm = engine === 'wasm' ? wasmPrefixKernel() : null;
-    if (engine === 'wasm' && !this.wasm) throw new Error('the wasm prefix engine needs WebAssembly SIMD, which this engine lacks');
+    if (engine === 'wasm' && !this.wasm)
+      throw new Error('the wasm prefix engine needs WebAssembly SIMD, which this engine lacks');
   }
 
   reset(): void {

@@ -87,7 +87,20 @@ export class LowrankState implements AttentionState {
     const out = new Tensor([this.o.batch, this.o.heads, nq, d]);
     const all = () => this.length;
     for (let bh = 0; bh < this.BH; bh++) {
-      exactRows(Q.data, bh * nq * d, this.cache.keys, this.cache.values, bh * this.cache.stride, all, 0, nq, d, scale, out.data, bh * nq * d);
+      exactRows(
+        Q.data,
+        bh * nq * d,
+        this.cache.keys,
+        this.cache.values,
+        bh * this.cache.stride,
+        all,
+        0,
+        nq,
+        d,
+        scale,
+        out.data,
+        bh * nq * d,
+      );
     }
     return { output: out, exactReason: reason };
   }
@@ -96,7 +109,8 @@ export class LowrankState implements AttentionState {
   private rhoFor(centres: Float64Array | undefined): number {
     if (!centres) return this.stats.rhoMax();
     let m = 0;
-    for (let i = 0; i < centres.length; i++) m = Math.max(m, this.stats.rho(i), 2 * this.stats.halfWidthAround(i, centres[i]!));
+    for (let i = 0; i < centres.length; i++)
+      m = Math.max(m, this.stats.rho(i), 2 * this.stats.halfWidthAround(i, centres[i]!));
     return m;
   }
 
@@ -123,7 +137,9 @@ export class LowrankState implements AttentionState {
     const rho = this.rhoFor(plan.centres);
     const need = requiredDelta(this.opts.epsilon, rho);
     const have = plan.choice.deltaPoly + dFp;
-    return have > need ? `value range ${fmt(rho)} and prefix ${L} need δ ≤ ${fmt(need)}, degree ${plan.choice.degree} gives ${fmt(have)}` : undefined;
+    return have > need
+      ? `value range ${fmt(rho)} and prefix ${L} need δ ≤ ${fmt(need)}, degree ${plan.choice.degree} gives ${fmt(have)}`
+      : undefined;
   }
 
   async attend(q: TensorLike): Promise<AttentionResult> {
@@ -144,14 +160,20 @@ export class LowrankState implements AttentionState {
     } else {
       if (this.cap === undefined || betaMeasured > this.cap) {
         const next = betaMeasured * this.opts.capFactor;
-        if (this.cap !== undefined) this.events.push(`scale ${s}: row-norm bound ${fmt(betaMeasured)} exceeded the cap ${fmt(this.cap)}; new cap ${fmt(next)}`);
+        if (this.cap !== undefined)
+          this.events.push(
+            `scale ${s}: row-norm bound ${fmt(betaMeasured)} exceeded the cap ${fmt(this.cap)}; new cap ${fmt(next)}`,
+          );
         this.cap = next;
       }
       beta = this.cap;
       betaSource = 'cap';
     }
     if (isCriticalRegime(beta, L)) {
-      return this.exact(Q, `scale ${s}: critical regime at this prefix: beta = ${fmt(beta)} (${betaSource}) >= ln L = ${fmt(Math.log(L))} (L = ${L}); computed exactly`);
+      return this.exact(
+        Q,
+        `scale ${s}: critical regime at this prefix: beta = ${fmt(beta)} (${betaSource}) >= ln L = ${fmt(Math.log(L))} (L = ${L}); computed exactly`,
+      );
     }
 
     // Keep the polynomial while it still certifies ε for this β, value range and prefix length.
@@ -159,14 +181,26 @@ export class LowrankState implements AttentionState {
     const why = plan ? this.replanReason(plan, beta, L) : 'first low-rank scale';
     if (why !== undefined || !plan) {
       const rhoMax = this.stats.rhoMax();
-      const choice = selectDegree({ beta, rhoMax, epsilon: this.opts.epsilon, L, d, family: this.opts.family, gMax: this.opts.gMax, rMax: this.opts.rMax });
+      const choice = selectDegree({
+        beta,
+        rhoMax,
+        epsilon: this.opts.epsilon,
+        L,
+        d,
+        family: this.opts.family,
+        gMax: this.opts.gMax,
+        rMax: this.opts.rMax,
+      });
       if (!choice.ok) {
         this.exactForever = `exact since scale ${s}: cannot certify epsilon = ${this.opts.epsilon} within the caps (gMax ${this.opts.gMax}, rMax ${this.opts.rMax}; beta = ${fmt(beta)}, value range ${fmt(rhoMax)}, L = ${L}): ${choice.reason}`;
         this.plan = undefined;
         if (plan) this.events.push(`scale ${s}: ${why}; switched to exact for the rest`);
         return this.exact(Q, this.exactForever);
       }
-      if (plan) this.events.push(`scale ${s}: ${why}; prefix state rebuilt from ${L} stored tokens at degree ${choice.degree} (was ${plan.choice.degree})`);
+      if (plan)
+        this.events.push(
+          `scale ${s}: ${why}; prefix state rebuilt from ${L} stored tokens at degree ${choice.degree} (was ${plan.choice.degree})`,
+        );
       plan = this.plan = this.buildPlan(choice, beta, qs.maxNorm);
     }
     const { choice } = plan;
@@ -175,7 +209,10 @@ export class LowrankState implements AttentionState {
     const costLr = pending * r * (d + 2) + nq * r * (2 * d + 3);
     const costEx = nq * L * (2 * d + 1);
     if (this.opts.exactWhenCheaper && costEx <= costLr) {
-      return this.exact(Q, `scale ${s}: exact is cheaper at this prefix: C_ex = ${fmt(costEx)} <= C_lr = ${fmt(costLr)} (degree ${choice.degree}, rank ${r}, L = ${L}); computed exactly`);
+      return this.exact(
+        Q,
+        `scale ${s}: exact is cheaper at this prefix: C_ex = ${fmt(costEx)} <= C_lr = ${fmt(costLr)} (degree ${choice.degree}, rank ${r}, L = ${L}); computed exactly`,
+      );
     }
 
     const deltaFp = fpDelta(L, r, choice.degree, plan.absSum, plan.beta, choice.deltaPoly);
@@ -190,8 +227,25 @@ export class LowrankState implements AttentionState {
       const kvBase = bh * this.cache.stride;
       k.fold(this.cache.keys, this.cache.values, kvBase, plan.folded, L, plan.centres, bh * d);
       const failed = k.read(Q.data, bh * nq * d, 0, nq, L, minDenPerKey, plan.centres, bh * d, out.data, bh * nq * d);
-      for (const i of failed) exactRows(Q.data, bh * nq * d, this.cache.keys, this.cache.values, kvBase, all, i, i + 1, d, scale, out.data, bh * nq * d);
-      if (failed.length) recomputed.push(`scale ${s}, batch ${Math.floor(bh / this.o.heads)}, head ${bh % this.o.heads}: rows ${describeRows(failed)} recomputed exactly (normaliser guard or non-finite output)`);
+      for (const i of failed)
+        exactRows(
+          Q.data,
+          bh * nq * d,
+          this.cache.keys,
+          this.cache.values,
+          kvBase,
+          all,
+          i,
+          i + 1,
+          d,
+          scale,
+          out.data,
+          bh * nq * d,
+        );
+      if (failed.length)
+        recomputed.push(
+          `scale ${s}, batch ${Math.floor(bh / this.o.heads)}, head ${bh % this.o.heads}: rows ${describeRows(failed)} recomputed exactly (normaliser guard or non-finite output)`,
+        );
     }
     plan.folded = L;
 

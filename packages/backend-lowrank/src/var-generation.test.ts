@@ -41,7 +41,12 @@ import { backend as lowrankBackend } from './backend.js';
  * An exact backend under backend-cpu's id and priority (core's float64 reference attention): the policies below
  * choose between "an exact backend" and low-rank, and this package does not import another backend.
  */
-const cpuBackend: AttentionBackend = { ...exactTestBackend, id: 'cpu', package: '@nextscale/core/testing', priority: 10 };
+const cpuBackend: AttentionBackend = {
+  ...exactTestBackend,
+  id: 'cpu',
+  package: '@nextscale/core/testing',
+  priority: 10,
+};
 
 const RELEASED_256 = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16];
 const HEAD_DIM = 16;
@@ -71,7 +76,10 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 class Prefix {
   private parts: Float32Array[] = [];
   private n = 0;
-  constructor(private readonly BH: number, private readonly d: number) {}
+  constructor(
+    private readonly BH: number,
+    private readonly d: number,
+  ) {}
   add(t: TensorLike): void {
     this.parts.push(Float32Array.from(t.data));
     this.n += t.shape[2]!;
@@ -96,7 +104,8 @@ class Prefix {
 function checkingLowrank(checked: Checked[], exactDiffs: number[]): AttentionBackend {
   const check = (result: AttentionResult, exact: Float64Array, where: Checked['where'], scale?: number) => {
     const measured = maxAbsDiff(result.output.data, exact);
-    if (result.certificate) checked.push({ where, scale, measured, bound: result.certificate.errBoundMax, certificate: result.certificate });
+    if (result.certificate)
+      checked.push({ where, scale, measured, bound: result.certificate.errBoundMax, certificate: result.certificate });
     else exactDiffs.push(measured);
   };
   return {
@@ -185,10 +194,18 @@ describe('norm policy decisions without weights', () => {
     expect(pn).toEqual(RELEASED_256);
     const avail = await available(['cpu', 'lowrank']);
     const [g] = normPolicy().decide(policyCall(pn, HEAD_DIM, Array(HEADS).fill(BETA)), avail);
-    expect(g).toMatchObject({ backend: 'lowrank', regime: 'subcritical', degree: 2, rank: 153, betaSource: 'l2-static' });
+    expect(g).toMatchObject({
+      backend: 'lowrank',
+      regime: 'subcritical',
+      degree: 2,
+      rank: 153,
+      betaSource: 'l2-static',
+    });
     expect(g!.errBound).toBeGreaterThan(0);
     expect(g!.errBound).toBeLessThanOrEqual(1e-2);
-    expect(g!.reason).toMatch(/^lowrank: beta = 0\.25 \(l2-static\) < ln L = 6\.5.*degree 2 certifies.*C_lr = .* ≤ κ·C_ex/);
+    expect(g!.reason).toMatch(
+      /^lowrank: beta = 0\.25 \(l2-static\) < ln L = 6\.5.*degree 2 certifies.*C_lr = .* ≤ κ·C_ex/,
+    );
     const shorter = normPolicy().decide(policyCall(RELEASED_256.slice(0, 9), HEAD_DIM, Array(HEADS).fill(BETA)), avail);
     expect(shorter.map((s) => s.backend)).toEqual(['cpu']);
     expect(shorter[0]!.reason).toMatch(/^exact \(cpu\): not profitable/);
@@ -198,7 +215,10 @@ describe('norm policy decisions without weights', () => {
     const spec = releasedVARSpec(16);
     const beta = Math.exp(Math.min(spec.scaleMul as number, Math.log(100)));
     expect(beta).toBeCloseTo(4, 12);
-    const groups = normPolicy().decide(policyCall(spec.patchNums as number[], spec.C / spec.heads, Array(spec.heads).fill(beta)), await available(['cpu', 'lowrank']));
+    const groups = normPolicy().decide(
+      policyCall(spec.patchNums as number[], spec.C / spec.heads, Array(spec.heads).fill(beta)),
+      await available(['cpu', 'lowrank']),
+    );
     expect(groups.flatMap((g) => g.heads).sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, h) => h));
     for (const g of groups) {
       expect(g.backend).toBe('cpu');
@@ -215,7 +235,12 @@ describe('tiny fixture through the norm policy', () => {
     const registry = createRegistry();
     registry.register(cpuBackend);
     registry.register(lowrankBackend);
-    const model = await loadVAR({ var: `${dir}var.safetensors`, vae: `${dir}vae.safetensors`, registry, policy: normPolicy() });
+    const model = await loadVAR({
+      var: `${dir}var.safetensors`,
+      vae: `${dir}vae.safetensors`,
+      registry,
+      policy: normPolicy(),
+    });
     try {
       expect(model.config.patchNums).toEqual([1, 2, 3, 4]);
       const { trace } = await model.generate({ labels: [3], seed: 0 });
@@ -224,7 +249,9 @@ describe('tiny fixture through the norm policy', () => {
       expect(decisions.flatMap((e) => e.heads)).toHaveLength(2 * model.config.numHeads);
       for (const e of decisions) {
         expect(e.backend).toBe('cpu');
-        expect(e.reason).toMatch(/^exact \(cpu\): beta >= ln L \(critical regime\): beta = \d\.\d+ \(l2-static\) >= ln 30/);
+        expect(e.reason).toMatch(
+          /^exact \(cpu\): beta >= ln L \(critical regime\): beta = \d\.\d+ \(l2-static\) >= ln 30/,
+        );
       }
       expect(trace.entries.some((e) => e.certificate)).toBe(false);
       expect(trace.maxCertifiedError).toBe(0);
@@ -300,7 +327,15 @@ describe('a VAR with β = 0.25 heads (d = 16) on the 680-token pyramid', async (
     const decisions = a.trace.entries.filter((e) => e.site.startsWith('var.') && e.scale === undefined);
     expect(decisions.map((e) => e.site)).toEqual(['var.blocks.0.attn', 'var.blocks.1.attn']);
     for (const e of decisions) {
-      expect(e).toMatchObject({ backend: 'lowrank', policy: 'norm', heads: [0, 1], degree: 2, rank: 153, regime: 'subcritical', betaSource: 'l2-static' });
+      expect(e).toMatchObject({
+        backend: 'lowrank',
+        policy: 'norm',
+        heads: [0, 1],
+        degree: 2,
+        rank: 153,
+        regime: 'subcritical',
+        betaSource: 'l2-static',
+      });
       expect(e.beta).toBeCloseTo(BETA, 6);
       expect(e.reason).toMatch(/^lowrank: beta = 0\.25/);
       expect(Number.isFinite(e.errBound)).toBe(true);
@@ -309,13 +344,16 @@ describe('a VAR with β = 0.25 heads (d = 16) on the 680-token pyramid', async (
 
   it('(a) has a certificate for every scale computed low-rank and a stated reason for every scale computed exactly', async () => {
     const { a, stateChecks } = await runs;
-    const perScale = a.trace.entries.filter((e): e is TraceEntry & { scale: number } => e.site.startsWith('var.') && e.scale !== undefined);
+    const perScale = a.trace.entries.filter(
+      (e): e is TraceEntry & { scale: number } => e.site.startsWith('var.') && e.scale !== undefined,
+    );
     const certified = perScale.filter((e) => e.certificate);
     const exactScales = perScale.filter((e) => !e.certificate);
     // Every one of the 10 scales of both blocks is reported one way or the other.
     expect(perScale).toHaveLength(2 * patchNums.length);
     expect(new Set(perScale.map((e) => `${e.layer}:${e.scale}`)).size).toBe(2 * patchNums.length);
-    for (const layer of [0, 1]) expect(certified.filter((e) => e.layer === layer).length, `layer ${layer}`).toBeGreaterThan(0);
+    for (const layer of [0, 1])
+      expect(certified.filter((e) => e.layer === layer).length, `layer ${layer}`).toBeGreaterThan(0);
     for (const e of exactScales) expect(e.exactReason).toMatch(/^scale \d+: /);
     for (const e of certified) {
       const c = e.certificate!;
@@ -330,20 +368,26 @@ describe('a VAR with β = 0.25 heads (d = 16) on the 680-token pyramid', async (
       expect(c.guardTripped).toBe(false);
     }
     // The wrapper saw exactly the certified calls the trace reports.
-    expect(stateChecks.map((c) => c.certificate.errBoundMax).sort()).toEqual(certified.map((e) => e.certificate!.errBoundMax).sort());
+    expect(stateChecks.map((c) => c.certificate.errBoundMax).sort()).toEqual(
+      certified.map((e) => e.certificate!.errBoundMax).sort(),
+    );
     expect(a.trace.maxCertifiedError).toBe(Math.max(...certified.map((e) => e.certificate!.errBoundMax)));
   });
 
   it('every low-rank call is within its certificate against exact float64 attention on the same inputs', async () => {
     const { stateChecks } = await runs;
     expect(stateChecks.length).toBeGreaterThan(0);
-    for (const c of stateChecks) expect(c.measured, `scale ${c.scale}: measured vs errBoundMax`).toBeLessThanOrEqual(c.bound);
+    for (const c of stateChecks)
+      expect(c.measured, `scale ${c.scale}: measured vs errBoundMax`).toBeLessThanOrEqual(c.bound);
     // The low-rank outputs really are approximations (a wrapper comparing exact with exact would see ~1e-7).
     expect(Math.max(...stateChecks.map((c) => c.measured))).toBeGreaterThan(1e-6);
     // Scales the backend computed exactly are exact to float32 accuracy.
     expect(exactDiffs.length).toBeGreaterThan(0);
     expect(Math.max(...exactDiffs)).toBeLessThan(1e-5);
-    const rows = stateChecks.map((c) => `scale ${c.scale}: measured ${c.measured.toExponential(2)} ≤ bound ${c.bound.toExponential(2)} (degree ${c.certificate.degree}, rank ${c.certificate.rank})`);
+    const rows = stateChecks.map(
+      (c) =>
+        `scale ${c.scale}: measured ${c.measured.toExponential(2)} ≤ bound ${c.bound.toExponential(2)} (degree ${c.certificate.degree}, rank ${c.certificate.rank})`,
+    );
     console.log(`low-rank state calls (${stateChecks.length}):\n  ${rows.join('\n  ')}`);
   });
 

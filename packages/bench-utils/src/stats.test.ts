@@ -25,10 +25,26 @@ describe('bench utilities', () => {
   });
 
   it('draws SVG charts with the titles and series given', () => {
-    const bar = barChart('Attention', 's', [{ label: 'L=680', values: [{ series: 'cpu', value: 1 }, { series: 'lowrank', value: 0.5 }] }]);
+    const bar = barChart('Attention', 's', [
+      {
+        label: 'L=680',
+        values: [
+          { series: 'cpu', value: 1 },
+          { series: 'lowrank', value: 0.5 },
+        ],
+      },
+    ]);
     expect(bar).toMatch(/^<svg[\s\S]*Attention[\s\S]*<\/svg>\s*$/);
     expect(bar).toContain('lowrank');
-    const line = logLogChart('Scaling', 'L', 's', [{ name: 'lowrank', points: [{ x: 10, y: 1 }, { x: 100, y: 5 }] }]);
+    const line = logLogChart('Scaling', 'L', 's', [
+      {
+        name: 'lowrank',
+        points: [
+          { x: 10, y: 1 },
+          { x: 100, y: 5 },
+        ],
+      },
+    ]);
     expect(line).toMatch(/^<svg[\s\S]*Scaling[\s\S]*lowrank[\s\S]*<\/svg>\s*$/);
   });
 });

@@ -7,7 +7,11 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export async function timeMedian(fn: () => Promise<unknown> | unknown, reps: number, signal?: AbortSignal): Promise<{ median: number; runs: number[] }> {
+export async function timeMedian(
+  fn: () => Promise<unknown> | unknown,
+  reps: number,
+  signal?: AbortSignal,
+): Promise<{ median: number; runs: number[] }> {
   await fn();
   const runs: number[] = [];
   for (let i = 0; i < reps; i++) {

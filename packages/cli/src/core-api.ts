@@ -30,13 +30,26 @@ export function inferConfig(
   kind: 'var' | 'vqvae',
   tensors: readonly TensorInfo[],
   file: string,
-  o: { metadata?: Record<string, string>; patchNums?: number[]; numHeads?: number; data?: Map<string, Float32Array> } = {},
+  o: {
+    metadata?: Record<string, string>;
+    patchNums?: number[];
+    numHeads?: number;
+    data?: Map<string, Float32Array>;
+  } = {},
 ): Record<string, unknown> {
   const map = new Map<string, Tensor>(
-    tensors.map((t) => [t.name, { shape: t.shape, data: o.data?.get(t.name) ?? new Float32Array(0) } as unknown as Tensor]),
+    tensors.map((t) => [
+      t.name,
+      { shape: t.shape, data: o.data?.get(t.name) ?? new Float32Array(0) } as unknown as Tensor,
+    ]),
   );
   if (kind === 'var') {
-    return { ...inferVARConfig({ tensors: map, metadata: o.metadata, path: file }, { patchNums: o.patchNums, numHeads: o.numHeads }) };
+    return {
+      ...inferVARConfig(
+        { tensors: map, metadata: o.metadata, path: file },
+        { patchNums: o.patchNums, numHeads: o.numHeads },
+      ),
+    };
   }
   return { ...inferVQVAEConfig(map, file) };
 }

@@ -106,14 +106,22 @@ const ONE_LINE = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
 /** Classifies any thrown value. Core errors keep their code; everything else is internal. `command` names the help to point at. */
 export function describeError(err: unknown, command?: string): DescribedError {
   const d = describeAny(err);
-  return command && d.line.endsWith(DEFAULT_FIX.E_USAGE) ? { ...d, line: `${d.line.slice(0, -DEFAULT_FIX.E_USAGE.length)}see 'nextscale ${command} --help'` } : d;
+  return command && d.line.endsWith(DEFAULT_FIX.E_USAGE)
+    ? { ...d, line: `${d.line.slice(0, -DEFAULT_FIX.E_USAGE.length)}see 'nextscale ${command} --help'` }
+    : d;
 }
 
 function describeAny(err: unknown): DescribedError {
   if (isHubError(err)) {
     const { code, exit } = HUB[err.code] ?? { code: 'E_INTERNAL', exit: EXIT.internal };
     const message = ONE_LINE(err.message);
-    return { code, message, exitCode: exit, line: err.fix ? `${message} — ${ONE_LINE(err.fix)}` : message, internal: false };
+    return {
+      code,
+      message,
+      exitCode: exit,
+      line: err.fix ? `${message} — ${ONE_LINE(err.fix)}` : message,
+      internal: false,
+    };
   }
   if (err instanceof NextscaleError || isCodedError(err)) {
     const code = (err as NextscaleError).code as CliErrorCode;
@@ -128,7 +136,13 @@ function describeAny(err: unknown): DescribedError {
     return { code, message, exitCode, line, internal };
   }
   if (isAbortLike(err)) {
-    return { code: 'E_ABORTED', message: 'interrupted', exitCode: EXIT.interrupted, line: `interrupted — ${DEFAULT_FIX.E_ABORTED}`, internal: false };
+    return {
+      code: 'E_ABORTED',
+      message: 'interrupted',
+      exitCode: EXIT.interrupted,
+      line: `interrupted — ${DEFAULT_FIX.E_ABORTED}`,
+      internal: false,
+    };
   }
   const message = ONE_LINE(err instanceof Error ? err.message : String(err));
   return {
@@ -149,7 +163,8 @@ function isAbortLike(err: unknown): boolean {
   return err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR');
 }
 
-const REMEDY = /\b(install|uninstall|use|run|pass|set|rename|check|get|re-?save|convert|choose|import|list|load|fix|remove|update|upgrade)\b/i;
+const REMEDY =
+  /\b(install|uninstall|use|run|pass|set|rename|check|get|re-?save|convert|choose|import|list|load|fix|remove|update|upgrade)\b/i;
 
 const REMEDY_START = new RegExp(`^${REMEDY.source}`, 'i');
 

@@ -31,7 +31,11 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
   const debug = argv.includes('--debug');
   try {
     environmentSettings(o.env ?? process.env);
-    const program = buildProgram(VERSION, { signal: interrupts.signal, env: o.env ?? process.env, cwd: o.cwd ?? process.cwd() }, state);
+    const program = buildProgram(
+      VERSION,
+      { signal: interrupts.signal, env: o.env ?? process.env, cwd: o.cwd ?? process.cwd() },
+      state,
+    );
     await program.parseAsync(argv, { from: 'user' });
     return state.exitCode;
   } catch (raw) {
@@ -42,9 +46,14 @@ export async function main(argv: string[], o: MainOptions = {}): Promise<number>
     }
     if (interrupts.signal.aborted) {
       const note = state.ctx?.interruptNote;
-      err = note ? new CliError('E_ABORTED', 'interrupted', note) : Object.assign(new Error('interrupted'), { name: 'AbortError' });
+      err = note
+        ? new CliError('E_ABORTED', 'interrupted', note)
+        : Object.assign(new Error('interrupted'), { name: 'AbortError' });
     }
-    const d = describeError(err, argv.find((a) => (COMMANDS as readonly string[]).includes(a)));
+    const d = describeError(
+      err,
+      argv.find((a) => (COMMANDS as readonly string[]).includes(a)),
+    );
     if (json) writeJson(process.stdout, { error: { code: d.code, message: d.message, exitCode: d.exitCode } });
     process.stderr.write(`nextscale: ${d.line}\n`);
     if (d.internal && debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);

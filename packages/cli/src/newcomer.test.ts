@@ -36,10 +36,19 @@ describe('a clone, used from its root', () => {
   it('loads backend-lowrank and backend-gpu named in a config file inside the clone, by package name', () => {
     const config = path.join(inside, 'nextscale.config.json');
     writeFileSync(config, JSON.stringify({ backends: ['@nextscale/backend-lowrank', '@nextscale/backend-gpu'] }));
-    const { result, doc } = runJson<{ installed: { package: string; from: string }[]; missingFromConfig: unknown[] }>(['backends', '--config', config], { cwd: inside });
+    const { result, doc } = runJson<{ installed: { package: string; from: string }[]; missingFromConfig: unknown[] }>(
+      ['backends', '--config', config],
+      { cwd: inside },
+    );
     expect(result.status).toBe(0);
-    expect(doc.installed.map((b) => b.package).sort()).toEqual(['@nextscale/backend-cpu', '@nextscale/backend-gpu', '@nextscale/backend-lowrank']);
-    expect(doc.installed.filter((b) => b.package !== '@nextscale/backend-cpu').every((b) => b.from === 'config')).toBe(true);
+    expect(doc.installed.map((b) => b.package).sort()).toEqual([
+      '@nextscale/backend-cpu',
+      '@nextscale/backend-gpu',
+      '@nextscale/backend-lowrank',
+    ]);
+    expect(doc.installed.filter((b) => b.package !== '@nextscale/backend-cpu').every((b) => b.from === 'config')).toBe(
+      true,
+    );
     expect(doc.missingFromConfig).toEqual([]);
   });
 });

@@ -13,14 +13,28 @@ import { sampleCommand } from './commands/sample.js';
 import { workerCommand } from './commands/worker.js';
 import { usageError } from './errors.js';
 
-export const COMMANDS = ['generate', 'edit', 'models', 'backends', 'inspect', 'convert', 'bench', 'sample', 'worker'] as const;
+export const COMMANDS = [
+  'generate',
+  'edit',
+  'models',
+  'backends',
+  'inspect',
+  'convert',
+  'bench',
+  'sample',
+  'worker',
+] as const;
 
 export interface RunState {
   exitCode: number;
   ctx?: Context;
 }
 
-export function buildProgram(version: string, base: { signal: AbortSignal; env: NodeJS.ProcessEnv; cwd: string }, state: RunState): Command {
+export function buildProgram(
+  version: string,
+  base: { signal: AbortSignal; env: NodeJS.ProcessEnv; cwd: string },
+  state: RunState,
+): Command {
   const program = new Command('nextscale')
     .description('Visual AutoRegressive (VAR) image generation with pluggable attention backends')
     .version(version, '-v, --version', 'print the version')
@@ -36,19 +50,42 @@ export function buildProgram(version: string, base: { signal: AbortSignal; env: 
       outputError: () => undefined,
     });
 
-  const wrap: Wrap = (run) => async (...args: unknown[]) => {
-    const cmd = args[args.length - 1] as Command;
-    const flags = cmd.opts() as CommonOptions;
-    const positional = args.slice(0, -2) as string[];
-    const ctx = createContext({ json: flags.json, debug: flags.debug, verbose: flags.verbose, signal: base.signal, env: base.env, cwd: base.cwd });
-    state.ctx = ctx;
-    state.exitCode = await run(ctx, flags as never, ...positional);
-  };
+  const wrap: Wrap =
+    (run) =>
+    async (...args: unknown[]) => {
+      const cmd = args[args.length - 1] as Command;
+      const flags = cmd.opts() as CommonOptions;
+      const positional = args.slice(0, -2) as string[];
+      const ctx = createContext({
+        json: flags.json,
+        debug: flags.debug,
+        verbose: flags.verbose,
+        signal: base.signal,
+        env: base.env,
+        cwd: base.cwd,
+      });
+      state.ctx = ctx;
+      state.exitCode = await run(ctx, flags as never, ...positional);
+    };
 
-  for (const make of [generateCommand, editCommand, modelsCommand, backendsCommand, inspectCommand, convertCommand, benchCommand, sampleCommand, workerCommand]) {
+  for (const make of [
+    generateCommand,
+    editCommand,
+    modelsCommand,
+    backendsCommand,
+    inspectCommand,
+    convertCommand,
+    benchCommand,
+    sampleCommand,
+    workerCommand,
+  ]) {
     const cmd = make(wrap);
     for (const c of [cmd, ...cmd.commands]) {
-      c.exitOverride().configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => undefined, outputError: () => undefined });
+      c.exitOverride().configureOutput({
+        writeOut: (s) => process.stdout.write(s),
+        writeErr: () => undefined,
+        outputError: () => undefined,
+      });
       c.showSuggestionAfterError(true);
     }
     program.addCommand(cmd);
@@ -58,16 +95,29 @@ export function buildProgram(version: string, base: { signal: AbortSignal; env: 
 
 /** Commander's parse errors as our usage errors: one line, with the fix. */
 export function fromCommanderError(err: CommanderError, argv: string[]): Error {
-  if (err.code === 'commander.help' || err.code === 'commander.missingArgument' && !argv.length) {
-    return usageError('no command given', `pass a command: nextscale ${COMMANDS.join('|')} [options] ('nextscale --help' for more)`);
+  if (err.code === 'commander.help' || (err.code === 'commander.missingArgument' && !argv.length)) {
+    return usageError(
+      'no command given',
+      `pass a command: nextscale ${COMMANDS.join('|')} [options] ('nextscale --help' for more)`,
+    );
   }
   const problem = err.message.replace(/^error:\s*/i, '').split('\n')[0]!;
   const sub = COMMANDS.find((c) => argv.includes(c));
   if (err.code === 'commander.unknownCommand' || (!sub && err.code === 'commander.excessArguments')) {
-    const hint = /Did you mean/.exec(err.message)?.input.split('\n').find((l) => /Did you mean/.test(l));
+    const hint = /Did you mean/
+      .exec(err.message)
+      ?.input.split('\n')
+      .find((l) => /Did you mean/.test(l));
     return usageError(
       problem,
-      `${hint ? `${hint.trim().replace(/^\(|\)$/g, '').replace(/^Did/, 'did')} ` : ''}pass a command: nextscale ${COMMANDS.join('|')} [options]`,
+      `${
+        hint
+          ? `${hint
+              .trim()
+              .replace(/^\(|\)$/g, '')
+              .replace(/^Did/, 'did')} `
+          : ''
+      }pass a command: nextscale ${COMMANDS.join('|')} [options]`,
     );
   }
   return usageError(problem, `see 'nextscale ${sub ? `${sub} ` : ''}--help'`);

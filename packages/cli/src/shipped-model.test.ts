@@ -41,7 +41,12 @@ describe('the shipped Fashion-MNIST model', () => {
   beforeAll(async () => {
     const registry = createRegistry();
     registry.register(cpu);
-    model = await loadVAR({ var: path.join(ASSETS, 'var.safetensors'), vae: path.join(ASSETS, 'vae.safetensors'), registry, policy: explicitPolicy('cpu') });
+    model = await loadVAR({
+      var: path.join(ASSETS, 'var.safetensors'),
+      vae: path.join(ASSETS, 'vae.safetensors'),
+      registry,
+      policy: explicitPolicy('cpu'),
+    });
     const parity = await loadStateDict(path.join(ASSETS, 'parity.safetensors'));
     ref = parity.tensors;
     meta = parity.metadata;
@@ -78,7 +83,13 @@ describe('the shipped Fashion-MNIST model', () => {
   it('reproduces the PyTorch greedy CFG sample: tokens exactly, image within 1e-4', async () => {
     const settings = JSON.parse(meta['ar.settings']!) as { cfg: number; top_k: number; top_p: number };
     const labels = Array.from(ref.get('ar.label')!.data);
-    const { tokens, images } = await model.generate({ labels, cfg: settings.cfg, topK: settings.top_k, topP: settings.top_p, seed: 0 });
+    const { tokens, images } = await model.generate({
+      labels,
+      cfg: settings.cfg,
+      topK: settings.top_k,
+      topP: settings.top_p,
+      seed: 0,
+    });
     const expected = splitScales(ref.get('ar.idx')!.data, 2, model.config.patchNums);
     tokens.forEach((t, s) => expect(Array.from(t), `scale ${s}`).toEqual(Array.from(expected[s]!)));
     expect(maxAbsDiff(images.data, ref.get('ar.img01')!.data)).toBeLessThanOrEqual(ATOL);
@@ -94,9 +105,21 @@ describe('the shipped Fashion-MNIST model', () => {
     ];
     for (let layer = 0; layer < depth; layer++) {
       const scaleMul = weights.tensors.get(`blocks.${layer}.attn.scale_mul_1H11`)!.data;
-      const headBounds = Array.from(scaleMul, (s) => ({ beta: Math.exp(Math.min(s, Math.log(100))), source: 'l2-static' as const }));
+      const headBounds = Array.from(scaleMul, (s) => ({
+        beta: Math.exp(Math.min(s, Math.log(100))),
+        source: 'l2-static' as const,
+      }));
       for (const b of headBounds) expect(b.beta).toBeLessThanOrEqual(0.2 + 1e-6);
-      const call = { site: `var.blocks.${layer}.attn`, batch: 2, heads: numHeads, headDim, scale: 1, mask: 'block-causal' as const, scaleEnds, headBounds };
+      const call = {
+        site: `var.blocks.${layer}.attn`,
+        batch: 2,
+        heads: numHeads,
+        headDim,
+        scale: 1,
+        mask: 'block-causal' as const,
+        scaleEnds,
+        headBounds,
+      };
       for (const g of normPolicy().decide(call, available)) {
         expect(g.regime).toBe('subcritical');
         expect(g.reason.length).toBeGreaterThan(0);

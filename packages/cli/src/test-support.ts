@@ -28,23 +28,36 @@ export function run(args: string[], o: { cwd?: string; env?: Record<string, stri
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('NEXTSCALE_')) delete env[k];
   Object.assign(env, o.env ?? {});
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: o.cwd ?? CLI_DIR, env, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: o.cwd ?? CLI_DIR,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function runJson<T = Record<string, unknown>>(args: string[], o: Parameters<typeof run>[1] = {}): { result: RunResult; doc: T } {
+export function runJson<T = Record<string, unknown>>(
+  args: string[],
+  o: Parameters<typeof run>[1] = {},
+): { result: RunResult; doc: T } {
   const result = run([...args, '--json'], o);
   let doc: T;
   try {
     doc = JSON.parse(result.stdout) as T;
   } catch {
-    throw new Error(`stdout is not one JSON document (exit ${result.status}):\n${result.stdout}\nstderr:\n${result.stderr}`);
+    throw new Error(
+      `stdout is not one JSON document (exit ${result.status}):\n${result.stdout}\nstderr:\n${result.stderr}`,
+    );
   }
   return { result, doc };
 }
 
 /** Starts the CLI and resolves when it exits; `onStderr` may signal it. */
-export function start(args: string[], o: { cwd?: string; onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void } = {}): Promise<RunResult> {
+export function start(
+  args: string[],
+  o: { cwd?: string; onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void } = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of Object.keys(env)) if (k.startsWith('NEXTSCALE_')) delete env[k];
@@ -66,7 +79,8 @@ export function tempProject(o: { backends?: string[] } = {}): { dir: string; cle
   if (o.backends?.length) {
     const scope = path.join(dir, 'node_modules', '@nextscale');
     mkdirSync(scope, { recursive: true });
-    for (const b of o.backends) symlinkSync(path.join(PACKAGES, `backend-${b}`), path.join(scope, `backend-${b}`), 'dir');
+    for (const b of o.backends)
+      symlinkSync(path.join(PACKAGES, `backend-${b}`), path.join(scope, `backend-${b}`), 'dir');
   }
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

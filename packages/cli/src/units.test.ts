@@ -42,7 +42,10 @@ describe('settings precedence', () => {
     expect(s.cfg).toEqual({ value: 2, source: 'config' });
     expect(s.topK).toEqual({ value: 7, source: 'model' });
     expect(s.topP).toEqual({ value: 0.96, source: 'default' });
-    expect(resolveSettings({ flags: { policy: 'norm' }, env: { backend: 'cpu' }, file: {} }).policy).toEqual({ value: 'norm', source: 'flag' });
+    expect(resolveSettings({ flags: { policy: 'norm' }, env: { backend: 'cpu' }, file: {} }).policy).toEqual({
+      value: 'norm',
+      source: 'flag',
+    });
     expect(() => resolveSettings({ flags: { policy: 'explicit' }, env: {}, file: {} })).toThrow(/needs a backend/);
   });
 });
@@ -50,7 +53,9 @@ describe('settings precedence', () => {
 describe('errors', () => {
   it('puts the remedy after the dash', () => {
     expect(describeError(new CliError('E_USAGE', 'bad', 'do this')).line).toBe('bad — do this');
-    expect(describeError(new WeightsError('/x.pth', 'corrupt zip; the file is damaged, get it again')).line).toBe('/x.pth: corrupt zip — the file is damaged, get it again');
+    expect(describeError(new WeightsError('/x.pth', 'corrupt zip; the file is damaged, get it again')).line).toBe(
+      '/x.pth: corrupt zip — the file is damaged, get it again',
+    );
     expect(splitFix('cannot tell the schedule (L = 30): pass --patch-nums (lvl_1L suggests [1, 2])')).toEqual({
       problem: 'cannot tell the schedule (L = 30)',
       fix: 'pass --patch-nums (lvl_1L suggests [1, 2])',
@@ -68,19 +73,40 @@ describe('errors', () => {
 });
 
 describe('classes and metadata', () => {
-  const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  const names = [
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
+  ];
   it('accepts numbers, names (any case), comma lists and unique prefixes', () => {
-    expect(parseClasses(['0', 'trouser,ANKLE BOOT', 't-shirt/top', 'tshirt', 'sneak'], 10, names)).toEqual([0, 1, 9, 0, 0, 7]);
+    expect(parseClasses(['0', 'trouser,ANKLE BOOT', 't-shirt/top', 'tshirt', 'sneak'], 10, names)).toEqual([
+      0, 1, 9, 0, 0, 7,
+    ]);
     expect(() => parseClasses(['s'], 10, names)).toThrow(/unknown class 's'/);
     expect(() => parseClasses(['x'], 10, undefined)).toThrow(/unknown class 'x'/);
   });
   it('reads patch nums, class names and sampling defaults leniently', () => {
     expect(
-      parseModelMetadata({ patch_nums: '[1,2,3]', class_names: '["a","b"]', top_k: '7', sampling: '{"cfg": 3, "more_smooth": true}' }),
+      parseModelMetadata({
+        patch_nums: '[1,2,3]',
+        class_names: '["a","b"]',
+        top_k: '7',
+        sampling: '{"cfg": 3, "more_smooth": true}',
+      }),
     ).toEqual({ patchNums: [1, 2, 3], classNames: ['a', 'b'], sampling: { topK: 7, cfg: 3, moreSmooth: true } });
     expect(parseModelMetadata({ format: 'pt' })).toEqual({ sampling: {} });
     // the shipped model's keys
-    expect(parseModelMetadata({ default_cfg: '2.0', default_top_k: '0', default_top_p: '0.0', default_more_smooth: 'false' }).sampling).toEqual({
+    expect(
+      parseModelMetadata({ default_cfg: '2.0', default_top_k: '0', default_top_p: '0.0', default_more_smooth: 'false' })
+        .sampling,
+    ).toEqual({
       cfg: 2,
       topK: 0,
       topP: 0,
@@ -115,7 +141,8 @@ describe('images', () => {
     const labelW = textWidth('BB') + 1;
     expect(g.tiles[0]!.x).toBe(1 + labelW);
     for (const [i, t] of g.tiles.entries()) {
-      for (let y = t.y; y < t.y + 2; y++) for (let x = t.x; x < t.x + 2; x++) expect(g.image.data[(y * g.image.width + x) * 3]).toBe((i + 1) * 10);
+      for (let y = t.y; y < t.y + 2; y++)
+        for (let x = t.x; x < t.x + 2; x++) expect(g.image.data[(y * g.image.width + x) * 3]).toBe((i + 1) * 10);
     }
   });
 });
@@ -130,7 +157,14 @@ describe('progress', () => {
           cb();
         },
       }),
-      { isTTY, columns: 100, cursorTo: () => true, moveCursor: () => true, clearLine: () => true, clearScreenDown: () => true },
+      {
+        isTTY,
+        columns: 100,
+        cursorTo: () => true,
+        moveCursor: () => true,
+        clearLine: () => true,
+        clearScreenDown: () => true,
+      },
     );
     return { stream, text: () => text };
   };

@@ -7,7 +7,13 @@
  */
 // loading and running a model
 export { loadVAR, type LoadVAROptions, type CheckpointInput } from './pipeline/load-var.js';
-export { VARModel, type VARModelOptions, type GenerateResult, type EditResult, type VAEHandle } from './pipeline/var-model.js';
+export {
+  VARModel,
+  type VARModelOptions,
+  type GenerateResult,
+  type EditResult,
+  type VAEHandle,
+} from './pipeline/var-model.js';
 export type { GenerateOptions, GenerateProgress } from './models/var/autoregressive.js';
 export type { EditOptions } from './models/var/edit.js';
 export type { VARConfig } from './models/var/config.js';
@@ -44,12 +50,23 @@ export {
   type AttentionCertificate,
   type BackendCapabilities,
 } from './attention/contract.js';
-export { explicitPolicy, priorityPolicy, type AttentionPolicy, type AttentionCall, type HeadGroupDecision } from './attention/policy.js';
+export {
+  explicitPolicy,
+  priorityPolicy,
+  type AttentionPolicy,
+  type AttentionCall,
+  type HeadGroupDecision,
+} from './attention/policy.js';
 export { normPolicy, type NormPolicyOptions } from './attention/norm-policy.js';
 export { AttentionTrace, type TraceEntry } from './attention/trace.js';
 
 // dense engines: the contract, selection, the active engine
-export { ENGINE_API_VERSION, type DenseEngine, type DenseEngineDescriptor, type EngineCreateOptions } from './engines/contract.js';
+export {
+  ENGINE_API_VERSION,
+  type DenseEngine,
+  type DenseEngineDescriptor,
+  type EngineCreateOptions,
+} from './engines/contract.js';
 export { selectEngine, type SelectEngineOptions, type SelectedEngine } from './engines/select.js';
 export { setDenseEngine } from './engines/active.js';
 

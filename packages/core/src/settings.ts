@@ -36,7 +36,9 @@ function processEnv(): Env {
 export function parseThreads(value: string, where = 'NEXTSCALE_THREADS'): number {
   const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
-    throw new UsageError(`${where}=${value}: expected a positive integer from 1 to ${MAX_THREADS} (the worker threads of the dense kernels)`);
+    throw new UsageError(
+      `${where}=${value}: expected a positive integer from 1 to ${MAX_THREADS} (the worker threads of the dense kernels)`,
+    );
   }
   return n;
 }
@@ -69,7 +71,10 @@ export function readSettings(env: Env = processEnv()): Settings {
     ...(release === undefined ? {} : { onnxReleaseWeights: parseSwitch(release, 'NEXTSCALE_ONNX_RELEASE_WEIGHTS') }),
     ...(prepack === undefined ? {} : { onnxPrepack: parseSwitch(prepack, 'NEXTSCALE_ONNX_PREPACK') }),
     ...(fused === undefined ? {} : { onnxFusedBlocks: parseSwitch(fused, 'NEXTSCALE_ONNX_FUSED_BLOCKS') }),
-    dawnFlags: (get('NEXTSCALE_DAWN_FLAGS') ?? '').split(',').map((f) => f.trim()).filter(Boolean),
+    dawnFlags: (get('NEXTSCALE_DAWN_FLAGS') ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean),
     ...(level === undefined ? {} : { webgpuFeatureLevel: level.trim() }),
   };
 }

@@ -54,7 +54,9 @@ export function asTensor(t: TensorLike, what = 'tensor'): Tensor {
     throw new ShapeError(`${what} must be { shape: number[], data: Float32Array }`);
   }
   if (sizeOf(t.shape) !== t.data.length) {
-    throw new ShapeError(`${what}: data has ${t.data.length} elements but shape [${t.shape.join(', ')}] needs ${sizeOf(t.shape)}`);
+    throw new ShapeError(
+      `${what}: data has ${t.data.length} elements but shape [${t.shape.join(', ')}] needs ${sizeOf(t.shape)}`,
+    );
   }
   return new Tensor(t.shape, t.data);
 }

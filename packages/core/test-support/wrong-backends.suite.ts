@@ -8,7 +8,11 @@ import { validateAttend } from '../src/attention/validate.js';
 import { Tensor } from '../src/tensor.js';
 import { testAttentionBackend } from '../src/testing/conformance.js';
 
-function wrongBackend(id: string, mutate: (out: Float32Array) => void, opts: { ignoreMask?: boolean; skipValidation?: boolean } = {}): AttentionBackend {
+function wrongBackend(
+  id: string,
+  mutate: (out: Float32Array) => void,
+  opts: { ignoreMask?: boolean; skipValidation?: boolean } = {},
+): AttentionBackend {
   const instance: AttentionInstance = {
     backendId: id,
     async attend(q, k, v, spec) {
@@ -41,6 +45,17 @@ function wrongBackend(id: string, mutate: (out: Float32Array) => void, opts: { i
   };
 }
 
-testAttentionBackend(wrongBackend('off-by-a-bit', (o) => { o[0]! += 1e-3; }), { tolerance: 1e-5 });
-testAttentionBackend(wrongBackend('ignores-mask', () => {}, { ignoreMask: true }), { tolerance: 1e-5 });
-testAttentionBackend(wrongBackend('accepts-nan', () => {}, { skipValidation: true }), { tolerance: 1e-5 });
+testAttentionBackend(
+  wrongBackend('off-by-a-bit', (o) => {
+    o[0]! += 1e-3;
+  }),
+  { tolerance: 1e-5 },
+);
+testAttentionBackend(
+  wrongBackend('ignores-mask', () => {}, { ignoreMask: true }),
+  { tolerance: 1e-5 },
+);
+testAttentionBackend(
+  wrongBackend('accepts-nan', () => {}, { skipValidation: true }),
+  { tolerance: 1e-5 },
+);

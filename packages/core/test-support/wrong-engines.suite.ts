@@ -9,7 +9,9 @@ import { naiveConv2d, naiveEngine, naiveGemmNT } from '../src/testing/naive-engi
 const erf = (x: number) => {
   // Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7)
   const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return x >= 0 ? y : -y;
 };
 
@@ -45,9 +47,15 @@ const wrong: Record<string, Partial<DenseEngine>> = {
   // masked logits get a tiny probability instead of exactly 0
   'softmax-leaks-mask': {
     softmaxRows(x, out, rows, cols) {
-      naiveEngine().softmaxRows!(x.map((v) => (v === -Infinity ? -30 : v)), out, rows, cols);
+      naiveEngine().softmaxRows!(
+        x.map((v) => (v === -Infinity ? -30 : v)),
+        out,
+        rows,
+        cols,
+      );
     },
   },
 };
 
-for (const [id, overrides] of Object.entries(wrong)) testDenseEngine(naiveEngine({ ...overrides, id }), { label: `wrong: ${id}` });
+for (const [id, overrides] of Object.entries(wrong))
+  testDenseEngine(naiveEngine({ ...overrides, id }), { label: `wrong: ${id}` });

@@ -43,7 +43,9 @@ function setup(c: Case, seed: number) {
   const block: VARBlockWeights = {
     qkvWeight: randomTensor(rng, [3 * C, C], 0.4),
     qkvBias,
-    ...(c.l2 ? { qScale: Float32Array.from({ length: H }, (_, h) => Math.exp(Math.min(Math.log(4 + 20 * h), Math.log(100)))) } : {}),
+    ...(c.l2
+      ? { qScale: Float32Array.from({ length: H }, (_, h) => Math.exp(Math.min(Math.log(4 + 20 * h), Math.log(100)))) }
+      : {}),
     projWeight: randomTensor(rng, [C, C], 0.3),
     projBias: randomTensor(rng, [C], 0.1),
     fc1Weight: randomTensor(rng, [hidden, C], 0.3),
@@ -55,9 +57,15 @@ function setup(c: Case, seed: number) {
   const config = { numHeads: H, headDim: hd, normEps: 1e-6, attnL2Norm: c.l2, attnScale: scale } as VARConfig;
   const m = randomTensor(rng, [N, 6 * C], 0.5);
   const weights = {
-    qkvWeight: block.qkvWeight.data, qkvBias: block.qkvBias.data, ...(block.qScale ? { qScale: block.qScale } : {}),
-    projWeight: block.projWeight.data, projBias: block.projBias.data, fc1Weight: block.fc1Weight.data, fc1Bias: block.fc1Bias.data,
-    fc2Weight: block.fc2Weight.data, fc2Bias: block.fc2Bias.data,
+    qkvWeight: block.qkvWeight.data,
+    qkvBias: block.qkvBias.data,
+    ...(block.qScale ? { qScale: block.qScale } : {}),
+    projWeight: block.projWeight.data,
+    projBias: block.projBias.data,
+    fc1Weight: block.fc1Weight.data,
+    fc1Bias: block.fc1Bias.data,
+    fc2Weight: block.fc2Weight.data,
+    fc2Bias: block.fc2Bias.data,
   };
   const shape = { width: C, heads: H, headDim: hd, hidden, eps: 1e-6, scale };
   return { rng, block, config, m, weights, shape };
@@ -73,7 +81,10 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 const scaleEnds = PATCH_NUMS.reduce<number[]>((e, pn) => [...e, (e.at(-1) ?? 0) + pn * pn], []);
 const loaded = await loadOrt();
 if (!loaded.ok) throw new Error(loaded.reason);
-const runner = new BlockRunner(loaded.ort as never, { executionProviders: ['cpu'], cpu: { threads: 2, memArena: false, spinning: false, prepack: true } });
+const runner = new BlockRunner(loaded.ort as never, {
+  executionProviders: ['cpu'],
+  cpu: { threads: 2, memArena: false, spinning: false, prepack: true },
+});
 
 describe.each(CASES)('fused transformer block: $label', (c) => {
   it('teacher forcing (block-causal mask over every scale) matches core runBlock within 1e-4', async () => {
@@ -81,11 +92,24 @@ describe.each(CASES)('fused transformer block: $label', (c) => {
     const L = scaleEnds.at(-1)!;
     const x = randomTensor(rng, [N, L, c.C], 1);
     const mask = { kind: 'block-causal' as const, scaleEnds };
-    const want = await runBlock(x, m, block, config, async (q, k, v) => referenceAttentionTensor(q, k, v, config.attnScale, mask));
-    const got = await runner.run({ weights, shape, x: x.data, batch: N, tokens: L, modulation: m.data, cache: null, scaleEnds });
+    const want = await runBlock(x, m, block, config, async (q, k, v) =>
+      referenceAttentionTensor(q, k, v, config.attnScale, mask),
+    );
+    const got = await runner.run({
+      weights,
+      shape,
+      x: x.data,
+      batch: N,
+      tokens: L,
+      modulation: m.data,
+      cache: null,
+      scaleEnds,
+    });
     expect(maxAbsDiff(got, want.data)).toBeLessThan(1e-4);
     // the mask matters: attending to every token gives a different block output
-    const unmasked = await runBlock(x, m, block, config, async (q, k, v) => referenceAttentionTensor(q, k, v, config.attnScale));
+    const unmasked = await runBlock(x, m, block, config, async (q, k, v) =>
+      referenceAttentionTensor(q, k, v, config.attnScale),
+    );
     expect(maxAbsDiff(got, unmasked.data)).toBeGreaterThan(1e-3);
   });
 
@@ -107,7 +131,15 @@ describe.each(CASES)('fused transformer block: $label', (c) => {
     }
     // a fresh cache starts over: the last scale alone differs from the same scale after the others
     const x = randomTensor(rng, [N, 16, c.C], 1);
-    const withHistory = await runner.run({ weights, shape, x: x.data, batch: N, tokens: 16, modulation: m.data, cache });
+    const withHistory = await runner.run({
+      weights,
+      shape,
+      x: x.data,
+      batch: N,
+      tokens: 16,
+      modulation: m.data,
+      cache,
+    });
     const alone = await runner.run({ weights, shape, x: x.data, batch: N, tokens: 16, modulation: m.data, cache: {} });
     expect(maxAbsDiff(withHistory, alone)).toBeGreaterThan(1e-3);
   });
@@ -118,6 +150,14 @@ it('one image gives the same block output alone and in a batch (batch invariance
   const { rng, m, weights, shape } = setup(c, 13);
   const x = randomTensor(rng, [N, 9, c.C], 1);
   const batch = await runner.run({ weights, shape, x: x.data, batch: N, tokens: 9, modulation: m.data, cache: {} });
-  const one = await runner.run({ weights, shape, x: x.data.subarray(9 * c.C, 18 * c.C), batch: 1, tokens: 9, modulation: m.data.subarray(6 * c.C, 12 * c.C), cache: {} });
+  const one = await runner.run({
+    weights,
+    shape,
+    x: x.data.subarray(9 * c.C, 18 * c.C),
+    batch: 1,
+    tokens: 9,
+    modulation: m.data.subarray(6 * c.C, 12 * c.C),
+    cache: {},
+  });
   expect(Array.from(one)).toEqual(Array.from(batch.subarray(9 * c.C, 18 * c.C)));
 });

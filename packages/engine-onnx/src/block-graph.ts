@@ -52,7 +52,12 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
   if (H * hd !== C) throw new RangeError(`transformerBlockGraph: heads ${H} × headDim ${hd} ≠ width ${C}`);
   const l2 = w.qScale !== undefined;
   const f = (name: string, dims: number[], data: Float32Array): Initializer => ({ name, dataType: FLOAT, dims, data });
-  const i64 = (name: string, data: number[], dims: number[] = [data.length]): Initializer => ({ name, dataType: INT64, dims, data });
+  const i64 = (name: string, data: number[], dims: number[] = [data.length]): Initializer => ({
+    name,
+    dataType: INT64,
+    dims,
+    data,
+  });
   const initializers: Initializer[] = [
     f('ln.one', [C], new Float32Array(C).fill(1)),
     f('ln.zero', [C], new Float32Array(C)),
@@ -71,7 +76,12 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
     ...[0, 1, 2, 3, 4, 5].map((k) => i64(`slot${k}`, [k], [])),
     ...geluConstants,
   ];
-  if (l2) initializers.push(f('qScale', [H, 1, 1], w.qScale!), f('eps12', [], Float32Array.of(1e-12)), i64('axis.last', [-1]));
+  if (l2)
+    initializers.push(
+      f('qScale', [H, 1, 1], w.qScale!),
+      f('eps12', [], Float32Array.of(1e-12)),
+      i64('axis.last', [-1]),
+    );
   const nodes: NodeSpec[] = [];
   const node = (opType: string, inputs: string[], outputs: string[], attributes?: NodeSpec['attributes']) =>
     nodes.push({ opType, inputs, outputs, ...(attributes ? { attributes } : {}) });
@@ -93,7 +103,8 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
   node('Add', ['qkv0', 'bqkv'], ['qkv']);
   node('Reshape', ['qkv', 'shape.qkv'], ['qkv5']); // (N, T, 3, H, hd)
   node('Transpose', ['qkv5'], ['qkvT'], { perm: { ints: [2, 0, 3, 1, 4] } }); // (3, N, H, T, hd)
-  for (const [k, name] of ['q', 'k', 'v'].entries()) node('Gather', ['qkvT', `slot${k}`], [l2 && name !== 'v' ? `${name}.raw` : name], { axis: { i: 0 } });
+  for (const [k, name] of ['q', 'k', 'v'].entries())
+    node('Gather', ['qkvT', `slot${k}`], [l2 && name !== 'v' ? `${name}.raw` : name], { axis: { i: 0 } });
   if (l2) {
     // x / max(‖x‖₂, 1e-12) over each head's hd values, as core's projectQKV (and F.normalize) compute it
     for (const name of ['q', 'k']) {
@@ -104,7 +115,9 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
     }
     node('Mul', ['q.unit', 'qScale'], ['q']);
   }
-  node('Attention', ['q', 'k', 'v', 'mask', 'past_key', 'past_value'], ['attn', 'present_key', 'present_value'], { scale: { f: s.scale } });
+  node('Attention', ['q', 'k', 'v', 'mask', 'past_key', 'past_value'], ['attn', 'present_key', 'present_value'], {
+    scale: { f: s.scale },
+  });
   node('Transpose', ['attn'], ['attnT'], { perm: { ints: [0, 2, 1, 3] } }); // (N, T, H, hd)
   node('Reshape', ['attnT', 'shape.NTC'], ['attnM']);
   node('MatMul', ['attnM', 'Wproj'], ['proj0']);

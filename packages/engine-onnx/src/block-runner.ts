@@ -54,7 +54,12 @@ export class BlockRunner {
     if (!p) {
       const g = transformerBlockGraph(w, s);
       this.count++;
-      p = this.ort.InferenceSession.create(g.bytes, sessionOptions(this.settings, { optimization: g.optimization ?? 'basic' }) as Ort.InferenceSession.SessionOptions);
+      p = this.ort.InferenceSession.create(
+        g.bytes,
+        sessionOptions(this.settings, {
+          optimization: g.optimization ?? 'basic',
+        }) as Ort.InferenceSession.SessionOptions,
+      );
       this.sessions.set(w.qkvWeight, p);
     }
     return p;
@@ -97,7 +102,8 @@ export class BlockRunner {
 
   private zeros(ort: OrtModule, T: number, total: number): Ort.Tensor {
     const dims = `${T}×${total}`;
-    if (this.zeroMask?.dims !== dims) this.zeroMask = { dims, tensor: new ort.Tensor('float32', new Float32Array(T * total), [T, total]) };
+    if (this.zeroMask?.dims !== dims)
+      this.zeroMask = { dims, tensor: new ort.Tensor('float32', new Float32Array(T * total), [T, total]) };
     return this.zeroMask.tensor;
   }
 }

@@ -56,9 +56,15 @@ export async function createWebOnnxEngine(o: WebEngineOptions): Promise<OnnxDens
   const wasmBase = new URL(o.wasmPaths, (globalThis as { location?: { href: string } }).location?.href).href;
   let started: OrtWebStarted;
   try {
-    started = await startOrtWeb(ort as unknown as OrtWebLike, { wasmPaths: wasmBase, threads: o.threads, executionProvider: ep });
+    started = await startOrtWeb(ort as unknown as OrtWebLike, {
+      wasmPaths: wasmBase,
+      threads: o.threads,
+      executionProvider: ep,
+    });
   } catch (e) {
-    throw new Error(`engine-onnx: onnxruntime-web failed to start (${ep} execution provider, files from ${wasmBase}): ${(e as Error).message}`);
+    throw new Error(
+      `engine-onnx: onnxruntime-web failed to start (${ep} execution provider, files from ${wasmBase}): ${(e as Error).message}`,
+    );
   }
   const runtime = `onnxruntime-web ${ORT_WEB_VERSION} ${ep}${started.adapter ? ` on ${started.adapter}` : ''}`;
   const sessions = new OrtSessions(ort as unknown as OrtLike, { executionProviders: [ep] }, runtime);
@@ -81,7 +87,8 @@ export const engine = {
   },
   async create(options: Partial<WebEngineOptions> = {}): Promise<OnnxDenseEngine> {
     const { wasmPaths } = options;
-    if (typeof wasmPaths !== 'string') throw new Error("engine-onnx: create() needs { wasmPaths }, where the page serves onnxruntime-web's .wasm");
+    if (typeof wasmPaths !== 'string')
+      throw new Error("engine-onnx: create() needs { wasmPaths }, where the page serves onnxruntime-web's .wasm");
     return createWebOnnxEngine({ ...options, wasmPaths });
   },
 };

@@ -16,7 +16,16 @@ const HERE = fileURLToPath(new URL('..', import.meta.url)); // packages/engine-o
 const PACKAGES = path.resolve(HERE, '..');
 const BIN = path.join(PACKAGES, 'cli', 'bin', 'nextscale.js');
 const FIXTURES = path.join(PACKAGES, 'core', 'fixtures', 'var-tiny');
-const MODEL = ['--var', path.join(FIXTURES, 'var.pth'), '--vae', path.join(FIXTURES, 'vae.pth'), '--patch-nums', '1,2,3,4', '--class', '0'];
+const MODEL = [
+  '--var',
+  path.join(FIXTURES, 'var.pth'),
+  '--vae',
+  path.join(FIXTURES, 'vae.pth'),
+  '--patch-nums',
+  '1,2,3,4',
+  '--class',
+  '0',
+];
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -56,7 +65,10 @@ describe('engine-onnx in the CLI', () => {
     symlinkSync(path.join(PACKAGES, 'core'), path.join(p.scope, 'core'), 'dir');
     const ort = path.join(p.dir, 'node_modules', 'onnxruntime-node');
     mkdirSync(ort);
-    writeFileSync(path.join(ort, 'package.json'), JSON.stringify({ name: 'onnxruntime-node', version: '1.30.0', main: 'index.js' }));
+    writeFileSync(
+      path.join(ort, 'package.json'),
+      JSON.stringify({ name: 'onnxruntime-node', version: '1.30.0', main: 'index.js' }),
+    );
     writeFileSync(
       path.join(ort, 'index.js'),
       "throw new Error('onnxruntime_binding.node: cannot open shared object file: No such file or directory\\n    at Module._extensions..node');\n",
@@ -73,7 +85,9 @@ describe('engine-onnx in the CLI', () => {
     // Named by nobody, the broken engine is passed over for the next one, and a warning says so.
     const u = cli(['generate', ...MODEL, '-o', path.join(p.dir, 'y.png'), '--json'], p.dir);
     expect(u.status, u.stderr).toBe(0);
-    expect(u.stderr).toMatch(/^nextscale: warning: dense engine onnx \(@nextscale\/engine-onnx\) is installed but cannot run here: .*native addon failed to load.*; computing on wasm instead/m);
+    expect(u.stderr).toMatch(
+      /^nextscale: warning: dense engine onnx \(@nextscale\/engine-onnx\) is installed but cannot run here: .*native addon failed to load.*; computing on wasm instead/m,
+    );
     const used = JSON.parse(u.stdout) as { engine: { id: string; skipped: { id: string }[] } };
     expect(used.engine.id).toBe('wasm');
     expect(used.engine.skipped.map((k) => k.id)).toEqual(['onnx']);

@@ -44,9 +44,9 @@ export function defaultThreads(): number {
 }
 
 function availableCores(): number {
-  const os = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:os') as
-    | { availableParallelism?: () => number; cpus: () => unknown[] }
-    | undefined;
+  const os = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+    'node:os',
+  ) as { availableParallelism?: () => number; cpus: () => unknown[] } | undefined;
   return os?.availableParallelism?.() ?? os?.cpus().length ?? 1;
 }
 
@@ -60,15 +60,26 @@ export const engine = {
   async probe(): Promise<{ available: boolean; reason: string }> {
     const r = await loadOrt();
     if (!r.ok) return { available: false, reason: r.reason };
-    return { available: true, reason: `onnxruntime-node ${r.version}, CPU execution provider, ${defaultThreads()} threads` };
+    return {
+      available: true,
+      reason: `onnxruntime-node ${r.version}, CPU execution provider, ${defaultThreads()} threads`,
+    };
   },
   async create(options: OnnxEngineOptions & Record<string, unknown> = {}): Promise<OnnxDenseEngine> {
     const threads = options.threads ?? defaultThreads();
-    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`engine-onnx: threads must be a positive integer, got ${String(threads)}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`engine-onnx: threads must be a positive integer, got ${String(threads)}`);
     const settings = readSettings();
     const releaseWeights = options.releaseWeights ?? settings.onnxReleaseWeights ?? true;
     const prepack = options.prepack ?? settings.onnxPrepack ?? true;
     const fusedBlocks = options.fusedBlocks ?? settings.onnxFusedBlocks ?? true;
-    return createOnnxEngine({ threads, memArena: options.memArena, spinning: options.spinning, prepack, releaseWeights, fusedBlocks });
+    return createOnnxEngine({
+      threads,
+      memArena: options.memArena,
+      spinning: options.spinning,
+      prepack,
+      releaseWeights,
+      fusedBlocks,
+    });
   },
 };

@@ -78,10 +78,18 @@ export class OnnxDenseEngine implements DenseEngineLike {
   }
 
   private releaseLater(session: Promise<OrtSession | null>): void {
-    session.then((s) => s && this.ort.release(s), () => {});
+    session.then(
+      (s) => s && this.ort.release(s),
+      () => {},
+    );
   }
 
-  private pinnedSession(weight: Float32Array, key: string, graph: () => GraphModel, alsoHeld: Float32Array[] = []): Promise<OrtSession> {
+  private pinnedSession(
+    weight: Float32Array,
+    key: string,
+    graph: () => GraphModel,
+    alsoHeld: Float32Array[] = [],
+  ): Promise<OrtSession> {
     let list = this.pinned.get(weight);
     const hit = list?.find((p) => p.key === key);
     if (hit) return hit.session;
@@ -125,7 +133,13 @@ export class OnnxDenseEngine implements DenseEngineLike {
    */
   private release(weight: Float32Array): void {
     const buf = weight.buffer;
-    if (this.released.has(weight) || buf instanceof SharedArrayBuffer || weight.byteOffset !== 0 || weight.byteLength !== buf.byteLength) return;
+    if (
+      this.released.has(weight) ||
+      buf instanceof SharedArrayBuffer ||
+      weight.byteOffset !== 0 ||
+      weight.byteLength !== buf.byteLength
+    )
+      return;
     this.releasedBytes += buf.byteLength;
     this.released.add(weight);
     structuredClone(buf, { transfer: [buf] });
@@ -144,7 +158,15 @@ export class OnnxDenseEngine implements DenseEngineLike {
   // (matmul) run on core's TypeScript GEMM. Every dense call the model awaits (linear, the FFN, convs, layer norm,
   // GELU, SiLU, the VQ-VAE stretches) runs here.
 
-  async linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): Promise<void> {
+  async linear(
+    x: Float32Array,
+    rows: number,
+    inF: number,
+    weight: Float32Array,
+    outF: number,
+    bias: Float32Array | null,
+    y: Float32Array,
+  ): Promise<void> {
     if (rows === 0 || outF === 0) return;
     if (inF === 0) {
       for (let r = 0; r < rows; r++) {
@@ -155,19 +177,45 @@ export class OnnxDenseEngine implements DenseEngineLike {
     }
     const key = `linear ${outF}x${inF} ${this.biasKey(bias)}`;
     const session = await this.pinnedSession(weight, key, () => linearGraph(weight, outF, inF, bias));
-    await this.ort.run(session, [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }], [rows, outF], y, 0, key);
+    await this.ort.run(
+      session,
+      [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }],
+      [rows, outF],
+      y,
+      0,
+      key,
+    );
   }
 
   /** fc2(GELU(fc1(x))) as one session: the hidden activations stay inside ONNX Runtime (graphs.ts feedForwardGraph). */
   async feedForward(
-    x: Float32Array, rows: number, inF: number, fc1: Float32Array, fc1Bias: Float32Array | null, hidden: number,
-    fc2: Float32Array, fc2Bias: Float32Array | null, y: Float32Array,
+    x: Float32Array,
+    rows: number,
+    inF: number,
+    fc1: Float32Array,
+    fc1Bias: Float32Array | null,
+    hidden: number,
+    fc2: Float32Array,
+    fc2Bias: Float32Array | null,
+    y: Float32Array,
   ): Promise<void> {
     if (rows === 0) return;
     const key = `feedForward ${inF}→${hidden} ${this.biasKey(fc1Bias)} ${this.biasKey(fc2Bias)}`;
     // pinned under fc1; fc2 (a weight of this session only) is released with it
-    const session = await this.pinnedSession(fc1, key, () => feedForwardGraph(fc1, fc1Bias, hidden, inF, fc2, fc2Bias), [fc2]);
-    await this.ort.run(session, [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }], [rows, inF], y, 0, key);
+    const session = await this.pinnedSession(
+      fc1,
+      key,
+      () => feedForwardGraph(fc1, fc1Bias, hidden, inF, fc2, fc2Bias),
+      [fc2],
+    );
+    await this.ort.run(
+      session,
+      [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }],
+      [rows, inF],
+      y,
+      0,
+      key,
+    );
   }
 
   async conv2d(a: Conv2dArgs): Promise<void> {
@@ -178,8 +226,16 @@ export class OnnxDenseEngine implements DenseEngineLike {
     const padBottomExtra = Math.max(0, (outH - 1) * a.strideH + kernelH - height - 2 * a.padH);
     const padRightExtra = Math.max(0, (outW - 1) * a.strideW + kernelW - width - 2 * a.padW);
     const shape = {
-      outChannels, inChannels, kernelH, kernelW, strideH: a.strideH, strideW: a.strideW, padH: a.padH, padW: a.padW,
-      padBottomExtra, padRightExtra,
+      outChannels,
+      inChannels,
+      kernelH,
+      kernelW,
+      strideH: a.strideH,
+      strideW: a.strideW,
+      padH: a.padH,
+      padW: a.padW,
+      padBottomExtra,
+      padRightExtra,
     };
     const key = `conv ${outChannels}x${inChannels}x${kernelH}x${kernelW} s${a.strideH},${a.strideW} p${a.padH},${a.padW},${padBottomExtra},${padRightExtra} ${this.biasKey(a.bias)}`;
     const session = await this.pinnedSession(a.weight, key, () => convGraph(a.weight, a.bias, shape));
@@ -188,14 +244,23 @@ export class OnnxDenseEngine implements DenseEngineLike {
     const hOnnx = Math.floor((height + 2 * a.padH + padBottomExtra - kernelH) / a.strideH) + 1;
     const wOnnx = Math.floor((width + 2 * a.padW + padRightExtra - kernelW) / a.strideW) + 1;
     if (hOnnx !== outH || wOnnx !== outW) {
-      throw new RangeError(`engine-onnx conv2d: output ${outH}×${outW} does not follow from input ${height}×${width}, kernel ${kernelH}×${kernelW}, stride ${a.strideH}×${a.strideW}, padding ${a.padH}×${a.padW}`);
+      throw new RangeError(
+        `engine-onnx conv2d: output ${outH}×${outW} does not follow from input ${height}×${width}, kernel ${kernelH}×${kernelW}, stride ${a.strideH}×${a.strideW}, padding ${a.padH}×${a.padW}`,
+      );
     }
     // Image by image: ONNX Runtime's NCHW Conv rounds differently with the batch size (core's parity tests need an image
     // edited alone and in a batch to be bit-identical), and one image at a time keeps its buffers one image large.
     const xn = inChannels * height * width;
     const yn = outChannels * outH * outW;
     for (let b = 0; b < batch; b++) {
-      await this.ort.run(session, [{ name: 'x', data: a.x, offset: b * xn, length: xn, dims: [1, inChannels, height, width] }], [1, outChannels, outH, outW], a.y, b * yn, key);
+      await this.ort.run(
+        session,
+        [{ name: 'x', data: a.x, offset: b * xn, length: xn, dims: [1, inChannels, height, width] }],
+        [1, outChannels, outH, outW],
+        a.y,
+        b * yn,
+        key,
+      );
     }
   }
 
@@ -203,7 +268,14 @@ export class OnnxDenseEngine implements DenseEngineLike {
     if (rows === 0 || cols === 0) return;
     const key = `layerNorm ${cols} ${eps}`;
     const session = await this.sharedSession(key, () => layerNormGraph(cols, eps));
-    await this.ort.run(session, [{ name: 'x', data: x, length: rows * cols, dims: [rows, cols] }], [rows, cols], out, 0, key);
+    await this.ort.run(
+      session,
+      [{ name: 'x', data: x, length: rows * cols, dims: [rows, cols] }],
+      [rows, cols],
+      out,
+      0,
+      key,
+    );
   }
 
   // No groupNorm: measured at the decoder's shapes (160 × 256², B = 1), core's own loop took ~80 ms against ~140 ms for
@@ -215,13 +287,27 @@ export class OnnxDenseEngine implements DenseEngineLike {
   /** GELU (tanh approximation) elementwise. */
   async geluTanh(x: Float32Array, out: Float32Array, n: number): Promise<void> {
     if (n === 0) return;
-    await this.ort.run(await this.sharedSession('geluTanh', geluTanhGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'geluTanh');
+    await this.ort.run(
+      await this.sharedSession('geluTanh', geluTanhGraph),
+      [{ name: 'x', data: x, length: n, dims: [n] }],
+      [n],
+      out,
+      0,
+      'geluTanh',
+    );
   }
 
   /** SiLU elementwise. */
   async silu(x: Float32Array, out: Float32Array, n: number): Promise<void> {
     if (n === 0) return;
-    await this.ort.run(await this.sharedSession('silu', siluGraph), [{ name: 'x', data: x, length: n, dims: [n] }], [n], out, 0, 'silu');
+    await this.ort.run(
+      await this.sharedSession('silu', siluGraph),
+      [{ name: 'x', data: x, length: n, dims: [n] }],
+      [n],
+      out,
+      0,
+      'silu',
+    );
   }
 
   /**
@@ -229,7 +315,12 @@ export class OnnxDenseEngine implements DenseEngineLike {
    * Declines (false) a net whose weights were already handed to one-op sessions (their values live only there) or
    * that holds an op this package cannot write; core then runs that stretch op by op, still on this engine.
    */
-  async featureNet(net: FeatureNetLike, x: Float32Array, shape: readonly [number, number, number, number], y: Float32Array): Promise<boolean> {
+  async featureNet(
+    net: FeatureNetLike,
+    x: Float32Array,
+    shape: readonly [number, number, number, number],
+    y: Float32Array,
+  ): Promise<boolean> {
     let pending = this.nets.get(net);
     if (pending === undefined) {
       const weights = featureNetWeights(net);
@@ -251,7 +342,14 @@ export class OnnxDenseEngine implements DenseEngineLike {
     const xn = C * H * W;
     const yn = Co * Ho * Wo;
     for (let b = 0; b < B; b++) {
-      await this.ort.run(session, [{ name: 'x', data: x, offset: b * xn, length: xn, dims: [1, C, H, W] }], [1, Co, Ho, Wo], y, b * yn, net.label);
+      await this.ort.run(
+        session,
+        [{ name: 'x', data: x, offset: b * xn, length: xn, dims: [1, C, H, W] }],
+        [1, Co, Ho, Wo],
+        y,
+        b * yn,
+        net.label,
+      );
     }
     return true;
   }
@@ -272,7 +370,10 @@ export class OnnxDenseEngine implements DenseEngineLike {
   }
 
   async transformerBlock(a: TransformerBlockArgs): Promise<Float32Array> {
-    if (!this.blocks) throw new Error('engine-onnx: transformerBlock: this engine runs no fused blocks (acceptsTransformerBlock said so)');
+    if (!this.blocks)
+      throw new Error(
+        'engine-onnx: transformerBlock: this engine runs no fused blocks (acceptsTransformerBlock said so)',
+      );
     if (!this.blocks.has(a.weights)) {
       await this.blocks.prepare(a.weights, a.shape);
       if (this.releaseWeights) for (const w of blockWeightList(a.weights)) this.release(w);

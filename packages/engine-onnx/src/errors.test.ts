@@ -20,7 +20,10 @@ describe('engine-onnx errors', () => {
 
   it('reports a broken native addon as unavailable, with the reason and the fix, in one line', async () => {
     const broken = join(dir, 'broken-ort.cjs');
-    writeFileSync(broken, "throw new Error('libonnxruntime.so.1: cannot open shared object file: No such file or directory\\n    at Module._extensions');\n");
+    writeFileSync(
+      broken,
+      "throw new Error('libonnxruntime.so.1: cannot open shared object file: No such file or directory\\n    at Module._extensions');\n",
+    );
     const r = await loadOrt(broken);
     expect(r.ok).toBe(false);
     if (r.ok) return;
@@ -32,7 +35,11 @@ describe('engine-onnx errors', () => {
   it('reports an op ONNX Runtime cannot run as one line naming it (no fallback)', async () => {
     const r = await loadOrt();
     if (!r.ok) throw new Error(r.reason);
-    const sessions = new OrtSessions(r.ort, { executionProviders: ['cpu'], cpu: { threads: 1, memArena: false, spinning: false, prepack: true } }, 'test');
+    const sessions = new OrtSessions(
+      r.ort,
+      { executionProviders: ['cpu'], cpu: { threads: 1, memArena: false, spinning: false, prepack: true } },
+      'test',
+    );
     try {
       const bytes = encodeModel({
         name: 'bad',
@@ -41,13 +48,25 @@ describe('engine-onnx errors', () => {
         outputs: [{ name: 'y', elemType: FLOAT, dims: ['n'] }],
         initializers: [],
       });
-      const message = await sessions.create(bytes, 'a test graph').then(() => '', (e: Error) => e.message);
-      expect(message).toMatch(/^engine-onnx: ONNX Runtime failed creating the ONNX session for a test graph: .*NoSuchOp/);
+      const message = await sessions.create(bytes, 'a test graph').then(
+        () => '',
+        (e: Error) => e.message,
+      );
+      expect(message).toMatch(
+        /^engine-onnx: ONNX Runtime failed creating the ONNX session for a test graph: .*NoSuchOp/,
+      );
       expect(message).not.toMatch(/\n/);
       // a run ONNX Runtime refuses (here: an input of the wrong rank) is the caller's rejection, with the op's label
       const silu = siluGraph();
       const s = await sessions.create(silu.bytes, silu.label);
-      const run = sessions.run(s, [{ name: 'x', data: new Float32Array(4), dims: [2, 2] }], [4], new Float32Array(4), 0, 'silu 2×2');
+      const run = sessions.run(
+        s,
+        [{ name: 'x', data: new Float32Array(4), dims: [2, 2] }],
+        [4],
+        new Float32Array(4),
+        0,
+        'silu 2×2',
+      );
       await expect(run).rejects.toThrow(/^engine-onnx: ONNX Runtime failed silu 2×2: /);
     } finally {
       await sessions.dispose();

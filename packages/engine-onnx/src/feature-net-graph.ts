@@ -53,16 +53,36 @@ export function featureNetGraph(net: FeatureNetLike): GraphModel {
         // GroupNorm = InstanceNormalization over (1, G, C/G·h·w), then the per-channel affine
         const G = n.groups;
         const C = n.weight.shape[0]!;
-        const grouped = constant(`groups${G}`, () => ({ name: `groups${G}`, dataType: INT64, dims: [3], data: [0, G, -1] }));
-        const ones = constant(`ones${G}`, () => ({ name: `ones${G}`, dataType: FLOAT, dims: [G], data: new Float32Array(G).fill(1) }));
-        const zeros = constant(`zeros${G}`, () => ({ name: `zeros${G}`, dataType: FLOAT, dims: [G], data: new Float32Array(G) }));
+        const grouped = constant(`groups${G}`, () => ({
+          name: `groups${G}`,
+          dataType: INT64,
+          dims: [3],
+          data: [0, G, -1],
+        }));
+        const ones = constant(`ones${G}`, () => ({
+          name: `ones${G}`,
+          dataType: FLOAT,
+          dims: [G],
+          data: new Float32Array(G).fill(1),
+        }));
+        const zeros = constant(`zeros${G}`, () => ({
+          name: `zeros${G}`,
+          dataType: FLOAT,
+          dims: [G],
+          data: new Float32Array(G),
+        }));
         initializers.push(
           { name: `${t}.gamma`, dataType: FLOAT, dims: [C, 1, 1], data: n.weight.data },
           { name: `${t}.beta`, dataType: FLOAT, dims: [C, 1, 1], data: n.bias.data },
         );
         nodes.push(
           { opType: 'Reshape', inputs: [value(n.x), grouped], outputs: [`${t}.g`] },
-          { opType: 'InstanceNormalization', inputs: [`${t}.g`, ones, zeros], outputs: [`${t}.n`], attributes: { epsilon: { f: n.eps } } },
+          {
+            opType: 'InstanceNormalization',
+            inputs: [`${t}.g`, ones, zeros],
+            outputs: [`${t}.n`],
+            attributes: { epsilon: { f: n.eps } },
+          },
           { opType: 'Shape', inputs: [value(n.x)], outputs: [`${t}.shape`] },
           { opType: 'Reshape', inputs: [`${t}.n`, `${t}.shape`], outputs: [`${t}.r`] },
           { opType: 'Mul', inputs: [`${t}.r`, `${t}.gamma`], outputs: [`${t}.s`] },
@@ -84,12 +104,21 @@ export function featureNetGraph(net: FeatureNetLike): GraphModel {
         nodes.push({ opType: 'Add', inputs: [value(n.a), value(n.b)], outputs: [out] });
         break;
       case 'upsampleNearest2x': {
-        const scales = constant('scales2x', () => ({ name: 'scales2x', dataType: FLOAT, dims: [4], data: Float32Array.of(1, 1, 2, 2) }));
+        const scales = constant('scales2x', () => ({
+          name: 'scales2x',
+          dataType: FLOAT,
+          dims: [4],
+          data: Float32Array.of(1, 1, 2, 2),
+        }));
         nodes.push({
           opType: 'Resize',
           inputs: [value(n.x), '', scales],
           outputs: [out],
-          attributes: { mode: { s: 'nearest' }, coordinate_transformation_mode: { s: 'asymmetric' }, nearest_mode: { s: 'floor' } },
+          attributes: {
+            mode: { s: 'nearest' },
+            coordinate_transformation_mode: { s: 'asymmetric' },
+            nearest_mode: { s: 'floor' },
+          },
         });
         break;
       }

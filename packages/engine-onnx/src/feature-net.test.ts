@@ -39,7 +39,10 @@ function maxAbs(a: Float32Array, b: Float32Array): number {
 }
 
 const conv = (co: number, ci: number, k: number, stride = 1, bias = true): FeatureConv => ({
-  weight: new Tensor([co, ci, k, k], rng.normalArray(co * ci * k * k).map((v) => v / Math.sqrt(ci * k * k))),
+  weight: new Tensor(
+    [co, ci, k, k],
+    rng.normalArray(co * ci * k * k).map((v) => v / Math.sqrt(ci * k * k)),
+  ),
   bias: bias ? new Tensor([co], rng.normalArray(co)) : null,
   stride,
   padding: (k - 1) / 2,
@@ -57,10 +60,21 @@ describe('engine-onnx feature nets against core op by op', () => {
     [2, 8, 1, 1],
     [3, 16, 6, 3],
   ])('resnet block with shortcut, upsample, stride-2 conv, norm head: B %i, C %i, %i×%i', async (B, C, H, W) => {
-    const n1 = norm(C, 4), c1 = conv(2 * C, C, 3), n2 = norm(2 * C, 4), c2 = conv(2 * C, 2 * C, 3), sc = conv(2 * C, C, 1, 1, false);
-    const up = conv(2 * C, 2 * C, 3), down = conv(C, 2 * C, 3, 2), head = norm(C, 2), out = conv(3, C, 3);
+    const n1 = norm(C, 4),
+      c1 = conv(2 * C, C, 3),
+      n2 = norm(2 * C, 4),
+      c2 = conv(2 * C, 2 * C, 3),
+      sc = conv(2 * C, C, 1, 1, false);
+    const up = conv(2 * C, 2 * C, 3),
+      down = conv(C, 2 * C, 3, 2),
+      head = norm(C, 2),
+      out = conv(3, C, 3);
     const builds: FeatureBuild[] = [
-      (ops, x) => ops.add(ops.conv2d(x, sc), ops.conv2d(ops.silu(ops.groupNorm(ops.conv2d(ops.silu(ops.groupNorm(x, n1)), c1), n2)), c2)),
+      (ops, x) =>
+        ops.add(
+          ops.conv2d(x, sc),
+          ops.conv2d(ops.silu(ops.groupNorm(ops.conv2d(ops.silu(ops.groupNorm(x, n1)), c1), n2)), c2),
+        ),
       (ops, x) => ops.conv2d(ops.upsampleNearest2x(x), up),
       (ops, x) => ops.conv2d(x, down),
       (ops, x) => ops.conv2d(ops.silu(ops.groupNorm(x, head)), out),
@@ -76,7 +90,8 @@ describe('engine-onnx feature nets against core op by op', () => {
   });
 
   it('a batch gives each image exactly what it gives alone (batch invariance)', async () => {
-    const n1 = norm(8, 4), c1 = conv(8, 8, 3);
+    const n1 = norm(8, 4),
+      c1 = conv(8, 8, 3);
     const net = recordFeatureNet('bi', 8, [(ops, x) => ops.conv2d(ops.silu(ops.groupNorm(x, n1)), c1)]);
     const x = rng.normalArray(3 * 8 * 9 * 9);
     const all = new Float32Array(x.length);
@@ -88,13 +103,26 @@ describe('engine-onnx feature nets against core op by op', () => {
 });
 
 const smallVAE: VQVAEConfig = {
-  vocabSize: 16, Cvae: 8, ch: 32, chMult: [1, 2], numResBlocks: 1, usingSa: true, usingMidSa: true,
-  shareQuantResi: 2, numPhi: 2, quantResi: 0.5, numScales: 3, inChannels: 3,
+  vocabSize: 16,
+  Cvae: 8,
+  ch: 32,
+  chMult: [1, 2],
+  numResBlocks: 1,
+  usingSa: true,
+  usingMidSa: true,
+  shareQuantResi: 2,
+  numPhi: 2,
+  quantResi: 0.5,
+  numScales: 3,
+  inChannels: 3,
 };
 const patchNums = [1, 2, 3];
 
 async function decodeWith(vae: VQVAE, tokens: Int32Array[], onModule?: () => void): Promise<Tensor> {
-  const run = { router: await AttentionRouter.create({ registry: createExactTestRegistry() }), trace: new AttentionTrace() };
+  const run = {
+    router: await AttentionRouter.create({ registry: createExactTestRegistry() }),
+    trace: new AttentionTrace(),
+  };
   return vae.decode(tokens, onModule ? { ...run, onModule } : run);
 }
 
@@ -143,22 +171,29 @@ describe('engine-onnx fused feed-forward', () => {
     [1, 8, 32],
     [7, 33, 17],
     [64, 96, 384],
-  ])('rows %i, in %i, hidden %i: the TypeScript reference within 1e-4, and bit for bit its own three one-op calls', async (rows, inF, hidden) => {
-    const x = rng.normalArray(rows * inF);
-    const w1 = rng.normalArray(hidden * inF).map((v) => v / Math.sqrt(inF));
-    const b1 = rng.normalArray(hidden);
-    const w2 = rng.normalArray(inF * hidden).map((v) => v / Math.sqrt(hidden));
-    const b2 = rng.normalArray(inF);
-    setDenseEngine(null);
-    const ref = linear(geluTanh(linear(new Tensor([rows, inF], x), new Tensor([hidden, inF], w1), new Tensor([hidden], b1))), new Tensor([inF, hidden], w2), new Tensor([inF], b2));
-    const y = new Float32Array(rows * inF);
-    await engine.feedForward(x, rows, inF, w1, b1, hidden, w2, b2, y);
-    expect(maxAbs(y, ref.data)).toBeLessThan(1e-4);
-    const h = new Float32Array(rows * hidden);
-    await engine.linear(x, rows, inF, w1, hidden, b1, h);
-    await engine.geluTanh(h, h, h.length);
-    const three = new Float32Array(rows * inF);
-    await engine.linear(h, rows, hidden, w2, inF, b2, three);
-    expect(Array.from(y)).toEqual(Array.from(three));
-  });
+  ])(
+    'rows %i, in %i, hidden %i: the TypeScript reference within 1e-4, and bit for bit its own three one-op calls',
+    async (rows, inF, hidden) => {
+      const x = rng.normalArray(rows * inF);
+      const w1 = rng.normalArray(hidden * inF).map((v) => v / Math.sqrt(inF));
+      const b1 = rng.normalArray(hidden);
+      const w2 = rng.normalArray(inF * hidden).map((v) => v / Math.sqrt(hidden));
+      const b2 = rng.normalArray(inF);
+      setDenseEngine(null);
+      const ref = linear(
+        geluTanh(linear(new Tensor([rows, inF], x), new Tensor([hidden, inF], w1), new Tensor([hidden], b1))),
+        new Tensor([inF, hidden], w2),
+        new Tensor([inF], b2),
+      );
+      const y = new Float32Array(rows * inF);
+      await engine.feedForward(x, rows, inF, w1, b1, hidden, w2, b2, y);
+      expect(maxAbs(y, ref.data)).toBeLessThan(1e-4);
+      const h = new Float32Array(rows * hidden);
+      await engine.linear(x, rows, inF, w1, hidden, b1, h);
+      await engine.geluTanh(h, h, h.length);
+      const three = new Float32Array(rows * inF);
+      await engine.linear(h, rows, hidden, w2, inF, b2, three);
+      expect(Array.from(y)).toEqual(Array.from(three));
+    },
+  );
 });

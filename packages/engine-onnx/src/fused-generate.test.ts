@@ -9,9 +9,16 @@ import { AttentionTrace, createRegistry, explicitPolicy, setDenseEngine, type Te
 import { AttentionRouter } from '@nextscale/core/attention';
 import { generateNextScale, VARTransformer, VQVAE } from '@nextscale/core/models';
 import { exactTestBackend } from '@nextscale/core/testing';
-import { exactContext, fixture, maxAbsDiff, ref, refIndices, REFS_JSON, TINY_PATCH_NUMS } from '@nextscale/core/testing/var-tiny';
+import {
+  exactContext,
+  fixture,
+  maxAbsDiff,
+  ref,
+  refIndices,
+  REFS_JSON,
+  TINY_PATCH_NUMS,
+} from '@nextscale/core/testing/var-tiny';
 import { loadStateDict } from '@nextscale/core/weights';
-import type { OnnxDenseEngine } from './engine.js';
 import { createOnnxEngine } from './node.js';
 
 const S = TINY_PATCH_NUMS.length;
@@ -23,15 +30,20 @@ afterAll(async () => {
   setDenseEngine(null);
   await engine.dispose();
 });
-const vae = VQVAE.fromStateDict((await loadStateDict(fixture('vae.safetensors'))).tensors, { patchNums: TINY_PATCH_NUMS });
-const transformer = VARTransformer.fromStateDict(await loadStateDict(fixture('var.safetensors')), { patchNums: TINY_PATCH_NUMS });
+const vae = VQVAE.fromStateDict((await loadStateDict(fixture('vae.safetensors'))).tensors, {
+  patchNums: TINY_PATCH_NUMS,
+});
+const transformer = VARTransformer.fromStateDict(await loadStateDict(fixture('var.safetensors')), {
+  patchNums: TINY_PATCH_NUMS,
+});
 const depth = transformer.config.depth;
 
 describe('fused transformer blocks on the tiny fixture', () => {
   it('greedy generation (cfg 1.5) gives the reference tokens and image; the trace says the attention ran fused', async () => {
     const ctx = await exactContext();
     const r = await generateNextScale(transformer, vae, { labels, cfg: 1.5, topK: 1, topP: 0, seed: 0 }, ctx);
-    for (let si = 0; si < S; si++) expect(Array.from(r.tokens[si]!), `scale ${si}`).toEqual(Array.from(await refIndices(`ar.cfg1p5.idx.s${si}`)));
+    for (let si = 0; si < S; si++)
+      expect(Array.from(r.tokens[si]!), `scale ${si}`).toEqual(Array.from(await refIndices(`ar.cfg1p5.idx.s${si}`)));
     expect(maxAbsDiff(r.images.data, (await ref('ar.cfg1p5.img_01')).data)).toBeLessThanOrEqual(1e-4);
     const blocks = ctx.trace.entries.filter((e) => e.site.startsWith('var.blocks.'));
     expect(blocks.map((e) => e.site)).toEqual(Array.from({ length: depth }, (_, i) => `var.blocks.${i}.attn`));
@@ -50,7 +62,7 @@ describe('fused transformer blocks on the tiny fixture', () => {
     const fusedCtx = await exactContext();
     const fused = await transformer.forward(labels, xBLCv, fusedCtx);
     expect(fusedCtx.trace.entries.filter((e) => e.fusedIn === 'onnx').length).toBe(depth);
-    expect(engine.fusedBlocks, 'the generation\'s sessions serve teacher forcing too').toBe(depth);
+    expect(engine.fusedBlocks, "the generation's sessions serve teacher forcing too").toBe(depth);
     const captured = new Map<string, Tensor>();
     const splitCtx = await exactContext(captured); // a capture needs the block's inner tensors: never fused
     const split = await transformer.forward(labels, xBLCv, splitCtx);
@@ -62,9 +74,13 @@ describe('fused transformer blocks on the tiny fixture', () => {
   it('keeps the blocks split when the policy routes the heads to a backend other than exact CPU attention', async () => {
     const registry = createRegistry();
     registry.register({ ...exactTestBackend, id: 'elsewhere' }); // exact, but not one the fused block may stand in for
-    const ctx = { router: await AttentionRouter.create({ registry, policy: explicitPolicy('elsewhere') }), trace: new AttentionTrace() };
+    const ctx = {
+      router: await AttentionRouter.create({ registry, policy: explicitPolicy('elsewhere') }),
+      trace: new AttentionTrace(),
+    };
     const r = await generateNextScale(transformer, vae, { labels, cfg: 1.5, topK: 1, topP: 0, seed: 0 }, ctx);
-    for (let si = 0; si < S; si++) expect(Array.from(r.tokens[si]!), `scale ${si}`).toEqual(Array.from(await refIndices(`ar.cfg1p5.idx.s${si}`)));
+    for (let si = 0; si < S; si++)
+      expect(Array.from(r.tokens[si]!), `scale ${si}`).toEqual(Array.from(await refIndices(`ar.cfg1p5.idx.s${si}`)));
     const blocks = ctx.trace.entries.filter((e) => e.site.startsWith('var.blocks.'));
     expect(blocks.length).toBeGreaterThanOrEqual(depth);
     expect(blocks.every((e) => e.backend === 'elsewhere' && e.fusedIn === undefined)).toBe(true);

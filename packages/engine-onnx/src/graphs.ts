@@ -27,7 +27,9 @@ const io = (name: string, dims: (number | string)[]) => ({ name, elemType: FLOAT
  * `optimization`). The transposed copy is made here, once, and lives only until the session has been created.
  */
 export function linearGraph(weight: Float32Array, outF: number, inF: number, bias: Float32Array | null): GraphModel {
-  const initializers: Initializer[] = [{ name: 'Wt', dataType: FLOAT, dims: [inF, outF], data: transposed(weight, outF, inF) }];
+  const initializers: Initializer[] = [
+    { name: 'Wt', dataType: FLOAT, dims: [inF, outF], data: transposed(weight, outF, inF) },
+  ];
   const nodes: NodeSpec[] = [{ opType: 'MatMul', inputs: ['x', 'Wt'], outputs: [bias ? 'xw' : 'y'] }];
   if (bias) {
     initializers.push({ name: 'bias', dataType: FLOAT, dims: [outF], data: bias });
@@ -36,7 +38,13 @@ export function linearGraph(weight: Float32Array, outF: number, inF: number, bia
   return {
     label: `linear ${inF}→${outF}${bias ? ' + bias' : ''}`,
     optimization: 'basic',
-    bytes: encodeModel({ name: 'linear', nodes, inputs: [io('x', ['rows', inF])], outputs: [io('y', ['rows', outF])], initializers }),
+    bytes: encodeModel({
+      name: 'linear',
+      nodes,
+      inputs: [io('x', ['rows', inF])],
+      outputs: [io('y', ['rows', outF])],
+      initializers,
+    }),
   };
 }
 
@@ -55,7 +63,12 @@ export function transposed(weight: Float32Array, outF: number, inF: number): Flo
  * geluTanhGraph write it, so the fused graph computes what the three one-op sessions compute.
  */
 export function feedForwardGraph(
-  fc1: Float32Array, fc1Bias: Float32Array | null, hidden: number, inF: number, fc2: Float32Array, fc2Bias: Float32Array | null,
+  fc1: Float32Array,
+  fc1Bias: Float32Array | null,
+  hidden: number,
+  inF: number,
+  fc2: Float32Array,
+  fc2Bias: Float32Array | null,
 ): GraphModel {
   const initializers: Initializer[] = [
     { name: 'W1t', dataType: FLOAT, dims: [inF, hidden], data: transposed(fc1, hidden, inF) },
@@ -75,7 +88,13 @@ export function feedForwardGraph(
   return {
     label: `feedForward ${inF}→${hidden}→${inF}`,
     optimization: 'basic',
-    bytes: encodeModel({ name: 'feedForward', nodes, inputs: [io('x', ['rows', inF])], outputs: [io('y', ['rows', inF])], initializers }),
+    bytes: encodeModel({
+      name: 'feedForward',
+      nodes,
+      inputs: [io('x', ['rows', inF])],
+      outputs: [io('y', ['rows', inF])],
+      initializers,
+    }),
   };
 }
 
@@ -138,7 +157,14 @@ export function layerNormGraph(cols: number, eps: number): GraphModel {
     label: `layerNorm over ${cols}`,
     bytes: encodeModel({
       name: 'layerNorm',
-      nodes: [{ opType: 'LayerNormalization', inputs: ['x', 'one', 'zero'], outputs: ['y'], attributes: { axis: { i: -1 }, epsilon: { f: eps } } }],
+      nodes: [
+        {
+          opType: 'LayerNormalization',
+          inputs: ['x', 'one', 'zero'],
+          outputs: ['y'],
+          attributes: { axis: { i: -1 }, epsilon: { f: eps } },
+        },
+      ],
       inputs: [io('x', ['rows', cols])],
       outputs: [io('y', ['rows', cols])],
       initializers: [
@@ -149,7 +175,12 @@ export function layerNormGraph(cols: number, eps: number): GraphModel {
   };
 }
 
-const scalar = (name: string, v: number): Initializer => ({ name, dataType: FLOAT, dims: [], data: Float32Array.of(v) });
+const scalar = (name: string, v: number): Initializer => ({
+  name,
+  dataType: FLOAT,
+  dims: [],
+  data: Float32Array.of(v),
+});
 
 /**
  * GELU, tanh approximation, on a flat vector, written without Tanh: 0.5·x·(1 + tanh(u)) = x·σ(2u) = x / (1 + e^(−2u)),
@@ -170,7 +201,11 @@ export function geluTanhGraph(): GraphModel {
   };
 }
 
-export const geluConstants: Initializer[] = [scalar('gelu.k', 0.044715), scalar('gelu.one', 1), scalar('gelu.minus2c', -2 * Math.sqrt(2 / Math.PI))];
+export const geluConstants: Initializer[] = [
+  scalar('gelu.k', 0.044715),
+  scalar('gelu.one', 1),
+  scalar('gelu.minus2c', -2 * Math.sqrt(2 / Math.PI)),
+];
 
 /** GELU's nodes from `x` to `y` (intermediates prefixed by y's name). */
 export function geluNodes(x: string, y: string): NodeSpec[] {

@@ -13,6 +13,8 @@ testModelParity({
   check: (engine) => {
     expect((engine as OnnxDenseEngine).sessions, 'ONNX sessions created by the parity run').toBeGreaterThan(0);
     // runs without a capture (model.edit's) take the fused transformer blocks: they must have matched the reference too
-    expect((engine as OnnxDenseEngine).fusedBlocks, 'fused transformer blocks ran in the parity run').toBeGreaterThan(0);
+    expect((engine as OnnxDenseEngine).fusedBlocks, 'fused transformer blocks ran in the parity run').toBeGreaterThan(
+      0,
+    );
   },
 });

@@ -20,7 +20,9 @@ export function resolveOrt(): string {
 type OrtNode = OrtLike & { env?: { versions?: { node?: string } } };
 
 /** Loads onnxruntime-node (from `entry`, default this package's); the reason says why it cannot (missing package, broken addon). */
-export async function loadOrt(entry?: string): Promise<{ ok: true; version: string; ort: OrtNode } | { ok: false; reason: string }> {
+export async function loadOrt(
+  entry?: string,
+): Promise<{ ok: true; version: string; ort: OrtNode } | { ok: false; reason: string }> {
   let path: string;
   try {
     path = entry ?? resolveOrt();
@@ -43,7 +45,12 @@ export async function createOnnxEngine(
 ): Promise<OnnxDenseEngine> {
   const r = await loadOrt();
   if (!r.ok) throw new Error(`engine-onnx: ${r.reason}`);
-  const cpu: CpuSettings = { threads: o.threads, memArena: o.memArena ?? false, spinning: o.spinning ?? false, prepack: o.prepack ?? true };
+  const cpu: CpuSettings = {
+    threads: o.threads,
+    memArena: o.memArena ?? false,
+    spinning: o.spinning ?? false,
+    prepack: o.prepack ?? true,
+  };
   const settings = { executionProviders: ['cpu'], cpu };
   const sessions = new OrtSessions(r.ort, settings, `onnxruntime-node ${r.version} cpu`);
   const blocks = (o.fusedBlocks ?? true) ? new BlockRunner(r.ort as never, settings) : null;

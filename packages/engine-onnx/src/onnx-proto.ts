@@ -70,7 +70,8 @@ class Writer {
   }
 
   varint(v: number): void {
-    if (!Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER) throw new RangeError(`onnx writer: bad varint ${v}`);
+    if (!Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER)
+      throw new RangeError(`onnx writer: bad varint ${v}`);
     while (v >= 0x80) {
       this.scratch.push((v % 0x80) | 0x80);
       v = Math.floor(v / 0x80);

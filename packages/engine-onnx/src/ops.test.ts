@@ -66,7 +66,7 @@ describe('engine-onnx ops against the TypeScript reference', () => {
     expect(Array.from(y)).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
-  it('has no gemmNT (ONNX Runtime is asynchronous): core\'s synchronous ops use the TypeScript GEMM', () => {
+  it("has no gemmNT (ONNX Runtime is asynchronous): core's synchronous ops use the TypeScript GEMM", () => {
     expect('gemmNT' in engine).toBe(false);
   });
 
@@ -78,27 +78,70 @@ describe('engine-onnx ops against the TypeScript reference', () => {
     [3, 7, 8, 8, 5, 1, 1, 0, true],
     [1, 4, 11, 13, 6, 3, 2, 0, true],
     [2, 6, 16, 16, 8, 3, 1, 1, true],
-  ])('conv2d B %i Ci %i %i×%i → Co %i, %i×%i kernel, stride %i, pad %i, bias %s', async (B, Ci, H, W, Co, k, s, p, withBias) => {
-    const x = rng.normalArray(B * Ci * H * W);
-    const w = rng.normalArray(Co * Ci * k * k);
-    const b = withBias ? rng.normalArray(Co) : null;
-    const ref = conv2d(new Tensor([B, Ci, H, W], x), new Tensor([Co, Ci, k, k], w), b ? new Tensor([Co], b) : null, { stride: s, padding: p });
-    const [, , outH, outW] = ref.shape as [number, number, number, number];
-    const y = new Float32Array(ref.data.length);
-    await engine.conv2d({ x, batch: B, inChannels: Ci, height: H, width: W, weight: w, outChannels: Co, kernelH: k, kernelW: k, bias: b,
-      strideH: s, strideW: s, padH: p, padW: p, y, outH, outW });
-    expect(relErr(y, ref.data)).toBeLessThan(1e-5);
-  });
+  ])(
+    'conv2d B %i Ci %i %i×%i → Co %i, %i×%i kernel, stride %i, pad %i, bias %s',
+    async (B, Ci, H, W, Co, k, s, p, withBias) => {
+      const x = rng.normalArray(B * Ci * H * W);
+      const w = rng.normalArray(Co * Ci * k * k);
+      const b = withBias ? rng.normalArray(Co) : null;
+      const ref = conv2d(new Tensor([B, Ci, H, W], x), new Tensor([Co, Ci, k, k], w), b ? new Tensor([Co], b) : null, {
+        stride: s,
+        padding: p,
+      });
+      const [, , outH, outW] = ref.shape as [number, number, number, number];
+      const y = new Float32Array(ref.data.length);
+      await engine.conv2d({
+        x,
+        batch: B,
+        inChannels: Ci,
+        height: H,
+        width: W,
+        weight: w,
+        outChannels: Co,
+        kernelH: k,
+        kernelW: k,
+        bias: b,
+        strideH: s,
+        strideW: s,
+        padH: p,
+        padW: p,
+        y,
+        outH,
+        outW,
+      });
+      expect(relErr(y, ref.data)).toBeLessThan(1e-5);
+    },
+  );
 
   it("conv2d with the encoder's asymmetric Downsample2x padding (bottom/right only) through the output size", async () => {
     const [B, Ci, H, W, Co] = [1, 3, 8, 8, 4];
     const x = rng.normalArray(B * Ci * H * W);
     const w = rng.normalArray(Co * Ci * 9);
     const b = rng.normalArray(Co);
-    const ref = conv2d(new Tensor([B, Ci, H, W], x), new Tensor([Co, Ci, 3, 3], w), new Tensor([Co], b), { stride: 2, padding: [0, 1, 0, 1] });
+    const ref = conv2d(new Tensor([B, Ci, H, W], x), new Tensor([Co, Ci, 3, 3], w), new Tensor([Co], b), {
+      stride: 2,
+      padding: [0, 1, 0, 1],
+    });
     const y = new Float32Array(ref.data.length);
-    await engine.conv2d({ x, batch: B, inChannels: Ci, height: H, width: W, weight: w, outChannels: Co, kernelH: 3, kernelW: 3, bias: b,
-      strideH: 2, strideW: 2, padH: 0, padW: 0, y, outH: ref.shape[2]!, outW: ref.shape[3]! });
+    await engine.conv2d({
+      x,
+      batch: B,
+      inChannels: Ci,
+      height: H,
+      width: W,
+      weight: w,
+      outChannels: Co,
+      kernelH: 3,
+      kernelW: 3,
+      bias: b,
+      strideH: 2,
+      strideW: 2,
+      padH: 0,
+      padW: 0,
+      y,
+      outH: ref.shape[2]!,
+      outW: ref.shape[3]!,
+    });
     expect(relErr(y, ref.data)).toBeLessThan(1e-5);
   });
 
@@ -146,8 +189,25 @@ describe('engine-onnx determinism', () => {
     const x4 = rng.normalArray(4 * Ci * H * W);
     const run = async (B: number) => {
       const y = new Float32Array(B * Co * H * W);
-      await engine.conv2d({ x: x4.subarray(0, B * Ci * H * W), batch: B, inChannels: Ci, height: H, width: W, weight: w, outChannels: Co,
-        kernelH: 3, kernelW: 3, bias: b, strideH: 1, strideW: 1, padH: 1, padW: 1, y, outH: H, outW: W });
+      await engine.conv2d({
+        x: x4.subarray(0, B * Ci * H * W),
+        batch: B,
+        inChannels: Ci,
+        height: H,
+        width: W,
+        weight: w,
+        outChannels: Co,
+        kernelH: 3,
+        kernelW: 3,
+        bias: b,
+        strideH: 1,
+        strideW: 1,
+        padH: 1,
+        padW: 1,
+        y,
+        outH: H,
+        outW: W,
+      });
       return y;
     };
     const y4 = await run(4);
@@ -163,7 +223,10 @@ function bitEqual(a: Float32Array, b: Float32Array): boolean {
 }
 
 describe('engine-onnx geluTanh / silu on long vectors', () => {
-  for (const [name, op] of [['geluTanh', geluTanh], ['silu', silu]] as const) {
+  for (const [name, op] of [
+    ['geluTanh', geluTanh],
+    ['silu', silu],
+  ] as const) {
     for (const n of [(1 << 15) + 3, 200_001]) {
       it(`${name} n=${n}, |x| up to 80, within 1e-5·(|ref| + 1e-3) of the reference`, async () => {
         const x = rng.normalArray(n);
@@ -188,7 +251,12 @@ describe('engine-onnx geluTanh / silu batch invariance', () => {
       const big = rng.normalArray(100_003, 3);
       const yBig = new Float32Array(big.length);
       await engine[name](big, yBig, big.length);
-      for (const [off, n] of [[0, 1], [5, 7], [1001, 4099], [60_000, 33_333]] as const) {
+      for (const [off, n] of [
+        [0, 1],
+        [5, 7],
+        [1001, 4099],
+        [60_000, 33_333],
+      ] as const) {
         const y = new Float32Array(n);
         await engine[name](big.slice(off, off + n), y, n);
         expect(bitEqual(y, yBig.subarray(off, off + n)), `${n} values at ${off}`).toBe(true);
@@ -214,7 +282,9 @@ describe('engine-onnx releaseWeights', () => {
       await e.linear(x, rows, inF, w, outF, b, y2); // the same (now empty) array still finds its session
       expect(relErr(y2, ref.data)).toBeLessThan(1e-5);
       // a new graph for the released array (here: another bias) cannot be built from it: a clear error, no zeros
-      await expect(e.linear(x, rows, inF, w, outF, null, y2)).rejects.toThrow(/already handed to ONNX Runtime .*releaseWeights: false/);
+      await expect(e.linear(x, rows, inF, w, outF, null, y2)).rejects.toThrow(
+        /already handed to ONNX Runtime .*releaseWeights: false/,
+      );
     } finally {
       await e.dispose();
     }

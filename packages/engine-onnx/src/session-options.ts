@@ -23,8 +23,14 @@ export interface SessionSettings {
 }
 
 /** One session's options: the engine's settings and what its graph asks for (optimization level, arena). */
-export function sessionOptions(s: SessionSettings, graph: { optimization: string; memArena?: boolean }): Record<string, unknown> {
-  const options: Record<string, unknown> = { executionProviders: [...s.executionProviders], graphOptimizationLevel: graph.optimization };
+export function sessionOptions(
+  s: SessionSettings,
+  graph: { optimization: string; memArena?: boolean },
+): Record<string, unknown> {
+  const options: Record<string, unknown> = {
+    executionProviders: [...s.executionProviders],
+    graphOptimizationLevel: graph.optimization,
+  };
   // onnxruntime-web (web-session.ts sets up its files, threads and adapter): errors only in its log (its warnings, e.g.
   // that WebGPU sessions keep shape ops on the CPU by design, would reach the console as errors); idle threads sleep
   if (!s.cpu) return { ...options, logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' } } } };
@@ -35,6 +41,11 @@ export function sessionOptions(s: SessionSettings, graph: { optimization: string
     executionMode: 'sequential',
     enableCpuMemArena: graph.memArena ?? s.cpu.memArena,
     enableMemPattern: false,
-    extra: { session: { intra_op: { allow_spinning: s.cpu.spinning ? '1' : '0' }, disable_prepacking: s.cpu.prepack ? '0' : '1' } },
+    extra: {
+      session: {
+        intra_op: { allow_spinning: s.cpu.spinning ? '1' : '0' },
+        disable_prepacking: s.cpu.prepack ? '0' : '1',
+      },
+    },
   };
 }

@@ -40,7 +40,10 @@ export class OrtSessions {
     this.checkOpen();
     let session: OrtSession;
     try {
-      session = await this.ort.InferenceSession.create(bytes, sessionOptions(this.settings, { optimization, ...(memArena === undefined ? {} : { memArena }) }));
+      session = await this.ort.InferenceSession.create(
+        bytes,
+        sessionOptions(this.settings, { optimization, ...(memArena === undefined ? {} : { memArena }) }),
+      );
     } catch (e) {
       throw failure(`creating the ONNX session for ${label}`, e);
     }
@@ -53,12 +56,23 @@ export class OrtSessions {
   }
 
   /** Runs `session` on the inputs and writes its output `y` (outDims' product of floats) into out[outOffset…]. */
-  async run(session: OrtSession, inputs: readonly RunInput[], outDims: readonly number[], out: Float32Array, outOffset: number, label: string): Promise<void> {
+  async run(
+    session: OrtSession,
+    inputs: readonly RunInput[],
+    outDims: readonly number[],
+    out: Float32Array,
+    outOffset: number,
+    label: string,
+  ): Promise<void> {
     this.checkOpen();
     const feeds: Record<string, unknown> = {};
     for (const i of inputs) {
       const off = i.offset ?? 0;
-      feeds[i.name] = new this.ort.Tensor('float32', i.data.subarray(off, off + (i.length ?? i.data.length - off)), i.dims);
+      feeds[i.name] = new this.ort.Tensor(
+        'float32',
+        i.data.subarray(off, off + (i.length ?? i.data.length - off)),
+        i.dims,
+      );
     }
     let y;
     try {
@@ -69,7 +83,8 @@ export class OrtSessions {
     if (!y) throw new Error(`engine-onnx: ${label}: the graph has no output y`);
     const values = y.data as Float32Array;
     const n = outDims.reduce((a, b) => a * b, 1);
-    if (values.length !== n) throw new Error(`engine-onnx: ${label}: ONNX Runtime returned ${values.length} values, expected ${n}`);
+    if (values.length !== n)
+      throw new Error(`engine-onnx: ${label}: ONNX Runtime returned ${values.length} values, expected ${n}`);
     out.set(values, outOffset);
     y.dispose?.();
   }
@@ -95,6 +110,8 @@ export class OrtSessions {
 
 /** ONNX Runtime's message as one line (its messages can span lines: a stack of where it failed). */
 function failure(what: string, e: unknown): Error {
-  const msg = String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ').trim();
+  const msg = String((e as Error)?.message ?? e)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
   return new Error(`engine-onnx: ONNX Runtime failed ${what}: ${msg}`);
 }

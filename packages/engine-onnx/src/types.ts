@@ -25,7 +25,15 @@ export interface Conv2dArgs {
 export interface DenseEngineLike {
   readonly id: string;
   readonly name: string;
-  linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): Promise<void>;
+  linear(
+    x: Float32Array,
+    rows: number,
+    inF: number,
+    weight: Float32Array,
+    outF: number,
+    bias: Float32Array | null,
+    y: Float32Array,
+  ): Promise<void>;
   conv2d(a: Conv2dArgs): Promise<void>;
   layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): Promise<void>;
   geluTanh(x: Float32Array, out: Float32Array, n: number): Promise<void>;

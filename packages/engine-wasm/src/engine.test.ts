@@ -36,8 +36,11 @@ describe('the engine-wasm descriptor', () => {
 
 testDenseEngine(() => engine.create({ threads: 1 }), { label: 'wasm, 1 thread' });
 // every product split over both threads (parallelThreshold 0), workers up before the suite starts
-testDenseEngine(async () => {
-  const e = await engine.create({ threads: 2, parallelThreshold: 0 } as WasmEngineOptions);
-  await (e as WasmDenseEngine).ready();
-  return e;
-}, { label: 'wasm, 2 threads' });
+testDenseEngine(
+  async () => {
+    const e = await engine.create({ threads: 2, parallelThreshold: 0 } as WasmEngineOptions);
+    await (e as WasmDenseEngine).ready();
+    return e;
+  },
+  { label: 'wasm, 2 threads' },
+);

@@ -8,7 +8,11 @@ export {
   type WasmGemmOptions,
   type WasmGemmStats,
 } from './kernels/gemm-engine.js';
-export { createWasmElementwiseEngine, type WasmElementwiseEngine, type WasmElementwiseOptions } from './kernels/elementwise-engine.js';
+export {
+  createWasmElementwiseEngine,
+  type WasmElementwiseEngine,
+  type WasmElementwiseOptions,
+} from './kernels/elementwise-engine.js';
 export { loadWasmKernels } from './kernels/modules.js';
 // formerly exported by @nextscale/core; they live in the shared runtime now
 export { defaultThreads, detectWasmFeatures, type RuntimeOptions, type WasmFeatures } from '@nextscale/wasm-runtime';

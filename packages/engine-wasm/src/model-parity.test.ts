@@ -10,5 +10,6 @@ import type { WasmDenseEngine } from './kernels/dense-engine.js';
 testModelParity({
   name: 'wasm (WebAssembly SIMD, 2 threads where a pool can run)',
   engine: async () => descriptor.create({ threads: (await descriptor.probe()).reason.includes('worker pool') ? 2 : 1 }),
-  check: (engine) => expect((engine as WasmDenseEngine).gemm.stats().calls, 'GEMM calls run in WebAssembly').toBeGreaterThan(0),
+  check: (engine) =>
+    expect((engine as WasmDenseEngine).gemm.stats().calls, 'GEMM calls run in WebAssembly').toBeGreaterThan(0),
 });

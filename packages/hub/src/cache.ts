@@ -18,8 +18,10 @@ export function repoFolder(cacheDir: string, repo: string): string {
   return path.join(cacheDir, `models--${repo.split('/').join('--')}`);
 }
 
-export const blobPath = (cacheDir: string, repo: string, etag: string) => path.join(repoFolder(cacheDir, repo), 'blobs', etag);
-export const incompletePath = (cacheDir: string, repo: string, etag: string) => `${blobPath(cacheDir, repo, etag)}.incomplete`;
+export const blobPath = (cacheDir: string, repo: string, etag: string) =>
+  path.join(repoFolder(cacheDir, repo), 'blobs', etag);
+export const incompletePath = (cacheDir: string, repo: string, etag: string) =>
+  `${blobPath(cacheDir, repo, etag)}.incomplete`;
 export const snapshotPath = (cacheDir: string, repo: string, commit: string, file: string) =>
   path.join(repoFolder(cacheDir, repo), 'snapshots', commit, ...file.split('/'));
 
@@ -70,7 +72,11 @@ async function atomicWrite(file: string, text: string): Promise<void> {
 }
 
 /** Points snapshots/{commit}/{file} at the blob (relative, as Python does) and records refs/{revision}. */
-export async function linkSnapshot(cacheDir: string, repo: string, o: { etag: string; commit: string; revision: string; file: string }): Promise<string> {
+export async function linkSnapshot(
+  cacheDir: string,
+  repo: string,
+  o: { etag: string; commit: string; revision: string; file: string },
+): Promise<string> {
   const link = snapshotPath(cacheDir, repo, o.commit, o.file);
   const blob = blobPath(cacheDir, repo, o.etag);
   try {
@@ -78,7 +84,8 @@ export async function linkSnapshot(cacheDir: string, repo: string, o: { etag: st
     const relative = path.relative(path.dirname(link), blob);
     const current = await fsp.readlink(link).catch(() => undefined);
     if (current !== relative) await atomicSymlink(relative, link);
-    if (o.revision !== o.commit) await atomicWrite(path.join(repoFolder(cacheDir, repo), 'refs', ...o.revision.split('/')), o.commit);
+    if (o.revision !== o.commit)
+      await atomicWrite(path.join(repoFolder(cacheDir, repo), 'refs', ...o.revision.split('/')), o.commit);
   } catch (err) {
     throw cacheError(err, repoFolder(cacheDir, repo));
   }
@@ -127,8 +134,18 @@ async function stillLinked(dir: string, blob: string): Promise<boolean> {
 export function cacheError(err: unknown, where: string): HubError {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new HubError('disk-full', `the disk holding ${where} is full`, 'free some space, or point HF_HUB_CACHE (or HF_HOME) at a larger disk', { cause: err });
+    return new HubError(
+      'disk-full',
+      `the disk holding ${where} is full`,
+      'free some space, or point HF_HUB_CACHE (or HF_HOME) at a larger disk',
+      { cause: err },
+    );
   }
   if (err instanceof HubError) return err;
-  return new HubError('cache', `cannot write the model cache at ${where}: ${(err as Error)?.message ?? err}`, 'check its permissions, or point HF_HUB_CACHE at a writable folder', { cause: err });
+  return new HubError(
+    'cache',
+    `cannot write the model cache at ${where}: ${(err as Error)?.message ?? err}`,
+    'check its permissions, or point HF_HUB_CACHE at a writable folder',
+    { cause: err },
+  );
 }

@@ -78,12 +78,22 @@ export function catalogue(env: NodeJS.ProcessEnv = process.env): ModelEntry[] {
 
 export function findModel(name: string, models: readonly ModelEntry[]): ModelEntry {
   const m = models.find((x) => x.name === name);
-  if (!m) throw new HubError('unknown-model', `no model named '${name}'`, `use one of ${models.map((x) => x.name).join(', ')} ('nextscale models' lists them), or --var/--vae for your own files`);
+  if (!m)
+    throw new HubError(
+      'unknown-model',
+      `no model named '${name}'`,
+      `use one of ${models.map((x) => x.name).join(', ')} ('nextscale models' lists them), or --var/--vae for your own files`,
+    );
   return m;
 }
 
 function readCatalogueFile(file: string): ModelEntry[] {
-  const bad = (why: string) => new HubError('unknown-model', `NEXTSCALE_MODELS_FILE ${file}: ${why}`, 'fix the file (an array of { name, repo, revision, files: { var, vae }, … }) or unset NEXTSCALE_MODELS_FILE');
+  const bad = (why: string) =>
+    new HubError(
+      'unknown-model',
+      `NEXTSCALE_MODELS_FILE ${file}: ${why}`,
+      'fix the file (an array of { name, repo, revision, files: { var, vae }, … }) or unset NEXTSCALE_MODELS_FILE',
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -93,8 +103,10 @@ function readCatalogueFile(file: string): ModelEntry[] {
   if (!Array.isArray(raw)) throw bad('expected a JSON array of models');
   return raw.map((e: Record<string, unknown>, i) => {
     const files = e?.['files'] as Record<string, unknown> | undefined;
-    if (typeof e?.['name'] !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/i.test(e['name'])) throw bad(`entry ${i}: 'name' must be a simple name`);
-    if (typeof e['repo'] !== 'string' || typeof files?.['var'] !== 'string' || typeof files?.['vae'] !== 'string') throw bad(`entry ${i} (${e['name']}): needs 'repo' and 'files' { var, vae }`);
+    if (typeof e?.['name'] !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/i.test(e['name']))
+      throw bad(`entry ${i}: 'name' must be a simple name`);
+    if (typeof e['repo'] !== 'string' || typeof files?.['var'] !== 'string' || typeof files?.['vae'] !== 'string')
+      throw bad(`entry ${i} (${e['name']}): needs 'repo' and 'files' { var, vae }`);
     const num = (k: string, d: number) => (typeof e[k] === 'number' ? (e[k] as number) : d);
     const bytes = e['bytes'] as Record<string, unknown> | undefined;
     const entry: ModelEntry = {
@@ -125,11 +137,16 @@ function readCatalogueFile(file: string): ModelEntry[] {
  * under the name would otherwise generate silently with the wrong model). Entries that leave depth or
  * patchNums unset (0, []) do not check them.
  */
-export function checkLoadedModel(entry: ModelEntry, loaded: { depth: number; patchNums: readonly number[]; sharedAdaLN: boolean }): void {
+export function checkLoadedModel(
+  entry: ModelEntry,
+  loaded: { depth: number; patchNums: readonly number[]; sharedAdaLN: boolean },
+): void {
   const problems: string[] = [];
   if (entry.depth && loaded.depth !== entry.depth) problems.push(`depth ${loaded.depth}, not ${entry.depth}`);
-  if (entry.patchNums.length && loaded.patchNums.join(',') !== entry.patchNums.join(',')) problems.push(`patch_nums ${loaded.patchNums.join(',')}, not ${entry.patchNums.join(',')}`);
-  if (entry.depth && loaded.sharedAdaLN !== entry.sharedAdaLN) problems.push(`${loaded.sharedAdaLN ? 'shared' : 'per-block'} AdaLN`);
+  if (entry.patchNums.length && loaded.patchNums.join(',') !== entry.patchNums.join(','))
+    problems.push(`patch_nums ${loaded.patchNums.join(',')}, not ${entry.patchNums.join(',')}`);
+  if (entry.depth && loaded.sharedAdaLN !== entry.sharedAdaLN)
+    problems.push(`${loaded.sharedAdaLN ? 'shared' : 'per-block'} AdaLN`);
   if (problems.length) {
     throw new HubError(
       'wrong-model',

@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +30,13 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
-const settingsFor = (cacheDir: string, over: Partial<HubSettings> = {}): HubSettings => ({ endpoint: hub.url, offline: false, cacheDir, stallTimeoutMs: 2000, ...over });
+const settingsFor = (cacheDir: string, over: Partial<HubSettings> = {}): HubSettings => ({
+  endpoint: hub.url,
+  offline: false,
+  cacheDir,
+  stallTimeoutMs: 2000,
+  ...over,
+});
 const repoDir = (cacheDir: string) => path.join(cacheDir, 'models--FoundationVision--var');
 
 /** Every file under the cache except .incomplete partials, which are what a resume needs. */
@@ -66,8 +83,19 @@ describe('downloadFile', () => {
   it('downloads into the huggingface_hub layout, verified, with events; the second call only asks the hub', async () => {
     const cache = tmp();
     const events: HubEvent[] = [];
-    const got = await downloadFile({ repo: REPO, file: 'var_d16.pth', settings: settingsFor(cache), onEvent: (e) => events.push(e) });
-    expect(got).toMatchObject({ cached: false, bytes: DATA.length, transferred: DATA.length, resumedFrom: 0, commit: hub.commit });
+    const got = await downloadFile({
+      repo: REPO,
+      file: 'var_d16.pth',
+      settings: settingsFor(cache),
+      onEvent: (e) => events.push(e),
+    });
+    expect(got).toMatchObject({
+      cached: false,
+      bytes: DATA.length,
+      transferred: DATA.length,
+      resumedFrom: 0,
+      commit: hub.commit,
+    });
     expect(got.path).toBe(path.join(repoDir(cache), 'snapshots', hub.commit, 'var_d16.pth'));
     expect(lstatSync(got.path).isSymbolicLink()).toBe(true);
     expect(readlinkSync(got.path)).toBe(path.join('..', '..', 'blobs', SHA));
@@ -114,7 +142,9 @@ describe('downloadFile', () => {
     const gone = settingsFor(cache, { endpoint: closed.url });
     const got = await downloadFile({ repo: REPO, file: 'var_d16.pth', settings: gone, retries: 0 });
     expect(got.cached).toBe(true);
-    const err = await failure(downloadFile({ repo: REPO, file: 'var_d20.pth', settings: gone, retries: 1, backoffMs: 1 }));
+    const err = await failure(
+      downloadFile({ repo: REPO, file: 'var_d20.pth', settings: gone, retries: 1, backoffMs: 1 }),
+    );
     expect(err.code).toBe('network');
     expect(err.message).toMatch(/connection refused \(ECONNREFUSED\).*the file is not in the cache either/);
   });
@@ -124,12 +154,19 @@ describe('downloadFile', () => {
     await downloadFile({ repo: REPO, file: 'var_d16.pth', settings: settingsFor(cache) });
     hub.mode = { hostile: 'status-500' };
     const events: HubEvent[] = [];
-    const got = await downloadFile({ repo: REPO, file: 'var_d16.pth', settings: settingsFor(cache), onEvent: (e) => events.push(e) });
+    const got = await downloadFile({
+      repo: REPO,
+      file: 'var_d16.pth',
+      settings: settingsFor(cache),
+      onEvent: (e) => events.push(e),
+    });
     expect(got.cached).toBe(true);
     expect(events.at(-1)).toMatchObject({ status: 'done', offline: `${hub.url} answers with errors` });
     expect(events.some((e) => e.status === 'retry')).toBe(false);
     hub.mode = { hostile: 'status-404' };
-    expect((await failure(downloadFile({ repo: REPO, file: 'var_d16.pth', settings: settingsFor(cache) }))).code).toBe('not-found');
+    expect((await failure(downloadFile({ repo: REPO, file: 'var_d16.pth', settings: settingsFor(cache) }))).code).toBe(
+      'not-found',
+    );
   });
 
   it("uses a file Python's huggingface_hub placed, without downloading", async () => {
@@ -175,7 +212,14 @@ describe('downloadFile', () => {
     hub.mode = { hostile: 'truncate' };
     const events: HubEvent[] = [];
     // Each try gets half of what is left: progress on every try, so the retry budget is never used up.
-    const got = await downloadFile({ repo: REPO, file: 'var_d16.pth', settings: settingsFor(cache), backoffMs: 1, retries: 2, onEvent: (e) => events.push(e) }).catch((e) => e);
+    const got = await downloadFile({
+      repo: REPO,
+      file: 'var_d16.pth',
+      settings: settingsFor(cache),
+      backoffMs: 1,
+      retries: 2,
+      onEvent: (e) => events.push(e),
+    }).catch((e) => e);
     // Halving never reaches the last byte: it ends after the budget of tries without progress… or completes; either way nothing corrupt.
     if (got instanceof HubError) expect(got.code).toBe('network');
     expect(events.some((e) => e.status === 'retry')).toBe(true);
@@ -190,7 +234,12 @@ describe('downloadFile', () => {
     const cache = tmp();
     hub.mode = { hostile: 'status-500', failures: 2 };
     const events: HubEvent[] = [];
-    const got = await downloadFile({ repo: REPO, file: 'var_d16.pth', settings: settingsFor(cache), onEvent: (e) => events.push(e) });
+    const got = await downloadFile({
+      repo: REPO,
+      file: 'var_d16.pth',
+      settings: settingsFor(cache),
+      onEvent: (e) => events.push(e),
+    });
     expect(got.cached).toBe(false);
     expect(events.filter((e) => e.status === 'retry')).toHaveLength(2);
   });
@@ -207,13 +256,25 @@ describe('downloadFile', () => {
     ['stall', 'network', /no data for 0.3 s/],
     ['bad-etag', 'protocol', /ETag '..\/..\/..\/..\/evil'/],
     ['bad-commit', 'protocol', /commit '..\/..\/..\/outside'/],
-    ['truncate', 'network', /connection (closed|broke) after \d+ of 300000 bytes|the connection was closed \(UND_ERR_SOCKET\)/],
+    [
+      'truncate',
+      'network',
+      /connection (closed|broke) after \d+ of 300000 bytes|the connection was closed \(UND_ERR_SOCKET\)/,
+    ],
   ];
   for (const [mode, code, message] of hostile) {
     it(`hostile hub (${mode}): ${code}, and nothing complete-looking in the cache`, async () => {
       const cache = tmp();
       hub.mode = { hostile: mode };
-      const err = await failure(downloadFile({ repo: REPO, file: 'var_d16.pth', settings: settingsFor(cache, { stallTimeoutMs: 300 }), retries: 1, backoffMs: 1 }));
+      const err = await failure(
+        downloadFile({
+          repo: REPO,
+          file: 'var_d16.pth',
+          settings: settingsFor(cache, { stallTimeoutMs: 300 }),
+          retries: 1,
+          backoffMs: 1,
+        }),
+      );
       expect(err.code).toBe(code);
       expect(err.message).toMatch(message);
       expect(err.message).not.toMatch(/\n/);
@@ -238,16 +299,23 @@ describe('downloadFile', () => {
       const err = await failure(downloadFile({ repo: REPO, file, settings: settingsFor(cache) }));
       expect(err.code).toBe('bad-name');
     }
-    expect((await failure(downloadFile({ repo: '../x', file: 'a', settings: settingsFor(cache) }))).code).toBe('bad-name');
+    expect((await failure(downloadFile({ repo: '../x', file: 'a', settings: settingsFor(cache) }))).code).toBe(
+      'bad-name',
+    );
     expect(hub.requests).toEqual([]);
   });
 
   it('sends HF_TOKEN as a bearer token to the hub', async () => {
-    const secret = await startLoopbackHub({ token: 'hf_test', files: [{ repo: REPO, file: 'var_d16.pth', data: DATA }] });
+    const secret = await startLoopbackHub({
+      token: 'hf_test',
+      files: [{ repo: REPO, file: 'var_d16.pth', data: DATA }],
+    });
     try {
       const cache = tmp();
       const s = { ...settingsFor(cache), endpoint: secret.url };
-      expect((await failure(downloadFile({ repo: REPO, file: 'var_d16.pth', settings: s }))).message).toMatch(/set HF_TOKEN|HTTP 401/);
+      expect((await failure(downloadFile({ repo: REPO, file: 'var_d16.pth', settings: s }))).message).toMatch(
+        /set HF_TOKEN|HTTP 401/,
+      );
       const got = await downloadFile({ repo: REPO, file: 'var_d16.pth', settings: { ...s, token: 'hf_test' } });
       expect(got.bytes).toBe(DATA.length);
       expect(secret.requests.every((r) => r.authorization === 'Bearer hf_test' || r.status === 401)).toBe(true);
@@ -259,8 +327,21 @@ describe('downloadFile', () => {
 
 describe('hubSettings', () => {
   it('reads the ecosystem variables with huggingface_hub precedence', () => {
-    expect(hubSettings({ HF_HOME: '/x/hf', HOME: '/h' })).toMatchObject({ cacheDir: '/x/hf/hub', endpoint: 'https://huggingface.co', offline: false });
-    expect(hubSettings({ HF_HOME: '/x/hf', HF_HUB_CACHE: '/y', HF_ENDPOINT: 'http://m/', HF_HUB_OFFLINE: '1', HF_TOKEN: 't', HF_HUB_DOWNLOAD_TIMEOUT: '3' })).toEqual({
+    expect(hubSettings({ HF_HOME: '/x/hf', HOME: '/h' })).toMatchObject({
+      cacheDir: '/x/hf/hub',
+      endpoint: 'https://huggingface.co',
+      offline: false,
+    });
+    expect(
+      hubSettings({
+        HF_HOME: '/x/hf',
+        HF_HUB_CACHE: '/y',
+        HF_ENDPOINT: 'http://m/',
+        HF_HUB_OFFLINE: '1',
+        HF_TOKEN: 't',
+        HF_HUB_DOWNLOAD_TIMEOUT: '3',
+      }),
+    ).toEqual({
       cacheDir: '/y',
       endpoint: 'http://m',
       offline: true,

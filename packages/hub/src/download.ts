@@ -14,7 +14,16 @@
  */
 import { promises as fsp, statfsSync } from 'node:fs';
 import path from 'node:path';
-import { blobPath, cacheError, findCached, incompletePath, linkSnapshot, placeBlob, repoFolder, type CachedFile } from './cache.js';
+import {
+  blobPath,
+  cacheError,
+  findCached,
+  incompletePath,
+  linkSnapshot,
+  placeBlob,
+  repoFolder,
+  type CachedFile,
+} from './cache.js';
 import { HubError } from './errors.js';
 import type { HubEventHandler } from './events.js';
 import { checkFileName, checkRepo, checkRevision, isCommitHash } from './names.js';
@@ -86,7 +95,18 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
   emit({ status: 'initiate', repo, file });
 
   const fromCache = (c: CachedFile, offline?: string): DownloadedFile => {
-    emit({ status: 'done', repo, file, path: c.path, bytes: c.bytes, transferred: 0, resumedFrom: 0, cached: true, commit: c.commit, offline });
+    emit({
+      status: 'done',
+      repo,
+      file,
+      path: c.path,
+      bytes: c.bytes,
+      transferred: 0,
+      resumedFrom: 0,
+      cached: true,
+      commit: c.commit,
+      offline,
+    });
     return { path: c.path, commit: c.commit, bytes: c.bytes, transferred: 0, resumedFrom: 0, cached: true };
   };
 
@@ -100,24 +120,41 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
     );
   }
 
-  const retrying = new Retrier({ ...o, retries: o.retries ?? settings.retries, backoffMs: o.backoffMs ?? settings.backoffMs }, emit, repo, file);
+  const retrying = new Retrier(
+    { ...o, retries: o.retries ?? settings.retries, backoffMs: o.backoffMs ?? settings.backoffMs },
+    emit,
+    repo,
+    file,
+  );
   let remote: Remote;
   try {
     // With the file in the cache, a hub that cannot answer is not waited for.
-    remote = await retrying.run(() => head(settings, repo, revision, file, o.signal), { giveUpEarly: (e) => canUseCache(e) && !!findCached(settings.cacheDir, repo, revision, file) });
+    remote = await retrying.run(() => head(settings, repo, revision, file, o.signal), {
+      giveUpEarly: (e) => canUseCache(e) && !!findCached(settings.cacheDir, repo, revision, file),
+    });
   } catch (err) {
     // The hub cannot be reached, or answers 429/5xx: what the cache holds for this revision is used, as huggingface_hub does.
     // (A 404 or 401 is an answer, and is reported.)
     const c = canUseCache(err) ? findCached(settings.cacheDir, repo, revision, file) : undefined;
-    if (c) return fromCache(c, isUnreachable(err) ? `${settings.endpoint} cannot be reached` : `${settings.endpoint} answers with errors`);
+    if (c)
+      return fromCache(
+        c,
+        isUnreachable(err) ? `${settings.endpoint} cannot be reached` : `${settings.endpoint} answers with errors`,
+      );
     if (err instanceof HubError && err.code === 'network') {
-      throw new HubError('network', `${err.message}; the file is not in the cache either`, 'check the connection (or HF_ENDPOINT), then run again; set HF_HUB_OFFLINE=1 to use only the cache', { cause: err });
+      throw new HubError(
+        'network',
+        `${err.message}; the file is not in the cache either`,
+        'check the connection (or HF_ENDPOINT), then run again; set HF_HUB_OFFLINE=1 to use only the cache',
+        { cause: err },
+      );
     }
     throw err;
   }
 
   const blob = blobPath(settings.cacheDir, repo, remote.etag);
-  const link = () => linkSnapshot(settings.cacheDir, repo, { etag: remote.etag, commit: remote.commit, revision, file });
+  const link = () =>
+    linkSnapshot(settings.cacheDir, repo, { etag: remote.etag, commit: remote.commit, revision, file });
   const existing = await fsp.stat(blob).catch(() => undefined);
   if (existing?.isFile() && existing.size === remote.size) {
     const p = await link();
@@ -141,10 +178,19 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
   await retrying.run(async () => {
     const before = await partialSize(incomplete, remote.size);
     try {
-      await fetchInto(settings, remote, incomplete, before, hash, o.signal, (onDisk, chunk) => {
-        transferred += chunk;
-        progress(onDisk, false);
-      }, where);
+      await fetchInto(
+        settings,
+        remote,
+        incomplete,
+        before,
+        hash,
+        o.signal,
+        (onDisk, chunk) => {
+          transferred += chunk;
+          progress(onDisk, false);
+        },
+        where,
+      );
     } finally {
       const after = (await fsp.stat(incomplete).catch(() => undefined))?.size ?? 0;
       if (after > before) retrying.madeProgress();
@@ -155,7 +201,11 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
   const st = await fsp.stat(incomplete);
   if (st.size !== remote.size) {
     await fsp.rm(incomplete, { force: true });
-    throw new HubError('hash-mismatch', `${where}: received ${st.size} bytes but the hub promised ${remote.size} (X-Linked-Size/Content-Length); the download was discarded`, 'run again; if it repeats, the hub or mirror (HF_ENDPOINT) serves a broken file');
+    throw new HubError(
+      'hash-mismatch',
+      `${where}: received ${st.size} bytes but the hub promised ${remote.size} (X-Linked-Size/Content-Length); the download was discarded`,
+      'run again; if it repeats, the hub or mirror (HF_ENDPOINT) serves a broken file',
+    );
   }
   const digest = await hash.digestOf(remote.size);
   if (digest !== remote.etag) {
@@ -173,7 +223,17 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> 
   }
   progress(remote.size, true);
   const p = await link();
-  emit({ status: 'done', repo, file, path: p, bytes: remote.size, transferred, resumedFrom, cached: false, commit: remote.commit });
+  emit({
+    status: 'done',
+    repo,
+    file,
+    path: p,
+    bytes: remote.size,
+    transferred,
+    resumedFrom,
+    cached: false,
+    commit: remote.commit,
+  });
   return { path: p, commit: remote.commit, bytes: remote.size, transferred, resumedFrom, cached: false };
 }
 
@@ -226,7 +286,11 @@ function refuseIfNoRoom(dir: string, needed: number, where: string): void {
     return; // no statfs here: the writes report a full disk themselves
   }
   if (free < needed) {
-    throw new HubError('disk-full', `${where} needs ${formatBytes(needed)} more but the disk holding ${dir} has ${formatBytes(free)} free`, 'free some space, or point HF_HUB_CACHE (or HF_HOME) at a larger disk');
+    throw new HubError(
+      'disk-full',
+      `${where} needs ${formatBytes(needed)} more but the disk holding ${dir} has ${formatBytes(free)} free`,
+      'free some space, or point HF_HUB_CACHE (or HF_HOME) at a larger disk',
+    );
   }
 }
 
@@ -252,7 +316,8 @@ function throttled(emit: HubEventHandler, repo: string, file: string, total: num
 }
 
 const canUseCache = (e: unknown) => e instanceof HubError && (e.code === 'network' || e.code === 'server');
-const isUnreachable = (e: unknown) => e instanceof HubError && e.code === 'network' && (e as { unreachable?: boolean }).unreachable === true;
+const isUnreachable = (e: unknown) =>
+  e instanceof HubError && e.code === 'network' && (e as { unreachable?: boolean }).unreachable === true;
 
 /** Bounded retries with exponential backoff; a try that made progress starts the count again. */
 class Retrier {
@@ -278,13 +343,22 @@ class Retrier {
       try {
         return await fn();
       } catch (err) {
-        if (this.o.signal?.aborted) throw new HubError('aborted', 'the download was interrupted', 'run again to resume it', { cause: err });
+        if (this.o.signal?.aborted)
+          throw new HubError('aborted', 'the download was interrupted', 'run again to resume it', { cause: err });
         if (!(err instanceof Retryable)) throw err;
         // Nothing answering at all (refused, no DNS) is an outage more than a hiccup: two quick retries, not the full budget.
         const max = isUnreachable(err.final) ? Math.min(this.max, 3) : this.max;
         if (this.attempt >= max || opts.giveUpEarly?.(err.final)) throw err.final;
         const delayMs = err.retryAfterMs ?? Math.min(30_000, this.base * 2 ** (this.attempt - 1));
-        this.emit({ status: 'retry', repo: this.repo, file: this.file, attempt: this.attempt + 1, of: max, delayMs, reason: err.message });
+        this.emit({
+          status: 'retry',
+          repo: this.repo,
+          file: this.file,
+          attempt: this.attempt + 1,
+          of: max,
+          delayMs,
+          reason: err.message,
+        });
         await sleep(delayMs, this.o.signal);
       }
     }
@@ -310,19 +384,42 @@ function statusError(res: Response, url: string, where: string, tokenSent: boole
     return new HubError(
       'unauthorized',
       `${where}: the hub refused access (HTTP ${s})${tokenSent ? ' with the token given' : ''}`,
-      tokenSent ? 'check that HF_TOKEN is valid and has access to the repository (accept its terms on the hub if it is gated)' : 'set HF_TOKEN to a Hugging Face access token that can read the repository',
+      tokenSent
+        ? 'check that HF_TOKEN is valid and has access to the repository (accept its terms on the hub if it is gated)'
+        : 'set HF_TOKEN to a Hugging Face access token that can read the repository',
     );
   }
   if (s === 404) {
-    const what = res.headers.get('x-error-code') === 'RevisionNotFound' ? 'revision' : res.headers.get('x-error-code') === 'RepoNotFound' ? 'repository' : 'file';
-    return new HubError('not-found', `${where}: the hub has no such ${what} (HTTP 404 at ${url})`, 'check the model name and revision, and HF_ENDPOINT if you use a mirror');
+    const what =
+      res.headers.get('x-error-code') === 'RevisionNotFound'
+        ? 'revision'
+        : res.headers.get('x-error-code') === 'RepoNotFound'
+          ? 'repository'
+          : 'file';
+    return new HubError(
+      'not-found',
+      `${where}: the hub has no such ${what} (HTTP 404 at ${url})`,
+      'check the model name and revision, and HF_ENDPOINT if you use a mirror',
+    );
   }
   if (s === 429 || s >= 500) {
     const ra = Number(res.headers.get('retry-after'));
-    const final = new HubError('server', `${where}: the hub answered HTTP ${s}${s === 429 ? ' (too many requests)' : ''} on every try`, 'wait a while and run again; the partial download is kept and resumes');
-    return new Retryable(`HTTP ${s}`, final, Number.isFinite(ra) && ra >= 0 && res.headers.has('retry-after') ? ra * 1000 : undefined);
+    const final = new HubError(
+      'server',
+      `${where}: the hub answered HTTP ${s}${s === 429 ? ' (too many requests)' : ''} on every try`,
+      'wait a while and run again; the partial download is kept and resumes',
+    );
+    return new Retryable(
+      `HTTP ${s}`,
+      final,
+      Number.isFinite(ra) && ra >= 0 && res.headers.has('retry-after') ? ra * 1000 : undefined,
+    );
   }
-  return new HubError('protocol', `${where}: unexpected HTTP ${s} from ${url}`, 'check HF_ENDPOINT: it must be a Hugging Face Hub or a faithful mirror');
+  return new HubError(
+    'protocol',
+    `${where}: unexpected HTTP ${s} from ${url}`,
+    'check HF_ENDPOINT: it must be a Hugging Face Hub or a faithful mirror',
+  );
 }
 
 const SOCKET_WORDS: Record<string, string> = {
@@ -339,16 +436,37 @@ const SOCKET_WORDS: Record<string, string> = {
 function networkError(err: unknown, where: string, endpoint: string, detail?: string): Retryable {
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   const code = cause?.code ?? (err as { code?: string })?.code;
-  const reason = detail ?? (code && SOCKET_WORDS[code] ? `${SOCKET_WORDS[code]} (${code})` : code) ?? cause?.message ?? (err as Error)?.message ?? String(err);
-  const final = new HubError('network', `${where}: ${reason} talking to ${endpoint}`, 'check the connection (or HF_ENDPOINT) and run again; the partial download is kept and resumes', { cause: err });
-  (final as { unreachable?: boolean }).unreachable = !detail && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(code ?? '');
+  const reason =
+    detail ??
+    (code && SOCKET_WORDS[code] ? `${SOCKET_WORDS[code]} (${code})` : code) ??
+    cause?.message ??
+    (err as Error)?.message ??
+    String(err);
+  const final = new HubError(
+    'network',
+    `${where}: ${reason} talking to ${endpoint}`,
+    'check the connection (or HF_ENDPOINT) and run again; the partial download is kept and resumes',
+    { cause: err },
+  );
+  (final as { unreachable?: boolean }).unreachable =
+    !detail &&
+    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(
+      code ?? '',
+    );
   return new Retryable(reason, final);
 }
 
 const sameOrigin = (a: string, b: string) => new URL(a).origin === new URL(b).origin;
 
 /** One request, redirect handled by the caller; the token goes only to the hub's own origin. */
-async function request(settings: HubSettings, method: 'HEAD' | 'GET', url: string, headers: Record<string, string>, signal: AbortSignal | undefined, where: string): Promise<Response> {
+async function request(
+  settings: HubSettings,
+  method: 'HEAD' | 'GET',
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+  where: string,
+): Promise<Response> {
   const h: Record<string, string> = { 'Accept-Encoding': 'identity', 'User-Agent': 'nextscale-hub/0.1', ...headers };
   if (settings.token && sameOrigin(url, settings.endpoint)) h['Authorization'] = `Bearer ${settings.token}`;
   try {
@@ -358,7 +476,12 @@ async function request(settings: HubSettings, method: 'HEAD' | 'GET', url: strin
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     // A system or socket error is the network's; anything else (a port fetch refuses, a malformed URL) will not get better by retrying.
     if (cause?.code) throw networkError(err, where, settings.endpoint);
-    throw new HubError('network', `${where}: cannot request ${url}: ${cause?.message ?? (err as Error).message}`, 'check HF_ENDPOINT', { cause: err });
+    throw new HubError(
+      'network',
+      `${where}: cannot request ${url}: ${cause?.message ?? (err as Error).message}`,
+      'check HF_ENDPOINT',
+      { cause: err },
+    );
   }
 }
 
@@ -376,20 +499,35 @@ async function follow(
   let url = start;
   for (let hop = 0; ; hop++) {
     if (seen.has(url) || hop > MAX_REDIRECTS) {
-      throw new HubError('protocol', `${where}: the hub redirects in a loop (${hop} redirects, back to ${url})`, 'check HF_ENDPOINT: a mirror or proxy is misconfigured');
+      throw new HubError(
+        'protocol',
+        `${where}: the hub redirects in a loop (${hop} redirects, back to ${url})`,
+        'check HF_ENDPOINT: a mirror or proxy is misconfigured',
+      );
     }
     seen.add(url);
     const res = await request(settings, method, url, headers, signal, where);
     if (res.status < 300 || res.status >= 400) return { res, url };
     const location = res.headers.get('location');
     await res.body?.cancel().catch(() => undefined);
-    if (!location) throw new HubError('protocol', `${where}: HTTP ${res.status} redirect without a Location from ${url}`, 'check HF_ENDPOINT');
+    if (!location)
+      throw new HubError(
+        'protocol',
+        `${where}: HTTP ${res.status} redirect without a Location from ${url}`,
+        'check HF_ENDPOINT',
+      );
     if (visit(res) === 'stop') return { res, url: new URL(location, url).href };
     url = new URL(location, url).href;
   }
 }
 
-async function head(settings: HubSettings, repo: string, revision: string, file: string, signal: AbortSignal | undefined): Promise<Remote> {
+async function head(
+  settings: HubSettings,
+  repo: string,
+  revision: string,
+  file: string,
+  signal: AbortSignal | undefined,
+): Promise<Remote> {
   const where = `${repo}/${file}@${revision}`;
   const meta: { commit?: string; etag?: string; size?: number } = {};
   const read = (res: Response) => {
@@ -403,7 +541,9 @@ async function head(settings: HubSettings, repo: string, revision: string, file:
     read(r);
     // The hub's redirect to its content server carries everything; the content server is not asked (as huggingface_hub does).
     const next = new URL(r.headers.get('location')!, resolve).href;
-    return meta.commit && meta.etag && meta.size !== undefined && !sameOrigin(next, settings.endpoint) ? 'stop' : 'continue';
+    return meta.commit && meta.etag && meta.size !== undefined && !sameOrigin(next, settings.endpoint)
+      ? 'stop'
+      : 'continue';
   });
   if (res.status >= 400) throw statusError(res, url, where, !!settings.token);
   if (res.status < 300) {
@@ -413,14 +553,26 @@ async function head(settings: HubSettings, repo: string, revision: string, file:
     if (meta.size === undefined && cl !== null) meta.size = Number(cl);
   }
   if (!meta.commit || !meta.etag || meta.size === undefined || !Number.isSafeInteger(meta.size) || meta.size < 0) {
-    throw new HubError('protocol', `${where}: the hub's answer lacks X-Repo-Commit, ETag or the size, so the file cannot be verified`, 'check HF_ENDPOINT: it must be a Hugging Face Hub or a faithful mirror');
+    throw new HubError(
+      'protocol',
+      `${where}: the hub's answer lacks X-Repo-Commit, ETag or the size, so the file cannot be verified`,
+      'check HF_ENDPOINT: it must be a Hugging Face Hub or a faithful mirror',
+    );
   }
   // Both become path names in the cache: only hashes are accepted (an ETag of '../../x' must not place a file anywhere).
   if (!isCommitHash(meta.commit)) {
-    throw new HubError('protocol', `${where}: the hub sent the commit '${meta.commit.slice(0, 80)}', which is not a 40-hex commit hash; nothing was written`, 'check HF_ENDPOINT: it must be a Hugging Face Hub or a faithful mirror');
+    throw new HubError(
+      'protocol',
+      `${where}: the hub sent the commit '${meta.commit.slice(0, 80)}', which is not a 40-hex commit hash; nothing was written`,
+      'check HF_ENDPOINT: it must be a Hugging Face Hub or a faithful mirror',
+    );
   }
   if (!etagKind(meta.etag)) {
-    throw new HubError('protocol', `${where}: the hub sent the ETag '${meta.etag.slice(0, 80)}', which is neither a SHA-256 nor a git SHA-1, so the file cannot be verified; nothing was written`, 'check HF_ENDPOINT: it must be a Hugging Face Hub or a faithful mirror');
+    throw new HubError(
+      'protocol',
+      `${where}: the hub sent the ETag '${meta.etag.slice(0, 80)}', which is neither a SHA-256 nor a git SHA-1, so the file cannot be verified; nothing was written`,
+      'check HF_ENDPOINT: it must be a Hugging Face Hub or a faithful mirror',
+    );
   }
   return { commit: meta.commit, etag: meta.etag, size: meta.size, url };
 }
@@ -440,7 +592,8 @@ async function fetchInto(
   where: string,
 ): Promise<number> {
   if (start === remote.size) {
-    if (start === 0) await fsp.writeFile(incomplete, '').catch((err) => Promise.reject(cacheError(err, settings.cacheDir)));
+    if (start === 0)
+      await fsp.writeFile(incomplete, '').catch((err) => Promise.reject(cacheError(err, settings.cacheDir)));
     return start;
   }
   const stall = new AbortController();
@@ -451,7 +604,8 @@ async function fetchInto(
     timer = setTimeout(() => stall.abort(), settings.stallTimeoutMs);
   };
   arm();
-  const stalled = () => networkError(undefined, where, settings.endpoint, `no data for ${settings.stallTimeoutMs / 1000} s`);
+  const stalled = () =>
+    networkError(undefined, where, settings.endpoint, `no data for ${settings.stallTimeoutMs / 1000} s`);
   let fh: fsp.FileHandle | undefined;
   try {
     const headers: Record<string, string> = start > 0 ? { Range: `bytes=${start}-` } : {};
@@ -467,7 +621,10 @@ async function fetchInto(
       await res.body?.cancel().catch(() => undefined);
       if (res.status === 416) {
         await fsp.rm(incomplete, { force: true });
-        throw new Retryable('HTTP 416 for the resumed range', new HubError('protocol', `${where}: the server refused to resume (HTTP 416)`, 'run again'));
+        throw new Retryable(
+          'HTTP 416 for the resumed range',
+          new HubError('protocol', `${where}: the server refused to resume (HTTP 416)`, 'run again'),
+        );
       }
       throw statusError(res, url, where, !!settings.token && sameOrigin(url, settings.endpoint));
     }
@@ -477,7 +634,14 @@ async function fetchInto(
       if (!m || Number(m[1]) !== start) {
         await res.body?.cancel().catch(() => undefined);
         await fsp.rm(incomplete, { force: true });
-        throw new Retryable('bad Content-Range', new HubError('protocol', `${where}: the server answered the resume with Content-Range '${res.headers.get('content-range')}'`, 'run again; the download starts over'));
+        throw new Retryable(
+          'bad Content-Range',
+          new HubError(
+            'protocol',
+            `${where}: the server answered the resume with Content-Range '${res.headers.get('content-range')}'`,
+            'run again; the download starts over',
+          ),
+        );
       }
     } else {
       offset = 0; // 200: the whole file, whatever was asked
@@ -486,7 +650,11 @@ async function fetchInto(
     const cl = res.headers.get('content-length');
     if (cl !== null && Number(cl) !== expected) {
       await res.body?.cancel().catch(() => undefined);
-      throw new HubError('hash-mismatch', `${where}: the content server sends ${cl} bytes where the hub promised ${expected} (of ${remote.size}); nothing was kept`, 'run again; if it repeats, the hub or mirror (HF_ENDPOINT) serves a different file than it describes');
+      throw new HubError(
+        'hash-mismatch',
+        `${where}: the content server sends ${cl} bytes where the hub promised ${expected} (of ${remote.size}); nothing was kept`,
+        'run again; if it repeats, the hub or mirror (HF_ENDPOINT) serves a different file than it describes',
+      );
     }
     await hash.at(offset);
     fh = await fsp.open(incomplete, offset === 0 ? 'w' : 'a').catch((err) => {
@@ -504,7 +672,11 @@ async function fetchInto(
           await fh.close();
           fh = undefined;
           await fsp.rm(incomplete, { force: true });
-          throw new HubError('hash-mismatch', `${where}: the content server sent more than the ${remote.size} bytes the hub promised; the download was discarded`, 'run again; if it repeats, the hub or mirror (HF_ENDPOINT) serves a different file than it describes');
+          throw new HubError(
+            'hash-mismatch',
+            `${where}: the content server sent more than the ${remote.size} bytes the hub promised; the download was discarded`,
+            'run again; if it repeats, the hub or mirror (HF_ENDPOINT) serves a different file than it describes',
+          );
         }
         try {
           await fh.write(value);
@@ -521,7 +693,13 @@ async function fetchInto(
       if (stall.signal.aborted) throw stalled();
       throw networkError(err, where, settings.endpoint, `the connection broke after ${onDisk} of ${remote.size} bytes`);
     }
-    if (onDisk < remote.size) throw networkError(undefined, where, settings.endpoint, `the connection closed after ${onDisk} of ${remote.size} bytes`);
+    if (onDisk < remote.size)
+      throw networkError(
+        undefined,
+        where,
+        settings.endpoint,
+        `the connection closed after ${onDisk} of ${remote.size} bytes`,
+      );
     return onDisk;
   } finally {
     clearTimeout(timer);

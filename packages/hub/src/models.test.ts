@@ -2,7 +2,17 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogue, checkLoadedModel, ensureModel, findModel, HubError, modelCacheState, RELEASED_MODELS, removeModel, type HubSettings } from './index.js';
+import {
+  catalogue,
+  checkLoadedModel,
+  ensureModel,
+  findModel,
+  HubError,
+  modelCacheState,
+  RELEASED_MODELS,
+  removeModel,
+  type HubSettings,
+} from './index.js';
 import { startLoopbackHub, type LoopbackHub } from './testing/index.js';
 
 const REPO = 'FoundationVision/var';
@@ -34,14 +44,26 @@ describe('the catalogue', () => {
     }
     const d36 = findModel('var-d36', RELEASED_MODELS);
     expect(d36).toMatchObject({ resolution: 512, sharedAdaLN: true, patchNums: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32] });
-    expect(findModel('var-d30', RELEASED_MODELS)).toMatchObject({ resolution: 256, sharedAdaLN: false, patchNums: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16] });
+    expect(findModel('var-d30', RELEASED_MODELS)).toMatchObject({
+      resolution: 256,
+      sharedAdaLN: false,
+      patchNums: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16],
+    });
   });
 
   it('refuses a loaded checkpoint that is not the model its name promises', () => {
     const d16 = findModel('var-d16', RELEASED_MODELS);
     expect(() => checkLoadedModel(d16, { depth: 16, patchNums: d16.patchNums, sharedAdaLN: false })).not.toThrow();
-    expect(() => checkLoadedModel(d16, { depth: 2, patchNums: [1, 2], sharedAdaLN: false })).toThrow(/var_d16\.pth from FoundationVision\/var@main is not var-d16: it has depth 2, not 16, patch_nums 1,2, not/);
-    expect(() => checkLoadedModel(findModel('var-d36', RELEASED_MODELS), { depth: 36, patchNums: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32], sharedAdaLN: false })).toThrow(/per-block AdaLN/);
+    expect(() => checkLoadedModel(d16, { depth: 2, patchNums: [1, 2], sharedAdaLN: false })).toThrow(
+      /var_d16\.pth from FoundationVision\/var@main is not var-d16: it has depth 2, not 16, patch_nums 1,2, not/,
+    );
+    expect(() =>
+      checkLoadedModel(findModel('var-d36', RELEASED_MODELS), {
+        depth: 36,
+        patchNums: [1, 2, 3, 4, 6, 9, 13, 18, 24, 32],
+        sharedAdaLN: false,
+      }),
+    ).toThrow(/per-block AdaLN/);
   });
 
   it('an unknown name lists the known ones', () => {
@@ -50,12 +72,18 @@ describe('the catalogue', () => {
 
   it('NEXTSCALE_MODELS_FILE adds or replaces names, marked with their source; a file name with .. is refused', () => {
     const file = path.join(dir, 'models.json');
-    writeFileSync(file, JSON.stringify([{ name: 'var-d16', repo: 'test/tiny', files: { var: 'var.pth', vae: 'vae.pth' }, depth: 2 }]));
+    writeFileSync(
+      file,
+      JSON.stringify([{ name: 'var-d16', repo: 'test/tiny', files: { var: 'var.pth', vae: 'vae.pth' }, depth: 2 }]),
+    );
     const models = catalogue({ NEXTSCALE_MODELS_FILE: file });
     expect(models).toHaveLength(5);
     expect(findModel('var-d16', models)).toMatchObject({ repo: 'test/tiny', depth: 2, source: file });
     expect(findModel('var-d20', models).source).toBe('built-in');
-    writeFileSync(file, JSON.stringify([{ name: 'evil', repo: 'test/tiny', files: { var: '../../var.pth', vae: 'vae.pth' } }]));
+    writeFileSync(
+      file,
+      JSON.stringify([{ name: 'evil', repo: 'test/tiny', files: { var: '../../var.pth', vae: 'vae.pth' } }]),
+    );
     expect(() => catalogue({ NEXTSCALE_MODELS_FILE: file })).toThrow(HubError);
     expect(() => catalogue({ NEXTSCALE_MODELS_FILE: file })).toThrow(/refusing file name '..\/..\/var.pth'/);
   });
@@ -63,7 +91,12 @@ describe('the catalogue', () => {
 
 describe('models in the cache', () => {
   it('fetches both files, lists them as cached, and removes the VQ-VAE only when no other cached model shares it', async () => {
-    const settings: HubSettings = { endpoint: hub.url, offline: false, cacheDir: path.join(dir, 'hub'), stallTimeoutMs: 2000 };
+    const settings: HubSettings = {
+      endpoint: hub.url,
+      offline: false,
+      cacheDir: path.join(dir, 'hub'),
+      stallTimeoutMs: 2000,
+    };
     const d16 = findModel('var-d16', RELEASED_MODELS);
     const d20 = findModel('var-d20', RELEASED_MODELS);
     expect(modelCacheState(d16, settings.cacheDir).cached).toBe(false);

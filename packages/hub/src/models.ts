@@ -14,10 +14,20 @@ export interface FetchedModel {
 }
 
 /** Downloads (or finds in the cache) the model's VAR and VQ-VAE files, one after the other. */
-export async function ensureModel(entry: ModelEntry, o: Omit<DownloadOptions, 'repo' | 'file' | 'revision'> = {}): Promise<FetchedModel> {
+export async function ensureModel(
+  entry: ModelEntry,
+  o: Omit<DownloadOptions, 'repo' | 'file' | 'revision'> = {},
+): Promise<FetchedModel> {
   const settings = o.settings ?? hubSettings();
   const got: Partial<Record<ModelFileRole, DownloadedFile>> = {};
-  for (const role of ROLES) got[role] = await downloadFile({ ...o, settings, repo: entry.repo, revision: entry.revision, file: entry.files[role] });
+  for (const role of ROLES)
+    got[role] = await downloadFile({
+      ...o,
+      settings,
+      repo: entry.repo,
+      revision: entry.revision,
+      file: entry.files[role],
+    });
   return { entry, var: got.var!, vae: got.vae! };
 }
 
@@ -42,7 +52,11 @@ export function modelCacheState(entry: ModelEntry, cacheDir = hubSettings().cach
  * Removes the model's transformer file, and its VQ-VAE file unless another catalogue model that is
  * still cached shares it. Returns the bytes freed and the files removed.
  */
-export async function removeModel(entry: ModelEntry, others: readonly ModelEntry[], cacheDir = hubSettings().cacheDir): Promise<{ bytes: number; removed: string[]; kept: string[] }> {
+export async function removeModel(
+  entry: ModelEntry,
+  others: readonly ModelEntry[],
+  cacheDir = hubSettings().cacheDir,
+): Promise<{ bytes: number; removed: string[]; kept: string[] }> {
   const removed: string[] = [];
   const kept: string[] = [];
   let bytes = 0;
@@ -53,7 +67,11 @@ export async function removeModel(entry: ModelEntry, others: readonly ModelEntry
   };
   await free(entry.files.var);
   const sharing = others.filter(
-    (m) => m.name !== entry.name && m.repo === entry.repo && m.files.vae === entry.files.vae && findCached(cacheDir, m.repo, m.revision, m.files.var) !== undefined,
+    (m) =>
+      m.name !== entry.name &&
+      m.repo === entry.repo &&
+      m.files.vae === entry.files.vae &&
+      findCached(cacheDir, m.repo, m.revision, m.files.var) !== undefined,
   );
   if (sharing.length) kept.push(`${entry.files.vae} (used by ${sharing.map((m) => m.name).join(', ')})`);
   else await free(entry.files.vae);

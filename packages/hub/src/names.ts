@@ -6,7 +6,11 @@ const SEGMENT = /^[A-Za-z0-9._-]+$/;
 
 export function checkRepo(repo: string): void {
   if (!REPO.test(repo) || repo.includes('..')) {
-    throw new HubError('bad-name', `'${repo}' is not a Hugging Face repository id`, 'use the form org/name (letters, digits, . _ -)');
+    throw new HubError(
+      'bad-name',
+      `'${repo}' is not a Hugging Face repository id`,
+      'use the form org/name (letters, digits, . _ -)',
+    );
   }
 }
 
@@ -21,8 +25,19 @@ export function checkRevision(revision: string): void {
 /** A file inside the repository: relative, `/`-separated, no `.`/`..` segments, no backslashes. */
 export function checkFileName(file: string): void {
   const parts = file.split('/');
-  if (!file || file.startsWith('/') || /^[A-Za-z]:/.test(file) || file.includes('\\') || file.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..')) {
-    throw new HubError('bad-name', `refusing file name '${file}': it could escape the model cache`, 'a file name must be a relative path inside the repository, without .. or a leading /');
+  if (
+    !file ||
+    file.startsWith('/') ||
+    /^[A-Za-z]:/.test(file) ||
+    file.includes('\\') ||
+    file.includes('\0') ||
+    parts.some((p) => p === '' || p === '.' || p === '..')
+  ) {
+    throw new HubError(
+      'bad-name',
+      `refusing file name '${file}': it could escape the model cache`,
+      'a file name must be a relative path inside the repository, without .. or a leading /',
+    );
   }
 }
 

@@ -35,12 +35,19 @@ export function hfHome(env: NodeJS.ProcessEnv = process.env): string {
 
 export function hubSettings(env: NodeJS.ProcessEnv = process.env): HubSettings {
   const home = hfHome(env);
-  const cacheDir = env['HF_HUB_CACHE'] ? path.resolve(env['HF_HUB_CACHE']) : env['HUGGINGFACE_HUB_CACHE'] ? path.resolve(env['HUGGINGFACE_HUB_CACHE']) : path.join(home, 'hub');
+  const cacheDir = env['HF_HUB_CACHE']
+    ? path.resolve(env['HF_HUB_CACHE'])
+    : env['HUGGINGFACE_HUB_CACHE']
+      ? path.resolve(env['HUGGINGFACE_HUB_CACHE'])
+      : path.join(home, 'hub');
   const tokenFile = env['HF_TOKEN_PATH'] ? path.resolve(env['HF_TOKEN_PATH']) : path.join(home, 'token');
   let token = env['HF_TOKEN'] || env['HUGGING_FACE_HUB_TOKEN'] || undefined;
   if (!token && existsSync(tokenFile)) token = readFileSync(tokenFile, 'utf8').trim() || undefined;
   const timeout = Number(env['HF_HUB_DOWNLOAD_TIMEOUT']);
-  const count = (k: string) => (env[k] !== undefined && env[k] !== '' && Number.isInteger(Number(env[k])) && Number(env[k]) >= 0 ? Number(env[k]) : undefined);
+  const count = (k: string) =>
+    env[k] !== undefined && env[k] !== '' && Number.isInteger(Number(env[k])) && Number(env[k]) >= 0
+      ? Number(env[k])
+      : undefined;
   return {
     endpoint: (env['HF_ENDPOINT'] || DEFAULT_ENDPOINT).replace(/\/+$/, ''),
     token,

@@ -24,8 +24,10 @@ export function newHasher(kind: EtagKind, size: number): Hash {
 /** Feeds the first `bytes` of a file (a partial download being resumed) to the hasher. */
 export async function hashPrefix(hash: Hash, file: string, bytes: number): Promise<void> {
   if (bytes <= 0) return;
-  for await (const chunk of createReadStream(file, { start: 0, end: bytes - 1, highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { start: 0, end: bytes - 1, highWaterMark: 4 << 20 }))
+    hash.update(chunk as Buffer);
 }
 
 /** ETag headers come quoted and sometimes weak: W/"abc" → abc. */
-export const normalizeEtag = (v: string | null | undefined) => (v ? v.trim().replace(/^W\//, '').replace(/^"|"$/g, '') : undefined);
+export const normalizeEtag = (v: string | null | undefined) =>
+  v ? v.trim().replace(/^W\//, '').replace(/^"|"$/g, '') : undefined;

@@ -50,11 +50,16 @@ const VARIANTS = Object.fromEntries(wanted.map((v) => [v, ALL_VARIANTS[v]]));
 
 const require = createRequire(import.meta.url);
 const ascVersion = JSON.parse(readFileSync(require.resolve('assemblyscript/package.json'), 'utf8')).version;
-const sourcesOf = (dir) => readdirSync(dir).filter((f) => f.endsWith('.ts')).sort().map((f) => join(dir, f));
+const sourcesOf = (dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .sort()
+    .map((f) => join(dir, f));
 const sources = [...sourcesOf(srcDir), ...sourcesOf(sharedDir)];
 const hash = createHash('sha256');
 hash.update(`asc ${ascVersion}\n${JSON.stringify([COMMON, VARIANTS])}\n`);
-for (const f of sources) hash.update(`${relative(root, f).split(sep).slice(-2).join('/')}\n${readFileSync(f, 'utf8')}\n`);
+for (const f of sources)
+  hash.update(`${relative(root, f).split(sep).slice(-2).join('/')}\n${readFileSync(f, 'utf8')}\n`);
 const digest = hash.digest('hex').slice(0, 16);
 
 let existing = '';
@@ -89,7 +94,8 @@ try {
       throw new Error(`build-wasm: asc failed for ${name}: ${error.message}`);
     }
     const bytes = readFileSync(wasmPath);
-    if (!WebAssembly.validate(bytes) && !name.startsWith('relaxed')) throw new Error(`build-wasm: ${name} does not validate`);
+    if (!WebAssembly.validate(bytes) && !name.startsWith('relaxed'))
+      throw new Error(`build-wasm: ${name} does not validate`);
     out[name] = bytes.toString('base64');
     console.log(`build-wasm: ${name} ${bytes.length} bytes`);
   }

@@ -38,12 +38,17 @@ export function detectWasmFeatures(): WasmFeatures {
   const wasm = typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
   const simd = wasm && safeValidate(SIMD_PROBE);
   const relaxedSimd = simd && safeValidate(RELAXED_PROBE);
-  const g = globalThis as { process?: { versions?: { node?: string } }; crossOriginIsolated?: boolean; document?: unknown };
+  const g = globalThis as {
+    process?: { versions?: { node?: string } };
+    crossOriginIsolated?: boolean;
+    document?: unknown;
+  };
   const node = typeof g.process?.versions?.node === 'string';
   let sharedMemory = false;
   if (wasm && typeof SharedArrayBuffer === 'function' && (node || g.crossOriginIsolated === true)) {
     try {
-      sharedMemory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+      sharedMemory =
+        new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
     } catch {
       sharedMemory = false;
     }

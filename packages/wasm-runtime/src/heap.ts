@@ -32,7 +32,9 @@ export class WasmHeap {
     if (bytes > have) {
       const pages = Math.ceil((bytes - have) / PAGE);
       if (this.shared && have / PAGE + pages > SHARED_MAX_PAGES) {
-        throw new RangeError(`wasm kernels need ${bytes} bytes, over the ${SHARED_MAX_PAGES * PAGE}-byte shared memory limit`);
+        throw new RangeError(
+          `wasm kernels need ${bytes} bytes, over the ${SHARED_MAX_PAGES * PAGE}-byte shared memory limit`,
+        );
       }
       this.memory.grow(pages);
     }

@@ -11,7 +11,8 @@ export type WasmVariant = 'simd' | 'simdShared' | 'relaxed' | 'relaxedShared';
 
 /** The variant for a memory kind, with fused multiply-add when relaxed SIMD is there (and not refused). */
 export function pickVariant(shared: boolean, relaxed = detectWasmFeatures().relaxedSimd): WasmVariant {
-  if (relaxed && !detectWasmFeatures().relaxedSimd) throw new Error('relaxed SIMD was requested but this engine lacks it');
+  if (relaxed && !detectWasmFeatures().relaxedSimd)
+    throw new Error('relaxed SIMD was requested but this engine lacks it');
   if (relaxed) return shared ? 'relaxedShared' : 'relaxed';
   return shared ? 'simdShared' : 'simd';
 }

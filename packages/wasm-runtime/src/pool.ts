@@ -73,7 +73,10 @@ export class WorkerPool {
     }
     const source = workerSource(this.runJob);
     for (let slot = 1; slot <= this.size; slot++) {
-      const w = new workerCtor(source, { eval: true, workerData: { memory: this.heap.memory, module: this.module, slot } });
+      const w = new workerCtor(source, {
+        eval: true,
+        workerData: { memory: this.heap.memory, module: this.module, slot },
+      });
       w.on('error', (err) => {
         this.failure = `worker ${slot} failed: ${String(err)}`;
       });

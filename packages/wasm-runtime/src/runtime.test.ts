@@ -30,6 +30,8 @@ describe('KernelModules and WasmRuntime', () => {
   it('refuses a thread pool for kernels without a job runner', () => {
     if (!simd) return;
     const modules = new KernelModules('test-kernels', { simd: b64, simdShared: b64 });
-    expect(() => new WasmRuntime({ modules }, { threads: 2 })).toThrow('test-kernels: these kernels run on one thread only');
+    expect(() => new WasmRuntime({ modules }, { threads: 2 })).toThrow(
+      'test-kernels: these kernels run on one thread only',
+    );
   });
 });

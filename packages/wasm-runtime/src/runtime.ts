@@ -21,7 +21,11 @@ export interface RuntimeOptions {
 /** What a package hands the runtime: its compiled binaries and (for pooled jobs) its self-contained job runner. */
 export interface KernelSet<Ex> {
   /** A KernelModules of the package's binaries (any subset of the variants). */
-  modules: { readonly name: string; has(variant: WasmVariant): boolean; moduleSync(variant: WasmVariant): WebAssembly.Module };
+  modules: {
+    readonly name: string;
+    has(variant: WasmVariant): boolean;
+    moduleSync(variant: WasmVariant): WebAssembly.Module;
+  };
   runJob?: JobRunner<Ex>;
 }
 
@@ -38,9 +42,12 @@ export class WasmRuntime<Ex = Record<string, unknown>> {
     const f = detectWasmFeatures();
     if (!f.simd) throw new Error('WebAssembly SIMD is not available in this JavaScript engine');
     const threads = checkThreads(options.threads ?? (kernels.runJob ? defaultThreads() : 1));
-    if (threads > 1 && !kernels.runJob) throw new Error(`${kernels.modules.name}: these kernels run on one thread only`);
+    if (threads > 1 && !kernels.runJob)
+      throw new Error(`${kernels.modules.name}: these kernels run on one thread only`);
     if (threads > 1 && !poolPossible()) {
-      throw new Error('a multi-threaded wasm kernel needs Node (worker_threads, shared memory and a blocking Atomics.wait)');
+      throw new Error(
+        'a multi-threaded wasm kernel needs Node (worker_threads, shared memory and a blocking Atomics.wait)',
+      );
     }
     this.threads = threads;
     this.relaxed = options.relaxed ?? (f.relaxedSimd && kernels.modules.has(pickVariant(threads > 1, true)));
@@ -75,7 +82,8 @@ export class WasmRuntime<Ex = Record<string, unknown>> {
     }
     const joined = this.pool.readyCount() > 0;
     this.pool.run(() => runJob(ctl, this.ex, 0));
-    if (Atomics.load(ctl, Slot.Failed) !== 0) throw new Error('wasm kernels: a worker thread failed on its share of the job');
+    if (Atomics.load(ctl, Slot.Failed) !== 0)
+      throw new Error('wasm kernels: a worker thread failed on its share of the job');
     return joined;
   }
 

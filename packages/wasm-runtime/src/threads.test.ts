@@ -6,7 +6,8 @@ describe('threads', () => {
   it('accepts whole numbers from 1 to MAX_THREADS and refuses anything else (never clamps)', () => {
     expect(checkThreads(1)).toBe(1);
     expect(checkThreads(MAX_THREADS)).toBe(MAX_THREADS);
-    for (const bad of [0, -2, 1.5, NaN, MAX_THREADS + 1]) expect(() => checkThreads(bad), String(bad)).toThrow(/threads must be a whole number from 1 to 64/);
+    for (const bad of [0, -2, 1.5, NaN, MAX_THREADS + 1])
+      expect(() => checkThreads(bad), String(bad)).toThrow(/threads must be a whole number from 1 to 64/);
   });
 
   it('defaults to the cores (at most 8) where a pool can run, else 1, whatever the environment says', () => {

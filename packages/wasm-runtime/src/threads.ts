@@ -31,6 +31,8 @@ export function availableCores(): number {
     process?: { getBuiltinModule?: (id: string) => unknown };
     navigator?: { hardwareConcurrency?: number };
   };
-  const os = g.process?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number; cpus?: () => unknown[] } | undefined;
+  const os = g.process?.getBuiltinModule?.('node:os') as
+    | { availableParallelism?: () => number; cpus?: () => unknown[] }
+    | undefined;
   return os?.availableParallelism?.() ?? os?.cpus?.().length ?? g.navigator?.hardwareConcurrency ?? 1;
 }

@@ -15,7 +15,12 @@ function roundHalfEven(x: number): number {
 
 /** The grid cells [r0, r1) × [c0, c1) a box covers, as editMask computes them. */
 export function boxCells(grid: number, b: Box): { r0: number; r1: number; c0: number; c1: number } {
-  return { r0: roundHalfEven(b[0] * grid), c0: roundHalfEven(b[1] * grid), r1: roundHalfEven(b[2] * grid), c1: roundHalfEven(b[3] * grid) };
+  return {
+    r0: roundHalfEven(b[0] * grid),
+    c0: roundHalfEven(b[1] * grid),
+    r1: roundHalfEven(b[2] * grid),
+    c1: roundHalfEven(b[3] * grid),
+  };
 }
 
 export interface BoxEditorParts {
@@ -69,7 +74,12 @@ export class BoxEditor {
   private cell = (v: number) => Math.round(v * this.grid) / this.grid;
 
   private key(ev: KeyboardEvent): void {
-    const d: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const d: Record<string, [number, number]> = {
+      ArrowUp: [-1, 0],
+      ArrowDown: [1, 0],
+      ArrowLeft: [0, -1],
+      ArrowRight: [0, 1],
+    };
     const step = d[ev.key];
     if (!step) return;
     ev.preventDefault();
@@ -137,13 +147,19 @@ export class BoxEditor {
     const g = this.grid;
     const { r0, r1, c0, c1 } = boxCells(g, this.value);
     // The overlay shows the cells editMask will use, not the raw fractions.
-    Object.assign(box.style, { top: `${(r0 / g) * 100}%`, left: `${(c0 / g) * 100}%`, height: `${(Math.max(0, r1 - r0) / g) * 100}%`, width: `${(Math.max(0, c1 - c0) / g) * 100}%` });
+    Object.assign(box.style, {
+      top: `${(r0 / g) * 100}%`,
+      left: `${(c0 / g) * 100}%`,
+      height: `${(Math.max(0, r1 - r0) / g) * 100}%`,
+      width: `${(Math.max(0, c1 - c0) / g) * 100}%`,
+    });
     box.setAttribute(
       'aria-label',
       `edit box: rows ${r0} to ${r1}, columns ${c0} to ${c1} of the ${g}×${g} token grid. Arrow keys move it, Shift and arrow keys resize it`,
     );
     this.value.forEach((v, i) => {
-      if (document.activeElement !== fields[i] || fields[i].valueAsNumber !== v) fields[i].value = String(+v.toFixed(6));
+      if (document.activeElement !== fields[i] || fields[i].valueAsNumber !== v)
+        fields[i].value = String(+v.toFixed(6));
     });
   }
 }

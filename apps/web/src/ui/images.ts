@@ -29,7 +29,11 @@ export function drawGrid(canvas: HTMLCanvasElement, images: Images): void {
   const ctx = canvas.getContext('2d')!;
   ctx.clearRect(0, 0, w, h);
   images.rgba.forEach((px, i) => {
-    ctx.putImageData(new ImageData(new Uint8ClampedArray(px), images.side, images.side), (i % cols) * (images.side + gap), Math.floor(i / cols) * (images.side + gap));
+    ctx.putImageData(
+      new ImageData(new Uint8ClampedArray(px), images.side, images.side),
+      (i % cols) * (images.side + gap),
+      Math.floor(i / cols) * (images.side + gap),
+    );
   });
 }
 

@@ -23,7 +23,11 @@ export interface ModelPicture {
   note: string;
 }
 
-const RAW: ImageBitmapOptions = { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' };
+const RAW: ImageBitmapOptions = {
+  colorSpaceConversion: 'none',
+  premultiplyAlpha: 'none',
+  imageOrientation: 'from-image',
+};
 
 /** Decodes a picked or dropped file; one clear line when the browser cannot read it. */
 export async function openPicture(file: File): Promise<Picture> {
@@ -33,7 +37,8 @@ export async function openPicture(file: File): Promise<Picture> {
   } catch {
     throw new Error(`${file.name} is not a picture this browser can decode (or it is truncated); open a PNG or JPEG`);
   }
-  if (!bitmap.width || !bitmap.height) throw new Error(`${file.name} has no pixels; open a PNG or JPEG with an image in it`);
+  if (!bitmap.width || !bitmap.height)
+    throw new Error(`${file.name} has no pixels; open a PNG or JPEG with an image in it`);
   return { name: file.name, width: bitmap.width, height: bitmap.height, bitmap };
 }
 
@@ -44,7 +49,15 @@ export async function toModelSize(p: Picture, side: number): Promise<ModelPictur
   const top = Math.floor((p.height - crop) / 2);
   const cropped = crop !== p.width || crop !== p.height;
   const resized = crop !== side;
-  const bitmap = cropped || resized ? await createImageBitmap(p.bitmap, left, top, crop, crop, { ...RAW, resizeWidth: side, resizeHeight: side, resizeQuality: 'high' }) : p.bitmap;
+  const bitmap =
+    cropped || resized
+      ? await createImageBitmap(p.bitmap, left, top, crop, crop, {
+          ...RAW,
+          resizeWidth: side,
+          resizeHeight: side,
+          resizeQuality: 'high',
+        })
+      : p.bitmap;
   const canvas = new OffscreenCanvas(side, side);
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
   ctx.fillStyle = '#000';
@@ -53,6 +66,15 @@ export async function toModelSize(p: Picture, side: number): Promise<ModelPictur
   if (bitmap !== p.bitmap) bitmap.close();
   const rgba = ctx.getImageData(0, 0, side, side).data;
   for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255;
-  const steps = [cropped ? `centre-cropped to ${crop}×${crop}` : '', resized ? `resized to ${side}×${side} (${RESIZE_FILTER})` : ''].filter(Boolean);
-  return { side, rgba, note: steps.length ? `${p.name} is ${p.width}×${p.height}; ${steps.join(' and ')}` : `${p.name}: ${side}×${side}, used as it is` };
+  const steps = [
+    cropped ? `centre-cropped to ${crop}×${crop}` : '',
+    resized ? `resized to ${side}×${side} (${RESIZE_FILTER})` : '',
+  ].filter(Boolean);
+  return {
+    side,
+    rgba,
+    note: steps.length
+      ? `${p.name} is ${p.width}×${p.height}; ${steps.join(' and ')}`
+      : `${p.name}: ${side}×${side}, used as it is`,
+  };
 }

@@ -1,9 +1,16 @@
 /** The attention trace as a table: one row per site and head group. */
 import type { TraceRow } from '../protocol.js';
 
-const fmt = (x: number | null) => (x === null ? '' : Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toFixed(3) : x.toExponential(2));
+const fmt = (x: number | null) =>
+  x === null ? '' : Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toFixed(3) : x.toExponential(2);
 
-export function renderTrace(body: HTMLTableSectionElement, summary: HTMLElement, rows: TraceRow[], policy: string, engine: string): void {
+export function renderTrace(
+  body: HTMLTableSectionElement,
+  summary: HTMLElement,
+  rows: TraceRow[],
+  policy: string,
+  engine: string,
+): void {
   body.replaceChildren(
     ...rows.map((r) => {
       const tr = document.createElement('tr');

@@ -26,16 +26,28 @@ export const ORT_THREADS = Math.min(8, Math.max(1, Math.floor(globalThis.navigat
 
 /** Makes `id` the current engine and returns its name; refuses wasm where SIMD is missing (no silent fallback). */
 export async function useEngine(id: EngineId, simd: boolean, ortBase: string): Promise<string> {
-  if (id === 'wasm' && !simd) throw new Error('the WebAssembly engine needs WebAssembly SIMD, which this browser lacks: choose the TypeScript engine, or update the browser');
+  if (id === 'wasm' && !simd)
+    throw new Error(
+      'the WebAssembly engine needs WebAssembly SIMD, which this browser lacks: choose the TypeScript engine, or update the browser',
+    );
   const { engine } =
     id === 'onnx' || id === 'onnx-webgpu'
       ? await selectEngine({
           registry,
           engine: 'onnx',
           env: {},
-          createOptions: { wasmPaths: ortBase, executionProvider: id === 'onnx' ? 'wasm' : 'webgpu', threads: ORT_THREADS },
+          createOptions: {
+            wasmPaths: ortBase,
+            executionProvider: id === 'onnx' ? 'wasm' : 'webgpu',
+            threads: ORT_THREADS,
+          },
         })
-      : await selectEngine({ registry, engine: id, env: {}, ...(id === 'wasm' ? { threads: 1, createOptions: { relaxed: false } } : {}) });
+      : await selectEngine({
+          registry,
+          engine: id,
+          env: {},
+          ...(id === 'wasm' ? { threads: 1, createOptions: { relaxed: false } } : {}),
+        });
   setDenseEngine(engine);
   return engine.name;
 }

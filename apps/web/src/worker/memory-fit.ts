@@ -86,7 +86,8 @@ export function checkFit(engine: EngineId, m: ModelSize, images: number, adapter
   if (engine === 'onnx') {
     const total = m.weightBytes + a.kv + a.working;
     const sum = `weights ${gb(m.weightBytes)} + KV cache ${gb(a.kv)} + working set ${gb(a.working)} = ${gb(total)}`;
-    if (total <= WASM32_BYTES) return { ok: true, text: `fits onnxruntime-web's wasm32 instance: ${sum} of ${gb(WASM32_BYTES)}` };
+    if (total <= WASM32_BYTES)
+      return { ok: true, text: `fits onnxruntime-web's wasm32 instance: ${sum} of ${gb(WASM32_BYTES)}` };
     return {
       ok: false,
       text: `this model does not fit onnxruntime-web's wasm engine: ${sum}, over wasm32's ${gb(WASM32_BYTES)} per instance; choose the onnx-webgpu engine (weights in GPU memory), fewer images, or a smaller model`,
@@ -102,25 +103,46 @@ export function checkFit(engine: EngineId, m: ModelSize, images: number, adapter
     ];
     const over = buffers.find((b) => b.bytes > limit);
     const limits = `${adapter.name}'s maxBufferSize ${gb(adapter.maxBufferSize)}, maxStorageBufferBindingSize ${gb(adapter.maxStorageBufferBindingSize)}`;
-    if (!over) return { ok: true, text: `fits ${limits}: largest buffer ${gb(Math.max(...buffers.map((b) => b.bytes)))}` };
-    return { ok: false, text: `this model does not fit the WebGPU adapter: ${over.what} needs a ${gb(over.bytes)} buffer, over ${limits}; choose the onnx engine, fewer images, or a smaller model` };
+    if (!over)
+      return { ok: true, text: `fits ${limits}: largest buffer ${gb(Math.max(...buffers.map((b) => b.bytes)))}` };
+    return {
+      ok: false,
+      text: `this model does not fit the WebGPU adapter: ${over.what} needs a ${gb(over.bytes)} buffer, over ${limits}; choose the onnx engine, fewer images, or a smaller model`,
+    };
   }
   return null;
 }
 
 /** The adapter's name and buffer limits, as the worker sees them (null without WebGPU or an adapter). */
 export async function adapterLimits(): Promise<AdapterLimits | null> {
-  const gpu = (globalThis.navigator as unknown as { gpu?: { requestAdapter(): Promise<{ limits: AdapterLimits; info?: object } | null> } }).gpu;
+  const gpu = (
+    globalThis.navigator as unknown as {
+      gpu?: { requestAdapter(): Promise<{ limits: AdapterLimits; info?: object } | null> };
+    }
+  ).gpu;
   const a = await gpu?.requestAdapter().catch(() => null);
   if (!a) return null;
-  return { name: adapterName(a), maxBufferSize: a.limits.maxBufferSize, maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize };
+  return {
+    name: adapterName(a),
+    maxBufferSize: a.limits.maxBufferSize,
+    maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize,
+  };
 }
 
 /** The loaded model's figures (its VAR and VQ-VAE weights as float32). */
 export function sizeOfModel(model: VARModel, tensors: Iterable<[string, { shape: readonly number[] }]>): ModelSize {
   const c = model.config;
   const v = model.vae.model.config;
-  const config = { depth: c.depth, embedDim: c.embedDim, vocabSize: c.vocabSize, mlpHidden: c.mlpHidden, patchNums: c.patchNums, vaeCh: v.ch, vaeChMult: v.chMult, imageSize: model.vae.imageSize };
+  const config = {
+    depth: c.depth,
+    embedDim: c.embedDim,
+    vocabSize: c.vocabSize,
+    mlpHidden: c.mlpHidden,
+    patchNums: c.patchNums,
+    vaeCh: v.ch,
+    vaeChMult: v.chMult,
+    imageSize: model.vae.imageSize,
+  };
   return modelSize(config, tensors);
 }
 

@@ -5,7 +5,12 @@
  */
 import type { ModelInfo } from '../protocol.js';
 
-const KEYS = { cfg: ['cfg', 'guidance', 'cfg_scale'], topK: ['top_k', 'topK', 'topk'], topP: ['top_p', 'topP', 'topp'], moreSmooth: ['more_smooth', 'moreSmooth'] } as const;
+const KEYS = {
+  cfg: ['cfg', 'guidance', 'cfg_scale'],
+  topK: ['top_k', 'topK', 'topk'],
+  topP: ['top_p', 'topP', 'topp'],
+  moreSmooth: ['more_smooth', 'moreSmooth'],
+} as const;
 
 function json(s: unknown): unknown {
   if (typeof s !== 'string') return s;
@@ -24,7 +29,8 @@ export function samplingDefaults(meta: Record<string, string>): ModelInfo['defau
   for (const [key, names] of Object.entries(KEYS) as [keyof typeof KEYS, readonly string[]][]) {
     const aliases = names.flatMap((a) => [a, `default_${a}`, `default${a[0]!.toUpperCase()}${a.slice(1)}`]);
     let raw: unknown;
-    for (const src of [meta as Record<string, unknown>, ...nested]) raw ??= aliases.map((a) => src[a]).find((v) => v !== undefined);
+    for (const src of [meta as Record<string, unknown>, ...nested])
+      raw ??= aliases.map((a) => src[a]).find((v) => v !== undefined);
     const v = json(raw);
     if (v === undefined) continue;
     if (key === 'moreSmooth') {

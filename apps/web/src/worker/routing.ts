@@ -35,7 +35,12 @@ export async function routing(choice: BackendChoice, epsilon: number, simd: bool
       return { key, registry, policy: explicitPolicy('cpu'), backendOptions };
     case 'lowrank':
       registry.register(lowrank);
-      return { key, registry, policy: explicitPolicy('lowrank'), backendOptions: { ...backendOptions, lowrank: { epsilon } } };
+      return {
+        key,
+        registry,
+        policy: explicitPolicy('lowrank'),
+        backendOptions: { ...backendOptions, lowrank: { epsilon } },
+      };
     case 'gpu':
       registry.register(await gpuBackend());
       return { key, registry, policy: explicitPolicy('gpu'), backendOptions };

@@ -29,12 +29,15 @@ export function fileSource(file: File): ByteSource {
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
-  if (!response.ok) throw new Error(`could not fetch the shipped model (${url}: HTTP ${response.status}); reload the page`);
+  if (!response.ok)
+    throw new Error(`could not fetch the shipped model (${url}: HTTP ${response.status}); reload the page`);
   return new Uint8Array(await response.arrayBuffer());
 }
 
 export async function shippedWeights(base: string): Promise<Weights> {
-  const [v, q] = await Promise.all(['var.safetensors', 'vae.safetensors'].map((f) => fetchBytes(new URL(f, base).href)));
+  const [v, q] = await Promise.all(
+    ['var.safetensors', 'vae.safetensors'].map((f) => fetchBytes(new URL(f, base).href)),
+  );
   return {
     label: 'Fashion-MNIST (shipped)',
     shipped: true,
@@ -60,7 +63,11 @@ export async function classify(file: File): Promise<Kind> {
     reader = await openWeightsSource(fileSource(file));
   } catch (err) {
     const m = (err as Error).message;
-    throw new Error(/not a weights file/.test(m) ? `${m}; open a VAR checkpoint (var_d*.pth or .safetensors) and its VQ-VAE (vae_*.pth)` : m);
+    throw new Error(
+      /not a weights file/.test(m)
+        ? `${m}; open a VAR checkpoint (var_d*.pth or .safetensors) and its VQ-VAE (vae_*.pth)`
+        : m,
+    );
   }
   try {
     const names = reader.tensors.map((t) => t.name);
@@ -77,6 +84,9 @@ export async function classify(file: File): Promise<Kind> {
 
 /** Both halves read in full (tensor by tensor) once they are known. */
 export async function fileWeights(varFile: File, vaeFile: File): Promise<Weights> {
-  const [v, q] = [await loadStateDictFromSource(fileSource(varFile)), await loadStateDictFromSource(fileSource(vaeFile))];
+  const [v, q] = [
+    await loadStateDictFromSource(fileSource(varFile)),
+    await loadStateDictFromSource(fileSource(vaeFile)),
+  ];
   return { label: `${varFile.name} + ${vaeFile.name}`, shipped: false, var: v, vae: q };
 }

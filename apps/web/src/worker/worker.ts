@@ -66,7 +66,10 @@ async function loadFiles(files: File[]): Promise<void> {
   for (const f of files) pending[await classify(f)] = f;
   if (!pending.var || !pending.vae) {
     const have = pending.var ? `VAR checkpoint ${pending.var.name}` : `VQ-VAE ${pending.vae!.name}`;
-    post({ type: 'loading', what: `got the ${have}; now open its ${pending.var ? 'VQ-VAE (vae_*.pth)' : 'VAR checkpoint (var_d*.pth)'}` });
+    post({
+      type: 'loading',
+      what: `got the ${have}; now open its ${pending.var ? 'VQ-VAE (vae_*.pth)' : 'VAR checkpoint (var_d*.pth)'}`,
+    });
     return;
   }
   const [v, q] = [pending.var, pending.vae];
@@ -78,7 +81,9 @@ async function loadFiles(files: File[]): Promise<void> {
     await setWeights(w);
   } catch (err) {
     // Both files read; they do not make one model (shapes, schedule, class count): say which pair to open.
-    throw new Error(`${message(err)}; ${v.name} and ${q.name} do not make one model: open the VQ-VAE this VAR was trained with (the shipped model stays loaded)`);
+    throw new Error(
+      `${message(err)}; ${v.name} and ${q.name} do not make one model: open the VQ-VAE this VAR was trained with (the shipped model stays loaded)`,
+    );
   }
 }
 
@@ -110,7 +115,11 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
     const engine = await useEngine(s.engine, env.simd, ortBase);
     const model = await pipeline(s);
     // before the engine holds any weight: a model too big for it is refused with the numbers
-    const memory = await refuseUnfit(s.engine, sizeOfModel(model, [...weights!.var.tensors, ...weights!.vae.tensors]), s.batch);
+    const memory = await refuseUnfit(
+      s.engine,
+      sizeOfModel(model, [...weights!.var.tensors, ...weights!.vae.tensors]),
+      s.batch,
+    );
     const t0 = performance.now();
     let decodeAt: number | undefined;
     const common = {
@@ -128,7 +137,11 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
         if (e.scale === e.scales) return; // the final decode below is this scale's picture
         let images = null;
         if (s.preview) {
-          const pm1 = await model.vae.model.fhatToImage(e.fHat, { router: model.router, trace: new AttentionTrace(), signal: controller.signal });
+          const pm1 = await model.vae.model.fhatToImage(e.fHat, {
+            router: model.router,
+            trace: new AttentionTrace(),
+            signal: controller.signal,
+          });
           images = toRgba(pm1, (v) => (v + 1) * 0.5);
         }
         post({ type: 'scale', id, scale: e.scale, scales: e.scales, images });
@@ -137,7 +150,10 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
     let result: GenerateResult;
     let kept: { tokens: number; of: number } | undefined;
     if (edit) {
-      if (edit.side !== model.vae.imageSize) throw new Error(`the picture is ${edit.side}×${edit.side} but this model draws ${model.vae.imageSize}×${model.vae.imageSize}; open the picture again`);
+      if (edit.side !== model.vae.imageSize)
+        throw new Error(
+          `the picture is ${edit.side}×${edit.side} but this model draws ${model.vae.imageSize}×${model.vae.imageSize}; open the picture again`,
+        );
       const grid = model.config.patchNums.at(-1)!;
       const keep = editMask(grid, edit.box, edit.mode);
       kept = { tokens: keep.data.reduce((a, v) => a + v, 0), of: grid * grid };
@@ -149,7 +165,18 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
     const images = toRgba(result.images);
     const S = model.config.patchNums.length;
     post({ type: 'scale', id, scale: S, scales: S, images });
-    post({ type: 'done', id, images, trace: traceRows(result.trace), policy: model.router.policy.name, engine, memory, ms: end - t0, stages: { transformer: (decodeAt ?? end) - t0, decode: end - (decodeAt ?? end) }, ...(kept ? { kept } : {}) });
+    post({
+      type: 'done',
+      id,
+      images,
+      trace: traceRows(result.trace),
+      policy: model.router.policy.name,
+      engine,
+      memory,
+      ms: end - t0,
+      stages: { transformer: (decodeAt ?? end) - t0, decode: end - (decodeAt ?? end) },
+      ...(kept ? { kept } : {}),
+    });
   } catch (err) {
     if (err instanceof AbortedError || controller.signal.aborted) post({ type: 'cancelled', id, scale: finished });
     else post({ type: 'error', id, message: message(err) });
@@ -169,25 +196,43 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       env = m.env;
       modelBase = m.modelBase;
       ortBase = m.ortBase;
-      enqueue(async () => setWeights(await shippedWeights(modelBase)), (msg) => post({ type: 'model-error', message: msg }));
+      enqueue(
+        async () => setWeights(await shippedWeights(modelBase)),
+        (msg) => post({ type: 'model-error', message: msg }),
+      );
       return;
     case 'use-shipped':
-      enqueue(async () => setWeights(await shippedWeights(modelBase)), (msg) => post({ type: 'model-error', message: msg }));
+      enqueue(
+        async () => setWeights(await shippedWeights(modelBase)),
+        (msg) => post({ type: 'model-error', message: msg }),
+      );
       return;
     case 'load-files':
-      enqueue(() => loadFiles(m.files), (msg) => post({ type: 'model-error', message: msg }));
+      enqueue(
+        () => loadFiles(m.files),
+        (msg) => post({ type: 'model-error', message: msg }),
+      );
       return;
     case 'generate':
-      enqueue(() => generate(m.id, m.settings), (msg) => post({ type: 'error', id: m.id, message: msg }));
+      enqueue(
+        () => generate(m.id, m.settings),
+        (msg) => post({ type: 'error', id: m.id, message: msg }),
+      );
       return;
     case 'edit':
-      enqueue(() => generate(m.id, m.settings, m.edit), (msg) => post({ type: 'error', id: m.id, message: msg }));
+      enqueue(
+        () => generate(m.id, m.settings, m.edit),
+        (msg) => post({ type: 'error', id: m.id, message: msg }),
+      );
       return;
     case 'cancel':
       if (running?.id === m.id) running.controller.abort();
       return;
     case 'probe-gpu':
-      enqueue(async () => post({ type: 'gpu', ...(await probeGpu()) }), () => undefined);
+      enqueue(
+        async () => post({ type: 'gpu', ...(await probeGpu()) }),
+        () => undefined,
+      );
       return;
   }
 };

@@ -22,11 +22,32 @@ function segmentsOf(mask: AttentionMask, Lq: number, Lk: number): QuerySegment[]
   });
 }
 
-function run(att: ReturnType<typeof createWasmAttention>, q: Tensor, k: Tensor, v: Tensor, scale: number, mask: AttentionMask = { kind: 'none' }) {
+function run(
+  att: ReturnType<typeof createWasmAttention>,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  scale: number,
+  mask: AttentionMask = { kind: 'none' },
+) {
   const [B, H, Lq, d] = q.shape as [number, number, number, number];
   const Lk = k.shape[2]!;
   const out = new Float32Array(q.data.length).fill(NaN);
-  att.attend({ q: q.data, qOff: 0, k: k.data, v: v.data, kvOff: 0, kvStride: Lk * d, out, outOff: 0, slices: B * H, Lq, d, scale, segments: segmentsOf(mask, Lq, Lk) });
+  att.attend({
+    q: q.data,
+    qOff: 0,
+    k: k.data,
+    v: v.data,
+    kvOff: 0,
+    kvStride: Lk * d,
+    out,
+    outOff: 0,
+    slices: B * H,
+    Lq,
+    d,
+    scale,
+    segments: segmentsOf(mask, Lq, Lk),
+  });
   return out;
 }
 
@@ -36,7 +57,14 @@ function maxErr(a: Float32Array, b: Float64Array): number {
   return Number.isNaN(m) ? Infinity : m;
 }
 
-const rand = (rng: Rng, shape: number[], std = 1) => new Tensor(shape, rng.normalArray(shape.reduce((x, y) => x * y, 1), std));
+const rand = (rng: Rng, shape: number[], std = 1) =>
+  new Tensor(
+    shape,
+    rng.normalArray(
+      shape.reduce((x, y) => x * y, 1),
+      std,
+    ),
+  );
 
 describe('wasm exact attention (flash-style)', () => {
   const att = createWasmAttention({ threads: 1 });
@@ -93,11 +121,31 @@ describe('wasm exact attention (flash-style)', () => {
     const k = rng.normalArray(5 + S * cap * d);
     const v = rng.normalArray(5 + S * cap * d);
     const out = new Float32Array(2 + S * Lq * d + 2).fill(7);
-    att.attend({ q, qOff: 0, k, v, kvOff: 5, kvStride: cap * d, out, outOff: 2, slices: S, Lq, d, scale: 0.3, segments: [{ start: 0, end: Lq, keys: n }] });
+    att.attend({
+      q,
+      qOff: 0,
+      k,
+      v,
+      kvOff: 5,
+      kvStride: cap * d,
+      out,
+      outOff: 2,
+      slices: S,
+      Lq,
+      d,
+      scale: 0.3,
+      segments: [{ start: 0, end: Lq, keys: n }],
+    });
     expect([out[0], out[1], out[out.length - 1]]).toEqual([7, 7, 7]);
     for (let s = 0; s < S; s++) {
-      const pick = (src: Float32Array, off: number, rows: number) => new Tensor([1, 1, rows, d], src.slice(off, off + rows * d));
-      const ref = referenceAttention(pick(q, s * Lq * d, Lq), pick(k, 5 + s * cap * d, n), pick(v, 5 + s * cap * d, n), 0.3);
+      const pick = (src: Float32Array, off: number, rows: number) =>
+        new Tensor([1, 1, rows, d], src.slice(off, off + rows * d));
+      const ref = referenceAttention(
+        pick(q, s * Lq * d, Lq),
+        pick(k, 5 + s * cap * d, n),
+        pick(v, 5 + s * cap * d, n),
+        0.3,
+      );
       expect(maxErr(out.subarray(2 + s * Lq * d, 2 + (s + 1) * Lq * d), ref)).toBeLessThanOrEqual(1e-6);
     }
   });

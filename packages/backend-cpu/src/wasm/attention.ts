@@ -97,8 +97,13 @@ export function createWasmAttention(options: WasmAttentionOptions = {}): WasmAtt
       }
       const ctl = heap.control;
       ctl[Slot.Kind] = KIND_ATTN;
-      ctl[Slot.A] = qAt; ctl[Slot.B] = kAt; ctl[Slot.P] = vAt; ctl[Slot.C] = oAt;
-      ctl[Slot.M] = Lq; ctl[Slot.N] = nk; ctl[Slot.Lda] = d8;
+      ctl[Slot.A] = qAt;
+      ctl[Slot.B] = kAt;
+      ctl[Slot.P] = vAt;
+      ctl[Slot.C] = oAt;
+      ctl[Slot.M] = Lq;
+      ctl[Slot.N] = nk;
+      ctl[Slot.Lda] = d8;
       ctl[Slot.Width] = segs;
       ctl[Slot.Tasks1] = segs * ns;
       ctl[Slot.Scratch] = sAt;
@@ -128,7 +133,15 @@ export function createWasmAttention(options: WasmAttentionOptions = {}): WasmAtt
 }
 
 /** Copies `rows` rows of d floats into the memory with row stride d8, zeroing the padding columns. */
-function copyRows(mem: Float32Array, at: number, d8: number, src: Float32Array, off: number, d: number, rows: number): void {
+function copyRows(
+  mem: Float32Array,
+  at: number,
+  d8: number,
+  src: Float32Array,
+  off: number,
+  d: number,
+  rows: number,
+): void {
   if (d8 === d) {
     mem.set(src.subarray(off, off + rows * d), at);
     return;

@@ -7,7 +7,11 @@ describe('embedded binaries', () => {
   it('are up to date with assembly/*.ts (build-wasm --check)', () => {
     const script = createRequire(import.meta.url).resolve('@nextscale/wasm-runtime/scripts/build-wasm.mjs');
     const cwd = fileURLToPath(new URL('../..', import.meta.url));
-    const r = spawnSync(process.execPath, [script, '--out', 'src/wasm/bytes.generated.ts', '--variants', 'simd,simdShared', '--check'], { encoding: 'utf8', cwd });
+    const r = spawnSync(
+      process.execPath,
+      [script, '--out', 'src/wasm/bytes.generated.ts', '--variants', 'simd,simdShared', '--check'],
+      { encoding: 'utf8', cwd },
+    );
     expect(r.status, r.stderr + r.stdout).toBe(0);
   });
 });

@@ -13,9 +13,15 @@ export const KIND_ATTN = 3;
 
 /** Runs this thread's share of the attention job in `ctl`; `slot` is 0 for the calling thread, 1.. for workers. */
 export function runAttentionJob(ctl: Int32Array, ex: AttentionExports, slot: number): void {
-  const m = ctl[2]!, n = ctl[3]!;
-  const a = ctl[5]!, lda = ctl[6]!, b = ctl[7]!, p = ctl[9]!, c = ctl[10]!;
-  const width = ctl[15]!, tasks1 = ctl[16]!;
+  const m = ctl[2]!,
+    n = ctl[3]!;
+  const a = ctl[5]!,
+    lda = ctl[6]!,
+    b = ctl[7]!,
+    p = ctl[9]!,
+    c = ctl[10]!;
+  const width = ctl[15]!,
+    tasks1 = ctl[16]!;
   let ran = 0;
   // a: q, b: k, p: v, c: out; m: query rows per slice, n: key rows per slice, lda: row stride d8
   const rowBytes = lda * 4;

@@ -4,7 +4,17 @@ import { WASM_BASE64 } from './bytes.generated.js';
 
 /** The functions exported by assembly/index.ts (addresses are byte offsets into the memory). */
 export interface AttentionExports {
-  attendRows(q: number, k: number, v: number, out: number, rows: number, n: number, d8: number, scale: number, scratch: number): void;
+  attendRows(
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    rows: number,
+    n: number,
+    d8: number,
+    scale: number,
+    scratch: number,
+  ): void;
   attnScratchBytes(d8: number): number;
 }
 

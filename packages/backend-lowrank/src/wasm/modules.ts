@@ -6,7 +6,19 @@ import { WASM_BASE64 } from './bytes.generated.js';
 export interface PrefixExports {
   prefixFold(s: number, phi: number, u: number, n: number, r: number, D: number): void;
   prefixRead(s: number, phi: number, n: number, r: number, D: number, acc: number): void;
-  featurizeRows(x: number, n: number, d: number, a: number, w: number, parent: number, coord: number, mult: number, r: number, out: number, xs: number): void;
+  featurizeRows(
+    x: number,
+    n: number,
+    d: number,
+    a: number,
+    w: number,
+    parent: number,
+    coord: number,
+    mult: number,
+    r: number,
+    out: number,
+    xs: number,
+  ): void;
 }
 
 /** Only the plain SIMD variant: one thread, and no fused multiply-add (the results must match the JS loops bitwise). */

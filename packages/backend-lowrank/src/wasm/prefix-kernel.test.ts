@@ -4,11 +4,13 @@ import { createWasmPrefixKernel, wasmPrefixKernel } from './prefix-kernel.js';
 
 /** Plain triple loops in float64, the definition of both operations. */
 function naiveFold(S: Float64Array, phi: Float64Array, u: Float64Array, n: number, r: number, D: number): void {
-  for (let m = 0; m < r; m++) for (let c = 0; c < D; c++) for (let j = 0; j < n; j++) S[m * D + c]! += phi[j * r + m]! * u[j * D + c]!;
+  for (let m = 0; m < r; m++)
+    for (let c = 0; c < D; c++) for (let j = 0; j < n; j++) S[m * D + c]! += phi[j * r + m]! * u[j * D + c]!;
 }
 function naiveRead(S: Float64Array, phi: Float64Array, n: number, r: number, D: number): Float64Array {
   const acc = new Float64Array(n * D);
-  for (let i = 0; i < n; i++) for (let c = 0; c < D; c++) for (let m = 0; m < r; m++) acc[i * D + c]! += phi[i * r + m]! * S[m * D + c]!;
+  for (let i = 0; i < n; i++)
+    for (let c = 0; c < D; c++) for (let m = 0; m < r; m++) acc[i * D + c]! += phi[i * r + m]! * S[m * D + c]!;
   return acc;
 }
 const relErr = (a: Float64Array, b: Float64Array) => {
@@ -21,7 +23,14 @@ describe('WebAssembly prefix-sum kernel (float64)', () => {
   const rng = new Rng(11);
   const kernel = createWasmPrefixKernel();
   // Odd and even D (the column tail), n below, at and above a multiple of 4 (the row tail), r = 1.
-  for (const [n, r, D] of [[1, 1, 1], [3, 5, 2], [4, 17, 17], [7, 153, 17], [13, 65, 65], [8, 10, 64]] as const) {
+  for (const [n, r, D] of [
+    [1, 1, 1],
+    [3, 5, 2],
+    [4, 17, 17],
+    [7, 153, 17],
+    [13, 65, 65],
+    [8, 10, 64],
+  ] as const) {
     it(`folds and reads like the plain loops (n = ${n}, r = ${r}, D = ${D})`, () => {
       const S = Float64Array.from(rng.normalArray(r * D));
       const phi = Float64Array.from(rng.normalArray(n * r));

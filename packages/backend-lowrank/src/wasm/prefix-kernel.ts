@@ -15,7 +15,16 @@ export interface PrefixKernel {
    * out (n × r) = the polynomial features of n rows of x (d floats each, from `off`): out[m] =
    * out[parent[m]]·(a·x[coord[m]])·mult[m] with out[0] = 1, then ·w[m] (the low-rank backend's monomial chain).
    */
-  featurize(x: Float32Array, off: number, n: number, d: number, a: number, w: Float64Array, table: MonomialChain, out: Float64Array): void;
+  featurize(
+    x: Float32Array,
+    off: number,
+    n: number,
+    d: number,
+    a: number,
+    w: Float64Array,
+    table: MonomialChain,
+    out: Float64Array,
+  ): void;
 }
 
 /** The monomial enumeration of a feature map: r entries of parent index, coordinate and multinomial step. */
@@ -77,21 +86,43 @@ export function createWasmPrefixKernel(): PrefixKernel {
   return {
     fold(S, phi, u, n, r, D) {
       if (n <= 0) return;
-      const [sAt, pAt, uAt] = stage([S.subarray(0, r * D), phi.subarray(0, n * r), u.subarray(0, n * D)]) as [number, number, number];
+      const [sAt, pAt, uAt] = stage([S.subarray(0, r * D), phi.subarray(0, n * r), u.subarray(0, n * D)]) as [
+        number,
+        number,
+        number,
+      ];
       ex.prefixFold(sAt, pAt, uAt, n, r, D);
       take(sAt, S, r * D);
     },
     read(S, phi, n, r, D, acc) {
       if (n <= 0) return;
-      const [sAt, pAt, aAt] = stage([S.subarray(0, r * D), phi.subarray(0, n * r)], n * D * 8) as [number, number, number];
+      const [sAt, pAt, aAt] = stage([S.subarray(0, r * D), phi.subarray(0, n * r)], n * D * 8) as [
+        number,
+        number,
+        number,
+      ];
       ex.prefixRead(sAt, pAt, n, r, D, aAt);
       take(aAt, acc, n * D);
     },
     featurize(x, off, n, d, a, w, table, out) {
       if (n <= 0) return;
       const { r } = table;
-      const inputs = [x.subarray(off, off + n * d), w.subarray(0, r), table.parent.subarray(0, r), table.coord.subarray(0, r), table.mult.subarray(0, r)];
-      const [xAt, wAt, pAt, cAt, mAt, oAt, sAt] = stage(inputs, n * r * 8, d * 8) as [number, number, number, number, number, number, number];
+      const inputs = [
+        x.subarray(off, off + n * d),
+        w.subarray(0, r),
+        table.parent.subarray(0, r),
+        table.coord.subarray(0, r),
+        table.mult.subarray(0, r),
+      ];
+      const [xAt, wAt, pAt, cAt, mAt, oAt, sAt] = stage(inputs, n * r * 8, d * 8) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       ex.featurizeRows(xAt, n, d, a, wAt, pAt, cAt, mAt, r, oAt, sAt);
       take(oAt, out, n * r);
     },

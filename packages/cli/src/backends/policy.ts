@@ -34,7 +34,10 @@ export const KNOWN_BACKEND_OPTIONS: Record<string, readonly string[]> = {
 };
 
 /** The config's backendOptions may only name backends that were found, and known options of ours (a typo would otherwise be ignored). */
-export function checkBackendOptions(options: Record<string, unknown> | undefined, available: readonly AvailableBackend[]): void {
+export function checkBackendOptions(
+  options: Record<string, unknown> | undefined,
+  available: readonly AvailableBackend[],
+): void {
   for (const [id, given] of Object.entries(options ?? {})) {
     if (!available.some((a) => a.descriptor.id === id)) {
       throw configError(
@@ -44,7 +47,11 @@ export function checkBackendOptions(options: Record<string, unknown> | undefined
     }
     const known = KNOWN_BACKEND_OPTIONS[id];
     const unknown = known && Object.keys((given ?? {}) as object).find((k) => !known.includes(k));
-    if (unknown) throw configError(`backendOptions.${id}.${unknown} is not an option of the ${id} backend`, `use one of ${known.join(', ')}, or remove it`);
+    if (unknown)
+      throw configError(
+        `backendOptions.${id}.${unknown} is not an option of the ${id} backend`,
+        `use one of ${known.join(', ')}, or remove it`,
+      );
   }
 }
 
@@ -63,7 +70,10 @@ export async function buildPolicy(settings: ResolvedSettings, registry: Registry
         );
       }
       if (!found.probe.available) {
-        throw backendError(`attention backend '${id}' cannot run here: ${found.probe.reason}`, "choose another with --backend (see 'nextscale backends')");
+        throw backendError(
+          `attention backend '${id}' cannot run here: ${found.probe.reason}`,
+          "choose another with --backend (see 'nextscale backends')",
+        );
       }
       return { policy: explicitPolicy(id), available };
     }
@@ -82,6 +92,15 @@ export async function buildPolicy(settings: ResolvedSettings, registry: Registry
     }
     case 'norm':
       // kappa, gMax, rMax, betaCap: the cost model's knobs, set only in a config file; unset keeps core's defaults.
-      return { policy: normPolicy({ epsilon, kappa: settings.kappa.value, gMax: settings.gMax.value, rMax: settings.rMax.value, betaCap: settings.betaCap.value }), available };
+      return {
+        policy: normPolicy({
+          epsilon,
+          kappa: settings.kappa.value,
+          gMax: settings.gMax.value,
+          rMax: settings.rMax.value,
+          betaCap: settings.betaCap.value,
+        }),
+        available,
+      };
   }
 }

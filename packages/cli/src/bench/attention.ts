@@ -75,18 +75,41 @@ export async function benchBackend(
   let cert: number | undefined;
   const oneShot = await timeMedian(
     async () => {
-      const r = await instance.attend(q, k, v, { scale: 1, mask: { kind: 'block-causal', scaleEnds: se }, logitBound: o.beta, epsilon: o.epsilon });
+      const r = await instance.attend(q, k, v, {
+        scale: 1,
+        mask: { kind: 'block-causal', scaleEnds: se },
+        logitBound: o.beta,
+        epsilon: o.epsilon,
+      });
       cert = r.certificate?.errBoundMax;
     },
     o.reps,
     o.signal,
   );
-  rows.push({ backend: backend.id, exact: backend.exact, L: c.L, heads: c.heads, headDim: c.headDim, path: 'one-shot', seconds: oneShot.median, gflops: flops / oneShot.median / 1e9, runs: oneShot.runs.length, certifiedError: cert });
+  rows.push({
+    backend: backend.id,
+    exact: backend.exact,
+    L: c.L,
+    heads: c.heads,
+    headDim: c.headDim,
+    path: 'one-shot',
+    seconds: oneShot.median,
+    gflops: flops / oneShot.median / 1e9,
+    runs: oneShot.runs.length,
+    certifiedError: cert,
+  });
   if (backend.capabilities.incrementalState) {
     let worst: number | undefined;
     const state = await timeMedian(
       async () => {
-        const st = instance.createState({ batch: 1, heads: c.heads, headDim: c.headDim, scale: 1, logitBound: o.beta, epsilon: o.epsilon });
+        const st = instance.createState({
+          batch: 1,
+          heads: c.heads,
+          headDim: c.headDim,
+          scale: 1,
+          logitBound: o.beta,
+          epsilon: o.epsilon,
+        });
         try {
           let prev = 0;
           for (const e of se) {
@@ -102,7 +125,18 @@ export async function benchBackend(
       o.reps,
       o.signal,
     );
-    rows.push({ backend: backend.id, exact: backend.exact, L: c.L, heads: c.heads, headDim: c.headDim, path: 'kv-state', seconds: state.median, gflops: flops / state.median / 1e9, runs: state.runs.length, certifiedError: worst });
+    rows.push({
+      backend: backend.id,
+      exact: backend.exact,
+      L: c.L,
+      heads: c.heads,
+      headDim: c.headDim,
+      path: 'kv-state',
+      seconds: state.median,
+      gflops: flops / state.median / 1e9,
+      runs: state.runs.length,
+      certifiedError: worst,
+    });
   }
   return rows;
 }

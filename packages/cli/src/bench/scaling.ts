@@ -52,7 +52,11 @@ function benchExport(dir: string): string | undefined {
 
 function lowrankPackage(d: Discovery, what: string) {
   const pkg = d.loaded.find((l) => l.name === LOWRANK_PACKAGE || l.descriptor?.id === 'lowrank');
-  if (!pkg) throw backendError(`${what} needs ${LOWRANK_PACKAGE}, which is not installed`, `npm i ${LOWRANK_PACKAGE} (or list it in nextscale.config "backends")`);
+  if (!pkg)
+    throw backendError(
+      `${what} needs ${LOWRANK_PACKAGE}, which is not installed`,
+      `npm i ${LOWRANK_PACKAGE} (or list it in nextscale.config "backends")`,
+    );
   return pkg;
 }
 
@@ -62,12 +66,17 @@ export async function locateScaling(d: Discovery): Promise<ScalingStudy> {
   const entry = benchExport(pkg.dir);
   if (entry && existsSync(entry)) {
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
-    const fn = ['runScalingStudy', 'scalingStudy', 'runScaling', 'default'].map((k) => mod[k]).find((f) => typeof f === 'function');
+    const fn = ['runScalingStudy', 'scalingStudy', 'runScaling', 'default']
+      .map((k) => mod[k])
+      .find((f) => typeof f === 'function');
     if (fn) return { kind: 'module', entry, run: fn as (opts: Record<string, unknown>) => Promise<unknown> };
   }
   const script = path.join(pkg.dir, 'bench', 'scaling.mjs');
   if (existsSync(script)) return { kind: 'script', entry: script };
-  throw backendError(`${pkg.name}@${pkg.version} ships no scaling study (no "./bench" export, no bench/scaling.mjs)`, `install a version of ${LOWRANK_PACKAGE} that ships it`);
+  throw backendError(
+    `${pkg.name}@${pkg.version} ships no scaling study (no "./bench" export, no bench/scaling.mjs)`,
+    `install a version of ${LOWRANK_PACKAGE} that ships it`,
+  );
 }
 
 export async function runScaling(study: ScalingStudy, o: ScalingOptions): Promise<ScalingOutput> {
@@ -106,7 +115,11 @@ export interface Calibration {
 export function locateCalibration(d: Discovery): string {
   const pkg = lowrankPackage(d, 'the κ calibration');
   const script = path.join(pkg.dir, 'bench', 'calibrate-kappa.mjs');
-  if (!existsSync(script)) throw backendError(`${pkg.name}@${pkg.version} ships no κ calibration (no bench/calibrate-kappa.mjs)`, `install a version of ${LOWRANK_PACKAGE} that ships it`);
+  if (!existsSync(script))
+    throw backendError(
+      `${pkg.name}@${pkg.version} ships no κ calibration (no bench/calibrate-kappa.mjs)`,
+      `install a version of ${LOWRANK_PACKAGE} that ships it`,
+    );
   return script;
 }
 
@@ -121,11 +134,23 @@ export async function runCalibration(script: string, o: ScalingOptions): Promise
 async function runBenchScript(what: string, script: string, o: ScalingOptions): Promise<void> {
   // The scripts time against the exact 'cpu' backend registered by their caller: the CLI's own backend-cpu.
   const baseline = import.meta.resolve('@nextscale/backend-cpu/register');
-  const args = ['--import', baseline, script, '--out', o.out, '--reps', String(o.reps), ...(o.quick ? ['--quick'] : [])];
+  const args = [
+    '--import',
+    baseline,
+    script,
+    '--out',
+    o.out,
+    '--reps',
+    String(o.reps),
+    ...(o.quick ? ['--quick'] : []),
+  ];
   o.log(`running ${script}${o.quick ? ' (quick)' : ''}`);
   const stderr: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: path.dirname(path.dirname(script)), stdio: ['ignore', o.verbose ? 'inherit' : 'ignore', o.verbose ? 'inherit' : 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: path.dirname(path.dirname(script)),
+      stdio: ['ignore', o.verbose ? 'inherit' : 'ignore', o.verbose ? 'inherit' : 'pipe'],
+    });
     child.stderr?.on('data', (c: Buffer) => stderr.push(c.toString()));
     const onAbort = () => child.kill('SIGTERM');
     o.signal.addEventListener('abort', onAbort, { once: true });
@@ -138,28 +163,46 @@ async function runBenchScript(what: string, script: string, o: ScalingOptions): 
   if (o.signal.aborted) throw new AbortedError();
   if (code !== 0) {
     const last = stderr.join('').trim().split('\n').pop() ?? '';
-    throw new CliError('E_INTERNAL', `${what} (${script}) failed with exit code ${code}${last ? `: ${last}` : ''}`, 'rerun with --verbose to see its output');
+    throw new CliError(
+      'E_INTERNAL',
+      `${what} (${script}) failed with exit code ${code}${last ? `: ${last}` : ''}`,
+      'rerun with --verbose to see its output',
+    );
   }
 }
 
 export function rowsToMarkdown(rows: Record<string, unknown>[]): string {
   if (!rows.length) return '_no rows_\n';
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((c) => rows.some((r) => typeof r[c] !== 'object' || r[c] === null));
-  const cell = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v === undefined || v === null ? '' : String(v));
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((c) =>
+    rows.some((r) => typeof r[c] !== 'object' || r[c] === null),
+  );
+  const cell = (v: unknown) =>
+    typeof v === 'number'
+      ? Number.isInteger(v)
+        ? String(v)
+        : v.toPrecision(4)
+      : v === undefined || v === null
+        ? ''
+        : String(v);
   return `| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|\n${rows.map((r) => `| ${cols.map((c) => cell(r[c])).join(' | ')} |`).join('\n')}\n`;
 }
 
 /** x: the first of L/n/tokens; y: every column whose name says seconds/ms/time; one line per series. */
 export function rowsToSvg(rows: Record<string, unknown>[]): string {
   const xKey = ['L', 'n', 'tokens', 'length', 'seqLen'].find((k) => rows.some((r) => typeof r[k] === 'number')) ?? 'L';
-  const groupKey = ['backend', 'series', 'method', 'family', 'name'].find((k) => rows.some((r) => typeof r[k] === 'string'));
-  const yKeys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => /seconds|time|ms$/i.test(k) && rows.some((r) => typeof r[k] === 'number'));
+  const groupKey = ['backend', 'series', 'method', 'family', 'name'].find((k) =>
+    rows.some((r) => typeof r[k] === 'string'),
+  );
+  const yKeys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter(
+    (k) => /seconds|time|ms$/i.test(k) && rows.some((r) => typeof r[k] === 'number'),
+  );
   const series = new Map<string, LineSeries>();
   for (const r of rows) {
     for (const y of yKeys) {
       const name = `${groupKey ? `${r[groupKey]} ` : ''}${y}`;
       if (!series.has(name)) series.set(name, { name, points: [] });
-      if (typeof r[xKey] === 'number' && typeof r[y] === 'number') series.get(name)!.points.push({ x: r[xKey] as number, y: r[y] as number });
+      if (typeof r[xKey] === 'number' && typeof r[y] === 'number')
+        series.get(name)!.points.push({ x: r[xKey] as number, y: r[y] as number });
     }
   }
   return logLogChart('low-rank attention: scaling study', xKey, yKeys.join(', ') || 'value', [...series.values()]);

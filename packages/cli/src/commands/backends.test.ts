@@ -3,7 +3,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { run, runJson, tempProject } from '../test-support.js';
 
 interface BackendsDoc {
-  installed: { id: string; package: string; version: string; from: string; available: boolean; reason: string; capabilities: { masks: string[] } }[];
+  installed: {
+    id: string;
+    package: string;
+    version: string;
+    from: string;
+    available: boolean;
+    reason: string;
+    capabilities: { masks: string[] };
+  }[];
   notInstalled: { id: string; package: string; install: string }[];
 }
 
@@ -15,7 +23,7 @@ describe('nextscale backends', () => {
     withLowrank.cleanup();
   });
 
-  it('lists exactly cpu (the CLI\'s own dependency) in a project without backend packages', () => {
+  it("lists exactly cpu (the CLI's own dependency) in a project without backend packages", () => {
     const { result, doc } = runJson<BackendsDoc>(['backends'], { cwd: empty.dir });
     expect(result.status).toBe(0);
     expect(doc.installed.map((b) => b.id)).toEqual(['cpu']);
@@ -23,7 +31,10 @@ describe('nextscale backends', () => {
     expect(cpu).toMatchObject({ package: '@nextscale/backend-cpu', from: 'cli', available: true });
     expect(cpu.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(cpu.capabilities.masks).toContain('block-causal');
-    expect(doc.notInstalled.map((b) => b.install)).toEqual(['npm i @nextscale/backend-gpu', 'npm i @nextscale/backend-lowrank']);
+    expect(doc.notInstalled.map((b) => b.install)).toEqual([
+      'npm i @nextscale/backend-gpu',
+      'npm i @nextscale/backend-lowrank',
+    ]);
   });
 
   it('tells how to add the others in the text output', () => {
@@ -46,7 +57,9 @@ describe('nextscale backends', () => {
   it('loads only the packages named in the config file (plus cpu)', () => {
     writeFileSync(`${withLowrank.dir}/nextscale.config.json`, JSON.stringify({ backends: ['@nextscale/backend-gpu'] }));
     try {
-      const { result, doc } = runJson<BackendsDoc & { missingFromConfig: { package: string }[] }>(['backends'], { cwd: withLowrank.dir });
+      const { result, doc } = runJson<BackendsDoc & { missingFromConfig: { package: string }[] }>(['backends'], {
+        cwd: withLowrank.dir,
+      });
       expect(result.status).toBe(0);
       expect(doc.installed.map((b) => b.package)).toEqual(['@nextscale/backend-cpu']);
       expect(doc.missingFromConfig.map((m) => m.package)).toEqual(['@nextscale/backend-gpu']);

@@ -10,7 +10,9 @@ import { engineChoice, describeSource } from '../engines/activate.js';
 import { selectEngine } from '@nextscale/core';
 
 export function backendsCommand(wrap: Wrap): Command {
-  const cmd = new Command('backends').description('list the attention backends and dense engines installed, their probe results, and the engine that would run');
+  const cmd = new Command('backends').description(
+    'list the attention backends and dense engines installed, their probe results, and the engine that would run',
+  );
   addEngineOption(cmd);
   addCommonOptions(cmd);
   return cmd.action(wrap((ctx, flags: CommonOptions & { engine?: string }) => runBackends(ctx, flags)));
@@ -24,7 +26,10 @@ async function listEngines(ctx: Context, layers: Awaited<ReturnType<typeof readL
   let active: { id: string; source: string } | { error: string };
   try {
     // selection without creating: a named id must be installed and available; else the best available
-    const named = choice.id === undefined ? undefined : d.registry.get(choice.id.trim().toLowerCase() === 'wasm-pool' ? 'wasm' : choice.id.trim().toLowerCase());
+    const named =
+      choice.id === undefined
+        ? undefined
+        : d.registry.get(choice.id.trim().toLowerCase() === 'wasm-pool' ? 'wasm' : choice.id.trim().toLowerCase());
     if (choice.id !== undefined) {
       const probe = named && probes.find((p) => p.descriptor === named)?.probe;
       if (!named || !probe?.available) await selectEngine({ registry: d.registry, engine: choice.id, env: {} }); // throws the reason
@@ -48,7 +53,12 @@ async function listEngines(ctx: Context, layers: Awaited<ReturnType<typeof readL
   }));
   const broken = d.loaded.filter((l) => l.error).map((l) => ({ package: l.name, error: l.error! }));
   const have = new Set(engines.map((e) => e.package));
-  const notInstalled = KNOWN_ENGINES.filter((k) => !have.has(k.package)).map((k) => ({ id: k.id, package: k.package, what: k.what, install: `npm i ${k.package}` }));
+  const notInstalled = KNOWN_ENGINES.filter((k) => !have.has(k.package)).map((k) => ({
+    id: k.id,
+    package: k.package,
+    what: k.what,
+    install: `npm i ${k.package}`,
+  }));
   return { engines, active, broken, notInstalled, missingFromConfig: d.missing };
 }
 
@@ -112,21 +122,38 @@ export async function runBackends(ctx: Context, flags: CommonOptions & { engine?
   if (notInstalled.length) {
     text += '\nnot installed:\n';
     for (const k of notInstalled) text += `  ${k.id.padEnd(8)} ${k.what} — ${k.install}\n`;
-    text += 'installed backend packages are found automatically in the project\'s node_modules, or list them in nextscale.config "backends".\n';
+    text +=
+      'installed backend packages are found automatically in the project\'s node_modules, or list them in nextscale.config "backends".\n';
   }
   text += '\ndense engines:\n';
   text += table(
     ['id', 'package', 'priority', 'available', 'probe', 'active'],
-    eng.engines.map((e) => [e.id, `${e.package}@${e.version}`, String(e.priority), e.available ? 'yes' : 'no', e.reason, e.active ? 'yes' : '']),
+    eng.engines.map((e) => [
+      e.id,
+      `${e.package}@${e.version}`,
+      String(e.priority),
+      e.available ? 'yes' : 'no',
+      e.reason,
+      e.active ? 'yes' : '',
+    ]),
   );
-  text += 'id' in eng.active ? `active engine: ${eng.active.id} (${eng.active.source})\n` : `active engine: none — ${eng.active.error}\n`;
+  text +=
+    'id' in eng.active
+      ? `active engine: ${eng.active.id} (${eng.active.source})\n`
+      : `active engine: none — ${eng.active.error}\n`;
   for (const b of eng.broken) text += `engine package ${b.package} cannot be used: ${b.error}\n`;
   for (const k of eng.notInstalled) text += `  not installed: ${k.id.padEnd(6)} ${k.what} — ${k.install}\n`;
   ctx.out(text);
   return 0;
 }
 
-function capabilitiesText(c: { masks: string[]; incrementalState: boolean; dtypes: string[]; maxHeadDim?: number; maxTokens?: number }): string {
+function capabilitiesText(c: {
+  masks: string[];
+  incrementalState: boolean;
+  dtypes: string[];
+  maxHeadDim?: number;
+  maxTokens?: number;
+}): string {
   const parts = [`masks ${c.masks.join('/')}`, c.incrementalState ? 'kv-state' : 'no kv-state', c.dtypes.join('/')];
   if (c.maxHeadDim) parts.push(`d≤${c.maxHeadDim}`);
   if (c.maxTokens) parts.push(`L≤${c.maxTokens}`);

@@ -9,7 +9,14 @@ import { throwIfAborted } from '@nextscale/core';
 import { RELEASED_PYRAMIDS } from '@nextscale/core/models';
 import type { Context } from '../context.js';
 import { benchBackend, type BenchRow } from '../bench/attention.js';
-import { locateCalibration, locateScaling, runCalibration, runScaling, type Calibration, type ScalingOutput } from '../bench/scaling.js';
+import {
+  locateCalibration,
+  locateScaling,
+  runCalibration,
+  runScaling,
+  type Calibration,
+  type ScalingOutput,
+} from '../bench/scaling.js';
 import { barChart, machine } from '@nextscale/bench-utils';
 import { parseNumber, parsePatchNums } from '../config/resolve.js';
 import { backendError, usageError } from '../errors.js';
@@ -38,16 +45,21 @@ interface BenchFlags extends CommonOptions {
 
 export function benchCommand(wrap: Wrap): Command {
   const cmd = new Command('bench')
-    .description('benchmark the attention backends side by side at VAR shapes; --scaling runs the low-rank scaling study, --calibrate the κ calibration')
+    .description(
+      'benchmark the attention backends side by side at VAR shapes; --scaling runs the low-rank scaling study, --calibrate the κ calibration',
+    )
     .option('--backends <ids>', 'comma list of backend ids (default: every available one)')
     .option('--lengths <list>', 'sequence lengths: 680 (256 px) and/or 2240 (512 px)', '680,2240')
     .option('--heads <n>', 'attention heads per call', '1')
     .option('--head-dim <n>', 'head dimension', '64')
     .option('--reps <n>', 'timed runs per case (after one warm-up); the median is reported', '5')
-    .option('--beta <x>', 'logit bound of the l2-normalised inputs (VAR\'s exp(scale_mul))', '0.5')
+    .option('--beta <x>', "logit bound of the l2-normalised inputs (VAR's exp(scale_mul))", '0.5')
     .option('--epsilon <x>', 'target error for approximate backends', '1e-3')
     .option('--scaling', 'also run the low-rank scaling study (needs @nextscale/backend-lowrank)')
-    .option('--calibrate', "measure the norm policy's break-even kappa on this machine (needs @nextscale/backend-lowrank)")
+    .option(
+      '--calibrate',
+      "measure the norm policy's break-even kappa on this machine (needs @nextscale/backend-lowrank)",
+    )
     .option('--quick', 'a shorter scaling study or calibration (fewer sizes, dims and bounds)')
     .option('-o, --out <dir>', 'folder for the markdown table, SVG plot and JSON', 'bench-results');
   addEngineOption(cmd);
@@ -63,7 +75,11 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
   const epsilon = parseNumber(flags.epsilon ?? '1e-3', '--epsilon', { positive: true });
   const lengths = parsePatchNums(flags.lengths ?? '680,2240', '--lengths');
   for (const L of lengths) {
-    if (!RELEASED_PYRAMIDS[L]) throw usageError(`--lengths: no VAR pyramid with L = ${L}`, `use ${Object.keys(RELEASED_PYRAMIDS).join(' and/or ')}`);
+    if (!RELEASED_PYRAMIDS[L])
+      throw usageError(
+        `--lengths: no VAR pyramid with L = ${L}`,
+        `use ${Object.keys(RELEASED_PYRAMIDS).join(' and/or ')}`,
+      );
   }
   const outDir = path.resolve(ctx.cwd, flags.out ?? 'bench-results');
   const layers = await readLayers(ctx, flags.config);
@@ -71,9 +87,13 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
   const engine = await activateEngine(ctx, layers, flags.engine);
   const probed = await d.registry.probeAll();
   checkBackendOptions(layers.file.backendOptions, probed);
-  const wanted = flags.backends?.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = flags.backends
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const id of wanted ?? []) {
-    if (!probed.some((a) => a.descriptor.id === id)) throw backendError(`attention backend '${id}' is not installed`, installHint(id));
+    if (!probed.some((a) => a.descriptor.id === id))
+      throw backendError(`attention backend '${id}' is not installed`, installHint(id));
   }
   const study = flags.scaling ? await locateScaling(d) : undefined;
   const calibrationScript = flags.calibrate ? locateCalibration(d) : undefined;
@@ -82,7 +102,19 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
   const rows: BenchRow[] = [];
   for (const a of chosen) {
     if (!a.probe.available) {
-      for (const L of lengths) rows.push({ backend: a.descriptor.id, exact: a.descriptor.exact, L, heads, headDim, path: 'one-shot', seconds: NaN, gflops: NaN, runs: 0, skipped: a.probe.reason });
+      for (const L of lengths)
+        rows.push({
+          backend: a.descriptor.id,
+          exact: a.descriptor.exact,
+          L,
+          heads,
+          headDim,
+          path: 'one-shot',
+          seconds: NaN,
+          gflops: NaN,
+          runs: 0,
+          skipped: a.probe.reason,
+        });
       ctx.log(`${a.descriptor.id}: skipped (${a.probe.reason})`);
       continue;
     }
@@ -92,10 +124,28 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
         throwIfAborted(ctx.signal);
         ctx.log(`${a.descriptor.id}: L = ${L} …`);
         try {
-          rows.push(...(await benchBackend(a.descriptor, instance, { L, patchNums: RELEASED_PYRAMIDS[L]!, heads, headDim }, { reps, beta, epsilon, signal: ctx.signal })));
+          rows.push(
+            ...(await benchBackend(
+              a.descriptor,
+              instance,
+              { L, patchNums: RELEASED_PYRAMIDS[L]!, heads, headDim },
+              { reps, beta, epsilon, signal: ctx.signal },
+            )),
+          );
         } catch (err) {
           throwIfAborted(ctx.signal);
-          rows.push({ backend: a.descriptor.id, exact: a.descriptor.exact, L, heads, headDim, path: 'one-shot', seconds: NaN, gflops: NaN, runs: 0, skipped: (err as Error).message.split('\n')[0] });
+          rows.push({
+            backend: a.descriptor.id,
+            exact: a.descriptor.exact,
+            L,
+            heads,
+            headDim,
+            path: 'one-shot',
+            seconds: NaN,
+            gflops: NaN,
+            runs: 0,
+            skipped: (err as Error).message.split('\n')[0],
+          });
         }
       }
     } finally {
@@ -107,12 +157,26 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
   let scaling: ScalingOutput | undefined;
   if (study) {
     await fsp.mkdir(outDir, { recursive: true });
-    scaling = await runScaling(study, { out: outDir, reps, quick: Boolean(flags.quick), signal: ctx.signal, log: (s) => ctx.log(s), verbose: ctx.verbose });
+    scaling = await runScaling(study, {
+      out: outDir,
+      reps,
+      quick: Boolean(flags.quick),
+      signal: ctx.signal,
+      log: (s) => ctx.log(s),
+      verbose: ctx.verbose,
+    });
   }
   let calibration: Calibration | undefined;
   if (calibrationScript) {
     await fsp.mkdir(outDir, { recursive: true });
-    calibration = await runCalibration(calibrationScript, { out: outDir, reps, quick: Boolean(flags.quick), signal: ctx.signal, log: (s) => ctx.log(s), verbose: ctx.verbose });
+    calibration = await runCalibration(calibrationScript, {
+      out: outDir,
+      reps,
+      quick: Boolean(flags.quick),
+      signal: ctx.signal,
+      log: (s) => ctx.log(s),
+      verbose: ctx.verbose,
+    });
   }
   throwIfAborted(ctx.signal);
 
@@ -123,7 +187,9 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
     'GFLOP/s (exact-equivalent)',
     lengths.map((L) => ({
       label: `L = ${L}`,
-      values: rows.filter((r) => r.L === L && !r.skipped).map((r) => ({ series: `${r.backend} ${r.path}`, value: r.gflops })),
+      values: rows
+        .filter((r) => r.L === L && !r.skipped)
+        .map((r) => ({ series: `${r.backend} ${r.path}`, value: r.gflops })),
     })),
   );
   await fsp.mkdir(outDir, { recursive: true });
@@ -148,22 +214,51 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
     : '';
 
   if (ctx.json) {
-    writeJson(ctx.stdout, { command: 'bench', machine: m, engine: engineToJSON(engine), reps, beta, epsilon, rows, scaling: scaling ? scaling.data : null, calibration: calibration ?? null, files });
+    writeJson(ctx.stdout, {
+      command: 'bench',
+      machine: m,
+      engine: engineToJSON(engine),
+      reps,
+      beta,
+      epsilon,
+      rows,
+      scaling: scaling ? scaling.data : null,
+      calibration: calibration ?? null,
+      files,
+    });
   } else {
     ctx.out(
       table(
         ['backend', 'L', 'path', 'median s', 'GFLOP/s', 'cert. error', 'note'],
-        rows.map((r) => [r.backend, r.L, r.path, r.skipped ? '' : r.seconds.toFixed(4), r.skipped ? '' : r.gflops.toFixed(2), fmt(r.certifiedError), r.skipped ?? '']),
-      ) + (scaling?.markdown ? `\n${scaling.markdown}` : '') + kappaLine + `\nwrote ${files.map((f) => displayPath(f, ctx.cwd)).join(', ')}`,
+        rows.map((r) => [
+          r.backend,
+          r.L,
+          r.path,
+          r.skipped ? '' : r.seconds.toFixed(4),
+          r.skipped ? '' : r.gflops.toFixed(2),
+          fmt(r.certifiedError),
+          r.skipped ?? '',
+        ]),
+      ) +
+        (scaling?.markdown ? `\n${scaling.markdown}` : '') +
+        kappaLine +
+        `\nwrote ${files.map((f) => displayPath(f, ctx.cwd)).join(', ')}`,
     );
   }
   return 0;
 }
 
-function benchMarkdown(rows: BenchRow[], m: Record<string, string | number>, o: { reps: number; beta: number; epsilon: number }): string {
-  let s = `# Attention backends at VAR shapes\n\nmachine: ${Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ')}\n\n`;
+function benchMarkdown(
+  rows: BenchRow[],
+  m: Record<string, string | number>,
+  o: { reps: number; beta: number; epsilon: number },
+): string {
+  let s = `# Attention backends at VAR shapes\n\nmachine: ${Object.entries(m)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}\n\n`;
   s += `Block-causal mask over the VAR pyramid, l2-normalised inputs with logit bound β = ${o.beta}, ε = ${o.epsilon}; median of ${o.reps} runs after one warm-up. GFLOP/s counts exact attention's 4·d FLOPs per visible (query, key) pair (effective throughput for approximate backends).\n\n`;
-  s += '| backend | kind | L | path | median s | GFLOP/s | certified error | note |\n|---|---|---|---|---|---|---|---|\n';
+  s +=
+    '| backend | kind | L | path | median s | GFLOP/s | certified error | note |\n|---|---|---|---|---|---|---|---|\n';
   for (const r of rows) {
     s += `| ${r.backend} | ${r.exact ? 'exact' : 'approx'} | ${r.L} | ${r.path} | ${r.skipped ? '' : r.seconds.toFixed(4)} | ${r.skipped ? '' : r.gflops.toFixed(2)} | ${fmt(r.certifiedError)} | ${r.skipped ?? ''} |\n`;
   }

@@ -23,7 +23,8 @@ export type Wrap = <F extends CommonOptions>(
 
 export function addCommonOptions(cmd: Command, o: { config?: boolean } = {}): Command {
   cmd.option('--json', 'print one JSON document on stdout (logs stay on stderr)');
-  if (o.config !== false) cmd.option('--config <path>', 'config file (default: nextscale.config.{json,mjs,ts} from the cwd upward)');
+  if (o.config !== false)
+    cmd.option('--config <path>', 'config file (default: nextscale.config.{json,mjs,ts} from the cwd upward)');
   cmd.option('--verbose', 'log each step on stderr even when it is not a terminal');
   cmd.option('--debug', 'print stack traces of internal errors');
   return cmd;
@@ -45,15 +46,29 @@ export async function readLayers(ctx: Context, configPath?: string): Promise<Lay
 }
 
 /** Plugs of `kind` named in the config file, else everything discoverable. Warnings for broken packages. */
-export async function discover<K extends PlugKind = 'attention'>(ctx: Context, layers: Layers, kind: K = 'attention' as K): Promise<Discovery<K>> {
-  const d = await discoverPlugs(kind, { cwd: ctx.cwd, packages: layers.file[PLUG_KINDS[kind].configKey], configDir: layers.loaded?.dir });
+export async function discover<K extends PlugKind = 'attention'>(
+  ctx: Context,
+  layers: Layers,
+  kind: K = 'attention' as K,
+): Promise<Discovery<K>> {
+  const d = await discoverPlugs(kind, {
+    cwd: ctx.cwd,
+    packages: layers.file[PLUG_KINDS[kind].configKey],
+    configDir: layers.loaded?.dir,
+  });
   const what = kind === 'attention' ? 'backend' : 'engine';
-  for (const name of d.missing) ctx.warn(`${what} package ${name} (named in ${layers.loaded?.path ?? 'the config'}) is not installed; npm i ${name}`);
+  for (const name of d.missing)
+    ctx.warn(
+      `${what} package ${name} (named in ${layers.loaded?.path ?? 'the config'}) is not installed; npm i ${name}`,
+    );
   for (const l of d.loaded) if (l.error) ctx.warn(`${what} package ${l.name} cannot be used: ${l.error}`);
   return d;
 }
 
 /** `--engine <id>` for every command that computes (generate, bench, …). */
 export function addEngineOption(cmd: Command): Command {
-  return cmd.option('--engine <id>', 'dense engine to compute on: js, wasm, onnx, … (default: NEXTSCALE_ENGINE, config "engine", else the best installed)');
+  return cmd.option(
+    '--engine <id>',
+    'dense engine to compute on: js, wasm, onnx, … (default: NEXTSCALE_ENGINE, config "engine", else the best installed)',
+  );
 }

@@ -5,13 +5,24 @@ import { openWeights } from '@nextscale/core/weights';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixture, run, runJson, tempProject } from '../test-support.js';
 
-const FIXTURE_METADATA = ['--metadata', 'source=FoundationVision/VAR oracle (make_refs.py)', '--metadata', 'config=tiny'];
+const FIXTURE_METADATA = [
+  '--metadata',
+  'source=FoundationVision/VAR oracle (make_refs.py)',
+  '--metadata',
+  'config=tiny',
+];
 
 async function tensorsOf(file: string) {
   const r = await openWeights(file);
   try {
     const out = [];
-    for (const t of r.tensors) out.push({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: Buffer.from(await r.readBytes(t.name)).toString('hex') });
+    for (const t of r.tensors)
+      out.push({
+        name: t.name,
+        dtype: t.dtype,
+        shape: t.shape,
+        bytes: Buffer.from(await r.readBytes(t.name)).toString('hex'),
+      });
     return out;
   } finally {
     await r.close();
@@ -24,7 +35,11 @@ describe('nextscale convert', () => {
 
   it('round-trips the tiny VAR .pth to a safetensors equal to the fixture, tensor by tensor, and verifies a checksum', async () => {
     const out = path.join(tmp.dir, 'var.safetensors');
-    const { result, doc } = runJson<{ sha256: string; tensors: number; verified: { sha256Match: boolean; tensorsEqual: number } }>(['convert', fixture('var.pth'), out]);
+    const { result, doc } = runJson<{
+      sha256: string;
+      tensors: number;
+      verified: { sha256Match: boolean; tensorsEqual: number };
+    }>(['convert', fixture('var.pth'), out]);
     expect(result.status).toBe(0);
     expect(doc.sha256).toBe(createHash('sha256').update(readFileSync(out)).digest('hex'));
     expect(doc.verified).toEqual({ sha256Match: true, tensorsEqual: 38 });

@@ -34,7 +34,9 @@ export function convertCommand(wrap: Wrap): Command {
     .option('--metadata <key=value>', 'add a safetensors __metadata__ entry (repeatable)', collect)
     .option('--no-verify', 'skip re-reading and comparing the output');
   addCommonOptions(cmd, { config: false });
-  return cmd.action(wrap((ctx, flags: ConvertFlags, input: string, output: string) => runConvert(ctx, input, output, flags)));
+  return cmd.action(
+    wrap((ctx, flags: ConvertFlags, input: string, output: string) => runConvert(ctx, input, output, flags)),
+  );
 }
 
 export async function sha256File(file: string): Promise<string> {
@@ -53,7 +55,9 @@ function parseMetadata(pairs: string[] | undefined): Record<string, string> {
   return out;
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const sameBytes = (a: Uint8Array, b: Uint8Array) =>
+  a.byteLength === b.byteLength &&
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 export async function runConvert(ctx: Context, input: string, output: string, flags: ConvertFlags): Promise<number> {
   const src = path.resolve(ctx.cwd, input);
@@ -61,10 +65,17 @@ export async function runConvert(ctx: Context, input: string, output: string, fl
   if (!existsSync(src)) throw weightsError(`input ${src} does not exist`, 'check the path');
   if (!statSync(src).isFile()) throw weightsError(`input ${src} is not a file`, 'pass a .pth or .safetensors file');
   if (src === dst) throw usageError('input and output are the same file', 'choose another output path');
-  if (existsSync(dst) && !flags.force) throw usageError(`${dst} already exists`, 'pass --force to overwrite it, or choose another output path');
+  if (existsSync(dst) && !flags.force)
+    throw usageError(`${dst} already exists`, 'pass --force to overwrite it, or choose another output path');
   if (!dst.endsWith('.safetensors')) ctx.warn(`${path.basename(dst)} does not end in .safetensors`);
   const extra = parseMetadata(flags.metadata);
-  const cannotWrite = (err: unknown) => writeError(dst, err, 'choose an output path in a folder you can write', 'free some space and run the same command again');
+  const cannotWrite = (err: unknown) =>
+    writeError(
+      dst,
+      err,
+      'choose an output path in a folder you can write',
+      'free some space and run the same command again',
+    );
   await fsp.mkdir(path.dirname(dst), { recursive: true }).catch((err) => {
     throw cannotWrite(err);
   });
@@ -93,7 +104,9 @@ export async function runConvert(ctx: Context, input: string, output: string, fl
     ctx.log(`converting ${total} tensors from ${src}`);
     const untrack = trackTemporary(safetensorsTempPath(dst));
     try {
-      result = await writeSafetensors(dst, entries, Object.keys(metadata).length ? metadata : undefined, { signal: ctx.signal });
+      result = await writeSafetensors(dst, entries, Object.keys(metadata).length ? metadata : undefined, {
+        signal: ctx.signal,
+      });
     } catch (err) {
       if (ctx.signal.aborted) throw new AbortedError();
       // The folder, not the weights: a read-only or full output folder is the output path's problem.
@@ -158,26 +171,54 @@ async function refuseWhatCannotFit(reader: WeightsReader, dst: string): Promise<
   }
 }
 
-const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const DTYPE_BYTES: Record<string, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 
-async function verify(ctx: Context, source: WeightsReader, dst: string, written: string): Promise<{ sha256: string; tensors: number }> {
+async function verify(
+  ctx: Context,
+  source: WeightsReader,
+  dst: string,
+  written: string,
+): Promise<{ sha256: string; tensors: number }> {
   const reread = await sha256File(dst);
   if (reread !== written) {
-    throw weightsError(`verification failed: ${dst} reads back with SHA-256 ${reread}, but ${written} was written`, 'the disk or filesystem corrupted the data; the output was removed');
+    throw weightsError(
+      `verification failed: ${dst} reads back with SHA-256 ${reread}, but ${written} was written`,
+      'the disk or filesystem corrupted the data; the output was removed',
+    );
   }
   const out = await openWeights(dst, { signal: ctx.signal });
   try {
     if (out.tensors.length !== source.tensors.length) {
-      throw weightsError(`verification failed: ${dst} has ${out.tensors.length} tensors, the source ${source.tensors.length}`, 'the output was removed; please report this');
+      throw weightsError(
+        `verification failed: ${dst} has ${out.tensors.length} tensors, the source ${source.tensors.length}`,
+        'the output was removed; please report this',
+      );
     }
     for (const t of source.tensors) {
       throwIfAborted(ctx.signal);
       const o = out.info(t.name);
       if (!o || o.dtype !== t.dtype || o.shape.join() !== t.shape.join()) {
-        throw weightsError(`verification failed: tensor '${t.name}' is ${o ? `${o.dtype} [${o.shape}]` : 'missing'} in the output, ${t.dtype} [${t.shape}] in the source`, 'the output was removed; please report this');
+        throw weightsError(
+          `verification failed: tensor '${t.name}' is ${o ? `${o.dtype} [${o.shape}]` : 'missing'} in the output, ${t.dtype} [${t.shape}] in the source`,
+          'the output was removed; please report this',
+        );
       }
       if (!sameBytes(await source.readBytes(t.name), await out.readBytes(t.name))) {
-        throw weightsError(`verification failed: tensor '${t.name}' differs from the source`, 'the output was removed; please report this');
+        throw weightsError(
+          `verification failed: tensor '${t.name}' differs from the source`,
+          'the output was removed; please report this',
+        );
       }
     }
   } finally {

@@ -10,7 +10,15 @@ import { boxCells, keepOnGrid } from '@nextscale/core/models';
 import type { Context } from '../context.js';
 import { parseNumber, settingsToJSON } from '../config/resolve.js';
 import { usageError } from '../errors.js';
-import { maskToKeep, readImageFile, RESIZE_FILTER, toModelImage, inputDataError, type ModelImage, type SourceImage } from '../input/image.js';
+import {
+  maskToKeep,
+  readImageFile,
+  RESIZE_FILTER,
+  toModelImage,
+  inputDataError,
+  type ModelImage,
+  type SourceImage,
+} from '../input/image.js';
 import { parseClasses } from '../model/classes.js';
 import { imageFromBatch, zoomImage, type RgbImage } from '../output/image.js';
 import { writeJson } from '../output/json.js';
@@ -48,18 +56,38 @@ const UNCONDITIONAL = new Set(['none', 'uncond', 'unconditional']);
 
 export function editCommand(wrap: Wrap): Command {
   const cmd = new Command('edit')
-    .description('edit a picture with a VAR model: in-paint a box, out-paint around it, or redraw it as another class (zero-shot)')
-    .option('-i, --image <file>', `the picture to edit (PNG or JPEG); repeatable (same size). Another size or aspect is centre-cropped and resized to the model's resolution (${RESIZE_FILTER})`, collect)
-    .option('--box <y0,x0,y1,x1>', 'the region, as fractions of the picture\'s side (0..1): top, left, bottom, right')
-    .option('--mode <mode>', 'with --box: inpaint (regenerate the box, keep the rest) or outpaint (keep the box, regenerate the rest)', 'inpaint')
-    .option('--mask <file.png>', 'instead of --box: a black-and-white picture, white = regenerate, black = keep (the image\'s size or any square)');
+    .description(
+      'edit a picture with a VAR model: in-paint a box, out-paint around it, or redraw it as another class (zero-shot)',
+    )
+    .option(
+      '-i, --image <file>',
+      `the picture to edit (PNG or JPEG); repeatable (same size). Another size or aspect is centre-cropped and resized to the model's resolution (${RESIZE_FILTER})`,
+      collect,
+    )
+    .option('--box <y0,x0,y1,x1>', "the region, as fractions of the picture's side (0..1): top, left, bottom, right")
+    .option(
+      '--mode <mode>',
+      'with --box: inpaint (regenerate the box, keep the rest) or outpaint (keep the box, regenerate the rest)',
+      'inpaint',
+    )
+    .option(
+      '--mask <file.png>',
+      "instead of --box: a black-and-white picture, white = regenerate, black = keep (the image's size or any square)",
+    );
   addModelOptions(cmd)
-    .option('-c, --class <class>', 'class to draw the regenerated part as (number or name; repeatable or a comma list; "uncond" = none). Default: unconditional', collect)
+    .option(
+      '-c, --class <class>',
+      'class to draw the regenerated part as (number or name; repeatable or a comma list; "uncond" = none). Default: unconditional',
+      collect,
+    )
     .option('-b, --batch <n>', 'edits per picture and class', '1');
   addSamplingOptions(cmd)
     .option('-o, --out <file.png>', 'output PNG; several edits make one grid', 'edited.png')
     .option('--zoom <n>', 'enlarge each image n× in the PNG, each pixel an n×n block (1-32)', '1')
-    .option('--compare', 'start each row with the input as the model sees it and the same with the regenerated part tinted');
+    .option(
+      '--compare',
+      'start each row with the input as the model sees it and the same with the regenerated part tinted',
+    );
   addPolicyOptions(cmd);
   addCommonOptions(cmd);
   return cmd.action(wrap((ctx, flags: EditFlags) => runEdit(ctx, flags)));
@@ -70,14 +98,18 @@ export function parseBox(value: string): EditBox {
   const parts = value.split(',').map((s) => s.trim());
   const nums = parts.map(Number);
   if (parts.length !== 4 || parts.some((p) => p === '') || nums.some((v) => !Number.isFinite(v))) {
-    throw usageError(`--box ${JSON.stringify(value)} is not four numbers`, 'pass --box y0,x0,y1,x1 as fractions of the side, e.g. --box 0.25,0.25,0.75,0.75');
+    throw usageError(
+      `--box ${JSON.stringify(value)} is not four numbers`,
+      'pass --box y0,x0,y1,x1 as fractions of the side, e.g. --box 0.25,0.25,0.75,0.75',
+    );
   }
   return nums as unknown as EditBox;
 }
 
 function parseMode(value: string | undefined): EditMode {
   const v = value ?? 'inpaint';
-  if (v !== 'inpaint' && v !== 'outpaint') throw usageError(`--mode ${JSON.stringify(v)} is not a mode`, 'pass --mode inpaint or --mode outpaint');
+  if (v !== 'inpaint' && v !== 'outpaint')
+    throw usageError(`--mode ${JSON.stringify(v)} is not a mode`, 'pass --mode inpaint or --mode outpaint');
   return v;
 }
 
@@ -90,7 +122,8 @@ interface Region {
 
 /** What the flags ask to edit, checked before the model is loaded. */
 function parseRegion(flags: EditFlags): Region {
-  if (flags.box !== undefined && flags.mask !== undefined) throw usageError('--box and --mask were both given', 'pass one of them: a box, or a mask picture');
+  if (flags.box !== undefined && flags.mask !== undefined)
+    throw usageError('--box and --mask were both given', 'pass one of them: a box, or a mask picture');
   if (flags.box === undefined && flags.mask === undefined) {
     throw usageError('no region to edit', 'pass --box y0,x0,y1,x1 [--mode inpaint|outpaint] or --mask <file.png>');
   }
@@ -142,22 +175,36 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
     const inputs: ModelImage[] = [];
     for (const s of sources) inputs.push(await toModelImage(s, side));
     for (const i of inputs) if (i.note) ctx.stderr.write(`nextscale: note: ${i.note}\n`);
-    const keep = region!.kind === 'box' ? editMask(grid, region!.box!, region!.mode!) : keepOnGrid(await maskToKeep(region!.mask!, sources[0]!), grid);
+    const keep =
+      region!.kind === 'box'
+        ? editMask(grid, region!.box!, region!.mode!)
+        : keepOnGrid(await maskToKeep(region!.mask!, sources[0]!), grid);
     const kept = keep.data.reduce((a, v) => a + v, 0);
     if (kept === 0) ctx.warn(`the mask keeps none of the ${grid}×${grid} tokens: the edit is a plain generation`);
-    if (kept === grid * grid) ctx.warn(`the mask keeps all of the ${grid}×${grid} tokens: the edit reproduces the input's reconstruction`);
+    if (kept === grid * grid)
+      ctx.warn(`the mask keeps all of the ${grid}×${grid} tokens: the edit reproduces the input's reconstruction`);
 
     // Rows: picture × class; columns: the batch.
     const rows = inputs.flatMap((input, i) => classes.map((label) => ({ input: i, label })));
     const labels = rows.flatMap((r) => Array<number>(batch).fill(r.label));
-    const image = inputs.length === 1 ? inputs[0]!.tensor : stackRows(rows.flatMap((r) => Array<Tensor>(batch).fill(inputs[r.input]!.tensor)));
+    const image =
+      inputs.length === 1
+        ? inputs[0]!.tensor
+        : stackRows(rows.flatMap((r) => Array<Tensor>(batch).fill(inputs[r.input]!.tensor)));
 
     const progress = scaleProgress(ctx, config.patchNums);
     const tEdit = now();
     let result: EditResult;
     try {
       ctx.log(`encoding ${inputs.length === 1 ? 'the input' : `${inputs.length} inputs`}`);
-      result = await model.edit({ image, keep, labels, ...samplingOptions(settings), onProgress: progress.onProgress, signal: ctx.signal });
+      result = await model.edit({
+        image,
+        keep,
+        labels,
+        ...samplingOptions(settings),
+        onProgress: progress.onProgress,
+        signal: ctx.signal,
+      });
       progress.done();
     } finally {
       progress.stop();
@@ -180,7 +227,9 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
       tiles.push(...edits.slice(ri * batch, (ri + 1) * batch));
     });
     const out = path.resolve(ctx.cwd, flags.out ?? 'edited.png');
-    const rowLabels = rows.map((r) => (inputs.length > 1 ? `${path.basename(sources[r.input]!.file)} ${className(r.label)}` : className(r.label)));
+    const rowLabels = rows.map((r) =>
+      inputs.length > 1 ? `${path.basename(sources[r.input]!.file)} ${className(r.label)}` : className(r.label),
+    );
     const written = await writeImages(out, tiles, { columns: prefix + batch, rowLabels }, ctx.signal);
     const writeMs = now() - tWrite;
     const editTile = (i: number) => written.tiles[Math.floor(i / batch) * (prefix + batch) + prefix + (i % batch)];
@@ -189,8 +238,23 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
       const { trace, backends } = commonJSON(opened, result.trace);
       writeJson(ctx.stdout, {
         command: 'edit',
-        files: [{ path: written.written.path, kind: written.kind, width: written.size.width, height: written.size.height, bytes: written.written.bytes }],
-        inputs: sources.map((s, i) => ({ path: s.file, format: s.format, width: s.width, height: s.height, crop: inputs[i]!.crop, resized: inputs[i]!.resized })),
+        files: [
+          {
+            path: written.written.path,
+            kind: written.kind,
+            width: written.size.width,
+            height: written.size.height,
+            bytes: written.written.bytes,
+          },
+        ],
+        inputs: sources.map((s, i) => ({
+          path: s.file,
+          format: s.format,
+          width: s.width,
+          height: s.height,
+          crop: inputs[i]!.crop,
+          resized: inputs[i]!.resized,
+        })),
         region: {
           kind: region!.kind,
           ...(region!.kind === 'box' ? { box: region!.box, mode: region!.mode } : { mask: region!.mask!.file }),
@@ -198,8 +262,20 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
           keep: Array.from(keep.data),
           keptTokens: kept,
         },
-        images: labels.map((label, i) => ({ index: i, input: rows[Math.floor(i / batch)]!.input, label, className: label === numClasses ? null : (classNames?.[label] ?? null), sample: i % batch, tile: editTile(i) })),
-        tokens: result.tokens.map((t, s) => ({ scale: s, patchNum: config.patchNums[s] ?? null, tokens: Array.from(t), forced: Array.from(result.forced[s]!) })),
+        images: labels.map((label, i) => ({
+          index: i,
+          input: rows[Math.floor(i / batch)]!.input,
+          label,
+          className: label === numClasses ? null : (classNames?.[label] ?? null),
+          sample: i % batch,
+          tile: editTile(i),
+        })),
+        tokens: result.tokens.map((t, s) => ({
+          scale: s,
+          patchNum: config.patchNums[s] ?? null,
+          tokens: Array.from(t),
+          forced: Array.from(result.forced[s]!),
+        })),
         timings: {
           loadMs: ms(loadMs),
           scales: progress.scaleTimes,
@@ -210,11 +286,21 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
         },
         trace,
         backends,
-        config: { ...settingsToJSON(settings), classes, batch, zoom, compare: Boolean(flags.compare), out: written.written.path, model: config },
+        config: {
+          ...settingsToJSON(settings),
+          classes,
+          batch,
+          zoom,
+          compare: Boolean(flags.compare),
+          out: written.written.path,
+          model: config,
+        },
       });
     } else {
       const what = n === 1 ? '1 edit' : `${n} edits (${rows.length} × ${batch} grid)`;
-      ctx.out(`wrote ${displayPath(written.written.path, ctx.cwd)}: ${what}, ${written.size.width}×${written.size.height}; kept ${kept} of ${grid * grid} tokens of the input`);
+      ctx.out(
+        `wrote ${displayPath(written.written.path, ctx.cwd)}: ${what}, ${written.size.width}×${written.size.height}; kept ${kept} of ${grid * grid} tokens of the input`,
+      );
     }
     explain(ctx, flags, opened, result.trace);
     return 0;
@@ -225,9 +311,14 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
 
 /** `--class` values, with 'uncond'/'none' for the null class; none given = unconditional. */
 function parseEditClasses(values: string[] | undefined, numClasses: number, names: string[] | undefined): number[] {
-  const tokens = (values ?? []).flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
+  const tokens = (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
   if (!tokens.length) return [numClasses];
-  return tokens.map((t) => (UNCONDITIONAL.has(t.toLowerCase()) ? numClasses : parseClasses([t], numClasses, names)[0]!));
+  return tokens.map((t) =>
+    UNCONDITIONAL.has(t.toLowerCase()) ? numClasses : parseClasses([t], numClasses, names)[0]!,
+  );
 }
 
 /** (1, 3, S, S) tensors → (n, 3, S, S). */

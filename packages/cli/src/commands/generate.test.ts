@@ -9,13 +9,32 @@ import { to8bit } from '../output/image.js';
 import { fixture, run, runJson, start } from '../test-support.js';
 
 const SETTINGS = { labels: [3], cfg: 2, topK: 20, topP: 0.9, seed: 5 };
-const FLAGS = ['--patch-nums', '1,2,3,4', '--backend', 'cpu', '--cfg', '2', '--top-k', '20', '--top-p', '0.9', '--seed', '5'];
+const FLAGS = [
+  '--patch-nums',
+  '1,2,3,4',
+  '--backend',
+  'cpu',
+  '--cfg',
+  '2',
+  '--top-k',
+  '20',
+  '--top-p',
+  '0.9',
+  '--seed',
+  '5',
+];
 const model = (fmt: string) => ['--var', fixture(`var.${fmt}`), '--vae', fixture(`vae.${fmt}`)];
 
 async function pipeline(fmt: string, labels: number[]): Promise<GenerateResult> {
   const registry = createRegistry();
   registry.register(cpuBackend);
-  const m = await loadVAR({ var: fixture(`var.${fmt}`), vae: fixture(`vae.${fmt}`), patchNums: [1, 2, 3, 4], registry, policy: explicitPolicy('cpu') });
+  const m = await loadVAR({
+    var: fixture(`var.${fmt}`),
+    vae: fixture(`vae.${fmt}`),
+    patchNums: [1, 2, 3, 4],
+    registry,
+    policy: explicitPolicy('cpu'),
+  });
   try {
     return await m.generate({ ...SETTINGS, labels });
   } finally {
@@ -74,9 +93,10 @@ describe('nextscale generate', () => {
 
   it('--zoom n makes each pixel an n×n block of the same exact value, tiles included', async () => {
     const out = path.join(dir, 'zoom.png');
-    const { result, doc } = runJson<{ images: { tile: { x: number; y: number; width: number; height: number } }[]; config: { zoom: number } }>([
-      'generate', ...model('safetensors'), ...FLAGS, '--class', '1,2', '--out', out, '--zoom', '3',
-    ]);
+    const { result, doc } = runJson<{
+      images: { tile: { x: number; y: number; width: number; height: number } }[];
+      config: { zoom: number };
+    }>(['generate', ...model('safetensors'), ...FLAGS, '--class', '1,2', '--out', out, '--zoom', '3']);
     expect(result.status, result.stderr).toBe(0);
     expect(doc.config.zoom).toBe(3);
     const ref = await pipeline('safetensors', [1, 2]);
@@ -86,16 +106,35 @@ describe('nextscale generate', () => {
       const got = pngTile(out, img.tile);
       const plain = expectedPixels(ref.images, i).plain;
       const zoomed: number[] = [];
-      for (let y = 0; y < 3 * H; y++) for (let x = 0; x < 3 * W; x++) zoomed.push(...plain.slice((Math.floor(y / 3) * W + Math.floor(x / 3)) * 3, (Math.floor(y / 3) * W + Math.floor(x / 3)) * 3 + 3));
+      for (let y = 0; y < 3 * H; y++)
+        for (let x = 0; x < 3 * W; x++)
+          zoomed.push(
+            ...plain.slice(
+              (Math.floor(y / 3) * W + Math.floor(x / 3)) * 3,
+              (Math.floor(y / 3) * W + Math.floor(x / 3)) * 3 + 3,
+            ),
+          );
       expect(got, `tile ${i}`).toEqual(zoomed);
     });
-    const bad = run(['generate', ...model('safetensors'), ...FLAGS, '--class', '1', '--out', path.join(dir, 'z0.png'), '--zoom', '0']);
+    const bad = run([
+      'generate',
+      ...model('safetensors'),
+      ...FLAGS,
+      '--class',
+      '1',
+      '--out',
+      path.join(dir, 'z0.png'),
+      '--zoom',
+      '0',
+    ]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^nextscale: --zoom must be ≥ 1, got 0/);
   });
 
   it('gives the same PNG from both weight formats', () => {
-    expect(readFileSync(path.join(dir, 'one-pth.png')).equals(readFileSync(path.join(dir, 'one-safetensors.png')))).toBe(true);
+    expect(
+      readFileSync(path.join(dir, 'one-pth.png')).equals(readFileSync(path.join(dir, 'one-safetensors.png'))),
+    ).toBe(true);
   });
 
   it('puts several images in one grid whose tiles are pixel-exact, and reports everything in --json', async () => {
@@ -105,7 +144,11 @@ describe('nextscale generate', () => {
       images: { index: number; label: number; tile: { x: number; y: number; width: number; height: number } }[];
       tokens: { scale: number; patchNum: number; tokens: number[] }[];
       timings: Record<string, unknown> & { scales: { scale: number; ms: number }[] };
-      trace: { policy: string; summary: Record<string, number>; entries: { site: string; backend: string; reason: string }[] };
+      trace: {
+        policy: string;
+        summary: Record<string, number>;
+        entries: { site: string; backend: string; reason: string }[];
+      };
       config: Record<string, { value: unknown; source: string }> & { classes: number[]; batch: number };
     }>(['generate', ...model('safetensors'), ...FLAGS, '--class', '1,2', '--batch', '2', '--out', out]);
     expect(result.status, result.stderr).toBe(0);
@@ -119,7 +162,8 @@ describe('nextscale generate', () => {
       [4, 64],
     ]);
     expect(doc.timings.scales.map((s) => s.scale)).toEqual([0, 1, 2, 3]);
-    for (const k of ['loadMs', 'transformerMs', 'decodeMs', 'writeMs', 'totalMs']) expect(typeof doc.timings[k], k).toBe('number');
+    for (const k of ['loadMs', 'transformerMs', 'decodeMs', 'writeMs', 'totalMs'])
+      expect(typeof doc.timings[k], k).toBe('number');
     expect(doc.trace.policy).toBe('explicit(cpu)');
     expect(doc.trace.entries.length).toBeGreaterThan(0);
     expect(doc.trace.entries.every((e) => e.backend === 'cpu')).toBe(true);
@@ -131,7 +175,9 @@ describe('nextscale generate', () => {
     expect(doc.tokens.map((t) => t.tokens)).toEqual(ref.tokens.map((t) => Array.from(t)));
     const png = PNG.sync.read(readFileSync(out));
     expect([png.width, png.height]).toEqual([doc.files[0]!.width, doc.files[0]!.height]);
-    doc.images.forEach((img, i) => expect(pngTile(out, img.tile), `tile ${i}`).toEqual(expectedPixels(ref.images, i).plain));
+    doc.images.forEach((img, i) =>
+      expect(pngTile(out, img.tile), `tile ${i}`).toEqual(expectedPixels(ref.images, i).plain),
+    );
   });
 
   it('--explain prints the decision trace as a table on stderr', () => {
@@ -147,7 +193,15 @@ describe('nextscale generate', () => {
   it('uses the model from NEXTSCALE_VAR/NEXTSCALE_VAE, and flags beat the environment', () => {
     const r = runJson<{ config: Record<string, { value: unknown; source: string }> }>(
       ['generate', '--print-config', '--seed', '9'],
-      { env: { NEXTSCALE_VAR: fixture('var.pth'), NEXTSCALE_VAE: fixture('vae.pth'), NEXTSCALE_EPSILON: '0.05', NEXTSCALE_POLICY: 'priority' }, cwd: dir },
+      {
+        env: {
+          NEXTSCALE_VAR: fixture('var.pth'),
+          NEXTSCALE_VAE: fixture('vae.pth'),
+          NEXTSCALE_EPSILON: '0.05',
+          NEXTSCALE_POLICY: 'priority',
+        },
+        cwd: dir,
+      },
     );
     expect(r.result.status, r.result.stderr).toBe(0);
     expect(r.doc.config.var).toEqual({ value: fixture('var.pth'), source: 'env' });
@@ -163,10 +217,28 @@ describe('nextscale generate', () => {
     const proj = mkdtempSync(path.join(os.tmpdir(), 'nextscale-meta-'));
     try {
       const withMeta = path.join(proj, 'var.safetensors');
-      const c = run(['convert', fixture('var.pth'), withMeta, '--metadata', 'top_k=7', '--metadata', 'cfg=3', '--metadata', 'top_p=0.5', '--metadata', 'class_names=["a","b","c","d","e","f","g","h","i","Ankle boot"]']);
+      const c = run([
+        'convert',
+        fixture('var.pth'),
+        withMeta,
+        '--metadata',
+        'top_k=7',
+        '--metadata',
+        'cfg=3',
+        '--metadata',
+        'top_p=0.5',
+        '--metadata',
+        'class_names=["a","b","c","d","e","f","g","h","i","Ankle boot"]',
+      ]);
       expect(c.status, c.stderr).toBe(0);
-      writeFileSync(path.join(proj, 'nextscale.config.json'), JSON.stringify({ model: { var: 'var.safetensors', vae: fixture('vae.pth') }, sampling: { cfg: 4 } }));
-      const { result, doc } = runJson<{ config: Record<string, { value: unknown; source: string }> }>(['generate', '--print-config', '--top-p', '0.7'], { cwd: proj });
+      writeFileSync(
+        path.join(proj, 'nextscale.config.json'),
+        JSON.stringify({ model: { var: 'var.safetensors', vae: fixture('vae.pth') }, sampling: { cfg: 4 } }),
+      );
+      const { result, doc } = runJson<{ config: Record<string, { value: unknown; source: string }> }>(
+        ['generate', '--print-config', '--top-p', '0.7'],
+        { cwd: proj },
+      );
       expect(result.status, result.stderr).toBe(0);
       expect(doc.config.var).toEqual({ value: withMeta, source: 'config' });
       expect(doc.config.topK).toEqual({ value: 7, source: 'model' });
@@ -178,7 +250,10 @@ describe('nextscale generate', () => {
 
       // class names from the metadata, case-insensitive; an unknown name lists them
       const out = path.join(proj, 'named.png');
-      const named = runJson<{ images: { label: number; className: string }[] }>(['generate', '--patch-nums', '1,2,3,4', '--class', 'ankle BOOT', '--out', out], { cwd: proj });
+      const named = runJson<{ images: { label: number; className: string }[] }>(
+        ['generate', '--patch-nums', '1,2,3,4', '--class', 'ankle BOOT', '--out', out],
+        { cwd: proj },
+      );
       expect(named.result.status, named.result.stderr).toBe(0);
       expect(named.doc.images).toEqual([expect.objectContaining({ label: 9, className: 'Ankle boot' })]);
       const bad = run(['generate', '--patch-nums', '1,2,3,4', '--class', 'sneaker', '--out', out], { cwd: proj });
@@ -192,14 +267,17 @@ describe('nextscale generate', () => {
   it('Ctrl-C aborts through the AbortSignal, writes nothing and exits 130', async () => {
     const out = path.join(dir, 'interrupted.png');
     let sent = false;
-    const r = await start(['generate', ...model('pth'), '--patch-nums', '1,2,3,4', '--batch', '8', '--out', out, '--verbose'], {
-      onStderr: (text, kill) => {
-        if (!sent && /scale 1\/4/.test(text)) {
-          sent = true;
-          kill('SIGINT');
-        }
+    const r = await start(
+      ['generate', ...model('pth'), '--patch-nums', '1,2,3,4', '--batch', '8', '--out', out, '--verbose'],
+      {
+        onStderr: (text, kill) => {
+          if (!sent && /scale 1\/4/.test(text)) {
+            sent = true;
+            kill('SIGINT');
+          }
+        },
       },
-    });
+    );
     expect(sent).toBe(true);
     expect(r.status).toBe(130);
     expect(r.stderr).toMatch(/nextscale: interrupted — nothing was written/);
@@ -209,14 +287,19 @@ describe('nextscale generate', () => {
 
   it('uses the shipped model by default, with its class names', () => {
     const out = path.join(dir, 'shipped.png');
-    const { result, doc } = runJson<{ images: { label: number; className: string | null }[]; config: Record<string, { source: string }> }>(['generate', '--class', '1', '--out', out], { cwd: dir });
+    const { result, doc } = runJson<{
+      images: { label: number; className: string | null }[];
+      config: Record<string, { source: string }>;
+    }>(['generate', '--class', '1', '--out', out], { cwd: dir });
     expect(result.status, result.stderr).toBe(0);
     expect(doc.config.var!.source).toBe('shipped');
     expect(doc.images).toHaveLength(1);
     expect(typeof doc.images[0]!.className).toBe('string');
     expect(existsSync(out)).toBe(true);
-    const byName = run(['generate', '--class', doc.images[0]!.className!.toUpperCase(), '--out', path.join(dir, 'shipped-by-name.png')], { cwd: dir });
+    const byName = run(
+      ['generate', '--class', doc.images[0]!.className!.toUpperCase(), '--out', path.join(dir, 'shipped-by-name.png')],
+      { cwd: dir },
+    );
     expect(byName.status, byName.stderr).toBe(0);
   });
-
 });

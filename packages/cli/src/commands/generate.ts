@@ -42,7 +42,11 @@ export interface GenerateFlags extends ModelRunFlags {
 export function generateCommand(wrap: Wrap): Command {
   const cmd = new Command('generate').description('generate class-conditional images with a VAR model');
   addModelOptions(cmd)
-    .option('-c, --class <class>', 'class number or name; repeatable or a comma list (default: every class of a small model)', collect)
+    .option(
+      '-c, --class <class>',
+      'class number or name; repeatable or a comma list (default: every class of a small model)',
+      collect,
+    )
     .option('-b, --batch <n>', 'samples per class', '1');
   addSamplingOptions(cmd)
     .option('-o, --out <file.png>', 'output PNG; several images make one grid', 'nextscale.png')
@@ -78,7 +82,12 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
     const tGen = now();
     let result: GenerateResult;
     try {
-      result = await model.generate({ labels, ...samplingOptions(settings), onProgress: progress.onProgress, signal: ctx.signal });
+      result = await model.generate({
+        labels,
+        ...samplingOptions(settings),
+        onProgress: progress.onProgress,
+        signal: ctx.signal,
+      });
       progress.done();
     } finally {
       progress.stop();
@@ -107,7 +116,13 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
         command: 'generate',
         engine,
         files: [{ path: written.path, kind, width: size.width, height: size.height, bytes: written.bytes }],
-        images: labels.map((label, i) => ({ index: i, label, className: classNames?.[label] ?? null, sample: i % batch, tile: tiles[i] })),
+        images: labels.map((label, i) => ({
+          index: i,
+          label,
+          className: classNames?.[label] ?? null,
+          sample: i % batch,
+          tile: tiles[i],
+        })),
         tokens: result.tokens.map((t, s) => ({ scale: s, patchNum: patchNums[s] ?? null, tokens: Array.from(t) })),
         model: filesToJSON(opened.files),
         timings: {

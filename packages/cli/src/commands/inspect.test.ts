@@ -13,7 +13,16 @@ interface InspectDoc {
     lnL: number;
     patchNums: number[];
     policy: string;
-    heads: { layer: number; head: number; scaleMul: number; beta: number; lnL: number; regime: string; backend: string; reason: string }[];
+    heads: {
+      layer: number;
+      head: number;
+      scaleMul: number;
+      beta: number;
+      lnL: number;
+      regime: string;
+      backend: string;
+      reason: string;
+    }[];
   };
 }
 
@@ -37,7 +46,9 @@ describe('nextscale inspect', () => {
         expect(h.backend).toBe('cpu');
         expect(h.reason).toMatch(/ln L|critical/);
       }
-      expect(doc.attention.heads.map((h) => [h.layer, h.head])).toEqual([0, 1].flatMap((l) => [0, 1, 2, 3].map((h) => [l, h])));
+      expect(doc.attention.heads.map((h) => [h.layer, h.head])).toEqual(
+        [0, 1].flatMap((l) => [0, 1, 2, 3].map((h) => [l, h])),
+      );
     });
   }
 

@@ -30,8 +30,14 @@ export function inspectCommand(wrap: Wrap): Command {
   const cmd = new Command('inspect')
     .description('show the tensors, metadata, inferred config and per-head attention bounds of a weights file')
     .argument('[file]', '.pth or .safetensors weights')
-    .option('--model <name>', "inspect a released model's VAR file by name (downloaded into the Hugging Face cache if needed)")
-    .option('--patch-nums <list>', 'patch sizes per scale for the bounds table (default: from the weights, else the released 256-px schedule)')
+    .option(
+      '--model <name>',
+      "inspect a released model's VAR file by name (downloaded into the Hugging Face cache if needed)",
+    )
+    .option(
+      '--patch-nums <list>',
+      'patch sizes per scale for the bounds table (default: from the weights, else the released 256-px schedule)',
+    )
     .option('--num-heads <n>', 'attention heads, for a VAR whose attention is not l2-normalised')
     .option('--epsilon <x>', 'target attention error handed to the norm policy')
     .option('--no-tensors', 'leave out the tensor list (text output)');
@@ -41,14 +47,26 @@ export function inspectCommand(wrap: Wrap): Command {
 
 /** The file argument, or the VAR file of --model (fetched with progress). */
 async function fileToInspect(ctx: Context, file: string | undefined, flags: InspectFlags): Promise<string> {
-  if (flags.model && file) throw usageError('both a file and --model are given', 'pass either a weights file or --model <name>');
+  if (flags.model && file)
+    throw usageError('both a file and --model are given', 'pass either a weights file or --model <name>');
   if (!flags.model) {
-    if (!file) throw usageError('no weights file given', "pass a .pth or .safetensors file, or --model <name> ('nextscale models' lists them)");
+    if (!file)
+      throw usageError(
+        'no weights file given',
+        "pass a .pth or .safetensors file, or --model <name> ('nextscale models' lists them)",
+      );
     return file;
   }
   const entry = findModel(flags.model, catalogue(ctx.env));
   const got = await withDownloadProgress(ctx, (onEvent) =>
-    downloadFile({ repo: entry.repo, revision: entry.revision, file: entry.files.var, settings: hubSettings(ctx.env), signal: ctx.signal, onEvent }),
+    downloadFile({
+      repo: entry.repo,
+      revision: entry.revision,
+      file: entry.files.var,
+      settings: hubSettings(ctx.env),
+      signal: ctx.signal,
+      onEvent,
+    }),
   );
   return got.path;
 }
@@ -69,8 +87,12 @@ export interface HeadRow {
 
 export async function runInspect(ctx: Context, fileArg: string | undefined, flags: InspectFlags): Promise<number> {
   // Flags are checked before any work, whether or not this file turns out to need them.
-  const flagHeads = flags.numHeads !== undefined ? parseNumber(flags.numHeads, '--num-heads', { int: true, positive: true }) : undefined;
-  const flagEpsilon = flags.epsilon !== undefined ? parseNumber(flags.epsilon, '--epsilon', { positive: true }) : undefined;
+  const flagHeads =
+    flags.numHeads !== undefined
+      ? parseNumber(flags.numHeads, '--num-heads', { int: true, positive: true })
+      : undefined;
+  const flagEpsilon =
+    flags.epsilon !== undefined ? parseNumber(flags.epsilon, '--epsilon', { positive: true }) : undefined;
   if (flags.patchNums !== undefined) parsePatchNums(flags.patchNums);
   const file = await fileToInspect(ctx, fileArg, flags);
   const abs = path.resolve(ctx.cwd, file);
@@ -100,7 +122,12 @@ export async function runInspect(ctx: Context, fileArg: string | undefined, flag
       if (reader.info('lvl_1L')) data.set('lvl_1L', await reader.read('lvl_1L'));
       try {
         const numHeads = flagHeads ?? meta.numHeads;
-        config = inferConfig('var', tensors, abs, { metadata: reader.metadata, patchNums: pn.value, numHeads: summary.attnL2Norm ? undefined : numHeads, data });
+        config = inferConfig('var', tensors, abs, {
+          metadata: reader.metadata,
+          patchNums: pn.value,
+          numHeads: summary.attnL2Norm ? undefined : numHeads,
+          data,
+        });
       } catch (err) {
         configError = (err as Error).message;
         config = { ...summary };
@@ -136,7 +163,9 @@ export async function runInspect(ctx: Context, fileArg: string | undefined, flag
         };
       }
     } else if (kind === 'vqvae') {
-      attention = { note: 'VQ-VAE attention (GroupNorm → 1×1 conv) is not l2-normalised: its bound is measured per call at run time' };
+      attention = {
+        note: 'VQ-VAE attention (GroupNorm → 1×1 conv) is not l2-normalised: its bound is measured per call at run time',
+      };
     }
 
     if (ctx.json) {
@@ -163,11 +192,17 @@ export async function runInspect(ctx: Context, fileArg: string | undefined, flag
       for (const k of metaKeys) text += `  ${k}: ${reader.metadata[k]}\n`;
     }
     if (flags.tensors !== false) {
-      text += '\n' + table(['tensor', 'dtype', 'shape'], tensors.map((t: TensorInfo) => [t.name, t.dtype, `[${t.shape.join(', ')}]`]));
+      text +=
+        '\n' +
+        table(
+          ['tensor', 'dtype', 'shape'],
+          tensors.map((t: TensorInfo) => [t.name, t.dtype, `[${t.shape.join(', ')}]`]),
+        );
     }
     if (config) {
       text += '\ninferred config:\n';
-      for (const [k, v] of Object.entries(config)) text += `  ${k}: ${Array.isArray(v) ? `[${v.join(', ')}]` : typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`;
+      for (const [k, v] of Object.entries(config))
+        text += `  ${k}: ${Array.isArray(v) ? `[${v.join(', ')}]` : typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`;
     }
     if (configError) text += `\nconfig inference failed: ${configError}\n`;
     if (attention) {
@@ -177,8 +212,32 @@ export async function runInspect(ctx: Context, fileArg: string | undefined, flag
         text += `  patch nums ${(attention['patchNums'] as number[]).join(',')} (${attention['patchNumsSource']}), L = ${L_(attention)}, ln L = ${fmt(attention['lnL'] as number)}; β = exp(min(scale_mul, ln 100))\n`;
         if (attention['policyNote']) text += `  ${attention['policyNote']}\n`;
         text += table(
-          ['layer', 'head', 'scale_mul', 'beta', 'ln L', 'regime', 'norm policy', 'degree', 'rank', 'err bound', 'reason'],
-          heads.map((h) => [h.layer, h.head, fmt(h.scaleMul), fmt(h.beta), fmt(h.lnL), h.regime, h.backend ?? '', h.degree, h.rank, fmt(h.errBound), h.reason]),
+          [
+            'layer',
+            'head',
+            'scale_mul',
+            'beta',
+            'ln L',
+            'regime',
+            'norm policy',
+            'degree',
+            'rank',
+            'err bound',
+            'reason',
+          ],
+          heads.map((h) => [
+            h.layer,
+            h.head,
+            fmt(h.scaleMul),
+            fmt(h.beta),
+            fmt(h.lnL),
+            h.regime,
+            h.backend ?? '',
+            h.degree,
+            h.rank,
+            fmt(h.errBound),
+            h.reason,
+          ]),
         );
       }
     }
@@ -192,7 +251,11 @@ export async function runInspect(ctx: Context, fileArg: string | undefined, flag
 const L_ = (a: Record<string, unknown>) => String(a['L']);
 
 function kindName(kind: ModelKind): string {
-  return kind === 'var' ? 'VAR transformer' : kind === 'vqvae' ? 'VQ-VAE (multi-scale residual quantiser)' : 'unknown (neither VAR nor VQ-VAE keys)';
+  return kind === 'var'
+    ? 'VAR transformer'
+    : kind === 'vqvae'
+      ? 'VQ-VAE (multi-scale residual quantiser)'
+      : 'unknown (neither VAR nor VQ-VAE keys)';
 }
 
 async function patchNumsFor(
@@ -208,7 +271,8 @@ async function patchNumsFor(
     if (pn) return { value: pn, source: 'lvl_1L' };
   }
   const released = RELEASED_256.reduce((s, p) => s + p * p, 0);
-  if (L === undefined || L === released) return { value: [...RELEASED_256], source: 'assumed: released 256-px schedule' };
+  if (L === undefined || L === released)
+    return { value: [...RELEASED_256], source: 'assumed: released 256-px schedule' };
   return { value: [...RELEASED_256], source: `assumed (pos_1LC has L = ${L}; pass --patch-nums)` };
 }
 
@@ -267,7 +331,10 @@ async function headBounds(
       let own: HeadGroupDecision | undefined;
       if (policy && block) {
         try {
-          own = policy.decide({ ...call(layer, 1, [beta]), site: `var.blocks.${layer}.attn.head${head}` }, available)[0];
+          own = policy.decide(
+            { ...call(layer, 1, [beta]), site: `var.blocks.${layer}.attn.head${head}` },
+            available,
+          )[0];
         } catch {
           own = undefined;
         }

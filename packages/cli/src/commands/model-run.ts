@@ -22,21 +22,27 @@ export { flagLayer, openModel, filesToJSON, type ModelRunFlags, type OpenedModel
 
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .option('--model <name>', "a released model by name (var-d16 … var-d36; 'nextscale models'), downloaded into the Hugging Face cache on first use")
+    .option(
+      '--model <name>',
+      "a released model by name (var-d16 … var-d36; 'nextscale models'), downloaded into the Hugging Face cache on first use",
+    )
     .option('--var <file>', 'VAR transformer weights (.pth or .safetensors); default: the shipped model')
     .option('--vae <file>', 'VQ-VAE weights (.pth or .safetensors); default: the shipped model')
     .option('--patch-nums <list>', 'patch sizes per scale, e.g. 1,2,3,4,5,6,8,10,13,16 (default: from the weights)')
     .option('--num-heads <n>', 'attention heads (needed only when attention is not l2-normalised)')
-    .option('--engine <id>', 'dense engine to compute on: js, wasm, onnx, … (default: NEXTSCALE_ENGINE, config "engine", else the best installed)');
+    .option(
+      '--engine <id>',
+      'dense engine to compute on: js, wasm, onnx, … (default: NEXTSCALE_ENGINE, config "engine", else the best installed)',
+    );
 }
 
 export function addSamplingOptions(cmd: Command): Command {
   return cmd
     .option('--seed <n>', 'random seed (default 0)')
-    .option('--cfg <x>', 'classifier-free guidance scale (default: the model\'s, else 1.5)')
-    .option('--top-k <n>', 'top-k sampling, 0 = off (default: the model\'s, else 900)')
-    .option('--top-p <x>', 'top-p sampling, 0 = off (default: the model\'s, else 0.96)')
-    .option('--more-smooth', 'Gumbel-softmax smoothing of the token maps (VAR\'s more_smooth)')
+    .option('--cfg <x>', "classifier-free guidance scale (default: the model's, else 1.5)")
+    .option('--top-k <n>', "top-k sampling, 0 = off (default: the model's, else 900)")
+    .option('--top-p <x>', "top-p sampling, 0 = off (default: the model's, else 0.96)")
+    .option('--more-smooth', "Gumbel-softmax smoothing of the token maps (VAR's more_smooth)")
     .option('--no-more-smooth', 'turn more_smooth off even if the config or model turns it on');
 }
 
@@ -125,10 +131,20 @@ export interface WrittenImages {
 }
 
 /** One image as it is, or several as a labelled grid of pixel-exact tiles; atomically. */
-export async function writeImages(out: string, rgb: RgbImage[], grid: { columns: number; rowLabels: string[] }, signal: AbortSignal): Promise<WrittenImages> {
+export async function writeImages(
+  out: string,
+  rgb: RgbImage[],
+  grid: { columns: number; rowLabels: string[] },
+  signal: AbortSignal,
+): Promise<WrittenImages> {
   if (rgb.length === 1) {
     const written = await writePng(out, rgb[0]!, signal);
-    return { written, tiles: [{ row: 0, col: 0, x: 0, y: 0, width: rgb[0]!.width, height: rgb[0]!.height }], size: rgb[0]!, kind: 'image' };
+    return {
+      written,
+      tiles: [{ row: 0, col: 0, x: 0, y: 0, width: rgb[0]!.width, height: rgb[0]!.height }],
+      size: rgb[0]!,
+      kind: 'image',
+    };
   }
   const composed = composeGrid(rgb, grid);
   const written = await writePng(out, composed.image, signal);
@@ -152,9 +168,16 @@ export function commonJSON(opened: OpenedModel, trace: Parameters<typeof traceTo
 }
 
 /** --explain: the attention decision trace as a table on stderr. */
-export function explain(ctx: Context, flags: ModelRunFlags, opened: OpenedModel, trace: Parameters<typeof formatTrace>[0]): void {
+export function explain(
+  ctx: Context,
+  flags: ModelRunFlags,
+  opened: OpenedModel,
+  trace: Parameters<typeof formatTrace>[0],
+): void {
   if (!flags.explain) return;
   ctx.stderr.write(formatTrace(trace, opened.policy.name));
   const e = opened.engine;
-  ctx.stderr.write(`dense engine: ${e.id} (${e.name}, ${e.package}@${e.version}; chosen by ${describeSource(e.source)})\n`);
+  ctx.stderr.write(
+    `dense engine: ${e.id} (${e.name}, ${e.package}@${e.version}; chosen by ${describeSource(e.source)})\n`,
+  );
 }

@@ -6,11 +6,26 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countStateDict, randomVARStateDictEntries, releasedVARSpec, RELEASED_512_PATCH_NUMS } from '@nextscale/core/models';
+import {
+  countStateDict,
+  randomVARStateDictEntries,
+  releasedVARSpec,
+  RELEASED_512_PATCH_NUMS,
+} from '@nextscale/core/models';
 import { RELEASED_MODELS } from '@nextscale/hub';
 import { startLoopbackHub, type HostileMode, type LoopbackHub } from '@nextscale/hub/testing';
 import { BIN, CLI_DIR, fixture } from '../test-support.js';
@@ -41,10 +56,19 @@ const newHome = () => {
 const repoDir = (home: string) => path.join(home, 'hub', 'models--FoundationVision--var');
 
 /** The CLI as a child process (asynchronously: the loopback hub answers from this process). */
-function cli(args: string[], env: Record<string, string | undefined>, o: { onSpawn?: (kill: (signal?: NodeJS.Signals) => void) => void } = {}): Promise<Result> {
+function cli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  o: { onSpawn?: (kill: (signal?: NodeJS.Signals) => void) => void } = {},
+): Promise<Result> {
   const e: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(e)) if (k.startsWith('NEXTSCALE_') || k.startsWith('HF_') || k.startsWith('HUGGING')) delete e[k];
-  Object.assign(e, { NEXTSCALE_MODELS_FILE: modelsFile, NEXTSCALE_HUB_BACKOFF_MS: '5', HF_HUB_DOWNLOAD_TIMEOUT: '1' }, env);
+  for (const k of Object.keys(e))
+    if (k.startsWith('NEXTSCALE_') || k.startsWith('HF_') || k.startsWith('HUGGING')) delete e[k];
+  Object.assign(
+    e,
+    { NEXTSCALE_MODELS_FILE: modelsFile, NEXTSCALE_HUB_BACKOFF_MS: '5', HF_HUB_DOWNLOAD_TIMEOUT: '1' },
+    env,
+  );
   for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: CLI_DIR, env: e });
@@ -93,7 +117,17 @@ beforeAll(async () => {
   // var-d16's files and repository, with the tiny model's shape as what the name promises.
   writeFileSync(
     modelsFile,
-    JSON.stringify([{ name: 'var-d16', repo: REPO, files: { var: 'var_d16.pth', vae: 'vae_ch160v4096z32.pth' }, depth: 2, patchNums: [1, 2, 3, 4], resolution: 16, bytes: { var: VAR.length, vae: VAE.length } }]),
+    JSON.stringify([
+      {
+        name: 'var-d16',
+        repo: REPO,
+        files: { var: 'var_d16.pth', vae: 'vae_ch160v4096z32.pth' },
+        depth: 2,
+        patchNums: [1, 2, 3, 4],
+        resolution: 16,
+        bytes: { var: VAR.length, vae: VAE.length },
+      },
+    ]),
   );
   hub = await startLoopbackHub({ files: FILES });
 });
@@ -106,16 +140,27 @@ describe('nextscale generate --model', () => {
   it('downloads into an empty HF_HOME, verifies and generates the pixels of --var/--vae; then again with the hub gone, and offline', async () => {
     const home = newHome();
     const out = path.join(home, 'a.png');
-    const r = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', out, '--json'], { HF_HOME: home, HF_ENDPOINT: hub.url });
+    const r = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', out, '--json'], {
+      HF_HOME: home,
+      HF_ENDPOINT: hub.url,
+    });
     expect(r.status, r.stderr).toBe(0);
     const doc = json(r);
-    expect(doc.model).toMatchObject({ name: 'var-d16', repo: REPO, var: { file: 'var_d16.pth', bytes: VAR.length, transferred: VAR.length, cached: false, commit: hub.commit }, vae: { transferred: VAE.length } });
+    expect(doc.model).toMatchObject({
+      name: 'var-d16',
+      repo: REPO,
+      var: { file: 'var_d16.pth', bytes: VAR.length, transferred: VAR.length, cached: false, commit: hub.commit },
+      vae: { transferred: VAE.length },
+    });
     expect(doc.model.var.path).toBe(path.join(repoDir(home), 'snapshots', hub.commit, 'var_d16.pth'));
     expect(sha(readFileSync(doc.model.var.path))).toBe(sha(VAR));
 
     // The same model from paths: the same tokens and the same PNG.
     const byPath = path.join(home, 'b.png');
-    const p = await cli(['generate', '--var', fixture('var.pth'), '--vae', fixture('vae.pth'), '--class', '1', '--out', byPath, '--json'], {});
+    const p = await cli(
+      ['generate', '--var', fixture('var.pth'), '--vae', fixture('vae.pth'), '--class', '1', '--out', byPath, '--json'],
+      {},
+    );
     expect(p.status, p.stderr).toBe(0);
     expect(json(p).tokens).toEqual(doc.tokens);
     expect(readFileSync(out).equals(readFileSync(byPath))).toBe(true);
@@ -124,35 +169,55 @@ describe('nextscale generate --model', () => {
     const gone = await startLoopbackHub({ files: [] });
     await gone.close();
     const c = path.join(home, 'c.png');
-    const r2 = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', c, '--json'], { HF_HOME: home, HF_ENDPOINT: gone.url });
+    const r2 = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', c, '--json'], {
+      HF_HOME: home,
+      HF_ENDPOINT: gone.url,
+    });
     expect(r2.status, r2.stderr).toBe(0);
     expect(json(r2).model.var).toMatchObject({ cached: true, transferred: 0 });
-    expect(r2.stderr).toMatch(/warning: using the cached var_d16\.pth without checking the hub \(http:\/\/127\.0\.0\.1:\d+ cannot be reached\)/);
+    expect(r2.stderr).toMatch(
+      /warning: using the cached var_d16\.pth without checking the hub \(http:\/\/127\.0\.0\.1:\d+ cannot be reached\)/,
+    );
     expect(readFileSync(c).equals(readFileSync(out))).toBe(true);
 
     // HF_HUB_OFFLINE=1 with an endpoint that would answer: no request at all.
     hub.requests.length = 0;
-    const r3 = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', path.join(home, 'd.png')], { HF_HOME: home, HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: '1' });
+    const r3 = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', path.join(home, 'd.png')], {
+      HF_HOME: home,
+      HF_ENDPOINT: hub.url,
+      HF_HUB_OFFLINE: '1',
+    });
     expect(r3.status, r3.stderr).toBe(0);
     expect(hub.requests).toEqual([]);
 
     // Offline, a model that is not there is named, with its own exit code.
-    const r4 = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', path.join(home, 'e.png')], { HF_HOME: newHome(), HF_HUB_OFFLINE: '1' });
+    const r4 = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', path.join(home, 'e.png')], {
+      HF_HOME: newHome(),
+      HF_HUB_OFFLINE: '1',
+    });
     expect(r4.status).toBe(12);
-    expect(errorLines(r4)).toEqual([expect.stringMatching(/^nextscale: FoundationVision\/var\/var_d16\.pth@main is not in the cache .* HF_HUB_OFFLINE=1 forbids downloading it — unset HF_HUB_OFFLINE/)]);
+    expect(errorLines(r4)).toEqual([
+      expect.stringMatching(
+        /^nextscale: FoundationVision\/var\/var_d16\.pth@main is not in the cache .* HF_HUB_OFFLINE=1 forbids downloading it — unset HF_HUB_OFFLINE/,
+      ),
+    ]);
   });
 
   it("uses files placed by Python's huggingface_hub without downloading", async () => {
     const home = newHome();
     const repo = repoDir(home);
-    for (const d of ['blobs', path.join('snapshots', hub.commit), 'refs']) mkdirSync(path.join(repo, d), { recursive: true });
+    for (const d of ['blobs', path.join('snapshots', hub.commit), 'refs'])
+      mkdirSync(path.join(repo, d), { recursive: true });
     for (const f of FILES) {
       writeFileSync(path.join(repo, 'blobs', sha(f.data)), f.data);
       symlinkSync(path.join('..', '..', 'blobs', sha(f.data)), path.join(repo, 'snapshots', hub.commit, f.file));
     }
     writeFileSync(path.join(repo, 'refs', 'main'), hub.commit);
     hub.requests.length = 0;
-    const r = await cli(['generate', '--model', 'var-d16', '--class', '2', '--out', path.join(home, 'p.png'), '--json'], { HF_HOME: home, HF_ENDPOINT: hub.url });
+    const r = await cli(
+      ['generate', '--model', 'var-d16', '--class', '2', '--out', path.join(home, 'p.png'), '--json'],
+      { HF_HOME: home, HF_ENDPOINT: hub.url },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(json(r).model.var).toMatchObject({ cached: true, transferred: 0 });
     expect(hub.requests.filter((q) => q.method === 'GET')).toEqual([]);
@@ -163,13 +228,20 @@ describe('nextscale generate --model', () => {
     const env = { HF_HOME: home, HF_ENDPOINT: hub.url };
     const i = await cli(['inspect', '--model', 'var-d16', '--json'], env);
     expect(i.status, i.stderr).toBe(0);
-    expect(json(i)).toMatchObject({ command: 'inspect', file: path.join(repoDir(home), 'snapshots', hub.commit, 'var_d16.pth'), kind: 'var' });
+    expect(json(i)).toMatchObject({
+      command: 'inspect',
+      file: path.join(repoDir(home), 'snapshots', hub.commit, 'var_d16.pth'),
+      kind: 'var',
+    });
     hub.requests.length = 0;
     const bad = await cli(['inspect', '--model', 'var-d16', '--num-heads', 'x'], { ...env, HF_HOME: newHome() });
     expect(bad.status).toBe(2);
     expect(hub.requests).toEqual([]); // flags are checked before any download
     const out = path.join(home, 'set');
-    const sm = await cli(['sample', '--model', 'var-d16', '--per-class', '1', '--classes', '0,1', '--out', out, '--json'], env);
+    const sm = await cli(
+      ['sample', '--model', 'var-d16', '--per-class', '1', '--classes', '0,1', '--out', out, '--json'],
+      env,
+    );
     expect(sm.status, sm.stderr).toBe(0);
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
     expect(JSON.stringify(manifest)).toContain(sha(VAR));
@@ -179,14 +251,22 @@ describe('nextscale generate --model', () => {
     const home = newHome();
     const cfg = path.join(home, 'nextscale.config.json');
     writeFileSync(cfg, JSON.stringify({ model: 'var-d16' }));
-    const r = await cli(['generate', '--config', cfg, '--class', '0', '--out', path.join(home, 'c.png'), '--json'], { HF_HOME: home, HF_ENDPOINT: hub.url });
+    const r = await cli(['generate', '--config', cfg, '--class', '0', '--out', path.join(home, 'c.png'), '--json'], {
+      HF_HOME: home,
+      HF_ENDPOINT: hub.url,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(json(r).model.name).toBe('var-d16');
     expect(json(r).config.var).toMatchObject({ source: 'config', from: 'model var-d16' });
     // A flag's paths beat the config's name; a name and paths on one layer are refused.
-    const both = await cli(['generate', '--model', 'var-d16', '--var', fixture('var.pth'), '--vae', fixture('vae.pth'), '--class', '0'], { HF_HOME: home });
+    const both = await cli(
+      ['generate', '--model', 'var-d16', '--var', fixture('var.pth'), '--vae', fixture('vae.pth'), '--class', '0'],
+      { HF_HOME: home },
+    );
     expect(both.status).toBe(2);
-    expect(errorLines(both)).toEqual([expect.stringMatching(/both a model name and weights paths are given \(--model and --var\/--vae\) — pass either/)]);
+    expect(errorLines(both)).toEqual([
+      expect.stringMatching(/both a model name and weights paths are given \(--model and --var\/--vae\) — pass either/),
+    ]);
   });
 });
 
@@ -195,8 +275,16 @@ describe('nextscale models', () => {
     const home = newHome();
     const env = { HF_HOME: home, HF_ENDPOINT: hub.url };
     const before = json(await cli(['models', '--json'], env));
-    expect(before.models.find((m: { name: string }) => m.name === 'var-d16')).toMatchObject({ cached: 'no', catalogue: modelsFile });
-    expect(before.models.find((m: { name: string }) => m.name === 'var-d36')).toMatchObject({ resolution: 512, sharedAdaLN: true, catalogue: 'built-in', cached: 'no' });
+    expect(before.models.find((m: { name: string }) => m.name === 'var-d16')).toMatchObject({
+      cached: 'no',
+      catalogue: modelsFile,
+    });
+    expect(before.models.find((m: { name: string }) => m.name === 'var-d36')).toMatchObject({
+      resolution: 512,
+      sharedAdaLN: true,
+      catalogue: 'built-in',
+      cached: 'no',
+    });
     const pulled = await cli(['models', 'pull', 'var-d16'], env);
     expect(pulled.status, pulled.stderr).toBe(0);
     expect(pulled.stdout).toMatch(/var_d16\.pth: 675\.6 kB, 675\.6 kB transferred, SHA-256 verified/);
@@ -204,7 +292,10 @@ describe('nextscale models', () => {
     expect(list.stdout).toMatch(/var-d16 .* yes +.*models--FoundationVision--var/);
     expect(list.stdout).toMatch(/var-d30 +2\.01 B +8\.48 GB +256×256 +no/);
     const rm = await cli(['models', 'rm', 'var-d16', '--json'], env);
-    expect(json(rm)).toMatchObject({ removed: ['var_d16.pth', 'vae_ch160v4096z32.pth'], freed: VAR.length + VAE.length });
+    expect(json(rm)).toMatchObject({
+      removed: ['var_d16.pth', 'vae_ch160v4096z32.pth'],
+      freed: VAR.length + VAE.length,
+    });
     expect(completeFiles(home).filter((f) => f.includes('blobs'))).toEqual([]);
     expect(json(await cli(['models', '--json'], env)).models[0].cached).toBe('no');
   });
@@ -215,16 +306,20 @@ describe('nextscale models', () => {
     const partial = path.join(repoDir(home), 'blobs', `${sha(VAR)}.incomplete`);
     hub.mode = { pauseAt: half };
     try {
-      const killed = await cli(['models', 'pull', 'var-d16'], { HF_HOME: home, HF_ENDPOINT: hub.url, HF_HUB_DOWNLOAD_TIMEOUT: '60' }, {
-        onSpawn: (kill) => {
-          const poll = setInterval(() => {
-            if (existsSync(partial) && statSync(partial).size >= half) {
-              clearInterval(poll);
-              kill();
-            }
-          }, 20);
+      const killed = await cli(
+        ['models', 'pull', 'var-d16'],
+        { HF_HOME: home, HF_ENDPOINT: hub.url, HF_HUB_DOWNLOAD_TIMEOUT: '60' },
+        {
+          onSpawn: (kill) => {
+            const poll = setInterval(() => {
+              if (existsSync(partial) && statSync(partial).size >= half) {
+                clearInterval(poll);
+                kill();
+              }
+            }, 20);
+          },
         },
-      });
+      );
       expect(killed.status).toBe(null); // killed by the signal
     } finally {
       hub.mode = {};
@@ -234,10 +329,17 @@ describe('nextscale models', () => {
     hub.requests.length = 0;
     const r = await cli(['models', 'pull', 'var-d16', '--json', '--verbose'], { HF_HOME: home, HF_ENDPOINT: hub.url });
     expect(r.status, r.stderr).toBe(0);
-    expect(json(r).files[0]).toMatchObject({ file: 'var_d16.pth', resumedFrom: half, transferred: VAR.length - half, cached: false });
+    expect(json(r).files[0]).toMatchObject({
+      file: 'var_d16.pth',
+      resumedFrom: half,
+      transferred: VAR.length - half,
+      cached: false,
+    });
     expect(hub.requests.find((q) => q.method === 'GET' && q.path.includes(sha(VAR)))?.range).toBe(`bytes=${half}-`);
     expect(r.stderr).toMatch(/downloading FoundationVision\/var\/var_d16\.pth \(675\.6 kB\), resuming at 300\.0 kB/);
-    expect(r.stderr).toMatch(/var_d16\.pth: 375\.6 kB downloaded in [\d.]+ s \(resumed at 300\.0 kB\), SHA-256 verified/);
+    expect(r.stderr).toMatch(
+      /var_d16\.pth: 375\.6 kB downloaded in [\d.]+ s \(resumed at 300\.0 kB\), SHA-256 verified/,
+    );
     expect(existsSync(partial)).toBe(false);
     expect(sha(readFileSync(json(r).files[0].path))).toBe(sha(VAR));
   });
@@ -248,21 +350,27 @@ describe('nextscale models', () => {
     hub.mode = { pauseAt: 100_000 };
     let r: Result;
     try {
-      r = await cli(['models', 'pull', 'var-d16'], { HF_HOME: home, HF_ENDPOINT: hub.url, HF_HUB_DOWNLOAD_TIMEOUT: '60' }, {
-        onSpawn: (kill) => {
-          const poll = setInterval(() => {
-            if (existsSync(partial) && statSync(partial).size >= 100_000) {
-              clearInterval(poll);
-              kill('SIGINT');
-            }
-          }, 20);
+      r = await cli(
+        ['models', 'pull', 'var-d16'],
+        { HF_HOME: home, HF_ENDPOINT: hub.url, HF_HUB_DOWNLOAD_TIMEOUT: '60' },
+        {
+          onSpawn: (kill) => {
+            const poll = setInterval(() => {
+              if (existsSync(partial) && statSync(partial).size >= 100_000) {
+                clearInterval(poll);
+                kill('SIGINT');
+              }
+            }, 20);
+          },
         },
-      });
+      );
     } finally {
       hub.mode = {};
     }
     expect(r.status).toBe(130);
-    expect(errorLines(r)).toEqual(['nextscale: interrupted — the partial download of var_d16.pth is kept in the cache; run the same command again to resume it']);
+    expect(errorLines(r)).toEqual([
+      'nextscale: interrupted — the partial download of var_d16.pth is kept in the cache; run the same command again to resume it',
+    ]);
     expect(statSync(partial).size).toBe(100_000);
   });
 
@@ -286,7 +394,11 @@ describe('nextscale models', () => {
       hub.mode = { hostile: mode };
       let r: Result;
       try {
-        r = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', path.join(home, 'x.png')], { HF_HOME: home, HF_ENDPOINT: hub.url, NEXTSCALE_HUB_RETRIES: '1' });
+        r = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', path.join(home, 'x.png')], {
+          HF_HOME: home,
+          HF_ENDPOINT: hub.url,
+          NEXTSCALE_HUB_RETRIES: '1',
+        });
       } finally {
         hub.mode = {};
       }
@@ -311,9 +423,18 @@ describe('nextscale models', () => {
   it('a catalogue entry with a ../ file name: exit 18 before any request', async () => {
     const home = newHome();
     const evil = path.join(home, 'evil.json');
-    writeFileSync(evil, JSON.stringify([{ name: 'var-d16', repo: REPO, files: { var: '../../../escape.pth', vae: 'vae_ch160v4096z32.pth' } }]));
+    writeFileSync(
+      evil,
+      JSON.stringify([
+        { name: 'var-d16', repo: REPO, files: { var: '../../../escape.pth', vae: 'vae_ch160v4096z32.pth' } },
+      ]),
+    );
     hub.requests.length = 0;
-    const r = await cli(['models', 'pull', 'var-d16'], { HF_HOME: home, HF_ENDPOINT: hub.url, NEXTSCALE_MODELS_FILE: evil });
+    const r = await cli(['models', 'pull', 'var-d16'], {
+      HF_HOME: home,
+      HF_ENDPOINT: hub.url,
+      NEXTSCALE_MODELS_FILE: evil,
+    });
     expect(r.status).toBe(18);
     expect(errorLines(r)).toEqual([expect.stringMatching(/refusing file name '\.\.\/\.\.\/\.\.\/escape\.pth'/)]);
     expect(hub.requests).toEqual([]);
@@ -321,9 +442,17 @@ describe('nextscale models', () => {
 
   it('the real catalogue refuses the tiny file served as var-d16: exit 19', async () => {
     const home = newHome();
-    const r = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', path.join(home, 'x.png')], { HF_HOME: home, HF_ENDPOINT: hub.url, NEXTSCALE_MODELS_FILE: undefined });
+    const r = await cli(['generate', '--model', 'var-d16', '--class', '1', '--out', path.join(home, 'x.png')], {
+      HF_HOME: home,
+      HF_ENDPOINT: hub.url,
+      NEXTSCALE_MODELS_FILE: undefined,
+    });
     expect(r.status).toBe(19);
-    expect(errorLines(r)).toEqual([expect.stringMatching(/var_d16\.pth from FoundationVision\/var@main is not var-d16: it has depth 2, not 16, patch_nums 1,2,3,4, not 1,2,3,4,5,6,8,10,13,16 — check HF_ENDPOINT/)]);
+    expect(errorLines(r)).toEqual([
+      expect.stringMatching(
+        /var_d16\.pth from FoundationVision\/var@main is not var-d16: it has depth 2, not 16, patch_nums 1,2,3,4, not 1,2,3,4,5,6,8,10,13,16 — check HF_ENDPOINT/,
+      ),
+    ]);
     expect(existsSync(path.join(home, 'x.png'))).toBe(false);
   });
 });
@@ -335,7 +464,11 @@ describe('the catalogue', () => {
       if (m.resolution === 512) Object.assign(spec, { patchNums: [...RELEASED_512_PATCH_NUMS], sharedAdaLN: true });
       expect(spec.patchNums).toEqual(m.patchNums);
       const counts = countStateDict(randomVARStateDictEntries(spec));
-      expect({ name: m.name, params: counts.parameters, bytes: counts.bytes }).toEqual({ name: m.name, params: m.params, bytes: m.bytes.var });
+      expect({ name: m.name, params: counts.parameters, bytes: counts.bytes }).toEqual({
+        name: m.name,
+        params: m.params,
+        bytes: m.bytes.var,
+      });
     }
   });
 });

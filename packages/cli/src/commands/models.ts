@@ -4,7 +4,16 @@
  * frees its space (the shared VQ-VAE stays while another cached model uses it).
  */
 import { Command } from 'commander';
-import { catalogue, ensureModel, findModel, formatBytes, hubSettings, modelCacheState, removeModel, type ModelEntry } from '@nextscale/hub';
+import {
+  catalogue,
+  ensureModel,
+  findModel,
+  formatBytes,
+  hubSettings,
+  modelCacheState,
+  removeModel,
+  type ModelEntry,
+} from '@nextscale/hub';
 import type { Context } from '../context.js';
 import { writeJson } from '../output/json.js';
 import { withDownloadProgress } from '../output/download.js';
@@ -14,19 +23,26 @@ import { addCommonOptions, type CommonOptions, type Wrap } from './common.js';
 
 export function modelsCommand(wrap: Wrap): Command {
   // Positional: `models pull x --json` gives --json to pull, not to the list.
-  const cmd = new Command('models').description('list the released models by name and whether they are downloaded; pull or remove one').enablePositionalOptions();
+  const cmd = new Command('models')
+    .description('list the released models by name and whether they are downloaded; pull or remove one')
+    .enablePositionalOptions();
   addCommonOptions(cmd, { config: false });
   cmd.action(wrap((ctx) => listModels(ctx)));
-  const pull = new Command('pull').description('download a model into the Hugging Face cache (resumes, verifies) without generating').argument('<name>', 'model name, e.g. var-d16');
+  const pull = new Command('pull')
+    .description('download a model into the Hugging Face cache (resumes, verifies) without generating')
+    .argument('<name>', 'model name, e.g. var-d16');
   addCommonOptions(pull, { config: false });
   pull.action(wrap((ctx, _flags: CommonOptions, name: string) => pullModel(ctx, name)));
-  const rm = new Command('rm').description("remove a model's files from the Hugging Face cache").argument('<name>', 'model name, e.g. var-d16');
+  const rm = new Command('rm')
+    .description("remove a model's files from the Hugging Face cache")
+    .argument('<name>', 'model name, e.g. var-d16');
   addCommonOptions(rm, { config: false });
   rm.action(wrap((ctx, _flags: CommonOptions, name: string) => rmModel(ctx, name)));
   return cmd.addCommand(pull).addCommand(rm);
 }
 
-const params = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${Math.round(n / 1e6)} M` : n ? String(n) : '?');
+const params = (n: number) =>
+  n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${Math.round(n / 1e6)} M` : n ? String(n) : '?';
 
 function describe(m: ModelEntry, cacheDir: string) {
   const state = modelCacheState(m, cacheDir);
@@ -74,7 +90,8 @@ async function listModels(ctx: Context): Promise<number> {
         cached,
         cached === 'no' ? '' : displayPath(state.folder, ctx.cwd),
       ]),
-    ) + `cache: ${settings.cacheDir}${settings.offline ? ' (HF_HUB_OFFLINE: no downloads)' : ''}; download with 'nextscale models pull <name>'`,
+    ) +
+      `cache: ${settings.cacheDir}${settings.offline ? ' (HF_HUB_OFFLINE: no downloads)' : ''}; download with 'nextscale models pull <name>'`,
   );
   return 0;
 }
@@ -82,15 +99,35 @@ async function listModels(ctx: Context): Promise<number> {
 async function pullModel(ctx: Context, name: string): Promise<number> {
   const entry = findModel(name, catalogue(ctx.env));
   const t0 = performance.now();
-  const got = await withDownloadProgress(ctx, (onEvent) => ensureModel(entry, { settings: hubSettings(ctx.env), signal: ctx.signal, onEvent }));
-  const files = [got.var, got.vae].map((d, i) => ({ file: i ? entry.files.vae : entry.files.var, path: d.path, bytes: d.bytes, transferred: d.transferred, resumedFrom: d.resumedFrom, cached: d.cached, commit: d.commit }));
+  const got = await withDownloadProgress(ctx, (onEvent) =>
+    ensureModel(entry, { settings: hubSettings(ctx.env), signal: ctx.signal, onEvent }),
+  );
+  const files = [got.var, got.vae].map((d, i) => ({
+    file: i ? entry.files.vae : entry.files.var,
+    path: d.path,
+    bytes: d.bytes,
+    transferred: d.transferred,
+    resumedFrom: d.resumedFrom,
+    cached: d.cached,
+    commit: d.commit,
+  }));
   const transferred = files.reduce((s, f) => s + f.transferred, 0);
   if (ctx.json) {
-    writeJson(ctx.stdout, { command: 'models pull', name, repo: entry.repo, revision: entry.revision, files, transferred, ms: Math.round(performance.now() - t0) });
+    writeJson(ctx.stdout, {
+      command: 'models pull',
+      name,
+      repo: entry.repo,
+      revision: entry.revision,
+      files,
+      transferred,
+      ms: Math.round(performance.now() - t0),
+    });
     return 0;
   }
   for (const f of files) {
-    const what = f.cached ? 'already in the cache' : `${formatBytes(f.transferred)} transferred${f.resumedFrom ? ` (resumed at ${formatBytes(f.resumedFrom)})` : ''}, SHA-256 verified`;
+    const what = f.cached
+      ? 'already in the cache'
+      : `${formatBytes(f.transferred)} transferred${f.resumedFrom ? ` (resumed at ${formatBytes(f.resumedFrom)})` : ''}, SHA-256 verified`;
     ctx.out(`${f.file}: ${formatBytes(f.bytes)}, ${what}: ${displayPath(f.path, ctx.cwd)}`);
   }
   return 0;
@@ -101,6 +138,11 @@ async function rmModel(ctx: Context, name: string): Promise<number> {
   const entry = findModel(name, models);
   const r = await removeModel(entry, models, hubSettings(ctx.env).cacheDir);
   if (ctx.json) writeJson(ctx.stdout, { command: 'models rm', name, freed: r.bytes, removed: r.removed, kept: r.kept });
-  else ctx.out(r.bytes ? `removed ${r.removed.join(' and ')}: ${formatBytes(r.bytes)} freed${r.kept.length ? `; kept ${r.kept.join(', ')}` : ''}` : `${name} was not in the cache${r.kept.length ? ` (kept ${r.kept.join(', ')})` : ''}`);
+  else
+    ctx.out(
+      r.bytes
+        ? `removed ${r.removed.join(' and ')}: ${formatBytes(r.bytes)} freed${r.kept.length ? `; kept ${r.kept.join(', ')}` : ''}`
+        : `${name} was not in the cache${r.kept.length ? ` (kept ${r.kept.join(', ')})` : ''}`,
+    );
   return 0;
 }

@@ -41,7 +41,10 @@ export interface SampleFlags extends ModelRunFlags {
 
 export function addFidSamplingOptions(cmd: Command): Command {
   return cmd
-    .option('--seed <n>', 'seed of the set; each image draws from its own seed derived from (seed, class, index) (default 0)')
+    .option(
+      '--seed <n>',
+      'seed of the set; each image draws from its own seed derived from (seed, class, index) (default 0)',
+    )
     .option('--cfg <x>', 'classifier-free guidance scale (default 1.5, the reference FID setting)')
     .option('--top-k <n>', 'top-k sampling, 0 = off (default 900)')
     .option('--top-p <x>', 'top-p sampling, 0 = off (default 0.96)')
@@ -53,18 +56,33 @@ export function addFidSamplingOptions(cmd: Command): Command {
 }
 
 export function sampleCommand(wrap: Wrap): Command {
-  const cmd = new Command('sample').description('an evaluation sample set: PNGs per class, a manifest and the .npz for FID/IS; resumable, optionally over a BullMQ/Redis queue');
+  const cmd = new Command('sample').description(
+    'an evaluation sample set: PNGs per class, a manifest and the .npz for FID/IS; resumable, optionally over a BullMQ/Redis queue',
+  );
   cmd
     .requiredOption('--per-class <n>', 'images per class (the reference uses 50)')
-    .option('--classes <list>', 'class numbers or names; repeatable or a comma list (default: every class of the model)', collect)
+    .option(
+      '--classes <list>',
+      'class numbers or names; repeatable or a comma list (default: every class of the model)',
+      collect,
+    )
     .option('-b, --batch <n>', 'images per forward pass (locally) or per queue job', '4')
     .requiredOption('-o, --out <folder>', 'folder for the PNGs and manifest.json')
     .option('--npz <file>', 'the packed set (default: <folder>.npz)')
     .option('--force', "overwrite an existing .npz that is not this set's")
-    .option('--queue <url>', "coordinate 'nextscale worker's over BullMQ on this Redis (redis://[user:password@]host:port, rediss:// for TLS) instead of sampling here")
+    .option(
+      '--queue <url>',
+      "coordinate 'nextscale worker's over BullMQ on this Redis (redis://[user:password@]host:port, rediss:// for TLS) instead of sampling here",
+    )
     .option('--queue-name <name>', `BullMQ queue name (default ${DEFAULT_QUEUE_NAME})`)
-    .option('--queue-outage <seconds>', 'give up when Redis stays unreachable this long mid-run (default 60; the images stored so far are kept)')
-    .option('--queue-wait <seconds>', `give up when no image comes back from the queue for this long (default ${DEFAULT_QUEUE_WAIT_S}; the images stored so far are kept)`);
+    .option(
+      '--queue-outage <seconds>',
+      'give up when Redis stays unreachable this long mid-run (default 60; the images stored so far are kept)',
+    )
+    .option(
+      '--queue-wait <seconds>',
+      `give up when no image comes back from the queue for this long (default ${DEFAULT_QUEUE_WAIT_S}; the images stored so far are kept)`,
+    );
   addModelOptions(cmd);
   addFidSamplingOptions(cmd);
   addCommonOptions(cmd);
@@ -74,14 +92,26 @@ export function sampleCommand(wrap: Wrap): Command {
 export async function runSample(ctx: Context, flags: SampleFlags): Promise<number> {
   const tStart = performance.now();
   // Everything checkable without the model fails first.
-  const perClass = withFix(() => parseNumber(flags.perClass ?? '', '--per-class', { int: true, positive: true, max: MAX_PER_CLASS }), 'pass --per-class <n>, a positive integer (the reference uses 50)');
-  const batch = withFix(() => parseNumber(flags.batch ?? '4', '--batch', { int: true, positive: true }), 'pass --batch <n>, a positive integer');
+  const perClass = withFix(
+    () => parseNumber(flags.perClass ?? '', '--per-class', { int: true, positive: true, max: MAX_PER_CLASS }),
+    'pass --per-class <n>, a positive integer (the reference uses 50)',
+  );
+  const batch = withFix(
+    () => parseNumber(flags.batch ?? '4', '--batch', { int: true, positive: true }),
+    'pass --batch <n>, a positive integer',
+  );
   if (!flags.out) throw usageError('no --out folder given', 'pass --out <folder>');
   const out = path.resolve(ctx.cwd, flags.out);
   const npz = flags.npz ? path.resolve(ctx.cwd, flags.npz) : defaultNpzPath(out);
   if (flags.queue) parseQueueUrl(flags.queue);
-  const outageS = withFix(() => parseNumber(flags.queueOutage ?? '60', '--queue-outage', { positive: true }), 'pass --queue-outage <seconds>, a positive number');
-  const waitS = withFix(() => parseNumber(flags.queueWait ?? String(DEFAULT_QUEUE_WAIT_S), '--queue-wait', { positive: true }), 'pass --queue-wait <seconds>, a positive number');
+  const outageS = withFix(
+    () => parseNumber(flags.queueOutage ?? '60', '--queue-outage', { positive: true }),
+    'pass --queue-outage <seconds>, a positive number',
+  );
+  const waitS = withFix(
+    () => parseNumber(flags.queueWait ?? String(DEFAULT_QUEUE_WAIT_S), '--queue-wait', { positive: true }),
+    'pass --queue-wait <seconds>, a positive number',
+  );
   const queueName = parseQueueName(flags.queueName ?? DEFAULT_QUEUE_NAME);
   // Redis before the model: an unreachable queue fails in seconds.
   // ioredis and BullMQ are loaded only here, so the other commands start without them.
@@ -97,12 +127,19 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
   const { model } = sm;
   try {
     const numClasses = model.config.numClasses;
-    const classes = flags.classes?.length ? parseClasses(flags.classes, numClasses, sm.classNames) : Array.from({ length: numClasses }, (_, i) => i);
-    if (new Set(classes).size !== classes.length) throw usageError('--classes names a class twice', 'name each class once');
+    const classes = flags.classes?.length
+      ? parseClasses(flags.classes, numClasses, sm.classNames)
+      : Array.from({ length: numClasses }, (_, i) => i);
+    if (new Set(classes).size !== classes.length)
+      throw usageError('--classes names a class twice', 'name each class once');
     refuseSetThatCannotFit(perClass, classes.length);
     refuseBatchThatCannotFit(model, batch, sm.render.cfg !== 1);
     const imageSize = generateShapeOf(model).imageSize;
-    const set = await SampleSet.open({ out, npz, force: flags.force, perClass, classes, seed: sm.settings.seed.value, imageSize }, sm, VERSION);
+    const set = await SampleSet.open(
+      { out, npz, force: flags.force, perClass, classes, seed: sm.settings.seed.value, imageSize },
+      sm,
+      VERSION,
+    );
     throwIfAborted(ctx.signal);
 
     ctx.interruptNote = `the images finished so far are kept in ${displayPath(out, ctx.cwd)}; run the same command again to finish the set`;
@@ -114,9 +151,24 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
       if (flags.queue && connection) {
         const { coordinate } = await import('../sampling/coordinator.js');
         const { watchRedis } = await import('../sampling/redis.js');
-        const watch = watchRedis(connection, flags.queue, { warn: ctx.warn, giveUpAfterMs: outageS * 1000, whatIsKept: `the images stored so far are kept in ${displayPath(out, ctx.cwd)}` });
+        const watch = watchRedis(connection, flags.queue, {
+          warn: ctx.warn,
+          giveUpAfterMs: outageS * 1000,
+          whatIsKept: `the images stored so far are kept in ${displayPath(out, ctx.cwd)}`,
+        });
         try {
-          queue = await Promise.race([coordinate(ctx, set, { connection, url: flags.queue, name: queueName, batch, progress, imageSize, waitMs: waitS * 1000 }), watch.gaveUp]);
+          queue = await Promise.race([
+            coordinate(ctx, set, {
+              connection,
+              url: flags.queue,
+              name: queueName,
+              batch,
+              progress,
+              imageSize,
+              waitMs: waitS * 1000,
+            }),
+            watch.gaveUp,
+          ]);
         } finally {
           watch.dispose();
         }

@@ -9,7 +9,14 @@ import { addCommonOptions, type Wrap } from './common.js';
 import { addModelOptions, type ModelRunFlags } from './model-run.js';
 import { engineToJSON } from '../engines/activate.js';
 import { openSamplingModel } from '../sampling/model.js';
-import { DEFAULT_QUEUE_NAME, DEFAULT_STALL_MS, parseQueueName, parseQueueUrl, redactUrl, stallMsFrom } from '../sampling/queue.js';
+import {
+  DEFAULT_QUEUE_NAME,
+  DEFAULT_STALL_MS,
+  parseQueueName,
+  parseQueueUrl,
+  redactUrl,
+  stallMsFrom,
+} from '../sampling/queue.js';
 
 export interface WorkerFlags extends ModelRunFlags {
   queue?: string;
@@ -22,11 +29,19 @@ export interface WorkerFlags extends ModelRunFlags {
 }
 
 export function workerCommand(wrap: Wrap): Command {
-  const cmd = new Command('worker').description("render 'nextscale sample --queue' jobs from a BullMQ/Redis queue with this machine's model files");
+  const cmd = new Command('worker').description(
+    "render 'nextscale sample --queue' jobs from a BullMQ/Redis queue with this machine's model files",
+  );
   cmd
-    .requiredOption('--queue <url>', 'the Redis the coordinator uses (redis://[user:password@]host:port, rediss:// for TLS)')
+    .requiredOption(
+      '--queue <url>',
+      'the Redis the coordinator uses (redis://[user:password@]host:port, rediss:// for TLS)',
+    )
     .option('--queue-name <name>', `BullMQ queue name (default ${DEFAULT_QUEUE_NAME})`)
-    .option('--stall-ms <ms>', `lock time of a job; a job whose worker died is retried after it (default NEXTSCALE_STALL_MS, else ${DEFAULT_STALL_MS}); must exceed the longest step of one batch`)
+    .option(
+      '--stall-ms <ms>',
+      `lock time of a job; a job whose worker died is retried after it (default NEXTSCALE_STALL_MS, else ${DEFAULT_STALL_MS}); must exceed the longest step of one batch`,
+    )
     .option('--max-idle <seconds>', 'exit (0) after this long without a job (default: run until interrupted)');
   addModelOptions(cmd);
   cmd
@@ -42,7 +57,8 @@ export async function runWorkerCommand(ctx: Context, flags: WorkerFlags): Promis
   parseQueueUrl(flags.queue);
   const name = parseQueueName(flags.queueName ?? DEFAULT_QUEUE_NAME);
   const stallMs = stallMsFrom(flags.stallMs, ctx.env);
-  const maxIdleMs = flags.maxIdle === undefined ? undefined : parseNumber(flags.maxIdle, '--max-idle', { positive: true }) * 1000;
+  const maxIdleMs =
+    flags.maxIdle === undefined ? undefined : parseNumber(flags.maxIdle, '--max-idle', { positive: true }) * 1000;
   // Redis first: an unreachable queue fails in seconds, before the model is loaded.
   // ioredis and BullMQ are loaded only by the queue commands (the others start without them).
   const { connectRedis, watchRedis } = await import('../sampling/redis.js');
@@ -54,8 +70,18 @@ export async function runWorkerCommand(ctx: Context, flags: WorkerFlags): Promis
     const sm = await openSamplingModel(ctx, flags);
     try {
       const report = await runWorker(ctx, sm, connection, { name, stallMs, maxIdleMs });
-      if (ctx.json) writeJson(ctx.stdout, { command: 'worker', queue: { url: redactUrl(flags.queue), name, stallMs }, engine: engineToJSON(sm.engine), model: sm.files, ...report });
-      else ctx.out(`worker ${report.worker}: ${report.jobs} jobs, ${report.images} images (stopped: ${report.stoppedBecause})`);
+      if (ctx.json)
+        writeJson(ctx.stdout, {
+          command: 'worker',
+          queue: { url: redactUrl(flags.queue), name, stallMs },
+          engine: engineToJSON(sm.engine),
+          model: sm.files,
+          ...report,
+        });
+      else
+        ctx.out(
+          `worker ${report.worker}: ${report.jobs} jobs, ${report.images} images (stopped: ${report.stoppedBecause})`,
+        );
       if (report.stoppedBecause === 'interrupted') throw new AbortedError();
       return 0;
     } finally {

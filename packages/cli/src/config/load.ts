@@ -21,7 +21,8 @@ export interface LoadedConfig {
 export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   const abs = path.resolve(file);
   const name = path.basename(abs);
-  if (!existsSync(abs)) throw configError(`config file ${abs} does not exist`, 'pass an existing file to --config / NEXTSCALE_CONFIG');
+  if (!existsSync(abs))
+    throw configError(`config file ${abs} does not exist`, 'pass an existing file to --config / NEXTSCALE_CONFIG');
   let raw: unknown;
   if (abs.endsWith('.json')) {
     try {
@@ -48,7 +49,10 @@ async function importConfig(abs: string, name: string): Promise<unknown> {
     return mod.default ?? mod;
   } catch (err) {
     if (err instanceof CliError) throw err;
-    throw configError(`${name}: failed to load (${(err as Error).message})`, 'fix the module so that it default-exports the config object');
+    throw configError(
+      `${name}: failed to load (${(err as Error).message})`,
+      'fix the module so that it default-exports the config object',
+    );
   }
 }
 
@@ -59,7 +63,8 @@ async function importConfig(abs: string, name: string): Promise<unknown> {
  */
 async function importTsConfig(abs: string, name: string): Promise<unknown> {
   const features = process.features as { typescript?: string | false };
-  const hasLoader = Boolean(features.typescript) || process.execArgv.some((a) => /tsx|ts-node|--loader|--import/.test(a));
+  const hasLoader =
+    Boolean(features.typescript) || process.execArgv.some((a) => /tsx|ts-node|--loader|--import/.test(a));
   if (hasLoader) return importConfig(abs, name);
   let ts: { transpileModule(src: string, o: object): { outputText: string } } | undefined;
   try {
@@ -78,7 +83,10 @@ async function importTsConfig(abs: string, name: string): Promise<unknown> {
     compilerOptions: { module: 99 /* ESNext */, target: 9 /* ES2022 */ },
     fileName: abs,
   }).outputText;
-  const tmp = path.join(path.dirname(abs), `.${path.basename(abs, path.extname(abs))}.${process.pid}.${Date.now()}.mjs`);
+  const tmp = path.join(
+    path.dirname(abs),
+    `.${path.basename(abs, path.extname(abs))}.${process.pid}.${Date.now()}.mjs`,
+  );
   writeFileSync(tmp, out);
   try {
     return await importConfig(tmp, name);
@@ -95,7 +103,13 @@ async function settled<T>(p: T | Promise<T>, name: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(configError(`${name}: did not finish loading in ${CONFIG_LOAD_TIMEOUT_MS / 1000} s (its top-level code waits on something that never comes)`, 'make the config module export its object without waiting on network, input or timers')),
+      () =>
+        reject(
+          configError(
+            `${name}: did not finish loading in ${CONFIG_LOAD_TIMEOUT_MS / 1000} s (its top-level code waits on something that never comes)`,
+            'make the config module export its object without waiting on network, input or timers',
+          ),
+        ),
       CONFIG_LOAD_TIMEOUT_MS,
     );
   });

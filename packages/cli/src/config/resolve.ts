@@ -90,11 +90,16 @@ const POLICIES: PolicyName[] = ['norm', 'priority', 'explicit'];
 
 export function parsePolicyName(value: string, where: string): PolicyName {
   const v = value.trim().toLowerCase();
-  if (!POLICIES.includes(v as PolicyName)) throw usageError(`${where}: unknown policy '${value}'`, `use one of ${POLICIES.join(', ')}`);
+  if (!POLICIES.includes(v as PolicyName))
+    throw usageError(`${where}: unknown policy '${value}'`, `use one of ${POLICIES.join(', ')}`);
   return v as PolicyName;
 }
 
-export function parseNumber(value: string, where: string, opts: { int?: boolean; min?: number; max?: number; positive?: boolean } = {}): number {
+export function parseNumber(
+  value: string,
+  where: string,
+  opts: { int?: boolean; min?: number; max?: number; positive?: boolean } = {},
+): number {
   const n = Number(value);
   const kind = opts.int ? 'an integer' : 'a number';
   if (value.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n))) {
@@ -217,14 +222,18 @@ export function resolveSettings(
     if (file[key] !== undefined) return { value: file[key], source: 'config' };
     return undefined;
   };
-  const opt = <K extends keyof SettingsLayer>(key: K): Sourced<SettingsLayer[K]> => pick(key) ?? { value: undefined, source: 'default' };
+  const opt = <K extends keyof SettingsLayer>(key: K): Sourced<SettingsLayer[K]> =>
+    pick(key) ?? { value: undefined, source: 'default' };
   const sampling = <K extends SamplingKey>(key: K): Sourced<NonNullable<SettingsLayer[K]>> => {
     const p = pick(key);
     if (p) return p as Sourced<NonNullable<SettingsLayer[K]>>;
     const m = modelDefaults[key];
     if (m instanceof InvalidDefault) {
       const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-      throw weightsError(`the model's metadata sets ${m.found}, which is not ${m.expected}`, `pass ${flag} to override it, or fix the metadata of the VAR file`);
+      throw weightsError(
+        `the model's metadata sets ${m.found}, which is not ${m.expected}`,
+        `pass ${flag} to override it, or fix the metadata of the VAR file`,
+      );
     }
     if (m !== undefined) return { value: m as NonNullable<SettingsLayer[K]>, source: 'model' };
     return { value: SAMPLING_DEFAULTS[key] as NonNullable<SettingsLayer[K]>, source: 'default' };
@@ -279,7 +288,14 @@ export function resolveSettings(
 /** `--print-config`: each value with where it came from. */
 export function formatSettings(s: ResolvedSettings): string {
   const rows: [string, string, string][] = [];
-  const show = (v: unknown) => (v === undefined ? '(unset)' : Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const show = (v: unknown) =>
+    v === undefined
+      ? '(unset)'
+      : Array.isArray(v)
+        ? v.join(',')
+        : typeof v === 'object'
+          ? JSON.stringify(v)
+          : String(v);
   for (const [key, val] of Object.entries(s) as [string, Sourced<unknown> | string | undefined][]) {
     if (key === 'configFile') continue;
     const sv = val as Sourced<unknown>;

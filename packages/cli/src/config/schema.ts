@@ -64,7 +64,9 @@ export type ConfigFile = z.infer<typeof configSchema>;
 /** One line naming the first problem: the key, where it is, and what was expected. */
 export function describeConfigIssue(file: string, error: z.ZodError): string {
   // A misspelt key usually also makes a required-looking value go missing: name the key first.
-  const issues = [...error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  const issues = [...error.issues].sort(
+    (a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'),
+  );
   const issue = issues[0]!;
   const where = issue.path.length ? issue.path.map(String).join('.') : '';
   const at = where ? `at ${where}` : 'at top level';
@@ -73,7 +75,10 @@ export function describeConfigIssue(file: string, error: z.ZodError): string {
     const list = keys.map((k) => `'${k}'`).join(', ');
     return `${file}: unknown key${keys.length > 1 ? 's' : ''} ${list} ${at}`;
   }
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
+  const more =
+    error.issues.length > 1
+      ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})`
+      : '';
   return `${file}: ${where || 'the file'}: ${issue.message}${more}`;
 }
 

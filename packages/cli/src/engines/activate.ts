@@ -23,7 +23,11 @@ export interface ActiveEngine {
 }
 
 /** The engine this command runs on, from the flag / environment / config (see the module comment). */
-export function engineChoice(ctx: Context, layers: Layers, flag: string | undefined): { id?: string; source: ActiveEngine['source'] } {
+export function engineChoice(
+  ctx: Context,
+  layers: Layers,
+  flag: string | undefined,
+): { id?: string; source: ActiveEngine['source'] } {
   if (flag) return { id: flag, source: 'flag' };
   const env = environmentSettings(ctx.env).engine;
   if (env) return { id: env, source: 'env' };
@@ -31,7 +35,12 @@ export function engineChoice(ctx: Context, layers: Layers, flag: string | undefi
   return { source: 'priority' };
 }
 
-export async function activateEngine(ctx: Context, layers: Layers, flag: string | undefined, discovery?: Discovery<'engine'>): Promise<ActiveEngine> {
+export async function activateEngine(
+  ctx: Context,
+  layers: Layers,
+  flag: string | undefined,
+  discovery?: Discovery<'engine'>,
+): Promise<ActiveEngine> {
   const d = discovery ?? (await discover(ctx, layers, 'engine'));
   const choice = engineChoice(ctx, layers, flag);
   const { threads } = environmentSettings(ctx.env);
@@ -43,9 +52,13 @@ export async function activateEngine(ctx: Context, layers: Layers, flag: string 
   });
   setDenseEngine(s.engine);
   for (const k of s.skipped) {
-    ctx.warn(`dense engine ${k.descriptor.id} (${k.descriptor.package}) is installed but cannot run here: ${k.reason}; computing on ${s.engine.id} instead (fix or remove ${k.descriptor.package}, or choose with --engine)`);
+    ctx.warn(
+      `dense engine ${k.descriptor.id} (${k.descriptor.package}) is installed but cannot run here: ${k.reason}; computing on ${s.engine.id} instead (fix or remove ${k.descriptor.package}, or choose with --engine)`,
+    );
   }
-  ctx.log(`dense engine: ${s.engine.id} (${s.engine.name}, ${s.descriptor.package}@${s.descriptor.version}; ${describeSource(choice.source)})`);
+  ctx.log(
+    `dense engine: ${s.engine.id} (${s.engine.name}, ${s.descriptor.package}@${s.descriptor.version}; ${describeSource(choice.source)})`,
+  );
   return {
     id: s.engine.id,
     name: s.engine.name,
@@ -59,7 +72,12 @@ export async function activateEngine(ctx: Context, layers: Layers, flag: string 
 }
 
 export function describeSource(source: ActiveEngine['source']): string {
-  return { flag: '--engine', env: 'NEXTSCALE_ENGINE', config: 'config "engine"', priority: 'highest priority available' }[source];
+  return {
+    flag: '--engine',
+    env: 'NEXTSCALE_ENGINE',
+    config: 'config "engine"',
+    priority: 'highest priority available',
+  }[source];
 }
 
 /** The engine for --json output (without the live object). */

@@ -15,10 +15,12 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** The IHDR of a PNG, or why the bytes are not one ("not a PNG", "truncated"). */
 export function pngHeader(bytes: Uint8Array): PngHeader | string {
-  if (bytes.length < 8 || !PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return bytes.length === 0 ? 'empty' : 'not a PNG';
+  if (bytes.length < 8 || !PNG_SIGNATURE.every((b, i) => bytes[i] === b))
+    return bytes.length === 0 ? 'empty' : 'not a PNG';
   if (bytes.length < 33) return 'truncated (it ends inside its header)';
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (v.getUint32(8) !== 13 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return 'not a PNG (no IHDR header)';
+  if (v.getUint32(8) !== 13 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR')
+    return 'not a PNG (no IHDR header)';
   const h = { width: v.getUint32(16), height: v.getUint32(20), bitDepth: bytes[24]!, colorType: bytes[25]! };
   if (!h.width || !h.height) return 'a PNG with no pixels';
   return h;

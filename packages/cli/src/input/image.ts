@@ -86,17 +86,29 @@ export async function readImageFile(file: string, what: string): Promise<SourceI
     if (code === 'ENOENT') throw usageError(`${what} ${file} does not exist`, 'check the path');
     if (err instanceof NotReadableError) {
       if (err.what === 'a folder') throw usageError(`${what} ${file} is a folder`, 'pass a PNG or JPEG file');
-      throw inputDataError(`${what} ${file} is ${err.what}${err.tooLarge ? '' : ', not a picture file'}`, 'pass a PNG or JPEG file');
+      throw inputDataError(
+        `${what} ${file} is ${err.what}${err.tooLarge ? '' : ', not a picture file'}`,
+        'pass a PNG or JPEG file',
+      );
     }
-    throw inputDataError(`cannot read ${what} ${file} (${(err as Error).message})`, 'check the file and its permissions');
+    throw inputDataError(
+      `cannot read ${what} ${file} (${(err as Error).message})`,
+      'check the file and its permissions',
+    );
   }
   if (bytes.length === 0) throw inputDataError(`${what} ${file} is empty`, 'pass a PNG or JPEG file');
   const format = sniffFormat(bytes);
-  if (!format) throw inputDataError(`${what} ${file} is not a PNG or JPEG file${looksLike(bytes)}`, 'convert it to PNG or JPEG');
+  if (!format)
+    throw inputDataError(`${what} ${file} is not a PNG or JPEG file${looksLike(bytes)}`, 'convert it to PNG or JPEG');
   // The size from the header, before anything decodes: a decompression bomb stops here.
   const header = format === 'png' ? pngHeader(bytes) : jpegSize(bytes);
-  if (typeof header === 'string') throw inputDataError(`${what} ${file} is ${header === 'not a PNG' ? 'not a readable PNG' : `not a complete PNG (${header})`}`, 'pass an intact PNG or JPEG file (re-save it)');
-  if (header && header.width * header.height > MAX_INPUT_PIXELS) throw tooManyPixels(what, file, header.width, header.height);
+  if (typeof header === 'string')
+    throw inputDataError(
+      `${what} ${file} is ${header === 'not a PNG' ? 'not a readable PNG' : `not a complete PNG (${header})`}`,
+      'pass an intact PNG or JPEG file (re-save it)',
+    );
+  if (header && header.width * header.height > MAX_INPUT_PIXELS)
+    throw tooManyPixels(what, file, header.width, header.height);
   let width: number | undefined;
   let height: number | undefined;
   try {
@@ -105,9 +117,13 @@ export async function readImageFile(file: string, what: string): Promise<SourceI
     width = turned ? m.height : m.width;
     height = turned ? m.width : m.height;
   } catch (err) {
-    throw inputDataError(`${what} ${file} is not a readable ${format.toUpperCase()} (${oneLine(err)})`, 'pass an intact PNG or JPEG file (re-save it)');
+    throw inputDataError(
+      `${what} ${file} is not a readable ${format.toUpperCase()} (${oneLine(err)})`,
+      'pass an intact PNG or JPEG file (re-save it)',
+    );
   }
-  if (!width || !height) throw inputDataError(`${what} ${file} has no pixels`, 'pass a PNG or JPEG file with an image in it');
+  if (!width || !height)
+    throw inputDataError(`${what} ${file} has no pixels`, 'pass a PNG or JPEG file with an image in it');
   if (width * height > MAX_INPUT_PIXELS) throw tooManyPixels(what, file, width, height);
   const img: SourceImage = { file, format, width, height, bytes };
   await decode(img, what, (s) => s); // a truncated file fails here, before any model is loaded
@@ -116,7 +132,10 @@ export async function readImageFile(file: string, what: string): Promise<SourceI
 
 function tooManyPixels(what: string, file: string, width: number, height: number): CliError {
   const mp = (n: number) => `${(n / 1e6).toFixed(1)} megapixels`;
-  return inputDataError(`${what} ${file} is ${width}×${height} (${mp(width * height)}), more than the ${mp(MAX_INPUT_PIXELS)} a picture may have here`, 'shrink it first (the model works at 256×256 at most)');
+  return inputDataError(
+    `${what} ${file} is ${width}×${height} (${mp(width * height)}), more than the ${mp(MAX_INPUT_PIXELS)} a picture may have here`,
+    'shrink it first (the model works at 256×256 at most)',
+  );
 }
 
 /** Fully decoded pixels, 8-bit, `channels` per pixel; truncated or corrupt data is an error here. */
@@ -128,7 +147,10 @@ async function decode(img: SourceImage, what: string, pipeline: (s: Sharp) => Sh
       .toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height, channels: info.channels };
   } catch (err) {
-    throw inputDataError(`${what} ${img.file} cannot be decoded: it is truncated or corrupt (${oneLine(err)})`, 'pass an intact PNG or JPEG file (re-save it)');
+    throw inputDataError(
+      `${what} ${img.file} cannot be decoded: it is truncated or corrupt (${oneLine(err)})`,
+      'pass an intact PNG or JPEG file (re-save it)',
+    );
   }
 }
 
@@ -158,7 +180,10 @@ export async function toModelImage(img: SourceImage, side: number, what = '--ima
     return p.removeAlpha();
   });
   if (px.width !== side || px.height !== side || px.channels !== 3) {
-    throw new CliError('E_INTERNAL', `decoded ${img.file} to ${px.width}×${px.height}×${px.channels}, expected ${side}×${side}×3`);
+    throw new CliError(
+      'E_INTERNAL',
+      `decoded ${img.file} to ${px.width}×${px.height}×${px.channels}, expected ${side}×${side}×3`,
+    );
   }
   const plane = side * side;
   const data = new Float32Array(3 * plane);
@@ -167,7 +192,9 @@ export async function toModelImage(img: SourceImage, side: number, what = '--ima
     cropped ? `centre-cropped to ${crop.side}×${crop.side}` : '',
     resized ? `resized to ${side}×${side} (${RESIZE_FILTER})` : '',
   ].filter(Boolean);
-  const note = steps.length ? `${img.file} is ${img.width}×${img.height}; ${steps.join(' and ')} for this model` : undefined;
+  const note = steps.length
+    ? `${img.file} is ${img.width}×${img.height}; ${steps.join(' and ')} for this model`
+    : undefined;
   return { tensor: new Tensor([1, 3, side, side], data), crop, resized, note };
 }
 
@@ -179,7 +206,10 @@ const GREY_TOLERANCE = 24;
  * grey in between. A mask of the input's own size is cropped as the input is; otherwise it must be
  * square. Colour and transparency are errors (a mask is black and white).
  */
-export async function maskToKeep(mask: SourceImage, image: { width: number; height: number; file: string }): Promise<Tensor> {
+export async function maskToKeep(
+  mask: SourceImage,
+  image: { width: number; height: number; file: string },
+): Promise<Tensor> {
   const sameSize = mask.width === image.width && mask.height === image.height;
   if (!sameSize && mask.width !== mask.height) {
     throw inputDataError(
@@ -190,7 +220,9 @@ export async function maskToKeep(mask: SourceImage, image: { width: number; heig
   const crop = sameSize ? centreCrop(mask.width, mask.height) : { left: 0, top: 0, side: mask.width };
   const px = await decode(mask, '--mask', (s) => {
     const p = s.ensureAlpha();
-    return crop.side !== mask.width || crop.side !== mask.height ? p.extract({ left: crop.left, top: crop.top, width: crop.side, height: crop.side }) : p;
+    return crop.side !== mask.width || crop.side !== mask.height
+      ? p.extract({ left: crop.left, top: crop.top, width: crop.side, height: crop.side })
+      : p;
   });
   const n = px.width * px.height;
   const keep = new Float32Array(n);
@@ -198,10 +230,16 @@ export async function maskToKeep(mask: SourceImage, image: { width: number; heig
     const [r, g, b, a] = [px.data[i * 4]!, px.data[i * 4 + 1]!, px.data[i * 4 + 2]!, px.data[i * 4 + 3]!];
     const at = () => `at x=${(i % px.width) + crop.left}, y=${Math.floor(i / px.width) + crop.top}`;
     if (a !== 255) {
-      throw inputDataError(`--mask ${mask.file} has transparent pixels (alpha ${a} ${at()})`, 'save the mask opaque: black = keep, white = regenerate');
+      throw inputDataError(
+        `--mask ${mask.file} has transparent pixels (alpha ${a} ${at()})`,
+        'save the mask opaque: black = keep, white = regenerate',
+      );
     }
     if (Math.max(r, g, b) - Math.min(r, g, b) > GREY_TOLERANCE) {
-      throw inputDataError(`--mask ${mask.file} has coloured pixels (rgb(${r}, ${g}, ${b}) ${at()})`, 'draw the mask in black (keep) and white (regenerate) only');
+      throw inputDataError(
+        `--mask ${mask.file} has coloured pixels (rgb(${r}, ${g}, ${b}) ${at()})`,
+        'draw the mask in black (keep) and white (regenerate) only',
+      );
     }
     keep[i] = 1 - (r + g + b) / (3 * 255);
   }

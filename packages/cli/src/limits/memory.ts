@@ -121,20 +121,40 @@ export interface Fit {
   reason?: string;
 }
 
-export function checkFits(m: GenerateShape, r: GenerateRequest, inUse = process.memoryUsage().rss, budget = memoryBudget()): Fit {
+export function checkFits(
+  m: GenerateShape,
+  r: GenerateRequest,
+  inUse = process.memoryUsage().rss,
+  budget = memoryBudget(),
+): Fit {
   const estimate = estimateGenerateMemory(m, r);
   const available = Math.max(0, 0.9 * budget - inUse);
   if (estimate.largestBuffer > MAX_BUFFER_BYTES) {
-    return { ok: false, estimate, available, reason: `one of its buffers would need ${formatGB(estimate.largestBuffer)}, over Node's ${formatGB(MAX_BUFFER_BYTES)} limit for a single buffer` };
+    return {
+      ok: false,
+      estimate,
+      available,
+      reason: `one of its buffers would need ${formatGB(estimate.largestBuffer)}, over Node's ${formatGB(MAX_BUFFER_BYTES)} limit for a single buffer`,
+    };
   }
   if (estimate.bytes > available) {
-    return { ok: false, estimate, available, reason: `it needs about ${formatGB(estimate.bytes)} of memory, and this machine has ${formatGB(available)} to spare (${formatGB(budget)} in all)` };
+    return {
+      ok: false,
+      estimate,
+      available,
+      reason: `it needs about ${formatGB(estimate.bytes)} of memory, and this machine has ${formatGB(available)} to spare (${formatGB(budget)} in all)`,
+    };
   }
   return { ok: true, estimate, available };
 }
 
 /** The most images (at this zoom) that fit, by bisection on the estimate. */
-export function maxImagesThatFit(m: GenerateShape, r: Omit<GenerateRequest, 'images'>, inUse?: number, budget?: number): number {
+export function maxImagesThatFit(
+  m: GenerateShape,
+  r: Omit<GenerateRequest, 'images'>,
+  inUse?: number,
+  budget?: number,
+): number {
   let lo = 0;
   let hi = 1;
   while (hi < 2 ** 40 && checkFits(m, { ...r, images: hi }, inUse, budget).ok) hi *= 2;

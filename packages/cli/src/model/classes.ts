@@ -8,17 +8,25 @@ function validList(numClasses: number | undefined, names: string[] | undefined):
     const shown = names.slice(0, 20).map((n, i) => `${i} ${n}`);
     return `valid classes: ${shown.join(', ')}${names.length > 20 ? `, … (${names.length} in all)` : ''}`;
   }
-  return numClasses ? `valid classes are the numbers 0..${numClasses - 1} (this model ships no class names)` : 'pass class numbers';
+  return numClasses
+    ? `valid classes are the numbers 0..${numClasses - 1} (this model ships no class names)`
+    : 'pass class numbers';
 }
 
 /** Resolves each `--class` value (repeatable, comma lists allowed) to a class index. */
 export function parseClasses(values: string[], numClasses: number | undefined, names: string[] | undefined): number[] {
-  const tokens = values.flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
+  const tokens = values
+    .flatMap((v) => v.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
   return tokens.map((t) => {
     if (/^\d+$/.test(t)) {
       const n = Number(t);
       if (numClasses !== undefined && n >= numClasses) {
-        throw usageError(`class ${n} is out of range for this model (${numClasses} classes)`, validList(numClasses, names));
+        throw usageError(
+          `class ${n} is out of range for this model (${numClasses} classes)`,
+          validList(numClasses, names),
+        );
       }
       return n;
     }

@@ -51,7 +51,13 @@ function parseJson(s: string): unknown {
 }
 
 function numberList(v: unknown): number[] | undefined {
-  if (typeof v === 'string') v = parseJson(v) ?? v.split(/[,\s]+/).filter(Boolean).map(Number);
+  if (typeof v === 'string')
+    v =
+      parseJson(v) ??
+      v
+        .split(/[,\s]+/)
+        .filter(Boolean)
+        .map(Number);
   if (!Array.isArray(v) || !v.length) return undefined;
   const nums = v.map(Number);
   return nums.every((n) => Number.isInteger(n) && n > 0) ? nums : undefined;
@@ -62,7 +68,9 @@ function stringList(v: unknown): string[] | undefined {
   if (Array.isArray(v)) return v.length && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
   if (v && typeof v === 'object') {
     // {"0": "T-shirt/top", "1": ...}
-    const entries = Object.entries(v as Record<string, unknown>).filter(([k, x]) => /^\d+$/.test(k) && typeof x === 'string');
+    const entries = Object.entries(v as Record<string, unknown>).filter(
+      ([k, x]) => /^\d+$/.test(k) && typeof x === 'string',
+    );
     if (!entries.length) return undefined;
     const out: string[] = [];
     for (const [k, x] of entries) out[Number(k)] = x as string;
@@ -107,7 +115,11 @@ export function parseModelMetadata(meta: Record<string, string> | undefined): Mo
   if (Number.isInteger(heads) && heads > 0) out.numHeads = heads;
   for (const key of Object.keys(SAMPLING_ALIASES) as SamplingKey[]) {
     // "cfg", "default_cfg", "defaultCfg"
-    const aliases = SAMPLING_ALIASES[key].flatMap((a) => [a, `default_${a}`, `default${a[0]!.toUpperCase()}${a.slice(1)}`]);
+    const aliases = SAMPLING_ALIASES[key].flatMap((a) => [
+      a,
+      `default_${a}`,
+      `default${a[0]!.toUpperCase()}${a.slice(1)}`,
+    ]);
     const where = [m, ...nested].find((o) => pickName(o, aliases) !== undefined);
     if (where) out.sampling[key] = scalar(pick(where, aliases), key, pickName(where, aliases)!);
   }

@@ -115,7 +115,12 @@ export async function openModel(
 ): Promise<OpenedModel | undefined> {
   const fromModel = (o.samplingDefaults ?? 'model') === 'model';
   const layers = await readLayers(ctx, flags.config);
-  const layerSet = { flags: flagLayer(flags, ctx.cwd), env: layers.env, file: layers.file, configFile: layers.loaded?.path };
+  const layerSet = {
+    flags: flagLayer(flags, ctx.cwd),
+    env: layers.env,
+    file: layers.file,
+    configFile: layers.loaded?.path,
+  };
   let settings: ResolvedSettings = resolveSettings(layerSet, {}, 'norm');
   /** The settings again with the model's metadata, keeping the files chosen. */
   const withMetadata = (meta: ModelMetadata) => {
@@ -138,7 +143,9 @@ export async function openModel(
   throwIfAborted(ctx.signal);
 
   const tFetch = performance.now();
-  const files = await withDownloadProgress(ctx, (onEvent) => fetchModel(choice, settings, { env: ctx.env, signal: ctx.signal, onEvent }));
+  const files = await withDownloadProgress(ctx, (onEvent) =>
+    fetchModel(choice, settings, { env: ctx.env, signal: ctx.signal, onEvent }),
+  );
   const fetchMs = choice.kind === 'named' ? performance.now() - tFetch : 0;
   throwIfAborted(ctx.signal);
 
@@ -170,14 +177,23 @@ export async function openModel(
   }
   const loadMs = performance.now() - tLoad;
   const config = model.config;
-  if (settings.patchNums.source !== 'flag' && settings.patchNums.source !== 'env' && settings.patchNums.source !== 'config') {
+  if (
+    settings.patchNums.source !== 'flag' &&
+    settings.patchNums.source !== 'env' &&
+    settings.patchNums.source !== 'config'
+  ) {
     settings.patchNums = { value: config.patchNums, source: 'model', from: config.patchNumsSource };
   }
   return { model, settings, meta, policy, available, engine, files, loadMs, fetchMs };
 }
 
 /** --print-config: the settings with where each came from, and the cached model's metadata if it is there (nothing is downloaded). */
-async function printConfig(ctx: Context, command: string, settings: ResolvedSettings, withMetadata: (meta: ModelMetadata) => ResolvedSettings): Promise<void> {
+async function printConfig(
+  ctx: Context,
+  command: string,
+  settings: ResolvedSettings,
+  withMetadata: (meta: ModelMetadata) => ResolvedSettings,
+): Promise<void> {
   let choice: ModelChoice | undefined;
   try {
     choice = chooseModel(settings, ctx.env);
@@ -188,13 +204,16 @@ async function printConfig(ctx: Context, command: string, settings: ResolvedSett
   let meta: ModelMetadata = { sampling: {} };
   const file = choice && cachedVarFile(choice, ctx.env);
   if (choice && file) {
-    if (choice.kind === 'named') settings.var = { value: file, source: choice.source, from: `model ${choice.entry.name} (cached)` };
+    if (choice.kind === 'named')
+      settings.var = { value: file, source: choice.source, from: `model ${choice.entry.name} (cached)` };
     meta = await readMetadata(file).catch((err: unknown) => {
       ctx.warn((err as Error).message);
       return meta;
     });
   } else if (choice?.kind === 'named') {
-    ctx.warn(`${choice.entry.name} is not downloaded yet, so its metadata is not shown ('nextscale models pull ${choice.entry.name}')`);
+    ctx.warn(
+      `${choice.entry.name} is not downloaded yet, so its metadata is not shown ('nextscale models pull ${choice.entry.name}')`,
+    );
   }
   const shown = withMetadata(meta);
   if (ctx.json) writeJson(ctx.stdout, { command, config: settingsToJSON(shown) });
@@ -207,9 +226,24 @@ export function filesToJSON(files: ModelPaths): Record<string, unknown> {
   const { entry } = files.named;
   const one = (role: 'var' | 'vae') => {
     const d = files.named![role];
-    return { file: entry.files[role], path: d.path, bytes: d.bytes, transferred: d.transferred, resumedFrom: d.resumedFrom, cached: d.cached, commit: d.commit };
+    return {
+      file: entry.files[role],
+      path: d.path,
+      bytes: d.bytes,
+      transferred: d.transferred,
+      resumedFrom: d.resumedFrom,
+      cached: d.cached,
+      commit: d.commit,
+    };
   };
-  return { name: entry.name, repo: entry.repo, revision: entry.revision, catalogue: entry.source, var: one('var'), vae: one('vae') };
+  return {
+    name: entry.name,
+    repo: entry.repo,
+    revision: entry.revision,
+    catalogue: entry.source,
+    var: one('var'),
+    vae: one('vae'),
+  };
 }
 
 /** Core speaks of options (patchNums, numHeads); the user of these commands passes flags. */

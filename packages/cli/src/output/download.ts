@@ -12,7 +12,8 @@ export interface DownloadReporter {
   stop(): void;
 }
 
-const seconds = (s: number) => (s < 90 ? `${Math.max(0, Math.round(s))} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+const seconds = (s: number) =>
+  s < 90 ? `${Math.max(0, Math.round(s))} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 
 export function downloadReporter(ctx: Context): DownloadReporter {
   const bar = ctx.interactive && !ctx.verbose;
@@ -50,11 +51,19 @@ export function downloadReporter(ctx: Context): DownloadReporter {
         case 'initiate':
           return;
         case 'download': {
-          const f = { start: performance.now(), from: e.resumeFrom, lastTenth: -1, bar: multi?.create(Math.max(1, e.total), e.resumeFrom, { stage: e.file, detail: '' }) };
+          const f = {
+            start: performance.now(),
+            from: e.resumeFrom,
+            lastTenth: -1,
+            bar: multi?.create(Math.max(1, e.total), e.resumeFrom, { stage: e.file, detail: '' }),
+          };
           files.set(e.file, f);
           pending.add(e.file);
           ctx.interruptNote = `the partial download of ${e.file} is kept in the cache; run the same command again to resume it`;
-          if (!bar) ctx.log(`downloading ${e.repo}/${e.file} (${formatBytes(e.total)})${e.resumeFrom ? `, resuming at ${formatBytes(e.resumeFrom)}` : ''}`);
+          if (!bar)
+            ctx.log(
+              `downloading ${e.repo}/${e.file} (${formatBytes(e.total)})${e.resumeFrom ? `, resuming at ${formatBytes(e.resumeFrom)}` : ''}`,
+            );
           return;
         }
         case 'progress': {
@@ -63,13 +72,16 @@ export function downloadReporter(ctx: Context): DownloadReporter {
           if (f.bar) f.bar.update(e.loaded, { stage: e.file, detail: detail(f, e.loaded, e.total) });
           else {
             const tenth = Math.floor(e.progress / 10);
-            if (tenth > f.lastTenth && e.loaded < e.total) ctx.log(`${e.file} ${Math.floor(e.progress)}% (${detail(f, e.loaded, e.total)})`);
+            if (tenth > f.lastTenth && e.loaded < e.total)
+              ctx.log(`${e.file} ${Math.floor(e.progress)}% (${detail(f, e.loaded, e.total)})`);
             f.lastTenth = tenth;
           }
           return;
         }
         case 'retry':
-          ctx.warn(`${e.repo}/${e.file}: ${e.reason}; trying again in ${seconds(e.delayMs / 1000)} (try ${e.attempt} of ${e.of})`);
+          ctx.warn(
+            `${e.repo}/${e.file}: ${e.reason}; trying again in ${seconds(e.delayMs / 1000)} (try ${e.attempt} of ${e.of})`,
+          );
           return;
         case 'done': {
           pending.delete(e.file);
@@ -78,7 +90,9 @@ export function downloadReporter(ctx: Context): DownloadReporter {
           f?.bar?.update(e.bytes, { stage: e.file, detail: `${formatBytes(e.bytes)}, verified` });
           if (!e.cached && !bar) {
             const took = f ? (performance.now() - f.start) / 1000 : 0;
-            ctx.log(`${e.file}: ${formatBytes(e.transferred)} downloaded in ${took.toFixed(1)} s${e.resumedFrom ? ` (resumed at ${formatBytes(e.resumedFrom)})` : ''}, SHA-256 verified`);
+            ctx.log(
+              `${e.file}: ${formatBytes(e.transferred)} downloaded in ${took.toFixed(1)} s${e.resumedFrom ? ` (resumed at ${formatBytes(e.resumedFrom)})` : ''}, SHA-256 verified`,
+            );
           }
           return;
         }
@@ -95,7 +109,10 @@ export function downloadReporter(ctx: Context): DownloadReporter {
 }
 
 /** Runs `fetch` with its download events drawn on stderr, and the drawing stopped however it ends. */
-export async function withDownloadProgress<T>(ctx: Context, fetch: (onEvent: (e: HubEvent) => void) => Promise<T>): Promise<T> {
+export async function withDownloadProgress<T>(
+  ctx: Context,
+  fetch: (onEvent: (e: HubEvent) => void) => Promise<T>,
+): Promise<T> {
   const progress = downloadReporter(ctx);
   try {
     return await fetch(progress.onEvent);

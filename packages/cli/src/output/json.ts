@@ -5,7 +5,8 @@ export function writeJson(stdout: NodeJS.WritableStream, doc: unknown): void {
 
 function replacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
-  if (value instanceof Int32Array || value instanceof Float32Array || value instanceof Uint8Array) return Array.from(value);
+  if (value instanceof Int32Array || value instanceof Float32Array || value instanceof Uint8Array)
+    return Array.from(value);
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   return value;
 }

@@ -12,12 +12,20 @@ export function encodePng(img: RgbImage): Buffer {
   return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
 }
 
-export async function writePng(target: string, img: RgbImage, signal?: AbortSignal): Promise<{ path: string; bytes: number }> {
+export async function writePng(
+  target: string,
+  img: RgbImage,
+  signal?: AbortSignal,
+): Promise<{ path: string; bytes: number }> {
   const dir = path.dirname(target);
   try {
     await fsp.mkdir(dir, { recursive: true });
   } catch (err) {
-    throw new CliError('E_USAGE', `cannot create the output folder ${dir} (${(err as Error).message})`, 'pass another --out path');
+    throw new CliError(
+      'E_USAGE',
+      `cannot create the output folder ${dir} (${(err as Error).message})`,
+      'pass another --out path',
+    );
   }
   const bytes = encodePng(img);
   try {

@@ -31,7 +31,11 @@ export const PLUG_KINDS = {
     known: [
       { id: 'cpu', package: '@nextscale/backend-cpu', what: 'exact attention on the CPU' },
       { id: 'gpu', package: '@nextscale/backend-gpu', what: 'exact attention through gpu.js' },
-      { id: 'lowrank', package: '@nextscale/backend-lowrank', what: 'polynomial-method low-rank attention with a certified error' },
+      {
+        id: 'lowrank',
+        package: '@nextscale/backend-lowrank',
+        what: 'polynomial-method low-rank attention with a certified error',
+      },
     ],
   },
   engine: {
@@ -41,7 +45,11 @@ export const PLUG_KINDS = {
     what: 'a dense engine',
     bundled: '@nextscale/engine-wasm',
     known: [
-      { id: 'wasm', package: '@nextscale/engine-wasm', what: 'WebAssembly SIMD GEMM on a worker pool (installed with the CLI)' },
+      {
+        id: 'wasm',
+        package: '@nextscale/engine-wasm',
+        what: 'WebAssembly SIMD GEMM on a worker pool (installed with the CLI)',
+      },
       { id: 'onnx', package: '@nextscale/engine-onnx', what: 'ONNX Runtime (onnxruntime-node, CPU)' },
     ],
   },
@@ -142,7 +150,11 @@ function resolveWorkspacePackageDir(name: string, cliDir: string, projectDir: st
 }
 
 /** Where a package named in the config file is: from the config's folder, the project, the CLI's install, the clone. */
-function resolveConfiguredPackageDir(name: string, o: { cwd: string; configDir?: string }, cliDir: string): string | undefined {
+function resolveConfiguredPackageDir(
+  name: string,
+  o: { cwd: string; configDir?: string },
+  cliDir: string,
+): string | undefined {
   return (
     (o.configDir && resolvePackageDir(name, o.configDir)) ||
     resolvePackageDir(name, o.cwd) ||
@@ -189,7 +201,8 @@ function safeRealpath(p: string): string {
 function packageEntry(dir: string): string {
   const pj = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
   let target: unknown = pj.exports;
-  if (target && typeof target === 'object' && !Array.isArray(target) && '.' in (target as object)) target = (target as Record<string, unknown>)['.'];
+  if (target && typeof target === 'object' && !Array.isArray(target) && '.' in (target as object))
+    target = (target as Record<string, unknown>)['.'];
   for (let i = 0; i < 4 && target && typeof target === 'object'; i++) {
     const t = target as Record<string, unknown>;
     target = t['import'] ?? t['node'] ?? t['default'];
@@ -205,18 +218,24 @@ function isPlugDescriptor(x: unknown): x is { id: string; probe: unknown; create
 }
 
 /** Imports one package and returns the descriptor it exports as `exportName`, or why it cannot be used. */
-async function importDescriptor(pkg: FoundPackage, exportName: string, what: string): Promise<{ descriptor?: unknown; error?: string }> {
+async function importDescriptor(
+  pkg: FoundPackage,
+  exportName: string,
+  what: string,
+): Promise<{ descriptor?: unknown; error?: string }> {
   let entry: string;
   try {
     entry = packageEntry(pkg.dir);
   } catch (err) {
     return { error: `unreadable package.json: ${(err as Error).message}` };
   }
-  if (!existsSync(entry)) return { error: `its entry ${path.relative(pkg.dir, entry)} is missing (is the package built?)` };
+  if (!existsSync(entry))
+    return { error: `its entry ${path.relative(pkg.dir, entry)} is missing (is the package built?)` };
   try {
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
     const descriptor = mod[exportName] ?? (mod['default'] as Record<string, unknown> | undefined)?.[exportName];
-    if (!isPlugDescriptor(descriptor)) return { error: `it does not export ${what} descriptor named \`${exportName}\`` };
+    if (!isPlugDescriptor(descriptor))
+      return { error: `it does not export ${what} descriptor named \`${exportName}\`` };
     return { descriptor };
   } catch (err) {
     return { error: `import failed: ${(err as Error).message.split('\n')[0]}` };

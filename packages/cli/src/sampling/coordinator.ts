@@ -21,7 +21,20 @@ import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { chunk, type PlannedImage } from './plan.js';
 import type { SetProgress } from './progress.js';
-import { jobDataOf, jobIdOf, parseJobData, parseQueueName, planDigest, redactUrl, refusalsKey, REFUSED, setIdOf, MAX_JOB_DATA, type SampleJobData, type SampleJobResult } from './queue.js';
+import {
+  jobDataOf,
+  jobIdOf,
+  parseJobData,
+  parseQueueName,
+  planDigest,
+  redactUrl,
+  refusalsKey,
+  REFUSED,
+  setIdOf,
+  MAX_JOB_DATA,
+  type SampleJobData,
+  type SampleJobResult,
+} from './queue.js';
 import { checkResult, resultCap } from './results.js';
 import type { SampleSet } from './set.js';
 
@@ -64,7 +77,12 @@ export interface CoordinatorReport {
   overheadMsPerImage: number | null;
 }
 
-const JOB_OPTS = { attempts: 3, backoff: { type: 'fixed' as const, delay: 1000 }, removeOnComplete: false, removeOnFail: false };
+const JOB_OPTS = {
+  attempts: 3,
+  backoff: { type: 'fixed' as const, delay: 1000 },
+  removeOnComplete: false,
+  removeOnFail: false,
+};
 
 export async function coordinate(ctx: Context, set: SampleSet, o: CoordinatorOptions): Promise<CoordinatorReport> {
   const name = parseQueueName(o.name);
@@ -73,11 +91,28 @@ export async function coordinate(ctx: Context, set: SampleSet, o: CoordinatorOpt
   const queue = new Queue<SampleJobData, SampleJobResult>(name, { connection });
   queue.on('error', () => undefined);
   const setId = setIdOf(set.identity);
-  const report: CoordinatorReport = { url, name, setId, jobsEnqueued: 0, jobsCollected: 0, stored: 0, duplicates: 0, byWorker: {}, retried: [], refusals: [], requeued: [], overheadMsPerImage: null };
+  const report: CoordinatorReport = {
+    url,
+    name,
+    setId,
+    jobsEnqueued: 0,
+    jobsCollected: 0,
+    stored: 0,
+    duplicates: 0,
+    byWorker: {},
+    retried: [],
+    refusals: [],
+    requeued: [],
+    overheadMsPerImage: null,
+  };
   const dupAtStart = set.folder.duplicates;
   const missingOf = (c: readonly PlannedImage[]) => c.filter((p) => !set.folder.done.has(p.file));
   // The chunks this run must see done, by job id (the plan, not Redis, says what they hold).
-  const chunks = new Map(chunk(set.plan, o.batch).filter((c) => missingOf(c).length).map((c) => [jobIdOf(setId, c), c] as const));
+  const chunks = new Map(
+    chunk(set.plan, o.batch)
+      .filter((c) => missingOf(c).length)
+      .map((c) => [jobIdOf(setId, c), c] as const),
+  );
   const requeues = new Map<string, number>();
   const removedHere = new Set<string>();
   let refusalsSeen = await connection.llen(refusalsKey(name));
@@ -128,7 +163,11 @@ export async function coordinate(ctx: Context, set: SampleSet, o: CoordinatorOpt
             if (chunks.has(id)) requeue(id, oneLine(reason));
             continue;
           }
-          throw new CliError('E_INTERNAL', `job ${id} failed ${made ?? '?'} times on the workers: ${oneLine(reason ?? undefined)}`, 'fix the cause on the workers and run the same command again (it retries the failed jobs)');
+          throw new CliError(
+            'E_INTERNAL',
+            `job ${id} failed ${made ?? '?'} times on the workers: ${oneLine(reason ?? undefined)}`,
+            'fix the cause on the workers and run the same command again (it retries the failed jobs)',
+          );
         }
         await take(id, key, data);
       }
@@ -142,14 +181,24 @@ export async function coordinate(ctx: Context, set: SampleSet, o: CoordinatorOpt
     const offPlan = claimed.find((p) => JSON.stringify(set.plan[p.position]) !== JSON.stringify(p));
     let problems: string[];
     let worker = '?';
-    if (offPlan) problems = [`its plan was edited (${JSON.stringify(offPlan.file).slice(0, 40)} at position ${offPlan.position} is not this set's)`];
+    if (offPlan)
+      problems = [
+        `its plan was edited (${JSON.stringify(offPlan.file).slice(0, 40)} at position ${offPlan.position} is not this set's)`,
+      ];
     else {
       const digest = planDigest(set.identity.model, set.identity.settings, claimed);
       const cap = resultCap(claimed.length, o.imageSize);
       const size = await connection.hstrlen(key, 'returnvalue');
-      if (size > cap) problems = [`its result is ${(size / 2 ** 20).toFixed(1)} MiB, more than ${claimed.length} PNGs of ${o.imageSize}×${o.imageSize} can be`];
+      if (size > cap)
+        problems = [
+          `its result is ${(size / 2 ** 20).toFixed(1)} MiB, more than ${claimed.length} PNGs of ${o.imageSize}×${o.imageSize} can be`,
+        ];
       else {
-        const check = checkResult((await connection.hget(key, 'returnvalue')) ?? '', { digest, files: claimed.map((p) => p.file) }, o.imageSize);
+        const check = checkResult(
+          (await connection.hget(key, 'returnvalue')) ?? '',
+          { digest, files: claimed.map((p) => p.file) },
+          o.imageSize,
+        );
         problems = check.problems;
         worker = check.worker;
         const added = await set.store(check.good, ctx.signal);
@@ -158,11 +207,13 @@ export async function coordinate(ctx: Context, set: SampleSet, o: CoordinatorOpt
       }
     }
     const [ats, stc] = await connection.hmget(key, 'ats', 'stc');
-    if (Number(ats) > 1 || Number(stc) > 0) report.retried.push({ id, worker, attemptsStarted: Number(ats) || 0, stalled: Number(stc) || 0 });
+    if (Number(ats) > 1 || Number(stc) > 0)
+      report.retried.push({ id, worker, attemptsStarted: Number(ats) || 0, stalled: Number(stc) || 0 });
     report.jobsCollected++;
     // Only after the images are on disk: a coordinator killed before this collects the job again.
     await remove(id);
-    if (problems.length && chunks.has(id) && missingOf(chunks.get(id)!).length) requeue(id, problems.slice(0, 3).join('; '));
+    if (problems.length && chunks.has(id) && missingOf(chunks.get(id)!).length)
+      requeue(id, problems.slice(0, 3).join('; '));
   };
 
   /** Makes the queue hold every chunk with missing images as this process would enqueue it. */
@@ -184,7 +235,10 @@ export async function coordinate(ctx: Context, set: SampleSet, o: CoordinatorOpt
           add.push({ name: 'sample', data: honest, opts: { ...JOB_OPTS, jobId: id } });
         } else if (!isHonest(raw)) {
           const data = parseJobData(raw);
-          requeue(id, `its data was changed in Redis (${typeof data === 'string' ? data : 'another plan'}); restored it`);
+          requeue(
+            id,
+            `its data was changed in Redis (${typeof data === 'string' ? data : 'another plan'}); restored it`,
+          );
           await connection.hset(queue.toKey(id), 'data', JSON.stringify(honest));
         }
       }
@@ -197,7 +251,10 @@ export async function coordinate(ctx: Context, set: SampleSet, o: CoordinatorOpt
     const d = parseJobData(raw);
     if (typeof d === 'string' || d.setId !== setId) return false;
     const planned = d.images.map((p) => set.plan[p.position]);
-    return planned.every((p) => p !== undefined) && JSON.stringify(jobDataOf(set.identity, planned as PlannedImage[])) === raw;
+    return (
+      planned.every((p) => p !== undefined) &&
+      JSON.stringify(jobDataOf(set.identity, planned as PlannedImage[])) === raw
+    );
   };
 
   try {

@@ -9,7 +9,14 @@ import { renderImages, type RenderSettings } from './model.js';
 import type { SetProgress } from './progress.js';
 import type { SampleSet } from './set.js';
 
-export async function sampleLocally(set: SampleSet, model: VARModel, render: RenderSettings, batch: number, progress: SetProgress, signal: AbortSignal): Promise<number> {
+export async function sampleLocally(
+  set: SampleSet,
+  model: VARModel,
+  render: RenderSettings,
+  batch: number,
+  progress: SetProgress,
+  signal: AbortSignal,
+): Promise<number> {
   let made = 0;
   for (const images of chunk(set.missing(), batch)) {
     throwIfAborted(signal);

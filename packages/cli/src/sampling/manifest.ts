@@ -57,7 +57,12 @@ export interface Manifest extends SetIdentity {
   npz: { path: string; bytes: number } | null;
 }
 
-export function buildManifest(identity: SetIdentity, plan: readonly PlannedImage[], done: ReadonlySet<string>, run: Manifest['run']): Manifest {
+export function buildManifest(
+  identity: SetIdentity,
+  plan: readonly PlannedImage[],
+  done: ReadonlySet<string>,
+  run: Manifest['run'],
+): Manifest {
   const now = new Date().toISOString();
   return {
     format: MANIFEST_FORMAT,
@@ -112,7 +117,11 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
     throw new CliError('E_USAGE', `${file} is not valid JSON`, 'remove the folder or pass another --out folder');
   }
   if (m?.format !== MANIFEST_FORMAT || m.version !== MANIFEST_VERSION || !m.settings || !m.model) {
-    throw new CliError('E_USAGE', `${file} is not a nextscale sample manifest (format ${MANIFEST_VERSION})`, 'pass another --out folder');
+    throw new CliError(
+      'E_USAGE',
+      `${file} is not a nextscale sample manifest (format ${MANIFEST_VERSION})`,
+      'pass another --out folder',
+    );
   }
   return m;
 }
@@ -122,16 +131,20 @@ export function identityDifferences(have: SetIdentity, want: SetIdentity): strin
   const out: string[] = [];
   for (const k of ['var', 'vae'] as const) {
     if (have.model[k]?.sha256 !== want.model[k].sha256) {
-      out.push(`${k === 'var' ? 'VAR' : 'VQ-VAE'} file (sha256 ${short(have.model[k]?.sha256)} → ${short(want.model[k].sha256)}, ${path.basename(want.model[k].path)})`);
+      out.push(
+        `${k === 'var' ? 'VAR' : 'VQ-VAE'} file (sha256 ${short(have.model[k]?.sha256)} → ${short(want.model[k].sha256)}, ${path.basename(want.model[k].path)})`,
+      );
     }
   }
   const a = have.settings as unknown as Record<string, unknown>;
   const b = want.settings as unknown as Record<string, unknown>;
   for (const key of Object.keys(b)) {
-    if (JSON.stringify(a[key] ?? null) !== JSON.stringify(b[key] ?? null)) out.push(`${key} ${fmt(a[key])} → ${fmt(b[key])}`);
+    if (JSON.stringify(a[key] ?? null) !== JSON.stringify(b[key] ?? null))
+      out.push(`${key} ${fmt(a[key])} → ${fmt(b[key])}`);
   }
   return out;
 }
 
 const short = (h?: string) => (h ? h.slice(0, 12) : 'none');
-const fmt = (v: unknown) => (Array.isArray(v) ? (v.length > 8 ? `[${v.slice(0, 8).join(',')},…]` : `[${v.join(',')}]`) : String(v ?? 'unset'));
+const fmt = (v: unknown) =>
+  Array.isArray(v) ? (v.length > 8 ? `[${v.slice(0, 8).join(',')},…]` : `[${v.join(',')}]`) : String(v ?? 'unset');

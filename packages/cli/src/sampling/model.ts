@@ -41,7 +41,9 @@ export interface SamplingModel {
 
 export async function openSamplingModel(ctx: Context, flags: ModelRunFlags): Promise<SamplingModel> {
   // No model defaults: the reference's FID settings are the built-in defaults of resolveSettings.
-  const opened = (await openModel(ctx, { ...flags, printConfig: false }, 'sample', undefined, { samplingDefaults: 'reference' }))!;
+  const opened = (await openModel(ctx, { ...flags, printConfig: false }, 'sample', undefined, {
+    samplingDefaults: 'reference',
+  }))!;
   const { model, settings, files } = opened;
   const t0 = performance.now();
   const [varFile, vaeFile] = await Promise.all([sha256File(files.var), sha256File(files.vae)]);
@@ -66,7 +68,12 @@ export async function openSamplingModel(ctx: Context, flags: ModelRunFlags): Pro
 }
 
 /** One batch of planned images (any classes), each from its own seed, as PNG bytes in the given order. */
-export async function renderImages(model: VARModel, s: RenderSettings, images: readonly PlannedImage[], signal?: AbortSignal): Promise<{ file: string; png: Uint8Array }[]> {
+export async function renderImages(
+  model: VARModel,
+  s: RenderSettings,
+  images: readonly PlannedImage[],
+  signal?: AbortSignal,
+): Promise<{ file: string; png: Uint8Array }[]> {
   const result = await model.generate({
     labels: images.map((i) => i.cls),
     seeds: images.map((i) => i.seed),

@@ -48,7 +48,10 @@ export function createSetProgress(ctx: Context, total: number, doneAtStart: numb
   }
   if (ctx.verbose) {
     return {
-      update: (done, note) => ctx.stderr.write(`  ${done}/${total} images, ${rate(done).toFixed(2)} img/s, ETA ${eta(done)}${note ? ` ${note}` : ''}\n`),
+      update: (done, note) =>
+        ctx.stderr.write(
+          `  ${done}/${total} images, ${rate(done).toFixed(2)} img/s, ETA ${eta(done)}${note ? ` ${note}` : ''}\n`,
+        ),
       stop: () => undefined,
     };
   }

@@ -50,7 +50,11 @@ export interface SampleJobResult {
 }
 
 export function setIdOf(identity: SetIdentity): string {
-  const key = JSON.stringify({ var: identity.model.var.sha256, vae: identity.model.vae.sha256, settings: identity.settings });
+  const key = JSON.stringify({
+    var: identity.model.var.sha256,
+    vae: identity.model.vae.sha256,
+    settings: identity.settings,
+  });
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
@@ -76,7 +80,13 @@ export function jobDataOf(identity: SetIdentity, images: readonly PlannedImage[]
   const pick = (f: ModelFile) => ({ sha256: f.sha256, bytes: f.bytes });
   const model = { var: pick(identity.model.var), vae: pick(identity.model.vae) };
   const plain = images.map((p) => ({ position: p.position, cls: p.cls, index: p.index, seed: p.seed, file: p.file }));
-  return { setId: setIdOf(identity), digest: planDigest(model, identity.settings, plain), model, settings: identity.settings, images: plain };
+  return {
+    setId: setIdOf(identity),
+    digest: planDigest(model, identity.settings, plain),
+    model,
+    settings: identity.settings,
+    images: plain,
+  };
 }
 
 /** Job data longer than this is not a sample job (a job of 10,000 images is about 1 MB). */
@@ -96,12 +106,27 @@ export function parseJobData(raw: unknown): SampleJobData | string {
   if (typeof d !== 'object' || d === null) return 'its data is not an object';
   if (typeof d.setId !== 'string' || typeof d.digest !== 'string') return 'its data has no set id or digest';
   const s = d.settings as Partial<SetSettings> | undefined;
-  if (typeof s !== 'object' || s === null || !Array.isArray(s.classes) || !Array.isArray(s.patchNums) || typeof s.seed !== 'number' || typeof s.perClass !== 'number') return 'its settings are malformed';
-  if (typeof d.model?.var?.sha256 !== 'string' || typeof d.model?.vae?.sha256 !== 'string') return 'its model hashes are malformed';
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    !Array.isArray(s.classes) ||
+    !Array.isArray(s.patchNums) ||
+    typeof s.seed !== 'number' ||
+    typeof s.perClass !== 'number'
+  )
+    return 'its settings are malformed';
+  if (typeof d.model?.var?.sha256 !== 'string' || typeof d.model?.vae?.sha256 !== 'string')
+    return 'its model hashes are malformed';
   if (!Array.isArray(d.images) || d.images.length === 0) return 'it lists no images';
   for (const p of d.images as unknown[]) {
     const q = p as Partial<PlannedImage> | null;
-    if (typeof q !== 'object' || q === null || ![q.position, q.cls, q.index, q.seed].every((n) => Number.isSafeInteger(n)) || typeof q.file !== 'string') return 'its image list is malformed';
+    if (
+      typeof q !== 'object' ||
+      q === null ||
+      ![q.position, q.cls, q.index, q.seed].every((n) => Number.isSafeInteger(n)) ||
+      typeof q.file !== 'string'
+    )
+      return 'its image list is malformed';
   }
   return d as SampleJobData;
 }
@@ -109,12 +134,20 @@ export function parseJobData(raw: unknown): SampleJobData | string {
 /** Why a job's plan is not what its digest and its own settings say (edited in Redis), or undefined. */
 export function jobPlanProblem(d: SampleJobData): string | undefined {
   if (planDigest(d.model, d.settings, d.images) !== d.digest) return 'its plan does not match its digest';
-  if (setIdOf({ model: d.model as SetIdentity['model'], settings: d.settings }) !== d.setId) return 'its settings do not match its set id';
+  if (setIdOf({ model: d.model as SetIdentity['model'], settings: d.settings }) !== d.setId)
+    return 'its settings do not match its set id';
   const { classes, perClass, seed } = d.settings;
   for (const p of d.images) {
     const c = classes.indexOf(p.cls);
-    const honest = c >= 0 && p.index >= 0 && p.index < perClass && p.position === c * perClass + p.index && p.seed === imageSeed(seed, p.cls, p.index) && p.file === imageFile(p.cls, p.index);
-    if (!honest) return `its image ${JSON.stringify(p.file).slice(0, 40)} is not the one its set plans at position ${p.position}`;
+    const honest =
+      c >= 0 &&
+      p.index >= 0 &&
+      p.index < perClass &&
+      p.position === c * perClass + p.index &&
+      p.seed === imageSeed(seed, p.cls, p.index) &&
+      p.file === imageFile(p.cls, p.index);
+    if (!honest)
+      return `its image ${JSON.stringify(p.file).slice(0, 40)} is not the one its set plans at position ${p.position}`;
   }
   return undefined;
 }
@@ -143,12 +176,14 @@ export function parseQueueUrl(url: string): string {
   } catch {
     throw usageError(`--queue ${redactUrl(url)} is not a URL`, 'pass --queue redis://host:port');
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw usageError(`--queue ${redactUrl(url)} is not a redis:// URL`, 'pass --queue redis://host:port');
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw usageError(`--queue ${redactUrl(url)} is not a redis:// URL`, 'pass --queue redis://host:port');
   return url;
 }
 
 export function parseQueueName(name: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) throw usageError(`--queue-name ${name} is not a valid queue name`, 'use letters, digits, _ . - (no colons)');
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name))
+    throw usageError(`--queue-name ${name} is not a valid queue name`, 'use letters, digits, _ . - (no colons)');
   return name;
 }
 
@@ -168,6 +203,10 @@ export function stallMsFrom(flag: string | undefined, env: NodeJS.ProcessEnv): n
   if (v === undefined || v === '') return DEFAULT_STALL_MS;
   const n = Number(v);
   const where = flag !== undefined ? '--stall-ms' : 'NEXTSCALE_STALL_MS';
-  if (!Number.isInteger(n) || n < 500) throw usageError(`${where} expects an integer of at least 500 (milliseconds), got '${v}'`, `pass e.g. ${where === '--stall-ms' ? '--stall-ms 30000' : 'NEXTSCALE_STALL_MS=30000'}`);
+  if (!Number.isInteger(n) || n < 500)
+    throw usageError(
+      `${where} expects an integer of at least 500 (milliseconds), got '${v}'`,
+      `pass e.g. ${where === '--stall-ms' ? '--stall-ms 30000' : 'NEXTSCALE_STALL_MS=30000'}`,
+    );
   return n;
 }

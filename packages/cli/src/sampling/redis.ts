@@ -12,7 +12,13 @@ export const CONNECT_TIMEOUT_MS = 3_000;
  */
 export async function connectRedis(url: string): Promise<Redis> {
   parseQueueUrl(url);
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   let lastError: Error | undefined;
   probe.on('error', (e: Error) => (lastError = e));
   try {
@@ -25,7 +31,11 @@ export async function connectRedis(url: string): Promise<Redis> {
     );
   } catch (err) {
     const why = lastError?.message || (err as Error).message || 'no answer';
-    throw new CliError('E_BACKEND_UNAVAILABLE', `cannot reach Redis at ${redactUrl(url)} (${why})`, 'start redis-server there or pass the right --queue redis://host:port');
+    throw new CliError(
+      'E_BACKEND_UNAVAILABLE',
+      `cannot reach Redis at ${redactUrl(url)} (${why})`,
+      'start redis-server there or pass the right --queue redis://host:port',
+    );
   } finally {
     probe.disconnect();
   }
@@ -46,7 +56,11 @@ export interface RedisWatch {
  * `giveUpAfterMs`, an outage that long rejects `gaveUp` (race the work against it: commands queued
  * while offline would wait forever) and disconnects. Workers wait out outages; the coordinator gives up.
  */
-export function watchRedis(conn: Redis, rawUrl: string, o: { warn(message: string): void; giveUpAfterMs?: number; whatIsKept?: string }): RedisWatch {
+export function watchRedis(
+  conn: Redis,
+  rawUrl: string,
+  o: { warn(message: string): void; giveUpAfterMs?: number; whatIsKept?: string },
+): RedisWatch {
   const url = redactUrl(rawUrl);
   let down = false;
   let disposed = false;
@@ -57,16 +71,20 @@ export function watchRedis(conn: Redis, rawUrl: string, o: { warn(message: strin
   const onClose = () => {
     if (disposed || down) return;
     down = true;
-    o.warn(`lost the connection to Redis at ${url}; reconnecting${o.giveUpAfterMs ? ` (giving up after ${o.giveUpAfterMs / 1000} s)` : ''}`);
+    o.warn(
+      `lost the connection to Redis at ${url}; reconnecting${o.giveUpAfterMs ? ` (giving up after ${o.giveUpAfterMs / 1000} s)` : ''}`,
+    );
     if (o.giveUpAfterMs === undefined) return;
     timer = setTimeout(() => {
       disposed = true;
       conn.disconnect();
-      giveUp(new CliError(
-        'E_BACKEND_UNAVAILABLE',
-        `Redis at ${url} has not answered for ${o.giveUpAfterMs! / 1000} s`,
-        `${o.whatIsKept ? `${o.whatIsKept}; ` : ''}start Redis again and run the same command to carry on`,
-      ));
+      giveUp(
+        new CliError(
+          'E_BACKEND_UNAVAILABLE',
+          `Redis at ${url} has not answered for ${o.giveUpAfterMs! / 1000} s`,
+          `${o.whatIsKept ? `${o.whatIsKept}; ` : ''}start Redis again and run the same command to carry on`,
+        ),
+      );
     }, o.giveUpAfterMs);
   };
   const onReady = () => {
@@ -90,8 +108,8 @@ export function watchRedis(conn: Redis, rawUrl: string, o: { warn(message: strin
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms / 1000} s`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms / 1000} s`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
-

@@ -25,7 +25,11 @@ export interface ResultCheck {
 }
 
 /** Checks a result (its raw JSON) against the job's plan: its digest and file names, and the model's image side. */
-export function checkResult(raw: string, expected: { digest: string; files: readonly string[] }, side: number): ResultCheck {
+export function checkResult(
+  raw: string,
+  expected: { digest: string; files: readonly string[] },
+  side: number,
+): ResultCheck {
   const problems: string[] = [];
   const good: ResultCheck['good'] = [];
   let r: { digest?: unknown; images?: unknown; worker?: unknown };
@@ -35,7 +39,12 @@ export function checkResult(raw: string, expected: { digest: string; files: read
     return { worker: '?', good, problems: ['its result is not JSON'] };
   }
   const worker = typeof r?.worker === 'string' ? r.worker.slice(0, 200) : '?';
-  if (r?.digest !== expected.digest) return { worker, good, problems: ['its result was rendered from another plan than the one enqueued (the digest differs)'] };
+  if (r?.digest !== expected.digest)
+    return {
+      worker,
+      good,
+      problems: ['its result was rendered from another plan than the one enqueued (the digest differs)'],
+    };
   if (!Array.isArray(r.images)) return { worker, good, problems: ['its result holds no list of images'] };
   const wanted = new Set(expected.files);
   for (const im of r.images as unknown[]) {
@@ -49,13 +58,17 @@ export function checkResult(raw: string, expected: { digest: string; files: read
     if (typeof why === 'string') problems.push(`${file}: ${why}`);
     else good.push({ file, png: why });
   }
-  if (wanted.size) problems.push(`${[...wanted].slice(0, 3).join(', ')}${wanted.size > 3 ? ` and ${wanted.size - 3} more` : ''} missing`);
+  if (wanted.size)
+    problems.push(
+      `${[...wanted].slice(0, 3).join(', ')}${wanted.size > 3 ? ` and ${wanted.size - 3} more` : ''} missing`,
+    );
   return { worker, good, problems };
 }
 
 /** The PNG bytes when `base64` is an 8-bit RGB side × side PNG that decodes, else why not. */
 function pngProblem(base64: string, side: number): Uint8Array | string {
-  if (base64.length > Math.ceil((pngCap(side) * 4) / 3)) return `${Math.round((base64.length * 3) / 4 / 1024)} KiB, more than a ${side}×${side} PNG can be`;
+  if (base64.length > Math.ceil((pngCap(side) * 4) / 3))
+    return `${Math.round((base64.length * 3) / 4 / 1024)} KiB, more than a ${side}×${side} PNG can be`;
   const bytes = new Uint8Array(Buffer.from(base64, 'base64'));
   const h = pngHeader(bytes);
   if (typeof h === 'string') return h;

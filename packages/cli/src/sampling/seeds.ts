@@ -9,7 +9,8 @@
  * two indices share a seed. The formula is part of the manifest format: changing it changes every set.
  */
 
-export const SEED_DERIVATION = 'h=fmix32(seed^0x9E3779B9); h=fmix32(h^class); seed_i=fmix32(h^index) (MurmurHash3 fmix32)';
+export const SEED_DERIVATION =
+  'h=fmix32(seed^0x9E3779B9); h=fmix32(h^class); seed_i=fmix32(h^index) (MurmurHash3 fmix32)';
 
 /** MurmurHash3's 32-bit finaliser, a bijection on 0..2³²−1. */
 export function fmix32(x: number): number {

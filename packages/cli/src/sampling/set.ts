@@ -9,7 +9,17 @@ import path from 'node:path';
 import { usageError } from '../errors.js';
 import { checkFits, generateShapeOf, maxImagesThatFit, memoryBudget } from '../limits/memory.js';
 import type { VARModel } from '../core-api.js';
-import { buildManifest, identityDifferences, markDone, readManifest, writeManifest, MANIFEST_FILE, type Manifest, type SetIdentity, type SetSettings } from './manifest.js';
+import {
+  buildManifest,
+  identityDifferences,
+  markDone,
+  readManifest,
+  writeManifest,
+  MANIFEST_FILE,
+  type Manifest,
+  type SetIdentity,
+  type SetSettings,
+} from './manifest.js';
 import { planSet, type PlannedImage } from './plan.js';
 import { SampleFolder } from './store.js';
 import type { SamplingModel } from './model.js';
@@ -51,8 +61,17 @@ export class SampleSet {
    * Opens (or starts) the set in `request.out`: a manifest there must describe the same set, a folder
    * without one must hold no PNG files. Removes temporary files a killed run left.
    */
-  static async open(request: SetRequest, sm: Pick<SamplingModel, 'files' | 'render' | 'engine'>, version: string): Promise<SampleSet> {
-    const settings: SetSettings = { perClass: request.perClass, classes: request.classes, seed: request.seed, ...sm.render };
+  static async open(
+    request: SetRequest,
+    sm: Pick<SamplingModel, 'files' | 'render' | 'engine'>,
+    version: string,
+  ): Promise<SampleSet> {
+    const settings: SetSettings = {
+      perClass: request.perClass,
+      classes: request.classes,
+      seed: request.seed,
+      ...sm.render,
+    };
     const identity: SetIdentity = { model: sm.files, settings };
     const plan = planSet(request.classes, request.perClass, request.seed);
     const existing = await readManifest(request.out);
@@ -76,9 +95,14 @@ export class SampleSet {
         );
       }
     }
-    const recorded = new Map((existing?.images ?? []).filter((i) => typeof i?.sha256 === 'string').map((i) => [i.file, i.sha256!] as const));
+    const recorded = new Map(
+      (existing?.images ?? []).filter((i) => typeof i?.sha256 === 'string').map((i) => [i.file, i.sha256!] as const),
+    );
     await folder.open(plan, recorded);
-    const manifest = buildManifest(identity, plan, folder.done, { engine: `${sm.engine.id} (${sm.engine.name})`, nextscale: version });
+    const manifest = buildManifest(identity, plan, folder.done, {
+      engine: `${sm.engine.id} (${sm.engine.name})`,
+      nextscale: version,
+    });
     if (existing) manifest.createdAt = existing.createdAt;
     const set = new SampleSet(request, identity, plan, folder, manifest, folder.done.size);
     await set.saveManifest(true);
@@ -142,7 +166,10 @@ async function refuseForeignNpz(request: SetRequest, existing: Manifest | undefi
   if (st.isDirectory()) throw usageError(`--npz ${request.npz} is a folder`, 'pass --npz <file>');
   if (request.force) return;
   if (existing?.npz?.path === request.npz && existing.npz.bytes === st.size) return;
-  throw usageError(`${request.npz} already exists and is not this sample set's .npz`, 'pass --force to overwrite it, or --npz <another file>');
+  throw usageError(
+    `${request.npz} already exists and is not this sample set's .npz`,
+    'pass --force to overwrite it, or --npz <another file>',
+  );
 }
 
 /** The largest set one manifest holds: its JSON stays well under V8's longest string (~512 MiB). */
@@ -156,7 +183,10 @@ export function refuseSetThatCannotFit(perClass: number, classes: number, budget
   const byMemory = Math.floor((0.25 * budget) / BYTES_PER_PLANNED_IMAGE);
   const most = Math.min(MAX_SET_IMAGES, byMemory);
   if (total <= most) return;
-  const why = most === MAX_SET_IMAGES ? `more than one manifest holds (${MAX_SET_IMAGES.toLocaleString('en-US')} images)` : `more than this machine's memory can track (about ${most.toLocaleString('en-US')} images)`;
+  const why =
+    most === MAX_SET_IMAGES
+      ? `more than one manifest holds (${MAX_SET_IMAGES.toLocaleString('en-US')} images)`
+      : `more than this machine's memory can track (about ${most.toLocaleString('en-US')} images)`;
   throw usageError(
     `a set of ${total.toLocaleString('en-US')} images (${classes} class${classes === 1 ? '' : 'es'} × --per-class ${perClass}) is ${why}`,
     `lower --per-class to at most ${Math.max(1, Math.floor(most / classes))} or pass fewer --classes (and make several sets)`,
@@ -169,5 +199,8 @@ export function refuseBatchThatCannotFit(model: VARModel, batch: number, cfg: bo
   const fit = checkFits(shape, { images: batch, zoom: 1, cfg });
   if (fit.ok) return;
   const most = maxImagesThatFit(shape, { zoom: 1, cfg });
-  throw usageError(`--batch ${batch} cannot be sampled here: ${fit.reason}`, most >= 1 ? `lower --batch to at most ${most}` : 'this model does not fit in memory here');
+  throw usageError(
+    `--batch ${batch} cannot be sampled here: ${fit.reason}`,
+    most >= 1 ? `lower --batch to at most ${most}` : 'this model does not fit in memory here',
+  );
 }

@@ -61,7 +61,8 @@ export class SampleFolder {
       }
       if (!parseImageFile(name) || !wanted.has(name)) continue;
       const st = await fsp.lstat(file);
-      if (!st.isFile()) throw new CliError('E_DATA', `${file} is ${kindOf(st)}, not an image this command stored`, REMAKE);
+      if (!st.isFile())
+        throw new CliError('E_DATA', `${file} is ${kindOf(st)}, not an image this command stored`, REMAKE);
       this.done.add(name);
       this.hashes.set(name, recorded.get(name) ?? sha256(await this.readImage(name)));
     }
@@ -98,7 +99,11 @@ export class SampleFolder {
    * `create_npz_from_sample_folder` stacks them: uint8 (N, H, W, 3). Each image is checked first
    * against what was stored (its SHA-256) and the model's size; an error names that image.
    */
-  async writeNpz(target: string, plan: readonly PlannedImage[], signal?: AbortSignal): Promise<{ path: string; bytes: number; shape: number[] }> {
+  async writeNpz(
+    target: string,
+    plan: readonly PlannedImage[],
+    signal?: AbortSignal,
+  ): Promise<{ path: string; bytes: number; shape: number[] }> {
     const side = this.side;
     const shape = [plan.length, side, side, 3];
     const self = this;
@@ -128,10 +133,13 @@ export class SampleFolder {
       return await readRegularFile(file, { maxBytes: pngCap(this.side), refuseLinks: true });
     } catch (err) {
       if (err instanceof NotReadableError) {
-        const what = err.tooLarge ? `${err.what}, more than a ${this.side}×${this.side} PNG can be` : `${err.what}, not an image this command stored`;
+        const what = err.tooLarge
+          ? `${err.what}, more than a ${this.side}×${this.side} PNG can be`
+          : `${err.what}, not an image this command stored`;
         throw new CliError('E_DATA', `${file} is ${what}`, REMAKE);
       }
-      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new CliError('E_DATA', `${file} is a symbolic link, not an image this command stored`, REMAKE);
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP')
+        throw new CliError('E_DATA', `${file} is a symbolic link, not an image this command stored`, REMAKE);
       throw new CliError('E_DATA', `cannot read ${file} (${(err as Error).message})`, REMAKE);
     }
   }
@@ -141,11 +149,25 @@ export class SampleFolder {
     const file = path.join(this.dir, p.file);
     const bytes = await this.readImage(p.file);
     if (sha256(bytes) !== this.hashes.get(p.file)) {
-      throw new CliError('E_DATA', `${file} is not the image this set stored there (its SHA-256 differs from the one in ${MANIFEST_FILE})`, REMAKE);
+      throw new CliError(
+        'E_DATA',
+        `${file} is not the image this set stored there (its SHA-256 differs from the one in ${MANIFEST_FILE})`,
+        REMAKE,
+      );
     }
     const h = pngHeader(bytes);
-    if (typeof h === 'string') throw new CliError('E_DATA', `${file} is ${h === 'not a PNG' ? 'not a PNG' : `not a complete PNG (${h})`}`, REMAKE);
-    if (h.width !== this.side || h.height !== this.side) throw new CliError('E_DATA', `${file} is ${h.width}×${h.height}, the set's images are ${this.side}×${this.side}`, REMAKE);
+    if (typeof h === 'string')
+      throw new CliError(
+        'E_DATA',
+        `${file} is ${h === 'not a PNG' ? 'not a PNG' : `not a complete PNG (${h})`}`,
+        REMAKE,
+      );
+    if (h.width !== this.side || h.height !== this.side)
+      throw new CliError(
+        'E_DATA',
+        `${file} is ${h.width}×${h.height}, the set's images are ${this.side}×${this.side}`,
+        REMAKE,
+      );
     let png: PNG;
     try {
       png = PNG.sync.read(bytes);

@@ -10,7 +10,15 @@ import { CliError } from '../errors.js';
 import type { Context } from '../context.js';
 import { checkFits, generateShapeOf } from '../limits/memory.js';
 import { renderImages, type SamplingModel } from './model.js';
-import { jobPlanProblem, parseJobData, refusalsKey, REFUSED, workerId, type SampleJobData, type SampleJobResult } from './queue.js';
+import {
+  jobPlanProblem,
+  parseJobData,
+  refusalsKey,
+  REFUSED,
+  workerId,
+  type SampleJobData,
+  type SampleJobResult,
+} from './queue.js';
 
 /**
  * BullMQ's worker parses job data itself and, when it is not JSON, throws outside any job: the job
@@ -49,17 +57,27 @@ export function refusalReasons(sm: Pick<SamplingModel, 'files' | 'render'>, data
   for (const k of ['var', 'vae'] as const) {
     const mine = sm.files[k].sha256;
     const theirs = data.model?.[k]?.sha256;
-    if (mine !== theirs) out.push(`${k === 'var' ? 'VAR' : 'VQ-VAE'} file ${sm.files[k].path} has sha256 ${mine.slice(0, 12)}…, the set's has ${String(theirs).slice(0, 12)}…`);
+    if (mine !== theirs)
+      out.push(
+        `${k === 'var' ? 'VAR' : 'VQ-VAE'} file ${sm.files[k].path} has sha256 ${mine.slice(0, 12)}…, the set's has ${String(theirs).slice(0, 12)}…`,
+      );
   }
   const s = data.settings;
-  if (JSON.stringify(s.patchNums) !== JSON.stringify(sm.render.patchNums)) out.push(`patch sizes [${sm.render.patchNums.join(',')}] here, [${s.patchNums.join(',')}] in the set`);
+  if (JSON.stringify(s.patchNums) !== JSON.stringify(sm.render.patchNums))
+    out.push(`patch sizes [${sm.render.patchNums.join(',')}] here, [${s.patchNums.join(',')}] in the set`);
   for (const k of ['policy', 'backend', 'epsilon'] as const) {
-    if ((s[k] ?? null) !== (sm.render[k] ?? null)) out.push(`${k} ${String(sm.render[k])} here, ${String(s[k])} in the set`);
+    if ((s[k] ?? null) !== (sm.render[k] ?? null))
+      out.push(`${k} ${String(sm.render[k])} here, ${String(s[k])} in the set`);
   }
   return out;
 }
 
-export async function runWorker(ctx: Context, sm: SamplingModel, connection: Redis, o: WorkerRunOptions): Promise<WorkerReport> {
+export async function runWorker(
+  ctx: Context,
+  sm: SamplingModel,
+  connection: Redis,
+  o: WorkerRunOptions,
+): Promise<WorkerReport> {
   const id = workerId();
   const report: WorkerReport = { worker: id, jobs: 0, images: 0, busyMs: 0, stoppedBecause: 'interrupted' };
   let refused: string | undefined;
@@ -92,7 +110,10 @@ export async function runWorker(ctx: Context, sm: SamplingModel, connection: Red
           refused = reasons.join('; ');
           // Back to the queue for a worker with the right files, without spending one of its attempts.
           await job.moveToDelayed(Date.now() + 1000, token);
-          await connection.rpush(refusalsKey(o.name), `worker ${id} refused job ${job.id} of set ${job.data.setId}: ${refused}`);
+          await connection.rpush(
+            refusalsKey(o.name),
+            `worker ${id} refused job ${job.id} of set ${job.data.setId}: ${refused}`,
+          );
           stop('refused');
           throw new DelayedError();
         }
@@ -100,7 +121,9 @@ export async function runWorker(ctx: Context, sm: SamplingModel, connection: Red
         const fit = checkFits(shape, { images: job.data.images.length, zoom: 1, cfg: job.data.settings.cfg !== 1 });
         if (!fit.ok) {
           ctx.warn(`refused job ${job.id}: its ${job.data.images.length} images do not fit here (${fit.reason})`);
-          throw new UnrecoverableError(`job of ${job.data.images.length} images does not fit in worker ${id}'s memory: ${fit.reason}; lower the coordinator's --batch`);
+          throw new UnrecoverableError(
+            `job of ${job.data.images.length} images does not fit in worker ${id}'s memory: ${fit.reason}; lower the coordinator's --batch`,
+          );
         }
         ctx.log(`job ${job.id} started: ${job.data.images.length} images (attempt ${job.attemptsStarted})`);
         const t0 = performance.now();
@@ -125,7 +148,14 @@ export async function runWorker(ctx: Context, sm: SamplingModel, connection: Red
     },
     // The lock is renewed every stallMs/2 while a job runs; a worker killed mid-job stops renewing it, and
     // once it expires a live worker's stalled check (every stallMs) puts the job back in the queue.
-    { connection, concurrency: 1, lockDuration: o.stallMs, stalledInterval: o.stallMs, maxStalledCount: 10, autorun: true },
+    {
+      connection,
+      concurrency: 1,
+      lockDuration: o.stallMs,
+      stalledInterval: o.stallMs,
+      maxStalledCount: 10,
+      autorun: true,
+    },
   );
   worker.on('error', () => undefined); // connection hiccups: ioredis reconnects
   ctx.log(`worker ${id} on queue ${o.name} (stall interval ${o.stallMs} ms; engine ${sm.engine.id})`);
@@ -147,7 +177,11 @@ export async function runWorker(ctx: Context, sm: SamplingModel, connection: Red
     await worker.close().catch(() => undefined);
   }
   if (report.stoppedBecause === 'refused') {
-    throw new CliError('E_USAGE', `this worker cannot take the queue's sample set: ${refused}`, "run the worker with the coordinator's model files and settings (see the set's manifest.json)");
+    throw new CliError(
+      'E_USAGE',
+      `this worker cannot take the queue's sample set: ${refused}`,
+      "run the worker with the coordinator's model files and settings (see the set's manifest.json)",
+    );
   }
   return report;
 }

@@ -40,9 +40,23 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array, signal?
  * A failed write as one usage line (full disk, permissions, read-only file system) naming the path and,
  * unless the disk is full, `fix` (what to pass instead); an abort stays an abort.
  */
-export function writeError(target: string, err: unknown, fix = 'pass another --out folder', onFull = 'free some space and run the same command again (it resumes)'): unknown {
+export function writeError(
+  target: string,
+  err: unknown,
+  fix = 'pass another --out folder',
+  onFull = 'free some space and run the same command again (it resumes)',
+): unknown {
   if ((err as { code?: string }).code === 'E_ABORTED') return err;
   const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a path in it is a file, not a folder' : (err as Error).message;
+  const why =
+    code === 'ENOSPC'
+      ? 'the disk is full'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'read-only file system'
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? 'a path in it is a file, not a folder'
+            : (err as Error).message;
   return new CliError('E_USAGE', `cannot write ${target} (${why})`, code === 'ENOSPC' ? onFull : fix);
 }

@@ -32,8 +32,12 @@ export function kindOf(st: Stats): string {
 export async function readRegularFile(file: string, o: { maxBytes: number; refuseLinks?: boolean }): Promise<Buffer> {
   const before = o.refuseLinks ? await fsp.lstat(file) : await fsp.stat(file);
   if (!before.isFile()) throw new NotReadableError(file, kindOf(before));
-  if (before.size > o.maxBytes) throw new NotReadableError(file, `larger than ${o.maxBytes} bytes (${before.size})`, true);
-  const handle = await fsp.open(file, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0) | (o.refuseLinks ? (fsc.O_NOFOLLOW ?? 0) : 0));
+  if (before.size > o.maxBytes)
+    throw new NotReadableError(file, `larger than ${o.maxBytes} bytes (${before.size})`, true);
+  const handle = await fsp.open(
+    file,
+    fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0) | (o.refuseLinks ? (fsc.O_NOFOLLOW ?? 0) : 0),
+  );
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new NotReadableError(file, kindOf(st));

@@ -31,21 +31,45 @@ beforeAll(() => {
   writeFileSync(casesFile, JSON.stringify(cases.map((c) => ({ id: c.id, argv: c.argv, env: c.env, cwd: dir }))));
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('NEXTSCALE_')) delete env[k];
-  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, 'batch-runner.mjs'), casesFile, resultsFile], { env, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [path.join(import.meta.dirname, 'batch-runner.mjs'), casesFile, resultsFile], {
+    env,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   if (r.status !== 0) throw new Error(`batch runner failed (${r.status}): ${r.stderr}`);
   results = new Map((JSON.parse(readFileSync(resultsFile, 'utf8')) as Result[]).map((x) => [x.id, x]));
   rmSync(casesFile, { force: true });
   rmSync(resultsFile, { force: true });
   const slowest = [...results.values()].sort((a, b) => b.ms - a.ms).slice(0, 3);
-  console.log(`${results.size} corpus cases in one process; slowest: ${slowest.map((x) => `${x.id} ${x.ms} ms`).join(', ')}`);
+  console.log(
+    `${results.size} corpus cases in one process; slowest: ${slowest.map((x) => `${x.id} ${x.ms} ms`).join(', ')}`,
+  );
 }, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('hostile-input corpus', () => {
   it('has the cases the issue lists', () => {
     expect(cases.length).toBeGreaterThan(100);
-    for (const kind of [/truncated in/, /central directory/, /declaring/, /os-system/, /subprocess/, /eval/, /INST|inst-/, /obj-/, /build-/, /10,000/, /legacy/, /wrong-shaped/, /^config /, /^flag /]) {
-      expect(cases.some((c) => kind.test(c.id)), String(kind)).toBe(true);
+    for (const kind of [
+      /truncated in/,
+      /central directory/,
+      /declaring/,
+      /os-system/,
+      /subprocess/,
+      /eval/,
+      /INST|inst-/,
+      /obj-/,
+      /build-/,
+      /10,000/,
+      /legacy/,
+      /wrong-shaped/,
+      /^config /,
+      /^flag /,
+    ]) {
+      expect(
+        cases.some((c) => kind.test(c.id)),
+        String(kind),
+      ).toBe(true);
     }
   });
 

@@ -52,13 +52,40 @@ function bombPng(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([1, 0, 0, 0, 0], 8); // bit depth 1, greyscale, deflate, filter 0, no interlace
   const raw = Buffer.alloc(height * (1 + Math.ceil(width / 8))); // filter byte 0 and zero pixels per row
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** The start of a baseline JPEG whose frame header claims width × height (the scan never comes). */
 function bombJpegHeader(width: number, height: number): Buffer {
-  const app0 = Buffer.from([0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]);
-  const sof = Buffer.from([0xff, 0xc0, 0x00, 0x11, 0x08, height >> 8, height & 255, width >> 8, width & 255, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+  const app0 = Buffer.from([
+    0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+  ]);
+  const sof = Buffer.from([
+    0xff,
+    0xc0,
+    0x00,
+    0x11,
+    0x08,
+    height >> 8,
+    height & 255,
+    width >> 8,
+    width & 255,
+    0x03,
+    1,
+    0x22,
+    0,
+    2,
+    0x11,
+    1,
+    3,
+    0x11,
+    1,
+  ]);
   return Buffer.concat([Buffer.from([0xff, 0xd8]), app0, sof, Buffer.from([0xff, 0xd9])]);
 }
 
@@ -87,9 +114,18 @@ describe('pictures given to edit', () => {
     const fifo = path.join(dir, 'pipe.png');
     execFileSync('mkfifo', [fifo]);
     for (const [args, line] of [
-      [['--image', fifo], /^nextscale: --image .*pipe\.png is a named pipe \(FIFO\), not a picture file — pass a PNG or JPEG file$/],
-      [['--image', small, '--mask', fifo], /^nextscale: --mask .*pipe\.png is a named pipe \(FIFO\), not a picture file — pass a PNG or JPEG file$/],
-      [['--image', '/dev/zero'], /^nextscale: --image \/dev\/zero is a device, not a picture file — pass a PNG or JPEG file$/],
+      [
+        ['--image', fifo],
+        /^nextscale: --image .*pipe\.png is a named pipe \(FIFO\), not a picture file — pass a PNG or JPEG file$/,
+      ],
+      [
+        ['--image', small, '--mask', fifo],
+        /^nextscale: --mask .*pipe\.png is a named pipe \(FIFO\), not a picture file — pass a PNG or JPEG file$/,
+      ],
+      [
+        ['--image', '/dev/zero'],
+        /^nextscale: --image \/dev\/zero is a device, not a picture file — pass a PNG or JPEG file$/,
+      ],
     ] as const) {
       const t0 = Date.now();
       const r = await run(['edit', ...args, '--out', path.join(dir, 'out.png')], {}, 20_000);
@@ -104,14 +140,22 @@ describe('pictures given to edit', () => {
     const jpeg = path.join(dir, 'bomb.jpg');
     writeFileSync(jpeg, bombJpegHeader(60000, 60000));
     const cases: [string[], RegExp][] = [
-      [['--image', bomb], /^nextscale: --image .*bomb\.png is 16000×16000 \(256\.0 megapixels\), more than the 16\.8 megapixels a picture may have here — shrink it first/],
+      [
+        ['--image', bomb],
+        /^nextscale: --image .*bomb\.png is 16000×16000 \(256\.0 megapixels\), more than the 16\.8 megapixels a picture may have here — shrink it first/,
+      ],
       [['--image', small, '--mask', bomb], /^nextscale: --mask .*bomb\.png is 16000×16000/],
-      [['--image', bomb, '--image', bomb, '--image', bomb, '--image', bomb], /^nextscale: --image .*bomb\.png is 16000×16000/],
+      [
+        ['--image', bomb, '--image', bomb, '--image', bomb, '--image', bomb],
+        /^nextscale: --image .*bomb\.png is 16000×16000/,
+      ],
       [['--image', jpeg], /^nextscale: --image .*bomb\.jpg is 60000×60000 \(3600\.0 megapixels\)/],
     ];
     for (const [args, line] of cases) {
       const r = await run(['edit', ...args, '--out', path.join(dir, 'out.png')]);
-      console.log(`edit ${args.map((a) => path.basename(a)).join(' ')}: peak RSS ${(r.peakRss! / 2 ** 20).toFixed(0)} MiB`);
+      console.log(
+        `edit ${args.map((a) => path.basename(a)).join(' ')}: peak RSS ${(r.peakRss! / 2 ** 20).toFixed(0)} MiB`,
+      );
       expectDataError(r, line);
     }
     // The cap is usable: a picture at it (4096×4096), as image and mask, is edited in well under 1 GB.
@@ -134,7 +178,18 @@ describe('pictures given to edit', () => {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     // The probe can see sharp when it is loaded: edit loads it.
-    const e = spawnSync(process.execPath, ['--input-type=module', '-e', script.replace("['backends', '--json']", `['edit', '--image', ${JSON.stringify(small)}, ...${JSON.stringify(BOX)}, '--out', ${JSON.stringify(path.join(dir, 'probe.png'))}]`)], { cwd: dir, encoding: 'utf8' });
+    const e = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        script.replace(
+          "['backends', '--json']",
+          `['edit', '--image', ${JSON.stringify(small)}, ...${JSON.stringify(BOX)}, '--out', ${JSON.stringify(path.join(dir, 'probe.png'))}]`,
+        ),
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
     expect(e.stderr).toMatch(/sharp modules loaded: [1-9]/);
   });
 });

@@ -3,7 +3,18 @@
  * commands writing the same output at once, and the memory of `inspect` and `convert` on a 3 GB file.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
@@ -26,13 +37,25 @@ interface Exit {
 }
 
 /** Runs the CLI; when `when(stderr)` first holds (or after `afterMs`), sends `signal`. */
-function cli(args: string[], o: { signal?: NodeJS.Signals; when?: (stderr: string) => boolean; afterMs?: number; rss?: boolean; cwd?: string } = {}): Promise<Exit> {
+function cli(
+  args: string[],
+  o: {
+    signal?: NodeJS.Signals;
+    when?: (stderr: string) => boolean;
+    afterMs?: number;
+    rss?: boolean;
+    cwd?: string;
+  } = {},
+): Promise<Exit> {
   return new Promise((resolve) => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of Object.keys(env)) if (k.startsWith('NEXTSCALE_')) delete env[k];
     const rssFile = path.join(dir, `rss-${Math.random().toString(36).slice(2)}`);
     if (o.rss) env['NEXTSCALE_TEST_RSS_FILE'] = rssFile;
-    const child = spawn(process.execPath, [...(o.rss ? ['--require', RSS] : []), BIN, ...args], { env, cwd: o.cwd ?? dir });
+    const child = spawn(process.execPath, [...(o.rss ? ['--require', RSS] : []), BIN, ...args], {
+      env,
+      cwd: o.cwd ?? dir,
+    });
     let stdout = '';
     let stderr = '';
     let signalledAt: number | undefined;
@@ -49,7 +72,13 @@ function cli(args: string[], o: { signal?: NodeJS.Signals; when?: (stderr: strin
     });
     child.on('close', (status) => {
       const peakRss = o.rss && existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8')) : undefined;
-      resolve({ status, stdout, stderr, afterSignalMs: signalledAt === undefined ? undefined : performance.now() - signalledAt, peakRss });
+      resolve({
+        status,
+        stdout,
+        stderr,
+        afterSignalMs: signalledAt === undefined ? undefined : performance.now() - signalledAt,
+        peakRss,
+      });
     });
   });
 }
@@ -57,7 +86,9 @@ function cli(args: string[], o: { signal?: NodeJS.Signals; when?: (stderr: strin
 /** Interrupted: exit 130, the one interrupted line last on stderr, no stack trace. */
 function expectInterrupted(r: Exit): void {
   expect(r.status, r.stderr).toBe(130);
-  const lines = r.stderr.split('\n').filter((l) => l && !/^(loading|dense engine|scale|decoding|decoded|converting|\s+\d+\/\d+)/.test(l));
+  const lines = r.stderr
+    .split('\n')
+    .filter((l) => l && !/^(loading|dense engine|scale|decoding|decoded|converting|\s+\d+\/\d+)/.test(l));
   expect(lines).toEqual(['nextscale: interrupted — nothing was written']);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   // A hang check, not a benchmark: before the fix a synchronous parse ignored SIGTERM for minutes.
@@ -76,7 +107,10 @@ describe('Ctrl-C and SIGTERM at every stage', () => {
   for (const [stage, sig, when] of stages) {
     it(`generate, ${sig} during ${stage}: exit 130, nothing written`, async () => {
       const folder = mkdtempSync(path.join(dir, 'gen-'));
-      const r = await cli(['generate', '--batch', '10', '--verbose', '--out', path.join(folder, 'out.png')], { signal: sig, when });
+      const r = await cli(['generate', '--batch', '10', '--verbose', '--out', path.join(folder, 'out.png')], {
+        signal: sig,
+        when,
+      });
       console.log(`generate ${sig} during ${stage}: exited ${Math.round(r.afterSignalMs ?? -1)} ms after the signal`);
       expectInterrupted(r);
       expect(leftovers(folder, [])).toEqual([]);
@@ -100,7 +134,9 @@ describe('Ctrl-C and SIGTERM at every stage', () => {
     writeFileSync(file, buildCheckpoint('archive', pkl.subarray(0, pkl.length - 1), {}));
     const t0 = performance.now();
     const r = await cli(['inspect', file], { signal: 'SIGTERM', afterMs: 1500 });
-    console.log(`inspect SIGTERM during parsing: exited ${Math.round(r.afterSignalMs ?? -1)} ms after the signal (${Math.round(performance.now() - t0)} ms in all)`);
+    console.log(
+      `inspect SIGTERM during parsing: exited ${Math.round(r.afterSignalMs ?? -1)} ms after the signal (${Math.round(performance.now() - t0)} ms in all)`,
+    );
     expectInterrupted(r);
     rmSync(file);
   });
@@ -110,7 +146,10 @@ describe('two commands writing the same output at once', () => {
   it('generate: both succeed and the file is one complete PNG, no temporary files left', async () => {
     const folder = mkdtempSync(path.join(dir, 'race-'));
     const out = path.join(folder, 'same.png');
-    const [a, b] = await Promise.all([cli(['generate', '--seed', '1', '--out', out]), cli(['generate', '--seed', '2', '--out', out])]);
+    const [a, b] = await Promise.all([
+      cli(['generate', '--seed', '1', '--out', out]),
+      cli(['generate', '--seed', '2', '--out', out]),
+    ]);
     expect([a.status, b.status], a.stderr + b.stderr).toEqual([0, 0]);
     const png = PNG.sync.read(readFileSync(out));
     expect(`${png.width}×${png.height}`).toBe(/(\d+×\d+)\s*$/.exec(a.stdout)![1]);
@@ -133,7 +172,12 @@ describe('memory on a 3 GB file', () => {
   const TENSORS = 24;
   const EACH = 128 * 1024 * 1024;
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  for (let i = 0; i < TENSORS; i++) header[`layer${i}.weight`] = { dtype: 'F32', shape: [EACH / 4 / 1024, 1024], data_offsets: [i * EACH, (i + 1) * EACH] };
+  for (let i = 0; i < TENSORS; i++)
+    header[`layer${i}.weight`] = {
+      dtype: 'F32',
+      shape: [EACH / 4 / 1024, 1024],
+      data_offsets: [i * EACH, (i + 1) * EACH],
+    };
   const json = Buffer.from(JSON.stringify(header));
   const size = 8 + json.length + TENSORS * EACH;
   const fd = openSync(big, 'w');
@@ -164,7 +208,10 @@ describe('memory on a 3 GB file', () => {
 
   it('convert, SIGINT while writing: exit 130, no output and no temporary file', async () => {
     const folder = mkdtempSync(path.join(dir, 'big-int-'));
-    const r = await cli(['convert', big, path.join(folder, 'out.safetensors'), '--verbose'], { signal: 'SIGINT', when: (s) => /\b2\/24\b/.test(s) });
+    const r = await cli(['convert', big, path.join(folder, 'out.safetensors'), '--verbose'], {
+      signal: 'SIGINT',
+      when: (s) => /\b2\/24\b/.test(s),
+    });
     console.log(`convert SIGINT while writing: exited ${Math.round(r.afterSignalMs ?? -1)} ms after the signal`);
     expectInterrupted(r);
     expect(leftovers(folder, [])).toEqual([]);

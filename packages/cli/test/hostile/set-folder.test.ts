@@ -5,7 +5,17 @@
  * line naming the right file, the documented exit code, nothing hung and nothing of the user's deleted.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
@@ -65,16 +75,31 @@ describe('a resumed set folder is data, not trust', () => {
     const t0 = Date.now();
     const r = await run([...SET, '--out', out]);
     expect(Date.now() - t0).toBeLessThan(20_000);
-    expectRefused(r, out, 3, /^nextscale: .*fifo\/0000_000001\.png is a named pipe \(FIFO\), not an image this command stored — remove that file and run the same command again \(it makes that image again\)$/);
+    expectRefused(
+      r,
+      out,
+      3,
+      /^nextscale: .*fifo\/0000_000001\.png is a named pipe \(FIFO\), not an image this command stored — remove that file and run the same command again \(it makes that image again\)$/,
+    );
   });
 
   it('case 6: a symlink to /dev/zero and a symlink to a PNG outside the folder are refused by name, in little memory', async () => {
-    for (const [name, target] of [['zero', '/dev/zero'], ['outside', path.join(honest, '0000_000000.png')]] as const) {
+    for (const [name, target] of [
+      ['zero', '/dev/zero'],
+      ['outside', path.join(honest, '0000_000000.png')],
+    ] as const) {
       const out = copyOfHonest(`link-${name}`);
       rmSync(path.join(out, '0007_000001.png'));
       symlinkSync(target, path.join(out, '0007_000001.png'));
       const r = await run([...SET, '--out', out], { rss: true });
-      expectRefused(r, out, 3, new RegExp(`^nextscale: .*link-${name}/0007_000001\\.png is a symbolic link, not an image this command stored — remove that file`));
+      expectRefused(
+        r,
+        out,
+        3,
+        new RegExp(
+          `^nextscale: .*link-${name}/0007_000001\\.png is a symbolic link, not an image this command stored — remove that file`,
+        ),
+      );
       expect(r.peakRss!).toBeLessThan(1 << 30);
     }
   });
@@ -84,11 +109,22 @@ describe('a resumed set folder is data, not trust', () => {
     grey.data.fill(128);
     const clear = new PNG({ width: 32, height: 32 });
     clear.data.fill(0);
-    for (const [name, png] of [['white', whitePng(32)], ['grey', PNG.sync.write(grey)], ['transparent', PNG.sync.write(clear)]] as const) {
+    for (const [name, png] of [
+      ['white', whitePng(32)],
+      ['grey', PNG.sync.write(grey)],
+      ['transparent', PNG.sync.write(clear)],
+    ] as const) {
       const out = copyOfHonest(`replaced-${name}`);
       writeFileSync(path.join(out, '0007_000000.png'), png);
       const r = await run([...SET, '--out', out]);
-      expectRefused(r, out, 3, new RegExp(`^nextscale: .*replaced-${name}/0007_000000\\.png is not the image this set stored there \\(its SHA-256 differs from the one in manifest\\.json\\) — remove that file`));
+      expectRefused(
+        r,
+        out,
+        3,
+        new RegExp(
+          `^nextscale: .*replaced-${name}/0007_000000\\.png is not the image this set stored there \\(its SHA-256 differs from the one in manifest\\.json\\) — remove that file`,
+        ),
+      );
     }
   });
 
@@ -102,7 +138,14 @@ describe('a resumed set folder is data, not trust', () => {
         writeFileSync(path.join(out, 'manifest.json'), JSON.stringify(m));
       }
       const r = await run([...SET, '--out', out]);
-      expectRefused(r, out, 3, keepHash ? /big-first-true\/0000_000000\.png is not the image this set stored there/ : /big-first-false\/0000_000000\.png is 64×64, the set's images are 32×32 — remove that file/);
+      expectRefused(
+        r,
+        out,
+        3,
+        keepHash
+          ? /big-first-true\/0000_000000\.png is not the image this set stored there/
+          : /big-first-false\/0000_000000\.png is 64×64, the set's images are 32×32 — remove that file/,
+      );
       expect(r.stderr).not.toContain('0000_000001.png');
       // Following the advice works: the set is made again, identical.
       rmSync(path.join(out, '0000_000000.png'));
@@ -114,7 +157,10 @@ describe('a resumed set folder is data, not trust', () => {
 
   it('case 9: packing interrupted (SIGINT while the .npz is written) leaves no temporary file', async () => {
     const out = copyOfHonest('interrupted');
-    const r = startIn([...SET, '--out', out], opts({ node: ['--import', path.join(import.meta.dirname, 'slow-npz-preload.mjs')] }));
+    const r = startIn(
+      [...SET, '--out', out],
+      opts({ node: ['--import', path.join(import.meta.dirname, 'slow-npz-preload.mjs')] }),
+    );
     await waitFor(r, (s) => s.includes('test: packing stalls'), 'packing to start', 30_000);
     r.child.kill('SIGINT');
     expect(await r.done).toBe(130);
@@ -138,10 +184,14 @@ describe('a resumed set folder is data, not trust', () => {
 
   it('case 11: an unrelated <folder>.npz is refused without --force (before any work) and replaced with it', async () => {
     const out = path.join(dir, 'taken');
-    writeFileSync(`${out}.npz`, 'somebody else\'s archive');
+    writeFileSync(`${out}.npz`, "somebody else's archive");
     const r = await run([...SET, '--out', out]);
     expect(r.status, r.stderr).toBe(2);
-    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^nextscale: .*taken\.npz already exists and is not this sample set's \.npz — pass --force to overwrite it, or --npz <another file>$/)]);
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^nextscale: .*taken\.npz already exists and is not this sample set's \.npz — pass --force to overwrite it, or --npz <another file>$/,
+      ),
+    ]);
     expect(readFileSync(`${out}.npz`, 'utf8')).toBe("somebody else's archive");
     expect(existsSync(out)).toBe(false);
     const forced = await run([...SET, '--out', out, '--force']);
@@ -158,14 +208,22 @@ describe('a resumed set folder is data, not trust', () => {
     const r = await run(['sample', '--per-class', '1000000', '--out', out], { rss: true });
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(r.status, r.stderr).toBe(2);
-    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^nextscale: a set of 10,000,000 images \(10 classes × --per-class 1000000\) is more than .* — lower --per-class to at most \d+ or pass fewer --classes/)]);
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^nextscale: a set of 10,000,000 images \(10 classes × --per-class 1000000\) is more than .* — lower --per-class to at most \d+ or pass fewer --classes/,
+      ),
+    ]);
     expect(existsSync(out)).toBe(false);
     expect(r.peakRss!).toBeLessThan(1 << 30);
   });
 
   it('low: an image that is truncated or not a PNG says so in those words (when the manifest holds no hash for it, as after a kill)', async () => {
     for (const [name, bytes, line] of [
-      ['truncated', readFileSync(path.join(honest, '0007_000001.png')).subarray(0, 120), /truncated\/0007_000001\.png is not a complete PNG \(truncated or corrupt\) — remove that file/],
+      [
+        'truncated',
+        readFileSync(path.join(honest, '0007_000001.png')).subarray(0, 120),
+        /truncated\/0007_000001\.png is not a complete PNG \(truncated or corrupt\) — remove that file/,
+      ],
       ['not-png', Buffer.from('GIF89a, not what it says'), /not-png\/0007_000001\.png is not a PNG — remove that file/],
     ] as const) {
       const out = copyOfHonest(name);
@@ -184,6 +242,10 @@ describe('a resumed set folder is data, not trust', () => {
     const out = copyOfHonest('npz-unwritable');
     const r = await run([...SET, '--out', out, '--npz', path.join(file, 'set.npz')]);
     expect(r.status, r.stderr).toBe(2);
-    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^nextscale: cannot write .*plain-file\/set\.npz \(a path in it is a file, not a folder\) — pass another --npz file$/)]);
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^nextscale: cannot write .*plain-file\/set\.npz \(a path in it is a file, not a folder\) — pass another --npz file$/,
+      ),
+    ]);
   });
 });

@@ -11,10 +11,20 @@ if (dir) {
   let written = 0;
   fs.promises.open = async (file, flags, mode) => {
     const handle = await open(file, flags, mode);
-    if (typeof file !== 'string' || path.dirname(path.resolve(file)) !== path.resolve(dir) || !String(flags).includes('w')) return handle;
+    if (
+      typeof file !== 'string' ||
+      path.dirname(path.resolve(file)) !== path.resolve(dir) ||
+      !String(flags).includes('w')
+    )
+      return handle;
     const writeFile = handle.writeFile.bind(handle);
     handle.writeFile = async (data, options) => {
-      if (written >= after) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+      if (written >= after)
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+          code: 'ENOSPC',
+          errno: -28,
+          syscall: 'write',
+        });
       written++;
       return writeFile(data, options);
     };

@@ -12,14 +12,28 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHIPPED, cli as cliIn, errorLines, freePort, start as startIn, waitFor, waitForRedis, type Run, type StartOptions } from '../support/processes.js';
+import {
+  SHIPPED,
+  cli as cliIn,
+  errorLines,
+  freePort,
+  start as startIn,
+  waitFor,
+  waitForRedis,
+  type Run,
+  type StartOptions,
+} from '../support/processes.js';
 
 const PRELOAD = path.join(import.meta.dirname, 'enospc-preload.mjs');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nextscale-sample-e2e-'));
 // 2 classes × 3 images: small enough for a few seconds per run, enough for several jobs and batches.
 const SET = ['--per-class', '3', '--classes', '0,7'];
 const STALL_MS = '1500';
-const withDefaults = (o: Partial<StartOptions>): StartOptions => ({ cwd: dir, ...o, env: { NEXTSCALE_STALL_MS: STALL_MS, ...o.env } });
+const withDefaults = (o: Partial<StartOptions>): StartOptions => ({
+  cwd: dir,
+  ...o,
+  env: { NEXTSCALE_STALL_MS: STALL_MS, ...o.env },
+});
 const start = (args: string[], o: Partial<StartOptions> = {}): Run => startIn(args, withDefaults(o));
 const cli = (args: string[], o: Partial<StartOptions> = {}) => cliIn(args, withDefaults(o));
 
@@ -35,7 +49,12 @@ function readArr0(file: string): { shape: number[]; data: Buffer } {
   const hLen = b.readUInt16LE(npy + 8);
   const header = b.toString('latin1', npy + 10, npy + 10 + hLen);
   expect(header).toContain("'descr': '|u1'");
-  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = /'shape': \(([^)]*)\)/
+    .exec(header)![1]!
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const bytes = shape.reduce((a, x) => a * x, 1);
   return { shape, data: b.subarray(npy + 10 + hLen, npy + 10 + hLen + bytes) };
 }
@@ -43,7 +62,12 @@ function readArr0(file: string): { shape: number[]; data: Buffer } {
 function expectNoDuplicates(a: { shape: number[]; data: Buffer }): void {
   const row = a.shape.slice(1).reduce((x, y) => x * y, 1);
   const rows = new Set<string>();
-  for (let i = 0; i < a.shape[0]!; i++) rows.add(createHash('sha256').update(a.data.subarray(i * row, (i + 1) * row)).digest('hex'));
+  for (let i = 0; i < a.shape[0]!; i++)
+    rows.add(
+      createHash('sha256')
+        .update(a.data.subarray(i * row, (i + 1) * row))
+        .digest('hex'),
+    );
   expect(rows.size).toBe(a.shape[0]);
 }
 
@@ -55,7 +79,9 @@ let redisUrl = '';
 
 beforeAll(async () => {
   const port = await freePort();
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   redisUrl = `redis://127.0.0.1:${port}`;
   await waitForRedis(redisUrl);
 });
@@ -72,13 +98,38 @@ describe('one sample set, three ways, byte-identical', () => {
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ command: 'sample', mode: 'local', total: 6, made: 6, alreadyDone: 0 });
-    expect(summary.settings).toMatchObject({ cfg: 1.5, topK: 900, topP: 0.96, moreSmooth: false, perClass: 3, classes: [0, 7], seed: 0 });
-    expect(readdirSync(out).sort()).toEqual(['0000_000000.png', '0000_000001.png', '0000_000002.png', '0007_000000.png', '0007_000001.png', '0007_000002.png', 'manifest.json']);
+    expect(summary.settings).toMatchObject({
+      cfg: 1.5,
+      topK: 900,
+      topP: 0.96,
+      moreSmooth: false,
+      perClass: 3,
+      classes: [0, 7],
+      seed: 0,
+    });
+    expect(readdirSync(out).sort()).toEqual([
+      '0000_000000.png',
+      '0000_000001.png',
+      '0000_000002.png',
+      '0007_000000.png',
+      '0007_000001.png',
+      '0007_000002.png',
+      'manifest.json',
+    ]);
     const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
-    const sha = createHash('sha256').update(readFileSync(path.join(SHIPPED, 'var.safetensors'))).digest('hex');
+    const sha = createHash('sha256')
+      .update(readFileSync(path.join(SHIPPED, 'var.safetensors')))
+      .digest('hex');
     expect(m.model.var.sha256).toBe(sha);
     expect(m.done).toBe(6);
-    expect(m.images.map((i: { class: number; index: number; done: boolean }) => [i.class, i.index, i.done])).toEqual([[0, 0, true], [0, 1, true], [0, 2, true], [7, 0, true], [7, 1, true], [7, 2, true]]);
+    expect(m.images.map((i: { class: number; index: number; done: boolean }) => [i.class, i.index, i.done])).toEqual([
+      [0, 0, true],
+      [0, 1, true],
+      [0, 2, true],
+      [7, 0, true],
+      [7, 1, true],
+      [7, 2, true],
+    ]);
     expect(new Set(m.images.map((i: { seed: number }) => i.seed)).size).toBe(6);
     reference = `${out}.npz`;
     expect(summary.npz.path).toBe(reference);
@@ -113,14 +164,20 @@ describe('one sample set, three ways, byte-identical', () => {
     run.child.kill('SIGINT');
     expect(await run.done).toBe(130);
     const last = run.stderr.trim().split('\n').pop();
-    expect(last).toMatch(/^nextscale: interrupted — the images finished so far are kept in .*sigint; run the same command again to finish the set$/);
+    expect(last).toMatch(
+      /^nextscale: interrupted — the images finished so far are kept in .*sigint; run the same command again to finish the set$/,
+    );
     expect(readdirSync(out).filter((n) => n.endsWith('.png')).length).toBeGreaterThanOrEqual(1);
     expect(leftovers(out)).toEqual([]);
   });
 
   it('Redis going away mid-run: the coordinator says so at once and gives up after --queue-outage with exit 4, the set kept', async () => {
     const port = await freePort();
-    const own = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const own = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
     try {
       const url = `redis://127.0.0.1:${port}`;
       await waitForRedis(url);
@@ -132,9 +189,13 @@ describe('one sample set, three ways, byte-identical', () => {
       const t0 = Date.now();
       expect(await coord.done).toBe(4);
       expect(Date.now() - t0).toBeLessThan(15_000);
-      expect(coord.stderr).toMatch(/warning: lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+; reconnecting \(giving up after 1 s\)/);
+      expect(coord.stderr).toMatch(
+        /warning: lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+; reconnecting \(giving up after 1 s\)/,
+      );
       expect(errorLines(coord.stderr)).toEqual([
-        expect.stringMatching(/^nextscale: Redis at \S+ has not answered for 1 s — the images stored so far are kept in .*outage; start Redis again and run the same command to carry on$/),
+        expect.stringMatching(
+          /^nextscale: Redis at \S+ has not answered for 1 s — the images stored so far are kept in .*outage; start Redis again and run the same command to carry on$/,
+        ),
       ]);
       expect(existsSync(path.join(out, 'manifest.json'))).toBe(true);
       expect(leftovers(out)).toEqual([]);
@@ -194,23 +255,40 @@ describe('one sample set, three ways, byte-identical', () => {
   });
 
   const numpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
-  it.skipIf(!numpy)('numpy loads the .npz as uint8 (N, H, W, 3), the same bytes (skipped without python3 + numpy)', () => {
-    const py = spawnSync('python3', ['-c', `import hashlib, numpy as np; a=np.load(${JSON.stringify(reference)})['arr_0']; print(a.dtype, a.shape, hashlib.sha256(a.tobytes()).hexdigest())`], { encoding: 'utf8' });
-    expect(py.status, py.stderr).toBe(0);
-    const a = readArr0(reference);
-    expect(py.stdout.trim()).toBe(`uint8 (6, 32, 32, 3) ${createHash('sha256').update(a.data).digest('hex')}`);
-  });
+  it.skipIf(!numpy)(
+    'numpy loads the .npz as uint8 (N, H, W, 3), the same bytes (skipped without python3 + numpy)',
+    () => {
+      const py = spawnSync(
+        'python3',
+        [
+          '-c',
+          `import hashlib, numpy as np; a=np.load(${JSON.stringify(reference)})['arr_0']; print(a.dtype, a.shape, hashlib.sha256(a.tobytes()).hexdigest())`,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(py.status, py.stderr).toBe(0);
+      const a = readArr0(reference);
+      expect(py.stdout.trim()).toBe(`uint8 (6, 32, 32, 3) ${createHash('sha256').update(a.data).digest('hex')}`);
+    },
+  );
 });
 
 describe('bad input: one line, the exit code, nothing corrupt', () => {
   it('an unreachable Redis: exit 4 within seconds (coordinator and worker)', async () => {
     const port = await freePort();
-    for (const args of [['sample', ...SET, '--out', path.join(dir, 'never'), '--queue', `redis://127.0.0.1:${port}`], ['worker', '--queue', `redis://127.0.0.1:${port}`]]) {
+    for (const args of [
+      ['sample', ...SET, '--out', path.join(dir, 'never'), '--queue', `redis://127.0.0.1:${port}`],
+      ['worker', '--queue', `redis://127.0.0.1:${port}`],
+    ]) {
       const t0 = Date.now();
       const r = await cli(args);
       expect(Date.now() - t0).toBeLessThan(15_000);
       expect(r.status, r.stderr).toBe(4);
-      expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^nextscale: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(.*ECONNREFUSED.*\) — start redis-server/)]);
+      expect(errorLines(r.stderr)).toEqual([
+        expect.stringMatching(
+          /^nextscale: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(.*ECONNREFUSED.*\) — start redis-server/,
+        ),
+      ]);
     }
     expect(existsSync(path.join(dir, 'never'))).toBe(false);
   });
@@ -224,11 +302,42 @@ describe('bad input: one line, the exit code, nothing corrupt', () => {
     const other = path.join(dir, 'other-var.safetensors');
     writeFileSync(other, Buffer.concat([len, src.subarray(8, 8 + n), Buffer.from(' '), src.subarray(8 + n)]));
 
-    const coord = start(['sample', '--per-class', '1', '--classes', '3', '--out', path.join(dir, 'refused'), '--queue', redisUrl, '--queue-name', 'refusal']);
-    const w = await cli(['worker', '--queue', redisUrl, '--queue-name', 'refusal', '--var', other, '--vae', path.join(SHIPPED, 'vae.safetensors')]);
+    const coord = start([
+      'sample',
+      '--per-class',
+      '1',
+      '--classes',
+      '3',
+      '--out',
+      path.join(dir, 'refused'),
+      '--queue',
+      redisUrl,
+      '--queue-name',
+      'refusal',
+    ]);
+    const w = await cli([
+      'worker',
+      '--queue',
+      redisUrl,
+      '--queue-name',
+      'refusal',
+      '--var',
+      other,
+      '--vae',
+      path.join(SHIPPED, 'vae.safetensors'),
+    ]);
     expect(w.status, w.stderr).toBe(2);
-    expect(errorLines(w.stderr)).toEqual([expect.stringMatching(/^nextscale: this worker cannot take the queue's sample set: VAR file .*other-var\.safetensors has sha256 [0-9a-f]{12}…, the set's has [0-9a-f]{12}…/)]);
-    await waitFor(coord, (s) => /warning: worker \S+ refused job/.test(s), 'the coordinator to report the refusal', 10_000);
+    expect(errorLines(w.stderr)).toEqual([
+      expect.stringMatching(
+        /^nextscale: this worker cannot take the queue's sample set: VAR file .*other-var\.safetensors has sha256 [0-9a-f]{12}…, the set's has [0-9a-f]{12}…/,
+      ),
+    ]);
+    await waitFor(
+      coord,
+      (s) => /warning: worker \S+ refused job/.test(s),
+      'the coordinator to report the refusal',
+      10_000,
+    );
     coord.child.kill('SIGTERM');
     expect(await coord.done).toBe(130);
     expect(existsSync(path.join(dir, 'refused.npz'))).toBe(false);
@@ -237,9 +346,16 @@ describe('bad input: one line, the exit code, nothing corrupt', () => {
   it('a full disk: exit 2 with the fix, only complete PNGs, no .npz; the same command then finishes the set', async () => {
     const out = path.join(dir, 'full');
     const args = ['sample', ...SET, '--batch', '2', '--out', out];
-    const r = await cli(args, { node: ['--import', PRELOAD], env: { NEXTSCALE_TEST_ENOSPC_DIR: out, NEXTSCALE_TEST_ENOSPC_AFTER: '3' } });
+    const r = await cli(args, {
+      node: ['--import', PRELOAD],
+      env: { NEXTSCALE_TEST_ENOSPC_DIR: out, NEXTSCALE_TEST_ENOSPC_AFTER: '3' },
+    });
     expect(r.status, r.stderr).toBe(2);
-    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^nextscale: cannot write .*full\/\d{4}_\d{6}\.png \(the disk is full\) — free some space and run the same command again \(it resumes\)$/)]);
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /^nextscale: cannot write .*full\/\d{4}_\d{6}\.png \(the disk is full\) — free some space and run the same command again \(it resumes\)$/,
+      ),
+    ]);
     expect(existsSync(`${out}.npz`)).toBe(false);
     expect(leftovers(out)).toEqual([]);
     const pngs = readdirSync(out).filter((f) => f.endsWith('.png'));
@@ -254,12 +370,30 @@ describe('bad input: one line, the exit code, nothing corrupt', () => {
     const file = path.join(dir, 'a-file');
     writeFileSync(file, 'x');
     const cases: [string[], RegExp][] = [
-      [['sample', ...SET, '--out', path.join(file, 'sub')], /^nextscale: cannot write .*a-file\/sub \(a path in it is a file, not a folder\) — pass another --out folder$/],
-      [['sample', '--per-class', '0', '--out', path.join(dir, 'zero')], /^nextscale: --per-class must be positive, got 0 — pass --per-class <n>/],
-      [['sample', '--per-class', 'ten', '--out', path.join(dir, 'zero')], /^nextscale: --per-class expects an integer, got 'ten' — pass --per-class <n>/],
-      [['sample', ...SET, '--batch', '2.5', '--out', path.join(dir, 'zero')], /^nextscale: --batch expects an integer, got '2\.5'/],
-      [['sample', ...SET, '--cfg', '2', '--out', path.join(dir, 'b1')], /^nextscale: .*b1 holds another sample set \(cfg 1\.5 → 2\) — run the command that made it/],
-      [['sample', ...SET, '--out', path.join(dir, 'b1'), '--queue', 'http://localhost:6379'], /^nextscale: --queue http:\/\/localhost:6379 is not a redis:\/\/ URL — pass --queue redis:\/\/host:port$/],
+      [
+        ['sample', ...SET, '--out', path.join(file, 'sub')],
+        /^nextscale: cannot write .*a-file\/sub \(a path in it is a file, not a folder\) — pass another --out folder$/,
+      ],
+      [
+        ['sample', '--per-class', '0', '--out', path.join(dir, 'zero')],
+        /^nextscale: --per-class must be positive, got 0 — pass --per-class <n>/,
+      ],
+      [
+        ['sample', '--per-class', 'ten', '--out', path.join(dir, 'zero')],
+        /^nextscale: --per-class expects an integer, got 'ten' — pass --per-class <n>/,
+      ],
+      [
+        ['sample', ...SET, '--batch', '2.5', '--out', path.join(dir, 'zero')],
+        /^nextscale: --batch expects an integer, got '2\.5'/,
+      ],
+      [
+        ['sample', ...SET, '--cfg', '2', '--out', path.join(dir, 'b1')],
+        /^nextscale: .*b1 holds another sample set \(cfg 1\.5 → 2\) — run the command that made it/,
+      ],
+      [
+        ['sample', ...SET, '--out', path.join(dir, 'b1'), '--queue', 'http://localhost:6379'],
+        /^nextscale: --queue http:\/\/localhost:6379 is not a redis:\/\/ URL — pass --queue redis:\/\/host:port$/,
+      ],
     ];
     for (const [args, line] of cases) {
       const r = await cli(args);

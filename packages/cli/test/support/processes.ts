@@ -39,7 +39,10 @@ export function start(args: string[], o: StartOptions): Run {
   Object.assign(env, o.env);
   const rssFile = path.join(os.tmpdir(), `nextscale-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
   if (o.rss) env['NEXTSCALE_TEST_RSS_FILE'] = rssFile;
-  const child = spawn(process.execPath, [...(o.rss ? ['--require', RSS] : []), ...(o.node ?? []), BIN, ...args], { env, cwd: o.cwd });
+  const child = spawn(process.execPath, [...(o.rss ? ['--require', RSS] : []), ...(o.node ?? []), BIN, ...args], {
+    env,
+    cwd: o.cwd,
+  });
   const run: Run = { child, stdout: '', stderr: '', done: undefined as never };
   child.stdout!.on('data', (d) => (run.stdout += d));
   child.stderr!.on('data', (d) => (run.stderr += d));
@@ -78,13 +81,15 @@ export async function waitFor(r: Run, test: (stderr: string) => boolean, what: s
   const t0 = Date.now();
   while (!test(r.stderr)) {
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}; stderr so far:\n${r.stderr}`);
-    if (r.child.exitCode !== null) throw new Error(`process exited (${r.child.exitCode}) before ${what}; stderr:\n${r.stderr}`);
+    if (r.child.exitCode !== null)
+      throw new Error(`process exited (${r.child.exitCode}) before ${what}; stderr:\n${r.stderr}`);
     await new Promise((res) => setTimeout(res, 20));
   }
 }
 
 /** Lines a user error printed, without progress and log lines. */
-export const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('nextscale: ') && !l.startsWith('nextscale: warning'));
+export const errorLines = (stderr: string) =>
+  stderr.split('\n').filter((l) => l.startsWith('nextscale: ') && !l.startsWith('nextscale: warning'));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -98,7 +103,12 @@ export async function freePort(): Promise<number> {
 }
 
 export async function waitForRedis(url: string, tls?: { ca: Buffer }): Promise<void> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(tls ? { tls } : {}) });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    ...(tls ? { tls } : {}),
+  });
   probe.on('error', () => undefined);
   for (let i = 0; ; i++) {
     try {
@@ -118,10 +128,33 @@ export async function waitForRedis(url: string, tls?: { ca: Buffer }): Promise<v
  * `user:password@` for the URL). With `tls` (a certificate and key in PEM files, the certificate its own
  * CA), it listens with TLS only and the URL is rediss://.
  */
-export async function startRedis(extra: string[] = [], auth = '', tls?: { cert: string; key: string }): Promise<{ url: string; server: ChildProcess; port: number }> {
+export async function startRedis(
+  extra: string[] = [],
+  auth = '',
+  tls?: { cert: string; key: string },
+): Promise<{ url: string; server: ChildProcess; port: number }> {
   const port = await freePort();
-  const listen = tls ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.cert, '--tls-auth-clients', 'no'] : ['--port', String(port)];
-  const server = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], { stdio: 'ignore' });
+  const listen = tls
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        tls.cert,
+        '--tls-key-file',
+        tls.key,
+        '--tls-ca-cert-file',
+        tls.cert,
+        '--tls-auth-clients',
+        'no',
+      ]
+    : ['--port', String(port)];
+  const server = spawn(
+    'redis-server',
+    [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra],
+    { stdio: 'ignore' },
+  );
   const url = `${tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`;
   await waitForRedis(url, tls ? { ca: readFileSync(tls.cert) } : undefined);
   return { url, server, port };

@@ -100,7 +100,8 @@ export interface BackendCapabilities {
   maxTokens?: number;
 }
 
-export interface AttentionBackend<Options = Record<string, unknown>> extends PlugDescriptor<Options, AttentionInstance> {
+export interface AttentionBackend<Options = Record<string, unknown>>
+  extends PlugDescriptor<Options, AttentionInstance> {
   readonly kind: 'attention';
   /** Exact backends compute softmax attention to float32 rounding; approximate ones certify their error. */
   readonly exact: boolean;

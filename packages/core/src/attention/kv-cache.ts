@@ -36,7 +36,8 @@ export class KVCache {
   append(k: TensorLike, v: TensorLike): { K: Tensor; V: Tensor; n: number } {
     const K = validateStateInput(k, 'k', this.options);
     const V = validateStateInput(v, 'v', this.options);
-    if (K.shape.join() !== V.shape.join()) throw new InputError(`v shape [${V.shape.join(', ')}] must equal k shape [${K.shape.join(', ')}]`);
+    if (K.shape.join() !== V.shape.join())
+      throw new InputError(`v shape [${V.shape.join(', ')}] must equal k shape [${K.shape.join(', ')}]`);
     const n = K.shape[2]!;
     const d = this.options.headDim;
     this.reserve(this.length + n);

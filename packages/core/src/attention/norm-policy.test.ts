@@ -10,7 +10,10 @@ import { fakeBackend } from './test-doubles.js';
 function avail(id: string, over: { available?: boolean; exact?: boolean; priority?: number } = {}): AvailableBackend {
   return {
     descriptor: fakeBackend(id, { exact: over.exact ?? true, priority: over.priority ?? 1 }),
-    probe: { available: over.available ?? true, reason: over.available === false ? `${id} cannot run here (no worker threads)` : 'ok' },
+    probe: {
+      available: over.available ?? true,
+      reason: over.available === false ? `${id} cannot run here (no worker threads)` : 'ok',
+    },
   };
 }
 const cpu = avail('cpu', { priority: 10 });
@@ -22,7 +25,17 @@ const doubling = (n: number) => ends(Array.from({ length: Math.log2(n) + 1 }, (_
 const l2 = (betas: number[]): HeadBound[] => betas.map((beta) => ({ beta, source: 'l2-static' }));
 
 function call(over: Partial<AttentionCall>): AttentionCall {
-  return { site: 'var.blocks.0.attn', layer: 0, batch: 2, heads: 4, headDim: 16, scale: 1, mask: 'block-causal', scaleEnds: doubling(64), ...over };
+  return {
+    site: 'var.blocks.0.attn',
+    layer: 0,
+    batch: 2,
+    heads: 4,
+    headDim: 16,
+    scale: 1,
+    mask: 'block-causal',
+    scaleEnds: doubling(64),
+    ...over,
+  };
 }
 
 function assignedOnce(groups: { heads: number[] }[], H: number) {
@@ -32,7 +45,12 @@ function assignedOnce(groups: { heads: number[] }[], H: number) {
 describe('norm policy', () => {
   it('released-shaped VAR-256 (d = 64, scale_mul = ln 4 → β = 4, L = 680): exact for every head, critical regime', () => {
     const H = 16;
-    const c = call({ heads: H, headDim: 64, scaleEnds: ends([1, 2, 3, 4, 5, 6, 8, 10, 13, 16]), headBounds: l2(Array(H).fill(Math.exp(Math.log(4)))) });
+    const c = call({
+      heads: H,
+      headDim: 64,
+      scaleEnds: ends([1, 2, 3, 4, 5, 6, 8, 10, 13, 16]),
+      headBounds: l2(Array(H).fill(Math.exp(Math.log(4)))),
+    });
     const groups = normPolicy().decide(c, [cpu, lowrank]);
     assignedOnce(groups, H);
     expect(groups).toHaveLength(1);
@@ -73,15 +91,22 @@ describe('norm policy', () => {
     expect(g.errBound).toBeGreaterThan(0);
     expect(g.errBound).toBeLessThanOrEqual(1e-2);
     expect(g.estCostLowrank! / g.estCostExact!).toBeLessThan(0.5);
-    expect(g.reason).toMatch(/^lowrank: beta = 0\.25 \(l2-static\) < ln L = 8\.61; minimax-rel degree \d certifies δ = .* ≤ .*\(ε = 0\.01, value range 1\), rank \d+; C_lr = .* ≤ κ·C_ex/);
+    expect(g.reason).toMatch(
+      /^lowrank: beta = 0\.25 \(l2-static\) < ln L = 8\.61; minimax-rel degree \d certifies δ = .* ≤ .*\(ε = 0\.01, value range 1\), rank \d+; C_lr = .* ≤ κ·C_ex/,
+    );
   });
 
   it('not-installed or unavailable lowrank → exact, and the reason says so', () => {
     const notInstalled = normPolicy().decide(call({ headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu]);
     expect(notInstalled.map((g) => g.backend)).toEqual(['cpu']);
-    expect(notInstalled[0]!.reason).toMatch(/low-rank backend "lowrank" is not installed \(install @nextscale\/backend-lowrank/);
+    expect(notInstalled[0]!.reason).toMatch(
+      /low-rank backend "lowrank" is not installed \(install @nextscale\/backend-lowrank/,
+    );
     expect(notInstalled[0]!.degree).toBeGreaterThanOrEqual(1); // it still reports what low-rank would have done
-    const unavailable = normPolicy().decide(call({ headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu, avail('lowrank', { exact: false, available: false })]);
+    const unavailable = normPolicy().decide(call({ headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [
+      cpu,
+      avail('lowrank', { exact: false, available: false }),
+    ]);
     expect(unavailable[0]!.backend).toBe('cpu');
     expect(unavailable[0]!.reason).toMatch(/is unavailable: lowrank cannot run here/);
   });
@@ -89,7 +114,9 @@ describe('norm policy', () => {
   it('sends exact work to the best available exact backend by priority', () => {
     const groups = normPolicy().decide(call({ headBounds: l2([4, 4, 4, 4]) }), [cpu, gpu, lowrank]);
     expect(groups.map((g) => g.backend)).toEqual(['gpu']);
-    expect(() => normPolicy().decide(call({ headBounds: l2([4, 4, 4, 4]) }), [lowrank])).toThrow(/no attention backend available/);
+    expect(() => normPolicy().decide(call({ headBounds: l2([4, 4, 4, 4]) }), [lowrank])).toThrow(
+      /no attention backend available/,
+    );
   });
 
   it('heads without a static bound: exact, the bound is unknown a priori, unless a cap is configured', () => {
@@ -117,17 +144,32 @@ describe('norm policy', () => {
   });
 
   it('refuses when low-rank is not profitable (VAR-tiny pyramid, d = 4, β = 0.25)', () => {
-    const g = normPolicy().decide(call({ headDim: 4, scaleEnds: ends([1, 2, 3, 4]), headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu, lowrank]);
+    const g = normPolicy().decide(
+      call({ headDim: 4, scaleEnds: ends([1, 2, 3, 4]), headBounds: l2([0.25, 0.25, 0.25, 0.25]) }),
+      [cpu, lowrank],
+    );
     expect(g).toHaveLength(1);
     expect(g[0]!.backend).toBe('cpu');
     expect(g[0]!.regime).toBe('subcritical');
     expect(g[0]!.reason).toMatch(/not profitable: C_lr = .* > κ·C_ex = 0\.5·/);
     // κ large enough makes it profitable
-    expect(normPolicy({ kappa: 2 }).decide(call({ headDim: 4, scaleEnds: ends([1, 2, 3, 4]), headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu, lowrank])[0]!.backend).toBe('lowrank');
+    expect(
+      normPolicy({ kappa: 2 }).decide(
+        call({ headDim: 4, scaleEnds: ends([1, 2, 3, 4]), headBounds: l2([0.25, 0.25, 0.25, 0.25]) }),
+        [cpu, lowrank],
+      )[0]!.backend,
+    ).toBe('lowrank');
   });
 
   it('refuses when the state would outgrow the KV cache (d = 64, β = 0.25, ε = 1e-3, VAR-256)', () => {
-    const g = normPolicy({ epsilon: 1e-3 }).decide(call({ headDim: 64, scaleEnds: ends([1, 2, 3, 4, 5, 6, 8, 10, 13, 16]), headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu, lowrank]);
+    const g = normPolicy({ epsilon: 1e-3 }).decide(
+      call({
+        headDim: 64,
+        scaleEnds: ends([1, 2, 3, 4, 5, 6, 8, 10, 13, 16]),
+        headBounds: l2([0.25, 0.25, 0.25, 0.25]),
+      }),
+      [cpu, lowrank],
+    );
     expect(g[0]!.backend).toBe('cpu');
     expect(g[0]!.regime).toBe('critical');
     expect(g[0]!.reason).toMatch(/rank\/memory cap: state r·\(d\+1\) = 139425 floats > KV cache 2·L·d = 87040/);
@@ -140,7 +182,10 @@ describe('norm policy', () => {
   });
 
   it('decides the non-causal decoder attention with the n·r·(2d+3) cost model', () => {
-    const g = normPolicy().decide(call({ mask: 'none', scaleEnds: [4096], heads: 1, headDim: 16, headBounds: l2([0.25]) }), [cpu, lowrank]);
+    const g = normPolicy().decide(
+      call({ mask: 'none', scaleEnds: [4096], heads: 1, headDim: 16, headBounds: l2([0.25]) }),
+      [cpu, lowrank],
+    );
     expect(g[0]!.backend).toBe('lowrank');
     expect(g[0]!.estCostExact).toBe(4096 * 4096 * 33);
     expect(g[0]!.estCostLowrank).toBe(4096 * g[0]!.rank! * 35);
@@ -156,6 +201,8 @@ describe('createPolicy', () => {
     const norm = createPolicy({ name: 'norm', epsilon: 1e-3, kappa: 0.5 });
     expect(norm.name).toBe('norm');
     expect(norm.decide(c, [cpu, lowrank])[0]!.backend).toBe('lowrank');
-    expect(() => createPolicy({ name: 'fastest' } as never)).toThrow(/unknown attention policy "fastest" \(known: explicit, priority, norm\)/);
+    expect(() => createPolicy({ name: 'fastest' } as never)).toThrow(
+      /unknown attention policy "fastest" \(known: explicit, priority, norm\)/,
+    );
   });
 });

@@ -55,7 +55,15 @@ export interface NormPolicyOptions {
   betaCap?: number;
 }
 
-type Category = 'unknown-bound' | 'critical' | 'degree-cap' | 'rank-cap' | 'memory-cap' | 'not-profitable' | 'lowrank' | 'not-installed';
+type Category =
+  | 'unknown-bound'
+  | 'critical'
+  | 'degree-cap'
+  | 'rank-cap'
+  | 'memory-cap'
+  | 'not-profitable'
+  | 'lowrank'
+  | 'not-installed';
 
 /** One head's judgement: the decision's figures, before heads with the same outcome are grouped. */
 interface HeadVerdict extends Omit<HeadGroupDecision, 'heads' | 'backend' | 'reason'> {
@@ -79,13 +87,15 @@ export function normPolicy(options: NormPolicyOptions = {}): AttentionPolicy {
     const epsilon = call.epsilon ?? options.epsilon ?? DEFAULT_EPSILON;
     const d = call.headDim;
     const known = call.headBounds?.[h];
-    const bound: HeadBound | undefined = known ?? (options.betaCap !== undefined ? { beta: options.betaCap, source: 'cap' } : undefined);
+    const bound: HeadBound | undefined =
+      known ?? (options.betaCap !== undefined ? { beta: options.betaCap, source: 'cap' } : undefined);
     if (!bound) {
       return {
         head: h,
         category: 'unknown-bound',
         lowrank: false,
-        detail: 'logit bound unknown a priori (heads are not l2-normalised, so the bound is data-dependent; configure betaCap to allow low-rank)',
+        detail:
+          'logit bound unknown a priori (heads are not l2-normalised, so the bound is data-dependent; configure betaCap to allow low-rank)',
       };
     }
     const base = { head: h, beta: bound.beta, betaSource: bound.source };
@@ -143,7 +153,12 @@ export function normPolicy(options: NormPolicyOptions = {}): AttentionPolicy {
       };
     }
     if (lowrankProblem) {
-      return { ...common, category: 'not-installed', lowrank: false, detail: `${lowrankProblem}; low-rank would qualify (${cert})` };
+      return {
+        ...common,
+        category: 'not-installed',
+        lowrank: false,
+        detail: `${lowrankProblem}; low-rank would qualify (${cert})`,
+      };
     }
     return {
       ...common,
@@ -204,7 +219,8 @@ function groupDecision(vs: HeadVerdict[], backend: string): HeadGroupDecision {
     estCostLowrank: sum((v) => v.estCostLowrank),
     estCostExact: sum((v) => v.estCostExact),
   };
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) (decision as unknown as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(fields))
+    if (v !== undefined) (decision as unknown as Record<string, unknown>)[k] = v;
   return decision;
 }
 
@@ -225,7 +241,8 @@ export function createPolicy(spec: PolicySpec): AttentionPolicy {
       return normPolicy(options);
     }
     default:
-      throw new UsageError(`unknown attention policy "${(spec as { name: string }).name}" (known: explicit, priority, norm)`);
+      throw new UsageError(
+        `unknown attention policy "${(spec as { name: string }).name}" (known: explicit, priority, norm)`,
+      );
   }
 }
-

@@ -3,7 +3,16 @@ import { explicitPolicy, priorityPolicy, type AttentionCall } from './policy.js'
 import { fakeBackend } from './test-doubles.js';
 import type { AvailableBackend } from '../plugs/registry.js';
 
-const call: AttentionCall = { site: 'var.blocks.0.attn', layer: 0, batch: 2, heads: 3, headDim: 8, scale: 1, mask: 'block-causal', scaleEnds: [1, 5, 14, 30] };
+const call: AttentionCall = {
+  site: 'var.blocks.0.attn',
+  layer: 0,
+  batch: 2,
+  heads: 3,
+  headDim: 8,
+  scale: 1,
+  mask: 'block-causal',
+  scaleEnds: [1, 5, 14, 30],
+};
 
 function avail(id: string, over: { available?: boolean; exact?: boolean; priority?: number } = {}): AvailableBackend {
   return {
@@ -25,15 +34,23 @@ describe('explicit policy', () => {
   });
 
   it('reports the probe reason when the backend cannot run', () => {
-    expect(() => explicitPolicy('gpu').decide(call, [avail('gpu', { available: false })])).toThrow(/cannot run here: gpu cannot run/);
+    expect(() => explicitPolicy('gpu').decide(call, [avail('gpu', { available: false })])).toThrow(
+      /cannot run here: gpu cannot run/,
+    );
   });
 });
 
 describe('priority policy', () => {
   it('picks the highest-priority available exact backend and never an approximate one unasked', () => {
-    const backends = [avail('cpu', { priority: 10 }), avail('gpu', { priority: 20, available: false }), avail('lowrank', { exact: false, priority: 99 })];
+    const backends = [
+      avail('cpu', { priority: 10 }),
+      avail('gpu', { priority: 20, available: false }),
+      avail('lowrank', { exact: false, priority: 99 }),
+    ];
     expect(priorityPolicy().decide(call, backends)[0]!.backend).toBe('cpu');
-    expect(priorityPolicy().decide(call, [avail('cpu', { priority: 10 }), avail('gpu', { priority: 20 })])[0]!.backend).toBe('gpu');
+    expect(
+      priorityPolicy().decide(call, [avail('cpu', { priority: 10 }), avail('gpu', { priority: 20 })])[0]!.backend,
+    ).toBe('gpu');
   });
 
   it('follows an explicit order and says which candidates failed', () => {

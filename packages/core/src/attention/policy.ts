@@ -101,7 +101,9 @@ export function priorityPolicy(order?: readonly string[]): AttentionPolicy {
           failures.push({ id: c.descriptor.id, reason: c.probe.reason });
         } else {
           const rank = failures.length ? ` after ${failures.map((f) => f.id).join(', ')} failed` : '';
-          return [{ heads: allHeads(call), backend: c.descriptor.id, reason: `highest-priority available backend${rank}` }];
+          return [
+            { heads: allHeads(call), backend: c.descriptor.id, reason: `highest-priority available backend${rank}` },
+          ];
         }
       }
       throw new BackendUnavailableError(

@@ -29,7 +29,8 @@ function measuredRelError(coeffs: ArrayLike<number>, beta: number, points = 200_
 }
 
 function smallestDegree(family: PolyFamily, beta: number, eps: number): number {
-  for (let g = 0; g <= 30; g += family === 'taylor-even' ? 2 : 1) if (certifiedPolynomial(family, beta, g).deltaPoly <= eps) return g;
+  for (let g = 0; g <= 30; g += family === 'taylor-even' ? 2 : 1)
+    if (certifiedPolynomial(family, beta, g).deltaPoly <= eps) return g;
   return -1;
 }
 
@@ -62,7 +63,8 @@ describe('taylor-even', () => {
   });
 
   it('is positive on all of R for even degrees', () => {
-    for (const g of [2, 4, 6, 8]) for (let x = -40; x <= 40; x += 0.01) expect(evalPoly(taylorCoeffs(g), x)).toBeGreaterThan(0);
+    for (const g of [2, 4, 6, 8])
+      for (let x = -40; x <= 40; x += 0.01) expect(evalPoly(taylorCoeffs(g), x)).toBeGreaterThan(0);
   });
 
   it('rejects odd degrees', () => {
@@ -78,7 +80,8 @@ describe('certified families (minimax-rel, chebyshev)', () => {
           const p = certifiedPolynomial(family, beta, g);
           const measured = measuredRelError(p.coeffs, p.certBeta);
           expect(p.deltaPoly, `${family} β=${beta} g=${g}`).toBeGreaterThanOrEqual(measured);
-          if (measured > 1e-12) expect(p.deltaPoly, `${family} β=${beta} g=${g}`).toBeLessThanOrEqual(measured * 1.1 + 1e-13);
+          if (measured > 1e-12)
+            expect(p.deltaPoly, `${family} β=${beta} g=${g}`).toBeLessThanOrEqual(measured * 1.1 + 1e-13);
         }
       }
     }
@@ -101,7 +104,11 @@ describe('certified families (minimax-rel, chebyshev)', () => {
       [2, [5, 6, 7]],
       [4, [7, 9, 10]],
     ];
-    for (const [beta, degrees] of table) expect([1e-2, 1e-3, 1e-4].map((e) => smallestDegree('minimax-rel', beta, e)), `β=${beta}`).toEqual(degrees);
+    for (const [beta, degrees] of table)
+      expect(
+        [1e-2, 1e-3, 1e-4].map((e) => smallestDegree('minimax-rel', beta, e)),
+        `β=${beta}`,
+      ).toEqual(degrees);
   });
 
   it('is tighter than Taylor at the same degree and positive on the certified range', () => {
@@ -109,7 +116,8 @@ describe('certified families (minimax-rel, chebyshev)', () => {
       const p = certifiedPolynomial('minimax-rel', beta, 4);
       expect(p.deltaPoly).toBeLessThan(taylorDelta(beta, 4));
       expect(p.deltaPoly).toBeLessThan(1);
-      for (let x = -p.certBeta; x <= p.certBeta; x += p.certBeta / 5000) expect(evalPoly(p.coeffs, x)).toBeGreaterThan(0);
+      for (let x = -p.certBeta; x <= p.certBeta; x += p.certBeta / 5000)
+        expect(evalPoly(p.coeffs, x)).toBeGreaterThan(0);
     }
   });
 
@@ -132,7 +140,16 @@ describe('degree selection', () => {
         [1, 3, 1e-3],
         [2, 0.5, 1e-2],
       ]) {
-        const c = selectDegree({ beta: beta!, rhoMax: rho!, epsilon: eps!, L: 1000, d: 4, family, gMax: 20, rMax: 1e9 });
+        const c = selectDegree({
+          beta: beta!,
+          rhoMax: rho!,
+          epsilon: eps!,
+          L: 1000,
+          d: 4,
+          family,
+          gMax: 20,
+          rMax: 1e9,
+        });
         expect(c.ok, `${family} β=${beta}`).toBe(true);
         if (!c.ok) continue;
         expect(c.delta).toBe(c.deltaPoly + c.deltaFp);
@@ -140,28 +157,59 @@ describe('degree selection', () => {
         expect(c.errBound).toBeLessThanOrEqual(eps! * (1 + 1e-12));
         expect(c.rank).toBe(rankFor(4, c.degree));
         const step = family === 'taylor-even' ? 2 : 1;
-        if (c.degree >= step) expect(certifiedPolynomial(family, beta!, c.degree - step).deltaPoly).toBeGreaterThan(c.deltaRequired - c.deltaFp);
+        if (c.degree >= step)
+          expect(certifiedPolynomial(family, beta!, c.degree - step).deltaPoly).toBeGreaterThan(
+            c.deltaRequired - c.deltaFp,
+          );
       }
     }
   });
 
   it('includes the floating-point term (L + r)·u·Σ|c_t|β^t / min P', () => {
-    const c = selectDegree({ beta: 2, rhoMax: 1, epsilon: 1e-2, L: 21845, d: 16, family: 'minimax-rel', gMax: 12, rMax: 1e9 });
+    const c = selectDegree({
+      beta: 2,
+      rhoMax: 1,
+      epsilon: 1e-2,
+      L: 21845,
+      d: 16,
+      family: 'minimax-rel',
+      gMax: 12,
+      rMax: 1e9,
+    });
     if (!c.ok) throw new Error(c.reason);
-    const spec = ((21845 + c.rank) * UNIT_ROUNDOFF * absCoeffSum(c.poly.coeffs, 2)) / ((1 - c.deltaPoly) * Math.exp(-2));
+    const spec =
+      ((21845 + c.rank) * UNIT_ROUNDOFF * absCoeffSum(c.poly.coeffs, 2)) / ((1 - c.deltaPoly) * Math.exp(-2));
     expect(c.deltaFp).toBeGreaterThanOrEqual(spec);
     expect(c.deltaFp).toBeLessThan(spec * 1.5);
     expect(fpDelta(1e6, 1, 0, 1, 0, 2)).toBe(Infinity); // δ_poly ≥ 1 is unusable
   });
 
   it('refuses with the rank cap or the degree cap, and says which', () => {
-    const rank = selectDegree({ beta: 4, rhoMax: 1, epsilon: 1e-2, L: 680, d: 64, family: 'minimax-rel', gMax: 8, rMax: 5000 });
+    const rank = selectDegree({
+      beta: 4,
+      rhoMax: 1,
+      epsilon: 1e-2,
+      L: 680,
+      d: 64,
+      family: 'minimax-rel',
+      gMax: 8,
+      rMax: 5000,
+    });
     expect(rank.ok).toBe(false);
     if (!rank.ok) {
       expect(rank.cap).toBe('rank');
       expect(rank.reason).toMatch(/rank cap: degree 3 would need rank 47905 > rMax 5000/);
     }
-    const degree = selectDegree({ beta: 4, rhoMax: 1, epsilon: 1e-2, L: 680, d: 2, family: 'taylor-even', gMax: 8, rMax: 5000 });
+    const degree = selectDegree({
+      beta: 4,
+      rhoMax: 1,
+      epsilon: 1e-2,
+      L: 680,
+      d: 2,
+      family: 'taylor-even',
+      gMax: 8,
+      rMax: 5000,
+    });
     expect(degree.ok).toBe(false);
     if (!degree.ok) {
       expect(degree.cap).toBe('degree');
@@ -171,7 +219,9 @@ describe('degree selection', () => {
 
   it('rejects bad requests', () => {
     expect(() => selectDegree({ beta: 1, rhoMax: 1, epsilon: 0, L: 10, d: 2 })).toThrow(/epsilon/);
-    expect(() => selectDegree({ beta: 1, rhoMax: 1, epsilon: 0.1, L: 10, d: 2, family: 'nope' as PolyFamily })).toThrow(/unknown polynomial family/);
+    expect(() => selectDegree({ beta: 1, rhoMax: 1, epsilon: 0.1, L: 10, d: 2, family: 'nope' as PolyFamily })).toThrow(
+      /unknown polynomial family/,
+    );
   });
 });
 
@@ -193,9 +243,15 @@ describe('regime and cost model', () => {
 
   it('reproduces the §4.2 whole-generation cost ratios (VAR-256 d=16 g=2: 0.40; VAR-512 d=64 g=2: 1.5)', () => {
     const e256 = [1, 5, 14, 30, 55, 91, 155, 255, 424, 680];
-    expect(lowrankCost(16, rankFor(16, 2), 'block-causal', 680) / exactCost(16, 'block-causal', e256)).toBeCloseTo(0.4, 1);
+    expect(lowrankCost(16, rankFor(16, 2), 'block-causal', 680) / exactCost(16, 'block-causal', e256)).toBeCloseTo(
+      0.4,
+      1,
+    );
     const e512 = [1, 5, 14, 30, 66, 147, 316, 640, 1216, 2240];
-    expect(lowrankCost(64, rankFor(64, 2), 'block-causal', 2240) / exactCost(64, 'block-causal', e512)).toBeCloseTo(1.5, 1);
+    expect(lowrankCost(64, rankFor(64, 2), 'block-causal', 2240) / exactCost(64, 'block-causal', e512)).toBeCloseTo(
+      1.5,
+      1,
+    );
     expect(lowrankCost(8, 10, 'none', 100)).toBe(100 * 10 * (2 * 8 + 3));
     expect(exactCost(8, 'none', [100])).toBe(100 * 100 * 17);
   });

@@ -345,12 +345,14 @@ const table = new Map<string, CertifiedPolynomial>();
 
 /** The certified polynomial of `family` and degree g for logits in [−β, β] (memoised table). */
 export function certifiedPolynomial(family: PolyFamily, beta: number, g: number): CertifiedPolynomial {
-  if (!Number.isInteger(g) || g < 0 || g > G_LIMIT) throw new RangeError(`degree must be an integer in [0, ${G_LIMIT}], got ${g}`);
+  if (!Number.isInteger(g) || g < 0 || g > G_LIMIT)
+    throw new RangeError(`degree must be an integer in [0, ${G_LIMIT}], got ${g}`);
   if (family === 'taylor-even') {
     if (g % 2 !== 0) throw new RangeError(`taylor-even needs an even degree, got ${g}`);
     return { family, degree: g, coeffs: taylorCoeffs(g), certBeta: beta, deltaPoly: taylorDelta(beta, g) };
   }
-  if (family !== 'minimax-rel' && family !== 'chebyshev') throw new RangeError(`unknown polynomial family "${family as string}"`);
+  if (family !== 'minimax-rel' && family !== 'chebyshev')
+    throw new RangeError(`unknown polynomial family "${family as string}"`);
   const certBeta = betaGridUp(beta);
   const key = `${family}|${certBeta}|${g}`;
   const hit = table.get(key);
@@ -465,9 +467,12 @@ export function selectDegree(req: DegreeRequest): DegreeChoice | DegreeRefusal {
   const family = req.family ?? DEFAULT_FAMILY;
   const gMax = req.gMax ?? DEFAULT_G_MAX;
   const rMax = req.rMax ?? DEFAULT_R_MAX;
-  if (!POLY_FAMILIES.includes(family)) throw new RangeError(`unknown polynomial family "${family}" (known: ${POLY_FAMILIES.join(', ')})`);
-  if (!(req.epsilon > 0) || !Number.isFinite(req.epsilon)) throw new RangeError(`epsilon must be a positive finite number, got ${req.epsilon}`);
-  if (!Number.isInteger(gMax) || gMax < 0 || gMax > G_LIMIT) throw new RangeError(`gMax must be an integer in [0, ${G_LIMIT}], got ${gMax}`);
+  if (!POLY_FAMILIES.includes(family))
+    throw new RangeError(`unknown polynomial family "${family}" (known: ${POLY_FAMILIES.join(', ')})`);
+  if (!(req.epsilon > 0) || !Number.isFinite(req.epsilon))
+    throw new RangeError(`epsilon must be a positive finite number, got ${req.epsilon}`);
+  if (!Number.isInteger(gMax) || gMax < 0 || gMax > G_LIMIT)
+    throw new RangeError(`gMax must be an integer in [0, ${G_LIMIT}], got ${gMax}`);
   if (!(rMax >= 1)) throw new RangeError(`rMax must be ≥ 1, got ${rMax}`);
   const deltaRequired = requiredDelta(req.epsilon, req.rhoMax);
   const step = family === 'taylor-even' ? 2 : 1;

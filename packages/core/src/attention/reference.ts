@@ -5,7 +5,13 @@ import { Tensor, type TensorLike } from '../tensor.js';
 import type { AttentionMask } from './contract.js';
 import { visibleKeys } from './validate.js';
 
-export function referenceAttention(q: TensorLike, k: TensorLike, v: TensorLike, scale: number, mask: AttentionMask = { kind: 'none' }): Float64Array {
+export function referenceAttention(
+  q: TensorLike,
+  k: TensorLike,
+  v: TensorLike,
+  scale: number,
+  mask: AttentionMask = { kind: 'none' },
+): Float64Array {
   const [B, H, Lq, d] = q.shape as [number, number, number, number];
   const Lk = k.shape[2]!;
   const out = new Float64Array(B * H * Lq * d);
@@ -34,6 +40,12 @@ export function referenceAttention(q: TensorLike, k: TensorLike, v: TensorLike, 
   return out;
 }
 
-export function referenceAttentionTensor(q: TensorLike, k: TensorLike, v: TensorLike, scale: number, mask?: AttentionMask): Tensor {
+export function referenceAttentionTensor(
+  q: TensorLike,
+  k: TensorLike,
+  v: TensorLike,
+  scale: number,
+  mask?: AttentionMask,
+): Tensor {
   return new Tensor(q.shape, Float32Array.from(referenceAttention(q, k, v, scale, mask)));
 }

@@ -30,13 +30,21 @@ describe('registry', () => {
   });
 
   it('rejects descriptors of another API version with the fix', () => {
-    expect(() => createRegistry().register(fakeBackend('a', { apiVersion: 99 }))).toThrow(/API v99.*install matching versions/);
+    expect(() => createRegistry().register(fakeBackend('a', { apiVersion: 99 }))).toThrow(
+      /API v99.*install matching versions/,
+    );
   });
 
   it('resolves the first available backend and aggregates every failure otherwise', async () => {
     const r = createRegistry();
     r.register(fakeBackend('down', { probe: async () => ({ available: false, reason: 'no adapter' }) }));
-    r.register(fakeBackend('broken', { probe: async () => { throw new Error('boom'); } }));
+    r.register(
+      fakeBackend('broken', {
+        probe: async () => {
+          throw new Error('boom');
+        },
+      }),
+    );
     r.register(fakeBackend('up'));
     const got = await r.resolve(['missing', 'down', 'broken', 'up']);
     expect(got.descriptor.id).toBe('up');
@@ -51,13 +59,17 @@ describe('registry', () => {
 
   it('keeps the default registry on a global symbol shared by every copy of core', () => {
     expect(getDefaultRegistry()).toBe(getDefaultRegistry());
-    expect((globalThis as Record<symbol, unknown>)[Symbol.for('@nextscale/core/default-registry')]).toBe(getDefaultRegistry());
+    expect((globalThis as Record<symbol, unknown>)[Symbol.for('@nextscale/core/default-registry')]).toBe(
+      getDefaultRegistry(),
+    );
   });
 });
 
 describe('createRegisteredBackend', () => {
   it('creates the backend registered under an id in the default registry, or says how to register it', async () => {
-    await expect(createRegisteredBackend('baseline-test')).rejects.toThrow(/no 'baseline-test' attention backend is registered .* node --import @nextscale\/backend-baseline-test\/register/);
+    await expect(createRegisteredBackend('baseline-test')).rejects.toThrow(
+      /no 'baseline-test' attention backend is registered .* node --import @nextscale\/backend-baseline-test\/register/,
+    );
     getDefaultRegistry().register(fakeBackend('baseline-test'));
     try {
       expect((await createRegisteredBackend('baseline-test')).backendId).toBe('baseline-test');
@@ -74,7 +86,9 @@ describe('createRegisteredBackend', () => {
       registerPlug(e);
       expect(getDefaultRegistry().get('register-plug-test')).toBe(b);
       expect(getDefaultEngineRegistry().get('register-plug-test')).toBe(e);
-      expect(() => registerPlug({ ...b, id: 'no-kind', kind: undefined } as never)).toThrow(/a descriptor without a kind, not a dense engine/);
+      expect(() => registerPlug({ ...b, id: 'no-kind', kind: undefined } as never)).toThrow(
+        /a descriptor without a kind, not a dense engine/,
+      );
     } finally {
       getDefaultRegistry().unregister('register-plug-test');
       getDefaultEngineRegistry().unregister('register-plug-test');

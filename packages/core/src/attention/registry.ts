@@ -14,7 +14,9 @@ import { getDefaultRegistry } from '../plugs/registry.js';
 export async function createRegisteredBackend(id: string): Promise<AttentionInstance> {
   const b = getDefaultRegistry().get(id);
   if (!b) {
-    const registered = getDefaultRegistry().list().map((x) => x.id);
+    const registered = getDefaultRegistry()
+      .list()
+      .map((x) => x.id);
     throw new NextscaleError(
       'E_BACKEND_UNAVAILABLE',
       `no '${id}' attention backend is registered (registered: [${registered.join(', ')}]) — run with node --import @nextscale/backend-${id}/register`,

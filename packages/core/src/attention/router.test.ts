@@ -16,10 +16,15 @@ function taggedBackend(id: string, offset: number, created: string[]): Attention
     async create() {
       created.push(id);
       const tag = (q: Tensor, k: Tensor, v: Tensor, scale: number, mask?: Parameters<typeof referenceAttention>[4]) =>
-        new Tensor(q.shape, Float32Array.from(referenceAttention(q, k, v, scale, mask), (x) => x + offset));
+        new Tensor(
+          q.shape,
+          Float32Array.from(referenceAttention(q, k, v, scale, mask), (x) => x + offset),
+        );
       return {
         backendId: id,
-        attend: async (q, k, v, spec) => ({ output: tag(q as Tensor, k as Tensor, v as Tensor, spec.scale, spec.mask) }),
+        attend: async (q, k, v, spec) => ({
+          output: tag(q as Tensor, k as Tensor, v as Tensor, spec.scale, spec.mask),
+        }),
         createState(o): AttentionState {
           const ks: Tensor[] = [];
           const vs: Tensor[] = [];
@@ -62,9 +67,24 @@ describe('attention router', () => {
 
     const rng = new Rng(1);
     const [q, k, v] = [0, 1, 2].map(() => randomTensor(rng, [2, 3, 5, 4])) as [Tensor, Tensor, Tensor];
-    const call: AttentionCall = { site: 's', batch: 2, heads: 3, headDim: 4, scale: 0.5, mask: 'block-causal', scaleEnds: [1, 5] };
+    const call: AttentionCall = {
+      site: 's',
+      batch: 2,
+      heads: 3,
+      headDim: 4,
+      scale: 0.5,
+      mask: 'block-causal',
+      scaleEnds: [1, 5],
+    };
     const trace = new AttentionTrace();
-    const out = await router.attend(call, q, k, v, { scale: 0.5, mask: { kind: 'block-causal', scaleEnds: [1, 5] } }, trace);
+    const out = await router.attend(
+      call,
+      q,
+      k,
+      v,
+      { scale: 0.5, mask: { kind: 'block-causal', scaleEnds: [1, 5] } },
+      trace,
+    );
     const ref = referenceAttention(q, k, v, 0.5, { kind: 'block-causal', scaleEnds: [1, 5] });
     for (let b = 0; b < 2; b++)
       for (let h = 0; h < 3; h++)
@@ -88,7 +108,10 @@ describe('attention router', () => {
     const [q, k, v] = [0, 1, 2].map(() => randomTensor(rng, [1, 3, 14, 4])) as [Tensor, Tensor, Tensor];
     const ends = [1, 5, 14];
     const trace = new AttentionTrace();
-    const st = router.openState({ site: 's', batch: 1, heads: 3, headDim: 4, scale: 1, mask: 'block-causal', scaleEnds: ends }, trace);
+    const st = router.openState(
+      { site: 's', batch: 1, heads: 3, headDim: 4, scale: 1, mask: 'block-causal', scaleEnds: ends },
+      trace,
+    );
     const outs: Tensor[] = [];
     let start = 0;
     for (const end of ends) {
@@ -104,11 +127,16 @@ describe('attention router', () => {
   it('rejects a policy that leaves a head unassigned', async () => {
     const registry = createRegistry();
     registry.register(taggedBackend('a', 0, []));
-    const router = await AttentionRouter.create({ registry, policy: { name: 'bad', decide: () => [{ heads: [0], backend: 'a', reason: '' }] } });
-    expect(() => router.decide({ site: 'x', batch: 1, heads: 2, headDim: 1, scale: 1, mask: 'none', scaleEnds: [1] })).toThrow(/every head of x/);
+    const router = await AttentionRouter.create({
+      registry,
+      policy: { name: 'bad', decide: () => [{ heads: [0], backend: 'a', reason: '' }] },
+    });
+    expect(() =>
+      router.decide({ site: 'x', batch: 1, heads: 2, headDim: 1, scale: 1, mask: 'none', scaleEnds: [1] }),
+    ).toThrow(/every head of x/);
   });
 
-  it("passes each backend its own create() options, and rejects options for a backend that is not registered", async () => {
+  it('passes each backend its own create() options, and rejects options for a backend that is not registered', async () => {
     const registry = createRegistry();
     const received: Record<string, unknown> = {};
     for (const id of ['a', 'b']) {

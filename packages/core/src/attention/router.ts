@@ -33,7 +33,9 @@ export class AttentionRouter {
     for (const id of Object.keys(options.backendOptions ?? {})) {
       if (!available.some((a) => a.descriptor.id === id)) {
         const installed = available.map((a) => a.descriptor.id).join(', ') || 'none';
-        throw new UsageError(`backendOptions names backend '${id}', which is not registered (registered: ${installed})`);
+        throw new UsageError(
+          `backendOptions names backend '${id}', which is not registered (registered: ${installed})`,
+        );
       }
     }
     const instances = new Map<string, AttentionInstance>();
@@ -63,7 +65,14 @@ export class AttentionRouter {
   }
 
   /** One-shot attention (teacher forcing, VAE attention). */
-  async attend(call: AttentionCall, q: TensorLike, k: TensorLike, v: TensorLike, spec: AttendSpec, trace: AttentionTrace): Promise<Tensor> {
+  async attend(
+    call: AttentionCall,
+    q: TensorLike,
+    k: TensorLike,
+    v: TensorLike,
+    spec: AttendSpec,
+    trace: AttentionTrace,
+  ): Promise<Tensor> {
     await nextTurn();
     const groups = this.decide(call);
     const parts = await Promise.all(
@@ -98,11 +107,18 @@ export class AttentionRouter {
         }),
       };
     });
-    for (const { group } of states) trace.add({ ...group, site: call.site, layer: call.layer, policy: this.policy.name });
+    for (const { group } of states)
+      trace.add({ ...group, site: call.site, layer: call.layer, policy: this.policy.name });
     return new RoutedState(call, states, (g, result, scale) => this.record(trace, call, g, result, scale));
   }
 
-  private record(trace: AttentionTrace, call: AttentionCall, g: HeadGroupDecision, result: AttentionResult, scale?: number): void {
+  private record(
+    trace: AttentionTrace,
+    call: AttentionCall,
+    g: HeadGroupDecision,
+    result: AttentionResult,
+    scale?: number,
+  ): void {
     if (scale === undefined) {
       trace.add({ ...g, site: call.site, layer: call.layer, policy: this.policy.name, ...certFields(result) });
     } else if (result.certificate || result.exactReason) {
@@ -120,7 +136,14 @@ export class AttentionRouter {
 function certFields(result: AttentionResult) {
   const c = result.certificate;
   if (!c) return result.exactReason ? { exactReason: result.exactReason } : {};
-  return { certifiedError: c.errBoundMax, certificate: c, degree: c.degree, rank: c.rank, beta: c.beta, regime: c.regime };
+  return {
+    certifiedError: c.errBoundMax,
+    certificate: c,
+    degree: c.degree,
+    rank: c.rank,
+    beta: c.beta,
+    regime: c.regime,
+  };
 }
 
 /**
@@ -144,7 +167,11 @@ export class RoutedState {
   async append(k: TensorLike, v: TensorLike): Promise<void> {
     await nextTurn();
     const H = this.call.heads;
-    await Promise.all(this.states.map(({ group, state }) => state.append(selectHeads(k, group.heads, H), selectHeads(v, group.heads, H))));
+    await Promise.all(
+      this.states.map(({ group, state }) =>
+        state.append(selectHeads(k, group.heads, H), selectHeads(v, group.heads, H)),
+      ),
+    );
   }
 
   async attend(q: TensorLike): Promise<Tensor> {
@@ -172,12 +199,18 @@ export function selectHeads(t: TensorLike, heads: readonly number[], H: number):
   const out = new Float32Array(B * heads.length * L * d);
   const block = L * d;
   for (let b = 0; b < B; b++) {
-    heads.forEach((h, j) => out.set(t.data.subarray((b * H + h) * block, (b * H + h + 1) * block), (b * heads.length + j) * block));
+    heads.forEach((h, j) =>
+      out.set(t.data.subarray((b * H + h) * block, (b * H + h + 1) * block), (b * heads.length + j) * block),
+    );
   }
   return new Tensor([B, heads.length, L, d], out);
 }
 
-function mergeHeads(qShape: readonly number[], parts: { heads: number[]; result: AttentionResult }[], H: number): Tensor {
+function mergeHeads(
+  qShape: readonly number[],
+  parts: { heads: number[]; result: AttentionResult }[],
+  H: number,
+): Tensor {
   if (parts.length === 1 && parts[0]!.heads.length === H) return parts[0]!.result.output;
   const [B, , L, d] = qShape as [number, number, number, number];
   const out = new Tensor([B, H, L, d]);
@@ -185,7 +218,12 @@ function mergeHeads(qShape: readonly number[], parts: { heads: number[]; result:
   for (const { heads, result } of parts) {
     const src = result.output.data;
     for (let b = 0; b < B; b++) {
-      heads.forEach((h, j) => out.data.set(src.subarray((b * heads.length + j) * block, (b * heads.length + j + 1) * block), (b * H + h) * block));
+      heads.forEach((h, j) =>
+        out.data.set(
+          src.subarray((b * heads.length + j) * block, (b * heads.length + j + 1) * block),
+          (b * H + h) * block,
+        ),
+      );
     }
   }
   return out;

@@ -26,4 +26,3 @@ export function fakeBackend(id: string, over: Partial<Omit<AttentionBackend, 'ki
     ...over,
   };
 }
-

@@ -35,7 +35,8 @@ export class AttentionTrace {
   /** Backend id → number of heads decided for it, summed over sites. */
   summary(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const e of this.entries) if (e.scale === undefined) counts[e.backend] = (counts[e.backend] ?? 0) + e.heads.length;
+    for (const e of this.entries)
+      if (e.scale === undefined) counts[e.backend] = (counts[e.backend] ?? 0) + e.heads.length;
     return counts;
   }
 

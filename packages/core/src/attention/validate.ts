@@ -57,10 +57,12 @@ export function validateAttend(q: TensorLike, k: TensorLike, v: TensorLike, spec
 }
 
 function validateScaleEnds(ends: readonly number[], Lq: number, Lk: number): void {
-  if (!Array.isArray(ends) || ends.length === 0) throw new InputError('block-causal mask needs a non-empty scaleEnds array');
+  if (!Array.isArray(ends) || ends.length === 0)
+    throw new InputError('block-causal mask needs a non-empty scaleEnds array');
   let prev = 0;
   for (const e of ends) {
-    if (!Number.isInteger(e) || e <= prev) throw new InputError(`scaleEnds must be strictly increasing positive integers, got [${ends.join(', ')}]`);
+    if (!Number.isInteger(e) || e <= prev)
+      throw new InputError(`scaleEnds must be strictly increasing positive integers, got [${ends.join(', ')}]`);
     prev = e;
   }
   if (Lq !== Lk || prev !== Lk) {
@@ -70,7 +72,8 @@ function validateScaleEnds(ends: readonly number[], Lq: number, Lk: number): voi
 
 export function validateStateOptions(o: AttentionStateOptions): void {
   for (const key of ['batch', 'heads', 'headDim'] as const) {
-    if (!Number.isInteger(o?.[key]) || o[key] <= 0) throw new InputError(`createState: ${key} must be a positive integer, got ${o?.[key]}`);
+    if (!Number.isInteger(o?.[key]) || o[key] <= 0)
+      throw new InputError(`createState: ${key} must be a positive integer, got ${o?.[key]}`);
   }
   if (!Number.isFinite(o.scale)) throw new InputError(`createState: scale must be a finite number, got ${o.scale}`);
 }
@@ -80,7 +83,9 @@ export function validateStateInput(t: TensorLike, name: string, o: AttentionStat
   const x = rank4(t, name);
   const [B, H, , d] = x.shape;
   if (B !== o.batch || H !== o.heads || d !== o.headDim) {
-    throw new InputError(`${name} shape [${x.shape.join(', ')}] does not match the state's (B=${o.batch}, H=${o.heads}, d=${o.headDim})`);
+    throw new InputError(
+      `${name} shape [${x.shape.join(', ')}] does not match the state's (B=${o.batch}, H=${o.heads}, d=${o.headDim})`,
+    );
   }
   assertFinite(x, name);
   return x;

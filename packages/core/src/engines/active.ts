@@ -90,7 +90,8 @@ function validateDenseEngine(engine: DenseEngine): void {
     throw new TypeError('setDenseEngine expects a dense engine { id, name, … } or null');
   }
   for (const k of ['id', 'name'] as const) {
-    if (typeof engine[k] !== 'string' || !engine[k]) throw new TypeError(`setDenseEngine: the engine's ${k} must be a non-empty string`);
+    if (typeof engine[k] !== 'string' || !engine[k])
+      throw new TypeError(`setDenseEngine: the engine's ${k} must be a non-empty string`);
   }
   for (const k of ['gemmNT', ...FAST_PATHS] as const) {
     if (engine[k] !== undefined && typeof engine[k] !== 'function') {

@@ -68,11 +68,18 @@ export function geluTanh(x: Tensor): Promise<Tensor> {
  * A transformer FFN, fc2(GELU_tanh(fc1(x))): the engine's fused `feedForward` when it has one (one call, the hidden
  * activations never leave the engine), else the three calls.
  */
-export async function feedForward(x: Tensor, fc1: Tensor, fc1Bias: Tensor | null, fc2: Tensor, fc2Bias: Tensor | null): Promise<Tensor> {
+export async function feedForward(
+  x: Tensor,
+  fc1: Tensor,
+  fc1Bias: Tensor | null,
+  fc2: Tensor,
+  fc2Bias: Tensor | null,
+): Promise<Tensor> {
   const fast = fastPath('feedForward');
   const [hidden, inF] = fc1.shape as [number, number];
   const rows = x.data.length / inF;
-  const fused = fast && rows > 0 && x.shape[x.shape.length - 1] === inF && fc2.shape[0] === inF && fc2.shape[1] === hidden;
+  const fused =
+    fast && rows > 0 && x.shape[x.shape.length - 1] === inF && fc2.shape[0] === inF && fc2.shape[1] === hidden;
   if (!fused) return linear(await geluTanh(await linear(x, fc1, fc1Bias)), fc2, fc2Bias);
   const y = new Tensor(x.shape);
   await fast(x.data, rows, inF, fc1.data, fc1Bias?.data ?? null, hidden, fc2.data, fc2Bias?.data ?? null, y.data);

@@ -46,8 +46,15 @@ export interface ElementwiseEngine {
   layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void;
   /** GroupNorm on x (B, C, HW), `groups` contiguous channel groups, then ·weight[c] + bias[c]. */
   groupNorm(
-    x: Float32Array, out: Float32Array, B: number, C: number, HW: number, groups: number,
-    weight: Float32Array, bias: Float32Array, eps: number,
+    x: Float32Array,
+    out: Float32Array,
+    B: number,
+    C: number,
+    HW: number,
+    groups: number,
+    weight: Float32Array,
+    bias: Float32Array,
+    eps: number,
   ): void;
   /** Softmax over each of `rows` rows of `cols` floats. */
   softmaxRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
@@ -66,7 +73,15 @@ export type Awaitable<T> = T | Promise<T>;
  * `session.run`) calls it directly. The output arrays are the caller's: an engine writes them before it resolves.
  */
 export interface DenseFastPaths {
-  linear(x: Float32Array, rows: number, inF: number, weight: Float32Array, outF: number, bias: Float32Array | null, y: Float32Array): Awaitable<void>;
+  linear(
+    x: Float32Array,
+    rows: number,
+    inF: number,
+    weight: Float32Array,
+    outF: number,
+    bias: Float32Array | null,
+    y: Float32Array,
+  ): Awaitable<void>;
   conv2d(args: Conv2dArgs): Awaitable<void>;
   /** ElementwiseEngine's row-wise kernels, each possibly asynchronous. */
   layerNormRows(...a: Parameters<ElementwiseEngine['layerNormRows']>): Awaitable<void>;
@@ -79,14 +94,26 @@ export interface DenseFastPaths {
    * weights pinned like linear's, biases added. Must compute what linear → geluTanh → linear compute on this engine.
    */
   feedForward(
-    x: Float32Array, rows: number, inF: number, fc1: Float32Array, fc1Bias: Float32Array | null, hidden: number,
-    fc2: Float32Array, fc2Bias: Float32Array | null, y: Float32Array,
+    x: Float32Array,
+    rows: number,
+    inF: number,
+    fc1: Float32Array,
+    fc1Bias: Float32Array | null,
+    hidden: number,
+    fc2: Float32Array,
+    fc2Bias: Float32Array | null,
+    y: Float32Array,
   ): Awaitable<void>;
   /**
    * Runs a whole feature-map net on x (B, C, H, W) into y (its output shape, preallocated); returns false, having
    * written nothing, when the engine cannot run this net (core then runs it op by op).
    */
-  featureNet(net: FeatureNet, x: Float32Array, shape: readonly [number, number, number, number], y: Float32Array): Awaitable<boolean>;
+  featureNet(
+    net: FeatureNet,
+    x: Float32Array,
+    shape: readonly [number, number, number, number],
+    y: Float32Array,
+  ): Awaitable<boolean>;
 }
 
 /**
@@ -98,9 +125,23 @@ export type SyncKernel<K extends FastPathName> = (...args: Parameters<DenseFastP
 
 /** The arguments of a dense engine's conv2d fast path: NCHW input, (Co, Ci, kh, kw) weight, preallocated output. */
 export interface Conv2dArgs {
-  x: Float32Array; batch: number; inChannels: number; height: number; width: number;
-  weight: Float32Array; outChannels: number; kernelH: number; kernelW: number; bias: Float32Array | null;
-  strideH: number; strideW: number; padH: number; padW: number; y: Float32Array; outH: number; outW: number;
+  x: Float32Array;
+  batch: number;
+  inChannels: number;
+  height: number;
+  width: number;
+  weight: Float32Array;
+  outChannels: number;
+  kernelH: number;
+  kernelW: number;
+  bias: Float32Array | null;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  y: Float32Array;
+  outH: number;
+  outW: number;
 }
 
 export const ELEMENTWISE_KERNELS = ['layerNormRows', 'groupNorm', 'softmaxRows', 'geluTanh', 'silu'] as const;

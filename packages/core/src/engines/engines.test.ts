@@ -41,7 +41,7 @@ afterEach(() => {
 });
 
 describe('engine registry', () => {
-  it('holds core\'s js engine, lists highest priority first, and is one process-wide default', () => {
+  it("holds core's js engine, lists highest priority first, and is one process-wide default", () => {
     const r = createEngineRegistry();
     expect(r.list()).toEqual([jsEngine]);
     r.register(descriptor('low', 5));
@@ -57,15 +57,21 @@ describe('engine registry', () => {
     r.register(d);
     r.register(d);
     expect(r.list()).toHaveLength(2);
-    expect(() => r.register({ ...d, package: '@other/wasm', version: '2.0.0' })).toThrow(/already registered by @test\/engine-wasm@1\.0\.0; @other\/wasm@2\.0\.0/);
+    expect(() => r.register({ ...d, package: '@other/wasm', version: '2.0.0' })).toThrow(
+      /already registered by @test\/engine-wasm@1\.0\.0; @other\/wasm@2\.0\.0/,
+    );
   });
 
   it('rejects descriptors of another API version or with missing fields', () => {
     const r = createEngineRegistry();
-    expect(() => r.register({ ...descriptor('x', 1), apiVersion: 2 as unknown as 1 })).toThrow(/dense engine API v2, this core implements v1/);
+    expect(() => r.register({ ...descriptor('x', 1), apiVersion: 2 as unknown as 1 })).toThrow(
+      /dense engine API v2, this core implements v1/,
+    );
     expect(() => r.register({ id: 'y' } as unknown as DenseEngineDescriptor)).toThrow(NextscaleError);
     // the one registry implementation serves both kinds, and each registry takes only its own
-    expect(() => r.register({ ...descriptor('z', 1), kind: 'attention' } as unknown as DenseEngineDescriptor)).toThrow(/is a plug of kind "attention", not a dense engine/);
+    expect(() => r.register({ ...descriptor('z', 1), kind: 'attention' } as unknown as DenseEngineDescriptor)).toThrow(
+      /is a plug of kind "attention", not a dense engine/,
+    );
   });
 
   it('names the package of an engine id', () => {
@@ -94,22 +100,45 @@ describe('selectEngine', () => {
     expect(err).toBeInstanceOf(EngineUnavailableError);
     expect((err as EngineUnavailableError).code).toBe('E_ENGINE_UNAVAILABLE');
     expect((err as EngineUnavailableError).packageName).toBe('@nextscale/engine-onnx');
-    expect((err as Error).message).toMatch(/install @nextscale\/engine-onnx and import @nextscale\/engine-onnx\/register\); installed: \[wasm, js\]/);
+    expect((err as Error).message).toMatch(
+      /install @nextscale\/engine-onnx and import @nextscale\/engine-onnx\/register\); installed: \[wasm, js\]/,
+    );
   });
 
-  it('a named engine whose probe fails is an error carrying the probe\'s reason, never another engine', async () => {
+  it("a named engine whose probe fails is an error carrying the probe's reason, never another engine", async () => {
     const r = createEngineRegistry();
-    r.register(descriptor('onnx', 20, { probe: async () => ({ available: false, reason: 'onnxruntime-node is not installed' }) }));
-    await expect(selectEngine({ registry: r, engine: 'onnx' })).rejects.toThrow(/@test\/engine-onnx cannot run here: onnxruntime-node is not installed/);
-    r.register(descriptor('boom', 5, { probe: async () => { throw new Error('kaput'); } }));
+    r.register(
+      descriptor('onnx', 20, {
+        probe: async () => ({ available: false, reason: 'onnxruntime-node is not installed' }),
+      }),
+    );
+    await expect(selectEngine({ registry: r, engine: 'onnx' })).rejects.toThrow(
+      /@test\/engine-onnx cannot run here: onnxruntime-node is not installed/,
+    );
+    r.register(
+      descriptor('boom', 5, {
+        probe: async () => {
+          throw new Error('kaput');
+        },
+      }),
+    );
     await expect(selectEngine({ registry: r, engine: 'boom' })).rejects.toThrow(/probe\(\) threw: kaput/);
   });
 
   it('a create() failure is an EngineUnavailableError, and a later selection tries again', async () => {
     const r = createEngineRegistry();
     let fail = true;
-    r.register(descriptor('flaky', 5, { create: async () => { if (fail) throw new Error('no memory'); return { ...naiveEngine(), id: 'flaky' }; } }));
-    await expect(selectEngine({ registry: r, engine: 'flaky' })).rejects.toThrow(/creating dense engine "flaky" failed: no memory/);
+    r.register(
+      descriptor('flaky', 5, {
+        create: async () => {
+          if (fail) throw new Error('no memory');
+          return { ...naiveEngine(), id: 'flaky' };
+        },
+      }),
+    );
+    await expect(selectEngine({ registry: r, engine: 'flaky' })).rejects.toThrow(
+      /creating dense engine "flaky" failed: no memory/,
+    );
     fail = false;
     expect((await selectEngine({ registry: r, engine: 'flaky' })).engine.id).toBe('flaky');
   });
@@ -156,7 +185,13 @@ describe('the active dense engine', () => {
     const b = new Tensor([5], rng.normalArray(5));
     const img = new Tensor([1, 2, 5, 5], rng.normalArray(50));
     const k = new Tensor([3, 2, 3, 3], rng.normalArray(54));
-    const ref = withReferenceEngine(() => [linear(x, w, b), conv2d(img, k, null, { padding: 1 }), layerNorm(x, 1e-6), softmax(x), geluTanh(x)]);
+    const ref = withReferenceEngine(() => [
+      linear(x, w, b),
+      conv2d(img, k, null, { padding: 1 }),
+      layerNorm(x, 1e-6),
+      softmax(x),
+      geluTanh(x),
+    ]);
     setDenseEngine(engine);
     expect(getDenseEngine()).toBe(engine);
     expect(activeEngineInfo()).toEqual({ id: 'rec', name: 'recording' });
@@ -182,7 +217,11 @@ describe('the active dense engine', () => {
     const { linear: _drop, ...withoutLinear } = engine;
     setDenseEngine({ ...withoutLinear, id: 'nolinear' });
     const rng = new Rng(2);
-    const args = [new Tensor([2, 2, 5, 4], rng.normalArray(80)), new Tensor([3, 2, 3, 3], rng.normalArray(54)), new Tensor([3], rng.normalArray(3))] as const;
+    const args = [
+      new Tensor([2, 2, 5, 4], rng.normalArray(80)),
+      new Tensor([3, 2, 3, 3], rng.normalArray(54)),
+      new Tensor([3], rng.normalArray(3)),
+    ] as const;
     const opts = { stride: 2, padding: [0, 1, 0, 1] as const };
     const got = await onEngine.conv2d(...args, opts);
     await onEngine.linear(new Tensor([2, 3], rng.normalArray(6)), new Tensor([4, 3], rng.normalArray(12)));
@@ -208,16 +247,25 @@ describe('the active dense engine', () => {
     }
     const rng = new Rng(12);
     const x = new Tensor([4, 8], rng.normalArray(32));
-    const w1 = new Tensor([16, 8], rng.normalArray(128)), b1 = new Tensor([16], rng.normalArray(16));
-    const w2 = new Tensor([8, 16], rng.normalArray(128)), b2 = new Tensor([8], rng.normalArray(8));
-    const norm = { weight: new Tensor([4], rng.normalArray(4)), bias: new Tensor([4], rng.normalArray(4)), groups: 2, eps: 1e-6 };
-    const conv = { weight: new Tensor([4, 4, 3, 3], rng.normalArray(144)), bias: new Tensor([4], rng.normalArray(4)), stride: 1, padding: 1 };
+    const w1 = new Tensor([16, 8], rng.normalArray(128)),
+      b1 = new Tensor([16], rng.normalArray(16));
+    const w2 = new Tensor([8, 16], rng.normalArray(128)),
+      b2 = new Tensor([8], rng.normalArray(8));
+    const norm = {
+      weight: new Tensor([4], rng.normalArray(4)),
+      bias: new Tensor([4], rng.normalArray(4)),
+      groups: 2,
+      eps: 1e-6,
+    };
+    const conv = {
+      weight: new Tensor([4, 4, 3, 3], rng.normalArray(144)),
+      bias: new Tensor([4], rng.normalArray(4)),
+      stride: 1,
+      padding: 1,
+    };
     const build: FeatureBuild = (ops, v) => ops.add(v, ops.conv2d(ops.silu(ops.groupNorm(v, norm)), conv));
     const img = new Tensor([2, 4, 3, 5], rng.normalArray(120));
-    const ref = withReferenceEngine(() => [
-      linear(geluTanh(linear(x, w1, b1)), w2, b2),
-      build(eagerFeatureOps, img),
-    ]);
+    const ref = withReferenceEngine(() => [linear(geluTanh(linear(x, w1, b1)), w2, b2), build(eagerFeatureOps, img)]);
     setDenseEngine(asyncEngine);
     const got = [
       // no feedForward fast path: linear → geluTanh → linear, each awaited
@@ -234,14 +282,21 @@ describe('the active dense engine', () => {
     expect(getDenseEngine()).toBeNull();
     expect(activeEngineInfo()).toEqual({ id: 'js', name: jsGemmEngine.name });
     expect(() => setDenseEngine({ id: 'x', name: 'x', gemmNT: {} } as unknown as DenseEngine)).toThrow(TypeError);
-    expect(() => setDenseEngine({ ...naiveEngine(), linear: 3 } as unknown as DenseEngine)).toThrow(/linear that is not a function/);
+    expect(() => setDenseEngine({ ...naiveEngine(), linear: 3 } as unknown as DenseEngine)).toThrow(
+      /linear that is not a function/,
+    );
   });
 });
 
 describe('loadVAR({ engine })', () => {
   afterEach(() => setDenseEngine(saved));
   const registry = createExactTestRegistry();
-  const paths = { var: fixture('var.safetensors'), vae: fixture('vae.safetensors'), patchNums: TINY_PATCH_NUMS, registry };
+  const paths = {
+    var: fixture('var.safetensors'),
+    vae: fixture('vae.safetensors'),
+    patchNums: TINY_PATCH_NUMS,
+    registry,
+  };
 
   it('selects and activates the named engine, and the model reports it', async () => {
     const engines = createEngineRegistry();
@@ -256,7 +311,9 @@ describe('loadVAR({ engine })', () => {
   });
 
   it('an engine named but not installed fails the load with EngineUnavailableError', async () => {
-    await expect(loadVAR({ ...paths, engine: 'onnx', engineRegistry: createEngineRegistry() })).rejects.toThrow(EngineUnavailableError);
+    await expect(loadVAR({ ...paths, engine: 'onnx', engineRegistry: createEngineRegistry() })).rejects.toThrow(
+      EngineUnavailableError,
+    );
   });
 
   it('an engine object is used as is', async () => {

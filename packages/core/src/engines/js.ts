@@ -3,7 +3,11 @@ import { jsGemmEngine } from '../ops/gemm.js';
 import { ENGINE_API_VERSION, type DenseEngine, type DenseEngineDescriptor } from './contract.js';
 
 /** The reference as a DenseEngine: only gemmNT, so every op runs its own TypeScript loops. */
-export const jsDenseEngine: DenseEngine = Object.freeze({ id: 'js', name: jsGemmEngine.name, gemmNT: jsGemmEngine.gemmNT });
+export const jsDenseEngine: DenseEngine = Object.freeze({
+  id: 'js',
+  name: jsGemmEngine.name,
+  gemmNT: jsGemmEngine.gemmNT,
+});
 
 export const jsEngine: DenseEngineDescriptor = Object.freeze({
   kind: 'engine',

@@ -112,9 +112,19 @@ export async function selectEngine(options: SelectEngineOptions = {}): Promise<S
       descriptor.package,
     );
   }
-  return { descriptor, probe, engine, skipped, chosenBy: options.engine !== undefined ? 'option' : fromEnv !== undefined ? 'environment' : 'priority' };
+  return {
+    descriptor,
+    probe,
+    engine,
+    skipped,
+    chosenBy: options.engine !== undefined ? 'option' : fromEnv !== undefined ? 'environment' : 'priority',
+  };
 }
 
 function stableKey(o: Record<string, unknown>): string {
-  return JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return JSON.stringify(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }

@@ -87,7 +87,17 @@ describe('released presets (counted from shapes, no data produced)', () => {
 
   it('the d16 preset has the shape-derived config of the released model', () => {
     const spec = releasedVARSpec(16);
-    expect(spec).toMatchObject({ depth: 16, C: 1024, heads: 16, cvae: 32, vocab: 4096, numClasses: 1000, mlpHidden: 4096, sharedAdaLN: false, l2Norm: true });
+    expect(spec).toMatchObject({
+      depth: 16,
+      C: 1024,
+      heads: 16,
+      cvae: 32,
+      vocab: 4096,
+      numClasses: 1000,
+      mlpHidden: 4096,
+      sharedAdaLN: false,
+      l2Norm: true,
+    });
     expect(spec.patchNums).toEqual([1, 2, 3, 4, 5, 6, 8, 10, 13, 16]);
     expect(spec.scaleMul).toBeCloseTo(Math.log(4), 15);
   });
@@ -170,8 +180,17 @@ describe("init: 'var' (§2.5)", () => {
   const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
   it('scale_mul = ln 4, biases 0, trunc-normal weights of std √(1/(3C))', () => {
-    expect(Array.from(sd.get('blocks.0.attn.scale_mul_1H11')!.data)).toEqual(Array(spec.heads).fill(Math.fround(Math.log(4))));
-    for (const k of ['blocks.0.attn.q_bias', 'blocks.1.attn.v_bias', 'blocks.0.ffn.fc1.bias', 'head.bias', 'blocks.1.ada_lin.1.bias']) expect(maxAbs(sd.get(k)!.data), k).toBe(0);
+    expect(Array.from(sd.get('blocks.0.attn.scale_mul_1H11')!.data)).toEqual(
+      Array(spec.heads).fill(Math.fround(Math.log(4))),
+    );
+    for (const k of [
+      'blocks.0.attn.q_bias',
+      'blocks.1.attn.v_bias',
+      'blocks.0.ffn.fc1.bias',
+      'head.bias',
+      'blocks.1.ada_lin.1.bias',
+    ])
+      expect(maxAbs(sd.get(k)!.data), k).toBe(0);
     expect(rms(sd.get('blocks.0.attn.mat_qkv.weight')!.data) / std).toBeCloseTo(1, 1);
     expect(rms(sd.get('pos_1LC')!.data) / std).toBeCloseTo(1, 1);
   });
@@ -196,7 +215,16 @@ describe('a small random pipeline', () => {
       { tensors: randomVQVAEStateDict(smallVAE) },
       { registry: createExactTestRegistry() },
     );
-    expect(model.config).toMatchObject({ depth: 2, embedDim: 32, numHeads: 2, headDim: 16, vocabSize: 16, numClasses: 3, attnL2Norm: true, tokenCount: 30 });
+    expect(model.config).toMatchObject({
+      depth: 2,
+      embedDim: 32,
+      numHeads: 2,
+      headDim: 16,
+      vocabSize: 16,
+      numClasses: 3,
+      attnL2Norm: true,
+      tokenCount: 30,
+    });
     const out = await model.generate({ labels: [1], seed: 0 });
     expect(out.tokens.map((t) => t.length)).toEqual([1, 4, 9, 16]);
     expect(out.images.shape).toEqual([1, 3, 8, 8]);
@@ -217,7 +245,9 @@ describe('a small random pipeline', () => {
     await writeSafetensors(vaePath, randomVQVAEStateDictEntries(smallVAE));
     const back = await loadStateDict(varPath);
     expect(back.dtypes.get('lvl_1L')).toBe('I64');
-    expect(Array.from(back.tensors.get('head.weight')!.data)).toEqual(Array.from(randomVARStateDict(small).get('head.weight')!.data));
+    expect(Array.from(back.tensors.get('head.weight')!.data)).toEqual(
+      Array.from(randomVARStateDict(small).get('head.weight')!.data),
+    );
     const loaded = await loadVAR({ var: varPath, vae: vaePath, registry: createExactTestRegistry() });
     try {
       expect(loaded.config.patchNumsSource).toBe('metadata');

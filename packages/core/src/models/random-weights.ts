@@ -59,7 +59,9 @@ export interface StateDictCounts {
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Counts computed from the shapes alone; no tensor data is produced. */
-export function countStateDict(entries: Iterable<Pick<RandomStateDictEntry, 'dtype' | 'shape' | 'buffer'>>): StateDictCounts {
+export function countStateDict(
+  entries: Iterable<Pick<RandomStateDictEntry, 'dtype' | 'shape' | 'buffer'>>,
+): StateDictCounts {
   const c: StateDictCounts = { entries: 0, parameters: 0, bufferElements: 0, bytes: 0 };
   for (const e of entries) {
     const n = numel(e.shape);
@@ -110,7 +112,8 @@ function assertSpec(s: RandomVARSpec): void {
   const ints: (keyof RandomVARSpec)[] = ['depth', 'C', 'heads', 'cvae', 'vocab', 'numClasses', 'mlpHidden'];
   for (const k of ints) {
     const v = s[k];
-    if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`RandomVARSpec.${k} must be a positive integer, got ${String(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 1)
+      throw new RangeError(`RandomVARSpec.${k} must be a positive integer, got ${String(v)}`);
   }
   if (s.C % s.heads !== 0) throw new RangeError(`RandomVARSpec.C = ${s.C} is not divisible by heads = ${s.heads}`);
   if (!s.patchNums.length || s.patchNums.some((p) => !Number.isInteger(p) || p < 1)) {
@@ -134,7 +137,8 @@ export function randomVARStateDictEntries(s: RandomVARSpec, seed = 7): RandomSta
   const out: RandomStateDictEntry[] = [];
   const add = (name: string, shape: number[], data: () => Float32Array, buffer = false, dtype: 'F32' | 'I64' = 'F32') =>
     out.push({ name, dtype, shape, buffer, data });
-  const zeros = (name: string, shape: number[], buffer = false) => add(name, shape, () => new Float32Array(numel(shape)), buffer);
+  const zeros = (name: string, shape: number[], buffer = false) =>
+    add(name, shape, () => new Float32Array(numel(shape)), buffer);
   /** N(0, testStd²) with init 'test'; trunc_normal(std)·factor with init 'var' (factor may vary by row). */
   const rand = (name: string, shape: number[], testStd: number, varFactor: number | ((row: number) => number) = 1) =>
     add(name, shape, () => {
@@ -149,7 +153,8 @@ export function randomVARStateDictEntries(s: RandomVARSpec, seed = 7): RandomSta
       return x;
     });
   /** Biases: small noise with init 'test', 0 with init 'var'. */
-  const bias = (name: string, shape: number[], testStd: number) => (varInit ? zeros(name, shape) : rand(name, shape, testStd));
+  const bias = (name: string, shape: number[], testStd: number) =>
+    varInit ? zeros(name, shape) : rand(name, shape, testStd);
   /** AdaLN gates: rows [0, 2C) are γ1, γ2 (×1e-5 at init), the rest scales and shifts (×0.5). */
   const adaGate = (row: number) => (row < 2 * C ? 1e-5 : 0.5);
 
@@ -193,7 +198,10 @@ export function randomVARStateDictEntries(s: RandomVARSpec, seed = 7): RandomSta
       const name = `${p}attn.scale_mul_1H11`;
       const sm = s.scaleMul ?? (varInit ? Math.log(4) : undefined);
       if (sm === undefined) rand(name, [1, s.heads, 1, 1], 0.5);
-      else add(name, [1, s.heads, 1, 1], () => Float32Array.from({ length: s.heads }, (_, h) => (typeof sm === 'number' ? sm : sm[h]!)));
+      else
+        add(name, [1, s.heads, 1, 1], () =>
+          Float32Array.from({ length: s.heads }, (_, h) => (typeof sm === 'number' ? sm : sm[h]!)),
+        );
     }
     bias(`${p}attn.q_bias`, [C], 0.1);
     bias(`${p}attn.v_bias`, [C], 0.1);

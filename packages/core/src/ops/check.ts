@@ -19,7 +19,9 @@ export function requireSameShape(op: string, a: TensorLike, b: TensorLike): void
 
 export function requireRank(op: string, what: string, t: TensorLike, rank: number, layout?: string): void {
   if (t.shape.length !== rank) {
-    throw new ShapeError(`${op}: ${what} must have rank ${rank}${layout ? ` ${layout}` : ''}, got shape ${fmtShape(t.shape)}`);
+    throw new ShapeError(
+      `${op}: ${what} must have rank ${rank}${layout ? ` ${layout}` : ''}, got shape ${fmtShape(t.shape)}`,
+    );
   }
 }
 

@@ -19,13 +19,18 @@ function naiveConv(x: Tensor, w: Tensor, bias: Tensor | null, s: number, [pt, pb
     return ir < 0 || ir >= H || iq < 0 || iq >= W ? 0 : x.data[((b * Ci + c) * H + ir) * W + iq]!;
   };
   const y = new Float64Array(B * Co * Ho * Wo);
-  for (let b = 0; b < B; b++) for (let o = 0; o < Co; o++) for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) {
-    let acc = bias ? bias.data[o]! : 0;
-    for (let c = 0; c < Ci; c++) for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) {
-      acc += w.data[((o * Ci + c) * kh + u) * kw + v]! * xpad(b, c, i * s + u, j * s + v);
-    }
-    y[((b * Co + o) * Ho + i) * Wo + j] = acc;
-  }
+  for (let b = 0; b < B; b++)
+    for (let o = 0; o < Co; o++)
+      for (let i = 0; i < Ho; i++)
+        for (let j = 0; j < Wo; j++) {
+          let acc = bias ? bias.data[o]! : 0;
+          for (let c = 0; c < Ci; c++)
+            for (let u = 0; u < kh; u++)
+              for (let v = 0; v < kw; v++) {
+                acc += w.data[((o * Ci + c) * kh + u) * kw + v]! * xpad(b, c, i * s + u, j * s + v);
+              }
+          y[((b * Co + o) * Ho + i) * Wo + j] = acc;
+        }
   return { y, shape: [B, Co, Ho, Wo] };
 }
 
@@ -48,7 +53,9 @@ describe('conv2d', () => {
     expect([...conv2d(x, top, null, { stride: 2, padding: [0, 1, 0, 1] }).data]).toEqual([2, 4, 10, 12]);
     // 3×3 pad 1 stride 1 with a "right neighbour" kernel shifts left, zero at the right border
     const right = new Tensor([1, 1, 3, 3], Float32Array.of(0, 0, 0, 0, 0, 1, 0, 0, 0));
-    expect([...conv2d(x, right, null, { padding: 1 }).data]).toEqual([2, 3, 4, 0, 6, 7, 8, 0, 10, 11, 12, 0, 14, 15, 16, 0]);
+    expect([...conv2d(x, right, null, { padding: 1 }).data]).toEqual([
+      2, 3, 4, 0, 6, 7, 8, 0, 10, 11, 12, 0, 14, 15, 16, 0,
+    ]);
   });
 
   it('sums over input channels and adds the bias per output channel (by hand)', () => {

@@ -23,7 +23,13 @@ const CHUNK_FLOATS = 1 << 20;
  * VAR's Downsample2x is `conv2d(x, w, b, { stride: 2, padding: [0, 1, 0, 1] })`.
  * `kernel`: a dense engine's conv2d to hand the work to (engines/calls.ts passes the active engine's).
  */
-export function conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | null, opts: Conv2dOptions = {}, kernel?: SyncKernel<'conv2d'>): Tensor {
+export function conv2d(
+  x: TensorLike,
+  weight: TensorLike,
+  bias: TensorLike | null,
+  opts: Conv2dOptions = {},
+  kernel?: SyncKernel<'conv2d'>,
+): Tensor {
   const X = asTensor(x, 'conv2d: x');
   const Wt = asTensor(weight, 'conv2d: weight');
   requireRank('conv2d', 'x', X, 4, '(B,Ci,H,W)');
@@ -31,7 +37,9 @@ export function conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | nul
   const [B, Ci, H, W] = X.shape as [number, number, number, number];
   const [Co, Ciw, kh, kw] = Wt.shape as [number, number, number, number];
   if (Ci !== Ciw) {
-    throw new ShapeError(`conv2d: x ${fmtShape(X.shape)} has ${Ci} channels but weight ${fmtShape(Wt.shape)} expects ${Ciw}`);
+    throw new ShapeError(
+      `conv2d: x ${fmtShape(X.shape)} has ${Ci} channels but weight ${fmtShape(Wt.shape)} expects ${Ciw}`,
+    );
   }
   if (kh < 1 || kw < 1) throw new ShapeError(`conv2d: empty kernel in weight ${fmtShape(Wt.shape)}`);
   let bd: Float32Array | null = null;
@@ -77,9 +85,23 @@ export function conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | nul
     // written into a zero-padded copy of the input first
     const symmetric = pt === pb && pl === pr;
     kernel({
-      x: symmetric ? X.data : zeroPadded(X.data, B, Ci, H, W, pt, pb, pl, pr), batch: B, inChannels: Ci,
-      height: symmetric ? H : Hp, width: symmetric ? W : Wp, weight: Wt.data, outChannels: Co, kernelH: kh, kernelW: kw,
-      bias: bd, strideH: s, strideW: s, padH: symmetric ? pt : 0, padW: symmetric ? pl : 0, y: yd, outH: Ho, outW: Wo,
+      x: symmetric ? X.data : zeroPadded(X.data, B, Ci, H, W, pt, pb, pl, pr),
+      batch: B,
+      inChannels: Ci,
+      height: symmetric ? H : Hp,
+      width: symmetric ? W : Wp,
+      weight: Wt.data,
+      outChannels: Co,
+      kernelH: kh,
+      kernelW: kw,
+      bias: bd,
+      strideH: s,
+      strideW: s,
+      padH: symmetric ? pt : 0,
+      padW: symmetric ? pl : 0,
+      y: yd,
+      outH: Ho,
+      outW: Wo,
     });
     return y;
   }
@@ -99,7 +121,17 @@ export function conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | nul
 }
 
 /** x (B, C, H, W) with pt/pb rows and pl/pr columns of zeros around each map: (B, C, H + pt + pb, W + pl + pr). */
-function zeroPadded(x: Float32Array, B: number, C: number, H: number, W: number, pt: number, pb: number, pl: number, pr: number): Float32Array {
+function zeroPadded(
+  x: Float32Array,
+  B: number,
+  C: number,
+  H: number,
+  W: number,
+  pt: number,
+  pb: number,
+  pl: number,
+  pr: number,
+): Float32Array {
   const Hp = H + pt + pb;
   const Wp = W + pl + pr;
   const out = new Float32Array(B * C * Hp * Wp);

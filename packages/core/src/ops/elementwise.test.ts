@@ -13,7 +13,9 @@ describe('add / addInPlace / scaleInPlace', () => {
     expect([...y.data]).toEqual([11, 22, 33, 44]);
     expect([...a.data]).toEqual([1, 2, 3, 4]);
     expect(y.data).not.toBe(a.data);
-    expect([...add({ shape: [1], data: Float32Array.of(1) }, { shape: [1], data: Float32Array.of(2) }).data]).toEqual([3]);
+    expect([...add({ shape: [1], data: Float32Array.of(1) }, { shape: [1], data: Float32Array.of(2) }).data]).toEqual([
+      3,
+    ]);
   });
 
   it('addInPlace and scaleInPlace modify and return their first argument', () => {

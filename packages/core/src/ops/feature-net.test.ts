@@ -18,7 +18,12 @@ const conv = (co: number, ci: number, k: number, stride = 1) => ({
   stride,
   padding: (k - 1) / 2,
 });
-const norm = (c: number) => ({ weight: new Tensor([c], rng.normalArray(c)), bias: new Tensor([c], rng.normalArray(c)), groups: 2, eps: 1e-6 });
+const norm = (c: number) => ({
+  weight: new Tensor([c], rng.normalArray(c)),
+  bias: new Tensor([c], rng.normalArray(c)),
+  groups: 2,
+  eps: 1e-6,
+});
 
 /** A test engine whose featureNet interprets the recorded nodes with core's own ops, counting its calls. */
 function interpretingEngine(): DenseEngine & { nets: FeatureNet[] } {
@@ -48,12 +53,22 @@ afterEach(() => setDenseEngine(null));
 
 describe('feature nets', () => {
   it('records a module written over FeatureOps as nodes over value indices, with shapes inferred', () => {
-    const n1 = norm(4), c1 = conv(6, 4, 3), c2 = conv(6, 6, 3, 2);
+    const n1 = norm(4),
+      c1 = conv(6, 4, 3),
+      c2 = conv(6, 6, 3, 2);
     const net = recordFeatureNet('t', 4, [
       (ops, x) => ops.add(ops.conv2d(ops.silu(ops.groupNorm(x, n1)), c1), ops.conv2d(x, c1)),
       (ops, x) => ops.conv2d(ops.upsampleNearest2x(x), c2),
     ]);
-    expect(net.nodes.map((n) => n.op)).toEqual(['groupNorm', 'silu', 'conv2d', 'conv2d', 'add', 'upsampleNearest2x', 'conv2d']);
+    expect(net.nodes.map((n) => n.op)).toEqual([
+      'groupNorm',
+      'silu',
+      'conv2d',
+      'conv2d',
+      'add',
+      'upsampleNearest2x',
+      'conv2d',
+    ]);
     expect(net.nodes[4]).toMatchObject({ op: 'add', a: 3, b: 4 });
     expect(net.nodes[3]).toMatchObject({ op: 'conv2d', x: 0 });
     expect(featureNetShapes(net, [2, 4, 5, 7]).at(-1)).toEqual([2, 6, 5, 7]);
@@ -61,12 +76,25 @@ describe('feature nets', () => {
   });
 
   const cfg: VQVAEConfig = {
-    vocabSize: 16, Cvae: 8, ch: 32, chMult: [1, 2], numResBlocks: 1, usingSa: true, usingMidSa: true,
-    shareQuantResi: 2, numPhi: 2, quantResi: 0.5, numScales: 2, inChannels: 3,
+    vocabSize: 16,
+    Cvae: 8,
+    ch: 32,
+    chMult: [1, 2],
+    numResBlocks: 1,
+    usingSa: true,
+    usingMidSa: true,
+    shareQuantResi: 2,
+    numPhi: 2,
+    quantResi: 0.5,
+    numScales: 2,
+    inChannels: 3,
   };
   const patchNums = [1, 2];
   const tokens = patchNums.map((pn) => Int32Array.from({ length: pn * pn }, (_, i) => (i * 5 + pn) % 16));
-  const run = async () => ({ router: await AttentionRouter.create({ registry: createExactTestRegistry() }), trace: new AttentionTrace() });
+  const run = async () => ({
+    router: await AttentionRouter.create({ registry: createExactTestRegistry() }),
+    trace: new AttentionTrace(),
+  });
 
   it("a VQ-VAE decode hands each stretch between attention blocks to the engine's featureNet, with the reference's result", async () => {
     const vae = VQVAE.fromStateDict(randomVQVAEStateDict(cfg, 2), { patchNums });
@@ -103,7 +131,10 @@ describe('feature nets', () => {
     const engine = interpretingEngine();
     setDenseEngine(engine);
     let raw: Tensor | undefined;
-    const img = await vae.fhatToImage(await vae.tokensToFhat(tokens), { ...(await run()), onRawImage: (t) => (raw = t) });
+    const img = await vae.fhatToImage(await vae.tokensToFhat(tokens), {
+      ...(await run()),
+      onRawImage: (t) => (raw = t),
+    });
     expect(engine.nets.length).toBeGreaterThan(0);
     expect(raw!.shape).toEqual(img.shape);
     expect(Array.from(img.data)).toEqual(Array.from(raw!.data, (v) => Math.min(1, Math.max(-1, v))));

@@ -51,7 +51,8 @@ export function recordFeatureNet(label: string, inChannels: number, builds: read
   };
   let v = 0;
   for (const build of builds) v = build(ops, v);
-  if (nodes.length === 0 || v !== nodes.length) throw new Error(`recordFeatureNet ${label}: the net must end with its last node`);
+  if (nodes.length === 0 || v !== nodes.length)
+    throw new Error(`recordFeatureNet ${label}: the net must end with its last node`);
   return { label, inChannels, nodes };
 }
 
@@ -73,7 +74,8 @@ export function featureNetShapes(net: FeatureNet, x: readonly number[]): [number
       }
       case 'add': {
         const o = shapes[n.b]!;
-        if (o.some((d, i) => d !== shapes[n.a]![i])) throw new ShapeError(`${net.label}: add of (${shapes[n.a]!.join(', ')}) and (${o.join(', ')})`);
+        if (o.some((d, i) => d !== shapes[n.a]![i]))
+          throw new ShapeError(`${net.label}: add of (${shapes[n.a]!.join(', ')}) and (${o.join(', ')})`);
         shapes.push([B, C, H, W]);
         break;
       }

@@ -9,7 +9,17 @@ import { linear } from './linear.js';
 import { matmul } from './matmul.js';
 
 /** Naive float64 C = A·Bᵀ with the same strided layout; also returns Σ|a·b| per element for the error bound. */
-function naiveNT(m: number, n: number, k: number, a: Float32Array, aOff: number, lda: number, b: Float32Array, bOff: number, ldb: number) {
+function naiveNT(
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+) {
   const c = new Float64Array(m * n);
   const mag = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
@@ -126,7 +136,9 @@ describe("the active engine's GEMM", () => {
     const w = new Tensor([5, 4], rng.normalArray(20));
     const viaSpy = linear(x, w);
     matmul(x, new Tensor([4, 2], rng.normalArray(8)));
-    conv2d(new Tensor([1, 2, 3, 3], rng.normalArray(18)), new Tensor([6, 2, 3, 3], rng.normalArray(108)), null, { padding: 1 });
+    conv2d(new Tensor([1, 2, 3, 3], rng.normalArray(18)), new Tensor([6, 2, 3, 3], rng.normalArray(108)), null, {
+      padding: 1,
+    });
     expect(calls).toEqual(['3x5x4', '3x2x4', '6x9x18']);
     setDenseEngine(null);
     expect(activeEngineInfo().id).toBe('js');
@@ -144,10 +156,18 @@ describe("the active engine's GEMM", () => {
   });
 
   it('a replacement engine really computes the results (a broken one is visible)', () => {
-    setDenseEngine({ id: 'zeros', name: 'zeros', gemmNT: (m, n, _k, _a, _ao, _la, _b, _bo, _lb, c, co, ldc) => {
-      for (let i = 0; i < m; i++) c.fill(0, co + i * ldc, co + i * ldc + n);
-    } });
-    const y = linear(new Tensor([1, 2], Float32Array.of(1, 1)), new Tensor([1, 2], Float32Array.of(1, 1)), new Tensor([1], Float32Array.of(0.5)));
+    setDenseEngine({
+      id: 'zeros',
+      name: 'zeros',
+      gemmNT: (m, n, _k, _a, _ao, _la, _b, _bo, _lb, c, co, ldc) => {
+        for (let i = 0; i < m; i++) c.fill(0, co + i * ldc, co + i * ldc + n);
+      },
+    });
+    const y = linear(
+      new Tensor([1, 2], Float32Array.of(1, 1)),
+      new Tensor([1, 2], Float32Array.of(1, 1)),
+      new Tensor([1], Float32Array.of(0.5)),
+    );
     expect([...y.data]).toEqual([0.5]);
   });
 

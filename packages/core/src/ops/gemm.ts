@@ -48,8 +48,15 @@ export function gemmNT(
 /** O(1) bounds check of a rows × cols operand at `off` with row stride `ld` (so no engine reads past an array). */
 function checkOperand(what: string, rows: number, cols: number, arr: Float32Array, off: number, ld: number): void {
   const ok =
-    Number.isInteger(rows) && Number.isInteger(cols) && Number.isInteger(off) && Number.isInteger(ld) &&
-    rows >= 0 && cols >= 0 && off >= 0 && ld >= cols && (rows === 0 || off + (rows - 1) * ld + cols <= arr.length);
+    Number.isInteger(rows) &&
+    Number.isInteger(cols) &&
+    Number.isInteger(off) &&
+    Number.isInteger(ld) &&
+    rows >= 0 &&
+    cols >= 0 &&
+    off >= 0 &&
+    ld >= cols &&
+    (rows === 0 || off + (rows - 1) * ld + cols <= arr.length);
   if (!ok) {
     throw new RangeError(
       `gemmNT: ${what} (${rows}×${cols}, offset ${off}, leading dim ${ld}) does not fit its array of ${arr.length} floats`,
@@ -118,41 +125,98 @@ function panel(
       const b1 = b0 + ldb;
       const b2 = b1 + ldb;
       const b3 = b2 + ldb;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0;
+      let c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0;
+      let c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let p = 0; p < kb; p++) {
         const x0 = a[a0 + p]!;
         const x1 = a[a1 + p]!;
         const x2 = a[a2 + p]!;
         const x3 = a[a3 + p]!;
         let y = b[b0 + p]!;
-        c00 += x0 * y; c10 += x1 * y; c20 += x2 * y; c30 += x3 * y;
+        c00 += x0 * y;
+        c10 += x1 * y;
+        c20 += x2 * y;
+        c30 += x3 * y;
         y = b[b1 + p]!;
-        c01 += x0 * y; c11 += x1 * y; c21 += x2 * y; c31 += x3 * y;
+        c01 += x0 * y;
+        c11 += x1 * y;
+        c21 += x2 * y;
+        c31 += x3 * y;
         y = b[b2 + p]!;
-        c02 += x0 * y; c12 += x1 * y; c22 += x2 * y; c32 += x3 * y;
+        c02 += x0 * y;
+        c12 += x1 * y;
+        c22 += x2 * y;
+        c32 += x3 * y;
         y = b[b3 + p]!;
-        c03 += x0 * y; c13 += x1 * y; c23 += x2 * y; c33 += x3 * y;
+        c03 += x0 * y;
+        c13 += x1 * y;
+        c23 += x2 * y;
+        c33 += x3 * y;
       }
       let o = cOff + i * ldc + j;
       if (acc) {
-        c[o] += c00; c[o + 1] += c01; c[o + 2] += c02; c[o + 3] += c03; o += ldc;
-        c[o] += c10; c[o + 1] += c11; c[o + 2] += c12; c[o + 3] += c13; o += ldc;
-        c[o] += c20; c[o + 1] += c21; c[o + 2] += c22; c[o + 3] += c23; o += ldc;
-        c[o] += c30; c[o + 1] += c31; c[o + 2] += c32; c[o + 3] += c33;
+        c[o] += c00;
+        c[o + 1] += c01;
+        c[o + 2] += c02;
+        c[o + 3] += c03;
+        o += ldc;
+        c[o] += c10;
+        c[o + 1] += c11;
+        c[o + 2] += c12;
+        c[o + 3] += c13;
+        o += ldc;
+        c[o] += c20;
+        c[o + 1] += c21;
+        c[o + 2] += c22;
+        c[o + 3] += c23;
+        o += ldc;
+        c[o] += c30;
+        c[o + 1] += c31;
+        c[o + 2] += c32;
+        c[o + 3] += c33;
       } else {
-        c[o] = c00; c[o + 1] = c01; c[o + 2] = c02; c[o + 3] = c03; o += ldc;
-        c[o] = c10; c[o + 1] = c11; c[o + 2] = c12; c[o + 3] = c13; o += ldc;
-        c[o] = c20; c[o + 1] = c21; c[o + 2] = c22; c[o + 3] = c23; o += ldc;
-        c[o] = c30; c[o + 1] = c31; c[o + 2] = c32; c[o + 3] = c33;
+        c[o] = c00;
+        c[o + 1] = c01;
+        c[o + 2] = c02;
+        c[o + 3] = c03;
+        o += ldc;
+        c[o] = c10;
+        c[o + 1] = c11;
+        c[o + 2] = c12;
+        c[o + 3] = c13;
+        o += ldc;
+        c[o] = c20;
+        c[o + 1] = c21;
+        c[o + 2] = c22;
+        c[o + 3] = c23;
+        o += ldc;
+        c[o] = c30;
+        c[o + 1] = c31;
+        c[o + 2] = c32;
+        c[o + 3] = c33;
       }
     }
     // leftover rows of B (nb % 4): 4×1 blocks
     for (; j < nb; j++) {
       const b0 = bOff + j * ldb;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let p = 0; p < kb; p++) {
         const y = b[b0 + p]!;
         s0 += a[a0 + p]! * y;
@@ -162,9 +226,15 @@ function panel(
       }
       const o = cOff + i * ldc + j;
       if (acc) {
-        c[o] += s0; c[o + ldc] += s1; c[o + 2 * ldc] += s2; c[o + 3 * ldc] += s3;
+        c[o] += s0;
+        c[o + ldc] += s1;
+        c[o + 2 * ldc] += s2;
+        c[o + 3 * ldc] += s3;
       } else {
-        c[o] = s0; c[o + ldc] = s1; c[o + 2 * ldc] = s2; c[o + 3 * ldc] = s3;
+        c[o] = s0;
+        c[o + ldc] = s1;
+        c[o + 2 * ldc] = s2;
+        c[o + 3 * ldc] = s3;
       }
     }
   }
@@ -196,32 +266,57 @@ function rows2(
     const b1 = b0 + ldb;
     const b2 = b1 + ldb;
     const b3 = b2 + ldb;
-    let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-    let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+    let c00 = 0,
+      c01 = 0,
+      c02 = 0,
+      c03 = 0;
+    let c10 = 0,
+      c11 = 0,
+      c12 = 0,
+      c13 = 0;
     for (let p = 0; p < kb; p++) {
       const x0 = a[a0 + p]!;
       const x1 = a[a1 + p]!;
       let y = b[b0 + p]!;
-      c00 += x0 * y; c10 += x1 * y;
+      c00 += x0 * y;
+      c10 += x1 * y;
       y = b[b1 + p]!;
-      c01 += x0 * y; c11 += x1 * y;
+      c01 += x0 * y;
+      c11 += x1 * y;
       y = b[b2 + p]!;
-      c02 += x0 * y; c12 += x1 * y;
+      c02 += x0 * y;
+      c12 += x1 * y;
       y = b[b3 + p]!;
-      c03 += x0 * y; c13 += x1 * y;
+      c03 += x0 * y;
+      c13 += x1 * y;
     }
     let o = cOff + i * ldc + j;
     if (acc) {
-      c[o] += c00; c[o + 1] += c01; c[o + 2] += c02; c[o + 3] += c03; o += ldc;
-      c[o] += c10; c[o + 1] += c11; c[o + 2] += c12; c[o + 3] += c13;
+      c[o] += c00;
+      c[o + 1] += c01;
+      c[o + 2] += c02;
+      c[o + 3] += c03;
+      o += ldc;
+      c[o] += c10;
+      c[o + 1] += c11;
+      c[o + 2] += c12;
+      c[o + 3] += c13;
     } else {
-      c[o] = c00; c[o + 1] = c01; c[o + 2] = c02; c[o + 3] = c03; o += ldc;
-      c[o] = c10; c[o + 1] = c11; c[o + 2] = c12; c[o + 3] = c13;
+      c[o] = c00;
+      c[o + 1] = c01;
+      c[o + 2] = c02;
+      c[o + 3] = c03;
+      o += ldc;
+      c[o] = c10;
+      c[o + 1] = c11;
+      c[o + 2] = c12;
+      c[o + 3] = c13;
     }
   }
   for (; j < nb; j++) {
     const b0 = bOff + j * ldb;
-    let s0 = 0, s1 = 0;
+    let s0 = 0,
+      s1 = 0;
     for (let p = 0; p < kb; p++) {
       const y = b[b0 + p]!;
       s0 += a[a0 + p]! * y;
@@ -229,9 +324,11 @@ function rows2(
     }
     const o = cOff + i * ldc + j;
     if (acc) {
-      c[o] += s0; c[o + ldc] += s1;
+      c[o] += s0;
+      c[o + ldc] += s1;
     } else {
-      c[o] = s0; c[o + ldc] = s1;
+      c[o] = s0;
+      c[o + ldc] = s1;
     }
   }
 }
@@ -258,7 +355,10 @@ function rows1(
     const b1 = b0 + ldb;
     const b2 = b1 + ldb;
     const b3 = b2 + ldb;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     for (let p = 0; p < kb; p++) {
       const x = a[a0 + p]!;
       s0 += x * b[b0 + p]!;
@@ -268,9 +368,15 @@ function rows1(
     }
     const o = cOff + i * ldc + j;
     if (acc) {
-      c[o] += s0; c[o + 1] += s1; c[o + 2] += s2; c[o + 3] += s3;
+      c[o] += s0;
+      c[o + 1] += s1;
+      c[o + 2] += s2;
+      c[o + 3] += s3;
     } else {
-      c[o] = s0; c[o + 1] = s1; c[o + 2] = s2; c[o + 3] = s3;
+      c[o] = s0;
+      c[o + 1] = s1;
+      c[o + 2] = s2;
+      c[o + 3] = s3;
     }
   }
   for (; j < nb; j++) {

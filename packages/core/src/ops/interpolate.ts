@@ -108,7 +108,8 @@ function bicubicTaps(n: number, out: number): Taps {
 /** Applies `tw` along W, then `th` along H, to every (b, c) plane; the intermediate is float64. */
 function separable(X: Tensor, th: Taps, tw: Taps, op: string): Tensor {
   const [B, C, H, W] = X.shape as [number, number, number, number];
-  if (H === 0 || W === 0) throw new ShapeError(`${op}: cannot resample an empty ${H}×${W} map (x ${fmtShape(X.shape)})`);
+  if (H === 0 || W === 0)
+    throw new ShapeError(`${op}: cannot resample an empty ${H}×${W} map (x ${fmtShape(X.shape)})`);
   const oh = th.out;
   const ow = tw.out;
   const y = new Tensor([B, C, oh, ow]);

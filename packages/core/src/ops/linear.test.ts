@@ -9,11 +9,12 @@ function naiveLinear(x: Tensor, w: Tensor, b: Tensor | null): Float64Array {
   const [O, I] = w.shape as [number, number];
   const rows = x.data.length / I;
   const y = new Float64Array(rows * O);
-  for (let r = 0; r < rows; r++) for (let o = 0; o < O; o++) {
-    let s = b ? b.data[o]! : 0;
-    for (let i = 0; i < I; i++) s += x.data[r * I + i]! * w.data[o * I + i]!;
-    y[r * O + o] = s;
-  }
+  for (let r = 0; r < rows; r++)
+    for (let o = 0; o < O; o++) {
+      let s = b ? b.data[o]! : 0;
+      for (let i = 0; i < I; i++) s += x.data[r * I + i]! * w.data[o * I + i]!;
+      y[r * O + o] = s;
+    }
   return y;
 }
 
@@ -40,7 +41,14 @@ describe('linear', () => {
 
   it('matches a float64 reference on ragged sizes, with and without bias', () => {
     const rng = new Rng(21);
-    for (const [M, I, O] of [[1, 1, 1], [2, 64, 3], [5, 33, 17], [19, 130, 42], [3, 1100, 9], [8, 8, 520]] as const) {
+    for (const [M, I, O] of [
+      [1, 1, 1],
+      [2, 64, 3],
+      [5, 33, 17],
+      [19, 130, 42],
+      [3, 1100, 9],
+      [8, 8, 520],
+    ] as const) {
       const x = randTensor(rng, [M, I]);
       const w = randTensor(rng, [O, I], 1 / Math.sqrt(I));
       const b = randTensor(rng, [O]);
@@ -50,7 +58,11 @@ describe('linear', () => {
   });
 
   it('accepts plain { shape, data } objects', () => {
-    const y = linear({ shape: [2], data: Float32Array.of(1, -1) }, { shape: [1, 2], data: Float32Array.of(3, 4) }, { shape: [1], data: Float32Array.of(1) });
+    const y = linear(
+      { shape: [2], data: Float32Array.of(1, -1) },
+      { shape: [1, 2], data: Float32Array.of(3, 4) },
+      { shape: [1], data: Float32Array.of(1) },
+    );
     expect([...y.data]).toEqual([0]);
   });
 

@@ -8,14 +8,21 @@ import { gemmNT } from './gemm.js';
  * (the engine's A·Bᵀ product), so nothing is transposed. `linear(q, k)` is also the plain q·kᵀ of two row-major matrices.
  * `kernel`: a dense engine's linear to hand the work to (engines/calls.ts passes the active engine's).
  */
-export function linear(x: TensorLike, weight: TensorLike, bias?: TensorLike | null, kernel?: SyncKernel<'linear'>): Tensor {
+export function linear(
+  x: TensorLike,
+  weight: TensorLike,
+  bias?: TensorLike | null,
+  kernel?: SyncKernel<'linear'>,
+): Tensor {
   const X = asTensor(x, 'linear: x');
   const Wt = asTensor(weight, 'linear: weight');
   requireRank('linear', 'weight', Wt, 2, '(out,in)');
   const [out, inF] = Wt.shape as [number, number];
   const xin = lastDim('linear', 'x', X);
   if (xin !== inF) {
-    throw new ShapeError(`linear: x ${fmtShape(X.shape)} has last dim ${xin} but weight ${fmtShape(Wt.shape)} expects ${inF}`);
+    throw new ShapeError(
+      `linear: x ${fmtShape(X.shape)} has last dim ${xin} but weight ${fmtShape(Wt.shape)} expects ${inF}`,
+    );
   }
   let bd: Float32Array | null = null;
   if (bias !== undefined && bias !== null) {

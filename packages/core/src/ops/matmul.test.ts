@@ -8,11 +8,12 @@ function naiveMatmul(a: Tensor, b: Tensor): Float64Array {
   const [M, K] = a.shape as [number, number];
   const N = b.shape[1]!;
   const out = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-    let s = 0;
-    for (let p = 0; p < K; p++) s += a.data[i * K + p]! * b.data[p * N + j]!;
-    out[i * N + j] = s;
-  }
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let p = 0; p < K; p++) s += a.data[i * K + p]! * b.data[p * N + j]!;
+      out[i * N + j] = s;
+    }
   return out;
 }
 
@@ -27,7 +28,14 @@ describe('matmul', () => {
 
   it('matches a float64 reference on ragged sizes', () => {
     const rng = new Rng(10);
-    for (const [M, K, N] of [[1, 1, 1], [3, 5, 7], [13, 17, 9], [6, 600, 5], [37, 70, 66], [2, 1030, 3]] as const) {
+    for (const [M, K, N] of [
+      [1, 1, 1],
+      [3, 5, 7],
+      [13, 17, 9],
+      [6, 600, 5],
+      [37, 70, 66],
+      [2, 1030, 3],
+    ] as const) {
       const a = randTensor(rng, [M, K]);
       const b = randTensor(rng, [K, N]);
       expectClose(matmul(a, b).data, naiveMatmul(a, b), { atol: 1e-5 * Math.sqrt(K), rtol: 1e-5 }, `${M}×${K}×${N}`);

@@ -20,16 +20,18 @@ function naiveGroupNorm(x: Tensor, G: number, w: Tensor, b: Tensor, eps: number)
   const [B, C, H, W] = x.shape as [number, number, number, number];
   const cg = C / G;
   const y = new Float64Array(x.data.length);
-  const at = (bb: number, c: number, i: number) => ((bb * C + c) * H * W) + i;
-  for (let bb = 0; bb < B; bb++) for (let g = 0; g < G; g++) {
-    const vals: number[] = [];
-    for (let c = g * cg; c < (g + 1) * cg; c++) for (let i = 0; i < H * W; i++) vals.push(x.data[at(bb, c, i)]!);
-    const mean = vals.reduce((a, v) => a + v, 0) / vals.length;
-    const variance = vals.reduce((a, v) => a + (v - mean) ** 2, 0) / vals.length;
-    for (let c = g * cg; c < (g + 1) * cg; c++) for (let i = 0; i < H * W; i++) {
-      y[at(bb, c, i)] = ((x.data[at(bb, c, i)]! - mean) / Math.sqrt(variance + eps)) * w.data[c]! + b.data[c]!;
+  const at = (bb: number, c: number, i: number) => (bb * C + c) * H * W + i;
+  for (let bb = 0; bb < B; bb++)
+    for (let g = 0; g < G; g++) {
+      const vals: number[] = [];
+      for (let c = g * cg; c < (g + 1) * cg; c++) for (let i = 0; i < H * W; i++) vals.push(x.data[at(bb, c, i)]!);
+      const mean = vals.reduce((a, v) => a + v, 0) / vals.length;
+      const variance = vals.reduce((a, v) => a + (v - mean) ** 2, 0) / vals.length;
+      for (let c = g * cg; c < (g + 1) * cg; c++)
+        for (let i = 0; i < H * W; i++) {
+          y[at(bb, c, i)] = ((x.data[at(bb, c, i)]! - mean) / Math.sqrt(variance + eps)) * w.data[c]! + b.data[c]!;
+        }
     }
-  }
   return y;
 }
 
@@ -42,12 +44,19 @@ describe('layerNorm', () => {
     expect(y.data[4]).toBeNaN(); // constant row with eps = 0: 0/0, as in torch
     expect([...layerNorm(new Tensor([4], Float32Array.of(5, 5, 5, 5)), 1e-6).data]).toEqual([0, 0, 0, 0]);
     // eps enters under the root: [1,3] has variance 1 → (x − 2)/√2 with eps = 1
-    expectClose(layerNorm(new Tensor([2], Float32Array.of(1, 3)), 1).data, [-Math.SQRT1_2, Math.SQRT1_2], { atol: 1e-7 });
+    expectClose(layerNorm(new Tensor([2], Float32Array.of(1, 3)), 1).data, [-Math.SQRT1_2, Math.SQRT1_2], {
+      atol: 1e-7,
+    });
   });
 
   it('matches a float64 reference on random ragged rows', () => {
     const rng = new Rng(40);
-    for (const shape of [[1, 1], [3, 7], [2, 5, 33], [4, 1024]]) {
+    for (const shape of [
+      [1, 1],
+      [3, 7],
+      [2, 5, 33],
+      [4, 1024],
+    ]) {
       const x = randTensor(rng, shape, 3);
       expectClose(layerNorm(x, 1e-6).data, naiveLayerNorm(x, 1e-6), { atol: 2e-6, rtol: 1e-6 }, `[${shape}]`);
     }
@@ -55,7 +64,10 @@ describe('layerNorm', () => {
 
   it('keeps float64 statistics: a large common offset does not destroy a small spread', () => {
     const rng = new Rng(41);
-    const x = new Tensor([3, 1024], Float32Array.from(rng.normalArray(3 * 1024, 0.01), (v) => 1000 + v));
+    const x = new Tensor(
+      [3, 1024],
+      Float32Array.from(rng.normalArray(3 * 1024, 0.01), (v) => 1000 + v),
+    );
     expectClose(layerNorm(x, 1e-6).data, naiveLayerNorm(x, 1e-6), { atol: 2e-5 });
   });
 
@@ -73,23 +85,40 @@ describe('groupNorm', () => {
     const y = groupNorm(x, 2, w, b, 0);
     const r5 = Math.sqrt(5);
     const r2 = Math.sqrt(2);
-    expectClose(y.data, [-3 / r5, -1 / r5, (1 / r5) * 2 + 1, (3 / r5) * 2 + 1, -1, -1, (2 / r2) * 0.5, (-2 / r2) * 0.5], { atol: 1e-6 });
+    expectClose(
+      y.data,
+      [-3 / r5, -1 / r5, (1 / r5) * 2 + 1, (3 / r5) * 2 + 1, -1, -1, (2 / r2) * 0.5, (-2 / r2) * 0.5],
+      { atol: 1e-6 },
+    );
   });
 
   it('matches a float64 reference (several groupings, batches, odd H/W)', () => {
     const rng = new Rng(42);
-    for (const [shape, G] of [[[2, 6, 5, 3], 3], [[1, 8, 7, 7], 8], [[3, 4, 2, 9], 1], [[1, 64, 4, 4], 32]] as const) {
+    for (const [shape, G] of [
+      [[2, 6, 5, 3], 3],
+      [[1, 8, 7, 7], 8],
+      [[3, 4, 2, 9], 1],
+      [[1, 64, 4, 4], 32],
+    ] as const) {
       const x = randTensor(rng, shape, 2);
       for (let i = 0; i < x.data.length; i++) x.data[i] += 5; // non-zero mean
       const w = randTensor(rng, [shape[1]]);
       const b = randTensor(rng, [shape[1]]);
-      expectClose(groupNorm(x, G, w, b, 1e-6).data, naiveGroupNorm(x, G, w, b, 1e-6), { atol: 5e-6, rtol: 1e-6 }, `[${shape}] G=${G}`);
+      expectClose(
+        groupNorm(x, G, w, b, 1e-6).data,
+        naiveGroupNorm(x, G, w, b, 1e-6),
+        { atol: 5e-6, rtol: 1e-6 },
+        `[${shape}] G=${G}`,
+      );
     }
   });
 
   it('keeps float64 statistics: a large common offset does not destroy a small spread', () => {
     const rng = new Rng(44);
-    const x = new Tensor([1, 4, 32, 32], Float32Array.from(rng.normalArray(4 * 1024, 0.01), (v) => 1000 + v));
+    const x = new Tensor(
+      [1, 4, 32, 32],
+      Float32Array.from(rng.normalArray(4 * 1024, 0.01), (v) => 1000 + v),
+    );
     const w = new Tensor([4], Float32Array.of(1, 1, 1, 1));
     const b = new Tensor([4]);
     expectClose(groupNorm(x, 2, w, b, 1e-6).data, naiveGroupNorm(x, 2, w, b, 1e-6), { atol: 2e-5 });
@@ -100,8 +129,12 @@ describe('groupNorm', () => {
     expect(() => groupNorm(new Tensor([1, 6, 2, 2]), 4, w, w, 1e-6)).toThrow(ShapeError);
     expect(() => groupNorm(new Tensor([1, 6, 2, 2]), 4, w, w, 1e-6)).toThrow(/do not split into 4 groups/);
     expect(() => groupNorm(new Tensor([6, 2, 2]), 3, w, w, 1e-6)).toThrow(ShapeError);
-    expect(() => groupNorm(new Tensor([1, 6, 2, 2]), 3, new Tensor([5]), w, 1e-6)).toThrow(/weight must have shape \[6\]/);
-    expect(() => groupNorm(new Tensor([1, 6, 2, 2]), 3, w, new Tensor([6, 1]), 1e-6)).toThrow(/bias must have shape \[6\]/);
+    expect(() => groupNorm(new Tensor([1, 6, 2, 2]), 3, new Tensor([5]), w, 1e-6)).toThrow(
+      /weight must have shape \[6\]/,
+    );
+    expect(() => groupNorm(new Tensor([1, 6, 2, 2]), 3, w, new Tensor([6, 1]), 1e-6)).toThrow(
+      /bias must have shape \[6\]/,
+    );
     expect(() => groupNorm(new Tensor([1, 6, 2, 2]), 0, w, w, 1e-6)).toThrow(RangeError);
   });
 });

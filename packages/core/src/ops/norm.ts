@@ -30,7 +30,12 @@ export function layerNorm(x: TensorLike, eps: number, kernel?: SyncKernel<'layer
  * engine's groupNorm to hand the work to.
  */
 export function groupNorm(
-  x: TensorLike, numGroups: number, weight: TensorLike, bias: TensorLike, eps: number, kernel?: SyncKernel<'groupNorm'>,
+  x: TensorLike,
+  numGroups: number,
+  weight: TensorLike,
+  bias: TensorLike,
+  eps: number,
+  kernel?: SyncKernel<'groupNorm'>,
 ): Tensor {
   const X = asTensor(x, 'groupNorm: x');
   const Wt = asTensor(weight, 'groupNorm: weight');

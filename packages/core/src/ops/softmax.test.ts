@@ -15,7 +15,9 @@ describe('softmax', () => {
   it('subtracts the max: huge logits do not overflow', () => {
     const e = Math.E;
     expectClose(softmax(new Tensor([2], Float32Array.of(1000, 1001))).data, [1 / (1 + e), e / (1 + e)], { atol: 1e-7 });
-    expectClose(softmax(new Tensor([2], Float32Array.of(-1000, -1001))).data, [e / (1 + e), 1 / (1 + e)], { atol: 1e-7 });
+    expectClose(softmax(new Tensor([2], Float32Array.of(-1000, -1001))).data, [e / (1 + e), 1 / (1 + e)], {
+      atol: 1e-7,
+    });
   });
 
   it('gives masked (−Infinity) entries exactly 0 and no NaN when a row has a finite entry', () => {

@@ -1,7 +1,11 @@
 /** Optional human-readable class names stored in a safetensors `__metadata__` entry `class_names` (a JSON array). */
 import { WeightsError } from '../errors.js';
 
-export function classNamesFromMetadata(metadata: Readonly<Record<string, string>> | undefined, numClasses: number, file: string): string[] | undefined {
+export function classNamesFromMetadata(
+  metadata: Readonly<Record<string, string>> | undefined,
+  numClasses: number,
+  file: string,
+): string[] | undefined {
   const raw = metadata?.class_names;
   if (raw === undefined) return undefined;
   let names: unknown;
@@ -14,7 +18,10 @@ export function classNamesFromMetadata(metadata: Readonly<Record<string, string>
     throw new WeightsError(file, 'metadata class_names must be a JSON array of strings');
   }
   if (names.length !== numClasses) {
-    throw new WeightsError(file, `metadata class_names has ${names.length} names but the model has ${numClasses} classes`);
+    throw new WeightsError(
+      file,
+      `metadata class_names has ${names.length} names but the model has ${numClasses} classes`,
+    );
   }
   return names as string[];
 }

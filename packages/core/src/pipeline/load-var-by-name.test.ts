@@ -24,13 +24,24 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'nextscale-by-name-'));
   const models = path.join(dir, 'models.json');
   const tiny = { repo: 'test/tiny', files: { var: 'var.pth', vae: 'vae.pth' }, patchNums: [1, 2, 3, 4] };
-  writeFileSync(models, JSON.stringify([{ name: 'tiny', depth: 2, ...tiny }, { name: 'tiny-claims-d16', depth: 16, ...tiny }]));
-  Object.assign(process.env, { HF_ENDPOINT: hub.url, HF_HUB_CACHE: path.join(dir, 'hub'), NEXTSCALE_MODELS_FILE: models });
+  writeFileSync(
+    models,
+    JSON.stringify([
+      { name: 'tiny', depth: 2, ...tiny },
+      { name: 'tiny-claims-d16', depth: 16, ...tiny },
+    ]),
+  );
+  Object.assign(process.env, {
+    HF_ENDPOINT: hub.url,
+    HF_HUB_CACHE: path.join(dir, 'hub'),
+    NEXTSCALE_MODELS_FILE: models,
+  });
   delete process.env['HF_HUB_OFFLINE'];
 });
 afterAll(async () => {
-  for (const k of KEYS) if (saved[k] === undefined) delete process.env[k];
-  else process.env[k] = saved[k];
+  for (const k of KEYS)
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
   await hub.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -49,11 +60,19 @@ describe('loadVAR({ model })', () => {
   });
 
   it('refuses files that are not the model the name promises', async () => {
-    await expect(loadVAR({ model: 'tiny-claims-d16', registry })).rejects.toThrow(/var\.pth from test\/tiny@main is not tiny-claims-d16: it has depth 2, not 16/);
+    await expect(loadVAR({ model: 'tiny-claims-d16', registry })).rejects.toThrow(
+      /var\.pth from test\/tiny@main is not tiny-claims-d16: it has depth 2, not 16/,
+    );
   });
 
   it('names the catalogue when the name is unknown, and refuses a name with paths', async () => {
-    await expect(loadVAR({ model: 'var-d99', registry })).rejects.toMatchObject({ code: 'unknown-model', message: "no model named 'var-d99'", fix: expect.stringMatching(/var-d16, var-d20/) });
-    await expect(loadVAR({ model: 'tiny', var: fixture('var.pth'), registry })).rejects.toThrow(/either \{ model \} or \{ var, vae \}/);
+    await expect(loadVAR({ model: 'var-d99', registry })).rejects.toMatchObject({
+      code: 'unknown-model',
+      message: "no model named 'var-d99'",
+      fix: expect.stringMatching(/var-d16, var-d20/),
+    });
+    await expect(loadVAR({ model: 'tiny', var: fixture('var.pth'), registry })).rejects.toThrow(
+      /either \{ model \} or \{ var, vae \}/,
+    );
   });
 });

@@ -32,7 +32,12 @@ async function variant(model: 'var' | 'vae', name: string, edit: (data: Float32A
 }
 
 async function loadError(o: { var?: string; vae?: string }): Promise<WeightsError> {
-  const err = await loadVAR({ var: o.var ?? fixture('var.safetensors'), vae: o.vae ?? fixture('vae.safetensors'), patchNums: TINY_PATCH_NUMS, registry }).then(
+  const err = await loadVAR({
+    var: o.var ?? fixture('var.safetensors'),
+    vae: o.vae ?? fixture('vae.safetensors'),
+    patchNums: TINY_PATCH_NUMS,
+    registry,
+  }).then(
     async (m) => {
       await m.dispose();
       return undefined;
@@ -52,22 +57,33 @@ describe('loadVAR and non-finite weights', () => {
     });
     const err = await loadError({ var: path });
     expect(err.file).toBe(path);
-    expect(err.message).toMatch(/tensor 'blocks\.1\.ffn\.fc1\.weight' holds 2 non-finite values of \d+ \(2 NaN; the first at index 3\)/);
+    expect(err.message).toMatch(
+      /tensor 'blocks\.1\.ffn\.fc1\.weight' holds 2 non-finite values of \d+ \(2 NaN; the first at index 3\)/,
+    );
   });
   it('refuses +Inf in a VQ-VAE weight', async () => {
     const path = await variant('vae', 'decoder.conv_out.weight', (d) => {
       d[0] = Infinity;
     });
-    expect((await loadError({ vae: path })).message).toMatch(/tensor 'decoder\.conv_out\.weight' holds 1 non-finite value of \d+ \(1 \+Inf/);
+    expect((await loadError({ vae: path })).message).toMatch(
+      /tensor 'decoder\.conv_out\.weight' holds 1 non-finite value of \d+ \(1 \+Inf/,
+    );
   });
   it('refuses a non-finite attention scale (scale_mul) as a weights error naming it', async () => {
     const path = await variant('var', 'blocks.0.attn.scale_mul_1H11', (d) => {
       d[1] = NaN;
     });
-    expect((await loadError({ var: path })).message).toMatch(/tensor 'blocks\.0\.attn\.scale_mul_1H11' holds 1 non-finite value of 4/);
+    expect((await loadError({ var: path })).message).toMatch(
+      /tensor 'blocks\.0\.attn\.scale_mul_1H11' holds 1 non-finite value of 4/,
+    );
   });
   it("keeps the mask buffer's −Inf (the fixture itself loads)", async () => {
-    const m = await loadVAR({ var: fixture('var.safetensors'), vae: fixture('vae.safetensors'), patchNums: TINY_PATCH_NUMS, registry });
+    const m = await loadVAR({
+      var: fixture('var.safetensors'),
+      vae: fixture('vae.safetensors'),
+      patchNums: TINY_PATCH_NUMS,
+      registry,
+    });
     await m.dispose();
   });
 });
@@ -81,10 +97,24 @@ describe('loadVAR checks the key set from the index first', () => {
     const specs: TensorSpec[] = [];
     const storages: Record<string, Uint8Array> = {};
     let key = 0;
-    for (const [name, t] of [...sd.tensors, ['extra.weight', { shape: [2], data: Float32Array.from([1, 2]) }] as const]) {
+    for (const [name, t] of [
+      ...sd.tensors,
+      ['extra.weight', { shape: [2], data: Float32Array.from([1, 2]) }] as const,
+    ]) {
       const k = String(key++);
-      const data = name === 'lvl_1L' ? new Uint8Array(BigInt64Array.from(Array.from(t.data, BigInt)).buffer) : new Uint8Array(Float32Array.from(t.data).buffer);
-      specs.push({ name, storageType: name === 'lvl_1L' ? 'LongStorage' : 'FloatStorage', storageKey: k, storageNumel: t.data.length, offset: 0, shape: [...t.shape], stride: strides(t.shape) });
+      const data =
+        name === 'lvl_1L'
+          ? new Uint8Array(BigInt64Array.from(Array.from(t.data, BigInt)).buffer)
+          : new Uint8Array(Float32Array.from(t.data).buffer);
+      specs.push({
+        name,
+        storageType: name === 'lvl_1L' ? 'LongStorage' : 'FloatStorage',
+        storageKey: k,
+        storageNumel: t.data.length,
+        offset: 0,
+        shape: [...t.shape],
+        stride: strides(t.shape),
+      });
       storages[k] = data;
     }
     const bytes = Buffer.from(buildCheckpoint('archive', stateDictPickle(specs), storages));
@@ -112,4 +142,3 @@ function strides(shape: readonly number[]): number[] {
   }
   return out;
 }
-

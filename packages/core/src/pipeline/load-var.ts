@@ -9,7 +9,12 @@ import { inferVQVAEConfig, validateVQVAEStateDict } from '../models/vqvae/config
 import type { Tensor } from '../tensor.js';
 import type { StateDictLike } from '../models/var/state-dict.js';
 import type { ByteSource } from '../weights/io.js';
-import { loadStateDict, loadStateDictFromBytes, loadStateDictFromSource, type LoadStateDictOptions } from '../weights/load.js';
+import {
+  loadStateDict,
+  loadStateDictFromBytes,
+  loadStateDictFromSource,
+  type LoadStateDictOptions,
+} from '../weights/load.js';
 import type { WeightsReader } from '../weights/types.js';
 import { VARModel, type VARModelOptions } from './var-model.js';
 
@@ -62,7 +67,11 @@ function isStateDict(x: unknown): x is StateDictLike {
 }
 
 /** Reads one checkpoint (checking its index before its data), or takes a loaded state dict as it is. */
-async function readCheckpoint(key: 'var' | 'vae', input: CheckpointInput, options: LoadStateDictOptions): Promise<StateDictLike> {
+async function readCheckpoint(
+  key: 'var' | 'vae',
+  input: CheckpointInput,
+  options: LoadStateDictOptions,
+): Promise<StateDictLike> {
   if (typeof input === 'string' && input) return loadStateDict(input, options);
   if (input instanceof Uint8Array) return loadStateDictFromBytes(input, CHECKPOINT_NAMES[key], options);
   if (isByteSource(input)) return loadStateDictFromSource(input, options);
@@ -75,7 +84,8 @@ async function readCheckpoint(key: 'var' | 'vae', input: CheckpointInput, option
 }
 
 export async function loadVAR(options: LoadVAROptions): Promise<VARModel> {
-  if (typeof options !== 'object' || options === null) throw new UsageError('loadVAR needs { var, vae }: the two checkpoints');
+  if (typeof options !== 'object' || options === null)
+    throw new UsageError('loadVAR needs { var, vae }: the two checkpoints');
   if (options.model !== undefined) return loadByName(options);
   const { signal } = options;
   const checkVAR = async (r: WeightsReader) => {
@@ -97,13 +107,16 @@ export async function loadVAR(options: LoadVAROptions): Promise<VARModel> {
 }
 
 async function loadByName(options: LoadVAROptions): Promise<VARModel> {
-  if (options.var !== undefined || options.vae !== undefined) throw new UsageError('loadVAR takes either { model } or { var, vae }, not both');
+  if (options.var !== undefined || options.vae !== undefined)
+    throw new UsageError('loadVAR takes either { model } or { var, vae }, not both');
   let hub: typeof import('@nextscale/hub');
   try {
     hub = await import(/* @vite-ignore */ HUB);
   } catch (err) {
     if ((err as { code?: string })?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    throw new UsageError(`loadVAR({ model: '${options.model}' }) needs the package @nextscale/hub (Node only); install it, or pass { var, vae } paths`);
+    throw new UsageError(
+      `loadVAR({ model: '${options.model}' }) needs the package @nextscale/hub (Node only); install it, or pass { var, vae } paths`,
+    );
   }
   const entry = hub.findModel(options.model!, hub.catalogue());
   const files = await hub.ensureModel(entry, { signal: options.signal, onEvent: options.onDownload as never });

@@ -9,7 +9,13 @@ import { Tensor } from '../tensor.js';
 import { createExactTestRegistry } from '../testing/exact-test-backend.js';
 import { loadStateDict } from '../weights/index.js';
 import { generateNextScale } from '../models/var/autoregressive.js';
-import { fixture, maxAbsDiff, randomVARStateDict, SHARED_ADALN_PLAIN_ATTN_SPEC, sliceRows } from '../models/var/test-support.js';
+import {
+  fixture,
+  maxAbsDiff,
+  randomVARStateDict,
+  SHARED_ADALN_PLAIN_ATTN_SPEC,
+  sliceRows,
+} from '../models/var/test-support.js';
 import { VARModel } from './var-model.js';
 
 const spec = SHARED_ADALN_PLAIN_ATTN_SPEC;
@@ -47,18 +53,25 @@ describe('a randomly initialised VAR of another shape', () => {
     expect(out.tokens.every((t) => t.every((v) => v >= 0 && v < spec.vocab))).toBe(true);
     expect(out.images.shape).toEqual([2, 3, 32, 32]);
     expect(out.images.data.every((v) => v >= 0 && v <= 1)).toBe(true);
-    expect(out.trace.entries.filter((e) => e.scale === undefined && e.site.startsWith('var.')).map((e) => e.site)).toEqual([
-      'var.blocks.0.attn',
-      'var.blocks.1.attn',
-      'var.blocks.2.attn',
-    ]);
+    expect(
+      out.trace.entries.filter((e) => e.scale === undefined && e.site.startsWith('var.')).map((e) => e.site),
+    ).toEqual(['var.blocks.0.attn', 'var.blocks.1.attn', 'var.blocks.2.attn']);
   });
 
   it('KV-cached generation agrees with teacher forcing on its own tokens', async () => {
     const captured = new Map<string, Tensor>();
-    const ctx = { router: model.router, trace: new AttentionTrace(), capture: (n: string, t: Tensor) => void captured.set(n, t) };
+    const ctx = {
+      router: model.router,
+      trace: new AttentionTrace(),
+      capture: (n: string, t: Tensor) => void captured.set(n, t),
+    };
     const labels = [3, 1];
-    const { tokens } = await generateNextScale(model.transformer, model.vae.model, { labels, cfg: 2, topK: 5, topP: 0.8, seed: 9 }, ctx);
+    const { tokens } = await generateNextScale(
+      model.transformer,
+      model.vae.model,
+      { labels, cfg: 2, topK: 5, topP: 0.8, seed: 9 },
+      ctx,
+    );
     const xBLCv = await model.vae.model.quantizer.idxToVarInput(tokens, 2);
     const cond = await model.forward(labels, xBLCv);
     const uncond = await model.forward([5, 5], xBLCv);
@@ -66,8 +79,14 @@ describe('a randomly initialised VAR of another shape', () => {
     spec.patchNums.forEach((pn, si) => {
       const kv = captured.get(`logits_raw.s${si}`)!;
       const n = pn * pn;
-      expect(maxAbsDiff(sliceRows(cond, 0, 2, start, start + n), sliceRows(kv, 0, 2, 0, n)), `cond, scale ${si}`).toBeLessThanOrEqual(1e-4);
-      expect(maxAbsDiff(sliceRows(uncond, 0, 2, start, start + n), sliceRows(kv, 2, 4, 0, n)), `uncond, scale ${si}`).toBeLessThanOrEqual(1e-4);
+      expect(
+        maxAbsDiff(sliceRows(cond, 0, 2, start, start + n), sliceRows(kv, 0, 2, 0, n)),
+        `cond, scale ${si}`,
+      ).toBeLessThanOrEqual(1e-4);
+      expect(
+        maxAbsDiff(sliceRows(uncond, 0, 2, start, start + n), sliceRows(kv, 2, 4, 0, n)),
+        `uncond, scale ${si}`,
+      ).toBeLessThanOrEqual(1e-4);
       start += n;
     });
   });

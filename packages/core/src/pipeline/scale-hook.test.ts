@@ -9,7 +9,12 @@ import type { ScaleEvent } from '../models/var/autoregressive.js';
 import { fixture, maxAbsDiff, ref, REFS_JSON, TINY_PATCH_NUMS } from '../models/var/test-support.js';
 import { loadVAR } from './load-var.js';
 
-const model = await loadVAR({ var: fixture('var.safetensors'), vae: fixture('vae.safetensors'), patchNums: TINY_PATCH_NUMS, registry: createExactTestRegistry() });
+const model = await loadVAR({
+  var: fixture('var.safetensors'),
+  vae: fixture('vae.safetensors'),
+  patchNums: TINY_PATCH_NUMS,
+  registry: createExactTestRegistry(),
+});
 afterAll(() => model.dispose());
 const labels = REFS_JSON.info['ar.labels'] as number[];
 const greedy = { labels, cfg: 1.5, topK: 1, topP: 0, seed: 0 };
@@ -28,9 +33,20 @@ describe('generate({ onScale })', () => {
         log.push(`hook ${e.scale} done`);
       },
     });
-    expect(log).toEqual(['transformer 1', 'hook 1 done', 'transformer 2', 'hook 2 done', 'transformer 3', 'hook 3 done', 'transformer 4', 'hook 4 done', 'decode 4']);
+    expect(log).toEqual([
+      'transformer 1',
+      'hook 1 done',
+      'transformer 2',
+      'hook 2 done',
+      'transformer 3',
+      'hook 3 done',
+      'transformer 4',
+      'hook 4 done',
+      'decode 4',
+    ]);
     expect(fhats.map((f) => f.scale)).toEqual([1, 2, 3, 4]);
-    for (const [si, f] of fhats.entries()) expect(maxAbsDiff(f.data, (await ref(`ar.cfg1p5.fhat.s${si}`)).data), `scale ${si}`).toBeLessThanOrEqual(1e-4);
+    for (const [si, f] of fhats.entries())
+      expect(maxAbsDiff(f.data, (await ref(`ar.cfg1p5.fhat.s${si}`)).data), `scale ${si}`).toBeLessThanOrEqual(1e-4);
     // The last f_hat decodes to the generated images exactly; the hook changes nothing.
     const last = await model.vae.model.tokensToFhat(out.tokens);
     expect(Array.from(last.data)).toEqual(Array.from(fhats[3]!.data));
@@ -41,7 +57,14 @@ describe('generate({ onScale })', () => {
   });
 
   it('stops the generation when the hook throws', async () => {
-    const err = await model.generate({ ...greedy, onScale: (e) => { if (e.scale === 2) throw new Error('preview failed'); } }).catch((x) => x);
+    const err = await model
+      .generate({
+        ...greedy,
+        onScale: (e) => {
+          if (e.scale === 2) throw new Error('preview failed');
+        },
+      })
+      .catch((x) => x);
     expect(err.message).toBe('preview failed');
   });
 });

@@ -97,13 +97,23 @@ export class VARModel {
   }
 
   /** Builds the pipeline from in-memory state dicts (loadVAR reads the files, then calls this). */
-  static async fromStateDicts(var_: StateDictLike, vae: StateDictLike, options: VARModelOptions = {}): Promise<VARModel> {
+  static async fromStateDicts(
+    var_: StateDictLike,
+    vae: StateDictLike,
+    options: VARModelOptions = {},
+  ): Promise<VARModel> {
     await activateEngine(options);
     const varFile = stateDictLabel(var_, 'VAR state dict');
     const vaeFile = stateDictLabel(vae, 'VQ-VAE state dict');
-    const transformer = VARTransformer.fromStateDict(var_, { patchNums: options.patchNums, numHeads: options.numHeads });
+    const transformer = VARTransformer.fromStateDict(var_, {
+      patchNums: options.patchNums,
+      numHeads: options.numHeads,
+    });
     const { config } = transformer;
-    const vqvae = VQVAE.fromStateDict(new Map([...vae.tensors].map(([k, t]) => [k, asTensor(t, k)])), { patchNums: config.patchNums, file: vaeFile });
+    const vqvae = VQVAE.fromStateDict(new Map([...vae.tensors].map(([k, t]) => [k, asTensor(t, k)])), {
+      patchNums: config.patchNums,
+      file: vaeFile,
+    });
     checkVAECompatibility(config, vqvae, { var: varFile, vae: vaeFile });
     // NaN/±Inf weights would give garbage images with no error; the additive mask buffer alone may hold −Inf.
     assertFiniteWeights(var_.tensors, varFile, { negInfAllowed: (k) => k === 'attn_bias_for_masking' });
@@ -138,7 +148,10 @@ export class VARModel {
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     this.checkOpen();
     const trace = new AttentionTrace();
-    const { tokens, images } = await generateNextScale(this.transformer, this.vae.model, options, { router: this.router, trace });
+    const { tokens, images } = await generateNextScale(this.transformer, this.vae.model, options, {
+      router: this.router,
+      trace,
+    });
     return { tokens, images, trace };
   }
 
@@ -154,9 +167,17 @@ export class VARModel {
   }
 
   /** Teacher forcing: labels (B) and xBLCv (B, L − first_l, Cvae) → logits (B, L, V). */
-  async forward(labels: readonly number[], xBLCv: TensorLike, extra: { trace?: AttentionTrace; capture?: CaptureFn } = {}): Promise<Tensor> {
+  async forward(
+    labels: readonly number[],
+    xBLCv: TensorLike,
+    extra: { trace?: AttentionTrace; capture?: CaptureFn } = {},
+  ): Promise<Tensor> {
     this.checkOpen();
-    return this.transformer.forward(labels, xBLCv, { router: this.router, trace: extra.trace ?? new AttentionTrace(), capture: extra.capture });
+    return this.transformer.forward(labels, xBLCv, {
+      router: this.router,
+      trace: extra.trace ?? new AttentionTrace(),
+      capture: extra.capture,
+    });
   }
 
   /** Releases every backend instance. Idempotent. */

@@ -97,7 +97,8 @@ export function createPlugRegistry<D extends PlugDescriptor>(kind: PlugKind): Pl
     unregister: (id) => plugs.delete(id),
     list: sorted,
     get: (id) => plugs.get(id),
-    probeAll: () => Promise.all(sorted().map(async (descriptor) => ({ descriptor, probe: await safeProbe(descriptor) }))),
+    probeAll: () =>
+      Promise.all(sorted().map(async (descriptor) => ({ descriptor, probe: await safeProbe(descriptor) }))),
     async resolve(ids, options) {
       const failures: { id: string; reason: string }[] = [];
       for (const id of ids) {
@@ -133,8 +134,11 @@ export function createPlugRegistry<D extends PlugDescriptor>(kind: PlugKind): Pl
 export async function safeProbe(descriptor: PlugDescriptor): Promise<ProbeResult> {
   try {
     const p = await descriptor.probe();
-    if (!p || typeof p.available !== 'boolean') return { available: false, reason: 'probe() returned no { available }' };
-    return typeof p.reason === 'string' ? p : { ...p, reason: p.available ? 'available' : 'its probe says unavailable' };
+    if (!p || typeof p.available !== 'boolean')
+      return { available: false, reason: 'probe() returned no { available }' };
+    return typeof p.reason === 'string'
+      ? p
+      : { ...p, reason: p.available ? 'available' : 'its probe says unavailable' };
   } catch (err) {
     return { available: false, reason: `probe() threw: ${(err as Error).message}` };
   }
@@ -143,11 +147,22 @@ export async function safeProbe(descriptor: PlugDescriptor): Promise<ProbeResult
 function validateDescriptor(kind: PlugKind, d: PlugDescriptor): void {
   const { noun, apiVersion } = KINDS[kind];
   const missing = (['id', 'package', 'version'] as const).filter((k) => typeof d?.[k] !== 'string' || !d[k]);
-  if (missing.length || typeof d.probe !== 'function' || typeof d.create !== 'function' || !Number.isFinite(d.priority)) {
-    throw new NextscaleError('E_USAGE', `not ${article(noun)} ${noun} descriptor (missing ${[...missing, 'priority/probe/create'].join(', ')})`);
+  if (
+    missing.length ||
+    typeof d.probe !== 'function' ||
+    typeof d.create !== 'function' ||
+    !Number.isFinite(d.priority)
+  ) {
+    throw new NextscaleError(
+      'E_USAGE',
+      `not ${article(noun)} ${noun} descriptor (missing ${[...missing, 'priority/probe/create'].join(', ')})`,
+    );
   }
   if (d.kind !== kind) {
-    throw new NextscaleError('E_USAGE', `${d.package}@${d.version} is ${d.kind ? `a plug of kind "${String(d.kind)}"` : 'a descriptor without a kind'}, not ${article(noun)} ${noun}`);
+    throw new NextscaleError(
+      'E_USAGE',
+      `${d.package}@${d.version} is ${d.kind ? `a plug of kind "${String(d.kind)}"` : 'a descriptor without a kind'}, not ${article(noun)} ${noun}`,
+    );
   }
   if (d.apiVersion !== apiVersion) {
     throw new NextscaleError(

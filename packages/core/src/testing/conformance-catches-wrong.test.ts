@@ -15,14 +15,19 @@ describe('the conformance suite catches wrong backends', () => {
   it('fails each deliberately wrong backend in the tests that target its bug', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'nextscale-wrong-')), 'report.json');
     const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-    const run = spawnSync(process.execPath, [vitest, 'run', '--config', 'vitest.wrong.config.ts', '--reporter=json', `--outputFile=${out}`], {
-      cwd: root,
-      encoding: 'utf8',
-    });
+    const run = spawnSync(
+      process.execPath,
+      [vitest, 'run', '--config', 'vitest.wrong.config.ts', '--reporter=json', `--outputFile=${out}`],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
     expect(run.status, run.stderr.slice(-2000)).not.toBe(0);
     const report = JSON.parse(readFileSync(out, 'utf8')) as JsonReport;
     const results = report.testResults.flatMap((f) => f.assertionResults);
-    const failed = (backend: string) => results.filter((r) => r.fullName.includes(`: ${backend} `) && r.status === 'failed').map((r) => r.fullName);
+    const failed = (backend: string) =>
+      results.filter((r) => r.fullName.includes(`: ${backend} `) && r.status === 'failed').map((r) => r.fullName);
 
     // Off by 1e-3 in one output entry: every numeric comparison that reads entry 0 must fail.
     expect(failed('off-by-a-bit').some((n) => n.includes('no mask matches the float64 reference'))).toBe(true);

@@ -35,7 +35,8 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function sliceTokens(t: Tensor, t0: number, t1: number): Tensor {
   const [B, H, L, d] = t.shape as [number, number, number, number];
   const out = new Tensor([B, H, t1 - t0, d]);
-  for (let bh = 0; bh < B * H; bh++) out.data.set(t.data.subarray((bh * L + t0) * d, (bh * L + t1) * d), bh * (t1 - t0) * d);
+  for (let bh = 0; bh < B * H; bh++)
+    out.data.set(t.data.subarray((bh * L + t0) * d, (bh * L + t1) * d), bh * (t1 - t0) * d);
   return out;
 }
 
@@ -47,7 +48,8 @@ export function concatTokens(parts: Tensor[]): Tensor {
   let off = 0;
   for (const p of parts) {
     const Li = p.shape[2]!;
-    for (let bh = 0; bh < B * H; bh++) out.data.set(p.data.subarray(bh * Li * d, (bh + 1) * Li * d), (bh * L + off) * d);
+    for (let bh = 0; bh < B * H; bh++)
+      out.data.set(p.data.subarray(bh * Li * d, (bh + 1) * Li * d), (bh * L + off) * d);
     off += Li;
   }
   return out;
@@ -206,8 +208,12 @@ export function testAttentionBackend(backend: AttentionBackend, options: Conform
       const v = randomTensor(rng, [1, 2, 5, 3]);
       await withInstance(async (att) => {
         await expect(att.attend(q, k, v, { scale: 1 })).rejects.toThrow(/v shape/);
-        await expect(att.attend(q, k, k, { scale: 1, mask: { kind: 'block-causal', scaleEnds: [1, 4] } })).rejects.toThrow(/Lq = Lk/);
-        await expect(att.attend(q, q, q, { scale: 1, mask: { kind: 'block-causal', scaleEnds: [3, 2, 4] } })).rejects.toThrow(/increasing/);
+        await expect(
+          att.attend(q, k, k, { scale: 1, mask: { kind: 'block-causal', scaleEnds: [1, 4] } }),
+        ).rejects.toThrow(/Lq = Lk/);
+        await expect(
+          att.attend(q, q, q, { scale: 1, mask: { kind: 'block-causal', scaleEnds: [3, 2, 4] } }),
+        ).rejects.toThrow(/increasing/);
       });
     });
 

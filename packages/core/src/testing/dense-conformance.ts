@@ -35,9 +35,16 @@ export interface DenseConformanceOptions {
 export type DenseEngineSource = DenseEngine | (() => DenseEngine | Promise<DenseEngine>);
 
 interface GemmCase {
-  m: number; n: number; k: number;
+  m: number;
+  n: number;
+  k: number;
   /** Extra floats per row beyond the operand's width (lda = k + padA, …) and leading offsets. */
-  padA: number; padB: number; padC: number; offA: number; offB: number; offC: number;
+  padA: number;
+  padB: number;
+  padC: number;
+  offA: number;
+  offB: number;
+  offC: number;
 }
 
 const GEMM_CASES: GemmCase[] = [
@@ -63,7 +70,9 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
     let loading: Promise<DenseEngine> | undefined;
     const test = (name: string, fn: (ctx: TestContext) => unknown) =>
       it(name, async (ctx) => {
-        loading ??= Promise.resolve(owned ? (source as () => DenseEngine | Promise<DenseEngine>)() : (source as DenseEngine));
+        loading ??= Promise.resolve(
+          owned ? (source as () => DenseEngine | Promise<DenseEngine>)() : (source as DenseEngine),
+        );
         engine = await loading;
         return fn(ctx);
       });
@@ -71,7 +80,18 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
     test('describes itself: a non-empty id and name, a gemmNT and fast paths that are functions when present', () => {
       expect(typeof engine.id === 'string' && engine.id.length > 0, 'id').toBe(true);
       expect(typeof engine.name === 'string' && engine.name.length > 0, 'name').toBe(true);
-      for (const k of ['gemmNT', 'linear', 'conv2d', 'layerNormRows', 'groupNorm', 'softmaxRows', 'geluTanh', 'silu', 'feedForward', 'featureNet'] as const) {
+      for (const k of [
+        'gemmNT',
+        'linear',
+        'conv2d',
+        'layerNormRows',
+        'groupNorm',
+        'softmaxRows',
+        'geluTanh',
+        'silu',
+        'feedForward',
+        'featureNet',
+      ] as const) {
         if (engine[k] !== undefined) expect(typeof engine[k], k).toBe('function');
       }
     });
@@ -80,10 +100,13 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
       test(`gemmNT (when provided) matches the reference: m=${c.m} n=${c.n} k=${c.k}, strides +${c.padA}/+${c.padB}/+${c.padC}, offsets ${c.offA}/${c.offB}/${c.offC}`, (ctx) => {
         if (!engine.gemmNT) return ctx.skip();
         const rng = new Rng(seed + ci);
-        const lda = c.k + c.padA, ldb = c.k + c.padB, ldc = c.n + c.padC;
+        const lda = c.k + c.padA,
+          ldb = c.k + c.padB,
+          ldc = c.n + c.padC;
         const a = randomArray(rng, c.offA + c.m * lda);
         const b = randomArray(rng, c.offB + c.n * ldb);
-        const a0 = a.slice(), b0 = b.slice();
+        const a0 = a.slice(),
+          b0 = b.slice();
         // C starts as NaN sentinels: the product must overwrite exactly its m × n region and nothing else
         const got = new Float32Array(c.offC + c.m * ldc + 3).fill(Number.NaN);
         const ref = got.slice();
@@ -96,7 +119,8 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
             if (!Number.isNaN(got[idx]!)) throw new Error(`gemmNT wrote outside C at index ${idx} (${got[idx]})`);
             continue;
           }
-          const i = Math.floor((idx - c.offC) / ldc), j = (idx - c.offC) % ldc;
+          const i = Math.floor((idx - c.offC) / ldc),
+            j = (idx - c.offC) % ldc;
           let scale = 0;
           for (let p = 0; p < c.k; p++) scale += Math.abs(a[c.offA + i * lda + p]! * b[c.offB + j * ldb + p]!);
           checkClose(got[idx]!, ref[idx]!, tol * (scale + 1e-3), `C[${i},${j}]`);
@@ -110,7 +134,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
       { rows: 17, inF: 33, outF: 20, bias: false },
       { rows: 40, inF: 64, outF: 96, bias: true },
     ];
-    test('linear matches the reference (its fast path and core\'s call on it), bias null and non-null, weights keyed by identity', async () => {
+    test("linear matches the reference (its fast path and core's call on it), bias null and non-null, weights keyed by identity", async () => {
       const rng = new Rng(seed + 100);
       for (const c of linearCases) {
         // Two different weights of one shape, each used twice: an engine caching by shape (not identity) fails.
@@ -118,10 +142,17 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
         const bias = c.bias ? randomArray(rng, c.outF) : null;
         for (const w of [weights[0]!, weights[1]!, weights[0]!, weights[1]!]) {
           const x = randomArray(rng, c.rows * c.inF);
-          const x0 = x.slice(), w0 = w.slice();
-          const args = [new Tensor([c.rows, c.inF], x), new Tensor([c.outF, c.inF], w), bias ? new Tensor([c.outF], bias) : null] as const;
+          const x0 = x.slice(),
+            w0 = w.slice();
+          const args = [
+            new Tensor([c.rows, c.inF], x),
+            new Tensor([c.outF, c.inF], w),
+            bias ? new Tensor([c.outF], bias) : null,
+          ] as const;
           const ref = withReferenceEngine(() => linear(...args)).data;
-          const outputs: [string, Float32Array][] = [['linear call', (await withDenseEngine(engine, () => onEngine.linear(...args))).data]];
+          const outputs: [string, Float32Array][] = [
+            ['linear call', (await withDenseEngine(engine, () => onEngine.linear(...args))).data],
+          ];
           if (engine.linear) {
             const got = new Float32Array(c.rows * c.outF).fill(Number.NaN);
             await engine.linear(x, c.rows, c.inF, w, c.outF, bias, got);
@@ -133,7 +164,12 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
               for (let j = 0; j < c.outF; j++) {
                 let scale = bias ? Math.abs(bias[j]!) : 0;
                 for (let p = 0; p < c.inF; p++) scale += Math.abs(x[r * c.inF + p]! * w[j * c.inF + p]!);
-                checkClose(got[r * c.outF + j]!, ref[r * c.outF + j]!, tol * (scale + 1e-3), `${what} ${JSON.stringify(c)} y[${r},${j}]`);
+                checkClose(
+                  got[r * c.outF + j]!,
+                  ref[r * c.outF + j]!,
+                  tol * (scale + 1e-3),
+                  `${what} ${JSON.stringify(c)} y[${r},${j}]`,
+                );
               }
             }
           }
@@ -150,30 +186,54 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
       // Downsample2x's asymmetric padding: core's call pads the input itself before an engine's conv2d sees it
       { B: 2, Ci: 3, H: 8, W: 6, Co: 4, kh: 3, kw: 3, s: 2, p: [0, 1, 0, 1] as const, bias: true },
     ];
-    test('conv2d matches the reference (its fast path and core\'s call on it): strides, padding, kernel sizes, bias null and non-null', async () => {
+    test("conv2d matches the reference (its fast path and core's call on it): strides, padding, kernel sizes, bias null and non-null", async () => {
       const rng = new Rng(seed + 200);
       for (const c of convCases) {
         const x = randomArray(rng, c.B * c.Ci * c.H * c.W);
         const w = randomArray(rng, c.Co * c.Ci * c.kh * c.kw);
         const bias = c.bias ? randomArray(rng, c.Co) : null;
-        const x0 = x.slice(), w0 = w.slice();
+        const x0 = x.slice(),
+          w0 = w.slice();
         const opts: Conv2dOptions = { stride: c.s, padding: c.p };
-        const args = [new Tensor([c.B, c.Ci, c.H, c.W], x), new Tensor([c.Co, c.Ci, c.kh, c.kw], w), bias ? new Tensor([c.Co], bias) : null, opts] as const;
+        const args = [
+          new Tensor([c.B, c.Ci, c.H, c.W], x),
+          new Tensor([c.Co, c.Ci, c.kh, c.kw], w),
+          bias ? new Tensor([c.Co], bias) : null,
+          opts,
+        ] as const;
         const ref = withReferenceEngine(() => conv2d(...args));
         const [, , Ho, Wo] = ref.shape as [number, number, number, number];
-        const outputs: [string, Float32Array][] = [['conv2d call', (await withDenseEngine(engine, () => onEngine.conv2d(...args))).data]];
+        const outputs: [string, Float32Array][] = [
+          ['conv2d call', (await withDenseEngine(engine, () => onEngine.conv2d(...args))).data],
+        ];
         if (engine.conv2d && typeof c.p === 'number') {
           const got = new Float32Array(ref.data.length).fill(Number.NaN);
           await engine.conv2d({
-            x, batch: c.B, inChannels: c.Ci, height: c.H, width: c.W, weight: w, outChannels: c.Co, kernelH: c.kh, kernelW: c.kw,
-            bias, strideH: c.s, strideW: c.s, padH: c.p, padW: c.p, y: got, outH: Ho, outW: Wo,
+            x,
+            batch: c.B,
+            inChannels: c.Ci,
+            height: c.H,
+            width: c.W,
+            weight: w,
+            outChannels: c.Co,
+            kernelH: c.kh,
+            kernelW: c.kw,
+            bias,
+            strideH: c.s,
+            strideW: c.s,
+            padH: c.p,
+            padW: c.p,
+            y: got,
+            outH: Ho,
+            outW: Wo,
           });
           outputs.push(['engine.conv2d', got]);
         }
         expect(sameBits(x, x0) && sameBits(w, w0), 'conv2d changed an input').toBe(true);
         const scale = c.Ci * c.kh * c.kw + 1; // values are in [−1, 1): Σ|x·w| + |bias| is at most this
         for (const [what, got] of outputs) {
-          for (let i = 0; i < got.length; i++) checkClose(got[i]!, ref.data[i]!, tol * scale, `${what} ${JSON.stringify(c)} y[${i}]`);
+          for (let i = 0; i < got.length; i++)
+            checkClose(got[i]!, ref.data[i]!, tol * scale, `${what} ${JSON.stringify(c)} y[${i}]`);
         }
       }
     });
@@ -181,7 +241,12 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
     test('layerNormRows (when provided) matches the reference on odd row lengths', async (ctx) => {
       if (!engine.layerNormRows) return ctx.skip();
       const rng = new Rng(seed + 300);
-      for (const [rows, cols] of [[1, 1], [1, 7], [5, 33], [13, 256]] as const) {
+      for (const [rows, cols] of [
+        [1, 1],
+        [1, 7],
+        [5, 33],
+        [13, 256],
+      ] as const) {
         const x = randomArray(rng, rows * cols, 3, 0.5);
         const got = new Float32Array(rows * cols).fill(Number.NaN);
         await engine.layerNormRows(x, got, rows, cols, 1e-6);
@@ -193,12 +258,20 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
     test('groupNorm (when provided) matches the reference', async (ctx) => {
       if (!engine.groupNorm) return ctx.skip();
       const rng = new Rng(seed + 400);
-      for (const [B, C, H, W, groups] of [[1, 2, 1, 1, 1], [2, 6, 3, 5, 3], [1, 32, 4, 4, 32], [2, 8, 7, 3, 2]] as const) {
+      for (const [B, C, H, W, groups] of [
+        [1, 2, 1, 1, 1],
+        [2, 6, 3, 5, 3],
+        [1, 32, 4, 4, 32],
+        [2, 8, 7, 3, 2],
+      ] as const) {
         const x = randomArray(rng, B * C * H * W, 2, -0.3);
-        const weight = randomArray(rng, C), bias = randomArray(rng, C);
+        const weight = randomArray(rng, C),
+          bias = randomArray(rng, C);
         const got = new Float32Array(x.length).fill(Number.NaN);
         await engine.groupNorm(x, got, B, C, H * W, groups, weight, bias, 1e-6);
-        const ref = withReferenceEngine(() => groupNorm(new Tensor([B, C, H, W], x), groups, new Tensor([C], weight), new Tensor([C], bias), 1e-6)).data;
+        const ref = withReferenceEngine(() =>
+          groupNorm(new Tensor([B, C, H, W], x), groups, new Tensor([C], weight), new Tensor([C], bias), 1e-6),
+        ).data;
         compareRows(got, ref, tol, `groupNorm ${B}×${C}×${H}×${W}/${groups}`);
       }
     });
@@ -206,25 +279,36 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
     test('softmaxRows (when provided) matches the reference, masked (−Infinity) entries exactly 0', async (ctx) => {
       if (!engine.softmaxRows) return ctx.skip();
       const rng = new Rng(seed + 500);
-      for (const [rows, cols] of [[1, 1], [3, 7], [9, 130]] as const) {
+      for (const [rows, cols] of [
+        [1, 1],
+        [3, 7],
+        [9, 130],
+      ] as const) {
         const x = randomArray(rng, rows * cols, 8);
         for (let i = 1; i < x.length; i += 3) if (i % cols !== 0) x[i] = -Infinity;
         const got = new Float32Array(x.length).fill(Number.NaN);
         await engine.softmaxRows(x, got, rows, cols);
         const ref = withReferenceEngine(() => softmax(new Tensor([rows, cols], x))).data;
-        for (let i = 0; i < x.length; i++) if (x[i] === -Infinity) expect(got[i], `softmaxRows masked entry ${i}`).toBe(0);
+        for (let i = 0; i < x.length; i++)
+          if (x[i] === -Infinity) expect(got[i], `softmaxRows masked entry ${i}`).toBe(0);
         compareRows(got, ref, tol, `softmaxRows ${rows}×${cols}`);
       }
     });
 
-    for (const [name, op] of [['geluTanh', geluTanh], ['silu', silu]] as const) {
+    for (const [name, op] of [
+      ['geluTanh', geluTanh],
+      ['silu', silu],
+    ] as const) {
       test(`${name} (when provided) matches the reference, large |x| included`, async (ctx) => {
         const kernel = engine[name];
         if (!kernel) return ctx.skip();
         const rng = new Rng(seed + 600);
         for (const n of [1, 7, 1027]) {
           const x = randomArray(rng, n, 12);
-          if (n > 2) { x[0] = 80; x[1] = -80; }
+          if (n > 2) {
+            x[0] = 80;
+            x[1] = -80;
+          }
           const got = new Float32Array(n).fill(Number.NaN);
           await kernel.call(engine, x, got, n);
           const ref = withReferenceEngine(() => op(new Tensor([n], x))).data;
@@ -236,12 +320,22 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
     test('feedForward (when provided) matches linear → geluTanh → linear on the reference', async (ctx) => {
       if (!engine.feedForward) return ctx.skip();
       const rng = new Rng(seed + 700);
-      for (const [rows, inF, hidden] of [[1, 1, 4], [5, 9, 37], [33, 64, 256]] as const) {
+      for (const [rows, inF, hidden] of [
+        [1, 1, 4],
+        [5, 9, 37],
+        [33, 64, 256],
+      ] as const) {
         const x = randomArray(rng, rows * inF, 2);
-        const w1 = randomArray(rng, hidden * inF, 1 / Math.sqrt(inF)), b1 = randomArray(rng, hidden);
-        const w2 = randomArray(rng, inF * hidden, 1 / Math.sqrt(hidden)), b2 = randomArray(rng, inF);
+        const w1 = randomArray(rng, hidden * inF, 1 / Math.sqrt(inF)),
+          b1 = randomArray(rng, hidden);
+        const w2 = randomArray(rng, inF * hidden, 1 / Math.sqrt(hidden)),
+          b2 = randomArray(rng, inF);
         const ref = withReferenceEngine(() =>
-          linear(geluTanh(linear(new Tensor([rows, inF], x), new Tensor([hidden, inF], w1), new Tensor([hidden], b1))), new Tensor([inF, hidden], w2), new Tensor([inF], b2)),
+          linear(
+            geluTanh(linear(new Tensor([rows, inF], x), new Tensor([hidden, inF], w1), new Tensor([hidden], b1))),
+            new Tensor([inF, hidden], w2),
+            new Tensor([inF], b2),
+          ),
         ).data;
         const got = new Float32Array(rows * inF).fill(Number.NaN);
         await engine.feedForward(x, rows, inF, w1, b1, hidden, w2, b2, got);
@@ -259,13 +353,25 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
         stride,
         padding: (k - 1) / 2,
       });
-      const norm = (c: number, groups: number) => ({ weight: new Tensor([c], randomArray(rng, c)), bias: new Tensor([c], randomArray(rng, c)), groups, eps: 1e-6 });
-      const n1 = norm(8, 4), c1 = conv(12, 8, 3), sc = conv(12, 8, 1), n2 = norm(12, 2), c2 = conv(4, 12, 3, 2);
+      const norm = (c: number, groups: number) => ({
+        weight: new Tensor([c], randomArray(rng, c)),
+        bias: new Tensor([c], randomArray(rng, c)),
+        groups,
+        eps: 1e-6,
+      });
+      const n1 = norm(8, 4),
+        c1 = conv(12, 8, 3),
+        sc = conv(12, 8, 1),
+        n2 = norm(12, 2),
+        c2 = conv(4, 12, 3, 2);
       const builds: FeatureBuild[] = [
         (ops, x) => ops.add(ops.conv2d(x, sc), ops.conv2d(ops.silu(ops.groupNorm(x, n1)), c1)),
         (ops, x) => ops.conv2d(ops.silu(ops.groupNorm(ops.upsampleNearest2x(x), n2)), c2),
       ];
-      for (const [B, H, W] of [[1, 1, 1], [2, 5, 3]] as const) {
+      for (const [B, H, W] of [
+        [1, 1, 1],
+        [2, 5, 3],
+      ] as const) {
         const x = new Tensor([B, 8, H, W], randomArray(rng, B * 8 * H * W, 2));
         const ref = withReferenceEngine(() => builds.reduce((v, b) => b(eagerFeatureOps, v), x));
         const got = new Float32Array(ref.data.length).fill(Number.NaN);
@@ -303,7 +409,8 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
 }
 
 function checkClose(got: number, ref: number, bound: number, where: string): void {
-  if (!(Math.abs(got - ref) <= bound)) throw new Error(`${where}: got ${got}, reference ${ref} (allowed error ${bound.toExponential(2)})`);
+  if (!(Math.abs(got - ref) <= bound))
+    throw new Error(`${where}: got ${got}, reference ${ref} (allowed error ${bound.toExponential(2)})`);
 }
 
 /** |got − ref| ≤ tol·(max|ref| + 1) everywhere: for composite ops whose error follows the output's overall size. */
@@ -315,5 +422,6 @@ function compareToLargest(got: Float32Array, ref: Float32Array, tol: number, whe
 }
 
 function compareRows(got: Float32Array, ref: Float32Array, tol: number, where: string): void {
-  for (let i = 0; i < got.length; i++) checkClose(got[i]!, ref[i]!, tol * (Math.abs(ref[i]!) + 1e-3) + 1e-7, `${where} [${i}]`);
+  for (let i = 0; i < got.length; i++)
+    checkClose(got[i]!, ref[i]!, tol * (Math.abs(ref[i]!) + 1e-3) + 1e-7, `${where} [${i}]`);
 }

@@ -4,7 +4,13 @@
  * float64 `referenceAttention` (the conformance suite's ground truth) and keeps every appended scale's
  * K/V for the incremental next-scale path, exactly like an exact backend's KV cache.
  */
-import { ATTENTION_API_VERSION, type AttentionBackend, type AttentionInstance, type AttentionState, type AttentionStateOptions } from '../attention/contract.js';
+import {
+  ATTENTION_API_VERSION,
+  type AttentionBackend,
+  type AttentionInstance,
+  type AttentionState,
+  type AttentionStateOptions,
+} from '../attention/contract.js';
 import { referenceAttentionTensor } from '../attention/reference.js';
 import { createRegistry, type Registry } from '../plugs/registry.js';
 import { validateAttend, validateStateInput, validateStateOptions } from '../attention/validate.js';
@@ -25,7 +31,8 @@ class ReferenceKVState implements AttentionState {
   async append(k: TensorLike, v: TensorLike): Promise<void> {
     const K = validateStateInput(k, 'k', this.o);
     const V = validateStateInput(v, 'v', this.o);
-    if (K.shape.join() !== V.shape.join()) throw new InputError(`v shape [${V.shape.join(', ')}] must equal k shape [${K.shape.join(', ')}]`);
+    if (K.shape.join() !== V.shape.join())
+      throw new InputError(`v shape [${V.shape.join(', ')}] must equal k shape [${K.shape.join(', ')}]`);
     this.keys.push(K.clone());
     this.values.push(V.clone());
     this.length += K.shape[2]!;
@@ -44,7 +51,6 @@ class ReferenceKVState implements AttentionState {
     this.length = 0;
   }
 }
-
 
 function createReferenceInstance(): AttentionInstance {
   return {

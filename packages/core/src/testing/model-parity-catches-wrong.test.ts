@@ -15,12 +15,18 @@ describe('the model-parity suite catches a wrong engine', () => {
   it('fails an engine whose GEMM is off by 1e-4 relative in the reference comparisons', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'nextscale-wrong-model-')), 'report.json');
     const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-    const run = spawnSync(process.execPath, [vitest, 'run', '--config', 'vitest.wrong-model.config.ts', '--reporter=json', `--outputFile=${out}`], {
-      cwd: root,
-      encoding: 'utf8',
-    });
+    const run = spawnSync(
+      process.execPath,
+      [vitest, 'run', '--config', 'vitest.wrong-model.config.ts', '--reporter=json', `--outputFile=${out}`],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
     expect(run.status, run.stderr.slice(-2000)).not.toBe(0);
-    const results = (JSON.parse(readFileSync(out, 'utf8')) as JsonReport).testResults.flatMap((f) => f.assertionResults);
+    const results = (JSON.parse(readFileSync(out, 'utf8')) as JsonReport).testResults.flatMap(
+      (f) => f.assertionResults,
+    );
     const failed = results.filter((r) => r.status === 'failed').map((r) => r.fullName);
     expect(results.length).toBeGreaterThan(100);
     // teacher-forcing logits and the generated images are compared with atol 1e-4; a 1e-4 relative error shows there

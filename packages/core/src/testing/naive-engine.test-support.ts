@@ -6,8 +6,18 @@
 import type { Conv2dArgs, DenseEngine } from '../engines/contract.js';
 
 export function naiveGemmNT(
-  m: number, n: number, k: number, a: Float32Array, aOff: number, lda: number,
-  b: Float32Array, bOff: number, ldb: number, c: Float32Array, cOff: number, ldc: number,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
 ): void {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -28,9 +38,12 @@ export function naiveConv2d(a: Conv2dArgs): void {
           for (let c = 0; c < a.inChannels; c++) {
             for (let u = 0; u < a.kernelH; u++) {
               for (let v = 0; v < a.kernelW; v++) {
-                const r = i * a.strideH + u - a.padH, q = j * a.strideW + v - a.padW;
+                const r = i * a.strideH + u - a.padH,
+                  q = j * a.strideW + v - a.padW;
                 if (r < 0 || r >= a.height || q < 0 || q >= a.width) continue;
-                s += weight[((o * a.inChannels + c) * a.kernelH + u) * a.kernelW + v]! * x[((bi * a.inChannels + c) * a.height + r) * a.width + q]!;
+                s +=
+                  weight[((o * a.inChannels + c) * a.kernelH + u) * a.kernelW + v]! *
+                  x[((bi * a.inChannels + c) * a.height + r) * a.width + q]!;
               }
             }
           }
@@ -41,7 +54,15 @@ export function naiveConv2d(a: Conv2dArgs): void {
   }
 }
 
-function normalize(x: Float32Array, out: Float32Array, o: number, n: number, eps: number, scale = (_i: number) => 1, shift = (_i: number) => 0): void {
+function normalize(
+  x: Float32Array,
+  out: Float32Array,
+  o: number,
+  n: number,
+  eps: number,
+  scale = (_i: number) => 1,
+  shift = (_i: number) => 0,
+): void {
   let mean = 0;
   for (let i = 0; i < n; i++) mean += x[o + i]!;
   mean /= n;
@@ -69,7 +90,15 @@ export function naiveEngine(overrides: Partial<DenseEngine> = {}): DenseEngine {
       for (let b = 0; b < B; b++) {
         for (let g = 0; g < groups; g++) {
           const c0 = g * cg;
-          normalize(x, out, (b * C + c0) * HW, cg * HW, eps, (i) => weight[c0 + Math.floor(i / HW)]!, (i) => bias[c0 + Math.floor(i / HW)]!);
+          normalize(
+            x,
+            out,
+            (b * C + c0) * HW,
+            cg * HW,
+            eps,
+            (i) => weight[c0 + Math.floor(i / HW)]!,
+            (i) => bias[c0 + Math.floor(i / HW)]!,
+          );
         }
       }
     },

@@ -4,7 +4,13 @@ import { Rng } from '../random.js';
 import { Tensor } from '../tensor.js';
 
 export function randTensor(rng: Rng, shape: readonly number[], std = 1): Tensor {
-  return new Tensor(shape, rng.normalArray(shape.reduce((a, b) => a * b, 1), std));
+  return new Tensor(
+    shape,
+    rng.normalArray(
+      shape.reduce((a, b) => a * b, 1),
+      std,
+    ),
+  );
 }
 
 /**
@@ -30,6 +36,8 @@ export function expectClose(
     }
   }
   if (worst >= 0) {
-    expect.fail(`${label} element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`);
+    expect.fail(
+      `${label} element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`,
+    );
   }
 }

@@ -13,7 +13,9 @@ function findVarTiny(): string {
     const candidate = path.join(dir, 'fixtures', 'var-tiny');
     if (existsSync(path.join(candidate, 'refs.json'))) return candidate + path.sep;
     if (path.dirname(dir) === dir) {
-      throw new Error(`@nextscale/core's fixtures/var-tiny is not above ${here}: the model-parity suite runs inside the nextscale repository`);
+      throw new Error(
+        `@nextscale/core's fixtures/var-tiny is not above ${here}: the model-parity suite runs inside the nextscale repository`,
+      );
     }
   }
 }

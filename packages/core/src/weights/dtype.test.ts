@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { bf16ToF32, encodeValues, f16ToF32, f32ToBf16Bits, f32ToHalfBits, halfBitsToNumber, toFloat32 } from './dtype.js';
+import {
+  bf16ToF32,
+  encodeValues,
+  f16ToF32,
+  f32ToBf16Bits,
+  f32ToHalfBits,
+  halfBitsToNumber,
+  toFloat32,
+} from './dtype.js';
 
 describe('dtype conversions', () => {
   it('f16 → f32 is exact for every half value and f32 → f16 inverts it', () => {

@@ -47,12 +47,15 @@ describe('file-level errors', () => {
   });
   it('not a weights file', async () => {
     const we = await weightsError(tmp('notes.txt', 'hello, these are not weights at all'));
-    expect(we.message).toMatch(/not a weights file: neither safetensors nor a PyTorch zip checkpoint \(first bytes: 68 65 6c/);
+    expect(we.message).toMatch(
+      /not a weights file: neither safetensors nor a PyTorch zip checkpoint \(first bytes: 68 65 6c/,
+    );
   });
   it('a legacy (pre-zip) torch.save file', async () => {
-    expect((await weightsError(tmp('legacy.pth', Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20])))).message).toMatch(
-      /legacy \(pre-1\.6, non-zip\) torch\.save file/,
-    );
+    expect(
+      (await weightsError(tmp('legacy.pth', Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20]))))
+        .message,
+    ).toMatch(/legacy \(pre-1\.6, non-zip\) torch\.save file/);
   });
 });
 
@@ -75,7 +78,9 @@ describe('safetensors errors', () => {
     const b = Buffer.from(VAR_ST);
     b.write('#', 9 + 10); // inside "__metadata__"
     b[20] = 0x22; // and an unbalanced quote
-    expect((await weightsError(tmp('badjson.safetensors', b))).message).toMatch(/header is not valid JSON .*the file is corrupt/);
+    expect((await weightsError(tmp('badjson.safetensors', b))).message).toMatch(
+      /header is not valid JSON .*the file is corrupt/,
+    );
   });
   it('header that is not an object', async () => {
     const json = Buffer.from('[1, 2]  ');
@@ -87,22 +92,44 @@ describe('safetensors errors', () => {
     await expect(openSafetensors(path)).rejects.toThrow(/safetensors header is not a JSON object/);
   });
   it('entry without data_offsets / dtype / shape', async () => {
-    expect((await weightsError(tmp('no-offsets.safetensors', safetensors({ a: { dtype: 'F32', shape: [1] } }, new Uint8Array(4))))).message).toMatch(
-      /tensor 'a': header entry has no data_offsets/,
-    );
-    expect((await weightsError(tmp('no-dtype.safetensors', safetensors({ a: { shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4))))).message).toMatch(
-      /tensor 'a': header entry has no dtype/,
-    );
-    expect((await weightsError(tmp('no-shape.safetensors', safetensors({ a: { dtype: 'F32', data_offsets: [0, 4] } }, new Uint8Array(4))))).message).toMatch(
-      /tensor 'a': header entry has no shape/,
-    );
+    expect(
+      (
+        await weightsError(
+          tmp('no-offsets.safetensors', safetensors({ a: { dtype: 'F32', shape: [1] } }, new Uint8Array(4))),
+        )
+      ).message,
+    ).toMatch(/tensor 'a': header entry has no data_offsets/);
+    expect(
+      (
+        await weightsError(
+          tmp('no-dtype.safetensors', safetensors({ a: { shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4))),
+        )
+      ).message,
+    ).toMatch(/tensor 'a': header entry has no dtype/);
+    expect(
+      (
+        await weightsError(
+          tmp('no-shape.safetensors', safetensors({ a: { dtype: 'F32', data_offsets: [0, 4] } }, new Uint8Array(4))),
+        )
+      ).message,
+    ).toMatch(/tensor 'a': header entry has no shape/);
   });
   it('unknown dtype', async () => {
-    const we = await weightsError(tmp('f8.safetensors', safetensors({ a: { dtype: 'F8_E4M3', shape: [4], data_offsets: [0, 4] } }, new Uint8Array(4))));
+    const we = await weightsError(
+      tmp(
+        'f8.safetensors',
+        safetensors({ a: { dtype: 'F8_E4M3', shape: [4], data_offsets: [0, 4] } }, new Uint8Array(4)),
+      ),
+    );
     expect(we.message).toMatch(/tensor 'a': unsupported dtype "F8_E4M3" \(supported: F64, F32/);
   });
   it('byte length that does not match the shape', async () => {
-    const we = await weightsError(tmp('len.safetensors', safetensors({ a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, new Uint8Array(16))));
+    const we = await weightsError(
+      tmp(
+        'len.safetensors',
+        safetensors({ a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, new Uint8Array(16)),
+      ),
+    );
     expect(we.message).toMatch(/data_offsets \[0, 12\] hold 12 bytes but F32 \[2, 2\] needs 16/);
   });
   it('overlapping tensors', async () => {
@@ -115,26 +142,43 @@ describe('safetensors errors', () => {
     );
   });
   it('bad offsets', async () => {
-    const we = await weightsError(tmp('offs.safetensors', safetensors({ a: { dtype: 'F32', shape: [1], data_offsets: [8, 4] } }, new Uint8Array(8))));
+    const we = await weightsError(
+      tmp(
+        'offs.safetensors',
+        safetensors({ a: { dtype: 'F32', shape: [1], data_offsets: [8, 4] } }, new Uint8Array(8)),
+      ),
+    );
     expect(we.message).toMatch(/data_offsets \[8,4\] must be \[begin, end\]/);
   });
 });
 
 describe('.pth / zip errors', () => {
   const pkl = stateDictPickle([
-    { name: 'w', storageType: 'FloatStorage', storageKey: '0', storageNumel: 4, offset: 0, shape: [2, 2], stride: [2, 1] },
+    {
+      name: 'w',
+      storageType: 'FloatStorage',
+      storageKey: '0',
+      storageNumel: 4,
+      offset: 0,
+      shape: [2, 2],
+      stride: [2, 1],
+    },
   ]);
   const storages = { '0': f32Bytes([1, 2, 3, 4]) };
 
   it('truncated archive (no end-of-central-directory record)', async () => {
     const we = await weightsError(tmp('cut.pth', VAR_PTH.subarray(0, VAR_PTH.length - 300)));
-    expect(we.message).toMatch(/corrupt zip archive: no end-of-central-directory record; the file is truncated or damaged/);
+    expect(we.message).toMatch(
+      /corrupt zip archive: no end-of-central-directory record; the file is truncated or damaged/,
+    );
   });
   it('damaged central directory', async () => {
     const b = Buffer.from(VAR_PTH);
     const cd = b.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
     b[cd + 2] = 0x09;
-    expect((await weightsError(tmp('cd.pth', b))).message).toMatch(/corrupt zip archive: bad central directory entry #0/);
+    expect((await weightsError(tmp('cd.pth', b))).message).toMatch(
+      /corrupt zip archive: bad central directory entry #0/,
+    );
   });
   it('flipped byte in data.pkl (CRC mismatch)', async () => {
     const b = Buffer.from(VAR_PTH);
@@ -152,26 +196,40 @@ describe('.pth / zip errors', () => {
   });
   it('disallowed global os.system', async () => {
     // What `pickle.dumps` of an object whose __reduce__ returns (os.system, ('echo pwned',)) looks like.
-    const evil = Buffer.concat([Buffer.from('\x80\x02cos\nsystem\nq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.', 'latin1')]);
+    const evil = Buffer.concat([
+      Buffer.from('\x80\x02cos\nsystem\nq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.', 'latin1'),
+    ]);
     const we = await weightsError(tmp('evil.pth', buildCheckpoint('archive', evil, {})));
     expect(we.message).toMatch(/refusing to load: the pickle references the global os\.system/);
   });
   it('disallowed global via STACK_GLOBAL (protocol 4, builtins.eval)', async () => {
     const p = new PickleWriter().proto(4).raw(0x95, 0, 0, 0, 0, 0, 0, 0, 0);
     p.raw(0x8c, 8, 'builtins', 0x94, 0x8c, 4, 'eval', 0x94, 0x93, 0x94).mark().str('1+1').tuple().reduce().stop();
-    expect((await weightsError(tmp('eval.pth', buildCheckpoint('x', p.bytes(), {})))).message).toMatch(/global builtins\.eval/);
+    expect((await weightsError(tmp('eval.pth', buildCheckpoint('x', p.bytes(), {})))).message).toMatch(
+      /global builtins\.eval/,
+    );
   });
   it('object-building opcodes', async () => {
     const p = new PickleWriter().proto(2).global('collections', 'OrderedDict').emptyTuple().raw(0x81).stop();
-    expect((await weightsError(tmp('newobj.pth', buildCheckpoint('x', p.bytes(), {})))).message).toMatch(/opcode NEWOBJ is not allowed/);
+    expect((await weightsError(tmp('newobj.pth', buildCheckpoint('x', p.bytes(), {})))).message).toMatch(
+      /opcode NEWOBJ is not allowed/,
+    );
   });
   it('unsupported storage type', async () => {
     const bad = stateDictPickle([
-      { name: 'c', storageType: 'ComplexFloatStorage', storageKey: '0', storageNumel: 2, offset: 0, shape: [2], stride: [1] },
+      {
+        name: 'c',
+        storageType: 'ComplexFloatStorage',
+        storageKey: '0',
+        storageNumel: 2,
+        offset: 0,
+        shape: [2],
+        stride: [1],
+      },
     ]);
-    expect((await weightsError(tmp('complex.pth', buildCheckpoint('archive', bad, { '0': new Uint8Array(16) })))).message).toMatch(
-      /unsupported storage type torch\.ComplexFloatStorage/,
-    );
+    expect(
+      (await weightsError(tmp('complex.pth', buildCheckpoint('archive', bad, { '0': new Uint8Array(16) })))).message,
+    ).toMatch(/unsupported storage type torch\.ComplexFloatStorage/);
   });
   it('missing storage member', async () => {
     expect((await weightsError(tmp('nostorage.pth', buildCheckpoint('archive', pkl, {})))).message).toMatch(
@@ -180,7 +238,15 @@ describe('.pth / zip errors', () => {
   });
   it('view past the end of its storage', async () => {
     const big = stateDictPickle([
-      { name: 'w', storageType: 'FloatStorage', storageKey: '0', storageNumel: 4, offset: 1, shape: [2, 2], stride: [2, 1] },
+      {
+        name: 'w',
+        storageType: 'FloatStorage',
+        storageKey: '0',
+        storageNumel: 4,
+        offset: 1,
+        shape: [2, 2],
+        stride: [2, 1],
+      },
     ]);
     expect((await weightsError(tmp('past.pth', buildCheckpoint('archive', big, storages)))).message).toMatch(
       /tensor 'w': view \[2, 2\] at offset 1 reaches past the end of its storage/,

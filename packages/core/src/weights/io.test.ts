@@ -8,11 +8,18 @@ const tmp = useTempDir();
 
 describe('positional I/O', () => {
   it('readAt splits reads into chunks and reports truncation', async () => {
-    const f = await openFile(tmp('bytes.bin', Uint8Array.from({ length: 100 }, (_, i) => i)));
+    const f = await openFile(
+      tmp(
+        'bytes.bin',
+        Uint8Array.from({ length: 100 }, (_, i) => i),
+      ),
+    );
     try {
       const got = await readAt(f, 10, 50, 'test', 7);
       expect(Array.from(got)).toEqual(Array.from({ length: 50 }, (_, i) => i + 10));
-      await expect(readAt(f, 90, 20, 'the tail')).rejects.toThrow(/truncated: the tail needs bytes up to 110 but the file has only 100 bytes/);
+      await expect(readAt(f, 90, 20, 'the tail')).rejects.toThrow(
+        /truncated: the tail needs bytes up to 110 but the file has only 100 bytes/,
+      );
     } finally {
       await f.handle.close();
     }

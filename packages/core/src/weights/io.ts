@@ -24,7 +24,8 @@ export async function openFile(path: string): Promise<OpenedFile> {
     // that a path swapped for a pipe in between cannot hang us; the fstat below decides.
     const before = await fsp.stat(path);
     if (before.isDirectory()) throw new WeightsError(path, 'is a directory, not a weights file');
-    if (!before.isFile()) throw new WeightsError(path, `is ${kindOf(before)}, not a regular file; pass the weights file itself`);
+    if (!before.isFile())
+      throw new WeightsError(path, `is ${kindOf(before)}, not a regular file; pass the weights file itself`);
     handle = await fsp.open(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
   } catch (err) {
     if (err instanceof WeightsError) throw err;
@@ -33,8 +34,10 @@ export async function openFile(path: string): Promise<OpenedFile> {
   try {
     const st = await handle.stat();
     if (st.isDirectory()) throw new WeightsError(path, 'is a directory, not a weights file');
-    if (!st.isFile()) throw new WeightsError(path, `is ${kindOf(st)}, not a regular file; pass the weights file itself`);
-    if (st.size === 0) throw new WeightsError(path, 'file is empty (0 bytes); the download or save probably failed, get the file again');
+    if (!st.isFile())
+      throw new WeightsError(path, `is ${kindOf(st)}, not a regular file; pass the weights file itself`);
+    if (st.size === 0)
+      throw new WeightsError(path, 'file is empty (0 bytes); the download or save probably failed, get the file again');
     return { path, handle, size: st.size };
   } catch (err) {
     await handle.close().catch(() => undefined);

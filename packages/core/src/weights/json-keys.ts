@@ -30,7 +30,14 @@ export function findDuplicateKey(text: string): DuplicateKey | undefined {
       if (top?.keys && top.expectKey) {
         const raw = text.slice(i, j + 1);
         const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
-        if (top.keys.has(key)) return { path: frames.slice(0, -1).filter((f) => f.key !== undefined).map((f) => f.key!), key };
+        if (top.keys.has(key))
+          return {
+            path: frames
+              .slice(0, -1)
+              .filter((f) => f.key !== undefined)
+              .map((f) => f.key!),
+            key,
+          };
         top.keys.add(key);
         top.key = key;
         top.expectKey = false;

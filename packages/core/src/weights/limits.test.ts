@@ -33,16 +33,21 @@ function safetensors(headerJson: string, dataBytes: number): Uint8Array {
   len.writeBigUInt64LE(BigInt(json.length));
   return Buffer.concat([len, json, Buffer.alloc(dataBytes)]);
 }
-const entry = (shape: number[], begin: number, end: number) => JSON.stringify({ dtype: 'F32', shape, data_offsets: [begin, end] });
+const entry = (shape: number[], begin: number, end: number) =>
+  JSON.stringify({ dtype: 'F32', shape, data_offsets: [begin, end] });
 
 describe('safetensors: the byte ranges must tile the data section', () => {
   it('refuses a range nested inside another', async () => {
     const h = `{"a":${entry([4], 0, 16)},"b":${entry([2], 4, 12)}}`;
-    expect(await weightsError(tmp('nested.safetensors', safetensors(h, 16)))).toMatch(/'b' \[4, 12\) lies inside 'a' \[0, 16\)/);
+    expect(await weightsError(tmp('nested.safetensors', safetensors(h, 16)))).toMatch(
+      /'b' \[4, 12\) lies inside 'a' \[0, 16\)/,
+    );
   });
   it('refuses a zero-size tensor inside another', async () => {
     const h = `{"a":${entry([4], 0, 16)},"z":${entry([0], 8, 8)}}`;
-    expect(await weightsError(tmp('zero.safetensors', safetensors(h, 16)))).toMatch(/'z' \[8, 8\) is a zero-size range inside 'a'/);
+    expect(await weightsError(tmp('zero.safetensors', safetensors(h, 16)))).toMatch(
+      /'z' \[8, 8\) is a zero-size range inside 'a'/,
+    );
   });
   it('accepts a zero-size tensor at a boundary', async () => {
     const h = `{"a":${entry([4], 0, 16)},"z":${entry([0], 16, 16)}}`;
@@ -51,17 +56,25 @@ describe('safetensors: the byte ranges must tile the data section', () => {
   });
   it('refuses a gap between tensors', async () => {
     const h = `{"a":${entry([2], 0, 8)},"b":${entry([2], 12, 20)}}`;
-    expect(await weightsError(tmp('gap.safetensors', safetensors(h, 20)))).toMatch(/gap of 4 bytes after 'a' \(before 'b' at 12\)/);
+    expect(await weightsError(tmp('gap.safetensors', safetensors(h, 20)))).toMatch(
+      /gap of 4 bytes after 'a' \(before 'b' at 12\)/,
+    );
   });
   it('refuses a gap at the start and bytes after the last tensor', async () => {
-    expect(await weightsError(tmp('gap0.safetensors', safetensors(`{"a":${entry([1], 4, 8)}}`, 8)))).toMatch(/gap of 4 bytes at the start/);
-    expect(await weightsError(tmp('tail.safetensors', safetensors(`{"a":${entry([1], 0, 4)}}`, 8)))).toMatch(/4 bytes after the last tensor/);
+    expect(await weightsError(tmp('gap0.safetensors', safetensors(`{"a":${entry([1], 4, 8)}}`, 8)))).toMatch(
+      /gap of 4 bytes at the start/,
+    );
+    expect(await weightsError(tmp('tail.safetensors', safetensors(`{"a":${entry([1], 0, 4)}}`, 8)))).toMatch(
+      /4 bytes after the last tensor/,
+    );
   });
   it('refuses a tensor named twice in the header JSON (JSON.parse would keep the last)', async () => {
     const h = `{"a":${entry([1], 0, 4)},"a":${entry([1], 0, 4)}}`;
     expect(await weightsError(tmp('dup.safetensors', safetensors(h, 4)))).toMatch(/names tensor 'a' twice/);
     const inner = `{"a":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}}`;
-    expect(await weightsError(tmp('dup2.safetensors', safetensors(inner, 4)))).toMatch(/names key in 'a': 'dtype' twice/);
+    expect(await weightsError(tmp('dup2.safetensors', safetensors(inner, 4)))).toMatch(
+      /names key in 'a': 'dtype' twice/,
+    );
   });
   it('findDuplicateKey ignores equal keys in different objects and strings that look like keys', () => {
     expect(findDuplicateKey('{"a":{"x":1},"b":{"x":2},"c":"\\"a\\"","d":["a","a"]}')).toBeUndefined();
@@ -96,7 +109,9 @@ describe('unpickler limits', () => {
     for (let i = 0; i < 2_000_000; i++) p.raw(0x4e);
     p.raw(0x65).stop();
     expect((unpickle(p.bytes(), noGlobals) as unknown[]).length).toBe(2_000_000);
-    expect(await weightsError(tmp('wide.pth', buildCheckpoint('archive', p.bytes(), {})))).toMatch(/holds a list, not a state_dict/);
+    expect(await weightsError(tmp('wide.pth', buildCheckpoint('archive', p.bytes(), {})))).toMatch(
+      /holds a list, not a state_dict/,
+    );
   });
   it('a 20 MB LONG4 integer is refused at once (it used to take quadratic time)', async () => {
     const n = 20_000_000;
@@ -104,9 +119,14 @@ describe('unpickler limits', () => {
     big.set([0x80, 0x02, 0x8b, n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff]);
     big[big.length - 1] = 0x2e;
     const t0 = performance.now();
-    expect(await weightsError(tmp('long4.pth', buildCheckpoint('archive', big, {})))).toMatch(/integer of 20000000 bytes/);
+    expect(await weightsError(tmp('long4.pth', buildCheckpoint('archive', big, {})))).toMatch(
+      /integer of 20000000 bytes/,
+    );
     console.log(`20 MB LONG4 refused in ${Math.round(performance.now() - t0)} ms`);
-    const long1 = new PickleWriter().proto(2).raw(0x8a, 200, ...new Uint8Array(200)).stop();
+    const long1 = new PickleWriter()
+      .proto(2)
+      .raw(0x8a, 200, ...new Uint8Array(200))
+      .stop();
     expect(() => unpickle(long1.bytes(), noGlobals)).toThrow(/integer of 200 bytes/);
   });
   it('unpickleAsync yields to the event loop and stops when its signal aborts', async () => {
@@ -131,13 +151,37 @@ describe('unpickler limits', () => {
 
 describe('.pth views', () => {
   it('a stride-0 view that would expand 4 bytes of storage into 1 GiB is refused at open', async () => {
-    const pkl = stateDictPickle([{ name: 'w', storageType: 'FloatStorage', storageKey: '0', storageNumel: 1, offset: 0, shape: [2 ** 28], stride: [0] }]);
+    const pkl = stateDictPickle([
+      {
+        name: 'w',
+        storageType: 'FloatStorage',
+        storageKey: '0',
+        storageNumel: 1,
+        offset: 0,
+        shape: [2 ** 28],
+        stride: [0],
+      },
+    ]);
     const msg = await weightsError(tmp('expand.pth', buildCheckpoint('archive', pkl, { '0': f32Bytes([1]) })));
-    expect(msg).toMatch(/tensor 'w': view \[268435456\] with strides \[0\] repeats storage elements \(1\.0 GiB from 4 bytes of storage\)/);
+    expect(msg).toMatch(
+      /tensor 'w': view \[268435456\] with strides \[0\] repeats storage elements \(1\.0 GiB from 4 bytes of storage\)/,
+    );
   });
   it('an ordinary transposed (non-contiguous) view still loads', async () => {
-    const pkl = stateDictPickle([{ name: 'w', storageType: 'FloatStorage', storageKey: '0', storageNumel: 6, offset: 0, shape: [3, 2], stride: [1, 3] }]);
-    const sd = await loadStateDict(tmp('t.pth', buildCheckpoint('archive', pkl, { '0': f32Bytes([1, 2, 3, 4, 5, 6]) })));
+    const pkl = stateDictPickle([
+      {
+        name: 'w',
+        storageType: 'FloatStorage',
+        storageKey: '0',
+        storageNumel: 6,
+        offset: 0,
+        shape: [3, 2],
+        stride: [1, 3],
+      },
+    ]);
+    const sd = await loadStateDict(
+      tmp('t.pth', buildCheckpoint('archive', pkl, { '0': f32Bytes([1, 2, 3, 4, 5, 6]) })),
+    );
     expect(Array.from(sd.tensors.get('w')!.data)).toEqual([1, 4, 2, 5, 3, 6]);
   });
 });
@@ -153,7 +197,12 @@ describe('files that are not regular files', () => {
 describe('non-finite weights', () => {
   it('countNonFinite counts each kind and finds the first', () => {
     expect(countNonFinite(Float32Array.from([1, 2, 3]))).toBeUndefined();
-    expect(countNonFinite(Float32Array.from([1, NaN, Infinity, -Infinity, NaN]))).toEqual({ nan: 2, posInf: 1, negInf: 1, first: 1 });
+    expect(countNonFinite(Float32Array.from([1, NaN, Infinity, -Infinity, NaN]))).toEqual({
+      nan: 2,
+      posInf: 1,
+      negInf: 1,
+      first: 1,
+    });
   });
   it('assertFiniteWeights names the tensor, the count and the kinds; −Inf only where allowed', () => {
     const tensors = new Map([
@@ -164,6 +213,8 @@ describe('non-finite weights', () => {
     expect(() => assertFiniteWeights(tensors, 'f.safetensors', { negInfAllowed: (k) => k === 'mask' })).toThrow(
       "f.safetensors: tensor 'w' holds 2 non-finite values of 4 (2 NaN; the first at index 1)",
     );
-    expect(() => assertFiniteWeights(tensors, 'f.safetensors')).toThrow(/tensor 'mask' holds 1 non-finite value of 2 \(1 −Inf.*\(and 1 more tensor\)/);
+    expect(() => assertFiniteWeights(tensors, 'f.safetensors')).toThrow(
+      /tensor 'mask' holds 1 non-finite value of 2 \(1 −Inf.*\(and 1 more tensor\)/,
+    );
   });
 });

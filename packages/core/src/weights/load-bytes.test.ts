@@ -15,7 +15,12 @@ describe('loadStateDictFromBytes (weights already in memory, as in a browser)', 
       for (const [key, t] of fromFile.tensors) {
         const b = fromBytes.tensors.get(key)!;
         expect(b.shape, key).toEqual(t.shape);
-        expect(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), key).toBe(true);
+        expect(
+          Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength).equals(
+            Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+          ),
+          key,
+        ).toBe(true);
       }
     });
   }

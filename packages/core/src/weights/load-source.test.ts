@@ -28,7 +28,8 @@ describe('loadStateDictFromSource (a random-access source such as a browser File
       const fromSource = await loadStateDictFromSource(source);
       expect(fromSource.path).toBe(name);
       expect([...fromSource.tensors.keys()]).toEqual([...fromFile.tensors.keys()]);
-      for (const [key, t] of fromFile.tensors) expect(Array.from(fromSource.tensors.get(key)!.data), key).toEqual(Array.from(t.data));
+      for (const [key, t] of fromFile.tensors)
+        expect(Array.from(fromSource.tensors.get(key)!.data), key).toEqual(Array.from(t.data));
       // No read covers the whole file: the largest is one tensor's bytes (or the header).
       expect(Math.max(...source.reads.map(([, n]) => n))).toBeLessThan(bytes.length / 2);
     });
@@ -52,7 +53,9 @@ describe('loadStateDictFromSource (a random-access source such as a browser File
   });
 
   it('refuses a source that is not a weights file, naming it', async () => {
-    const err = await loadStateDictFromSource(recordingSource(new TextEncoder().encode('hello, this is a text file'), 'notes.txt')).catch((e) => e);
+    const err = await loadStateDictFromSource(
+      recordingSource(new TextEncoder().encode('hello, this is a text file'), 'notes.txt'),
+    ).catch((e) => e);
     expect(err).toBeInstanceOf(WeightsError);
     expect(err.message).toMatch(/^notes\.txt: not a weights file/);
   });

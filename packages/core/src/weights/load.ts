@@ -25,7 +25,13 @@ export interface StateDictFile {
 /** Identifies the format from the leading bytes of an open file. */
 export async function detectFormat(file: OpenedFile): Promise<WeightsFormat> {
   const head = await readAt(file, 0, Math.min(16, file.size), 'the file header');
-  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 0x03 || head[2] === 0x05) && head[3] === head[2] + 1) {
+  if (
+    head.length >= 4 &&
+    head[0] === 0x50 &&
+    head[1] === 0x4b &&
+    (head[2] === 0x03 || head[2] === 0x05) &&
+    head[3] === head[2] + 1
+  ) {
     return 'pth';
   }
   if (head.length >= 9 && head[8] === 0x7b /* { */) return 'safetensors';
@@ -81,7 +87,11 @@ export async function loadStateDict(path: string, options: LoadStateDictOptions 
  * The same from bytes in memory (e.g. fetched in a browser, where there is no file system); `name`
  * labels errors.
  */
-export async function loadStateDictFromBytes(bytes: Uint8Array, name = 'weights', options: LoadStateDictOptions = {}): Promise<StateDictFile> {
+export async function loadStateDictFromBytes(
+  bytes: Uint8Array,
+  name = 'weights',
+  options: LoadStateDictOptions = {},
+): Promise<StateDictFile> {
   return readAll(await openOpened(bytesAsFile(bytes, name), options.signal), options);
 }
 
@@ -94,7 +104,10 @@ export async function openWeightsSource(source: ByteSource, options: OpenWeights
 }
 
 /** Loads every tensor from a random-access source, one tensor's bytes at a time. */
-export async function loadStateDictFromSource(source: ByteSource, options: LoadStateDictOptions = {}): Promise<StateDictFile> {
+export async function loadStateDictFromSource(
+  source: ByteSource,
+  options: LoadStateDictOptions = {},
+): Promise<StateDictFile> {
   return readAll(await openWeightsSource(source, options), options);
 }
 

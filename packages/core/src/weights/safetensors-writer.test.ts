@@ -3,7 +3,13 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WeightsError } from '../errors.js';
-import { type SafetensorsEntry, convertToSafetensors, loadStateDict, openSafetensors, writeSafetensors } from './index.js';
+import {
+  type SafetensorsEntry,
+  convertToSafetensors,
+  loadStateDict,
+  openSafetensors,
+  writeSafetensors,
+} from './index.js';
 import { fixture } from './fixture-paths.test-support.js';
 import { useTempDir } from './tmpdir.test-support.js';
 
@@ -34,8 +40,14 @@ describe('writeSafetensors', () => {
     const f = await openSafetensors(path);
     expect(f.metadata).toEqual({ format: 'pt', note: 'héllo' });
     expect(f.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual([
-      ['a', 'F32', [2, 3]], ['h', 'F16', [4]], ['l', 'I64', [1, 3]], ['i', 'I32', [2]],
-      ['b', 'BF16', [2]], ['d', 'F64', [1]], ['u', 'U8', [3]], ['z', 'F32', [0]],
+      ['a', 'F32', [2, 3]],
+      ['h', 'F16', [4]],
+      ['l', 'I64', [1, 3]],
+      ['i', 'I32', [2]],
+      ['b', 'BF16', [2]],
+      ['d', 'F64', [1]],
+      ['u', 'U8', [3]],
+      ['z', 'F32', [0]],
     ]);
     expect(Array.from(await f.read('a'))).toEqual([1, -2.5, 3, Infinity, -Infinity, 0]);
     expect(Array.from(await f.read('h'))).toEqual([1, 0.0999755859375, 65504, 1.1920928955078125e-7]);
@@ -69,7 +81,8 @@ describe('writeSafetensors', () => {
     const a = await loadStateDict(out);
     const b = await loadStateDict(fixture('var.safetensors'));
     expect([...a.dtypes]).toEqual([...b.dtypes]);
-    for (const [k, t] of b.tensors) expect(Buffer.from(a.tensors.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
+    for (const [k, t] of b.tensors)
+      expect(Buffer.from(a.tensors.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
     // var.pth → safetensors with the fixture's metadata is the fixture, byte for byte.
     const again = await convertToSafetensors(fixture('var.pth'), tmp('var-again.safetensors'), b.metadata);
     expect(again.sha256).toBe(sha(fixture('var.safetensors')));
@@ -80,7 +93,14 @@ describe('writeSafetensors', () => {
     writeFileSync(path, 'old contents');
     const failing = writeSafetensors(path, [
       { name: 'a', dtype: 'F32', shape: [1], data: [1] },
-      { name: 'b', dtype: 'F32', shape: [1], data: async () => { throw new Error('disk on fire'); } },
+      {
+        name: 'b',
+        dtype: 'F32',
+        shape: [1],
+        data: async () => {
+          throw new Error('disk on fire');
+        },
+      },
     ]);
     await expect(failing).rejects.toThrow(/disk on fire/);
     await expect(failing).rejects.toBeInstanceOf(WeightsError);
@@ -93,16 +113,18 @@ describe('writeSafetensors', () => {
     await expect(writeSafetensors(path, [{ name: 'a', dtype: 'F32', shape: [2, 2], data: [1, 2, 3] }])).rejects.toThrow(
       /tensor 'a': data has 3 elements but shape \[2, 2\] needs 4/,
     );
-    await expect(writeSafetensors(path, [{ name: 'i', dtype: 'I64', shape: [1], data: [0.5] }])).rejects.toThrow(/not an integer/);
+    await expect(writeSafetensors(path, [{ name: 'i', dtype: 'I64', shape: [1], data: [0.5] }])).rejects.toThrow(
+      /not an integer/,
+    );
     await expect(
       writeSafetensors(path, [
         { name: 'a', dtype: 'F32', shape: [1], data: [1] },
         { name: 'a', dtype: 'F32', shape: [1], data: [1] },
       ]),
     ).rejects.toThrow(/duplicate tensor name 'a'/);
-    await expect(writeSafetensors(path, [{ name: 'r', dtype: 'F32', shape: [2], data: new Uint8Array(4) }])).rejects.toThrow(
-      /4 raw bytes given but F32 \[2\] needs 8/,
-    );
+    await expect(
+      writeSafetensors(path, [{ name: 'r', dtype: 'F32', shape: [2], data: new Uint8Array(4) }]),
+    ).rejects.toThrow(/4 raw bytes given but F32 \[2\] needs 8/);
     expect(existsSync(path)).toBe(false);
   });
 });

@@ -16,7 +16,14 @@ import { MAX_IO_CHUNK } from './io.js';
  * integer dtypes require integral values). A `Uint8Array` is taken as the raw little-endian bytes in
  * `dtype` already (what `WeightsReader.readBytes` returns), which copies any dtype through losslessly.
  */
-export type SafetensorsData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | readonly number[];
+export type SafetensorsData =
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | readonly number[];
 
 export interface SafetensorsEntry {
   name: string;
@@ -121,7 +128,8 @@ function buildHeader(
   const seen = new Set<string>();
   let offset = 0;
   for (const e of list) {
-    if (typeof e.name !== 'string' || e.name === '' || e.name === '__metadata__') fail(`invalid tensor name ${JSON.stringify(e.name)}`);
+    if (typeof e.name !== 'string' || e.name === '' || e.name === '__metadata__')
+      fail(`invalid tensor name ${JSON.stringify(e.name)}`);
     if (seen.has(e.name)) fail(`duplicate tensor name '${e.name}'`);
     seen.add(e.name);
     if (!isDType(e.dtype)) fail(`tensor '${e.name}': unsupported dtype ${JSON.stringify(e.dtype)}`);
@@ -155,7 +163,10 @@ function toBytes(path: string, e: SafetensorsEntry, raw: SafetensorsData, l: Lay
       throw new WeightsError(path, `tensor '${e.name}': data must be a typed array or number[]`);
     }
     if (raw.length !== l.numel) {
-      throw new WeightsError(path, `tensor '${e.name}': data has ${raw.length} elements but shape [${e.shape.join(', ')}] needs ${l.numel}`);
+      throw new WeightsError(
+        path,
+        `tensor '${e.name}': data has ${raw.length} elements but shape [${e.shape.join(', ')}] needs ${l.numel}`,
+      );
     }
     try {
       bytes = encodeValues(raw as ArrayLike<number> | BigInt64Array, e.dtype);

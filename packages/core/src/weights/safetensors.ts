@@ -70,7 +70,9 @@ async function parse(file: OpenedFile): Promise<SafetensorsFile> {
   const dup = findDuplicateKey(headerText);
   if (dup) {
     const where = dup.path.length === 0 ? 'tensor' : `key in '${dup.path.join('.')}':`;
-    fail(`safetensors header names ${where} '${dup.key}' twice; the file is corrupt (or crafted so that readers disagree on its contents)`);
+    fail(
+      `safetensors header names ${where} '${dup.key}' twice; the file is corrupt (or crafted so that readers disagree on its contents)`,
+    );
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     fail('safetensors header is not a JSON object; the file is corrupt');
@@ -81,7 +83,8 @@ async function parse(file: OpenedFile): Promise<SafetensorsFile> {
   const tensors: SafetensorsTensorInfo[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('__metadata__ must be an object of strings');
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+        fail('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(`__metadata__.${k} must be a string, got ${JSON.stringify(v)}`);
         metadata[k] = v as string;
@@ -93,7 +96,9 @@ async function parse(file: OpenedFile): Promise<SafetensorsFile> {
   // The format requires the tensors' byte ranges to tile the data section exactly, as the reference
   // reader checks: sorted by offsets, each range starts where the previous one ended (no overlap, no
   // range nested in another, no gap, zero-size ones included) and the last one ends at the file's end.
-  const sorted = [...tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  const sorted = [...tensors].sort(
+    (a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1],
+  );
   let end = 0;
   for (let i = 0; i < sorted.length; i++) {
     const t = sorted[i];
@@ -101,11 +106,15 @@ async function parse(file: OpenedFile): Promise<SafetensorsFile> {
     if (begin < end) {
       const prev = sorted[i - 1];
       const how = stop <= end ? (begin === stop ? 'is a zero-size range inside' : 'lies inside') : 'overlaps';
-      fail(`tensors '${prev.name}' and '${t.name}' share bytes: '${t.name}' [${begin}, ${stop}) ${how} '${prev.name}' [${prev.dataOffsets[0]}, ${prev.dataOffsets[1]}) in the data section; the file is corrupt`);
+      fail(
+        `tensors '${prev.name}' and '${t.name}' share bytes: '${t.name}' [${begin}, ${stop}) ${how} '${prev.name}' [${prev.dataOffsets[0]}, ${prev.dataOffsets[1]}) in the data section; the file is corrupt`,
+      );
     }
     if (begin > end) {
       const after = i > 0 ? `after '${sorted[i - 1].name}'` : 'at the start of the data section';
-      fail(`safetensors data has a gap of ${begin - end} bytes ${after} (before '${t.name}' at ${begin}); the format requires every byte to belong to a tensor, so the file is corrupt`);
+      fail(
+        `safetensors data has a gap of ${begin - end} bytes ${after} (before '${t.name}' at ${begin}); the format requires every byte to belong to a tensor, so the file is corrupt`,
+      );
     }
     end = stop;
   }
@@ -116,7 +125,9 @@ async function parse(file: OpenedFile): Promise<SafetensorsFile> {
     );
   }
   if (end < dataSize) {
-    fail(`${dataSize - end} bytes after the last tensor's data are not described by the header; the file is corrupt or was appended to`);
+    fail(
+      `${dataSize - end} bytes after the last tensor's data are not described by the header; the file is corrupt or was appended to`,
+    );
   }
   return makeReader(file, metadata, tensors, dataStart);
 }

@@ -15,9 +15,15 @@ function both<T>(engine: Kernels, f: (e: Kernels | undefined) => T): { ts: T; wa
 }
 
 /** Elementwise: NaN exactly where the reference has NaN, else within atol + rtol·|ref|. */
-function expectLike(actual: Float32Array, ref: Float32Array, tol: { atol?: number; rtol?: number }, label: string): void {
+function expectLike(
+  actual: Float32Array,
+  ref: Float32Array,
+  tol: { atol?: number; rtol?: number },
+  label: string,
+): void {
   expect(actual.length).toBe(ref.length);
-  for (let i = 0; i < ref.length; i++) expect(Number.isNaN(actual[i]), `${label} NaN at ${i}`).toBe(Number.isNaN(ref[i]));
+  for (let i = 0; i < ref.length; i++)
+    expect(Number.isNaN(actual[i]), `${label} NaN at ${i}`).toBe(Number.isNaN(ref[i]));
   const keep = (a: Float32Array) => a.filter((_, i) => !Number.isNaN(ref[i]));
   expectClose(keep(actual), keep(ref), tol, label);
 }
@@ -29,12 +35,23 @@ d('WebAssembly elementwise engine vs the TypeScript reference', () => {
   it('layerNorm: ragged shapes, one row, a large offset, NaN rows', () => {
     const rng = new Rng(1);
     for (const e of engines) {
-      for (const shape of [[1, 1], [1, 3], [3, 7], [2, 5, 33], [4, 1024], [7, 130], [1, 4097]]) {
+      for (const shape of [
+        [1, 1],
+        [1, 3],
+        [3, 7],
+        [2, 5, 33],
+        [4, 1024],
+        [7, 130],
+        [1, 4097],
+      ]) {
         const x = randTensor(rng, shape, 3);
         const { ts, wasm } = both(e, (k) => layerNorm(x, 1e-6, k?.layerNormRows));
         expectClose(wasm.data, ts.data, { atol: 1e-6, rtol: 1e-6 }, `[${shape}]`);
       }
-      const off = new Tensor([3, 1023], Float32Array.from(rng.normalArray(3 * 1023, 0.01), (v) => 1000 + v));
+      const off = new Tensor(
+        [3, 1023],
+        Float32Array.from(rng.normalArray(3 * 1023, 0.01), (v) => 1000 + v),
+      );
       const r = both(e, (k) => layerNorm(off, 1e-6, k?.layerNormRows));
       expectClose(r.wasm.data, r.ts.data, { atol: 2e-5 }, 'offset');
       const bad = randTensor(rng, [3, 9]);
@@ -51,7 +68,13 @@ d('WebAssembly elementwise engine vs the TypeScript reference', () => {
   it('groupNorm: several groupings, batches, odd H·W, a large offset', () => {
     const rng = new Rng(2);
     for (const e of engines) {
-      for (const [shape, G] of [[[2, 6, 5, 3], 3], [[1, 8, 7, 7], 8], [[3, 4, 2, 9], 1], [[1, 64, 4, 4], 32], [[2, 3, 1, 1], 3]] as const) {
+      for (const [shape, G] of [
+        [[2, 6, 5, 3], 3],
+        [[1, 8, 7, 7], 8],
+        [[3, 4, 2, 9], 1],
+        [[1, 64, 4, 4], 32],
+        [[2, 3, 1, 1], 3],
+      ] as const) {
         const x = randTensor(rng, shape, 2);
         for (let i = 0; i < x.data.length; i++) x.data[i] += 5;
         const w = randTensor(rng, [shape[1]]);
@@ -59,7 +82,10 @@ d('WebAssembly elementwise engine vs the TypeScript reference', () => {
         const { ts, wasm } = both(e, (k) => groupNorm(x, G, w, b, 1e-6, k?.groupNorm));
         expectClose(wasm.data, ts.data, { atol: 2e-6, rtol: 1e-6 }, `[${shape}] G=${G}`);
       }
-      const x = new Tensor([1, 4, 32, 32], Float32Array.from(rng.normalArray(4 * 1024, 0.01), (v) => 1000 + v));
+      const x = new Tensor(
+        [1, 4, 32, 32],
+        Float32Array.from(rng.normalArray(4 * 1024, 0.01), (v) => 1000 + v),
+      );
       const w = new Tensor([4], Float32Array.of(1, 1, 1, 1));
       const r = both(e, (k) => groupNorm(x, 2, w, new Tensor([4]), 1e-6, k?.groupNorm));
       expectClose(r.wasm.data, r.ts.data, { atol: 2e-5 }, 'offset');
@@ -69,7 +95,14 @@ d('WebAssembly elementwise engine vs the TypeScript reference', () => {
   it('softmax: ragged rows, huge logits, −Infinity masks (exact 0), NaN / +Infinity / all −Infinity rows', () => {
     const rng = new Rng(3);
     for (const e of engines) {
-      for (const shape of [[1, 1], [1, 2], [3, 5], [4, 7, 33], [2, 680], [1, 1027]]) {
+      for (const shape of [
+        [1, 1],
+        [1, 2],
+        [3, 5],
+        [4, 7, 33],
+        [2, 680],
+        [1, 1027],
+      ]) {
         const x = randTensor(rng, shape, 4);
         const cols = shape[shape.length - 1]!;
         for (let i = 0; i < x.data.length; i++) if (rng.uniform() < 0.3 && i % cols !== 0) x.data[i] = -Infinity;
@@ -77,15 +110,37 @@ d('WebAssembly elementwise engine vs the TypeScript reference', () => {
         expectClose(wasm.data, ts.data, { atol: 1e-8, rtol: 2e-7 }, `[${shape}]`);
         for (let i = 0; i < x.data.length; i++) if (x.data[i] === -Infinity) expect(wasm.data[i]).toBe(0);
       }
-      const big = new Tensor([2, 6], Float32Array.of(1000, 1001, 999, -1000, 3e38, 2.9e38, -1000, -1001, -3e38, -1e30, -50, -120));
+      const big = new Tensor(
+        [2, 6],
+        Float32Array.of(1000, 1001, 999, -1000, 3e38, 2.9e38, -1000, -1001, -3e38, -1e30, -50, -120),
+      );
       const r = both(e, (k) => softmax(big, k?.softmaxRows));
       expectClose(r.wasm.data, r.ts.data, { atol: 1e-8, rtol: 2e-7 }, 'large');
-      const bad = new Tensor([4, 5], Float32Array.of(
-        -Infinity, -Infinity, -Infinity, -Infinity, -Infinity,
-        1, NaN, 2, 3, 4,
-        1, Infinity, 2, -Infinity, 4,
-        0, 0, 0, 0, -Infinity,
-      ));
+      const bad = new Tensor(
+        [4, 5],
+        Float32Array.of(
+          -Infinity,
+          -Infinity,
+          -Infinity,
+          -Infinity,
+          -Infinity,
+          1,
+          NaN,
+          2,
+          3,
+          4,
+          1,
+          Infinity,
+          2,
+          -Infinity,
+          4,
+          0,
+          0,
+          0,
+          0,
+          -Infinity,
+        ),
+      );
       const q = both(e, (k) => softmax(bad, k?.softmaxRows));
       expectLike(q.wasm.data, q.ts.data, { atol: 1e-8, rtol: 2e-7 }, 'degenerate');
       expect([...q.wasm.data.subarray(15)]).toEqual([0.25, 0.25, 0.25, 0.25, 0]);
@@ -97,13 +152,19 @@ d('WebAssembly elementwise engine vs the TypeScript reference', () => {
     for (const e of engines) {
       for (const n of [1, 3, 4, 5, 63, 1001]) {
         const x = randTensor(rng, [n], 4);
-        for (const [f, name] of [[silu, 'silu'], [geluTanh, 'gelu']] as const) {
+        for (const [f, name] of [
+          [silu, 'silu'],
+          [geluTanh, 'gelu'],
+        ] as const) {
           const { ts, wasm } = both(e, (k) => f(x, k?.[name === 'gelu' ? 'geluTanh' : 'silu']));
           expectClose(wasm.data, ts.data, { atol: 1e-7, rtol: 1e-6 }, `${name} n=${n}`);
         }
       }
       const ext = new Tensor([9], Float32Array.of(0, 1, -1, 200, -200, 10, -10, 3e38, NaN));
-      for (const [f, name] of [[silu, 'silu'], [geluTanh, 'gelu']] as const) {
+      for (const [f, name] of [
+        [silu, 'silu'],
+        [geluTanh, 'gelu'],
+      ] as const) {
         const { ts, wasm } = both(e, (k) => f(ext, k?.[name === 'gelu' ? 'geluTanh' : 'silu']));
         expectLike(wasm.data, ts.data, { atol: 1e-7, rtol: 1e-6 }, `${name} extremes`);
       }
@@ -136,16 +197,22 @@ d('WebAssembly elementwise engine vs the TypeScript reference', () => {
     const xg = Float32Array.from({ length: n }, (_, i) => -6 + (12 * i) / (n - 1));
     const ref = new Float32Array(n);
     const worsts: string[] = [];
-    for (const [f, name] of [[geluTanh, 'gelu'], [silu, 'silu']] as const) {
+    for (const [f, name] of [
+      [geluTanh, 'gelu'],
+      [silu, 'silu'],
+    ] as const) {
       ref.set(f(new Tensor([n], xg)).data);
       e[name === 'gelu' ? 'geluTanh' : 'silu'](xg, y, n);
       let worst = 0;
-      for (let i = 0; i < n; i++) if (Math.abs(ref[i]!) > 1e-3) worst = Math.max(worst, Math.abs(y[i]! - ref[i]!) / Math.abs(ref[i]!));
+      for (let i = 0; i < n; i++)
+        if (Math.abs(ref[i]!) > 1e-3) worst = Math.max(worst, Math.abs(y[i]! - ref[i]!) / Math.abs(ref[i]!));
       // GELU: the float32 argument of exp (|u| up to ~20 where the value is above 1e-3) costs a few ulp of u, i.e.
       // up to ~1e-6 relative where x ≪ 0 and the value is small; the absolute error stays under 1e-9 there
       expect(worst, name).toBeLessThan(name === 'gelu' ? 2e-6 : 5e-7);
       worsts.push(`${name} ${worst.toExponential(2)}`);
     }
-    console.log(`max rel err: exp f32 ${e32.toExponential(2)}, exp f64 kernel ${e64.toExponential(2)}, ${worsts.join(', ')}`);
+    console.log(
+      `max rel err: exp f32 ${e32.toExponential(2)}, exp f64 kernel ${e64.toExponential(2)}, ${worsts.join(', ')}`,
+    );
   });
 });

@@ -23,12 +23,20 @@ export interface WasmElementwiseEngine extends ElementwiseEngine {
 }
 
 export function createWasmElementwiseEngine(options: WasmElementwiseOptions = {}): WasmElementwiseEngine {
-  const rt = new WasmRuntime<GemmExports>({ modules: denseKernels }, { threads: 1, ...(options.relaxed === undefined ? {} : { relaxed: options.relaxed }) });
+  const rt = new WasmRuntime<GemmExports>(
+    { modules: denseKernels },
+    { threads: 1, ...(options.relaxed === undefined ? {} : { relaxed: options.relaxed }) },
+  );
   const { heap, ex } = rt;
   const chunkFloats = Math.max(1, options.chunkFloats ?? 1 << 20);
 
   /** Copies x[off, off+n) in, makes room for the output (and `extraBytes`), returns the addresses. */
-  function stage(x: Float32Array, off: number, n: number, extraBytes: number): { xAt: number; oAt: number; sAt: number } {
+  function stage(
+    x: Float32Array,
+    off: number,
+    n: number,
+    extraBytes: number,
+  ): { xAt: number; oAt: number; sAt: number } {
     const xAt = CALL_BASE;
     const oAt = align64(xAt + n * 4);
     const sAt = align64(oAt + n * 4);
@@ -42,8 +50,14 @@ export function createWasmElementwiseEngine(options: WasmElementwiseOptions = {}
   }
 
   /** Runs `kernel` over rows of `cols` floats, in chunks of whole rows. */
-  function byRows(x: Float32Array, out: Float32Array, rows: number, cols: number, scratchBytes: number,
-    kernel: (xAt: number, oAt: number, rows: number, sAt: number) => void): void {
+  function byRows(
+    x: Float32Array,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+    scratchBytes: number,
+    kernel: (xAt: number, oAt: number, rows: number, sAt: number) => void,
+  ): void {
     if (rows <= 0 || cols <= 0) return;
     const step = Math.max(1, Math.floor(chunkFloats / cols));
     for (let r0 = 0; r0 < rows; r0 += step) {
@@ -54,7 +68,12 @@ export function createWasmElementwiseEngine(options: WasmElementwiseOptions = {}
     }
   }
 
-  function elementwise(x: Float32Array, out: Float32Array, n: number, kernel: (x: number, o: number, n: number) => void): void {
+  function elementwise(
+    x: Float32Array,
+    out: Float32Array,
+    n: number,
+    kernel: (x: number, o: number, n: number) => void,
+  ): void {
     for (let i0 = 0; i0 < n; i0 += chunkFloats) {
       const m = Math.min(chunkFloats, n - i0);
       const { xAt, oAt } = stage(x, i0, m, 0);

@@ -46,7 +46,11 @@ describe('wasm gemm engine (one thread)', () => {
   it('processes operands too large for one job in chunks of rows of A and B, with bitwise the same result', () => {
     const rng = new Rng(15);
     const chunked = createWasmGemmEngine({ threads: 1, chunkFloats: 300 });
-    for (const [m, n, k] of [[45, 70, 20], [2, 90, 33], [30, 9, 301]] as const) {
+    for (const [m, n, k] of [
+      [45, 70, 20],
+      [2, 90, 33],
+      [30, 9, 301],
+    ] as const) {
       const a = rng.normalArray(m * k + 3);
       const b = rng.normalArray(n * k + 5);
       const whole = new Float32Array(m * (n + 2));
@@ -105,7 +109,9 @@ describe('relaxed-SIMD (fused multiply-add) variant', () => {
         worst = Math.max(worst, Math.abs(f[C / 4 + i * n + j] - want) / ((k + 4) * 2 ** -24 * mag));
       }
       console.log(JSON.stringify({ worst }));`;
-    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e', script, WASM_BASE64.relaxed], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e', script, WASM_BASE64.relaxed], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     const { worst } = JSON.parse(r.stdout) as { worst: number };
     expect(worst).toBeLessThanOrEqual(1);
@@ -124,7 +130,13 @@ describe('wasm gemm engine (worker pool)', () => {
     try {
       await two.ready();
       const rng = new Rng(21);
-      for (const [m, n, k] of [[200, 300, 257], [2, 700, 129], [130, 63, 17], [64, 1030, 64], [1, 5, 3]] as const) {
+      for (const [m, n, k] of [
+        [200, 300, 257],
+        [2, 700, 129],
+        [130, 63, 17],
+        [64, 1030, 64],
+        [1, 5, 3],
+      ] as const) {
         for (let rep = 0; rep < 3; rep++) {
           const a = rng.normalArray(m * k);
           const b = rng.normalArray(n * k);
@@ -149,6 +161,8 @@ describe('wasm gemm engine (worker pool)', () => {
   it('refuses to be used after dispose()', async () => {
     const e = createWasmGemmEngine({ threads: 2 });
     await e.dispose();
-    expect(() => e.gemmNT(1, 1, 1, Float32Array.of(1), 0, 1, Float32Array.of(1), 0, 1, new Float32Array(1), 0, 1)).toThrow(/disposed/);
+    expect(() =>
+      e.gemmNT(1, 1, 1, Float32Array.of(1), 0, 1, Float32Array.of(1), 0, 1, new Float32Array(1), 0, 1),
+    ).toThrow(/disposed/);
   });
 });

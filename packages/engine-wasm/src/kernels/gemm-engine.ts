@@ -7,7 +7,14 @@
  */
 import type { GemmNT } from '@nextscale/core/engines';
 import type { GemmEngine } from '@nextscale/core/ops';
-import { align64, CALL_BASE, detectWasmFeatures, Slot, WasmRuntime, type RuntimeOptions } from '@nextscale/wasm-runtime';
+import {
+  align64,
+  CALL_BASE,
+  detectWasmFeatures,
+  Slot,
+  WasmRuntime,
+  type RuntimeOptions,
+} from '@nextscale/wasm-runtime';
 import { KIND_DOT, KIND_TILES, runGemmJob } from './job.js';
 import { denseKernels, type GemmExports } from './modules.js';
 
@@ -70,9 +77,19 @@ export function createWasmGemmEngine(options: WasmGemmOptions = {}): WasmGemmEng
   let parallelCalls = 0;
 
   function chunk(
-    dot: boolean, m: number, n: number, k: number,
-    a: Float32Array, aOff: number, lda: number, b: Float32Array, bOff: number, ldb: number,
-    c: Float32Array, cOff: number, ldc: number,
+    dot: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    aOff: number,
+    lda: number,
+    b: Float32Array,
+    bOff: number,
+    ldb: number,
+    c: Float32Array,
+    cOff: number,
+    ldc: number,
   ): void {
     const aAt = CALL_BASE;
     const bAt = align64(aAt + m * k * 4);
@@ -85,11 +102,16 @@ export function createWasmGemmEngine(options: WasmGemmOptions = {}): WasmGemmEng
     copyIn(mem, bAt >> 2, b, bOff, ldb, n, k);
 
     const ctl = heap.control;
-    ctl[Slot.M] = m; ctl[Slot.N] = n; ctl[Slot.K] = k;
-    ctl[Slot.A] = aAt; ctl[Slot.Lda] = k;
-    ctl[Slot.B] = bAt; ctl[Slot.Ldb] = k;
+    ctl[Slot.M] = m;
+    ctl[Slot.N] = n;
+    ctl[Slot.K] = k;
+    ctl[Slot.A] = aAt;
+    ctl[Slot.Lda] = k;
+    ctl[Slot.B] = bAt;
+    ctl[Slot.Ldb] = k;
     ctl[Slot.P] = pAt;
-    ctl[Slot.C] = cAt; ctl[Slot.Ldc] = n;
+    ctl[Slot.C] = cAt;
+    ctl[Slot.Ldc] = n;
     if (dot) {
       ctl[Slot.Kind] = KIND_DOT;
       ctl[Slot.Width] = DOT_COLUMNS;
@@ -97,7 +119,9 @@ export function createWasmGemmEngine(options: WasmGemmOptions = {}): WasmGemmEng
     } else {
       const tileRows = Math.ceil(m / mc);
       ctl[Slot.Kind] = KIND_TILES;
-      ctl[Slot.Kc] = kc; ctl[Slot.Mc] = mc; ctl[Slot.Nc] = nc;
+      ctl[Slot.Kc] = kc;
+      ctl[Slot.Mc] = mc;
+      ctl[Slot.Nc] = nc;
       ctl[Slot.Width] = PACK_ROWS;
       ctl[Slot.Tasks1] = Math.ceil(n / PACK_ROWS);
       ctl[Slot.Tasks2] = tileRows * Math.ceil(n / nc);
@@ -147,7 +171,15 @@ function roundUp(x: number, q: number): number {
 }
 
 /** Copies `rows` rows of `cols` floats (source row stride `ld`) into the memory, packed with stride `cols`. */
-function copyIn(mem: Float32Array, at: number, src: Float32Array, off: number, ld: number, rows: number, cols: number): void {
+function copyIn(
+  mem: Float32Array,
+  at: number,
+  src: Float32Array,
+  off: number,
+  ld: number,
+  rows: number,
+  cols: number,
+): void {
   if (ld === cols) {
     mem.set(src.subarray(off, off + rows * cols), at);
     return;
@@ -156,7 +188,15 @@ function copyIn(mem: Float32Array, at: number, src: Float32Array, off: number, l
 }
 
 /** Copies an m × n block (stride n in the memory) out to `dst` at `off` with row stride `ld`. */
-function copyOut(mem: Float32Array, at: number, dst: Float32Array, off: number, ld: number, m: number, n: number): void {
+function copyOut(
+  mem: Float32Array,
+  at: number,
+  dst: Float32Array,
+  off: number,
+  ld: number,
+  m: number,
+  n: number,
+): void {
   if (ld === n) {
     dst.set(mem.subarray(at, at + m * n), off);
     return;

@@ -19,7 +19,14 @@ const SENTINEL = 12345.5;
  * the float32 reassociation bound (k + 4)·2⁻²⁴·Σ_p |A[i,p]·B[j,p]| (a dropped or doubled term is ≈ Σ/k, far over it),
  * and that nothing outside the C region was written.
  */
-export function checkAgainstReference(engine: GemmEngine, rng: Rng, m: number, n: number, k: number, pad: Pad = NO_PAD): Float32Array {
+export function checkAgainstReference(
+  engine: GemmEngine,
+  rng: Rng,
+  m: number,
+  n: number,
+  k: number,
+  pad: Pad = NO_PAD,
+): Float32Array {
   const lda = k + pad.lda;
   const ldb = k + pad.ldb;
   const ldc = n + pad.ldc;

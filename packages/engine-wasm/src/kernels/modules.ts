@@ -6,14 +6,45 @@ import { WASM_BASE64 } from './bytes.generated.js';
 export interface GemmExports {
   packB(n: number, k: number, b: number, ldb: number, dst: number, j0: number, j1: number): void;
   tile(
-    k: number, a: number, lda: number, packed: number, c: number, ldc: number,
-    i0: number, i1: number, j0: number, j1: number, kcMax: number, scratch: number,
+    k: number,
+    a: number,
+    lda: number,
+    packed: number,
+    c: number,
+    ldc: number,
+    i0: number,
+    i1: number,
+    j0: number,
+    j1: number,
+    kcMax: number,
+    scratch: number,
   ): void;
   tileScratchBytes(mc: number, kcMax: number): number;
   panelFloats(k: number): number;
-  dotRows(m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, j0: number, j1: number): void;
+  dotRows(
+    m: number,
+    k: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    j0: number,
+    j1: number,
+  ): void;
   layerNormRows(x: number, out: number, rows: number, cols: number, eps: number): void;
-  groupNorm(x: number, out: number, B: number, C: number, HW: number, groups: number, weight: number, bias: number, eps: number): void;
+  groupNorm(
+    x: number,
+    out: number,
+    B: number,
+    C: number,
+    HW: number,
+    groups: number,
+    weight: number,
+    bias: number,
+    eps: number,
+  ): void;
   softmaxRows(x: number, out: number, rows: number, cols: number, scratch: number): void;
   siluN(x: number, out: number, n: number): void;
   geluTanhN(x: number, out: number, n: number): void;

@@ -79,7 +79,9 @@ const sha256 = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
 const gitSha1 = (d: Uint8Array) => createHash('sha1').update(`blob ${d.byteLength}\0`).update(d).digest('hex');
 
 export async function startLoopbackHub(o: LoopbackOptions): Promise<LoopbackHub> {
-  const commit = createHash('sha1').update(o.files.map((f) => `${f.repo}/${f.file}:${sha256(f.data)}`).join('\n')).digest('hex');
+  const commit = createHash('sha1')
+    .update(o.files.map((f) => `${f.repo}/${f.file}:${sha256(f.data)}`).join('\n'))
+    .digest('hex');
   const byKey = new Map(o.files.map((f) => [`${f.repo}/${f.revision ?? 'main'}/${f.file}`, f]));
   const byHash = new Map(o.files.map((f) => [sha256(f.data), f]));
   const sockets = new Set<Socket>();
@@ -100,20 +102,32 @@ export async function startLoopbackHub(o: LoopbackOptions): Promise<LoopbackHub>
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const log: LoopbackRequest = { method: req.method ?? '', path: url.pathname, range: req.headers.range, authorization: req.headers.authorization, status: 0 };
+    const log: LoopbackRequest = {
+      method: req.method ?? '',
+      path: url.pathname,
+      range: req.headers.range,
+      authorization: req.headers.authorization,
+      status: 0,
+    };
     hub.requests.push(log);
     const send = (status: number, headers: Record<string, string | number> = {}, body?: string) => {
       log.status = status;
       res.writeHead(status, headers);
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    if (o.token && req.headers.authorization !== `Bearer ${o.token}`) return send(401, { 'X-Error-Code': 'GatedRepo' }, 'unauthorized');
+    if (o.token && req.headers.authorization !== `Bearer ${o.token}`)
+      return send(401, { 'X-Error-Code': 'GatedRepo' }, 'unauthorized');
     const mode = hub.mode;
     const status = /^status-(\d+)$/.exec(mode.hostile ?? '');
     if (status && (mode.failures === undefined || statusFailures++ < mode.failures)) {
-      return send(Number(status[1]), { 'Retry-After': 0, ...(status[1] === '404' ? { 'X-Error-Code': 'EntryNotFound' } : {}) }, 'hostile');
+      return send(
+        Number(status[1]),
+        { 'Retry-After': 0, ...(status[1] === '404' ? { 'X-Error-Code': 'EntryNotFound' } : {}) },
+        'hostile',
+      );
     }
-    if (url.pathname.startsWith('/loop/')) return send(302, { Location: url.pathname === '/loop/a' ? '/loop/b' : '/loop/a' });
+    if (url.pathname.startsWith('/loop/'))
+      return send(302, { Location: url.pathname === '/loop/a' ? '/loop/b' : '/loop/a' });
 
     const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);
     if (cdn) {
@@ -122,20 +136,40 @@ export async function startLoopbackHub(o: LoopbackOptions): Promise<LoopbackHub>
       return content(f, req, res, log);
     }
     const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
-    const f = m ? byKey.get(`${m[1]}/${decodeURIComponent(m[2]!)}/${m[3]!.split('/').map(decodeURIComponent).join('/')}`) : undefined;
+    const f = m
+      ? byKey.get(`${m[1]}/${decodeURIComponent(m[2]!)}/${m[3]!.split('/').map(decodeURIComponent).join('/')}`)
+      : undefined;
     if (!f) return send(404, { 'X-Error-Code': 'EntryNotFound' }, 'Entry not found');
     const hash = sha256(f.data);
-    const headers: Record<string, string | number> = { 'X-Repo-Commit': mode.hostile === 'bad-commit' ? '../../../outside' : commit, ETag: `"${gitSha1(f.data)}"` };
+    const headers: Record<string, string | number> = {
+      'X-Repo-Commit': mode.hostile === 'bad-commit' ? '../../../outside' : commit,
+      ETag: `"${gitSha1(f.data)}"`,
+    };
     if (f.lfs === false) return content(f, req, res, log, headers);
     let size = f.data.byteLength;
     if (mode.hostile === 'size-lie') size += 1000;
     if (mode.hostile === 'length-lie') size -= 1000;
-    const etag = mode.hostile === 'wrong-hash' ? sha256(Buffer.concat([f.data, Buffer.from('x')])) : mode.hostile === 'bad-etag' ? '../../../../evil' : hash;
-    Object.assign(headers, { 'X-Linked-Etag': `"${etag}"`, 'X-Linked-Size': size, Location: mode.hostile === 'redirect-loop' ? '/loop/a' : `/cdn/${hash}` });
+    const etag =
+      mode.hostile === 'wrong-hash'
+        ? sha256(Buffer.concat([f.data, Buffer.from('x')]))
+        : mode.hostile === 'bad-etag'
+          ? '../../../../evil'
+          : hash;
+    Object.assign(headers, {
+      'X-Linked-Etag': `"${etag}"`,
+      'X-Linked-Size': size,
+      Location: mode.hostile === 'redirect-loop' ? '/loop/a' : `/cdn/${hash}`,
+    });
     return send(302, headers);
   });
 
-  function content(f: LoopbackFile, req: http.IncomingMessage, res: http.ServerResponse, log: LoopbackRequest, extra: Record<string, string | number> = {}) {
+  function content(
+    f: LoopbackFile,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    log: LoopbackRequest,
+    extra: Record<string, string | number> = {},
+  ) {
     const data = f.data;
     const r = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const start = r ? Number(r[1]) : 0;

@@ -19,7 +19,11 @@ export function sharedModulation(weights: VARWeights, condSilu: Tensor): Promise
 }
 
 /** A block's (N, 6C) modulation: its own ada_lin(SiLU(cond)), or ada_gss + the shared output. */
-export async function blockModulation(block: VARBlockWeights, condSilu: Tensor, shared: Tensor | undefined): Promise<Tensor> {
+export async function blockModulation(
+  block: VARBlockWeights,
+  condSilu: Tensor,
+  shared: Tensor | undefined,
+): Promise<Tensor> {
   if (!block.adaGss) return linear(condSilu, block.adaLinWeight!, block.adaLinBias!);
   const out = new Tensor(shared!.shape, shared!.data.slice());
   const width = block.adaGss.length;

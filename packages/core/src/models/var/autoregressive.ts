@@ -106,9 +106,11 @@ function resolveOptions(transformer: VARTransformer, o: GenerateOptions): Resolv
   if (!o || typeof o !== 'object') throw new UsageError('generate() needs an options object with labels');
   const r = { ...GENERATE_DEFAULTS, ...definedOnly(o), labels: transformer.labels(o.labels) };
   // The guidance weight is cfg·ratio: a negative cfg guides away from the class, never what is meant.
-  if (!Number.isFinite(r.cfg) || r.cfg < 0) throw new UsageError(`cfg must be a finite number of at least 0, got ${r.cfg}`);
+  if (!Number.isFinite(r.cfg) || r.cfg < 0)
+    throw new UsageError(`cfg must be a finite number of at least 0, got ${r.cfg}`);
   // The generator takes 32 bits of seed; a larger one would silently alias a smaller one's image.
-  if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > MAX_SEED) throw new UsageError(`seed must be an integer from 0 to ${MAX_SEED}, got ${r.seed}`);
+  if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > MAX_SEED)
+    throw new UsageError(`seed must be an integer from 0 to ${MAX_SEED}, got ${r.seed}`);
   if (r.seeds !== undefined) assertSeeds(r.seeds, r.labels.length);
   if (typeof r.moreSmooth !== 'boolean') throw new UsageError(`moreSmooth must be a boolean, got ${r.moreSmooth}`);
   assertSamplingOptions(r);
@@ -117,9 +119,11 @@ function resolveOptions(transformer: VARTransformer, o: GenerateOptions): Resolv
 
 function assertSeeds(seeds: readonly number[], batch: number): void {
   if (!Array.isArray(seeds)) throw new UsageError('seeds must be an array of integers, one per label');
-  if (seeds.length !== batch) throw new UsageError(`seeds must have one entry per label (${batch}), got ${seeds.length}`);
+  if (seeds.length !== batch)
+    throw new UsageError(`seeds must have one entry per label (${batch}), got ${seeds.length}`);
   for (const s of seeds) {
-    if (!Number.isInteger(s) || s < 0 || s > 0xffffffff) throw new UsageError(`every seed must be an integer in 0..4294967295, got ${s}`);
+    if (!Number.isInteger(s) || s < 0 || s > 0xffffffff)
+      throw new UsageError(`every seed must be an integer in 0..4294967295, got ${s}`);
   }
 }
 
@@ -142,7 +146,8 @@ export async function generateNextScale(
   // With per-image seeds each image has its own stream; a scale's logits rows are image-major (B, pn², V).
   const imageRngs = o.seeds?.map((s) => new Rng(s));
   const shared = imageRngs ? undefined : new Rng(o.seed);
-  const rngForRows = (T: number): RowRng => shared ?? Array.from({ length: B * T }, (_, r) => imageRngs![Math.floor(r / T)]!);
+  const rngForRows = (T: number): RowRng =>
+    shared ?? Array.from({ length: B * T }, (_, r) => imageRngs![Math.floor(r / T)]!);
   const { signal, onProgress } = options;
   throwIfAborted(signal);
 
@@ -158,12 +163,18 @@ export async function generateNextScale(
   // Each block runs whole in the engine, with the engine holding its KV cache under `caches[i]` (fused-block.ts), or
   // op by op with its KV cache in a routed attention state.
   const caches = transformer.weights.blocks.map(() => ({}));
-  const calls = transformer.weights.blocks.map((b, i) => blockAttentionCall(config, b, i, 2 * B, transformer.scaleEnds));
+  const calls = transformer.weights.blocks.map((b, i) =>
+    blockAttentionCall(config, b, i, 2 * B, transformer.scaleEnds),
+  );
   const fused = calls.map((call, i) => {
-    const f = ctx.capture ? null : fusedBlock(ctx.router, ctx.trace, call, transformer.weights.blocks[i]!, config, { cache: caches[i]! });
+    const f = ctx.capture
+      ? null
+      : fusedBlock(ctx.router, ctx.trace, call, transformer.weights.blocks[i]!, config, { cache: caches[i]! });
     return f && ((x: Tensor, m: Tensor) => (throwIfAborted(signal), f(x, m)));
   });
-  const states: (RoutedState | null)[] = calls.map((call, i) => (fused[i] ? null : ctx.router.openState(call, ctx.trace)));
+  const states: (RoutedState | null)[] = calls.map((call, i) =>
+    fused[i] ? null : ctx.router.openState(call, ctx.trace),
+  );
   try {
     const attendFor =
       (layer: number): AttendFn =>
@@ -213,8 +224,16 @@ export async function generateNextScale(
   onProgress?.({ stage: 'decode', scale: S, scales: S });
   const capture = ctx.capture;
   const onRawImage = capture && ((raw: Tensor) => capture('img_raw', raw.clone()));
-  const pm1 = await vae.fhatToImage(fHat, { router: ctx.router, trace: ctx.trace, signal, ...(onRawImage && { onRawImage }) });
-  const images = new Tensor(pm1.shape, pm1.data.map((v) => (v + 1) * 0.5));
+  const pm1 = await vae.fhatToImage(fHat, {
+    router: ctx.router,
+    trace: ctx.trace,
+    signal,
+    ...(onRawImage && { onRawImage }),
+  });
+  const images = new Tensor(
+    pm1.shape,
+    pm1.data.map((v) => (v + 1) * 0.5),
+  );
   return { tokens, images };
 }
 

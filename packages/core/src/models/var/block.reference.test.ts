@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../tensor.js';
-import { exactContext, maxAbsDiff, randomVARStateDict, SHARED_ADALN_PLAIN_ATTN_SPEC, type RandomVARSpec } from './test-support.js';
+import {
+  exactContext,
+  maxAbsDiff,
+  randomVARStateDict,
+  SHARED_ADALN_PLAIN_ATTN_SPEC,
+  type RandomVARSpec,
+} from './test-support.js';
 import { VARTransformer } from './var-transformer.js';
 
 const base = SHARED_ADALN_PLAIN_ATTN_SPEC;
@@ -36,14 +42,22 @@ function naiveBlock(sd: SD, s: RandomVARSpec, i: number, x: number[][], label: n
   const p = `blocks.${i}.`;
   const cond = Array.from(sd.get('class_emb.weight')!.data.subarray(label * C, (label + 1) * C));
   const m = s.sharedAdaLN
-    ? linear(sd, 'shared_ada_lin.1.weight', 'shared_ada_lin.1.bias', silu(cond)).map((v, j) => v + sd.get(`${p}ada_gss`)!.data[j]!)
+    ? linear(sd, 'shared_ada_lin.1.weight', 'shared_ada_lin.1.bias', silu(cond)).map(
+        (v, j) => v + sd.get(`${p}ada_gss`)!.data[j]!,
+      )
     : linear(sd, `${p}ada_lin.1.weight`, `${p}ada_lin.1.bias`, silu(cond));
   const chunk = (k: number) => m.slice(k * C, (k + 1) * C);
   const [gamma1, gamma2, scale1, scale2, shift1, shift2] = [0, 1, 2, 3, 4, 5].map(chunk) as number[][];
   const mod = (row: number[], sc: number[], sh: number[]) => ln(row).map((v, c) => v * (1 + sc[c]!) + sh[c]!);
   const levels = s.patchNums.flatMap((pn, k) => new Array<number>(pn * pn).fill(k));
-  const qkvBias = [...sd.get(`${p}attn.q_bias`)!.data, ...new Array<number>(C).fill(0), ...sd.get(`${p}attn.v_bias`)!.data];
-  const qkv = x.map((row) => linear(sd, `${p}attn.mat_qkv.weight`, null, mod(row, scale1!, shift1!)).map((v, j) => v + qkvBias[j]!));
+  const qkvBias = [
+    ...sd.get(`${p}attn.q_bias`)!.data,
+    ...new Array<number>(C).fill(0),
+    ...sd.get(`${p}attn.v_bias`)!.data,
+  ];
+  const qkv = x.map((row) =>
+    linear(sd, `${p}attn.mat_qkv.weight`, null, mod(row, scale1!, shift1!)).map((v, j) => v + qkvBias[j]!),
+  );
   const attnRows = x.map(() => new Array<number>(C).fill(0));
   for (let h = 0; h < H; h++) {
     const part = (t: number, sIdx: number) => qkv[t]!.slice(sIdx * C + h * hd, sIdx * C + (h + 1) * hd);
@@ -68,7 +82,12 @@ function naiveBlock(sd: SD, s: RandomVARSpec, i: number, x: number[][], label: n
   return x.map((row, t) => {
     const a = linear(sd, `${p}attn.proj.weight`, `${p}attn.proj.bias`, attnRows[t]!);
     const x1 = row.map((v, c) => v + a[c]! * gamma1![c]!);
-    const f = linear(sd, `${p}ffn.fc2.weight`, `${p}ffn.fc2.bias`, gelu(linear(sd, `${p}ffn.fc1.weight`, `${p}ffn.fc1.bias`, mod(x1, scale2!, shift2!))));
+    const f = linear(
+      sd,
+      `${p}ffn.fc2.weight`,
+      `${p}ffn.fc2.bias`,
+      gelu(linear(sd, `${p}ffn.fc1.weight`, `${p}ffn.fc1.bias`, mod(x1, scale2!, shift2!))),
+    );
     return x1.map((v, c) => v + f[c]! * gamma2![c]!);
   });
 }
@@ -78,7 +97,14 @@ function naiveHead(sd: SD, s: RandomVARSpec, x: number[][], label: number): numb
   const C = s.C;
   const cond = Array.from(sd.get('class_emb.weight')!.data.subarray(label * C, (label + 1) * C));
   const m = linear(sd, 'head_nm.ada_lin.1.weight', 'head_nm.ada_lin.1.bias', silu(cond));
-  return x.map((row) => linear(sd, 'head.weight', 'head.bias', ln(row).map((v, c) => v * (1 + m[c]!) + m[C + c]!)));
+  return x.map((row) =>
+    linear(
+      sd,
+      'head.weight',
+      'head.bias',
+      ln(row).map((v, c) => v * (1 + m[c]!) + m[C + c]!),
+    ),
+  );
 }
 
 const rows = (t: Tensor, b: number): number[][] => {
@@ -88,7 +114,11 @@ const rows = (t: Tensor, b: number): number[][] => {
 
 describe.each([
   { name: 'shared AdaLN, scaled dot-product attention', spec: base, numHeads: 4 },
-  { name: 'per-block AdaLN, l2-norm attention', spec: { ...base, sharedAdaLN: false, l2Norm: true, depth: 2 }, numHeads: undefined },
+  {
+    name: 'per-block AdaLN, l2-norm attention',
+    spec: { ...base, sharedAdaLN: false, l2Norm: true, depth: 2 },
+    numHeads: undefined,
+  },
 ])('teacher forcing of a random VAR: $name', ({ spec, numHeads }) => {
   const sd = randomVARStateDict(spec);
   const labels = [2, spec.numClasses];
@@ -101,16 +131,21 @@ describe.each([
     return { captured, logits };
   })();
 
-  it.each(Array.from({ length: spec.depth }, (_, i) => i))('block %i equals the spec re-stated in float64', async (i) => {
-    const { captured } = await run;
-    for (let b = 0; b < 2; b++) {
-      const expected = naiveBlock(sd, spec, i, rows(captured.get(`block${i}.x_in`)!, b), labels[b]!).flat();
-      const got = rows(captured.get(`block${i}.out`)!, b).flat();
-      expect(maxAbsDiff(got, expected), `sample ${b}`).toBeLessThanOrEqual(1e-4);
-    }
-    // The block did something: the gated residuals are far from zero.
-    expect(maxAbsDiff(captured.get(`block${i}.out`)!.data, captured.get(`block${i}.x_in`)!.data)).toBeGreaterThan(0.1);
-  });
+  it.each(Array.from({ length: spec.depth }, (_, i) => i))(
+    'block %i equals the spec re-stated in float64',
+    async (i) => {
+      const { captured } = await run;
+      for (let b = 0; b < 2; b++) {
+        const expected = naiveBlock(sd, spec, i, rows(captured.get(`block${i}.x_in`)!, b), labels[b]!).flat();
+        const got = rows(captured.get(`block${i}.out`)!, b).flat();
+        expect(maxAbsDiff(got, expected), `sample ${b}`).toBeLessThanOrEqual(1e-4);
+      }
+      // The block did something: the gated residuals are far from zero.
+      expect(maxAbsDiff(captured.get(`block${i}.out`)!.data, captured.get(`block${i}.x_in`)!.data)).toBeGreaterThan(
+        0.1,
+      );
+    },
+  );
 
   it('the head uses the class condition', async () => {
     const { captured, logits } = await run;

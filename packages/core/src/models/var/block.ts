@@ -19,7 +19,14 @@ export type AttendFn = (q: Tensor, k: Tensor, v: Tensor) => Promise<Tensor>;
 export type EmitFn = (name: string, value: Tensor) => void;
 
 /** Runs the block on x (N, T, C) with modulation m (N, 6C); returns the new x (x itself is not modified). */
-export async function runBlock(x: Tensor, m: Tensor, block: VARBlockWeights, config: VARConfig, attend: AttendFn, emit?: EmitFn): Promise<Tensor> {
+export async function runBlock(
+  x: Tensor,
+  m: Tensor,
+  block: VARBlockWeights,
+  config: VARConfig,
+  attend: AttendFn,
+  emit?: EmitFn,
+): Promise<Tensor> {
   emit?.('x_in', x);
   const h = await layerNorm(x, config.normEps);
   modulateInPlace(h, m, BLOCK_SLOTS.scale1, BLOCK_SLOTS.shift1);

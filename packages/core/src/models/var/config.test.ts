@@ -108,7 +108,9 @@ describe('VAR config inference', () => {
   it('says when the file is not a VAR transformer at all', async () => {
     const vae = await loadStateDict(fixture('vae.safetensors'));
     expect(() => inferVARConfig(vae)).toThrow(WeightsError);
-    expect(() => inferVARConfig(vae)).toThrow(/not a VAR transformer checkpoint \(this looks like the VQ-VAE checkpoint\)/);
+    expect(() => inferVARConfig(vae)).toThrow(
+      /not a VAR transformer checkpoint \(this looks like the VQ-VAE checkpoint\)/,
+    );
   });
 });
 

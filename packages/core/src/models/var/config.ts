@@ -4,7 +4,13 @@
  * count of non-l2 attention, the patch schedule of non-released models).
  */
 import { UsageError, WeightsError } from '../../errors.js';
-import { assertPatchNums, patchNumsFromLevels, RELEASED_256_PATCH_NUMS, tokenCount, tokenLevels } from './patch-schedule.js';
+import {
+  assertPatchNums,
+  patchNumsFromLevels,
+  RELEASED_256_PATCH_NUMS,
+  tokenCount,
+  tokenLevels,
+} from './patch-schedule.js';
 import { listNames, stateDictLabel, type StateDictLike } from './state-dict.js';
 
 export interface VARConfig {
@@ -64,7 +70,8 @@ export function inferVARConfig(sd: StateDictLike, options: VARConfigOptions = {}
     throw new WeightsError(file, `not a VAR transformer checkpoint${hint}: missing ${listNames(missing)}`);
   }
   for (const [key, rank] of Object.entries(ANCHORS)) {
-    if (shapeOf(key)!.length !== rank) throw new WeightsError(file, `${key} must have rank ${rank}, got shape [${shapeOf(key)!.join(', ')}]`);
+    if (shapeOf(key)!.length !== rank)
+      throw new WeightsError(file, `${key} must have rank ${rank}, got shape [${shapeOf(key)!.join(', ')}]`);
   }
 
   const [C, cvae] = shapeOf('word_embed.weight') as [number, number];
@@ -73,7 +80,8 @@ export function inferVARConfig(sd: StateDictLike, options: VARConfigOptions = {}
   const L = shapeOf('pos_1LC')![1]!;
   const numScales = shapeOf('lvl_embed.weight')![0]!;
   const mlpHidden = shapeOf('blocks.0.ffn.fc1.weight')![0]!;
-  if (numClasses < 1) throw new WeightsError(file, `class_emb.weight has ${numClasses + 1} rows; it needs num_classes + 1 ≥ 2`);
+  if (numClasses < 1)
+    throw new WeightsError(file, `class_emb.weight has ${numClasses + 1} rows; it needs num_classes + 1 ≥ 2`);
 
   let depth = 0;
   for (const key of sd.tensors.keys()) {
@@ -121,10 +129,16 @@ function resolveHeads(sd: StateDictLike, file: string, C: number, l2: boolean, o
   let heads: number;
   if (l2) {
     const shape = sd.tensors.get('blocks.0.attn.scale_mul_1H11')!.shape;
-    if (shape.length !== 4) throw new WeightsError(file, `blocks.0.attn.scale_mul_1H11 must have shape [1, H, 1, 1], got [${shape.join(', ')}]`);
+    if (shape.length !== 4)
+      throw new WeightsError(
+        file,
+        `blocks.0.attn.scale_mul_1H11 must have shape [1, H, 1, 1], got [${shape.join(', ')}]`,
+      );
     heads = shape[1]!;
     if (option !== undefined && option !== heads) {
-      throw new UsageError(`numHeads is ${option} but ${file} has ${heads} heads (blocks.0.attn.scale_mul_1H11 is [${shape.join(', ')}])`);
+      throw new UsageError(
+        `numHeads is ${option} but ${file} has ${heads} heads (blocks.0.attn.scale_mul_1H11 is [${shape.join(', ')}])`,
+      );
     }
   } else {
     if (option === undefined) {
@@ -142,7 +156,10 @@ function resolveHeads(sd: StateDictLike, file: string, C: number, l2: boolean, o
 }
 
 /** A `patch_nums` / `patchNums` JSON array in the safetensors metadata, if present. */
-export function patchNumsFromMetadata(metadata: Readonly<Record<string, string>> | undefined, file = 'weights'): number[] | undefined {
+export function patchNumsFromMetadata(
+  metadata: Readonly<Record<string, string>> | undefined,
+  file = 'weights',
+): number[] | undefined {
   const raw = metadata?.patch_nums ?? metadata?.patchNums;
   if (raw === undefined) return undefined;
   let parsed: unknown;
@@ -152,7 +169,10 @@ export function patchNumsFromMetadata(metadata: Readonly<Record<string, string>>
     throw new WeightsError(file, `metadata patch_nums is not JSON: ${raw.slice(0, 80)}`);
   }
   if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((p) => !Number.isInteger(p) || p <= 0)) {
-    throw new WeightsError(file, `metadata patch_nums must be a JSON array of positive integers, got ${raw.slice(0, 80)}`);
+    throw new WeightsError(
+      file,
+      `metadata patch_nums must be a JSON array of positive integers, got ${raw.slice(0, 80)}`,
+    );
   }
   return parsed as number[];
 }
@@ -166,14 +186,19 @@ function resolvePatchNums(
   if (option !== undefined) {
     assertPatchNums(option);
     if (tokenCount(option) !== L) {
-      throw new UsageError(`patchNums [${option.join(', ')}] give ${tokenCount(option)} tokens but ${file} has L = ${L} (pos_1LC)`);
+      throw new UsageError(
+        `patchNums [${option.join(', ')}] give ${tokenCount(option)} tokens but ${file} has L = ${L} (pos_1LC)`,
+      );
     }
     return { value: [...option], source: 'option' };
   }
   const fromMeta = patchNumsFromMetadata(sd.metadata, file);
   if (fromMeta) {
     if (tokenCount(fromMeta) !== L) {
-      throw new WeightsError(file, `metadata patch_nums [${fromMeta.join(', ')}] give ${tokenCount(fromMeta)} tokens but pos_1LC has L = ${L}`);
+      throw new WeightsError(
+        file,
+        `metadata patch_nums [${fromMeta.join(', ')}] give ${tokenCount(fromMeta)} tokens but pos_1LC has L = ${L}`,
+      );
     }
     return { value: fromMeta, source: 'metadata' };
   }
@@ -188,7 +213,12 @@ function resolvePatchNums(
 }
 
 /** lvl_1L records the scale of every token, so it catches a schedule with the right L but wrong scales. */
-function checkLevels(sd: StateDictLike, file: string, patchNums: readonly number[], source: VARConfig['patchNumsSource']): void {
+function checkLevels(
+  sd: StateDictLike,
+  file: string,
+  patchNums: readonly number[],
+  source: VARConfig['patchNumsSource'],
+): void {
   const levels = sd.tensors.get('lvl_1L');
   if (!levels || levels.data.length !== tokenCount(patchNums)) return; // the key/shape check reports these
   const expected = tokenLevels(patchNums);
@@ -198,7 +228,9 @@ function checkLevels(sd: StateDictLike, file: string, patchNums: readonly number
       const msg =
         `patch schedule [${patchNums.join(', ')}] (from ${source}) disagrees with the lvl_1L buffer at token ${i}` +
         (found ? `; the checkpoint was trained with [${found.join(', ')}]` : '');
-      throw source === 'option' ? new UsageError(`${file}: ${msg}`) : new WeightsError(file, `${msg}; pass the patchNums option`);
+      throw source === 'option'
+        ? new UsageError(`${file}: ${msg}`)
+        : new WeightsError(file, `${msg}; pass the patchNums option`);
     }
   }
 }
@@ -257,14 +289,22 @@ export function checkVARStateDict(sd: StateDictLike, config: VARConfig): void {
     const parts = [];
     if (missing.length) parts.push(`missing ${listNames(missing)}`);
     if (unexpected.length) parts.push(`unexpected ${listNames(unexpected)}`);
-    throw new WeightsError(file, `state dict does not match the inferred VAR (${describeVAR(config)}): ${parts.join('; ')}`);
+    throw new WeightsError(
+      file,
+      `state dict does not match the inferred VAR (${describeVAR(config)}): ${parts.join('; ')}`,
+    );
   }
   const wrong: string[] = [];
   for (const [key, shape] of expected) {
     const got = sd.tensors.get(key)!.shape;
-    if (got.length !== shape.length || got.some((s, i) => s !== shape[i])) wrong.push(`${key}: expected [${shape.join(', ')}], got [${got.join(', ')}]`);
+    if (got.length !== shape.length || got.some((s, i) => s !== shape[i]))
+      wrong.push(`${key}: expected [${shape.join(', ')}], got [${got.join(', ')}]`);
   }
-  if (wrong.length) throw new WeightsError(file, `shape mismatch for the inferred VAR (${describeVAR(config)}): ${listNames(wrong, 8)}`);
+  if (wrong.length)
+    throw new WeightsError(
+      file,
+      `shape mismatch for the inferred VAR (${describeVAR(config)}): ${listNames(wrong, 8)}`,
+    );
 }
 
 export function describeVAR(c: VARConfig): string {

@@ -29,7 +29,12 @@ export function boxCells(side: number, box: EditBox): { r0: number; r1: number; 
   checkSide(side);
   checkBox(box);
   const [y0, x0, y1, x1] = box;
-  return { r0: roundHalfEven(y0 * side), r1: roundHalfEven(y1 * side), c0: roundHalfEven(x0 * side), c1: roundHalfEven(x1 * side) };
+  return {
+    r0: roundHalfEven(y0 * side),
+    r1: roundHalfEven(y1 * side),
+    c0: roundHalfEven(x0 * side),
+    c1: roundHalfEven(x1 * side),
+  };
 }
 
 /**
@@ -40,7 +45,8 @@ export function boxCells(side: number, box: EditBox): { r0: number; r1: number; 
  * regenerate everything).
  */
 export function editMask(side: number, box: EditBox, mode: EditMode): Tensor {
-  if (mode !== 'inpaint' && mode !== 'outpaint') throw new UsageError(`edit mode must be 'inpaint' or 'outpaint', got ${JSON.stringify(mode)}`);
+  if (mode !== 'inpaint' && mode !== 'outpaint')
+    throw new UsageError(`edit mode must be 'inpaint' or 'outpaint', got ${JSON.stringify(mode)}`);
   const { r0, r1, c0, c1 } = boxCells(side, box);
   if (r1 <= r0 || c1 <= c0) {
     throw new UsageError(
@@ -55,15 +61,24 @@ export function editMask(side: number, box: EditBox, mode: EditMode): Tensor {
 }
 
 function checkSide(side: number): void {
-  if (!Number.isInteger(side) || side < 1) throw new UsageError(`the mask side must be a positive integer (the last patch number), got ${side}`);
+  if (!Number.isInteger(side) || side < 1)
+    throw new UsageError(`the mask side must be a positive integer (the last patch number), got ${side}`);
 }
 
 function checkBox(box: EditBox): void {
-  if (!Array.isArray(box) || box.length !== 4) throw new UsageError(`a box is [y0, x0, y1, x1] (fractions of the image side), got ${JSON.stringify(box)}`);
+  if (!Array.isArray(box) || box.length !== 4)
+    throw new UsageError(`a box is [y0, x0, y1, x1] (fractions of the image side), got ${JSON.stringify(box)}`);
   const [y0, x0, y1, x1] = box;
-  for (const [name, v] of [['y0', y0], ['x0', x0], ['y1', y1], ['x1', x1]] as const) {
+  for (const [name, v] of [
+    ['y0', y0],
+    ['x0', x0],
+    ['y1', y1],
+    ['x1', x1],
+  ] as const) {
     if (typeof v !== 'number' || !(v >= 0 && v <= 1)) {
-      throw new UsageError(`box ${name} = ${v} is outside [0, 1]: a box is [y0, x0, y1, x1] in fractions of the image side`);
+      throw new UsageError(
+        `box ${name} = ${v} is outside [0, 1]: a box is [y0, x0, y1, x1] in fractions of the image side`,
+      );
     }
   }
   if (!(y1 > y0 && x1 > x0)) throw new UsageError(`box [${box.join(', ')}] is empty: it needs y1 > y0 and x1 > x0`);
@@ -102,7 +117,12 @@ export function resizeBilinear(maps: TensorLike, outH: number, outW: number): Te
 function linearTaps(n: number, out: number): { i0: Int32Array; i1: Int32Array; w0: Float32Array; w1: Float32Array } {
   const f = Math.fround;
   const scale = f(n / out);
-  const taps = { i0: new Int32Array(out), i1: new Int32Array(out), w0: new Float32Array(out), w1: new Float32Array(out) };
+  const taps = {
+    i0: new Int32Array(out),
+    i1: new Int32Array(out),
+    w0: new Float32Array(out),
+    w1: new Float32Array(out),
+  };
   for (let o = 0; o < out; o++) {
     if (n === out) {
       // PyTorch copies when the size does not change.
@@ -147,7 +167,8 @@ export function forceMask(keep: TensorLike, pn: number): Uint8Array {
 export function keepOnGrid(keep: TensorLike, side: number): Tensor {
   checkSide(side);
   const rank = keep.shape.length;
-  if (rank !== 2 && rank !== 3) throw new UsageError(`a keep map is (h, w) or (B, h, w), got (${keep.shape.join(', ')})`);
+  if (rank !== 2 && rank !== 3)
+    throw new UsageError(`a keep map is (h, w) or (B, h, w), got (${keep.shape.join(', ')})`);
   const maps = rank === 2 ? { shape: [1, ...keep.shape], data: keep.data } : keep;
   const [, h, w] = maps.shape as [number, number, number];
   if (h < 1 || w < 1) throw new UsageError(`a keep map needs at least one pixel, got (${keep.shape.join(', ')})`);
@@ -156,6 +177,9 @@ export function keepOnGrid(keep: TensorLike, side: number): Tensor {
     if (!(v >= 0 && v <= 1)) throw new UsageError(`keep map value ${v} at ${i} is not in [0, 1]`);
   }
   const resized = resizeBilinear(maps, side, side);
-  const out = new Tensor(rank === 2 ? [side, side] : resized.shape, resized.data.map((v) => (v > 0.5 ? 1 : 0)));
+  const out = new Tensor(
+    rank === 2 ? [side, side] : resized.shape,
+    resized.data.map((v) => (v > 0.5 ? 1 : 0)),
+  );
   return out;
 }

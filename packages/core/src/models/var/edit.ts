@@ -9,7 +9,13 @@
 import { InputError, throwIfAborted, UsageError } from '../../errors.js';
 import { asTensor, Tensor, type TensorLike } from '../../tensor.js';
 import type { VQVAERunOptions } from '../vqvae/context.js';
-import { generateNextScale, type GenerateOptions, type GenerateProgress, type NextScaleResult, type NextScaleVAE } from './autoregressive.js';
+import {
+  generateNextScale,
+  type GenerateOptions,
+  type GenerateProgress,
+  type NextScaleResult,
+  type NextScaleVAE,
+} from './autoregressive.js';
 import { forceMask } from './edit-mask.js';
 import type { VARRunContext, VARTransformer } from './var-transformer.js';
 
@@ -55,7 +61,8 @@ export async function editNextScale(
   options: EditOptions,
   ctx: VARRunContext,
 ): Promise<EditNextScaleResult> {
-  if (!options || typeof options !== 'object') throw new UsageError('edit() needs an options object with image, keep and labels');
+  if (!options || typeof options !== 'object')
+    throw new UsageError('edit() needs an options object with image, keep and labels');
   const { patchNums, cvae } = transformer.config;
   const S = patchNums.length;
   const labels = transformer.labels(options.labels);
@@ -67,7 +74,10 @@ export async function editNextScale(
 
   onProgress?.({ stage: 'encode', scale: 0, scales: S });
   // VAR's normalize_01_into_pm1: x + x − 1 in float32 (one rounding, as Float32Array stores x·2 − 1).
-  const pm1 = new Tensor(image.shape, image.data.map((v) => v * 2 - 1));
+  const pm1 = new Tensor(
+    image.shape,
+    image.data.map((v) => v * 2 - 1),
+  );
   const encoded = await vae.encode(pm1, { router: ctx.router, trace: ctx.trace, signal });
   const inputTokens = encoded.map((t) => repeatRows(t, image.shape[0]!, B));
   const forced = patchNums.map((pn) => forceMask(keep, pn));
@@ -102,31 +112,44 @@ function editImage(image: TensorLike, side: number, B: number): Tensor {
   if (t.shape.length === 3) t = t.reshape([1, ...t.shape]);
   const [n, c, h, w] = t.shape;
   if (t.shape.length !== 4 || c !== 3 || h !== side || w !== side) {
-    throw new UsageError(`image must be (B, 3, ${side}, ${side}) or (3, ${side}, ${side}) for this model, got (${image.shape.join(', ')}); resize it to ${side}×${side} first`);
+    throw new UsageError(
+      `image must be (B, 3, ${side}, ${side}) or (3, ${side}, ${side}) for this model, got (${image.shape.join(', ')}); resize it to ${side}×${side} first`,
+    );
   }
-  if (n !== 1 && n !== B) throw new UsageError(`image has ${n} images but there are ${B} labels; give one image, or one per label`);
+  if (n !== 1 && n !== B)
+    throw new UsageError(`image has ${n} images but there are ${B} labels; give one image, or one per label`);
   for (let i = 0; i < t.data.length; i++) {
     const v = t.data[i]!;
-    if (!Number.isFinite(v)) throw new InputError(`image contains a non-finite value (${v}) at flat index ${i}; images must be finite values in [0, 1]`);
-    if (v < 0 || v > 1) throw new UsageError(`image value ${v} at flat index ${i} is outside [0, 1]; edit takes images in [0, 1] (map [−1, 1] with (x + 1) / 2)`);
+    if (!Number.isFinite(v))
+      throw new InputError(
+        `image contains a non-finite value (${v}) at flat index ${i}; images must be finite values in [0, 1]`,
+      );
+    if (v < 0 || v > 1)
+      throw new UsageError(
+        `image value ${v} at flat index ${i} is outside [0, 1]; edit takes images in [0, 1] (map [−1, 1] with (x + 1) / 2)`,
+      );
   }
   return t;
 }
 
 /** keep as (B, ph, ph) of 0/1 (a 2-D map is shared by every image). */
 function keepMaps(keep: TensorLike, side: number, B: number): Tensor {
-  if (!keep || typeof keep !== 'object') throw new UsageError(`edit() needs keep: a (${side}, ${side}) 0/1 mask (editMask makes one)`);
+  if (!keep || typeof keep !== 'object')
+    throw new UsageError(`edit() needs keep: a (${side}, ${side}) 0/1 mask (editMask makes one)`);
   const k = asTensor(keep, 'keep');
   const rank = k.shape.length;
   const [h, w] = k.shape.slice(-2);
   if ((rank !== 2 && rank !== 3) || h !== side || w !== side) {
-    throw new UsageError(`keep must be (${side}, ${side}) or (B, ${side}, ${side}), the last patch grid, got (${k.shape.join(', ')}); editMask(${side}, box, mode) makes one`);
+    throw new UsageError(
+      `keep must be (${side}, ${side}) or (B, ${side}, ${side}), the last patch grid, got (${k.shape.join(', ')}); editMask(${side}, box, mode) makes one`,
+    );
   }
   if (rank === 3 && k.shape[0] !== 1 && k.shape[0] !== B) {
     throw new UsageError(`keep has ${k.shape[0]} masks but there are ${B} labels; give one mask, or one per label`);
   }
   const bad = k.data.findIndex((v) => v !== 0 && v !== 1);
-  if (bad >= 0) throw new UsageError(`keep must hold only 0 (regenerate) and 1 (keep), got ${k.data[bad]} at flat index ${bad}`);
+  if (bad >= 0)
+    throw new UsageError(`keep must hold only 0 (regenerate) and 1 (keep), got ${k.data[bad]} at flat index ${bad}`);
   const n = rank === 3 ? k.shape[0]! : 1;
   return new Tensor([B, side, side], repeatRows(k.data, n, B));
 }

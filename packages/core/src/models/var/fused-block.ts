@@ -84,9 +84,15 @@ function blockEngine(): TransformerBlockEngine | null {
 
 function blockWeights(b: VARBlockWeights): FusedBlockWeights {
   return {
-    qkvWeight: b.qkvWeight.data, qkvBias: b.qkvBias.data, ...(b.qScale ? { qScale: b.qScale } : {}),
-    projWeight: b.projWeight.data, projBias: b.projBias.data, fc1Weight: b.fc1Weight.data, fc1Bias: b.fc1Bias.data,
-    fc2Weight: b.fc2Weight.data, fc2Bias: b.fc2Bias.data,
+    qkvWeight: b.qkvWeight.data,
+    qkvBias: b.qkvBias.data,
+    ...(b.qScale ? { qScale: b.qScale } : {}),
+    projWeight: b.projWeight.data,
+    projBias: b.projBias.data,
+    fc1Weight: b.fc1Weight.data,
+    fc1Bias: b.fc1Bias.data,
+    fc2Weight: b.fc2Weight.data,
+    fc2Bias: b.fc2Bias.data,
   };
 }
 
@@ -99,19 +105,42 @@ export type FusedMode = { cache: object } | { scaleEnds: readonly number[] };
  * block op by op through the router, which records its decisions as always.
  */
 export function fusedBlock(
-  router: AttentionRouter, trace: AttentionTrace, call: AttentionCall, block: VARBlockWeights, config: VARConfig, mode: FusedMode,
+  router: AttentionRouter,
+  trace: AttentionTrace,
+  call: AttentionCall,
+  block: VARBlockWeights,
+  config: VARConfig,
+  mode: FusedMode,
 ): FusedBlockFn | null {
   const engine = blockEngine();
   if (!engine) return null;
   const groups = router.decide(call);
-  if (!groups.every((g) => FUSABLE_BACKENDS.has(g.backend) && router.available.some((a) => a.descriptor.id === g.backend && a.descriptor.exact))) return null;
+  if (
+    !groups.every(
+      (g) =>
+        FUSABLE_BACKENDS.has(g.backend) &&
+        router.available.some((a) => a.descriptor.id === g.backend && a.descriptor.exact),
+    )
+  )
+    return null;
   const weights = blockWeights(block);
   const [hidden] = block.fc1Weight.shape as [number, number];
-  const shape: FusedBlockShape = { width: config.embedDim, heads: config.numHeads, headDim: config.headDim, hidden, eps: config.normEps, scale: call.scale };
+  const shape: FusedBlockShape = {
+    width: config.embedDim,
+    heads: config.numHeads,
+    headDim: config.headDim,
+    hidden,
+    eps: config.normEps,
+    scale: call.scale,
+  };
   if (!engine.acceptsTransformerBlock(weights, shape)) return null;
   for (const g of groups) {
     trace.add({
-      ...g, site: call.site, layer: call.layer, policy: router.policy.name, fusedIn: engine.id,
+      ...g,
+      site: call.site,
+      layer: call.layer,
+      policy: router.policy.name,
+      fusedIn: engine.id,
       reason: `${g.reason}; exact attention ran fused inside engine ${engine.id} (the whole block as one call)`,
     });
   }
@@ -119,7 +148,16 @@ export function fusedBlock(
   const scaleEnds = 'scaleEnds' in mode ? mode.scaleEnds : undefined;
   return async (x, m) => {
     const [batch, tokens] = x.shape as [number, number, number];
-    const y = await engine.transformerBlock({ weights, shape, x: x.data, batch, tokens, modulation: m.data, cache, ...(scaleEnds ? { scaleEnds } : {}) });
+    const y = await engine.transformerBlock({
+      weights,
+      shape,
+      x: x.data,
+      batch,
+      tokens,
+      modulation: m.data,
+      cache,
+      ...(scaleEnds ? { scaleEnds } : {}),
+    });
     return new Tensor(x.shape, y);
   };
 }

@@ -8,7 +8,16 @@ export {
   type VARConfig,
   type VARConfigOptions,
 } from './config.js';
-export { RELEASED_256_PATCH_NUMS, RELEASED_512_PATCH_NUMS, RELEASED_PYRAMIDS, scaleEnds, tokenCount, tokenLevels, patchNumsFromLevels, assertPatchNums } from './patch-schedule.js';
+export {
+  RELEASED_256_PATCH_NUMS,
+  RELEASED_512_PATCH_NUMS,
+  RELEASED_PYRAMIDS,
+  scaleEnds,
+  tokenCount,
+  tokenLevels,
+  patchNumsFromLevels,
+  assertPatchNums,
+} from './patch-schedule.js';
 export {
   generateNextScale,
   GENERATE_DEFAULTS,
@@ -35,7 +44,16 @@ export { clampedScaleMul, type VARWeights, type VARBlockWeights } from './weight
 export type { StateDictLike } from './state-dict.js';
 export type { CaptureFn } from './capture.js';
 export { editNextScale, type EditOptions, type EditProgress, type EditVAE, type EditNextScaleResult } from './edit.js';
-export { editMask, forceMask, keepOnGrid, resizeBilinear, roundHalfEven, boxCells, type EditBox, type EditMode } from './edit-mask.js';
+export {
+  editMask,
+  forceMask,
+  keepOnGrid,
+  resizeBilinear,
+  roundHalfEven,
+  boxCells,
+  type EditBox,
+  type EditMode,
+} from './edit-mask.js';
 export {
   fusedBlock,
   releaseFusedCache,

@@ -15,7 +15,8 @@ export function levelPositions(weights: VARWeights, config: VARConfig): Float32A
   const levels = tokenLevels(config.patchNums);
   const out = new Float32Array(config.tokenCount * C);
   for (let l = 0; l < levels.length; l++) {
-    for (let c = 0; c < C; c++) out[l * C + c] = weights.lvlEmbed.data[levels[l]! * C + c]! + weights.pos1LC.data[l * C + c]!;
+    for (let c = 0; c < C; c++)
+      out[l * C + c] = weights.lvlEmbed.data[levels[l]! * C + c]! + weights.pos1LC.data[l * C + c]!;
   }
   return out;
 }
@@ -49,7 +50,11 @@ export function firstScaleInput(weights: VARWeights, config: VARConfig, lvlPos: 
  * xBLCv is (B, L − firstL, Cvae), the VQ-VAE's `idxToVarInput`.
  */
 export async function teacherForcingInput(
-  weights: VARWeights, config: VARConfig, lvlPos: Float32Array, cond: Tensor, xBLCv: Tensor,
+  weights: VARWeights,
+  config: VARConfig,
+  lvlPos: Float32Array,
+  cond: Tensor,
+  xBLCv: Tensor,
 ): Promise<{ x: Tensor; wordEmbed: Tensor }> {
   const B = cond.shape[0]!;
   const C = config.embedDim;
@@ -73,7 +78,12 @@ export async function teacherForcingInput(
  * repeated `copies` times along the batch (the CFG rows [cond; uncond] see the same input).
  */
 export async function nextScaleInput(
-  weights: VARWeights, config: VARConfig, lvlPos: Float32Array, nextMap: Tensor, start: number, copies: number,
+  weights: VARWeights,
+  config: VARConfig,
+  lvlPos: Float32Array,
+  nextMap: Tensor,
+  start: number,
+  copies: number,
 ): Promise<Tensor> {
   const [B, Cv, ph, pw] = nextMap.shape as [number, number, number, number];
   const T = ph * pw;
@@ -88,7 +98,8 @@ export async function nextScaleInput(
   const embedded = await linear(tokens, weights.wordEmbedWeight, weights.wordEmbedBias);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
-      for (let c = 0; c < C; c++) embedded.data[(b * T + t) * C + c] = embedded.data[(b * T + t) * C + c]! + lvlPos[(start + t) * C + c]!;
+      for (let c = 0; c < C; c++)
+        embedded.data[(b * T + t) * C + c] = embedded.data[(b * T + t) * C + c]! + lvlPos[(start + t) * C + c]!;
     }
   }
   const out = new Tensor([copies * B, T, C]);

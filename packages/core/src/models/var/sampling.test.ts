@@ -1,23 +1,33 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../random.js';
-import { filteredProbabilities, filterTopK, filterTopP, gumbelSoftmax, sampleCategorical, sampleTopKTopP } from './sampling.js';
+import {
+  filteredProbabilities,
+  filterTopK,
+  filterTopP,
+  gumbelSoftmax,
+  sampleCategorical,
+  sampleTopKTopP,
+} from './sampling.js';
 import { maxAbsDiff, ref, REFS_JSON } from './test-support.js';
 
 const worst: Record<string, number> = {};
 afterAll(() => console.log('sampler.* max |diff|:', JSON.stringify(worst)));
 
 describe('sample_with_top_k_top_p_ filtering', () => {
-  it.each(['case0', 'case1', 'case2'])('sampler.%s: the distribution handed to multinomial matches the reference', async (c) => {
-    const { top_k, top_p } = REFS_JSON.info[`sampler.${c}`] as { top_k: number; top_p: number };
-    const logits = (await ref(`sampler.${c}.logits`)).data.slice();
-    const expected = await ref(`sampler.${c}.probs`);
-    const V = expected.shape[2]!;
-    const probs = filteredProbabilities(logits, V, { topK: top_k, topP: top_p });
-    worst[c] = maxAbsDiff(probs, expected.data);
-    expect(worst[c]).toBeLessThanOrEqual(1e-6);
-    // The filter is exact: the same entries are zero.
-    for (let i = 0; i < probs.length; i++) expect(probs[i] === 0, `entry ${i}`).toBe(expected.data[i] === 0);
-  });
+  it.each(['case0', 'case1', 'case2'])(
+    'sampler.%s: the distribution handed to multinomial matches the reference',
+    async (c) => {
+      const { top_k, top_p } = REFS_JSON.info[`sampler.${c}`] as { top_k: number; top_p: number };
+      const logits = (await ref(`sampler.${c}.logits`)).data.slice();
+      const expected = await ref(`sampler.${c}.probs`);
+      const V = expected.shape[2]!;
+      const probs = filteredProbabilities(logits, V, { topK: top_k, topP: top_p });
+      worst[c] = maxAbsDiff(probs, expected.data);
+      expect(worst[c]).toBeLessThanOrEqual(1e-6);
+      // The filter is exact: the same entries are zero.
+      for (let i = 0; i < probs.length; i++) expect(probs[i] === 0, `entry ${i}`).toBe(expected.data[i] === 0);
+    },
+  );
 
   it('keeps every entry tied with the k-th largest', () => {
     const row = Float32Array.from([1, 3, 2, 3, 0, 2]);
@@ -79,12 +89,24 @@ describe('one Rng per row', () => {
     const V = 48;
     const logits = new Rng(9).normalArray(4 * V);
     const seeds = [3, 14, 15, 92];
-    const together = sampleTopKTopP(logits.slice(), V, { topK: 30, topP: 0.9 }, seeds.map((s) => new Rng(s)));
-    const smooth = gumbelSoftmax(logits.slice(), V, 0.5, seeds.map((s) => new Rng(s)));
+    const together = sampleTopKTopP(
+      logits.slice(),
+      V,
+      { topK: 30, topP: 0.9 },
+      seeds.map((s) => new Rng(s)),
+    );
+    const smooth = gumbelSoftmax(
+      logits.slice(),
+      V,
+      0.5,
+      seeds.map((s) => new Rng(s)),
+    );
     for (let r = 0; r < 4; r++) {
       const row = logits.slice(r * V, (r + 1) * V);
       expect(sampleTopKTopP(row.slice(), V, { topK: 30, topP: 0.9 }, new Rng(seeds[r]!))[0]).toBe(together[r]);
-      expect(Array.from(gumbelSoftmax(row, V, 0.5, new Rng(seeds[r]!)))).toEqual(Array.from(smooth.subarray(r * V, (r + 1) * V)));
+      expect(Array.from(gumbelSoftmax(row, V, 0.5, new Rng(seeds[r]!)))).toEqual(
+        Array.from(smooth.subarray(r * V, (r + 1) * V)),
+      );
     }
     // and the streams differ: the same row under four seeds does not give one token four times
     const row0 = logits.slice(0, V);

@@ -17,7 +17,8 @@ export interface SamplingOptions {
 }
 
 export function assertSamplingOptions(o: SamplingOptions): void {
-  if (!Number.isInteger(o.topK) || o.topK < 0) throw new UsageError(`topK must be an integer ≥ 0 (0 = off), got ${o.topK}`);
+  if (!Number.isInteger(o.topK) || o.topK < 0)
+    throw new UsageError(`topK must be an integer ≥ 0 (0 = off), got ${o.topK}`);
   if (!(o.topP >= 0 && o.topP <= 1)) throw new UsageError(`topP must be in [0, 1] (0 = off), got ${o.topP}`);
 }
 

@@ -64,7 +64,10 @@ export function mergeHeads(o: Tensor): Tensor {
   for (let n = 0; n < N; n++) {
     for (let h = 0; h < H; h++) {
       for (let t = 0; t < T; t++) {
-        out.data.set(o.data.subarray(((n * H + h) * T + t) * hd, ((n * H + h) * T + t + 1) * hd), (n * T + t) * H * hd + h * hd);
+        out.data.set(
+          o.data.subarray(((n * H + h) * T + t) * hd, ((n * H + h) * T + t + 1) * hd),
+          (n * T + t) * H * hd + h * hd,
+        );
       }
     }
   }
@@ -80,7 +83,13 @@ export function projectOutput(o: Tensor, block: VARBlockWeights): Promise<Tensor
  * What the policy sees of block `layer`'s attention. l2-normalised heads carry their static logit
  * bound: |q·k| ≤ ‖q‖‖k‖ = exp(min(scale_mul, ln 100)) with scale 1.
  */
-export function blockAttentionCall(config: VARConfig, block: VARBlockWeights, layer: number, batch: number, scaleEnds: readonly number[]): AttentionCall {
+export function blockAttentionCall(
+  config: VARConfig,
+  block: VARBlockWeights,
+  layer: number,
+  batch: number,
+  scaleEnds: readonly number[],
+): AttentionCall {
   const headBounds: HeadBound[] | undefined = block.qScale
     ? Array.from(block.qScale, (beta) => ({ beta, source: 'l2-static' as const }))
     : undefined;

@@ -12,7 +12,13 @@ import { runBlock, type AttendFn } from './block.js';
 import { scopedEmitter, type CaptureFn } from './capture.js';
 import { fusedBlock, type FusedBlockFn } from './fused-block.js';
 import { checkVARStateDict, inferVARConfig, type VARConfig, type VARConfigOptions } from './config.js';
-import { classCondition, firstScaleInput, levelPositions, nextScaleInput, teacherForcingInput } from './input-embedding.js';
+import {
+  classCondition,
+  firstScaleInput,
+  levelPositions,
+  nextScaleInput,
+  teacherForcingInput,
+} from './input-embedding.js';
 import { validateLabels } from './labels.js';
 import { scaleEnds } from './patch-schedule.js';
 import { blockAttentionCall } from './self-attention.js';
@@ -77,12 +83,26 @@ export class VARTransformer {
    * call (fused-block.ts).
    */
   async runBlocks(
-    x: Tensor, c: Conditioning, attendFor: (layer: number) => AttendFn, capture?: CaptureFn, suffix = '', fused?: readonly (FusedBlockFn | null)[],
+    x: Tensor,
+    c: Conditioning,
+    attendFor: (layer: number) => AttendFn,
+    capture?: CaptureFn,
+    suffix = '',
+    fused?: readonly (FusedBlockFn | null)[],
   ): Promise<Tensor> {
     for (let i = 0; i < this.weights.blocks.length; i++) {
       const m = c.blockModulations[i]!;
       const whole = fused?.[i];
-      x = whole ? await whole(x, m) : await runBlock(x, m, this.weights.blocks[i]!, this.config, attendFor(i), scopedEmitter(capture, `block${i}.`, suffix));
+      x = whole
+        ? await whole(x, m)
+        : await runBlock(
+            x,
+            m,
+            this.weights.blocks[i]!,
+            this.config,
+            attendFor(i),
+            scopedEmitter(capture, `block${i}.`, suffix),
+          );
     }
     return x;
   }
@@ -113,7 +133,9 @@ export class VARTransformer {
     const { tokenCount: L, firstL, cvae } = this.config;
     const x0 = asTensor(xBLCv, 'xBLCv');
     if (x0.shape.length !== 3 || x0.shape[0] !== B || x0.shape[1] !== L - firstL || x0.shape[2] !== cvae) {
-      throw new InputError(`xBLCv must have shape [${B}, ${L - firstL}, ${cvae}] (B, L − first_l, Cvae), got [${x0.shape.join(', ')}]`);
+      throw new InputError(
+        `xBLCv must have shape [${B}, ${L - firstL}, ${cvae}] (B, L − first_l, Cvae), got [${x0.shape.join(', ')}]`,
+      );
     }
     const c = await this.condition(ids, ctx.capture);
     const { x, wordEmbed } = await teacherForcingInput(this.weights, this.config, this.levelPositions, c.cond, x0);
@@ -125,7 +147,11 @@ export class VARTransformer {
     };
     // blocks whose attention the policy routes to exact CPU attention may run whole in the engine (not under a capture)
     const fused = this.weights.blocks.map((b, i) =>
-      ctx.capture ? null : fusedBlock(ctx.router, ctx.trace, blockAttentionCall(this.config, b, i, B, this.scaleEnds), b, this.config, { scaleEnds: this.scaleEnds }),
+      ctx.capture
+        ? null
+        : fusedBlock(ctx.router, ctx.trace, blockAttentionCall(this.config, b, i, B, this.scaleEnds), b, this.config, {
+            scaleEnds: this.scaleEnds,
+          }),
     );
     const h = await this.runBlocks(x, c, attendFor, ctx.capture, '', fused);
     const logits = await this.logits(h, c, ctx.capture);

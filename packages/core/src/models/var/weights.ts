@@ -85,7 +85,9 @@ export function collectVARWeights(sd: StateDictLike, config: VARConfig): VARWeig
     wordEmbedBias: get('word_embed.bias'),
     classEmb: get('class_emb.weight'),
     lvlEmbed: get('lvl_embed.weight'),
-    ...(config.sharedAdaLN ? { sharedAdaLinWeight: get('shared_ada_lin.1.weight'), sharedAdaLinBias: get('shared_ada_lin.1.bias') } : {}),
+    ...(config.sharedAdaLN
+      ? { sharedAdaLinWeight: get('shared_ada_lin.1.weight'), sharedAdaLinBias: get('shared_ada_lin.1.bias') }
+      : {}),
     blocks,
     headNmWeight: get('head_nm.ada_lin.1.weight'),
     headNmBias: get('head_nm.ada_lin.1.bias'),

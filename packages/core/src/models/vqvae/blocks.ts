@@ -72,7 +72,14 @@ export class ResnetBlock {
 }
 
 /** (B, C, L) channel-major → (B, 1, L, C) token-major: the router's (B, H=1, L, d) layout. */
-function channelsToTokens(src: Float32Array, srcOffsetChannels: number, B: number, C: number, L: number, srcChannels: number): Tensor {
+function channelsToTokens(
+  src: Float32Array,
+  srcOffsetChannels: number,
+  B: number,
+  C: number,
+  L: number,
+  srcChannels: number,
+): Tensor {
   const out = new Float32Array(B * L * C);
   for (let b = 0; b < B; b++) {
     const base = (b * srcChannels + srcOffsetChannels) * L;
@@ -119,7 +126,15 @@ export class AttnBlock {
     const k = channelsToTokens(qkv.data, C, B, C, L, 3 * C);
     const v = channelsToTokens(qkv.data, 2 * C, B, C, L, 3 * C);
     const scale = C ** -0.5;
-    const call: AttentionCall = { site: this.site, batch: B, heads: 1, headDim: C, scale, mask: 'none', scaleEnds: [L] };
+    const call: AttentionCall = {
+      site: this.site,
+      batch: B,
+      heads: 1,
+      headDim: C,
+      scale,
+      mask: 'none',
+      scaleEnds: [L],
+    };
     const o = await run.router.attend(call, q, k, v, { scale }, run.trace);
     return add(x, await this.projOut.forward(tokensToChannels(o, B, C, H, W)));
   }

@@ -100,12 +100,24 @@ describe('the official topology (spec Appendix B)', () => {
       'post_quant_conv.bias': [32],
     };
     for (const [k, s] of Object.entries(B)) expect(shapes.get(k), k).toEqual(s);
-    for (const absent of ['decoder.up.0.upsample.conv.weight', 'encoder.down.4.downsample.conv.weight', 'decoder.up.3.attn.0.norm.weight', 'decoder.up.4.block.0.nin_shortcut.weight']) {
+    for (const absent of [
+      'decoder.up.0.upsample.conv.weight',
+      'encoder.down.4.downsample.conv.weight',
+      'decoder.up.3.attn.0.norm.weight',
+      'decoder.up.4.block.0.nin_shortcut.weight',
+    ]) {
       expect(shapes.has(absent), absent).toBe(false);
     }
     const keys = [...shapes.keys()];
     expect(keys[0]).toBe('encoder.conv_in.weight');
-    expect(keys.slice(-6)).toEqual(['quantize.quant_resi.qresi_ls.3.bias', 'quantize.embedding.weight', 'quant_conv.weight', 'quant_conv.bias', 'post_quant_conv.weight', 'post_quant_conv.bias']);
+    expect(keys.slice(-6)).toEqual([
+      'quantize.quant_resi.qresi_ls.3.bias',
+      'quantize.embedding.weight',
+      'quant_conv.weight',
+      'quant_conv.bias',
+      'post_quant_conv.weight',
+      'post_quant_conv.bias',
+    ]);
   });
 
   it('inference recovers the configuration from the shapes alone', () => {
@@ -174,12 +186,16 @@ describe('strict validation errors', () => {
 
   it('rejects a file that is not a VQ-VAE at all', () => {
     const sd = new Map([['blocks.0.attn.proj.weight', new Tensor([2, 2])]]);
-    expect(catchWeightsError(() => inferVQVAEConfig(sd, 'var.pth')).message).toMatch(/var\.pth: not a VAR VQ-VAE state dict: missing encoder\.conv_in\.weight/);
+    expect(catchWeightsError(() => inferVQVAEConfig(sd, 'var.pth')).message).toMatch(
+      /var\.pth: not a VAR VQ-VAE state dict: missing encoder\.conv_in\.weight/,
+    );
   });
 
   it('rejects channel counts GroupNorm(32) cannot split', () => {
     const bad: VQVAEConfig = { ...cfg, ch: 16 };
     const sd = shapeOnly(vqvaeStateDictShapes(bad));
-    expect(catchWeightsError(() => validateVQVAEStateDict(sd, inferVQVAEConfig(sd, 'f'), 'f')).message).toMatch(/GroupNorm\(32\)/);
+    expect(catchWeightsError(() => validateVQVAEStateDict(sd, inferVQVAEConfig(sd, 'f'), 'f')).message).toMatch(
+      /GroupNorm\(32\)/,
+    );
   });
 });

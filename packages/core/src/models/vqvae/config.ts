@@ -58,7 +58,8 @@ function indicesUnder(keys: string[], prefix: string): number[] {
 /** 0..n−1 with no gaps, or a WeightsError (a gap means a truncated or foreign file). */
 function contiguousCount(indices: number[], what: string, file: string): number {
   indices.forEach((v, i) => {
-    if (v !== i) throw new WeightsError(file, `${what} indices are not 0..${indices.length - 1}: [${indices.join(', ')}]`);
+    if (v !== i)
+      throw new WeightsError(file, `${what} indices are not 0..${indices.length - 1}: [${indices.join(', ')}]`);
   });
   return indices.length;
 }
@@ -74,7 +75,10 @@ function inferShareQuantResi(keys: string[], file: string): { shareQuantResi: nu
   if (keys.some((k) => k.startsWith('quantize.quant_resi.qresi.'))) return { shareQuantResi: 1, numPhi: 1 };
   const perScale = indicesUnder(keys, 'quantize.quant_resi.');
   if (perScale.length) return { shareQuantResi: 0, numPhi: contiguousCount(perScale, 'quantize.quant_resi', file) };
-  throw new WeightsError(file, 'no quantize.quant_resi.* keys (a quant_resi of 0, i.e. identity Phis, is not supported)');
+  throw new WeightsError(
+    file,
+    'no quantize.quant_resi.* keys (a quant_resi of 0, i.e. identity Phis, is not supported)',
+  );
 }
 
 /** Reads the hyper-parameters from the shapes; `validateVQVAEStateDict` then checks every key. */
@@ -87,7 +91,8 @@ export function inferVQVAEConfig(tensors: Map<string, Tensor>, file: string): VQ
   if (levels === 0) throw new WeightsError(file, 'not a VAR VQ-VAE state dict: no encoder.down.* keys');
   const chMult = Array.from({ length: levels }, (_, i) => {
     const out = shapeOf(tensors, `encoder.down.${i}.block.0.conv1.weight`, file)[0]!;
-    if (out % ch! !== 0) throw new WeightsError(file, `encoder.down.${i} has ${out} channels, not a multiple of ch=${ch}`);
+    if (out % ch! !== 0)
+      throw new WeightsError(file, `encoder.down.${i} has ${out} channels, not a multiple of ch=${ch}`);
     return out / ch!;
   });
   const numResBlocks = contiguousCount(indicesUnder(keys, 'encoder.down.0.block.'), 'encoder.down.0.block', file);
@@ -195,7 +200,10 @@ export function validateVQVAEStateDict(tensors: Map<string, Tensor>, cfg: VQVAEC
     const parts: string[] = [];
     if (missing.length) parts.push(`missing ${missing.length} key(s): ${listSome(missing)}`);
     if (unexpected.length) parts.push(`unexpected ${unexpected.length} key(s): ${listSome(unexpected)}`);
-    throw new WeightsError(file, `VQ-VAE state dict does not match the inferred model (${describeConfig(cfg)}): ${parts.join('; ')}`);
+    throw new WeightsError(
+      file,
+      `VQ-VAE state dict does not match the inferred model (${describeConfig(cfg)}): ${parts.join('; ')}`,
+    );
   }
   const wrong: string[] = [];
   for (const [key, shape] of expected) {
@@ -209,9 +217,14 @@ export function validateVQVAEStateDict(tensors: Map<string, Tensor>, cfg: VQVAEC
     const more = wrong.length > SHOWN ? ` … (${wrong.length} in all)` : '';
     throw new WeightsError(file, `VQ-VAE shape mismatch (${describeConfig(cfg)}): ${shown}${more}`);
   }
-  const badNorm = [...expected.keys()].find((k) => /norm(1|2|_out)?\.weight$/.test(k) && expected.get(k)![0]! % GROUP_NORM_GROUPS !== 0);
+  const badNorm = [...expected.keys()].find(
+    (k) => /norm(1|2|_out)?\.weight$/.test(k) && expected.get(k)![0]! % GROUP_NORM_GROUPS !== 0,
+  );
   if (badNorm) {
-    throw new WeightsError(file, `${badNorm} has ${expected.get(badNorm)![0]} channels; GroupNorm(${GROUP_NORM_GROUPS}) needs a multiple of ${GROUP_NORM_GROUPS}`);
+    throw new WeightsError(
+      file,
+      `${badNorm} has ${expected.get(badNorm)![0]} channels; GroupNorm(${GROUP_NORM_GROUPS}) needs a multiple of ${GROUP_NORM_GROUPS}`,
+    );
   }
 }
 

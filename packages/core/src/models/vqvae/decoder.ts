@@ -36,7 +36,10 @@ export class Decoder {
       return {
         name: lp.name,
         blocks: Array.from({ length: perLevel }, (_, j) => new ResnetBlock(lp.scope(`block.${j}`))),
-        attn: i === n - 1 && cfg.usingSa ? Array.from({ length: perLevel }, (_, j) => new AttnBlock(lp.scope(`attn.${j}`))) : [],
+        attn:
+          i === n - 1 && cfg.usingSa
+            ? Array.from({ length: perLevel }, (_, j) => new AttnBlock(lp.scope(`attn.${j}`)))
+            : [],
         upsample: i !== 0 ? new Upsample2x(lp.scope('upsample')) : null,
       };
     });
@@ -53,7 +56,10 @@ export class Decoder {
 
   private stages(): Stage[] {
     const name = this.p.name;
-    const stages: Stage[] = [{ name: `${name}.conv_in`, build: (ops, x) => ops.conv2d(x, this.convIn) }, ...this.mid.stages()];
+    const stages: Stage[] = [
+      { name: `${name}.conv_in`, build: (ops, x) => ops.conv2d(x, this.convIn) },
+      ...this.mid.stages(),
+    ];
     for (let i = this.up.length - 1; i >= 0; i--) {
       const level = this.up[i]!;
       for (let j = 0; j < level.blocks.length; j++) {

@@ -33,7 +33,10 @@ export class Encoder {
       return {
         name: lp.name,
         blocks: Array.from({ length: cfg.numResBlocks }, (_, j) => new ResnetBlock(lp.scope(`block.${j}`))),
-        attn: i === n - 1 && cfg.usingSa ? Array.from({ length: cfg.numResBlocks }, (_, j) => new AttnBlock(lp.scope(`attn.${j}`))) : [],
+        attn:
+          i === n - 1 && cfg.usingSa
+            ? Array.from({ length: cfg.numResBlocks }, (_, j) => new AttnBlock(lp.scope(`attn.${j}`)))
+            : [],
         downsample: i !== n - 1 ? new Downsample2x(lp.scope('downsample')) : null,
       };
     });

@@ -19,7 +19,9 @@ describe('Phi selection', () => {
 
   it('4 scales (the tiny fixture): [0,1,2,3], as config.json records', () => {
     expect(phiIndexPerScale(4, 4)).toEqual([0, 1, 2, 3]);
-    expect(phiIndexPerScale(CONFIG.patch_nums.length, CONFIG.vae.share_quant_resi)).toEqual(CONFIG.vae.phi_index_per_scale);
+    expect(phiIndexPerScale(CONFIG.patch_nums.length, CONFIG.vae.share_quant_resi)).toEqual(
+      CONFIG.vae.phi_index_per_scale,
+    );
   });
 
   it('7 scales (1,2,3,4,5,6,8): [0,0,1,2,2,3,3]; the si=3 tie resolves to 2', () => {

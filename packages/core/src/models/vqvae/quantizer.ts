@@ -87,7 +87,8 @@ export class MultiScaleQuantizer {
     for (let b = 0; b < B; b++) {
       for (let p = 0; p < n; p++) {
         const t = idx[b * n + p]!;
-        if (!(t >= 0 && t < this.vocabSize)) throw new InputError(`token ${t} at batch ${b}, position ${p} is outside [0, ${this.vocabSize})`);
+        if (!(t >= 0 && t < this.vocabSize))
+          throw new InputError(`token ${t} at batch ${b}, position ${p} is outside [0, ${this.vocabSize})`);
         for (let c = 0; c < C; c++) out[(b * C + c) * n + p] = e[t * C + c]!;
       }
     }
@@ -115,7 +116,13 @@ export class MultiScaleQuantizer {
     const [B] = fHat.shape;
     this.checkFhat(fHat, B!);
     const pn = this.patchNums[si]!;
-    if (h.shape.length !== 4 || h.shape[0] !== B || h.shape[1] !== this.Cvae || h.shape[2] !== pn || h.shape[3] !== pn) {
+    if (
+      h.shape.length !== 4 ||
+      h.shape[0] !== B ||
+      h.shape[1] !== this.Cvae ||
+      h.shape[2] !== pn ||
+      h.shape[3] !== pn
+    ) {
       throw new InputError(`scale ${si} map must be (${B}, ${this.Cvae}, ${pn}, ${pn}), got (${h.shape.join(', ')})`);
     }
     addInPlace(fHat, await this.contribution(si, h));
@@ -129,7 +136,8 @@ export class MultiScaleQuantizer {
     this.checkPyramid(idx, B);
     const H = this.latentSize;
     const fHat = new Tensor([B, this.Cvae, H, H]);
-    for (const [si, t] of idx.entries()) await this.nextAutoregressiveInput(si, fHat, this.lookup(t, B, this.patchNums[si]!));
+    for (const [si, t] of idx.entries())
+      await this.nextAutoregressiveInput(si, fHat, this.lookup(t, B, this.patchNums[si]!));
     return fHat;
   }
 
@@ -247,11 +255,14 @@ export class MultiScaleQuantizer {
   private checkPyramid(idx: readonly Int32Array[], B: number, needed = this.numScales): void {
     if (!Number.isInteger(B) || B < 1) throw new InputError(`batch size must be a positive integer, got ${B}`);
     if (idx.length < needed || idx.length > this.numScales) {
-      throw new InputError(`expected ${needed === this.numScales ? needed : `${needed} or ${this.numScales}`} token maps (one per scale), got ${idx.length}`);
+      throw new InputError(
+        `expected ${needed === this.numScales ? needed : `${needed} or ${this.numScales}`} token maps (one per scale), got ${idx.length}`,
+      );
     }
     idx.forEach((t, si) => {
       const pn = this.patchNums[si]!;
-      if (t.length !== B * pn * pn) throw new InputError(`token map ${si} has ${t.length} entries, expected B·pn² = ${B}·${pn * pn}`);
+      if (t.length !== B * pn * pn)
+        throw new InputError(`token map ${si} has ${t.length} entries, expected B·pn² = ${B}·${pn * pn}`);
     });
   }
 }

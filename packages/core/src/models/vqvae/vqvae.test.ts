@@ -50,16 +50,28 @@ describe('official topology with small channel counts (ch=32, ch_mult (1,1,2,2,4
     expect(img.shape).toEqual([B, 3, 64, 64]);
     expect(img.data.every((x) => x >= 0 && x <= 1)).toBe(true);
     expect(maxAbsDiff(img.data.subarray(0, 100), img.data.subarray(100, 200))).toBeGreaterThan(0); // not a constant image
-    expect(run.trace.entries.map((e) => e.site)).toEqual(['vae.decoder.mid.attn_1', 'vae.decoder.up.4.attn.0', 'vae.decoder.up.4.attn.1', 'vae.decoder.up.4.attn.2']);
+    expect(run.trace.entries.map((e) => e.site)).toEqual([
+      'vae.decoder.mid.attn_1',
+      'vae.decoder.up.4.attn.0',
+      'vae.decoder.up.4.attn.1',
+      'vae.decoder.up.4.attn.2',
+    ]);
   });
 
   it('encodes a (1, 3, 64, 64) image into one B·pn² token map per scale', async () => {
     const run = await exactRun();
-    const img = new Tensor([1, 3, 64, 64], new Rng(5).normalArray(3 * 64 * 64, 0.5).map((x) => Math.max(-1, Math.min(1, x))));
+    const img = new Tensor(
+      [1, 3, 64, 64],
+      new Rng(5).normalArray(3 * 64 * 64, 0.5).map((x) => Math.max(-1, Math.min(1, x))),
+    );
     const tokens = await vae.encode(img, run);
     expect(tokens.map((t) => t.length)).toEqual([1, 4, 9, 16]);
     expect(tokens.every((t) => t.every((v) => v >= 0 && v < 16))).toBe(true);
-    expect(run.trace.entries.map((e) => e.site)).toEqual(['vae.encoder.down.4.attn.0', 'vae.encoder.down.4.attn.1', 'vae.encoder.mid.attn_1']);
+    expect(run.trace.entries.map((e) => e.site)).toEqual([
+      'vae.encoder.down.4.attn.0',
+      'vae.encoder.down.4.attn.1',
+      'vae.encoder.mid.attn_1',
+    ]);
   });
 });
 
@@ -111,7 +123,10 @@ describe('Phi sharing modes', async () => {
 });
 
 describe('quantizer building blocks', () => {
-  const vae = VQVAE.fromStateDict(randomVQVAEStateDict({ ...OFFICIAL_SMALL, chMult: [1, 2], numResBlocks: 1, numScales: 3 }, 9), { patchNums: [1, 2, 4] });
+  const vae = VQVAE.fromStateDict(
+    randomVQVAEStateDict({ ...OFFICIAL_SMALL, chMult: [1, 2], numResBlocks: 1, numScales: 3 }, 9),
+    { patchNums: [1, 2, 4] },
+  );
   const q = vae.quantizer;
 
   it('lookup places codebook row idx[b, p] at (b, :, p)', () => {
@@ -124,7 +139,11 @@ describe('quantizer building blocks', () => {
   });
 
   it('nearestCodes maps each codebook vector to itself', () => {
-    const z = q.lookup(Int32Array.from({ length: 16 }, (_, i) => i), 1, 4);
+    const z = q.lookup(
+      Int32Array.from({ length: 16 }, (_, i) => i),
+      1,
+      4,
+    );
     expect(Array.from(q.nearestCodes(z))).toEqual(Array.from({ length: 16 }, (_, i) => i));
   });
 
@@ -140,7 +159,9 @@ describe('quantizer building blocks', () => {
     const run = await exactRun();
     expect(() => q.lookup(Int32Array.from([16]), 1, 1)).toThrow(InputError);
     expect(() => q.lookup(Int32Array.from([-1]), 1, 1)).toThrow(/outside \[0, 16\)/);
-    await expect(vae.decode([Int32Array.from([0]), new Int32Array(3), new Int32Array(16)], run)).rejects.toThrow(InputError);
+    await expect(vae.decode([Int32Array.from([0]), new Int32Array(3), new Int32Array(16)], run)).rejects.toThrow(
+      InputError,
+    );
     await expect(vae.decode([Int32Array.from([0])], run)).rejects.toThrow(/expected 3 token maps/);
   });
 });
@@ -158,7 +179,9 @@ describe('VQVAE input validation', () => {
   });
 
   it('rejects a patch schedule whose length differs from the checkpoint’s', () => {
-    expect(() => VQVAE.fromStateDict(randomVQVAEStateDict(cfg), { patchNums: [1, 2, 4], file: 'v.pth' })).toThrow(WeightsError);
+    expect(() => VQVAE.fromStateDict(randomVQVAEStateDict(cfg), { patchNums: [1, 2, 4], file: 'v.pth' })).toThrow(
+      WeightsError,
+    );
     expect(() => VQVAE.fromStateDict(randomVQVAEStateDict(cfg), { patchNums: [4] })).toThrow(/at least 2/);
   });
 
@@ -166,6 +189,8 @@ describe('VQVAE input validation', () => {
     const run = await exactRun();
     const ctl = new AbortController();
     ctl.abort();
-    await expect(vae.decode(randomTokens([1, 2, 3, 4], 1, 16), { ...run, signal: ctl.signal })).rejects.toThrow(AbortedError);
+    await expect(vae.decode(randomTokens([1, 2, 3, 4], 1, 16), { ...run, signal: ctl.signal })).rejects.toThrow(
+      AbortedError,
+    );
   });
 });

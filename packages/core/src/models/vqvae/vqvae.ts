@@ -115,7 +115,8 @@ export class VQVAE {
     if (!tokens.length) throw new InputError('no token maps given');
     const n0 = this.patchNums[0]! ** 2;
     const B = tokens[0]!.length / n0;
-    if (!Number.isInteger(B) || B < 1) throw new InputError(`first token map has ${tokens[0]!.length} entries, not a multiple of pn0² = ${n0}`);
+    if (!Number.isInteger(B) || B < 1)
+      throw new InputError(`first token map has ${tokens[0]!.length} entries, not a multiple of pn0² = ${n0}`);
     return B;
   }
 
@@ -123,7 +124,9 @@ export class VQVAE {
     const s = images.shape;
     const S = this.imageSize;
     if (s.length !== 4 || s[1] !== this.config.inChannels || s[2] !== S || s[3] !== S) {
-      throw new InputError(`images must be (B, ${this.config.inChannels}, ${S}, ${S}) for patchNums ending in ${this.patchNums.at(-1)}, got (${s.join(', ')})`);
+      throw new InputError(
+        `images must be (B, ${this.config.inChannels}, ${S}, ${S}) for patchNums ending in ${this.patchNums.at(-1)}, got (${s.join(', ')})`,
+      );
     }
     const bad = images.data.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) throw new InputError(`images contain a non-finite value (${images.data[bad]}) at flat index ${bad}`);

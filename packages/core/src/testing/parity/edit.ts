@@ -40,8 +40,12 @@ function ref(name: string): Tensor {
 }
 const ints = (name: string) => Array.from(ref(name).data);
 
-const transformer = VARTransformer.fromStateDict(await loadStateDict(fixture('var.safetensors')), { patchNums: TINY_PATCH_NUMS });
-const vae = VQVAE.fromStateDict((await loadStateDict(fixture('vae.safetensors'))).tensors, { patchNums: TINY_PATCH_NUMS });
+const transformer = VARTransformer.fromStateDict(await loadStateDict(fixture('var.safetensors')), {
+  patchNums: TINY_PATCH_NUMS,
+});
+const vae = VQVAE.fromStateDict((await loadStateDict(fixture('vae.safetensors'))).tensors, {
+  patchNums: TINY_PATCH_NUMS,
+});
 const input = ref('input.img_01');
 
 it('the fixture covers in-painting, out-painting, a class edit, an unconditional edit and boxes on halves', () => {
@@ -60,7 +64,16 @@ describe.each(CASES)('$name ($mode, label $label, cfg $cfg)', (c) => {
     const result = await editNextScale(
       transformer,
       vae,
-      { image: input, keep, labels: [c.label], cfg: c.cfg, topK: c.top_k, topP: c.top_p, seed: c.seed, onProgress: (e) => events.push(e) },
+      {
+        image: input,
+        keep,
+        labels: [c.label],
+        cfg: c.cfg,
+        topK: c.top_k,
+        topP: c.top_p,
+        seed: c.seed,
+        onProgress: (e) => events.push(e),
+      },
       ctx,
     );
     return { keep, result, captured, events, ctx };
@@ -73,18 +86,22 @@ describe.each(CASES)('$name ($mode, label $label, cfg $cfg)', (c) => {
 
   it('encodes the input to the reference tokens (img_to_idxBl)', async () => {
     const { result } = await run;
-    for (let si = 0; si < S; si++) expect(Array.from(result.inputTokens[si]!), `scale ${si}`).toEqual(ints(`input.idx.s${si}`));
+    for (let si = 0; si < S; si++)
+      expect(Array.from(result.inputTokens[si]!), `scale ${si}`).toEqual(ints(`input.idx.s${si}`));
   });
 
   it('forces the input tokens exactly where the reference does at every scale', async () => {
     const { result } = await run;
-    for (let si = 0; si < S; si++) expect(Array.from(result.forced[si]!), `scale ${si}`).toEqual(ints(`${c.name}.force.s${si}`));
+    for (let si = 0; si < S; si++)
+      expect(Array.from(result.forced[si]!), `scale ${si}`).toEqual(ints(`${c.name}.force.s${si}`));
   });
 
   it('samples the reference tokens and uses the reference tokens at every scale', async () => {
     const { result, captured } = await run;
     for (let si = 0; si < S; si++) {
-      expect(Array.from(captured.get(`sampled.s${si}`)!.data), `sampled, scale ${si}`).toEqual(ints(`${c.name}.sampled.s${si}`));
+      expect(Array.from(captured.get(`sampled.s${si}`)!.data), `sampled, scale ${si}`).toEqual(
+        ints(`${c.name}.sampled.s${si}`),
+      );
       expect(Array.from(result.tokens[si]!), `used, scale ${si}`).toEqual(ints(`${c.name}.idx.s${si}`));
     }
   });
@@ -98,7 +115,14 @@ describe.each(CASES)('$name ($mode, label $label, cfg $cfg)', (c) => {
 
   it('reports encode, every scale and decode; routes the encoder and every block through the router', async () => {
     const { events, ctx } = await run;
-    expect(events.map((e) => `${e.stage}:${e.scale}`)).toEqual(['encode:0', 'transformer:1', 'transformer:2', 'transformer:3', 'transformer:4', 'decode:4']);
+    expect(events.map((e) => `${e.stage}:${e.scale}`)).toEqual([
+      'encode:0',
+      'transformer:1',
+      'transformer:2',
+      'transformer:3',
+      'transformer:4',
+      'decode:4',
+    ]);
     const sites = new Set(ctx.trace.entries.map((e) => e.site));
     expect([...sites].some((s) => s.startsWith('vae.encoder') || s.startsWith('encoder'))).toBe(true);
     expect(sites.has('var.blocks.0.attn') && sites.has('var.blocks.1.attn')).toBe(true);
@@ -107,7 +131,12 @@ describe.each(CASES)('$name ($mode, label $label, cfg $cfg)', (c) => {
 
 describe('model.edit', () => {
   const registry = createExactTestRegistry();
-  const modelP = loadVAR({ var: fixture('var.safetensors'), vae: fixture('vae.safetensors'), patchNums: TINY_PATCH_NUMS, registry });
+  const modelP = loadVAR({
+    var: fixture('var.safetensors'),
+    vae: fixture('vae.safetensors'),
+    patchNums: TINY_PATCH_NUMS,
+    registry,
+  });
   afterAll(async () => (await modelP).dispose());
   const c = CASES[0]!;
   const keep = editMask(4, c.box as EditBox, c.mode);
@@ -157,13 +186,43 @@ describe('model.edit', () => {
   const nan = input.data.slice();
   nan[5] = Number.NaN;
   const bad: [string, Record<string, unknown>, RegExp, typeof UsageError | typeof InputError][] = [
-    ['an image of the wrong size', { image: new Tensor([1, 3, 8, 8]) }, /image must be \(B, 3, 16, 16\).*got \(1, 3, 8, 8\)/, UsageError],
+    [
+      'an image of the wrong size',
+      { image: new Tensor([1, 3, 8, 8]) },
+      /image must be \(B, 3, 16, 16\).*got \(1, 3, 8, 8\)/,
+      UsageError,
+    ],
     ['a one-channel image', { image: new Tensor([1, 1, 16, 16]) }, /image must be \(B, 3, 16, 16\)/, UsageError],
-    ['NaN in the image', { image: new Tensor([1, 3, 16, 16], nan) }, /non-finite value \(NaN\) at flat index 5/, InputError],
-    ['an image in [−1, 1]', { image: new Tensor([1, 3, 16, 16], input.data.map((v) => v * 2 - 1)) }, /outside \[0, 1\]/, UsageError],
+    [
+      'NaN in the image',
+      { image: new Tensor([1, 3, 16, 16], nan) },
+      /non-finite value \(NaN\) at flat index 5/,
+      InputError,
+    ],
+    [
+      'an image in [−1, 1]',
+      {
+        image: new Tensor(
+          [1, 3, 16, 16],
+          input.data.map((v) => v * 2 - 1),
+        ),
+      },
+      /outside \[0, 1\]/,
+      UsageError,
+    ],
     ['more images than labels', { image: new Tensor([2, 3, 16, 16]) }, /2 images but there are 1 labels/, UsageError],
-    ['a keep mask of the wrong shape', { keep: new Tensor([3, 3]) }, /keep must be \(4, 4\) or \(B, 4, 4\).*got \(3, 3\)/, UsageError],
-    ['a keep mask with other values', { keep: new Tensor([4, 4], new Float32Array(16).fill(0.5)) }, /only 0 \(regenerate\) and 1 \(keep\), got 0.5/, UsageError],
+    [
+      'a keep mask of the wrong shape',
+      { keep: new Tensor([3, 3]) },
+      /keep must be \(4, 4\) or \(B, 4, 4\).*got \(3, 3\)/,
+      UsageError,
+    ],
+    [
+      'a keep mask with other values',
+      { keep: new Tensor([4, 4], new Float32Array(16).fill(0.5)) },
+      /only 0 \(regenerate\) and 1 \(keep\), got 0.5/,
+      UsageError,
+    ],
     ['more masks than labels', { keep: new Tensor([3, 4, 4]) }, /3 masks but there are 1 labels/, UsageError],
     ['no image', { image: undefined }, /needs image/, UsageError],
     ['a bad label', { labels: [11] }, /not a class index/, UsageError],

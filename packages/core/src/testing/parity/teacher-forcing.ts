@@ -5,7 +5,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../../tensor.js';
 import { loadStateDict } from '../../weights/index.js';
-import { CONFIG, exactContext, fixture, maxAbsDiff, ref, TINY_PATCH_NUMS, VAR_FILES } from '../../models/var/test-support.js';
+import {
+  CONFIG,
+  exactContext,
+  fixture,
+  maxAbsDiff,
+  ref,
+  TINY_PATCH_NUMS,
+  VAR_FILES,
+} from '../../models/var/test-support.js';
 import { VARTransformer } from '../../models/var/var-transformer.js';
 
 const ATOL = 1e-4;
@@ -13,12 +21,15 @@ const worst: Record<string, number> = {};
 afterAll(() => console.log('tf.* max |diff| (both files):', JSON.stringify(worst)));
 
 const groups = ['word_embed', 'block0.x_in', 'cond_BD_or_gss', 'head_nm', 'logits'];
-for (let b = 0; b < CONFIG.var.depth; b++) groups.push(`block${b}.ada_lin`, `block${b}.attn_out`, `block${b}.ffn_out`, `block${b}.out`);
+for (let b = 0; b < CONFIG.var.depth; b++)
+  groups.push(`block${b}.ada_lin`, `block${b}.attn_out`, `block${b}.ffn_out`, `block${b}.out`);
 groups.push('block0.q', 'block0.k', 'block0.v', 'block0.attn_core');
 
 describe.each(VAR_FILES)('teacher forcing from %s', (file) => {
   const run = (async () => {
-    const transformer = VARTransformer.fromStateDict(await loadStateDict(fixture(file)), { patchNums: TINY_PATCH_NUMS });
+    const transformer = VARTransformer.fromStateDict(await loadStateDict(fixture(file)), {
+      patchNums: TINY_PATCH_NUMS,
+    });
     const captured = new Map<string, Tensor>();
     const ctx = await exactContext(captured);
     const labels = Array.from((await ref('tf.label')).data);

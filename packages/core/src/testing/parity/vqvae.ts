@@ -41,7 +41,9 @@ describe.each(['vae.safetensors', 'vae.pth'])('VQ-VAE parity, weights from %s', 
     const want = ref(name);
     expect(got.shape, name).toEqual(want.shape);
     const d = maxAbsDiff(got.data, want.data);
-    const group = name.startsWith('vae_trace.') ? name.split('.').slice(0, 2).join('.') : name.replace(/\.s\d+$/, '.sK');
+    const group = name.startsWith('vae_trace.')
+      ? name.split('.').slice(0, 2).join('.')
+      : name.replace(/\.s\d+$/, '.sK');
     worst.set(group, Math.max(worst.get(group) ?? 0, d));
     compared.add(name);
     expect(d, `${name} max|diff|`).toBeLessThanOrEqual(ATOL);

@@ -8,15 +8,56 @@ const tmp = useTempDir();
 // storage '0': 0..11 as float32; the views below slice it in several ways.
 const STORAGE0 = f32Bytes(Array.from({ length: 12 }, (_, i) => i));
 const SPECS: TensorSpec[] = [
-  { name: 'full', storageType: 'FloatStorage', storageKey: '0', storageNumel: 12, offset: 0, shape: [3, 4], stride: [4, 1] },
+  {
+    name: 'full',
+    storageType: 'FloatStorage',
+    storageKey: '0',
+    storageNumel: 12,
+    offset: 0,
+    shape: [3, 4],
+    stride: [4, 1],
+  },
   // x.t() of a 3×4 → 4×3, non-contiguous
-  { name: 'transposed', storageType: 'FloatStorage', storageKey: '0', storageNumel: 12, offset: 0, shape: [4, 3], stride: [1, 4] },
+  {
+    name: 'transposed',
+    storageType: 'FloatStorage',
+    storageKey: '0',
+    storageNumel: 12,
+    offset: 0,
+    shape: [4, 3],
+    stride: [1, 4],
+  },
   // x[1:, 1:3] with a storage offset
-  { name: 'slice', storageType: 'FloatStorage', storageKey: '0', storageNumel: 12, offset: 5, shape: [2, 2], stride: [4, 1] },
+  {
+    name: 'slice',
+    storageType: 'FloatStorage',
+    storageKey: '0',
+    storageNumel: 12,
+    offset: 5,
+    shape: [2, 2],
+    stride: [4, 1],
+  },
   // size-1 dims with arbitrary strides are still contiguous
-  { name: 'row', storageType: 'FloatStorage', storageKey: '0', storageNumel: 12, offset: 4, shape: [1, 4], stride: [99, 1], parameter: true },
+  {
+    name: 'row',
+    storageType: 'FloatStorage',
+    storageKey: '0',
+    storageNumel: 12,
+    offset: 4,
+    shape: [1, 4],
+    stride: [99, 1],
+    parameter: true,
+  },
   { name: 'half', storageType: 'HalfStorage', storageKey: '1', storageNumel: 3, offset: 0, shape: [3], stride: [1] },
-  { name: 'empty', storageType: 'FloatStorage', storageKey: '2', storageNumel: 0, offset: 0, shape: [0, 5], stride: [5, 1] },
+  {
+    name: 'empty',
+    storageType: 'FloatStorage',
+    storageKey: '2',
+    storageNumel: 0,
+    offset: 0,
+    shape: [0, 5],
+    stride: [5, 1],
+  },
   { name: 'scalar', storageType: 'LongStorage', storageKey: '3', storageNumel: 1, offset: 0, shape: [], stride: [] },
 ];
 const STORAGES = {
@@ -72,7 +113,12 @@ describe('.pth views, folders, ZIP64 and byte order', () => {
       for (let i = 0; i < out.length; i += n) out.subarray(i, i + n).reverse();
       return out;
     };
-    const big = { '0': swap(STORAGES['0'], 4), '1': swap(STORAGES['1'], 2), '2': STORAGES['2'], '3': swap(STORAGES['3'], 8) };
+    const big = {
+      '0': swap(STORAGES['0'], 4),
+      '1': swap(STORAGES['1'], 2),
+      '2': STORAGES['2'],
+      '3': swap(STORAGES['3'], 8),
+    };
     await expectExpected(tmp('big.pth', buildCheckpoint('archive', pkl, big, { byteorder: 'big' })));
     await expectExpected(tmp('little.pth', buildCheckpoint('archive', pkl, STORAGES, { byteorder: 'little' })));
   });

@@ -15,8 +15,12 @@ describe('.pth reader on the var-tiny fixtures', () => {
         const p = pth.tensors.get(name)!;
         expect(p.shape, name).toEqual(t.shape);
         // Bitwise equality (Object.is semantics also pins -inf and -0).
-        expect(Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).equals(
-          Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name).toBe(true);
+        expect(
+          Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).equals(
+            Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+          ),
+          name,
+        ).toBe(true);
       }
     });
   }
@@ -52,6 +56,12 @@ describe('.pth reader on the var-tiny fixtures', () => {
     expect(a.tensors).toEqual(b.tensors);
     expect(b.totalNumel).toBe(165_256 + 30 + 900 + 128);
     expect(b.metadata.config).toBe('tiny');
-    expect(b.tensors.find((t) => t.name === 'lvl_1L')).toEqual({ name: 'lvl_1L', dtype: 'I64', shape: [1, 30], numel: 30, byteLength: 240 });
+    expect(b.tensors.find((t) => t.name === 'lvl_1L')).toEqual({
+      name: 'lvl_1L',
+      dtype: 'I64',
+      shape: [1, 30],
+      numel: 30,
+      byteLength: 240,
+    });
   });
 });

@@ -47,7 +47,8 @@ export async function parsePth(file: OpenedFile, signal?: AbortSignal): Promise<
     littleEndian = s === 'little';
   }
 
-  if (pklEntry.size > MAX_PICKLE_BYTES) fail(`${pklEntry.name} is ${pklEntry.size} bytes, too large for a state_dict pickle`);
+  if (pklEntry.size > MAX_PICKLE_BYTES)
+    fail(`${pklEntry.name} is ${pklEntry.size} bytes, too large for a state_dict pickle`);
   const pkl = await zip.readMember(pklEntry);
   let refs: Map<string, TensorRef>;
   try {
@@ -69,12 +70,16 @@ export async function parsePth(file: OpenedFile, signal?: AbortSignal): Promise<
     if (!member) fail(`tensor '${name}': storage member '${memberName}' is missing from the archive`);
     const storageBytes = t.storage.numel * (t.storage.type.dtype ? DTYPE_SIZE[t.storage.type.dtype] : 1);
     if (member!.size < storageBytes) {
-      fail(`tensor '${name}': storage '${memberName}' has ${member!.size} bytes but the pickle says ${storageBytes}; the file is corrupt`);
+      fail(
+        `tensor '${name}': storage '${memberName}' has ${member!.size} bytes but the pickle says ${storageBytes}; the file is corrupt`,
+      );
     }
     const { first, last } = elementExtent(t);
     const item = DTYPE_SIZE[t.dtype];
     if (last >= first && (last + 1) * item > member!.size) {
-      fail(`tensor '${name}': view [${t.shape.join(', ')}] at offset ${t.offset} reaches past the end of its storage; the file is corrupt`);
+      fail(
+        `tensor '${name}': view [${t.shape.join(', ')}] at offset ${t.offset} reaches past the end of its storage; the file is corrupt`,
+      );
     }
     // More elements than the storage span holds means the view reads some of them several times
     // (a stride-0 `expand`, or a crafted overlap): materialised it could be any size (a 665-byte file
@@ -106,7 +111,9 @@ function formatBytes(n: number): string {
 
 function findDataPkl(zip: ZipArchive, fail: (p: string) => never): ZipEntry {
   const candidates = [...zip.entries.values()].filter(
-    (e) => e.name === 'data.pkl' || (e.name.endsWith('/data.pkl') && e.name.indexOf('/') === e.name.length - '/data.pkl'.length),
+    (e) =>
+      e.name === 'data.pkl' ||
+      (e.name.endsWith('/data.pkl') && e.name.indexOf('/') === e.name.length - '/data.pkl'.length),
   );
   if (candidates.length === 0) {
     fail('is a zip archive but not a PyTorch checkpoint (no <folder>/data.pkl inside)');

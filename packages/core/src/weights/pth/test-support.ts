@@ -92,7 +92,14 @@ export function stateDictPickle(tensors: TensorSpec[]): Uint8Array {
     p.str(t.name);
     if (t.parameter) p.global('torch._utils', '_rebuild_parameter').mark();
     p.global('torch._utils', '_rebuild_tensor_v2').mark();
-    p.mark().str('storage').global('torch', t.storageType).str(t.storageKey).str('cpu').int(t.storageNumel).tuple().persid();
+    p.mark()
+      .str('storage')
+      .global('torch', t.storageType)
+      .str(t.storageKey)
+      .str('cpu')
+      .int(t.storageNumel)
+      .tuple()
+      .persid();
     p.int(t.offset).intTuple(t.shape).intTuple(t.stride).newfalse();
     p.global('collections', 'OrderedDict').emptyTuple().reduce();
     p.tuple().reduce();
@@ -127,7 +134,9 @@ export function buildZip(members: ZipMember[], opts: { zip64?: boolean; comment?
     const crc = zlib.crc32(m.data) >>> 0;
     const localOffset = offset;
     const z = opts.zip64;
-    const localExtra = z ? Buffer.from([0x01, 0x00, 16, 0, ...le(m.data.length, 8), ...le(payload.length, 8)]) : Buffer.alloc(0);
+    const localExtra = z
+      ? Buffer.from([0x01, 0x00, 16, 0, ...le(m.data.length, 8), ...le(payload.length, 8)])
+      : Buffer.alloc(0);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(z ? 45 : 20, 4);

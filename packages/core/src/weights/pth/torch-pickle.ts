@@ -73,8 +73,23 @@ const TORCH_DTYPES: Record<string, DType> = {
 
 /** Torch dtypes we recognise but cannot convert; named so the error can be precise. */
 const OTHER_TORCH_DTYPES = new Set([
-  'complex32', 'complex64', 'complex128', 'cfloat', 'cdouble', 'chalf', 'qint8', 'quint8', 'qint32', 'quint4x2',
-  'float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'uint16', 'uint32', 'uint64',
+  'complex32',
+  'complex64',
+  'complex128',
+  'cfloat',
+  'cdouble',
+  'chalf',
+  'qint8',
+  'quint8',
+  'qint32',
+  'quint4x2',
+  'float8_e4m3fn',
+  'float8_e5m2',
+  'float8_e4m3fnuz',
+  'float8_e5m2fnuz',
+  'uint16',
+  'uint32',
+  'uint64',
 ]);
 
 export class TorchPickleError extends Error {
@@ -90,7 +105,8 @@ function isInt(x: unknown): x is number {
 }
 
 function intList(x: unknown, what: string, fn: string): number[] {
-  if (!Array.isArray(x) || !x.every(isInt)) throw new TorchPickleError(`${fn}: ${what} is not a tuple of non-negative integers`);
+  if (!Array.isArray(x) || !x.every(isInt))
+    throw new TorchPickleError(`${fn}: ${what} is not a tuple of non-negative integers`);
   return [...(x as number[])];
 }
 
@@ -98,7 +114,14 @@ function isStorage(x: unknown): x is StorageRef {
   return typeof x === 'object' && x !== null && (x as StorageRef).kind === 'storage';
 }
 
-function rebuildTensor(fn: string, storage: unknown, offset: unknown, size: unknown, stride: unknown, dtypeArg?: unknown): TensorRef {
+function rebuildTensor(
+  fn: string,
+  storage: unknown,
+  offset: unknown,
+  size: unknown,
+  stride: unknown,
+  dtypeArg?: unknown,
+): TensorRef {
   if (!isStorage(storage)) throw new TorchPickleError(`${fn}: first argument is ${describe(storage)}, not a storage`);
   if (!isInt(offset)) throw new TorchPickleError(`${fn}: storage offset is not a non-negative integer`);
   const shape = intList(size, 'size', fn);
@@ -107,12 +130,14 @@ function rebuildTensor(fn: string, storage: unknown, offset: unknown, size: unkn
   let dtype: DType | null;
   if (dtypeArg !== undefined) {
     const d = dtypeArg as TorchDType;
-    if (typeof d !== 'object' || d === null || d.kind !== 'dtype') throw new TorchPickleError(`${fn}: dtype argument is ${describe(dtypeArg)}`);
+    if (typeof d !== 'object' || d === null || d.kind !== 'dtype')
+      throw new TorchPickleError(`${fn}: dtype argument is ${describe(dtypeArg)}`);
     if (!d.dtype) throw new TorchPickleError(`unsupported tensor dtype ${d.qualifiedName}`);
     dtype = d.dtype;
   } else {
     dtype = storage.type.dtype;
-    if (!dtype) throw new TorchPickleError(`unsupported storage type ${storage.type.qualifiedName} (tensor dtype unknown)`);
+    if (!dtype)
+      throw new TorchPickleError(`unsupported storage type ${storage.type.qualifiedName} (tensor dtype unknown)`);
   }
   return { kind: 'tensor', storage, dtype, offset, shape, stride: strides };
 }
@@ -123,7 +148,8 @@ function orderedDict(args: unknown[]): PyDict {
   if (items !== undefined && items !== null) {
     if (!Array.isArray(items)) throw new TorchPickleError('collections.OrderedDict: argument is not a list of pairs');
     for (const pair of items) {
-      if (!Array.isArray(pair) || pair.length !== 2) throw new TorchPickleError('collections.OrderedDict: item is not a pair');
+      if (!Array.isArray(pair) || pair.length !== 2)
+        throw new TorchPickleError('collections.OrderedDict: item is not a pair');
       d.set(pair[0], pair[1]);
     }
   }
@@ -152,7 +178,8 @@ function resolveGlobal(module: string, name: string): unknown {
   const g = GLOBALS[qualified];
   if (g) return g;
   if (module === 'torch' || module === 'torch.storage') {
-    if (name in STORAGE_DTYPES) return { kind: 'storage-type', qualifiedName: qualified, dtype: STORAGE_DTYPES[name] } satisfies StorageType;
+    if (name in STORAGE_DTYPES)
+      return { kind: 'storage-type', qualifiedName: qualified, dtype: STORAGE_DTYPES[name] } satisfies StorageType;
     if (name === 'UntypedStorage' || name === 'TypedStorage' || /^[A-Z]\w*Storage$/.test(name)) {
       // Recognised as a storage class; whether its dtype is usable is decided when a tensor uses it.
       return { kind: 'storage-type', qualifiedName: qualified, dtype: null } satisfies StorageType;
@@ -175,7 +202,9 @@ export async function unpickleStateDict(pkl: Uint8Array, signal?: AbortSignal): 
   const storages = new Map<string, StorageRef>();
   const persistentLoad = (pid: unknown): StorageRef => {
     if (!(pid instanceof PyTuple) || pid.length < 5 || pid[0] !== 'storage') {
-      throw new TorchPickleError(`unsupported persistent id (${describe(pid)}); expected ('storage', type, key, location, numel)`);
+      throw new TorchPickleError(
+        `unsupported persistent id (${describe(pid)}); expected ('storage', type, key, location, numel)`,
+      );
     }
     const [, type, key, , numel] = pid;
     const t = type as StorageType;
@@ -185,7 +214,8 @@ export async function unpickleStateDict(pkl: Uint8Array, signal?: AbortSignal): 
     if (typeof key !== 'string' || !isInt(numel)) throw new TorchPickleError('malformed storage persistent id');
     const known = storages.get(key);
     if (known) {
-      if (known.type.qualifiedName !== t.qualifiedName) throw new TorchPickleError(`storage ${key} is used with two types`);
+      if (known.type.qualifiedName !== t.qualifiedName)
+        throw new TorchPickleError(`storage ${key} is used with two types`);
       return known;
     }
     const ref: StorageRef = { kind: 'storage', key, type: t, numel };
@@ -199,7 +229,8 @@ export async function unpickleStateDict(pkl: Uint8Array, signal?: AbortSignal): 
   const out = new Map<string, TensorRef>();
   for (const [k, v] of root) {
     // describe(), not String(): a hostile key (a tuple nested 100,000 deep) must not be walked.
-    if (typeof k !== 'string') throw new TorchPickleError(`a state_dict key is a ${describe(k)}, not a string: this is not a plain state_dict`);
+    if (typeof k !== 'string')
+      throw new TorchPickleError(`a state_dict key is a ${describe(k)}, not a string: this is not a plain state_dict`);
     if (typeof v !== 'object' || v === null || (v as TensorRef).kind !== 'tensor') {
       throw new TorchPickleError(
         `entry '${k}' is a ${describe(v)}, not a tensor: this is not a plain state_dict; extract the model's state_dict in PyTorch and save that`,

@@ -56,15 +56,22 @@ describe('restricted unpickler', () => {
     expect(() => run(new PickleWriter().proto(2).raw(0x86).stop())).toThrow(/stack underflow/);
     expect(() => run(new PickleWriter().proto(2).int(1))).toThrow(/ends unexpectedly/);
     expect(() => run(new PickleWriter().proto(6))).toThrow(/unsupported pickle protocol 6/);
-    expect(() => run(new PickleWriter().proto(2).int(1).emptyTuple().reduce().stop())).toThrow(/not an allowed callable/);
+    expect(() => run(new PickleWriter().proto(2).int(1).emptyTuple().reduce().stop())).toThrow(
+      /not an allowed callable/,
+    );
     expect(() => run(new PickleWriter().proto(2).global('os', 'system'))).toThrow(/global os\.system/);
-    expect(() => run(new PickleWriter().proto(2).raw(0x5d).emptyDict().raw(0x62).stop())).toThrow(/BUILD on an unsupported object \(list\)/);
+    expect(() => run(new PickleWriter().proto(2).raw(0x5d).emptyDict().raw(0x62).stop())).toThrow(
+      /BUILD on an unsupported object \(list\)/,
+    );
   });
 
   it('passes persistent ids to the hook and only calls stand-ins', () => {
     const calls: unknown[][] = [];
     const hooks = {
-      resolveGlobal: (m: string, n: string) => ({ qualifiedName: `${m}.${n}`, call: (a: unknown[]) => (calls.push(a), 'made') }),
+      resolveGlobal: (m: string, n: string) => ({
+        qualifiedName: `${m}.${n}`,
+        call: (a: unknown[]) => (calls.push(a), 'made'),
+      }),
       persistentLoad: (pid: unknown) => ({ loaded: pid }),
     };
     const p = new PickleWriter().proto(2).global('m', 'f').mark().str('k').raw(0x85).persid().tuple().reduce().stop();

@@ -172,9 +172,13 @@ function unpickler(bytes: Uint8Array, hooks: UnpickleHooks): (budget: number) =>
       const dx = depthOf(x);
       if (dx > d) d = dx;
     }
-    if (d + 1 > UNPICKLE_LIMITS.maxDepth) fail(`containers nested more than ${UNPICKLE_LIMITS.maxDepth} deep; a state_dict never nests like that, so the file is corrupt or hostile`);
+    if (d + 1 > UNPICKLE_LIMITS.maxDepth)
+      fail(
+        `containers nested more than ${UNPICKLE_LIMITS.maxDepth} deep; a state_dict never nests like that, so the file is corrupt or hostile`,
+      );
     // Non-enumerable, so the containers compare and iterate as plain ones.
-    if (d + 1 > depthOf(c)) Object.defineProperty(c, DEPTH, { value: d + 1, writable: true, configurable: true, enumerable: false });
+    if (d + 1 > depthOf(c))
+      Object.defineProperty(c, DEPTH, { value: d + 1, writable: true, configurable: true, enumerable: false });
     return c;
   };
   const popMark = (): unknown[] => {
@@ -203,7 +207,8 @@ function unpickler(bytes: Uint8Array, hooks: UnpickleHooks): (budget: number) =>
   };
   const signedLE = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
-    if (b.length > UNPICKLE_LIMITS.maxLongBytes) fail(`integer of ${b.length} bytes (a state_dict's integers fit in 8)`);
+    if (b.length > UNPICKLE_LIMITS.maxLongBytes)
+      fail(`integer of ${b.length} bytes (a state_dict's integers fit in 8)`);
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
@@ -226,7 +231,8 @@ function unpickler(bytes: Uint8Array, hooks: UnpickleHooks): (budget: number) =>
           if (stack.length !== 1) fail(`STOP with ${stack.length} values on the stack`);
           return { value: stack[0] };
         case 0x28: // MARK
-          if (metastack.length >= UNPICKLE_LIMITS.maxMarks) fail(`more than ${UNPICKLE_LIMITS.maxMarks} nested MARKs; the file is corrupt or hostile`);
+          if (metastack.length >= UNPICKLE_LIMITS.maxMarks)
+            fail(`more than ${UNPICKLE_LIMITS.maxMarks} nested MARKs; the file is corrupt or hostile`);
           metastack.push(stack);
           stack = [];
           break;
@@ -461,7 +467,12 @@ function unpickler(bytes: Uint8Array, hooks: UnpickleHooks): (budget: number) =>
 }
 
 function isCallable(x: unknown): x is PyCallable {
-  return typeof x === 'object' && x !== null && typeof (x as PyCallable).call === 'function' && typeof (x as PyCallable).qualifiedName === 'string';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as PyCallable).call === 'function' &&
+    typeof (x as PyCallable).qualifiedName === 'string'
+  );
 }
 
 export function describe(x: unknown): string {

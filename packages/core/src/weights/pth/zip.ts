@@ -94,7 +94,8 @@ export async function openZip(file: OpenedFile): Promise<ZipArchive> {
   const entries = new Map<string, ZipEntry>();
   let p = 0;
   for (let i = 0; i < count; i++) {
-    if (p + CENTRAL_SIZE > cd.length || cv.getUint32(p, true) !== SIG_CENTRAL) corrupt(`bad central directory entry #${i}`);
+    if (p + CENTRAL_SIZE > cd.length || cv.getUint32(p, true) !== SIG_CENTRAL)
+      corrupt(`bad central directory entry #${i}`);
     const flags = cv.getUint16(p + 8, true);
     const method = cv.getUint16(p + 10, true);
     const crc32 = cv.getUint32(p + 16, true);
@@ -163,7 +164,9 @@ export async function openZip(file: OpenedFile): Promise<ZipArchive> {
   };
   const readRange = async (entry: ZipEntry, offset: number, length: number): Promise<Uint8Array> => {
     if (offset < 0 || offset + length > entry.size) {
-      corrupt(`read of bytes [${offset}, ${offset + length}) past the end of member '${entry.name}' (${entry.size} bytes)`);
+      corrupt(
+        `read of bytes [${offset}, ${offset + length}) past the end of member '${entry.name}' (${entry.size} bytes)`,
+      );
     }
     return readAt(file, (await dataOffset(entry)) + offset, length, `member '${entry.name}'`);
   };
