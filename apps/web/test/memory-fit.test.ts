@@ -8,7 +8,7 @@ import {
   randomVQVAEStateDictEntries,
   releasedVARSpec,
   releasedVQVAEConfig,
-} from '@nextscale/core';
+} from '@nextscale/core/models';
 import { checkFit, modelSize, type AdapterLimits } from '../src/worker/memory-fit.js';
 
 function released(depth: number) {
