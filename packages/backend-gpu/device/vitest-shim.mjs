@@ -41,9 +41,21 @@ export function it(name, fn) {
 }
 export const test = it;
 
+// @nextscale/core/testing also holds suites with hooks (the model-parity suite's); the device check runs none of
+// them, but the bundle imports them: beforeAll hooks run before the registered cases, afterAll hooks after them.
+const beforeAllHooks = [];
+const afterAllHooks = [];
+export function beforeAll(fn) {
+  beforeAllHooks.push(fn);
+}
+export function afterAll(fn) {
+  afterAllHooks.push(fn);
+}
+
 /** Runs (and forgets) every case registered so far; each either passes or fails with its message. */
 export async function runRegistered({ timeoutMs = 120_000, onResult = () => {} } = {}) {
   const results = [];
+  for (const hook of beforeAllHooks.splice(0)) await hook();
   for (const { name, fn } of registered.splice(0)) {
     const t0 = performance.now();
     let error;
@@ -62,5 +74,6 @@ export async function runRegistered({ timeoutMs = 120_000, onResult = () => {} }
     onResult(result);
     results.push(result);
   }
+  for (const hook of afterAllHooks.splice(0)) await hook();
   return results;
 }
