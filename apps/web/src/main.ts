@@ -65,7 +65,7 @@ const out = {
   error: $('error'),
   timing: $('timing'),
   share: $<HTMLAnchorElement>('share'),
-  traceBody: $<HTMLTableElement>('trace').tBodies[0]!,
+  traceBody: $<HTMLTableElement>('trace').tBodies[0],
   traceSummary: $('trace-summary'),
   modelLabel: $('model-label'),
   modelMessage: $('model-message'),

@@ -135,7 +135,7 @@ export function resolveClass(value: string, numClasses: number, names: string[] 
     const exact = names.findIndex((n) => norm(n) === norm(value));
     if (exact >= 0) return exact;
     const prefix = names.flatMap((n, i) => (norm(value) && norm(n).startsWith(norm(value)) ? [i] : []));
-    if (prefix.length === 1) return prefix[0]!;
+    if (prefix.length === 1) return prefix[0];
   }
   throw new Error(
     `unknown class '${value}'; pass a number 0..${numClasses - 1}${names ? ` or a name (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})` : ''}`,

@@ -79,7 +79,7 @@ describe('generation from the URL', () => {
       const rows = await s.page
         .locator('#trace tbody tr')
         .evaluateAll((trs) => trs.map((tr) => Array.from(tr.children, (c) => c.textContent)));
-      const blocks = rows.filter((r) => r[0]!.startsWith('var.'));
+      const blocks = rows.filter((r) => r[0].startsWith('var.'));
       expect(blocks).toHaveLength(4);
       for (const r of blocks) {
         expect(r[2]).toBe('lowrank');

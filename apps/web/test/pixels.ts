@@ -16,14 +16,14 @@ export interface Rgb {
 export function decodePng(bytes: Buffer): Rgb {
   const png = PNG.sync.read(bytes);
   const rgb = new Uint8Array(png.width * png.height * 3);
-  for (let i = 0; i < png.width * png.height; i++) for (let c = 0; c < 3; c++) rgb[i * 3 + c] = png.data[i * 4 + c]!;
+  for (let i = 0; i < png.width * png.height; i++) for (let c = 0; c < 3; c++) rgb[i * 3 + c] = png.data[i * 4 + c];
   return { width: png.width, height: png.height, rgb };
 }
 
 export function decodeDataUrl(url: string): Rgb {
   const m = /^data:image\/png;base64,(.*)$/.exec(url);
   if (!m) throw new Error(`not a PNG data URL: ${url.slice(0, 40)}`);
-  return decodePng(Buffer.from(m[1]!, 'base64'));
+  return decodePng(Buffer.from(m[1], 'base64'));
 }
 
 /**
@@ -67,6 +67,6 @@ export function maxChannelDifference(a: Rgb, b: Rgb): number {
   if (a.width !== b.width || a.height !== b.height)
     throw new Error(`sizes differ: ${a.width}×${a.height} vs ${b.width}×${b.height}`);
   let m = 0;
-  for (let i = 0; i < a.rgb.length; i++) m = Math.max(m, Math.abs(a.rgb[i]! - b.rgb[i]!));
+  for (let i = 0; i < a.rgb.length; i++) m = Math.max(m, Math.abs(a.rgb[i] - b.rgb[i]));
   return m;
 }

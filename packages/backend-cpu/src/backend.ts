@@ -92,7 +92,7 @@ class CpuKVState implements AttentionState {
   async attend(q: TensorLike) {
     const Q = this.cache.queries(q);
     const { batch, heads, headDim: d, scale } = this.cache.options;
-    const Lq = Q.shape[2]!;
+    const Lq = Q.shape[2];
     const out = new Tensor([batch, heads, Lq, d]);
     this.kernel.run({
       q: Q.data,

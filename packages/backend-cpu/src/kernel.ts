@@ -30,7 +30,7 @@ export function attendSlice(
     for (let j = 0; j < n; j++) {
       const kj = kvOff + j * d;
       let s = 0;
-      for (let c = 0; c < d; c++) s += q[qi + c]! * k[kj + c]!;
+      for (let c = 0; c < d; c++) s += q[qi + c] * k[kj + c];
       s *= scale;
       scores[j] = s;
       if (s > max) max = s;
@@ -38,12 +38,12 @@ export function attendSlice(
     acc.fill(0, 0, d);
     let sum = 0;
     for (let j = 0; j < n; j++) {
-      const p = Math.exp(scores[j]! - max);
+      const p = Math.exp(scores[j] - max);
       sum += p;
       const vj = kvOff + j * d;
-      for (let c = 0; c < d; c++) acc[c]! += p * v[vj + c]!;
+      for (let c = 0; c < d; c++) acc[c] += p * v[vj + c];
     }
     const inv = 1 / sum;
-    for (let c = 0; c < d; c++) out[qi + c] = acc[c]! * inv;
+    for (let c = 0; c < d; c++) out[qi + c] = acc[c] * inv;
   }
 }

@@ -16,16 +16,16 @@ function referenceRow(
   let max = -Infinity;
   for (let j = 0; j < L; j++) {
     let t = 0;
-    for (let c = 0; c < d; c++) t += q[i * d + c]! * k[j * d + c]!;
+    for (let c = 0; c < d; c++) t += q[i * d + c] * k[j * d + c];
     s[j] = t * scale;
-    max = Math.max(max, s[j]!);
+    max = Math.max(max, s[j]);
   }
   let sum = 0;
   const out = new Float64Array(d);
   for (let j = 0; j < L; j++) {
-    const p = Math.exp(s[j]! - max);
+    const p = Math.exp(s[j] - max);
     sum += p;
-    for (let c = 0; c < d; c++) out[c]! += p * v[j * d + c]!;
+    for (let c = 0; c < d; c++) out[c] += p * v[j * d + c];
   }
   return out.map((x) => x / sum);
 }
@@ -51,7 +51,7 @@ describe('long sequences', () => {
       expect(rssGrowth).toBeLessThan(64 * 2 ** 20);
       for (const i of [0, 4321, L - 1]) {
         const want = referenceRow(q.data, k.data, v.data, i, L, d, 1 / Math.sqrt(d));
-        for (let c = 0; c < d; c++) expect(Math.abs(output.data[i * d + c]! - want[c]!)).toBeLessThanOrEqual(2e-6);
+        for (let c = 0; c < d; c++) expect(Math.abs(output.data[i * d + c] - want[c])).toBeLessThanOrEqual(2e-6);
       }
     } finally {
       await att.dispose();

@@ -20,5 +20,5 @@ export function querySegments(mask: AttentionMask, Lq: number, Lk: number): Quer
 export function visibleFromSegments(segments: readonly QuerySegment[], Lq: number): (i: number) => number {
   const keys = new Int32Array(Lq);
   for (const s of segments) keys.fill(s.keys, s.start, s.end);
-  return (i) => keys[i]!;
+  return (i) => keys[i];
 }

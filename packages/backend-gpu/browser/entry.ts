@@ -13,7 +13,7 @@ function rand(rng: Rng, shape: number[]): Tensor {
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
 
@@ -47,7 +47,7 @@ async function attentionCheck(mode?: GpuMode) {
   scaleEnds.forEach((end, s) => {
     for (let bh = 0; bh < 4; bh++)
       incremental.set(
-        parts[s]!.subarray(bh * (end - start) * 16, (bh + 1) * (end - start) * 16),
+        parts[s].subarray(bh * (end - start) * 16, (bh + 1) * (end - start) * 16),
         (bh * 30 + start) * 16,
       );
     start = end;
@@ -154,7 +154,7 @@ async function timeAttention(mode: GpuMode, L: number, d: number, scaleEnds: num
   const result = {
     mode: att.mode,
     adapter: att.choice.adapter ?? null,
-    ms: times.sort((a, b) => a - b)[times.length >> 1]!,
+    ms: times.sort((a, b) => a - b)[times.length >> 1],
   };
   await att.dispose();
   return result;

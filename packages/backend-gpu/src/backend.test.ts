@@ -26,7 +26,7 @@ describe('gpu backend mode selection', () => {
     expect(choice.skipped.map((s) => s.mode)).toEqual(['webgpu', 'webgl2', 'headlessgl']);
     expect(choice.reason).toMatch(/no hardware GPU path/);
     // Dawn's Node binding is a dev dependency, but this machine has no Vulkan loader for it.
-    expect(choice.skipped[0]!.reason).toMatch(/no Vulkan loader \(libvulkan\.so\.1\) for Dawn/);
+    expect(choice.skipped[0].reason).toMatch(/no Vulkan loader \(libvulkan\.so\.1\) for Dawn/);
   });
 
   it('refuses an unavailable or unknown explicit mode with the reason', async () => {
@@ -50,9 +50,7 @@ describe('gpu backend mode selection', () => {
       probe: async () => ({ available: true, reason: 'ok' }),
     };
     registry.register(cpuLike);
-    expect(priorityPolicy().decide({ site: 's', heads: 1 } as never, await registry.probeAll())[0]!.backend).toBe(
-      'cpu',
-    );
+    expect(priorityPolicy().decide({ site: 's', heads: 1 } as never, await registry.probeAll())[0].backend).toBe('cpu');
   });
 
   it('reports its mode on the instance, and runs both kernels as one fused gpu.js pipeline in that mode', async () => {

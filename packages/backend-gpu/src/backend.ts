@@ -175,7 +175,7 @@ class GpuKVState implements AttentionState {
   async attend(q: TensorLike) {
     const Q = this.cache.queries(q);
     const { batch, heads, headDim: d, scale } = this.cache.options;
-    const Lq = Q.shape[2]!;
+    const Lq = Q.shape[2];
     const c = this.cache;
     const visible = new Float32Array(Lq).fill(c.length);
     const out = await this.run(Q.data, c.keys, c.values, batch * heads, Lq, c.capacity, c.length, d, visible, scale);

@@ -60,7 +60,7 @@ describe('WebGPU in Node through Dawn', () => {
     );
     const expected = refs.tensors.get('ar.cfg1p5.img_01')!.data;
     let err = 0;
-    for (let i = 0; i < expected.length; i++) err = Math.max(err, Math.abs(images.data[i]! - expected[i]!));
+    for (let i = 0; i < expected.length; i++) err = Math.max(err, Math.abs(images.data[i] - expected[i]));
     expect(err).toBeLessThan(1e-4);
     expect(Object.keys(trace.summary())).toEqual(['gpu']);
   });

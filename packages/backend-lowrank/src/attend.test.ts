@@ -82,17 +82,17 @@ describe('one-shot lowrank: certificates hold on seeded random inputs', () => {
     const rng = new Rng(2024);
     const outcomes: Outcome[] = [];
     for (let t = 0; t < 120; t++) {
-      const d = DIMS[t % DIMS.length]!;
-      const family = FAMILIES[Math.floor(t / DIMS.length) % FAMILIES.length]!;
+      const d = DIMS[t % DIMS.length];
+      const family = FAMILIES[Math.floor(t / DIMS.length) % FAMILIES.length];
       const beta = 0.05 + 3.95 * rng.uniform() ** 2;
       const L = Math.min(200, Math.max(24, Math.ceil(2 * Math.exp(beta)) + Math.floor(rng.uniform() * 80)));
       const causal = rng.uniform() < 0.5;
       const ends = randomPyramid(rng, L);
       const mask: AttentionMask = causal ? { kind: 'block-causal', scaleEnds: ends } : { kind: 'none' };
-      const Lk = causal ? ends[ends.length - 1]! : L;
+      const Lk = causal ? ends[ends.length - 1] : L;
       const Lq = causal ? Lk : 1 + Math.floor(rng.uniform() * 40);
       const [B, H] = [1 + (t % 2), 1 + (t % 3 === 0 ? 1 : 0)];
-      const sigma = [0.1, 1, 3][t % 3]!;
+      const sigma = [0.1, 1, 3][t % 3];
       const offset = t % 4 === 0 ? 5 : 0;
       const c: Case = {
         label: `case ${t} (${family}, d=${d}, β=${beta.toFixed(3)}, L=${Lk}, ${mask.kind})`,
@@ -102,7 +102,7 @@ describe('one-shot lowrank: certificates hold on seeded random inputs', () => {
         scale: beta,
         mask,
         family,
-        epsilon: [1e-2, 1e-3][t % 2]!,
+        epsilon: [1e-2, 1e-3][t % 2],
         logitBound: t % 5 === 0 ? beta : undefined,
       };
       outcomes.push(await run(c));
@@ -134,14 +134,14 @@ describe('one-shot lowrank: certificates hold on seeded random inputs', () => {
               let v = Float32Array.from({ length: L * d }, () => rng.normal());
               if (kind === 'aligned') {
                 // Half the keys along the first query, half against it: logits at ±β.
-                q = Float32Array.from({ length: L * d }, (_, i) => u[i % d]!);
-                k = Float32Array.from({ length: L * d }, (_, i) => (Math.floor(i / d) % 2 ? -1 : 1) * u[i % d]!);
+                q = Float32Array.from({ length: L * d }, (_, i) => u[i % d]);
+                k = Float32Array.from({ length: L * d }, (_, i) => (Math.floor(i / d) % 2 ? -1 : 1) * u[i % d]);
               } else if (kind === 'constant-rows') {
                 v = Float32Array.from({ length: L * d }, (_, i) => 0.75 + (i % d));
               } else if (kind === 'huge-column') {
                 for (let j = 0; j < L; j++) v[j * d] = 1e4 * rng.normal();
               } else if (kind === 'equal-keys') {
-                k = Float32Array.from({ length: L * d }, (_, i) => u[i % d]!);
+                k = Float32Array.from({ length: L * d }, (_, i) => u[i % d]);
               } else {
                 k = Float32Array.from(q, (x) => -x);
               }
@@ -156,8 +156,8 @@ describe('one-shot lowrank: certificates hold on seeded random inputs', () => {
                 epsilon: 1e-2,
               };
               const o = await run(c);
-              counts[kind]!.total++;
-              if (o.certified) counts[kind]!.certified++;
+              counts[kind].total++;
+              if (o.certified) counts[kind].certified++;
               if (kind === 'constant-rows' && o.certified) {
                 // ρ = 0: the output is the constant, up to float32 rounding.
                 expect(o.err).toBeLessThanOrEqual(1e-6 * d);
@@ -168,9 +168,9 @@ describe('one-shot lowrank: certificates hold on seeded random inputs', () => {
       }
     }
     for (const kind of ['aligned', 'constant-rows', 'equal-keys', 'q-neg-k'])
-      expect(counts[kind]!.certified, kind).toBeGreaterThan(10);
+      expect(counts[kind].certified, kind).toBeGreaterThan(10);
     // A value range of ~10^4 makes δ ≤ ε/(ε+ρ) uncertifiable within the caps: exact, with a reason.
-    expect(counts['huge-column']!.certified).toBeLessThan(counts['huge-column']!.total);
+    expect(counts['huge-column'].certified).toBeLessThan(counts['huge-column'].total);
   });
 });
 
@@ -203,12 +203,12 @@ describe('one-shot lowrank: what the result says', () => {
         const num = new Float64Array(d);
         for (let j = 0; j < n; j++) {
           let s = 0;
-          for (let c = 0; c < d; c++) s += q.data[i * d + c]! * k.data[j * d + c]!;
+          for (let c = 0; c < d; c++) s += q.data[i * d + c] * k.data[j * d + c];
           const a = evalPoly(P, 0.8 * s);
           den += a;
-          for (let c = 0; c < d; c++) num[c] += a * v.data[j * d + c]!;
+          for (let c = 0; c < d; c++) num[c] += a * v.data[j * d + c];
         }
-        for (let c = 0; c < d; c++) worst = Math.max(worst, Math.abs(num[c]! / den - r.output.data[i * d + c]!));
+        for (let c = 0; c < d; c++) worst = Math.max(worst, Math.abs(num[c] / den - r.output.data[i * d + c]));
       }
       expect(worst, family).toBeLessThan(2e-6);
     }
@@ -267,11 +267,11 @@ describe('one-shot lowrank: what the result says', () => {
     const u = [0.6, 0.8, 0];
     const kk = new Tensor(
       [1, 1, n, dim],
-      Float32Array.from({ length: n * dim }, (_, i) => u[i % dim]!),
+      Float32Array.from({ length: n * dim }, (_, i) => u[i % dim]),
     );
     const qq = new Tensor(
       [1, 1, n, dim],
-      Float32Array.from({ length: n * dim }, (_, i) => (Math.floor(i / dim) < n / 2 ? -3 : 0.01) * u[i % dim]!),
+      Float32Array.from({ length: n * dim }, (_, i) => (Math.floor(i / dim) < n / 2 ? -3 : 0.01) * u[i % dim]),
     );
     const vv = new Tensor(
       [1, 1, n, dim],

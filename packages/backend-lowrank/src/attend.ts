@@ -119,10 +119,10 @@ export function attendOnce(
     for (let c = 0; c < d; c++) {
       const i = bh * d + c;
       const rho = stats.rho(i);
-      const maxAbs = Math.max(Math.abs(stats.min[i]!), Math.abs(stats.max[i]!));
+      const maxAbs = Math.max(Math.abs(stats.min[i]), Math.abs(stats.max[i]));
       perChannel[c] = Math.max(
-        perChannel[c]!,
-        channelBound(choice.deltaPoly, choice.deltaFp, rho, stats.halfWidthAround(i, centres[i]!), maxAbs),
+        perChannel[c],
+        channelBound(choice.deltaPoly, choice.deltaFp, rho, stats.halfWidthAround(i, centres[i]), maxAbs),
       );
     }
   }

@@ -44,7 +44,7 @@ describe('lowrank descriptor', () => {
       scaleEnds: [1, 5, 21, 85, 341, 1365, 5461],
       headBounds: [{ beta: 0.25, source: 'l2-static' }],
     };
-    expect(normPolicy().decide(call, available)[0]!.backend).toBe('lowrank');
+    expect(normPolicy().decide(call, available)[0].backend).toBe('lowrank');
   });
 
   it('rejects bad options with clear errors', async () => {

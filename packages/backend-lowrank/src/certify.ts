@@ -22,7 +22,7 @@ export function rowNormStats(
       const o = (bh * stride + i) * d;
       let s = 0;
       for (let c = 0; c < d; c++) {
-        const z = x[o + c]!;
+        const z = x[o + c];
         s += z * z;
         const a = Math.abs(z);
         if (a > maxEntry) maxEntry = a;
@@ -58,16 +58,16 @@ export class ValueStats {
       for (let i = row0; i < row1; i++) {
         const o = (bh * stride + i) * d;
         for (let c = 0; c < d; c++) {
-          const z = v[o + c]!;
-          if (z < min[bh * d + c]!) min[bh * d + c] = z;
-          if (z > max[bh * d + c]!) max[bh * d + c] = z;
+          const z = v[o + c];
+          if (z < min[bh * d + c]) min[bh * d + c] = z;
+          if (z > max[bh * d + c]) max[bh * d + c] = z;
         }
       }
     }
   }
 
   rho(i: number): number {
-    return this.max[i]! - this.min[i]!;
+    return this.max[i] - this.min[i];
   }
 
   /** Largest range over every slice and channel. */
@@ -80,13 +80,13 @@ export class ValueStats {
   /** Midpoints of the current ranges: the centres that make max |v − m| = ρ/2. */
   midpoints(): Float64Array {
     const m = new Float64Array(this.min.length);
-    for (let i = 0; i < m.length; i++) m[i] = (this.min[i]! + this.max[i]!) / 2;
+    for (let i = 0; i < m.length; i++) m[i] = (this.min[i] + this.max[i]) / 2;
     return m;
   }
 
   /** max |v − m| over the values seen, per slice and channel. */
   halfWidthAround(i: number, centre: number): number {
-    return Math.max(this.max[i]! - centre, centre - this.min[i]!);
+    return Math.max(this.max[i] - centre, centre - this.min[i]);
   }
 }
 

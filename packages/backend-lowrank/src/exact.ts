@@ -24,7 +24,7 @@ export function exactRow(
   for (let j = 0; j < n; j++) {
     const kj = kvOff + j * d;
     let s = 0;
-    for (let c = 0; c < d; c++) s += q[qOff + c]! * k[kj + c]!;
+    for (let c = 0; c < d; c++) s += q[qOff + c] * k[kj + c];
     s *= scale;
     scores[j] = s;
     if (s > max) max = s;
@@ -32,10 +32,10 @@ export function exactRow(
   out.fill(0, outOff, outOff + d);
   let sum = 0;
   for (let j = 0; j < n; j++) {
-    const p = Math.exp(scores[j]! - max);
+    const p = Math.exp(scores[j] - max);
     sum += p;
     const vj = kvOff + j * d;
-    for (let c = 0; c < d; c++) out[outOff + c] += p * v[vj + c]!;
+    for (let c = 0; c < d; c++) out[outOff + c] += p * v[vj + c];
   }
   const inv = 1 / sum;
   for (let c = 0; c < d; c++) out[outOff + c] *= inv;
@@ -62,6 +62,6 @@ export function exactRows(
     const n = visible(i);
     if (scores.length < n) scores = new Float64Array(n);
     exactRow(q, qBase + i * d, k, v, kvOff, n, d, scale, row, 0, scores);
-    for (let c = 0; c < d; c++) out[outBase + i * d + c] = row[c]!;
+    for (let c = 0; c < d; c++) out[outBase + i * d + c] = row[c];
   }
 }

@@ -17,10 +17,10 @@ describe('monomial table', () => {
       const multiset: number[][] = [[]];
       for (let m = 1; m < t.r; m++) {
         expect(t.parent[m]).toBeLessThan(m);
-        expect(t.degree[m]).toBe(t.degree[t.parent[m]!]! + 1);
-        multiset[m] = [...multiset[t.parent[m]!]!, t.coord[m]!];
-        const key = multiset[m]!.join(',');
-        expect(multiset[m]).toEqual([...multiset[m]!].sort((a, b) => a - b));
+        expect(t.degree[m]).toBe(t.degree[t.parent[m]]! + 1);
+        multiset[m] = [...multiset[t.parent[m]]!, t.coord[m]];
+        const key = multiset[m].join(',');
+        expect(multiset[m]).toEqual([...multiset[m]].sort((a, b) => a - b));
         expect(seen.has(key)).toBe(false);
         seen.add(key);
       }
@@ -48,9 +48,9 @@ describe('feature maps', () => {
             featurize(q, 0, 1, fm.aq, fm.wq, fm.table, fq, new Float64Array(d));
             featurize(k, 0, 1, fm.ak, fm.wk, fm.table, fk, new Float64Array(d));
             let dot = 0;
-            for (let m = 0; m < r; m++) dot += fq[m]! * fk[m]!;
+            for (let m = 0; m < r; m++) dot += fq[m] * fk[m];
             let qk = 0;
-            for (let c = 0; c < d; c++) qk += q[c]! * k[c]!;
+            for (let c = 0; c < d; c++) qk += q[c] * k[c];
             const want = evalPoly(poly.coeffs, tau * qk);
             expect(Math.abs(dot - want), `${family} d=${d} g=${g} τ=${tau}`).toBeLessThanOrEqual(
               1e-12 * Math.max(1, Math.abs(want)) * Math.exp(2 * beta),
@@ -78,7 +78,7 @@ describe('feature maps', () => {
       const f = new Float64Array(fm.table.r);
       featurize(x, 0, 1, a, ones, fm.table, f, new Float64Array(d));
       const perDegree = [0, 0, 0, 0, 0];
-      for (let m = 0; m < fm.table.r; m++) perDegree[fm.table.degree[m]!] += f[m]! * f[m]!;
+      for (let m = 0; m < fm.table.r; m++) perDegree[fm.table.degree[m]] += f[m] * f[m];
       perDegree.forEach((s, t) => expect(s).toBeCloseTo(beta ** t, 10));
     }
   });

@@ -43,8 +43,8 @@ export function monomialTable(d: number, g: number): MonomialTable {
   let levelEnd = 1;
   for (let t = 1; t <= g; t++) {
     for (let p = levelStart; p < levelEnd; p++) {
-      for (let i = t === 1 ? 0 : last[p]!; i < d; i++) {
-        const k = t > 1 && last[p] === i ? run[p]! + 1 : 1;
+      for (let i = t === 1 ? 0 : last[p]; i < d; i++) {
+        const k = t > 1 && last[p] === i ? run[p] + 1 : 1;
         parent[m] = p;
         coord[m] = i;
         last[m] = i;
@@ -86,7 +86,7 @@ export function featureMap(
   const wq = new Float64Array(table.r);
   const wk = new Float64Array(table.r);
   for (let m = 0; m < table.r; m++) {
-    const c = coeffs[table.degree[m]!]!;
+    const c = coeffs[table.degree[m]]!;
     const s = Math.sqrt(Math.abs(c));
     wq[m] = c < 0 ? -s : s;
     wk[m] = s;
@@ -116,10 +116,10 @@ export function featurize(
   const { d, r, parent, coord, mult } = table;
   for (let j = 0; j < n; j++) {
     const xo = off + j * d;
-    for (let i = 0; i < d; i++) xs[i] = x[xo + i]! * a;
+    for (let i = 0; i < d; i++) xs[i] = x[xo + i] * a;
     const o = j * r;
     out[o] = 1;
-    for (let m = 1; m < r; m++) out[o + m] = out[o + parent[m]!]! * xs[coord[m]!]! * mult[m]!;
-    for (let m = 0; m < r; m++) out[o + m] *= w[m]!;
+    for (let m = 1; m < r; m++) out[o + m] = out[o + parent[m]]! * xs[coord[m]]! * mult[m];
+    for (let m = 0; m < r; m++) out[o + m] *= w[m];
   }
 }

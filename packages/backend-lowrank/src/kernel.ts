@@ -59,7 +59,7 @@ export class SliceKernel {
       this.features(k, base + j * d, n, fm.ak, fm.wk);
       for (let t = 0; t < n; t++) {
         const vo = base + (j + t) * d;
-        for (let c = 0; c < d; c++) u[t * D + c] = v[vo + c]! - centre[cOff + c]!;
+        for (let c = 0; c < d; c++) u[t * D + c] = v[vo + c] - centre[cOff + c];
         u[t * D + d] = 1;
       }
       this.sums.fold(phi, u, n);
@@ -92,7 +92,7 @@ export class SliceKernel {
       this.sums.read(phi, n, acc);
       for (let t = 0; t < n; t++) {
         const a = t * D;
-        const den = acc[a + d]!;
+        const den = acc[a + d];
         if (!(den >= minDen)) {
           failed.push(i + t);
           continue;
@@ -101,8 +101,8 @@ export class SliceKernel {
         const o = outBase + (i + t) * d;
         let finite = true;
         for (let c = 0; c < d; c++) {
-          out[o + c] = centre[cOff + c]! + acc[a + c]! * inv;
-          if (!Number.isFinite(out[o + c]!)) finite = false;
+          out[o + c] = centre[cOff + c] + acc[a + c] * inv;
+          if (!Number.isFinite(out[o + c])) finite = false;
         }
         if (!finite) failed.push(i + t);
       }
@@ -116,7 +116,7 @@ export function describeRows(rows: number[]): string {
   const parts: string[] = [];
   for (let i = 0; i < rows.length; ) {
     let j = i;
-    while (j + 1 < rows.length && rows[j + 1] === rows[j]! + 1) j++;
+    while (j + 1 < rows.length && rows[j + 1] === rows[j] + 1) j++;
     parts.push(i === j ? `${rows[i]}` : `${rows[i]}-${rows[j]}`);
     i = j + 1;
   }

@@ -23,8 +23,8 @@ describe('prefix sums', () => {
           let want = 0;
           for (let j = 0; j < n; j++) {
             let a = 0;
-            for (let m = 0; m < r; m++) a += phiQ[i * r + m]! * phiK[j * r + m]!;
-            want += a * u[j * D + c]!;
+            for (let m = 0; m < r; m++) a += phiQ[i * r + m] * phiK[j * r + m];
+            want += a * u[j * D + c];
           }
           expect(acc[i * D + c]).toBeCloseTo(want, 9);
         }

@@ -51,21 +51,21 @@ export class PrefixSums {
       const u2 = u1 + D;
       const u3 = u2 + D;
       for (let m = 0; m < r; m++) {
-        const f0 = phi[p0 + m]!;
-        const f1 = phi[p1 + m]!;
-        const f2 = phi[p2 + m]!;
-        const f3 = phi[p3 + m]!;
+        const f0 = phi[p0 + m];
+        const f1 = phi[p1 + m];
+        const f2 = phi[p2 + m];
+        const f3 = phi[p3 + m];
         const row = m * D;
-        for (let c = 0; c < D; c++) S[row + c] += f0 * u[u0 + c]! + f1 * u[u1 + c]! + f2 * u[u2 + c]! + f3 * u[u3 + c]!;
+        for (let c = 0; c < D; c++) S[row + c] += f0 * u[u0 + c] + f1 * u[u1 + c] + f2 * u[u2 + c] + f3 * u[u3 + c];
       }
     }
     for (; j < n; j++) {
       const p0 = j * r;
       const u0 = j * D;
       for (let m = 0; m < r; m++) {
-        const f0 = phi[p0 + m]!;
+        const f0 = phi[p0 + m];
         const row = m * D;
-        for (let c = 0; c < D; c++) S[row + c] += f0 * u[u0 + c]!;
+        for (let c = 0; c < D; c++) S[row + c] += f0 * u[u0 + c];
       }
     }
   }
@@ -86,13 +86,13 @@ export class PrefixSums {
       const a2 = a1 + D;
       const a3 = a2 + D;
       for (let m = 0; m < r; m++) {
-        const f0 = phi[p0 + m]!;
-        const f1 = phi[p1 + m]!;
-        const f2 = phi[p2 + m]!;
-        const f3 = phi[p3 + m]!;
+        const f0 = phi[p0 + m];
+        const f1 = phi[p1 + m];
+        const f2 = phi[p2 + m];
+        const f3 = phi[p3 + m];
         const row = m * D;
         for (let c = 0; c < D; c++) {
-          const s = S[row + c]!;
+          const s = S[row + c];
           acc[a0 + c] += f0 * s;
           acc[a1 + c] += f1 * s;
           acc[a2 + c] += f2 * s;
@@ -104,9 +104,9 @@ export class PrefixSums {
       const p0 = i * r;
       const a0 = i * D;
       for (let m = 0; m < r; m++) {
-        const f0 = phi[p0 + m]!;
+        const f0 = phi[p0 + m];
         const row = m * D;
-        for (let c = 0; c < D; c++) acc[a0 + c] += f0 * S[row + c]!;
+        for (let c = 0; c < D; c++) acc[a0 + c] += f0 * S[row + c];
       }
     }
   }

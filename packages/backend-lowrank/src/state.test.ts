@@ -30,7 +30,7 @@ async function runState(st: AttentionState, q: Tensor, k: Tensor, v: Tensor, end
 function checkScales(run: Run, ref: Float64Array, shape: number[], ends: number[], vmax: number, label: string): void {
   let start = 0;
   ends.forEach((end, s) => {
-    const r = run.results[s]!;
+    const r = run.results[s];
     const refRows = sliceTokens(new Tensor(shape, Float32Array.from(ref)), start, end).data;
     const refRows64 = sliceRows(ref, shape, start, end);
     const err = maxAbsDiff(r.output.data, refRows64);
@@ -62,7 +62,7 @@ describe('lowrank prefix state', () => {
     for (const family of ['taylor-even', 'minimax-rel', 'chebyshev'] as PolyFamily[]) {
       for (const d of [2, 8]) {
         const ends = [2, ...pyramidEnds([1, 2, 4, 8]).map((e) => e + 2)];
-        const L = ends[ends.length - 1]!;
+        const L = ends[ends.length - 1];
         const beta = 0.25;
         // l2-normalised heads: q on the sphere of radius β, k on the unit sphere, τ = 1.
         const q = tensorOf(2, 2, L, d, () => ballRows(rng, L, d, beta, 0.999));
@@ -100,11 +100,11 @@ describe('lowrank prefix state', () => {
     const rng = new Rng(99);
     let certified = 0;
     for (let t = 0; t < 36; t++) {
-      const d = [1, 2, 3, 4, 8, 16][t % 6]!;
-      const family = (['taylor-even', 'minimax-rel', 'chebyshev'] as PolyFamily[])[Math.floor(t / 6) % 3]!;
+      const d = [1, 2, 3, 4, 8, 16][t % 6];
+      const family = (['taylor-even', 'minimax-rel', 'chebyshev'] as PolyFamily[])[Math.floor(t / 6) % 3];
       const beta = 0.05 + 1.95 * rng.uniform();
       const ends = pyramidEnds(t % 2 ? [1, 2, 3, 4, 6, 8] : [1, 2, 4, 8]);
-      const L = ends[ends.length - 1]!;
+      const L = ends[ends.length - 1];
       const q = tensorOf(1, 2, L, d, () => ballRows(rng, L, d, 1));
       const k = tensorOf(1, 2, L, d, () => ballRows(rng, L, d, 1));
       const v = tensorOf(1, 2, L, d, () => Float32Array.from({ length: L * d }, () => rng.normal()));
@@ -139,9 +139,9 @@ describe('lowrank prefix state', () => {
         mask: { kind: 'block-causal', scaleEnds: ends },
         family,
       } as never);
-      const last = run.results[run.results.length - 1]!;
+      const last = run.results[run.results.length - 1];
       const tol = (last.certificate?.errBoundMax ?? 1e-5) + (oneShot.certificate?.errBoundMax ?? 1e-5);
-      const lastRows = ends[ends.length - 1]! - ends[ends.length - 2]!;
+      const lastRows = ends[ends.length - 1] - ends[ends.length - 2];
       expect(maxAbsDiff(last.output.data, sliceTokens(oneShot.output, L - lastRows, L).data)).toBeLessThanOrEqual(tol);
     }
     expect(certified).toBeGreaterThanOrEqual(60);
@@ -151,14 +151,14 @@ describe('lowrank prefix state', () => {
     const rng = new Rng(4);
     const d = 4;
     const ends = pyramidEnds([2, 3, 4, 6, 8]);
-    const L = ends[ends.length - 1]!;
+    const L = ends[ends.length - 1];
     // Norms grow with the scale: radius 0.3 for the first two scales, 0.9 after.
     const rows = (radius: (i: number) => number) => {
       const x = ballRows(rng, L, d, 1, 0.999);
       for (let i = 0; i < L; i++) for (let c = 0; c < d; c++) x[i * d + c] *= radius(i);
       return x;
     };
-    const radius = (i: number) => (i < ends[1]! ? 0.3 : 0.9);
+    const radius = (i: number) => (i < ends[1] ? 0.3 : 0.9);
     const q = new Tensor([1, 1, L, d], rows(radius));
     const k = new Tensor([1, 1, L, d], rows(radius));
     const v = new Tensor(
@@ -183,7 +183,7 @@ describe('lowrank prefix state', () => {
     const certs = run.results.map((r) => r.certificate).filter((c) => c !== undefined);
     expect(certs.length).toBeGreaterThanOrEqual(3);
     for (const c of certs) expect(c.betaSource).toBe('cap');
-    const events = certs[certs.length - 1]!.events as string[];
+    const events = certs[certs.length - 1].events as string[];
     expect(events.some((e) => /^scale 2: row-norm bound .* exceeded the cap .*; new cap /.test(e))).toBe(true);
     expect(
       events.some((e) =>
@@ -192,14 +192,14 @@ describe('lowrank prefix state', () => {
         ),
       ),
     ).toBe(true);
-    expect(certs[certs.length - 1]!.beta).toBeGreaterThan(certs[0]!.beta);
+    expect(certs[certs.length - 1].beta).toBeGreaterThan(certs[0].beta);
   });
 
   it('raises the degree (rebuild) when the value range grows, and switches to exact for the rest when no degree within the caps certifies', async () => {
     const rng = new Rng(6);
     const d = 3;
     const ends = pyramidEnds([2, 3, 4, 5, 6]);
-    const L = ends[ends.length - 1]!;
+    const L = ends[ends.length - 1];
     const q = new Tensor([1, 1, L, d], ballRows(rng, L, d, 1));
     const k = new Tensor([1, 1, L, d], ballRows(rng, L, d, 1));
     // Values: tiny range, then unit range, then a huge one from scale 3 on.
@@ -207,7 +207,7 @@ describe('lowrank prefix state', () => {
       [1, 1, L, d],
       Float32Array.from(
         { length: L * d },
-        (_, i) => (i < ends[1]! * d ? 0.001 : i < ends[2]! * d ? 1 : 1e4) * rng.normal(),
+        (_, i) => (i < ends[1] * d ? 0.001 : i < ends[2] * d ? 1 : 1e4) * rng.normal(),
       ),
     );
     const st = createLowrankAttention({ exactWhenCheaper: false, gMax: 4 }).createState({
@@ -251,7 +251,7 @@ describe('lowrank prefix state', () => {
     const rng = new Rng(12);
     const d = 2;
     const ends = pyramidEnds([1, 2, 3, 4, 6]);
-    const L = ends[ends.length - 1]!;
+    const L = ends[ends.length - 1];
     const q = new Tensor([1, 1, L, d], ballRows(rng, L, d, 1));
     const k = new Tensor([1, 1, L, d], ballRows(rng, L, d, 1));
     const v = new Tensor(
@@ -271,10 +271,10 @@ describe('lowrank prefix state', () => {
       v,
       ends,
     );
-    expect(critical.results[0]!.exactReason).toBe(
+    expect(critical.results[0].exactReason).toBe(
       'scale 0: critical regime at this prefix: beta = 2.5 (l2-static) >= ln L = 0 (L = 1); computed exactly',
     );
-    expect(critical.results[1]!.exactReason).toMatch(
+    expect(critical.results[1].exactReason).toMatch(
       /^scale 1: critical regime at this prefix: beta = 2\.5 \(l2-static\) >= ln L = 1\.61 \(L = 5\)/,
     );
     for (const r of critical.results.slice(2)) expect(r.certificate).toBeDefined(); // L ≥ 14 > e^2.5
@@ -285,7 +285,7 @@ describe('lowrank prefix state', () => {
       v,
       ends,
     );
-    expect(cheaper.results[1]!.exactReason).toMatch(
+    expect(cheaper.results[1].exactReason).toMatch(
       /^scale 1: exact is cheaper at this prefix: C_ex = \d+ <= C_lr = \d+ \(degree \d, rank \d+, L = 5\); computed exactly$/,
     );
     expect(cheaper.results.some((r) => r.certificate)).toBe(true);

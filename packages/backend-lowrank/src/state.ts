@@ -83,7 +83,7 @@ export class LowrankState implements AttentionState {
 
   private exact(Q: Tensor, reason: string): AttentionResult {
     const { headDim: d, scale } = this.o;
-    const nq = Q.shape[2]!;
+    const nq = Q.shape[2];
     const out = new Tensor([this.o.batch, this.o.heads, nq, d]);
     const all = () => this.length;
     for (let bh = 0; bh < this.BH; bh++) {
@@ -110,7 +110,7 @@ export class LowrankState implements AttentionState {
     if (!centres) return this.stats.rhoMax();
     let m = 0;
     for (let i = 0; i < centres.length; i++)
-      m = Math.max(m, this.stats.rho(i), 2 * this.stats.halfWidthAround(i, centres[i]!));
+      m = Math.max(m, this.stats.rho(i), 2 * this.stats.halfWidthAround(i, centres[i]));
     return m;
   }
 
@@ -146,7 +146,7 @@ export class LowrankState implements AttentionState {
     const Q = this.cache.queries(q);
     const s = this.scaleIndex++;
     const { headDim: d, scale } = this.o;
-    const nq = Q.shape[2]!;
+    const nq = Q.shape[2];
     const L = this.length;
     if (this.exactForever) return this.exact(Q, this.exactForever);
 
@@ -253,9 +253,9 @@ export class LowrankState implements AttentionState {
     for (let bh = 0; bh < this.BH; bh++) {
       for (let c = 0; c < d; c++) {
         const i = bh * d + c;
-        const maxAbs = Math.max(Math.abs(this.stats.min[i]!), Math.abs(this.stats.max[i]!));
-        const U = this.stats.halfWidthAround(i, plan.centres[i]!);
-        perChannel[c] = Math.max(perChannel[c]!, channelBound(choice.deltaPoly, deltaFp, this.stats.rho(i), U, maxAbs));
+        const maxAbs = Math.max(Math.abs(this.stats.min[i]), Math.abs(this.stats.max[i]));
+        const U = this.stats.halfWidthAround(i, plan.centres[i]);
+        perChannel[c] = Math.max(perChannel[c], channelBound(choice.deltaPoly, deltaFp, this.stats.rho(i), U, maxAbs));
       }
     }
     const certificate = makeCertificate({

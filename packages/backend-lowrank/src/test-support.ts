@@ -13,7 +13,7 @@ export function ballRows(rng: Rng, n: number, d: number, radius: number, minNorm
     });
     const norm = Math.sqrt(s) || 1;
     const target = radius * (i === 0 ? 1 : minNorm + (1 - minNorm) * rng.uniform());
-    for (let c = 0; c < d; c++) out[i * d + c] = (row[c]! / norm) * target;
+    for (let c = 0; c < d; c++) out[i * d + c] = (row[c] / norm) * target;
   }
   return out;
 }
@@ -27,13 +27,13 @@ export function tensorOf(B: number, H: number, L: number, d: number, slice: (bh:
 
 export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;
 }
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
 

@@ -66,7 +66,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let m = 0;
   for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
+    const d = Math.abs(a[i] - b[i]);
     m = Math.max(m, Number.isNaN(d) ? Infinity : d);
   }
   return m;
@@ -82,7 +82,7 @@ class Prefix {
   ) {}
   add(t: TensorLike): void {
     this.parts.push(Float32Array.from(t.data));
-    this.n += t.shape[2]!;
+    this.n += t.shape[2];
   }
   tensor(): TensorLike {
     const { BH, d, n } = this;
@@ -138,7 +138,7 @@ function checkingLowrank(checked: Checked[], exactDiffs: number[]): AttentionBac
               const s = scale++;
               const result = await state.attend(q);
               // The state holds exactly the keys of scales ≤ s: no mask needed.
-              const nq = q.shape[2]!;
+              const nq = q.shape[2];
               const qq = { shape: [BH, 1, nq, o.headDim], data: q.data };
               check(result, referenceAttention(qq, keys.tensor(), values.tensor(), o.scale), 'state', s);
               return result;
@@ -208,7 +208,7 @@ describe('norm policy decisions without weights', () => {
     );
     const shorter = normPolicy().decide(policyCall(RELEASED_256.slice(0, 9), HEAD_DIM, Array(HEADS).fill(BETA)), avail);
     expect(shorter.map((s) => s.backend)).toEqual(['cpu']);
-    expect(shorter[0]!.reason).toMatch(/^exact \(cpu\): not profitable/);
+    expect(shorter[0].reason).toMatch(/^exact \(cpu\): not profitable/);
   });
 
   it('released-shaped d16 (d = 64, scale_mul = ln 4 → β = 4, L = 680): exact for every head, with a reason', async () => {
@@ -415,7 +415,7 @@ describe('a VAR with β = 0.25 heads (d = 16) on the 680-token pyramid', async (
     if (forwardChecks.length) expect(diff).toBeGreaterThan(0);
     let maxLogit = 0;
     for (const v of lb.data) maxLogit = Math.max(maxLogit, Math.abs(v));
-    const sameTokens = a.tokens.filter((t, i) => t.every((v, j) => v === b.tokens[i]![j])).length;
+    const sameTokens = a.tokens.filter((t, i) => t.every((v, j) => v === b.tokens[i][j])).length;
     console.log(
       `teacher forcing: max |logits(lowrank) − logits(exact)| = ${diff.toExponential(3)} (max |logit| ${maxLogit.toFixed(2)}); ` +
         `${forwardChecks.length} certified one-shot calls, max bound ${Math.max(0, ...forwardChecks.map((c) => c.bound)).toExponential(2)}; ` +

@@ -101,7 +101,7 @@ export function fromCommanderError(err: CommanderError, argv: string[]): Error {
       `pass a command: nextscale ${COMMANDS.join('|')} [options] ('nextscale --help' for more)`,
     );
   }
-  const problem = err.message.replace(/^error:\s*/i, '').split('\n')[0]!;
+  const problem = err.message.replace(/^error:\s*/i, '').split('\n')[0];
   const sub = COMMANDS.find((c) => argv.includes(c));
   if (err.code === 'commander.unknownCommand' || (!sub && err.code === 'commander.excessArguments')) {
     const hint = /Did you mean/

@@ -16,7 +16,7 @@ const ATOL = 1e-4;
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
 
@@ -27,7 +27,7 @@ function splitScales(flat: ArrayLike<number>, B: number, patchNums: number[]): I
   return patchNums.map((p) => {
     const n = p * p;
     const out = new Int32Array(B * n);
-    for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) out[b * n + i] = flat[b * L + start + i]!;
+    for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) out[b * n + i] = flat[b * L + start + i];
     start += n;
     return out;
   });
@@ -65,7 +65,7 @@ describe('the shipped Fashion-MNIST model', () => {
     const img = ref.get('enc.img')!;
     const tokens = await model.vae.encode(img);
     const expected = splitScales(ref.get('enc.idx')!.data, 2, model.config.patchNums);
-    tokens.forEach((t, s) => expect(Array.from(t), `scale ${s}`).toEqual(Array.from(expected[s]!)));
+    tokens.forEach((t, s) => expect(Array.from(t), `scale ${s}`).toEqual(Array.from(expected[s])));
     // img_to_reconstructed_img is in [-1, 1]; decode returns [0, 1].
     const recon = await model.vae.decode(tokens);
     const expectedRecon = Float32Array.from(ref.get('enc.recon')!.data, (x) => (x + 1) / 2);
@@ -81,7 +81,7 @@ describe('the shipped Fashion-MNIST model', () => {
   });
 
   it('reproduces the PyTorch greedy CFG sample: tokens exactly, image within 1e-4', async () => {
-    const settings = JSON.parse(meta['ar.settings']!) as { cfg: number; top_k: number; top_p: number };
+    const settings = JSON.parse(meta['ar.settings']) as { cfg: number; top_k: number; top_p: number };
     const labels = Array.from(ref.get('ar.label')!.data);
     const { tokens, images } = await model.generate({
       labels,
@@ -91,7 +91,7 @@ describe('the shipped Fashion-MNIST model', () => {
       seed: 0,
     });
     const expected = splitScales(ref.get('ar.idx')!.data, 2, model.config.patchNums);
-    tokens.forEach((t, s) => expect(Array.from(t), `scale ${s}`).toEqual(Array.from(expected[s]!)));
+    tokens.forEach((t, s) => expect(Array.from(t), `scale ${s}`).toEqual(Array.from(expected[s])));
     expect(maxAbsDiff(images.data, ref.get('ar.img01')!.data)).toBeLessThanOrEqual(ATOL);
   });
 

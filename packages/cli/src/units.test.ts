@@ -122,11 +122,11 @@ describe('images', () => {
     for (let n = 1; n < 256; n++) {
       const f = new Float32Array([n / 255]);
       const bits = new Uint32Array(f.buffer);
-      const base = bits[0]!;
+      const base = bits[0];
       for (let d = -64; d <= 64; d++) {
         bits[0] = base + d;
-        if (f[0]! > 1) continue;
-        expect(to8bit(f[0]!)).toBe(Math.min(255, Math.trunc(Math.fround(f[0]! * 255))));
+        if (f[0] > 1) continue;
+        expect(to8bit(f[0])).toBe(Math.min(255, Math.trunc(Math.fround(f[0] * 255))));
       }
     }
   });
@@ -139,7 +139,7 @@ describe('images', () => {
       [1, 0],
     ]);
     const labelW = textWidth('BB') + 1;
-    expect(g.tiles[0]!.x).toBe(1 + labelW);
+    expect(g.tiles[0].x).toBe(1 + labelW);
     for (const [i, t] of g.tiles.entries()) {
       for (let y = t.y; y < t.y + 2; y++)
         for (let x = t.x; x < t.x + 2; x++) expect(g.image.data[(y * g.image.width + x) * 3]).toBe((i + 1) * 10);

@@ -33,7 +33,7 @@ const wrong: Record<string, Partial<DenseEngine>> = {
       const key = `${outF}x${inF}`;
       const pinned = cachedByShape.get(key) ?? cachedByShape.set(key, w.slice()).get(key)!;
       naiveGemmNT(rows, outF, inF, x, 0, inF, pinned, 0, inF, y, 0, outF);
-      if (bias) for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) y[r * outF + j]! += bias[j]!;
+      if (bias) for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) y[r * outF + j] += bias[j];
     },
   },
   // ignores the bias
@@ -41,7 +41,7 @@ const wrong: Record<string, Partial<DenseEngine>> = {
   // exact GELU (erf) instead of the tanh approximation VAR uses
   'gelu-erf': {
     geluTanh(x, out, n) {
-      for (let i = 0; i < n; i++) out[i] = 0.5 * x[i]! * (1 + erf(x[i]! / Math.SQRT2));
+      for (let i = 0; i < n; i++) out[i] = 0.5 * x[i] * (1 + erf(x[i] / Math.SQRT2));
     },
   },
   // masked logits get a tiny probability instead of exactly 0

@@ -74,7 +74,7 @@ function setup(c: Case, seed: number) {
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
   let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d;
 }
 
@@ -146,7 +146,7 @@ describe.each(CASES)('fused transformer block: $label', (c) => {
 });
 
 it('one image gives the same block output alone and in a batch (batch invariance)', async () => {
-  const c = CASES[0]!;
+  const c = CASES[0];
   const { rng, m, weights, shape } = setup(c, 13);
   const x = randomTensor(rng, [N, 9, c.C], 1);
   const batch = await runner.run({ weights, shape, x: x.data, batch: N, tokens: 9, modulation: m.data, cache: {} });

@@ -82,7 +82,7 @@ export class BlockRunner {
     const T = a.tokens;
     const past = a.cache ? this.caches.get(a.cache) : undefined;
     const empty = () => new ort.Tensor('float32', new Float32Array(0), [N, H, 0, hd]);
-    const P = past ? past.key.dims[2]! : 0;
+    const P = past ? past.key.dims[2] : 0;
     const feeds = {
       x: new ort.Tensor('float32', a.x.subarray(0, N * T * C), [N, T, C]),
       m: new ort.Tensor('float32', a.modulation.subarray(0, N * 6 * C), [N, 6 * C]),

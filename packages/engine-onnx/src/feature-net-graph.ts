@@ -52,7 +52,7 @@ export function featureNetGraph(net: FeatureNetLike): GraphModel {
       case 'groupNorm': {
         // GroupNorm = InstanceNormalization over (1, G, C/G·h·w), then the per-channel affine
         const G = n.groups;
-        const C = n.weight.shape[0]!;
+        const C = n.weight.shape[0];
         const grouped = constant(`groups${G}`, () => ({
           name: `groups${G}`,
           dataType: INT64,
@@ -148,7 +148,7 @@ export function featureNetGraph(net: FeatureNetLike): GraphModel {
 export function featureNetOutputShape(net: FeatureNetLike, h: number, w: number): [number, number, number] {
   const shapes: [number, number, number][] = [[net.inChannels, h, w]];
   for (const n of net.nodes) {
-    const [c, hi, wi] = shapes[n.op === 'add' ? n.a : n.x]!;
+    const [c, hi, wi] = shapes[n.op === 'add' ? n.a : n.x];
     if (n.op === 'conv2d') {
       const [co, , kh, kw] = n.weight.shape as [number, number, number, number];
       const out = (size: number, k: number) => Math.floor((size + 2 * n.padding - k) / n.stride) + 1;
@@ -156,7 +156,7 @@ export function featureNetOutputShape(net: FeatureNetLike, h: number, w: number)
     } else if (n.op === 'upsampleNearest2x') shapes.push([c, 2 * hi, 2 * wi]);
     else shapes.push([c, hi, wi]);
   }
-  return shapes[shapes.length - 1]!;
+  return shapes[shapes.length - 1];
 }
 
 /** Every weight array the net holds (what the engine pins and may release). */

@@ -53,7 +53,7 @@ export function transposed(weight: Float32Array, outF: number, inF: number): Flo
   const wt = new Float32Array(inF * outF);
   for (let o = 0; o < outF; o++) {
     const row = o * inF;
-    for (let i = 0; i < inF; i++) wt[i * outF + o] = weight[row + i]!;
+    for (let i = 0; i < inF; i++) wt[i * outF + o] = weight[row + i];
   }
   return wt;
 }

@@ -27,9 +27,9 @@ function relErr(a: Float32Array, b: Float32Array): number {
   let m = 0;
   let scale = 1;
   for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-    if (Number.isNaN(a[i]!) !== Number.isNaN(b[i]!)) return Infinity;
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+    if (Number.isNaN(a[i]) !== Number.isNaN(b[i])) return Infinity;
   }
   return m / scale;
 }
@@ -139,8 +139,8 @@ describe('engine-onnx ops against the TypeScript reference', () => {
       padH: 0,
       padW: 0,
       y,
-      outH: ref.shape[2]!,
-      outW: ref.shape[3]!,
+      outH: ref.shape[2],
+      outW: ref.shape[3],
     });
     expect(relErr(y, ref.data)).toBeLessThan(1e-5);
   });
@@ -152,7 +152,7 @@ describe('engine-onnx ops against the TypeScript reference', () => {
     [7, 1023],
   ])('layerNormRows %i × %i', async (rows, cols) => {
     const x = rng.normalArray(rows * cols);
-    for (let i = 0; i < x.length; i++) x[i] = x[i]! * 3 + 1.5;
+    for (let i = 0; i < x.length; i++) x[i] = x[i] * 3 + 1.5;
     const ref = layerNorm(new Tensor([rows, cols], x), 1e-6);
     const y = new Float32Array(rows * cols);
     await engine.layerNormRows(x, y, rows, cols, 1e-6);
@@ -237,7 +237,7 @@ describe('engine-onnx geluTanh / silu on long vectors', () => {
         await engine[name](x, got, n);
         const ref = op(new Tensor([n], x)).data;
         let worst = 0;
-        for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got[i]! - ref[i]!) / (Math.abs(ref[i]!) + 1e-3));
+        for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got[i] - ref[i]) / (Math.abs(ref[i]) + 1e-3));
         expect(worst).toBeLessThan(1e-5);
         expect(engine.sessions).toBeGreaterThan(0);
       });

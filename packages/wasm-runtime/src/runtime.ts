@@ -90,7 +90,7 @@ export class WasmRuntime<Ex = Record<string, unknown>> {
   /** Tasks run by each thread (0: the calling thread) since creation. */
   tasksPerThread(): number[] {
     const ctl = this.heap.control;
-    return Array.from({ length: this.threads }, (_, t) => ctl[Slot.Thread0 + t * THREAD_SLOTS + 3]!);
+    return Array.from({ length: this.threads }, (_, t) => ctl[Slot.Thread0 + t * THREAD_SLOTS + 3]);
   }
 
   async ready(): Promise<void> {

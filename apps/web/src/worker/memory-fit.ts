@@ -75,7 +75,7 @@ function activations(m: ModelSize, images: number) {
   let map = 0;
   for (let i = 0; i < m.vaeChMult.length; i++) {
     const side = m.imageSize / 2 ** i;
-    map = Math.max(map, images * m.vaeCh * m.vaeChMult[i]! * side * side * F32);
+    map = Math.max(map, images * m.vaeCh * m.vaeChMult[i] * side * side * F32);
   }
   return { kv: 2 * m.depth * kvLayer, kvLayer, widest, map, working: Math.max(transformerCall, 11 * map) };
 }

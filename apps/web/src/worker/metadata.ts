@@ -27,7 +27,7 @@ export function samplingDefaults(meta: Record<string, string>): ModelInfo['defau
     .filter((v): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v));
   const out: ModelInfo['defaults'] = {};
   for (const [key, names] of Object.entries(KEYS) as [keyof typeof KEYS, readonly string[]][]) {
-    const aliases = names.flatMap((a) => [a, `default_${a}`, `default${a[0]!.toUpperCase()}${a.slice(1)}`]);
+    const aliases = names.flatMap((a) => [a, `default_${a}`, `default${a[0].toUpperCase()}${a.slice(1)}`]);
     let raw: unknown;
     for (const src of [meta as Record<string, unknown>, ...nested])
       raw ??= aliases.map((a) => src[a]).find((v) => v !== undefined);

@@ -14,7 +14,7 @@ export function toRgba(images: Tensor, map: (v: number) => number = (v) => v): I
     const base = b * C * plane;
     for (let i = 0; i < plane; i++) {
       for (let c = 0; c < 3; c++) {
-        const v = Math.trunc(map(images.data[base + (C === 1 ? 0 : c) * plane + i]!) * 255);
+        const v = Math.trunc(map(images.data[base + (C === 1 ? 0 : c) * plane + i]) * 255);
         out[i * 4 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
       }
       out[i * 4 + 3] = 255;

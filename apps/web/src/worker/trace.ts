@@ -10,7 +10,7 @@ export function headRuns(h: readonly number[]): string {
   const runs: string[] = [];
   for (let i = 0; i < h.length; ) {
     let j = i;
-    while (j + 1 < h.length && h[j + 1] === h[j]! + 1) j++;
+    while (j + 1 < h.length && h[j + 1] === h[j] + 1) j++;
     runs.push(i === j ? `${h[i]}` : `${h[i]}-${h[j]}`);
     i = j + 1;
   }

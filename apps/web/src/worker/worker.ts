@@ -102,7 +102,7 @@ async function pipeline(s: GenerateSettings): Promise<VARModel> {
 function pictureTensor(e: EditRequest): Tensor {
   const plane = e.side * e.side;
   const data = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) data[c * plane + i] = e.rgba[i * 4 + c]! / 255;
+  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) data[c * plane + i] = e.rgba[i * 4 + c] / 255;
   return new Tensor([1, 3, e.side, e.side], data);
 }
 

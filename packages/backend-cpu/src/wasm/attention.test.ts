@@ -31,7 +31,7 @@ function run(
   mask: AttentionMask = { kind: 'none' },
 ) {
   const [B, H, Lq, d] = q.shape as [number, number, number, number];
-  const Lk = k.shape[2]!;
+  const Lk = k.shape[2];
   const out = new Float32Array(q.data.length).fill(NaN);
   att.attend({
     q: q.data,
@@ -53,7 +53,7 @@ function run(
 
 function maxErr(a: Float32Array, b: Float64Array): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return Number.isNaN(m) ? Infinity : m;
 }
 

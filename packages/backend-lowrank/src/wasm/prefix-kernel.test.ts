@@ -5,17 +5,17 @@ import { createWasmPrefixKernel, wasmPrefixKernel } from './prefix-kernel.js';
 /** Plain triple loops in float64, the definition of both operations. */
 function naiveFold(S: Float64Array, phi: Float64Array, u: Float64Array, n: number, r: number, D: number): void {
   for (let m = 0; m < r; m++)
-    for (let c = 0; c < D; c++) for (let j = 0; j < n; j++) S[m * D + c]! += phi[j * r + m]! * u[j * D + c]!;
+    for (let c = 0; c < D; c++) for (let j = 0; j < n; j++) S[m * D + c] += phi[j * r + m] * u[j * D + c];
 }
 function naiveRead(S: Float64Array, phi: Float64Array, n: number, r: number, D: number): Float64Array {
   const acc = new Float64Array(n * D);
   for (let i = 0; i < n; i++)
-    for (let c = 0; c < D; c++) for (let m = 0; m < r; m++) acc[i * D + c]! += phi[i * r + m]! * S[m * D + c]!;
+    for (let c = 0; c < D; c++) for (let m = 0; m < r; m++) acc[i * D + c] += phi[i * r + m] * S[m * D + c];
   return acc;
 }
 const relErr = (a: Float64Array, b: Float64Array) => {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
   return m;
 };
 

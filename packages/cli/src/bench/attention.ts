@@ -46,7 +46,7 @@ function l2Inputs(c: BenchCase, beta: number, seed: number) {
       }
       if (scaleTo !== undefined) {
         const f = scaleTo / Math.sqrt(n);
-        for (let j = 0; j < c.headDim; j++) t.data[r * c.headDim + j]! *= f;
+        for (let j = 0; j < c.headDim; j++) t.data[r * c.headDim + j] *= f;
       }
     }
     return t;

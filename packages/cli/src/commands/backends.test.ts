@@ -27,7 +27,7 @@ describe('nextscale backends', () => {
     const { result, doc } = runJson<BackendsDoc>(['backends'], { cwd: empty.dir });
     expect(result.status).toBe(0);
     expect(doc.installed.map((b) => b.id)).toEqual(['cpu']);
-    const cpu = doc.installed[0]!;
+    const cpu = doc.installed[0];
     expect(cpu).toMatchObject({ package: '@nextscale/backend-cpu', from: 'cli', available: true });
     expect(cpu.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(cpu.capabilities.masks).toContain('block-causal');

@@ -128,7 +128,7 @@ export async function runBench(ctx: Context, flags: BenchFlags): Promise<number>
             ...(await benchBackend(
               a.descriptor,
               instance,
-              { L, patchNums: RELEASED_PYRAMIDS[L]!, heads, headDim },
+              { L, patchNums: RELEASED_PYRAMIDS[L], heads, headDim },
               { reps, beta, epsilon, signal: ctx.signal },
             )),
           );

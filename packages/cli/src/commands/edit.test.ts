@@ -58,7 +58,7 @@ async function library(o: {
   try {
     const png = PNG.sync.read(readFileSync(INPUT));
     const image = new Tensor([1, 3, 16, 16]);
-    for (let p = 0; p < 256; p++) for (let c = 0; c < 3; c++) image.data[c * 256 + p] = png.data[p * 4 + c]! / 255;
+    for (let p = 0; p < 256; p++) for (let c = 0; c < 3; c++) image.data[c * 256 + p] = png.data[p * 4 + c] / 255;
     return await m.edit({
       image,
       keep: editMask(4, o.box as unknown as EditBox, o.mode),
@@ -77,7 +77,7 @@ async function library(o: {
 function expectedPixels(images: Tensor, i: number): number[] {
   const [, , H, W] = images.shape as [number, number, number, number];
   const out: number[] = [];
-  for (let p = 0; p < H * W; p++) for (let c = 0; c < 3; c++) out.push(to8bit(images.data[(i * 3 + c) * H * W + p]!));
+  for (let p = 0; p < H * W; p++) for (let c = 0; c < 3; c++) out.push(to8bit(images.data[(i * 3 + c) * H * W + p]));
   return out;
 }
 
@@ -87,7 +87,7 @@ function pngTile(file: string, tile: { x: number; y: number; width: number; heig
   for (let y = tile.y; y < tile.y + tile.height; y++) {
     for (let x = tile.x; x < tile.x + tile.width; x++) {
       const o = (y * png.width + x) * 4;
-      out.push(png.data[o]!, png.data[o + 1]!, png.data[o + 2]!);
+      out.push(png.data[o], png.data[o + 1], png.data[o + 2]);
     }
   }
   return out;
@@ -188,7 +188,7 @@ describe('nextscale edit', () => {
       out,
     ]);
     expect(result.status, result.stderr).toBe(0);
-    expect(doc.files[0]!.kind).toBe('grid');
+    expect(doc.files[0].kind).toBe('grid');
     expect(doc.images.map((i) => [i.label, i.sample])).toEqual([
       [2, 0],
       [2, 1],
@@ -205,8 +205,8 @@ describe('nextscale edit', () => {
       seed: 7,
     });
     doc.images.forEach((img, i) => expect(pngTile(out, img.tile), `tile ${i}`).toEqual(expectedPixels(lib.images, i)));
-    const firstRow = pngTile(out, doc.images[0]!.tile);
-    expect(pngTile(out, doc.images[1]!.tile)).not.toEqual(firstRow); // the seed's stream runs across the batch
+    const firstRow = pngTile(out, doc.images[0].tile);
+    expect(pngTile(out, doc.images[1].tile)).not.toEqual(firstRow); // the seed's stream runs across the batch
   });
 
   it('a --mask picture means what the equivalent --box means (white = regenerate, black = keep)', () => {
@@ -319,11 +319,11 @@ describe('nextscale edit', () => {
     expect(result.status, result.stderr).toBe(0);
     const input = PNG.sync.read(readFileSync(INPUT));
     const inputRgb = Array.from({ length: 256 }, (_, p) => [
-      input.data[p * 4]!,
-      input.data[p * 4 + 1]!,
-      input.data[p * 4 + 2]!,
+      input.data[p * 4],
+      input.data[p * 4 + 1],
+      input.data[p * 4 + 2],
     ]).flat();
-    const edit = doc.images[0]!.tile;
+    const edit = doc.images[0].tile;
     expect(pngTile(out, { ...edit, x: edit.x - 2 * (16 + 2) })).toEqual(inputRgb);
     const lib = await library({ box: [0.1, 0.1, 0.8, 0.8], mode: 'inpaint', labels: [3], cfg: 1.5 });
     expect(pngTile(out, edit)).toEqual(expectedPixels(lib.images, 0));
@@ -385,26 +385,26 @@ describe('nextscale edit: bad input', () => {
     [
       'a file that is not a picture',
       3,
-      () => ['--image', files['text.png']!, ...box],
+      () => ['--image', files['text.png'], ...box],
       /text\.png is not a PNG or JPEG file — convert it to PNG or JPEG/,
     ],
-    ['a GIF', 3, () => ['--image', files['picture.gif']!, ...box], /is not a PNG or JPEG file \(it is a GIF\)/],
+    ['a GIF', 3, () => ['--image', files['picture.gif'], ...box], /is not a PNG or JPEG file \(it is a GIF\)/],
     [
       'an empty file',
       3,
-      () => ['--image', files['empty.png']!, ...box],
+      () => ['--image', files['empty.png'], ...box],
       /empty\.png is empty — pass a PNG or JPEG file/,
     ],
     [
       'a truncated PNG',
       3,
-      () => ['--image', files['truncated.png']!, ...box],
+      () => ['--image', files['truncated.png'], ...box],
       /truncated\.png .*(truncated or corrupt|not a readable PNG)/,
     ],
     [
       'a truncated JPEG',
       3,
-      () => ['--image', files['truncated.jpg']!, ...box],
+      () => ['--image', files['truncated.jpg'], ...box],
       /truncated\.jpg .*(truncated or corrupt|not a readable JPEG)/,
     ],
     [
@@ -438,32 +438,32 @@ describe('nextscale edit: bad input', () => {
     [
       '--box and --mask',
       2,
-      () => ['--image', INPUT, ...box, '--mask', files['wide-mask.png']!],
+      () => ['--image', INPUT, ...box, '--mask', files['wide-mask.png']],
       /--box and --mask were both given/,
     ],
     [
       'a coloured mask',
       3,
-      () => ['--image', INPUT, '--mask', files['colour-mask.png']!],
+      () => ['--image', INPUT, '--mask', files['colour-mask.png']],
       /has coloured pixels .* — draw the mask in black \(keep\) and white \(regenerate\) only/,
     ],
-    ['a transparent mask', 3, () => ['--image', INPUT, '--mask', files['alpha-mask.png']!], /has transparent pixels/],
+    ['a transparent mask', 3, () => ['--image', INPUT, '--mask', files['alpha-mask.png']], /has transparent pixels/],
     [
       'a mask of another aspect',
       3,
-      () => ['--image', INPUT, '--mask', files['wide-mask.png']!],
+      () => ['--image', INPUT, '--mask', files['wide-mask.png']],
       /wide-mask\.png is 32×16 but .*input\.png is 16×16 — draw the mask at the image's size/,
     ],
     [
       'a mask that is not a picture',
       3,
-      () => ['--image', INPUT, '--mask', files['text.png']!],
+      () => ['--image', INPUT, '--mask', files['text.png']],
       /--mask .*text\.png is not a PNG or JPEG file/,
     ],
     [
       'images of different sizes',
       3,
-      () => ['--image', INPUT, '--image', files['other-size.png']!, ...box],
+      () => ['--image', INPUT, '--image', files['other-size.png'], ...box],
       /the images differ in size: .*16×16, .*20×20/,
     ],
     ['an unknown class', 2, () => ['--image', INPUT, ...box, '--class', '12'], /class 12 is out of range/],

@@ -148,7 +148,7 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
   let sources: SourceImage[] = [];
   const validate = async () => {
     sources = await Promise.all(files.map((f) => readImageFile(path.resolve(ctx.cwd, f), '--image')));
-    const first = sources[0]!;
+    const first = sources[0];
     const other = sources.find((s) => s.width !== first.width || s.height !== first.height);
     if (other) {
       throw inputDataError(
@@ -178,7 +178,7 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
     const keep =
       region!.kind === 'box'
         ? editMask(grid, region!.box!, region!.mode!)
-        : keepOnGrid(await maskToKeep(region!.mask!, sources[0]!), grid);
+        : keepOnGrid(await maskToKeep(region!.mask!, sources[0]), grid);
     const kept = keep.data.reduce((a, v) => a + v, 0);
     if (kept === 0) ctx.warn(`the mask keeps none of the ${grid}×${grid} tokens: the edit is a plain generation`);
     if (kept === grid * grid)
@@ -189,8 +189,8 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
     const labels = rows.flatMap((r) => Array<number>(batch).fill(r.label));
     const image =
       inputs.length === 1
-        ? inputs[0]!.tensor
-        : stackRows(rows.flatMap((r) => Array<Tensor>(batch).fill(inputs[r.input]!.tensor)));
+        ? inputs[0].tensor
+        : stackRows(rows.flatMap((r) => Array<Tensor>(batch).fill(inputs[r.input].tensor)));
 
     const progress = scaleProgress(ctx, config.patchNums);
     const tEdit = now();
@@ -215,20 +215,20 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
     refuseNonFiniteImages(result.images);
 
     const tWrite = now();
-    const n = result.images.shape[0]!;
+    const n = result.images.shape[0];
     const edits = Array.from({ length: n }, (_, i) => zoomImage(imageFromBatch(result.images, i), zoom));
     const tiles: RgbImage[] = [];
     const prefix = flags.compare ? 2 : 0;
     rows.forEach((r, ri) => {
       if (flags.compare) {
-        const plain = imageFromBatch(inputs[r.input]!.tensor, 0);
+        const plain = imageFromBatch(inputs[r.input].tensor, 0);
         tiles.push(zoomImage(plain, zoom), zoomImage(tintRegenerated(plain, keep), zoom));
       }
       tiles.push(...edits.slice(ri * batch, (ri + 1) * batch));
     });
     const out = path.resolve(ctx.cwd, flags.out ?? 'edited.png');
     const rowLabels = rows.map((r) =>
-      inputs.length > 1 ? `${path.basename(sources[r.input]!.file)} ${className(r.label)}` : className(r.label),
+      inputs.length > 1 ? `${path.basename(sources[r.input].file)} ${className(r.label)}` : className(r.label),
     );
     const written = await writeImages(out, tiles, { columns: prefix + batch, rowLabels }, ctx.signal);
     const writeMs = now() - tWrite;
@@ -252,8 +252,8 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
           format: s.format,
           width: s.width,
           height: s.height,
-          crop: inputs[i]!.crop,
-          resized: inputs[i]!.resized,
+          crop: inputs[i].crop,
+          resized: inputs[i].resized,
         })),
         region: {
           kind: region!.kind,
@@ -264,7 +264,7 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
         },
         images: labels.map((label, i) => ({
           index: i,
-          input: rows[Math.floor(i / batch)]!.input,
+          input: rows[Math.floor(i / batch)].input,
           label,
           className: label === numClasses ? null : (classNames?.[label] ?? null),
           sample: i % batch,
@@ -274,7 +274,7 @@ export async function runEdit(ctx: Context, flags: EditFlags): Promise<number> {
           scale: s,
           patchNum: config.patchNums[s] ?? null,
           tokens: Array.from(t),
-          forced: Array.from(result.forced[s]!),
+          forced: Array.from(result.forced[s]),
         })),
         timings: {
           loadMs: ms(loadMs),
@@ -316,14 +316,12 @@ function parseEditClasses(values: string[] | undefined, numClasses: number, name
     .map((t) => t.trim())
     .filter(Boolean);
   if (!tokens.length) return [numClasses];
-  return tokens.map((t) =>
-    UNCONDITIONAL.has(t.toLowerCase()) ? numClasses : parseClasses([t], numClasses, names)[0]!,
-  );
+  return tokens.map((t) => (UNCONDITIONAL.has(t.toLowerCase()) ? numClasses : parseClasses([t], numClasses, names)[0]));
 }
 
 /** (1, 3, S, S) tensors → (n, 3, S, S). */
 function stackRows(ts: Tensor[]): Tensor {
-  const [, c, h, w] = ts[0]!.shape as [number, number, number, number];
+  const [, c, h, w] = ts[0].shape as [number, number, number, number];
   const out = new Tensor([ts.length, c, h, w]);
   ts.forEach((t, i) => out.data.set(t.data, i * t.data.length));
   return out;
@@ -331,16 +329,16 @@ function stackRows(ts: Tensor[]): Tensor {
 
 /** The input with the pixels of regenerated tokens tinted red, to show what the edit changes. */
 function tintRegenerated(img: RgbImage, keep: Tensor): RgbImage {
-  const g = keep.shape[0]!;
+  const g = keep.shape[0];
   const data = img.data.slice();
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
       const cell = Math.floor((y * g) / img.height) * g + Math.floor((x * g) / img.width);
       if (keep.data[cell]) continue;
       const o = (y * img.width + x) * 3;
-      data[o] = Math.round(data[o]! * 0.5 + 255 * 0.5);
-      data[o + 1] = Math.round(data[o + 1]! * 0.5);
-      data[o + 2] = Math.round(data[o + 2]! * 0.5);
+      data[o] = Math.round(data[o] * 0.5 + 255 * 0.5);
+      data[o + 1] = Math.round(data[o + 1] * 0.5);
+      data[o + 2] = Math.round(data[o + 2] * 0.5);
     }
   }
   return { width: img.width, height: img.height, data };

@@ -49,7 +49,7 @@ function expectedPixels(images: GenerateResult['images'], i: number): { plain: n
   const f32: number[] = [];
   for (let p = 0; p < H * W; p++) {
     for (let c = 0; c < 3; c++) {
-      const x = images.data[(i * 3 + c) * H * W + p]!;
+      const x = images.data[(i * 3 + c) * H * W + p];
       plain.push(Math.trunc(x * 255));
       f32.push(to8bit(x));
     }
@@ -63,7 +63,7 @@ function pngTile(file: string, tile: { x: number; y: number; width: number; heig
   for (let y = tile.y; y < tile.y + tile.height; y++) {
     for (let x = tile.x; x < tile.x + tile.width; x++) {
       const o = (y * png.width + x) * 4;
-      out.push(png.data[o]!, png.data[o + 1]!, png.data[o + 2]!);
+      out.push(png.data[o], png.data[o + 1], png.data[o + 2]);
     }
   }
   return out;
@@ -174,7 +174,7 @@ describe('nextscale generate', () => {
     const ref = await pipeline('safetensors', [1, 1, 2, 2]);
     expect(doc.tokens.map((t) => t.tokens)).toEqual(ref.tokens.map((t) => Array.from(t)));
     const png = PNG.sync.read(readFileSync(out));
-    expect([png.width, png.height]).toEqual([doc.files[0]!.width, doc.files[0]!.height]);
+    expect([png.width, png.height]).toEqual([doc.files[0].width, doc.files[0].height]);
     doc.images.forEach((img, i) =>
       expect(pngTile(out, img.tile), `tile ${i}`).toEqual(expectedPixels(ref.images, i).plain),
     );
@@ -294,10 +294,10 @@ describe('nextscale generate', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(doc.config.var!.source).toBe('shipped');
     expect(doc.images).toHaveLength(1);
-    expect(typeof doc.images[0]!.className).toBe('string');
+    expect(typeof doc.images[0].className).toBe('string');
     expect(existsSync(out)).toBe(true);
     const byName = run(
-      ['generate', '--class', doc.images[0]!.className!.toUpperCase(), '--out', path.join(dir, 'shipped-by-name.png')],
+      ['generate', '--class', doc.images[0].className!.toUpperCase(), '--out', path.join(dir, 'shipped-by-name.png')],
       { cwd: dir },
     );
     expect(byName.status, byName.stderr).toBe(0);

@@ -102,7 +102,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
 
     // Images → one PNG (pixel-exact) or a labelled grid of pixel-exact tiles.
     const tWrite = now();
-    const n = result.images.shape[0]!;
+    const n = result.images.shape[0];
     const rgb = Array.from({ length: n }, (_, i) => zoomImage(imageFromBatch(result.images, i), zoom));
     const out = path.resolve(ctx.cwd, flags.out ?? 'nextscale.png');
     const rowLabels = classes.map((c) => classNames?.[c] ?? `class ${c}`);

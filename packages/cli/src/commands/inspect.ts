@@ -343,7 +343,7 @@ async function headBounds(
       rows.push({
         layer,
         head,
-        scaleMul: sm[head]!,
+        scaleMul: sm[head],
         beta,
         lnL,
         regime: beta >= lnL ? 'critical' : 'subcritical',

@@ -97,7 +97,7 @@ export function scaleProgress(ctx: Context, patchNums: readonly number[]) {
       return;
     }
     // 'transformer': e.scale scales are done.
-    const pn = patchNums[e.scale - 1]!;
+    const pn = patchNums[e.scale - 1];
     scaleTimes.push({ scale: e.scale - 1, patchNum: pn, ms: ms(t - tPrev) });
     tPrev = t;
     progress.scale(e.scale, e.scales, `(${pn}×${pn})`);
@@ -138,11 +138,11 @@ export async function writeImages(
   signal: AbortSignal,
 ): Promise<WrittenImages> {
   if (rgb.length === 1) {
-    const written = await writePng(out, rgb[0]!, signal);
+    const written = await writePng(out, rgb[0], signal);
     return {
       written,
-      tiles: [{ row: 0, col: 0, x: 0, y: 0, width: rgb[0]!.width, height: rgb[0]!.height }],
-      size: rgb[0]!,
+      tiles: [{ row: 0, col: 0, x: 0, y: 0, width: rgb[0].width, height: rgb[0].height }],
+      size: rgb[0],
       kind: 'image',
     };
   }

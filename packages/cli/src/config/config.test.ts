@@ -91,7 +91,7 @@ describe('nextscale.config', () => {
     mkdirSync(sub);
     const r = runJson<{ files: { path: string }[] }>(['generate', '--class', '1', '--out', 'x.png'], { cwd: sub });
     expect(r.result.status, r.result.stderr).toBe(0);
-    expect(r.doc.files[0]!.path).toBe(path.join(sub, 'x.png'));
+    expect(r.doc.files[0].path).toBe(path.join(sub, 'x.png'));
   });
 
   it('switches the backend to a discovered lowrank package without touching code', () => {

@@ -14,7 +14,7 @@ export function findConfig(startDir: string): FoundConfig | undefined {
   let dir = path.resolve(startDir);
   for (;;) {
     const here = CONFIG_NAMES.map((n) => path.join(dir, n)).filter((p) => existsSync(p) && statSync(p).isFile());
-    if (here.length) return { path: here[0]!, ignored: here.slice(1) };
+    if (here.length) return { path: here[0], ignored: here.slice(1) };
     const parent = path.dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;

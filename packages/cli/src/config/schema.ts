@@ -67,7 +67,7 @@ export function describeConfigIssue(file: string, error: z.ZodError): string {
   const issues = [...error.issues].sort(
     (a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'),
   );
-  const issue = issues[0]!;
+  const issue = issues[0];
   const where = issue.path.length ? issue.path.map(String).join('.') : '';
   const at = where ? `at ${where}` : 'at top level';
   if (issue.code === 'unrecognized_keys') {

@@ -21,7 +21,7 @@ export function pngHeader(bytes: Uint8Array): PngHeader | string {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (v.getUint32(8) !== 13 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR')
     return 'not a PNG (no IHDR header)';
-  const h = { width: v.getUint32(16), height: v.getUint32(20), bitDepth: bytes[24]!, colorType: bytes[25]! };
+  const h = { width: v.getUint32(16), height: v.getUint32(20), bitDepth: bytes[24], colorType: bytes[25] };
   if (!h.width || !h.height) return 'a PNG with no pixels';
   return h;
 }
@@ -31,15 +31,15 @@ export function jpegSize(bytes: Uint8Array): { width: number; height: number } |
   let i = 2;
   while (i + 9 < bytes.length) {
     if (bytes[i] !== 0xff) return undefined;
-    const marker = bytes[i + 1]!;
+    const marker = bytes[i + 1];
     if (marker === 0xff) {
       i++;
       continue;
     }
-    const len = (bytes[i + 2]! << 8) | bytes[i + 3]!;
+    const len = (bytes[i + 2] << 8) | bytes[i + 3];
     // SOF0–SOF15 but DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: (bytes[i + 5]! << 8) | bytes[i + 6]!, width: (bytes[i + 7]! << 8) | bytes[i + 8]! };
+      return { height: (bytes[i + 5] << 8) | bytes[i + 6], width: (bytes[i + 7] << 8) | bytes[i + 8] };
     }
     if (marker === 0xd9 || marker === 0xda) return undefined; // end of image / start of scan before any frame
     i += 2 + len;

@@ -187,7 +187,7 @@ export async function toModelImage(img: SourceImage, side: number, what = '--ima
   }
   const plane = side * side;
   const data = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) data[c * plane + i] = px.data[i * 3 + c]! / 255;
+  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) data[c * plane + i] = px.data[i * 3 + c] / 255;
   const steps = [
     cropped ? `centre-cropped to ${crop.side}×${crop.side}` : '',
     resized ? `resized to ${side}×${side} (${RESIZE_FILTER})` : '',
@@ -227,7 +227,7 @@ export async function maskToKeep(
   const n = px.width * px.height;
   const keep = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const [r, g, b, a] = [px.data[i * 4]!, px.data[i * 4 + 1]!, px.data[i * 4 + 2]!, px.data[i * 4 + 3]!];
+    const [r, g, b, a] = [px.data[i * 4], px.data[i * 4 + 1], px.data[i * 4 + 2], px.data[i * 4 + 3]];
     const at = () => `at x=${(i % px.width) + crop.left}, y=${Math.floor(i / px.width) + crop.top}`;
     if (a !== 255) {
       throw inputDataError(
@@ -247,5 +247,5 @@ export async function maskToKeep(
 }
 
 function oneLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
 }

@@ -81,7 +81,7 @@ export function estimateGenerateMemory(m: GenerateShape, r: GenerateRequest): Me
   let widest = 0;
   for (let i = 0; i < levels; i++) {
     const side = m.imageSize / 2 ** (levels - 1 - i);
-    widest = Math.max(widest, m.vaeCh * m.vaeChMult[i]! * side * side);
+    widest = Math.max(widest, m.vaeCh * m.vaeChMult[i] * side * side);
   }
   const featureMap = n * widest * F32;
   const im2col = 9 * featureMap;

@@ -36,7 +36,7 @@ export function parseClasses(values: string[], numClasses: number | undefined, n
       if (i < 0) i = names.findIndex((n) => norm(n) === norm(t) && norm(t) !== '');
       if (i < 0) {
         const prefix = names.map((n, j) => [n, j] as const).filter(([n]) => norm(t) && norm(n).startsWith(norm(t)));
-        if (prefix.length === 1) i = prefix[0]![1];
+        if (prefix.length === 1) i = prefix[0][1];
       }
       if (i >= 0) return i;
     }

@@ -42,7 +42,7 @@ export function summarizeVAR(tensors: readonly TensorInfo[]): VARShapeSummary {
   return {
     depth: blocks.size,
     embedDim,
-    numClasses: by.has('class_emb.weight') ? by.get('class_emb.weight')![0]! - 1 : undefined,
+    numClasses: by.has('class_emb.weight') ? by.get('class_emb.weight')![0] - 1 : undefined,
     vocabSize: by.get('head.weight')?.[0],
     Cvae: by.get('word_embed.weight')?.[1],
     numHeads,

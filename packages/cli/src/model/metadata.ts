@@ -118,7 +118,7 @@ export function parseModelMetadata(meta: Record<string, string> | undefined): Mo
     const aliases = SAMPLING_ALIASES[key].flatMap((a) => [
       a,
       `default_${a}`,
-      `default${a[0]!.toUpperCase()}${a.slice(1)}`,
+      `default${a[0].toUpperCase()}${a.slice(1)}`,
     ]);
     const where = [m, ...nested].find((o) => pickName(o, aliases) !== undefined);
     if (where) out.sampling[key] = scalar(pick(where, aliases), key, pickName(where, aliases)!);

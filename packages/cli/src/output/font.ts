@@ -83,9 +83,9 @@ export function drawText(
   let cx = x;
   for (const ch of text) {
     if (cx + GLYPH_WIDTH - x > maxWidth) break;
-    const g = GLYPHS[ch] ?? GLYPHS[ch.toUpperCase()] ?? GLYPHS['?']!;
+    const g = GLYPHS[ch] ?? GLYPHS[ch.toUpperCase()] ?? GLYPHS['?'];
     for (let col = 0; col < GLYPH_WIDTH; col++) {
-      const bits = g[col]!;
+      const bits = g[col];
       for (let row = 0; row < GLYPH_HEIGHT; row++) {
         if (!((bits >> row) & 1)) continue;
         const px = cx + col;

@@ -32,7 +32,7 @@ export interface Grid {
 /** `images` in row-major order: row r holds images [r·columns, (r+1)·columns). */
 export function composeGrid(images: RgbImage[], o: GridOptions): Grid {
   if (!images.length) throw new Error('no images for the grid');
-  const { width: tw, height: th } = images[0]!;
+  const { width: tw, height: th } = images[0];
   const pad = o.padding ?? 2;
   const cols = Math.max(1, Math.min(o.columns, images.length));
   const rows = Math.ceil(images.length / cols);

@@ -33,7 +33,7 @@ export function imageFromBatch(images: TensorLike, index: number): RgbImage {
   const data = new Uint8Array(plane * 3);
   for (let i = 0; i < plane; i++) {
     for (let c = 0; c < 3; c++) {
-      data[i * 3 + c] = to8bit(images.data[base + (C === 1 ? 0 : c) * plane + i]!);
+      data[i * 3 + c] = to8bit(images.data[base + (C === 1 ? 0 : c) * plane + i]);
     }
   }
   return { width: W, height: H, data };

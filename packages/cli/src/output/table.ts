@@ -4,10 +4,10 @@ export function table(headers: string[], rows: (string | number | undefined | nu
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) =>
     r
-      .map((c, i) => (c ?? '').padEnd(widths[i]!))
+      .map((c, i) => (c ?? '').padEnd(widths[i]))
       .join('  ')
       .trimEnd();
-  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n') + '\n';
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n') + '\n';
 }
 
 export function fmt(x: number | undefined, digits = 4): string {

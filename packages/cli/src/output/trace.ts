@@ -5,7 +5,7 @@ import { fmt, table } from './table.js';
 function heads(h: number[]): string {
   if (!h.length) return '';
   const runs: string[] = [];
-  let start = h[0]!;
+  let start = h[0];
   let prev = start;
   for (const x of [...h.slice(1), NaN]) {
     if (x === prev + 1) {

@@ -226,7 +226,7 @@ export async function coordinate(ctx: Context, set: SampleSet, o: CoordinatorOpt
       const held = (await pipe.exec()) ?? [];
       const add: { name: string; data: SampleJobData; opts: typeof JOB_OPTS & { jobId: string } }[] = [];
       for (let j = 0; j < part.length; j++) {
-        const [id, c] = part[j]!;
+        const [id, c] = part[j];
         const raw = held[j]?.[1] as string | null | undefined;
         const honest = jobDataOf(set.identity, missingOf(c));
         if (raw === null || raw === undefined) {

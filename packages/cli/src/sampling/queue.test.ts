@@ -93,7 +93,7 @@ describe('what a job and a result must be', () => {
     expect(jobPlanProblem({ ...cfg9, digest: planDigest(cfg9.model, cfg9.settings, cfg9.images) })).toBe(
       'its settings do not match its set id',
     );
-    const reseeded = { ...data, images: [{ ...data.images[0]!, seed: 1 }] };
+    const reseeded = { ...data, images: [{ ...data.images[0], seed: 1 }] };
     expect(
       jobPlanProblem({ ...reseeded, digest: planDigest(reseeded.model, reseeded.settings, reseeded.images) }),
     ).toMatch(/is not the one its set plans at position 1/);

@@ -165,7 +165,7 @@ export function redactUrl(url: string): string {
 }
 
 export function jobIdOf(setId: string, chunk: readonly PlannedImage[]): string {
-  return `${setId}-${chunk[0]!.position}-${chunk.length}`;
+  return `${setId}-${chunk[0].position}-${chunk.length}`;
 }
 
 /** Checks the URL's form; the fix names the expected one. */

@@ -118,7 +118,7 @@ describe('the manifest', () => {
   it('round-trips and names what differs', async () => {
     const dir = mkdtempSync(path.join(tmp, 'm-'));
     const plan = planSet([0, 1], 3, 0);
-    const m = buildManifest(identity(), plan, new Set([plan[0]!.file]), { engine: 'wasm-pool', nextscale: '0.1.0' });
+    const m = buildManifest(identity(), plan, new Set([plan[0].file]), { engine: 'wasm-pool', nextscale: '0.1.0' });
     await writeManifest(dir, m);
     const back = await readManifest(dir);
     expect(back?.done).toBe(1);
@@ -152,15 +152,15 @@ describe('the sample folder', () => {
     });
     const f = new SampleFolder(dir, 2);
     await f.open(plan, new Map());
-    expect(await f.store(plan[0]!.file, encodePng(px(10)))).toBe(true);
-    expect(await f.store(plan[0]!.file, encodePng(px(99)))).toBe(false);
+    expect(await f.store(plan[0].file, encodePng(px(10)))).toBe(true);
+    expect(await f.store(plan[0].file, encodePng(px(99)))).toBe(false);
     expect(f.duplicates).toBe(1);
-    writeFileSync(path.join(dir, `.${plan[1]!.file}.tmp-123-abcd0123`), 'half');
+    writeFileSync(path.join(dir, `.${plan[1].file}.tmp-123-abcd0123`), 'half');
     const g = new SampleFolder(dir, 2);
     await g.open(plan, new Map());
-    expect([...g.done]).toEqual([plan[0]!.file]);
-    expect(readdirSync(dir).sort()).toEqual([plan[0]!.file]);
-    await g.store(plan[1]!.file, encodePng(px(20)));
+    expect([...g.done]).toEqual([plan[0].file]);
+    expect(readdirSync(dir).sort()).toEqual([plan[0].file]);
+    await g.store(plan[1].file, encodePng(px(20)));
     const npz = path.join(tmp, 'f.npz');
     const r = await g.writeNpz(npz, plan);
     expect(r.shape).toEqual([2, 2, 2, 3]);
@@ -191,13 +191,13 @@ describe('per-image seeds in core (shipped model, the default engine)', () => {
       const n = all.images.data.length / 4;
       const distinct = new Set<string>();
       for (let b = 0; b < 4; b++) {
-        const one = await model.generate({ labels: [plan[b]!.cls], seeds: [plan[b]!.seed] });
+        const one = await model.generate({ labels: [plan[b].cls], seeds: [plan[b].seed] });
         expect(
           Buffer.from(one.images.data.buffer).equals(Buffer.from(all.images.data.buffer, b * n * 4, n * 4)),
           `image ${b}`,
         ).toBe(true);
         one.tokens.forEach((t, s) =>
-          expect(Array.from(t)).toEqual(Array.from(all.tokens[s]!.subarray(b * t.length, (b + 1) * t.length))),
+          expect(Array.from(t)).toEqual(Array.from(all.tokens[s].subarray(b * t.length, (b + 1) * t.length))),
         );
         distinct.add(Array.from(one.tokens.at(-1)!).join(','));
       }

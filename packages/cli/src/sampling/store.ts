@@ -55,7 +55,7 @@ export class SampleFolder {
       // Only this command's own temporary files (`.<image or manifest>.tmp-<pid>-<hex>`), and only
       // regular files: a user's `.notes.txt.tmp-1-ab` or a folder named like one is left alone.
       const temp = /^\.(.+)\.tmp-\d+-[0-9a-f]{8}$/.exec(name);
-      if (temp && (wanted.has(temp[1]!) || temp[1] === MANIFEST_FILE)) {
+      if (temp && (wanted.has(temp[1]) || temp[1] === MANIFEST_FILE)) {
         if ((await fsp.lstat(file)).isFile()) await fsp.rm(file, { force: true });
         continue;
       }
@@ -112,7 +112,7 @@ export class SampleFolder {
       for (let i = 0; i < plan.length; i += perChunk) {
         const part = plan.slice(i, i + perChunk);
         const buf = new Uint8Array(part.length * side * side * 3);
-        for (let j = 0; j < part.length; j++) buf.set(await self.readPixels(part[j]!), j * side * side * 3);
+        for (let j = 0; j < part.length; j++) buf.set(await self.readPixels(part[j]), j * side * side * 3);
         yield buf;
       }
     }
@@ -177,9 +177,9 @@ export class SampleFolder {
     // pngjs gives RGBA; the set stores RGB.
     const rgb = new Uint8Array(png.width * png.height * 3);
     for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-      rgb[i] = png.data[j]!;
-      rgb[i + 1] = png.data[j + 1]!;
-      rgb[i + 2] = png.data[j + 2]!;
+      rgb[i] = png.data[j];
+      rgb[i + 1] = png.data[j + 1];
+      rgb[i + 2] = png.data[j + 2];
     }
     return rgb;
   }

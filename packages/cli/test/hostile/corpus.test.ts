@@ -78,7 +78,7 @@ describe('hostile-input corpus', () => {
     expect(r, 'the case ran').toBeDefined();
     const lines = r!.stderr.split('\n').filter((l) => l !== '');
     expect(lines, r!.stderr).toHaveLength(1);
-    const line = lines[0]!;
+    const line = lines[0];
     expect(line.startsWith('nextscale: '), line).toBe(true);
     expect(line, 'problem — fix').toContain(' — ');
     expect(line).not.toMatch(/internal error|\n\s+at |Error:/);

@@ -123,7 +123,7 @@ export function buildCorpus(dir: string, marker: string): Case[] {
     cuts.set(`in member data #${i}`, o + 30 + 20 + 3);
   });
   offsetsOf(good, sigs.central).forEach((o, i) => cuts.set(`in central directory entry #${i}`, o + 20));
-  const eocd = offsetsOf(good, sigs.eocd)[0]!;
+  const eocd = offsetsOf(good, sigs.eocd)[0];
   cuts.set('in the end-of-central-directory record', eocd + 12);
   cuts.set('one byte short', good.length - 1);
   for (const [where, at] of cuts) {
@@ -132,7 +132,7 @@ export function buildCorpus(dir: string, marker: string): Case[] {
   }
 
   // --- corrupt central directories ---
-  const cd0 = offsetsOf(good, sigs.central)[0]!;
+  const cd0 = offsetsOf(good, sigs.central)[0];
   const damaged = (name: string, edit: (b: Buffer) => void) => {
     const b = Buffer.from(good);
     edit(b);
@@ -182,7 +182,7 @@ export function buildCorpus(dir: string, marker: string): Case[] {
     const b = Buffer.from(buildCheckpoint('archive', pkl1, { '0': f32Bytes([1, 2, 3, 4]) }, { zip64: z64 }));
     // The storage member's central entry: declare an enormous size.
     const entries = offsetsOf(b, sigs.central);
-    const at = entries[1]!;
+    const at = entries[1];
     if (z64) {
       const extra = at + 46 + b.readUInt16LE(at + 28);
       b.writeBigUInt64LE(BigInt(size), extra + 4);
@@ -347,7 +347,7 @@ export function buildCorpus(dir: string, marker: string): Case[] {
   const dataStart = 8 + Number(varSt.readBigUInt64LE(0));
   const withValue = (name: string, tensor: string, value: number) => {
     const b = Buffer.from(varSt);
-    b.writeFloatLE(value, dataStart + h[tensor]!.data_offsets[0] + 4);
+    b.writeFloatLE(value, dataStart + h[tensor].data_offsets[0] + 4);
     return file(name, b);
   };
   const gen = (id: string, varPath: string, line: RegExp, exit = 3) =>
@@ -393,17 +393,17 @@ export function buildCorpus(dir: string, marker: string): Case[] {
     const hh = headerOf(varSt);
     const meta = (hh as Record<string, unknown>)['__metadata__'];
     delete (hh as Record<string, unknown>)['__metadata__'];
-    const names = Object.keys(hh).sort((a, b) => hh[a]!.data_offsets[0] - hh[b]!.data_offsets[0]);
+    const names = Object.keys(hh).sort((a, b) => hh[a].data_offsets[0] - hh[b].data_offsets[0]);
     const parts: Buffer[] = [];
     let off = 0;
     const header: Record<string, unknown> = { __metadata__: meta };
     for (const n of names) {
-      const t = hh[n]!;
+      const t = hh[n];
       let bytes = varSt.subarray(dataStart + t.data_offsets[0], dataStart + t.data_offsets[1]);
       let shape = t.shape;
       if (n === 'head.weight') {
-        shape = [t.shape[0]! - 1, t.shape[1]!];
-        bytes = bytes.subarray(0, bytes.length - 4 * t.shape[1]!);
+        shape = [t.shape[0] - 1, t.shape[1]];
+        bytes = bytes.subarray(0, bytes.length - 4 * t.shape[1]);
       }
       header[n] = { dtype: t.dtype, shape, data_offsets: [off, off + bytes.length] };
       off += bytes.length;
@@ -425,7 +425,7 @@ export function buildCorpus(dir: string, marker: string): Case[] {
     const hv = headerOf(vaeSt);
     const start = 8 + Number(vaeSt.readBigUInt64LE(0));
     const b = Buffer.from(vaeSt);
-    const [a0, a1] = hv['decoder.conv_out.weight']!.data_offsets;
+    const [a0, a1] = hv['decoder.conv_out.weight'].data_offsets;
     for (let o = start + a0, i = 0; o < start + a1; o += 4, i++) b.writeFloatLE(i % 2 ? -3e38 : 3e38, o);
     cases.push({
       id: 'generate: weights that overflow to NaN pixels',
@@ -570,10 +570,10 @@ export function buildCorpus(dir: string, marker: string): Case[] {
   flag('bench --lengths x', ['bench', '--lengths', 'x', '--out', path.join(out, 'bench')], /--lengths/);
   flag('bench --beta NaN', ['bench', '--beta', 'NaN', '--out', path.join(out, 'bench')], /--beta/);
   flag('NEXTSCALE_EPSILON=abc', ['generate'], /NEXTSCALE_EPSILON expects a number/);
-  cases[cases.length - 1]!.env = { NEXTSCALE_EPSILON: 'abc' };
+  cases[cases.length - 1].env = { NEXTSCALE_EPSILON: 'abc' };
   flag('NEXTSCALE_POLICY=bogus', ['generate'], /NEXTSCALE_POLICY: unknown policy/);
-  cases[cases.length - 1]!.env = { NEXTSCALE_POLICY: 'bogus' };
+  cases[cases.length - 1].env = { NEXTSCALE_POLICY: 'bogus' };
   flag('NEXTSCALE_THREADS=0', ['generate'], /NEXTSCALE_THREADS=0: expected a positive integer/);
-  cases[cases.length - 1]!.env = { NEXTSCALE_THREADS: '0' };
+  cases[cases.length - 1].env = { NEXTSCALE_THREADS: '0' };
   return cases;
 }

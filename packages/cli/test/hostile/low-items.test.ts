@@ -42,7 +42,7 @@ describe('low items', () => {
       cli([
         'generate',
         '--var',
-        withMetadata[name]!,
+        withMetadata[name],
         '--vae',
         VAE,
         '--class',

@@ -91,8 +91,8 @@ describe('hostile results and jobs in Redis', () => {
       ),
     );
     const result = (i: number, images: unknown) =>
-      JSON.stringify({ setId: 'x', digest: data[i]!.digest, worker: 'evil', engine: 'x', ms: 1, images });
-    const file = (i: number) => data[i]!.images[0]!.file;
+      JSON.stringify({ setId: 'x', digest: data[i].digest, worker: 'evil', engine: 'x', ms: 1, images });
+    const file = (i: number) => data[i].images[0].file;
     const forged: [string, string][] = [
       [
         'not a PNG',
@@ -100,7 +100,7 @@ describe('hostile results and jobs in Redis', () => {
       ],
       ['64×64', result(1, [{ file: file(1), png: pngOf(64, 255) }])],
       ['20 MiB of noise', result(2, [{ file: file(2), png: Buffer.alloc(20 << 20, 7).toString('base64') }])],
-      ['images: 5', JSON.stringify({ digest: data[3]!.digest, images: 5 })],
+      ['images: 5', JSON.stringify({ digest: data[3].digest, images: 5 })],
       ['png: null', result(4, [{ file: file(4), png: null }])],
       ['not JSON', '{"images": ['],
       [
@@ -116,9 +116,9 @@ describe('hostile results and jobs in Redis', () => {
         JSON.stringify({ digest: '0'.repeat(64), images: [{ file: file(7), png: pngOf(32, 128) }] }),
       ],
     ];
-    for (let i = 0; i < forged.length; i++) await forgeCompletion(queue, ids[i]!, forged[i]![1]);
+    for (let i = 0; i < forged.length; i++) await forgeCompletion(queue, ids[i], forged[i][1]);
     // Job 8's data is not JSON (it would stay active forever); a job of another set is malformed and done.
-    await hostile.hset(key(queue, ids[8]!), 'data', 'not json {');
+    await hostile.hset(key(queue, ids[8]), 'data', 'not json {');
     await hostile.hset(
       key(queue, 'other-set-1'),
       'data',
@@ -179,8 +179,8 @@ describe('hostile results and jobs in Redis', () => {
       if (recompute) d.digest = planDigest(d.model, d.settings, d.images);
       await hostile.hset(key(queue, id), 'data', JSON.stringify(d));
     };
-    await edit(ids[0]!, true);
-    await edit(ids[1]!, false);
+    await edit(ids[0], true);
+    await edit(ids[1], false);
     const worker = start(['worker', '--queue', url, '--queue-name', queue, '--max-idle', '3']);
     expect(await coord.done, coord.stderr).toBe(0);
     expect(await worker.done, worker.stderr).toBe(0);

@@ -50,7 +50,7 @@ function readArr0(file: string): { shape: number[]; data: Buffer } {
   const header = b.toString('latin1', npy + 10, npy + 10 + hLen);
   expect(header).toContain("'descr': '|u1'");
   const shape = /'shape': \(([^)]*)\)/
-    .exec(header)![1]!
+    .exec(header)![1]
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
@@ -62,7 +62,7 @@ function readArr0(file: string): { shape: number[]; data: Buffer } {
 function expectNoDuplicates(a: { shape: number[]; data: Buffer }): void {
   const row = a.shape.slice(1).reduce((x, y) => x * y, 1);
   const rows = new Set<string>();
-  for (let i = 0; i < a.shape[0]!; i++)
+  for (let i = 0; i < a.shape[0]; i++)
     rows.add(
       createHash('sha256')
         .update(a.data.subarray(i * row, (i + 1) * row))
@@ -214,7 +214,7 @@ describe('one sample set, three ways, byte-identical', () => {
     // A dies in the middle of its first job: that job must be retried by another worker after the stall interval.
     await waitFor(a, (s) => /^job \S+ started/m.test(s), "worker A's first job");
     a.child.kill('SIGKILL');
-    const killedJob = /^job (\S+) started/m.exec(a.stderr)![1]!;
+    const killedJob = /^job (\S+) started/m.exec(a.stderr)![1];
     const c = start(workerArgs);
     // The coordinator dies after it stored some images; a new one carries on with the same command.
     await waitFor(coord1, (s) => /^\s+[2-5]\/6 images/m.test(s), 'the coordinator to store images');

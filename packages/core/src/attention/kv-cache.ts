@@ -38,7 +38,7 @@ export class KVCache {
     const V = validateStateInput(v, 'v', this.options);
     if (K.shape.join() !== V.shape.join())
       throw new InputError(`v shape [${V.shape.join(', ')}] must equal k shape [${K.shape.join(', ')}]`);
-    const n = K.shape[2]!;
+    const n = K.shape[2];
     const d = this.options.headDim;
     this.reserve(this.length + n);
     for (let bh = 0; bh < this.slices; bh++) {

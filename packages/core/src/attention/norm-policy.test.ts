@@ -54,7 +54,7 @@ describe('norm policy', () => {
     const groups = normPolicy().decide(c, [cpu, lowrank]);
     assignedOnce(groups, H);
     expect(groups).toHaveLength(1);
-    const g = groups[0]!;
+    const g = groups[0];
     expect(g.backend).toBe('cpu');
     expect(g.regime).toBe('critical');
     expect(g.beta).toBeCloseTo(4, 12);
@@ -82,7 +82,7 @@ describe('norm policy', () => {
   it('d = 16, β = 0.25, doubling pyramid n = 64: lowrank with degree, rank and error bound', () => {
     const groups = normPolicy().decide(call({ headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu, lowrank]);
     expect(groups).toHaveLength(1);
-    const g = groups[0]!;
+    const g = groups[0];
     expect(g.backend).toBe('lowrank');
     expect(g.heads).toEqual([0, 1, 2, 3]);
     expect(g.regime).toBe('subcritical');
@@ -99,16 +99,16 @@ describe('norm policy', () => {
   it('not-installed or unavailable lowrank → exact, and the reason says so', () => {
     const notInstalled = normPolicy().decide(call({ headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [cpu]);
     expect(notInstalled.map((g) => g.backend)).toEqual(['cpu']);
-    expect(notInstalled[0]!.reason).toMatch(
+    expect(notInstalled[0].reason).toMatch(
       /low-rank backend "lowrank" is not installed \(install @nextscale\/backend-lowrank/,
     );
-    expect(notInstalled[0]!.degree).toBeGreaterThanOrEqual(1); // it still reports what low-rank would have done
+    expect(notInstalled[0].degree).toBeGreaterThanOrEqual(1); // it still reports what low-rank would have done
     const unavailable = normPolicy().decide(call({ headBounds: l2([0.25, 0.25, 0.25, 0.25]) }), [
       cpu,
       avail('lowrank', { exact: false, available: false }),
     ]);
-    expect(unavailable[0]!.backend).toBe('cpu');
-    expect(unavailable[0]!.reason).toMatch(/is unavailable: lowrank cannot run here/);
+    expect(unavailable[0].backend).toBe('cpu');
+    expect(unavailable[0].reason).toMatch(/is unavailable: lowrank cannot run here/);
   });
 
   it('sends exact work to the best available exact backend by priority', () => {
@@ -122,11 +122,11 @@ describe('norm policy', () => {
   it('heads without a static bound: exact, the bound is unknown a priori, unless a cap is configured', () => {
     const unknown = normPolicy().decide(call({}), [cpu, lowrank]);
     expect(unknown).toHaveLength(1);
-    expect(unknown[0]!.backend).toBe('cpu');
-    expect(unknown[0]!.reason).toMatch(/logit bound unknown a priori \(heads are not l2-normalised/);
+    expect(unknown[0].backend).toBe('cpu');
+    expect(unknown[0].reason).toMatch(/logit bound unknown a priori \(heads are not l2-normalised/);
     const capped = normPolicy({ betaCap: 0.25 }).decide(call({}), [cpu, lowrank]);
-    expect(capped[0]!.backend).toBe('lowrank');
-    expect(capped[0]!.betaSource).toBe('cap');
+    expect(capped[0].backend).toBe('lowrank');
+    expect(capped[0].betaSource).toBe('cap');
   });
 
   it('groups heads with the same decision; a group reports the max β of its heads', () => {
@@ -149,15 +149,15 @@ describe('norm policy', () => {
       [cpu, lowrank],
     );
     expect(g).toHaveLength(1);
-    expect(g[0]!.backend).toBe('cpu');
-    expect(g[0]!.regime).toBe('subcritical');
-    expect(g[0]!.reason).toMatch(/not profitable: C_lr = .* > κ·C_ex = 0\.5·/);
+    expect(g[0].backend).toBe('cpu');
+    expect(g[0].regime).toBe('subcritical');
+    expect(g[0].reason).toMatch(/not profitable: C_lr = .* > κ·C_ex = 0\.5·/);
     // κ large enough makes it profitable
     expect(
       normPolicy({ kappa: 2 }).decide(
         call({ headDim: 4, scaleEnds: ends([1, 2, 3, 4]), headBounds: l2([0.25, 0.25, 0.25, 0.25]) }),
         [cpu, lowrank],
-      )[0]!.backend,
+      )[0].backend,
     ).toBe('lowrank');
   });
 
@@ -170,15 +170,15 @@ describe('norm policy', () => {
       }),
       [cpu, lowrank],
     );
-    expect(g[0]!.backend).toBe('cpu');
-    expect(g[0]!.regime).toBe('critical');
-    expect(g[0]!.reason).toMatch(/rank\/memory cap: state r·\(d\+1\) = 139425 floats > KV cache 2·L·d = 87040/);
+    expect(g[0].backend).toBe('cpu');
+    expect(g[0].regime).toBe('critical');
+    expect(g[0].reason).toMatch(/rank\/memory cap: state r·\(d\+1\) = 139425 floats > KV cache 2·L·d = 87040/);
   });
 
   it('honours the degree cap', () => {
     const g = normPolicy({ gMax: 1 }).decide(call({ headBounds: l2([1, 1, 1, 1]) }), [cpu, lowrank]);
-    expect(g[0]!.backend).toBe('cpu');
-    expect(g[0]!.reason).toMatch(/degree cap: no minimax-rel degree ≤ gMax 1/);
+    expect(g[0].backend).toBe('cpu');
+    expect(g[0].reason).toMatch(/degree cap: no minimax-rel degree ≤ gMax 1/);
   });
 
   it('decides the non-causal decoder attention with the n·r·(2d+3) cost model', () => {
@@ -186,21 +186,21 @@ describe('norm policy', () => {
       call({ mask: 'none', scaleEnds: [4096], heads: 1, headDim: 16, headBounds: l2([0.25]) }),
       [cpu, lowrank],
     );
-    expect(g[0]!.backend).toBe('lowrank');
-    expect(g[0]!.estCostExact).toBe(4096 * 4096 * 33);
-    expect(g[0]!.estCostLowrank).toBe(4096 * g[0]!.rank! * 35);
+    expect(g[0].backend).toBe('lowrank');
+    expect(g[0].estCostExact).toBe(4096 * 4096 * 33);
+    expect(g[0].estCostLowrank).toBe(4096 * g[0].rank! * 35);
   });
 });
 
 describe('createPolicy', () => {
   it('builds explicit, priority and norm policies by name', () => {
     const c = call({ headBounds: l2([0.25, 0.25, 0.25, 0.25]) });
-    expect(createPolicy({ name: 'explicit', backend: 'cpu' }).decide(c, [cpu])[0]!.backend).toBe('cpu');
-    expect(createPolicy({ name: 'priority' }).decide(c, [cpu, gpu])[0]!.backend).toBe('gpu');
-    expect(createPolicy({ name: 'priority', order: ['cpu', 'gpu'] }).decide(c, [cpu, gpu])[0]!.backend).toBe('cpu');
+    expect(createPolicy({ name: 'explicit', backend: 'cpu' }).decide(c, [cpu])[0].backend).toBe('cpu');
+    expect(createPolicy({ name: 'priority' }).decide(c, [cpu, gpu])[0].backend).toBe('gpu');
+    expect(createPolicy({ name: 'priority', order: ['cpu', 'gpu'] }).decide(c, [cpu, gpu])[0].backend).toBe('cpu');
     const norm = createPolicy({ name: 'norm', epsilon: 1e-3, kappa: 0.5 });
     expect(norm.name).toBe('norm');
-    expect(norm.decide(c, [cpu, lowrank])[0]!.backend).toBe('lowrank');
+    expect(norm.decide(c, [cpu, lowrank])[0].backend).toBe('lowrank');
     expect(() => createPolicy({ name: 'fastest' } as never)).toThrow(
       /unknown attention policy "fastest" \(known: explicit, priority, norm\)/,
     );

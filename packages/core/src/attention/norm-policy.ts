@@ -188,7 +188,7 @@ export function normPolicy(options: NormPolicyOptions = {}): AttentionPolicy {
         if (list) list.push(v);
         else groups.set(key, [v]);
       }
-      return [...groups.values()].map((vs) => groupDecision(vs, vs[0]!.lowrank ? lowrankId : exactBackend()));
+      return [...groups.values()].map((vs) => groupDecision(vs, vs[0].lowrank ? lowrankId : exactBackend()));
     },
   };
 }
@@ -207,7 +207,7 @@ function groupDecision(vs: HeadVerdict[], backend: string): HeadGroupDecision {
   const decision: HeadGroupDecision = {
     heads: vs.map((v) => v.head),
     backend,
-    reason: vs[0]!.lowrank ? `lowrank: ${worst.detail}` : `exact (${backend}): ${worst.detail}`,
+    reason: vs[0].lowrank ? `lowrank: ${worst.detail}` : `exact (${backend}): ${worst.detail}`,
   };
   const fields: Partial<HeadGroupDecision> = {
     beta: max((v) => v.beta),

@@ -47,16 +47,16 @@ describe('priority policy', () => {
       avail('gpu', { priority: 20, available: false }),
       avail('lowrank', { exact: false, priority: 99 }),
     ];
-    expect(priorityPolicy().decide(call, backends)[0]!.backend).toBe('cpu');
+    expect(priorityPolicy().decide(call, backends)[0].backend).toBe('cpu');
     expect(
-      priorityPolicy().decide(call, [avail('cpu', { priority: 10 }), avail('gpu', { priority: 20 })])[0]!.backend,
+      priorityPolicy().decide(call, [avail('cpu', { priority: 10 }), avail('gpu', { priority: 20 })])[0].backend,
     ).toBe('gpu');
   });
 
   it('follows an explicit order and says which candidates failed', () => {
     const d = priorityPolicy(['gpu', 'cpu']).decide(call, [avail('cpu'), avail('gpu', { available: false })]);
-    expect(d[0]!.backend).toBe('cpu');
-    expect(d[0]!.reason).toMatch(/after gpu failed/);
+    expect(d[0].backend).toBe('cpu');
+    expect(d[0].reason).toMatch(/after gpu failed/);
   });
 
   it('aggregates every failure when nothing is available', () => {

@@ -121,5 +121,5 @@ function effectivePriority(a: AvailableBackend): number {
 
 /** The best available exact backend; used by policies that send part of the work to exact attention. */
 export function bestExactBackend(available: readonly AvailableBackend[]): string {
-  return priorityPolicy().decide({ heads: 0 } as AttentionCall, available)[0]!.backend;
+  return priorityPolicy().decide({ heads: 0 } as AttentionCall, available)[0].backend;
 }

@@ -69,7 +69,7 @@ export function taylorDelta(beta: number, g: number): number {
 export function taylorCoeffs(g: number): Float64Array {
   const c = new Float64Array(g + 1);
   c[0] = 1;
-  for (let t = 1; t <= g; t++) c[t] = c[t - 1]! / t;
+  for (let t = 1; t <= g; t++) c[t] = c[t - 1] / t;
   return c;
 }
 
@@ -80,15 +80,15 @@ export function chebyshevToMonomial(b: ArrayLike<number>, beta: number): Float64
   let prev = new Float64Array(n); // T_{k-1}
   let cur = new Float64Array(n); // T_k
   prev[0] = 1;
-  out[0] = b[0]!;
+  out[0] = b[0];
   if (n > 1) {
     cur[1] = 1;
-    out[1] += b[1]!;
+    out[1] += b[1];
   }
   for (let k = 2; k < n; k++) {
     const next = new Float64Array(n);
-    for (let t = 0; t < n; t++) next[t] = (t > 0 ? 2 * cur[t - 1]! : 0) - prev[t]!;
-    for (let t = 0; t < n; t++) out[t] += b[k]! * next[t]!;
+    for (let t = 0; t < n; t++) next[t] = (t > 0 ? 2 * cur[t - 1] : 0) - prev[t];
+    for (let t = 0; t < n; t++) out[t] += b[k] * next[t];
     prev = cur;
     cur = next;
   }
@@ -118,11 +118,11 @@ function chebT(b: ArrayLike<number>, y: number): number {
   let b1 = 0;
   let b2 = 0;
   for (let k = b.length - 1; k >= 1; k--) {
-    const t = 2 * y * b1 - b2 + b[k]!;
+    const t = 2 * y * b1 - b2 + b[k];
     b2 = b1;
     b1 = t;
   }
-  return y * b1 - b2 + b[0]!;
+  return y * b1 - b2 + b[0];
 }
 
 function solveLinear(A: Float64Array[], rhs: Float64Array): Float64Array | undefined {
@@ -130,26 +130,26 @@ function solveLinear(A: Float64Array[], rhs: Float64Array): Float64Array | undef
   const M = A.map((row, i) => {
     const r = new Float64Array(n + 1);
     r.set(row);
-    r[n] = rhs[i]!;
+    r[n] = rhs[i];
     return r;
   });
   for (let col = 0; col < n; col++) {
     let piv = col;
-    for (let i = col + 1; i < n; i++) if (Math.abs(M[i]![col]!) > Math.abs(M[piv]![col]!)) piv = i;
-    if (!(Math.abs(M[piv]![col]!) > 1e-300)) return undefined;
-    [M[col], M[piv]] = [M[piv]!, M[col]!];
-    const p = M[col]!;
+    for (let i = col + 1; i < n; i++) if (Math.abs(M[i][col]) > Math.abs(M[piv][col])) piv = i;
+    if (!(Math.abs(M[piv][col]) > 1e-300)) return undefined;
+    [M[col], M[piv]] = [M[piv], M[col]];
+    const p = M[col];
     for (let i = col + 1; i < n; i++) {
-      const row = M[i]!;
-      const f = row[col]! / p[col]!;
-      if (f !== 0) for (let j = col; j <= n; j++) row[j] -= f * p[j]!;
+      const row = M[i];
+      const f = row[col] / p[col];
+      if (f !== 0) for (let j = col; j <= n; j++) row[j] -= f * p[j];
     }
   }
   const x = new Float64Array(n);
   for (let i = n - 1; i >= 0; i--) {
-    let s = M[i]![n]!;
-    for (let j = i + 1; j < n; j++) s -= M[i]![j]! * x[j]!;
-    x[i] = s / M[i]![i]!;
+    let s = M[i][n];
+    for (let j = i + 1; j < n; j++) s -= M[i][j] * x[j];
+    x[i] = s / M[i][i];
   }
   return x.every(Number.isFinite) ? x : undefined;
 }
@@ -186,7 +186,7 @@ export function minimaxRelBasis(beta: number, g: number): Float64Array | undefin
     const sol = solveLinear(A, new Float64Array(n).fill(1));
     if (!sol) break;
     const b = sol.subarray(0, g + 1).slice();
-    const E = Math.abs(sol[g + 1]!);
+    const E = Math.abs(sol[g + 1]);
     // Sample the error, split into sign runs, keep the largest |err| of each run.
     const xs = new Float64Array(N);
     const es = new Float64Array(N);
@@ -195,28 +195,28 @@ export function minimaxRelBasis(beta: number, g: number): Float64Array | undefin
       const x = i === N - 1 ? beta : -beta + (2 * beta * i) / (N - 1);
       xs[i] = x;
       es[i] = relErr(b, x);
-      maxErr = Math.max(maxErr, Math.abs(es[i]!));
+      maxErr = Math.max(maxErr, Math.abs(es[i]));
     }
     if (!best || maxErr < best.err) best = { b, err: maxErr };
     if (maxErr - E <= 1e-6 * maxErr) break;
     const ext: { x: number; e: number; i: number }[] = [];
     for (let i = 0; i < N; i++) {
-      const s = Math.sign(es[i]!);
+      const s = Math.sign(es[i]);
       const last = ext[ext.length - 1];
       if (last && Math.sign(last.e) === s) {
-        if (Math.abs(es[i]!) > Math.abs(last.e)) ext[ext.length - 1] = { x: xs[i]!, e: es[i]!, i };
-      } else if (s !== 0) ext.push({ x: xs[i]!, e: es[i]!, i });
+        if (Math.abs(es[i]) > Math.abs(last.e)) ext[ext.length - 1] = { x: xs[i], e: es[i], i };
+      } else if (s !== 0) ext.push({ x: xs[i], e: es[i], i });
     }
     if (ext.length < n) break;
     while (ext.length > n) {
-      if (Math.abs(ext[0]!.e) < Math.abs(ext[ext.length - 1]!.e)) ext.shift();
+      if (Math.abs(ext[0].e) < Math.abs(ext[ext.length - 1].e)) ext.shift();
       else ext.pop();
     }
     // Refine interior extrema by golden-section search on |err| between grid neighbours.
     ref = ext.map(({ x, i }) => {
       if (i === 0 || i === N - 1) return x;
-      let lo = xs[i - 1]!;
-      let hi = xs[i + 1]!;
+      let lo = xs[i - 1];
+      let hi = xs[i + 1];
       const f = (z: number) => -Math.abs(relErr(b, z));
       const phi = (Math.sqrt(5) - 1) / 2;
       let c = hi - phi * (hi - lo);
@@ -229,7 +229,7 @@ export function minimaxRelBasis(beta: number, g: number): Float64Array | undefin
       }
       return (lo + hi) / 2;
     });
-    for (let i = 1; i < n; i++) if (!(ref[i]! > ref[i - 1]!)) return best?.b;
+    for (let i = 1; i < n; i++) if (!(ref[i] > ref[i - 1])) return best?.b;
   }
   return best?.b;
 }
@@ -246,7 +246,7 @@ export function absCoeffSum(coeffs: ArrayLike<number>, beta: number): number {
   let s = 0;
   let p = 1;
   for (let t = 0; t < coeffs.length; t++) {
-    s += Math.abs(coeffs[t]!) * p;
+    s += Math.abs(coeffs[t]) * p;
     p *= beta;
   }
   return s * (1 + 2 * (coeffs.length + 1) * UNIT_ROUNDOFF);
@@ -260,13 +260,13 @@ function taylorShift(c: ArrayLike<number>, x0: number, p: Float64Array, A: Float
   const g = c.length - 1;
   const ax = Math.abs(x0);
   for (let t = 0; t <= g; t++) {
-    p[t] = c[t]!;
-    A[t] = Math.abs(c[t]!);
+    p[t] = c[t];
+    A[t] = Math.abs(c[t]);
   }
   for (let k = 0; k < g; k++) {
     for (let j = g - 1; j >= k; j--) {
-      p[j] += x0 * p[j + 1]!;
-      A[j] += ax * A[j + 1]!;
+      p[j] += x0 * p[j + 1];
+      A[j] += ax * A[j + 1];
     }
   }
 }
@@ -299,10 +299,10 @@ export function certifyRelativeError(coeffs: ArrayLike<number>, beta: number, gr
     A[g + 1] = 0;
     const ex = Math.exp(-x);
     const eUp = ex * (1 + 4 * UNIT_ROUNDOFF);
-    const val = p[0]! * ex;
-    const fUp = Math.abs(val - 1) + gam * A[0]! * eUp + 4 * UNIT_ROUNDOFF * (Math.abs(val) + 1);
+    const val = p[0] * ex;
+    const fUp = Math.abs(val - 1) + gam * A[0] * eUp + 4 * UNIT_ROUNDOFF * (Math.abs(val) + 1);
     for (let k = 0; k <= g; k++) {
-      D[k] = Math.abs((k + 1) * p[k + 1]! - p[k]!) + gam * ((k + 1) * A[k + 1]! + A[k]!);
+      D[k] = Math.abs((k + 1) * p[k + 1] - p[k]) + gam * ((k + 1) * A[k + 1] + A[k]);
     }
     if (i === 0) {
       bound = fUp;
@@ -311,7 +311,7 @@ export function certifyRelativeError(coeffs: ArrayLike<number>, beta: number, gr
       let m1 = 0;
       let hk = 1;
       for (let k = 0; k <= g; k++) {
-        m1 += Dprev[k]! * hk;
+        m1 += Dprev[k] * hk;
         hk *= h;
       }
       const seg = (Math.max(prevF, fUp) + (h / 2) * m1 * prevE) * (1 + 8 * UNIT_ROUNDOFF);
@@ -379,7 +379,7 @@ export function certifiedPolynomial(family: PolyFamily, beta: number, g: number)
 /** Evaluates P(x) by Horner. */
 export function evalPoly(coeffs: ArrayLike<number>, x: number): number {
   let p = 0;
-  for (let t = coeffs.length - 1; t >= 0; t--) p = p * x + coeffs[t]!;
+  for (let t = coeffs.length - 1; t >= 0; t--) p = p * x + coeffs[t];
   return p;
 }
 

@@ -13,7 +13,7 @@ export function referenceAttention(
   mask: AttentionMask = { kind: 'none' },
 ): Float64Array {
   const [B, H, Lq, d] = q.shape as [number, number, number, number];
-  const Lk = k.shape[2]!;
+  const Lk = k.shape[2];
   const out = new Float64Array(B * H * Lq * d);
   const seen = visibleKeys(mask, Lk);
   const w = new Float64Array(Lk);
@@ -25,15 +25,15 @@ export function referenceAttention(
       let max = -Infinity;
       for (let j = 0; j < n; j++) {
         let s = 0;
-        for (let c = 0; c < d; c++) s += q.data[qo + i * d + c]! * k.data[ko + j * d + c]!;
+        for (let c = 0; c < d; c++) s += q.data[qo + i * d + c] * k.data[ko + j * d + c];
         w[j] = s * scale;
-        if (w[j]! > max) max = w[j]!;
+        if (w[j] > max) max = w[j];
       }
       let sum = 0;
-      for (let j = 0; j < n; j++) sum += w[j] = Math.exp(w[j]! - max);
+      for (let j = 0; j < n; j++) sum += w[j] = Math.exp(w[j] - max);
       for (let j = 0; j < n; j++) {
-        const p = w[j]! / sum;
-        for (let c = 0; c < d; c++) out[qo + i * d + c]! += p * v.data[ko + j * d + c]!;
+        const p = w[j] / sum;
+        for (let c = 0; c < d; c++) out[qo + i * d + c] += p * v.data[ko + j * d + c];
       }
     }
   }

@@ -30,7 +30,7 @@ function taggedBackend(id: string, offset: number, created: string[]): Attention
           const vs: Tensor[] = [];
           return {
             get length() {
-              return ks.reduce((s, t) => s + t.shape[2]!, 0);
+              return ks.reduce((s, t) => s + t.shape[2], 0);
             },
             async append(k, v) {
               ks.push(k as Tensor);
@@ -90,7 +90,7 @@ describe('attention router', () => {
       for (let h = 0; h < 3; h++)
         for (let i = 0; i < 20; i++) {
           const idx = (b * 3 + h) * 20 + i;
-          expect(out.data[idx]).toBeCloseTo(ref[idx]! + (h === 1 ? 100 : 0), 4);
+          expect(out.data[idx]).toBeCloseTo(ref[idx] + (h === 1 ? 100 : 0), 4);
         }
     expect(trace.entries.map((e) => [e.backend, e.heads, e.reason])).toEqual([
       ['a', [0, 2], 'even heads'],

@@ -211,7 +211,7 @@ function mergeHeads(
   parts: { heads: number[]; result: AttentionResult }[],
   H: number,
 ): Tensor {
-  if (parts.length === 1 && parts[0]!.heads.length === H) return parts[0]!.result.output;
+  if (parts.length === 1 && parts[0].heads.length === H) return parts[0].result.output;
   const [B, , L, d] = qShape as [number, number, number, number];
   const out = new Tensor([B, H, L, d]);
   const block = L * d;

@@ -27,7 +27,7 @@ function rank4(t: TensorLike, name: string): Tensor {
 export function assertFinite(t: TensorLike, name: string): void {
   const data = t.data;
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) {
+    if (!Number.isFinite(data[i])) {
       throw new InputError(`${name} contains ${data[i]} at flat index ${i}; attention inputs must be finite`);
     }
   }
@@ -98,8 +98,8 @@ export function visibleKeys(mask: AttentionMask, Lk: number): (i: number) => num
   const endOf = new Int32Array(Lk);
   let s = 0;
   for (let i = 0; i < Lk; i++) {
-    while (i >= ends[s]!) s++;
-    endOf[i] = ends[s]!;
+    while (i >= ends[s]) s++;
+    endOf[i] = ends[s];
   }
-  return (i) => endOf[i]!;
+  return (i) => endOf[i];
 }

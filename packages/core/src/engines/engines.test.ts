@@ -204,7 +204,7 @@ describe('the active dense engine', () => {
     ];
     expect(calls).toEqual(['linear', 'conv2d', 'layerNormRows', 'softmaxRows', 'geluTanh']);
     for (let i = 0; i < got.length; i++) {
-      for (let j = 0; j < got[i]!.data.length; j++) expect(got[i]!.data[j]).toBeCloseTo(ref[i]!.data[j]!, 4);
+      for (let j = 0; j < got[i].data.length; j++) expect(got[i].data[j]).toBeCloseTo(ref[i].data[j], 4);
     }
     // core's synchronous ops are the reference kernels: they use the engine's GEMM, never its fast paths
     calls.length = 0;
@@ -228,7 +228,7 @@ describe('the active dense engine', () => {
     expect(calls).toEqual(['conv2d', 'gemmNT']);
     const ref = withReferenceEngine(() => conv2d(...args, opts));
     expect(got.shape).toEqual(ref.shape);
-    for (let i = 0; i < ref.data.length; i++) expect(got.data[i]).toBeCloseTo(ref.data[i]!, 4);
+    for (let i = 0; i < ref.data.length; i++) expect(got.data[i]).toBeCloseTo(ref.data[i], 4);
   });
 
   it('awaits fast paths that finish on a later task (an asynchronous native API), and null restores the reference', async () => {
@@ -275,8 +275,8 @@ describe('the active dense engine', () => {
     ];
     expect(pending).toBe(0);
     for (let i = 0; i < got.length; i++) {
-      expect(got[i]!.data.some(Number.isNaN)).toBe(false);
-      for (let j = 0; j < ref[i]!.data.length; j++) expect(got[i]!.data[j]).toBeCloseTo(ref[i]!.data[j]!, 4);
+      expect(got[i].data.some(Number.isNaN)).toBe(false);
+      for (let j = 0; j < ref[i].data.length; j++) expect(got[i].data[j]).toBeCloseTo(ref[i].data[j], 4);
     }
     setDenseEngine(null);
     expect(getDenseEngine()).toBeNull();

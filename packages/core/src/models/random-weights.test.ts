@@ -111,12 +111,12 @@ describe('released presets (counted from shapes, no data produced)', () => {
     expect(counts.parameters).toBe(108_948_355);
     expect(counts.bufferElements).toBe(10 * 4096); // quantize.ema_vocab_hit_SV
     const shape = (name: string) => entries.find((e) => e.name === name)?.shape;
-    expect(entries[0]!.name).toBe('encoder.conv_in.weight');
+    expect(entries[0].name).toBe('encoder.conv_in.weight');
     expect(shape('encoder.conv_in.weight')).toEqual([160, 3, 3, 3]);
     expect(shape('encoder.down.4.attn.0.qkv.weight')).toEqual([1920, 640, 1, 1]);
     expect(shape('decoder.up.1.block.0.nin_shortcut.weight')).toEqual([160, 320, 1, 1]);
     expect(shape('quantize.embedding.weight')).toEqual([4096, 32]);
-    expect(entries[entries.length - 1]!.name).toBe('post_quant_conv.bias');
+    expect(entries[entries.length - 1].name).toBe('post_quant_conv.bias');
   });
 });
 

@@ -145,10 +145,10 @@ export function randomVARStateDictEntries(s: RandomVARSpec, seed = 7): RandomSta
       if (!varInit) return normals(seed, name, numel(shape), testStd);
       const x = truncNormals(seed, name, numel(shape), std);
       if (typeof varFactor === 'number') {
-        if (varFactor !== 1) for (let i = 0; i < x.length; i++) x[i] = x[i]! * varFactor;
+        if (varFactor !== 1) for (let i = 0; i < x.length; i++) x[i] = x[i] * varFactor;
       } else {
         const cols = shape.length > 1 ? numel(shape.slice(1)) : 1;
-        for (let i = 0; i < x.length; i++) x[i] = x[i]! * varFactor(Math.floor(i / cols));
+        for (let i = 0; i < x.length; i++) x[i] = x[i] * varFactor(Math.floor(i / cols));
       }
       return x;
     });
@@ -159,7 +159,7 @@ export function randomVARStateDictEntries(s: RandomVARSpec, seed = 7): RandomSta
   const adaGate = (row: number) => (row < 2 * C ? 1e-5 : 0.5);
 
   const levels = () => tokenLevelsOf(s.patchNums);
-  rand('pos_start', [1, s.patchNums[0]! ** 2, C], 0.3);
+  rand('pos_start', [1, s.patchNums[0] ** 2, C], 0.3);
   rand('pos_1LC', [1, L, C], 0.3);
   add('lvl_1L', [1, L], levels, true, 'I64');
   add(
@@ -168,7 +168,7 @@ export function randomVARStateDictEntries(s: RandomVARSpec, seed = 7): RandomSta
     () => {
       const lv = levels();
       const m = new Float32Array(L * L);
-      for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) m[i * L + j] = lv[i]! >= lv[j]! ? 0 : -Infinity;
+      for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) m[i * L + j] = lv[i] >= lv[j] ? 0 : -Infinity;
       return m;
     },
     true,
@@ -190,7 +190,7 @@ export function randomVARStateDictEntries(s: RandomVARSpec, seed = 7): RandomSta
       add(name, [1, 1, 6, C], () => {
         if (!varInit) return normals(seed, name, 6 * C, 0.3);
         const x = normals(seed, name, 6 * C, 1 / Math.sqrt(C));
-        for (let j = 0; j < x.length; j++) x[j] = x[j]! * (j < 2 * C ? 1e-5 : 0.5);
+        for (let j = 0; j < x.length; j++) x[j] = x[j] * (j < 2 * C ? 1e-5 : 0.5);
         return x;
       });
     }
@@ -200,7 +200,7 @@ export function randomVARStateDictEntries(s: RandomVARSpec, seed = 7): RandomSta
       if (sm === undefined) rand(name, [1, s.heads, 1, 1], 0.5);
       else
         add(name, [1, s.heads, 1, 1], () =>
-          Float32Array.from({ length: s.heads }, (_, h) => (typeof sm === 'number' ? sm : sm[h]!)),
+          Float32Array.from({ length: s.heads }, (_, h) => (typeof sm === 'number' ? sm : sm[h])),
         );
     }
     bias(`${p}attn.q_bias`, [C], 0.1);

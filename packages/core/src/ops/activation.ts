@@ -12,7 +12,7 @@ export function silu(x: TensorLike, kernel?: SyncKernel<'silu'>): Tensor {
     return y;
   }
   for (let i = 0; i < xd.length; i++) {
-    const v = xd[i]!;
+    const v = xd[i];
     yd[i] = v / (1 + Math.exp(-v));
   }
   return y;
@@ -34,7 +34,7 @@ export function geluTanh(x: TensorLike, kernel?: SyncKernel<'geluTanh'>): Tensor
     return y;
   }
   for (let i = 0; i < xd.length; i++) {
-    const v = xd[i]!;
+    const v = xd[i];
     yd[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v)));
   }
   return y;

@@ -28,7 +28,7 @@ export function requireRank(op: string, what: string, t: TensorLike, rank: numbe
 /** Rank ≥ 1; returns the size of the last dimension. */
 export function lastDim(op: string, what: string, t: TensorLike): number {
   if (t.shape.length === 0) throw new ShapeError(`${op}: ${what} must have rank ≥ 1, got a scalar`);
-  return t.shape[t.shape.length - 1]!;
+  return t.shape[t.shape.length - 1];
 }
 
 export function requirePositiveInt(op: string, what: string, v: number): void {

@@ -16,18 +16,18 @@ function naiveConv(x: Tensor, w: Tensor, bias: Tensor | null, s: number, [pt, pb
   const xpad = (b: number, c: number, r: number, q: number) => {
     const ir = r - pt;
     const iq = q - pl;
-    return ir < 0 || ir >= H || iq < 0 || iq >= W ? 0 : x.data[((b * Ci + c) * H + ir) * W + iq]!;
+    return ir < 0 || ir >= H || iq < 0 || iq >= W ? 0 : x.data[((b * Ci + c) * H + ir) * W + iq];
   };
   const y = new Float64Array(B * Co * Ho * Wo);
   for (let b = 0; b < B; b++)
     for (let o = 0; o < Co; o++)
       for (let i = 0; i < Ho; i++)
         for (let j = 0; j < Wo; j++) {
-          let acc = bias ? bias.data[o]! : 0;
+          let acc = bias ? bias.data[o] : 0;
           for (let c = 0; c < Ci; c++)
             for (let u = 0; u < kh; u++)
               for (let v = 0; v < kw; v++) {
-                acc += w.data[((o * Ci + c) * kh + u) * kw + v]! * xpad(b, c, i * s + u, j * s + v);
+                acc += w.data[((o * Ci + c) * kh + u) * kw + v] * xpad(b, c, i * s + u, j * s + v);
               }
           y[((b * Co + o) * Ho + i) * Wo + j] = acc;
         }
@@ -79,7 +79,7 @@ describe('conv2d', () => {
     for (const c of cases) {
       const x = randTensor(rng, c.x);
       const w = randTensor(rng, c.w, 0.3);
-      const b = c.bias ? randTensor(rng, [c.w[0]!]) : null;
+      const b = c.bias ? randTensor(rng, [c.w[0]]) : null;
       const pad: Pad = typeof c.pad === 'number' ? [c.pad, c.pad, c.pad, c.pad] : c.pad;
       const ref = naiveConv(x, w, b, c.s, pad);
       const y = conv2d(x, w, b, { stride: c.s, padding: c.pad });

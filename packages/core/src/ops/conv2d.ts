@@ -172,7 +172,7 @@ function im2colT(
         for (let c = 0; c < Ci; c++) {
           let src = xOff + c * HW + iy0 * W + ix0;
           for (let u = 0; u < kh; u++, src += W) {
-            for (let v = 0; v < kw; v++) cols[q++] = x[src + v]!;
+            for (let v = 0; v < kw; v++) cols[q++] = x[src + v];
           }
         }
       } else {
@@ -187,7 +187,7 @@ function im2colT(
             const row = plane + iy * W;
             for (let v = 0; v < kw; v++) {
               const ix = ix0 + v;
-              cols[q++] = ix >= 0 && ix < W ? x[row + ix]! : 0;
+              cols[q++] = ix >= 0 && ix < W ? x[row + ix] : 0;
             }
           }
         }
@@ -199,7 +199,7 @@ function im2colT(
 function addBias(yd: Float32Array, bd: Float32Array, B: number, Co: number, P: number): void {
   for (let b = 0; b < B; b++) {
     for (let o = 0; o < Co; o++) {
-      const v = bd[o]!;
+      const v = bd[o];
       const base = (b * Co + o) * P;
       for (let p = 0; p < P; p++) yd[base + p] += v;
     }

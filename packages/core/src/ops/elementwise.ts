@@ -10,7 +10,7 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
   const ad = A.data;
   const bd = B.data;
   const yd = y.data;
-  for (let i = 0; i < yd.length; i++) yd[i] = ad[i]! + bd[i]!;
+  for (let i = 0; i < yd.length; i++) yd[i] = ad[i] + bd[i];
   return y;
 }
 
@@ -21,7 +21,7 @@ export function addInPlace(a: Tensor, b: TensorLike): Tensor {
   requireSameShape('addInPlace', A, B);
   const ad = A.data;
   const bd = B.data;
-  for (let i = 0; i < ad.length; i++) ad[i] += bd[i]!;
+  for (let i = 0; i < ad.length; i++) ad[i] += bd[i];
   return a;
 }
 
@@ -40,7 +40,7 @@ export function clamp(x: TensorLike, lo: number, hi: number): Tensor {
   const xd = X.data;
   const yd = y.data;
   for (let i = 0; i < xd.length; i++) {
-    const v = xd[i]!;
+    const v = xd[i];
     yd[i] = v < lo ? lo : v > hi ? hi : v;
   }
   return y;

@@ -11,7 +11,7 @@ export function embedding(weight: TensorLike, indices: ArrayLike<number>): Tenso
   const wd = Wt.data;
   const yd = y.data;
   for (let i = 0; i < L; i++) {
-    const idx = indices[i]!;
+    const idx = indices[i];
     if (!Number.isInteger(idx) || idx < 0 || idx >= n) {
       throw new RangeError(`embedding: index ${idx} at position ${i} is out of range for a table of ${n} rows`);
     }

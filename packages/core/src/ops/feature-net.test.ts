@@ -37,13 +37,13 @@ function interpretingEngine(): DenseEngine & { nets: FeatureNet[] } {
       const values: Tensor[] = [new Tensor([...shape], x.slice())];
       for (const n of net.nodes) {
         const o = eagerFeatureOps;
-        if (n.op === 'conv2d') values.push(o.conv2d(values[n.x]!, n));
-        else if (n.op === 'groupNorm') values.push(o.groupNorm(values[n.x]!, n));
-        else if (n.op === 'silu') values.push(o.silu(values[n.x]!));
-        else if (n.op === 'add') values.push(o.add(values[n.a]!, values[n.b]!));
-        else values.push(o.upsampleNearest2x(values[n.x]!));
+        if (n.op === 'conv2d') values.push(o.conv2d(values[n.x], n));
+        else if (n.op === 'groupNorm') values.push(o.groupNorm(values[n.x], n));
+        else if (n.op === 'silu') values.push(o.silu(values[n.x]));
+        else if (n.op === 'add') values.push(o.add(values[n.a], values[n.b]));
+        else values.push(o.upsampleNearest2x(values[n.x]));
       }
-      y.set(values[values.length - 1]!.data);
+      y.set(values[values.length - 1].data);
       return true;
     },
   };

@@ -63,7 +63,7 @@ export function featureNetShapes(net: FeatureNet, x: readonly number[]): [number
   }
   const shapes: [number, number, number, number][] = [x as [number, number, number, number]];
   for (const n of net.nodes) {
-    const [B, C, H, W] = shapes[n.op === 'add' ? n.a : n.x]!;
+    const [B, C, H, W] = shapes[n.op === 'add' ? n.a : n.x];
     switch (n.op) {
       case 'conv2d': {
         const [Co, Ci, kh, kw] = n.weight.shape as [number, number, number, number];
@@ -73,9 +73,9 @@ export function featureNetShapes(net: FeatureNet, x: readonly number[]): [number
         break;
       }
       case 'add': {
-        const o = shapes[n.b]!;
-        if (o.some((d, i) => d !== shapes[n.a]![i]))
-          throw new ShapeError(`${net.label}: add of (${shapes[n.a]!.join(', ')}) and (${o.join(', ')})`);
+        const o = shapes[n.b];
+        if (o.some((d, i) => d !== shapes[n.a][i]))
+          throw new ShapeError(`${net.label}: add of (${shapes[n.a].join(', ')}) and (${o.join(', ')})`);
         shapes.push([B, C, H, W]);
         break;
       }

@@ -27,7 +27,7 @@ function naiveNT(
       let s = 0;
       let t = 0;
       for (let p = 0; p < k; p++) {
-        const v = a[aOff + i * lda + p]! * b[bOff + j * ldb + p]!;
+        const v = a[aOff + i * lda + p] * b[bOff + j * ldb + p];
         s += v;
         t += Math.abs(v);
       }
@@ -50,10 +50,10 @@ function checkGemm(rng: Rng, m: number, n: number, k: number, pad = { a: 0, b: 0
   const { c: ref, mag } = naiveNT(m, n, k, a, pad.a, lda, b, pad.b, ldb);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      const got = c[pad.c + i * ldc + j]!;
-      const want = ref[i * n + j]!;
+      const got = c[pad.c + i * ldc + j];
+      const want = ref[i * n + j];
       // float32 inputs, float32 output and at most a few float32 roundings of partial sums
-      const tol = 4 * 2 ** -24 * (mag[i * n + j]! + Math.abs(want)) + 1e-30;
+      const tol = 4 * 2 ** -24 * (mag[i * n + j] + Math.abs(want)) + 1e-30;
       if (!(Math.abs(got - want) <= tol)) {
         expect.fail(`gemm ${m}×${n}×${k}: C[${i},${j}] = ${got}, want ${want} (tol ${tol})`);
       }

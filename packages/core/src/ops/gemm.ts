@@ -142,26 +142,26 @@ function panel(
         c32 = 0,
         c33 = 0;
       for (let p = 0; p < kb; p++) {
-        const x0 = a[a0 + p]!;
-        const x1 = a[a1 + p]!;
-        const x2 = a[a2 + p]!;
-        const x3 = a[a3 + p]!;
-        let y = b[b0 + p]!;
+        const x0 = a[a0 + p];
+        const x1 = a[a1 + p];
+        const x2 = a[a2 + p];
+        const x3 = a[a3 + p];
+        let y = b[b0 + p];
         c00 += x0 * y;
         c10 += x1 * y;
         c20 += x2 * y;
         c30 += x3 * y;
-        y = b[b1 + p]!;
+        y = b[b1 + p];
         c01 += x0 * y;
         c11 += x1 * y;
         c21 += x2 * y;
         c31 += x3 * y;
-        y = b[b2 + p]!;
+        y = b[b2 + p];
         c02 += x0 * y;
         c12 += x1 * y;
         c22 += x2 * y;
         c32 += x3 * y;
-        y = b[b3 + p]!;
+        y = b[b3 + p];
         c03 += x0 * y;
         c13 += x1 * y;
         c23 += x2 * y;
@@ -218,11 +218,11 @@ function panel(
         s2 = 0,
         s3 = 0;
       for (let p = 0; p < kb; p++) {
-        const y = b[b0 + p]!;
-        s0 += a[a0 + p]! * y;
-        s1 += a[a1 + p]! * y;
-        s2 += a[a2 + p]! * y;
-        s3 += a[a3 + p]! * y;
+        const y = b[b0 + p];
+        s0 += a[a0 + p] * y;
+        s1 += a[a1 + p] * y;
+        s2 += a[a2 + p] * y;
+        s3 += a[a3 + p] * y;
       }
       const o = cOff + i * ldc + j;
       if (acc) {
@@ -275,18 +275,18 @@ function rows2(
       c12 = 0,
       c13 = 0;
     for (let p = 0; p < kb; p++) {
-      const x0 = a[a0 + p]!;
-      const x1 = a[a1 + p]!;
-      let y = b[b0 + p]!;
+      const x0 = a[a0 + p];
+      const x1 = a[a1 + p];
+      let y = b[b0 + p];
       c00 += x0 * y;
       c10 += x1 * y;
-      y = b[b1 + p]!;
+      y = b[b1 + p];
       c01 += x0 * y;
       c11 += x1 * y;
-      y = b[b2 + p]!;
+      y = b[b2 + p];
       c02 += x0 * y;
       c12 += x1 * y;
-      y = b[b3 + p]!;
+      y = b[b3 + p];
       c03 += x0 * y;
       c13 += x1 * y;
     }
@@ -318,9 +318,9 @@ function rows2(
     let s0 = 0,
       s1 = 0;
     for (let p = 0; p < kb; p++) {
-      const y = b[b0 + p]!;
-      s0 += a[a0 + p]! * y;
-      s1 += a[a1 + p]! * y;
+      const y = b[b0 + p];
+      s0 += a[a0 + p] * y;
+      s1 += a[a1 + p] * y;
     }
     const o = cOff + i * ldc + j;
     if (acc) {
@@ -360,11 +360,11 @@ function rows1(
       s2 = 0,
       s3 = 0;
     for (let p = 0; p < kb; p++) {
-      const x = a[a0 + p]!;
-      s0 += x * b[b0 + p]!;
-      s1 += x * b[b1 + p]!;
-      s2 += x * b[b2 + p]!;
-      s3 += x * b[b3 + p]!;
+      const x = a[a0 + p];
+      s0 += x * b[b0 + p];
+      s1 += x * b[b1 + p];
+      s2 += x * b[b2 + p];
+      s3 += x * b[b3 + p];
     }
     const o = cOff + i * ldc + j;
     if (acc) {
@@ -382,7 +382,7 @@ function rows1(
   for (; j < nb; j++) {
     const b0 = bOff + j * ldb;
     let s = 0;
-    for (let p = 0; p < kb; p++) s += a[a0 + p]! * b[b0 + p]!;
+    for (let p = 0; p < kb; p++) s += a[a0 + p] * b[b0 + p];
     const o = cOff + i * ldc + j;
     if (acc) c[o] += s;
     else c[o] = s;

@@ -18,7 +18,7 @@ function naiveArea(x: Tensor, oh: number, ow: number): Float64Array {
         const c0 = Math.floor((j * W) / ow);
         const c1 = Math.ceil(((j + 1) * W) / ow);
         let s = 0;
-        for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) s += x.data[(p * H + r) * W + c]!;
+        for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) s += x.data[(p * H + r) * W + c];
         y[(p * oh + i) * ow + j] = s / ((r1 - r0) * (c1 - c0));
       }
   return y;
@@ -47,7 +47,7 @@ function naiveBicubic(x: Tensor, oh: number, ow: number): Float64Array {
         const rx = cubicAxis(W, ow, j);
         let s = 0;
         for (let u = 0; u < 4; u++)
-          for (let v = 0; v < 4; v++) s += ry.w[u]! * rx.w[v]! * x.data[(p * H + ry.idx[u]!) * W + rx.idx[v]!]!;
+          for (let v = 0; v < 4; v++) s += ry.w[u] * rx.w[v] * x.data[(p * H + ry.idx[u]) * W + rx.idx[v]]!;
         y[(p * oh + i) * ow + j] = s;
       }
   return y;

@@ -17,7 +17,7 @@ export function upsampleNearest2x(x: TensorLike): Tensor {
       const r0 = yo + 2 * i * W2;
       const src = xo + i * W;
       for (let j = 0; j < W; j++) {
-        const v = xd[src + j]!;
+        const v = xd[src + j];
         yd[r0 + 2 * j] = v;
         yd[r0 + 2 * j + 1] = v;
       }
@@ -98,7 +98,7 @@ function bicubicTaps(n: number, out: number): Taps {
     const ws = [cubic2(t + 1), cubic1(t), cubic1(1 - t), cubic2(2 - t)];
     for (let k = 0; k < 4; k++) {
       idx[4 * o + k] = Math.min(Math.max(x0 - 1 + k, 0), n - 1);
-      w[4 * o + k] = ws[k]!;
+      w[4 * o + k] = ws[k];
     }
     ptr[o + 1] = 4 * (o + 1);
   }
@@ -124,19 +124,19 @@ function separable(X: Tensor, th: Taps, tw: Taps, op: string): Tensor {
       const to = r * ow;
       for (let j = 0; j < ow; j++) {
         let s = 0;
-        for (let q = tw.ptr[j]!; q < tw.ptr[j + 1]!; q++) s += tw.w[q]! * xd[row + tw.idx[q]!]!;
+        for (let q = tw.ptr[j]; q < tw.ptr[j + 1]; q++) s += tw.w[q] * xd[row + tw.idx[q]]!;
         tmp[to + j] = s;
       }
     }
     // along H: y[i, j] = Σ w · tmp[idx, j]
     const yo = pl * oh * ow;
     for (let i = 0; i < oh; i++) {
-      const q0 = th.ptr[i]!;
-      const q1 = th.ptr[i + 1]!;
+      const q0 = th.ptr[i];
+      const q1 = th.ptr[i + 1];
       const yr = yo + i * ow;
       for (let j = 0; j < ow; j++) {
         let s = 0;
-        for (let q = q0; q < q1; q++) s += th.w[q]! * tmp[th.idx[q]! * ow + j]!;
+        for (let q = q0; q < q1; q++) s += th.w[q] * tmp[th.idx[q] * ow + j];
         yd[yr + j] = s;
       }
     }

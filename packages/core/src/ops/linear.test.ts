@@ -11,8 +11,8 @@ function naiveLinear(x: Tensor, w: Tensor, b: Tensor | null): Float64Array {
   const y = new Float64Array(rows * O);
   for (let r = 0; r < rows; r++)
     for (let o = 0; o < O; o++) {
-      let s = b ? b.data[o]! : 0;
-      for (let i = 0; i < I; i++) s += x.data[r * I + i]! * w.data[o * I + i]!;
+      let s = b ? b.data[o] : 0;
+      for (let i = 0; i < I; i++) s += x.data[r * I + i] * w.data[o * I + i];
       y[r * O + o] = s;
     }
   return y;

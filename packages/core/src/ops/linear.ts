@@ -45,7 +45,7 @@ export function linear(
   if (bd) {
     for (let r = 0; r < rows; r++) {
       const o = r * out;
-      for (let j = 0; j < out; j++) yd[o + j] += bd[j]!;
+      for (let j = 0; j < out; j++) yd[o + j] += bd[j];
     }
   }
   return y;
@@ -53,6 +53,6 @@ export function linear(
 
 function sizeWithoutLast(shape: readonly number[]): number {
   let n = 1;
-  for (let i = 0; i < shape.length - 1; i++) n *= shape[i]!;
+  for (let i = 0; i < shape.length - 1; i++) n *= shape[i];
   return n;
 }

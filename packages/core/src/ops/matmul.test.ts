@@ -6,12 +6,12 @@ import { expectClose, randTensor } from './ops.test-support.js';
 
 function naiveMatmul(a: Tensor, b: Tensor): Float64Array {
   const [M, K] = a.shape as [number, number];
-  const N = b.shape[1]!;
+  const N = b.shape[1];
   const out = new Float64Array(M * N);
   for (let i = 0; i < M; i++)
     for (let j = 0; j < N; j++) {
       let s = 0;
-      for (let p = 0; p < K; p++) s += a.data[i * K + p]! * b.data[p * N + j]!;
+      for (let p = 0; p < K; p++) s += a.data[i * K + p] * b.data[p * N + j];
       out[i * N + j] = s;
     }
   return out;

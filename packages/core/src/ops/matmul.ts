@@ -28,7 +28,7 @@ export function transpose2d(src: Float32Array, rows: number, cols: number): Floa
       const c1 = Math.min(cols, c0 + T);
       for (let r = r0; r < r1; r++) {
         const so = r * cols;
-        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[so + c]!;
+        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[so + c];
       }
     }
   }

@@ -5,7 +5,7 @@ import { groupNorm, l2Normalize, layerNorm } from './norm.js';
 import { expectClose, randTensor } from './ops.test-support.js';
 
 function naiveLayerNorm(x: Tensor, eps: number): Float64Array {
-  const n = x.shape[x.shape.length - 1]!;
+  const n = x.shape[x.shape.length - 1];
   const y = new Float64Array(x.data.length);
   for (let o = 0; o < x.data.length; o += n) {
     const row = Array.from(x.data.subarray(o, o + n));
@@ -24,12 +24,12 @@ function naiveGroupNorm(x: Tensor, G: number, w: Tensor, b: Tensor, eps: number)
   for (let bb = 0; bb < B; bb++)
     for (let g = 0; g < G; g++) {
       const vals: number[] = [];
-      for (let c = g * cg; c < (g + 1) * cg; c++) for (let i = 0; i < H * W; i++) vals.push(x.data[at(bb, c, i)]!);
+      for (let c = g * cg; c < (g + 1) * cg; c++) for (let i = 0; i < H * W; i++) vals.push(x.data[at(bb, c, i)]);
       const mean = vals.reduce((a, v) => a + v, 0) / vals.length;
       const variance = vals.reduce((a, v) => a + (v - mean) ** 2, 0) / vals.length;
       for (let c = g * cg; c < (g + 1) * cg; c++)
         for (let i = 0; i < H * W; i++) {
-          y[at(bb, c, i)] = ((x.data[at(bb, c, i)]! - mean) / Math.sqrt(variance + eps)) * w.data[c]! + b.data[c]!;
+          y[at(bb, c, i)] = ((x.data[at(bb, c, i)] - mean) / Math.sqrt(variance + eps)) * w.data[c] + b.data[c];
         }
     }
   return y;
@@ -153,7 +153,7 @@ describe('l2Normalize', () => {
     const ref = new Float64Array(x.data.length);
     for (let o = 0; o < ref.length; o += 7) {
       const norm = Math.hypot(...x.data.subarray(o, o + 7));
-      for (let i = 0; i < 7; i++) ref[o + i] = x.data[o + i]! / Math.max(norm, 1e-12);
+      for (let i = 0; i < 7; i++) ref[o + i] = x.data[o + i] / Math.max(norm, 1e-12);
     }
     const y = l2Normalize(x);
     expect(y.shape).toEqual([3, 5, 7]);

@@ -19,7 +19,7 @@ export function layerNorm(x: TensorLike, eps: number, kernel?: SyncKernel<'layer
   }
   for (let o = 0; o < xd.length; o += n) {
     const [mean, inv] = meanAndInvStd(xd, o, n, eps);
-    for (let i = 0; i < n; i++) yd[o + i] = (xd[o + i]! - mean) * inv;
+    for (let i = 0; i < n; i++) yd[o + i] = (xd[o + i] - mean) * inv;
   }
   return y;
 }
@@ -71,10 +71,10 @@ export function groupNorm(
       const [mean, inv] = meanAndInvStd(xd, o, n, eps);
       for (let cc = 0; cc < cg; cc++) {
         const c = g * cg + cc;
-        const scale = inv * wd[c]!;
-        const shift = bd[c]!;
+        const scale = inv * wd[c];
+        const shift = bd[c];
         const base = o + cc * HW;
-        for (let i = 0; i < HW; i++) yd[base + i] = (xd[base + i]! - mean) * scale + shift;
+        for (let i = 0; i < HW; i++) yd[base + i] = (xd[base + i] - mean) * scale + shift;
       }
     }
   }
@@ -92,11 +92,11 @@ export function l2Normalize(x: TensorLike, eps = 1e-12): Tensor {
   for (let o = 0; o < xd.length; o += n) {
     let sq = 0;
     for (let i = 0; i < n; i++) {
-      const v = xd[o + i]!;
+      const v = xd[o + i];
       sq += v * v;
     }
     const inv = 1 / Math.max(Math.sqrt(sq), eps);
-    for (let i = 0; i < n; i++) yd[o + i] = xd[o + i]! * inv;
+    for (let i = 0; i < n; i++) yd[o + i] = xd[o + i] * inv;
   }
   return y;
 }
@@ -104,11 +104,11 @@ export function l2Normalize(x: TensorLike, eps = 1e-12): Tensor {
 /** Mean and 1/√(σ² + eps) of x[o, o+n), σ² the biased variance, in float64 (two passes). */
 function meanAndInvStd(x: Float32Array, o: number, n: number, eps: number): [number, number] {
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += x[o + i]!;
+  for (let i = 0; i < n; i++) sum += x[o + i];
   const mean = sum / n;
   let sq = 0;
   for (let i = 0; i < n; i++) {
-    const d = x[o + i]! - mean;
+    const d = x[o + i] - mean;
     sq += d * d;
   }
   return [mean, 1 / Math.sqrt(sq / n + eps)];

@@ -52,7 +52,7 @@ describe('softmax', () => {
     expectClose(y.data, ref, { atol: 1e-8, rtol: 2e-7 });
     for (let o = 0; o < ref.length; o += 33) {
       let s = 0;
-      for (let i = 0; i < 33; i++) s += y.data[o + i]!;
+      for (let i = 0; i < 33; i++) s += y.data[o + i];
       expect(Math.abs(s - 1)).toBeLessThan(1e-6);
     }
   });

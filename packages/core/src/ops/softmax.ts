@@ -25,12 +25,12 @@ export function softmax(x: TensorLike, kernel?: SyncKernel<'softmaxRows'>): Tens
   for (let o = 0; o < xd.length; o += n) {
     let max = -Infinity;
     for (let i = 0; i < n; i++) {
-      const v = xd[o + i]!;
+      const v = xd[o + i];
       if (v > max) max = v; // a NaN entry makes its own term, hence the sum and the whole row, NaN
     }
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += e[i] = Math.exp(xd[o + i]! - max); // −Inf − finite max → exp(−Inf) = 0
-    for (let i = 0; i < n; i++) yd[o + i] = e[i]! / sum;
+    for (let i = 0; i < n; i++) sum += e[i] = Math.exp(xd[o + i] - max); // −Inf − finite max → exp(−Inf) = 0
+    for (let i = 0; i < n; i++) yd[o + i] = e[i] / sum;
   }
   return y;
 }

@@ -138,7 +138,7 @@ function strides(shape: readonly number[]): number[] {
   let s = 1;
   for (let d = shape.length - 1; d >= 0; d--) {
     out[d] = s;
-    s *= shape[d]!;
+    s *= shape[d];
   }
   return out;
 }

@@ -16,13 +16,13 @@ const models = await Promise.all(
     loadVAR({ var: fixture(`var.${ext}`), vae: fixture(`vae.${ext}`), patchNums: TINY_PATCH_NUMS, registry }),
   ),
 );
-const model = models[0]!;
+const model = models[0];
 afterAll(() => Promise.all(models.map((m) => m.dispose())));
 const labels = REFS_JSON.info['ar.labels'] as number[];
 
 describe('loadVAR on the tiny fixture', () => {
   it.each([0, 1])('loads model %i (safetensors, pth) with the inferred config', (i) => {
-    const m = models[i]!;
+    const m = models[i];
     expect(m.config).toMatchObject({
       depth: 2,
       embedDim: 64,
@@ -37,9 +37,9 @@ describe('loadVAR on the tiny fixture', () => {
   });
 
   it.each([0, 1])('model %i: greedy generate() returns the reference tokens and images, and its trace', async (i) => {
-    const out = await models[i]!.generate({ labels, cfg: 1.5, topK: 1, topP: 0, seed: 0 });
+    const out = await models[i].generate({ labels, cfg: 1.5, topK: 1, topP: 0, seed: 0 });
     for (let si = 0; si < 4; si++)
-      expect(Array.from(out.tokens[si]!)).toEqual(Array.from(await refIndices(`ar.cfg1p5.idx.s${si}`)));
+      expect(Array.from(out.tokens[si])).toEqual(Array.from(await refIndices(`ar.cfg1p5.idx.s${si}`)));
     expect(out.images.shape).toEqual([2, 3, 16, 16]);
     expect(maxAbsDiff(out.images.data, (await ref('ar.cfg1p5.img_01')).data)).toBeLessThanOrEqual(1e-4);
     expect(out.trace.summary()['exact-test']).toBeGreaterThan(0);
@@ -47,10 +47,7 @@ describe('loadVAR on the tiny fixture', () => {
   });
 
   it.each([0, 1])('model %i: forward() gives the teacher-forcing logits', async (i) => {
-    const logits = await models[i]!.forward(
-      Array.from((await ref('tf.label')).data),
-      await ref('tf.x_BLCv_wo_first_l'),
-    );
+    const logits = await models[i].forward(Array.from((await ref('tf.label')).data), await ref('tf.x_BLCv_wo_first_l'));
     expect(logits.shape).toEqual([2, 30, 64]);
     expect(maxAbsDiff(logits.data, (await ref('tf.logits')).data)).toBeLessThanOrEqual(1e-4);
   });
@@ -58,7 +55,7 @@ describe('loadVAR on the tiny fixture', () => {
   it('vae.encode and vae.decode need no router and match the reference', async () => {
     const tokens = await model.vae.encode(await ref('enc.img'));
     for (let si = 0; si < 4; si++)
-      expect(Array.from(tokens[si]!)).toEqual(Array.from(await refIndices(`enc.idx.s${si}`)));
+      expect(Array.from(tokens[si])).toEqual(Array.from(await refIndices(`enc.idx.s${si}`)));
     const greedy = await model.generate({ labels, cfg: 1, topK: 1, topP: 0, seed: 3 });
     const decoded = await model.vae.decode(greedy.tokens);
     expect(maxAbsDiff(decoded.data, (await ref('ar.cfg1.img_01')).data)).toBeLessThanOrEqual(1e-4);
@@ -156,7 +153,7 @@ describe("loadVAR takes bytes, a ByteSource or a loaded state dict as well as a 
     try {
       const out = await m.generate(greedy);
       for (let si = 0; si < 4; si++)
-        expect(Array.from(out.tokens[si]!)).toEqual(Array.from(await refIndices(`ar.cfg1p5.idx.s${si}`)));
+        expect(Array.from(out.tokens[si])).toEqual(Array.from(await refIndices(`ar.cfg1p5.idx.s${si}`)));
     } finally {
       await m.dispose();
     }

@@ -49,7 +49,7 @@ describe('generate({ onScale })', () => {
       expect(maxAbsDiff(f.data, (await ref(`ar.cfg1p5.fhat.s${si}`)).data), `scale ${si}`).toBeLessThanOrEqual(1e-4);
     // The last f_hat decodes to the generated images exactly; the hook changes nothing.
     const last = await model.vae.model.tokensToFhat(out.tokens);
-    expect(Array.from(last.data)).toEqual(Array.from(fhats[3]!.data));
+    expect(Array.from(last.data)).toEqual(Array.from(fhats[3].data));
     const plain = await model.generate(greedy);
     expect(Array.from(plain.images.data)).toEqual(Array.from(out.images.data));
     const decoded = await model.vae.model.fhatToImage(last, { router: model.router, trace: new AttentionTrace() });

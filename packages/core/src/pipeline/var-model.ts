@@ -127,7 +127,7 @@ export class VARModel {
     });
     try {
       // Ask the policy once now, so that "no backend can serve this model" surfaces at load time.
-      router.decide(blockAttentionCall(config, transformer.weights.blocks[0]!, 0, 1, transformer.scaleEnds));
+      router.decide(blockAttentionCall(config, transformer.weights.blocks[0], 0, 1, transformer.scaleEnds));
     } catch (err) {
       await router.dispose();
       throw err;

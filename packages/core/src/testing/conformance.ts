@@ -27,7 +27,7 @@ export function randomTensor(rng: Rng, shape: number[], std = 1): Tensor {
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
 
@@ -42,12 +42,12 @@ export function sliceTokens(t: Tensor, t0: number, t1: number): Tensor {
 
 /** Concatenates (B, H, Li, d) tensors along L. */
 export function concatTokens(parts: Tensor[]): Tensor {
-  const [B, H, , d] = parts[0]!.shape as [number, number, number, number];
-  const L = parts.reduce((s, p) => s + p.shape[2]!, 0);
+  const [B, H, , d] = parts[0].shape as [number, number, number, number];
+  const L = parts.reduce((s, p) => s + p.shape[2], 0);
   const out = new Tensor([B, H, L, d]);
   let off = 0;
   for (const p of parts) {
-    const Li = p.shape[2]!;
+    const Li = p.shape[2];
     for (let bh = 0; bh < B * H; bh++)
       out.data.set(p.data.subarray(bh * Li * d, (bh + 1) * Li * d), (bh * L + off) * d);
     off += Li;
@@ -128,7 +128,7 @@ export function testAttentionBackend(backend: AttentionBackend, options: Conform
     ];
     for (const [scaleEnds, d, label] of pyramids) {
       it(`block-causal mask matches the float64 reference: ${label}`, async () => {
-        const L = scaleEnds[scaleEnds.length - 1]!;
+        const L = scaleEnds[scaleEnds.length - 1];
         const rng = new Rng(L + d);
         const [q, k, v] = [0, 1, 2].map(() => randomTensor(rng, [2, 2, L, d])) as [Tensor, Tensor, Tensor];
         const mask: AttentionMask = { kind: 'block-causal', scaleEnds };
@@ -137,7 +137,7 @@ export function testAttentionBackend(backend: AttentionBackend, options: Conform
       });
 
       it(`incremental state equals the one-shot block-causal path: ${label}`, async () => {
-        const L = scaleEnds[scaleEnds.length - 1]!;
+        const L = scaleEnds[scaleEnds.length - 1];
         const rng = new Rng(7 * L + d);
         const [q, k, v] = [0, 1, 2].map(() => randomTensor(rng, [2, 2, L, d])) as [Tensor, Tensor, Tensor];
         const mask: AttentionMask = { kind: 'block-causal', scaleEnds };

@@ -116,14 +116,14 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
         for (let idx = 0; idx < got.length; idx++) {
           const inC = idx >= c.offC && idx < c.offC + c.m * ldc && (idx - c.offC) % ldc < c.n;
           if (!inC) {
-            if (!Number.isNaN(got[idx]!)) throw new Error(`gemmNT wrote outside C at index ${idx} (${got[idx]})`);
+            if (!Number.isNaN(got[idx])) throw new Error(`gemmNT wrote outside C at index ${idx} (${got[idx]})`);
             continue;
           }
           const i = Math.floor((idx - c.offC) / ldc),
             j = (idx - c.offC) % ldc;
           let scale = 0;
-          for (let p = 0; p < c.k; p++) scale += Math.abs(a[c.offA + i * lda + p]! * b[c.offB + j * ldb + p]!);
-          checkClose(got[idx]!, ref[idx]!, tol * (scale + 1e-3), `C[${i},${j}]`);
+          for (let p = 0; p < c.k; p++) scale += Math.abs(a[c.offA + i * lda + p] * b[c.offB + j * ldb + p]);
+          checkClose(got[idx], ref[idx], tol * (scale + 1e-3), `C[${i},${j}]`);
         }
       });
     }
@@ -140,7 +140,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
         // Two different weights of one shape, each used twice: an engine caching by shape (not identity) fails.
         const weights = [randomArray(rng, c.outF * c.inF), randomArray(rng, c.outF * c.inF)];
         const bias = c.bias ? randomArray(rng, c.outF) : null;
-        for (const w of [weights[0]!, weights[1]!, weights[0]!, weights[1]!]) {
+        for (const w of [weights[0], weights[1], weights[0], weights[1]]) {
           const x = randomArray(rng, c.rows * c.inF);
           const x0 = x.slice(),
             w0 = w.slice();
@@ -162,11 +162,11 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
           for (const [what, got] of outputs) {
             for (let r = 0; r < c.rows; r++) {
               for (let j = 0; j < c.outF; j++) {
-                let scale = bias ? Math.abs(bias[j]!) : 0;
-                for (let p = 0; p < c.inF; p++) scale += Math.abs(x[r * c.inF + p]! * w[j * c.inF + p]!);
+                let scale = bias ? Math.abs(bias[j]) : 0;
+                for (let p = 0; p < c.inF; p++) scale += Math.abs(x[r * c.inF + p] * w[j * c.inF + p]);
                 checkClose(
-                  got[r * c.outF + j]!,
-                  ref[r * c.outF + j]!,
+                  got[r * c.outF + j],
+                  ref[r * c.outF + j],
                   tol * (scale + 1e-3),
                   `${what} ${JSON.stringify(c)} y[${r},${j}]`,
                 );
@@ -233,7 +233,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
         const scale = c.Ci * c.kh * c.kw + 1; // values are in [−1, 1): Σ|x·w| + |bias| is at most this
         for (const [what, got] of outputs) {
           for (let i = 0; i < got.length; i++)
-            checkClose(got[i]!, ref.data[i]!, tol * scale, `${what} ${JSON.stringify(c)} y[${i}]`);
+            checkClose(got[i], ref.data[i], tol * scale, `${what} ${JSON.stringify(c)} y[${i}]`);
         }
       }
     });
@@ -418,10 +418,10 @@ function compareToLargest(got: Float32Array, ref: Float32Array, tol: number, whe
   expect(got.length, `${where}: length`).toBe(ref.length);
   let largest = 0;
   for (const v of ref) largest = Math.max(largest, Math.abs(v));
-  for (let i = 0; i < got.length; i++) checkClose(got[i]!, ref[i]!, tol * (largest + 1), `${where} [${i}]`);
+  for (let i = 0; i < got.length; i++) checkClose(got[i], ref[i], tol * (largest + 1), `${where} [${i}]`);
 }
 
 function compareRows(got: Float32Array, ref: Float32Array, tol: number, where: string): void {
   for (let i = 0; i < got.length; i++)
-    checkClose(got[i]!, ref[i]!, tol * (Math.abs(ref[i]!) + 1e-3) + 1e-7, `${where} [${i}]`);
+    checkClose(got[i], ref[i], tol * (Math.abs(ref[i]) + 1e-3) + 1e-7, `${where} [${i}]`);
 }

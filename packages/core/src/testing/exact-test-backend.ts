@@ -35,7 +35,7 @@ class ReferenceKVState implements AttentionState {
       throw new InputError(`v shape [${V.shape.join(', ')}] must equal k shape [${K.shape.join(', ')}]`);
     this.keys.push(K.clone());
     this.values.push(V.clone());
-    this.length += K.shape[2]!;
+    this.length += K.shape[2];
   }
 
   async attend(q: TensorLike) {

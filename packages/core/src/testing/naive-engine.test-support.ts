@@ -22,7 +22,7 @@ export function naiveGemmNT(
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let p = 0; p < k; p++) s = Math.fround(s + Math.fround(a[aOff + i * lda + p]! * b[bOff + j * ldb + p]!));
+      for (let p = 0; p < k; p++) s = Math.fround(s + Math.fround(a[aOff + i * lda + p] * b[bOff + j * ldb + p]));
       c[cOff + i * ldc + j] = s;
     }
   }
@@ -34,7 +34,7 @@ export function naiveConv2d(a: Conv2dArgs): void {
     for (let o = 0; o < a.outChannels; o++) {
       for (let i = 0; i < a.outH; i++) {
         for (let j = 0; j < a.outW; j++) {
-          let s = bias ? bias[o]! : 0;
+          let s = bias ? bias[o] : 0;
           for (let c = 0; c < a.inChannels; c++) {
             for (let u = 0; u < a.kernelH; u++) {
               for (let v = 0; v < a.kernelW; v++) {
@@ -42,8 +42,8 @@ export function naiveConv2d(a: Conv2dArgs): void {
                   q = j * a.strideW + v - a.padW;
                 if (r < 0 || r >= a.height || q < 0 || q >= a.width) continue;
                 s +=
-                  weight[((o * a.inChannels + c) * a.kernelH + u) * a.kernelW + v]! *
-                  x[((bi * a.inChannels + c) * a.height + r) * a.width + q]!;
+                  weight[((o * a.inChannels + c) * a.kernelH + u) * a.kernelW + v] *
+                  x[((bi * a.inChannels + c) * a.height + r) * a.width + q];
               }
             }
           }
@@ -64,12 +64,12 @@ function normalize(
   shift = (_i: number) => 0,
 ): void {
   let mean = 0;
-  for (let i = 0; i < n; i++) mean += x[o + i]!;
+  for (let i = 0; i < n; i++) mean += x[o + i];
   mean /= n;
   let v = 0;
-  for (let i = 0; i < n; i++) v += (x[o + i]! - mean) ** 2;
+  for (let i = 0; i < n; i++) v += (x[o + i] - mean) ** 2;
   const inv = 1 / Math.sqrt(v / n + eps);
-  for (let i = 0; i < n; i++) out[o + i] = (x[o + i]! - mean) * inv * scale(i) + shift(i);
+  for (let i = 0; i < n; i++) out[o + i] = (x[o + i] - mean) * inv * scale(i) + shift(i);
 }
 
 export function naiveEngine(overrides: Partial<DenseEngine> = {}): DenseEngine {
@@ -79,7 +79,7 @@ export function naiveEngine(overrides: Partial<DenseEngine> = {}): DenseEngine {
     gemmNT: naiveGemmNT,
     linear(x, rows, inF, w, outF, bias, y) {
       naiveGemmNT(rows, outF, inF, x, 0, inF, w, 0, inF, y, 0, outF);
-      if (bias) for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) y[r * outF + j]! += bias[j]!;
+      if (bias) for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) y[r * outF + j] += bias[j];
     },
     conv2d: naiveConv2d,
     layerNormRows(x, out, rows, cols, eps) {
@@ -96,8 +96,8 @@ export function naiveEngine(overrides: Partial<DenseEngine> = {}): DenseEngine {
             (b * C + c0) * HW,
             cg * HW,
             eps,
-            (i) => weight[c0 + Math.floor(i / HW)]!,
-            (i) => bias[c0 + Math.floor(i / HW)]!,
+            (i) => weight[c0 + Math.floor(i / HW)],
+            (i) => bias[c0 + Math.floor(i / HW)],
           );
         }
       }
@@ -107,18 +107,18 @@ export function naiveEngine(overrides: Partial<DenseEngine> = {}): DenseEngine {
         const o = r * cols;
         const max = Math.max(...x.subarray(o, o + cols));
         let sum = 0;
-        for (let i = 0; i < cols; i++) sum += Math.exp(x[o + i]! - max);
-        for (let i = 0; i < cols; i++) out[o + i] = Math.exp(x[o + i]! - max) / sum;
+        for (let i = 0; i < cols; i++) sum += Math.exp(x[o + i] - max);
+        for (let i = 0; i < cols; i++) out[o + i] = Math.exp(x[o + i] - max) / sum;
       }
     },
     geluTanh(x, out, n) {
       for (let i = 0; i < n; i++) {
-        const v = x[i]!;
+        const v = x[i];
         out[i] = 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
       }
     },
     silu(x, out, n) {
-      for (let i = 0; i < n; i++) out[i] = x[i]! / (1 + Math.exp(-x[i]!));
+      for (let i = 0; i < n; i++) out[i] = x[i] / (1 + Math.exp(-x[i]));
     },
     ...overrides,
   };

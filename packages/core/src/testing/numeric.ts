@@ -27,8 +27,8 @@ export function expectClose(
   let worst = -1;
   let worstExcess = 0;
   for (let i = 0; i < actual.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
+    const a = actual[i];
+    const e = expected[i];
     const excess = Math.abs(a - e) - (atol + rtol * Math.abs(e));
     if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
       worst = i;

@@ -20,7 +20,7 @@ export function countNonFinite(data: ArrayLike<number>): NonFiniteCount | undefi
   let posInf = 0;
   let negInf = 0;
   for (let i = 0; i < data.length; i++) {
-    const x = data[i]!;
+    const x = data[i];
     if (x - x === 0) continue;
     if (first < 0) first = i;
     if (x !== x) nan++;

@@ -104,7 +104,7 @@ d('WebAssembly elementwise engine vs the TypeScript reference', () => {
         [1, 1027],
       ]) {
         const x = randTensor(rng, shape, 4);
-        const cols = shape[shape.length - 1]!;
+        const cols = shape[shape.length - 1];
         for (let i = 0; i < x.data.length; i++) if (rng.uniform() < 0.3 && i % cols !== 0) x.data[i] = -Infinity;
         const { ts, wasm } = both(e, (k) => softmax(x, k?.softmaxRows));
         expectClose(wasm.data, ts.data, { atol: 1e-8, rtol: 2e-7 }, `[${shape}]`);
@@ -172,12 +172,12 @@ d('WebAssembly elementwise engine vs the TypeScript reference', () => {
   });
 
   it('exp kernels are accurate on a dense grid (float32 ~1 ulp; float64 kernel to float32 rounding)', () => {
-    const e = engines[0]!;
+    const e = engines[0];
     const relErr = (got: Float32Array, x: Float32Array, ref: (v: number) => number) => {
       let worst = 0;
       for (let i = 0; i < x.length; i++) {
-        const r = ref(x[i]!);
-        worst = Math.max(worst, Math.abs(got[i]! - r) / r);
+        const r = ref(x[i]);
+        worst = Math.max(worst, Math.abs(got[i] - r) / r);
       }
       return worst;
     };
@@ -205,7 +205,7 @@ d('WebAssembly elementwise engine vs the TypeScript reference', () => {
       e[name === 'gelu' ? 'geluTanh' : 'silu'](xg, y, n);
       let worst = 0;
       for (let i = 0; i < n; i++)
-        if (Math.abs(ref[i]!) > 1e-3) worst = Math.max(worst, Math.abs(y[i]! - ref[i]!) / Math.abs(ref[i]!));
+        if (Math.abs(ref[i]) > 1e-3) worst = Math.max(worst, Math.abs(y[i] - ref[i]) / Math.abs(ref[i]));
       // GELU: the float32 argument of exp (|u| up to ~20 where the value is above 1e-3) costs a few ulp of u, i.e.
       // up to ~1e-6 relative where x ≪ 0 and the value is small; the absolute error stays under 1e-9 there
       expect(worst, name).toBeLessThan(name === 'gelu' ? 2e-6 : 5e-7);

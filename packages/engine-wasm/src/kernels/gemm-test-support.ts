@@ -39,10 +39,10 @@ export function checkAgainstReference(
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let mag = 0;
-      for (let p = 0; p < k; p++) mag += Math.abs(a[pad.a + i * lda + p]! * b[pad.b + j * ldb + p]!);
+      for (let p = 0; p < k; p++) mag += Math.abs(a[pad.a + i * lda + p] * b[pad.b + j * ldb + p]);
       const q = pad.c + i * ldc + j;
       const tol = (k + 4) * 2 ** -24 * mag + 1e-30;
-      if (!(Math.abs(got[q]! - want[q]!) <= tol)) {
+      if (!(Math.abs(got[q] - want[q]) <= tol)) {
         expect.fail(`${engine.name} ${m}×${n}×${k}: C[${i},${j}] = ${got[q]}, reference ${want[q]} (tol ${tol})`);
       }
     }

@@ -18,19 +18,19 @@ export const KIND_TILES = 2;
 
 /** Runs this thread's share of the GEMM job described in `ctl`; `slot` is 0 for the calling thread, 1.. for workers. */
 export function runGemmJob(ctl: Int32Array, ex: GemmExports, slot: number): void {
-  const kind = ctl[1]!;
-  const m = ctl[2]!,
-    n = ctl[3]!,
-    k = ctl[4]!;
-  const a = ctl[5]!,
-    lda = ctl[6]!,
-    b = ctl[7]!,
-    ldb = ctl[8]!,
-    p = ctl[9]!,
-    c = ctl[10]!,
-    ldc = ctl[11]!;
-  const width = ctl[15]!,
-    tasks1 = ctl[16]!;
+  const kind = ctl[1];
+  const m = ctl[2],
+    n = ctl[3],
+    k = ctl[4];
+  const a = ctl[5],
+    lda = ctl[6],
+    b = ctl[7],
+    ldb = ctl[8],
+    p = ctl[9],
+    c = ctl[10],
+    ldc = ctl[11];
+  const width = ctl[15],
+    tasks1 = ctl[16];
   let ran = 0;
   if (kind === 1) {
     for (;;) {
@@ -55,12 +55,12 @@ export function runGemmJob(ctl: Int32Array, ex: GemmExports, slot: number): void
       if (done >= tasks1) break;
       Atomics.wait(ctl, 33, done);
     }
-    const kc = ctl[12]!,
-      mc = ctl[13]!,
-      nc = ctl[14]!,
-      tiles = ctl[17]!,
-      tileRows = ctl[18]!;
-    const scratch = ctl[19]! + slot * ctl[20]!;
+    const kc = ctl[12],
+      mc = ctl[13],
+      nc = ctl[14],
+      tiles = ctl[17],
+      tileRows = ctl[18];
+    const scratch = ctl[19] + slot * ctl[20];
     for (;;) {
       const t = Atomics.add(ctl, 34, 1);
       if (t >= tiles) break;
@@ -70,5 +70,5 @@ export function runGemmJob(ctl: Int32Array, ex: GemmExports, slot: number): void
       ran++;
     }
   }
-  ctl[64 + slot * 4 + 3] = ctl[64 + slot * 4 + 3]! + ran;
+  ctl[64 + slot * 4 + 3] = ctl[64 + slot * 4 + 3] + ran;
 }

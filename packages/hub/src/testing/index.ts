@@ -131,13 +131,13 @@ export async function startLoopbackHub(o: LoopbackOptions): Promise<LoopbackHub>
 
     const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);
     if (cdn) {
-      const f = byHash.get(cdn[1]!);
+      const f = byHash.get(cdn[1]);
       if (!f) return send(404);
       return content(f, req, res, log);
     }
     const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     const f = m
-      ? byKey.get(`${m[1]}/${decodeURIComponent(m[2]!)}/${m[3]!.split('/').map(decodeURIComponent).join('/')}`)
+      ? byKey.get(`${m[1]}/${decodeURIComponent(m[2])}/${m[3].split('/').map(decodeURIComponent).join('/')}`)
       : undefined;
     if (!f) return send(404, { 'X-Error-Code': 'EntryNotFound' }, 'Entry not found');
     const hash = sha256(f.data);

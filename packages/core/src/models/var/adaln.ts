@@ -28,7 +28,7 @@ export async function blockModulation(
   const out = new Tensor(shared!.shape, shared!.data.slice());
   const width = block.adaGss.length;
   for (let n = 0; n < out.data.length / width; n++) {
-    for (let j = 0; j < width; j++) out.data[n * width + j] = block.adaGss[j]! + out.data[n * width + j]!;
+    for (let j = 0; j < width; j++) out.data[n * width + j] = block.adaGss[j] + out.data[n * width + j];
   }
   return out;
 }
@@ -44,14 +44,14 @@ export function headModulation(weights: VARWeights, condSilu: Tensor): Promise<T
  */
 export function modulateInPlace(xNorm: Tensor, m: Tensor, scaleSlot: number, shiftSlot: number): void {
   const [N, T, C] = xNorm.shape as [number, number, number];
-  const width = m.shape[1]!;
+  const width = m.shape[1];
   const x = xNorm.data;
   for (let n = 0; n < N; n++) {
     const sc = n * width + scaleSlot * C;
     const sh = n * width + shiftSlot * C;
     for (let t = 0; t < T; t++) {
       const row = (n * T + t) * C;
-      for (let c = 0; c < C; c++) x[row + c] = x[row + c]! * (1 + m.data[sc + c]!) + m.data[sh + c]!;
+      for (let c = 0; c < C; c++) x[row + c] = x[row + c] * (1 + m.data[sc + c]) + m.data[sh + c];
     }
   }
 }
@@ -59,12 +59,12 @@ export function modulateInPlace(xNorm: Tensor, m: Tensor, scaleSlot: number, shi
 /** In place: x (N, T, C) ← x + y·gamma, the gated residual of a block. */
 export function addGatedInPlace(x: Tensor, y: Tensor, m: Tensor, gammaSlot: number): void {
   const [N, T, C] = x.shape as [number, number, number];
-  const width = m.shape[1]!;
+  const width = m.shape[1];
   for (let n = 0; n < N; n++) {
     const g = n * width + gammaSlot * C;
     for (let t = 0; t < T; t++) {
       const row = (n * T + t) * C;
-      for (let c = 0; c < C; c++) x.data[row + c] = x.data[row + c]! + y.data[row + c]! * m.data[g + c]!;
+      for (let c = 0; c < C; c++) x.data[row + c] = x.data[row + c] + y.data[row + c] * m.data[g + c];
     }
   }
 }

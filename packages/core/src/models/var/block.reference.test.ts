@@ -21,8 +21,8 @@ const linear = (sd: SD, w: string, b: string | null, x: number[]): number[] => {
   const W = sd.get(w)!;
   const [out, inp] = W.shape as [number, number];
   return Array.from({ length: out }, (_, o) => {
-    let s = b ? sd.get(b)!.data[o]! : 0;
-    for (let i = 0; i < inp; i++) s += W.data[o * inp + i]! * x[i]!;
+    let s = b ? sd.get(b)!.data[o] : 0;
+    for (let i = 0; i < inp; i++) s += W.data[o * inp + i] * x[i];
     return s;
   });
 };
@@ -43,12 +43,12 @@ function naiveBlock(sd: SD, s: RandomVARSpec, i: number, x: number[][], label: n
   const cond = Array.from(sd.get('class_emb.weight')!.data.subarray(label * C, (label + 1) * C));
   const m = s.sharedAdaLN
     ? linear(sd, 'shared_ada_lin.1.weight', 'shared_ada_lin.1.bias', silu(cond)).map(
-        (v, j) => v + sd.get(`${p}ada_gss`)!.data[j]!,
+        (v, j) => v + sd.get(`${p}ada_gss`)!.data[j],
       )
     : linear(sd, `${p}ada_lin.1.weight`, `${p}ada_lin.1.bias`, silu(cond));
   const chunk = (k: number) => m.slice(k * C, (k + 1) * C);
   const [gamma1, gamma2, scale1, scale2, shift1, shift2] = [0, 1, 2, 3, 4, 5].map(chunk) as number[][];
-  const mod = (row: number[], sc: number[], sh: number[]) => ln(row).map((v, c) => v * (1 + sc[c]!) + sh[c]!);
+  const mod = (row: number[], sc: number[], sh: number[]) => ln(row).map((v, c) => v * (1 + sc[c]) + sh[c]);
   const levels = s.patchNums.flatMap((pn, k) => new Array<number>(pn * pn).fill(k));
   const qkvBias = [
     ...sd.get(`${p}attn.q_bias`)!.data,
@@ -56,39 +56,39 @@ function naiveBlock(sd: SD, s: RandomVARSpec, i: number, x: number[][], label: n
     ...sd.get(`${p}attn.v_bias`)!.data,
   ];
   const qkv = x.map((row) =>
-    linear(sd, `${p}attn.mat_qkv.weight`, null, mod(row, scale1!, shift1!)).map((v, j) => v + qkvBias[j]!),
+    linear(sd, `${p}attn.mat_qkv.weight`, null, mod(row, scale1!, shift1!)).map((v, j) => v + qkvBias[j]),
   );
   const attnRows = x.map(() => new Array<number>(C).fill(0));
   for (let h = 0; h < H; h++) {
-    const part = (t: number, sIdx: number) => qkv[t]!.slice(sIdx * C + h * hd, sIdx * C + (h + 1) * hd);
+    const part = (t: number, sIdx: number) => qkv[t].slice(sIdx * C + h * hd, sIdx * C + (h + 1) * hd);
     const norm = (v: number[]) => {
       const n = Math.max(Math.hypot(...v), 1e-12);
       return v.map((a) => a / n);
     };
-    const mul = s.l2Norm ? Math.exp(Math.min(sd.get(`${p}attn.scale_mul_1H11`)!.data[h]!, Math.log(100))) : 1;
+    const mul = s.l2Norm ? Math.exp(Math.min(sd.get(`${p}attn.scale_mul_1H11`)!.data[h], Math.log(100))) : 1;
     const scale = s.l2Norm ? 1 : 0.25 / Math.sqrt(hd);
     const q = x.map((_, t) => (s.l2Norm ? norm(part(t, 0)).map((a) => a * mul) : part(t, 0)));
     const k = x.map((_, t) => (s.l2Norm ? norm(part(t, 1)) : part(t, 1)));
     const v = x.map((_, t) => part(t, 2));
     for (let t = 0; t < x.length; t++) {
-      const visible = x.map((_, j) => j).filter((j) => levels[j]! <= levels[t]!);
-      const logits = visible.map((j) => scale * q[t]!.reduce((a, qv, d) => a + qv * k[j]![d]!, 0));
+      const visible = x.map((_, j) => j).filter((j) => levels[j] <= levels[t]);
+      const logits = visible.map((j) => scale * q[t].reduce((a, qv, d) => a + qv * k[j][d], 0));
       const mx = Math.max(...logits);
       const w = logits.map((l) => Math.exp(l - mx));
       const z = w.reduce((a, b) => a + b, 0);
-      visible.forEach((j, n) => v[j]!.forEach((vv, d) => (attnRows[t]![h * hd + d] += (w[n]! / z) * vv)));
+      visible.forEach((j, n) => v[j].forEach((vv, d) => (attnRows[t][h * hd + d] += (w[n] / z) * vv)));
     }
   }
   return x.map((row, t) => {
-    const a = linear(sd, `${p}attn.proj.weight`, `${p}attn.proj.bias`, attnRows[t]!);
-    const x1 = row.map((v, c) => v + a[c]! * gamma1![c]!);
+    const a = linear(sd, `${p}attn.proj.weight`, `${p}attn.proj.bias`, attnRows[t]);
+    const x1 = row.map((v, c) => v + a[c] * gamma1![c]);
     const f = linear(
       sd,
       `${p}ffn.fc2.weight`,
       `${p}ffn.fc2.bias`,
       gelu(linear(sd, `${p}ffn.fc1.weight`, `${p}ffn.fc1.bias`, mod(x1, scale2!, shift2!))),
     );
-    return x1.map((v, c) => v + f[c]! * gamma2![c]!);
+    return x1.map((v, c) => v + f[c] * gamma2![c]);
   });
 }
 
@@ -102,7 +102,7 @@ function naiveHead(sd: SD, s: RandomVARSpec, x: number[][], label: number): numb
       sd,
       'head.weight',
       'head.bias',
-      ln(row).map((v, c) => v * (1 + m[c]!) + m[C + c]!),
+      ln(row).map((v, c) => v * (1 + m[c]) + m[C + c]),
     ),
   );
 }
@@ -136,7 +136,7 @@ describe.each([
     async (i) => {
       const { captured } = await run;
       for (let b = 0; b < 2; b++) {
-        const expected = naiveBlock(sd, spec, i, rows(captured.get(`block${i}.x_in`)!, b), labels[b]!).flat();
+        const expected = naiveBlock(sd, spec, i, rows(captured.get(`block${i}.x_in`)!, b), labels[b]).flat();
         const got = rows(captured.get(`block${i}.out`)!, b).flat();
         expect(maxAbsDiff(got, expected), `sample ${b}`).toBeLessThanOrEqual(1e-4);
       }
@@ -150,7 +150,7 @@ describe.each([
   it('the head uses the class condition', async () => {
     const { captured, logits } = await run;
     for (let b = 0; b < 2; b++) {
-      const expected = naiveHead(sd, spec, rows(captured.get(`block${spec.depth - 1}.out`)!, b), labels[b]!).flat();
+      const expected = naiveHead(sd, spec, rows(captured.get(`block${spec.depth - 1}.out`)!, b), labels[b]).flat();
       expect(maxAbsDiff(rows(logits, b).flat(), expected)).toBeLessThanOrEqual(1e-4);
     }
   });

@@ -75,11 +75,11 @@ export function inferVARConfig(sd: StateDictLike, options: VARConfigOptions = {}
   }
 
   const [C, cvae] = shapeOf('word_embed.weight') as [number, number];
-  const numClasses = shapeOf('class_emb.weight')![0]! - 1;
-  const vocabSize = shapeOf('head.weight')![0]!;
-  const L = shapeOf('pos_1LC')![1]!;
-  const numScales = shapeOf('lvl_embed.weight')![0]!;
-  const mlpHidden = shapeOf('blocks.0.ffn.fc1.weight')![0]!;
+  const numClasses = shapeOf('class_emb.weight')![0] - 1;
+  const vocabSize = shapeOf('head.weight')![0];
+  const L = shapeOf('pos_1LC')![1];
+  const numScales = shapeOf('lvl_embed.weight')![0];
+  const mlpHidden = shapeOf('blocks.0.ffn.fc1.weight')![0];
   if (numClasses < 1)
     throw new WeightsError(file, `class_emb.weight has ${numClasses + 1} rows; it needs num_classes + 1 ≥ 2`);
 
@@ -116,7 +116,7 @@ export function inferVARConfig(sd: StateDictLike, options: VARConfigOptions = {}
     patchNums: patchNums.value,
     patchNumsSource: patchNums.source,
     tokenCount: L,
-    firstL: patchNums.value[0]! ** 2,
+    firstL: patchNums.value[0] ** 2,
     normEps: NORM_EPS,
     attnScale: attnL2Norm ? 1 : 0.25 / Math.sqrt(headDim),
   };
@@ -134,7 +134,7 @@ function resolveHeads(sd: StateDictLike, file: string, C: number, l2: boolean, o
         file,
         `blocks.0.attn.scale_mul_1H11 must have shape [1, H, 1, 1], got [${shape.join(', ')}]`,
       );
-    heads = shape[1]!;
+    heads = shape[1];
     if (option !== undefined && option !== heads) {
       throw new UsageError(
         `numHeads is ${option} but ${file} has ${heads} heads (blocks.0.attn.scale_mul_1H11 is [${shape.join(', ')}])`,

@@ -101,13 +101,13 @@ export function resizeBilinear(maps: TensorLike, outH: number, outW: number): Te
   for (let b = 0; b < B; b++) {
     const src = b * h * w;
     for (let i = 0; i < outH; i++) {
-      const r0 = src + ty.i0[i]! * w;
-      const r1 = src + ty.i1[i]! * w;
+      const r0 = src + ty.i0[i] * w;
+      const r1 = src + ty.i1[i] * w;
       for (let j = 0; j < outW; j++) {
-        const [a, c] = [tx.i0[j]!, tx.i1[j]!];
-        const top = f(f(maps.data[r0 + a]! * tx.w0[j]!) + f(maps.data[r0 + c]! * tx.w1[j]!));
-        const bottom = f(f(maps.data[r1 + a]! * tx.w0[j]!) + f(maps.data[r1 + c]! * tx.w1[j]!));
-        out.data[(b * outH + i) * outW + j] = f(f(top * ty.w0[i]!) + f(bottom * ty.w1[i]!));
+        const [a, c] = [tx.i0[j], tx.i1[j]];
+        const top = f(f(maps.data[r0 + a] * tx.w0[j]) + f(maps.data[r0 + c] * tx.w1[j]));
+        const bottom = f(f(maps.data[r1 + a] * tx.w0[j]) + f(maps.data[r1 + c] * tx.w1[j]));
+        out.data[(b * outH + i) * outW + j] = f(f(top * ty.w0[i]) + f(bottom * ty.w1[i]));
       }
     }
   }
@@ -140,7 +140,7 @@ function linearTaps(n: number, out: number): { i0: Int32Array; i1: Int32Array; w
     taps.i0[o] = i0;
     taps.i1[o] = i0 < n - 1 ? i0 + 1 : i0;
     taps.w1[o] = lambda; // rounded to float here
-    taps.w0[o] = 1 - taps.w1[o]!; // 1 − float(λ), as PyTorch's float lambda1
+    taps.w0[o] = 1 - taps.w1[o]; // 1 − float(λ), as PyTorch's float lambda1
   }
   return taps;
 }
@@ -155,7 +155,7 @@ export function forceMask(keep: TensorLike, pn: number): Uint8Array {
   const out = new Uint8Array(B * pn * pn);
   if (pn * pn <= 3) return out.fill(1);
   const resized = resizeBilinear(keep, pn, pn);
-  for (let i = 0; i < out.length; i++) out[i] = resized.data[i]! > 0.5 ? 1 : 0;
+  for (let i = 0; i < out.length; i++) out[i] = resized.data[i] > 0.5 ? 1 : 0;
   return out;
 }
 
@@ -173,7 +173,7 @@ export function keepOnGrid(keep: TensorLike, side: number): Tensor {
   const [, h, w] = maps.shape as [number, number, number];
   if (h < 1 || w < 1) throw new UsageError(`a keep map needs at least one pixel, got (${keep.shape.join(', ')})`);
   for (let i = 0; i < maps.data.length; i++) {
-    const v = maps.data[i]!;
+    const v = maps.data[i];
     if (!(v >= 0 && v <= 1)) throw new UsageError(`keep map value ${v} at ${i} is not in [0, 1]`);
   }
   const resized = resizeBilinear(maps, side, side);

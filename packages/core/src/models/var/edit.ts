@@ -68,7 +68,7 @@ export async function editNextScale(
   const labels = transformer.labels(options.labels);
   const B = labels.length;
   const image = editImage(options.image, vae.imageSize, B);
-  const keep = keepMaps(options.keep, patchNums[S - 1]!, B);
+  const keep = keepMaps(options.keep, patchNums[S - 1], B);
   const { signal, onProgress } = options;
   throwIfAborted(signal);
 
@@ -79,23 +79,23 @@ export async function editNextScale(
     image.data.map((v) => v * 2 - 1),
   );
   const encoded = await vae.encode(pm1, { router: ctx.router, trace: ctx.trace, signal });
-  const inputTokens = encoded.map((t) => repeatRows(t, image.shape[0]!, B));
+  const inputTokens = encoded.map((t) => repeatRows(t, image.shape[0], B));
   const forced = patchNums.map((pn) => forceMask(keep, pn));
 
   const replace = (si: number, sampled: Int32Array, hMap: Tensor) => {
-    const pn = patchNums[si]!;
+    const pn = patchNums[si];
     const T = pn * pn;
-    const force = forced[si]!;
-    const input = inputTokens[si]!;
+    const force = forced[si];
+    const input = inputTokens[si];
     ctx.capture?.(`sampled.s${si}`, new Tensor([B, T], Float32Array.from(sampled)));
-    const tokens = sampled.map((t, i) => (force[i] ? input[i]! : t));
+    const tokens = sampled.map((t, i) => (force[i] ? input[i] : t));
     // `gt·force + h·(1 − force)` with force ∈ {0, 1} is a selection; the input's rows come from the codebook.
     const gt = vae.quantizer.lookup(input, B, pn);
     const mixed = hMap.clone();
     for (let b = 0; b < B; b++) {
       for (let p = 0; p < T; p++) {
         if (!force[b * T + p]) continue;
-        for (let c = 0; c < cvae; c++) mixed.data[(b * cvae + c) * T + p] = gt.data[(b * cvae + c) * T + p]!;
+        for (let c = 0; c < cvae; c++) mixed.data[(b * cvae + c) * T + p] = gt.data[(b * cvae + c) * T + p];
       }
     }
     return { tokens, hMap: mixed };
@@ -119,7 +119,7 @@ function editImage(image: TensorLike, side: number, B: number): Tensor {
   if (n !== 1 && n !== B)
     throw new UsageError(`image has ${n} images but there are ${B} labels; give one image, or one per label`);
   for (let i = 0; i < t.data.length; i++) {
-    const v = t.data[i]!;
+    const v = t.data[i];
     if (!Number.isFinite(v))
       throw new InputError(
         `image contains a non-finite value (${v}) at flat index ${i}; images must be finite values in [0, 1]`,
@@ -150,7 +150,7 @@ function keepMaps(keep: TensorLike, side: number, B: number): Tensor {
   const bad = k.data.findIndex((v) => v !== 0 && v !== 1);
   if (bad >= 0)
     throw new UsageError(`keep must hold only 0 (regenerate) and 1 (keep), got ${k.data[bad]} at flat index ${bad}`);
-  const n = rank === 3 ? k.shape[0]! : 1;
+  const n = rank === 3 ? k.shape[0] : 1;
   return new Tensor([B, side, side], repeatRows(k.data, n, B));
 }
 

@@ -18,6 +18,6 @@ export function mixGuidance(raw: Tensor, t: number): Tensor {
   const a = Math.fround(1 + t);
   const b = Math.fround(t);
   const out = new Tensor([B, T, V]);
-  for (let i = 0; i < half; i++) out.data[i] = Math.fround(a * raw.data[i]!) - Math.fround(b * raw.data[half + i]!);
+  for (let i = 0; i < half; i++) out.data[i] = Math.fround(a * raw.data[i]) - Math.fround(b * raw.data[half + i]);
   return out;
 }

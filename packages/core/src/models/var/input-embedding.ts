@@ -16,14 +16,14 @@ export function levelPositions(weights: VARWeights, config: VARConfig): Float32A
   const out = new Float32Array(config.tokenCount * C);
   for (let l = 0; l < levels.length; l++) {
     for (let c = 0; c < C; c++)
-      out[l * C + c] = weights.lvlEmbed.data[levels[l]! * C + c]! + weights.pos1LC.data[l * C + c]!;
+      out[l * C + c] = weights.lvlEmbed.data[levels[l] * C + c] + weights.pos1LC.data[l * C + c];
   }
   return out;
 }
 
 /** class_emb rows for the given labels: (N, C). */
 export function classCondition(weights: VARWeights, labels: Int32Array): Tensor {
-  const C = weights.classEmb.shape[1]!;
+  const C = weights.classEmb.shape[1];
   const out = new Tensor([labels.length, C]);
   labels.forEach((label, n) => out.data.set(weights.classEmb.data.subarray(label * C, (label + 1) * C), n * C));
   return out;
@@ -31,14 +31,14 @@ export function classCondition(weights: VARWeights, labels: Int32Array): Tensor 
 
 /** The first scale's tokens: cond + pos_start + lvlPos[0, firstL) → (N, firstL, C). */
 export function firstScaleInput(weights: VARWeights, config: VARConfig, lvlPos: Float32Array, cond: Tensor): Tensor {
-  const N = cond.shape[0]!;
+  const N = cond.shape[0];
   const C = config.embedDim;
   const F = config.firstL;
   const out = new Tensor([N, F, C]);
   for (let n = 0; n < N; n++) {
     for (let t = 0; t < F; t++) {
       for (let c = 0; c < C; c++) {
-        out.data[(n * F + t) * C + c] = cond.data[n * C + c]! + weights.posStart.data[t * C + c]! + lvlPos[t * C + c]!;
+        out.data[(n * F + t) * C + c] = cond.data[n * C + c] + weights.posStart.data[t * C + c] + lvlPos[t * C + c];
       }
     }
   }
@@ -56,7 +56,7 @@ export async function teacherForcingInput(
   cond: Tensor,
   xBLCv: Tensor,
 ): Promise<{ x: Tensor; wordEmbed: Tensor }> {
-  const B = cond.shape[0]!;
+  const B = cond.shape[0];
   const C = config.embedDim;
   const L = config.tokenCount;
   const F = config.firstL;
@@ -67,7 +67,7 @@ export async function teacherForcingInput(
     x.data.set(first.data.subarray(b * F * C, (b + 1) * F * C), b * L * C);
     for (let t = F; t < L; t++) {
       const src = (b * (L - F) + t - F) * C;
-      for (let c = 0; c < C; c++) x.data[(b * L + t) * C + c] = wordEmbed.data[src + c]! + lvlPos[t * C + c]!;
+      for (let c = 0; c < C; c++) x.data[(b * L + t) * C + c] = wordEmbed.data[src + c] + lvlPos[t * C + c];
     }
   }
   return { x, wordEmbed };
@@ -92,14 +92,14 @@ export async function nextScaleInput(
   const tokens = new Tensor([B, T, Cv]);
   for (let b = 0; b < B; b++) {
     for (let c = 0; c < Cv; c++) {
-      for (let t = 0; t < T; t++) tokens.data[(b * T + t) * Cv + c] = nextMap.data[(b * Cv + c) * T + t]!;
+      for (let t = 0; t < T; t++) tokens.data[(b * T + t) * Cv + c] = nextMap.data[(b * Cv + c) * T + t];
     }
   }
   const embedded = await linear(tokens, weights.wordEmbedWeight, weights.wordEmbedBias);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       for (let c = 0; c < C; c++)
-        embedded.data[(b * T + t) * C + c] = embedded.data[(b * T + t) * C + c]! + lvlPos[(start + t) * C + c]!;
+        embedded.data[(b * T + t) * C + c] = embedded.data[(b * T + t) * C + c] + lvlPos[(start + t) * C + c];
     }
   }
   const out = new Tensor([copies * B, T, C]);

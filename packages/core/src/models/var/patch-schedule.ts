@@ -46,7 +46,7 @@ export function tokenLevels(patchNums: readonly number[]): Int32Array {
 export function patchNumsFromLevels(levels: ArrayLike<number>): number[] | undefined {
   const counts: number[] = [];
   for (let i = 0; i < levels.length; i++) {
-    const s = levels[i]!;
+    const s = levels[i];
     if (s === counts.length) counts.push(0);
     if (s !== counts.length - 1) return undefined;
     counts[s]++;

@@ -20,7 +20,7 @@ describe('sample_with_top_k_top_p_ filtering', () => {
       const { top_k, top_p } = REFS_JSON.info[`sampler.${c}`] as { top_k: number; top_p: number };
       const logits = (await ref(`sampler.${c}.logits`)).data.slice();
       const expected = await ref(`sampler.${c}.probs`);
-      const V = expected.shape[2]!;
+      const V = expected.shape[2];
       const probs = filteredProbabilities(logits, V, { topK: top_k, topP: top_p });
       worst[c] = maxAbsDiff(probs, expected.data);
       expect(worst[c]).toBeLessThanOrEqual(1e-6);
@@ -62,7 +62,7 @@ describe('drawing tokens', () => {
     for (let i = 0; i < 4000; i++) counts[sampleCategorical([0, 0.25, 0, 0.75], rng)]++;
     expect(counts[0]).toBe(0);
     expect(counts[2]).toBe(0);
-    expect(counts[3]! / 4000).toBeCloseTo(0.75, 1);
+    expect(counts[3] / 4000).toBeCloseTo(0.75, 1);
   });
 
   it('the same seed draws the same tokens', () => {
@@ -79,8 +79,8 @@ describe('drawing tokens', () => {
     const w = gumbelSoftmax(logits, 4, 0.5, new Rng(2));
     expect(w[1]).toBe(0);
     expect(w[4]).toBe(0);
-    expect(w[0]! + w[2]! + w[3]!).toBeCloseTo(1, 6);
-    expect(w[5]! + w[6]! + w[7]!).toBeCloseTo(1, 6);
+    expect(w[0] + w[2] + w[3]).toBeCloseTo(1, 6);
+    expect(w[5] + w[6] + w[7]).toBeCloseTo(1, 6);
   });
 });
 
@@ -103,8 +103,8 @@ describe('one Rng per row', () => {
     );
     for (let r = 0; r < 4; r++) {
       const row = logits.slice(r * V, (r + 1) * V);
-      expect(sampleTopKTopP(row.slice(), V, { topK: 30, topP: 0.9 }, new Rng(seeds[r]!))[0]).toBe(together[r]);
-      expect(Array.from(gumbelSoftmax(row, V, 0.5, new Rng(seeds[r]!)))).toEqual(
+      expect(sampleTopKTopP(row.slice(), V, { topK: 30, topP: 0.9 }, new Rng(seeds[r]))[0]).toBe(together[r]);
+      expect(Array.from(gumbelSoftmax(row, V, 0.5, new Rng(seeds[r])))).toEqual(
         Array.from(smooth.subarray(r * V, (r + 1) * V)),
       );
     }

@@ -30,8 +30,8 @@ export function filterTopK(logits: Float32Array, V: number, topK: number): void 
     const row = logits.subarray(r * V, (r + 1) * V);
     sorted.set(row);
     sorted.sort();
-    const threshold = sorted[V - topK]!;
-    for (let i = 0; i < V; i++) if (row[i]! < threshold) row[i] = -Infinity;
+    const threshold = sorted[V - topK];
+    for (let i = 0; i < V; i++) if (row[i] < threshold) row[i] = -Infinity;
   }
 }
 
@@ -52,18 +52,18 @@ export function filterTopP(logits: Float32Array, V: number, topP: number): void 
     let n = 0;
     let max = -Infinity;
     for (let i = 0; i < V; i++) {
-      max = Math.max(max, row[i]!);
+      max = Math.max(max, row[i]);
       if (row[i] !== -Infinity) order[n++] = i;
     }
     const kept = order.subarray(0, n);
-    kept.sort((a, b) => row[a]! - row[b]! || a - b);
+    kept.sort((a, b) => row[a] - row[b] || a - b);
     let sum = 0;
-    for (let j = 0; j < n; j++) sum += probs[j] = Math.exp(row[kept[j]!]! - max);
+    for (let j = 0; j < n; j++) sum += probs[j] = Math.exp(row[kept[j]]! - max);
     let cum = 0;
     const remove: number[] = [];
     for (let j = 0; j < n - 1; j++) {
-      cum += Math.fround(probs[j]! / sum);
-      if (Math.fround(cum) <= limit) remove.push(kept[j]!);
+      cum += Math.fround(probs[j] / sum);
+      if (Math.fround(cum) <= limit) remove.push(kept[j]);
     }
     for (const i of remove) row[i] = -Infinity;
   }
@@ -72,10 +72,10 @@ export function filterTopP(logits: Float32Array, V: number, topP: number): void 
 function softmaxInto(row: ArrayLike<number>, out: Float64Array, order?: ArrayLike<number>): void {
   const n = row.length;
   let max = -Infinity;
-  for (let i = 0; i < n; i++) max = Math.max(max, row[i]!);
+  for (let i = 0; i < n; i++) max = Math.max(max, row[i]);
   let sum = 0;
-  for (let j = 0; j < n; j++) sum += out[j] = Math.exp(row[order ? order[j]! : j]! - max);
-  for (let j = 0; j < n; j++) out[j] = out[j]! / sum;
+  for (let j = 0; j < n; j++) sum += out[j] = Math.exp(row[order ? order[j] : j] - max);
+  for (let j = 0; j < n; j++) out[j] = out[j] / sum;
 }
 
 /** The distribution `torch.multinomial` samples from: softmax of the filtered logits, (rows, V). Filters in place. */
@@ -94,13 +94,13 @@ export function filteredProbabilities(logits: Float32Array, V: number, o: Sampli
 /** One draw from a categorical distribution; zero-probability entries are never chosen. */
 export function sampleCategorical(probs: ArrayLike<number>, rng: Rng): number {
   let total = 0;
-  for (let i = 0; i < probs.length; i++) total += probs[i]!;
+  for (let i = 0; i < probs.length; i++) total += probs[i];
   const u = rng.uniform() * total;
   let cum = 0;
   let last = -1;
   for (let i = 0; i < probs.length; i++) {
-    if (probs[i]! <= 0) continue;
-    cum += probs[i]!;
+    if (probs[i] <= 0) continue;
+    cum += probs[i];
     last = i;
     if (cum > u) return i;
   }
@@ -114,7 +114,7 @@ export function sampleCategorical(probs: ArrayLike<number>, rng: Rng): number {
 export type RowRng = Rng | readonly Rng[];
 
 function rowRng(rng: RowRng, r: number): Rng {
-  return Array.isArray(rng) ? (rng as readonly Rng[])[r]! : (rng as Rng);
+  return Array.isArray(rng) ? (rng as readonly Rng[])[r] : (rng as Rng);
 }
 
 /**
@@ -145,7 +145,7 @@ export function gumbelSoftmax(logits: Float32Array, V: number, ratio: number, rn
   const p = new Float64Array(V);
   for (let r = 0; r < logits.length / V; r++) {
     const g = rowRng(rng, r);
-    for (let i = 0; i < V; i++) y[i] = (logits[r * V + i]! * (1 + ratio) - Math.log(g.exponential())) / tau;
+    for (let i = 0; i < V; i++) y[i] = (logits[r * V + i] * (1 + ratio) - Math.log(g.exponential())) / tau;
     softmaxInto(y, p);
     out.set(p, r * V);
   }

@@ -39,16 +39,16 @@ export async function projectQKV(x: Tensor, block: VARBlockWeights, config: VARC
           const from = src + part * C + h * hd;
           const dst = (part === 0 ? q : part === 1 ? k : v).data;
           if (!l2 || part === 2) {
-            for (let d = 0; d < hd; d++) dst[o + d] = qkv[from + d]!;
+            for (let d = 0; d < hd; d++) dst[o + d] = qkv[from + d];
             continue;
           }
           let sq = 0;
-          for (let d = 0; d < hd; d++) sq += qkv[from + d]! * qkv[from + d]!;
+          for (let d = 0; d < hd; d++) sq += qkv[from + d] * qkv[from + d];
           const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
-          if (part === 1) for (let d = 0; d < hd; d++) dst[o + d] = qkv[from + d]! * inv;
+          if (part === 1) for (let d = 0; d < hd; d++) dst[o + d] = qkv[from + d] * inv;
           else {
-            const sc = qScale![h]!;
-            for (let d = 0; d < hd; d++) dst[o + d] = Math.fround(qkv[from + d]! * inv) * sc;
+            const sc = qScale![h];
+            for (let d = 0; d < hd; d++) dst[o + d] = Math.fround(qkv[from + d] * inv) * sc;
           }
         }
       }

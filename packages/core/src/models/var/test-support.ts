@@ -66,7 +66,7 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
   let m = 0;
   for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
+    const d = Math.abs(a[i] - b[i]);
     m = Math.max(m, Number.isNaN(d) ? Infinity : d); // NaN must fail a tolerance
   }
   return m;

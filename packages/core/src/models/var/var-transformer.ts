@@ -91,14 +91,14 @@ export class VARTransformer {
     fused?: readonly (FusedBlockFn | null)[],
   ): Promise<Tensor> {
     for (let i = 0; i < this.weights.blocks.length; i++) {
-      const m = c.blockModulations[i]!;
+      const m = c.blockModulations[i];
       const whole = fused?.[i];
       x = whole
         ? await whole(x, m)
         : await runBlock(
             x,
             m,
-            this.weights.blocks[i]!,
+            this.weights.blocks[i],
             this.config,
             attendFor(i),
             scopedEmitter(capture, `block${i}.`, suffix),
@@ -142,7 +142,7 @@ export class VARTransformer {
     ctx.capture?.('word_embed', wordEmbed.clone());
     const spec = { scale: this.config.attnScale, mask: { kind: 'block-causal' as const, scaleEnds: this.scaleEnds } };
     const attendFor = (layer: number): AttendFn => {
-      const call = blockAttentionCall(this.config, this.weights.blocks[layer]!, layer, B, this.scaleEnds);
+      const call = blockAttentionCall(this.config, this.weights.blocks[layer], layer, B, this.scaleEnds);
       return (q, k, v) => ctx.router.attend(call, q, k, v, spec, ctx.trace);
     };
     // blocks whose attention the policy routes to exact CPU attention may run whole in the engine (not under a capture)

@@ -86,7 +86,7 @@ function channelsToTokens(
     const ob = b * L * C;
     for (let c = 0; c < C; c++) {
       const row = base + c * L;
-      for (let i = 0; i < L; i++) out[ob + i * C + c] = src[row + i]!;
+      for (let i = 0; i < L; i++) out[ob + i * C + c] = src[row + i];
     }
   }
   return new Tensor([B, 1, L, C], out);
@@ -98,7 +98,7 @@ function tokensToChannels(t: Tensor, B: number, C: number, H: number, W: number)
   for (let b = 0; b < B; b++) {
     const ib = b * L * C;
     const ob = b * C * L;
-    for (let i = 0; i < L; i++) for (let c = 0; c < C; c++) out[ob + c * L + i] = t.data[ib + i * C + c]!;
+    for (let i = 0; i < L; i++) for (let c = 0; c < C; c++) out[ob + c * L + i] = t.data[ib + i * C + c];
   }
   return new Tensor([B, C, H, W], out);
 }

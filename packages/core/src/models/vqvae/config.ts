@@ -90,7 +90,7 @@ export function inferVQVAEConfig(tensors: Map<string, Tensor>, file: string): VQ
   const levels = contiguousCount(indicesUnder(keys, 'encoder.down.'), 'encoder.down', file);
   if (levels === 0) throw new WeightsError(file, 'not a VAR VQ-VAE state dict: no encoder.down.* keys');
   const chMult = Array.from({ length: levels }, (_, i) => {
-    const out = shapeOf(tensors, `encoder.down.${i}.block.0.conv1.weight`, file)[0]!;
+    const out = shapeOf(tensors, `encoder.down.${i}.block.0.conv1.weight`, file)[0];
     if (out % ch! !== 0)
       throw new WeightsError(file, `encoder.down.${i} has ${out} channels, not a multiple of ch=${ch}`);
     return out / ch!;
@@ -152,7 +152,7 @@ export function vqvaeStateDictShapes(cfg: VQVAEConfig): Map<string, number[]> {
   conv('encoder.conv_in', ch, cfg.inChannels, 3);
   let cin = ch;
   for (let i = 0; i < n; i++) {
-    const cout = ch * chMult[i]!;
+    const cout = ch * chMult[i];
     for (let j = 0; j < numResBlocks; j++) resnet(`encoder.down.${i}.block.${j}`, j === 0 ? cin : cout, cout);
     if (i === last && cfg.usingSa) for (let j = 0; j < numResBlocks; j++) attn(`encoder.down.${i}.attn.${j}`, cout);
     if (i !== last) conv(`encoder.down.${i}.downsample.conv`, cout, cout, 3);
@@ -162,19 +162,19 @@ export function vqvaeStateDictShapes(cfg: VQVAEConfig): Map<string, number[]> {
   norm('encoder.norm_out', cin);
   conv('encoder.conv_out', Cvae, cin, 3);
 
-  const cMid = ch * chMult[last]!;
+  const cMid = ch * chMult[last];
   conv('decoder.conv_in', cMid, Cvae, 3);
   mid('decoder', cMid);
   // The decoder's ModuleList is filled from the deepest level but indexed by level, so the keys of up.0 come first.
-  const levelIn = (i: number) => (i === last ? cMid : ch * chMult[i + 1]!);
+  const levelIn = (i: number) => (i === last ? cMid : ch * chMult[i + 1]);
   for (let i = 0; i < n; i++) {
-    const cout = ch * chMult[i]!;
+    const cout = ch * chMult[i];
     for (let j = 0; j <= numResBlocks; j++) resnet(`decoder.up.${i}.block.${j}`, j === 0 ? levelIn(i) : cout, cout);
     if (i === last && cfg.usingSa) for (let j = 0; j <= numResBlocks; j++) attn(`decoder.up.${i}.attn.${j}`, cout);
     if (i !== 0) conv(`decoder.up.${i}.upsample.conv`, cout, cout, 3);
   }
-  norm('decoder.norm_out', ch * chMult[0]!);
-  conv('decoder.conv_out', cfg.inChannels, ch * chMult[0]!, 3);
+  norm('decoder.norm_out', ch * chMult[0]);
+  conv('decoder.conv_out', cfg.inChannels, ch * chMult[0], 3);
 
   out.set('quantize.ema_vocab_hit_SV', [cfg.numScales, cfg.vocabSize]);
   for (let k = 0; k < cfg.numPhi; k++) conv(phiKey(cfg, k), Cvae, Cvae, 3);
@@ -218,7 +218,7 @@ export function validateVQVAEStateDict(tensors: Map<string, Tensor>, cfg: VQVAEC
     throw new WeightsError(file, `VQ-VAE shape mismatch (${describeConfig(cfg)}): ${shown}${more}`);
   }
   const badNorm = [...expected.keys()].find(
-    (k) => /norm(1|2|_out)?\.weight$/.test(k) && expected.get(k)![0]! % GROUP_NORM_GROUPS !== 0,
+    (k) => /norm(1|2|_out)?\.weight$/.test(k) && expected.get(k)![0] % GROUP_NORM_GROUPS !== 0,
   );
   if (badNorm) {
     throw new WeightsError(

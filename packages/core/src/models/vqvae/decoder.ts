@@ -61,9 +61,9 @@ export class Decoder {
       ...this.mid.stages(),
     ];
     for (let i = this.up.length - 1; i >= 0; i--) {
-      const level = this.up[i]!;
+      const level = this.up[i];
       for (let j = 0; j < level.blocks.length; j++) {
-        stages.push({ name: `${level.name}.block.${j}`, build: level.blocks[j]!.build });
+        stages.push({ name: `${level.name}.block.${j}`, build: level.blocks[j].build });
         const attn = level.attn[j];
         if (attn) stages.push({ name: `${level.name}.attn.${j}`, attend: attn.forward.bind(attn) });
       }

@@ -57,7 +57,7 @@ export class Encoder {
     const stages: Stage[] = [{ name: `${name}.conv_in`, build: (ops, x) => ops.conv2d(x, this.convIn) }];
     for (const level of this.down) {
       for (let j = 0; j < level.blocks.length; j++) {
-        stages.push({ name: `${level.name}.block.${j}`, build: level.blocks[j]!.build });
+        stages.push({ name: `${level.name}.block.${j}`, build: level.blocks[j].build });
         const attn = level.attn[j];
         if (attn) stages.push({ name: `${level.name}.attn.${j}`, attend: attn.forward.bind(attn) });
       }

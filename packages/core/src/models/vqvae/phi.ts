@@ -27,9 +27,9 @@ export function phiIndex(si: number, S: number, K: number): number {
   const at = si / (S - 1);
   const ticks = phiTicks(K);
   let best = 0;
-  let bestDist = Math.abs(ticks[0]! - at);
+  let bestDist = Math.abs(ticks[0] - at);
   for (let k = 1; k < K; k++) {
-    const d = Math.abs(ticks[k]! - at);
+    const d = Math.abs(ticks[k] - at);
     if (d < bestDist) {
       best = k;
       bestDist = d;

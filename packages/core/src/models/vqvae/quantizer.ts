@@ -26,13 +26,13 @@ export class Phi {
     const r = this.ratio;
     const out = new Float32Array(h.data.length);
     // Rounded like PyTorch's float32 `h.mul(1−r) + conv(h).mul_(r)`: each product to float32, then the sum.
-    for (let i = 0; i < out.length; i++) out[i] = Math.fround(h.data[i]! * keep) + Math.fround(c.data[i]! * r);
+    for (let i = 0; i < out.length; i++) out[i] = Math.fround(h.data[i] * keep) + Math.fround(c.data[i] * r);
     return new Tensor(h.shape, out);
   }
 }
 
 function subInPlace(a: Tensor, b: Tensor): void {
-  for (let i = 0; i < a.data.length; i++) a.data[i] = a.data[i]! - b.data[i]!;
+  for (let i = 0; i < a.data.length; i++) a.data[i] = a.data[i] - b.data[i];
 }
 
 export class MultiScaleQuantizer {
@@ -63,7 +63,7 @@ export class MultiScaleQuantizer {
     const e = this.embedding.data;
     for (let v = 0; v < this.vocabSize; v++) {
       let s = 0;
-      for (let c = 0; c < this.Cvae; c++) s += e[v * this.Cvae + c]! * e[v * this.Cvae + c]!;
+      for (let c = 0; c < this.Cvae; c++) s += e[v * this.Cvae + c] * e[v * this.Cvae + c];
       this.codeNorms[v] = s;
     }
   }
@@ -74,7 +74,7 @@ export class MultiScaleQuantizer {
 
   /** Side of the latent f_hat (the last scale's token grid). */
   get latentSize(): number {
-    return this.patchNums[this.patchNums.length - 1]!;
+    return this.patchNums[this.patchNums.length - 1];
   }
 
   /** Codebook rows of a (B, pn²) row-major token map, as a feature map (B, Cvae, pn, pn). */
@@ -86,10 +86,10 @@ export class MultiScaleQuantizer {
     const e = this.embedding.data;
     for (let b = 0; b < B; b++) {
       for (let p = 0; p < n; p++) {
-        const t = idx[b * n + p]!;
+        const t = idx[b * n + p];
         if (!(t >= 0 && t < this.vocabSize))
           throw new InputError(`token ${t} at batch ${b}, position ${p} is outside [0, ${this.vocabSize})`);
-        for (let c = 0; c < C; c++) out[(b * C + c) * n + p] = e[t * C + c]!;
+        for (let c = 0; c < C; c++) out[(b * C + c) * n + p] = e[t * C + c];
       }
     }
     return new Tensor([B, C, pn, pn], out);
@@ -97,7 +97,7 @@ export class MultiScaleQuantizer {
 
   /** Phi of scale si applied to a full-resolution contribution. */
   applyPhi(si: number, h: Tensor): Promise<Tensor> {
-    return this.phis[this.phiIndexPerScale[si]!]!.forward(h);
+    return this.phis[this.phiIndexPerScale[si]]!.forward(h);
   }
 
   /** A scale's contribution to f_hat: bicubic up to the latent size, except at the last scale. */
@@ -115,7 +115,7 @@ export class MultiScaleQuantizer {
     this.checkScale(si);
     const [B] = fHat.shape;
     this.checkFhat(fHat, B!);
-    const pn = this.patchNums[si]!;
+    const pn = this.patchNums[si];
     if (
       h.shape.length !== 4 ||
       h.shape[0] !== B ||
@@ -127,7 +127,7 @@ export class MultiScaleQuantizer {
     }
     addInPlace(fHat, await this.contribution(si, h));
     if (si === this.numScales - 1) return fHat;
-    const next = this.patchNums[si + 1]!;
+    const next = this.patchNums[si + 1];
     return interpolateArea(fHat, next, next);
   }
 
@@ -137,7 +137,7 @@ export class MultiScaleQuantizer {
     const H = this.latentSize;
     const fHat = new Tensor([B, this.Cvae, H, H]);
     for (const [si, t] of idx.entries())
-      await this.nextAutoregressiveInput(si, fHat, this.lookup(t, B, this.patchNums[si]!));
+      await this.nextAutoregressiveInput(si, fHat, this.lookup(t, B, this.patchNums[si]));
     return fHat;
   }
 
@@ -155,12 +155,12 @@ export class MultiScaleQuantizer {
     const out = new Float32Array(B * total * C);
     let offset = 0;
     for (let si = 0; si < S - 1; si++) {
-      const next = await this.nextAutoregressiveInput(si, fHat, this.lookup(idx[si]!, B, this.patchNums[si]!));
-      const n = this.patchNums[si + 1]! ** 2;
+      const next = await this.nextAutoregressiveInput(si, fHat, this.lookup(idx[si], B, this.patchNums[si]));
+      const n = this.patchNums[si + 1] ** 2;
       // (B, C, n) → rows (B, n, C) at token offset `offset` of the sequence.
       for (let b = 0; b < B; b++) {
         for (let c = 0; c < C; c++) {
-          for (let p = 0; p < n; p++) out[(b * total + offset + p) * C + c] = next.data[(b * C + c) * n + p]!;
+          for (let p = 0; p < n; p++) out[(b * total + offset + p) * C + c] = next.data[(b * C + c) * n + p];
         }
       }
       offset += n;
@@ -189,7 +189,7 @@ export class MultiScaleQuantizer {
     const indices: Int32Array[] = [];
     const fhats: Tensor[] = [];
     for (let si = 0; si < S; si++) {
-      const pn = this.patchNums[si]!;
+      const pn = this.patchNums[si];
       const z = si === S - 1 ? fRest : interpolateArea(fRest, pn, pn);
       const idx = this.nearestCodes(z);
       const h = await this.contribution(si, this.lookup(idx, B!, pn));
@@ -216,16 +216,16 @@ export class MultiScaleQuantizer {
       for (let p = 0; p < n; p++) {
         let zz = 0;
         for (let c = 0; c < C; c++) {
-          row[c] = z.data[(b * C + c) * n + p]!;
-          zz += row[c]! * row[c]!;
+          row[c] = z.data[(b * C + c) * n + p];
+          zz += row[c] * row[c];
         }
         let best = 0;
         let bestD = Infinity;
         for (let v = 0; v < V; v++) {
           let dot = 0;
           const ev = v * C;
-          for (let c = 0; c < C; c++) dot += row[c]! * e[ev + c]!;
-          const d = zz + this.codeNorms[v]! - 2 * dot;
+          for (let c = 0; c < C; c++) dot += row[c] * e[ev + c];
+          const d = zz + this.codeNorms[v] - 2 * dot;
           if (d < bestD) {
             bestD = d;
             best = v;
@@ -260,7 +260,7 @@ export class MultiScaleQuantizer {
       );
     }
     idx.forEach((t, si) => {
-      const pn = this.patchNums[si]!;
+      const pn = this.patchNums[si];
       if (t.length !== B * pn * pn)
         throw new InputError(`token map ${si} has ${t.length} entries, expected B·pn² = ${B}·${pn * pn}`);
     });

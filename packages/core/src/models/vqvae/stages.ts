@@ -54,10 +54,10 @@ export class StageRunner {
 }
 
 function record(stages: readonly BuildStage[], x: Tensor): FeatureNet {
-  const label = stages.length === 1 ? stages[0]!.name : `${stages[0]!.name} … ${stages[stages.length - 1]!.name}`;
+  const label = stages.length === 1 ? stages[0].name : `${stages[0].name} … ${stages[stages.length - 1].name}`;
   return recordFeatureNet(
     label,
-    x.shape[1]!,
+    x.shape[1],
     stages.map((s) => s.build),
   );
 }

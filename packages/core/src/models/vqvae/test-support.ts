@@ -48,7 +48,7 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
   let m = 0;
   for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
+    const d = Math.abs(a[i] - b[i]);
     // NaN must fail a tolerance check, so it becomes +Infinity.
     m = Math.max(m, Number.isNaN(d) ? Infinity : d);
   }
@@ -57,7 +57,7 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** Batch element b of an (B, …) tensor as (1, …). */
 export function batchItem(t: Tensor, b: number): Tensor {
-  const per = t.data.length / t.shape[0]!;
+  const per = t.data.length / t.shape[0];
   return new Tensor([1, ...t.shape.slice(1)], t.data.slice(b * per, (b + 1) * per));
 }
 

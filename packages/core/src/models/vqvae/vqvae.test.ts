@@ -135,7 +135,7 @@ describe('quantizer building blocks', () => {
     expect(h.shape).toEqual([2, 4, 2, 2]);
     for (let b = 0; b < 2; b++)
       for (let p = 0; p < 4; p++)
-        for (let c = 0; c < 4; c++) expect(h.data[(b * 4 + c) * 4 + p]).toBe(q.embedding.data[idx[b * 4 + p]! * 4 + c]);
+        for (let c = 0; c < 4; c++) expect(h.data[(b * 4 + c) * 4 + p]).toBe(q.embedding.data[idx[b * 4 + p] * 4 + c]);
   });
 
   it('nearestCodes maps each codebook vector to itself', () => {

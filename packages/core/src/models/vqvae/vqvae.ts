@@ -68,7 +68,7 @@ export class VQVAE {
 
   /** The image side this schedule encodes and decodes: the last scale's side times the down-sampling ratio. */
   get imageSize(): number {
-    return this.patchNums[this.patchNums.length - 1]! * this.downsampleRatio;
+    return this.patchNums[this.patchNums.length - 1] * this.downsampleRatio;
   }
 
   /** `quant_conv(encoder(images))` for images (B, 3, S, S) in [−1, 1]: the latent f (B, Cvae, pn, pn). */
@@ -86,7 +86,7 @@ export class VQVAE {
   /** VAR's img_to_reconstructed_img(last_one=True): encode, quantize all scales, decode; in [−1, 1]. */
   async reconstruct(images: Tensor, run: VQVAERunOptions): Promise<Tensor> {
     const fhats = await this.quantizer.fhatFromFeatures(await this.encodeFeatures(images, run));
-    return this.fhatToImage(fhats[fhats.length - 1]!, run);
+    return this.fhatToImage(fhats[fhats.length - 1], run);
   }
 
   /** f_hat (B, Cvae, pn, pn) after every scale of a token pyramid. */
@@ -106,17 +106,17 @@ export class VQVAE {
   async decode(tokens: readonly Int32Array[], run: VQVAERunOptions): Promise<Tensor> {
     const img = await this.fhatToImage(await this.tokensToFhat(tokens), run);
     const out = new Float32Array(img.data.length);
-    for (let i = 0; i < out.length; i++) out[i] = (img.data[i]! + 1) * 0.5;
+    for (let i = 0; i < out.length; i++) out[i] = (img.data[i] + 1) * 0.5;
     return new Tensor(img.shape, out);
   }
 
   /** Batch size of a token pyramid, from the first scale. */
   private batchOf(tokens: readonly Int32Array[]): number {
     if (!tokens.length) throw new InputError('no token maps given');
-    const n0 = this.patchNums[0]! ** 2;
-    const B = tokens[0]!.length / n0;
+    const n0 = this.patchNums[0] ** 2;
+    const B = tokens[0].length / n0;
     if (!Number.isInteger(B) || B < 1)
-      throw new InputError(`first token map has ${tokens[0]!.length} entries, not a multiple of pn0² = ${n0}`);
+      throw new InputError(`first token map has ${tokens[0].length} entries, not a multiple of pn0² = ${n0}`);
     return B;
   }
 

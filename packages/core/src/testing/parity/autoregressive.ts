@@ -39,7 +39,7 @@ function record(name: string, d: number): number {
   return d;
 }
 
-const cases = VAR_FILES.flatMap((file) => cfgs.map((cfg, i) => ({ file, cfg, tag: tags[i]! })));
+const cases = VAR_FILES.flatMap((file) => cfgs.map((cfg, i) => ({ file, cfg, tag: tags[i] })));
 
 describe.each(cases)('greedy generation from $file with $tag', ({ file, cfg, tag }) => {
   const run = (async () => {
@@ -56,7 +56,7 @@ describe.each(cases)('greedy generation from $file with $tag', ({ file, cfg, tag
     const { result } = await run;
     expect(result.tokens.length).toBe(S);
     for (let si = 0; si < S; si++)
-      expect(Array.from(result.tokens[si]!), `scale ${si}`).toEqual(Array.from(await refIndices(`${tag}.idx.s${si}`)));
+      expect(Array.from(result.tokens[si]), `scale ${si}`).toEqual(Array.from(await refIndices(`${tag}.idx.s${si}`)));
   });
 
   const perScale = ['logits_raw', 'logits_cfg', 'fhat'];
@@ -123,7 +123,7 @@ describe.each(cases)('greedy generation from $file with $tag', ({ file, cfg, tag
     );
     let start = 0;
     for (let si = 0; si < S; si++) {
-      const n = TINY_PATCH_NUMS[si]! ** 2;
+      const n = TINY_PATCH_NUMS[si] ** 2;
       const kv = captured.get(`logits_raw.s${si}`)!;
       expect(
         maxAbsDiff(sliceRows(cond, 0, B, start, start + n), sliceRows(kv, 0, B, 0, n)),

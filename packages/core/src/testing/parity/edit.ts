@@ -87,13 +87,13 @@ describe.each(CASES)('$name ($mode, label $label, cfg $cfg)', (c) => {
   it('encodes the input to the reference tokens (img_to_idxBl)', async () => {
     const { result } = await run;
     for (let si = 0; si < S; si++)
-      expect(Array.from(result.inputTokens[si]!), `scale ${si}`).toEqual(ints(`input.idx.s${si}`));
+      expect(Array.from(result.inputTokens[si]), `scale ${si}`).toEqual(ints(`input.idx.s${si}`));
   });
 
   it('forces the input tokens exactly where the reference does at every scale', async () => {
     const { result } = await run;
     for (let si = 0; si < S; si++)
-      expect(Array.from(result.forced[si]!), `scale ${si}`).toEqual(ints(`${c.name}.force.s${si}`));
+      expect(Array.from(result.forced[si]), `scale ${si}`).toEqual(ints(`${c.name}.force.s${si}`));
   });
 
   it('samples the reference tokens and uses the reference tokens at every scale', async () => {
@@ -102,7 +102,7 @@ describe.each(CASES)('$name ($mode, label $label, cfg $cfg)', (c) => {
       expect(Array.from(captured.get(`sampled.s${si}`)!.data), `sampled, scale ${si}`).toEqual(
         ints(`${c.name}.sampled.s${si}`),
       );
-      expect(Array.from(result.tokens[si]!), `used, scale ${si}`).toEqual(ints(`${c.name}.idx.s${si}`));
+      expect(Array.from(result.tokens[si]), `used, scale ${si}`).toEqual(ints(`${c.name}.idx.s${si}`));
     }
   });
 
@@ -138,14 +138,14 @@ describe('model.edit', () => {
     registry,
   });
   afterAll(async () => (await modelP).dispose());
-  const c = CASES[0]!;
+  const c = CASES[0];
   const keep = editMask(4, c.box as EditBox, c.mode);
   const base = { image: input, keep, labels: [c.label], cfg: c.cfg, topK: 1, topP: 0, seed: 0 };
 
   it('gives the reference tokens and image, and the trace', async () => {
     const model = await modelP;
     const out = await model.edit(base);
-    for (let si = 0; si < S; si++) expect(Array.from(out.tokens[si]!)).toEqual(ints(`${c.name}.idx.s${si}`));
+    for (let si = 0; si < S; si++) expect(Array.from(out.tokens[si])).toEqual(ints(`${c.name}.idx.s${si}`));
     expect(maxAbsDiff(out.images.data, ref(`${c.name}.img_01`).data)).toBeLessThanOrEqual(IMAGE_ATOL);
     expect(out.trace.summary()['exact-test']).toBeGreaterThan(0);
   });
@@ -159,19 +159,19 @@ describe('model.edit', () => {
     const a = await model.edit({ ...base, cfg: 1.5 });
     const b = await model.edit({ ...base, keep: keep2, labels: [other.label], cfg: 1.5 });
     for (let si = 0; si < S; si++) {
-      expect(Array.from(out.tokens[si]!)).toEqual([...a.tokens[si]!, ...b.tokens[si]!]);
-      expect(Array.from(out.forced[si]!)).toEqual([...a.forced[si]!, ...b.forced[si]!]);
+      expect(Array.from(out.tokens[si])).toEqual([...a.tokens[si], ...b.tokens[si]]);
+      expect(Array.from(out.forced[si])).toEqual([...a.forced[si], ...b.forced[si]]);
     }
     expect(out.images.shape).toEqual([2, 3, 16, 16]);
     expect(Array.from(out.images.data)).toEqual([...a.images.data, ...b.images.data]);
     // The class-conditional case of the fixture at cfg 1.5 is exactly `b`.
-    for (let si = 0; si < S; si++) expect(Array.from(b.tokens[si]!)).toEqual(ints(`${other.name}.idx.s${si}`));
+    for (let si = 0; si < S; si++) expect(Array.from(b.tokens[si])).toEqual(ints(`${other.name}.idx.s${si}`));
   });
 
   it('keeps the input tokens everywhere with an all-ones mask: the edit is the reconstruction', async () => {
     const model = await modelP;
     const out = await model.edit({ ...base, keep: new Tensor([4, 4], new Float32Array(16).fill(1)) });
-    for (let si = 0; si < S; si++) expect(Array.from(out.tokens[si]!)).toEqual(ints(`input.idx.s${si}`));
+    for (let si = 0; si < S; si++) expect(Array.from(out.tokens[si])).toEqual(ints(`input.idx.s${si}`));
     const decoded = await model.vae.decode(out.inputTokens);
     expect(maxAbsDiff(out.images.data, decoded.data)).toBe(0);
   });

@@ -14,12 +14,12 @@ const ATOL = 1e-4;
 const PREFIXES = ['vae_dec.', 'vae_trace.decoder.', 'vae_trace.encoder.', 'enc.'];
 const refs = (await loadStateDict(fixture('refs.safetensors'))).tensors;
 const S = CONFIG.patch_nums.length;
-const B = REFS_INDEX.tensors['vae_dec.idx.s0']!.shape[0]!;
+const B = REFS_INDEX.tensors['vae_dec.idx.s0'].shape[0];
 
 function ref(name: string): Tensor {
   const t = refs.get(name);
   if (!t) throw new Error(`refs.safetensors has no ${name}`);
-  expect(t.shape, name).toEqual(REFS_INDEX.tensors[name]!.shape);
+  expect(t.shape, name).toEqual(REFS_INDEX.tensors[name].shape);
   return t;
 }
 
@@ -73,10 +73,10 @@ describe.each(['vae.safetensors', 'vae.pth'])('VQ-VAE parity, weights from %s', 
   });
 
   it('vae_dec: cumulative f_hat and next-scale maps (get_next_autoregressive_input)', async () => {
-    const H = CONFIG.patch_nums[S - 1]!;
+    const H = CONFIG.patch_nums[S - 1];
     const fHat = new Tensor([B, vae.config.Cvae, H, H]);
     for (let si = 0; si < S; si++) {
-      const pn = CONFIG.patch_nums[si]!;
+      const pn = CONFIG.patch_nums[si];
       const h = vae.quantizer.lookup(refIndices(`vae_dec.idx.s${si}`), B, pn);
       const next = await vae.quantizer.nextAutoregressiveInput(si, fHat, h);
       close(`vae_dec.fhat.s${si}`, fHat);
