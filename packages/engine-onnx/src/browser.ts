@@ -63,7 +63,7 @@ export async function createWebOnnxEngine(o: WebEngineOptions): Promise<OnnxDens
     });
   } catch (e) {
     throw new Error(
-      `engine-onnx: onnxruntime-web failed to start (${ep} execution provider, files from ${wasmBase}): ${(e as Error).message}`,
+      `engine-onnx: onnxruntime-web failed to start (${ep} execution provider, .wasm from ${wasmBase}): ${(e as Error).message}`,
     );
   }
   const runtime = `onnxruntime-web ${ORT_WEB_VERSION} ${ep}${started.adapter ? ` on ${started.adapter}` : ''}`;
