@@ -58,6 +58,8 @@ describe('keyboard', () => {
           page.keyboard.press('Space'),
         ]);
         expect(chooser.element()).toBeTruthy();
+        // answer it (no file): Chromium opens no second picker while one is still pending, which made this flaky
+        await chooser.setFiles([]);
       }
       const seed = await page.locator('#seed').inputValue();
       await page.locator('#reseed').focus();
