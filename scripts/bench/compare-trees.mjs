@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, median } from '@nextscale/bench-utils';
+import { timedBackend } from './timed-backend.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -130,6 +131,8 @@ async function child(engineId, treeList) {
 async function openModel(engineId, tree) {
   const pkg = (p) => import(path.join(tree, 'packages', p));
   const core = await pkg('core/dist/index.js');
+  // the random-weight builders: on @nextscale/core/models since its index was trimmed, on the index in older trees
+  const models = await pkg('core/dist/models/index.js').catch(() => core);
   const { backend: cpuBackend } = await pkg('backend-cpu/dist/index.js');
   // the tree's own engine object (not its /register entry: the default registries of the two trees' cores are one,
   // shared through a global symbol, and would hand both sides the first tree's engine)
@@ -138,44 +141,18 @@ async function openModel(engineId, tree) {
   );
   const engine = await descriptor.create({ threads });
   const clock = { stage: 'transformer', attention: 0 };
-  const timed = async (f) => {
-    const t0 = performance.now();
-    try {
-      return await f();
-    } finally {
-      if (clock.stage === 'transformer') clock.attention += (performance.now() - t0) / 1000;
-    }
-  };
-  // the cpu backend with its KV-state methods timed, in a private registry
+  // the cpu backend with its KV-state calls timed (the transformer's attention), in a private registry
   const registry = core.createRegistry();
-  registry.register({
-    ...cpuBackend,
-    probe: () => cpuBackend.probe(),
-    async create(o) {
-      const inner = await cpuBackend.create(o);
-      return {
-        backendId: inner.backendId,
-        attend: (q, k, v, spec) => inner.attend(q, k, v, spec),
-        createState(so) {
-          const s = inner.createState(so);
-          return {
-            get length() {
-              return s.length;
-            },
-            append: (k, v) => timed(() => s.append(k, v)),
-            attend: (q) => timed(() => s.attend(q)),
-            dispose: () => s.dispose(),
-          };
-        },
-        dispose: () => inner.dispose(),
-      };
-    },
-  });
+  registry.register(
+    timedBackend(cpuBackend, (seconds, call) => {
+      if (call === 'state' && clock.stage === 'transformer') clock.attention += seconds;
+    }),
+  );
   const patchNums = pn.split(',').map(Number);
-  const spec = { ...core.releasedVARSpec(16), patchNums };
+  const spec = { ...models.releasedVARSpec(16), patchNums };
   const model = await core.VARModel.fromStateDicts(
-    { tensors: core.randomVARStateDict(spec) },
-    { tensors: core.randomVQVAEStateDict({ ...core.releasedVQVAEConfig(), numScales: patchNums.length }) },
+    { tensors: models.randomVARStateDict(spec) },
+    { tensors: models.randomVQVAEStateDict({ ...models.releasedVQVAEConfig(), numScales: patchNums.length }) },
     { registry, policy: core.priorityPolicy(), engine, patchNums },
   );
   const gen = async (seed) => {

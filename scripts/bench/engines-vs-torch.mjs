@@ -30,6 +30,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, median } from '@nextscale/bench-utils';
+import { timedBackend } from './timed-backend.mjs';
 import { runTorchVarD16 } from './torch.mjs';
 
 const arg = (name, dflt) => {
@@ -66,39 +67,13 @@ async function child(engineId) {
     }
   }
   const clock = { stage: 'transformer', var: 0 };
-  const timed = async (f) => {
-    const t0 = performance.now();
-    try {
-      return await f();
-    } finally {
-      if (clock.stage === 'transformer') clock.var += (performance.now() - t0) / 1000;
-    }
-  };
-  // the cpu backend with its KV-state methods timed, in a private registry
+  // the cpu backend with its KV-state calls timed (the transformer's attention), in a private registry
   const registry = core.createRegistry();
-  registry.register({
-    ...cpuBackend,
-    probe: () => cpuBackend.probe(),
-    async create(o) {
-      const inner = await cpuBackend.create(o);
-      return {
-        backendId: inner.backendId,
-        attend: (q, k, v, spec) => inner.attend(q, k, v, spec),
-        createState(so) {
-          const s = inner.createState(so);
-          return {
-            get length() {
-              return s.length;
-            },
-            append: (k, v) => timed(() => s.append(k, v)),
-            attend: (q) => timed(() => s.attend(q)),
-            dispose: () => s.dispose(),
-          };
-        },
-        dispose: () => inner.dispose(),
-      };
-    },
-  });
+  registry.register(
+    timedBackend(cpuBackend, (seconds, call) => {
+      if (call === 'state' && clock.stage === 'transformer') clock.var += seconds;
+    }),
+  );
   const t0 = performance.now();
   const spec = models.releasedVARSpec(16);
   const model = await core.VARModel.fromStateDicts(

@@ -14,6 +14,7 @@ import { activeEngineInfo } from '@nextscale/core/engines';
 import { randomVARStateDict, randomVQVAEStateDict, releasedVARSpec, releasedVQVAEConfig } from '@nextscale/core/models';
 import { backend as cpuBackend } from '@nextscale/backend-cpu';
 import { machine, median } from '@nextscale/bench-utils';
+import { timedBackend } from './timed-backend.mjs';
 
 // core computes on its TypeScript reference until an engine is chosen: pick the best installed one (the WebAssembly
 // engine here; NEXTSCALE_ENGINE / NEXTSCALE_THREADS are honoured), as the CLI does.
@@ -89,42 +90,14 @@ function decoderFlops(cfg, z) {
 
 function timedRegistry() {
   const clock = { stage: 'transformer', var: 0, varCalls: 0, vae: 0, vaeCalls: 0 };
-  const timed = async (what, f) => {
-    const t0 = performance.now();
-    try {
-      return await f();
-    } finally {
-      const dt = (performance.now() - t0) / 1000;
-      clock[what] += dt;
-      clock[`${what}Calls`]++;
-    }
-  };
-  const backend = {
-    ...cpuBackend,
-    probe: () => cpuBackend.probe(),
-    async create(options) {
-      const inner = await cpuBackend.create(options);
-      return {
-        backendId: inner.backendId,
-        // One-shot attention: the VQ-VAE decoder's attention layers (teacher forcing is not run here).
-        attend: (q, k, v, spec) => timed(clock.stage === 'decode' ? 'vae' : 'var', () => inner.attend(q, k, v, spec)),
-        createState(o) {
-          const s = inner.createState(o);
-          return {
-            get length() {
-              return s.length;
-            },
-            append: (k, v) => timed('var', () => s.append(k, v)),
-            attend: (q) => timed('var', () => s.attend(q)),
-            dispose: () => s.dispose(),
-          };
-        },
-        dispose: () => inner.dispose(),
-      };
-    },
-  };
+  // one-shot attention is the VQ-VAE decoder's (teacher forcing is not run here); KV-state calls are the transformer's
+  const timed = timedBackend(cpuBackend, (seconds, call) => {
+    const what = call === 'attend' && clock.stage === 'decode' ? 'vae' : 'var';
+    clock[what] += seconds;
+    clock[`${what}Calls`]++;
+  });
   const registry = createRegistry();
-  registry.register(backend);
+  registry.register(timed);
   return { registry, clock };
 }
 
