@@ -1,26 +1,13 @@
 /**
- * The dense-engine contract's shapes as this package uses them (core's engines/dense-contract.ts). Structural, so the engine
- * satisfies core's `DenseEngine` without importing its types at run time.
+ * The dense-engine contract's shapes as this package uses them: core's own types (type-only imports, erased at build
+ * time), and DenseEngineLike, the fast paths this engine always provides (core's DenseEngine has them optional).
  */
-export interface Conv2dArgs {
-  x: Float32Array;
-  batch: number;
-  inChannels: number;
-  height: number;
-  width: number;
-  weight: Float32Array;
-  outChannels: number;
-  kernelH: number;
-  kernelW: number;
-  bias: Float32Array | null;
-  strideH: number;
-  strideW: number;
-  padH: number;
-  padW: number;
-  y: Float32Array;
-  outH: number;
-  outW: number;
-}
+import type { DenseConv2dArgs } from '@nextscale/core/engines';
+import type { FeatureNet } from '@nextscale/core/ops';
+
+export type Conv2dArgs = DenseConv2dArgs;
+/** core's FeatureNet (engines/dense-contract.ts): a VQ-VAE stretch handed whole to featureNet. */
+export type FeatureNetLike = FeatureNet;
 
 export interface DenseEngineLike {
   readonly id: string;
@@ -39,22 +26,4 @@ export interface DenseEngineLike {
   geluTanh(x: Float32Array, out: Float32Array, n: number): Promise<void>;
   silu(x: Float32Array, out: Float32Array, n: number): Promise<void>;
   dispose(): Promise<void>;
-}
-
-interface TensorLike {
-  readonly shape: readonly number[];
-  readonly data: Float32Array;
-}
-
-/** core's FeatureNet (ops/feature-net.ts), structurally. */
-export interface FeatureNetLike {
-  readonly label: string;
-  readonly inChannels: number;
-  readonly nodes: readonly (
-    | { op: 'conv2d'; x: number; weight: TensorLike; bias: TensorLike | null; stride: number; padding: number }
-    | { op: 'groupNorm'; x: number; weight: TensorLike; bias: TensorLike; groups: number; eps: number }
-    | { op: 'silu'; x: number }
-    | { op: 'add'; a: number; b: number }
-    | { op: 'upsampleNearest2x'; x: number }
-  )[];
 }
