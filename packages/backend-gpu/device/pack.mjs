@@ -3,7 +3,8 @@
 //   check.mjs                 check.mjs and everything it imports, bundled by esbuild
 //   node                      this Node binary (the device image has no Node)
 //   node_modules/webgpu/      Dawn's Node binding, linux-x64 only
-//   debs/libvulkan1_*.deb     the Vulkan loader, for an image without one
+//   debs/*.deb                the Vulkan loader and libglvnd (NVIDIA's Vulkan ICD, libGLX_nvidia.so.0, needs
+//                             libGLdispatch), for an image without them
 // Usage (after `pnpm build`, on linux-x64 with apt): node packages/backend-gpu/device/pack.mjs
 // Then run device/run.sh there (see its header).
 import { execFileSync } from 'node:child_process';
@@ -80,7 +81,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   mkdirSync(join(dawnOut, 'dist/linux-x64'), { recursive: true });
   for (const f of ['package.json', 'index.js', 'dist/linux-x64/dawn.node']) cpSync(join(dawn, f), join(dawnOut, f));
   mkdirSync(join(staging, 'debs'));
-  execFileSync('apt-get', ['download', 'libvulkan1'], { cwd: join(staging, 'debs'), stdio: 'inherit' });
+  execFileSync('apt-get', ['download', 'libvulkan1', 'libglvnd0', 'libglx0', 'libegl1'], { cwd: join(staging, 'debs'), stdio: 'inherit' });
   const payload = join(repo, '.device/payload.tar.xz');
   mkdirSync(dirname(payload), { recursive: true });
   // Written beside, then renamed: an interrupted pack leaves no half payload behind.

@@ -27,7 +27,8 @@ fi
 nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -f "$nvidia_icd" ]; then
   export VK_DRIVER_FILES="${VK_DRIVER_FILES:-$nvidia_icd}"
-  if ! ldconfig -p | grep 'libvulkan.so.1 ' >/dev/null; then
+  # Without libglvnd's libGLdispatch the loader finds the ICD but cannot open it ("Found no drivers").
+  if ! ldconfig -p | grep 'libvulkan.so.1 ' >/dev/null || ! ldconfig -p | grep 'libGLdispatch.so.0 ' >/dev/null; then
     for deb in "$work"/debs/*.deb; do dpkg -x "$deb" /; done
     ldconfig
   fi
