@@ -81,7 +81,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   mkdirSync(join(dawnOut, 'dist/linux-x64'), { recursive: true });
   for (const f of ['package.json', 'index.js', 'dist/linux-x64/dawn.node']) cpSync(join(dawn, f), join(dawnOut, f));
   mkdirSync(join(staging, 'debs'));
-  execFileSync('apt-get', ['download', 'libvulkan1', 'libglvnd0', 'libglx0', 'libegl1'], { cwd: join(staging, 'debs'), stdio: 'inherit' });
+  execFileSync('apt-get', ['download', 'libvulkan1', 'libglvnd0', 'libglx0', 'libegl1'], {
+    cwd: join(staging, 'debs'),
+    stdio: 'inherit',
+  });
   const payload = join(repo, '.device/payload.tar.xz');
   mkdirSync(dirname(payload), { recursive: true });
   // Written beside, then renamed: an interrupted pack leaves no half payload behind.
