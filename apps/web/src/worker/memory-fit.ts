@@ -12,6 +12,7 @@
  */
 import { adapterName } from '@nextscale/engine-onnx/browser';
 import type { VARModel } from '@nextscale/core';
+import type { ModelEntry } from '@nextscale/hub/browser';
 import type { EngineId } from '../protocol.js';
 
 export const WASM32_BYTES = 2 ** 32;
@@ -144,6 +145,31 @@ export function sizeOfModel(model: VARModel, tensors: Iterable<[string, { shape:
     imageSize: model.vae.imageSize,
   };
   return modelSize(config, tensors);
+}
+
+/**
+ * A catalogue entry's figures before anything is downloaded, from the released architecture (C = 64·depth, MLP 4·C,
+ * 4096 codes, the VQ-VAE ch160 ×[1,1,2,2,4]) and the catalogue's file sizes; null for an entry that does not state
+ * its depth and resolution. The largest weight is an AdaLN projection (6C × C) or the head (4096 × C).
+ */
+export function catalogueSize(e: ModelEntry): ModelSize | null {
+  if (!e.depth || !e.resolution || !e.patchNums.length) return null;
+  const C = 64 * e.depth;
+  const vocabSize = 4096;
+  const ada = { name: e.sharedAdaLN ? 'shared_ada_lin.1.weight' : 'blocks.*.ada_lin.1.weight', bytes: 6 * C * C * F32 };
+  const head = { name: 'head.weight', bytes: vocabSize * C * F32 };
+  return {
+    depth: e.depth,
+    embedDim: C,
+    vocabSize,
+    mlpHidden: 4 * C,
+    patchNums: e.patchNums,
+    vaeCh: 160,
+    vaeChMult: [1, 1, 2, 2, 4],
+    imageSize: e.resolution,
+    weightBytes: e.bytes.var + e.bytes.vae,
+    largestWeight: ada.bytes >= head.bytes ? ada : head,
+  };
 }
 
 /** Refuses (throws the numbers) when the model does not fit the engine; else the line that says how it fits (or null). */
