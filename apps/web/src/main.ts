@@ -210,7 +210,13 @@ function onModel(info: ModelInfo, first: boolean): void {
   send({ type: 'probe-gpu' });
   if (urlError) return showError(urlError);
   if (request.model) {
-    // the URL names a released model: open it, then apply the settings (its classes) and autorun
+    // the URL names a released model: open it (for the URL's engine: its fit is checked before downloading), then
+    // apply the class (the model's own) and autorun
+    try {
+      applySettings(request.settings);
+    } catch (err) {
+      return showError((err as Error).message);
+    }
     afterHub = true;
     void openHub(request.model);
     return;
@@ -409,8 +415,7 @@ worker?.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
       if (!model || afterHub) {
         afterHub = false;
         showError(m.message);
-      }
-      else if (root.dataset.state === 'loading') setState('ready');
+      } else if (root.dataset.state === 'loading') setState('ready');
       return;
     case 'loading':
       out.modelMessage.textContent = m.what;
@@ -513,7 +518,13 @@ async function openHub(name: string): Promise<void> {
     out.progress.value = 0;
     root.dataset.hub = 'loading';
     setState('loading');
-    send({ type: 'load-hub', entry, endpoint, engine: field.engine.value as EngineId });
+    send({
+      type: 'load-hub',
+      entry,
+      endpoint,
+      engine: field.engine.value as EngineId,
+      ...(request.chunkKiB ? { chunkBytes: request.chunkKiB * 1024 } : {}),
+    });
   } catch (err) {
     const e = err as Error & { fix?: string };
     const text = e.fix ? `${e.message}; ${e.fix}` : e.message;

@@ -16,6 +16,8 @@ export interface UrlRequest {
   hub?: string;
   /** A JSON catalogue's URL (catalogue=…) whose entries add or replace names, as NEXTSCALE_MODELS_FILE. */
   catalogue?: string;
+  /** The download's chunk in KiB (chunk=…): what a dropped connection can cost; default 16 MiB. */
+  chunkKiB?: number;
 }
 
 const ALIASES: Record<string, string> = {
@@ -108,9 +110,12 @@ export function parseUrl(search: string): UrlRequest {
       case 'catalogue':
         req.catalogue = raw;
         break;
+      case 'chunk':
+        req.chunkKiB = num(key, raw, { int: true, min: 64, max: 1 << 20 });
+        break;
       default:
         throw new Error(
-          `unknown URL parameter '${rawKey}'; the page takes class, seed, cfg, topk, topp, smooth, batch, backend, epsilon, engine, preview, autorun, model, hub and catalogue`,
+          `unknown URL parameter '${rawKey}'; the page takes class, seed, cfg, topk, topp, smooth, batch, backend, epsilon, engine, preview, autorun, model, hub, catalogue and chunk`,
         );
     }
   }

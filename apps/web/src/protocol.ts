@@ -74,7 +74,7 @@ export type ToWorker =
   | { type: 'load-files'; files: File[] }
   | { type: 'use-shipped' }
   /** A released model by name: its files from the hub at `endpoint` (or the browser's cache), checked for fit with `engine` first. */
-  | { type: 'load-hub'; entry: ModelEntry; endpoint: string; engine: EngineId }
+  | { type: 'load-hub'; entry: ModelEntry; endpoint: string; engine: EngineId; chunkBytes?: number }
   | { type: 'generate'; id: number; settings: GenerateSettings }
   | { type: 'edit'; id: number; settings: GenerateSettings; edit: EditRequest }
   | { type: 'cancel'; id: number }

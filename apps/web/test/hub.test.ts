@@ -99,6 +99,66 @@ describe('a released model by name from the hub', () => {
     }
   });
 
+  it('a download cut halfway resumes after a reload from the last stored chunk (HTTP Range), then verifies and generates', async () => {
+    const hub = await startHub();
+    const varBytes = FILES[0]!.data.length;
+    const chunk = 64 * 1024;
+    hub.mode.pauseAt = 300_000; // the content server sends this much of var_d16.pth, then holds the connection
+    const url = pageUrl(hub.url, `class=3&seed=1&chunk=64&autorun`);
+    const s = await open(url);
+    try {
+      // four 64 KiB chunks (262,144 bytes) are whole in the cache; the rest of the 300,000 is in flight
+      await expect
+        .poll(
+          async () =>
+            ((await s.page.evaluate(cacheKeys)) as string[]).filter((k) => k.includes('var_d16.pth?nextscale=part-'))
+              .length,
+          { timeout: 30_000 },
+        )
+        .toBe(4);
+      // the progress line shows where it stopped: 300 kB of 675.6 kB
+      await expect
+        .poll(() => s.page.locator('#progress-text').textContent())
+        .toMatch(/^var_d16\.pth: 300\.0 kB\/675\.6 kB, [\d.]+ [kMG]?B\/s, ETA /);
+      await s.page.goto('about:blank'); // the tab reloads mid-download
+
+      hub.mode.pauseAt = undefined;
+      hub.requests.length = 0;
+      hub.bytesSent = 0;
+      await s.page.goto(url);
+      const state = await waitForState(s.page, ['done', 'error']);
+      expect(state === 'done' ? 'done' : await s.page.locator('#error').textContent()).toBe('done');
+      expect(await s.page.locator('#model-message').textContent()).toBe(
+        `var_d16.pth ${size(0)} resumed at ${formatBytes(4 * chunk)}, SHA-256 verified; vae_ch160v4096z32.pth ${size(1)} downloaded, SHA-256 verified`,
+      );
+      const cdn = hub.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/cdn/'));
+      expect(cdn.map((r) => [r.status, r.range])).toEqual([
+        [206, `bytes=${4 * chunk}-`],
+        [200, undefined],
+      ]);
+      expect(hub.bytesSent).toBe(varBytes - 4 * chunk + FILES[1]!.data.length);
+      expect(differingPixels(decodeDataUrl((await s.page.locator('#result').getAttribute('src'))!), cli)).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("var-d30 on onnxruntime-web's wasm engine is refused before any download, with the numbers", async () => {
+    const hub = await startHub();
+    // the real catalogue: var-d30's released figures
+    const s = await open(`${server.url}?model=var-d30&hub=${encodeURIComponent(hub.url)}&engine=onnx&autorun`);
+    try {
+      expect(await waitForState(s.page, ['done', 'error'])).toBe('error');
+      expect(await s.page.locator('#error').textContent()).toMatch(
+        /^var-d30, before downloading: this model does not fit onnxruntime-web's wasm engine: weights 8\.48 GB \+ KV cache [\d.]+ [MG]B \+ working set [\d.]+ [MG]B = [\d.]+ GB, over wasm32's 4\.29 GB per instance; choose /,
+      );
+      expect(hub.requests).toEqual([]);
+      expect(await s.page.evaluate(cacheKeys)).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a hub announcing the wrong SHA-256: one clear message, nothing used, nothing left in the cache', async () => {
     const hub = await startHub();
     hub.mode.hostile = 'wrong-hash';
@@ -118,4 +178,3 @@ describe('a released model by name from the hub', () => {
     }
   });
 });
-

@@ -29,7 +29,8 @@ export function catalogue(env: NodeJS.ProcessEnv = process.env): ModelEntry[] {
 }
 
 function readCatalogueFile(file: string): ModelEntry[] {
-  const fix = 'fix the file (an array of { name, repo, revision, files: { var, vae }, … }) or unset NEXTSCALE_MODELS_FILE';
+  const fix =
+    'fix the file (an array of { name, repo, revision, files: { var, vae }, … }) or unset NEXTSCALE_MODELS_FILE';
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));

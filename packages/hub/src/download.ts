@@ -82,7 +82,6 @@ class Retryable extends Error {
   }
 }
 
-
 export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> {
   const settings = o.settings ?? hubSettings();
   const revision = o.revision ?? 'main';
@@ -293,7 +292,6 @@ function refuseIfNoRoom(dir: string, needed: number, where: string): void {
     );
   }
 }
-
 
 function throttled(emit: HubEventHandler, repo: string, file: string, total: number) {
   let last = 0;

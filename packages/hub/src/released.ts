@@ -80,10 +80,7 @@ export function findModel(name: string, models: readonly ModelEntry[]): ModelEnt
  * hostile catalogue fails before anything is requested. `source` (a file, a URL) marks each entry; `what` starts
  * the error message and `fix` is its fix.
  */
-export function parseCatalogue(
-  raw: unknown,
-  o: { source: string; what: string; fix: string },
-): ModelEntry[] {
+export function parseCatalogue(raw: unknown, o: { source: string; what: string; fix: string }): ModelEntry[] {
   const source = o.source;
   const bad = (why: string) => new HubError('unknown-model', `${o.what}: ${why}`, o.fix);
   if (!Array.isArray(raw)) throw bad('expected a JSON array of models');

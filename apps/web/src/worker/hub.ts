@@ -21,7 +21,7 @@ import { etagKind, formatBytes, HubError, normalizeEtag, resolveUrl, type ModelE
 import { Sha256 } from './sha256.js';
 
 export const HUB_CACHE = 'nextscale-hub-v1';
-/** Chunk size: what a dropped connection can cost, and one Cache Storage entry. */
+/** Chunk size (default): what a dropped connection can cost, and one Cache Storage entry. */
 export const CHUNK = 16 << 20;
 
 interface Manifest {
@@ -134,7 +134,10 @@ async function request(url: string, start: number, where: string): Promise<Respo
     status === 404
       ? ['not-found', 'check the model name and the hub setting']
       : status === 401 || status === 403
-        ? ['unauthorized', 'the repository is private or gated: the page sends no token; download the files and open them']
+        ? [
+            'unauthorized',
+            'the repository is private or gated: the page sends no token; download the files and open them',
+          ]
         : status === 429 || status >= 500
           ? ['server', 'the hub is busy or failing: try again later']
           : ['protocol', 'check the hub setting'];
@@ -147,6 +150,7 @@ export async function hubFile(
   entry: ModelEntry,
   role: 'var' | 'vae',
   onProgress: (p: FileProgress) => void,
+  chunk = CHUNK,
 ): Promise<HubFile> {
   const file = entry.files[role];
   const url = resolveUrl(endpoint, entry.repo, entry.revision, file);
@@ -175,7 +179,9 @@ export async function hubFile(
     res = await request(url, 0, where);
     id = identify(res, 0, where);
   }
-  const manifest: Manifest = { etag: id.etag, size: id.total, chunk: CHUNK, complete: false };
+  // a resume keeps the chunk size its parts were stored with
+  if (m && start > 0) chunk = m.chunk;
+  const manifest: Manifest = { etag: id.etag, size: id.total, chunk, complete: false };
   if (!m || start === 0) {
     await forget(cache, url);
     await writeManifest(cache, url, manifest);
@@ -186,20 +192,27 @@ export async function hubFile(
   const resumedFrom = start;
   let loaded = start;
   let index = parts.length;
-  let buffer = new Uint8Array(Math.max(0, Math.min(CHUNK, id.total - loaded)));
+  let buffer = new Uint8Array(Math.max(0, Math.min(chunk, id.total - loaded)));
   let filled = 0;
   const t0 = performance.now();
   let shown = 0;
+  let trailing: ReturnType<typeof setTimeout> | undefined;
+  // at most every 100 ms, and the last figures always shown (a stalled connection shows where it stopped)
   const progress = (force: boolean) => {
     const now = performance.now();
-    if (!force && now - shown < 100) return;
+    clearTimeout(trailing);
+    if (!force && now - shown < 100) return void (trailing = setTimeout(() => progress(true), 100));
     shown = now;
     const rate = (loaded - resumedFrom) / Math.max(1e-3, (now - t0) / 1000);
     onProgress({ file, loaded, total: id.total, rate, etaS: rate > 0 ? (id.total - loaded) / rate : null });
   };
   const corrupt = async (why: string, code: HubError['code'] = 'protocol'): Promise<never> => {
     await forget(cache, url);
-    throw new HubError(code, `${where}: ${why}; nothing of it was kept`, 'check the hub setting (a mirror serving other bytes under this name), then open the model again');
+    throw new HubError(
+      code,
+      `${where}: ${why}; nothing of it was kept`,
+      'check the hub setting (a mirror serving other bytes under this name), then open the model again',
+    );
   };
 
   progress(true);
@@ -212,30 +225,31 @@ export async function hubFile(
       } catch (err) {
         throw new HubError(
           'network',
-          `${where}: the connection was cut at ${formatBytes(loaded)} of ${formatBytes(id.total)} (${(err as Error).message}); the ${formatBytes(index * CHUNK)} stored in this browser are kept`,
+          `${where}: the connection was cut at ${formatBytes(loaded)} of ${formatBytes(id.total)} (${(err as Error).message}); the ${formatBytes(index * chunk)} stored in this browser are kept`,
           'open the model again to resume from there',
         );
       }
       if (next.done) break;
-      let chunk = next.value;
-      if (loaded + chunk.byteLength > id.total)
+      let piece = next.value;
+      if (loaded + piece.byteLength > id.total)
         await corrupt(`the hub sent more than the ${formatBytes(id.total)} it announced`);
-      hash.update(chunk);
-      loaded += chunk.byteLength;
-      while (chunk.byteLength) {
-        const n = Math.min(chunk.byteLength, buffer.byteLength - filled);
-        buffer.set(chunk.subarray(0, n), filled);
+      hash.update(piece);
+      loaded += piece.byteLength;
+      while (piece.byteLength) {
+        const n = Math.min(piece.byteLength, buffer.byteLength - filled);
+        buffer.set(piece.subarray(0, n), filled);
         filled += n;
-        chunk = chunk.subarray(n);
+        piece = piece.subarray(n);
         if (filled === buffer.byteLength) {
           await cache.put(partKey(url, index++), new Response(buffer));
-          buffer = new Uint8Array(Math.max(0, Math.min(CHUNK, id.total - index * CHUNK)));
+          buffer = new Uint8Array(Math.max(0, Math.min(chunk, id.total - index * chunk)));
           filled = 0;
         }
       }
       progress(false);
     }
   } finally {
+    clearTimeout(trailing);
     reader.releaseLock();
   }
   progress(true);

@@ -46,7 +46,7 @@ export class Sha256 {
   /** The digest as 64 lowercase hex digits (the form of the hub's LFS oid). */
   hex(): string {
     const bits = this.length * 8;
-    const pad = new Uint8Array(((this.filled < 56 ? 56 : 120) - this.filled) + 8);
+    const pad = new Uint8Array((this.filled < 56 ? 56 : 120) - this.filled + 8);
     pad[0] = 0x80;
     const view = new DataView(pad.buffer);
     view.setUint32(pad.length - 8, Math.floor(bits / 2 ** 32));

@@ -110,7 +110,7 @@ async function loadFiles(files: File[]): Promise<void> {
  * browser's storage quota; else both files from the cache or the hub (hub.ts: verified, resumable), loaded and
  * checked to be the model the name promises.
  */
-async function loadHub(entry: ModelEntry, endpoint: string, engine: EngineId): Promise<void> {
+async function loadHub(entry: ModelEntry, endpoint: string, engine: EngineId, chunkBytes?: number): Promise<void> {
   const size = catalogueSize(entry);
   const fit = size && checkFit(engine, size, 1, engine === 'onnx-webgpu' ? await adapterLimits() : null);
   if (fit && !fit.ok) throw new Error(`${entry.name}, before downloading: ${fit.text}`);
@@ -126,12 +126,16 @@ async function loadHub(entry: ModelEntry, endpoint: string, engine: EngineId): P
   const files: Partial<Record<Kind, Awaited<ReturnType<typeof hubFile>>>> = {};
   for (const role of ['var', 'vae'] as const) {
     post({ type: 'loading', what: `${entry.name}: ${entry.files[role]} from ${endpoint}` });
-    files[role] = await hubFile(endpoint, entry, role, (p) => post({ type: 'download', ...p }));
+    files[role] = await hubFile(endpoint, entry, role, (p) => post({ type: 'download', ...p }), chunkBytes);
   }
   const note = (['var', 'vae'] as const)
     .map((r) => {
       const f = files[r]!;
-      const how = f.cached ? 'from this browser' : f.resumedFrom ? `resumed at ${formatBytes(f.resumedFrom)}` : 'downloaded';
+      const how = f.cached
+        ? 'from this browser'
+        : f.resumedFrom
+          ? `resumed at ${formatBytes(f.resumedFrom)}`
+          : 'downloaded';
       return `${entry.files[r]} ${formatBytes(f.bytes)} ${how}, SHA-256 verified`;
     })
     .join('; ');
@@ -274,7 +278,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       return;
     case 'load-hub':
       enqueue(
-        () => loadHub(m.entry, m.endpoint, m.engine),
+        () => loadHub(m.entry, m.endpoint, m.engine, m.chunkBytes),
         (msg) => post({ type: 'model-error', message: msg }),
       );
       return;

@@ -166,11 +166,7 @@ export async function startLoopbackHub(o: LoopbackOptions): Promise<LoopbackHub>
     if (mode.hostile === 'size-lie') size += 1000;
     if (mode.hostile === 'length-lie') size -= 1000;
     const etag =
-      mode.hostile === 'wrong-hash'
-        ? wrongHash(f.data)
-        : mode.hostile === 'bad-etag'
-          ? '../../../../evil'
-          : hash;
+      mode.hostile === 'wrong-hash' ? wrongHash(f.data) : mode.hostile === 'bad-etag' ? '../../../../evil' : hash;
     Object.assign(headers, {
       'X-Linked-Etag': `"${etag}"`,
       'X-Linked-Size': size,
