@@ -12,6 +12,12 @@
  */
 import { adapterName } from '@nextscale/engine-onnx/browser';
 import type { VARModel } from '@nextscale/core';
+import {
+  randomVARStateDictEntries,
+  randomVQVAEStateDictEntries,
+  releasedVARSpec,
+  releasedVQVAEConfig,
+} from '@nextscale/core/models';
 import type { ModelEntry } from '@nextscale/hub/browser';
 import type { EngineId } from '../protocol.js';
 
@@ -148,28 +154,29 @@ export function sizeOfModel(model: VARModel, tensors: Iterable<[string, { shape:
 }
 
 /**
- * A catalogue entry's figures before anything is downloaded, from the released architecture (C = 64·depth, MLP 4·C,
- * 4096 codes, the VQ-VAE ch160 ×[1,1,2,2,4]) and the catalogue's file sizes; null for an entry that does not state
- * its depth and resolution. The largest weight is an AdaLN projection (6C × C) or the head (4096 × C).
+ * A catalogue entry's figures before anything is downloaded: the released architecture at its depth, schedule and
+ * AdaLN (core's lazy random-weight entries: shapes, no tensor data) and the released VQ-VAE; null for an entry that
+ * does not state its depth, resolution and schedule.
  */
 export function catalogueSize(e: ModelEntry): ModelSize | null {
   if (!e.depth || !e.resolution || !e.patchNums.length) return null;
-  const C = 64 * e.depth;
-  const vocabSize = 4096;
-  const ada = { name: e.sharedAdaLN ? 'shared_ada_lin.1.weight' : 'blocks.*.ada_lin.1.weight', bytes: 6 * C * C * F32 };
-  const head = { name: 'head.weight', bytes: vocabSize * C * F32 };
-  return {
+  const s = { ...releasedVARSpec(e.depth), patchNums: [...e.patchNums], sharedAdaLN: e.sharedAdaLN };
+  const v = releasedVQVAEConfig();
+  const config = {
     depth: e.depth,
-    embedDim: C,
-    vocabSize,
-    mlpHidden: 4 * C,
-    patchNums: e.patchNums,
-    vaeCh: 160,
-    vaeChMult: [1, 1, 2, 2, 4],
+    embedDim: s.C,
+    vocabSize: s.vocab,
+    mlpHidden: s.mlpHidden,
+    patchNums: s.patchNums,
+    vaeCh: v.ch,
+    vaeChMult: v.chMult,
     imageSize: e.resolution,
-    weightBytes: e.bytes.var + e.bytes.vae,
-    largestWeight: ada.bytes >= head.bytes ? ada : head,
   };
+  const tensors = [...randomVARStateDictEntries(s), ...randomVQVAEStateDictEntries(v)];
+  return modelSize(
+    config,
+    tensors.map((t) => [t.name, t] as [string, { shape: readonly number[] }]),
+  );
 }
 
 /** Refuses (throws the numbers) when the model does not fit the engine; else the line that says how it fits (or null). */
