@@ -192,7 +192,7 @@ const modelDefaults = () => ({ ...CORE_DEFAULTS, ...(model?.defaults ?? {}) });
 
 function onModel(info: ModelInfo, first: boolean): void {
   model = info;
-  if (!first && root.dataset.hub === 'loading') root.dataset.hub = info.shipped ? '' : 'ready';
+  if (!first && root.dataset.hub === 'loading') root.dataset.hub = 'ready';
   fillClasses(info);
   applySettings(modelDefaults());
   out.modelLabel.textContent = `${info.label}: ${info.numClasses} classes, ${info.imageSize}×${info.imageSize} px, ${info.patchNums.length} scales (${info.patchNums.join(', ')})`;
@@ -474,7 +474,10 @@ let catalogue: ModelEntry[] = [...RELEASED_MODELS];
 /** The URL named a model: autorun (and the URL's class) wait for it, and its failure is the page's error. */
 let afterHub = false;
 
-const seconds = (s: number) => (s < 60 ? `${Math.ceil(s)} s` : `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s`);
+function seconds(s: number): string {
+  const whole = Math.ceil(s);
+  return whole < 60 ? `${whole} s` : `${Math.floor(whole / 60)} min ${whole % 60} s`;
+}
 
 function fillHubModels(): void {
   const previous = hub.model.value;
@@ -505,11 +508,14 @@ async function loadCatalogue(url: string): Promise<void> {
   catalogue = [...byName.values()];
   fillHubModels();
 }
+/** The catalogue= URL's entries, read once at start; a failure is reported when a model is opened. */
+const catalogueRead = request.catalogue ? loadCatalogue(request.catalogue) : Promise.resolve();
+catalogueRead.catch(() => undefined);
 
 /** Opens a released model by name from the hub in the Hub field (or the browser's cache). */
 async function openHub(name: string): Promise<void> {
   try {
-    if (request.catalogue && catalogue.length === RELEASED_MODELS.length) await loadCatalogue(request.catalogue);
+    await catalogueRead;
     const entry = findModel(name, catalogue);
     hub.model.value = entry.name;
     const endpoint = hubEndpoint(hub.endpoint.value || DEFAULT_ENDPOINT);

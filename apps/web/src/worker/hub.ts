@@ -92,12 +92,19 @@ export async function missingBytes(endpoint: string, entry: ModelEntry, role: 'v
 }
 
 /** The file's identity and size from a response (after the browser followed the redirects). */
-function identify(res: Response, start: number, where: string): { etag: string; total: number; from: number } {
+interface Identity {
+  etag: string;
+  total: number;
+  /** The first byte the body holds. */
+  from: number;
+}
+
+function identify(res: Response, start: number, where: string): Identity {
   const etag = normalizeEtag(res.headers.get('x-linked-etag')) ?? normalizeEtag(res.headers.get('etag'));
   if (!etag || etagKind(etag) !== 'sha256')
     throw new HubError(
       'protocol',
-      `${where}: the hub sent ${etag ? `the ETag '${etag.slice(0, 80)}', not a SHA-256` : 'no ETag the page can read'}, so the file cannot be verified; nothing was kept`,
+      `${where}: the hub sent ${etag ? `the ETag '${etag.slice(0, 80)}', not a SHA-256` : 'no ETag the page can read'}, so the file cannot be verified and was not used`,
       'check the hub setting: it must be a Hugging Face Hub or a faithful mirror that allows this page (CORS, Access-Control-Expose-Headers: ETag)',
     );
   if (res.status === 206) {
@@ -114,6 +121,16 @@ function identify(res: Response, start: number, where: string): { etag: string; 
   if (size === null || !Number.isSafeInteger(Number(size)))
     throw new HubError('protocol', `${where}: the hub did not say how large the file is`, 'check the hub setting');
   return { etag, total: Number(size), from: 0 };
+}
+
+/** identify, the body dropped when the answer cannot be used. */
+async function identified(res: Response, start: number, where: string): Promise<Identity> {
+  try {
+    return identify(res, start, where);
+  } catch (err) {
+    await res.body?.cancel().catch(() => undefined);
+    throw err;
+  }
 }
 
 async function request(url: string, start: number, where: string): Promise<Response> {
@@ -169,7 +186,7 @@ export async function hubFile(
 
   let start = m ? parts.length * m.chunk : 0;
   let res = await request(url, start, where);
-  let id = identify(res, start, where);
+  let id = await identified(res, start, where);
   if (m && (id.etag !== m.etag || id.total !== m.size || id.from !== start)) {
     // the file changed on the hub, or the server ignored Range: start over
     await res.body?.cancel().catch(() => undefined);
@@ -177,7 +194,7 @@ export async function hubFile(
     parts = [];
     start = 0;
     res = await request(url, 0, where);
-    id = identify(res, 0, where);
+    id = await identified(res, 0, where);
   }
   // a resume keeps the chunk size its parts were stored with
   if (m && start > 0) chunk = m.chunk;
