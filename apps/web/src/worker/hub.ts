@@ -240,10 +240,11 @@ export async function hubFile(
       try {
         next = await reader.read();
       } catch (err) {
+        const kept = index * chunk;
         throw new HubError(
           'network',
-          `${where}: the connection was cut at ${formatBytes(loaded)} of ${formatBytes(id.total)} (${(err as Error).message}); the ${formatBytes(index * chunk)} stored in this browser are kept`,
-          'open the model again to resume from there',
+          `${where}: the connection was cut at ${formatBytes(loaded)} of ${formatBytes(id.total)} (${(err as Error).message}); ${kept ? `the first ${formatBytes(kept)} are stored in this browser` : 'nothing was stored yet'}`,
+          kept ? 'open the model again to resume from there' : 'open the model again to retry',
         );
       }
       if (next.done) break;
