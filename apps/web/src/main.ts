@@ -5,8 +5,16 @@
  */
 import './style.css';
 import { adapterName } from '@nextscale/engine-onnx/browser';
+import {
+  DEFAULT_ENDPOINT,
+  findModel,
+  formatBytes,
+  parseCatalogue,
+  RELEASED_MODELS,
+  type ModelEntry,
+} from '@nextscale/hub/browser';
 import { detectEnvironment, notices } from './environment.js';
-import { parseUrl, resolveClass, toQuery, type UrlRequest } from './params.js';
+import { hubEndpoint, parseUrl, resolveClass, toQuery, type UrlRequest } from './params.js';
 import type {
   BackendChoice,
   EditMode,
@@ -44,6 +52,11 @@ const buttons = {
   download: $<HTMLButtonElement>('download'),
   edit: $<HTMLButtonElement>('edit'),
 };
+const hub = {
+  model: $<HTMLSelectElement>('hub-model'),
+  endpoint: $<HTMLInputElement>('hub-endpoint'),
+  open: $<HTMLButtonElement>('hub-open'),
+};
 const editField = { mode: $<HTMLSelectElement>('edit-mode'), class: $<HTMLSelectElement>('edit-class') };
 const before = $<HTMLCanvasElement>('before');
 const pictureMessage = $('picture-message');
@@ -79,6 +92,7 @@ function setState(s: State): void {
   buttons.generate.disabled = busy || !model;
   buttons.edit.disabled = busy || !model || !modelPicture;
   buttons.cancel.disabled = s !== 'running';
+  hub.open.disabled = busy || !worker;
 }
 
 function showError(message: string): void {
@@ -178,6 +192,7 @@ const modelDefaults = () => ({ ...CORE_DEFAULTS, ...(model?.defaults ?? {}) });
 
 function onModel(info: ModelInfo, first: boolean): void {
   model = info;
+  if (!first && root.dataset.hub === 'loading') root.dataset.hub = 'ready';
   fillClasses(info);
   applySettings(modelDefaults());
   out.modelLabel.textContent = `${info.label}: ${info.numClasses} classes, ${info.imageSize}×${info.imageSize} px, ${info.patchNums.length} scales (${info.patchNums.join(', ')})`;
@@ -187,9 +202,30 @@ function onModel(info: ModelInfo, first: boolean): void {
   out.modelMessage.textContent = '';
   out.modelMessage.classList.remove('bad');
   setState('ready');
+  if (!first && afterHub && !info.shipped) {
+    afterHub = false;
+    applyRequest(info);
+  }
   if (!first) return;
   send({ type: 'probe-gpu' });
   if (urlError) return showError(urlError);
+  if (request.model) {
+    // the URL names a released model: open it (for the URL's engine: its fit is checked before downloading), then
+    // apply the class (the model's own) and autorun
+    try {
+      applySettings(request.settings);
+    } catch (err) {
+      return showError((err as Error).message);
+    }
+    afterHub = true;
+    void openHub(request.model);
+    return;
+  }
+  applyRequest(info);
+}
+
+/** The URL's settings and class on the loaded model, then its autorun. */
+function applyRequest(info: ModelInfo): void {
   try {
     applySettings(request.settings);
     if (request.classValue !== undefined)
@@ -372,12 +408,23 @@ worker?.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
     case 'model-error':
       out.modelMessage.textContent = m.message;
       out.modelMessage.classList.add('bad');
-      if (!model) showError(m.message);
-      else if (root.dataset.state === 'loading') setState('ready');
+      if (root.dataset.hub === 'loading') {
+        root.dataset.hub = 'error';
+        out.progressText.textContent = 'idle';
+      }
+      if (!model || afterHub) {
+        afterHub = false;
+        showError(m.message);
+      } else if (root.dataset.state === 'loading') setState('ready');
       return;
     case 'loading':
       out.modelMessage.textContent = m.what;
       out.modelMessage.classList.remove('bad');
+      return;
+    case 'download':
+      out.progress.max = Math.max(1, m.total);
+      out.progress.value = m.loaded;
+      out.progressText.textContent = `${m.file}: ${formatBytes(m.loaded)}/${formatBytes(m.total)}, ${formatBytes(m.rate)}/s, ETA ${m.etaS === null ? '?' : seconds(m.etaS)}`;
       return;
     case 'gpu':
       out.gpuStatus.textContent = `gpu backend: ${m.detail}`;
@@ -420,6 +467,85 @@ worker?.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
 worker?.addEventListener('error', (ev) =>
   showError(`the generation worker failed to start: ${ev.message || 'see the browser console'}; reload the page`),
 );
+
+// ---- released models by name ---------------------------------------------------------------------------
+/** The released names, plus or replaced by the entries of the catalogue= URL's JSON (as NEXTSCALE_MODELS_FILE). */
+let catalogue: ModelEntry[] = [...RELEASED_MODELS];
+/** The URL named a model: autorun (and the URL's class) wait for it, and its failure is the page's error. */
+let afterHub = false;
+
+function seconds(s: number): string {
+  const whole = Math.ceil(s);
+  return whole < 60 ? `${whole} s` : `${Math.floor(whole / 60)} min ${whole % 60} s`;
+}
+
+function fillHubModels(): void {
+  const previous = hub.model.value;
+  hub.model.replaceChildren(
+    ...catalogue.map(
+      (e) =>
+        new Option(
+          `${e.name} · ${e.resolution ? `${e.resolution} px, ` : ''}${formatBytes(e.bytes.var + e.bytes.vae)}`,
+          e.name,
+        ),
+    ),
+  );
+  if (catalogue.some((e) => e.name === previous)) hub.model.value = previous;
+}
+
+async function loadCatalogue(url: string): Promise<void> {
+  const what = `the catalogue ${url}`;
+  const fix = 'fix the JSON (an array of { name, repo, files: { var, vae }, … }) or remove catalogue= from the URL';
+  const response = await fetch(url).catch((err: Error) => {
+    throw new Error(`${what}: ${err.message}; ${fix}`);
+  });
+  if (!response.ok) throw new Error(`${what}: HTTP ${response.status}; ${fix}`);
+  const raw = await response.json().catch((err: Error) => {
+    throw new Error(`${what}: ${err.message}; ${fix}`);
+  });
+  const byName = new Map(catalogue.map((e) => [e.name, e]));
+  for (const e of parseCatalogue(raw, { source: url, what, fix })) byName.set(e.name, e);
+  catalogue = [...byName.values()];
+  fillHubModels();
+}
+/** The catalogue= URL's entries, read once at start; a failure is reported when a model is opened. */
+const catalogueRead = request.catalogue ? loadCatalogue(request.catalogue) : Promise.resolve();
+catalogueRead.catch(() => undefined);
+
+/** Opens a released model by name from the hub in the Hub field (or the browser's cache). */
+async function openHub(name: string): Promise<void> {
+  try {
+    await catalogueRead;
+    const entry = findModel(name, catalogue);
+    hub.model.value = entry.name;
+    const endpoint = hubEndpoint(hub.endpoint.value || DEFAULT_ENDPOINT);
+    out.modelMessage.textContent = `opening ${entry.name} from ${endpoint}…`;
+    out.modelMessage.classList.remove('bad');
+    out.progress.value = 0;
+    root.dataset.hub = 'loading';
+    setState('loading');
+    send({
+      type: 'load-hub',
+      entry,
+      endpoint,
+      engine: field.engine.value as EngineId,
+      ...(request.chunkKiB ? { chunkBytes: request.chunkKiB * 1024 } : {}),
+    });
+  } catch (err) {
+    const e = err as Error & { fix?: string };
+    const text = e.fix ? `${e.message}; ${e.fix}` : e.message;
+    out.modelMessage.textContent = text;
+    out.modelMessage.classList.add('bad');
+    if (afterHub) {
+      afterHub = false;
+      showError(text);
+    }
+  }
+}
+
+fillHubModels();
+hub.endpoint.value = request.hub ?? DEFAULT_ENDPOINT;
+hub.open.addEventListener('click', () => void openHub(hub.model.value));
 
 // ---- controls -------------------------------------------------------------------------------------
 form.addEventListener('submit', (ev) => {

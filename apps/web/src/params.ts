@@ -10,6 +10,14 @@ export interface UrlRequest {
   classValue?: string;
   settings: Partial<Omit<GenerateSettings, 'classIndex'>>;
   autorun: boolean;
+  /** A released model by name (model=var-d16), opened from the hub before an autorun. */
+  model?: string;
+  /** The hub's endpoint (hub=https://…), as HF_ENDPOINT. */
+  hub?: string;
+  /** A JSON catalogue's URL (catalogue=…) whose entries add or replace names, as NEXTSCALE_MODELS_FILE. */
+  catalogue?: string;
+  /** The download's chunk in KiB (chunk=…): what a dropped connection can cost; default 16 MiB. */
+  chunkKiB?: number;
 }
 
 const ALIASES: Record<string, string> = {
@@ -93,13 +101,36 @@ export function parseUrl(search: string): UrlRequest {
       case 'autorun':
         req.autorun = flag(key, raw);
         break;
+      case 'model':
+        req.model = raw;
+        break;
+      case 'hub':
+        req.hub = hubEndpoint(raw);
+        break;
+      case 'catalogue':
+        req.catalogue = raw;
+        break;
+      case 'chunk':
+        req.chunkKiB = num(key, raw, { int: true, min: 64, max: 1 << 20 });
+        break;
       default:
         throw new Error(
-          `unknown URL parameter '${rawKey}'; the page takes class, seed, cfg, topk, topp, smooth, batch, backend, epsilon, engine, preview and autorun`,
+          `unknown URL parameter '${rawKey}'; the page takes class, seed, cfg, topk, topp, smooth, batch, backend, epsilon, engine, preview, autorun, model, hub, catalogue and chunk`,
         );
     }
   }
   return req;
+}
+
+/** A hub endpoint as HF_ENDPOINT takes it: an http(s) URL, without trailing slashes. */
+export function hubEndpoint(raw: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(raw.trim());
+  } catch {}
+  if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.search || u.hash)
+    throw new Error(`the hub '${raw}' is not an http(s) URL; use https://huggingface.co or a mirror's address`);
+  return u.href.replace(/\/+$/, '');
 }
 
 /** The settings as a query string (the model's own defaults left out where they are unchanged). */

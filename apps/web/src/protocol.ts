@@ -1,4 +1,5 @@
 /** Messages between the page and the generation worker (structured-cloned; File objects travel as handles). */
+import type { ModelEntry } from '@nextscale/hub/browser';
 
 /** 'onnx' / 'onnx-webgpu': engine-onnx on onnxruntime-web with the wasm / WebGPU execution provider. */
 export type EngineId = 'wasm' | 'js' | 'onnx' | 'onnx-webgpu';
@@ -72,6 +73,8 @@ export type ToWorker =
   | { type: 'init'; modelBase: string; ortBase: string; env: EnvironmentReport }
   | { type: 'load-files'; files: File[] }
   | { type: 'use-shipped' }
+  /** A released model by name: its files from the hub at `endpoint` (or the browser's cache), checked for fit with `engine` first. */
+  | { type: 'load-hub'; entry: ModelEntry; endpoint: string; engine: EngineId; chunkBytes?: number }
   | { type: 'generate'; id: number; settings: GenerateSettings }
   | { type: 'edit'; id: number; settings: GenerateSettings; edit: EditRequest }
   | { type: 'cancel'; id: number }
@@ -81,6 +84,7 @@ export type FromWorker =
   | { type: 'model'; info: ModelInfo }
   | { type: 'model-error'; message: string }
   | { type: 'loading'; what: string }
+  | { type: 'download'; file: string; loaded: number; total: number; rate: number; etaS: number | null }
   | { type: 'scale'; id: number; scale: number; scales: number; images: Images | null }
   | {
       type: 'done';

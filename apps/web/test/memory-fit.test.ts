@@ -9,7 +9,8 @@ import {
   releasedVARSpec,
   releasedVQVAEConfig,
 } from '@nextscale/core/models';
-import { checkFit, modelSize, type AdapterLimits } from '../src/worker/memory-fit.js';
+import { RELEASED_MODELS } from '@nextscale/hub/browser';
+import { catalogueSize, checkFit, modelSize, type AdapterLimits } from '../src/worker/memory-fit.js';
 
 function released(depth: number) {
   const s = releasedVARSpec(depth);
@@ -79,5 +80,20 @@ describe('memory fit', () => {
     );
     expect(checkFit('onnx-webgpu', released(16), 1, null)).toBeNull(); // no adapter: the engine's start refuses
     expect(checkFit('wasm', released(30), 1)).toBeNull();
+  });
+
+  it("a released name's figures before download: the catalogue's file sizes within 0.1%; d16, d20 fit wasm32, d24 and up do not", () => {
+    const verdicts = RELEASED_MODELS.map((e) => {
+      const m = catalogueSize(e)!;
+      expect(Math.abs(m.weightBytes / (e.bytes.var + e.bytes.vae) - 1), e.name).toBeLessThan(1e-3);
+      return [e.name, checkFit('onnx', m, 1)!.ok];
+    });
+    expect(verdicts).toEqual([
+      ['var-d16', true],
+      ['var-d20', true],
+      ['var-d24', false],
+      ['var-d30', false],
+      ['var-d36', false],
+    ]);
   });
 });

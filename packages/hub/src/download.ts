@@ -30,6 +30,9 @@ import { checkFileName, checkRepo, checkRevision, isCommitHash } from './names.j
 import { hubSettings, type HubSettings } from './settings.js';
 import type { Hash } from 'node:crypto';
 import { etagKind, hashPrefix, newHasher, normalizeEtag, type EtagKind } from './verify.js';
+import { formatBytes, resolveUrl } from './urls.js';
+
+export { formatBytes, resolveUrl } from './urls.js';
 
 export interface DownloadOptions {
   repo: string;
@@ -77,10 +80,6 @@ class Retryable extends Error {
   ) {
     super(message);
   }
-}
-
-export function resolveUrl(endpoint: string, repo: string, revision: string, file: string): string {
-  return `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 export async function downloadFile(o: DownloadOptions): Promise<DownloadedFile> {
@@ -292,17 +291,6 @@ function refuseIfNoRoom(dir: string, needed: number, where: string): void {
       'free some space, or point HF_HUB_CACHE (or HF_HOME) at a larger disk',
     );
   }
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
 function throttled(emit: HubEventHandler, repo: string, file: string, total: number) {

@@ -6,7 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+import { DEFAULT_ENDPOINT } from './urls.js';
+
+export { DEFAULT_ENDPOINT } from './urls.js';
 
 export interface HubSettings {
   /** HF_ENDPOINT (a mirror), without a trailing slash. */

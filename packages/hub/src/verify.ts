@@ -4,14 +4,9 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { EtagKind } from './etag.js';
 
-export type EtagKind = 'sha256' | 'git-sha1';
-
-export function etagKind(etag: string): EtagKind | undefined {
-  if (/^[0-9a-f]{64}$/.test(etag)) return 'sha256';
-  if (/^[0-9a-f]{40}$/.test(etag)) return 'git-sha1';
-  return undefined;
-}
+export { etagKind, normalizeEtag, type EtagKind } from './etag.js';
 
 /** The hasher for a file of `size` bytes with this etag kind. */
 export function newHasher(kind: EtagKind, size: number): Hash {
@@ -27,7 +22,3 @@ export async function hashPrefix(hash: Hash, file: string, bytes: number): Promi
   for await (const chunk of createReadStream(file, { start: 0, end: bytes - 1, highWaterMark: 4 << 20 }))
     hash.update(chunk as Buffer);
 }
-
-/** ETag headers come quoted and sometimes weak: W/"abc" → abc. */
-export const normalizeEtag = (v: string | null | undefined) =>
-  v ? v.trim().replace(/^W\//, '').replace(/^"|"$/g, '') : undefined;

@@ -12,6 +12,13 @@
  */
 import { adapterName } from '@nextscale/engine-onnx/browser';
 import type { VARModel } from '@nextscale/core';
+import {
+  randomVARStateDictEntries,
+  randomVQVAEStateDictEntries,
+  releasedVARSpec,
+  releasedVQVAEConfig,
+} from '@nextscale/core/models';
+import type { ModelEntry } from '@nextscale/hub/browser';
 import type { EngineId } from '../protocol.js';
 
 export const WASM32_BYTES = 2 ** 32;
@@ -144,6 +151,32 @@ export function sizeOfModel(model: VARModel, tensors: Iterable<[string, { shape:
     imageSize: model.vae.imageSize,
   };
   return modelSize(config, tensors);
+}
+
+/**
+ * A catalogue entry's figures before anything is downloaded: the released architecture at its depth, schedule and
+ * AdaLN (core's lazy random-weight entries: shapes, no tensor data) and the released VQ-VAE; null for an entry that
+ * does not state its depth, resolution and schedule.
+ */
+export function catalogueSize(e: ModelEntry): ModelSize | null {
+  if (!e.depth || !e.resolution || !e.patchNums.length) return null;
+  const s = { ...releasedVARSpec(e.depth), patchNums: [...e.patchNums], sharedAdaLN: e.sharedAdaLN };
+  const v = releasedVQVAEConfig();
+  const config = {
+    depth: e.depth,
+    embedDim: s.C,
+    vocabSize: s.vocab,
+    mlpHidden: s.mlpHidden,
+    patchNums: s.patchNums,
+    vaeCh: v.ch,
+    vaeChMult: v.chMult,
+    imageSize: e.resolution,
+  };
+  const tensors = [...randomVARStateDictEntries(s), ...randomVQVAEStateDictEntries(v)];
+  return modelSize(
+    config,
+    tensors.map((t) => [t.name, t] as [string, { shape: readonly number[] }]),
+  );
 }
 
 /** Refuses (throws the numbers) when the model does not fit the engine; else the line that says how it fits (or null). */

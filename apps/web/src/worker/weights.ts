@@ -19,13 +19,16 @@ export interface Weights {
   vae: StateDictFile;
 }
 
-export function fileSource(file: File): ByteSource {
+/** A Blob (a picked File, or a model file assembled from Cache Storage) read one range at a time. */
+export function blobSource(blob: Blob, name: string): ByteSource {
   return {
-    name: file.name,
-    size: file.size,
-    read: async (position, length) => new Uint8Array(await file.slice(position, position + length).arrayBuffer()),
+    name,
+    size: blob.size,
+    read: async (position, length) => new Uint8Array(await blob.slice(position, position + length).arrayBuffer()),
   };
 }
+
+export const fileSource = (file: File): ByteSource => blobSource(file, file.name);
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);

@@ -12,14 +12,25 @@ import {
   loadVAR,
   type GenerateResult,
 } from '@nextscale/core';
-import type { EditRequest, FromWorker, GenerateSettings, ModelInfo, ToWorker, EnvironmentReport } from '../protocol.js';
+import { checkLoadedModel, formatBytes, isHubError, type ModelEntry } from '@nextscale/hub/browser';
+import { loadStateDictFromSource } from '@nextscale/core/weights';
+import type {
+  EditRequest,
+  EngineId,
+  FromWorker,
+  GenerateSettings,
+  ModelInfo,
+  ToWorker,
+  EnvironmentReport,
+} from '../protocol.js';
+import { hubFile, missingBytes } from './hub.js';
 import { useEngine } from './engine.js';
 import { samplingDefaults } from './metadata.js';
 import { toRgba } from './pixels.js';
-import { refuseUnfit, sizeOfModel } from './memory-fit.js';
+import { adapterLimits, catalogueSize, checkFit, refuseUnfit, sizeOfModel } from './memory-fit.js';
 import { probeGpu, routing } from './routing.js';
 import { traceRows } from './trace.js';
-import { classify, fileWeights, shippedWeights, type Kind, type Weights } from './weights.js';
+import { blobSource, classify, fileWeights, shippedWeights, type Kind, type Weights } from './weights.js';
 
 const post = (m: FromWorker) => (self as unknown as Worker).postMessage(m);
 
@@ -35,14 +46,21 @@ let running: { id: number; controller: AbortController } | null = null;
 let queue: Promise<void> = Promise.resolve();
 
 function message(err: unknown): string {
+  if (isHubError(err)) return err.fix ? `${err.message}; ${err.fix}` : err.message;
   if (err instanceof NextscaleError || err instanceof Error) return err.message;
   return String(err);
 }
 
-async function setWeights(w: Weights): Promise<void> {
+async function setWeights(w: Weights, check?: (model: VARModel) => void): Promise<void> {
   // Build the default pipeline first, so that weights that do not fit are refused before they replace anything.
   const r = await routing('norm', 1e-2, env.simd);
   const model = await loadVAR({ var: w.var, vae: w.vae, ...r });
+  try {
+    check?.(model);
+  } catch (err) {
+    await model.dispose();
+    throw err;
+  }
   for (const m of models.values()) await m.dispose();
   models.clear();
   models.set(r.key, model);
@@ -85,6 +103,51 @@ async function loadFiles(files: File[]): Promise<void> {
       `${message(err)}; ${v.name} and ${q.name} do not make one model: open the VQ-VAE this VAR was trained with (the shipped model stays loaded)`,
     );
   }
+}
+
+/**
+ * A released model by name: refused up front when the catalogue's figures do not fit the chosen engine or the
+ * browser's storage quota; else both files from the cache or the hub (hub.ts: verified, resumable), loaded and
+ * checked to be the model the name promises.
+ */
+async function loadHub(entry: ModelEntry, endpoint: string, engine: EngineId, chunkBytes?: number): Promise<void> {
+  const size = catalogueSize(entry);
+  const fit = size && checkFit(engine, size, 1, engine === 'onnx-webgpu' ? await adapterLimits() : null);
+  if (fit && !fit.ok) throw new Error(`${entry.name}, before downloading: ${fit.text}`);
+  const missing = (await missingBytes(endpoint, entry, 'var')) + (await missingBytes(endpoint, entry, 'vae'));
+  const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+  if (missing && estimate?.quota !== undefined) {
+    const free = estimate.quota - (estimate.usage ?? 0);
+    if (free < missing)
+      throw new Error(
+        `${entry.name} needs ${formatBytes(missing)} more in this browser's storage but it allows ${formatBytes(free)} more (quota ${formatBytes(estimate.quota)}, used ${formatBytes(estimate.usage ?? 0)}); free some site data, or download the files and open them`,
+      );
+  }
+  const files: Partial<Record<Kind, Awaited<ReturnType<typeof hubFile>>>> = {};
+  for (const role of ['var', 'vae'] as const) {
+    post({ type: 'loading', what: `${entry.name}: ${entry.files[role]} from ${endpoint}` });
+    files[role] = await hubFile(endpoint, entry, role, (p) => post({ type: 'download', ...p }), chunkBytes);
+  }
+  const note = (['var', 'vae'] as const)
+    .map((r) => {
+      const f = files[r]!;
+      const how = f.cached
+        ? 'from this browser'
+        : f.resumedFrom
+          ? `resumed at ${formatBytes(f.resumedFrom)}`
+          : 'downloaded';
+      return `${entry.files[r]} ${formatBytes(f.bytes)} ${how}, SHA-256 verified`;
+    })
+    .join('; ');
+  post({ type: 'loading', what: `reading ${entry.name} (${note})` });
+  const [v, q] = [
+    await loadStateDictFromSource(blobSource(files.var!.blob, entry.files.var)),
+    await loadStateDictFromSource(blobSource(files.vae!.blob, entry.files.vae)),
+  ];
+  await setWeights({ label: entry.name, shipped: false, var: v, vae: q }, (model) =>
+    checkLoadedModel(entry, model.config),
+  );
+  post({ type: 'loading', what: note });
 }
 
 async function pipeline(s: GenerateSettings): Promise<VARModel> {
@@ -210,6 +273,12 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     case 'load-files':
       enqueue(
         () => loadFiles(m.files),
+        (msg) => post({ type: 'model-error', message: msg }),
+      );
+      return;
+    case 'load-hub':
+      enqueue(
+        () => loadHub(m.entry, m.endpoint, m.engine, m.chunkBytes),
         (msg) => post({ type: 'model-error', message: msg }),
       );
       return;

@@ -20,7 +20,7 @@ export interface LoopbackFile {
 export type HostileMode =
   /** Every content response sends half the bytes it announces, then cuts the connection. */
   | 'truncate'
-  /** The hub announces a SHA-256 the bytes do not have. */
+  /** The hub (and its content server's ETag) announces a SHA-256 the bytes do not have. */
   | 'wrong-hash'
   /** The hub announces more bytes than the file has (the content server's Content-Length is honest). */
   | 'size-lie'
@@ -75,7 +75,10 @@ export interface LoopbackOptions {
   port?: number;
 }
 
+const CORS_EXPOSED =
+  'ETag, X-Linked-Etag, X-Linked-Size, X-Repo-Commit, X-Error-Code, Content-Range, Content-Length, Accept-Ranges';
 const sha256 = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
+const wrongHash = (d: Uint8Array) => sha256(Buffer.concat([d, Buffer.from('x')]));
 const gitSha1 = (d: Uint8Array) => createHash('sha1').update(`blob ${d.byteLength}\0`).update(d).digest('hex');
 
 export async function startLoopbackHub(o: LoopbackOptions): Promise<LoopbackHub> {
@@ -110,6 +113,19 @@ export async function startLoopbackHub(o: LoopbackOptions): Promise<LoopbackHub>
       status: 0,
     };
     hub.requests.push(log);
+    // As the real hub: any page may read the files and the headers that identify them (a web app downloads a model
+    // cross-origin); a preflight (a Range or Authorization header) is answered for GET and HEAD.
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSED);
+    if (req.method === 'OPTIONS') {
+      log.status = 204;
+      res.writeHead(204, {
+        'Access-Control-Allow-Methods': 'GET, HEAD',
+        'Access-Control-Allow-Headers': 'Range, Authorization',
+        'Access-Control-Max-Age': 600,
+      });
+      return res.end();
+    }
     const send = (status: number, headers: Record<string, string | number> = {}, body?: string) => {
       log.status = status;
       res.writeHead(status, headers);
@@ -150,11 +166,7 @@ export async function startLoopbackHub(o: LoopbackOptions): Promise<LoopbackHub>
     if (mode.hostile === 'size-lie') size += 1000;
     if (mode.hostile === 'length-lie') size -= 1000;
     const etag =
-      mode.hostile === 'wrong-hash'
-        ? sha256(Buffer.concat([f.data, Buffer.from('x')]))
-        : mode.hostile === 'bad-etag'
-          ? '../../../../evil'
-          : hash;
+      mode.hostile === 'wrong-hash' ? wrongHash(f.data) : mode.hostile === 'bad-etag' ? '../../../../evil' : hash;
     Object.assign(headers, {
       'X-Linked-Etag': `"${etag}"`,
       'X-Linked-Size': size,
@@ -179,7 +191,10 @@ export async function startLoopbackHub(o: LoopbackOptions): Promise<LoopbackHub>
       return res.end();
     }
     const length = data.byteLength - start;
-    const headers: Record<string, string | number> = { ...extra, 'Accept-Ranges': 'bytes', ETag: `"${sha256(data)}"` };
+    // The content server's ETag is the SHA-256 too (all a browser sees: it follows the hub's redirect itself); with
+    // 'wrong-hash' it announces the same wrong one as the hub.
+    const etag = hub.mode.hostile === 'wrong-hash' ? wrongHash(data) : sha256(data);
+    const headers: Record<string, string | number> = { ...extra, 'Accept-Ranges': 'bytes', ETag: `"${etag}"` };
     if (hub.mode.hostile !== 'length-lie') headers['Content-Length'] = length;
     if (r) headers['Content-Range'] = `bytes ${start}-${data.byteLength - 1}/${data.byteLength}`;
     log.status = r ? 206 : 200;
