@@ -1,0 +1,107 @@
+// Where a batch's time goes on the onnx engine: one d16 generation (random weights at the released shapes) at each
+// --batches size, alternated --reps times in ONE process (load changes hit every size alike), with wall clock and
+// process CPU time (all threads; far steadier than the wall clock on a shared machine) per stage: the blocks, the
+// head (logits), the VQ-VAE's per-scale step, the next scale's input, the decode, and the rest (guidance mixing,
+// sampling, token lookup). Prints per stage the median per image and its ratio to the first batch size's, plus the
+// load average. Usage: pnpm build && nice node scripts/bench/onnx-batch-stages.mjs [--batches 1,8] [--reps 2]
+//   [--no-decode]
+import os from 'node:os';
+import * as core from '@nextscale/core';
+import * as models from '@nextscale/core/models';
+import '@nextscale/backend-cpu/register';
+import { engine as onnx } from '@nextscale/engine-onnx';
+
+const arg = (n, d) => (process.argv.includes(n) ? process.argv[process.argv.indexOf(n) + 1] : d);
+const batches = arg('--batches', '1,8').split(',').map(Number);
+const reps = Number(arg('--reps', 2));
+const decode = !process.argv.includes('--no-decode');
+const load = () =>
+  os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
+
+let acc = {};
+const clock = () => ({ wall: performance.now(), cpu: process.cpuUsage() });
+const since = (t0) => {
+  const c = process.cpuUsage(t0.cpu);
+  return { wall: (performance.now() - t0.wall) / 1000, cpu: (c.user + c.system) / 1e6 };
+};
+const add = (stage, d) => {
+  const a = (acc[stage] ??= { wall: 0, cpu: 0 });
+  a.wall += d.wall;
+  a.cpu += d.cpu;
+};
+const timed = (obj, name, stage) => {
+  const f = obj[name];
+  obj[name] = async function (...a) {
+    const t0 = clock();
+    try {
+      return await f.apply(this, a);
+    } finally {
+      add(stage, since(t0));
+    }
+  };
+};
+timed(models.VARTransformer.prototype, 'runBlocks', 'blocks');
+timed(models.VARTransformer.prototype, 'logits', 'head');
+timed(models.VARTransformer.prototype, 'nextScaleInput', 'next input');
+timed(models.MultiScaleQuantizer.prototype, 'nextAutoregressiveInput', 'vae step');
+
+const spec = models.releasedVARSpec(16);
+const transformer = models.VARTransformer.fromStateDict({ tensors: models.randomVARStateDict(spec) });
+const vq = models.VQVAE.fromStateDict(models.randomVQVAEStateDict(models.releasedVQVAEConfig()), {
+  patchNums: spec.patchNums,
+});
+const vae = decode
+  ? vq
+  : { quantizer: vq.quantizer, fhatToImage: (fHat) => new core.Tensor([fHat.shape[0], 3, 256, 256]) };
+timed(vae, 'fhatToImage', 'decode');
+const { AttentionRouter } = await import('@nextscale/core/attention');
+const router = await AttentionRouter.create({ policy: core.priorityPolicy() });
+const engine = await onnx.create({ threads: os.availableParallelism(), releaseWeights: false });
+core.setDenseEngine(engine);
+const gen = async (B, seed) => {
+  acc = {};
+  const t0 = clock();
+  await models.generateNextScale(
+    transformer,
+    vae,
+    { labels: Array.from({ length: B }, (_, i) => (207 + i) % 1000), cfg: 1.5, topK: 900, topP: 0.95, seed },
+    { router, trace: new core.AttentionTrace() },
+  );
+  const total = since(t0);
+  const named = Object.values(acc).reduce((s, a) => ({ wall: s.wall + a.wall, cpu: s.cpu + a.cpu }), { wall: 0, cpu: 0 });
+  acc.rest = { wall: total.wall - named.wall, cpu: total.cpu - named.cpu };
+  acc.total = total;
+  return acc;
+};
+console.log(`d16, ${engine.name}, decode ${decode ? 'on' : 'off'}; load before ${load()}`);
+await gen(1, 0); // warm-up: builds the sessions
+const runs = Object.fromEntries(batches.map((B) => [B, []]));
+for (let r = 0; r < reps; r++) {
+  for (const B of batches) {
+    runs[B].push(await gen(B, r + 1));
+    console.log(`  rep ${r} B=${B}: ${runs[B].at(-1).total.wall.toFixed(2)} s wall; load ${load()}`);
+  }
+}
+const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const stages = Object.keys(runs[batches[0]][0]);
+const per = (B, stage, k) => median(runs[B].map((r) => r[stage]?.[k] ?? 0)) / B;
+console.log(`stage | ${batches.map((B) => `B=${B} wall/img, cpu/img (× B=${batches[0]})`).join(' | ')}`);
+for (const stage of stages) {
+  console.log(
+    `${stage} | ${batches
+      .map((B) => {
+        const w = per(B, stage, 'wall');
+        const c = per(B, stage, 'cpu');
+        return `${w.toFixed(2)} s, ${c.toFixed(2)} s (${(w / per(batches[0], stage, 'wall')).toFixed(2)}×, ${(c / per(batches[0], stage, 'cpu')).toFixed(2)}×)`;
+      })
+      .join(' | ')}`,
+  );
+}
+console.log(`load after ${load()}; peak RSS ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(2)} GiB`);
+core.setDenseEngine(null);
+await engine.dispose();
+await router.dispose();
+process.exit(0);
