@@ -4,17 +4,21 @@
 // head (logits), the VQ-VAE's per-scale step, the next scale's input, the decode, and the rest (guidance mixing,
 // sampling, token lookup). Prints per stage the median per image and its ratio to the first batch size's, plus the
 // load average. Usage: pnpm build && nice node scripts/bench/onnx-batch-stages.mjs [--batches 1,8] [--reps 2]
-//   [--no-decode]
+//   [--no-decode] [--depth 16] [--unsplit]
 import os from 'node:os';
 import * as core from '@nextscale/core';
 import * as models from '@nextscale/core/models';
 import '@nextscale/backend-cpu/register';
-import { engine as onnx } from '@nextscale/engine-onnx';
+import { BlockRunner, OnnxDenseEngine, OrtSessions, engine as onnx } from '@nextscale/engine-onnx';
+import { createRequire } from 'node:module';
 
 const arg = (n, d) => (process.argv.includes(n) ? process.argv[process.argv.indexOf(n) + 1] : d);
 const batches = arg('--batches', '1,8').split(',').map(Number);
 const reps = Number(arg('--reps', 2));
 const decode = !process.argv.includes('--no-decode');
+const depth = Number(arg('--depth', 16));
+// --unsplit: also run each size with every block call taking all rows at once (the engine before block-rows.ts)
+const unsplit = process.argv.includes('--unsplit');
 const load = () =>
   os
     .loadavg()
@@ -48,7 +52,7 @@ timed(models.VARTransformer.prototype, 'logits', 'head');
 timed(models.VARTransformer.prototype, 'nextScaleInput', 'next input');
 timed(models.MultiScaleQuantizer.prototype, 'nextAutoregressiveInput', 'vae step');
 
-const spec = models.releasedVARSpec(16);
+const spec = { ...models.releasedVARSpec(16), depth };
 const transformer = models.VARTransformer.fromStateDict({ tensors: models.randomVARStateDict(spec) });
 const vq = models.VQVAE.fromStateDict(models.randomVQVAEStateDict(models.releasedVQVAEConfig()), {
   patchNums: spec.patchNums,
@@ -59,9 +63,17 @@ const vae = decode
 timed(vae, 'fhatToImage', 'decode');
 const { AttentionRouter } = await import('@nextscale/core/attention');
 const router = await AttentionRouter.create({ policy: core.priorityPolicy() });
-const engine = await onnx.create({ threads: os.availableParallelism(), releaseWeights: false });
-core.setDenseEngine(engine);
-const gen = async (B, seed) => {
+const threads = os.availableParallelism();
+const engine = await onnx.create({ threads, releaseWeights: false });
+const engines = { split: engine };
+if (unsplit) {
+  const ort = createRequire(import.meta.resolve('@nextscale/engine-onnx'))('onnxruntime-node');
+  const settings = { executionProviders: ['cpu'], cpu: { threads, memArena: false, spinning: false, prepack: true } };
+  const sessions = new OrtSessions(ort, settings, 'onnxruntime-node cpu');
+  engines.unsplit = new OnnxDenseEngine(sessions, threads, false, new BlockRunner(ort, settings, 2 ** 50));
+}
+const gen = async (B, seed, kind = 'split') => {
+  core.setDenseEngine(engines[kind]);
   acc = {};
   const t0 = clock();
   await models.generateNextScale(
@@ -76,32 +88,34 @@ const gen = async (B, seed) => {
   acc.total = total;
   return acc;
 };
-console.log(`d16, ${engine.name}, decode ${decode ? 'on' : 'off'}; load before ${load()}`);
-await gen(1, 0); // warm-up: builds the sessions
-const runs = Object.fromEntries(batches.map((B) => [B, []]));
+console.log(`d16 (${depth} blocks), ${engine.name}, decode ${decode ? 'on' : 'off'}; load before ${load()}`);
+for (const kind of Object.keys(engines)) await gen(1, 0, kind); // warm-up: builds the sessions
+const sizes = batches.flatMap((B) => Object.keys(engines).map((kind) => `${B}${kind === 'split' ? '' : ` ${kind}`}`));
+const runs = Object.fromEntries(sizes.map((k) => [k, []]));
 for (let r = 0; r < reps; r++) {
-  for (const B of batches) {
-    runs[B].push(await gen(B, r + 1));
-    console.log(`  rep ${r} B=${B}: ${runs[B].at(-1).total.wall.toFixed(2)} s wall; load ${load()}`);
+  for (const k of sizes) {
+    const [B, kind] = k.split(' ');
+    runs[k].push(await gen(Number(B), r + 1, kind));
+    console.log(`  rep ${r} B=${k}: ${runs[k].at(-1).total.wall.toFixed(2)} s wall, ${runs[k].at(-1).total.cpu.toFixed(2)} s CPU; load ${load()}`);
   }
 }
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-const stages = Object.keys(runs[batches[0]][0]);
-const per = (B, stage, k) => median(runs[B].map((r) => r[stage]?.[k] ?? 0)) / B;
-console.log(`stage | ${batches.map((B) => `B=${B} wall/img, cpu/img (× B=${batches[0]})`).join(' | ')}`);
+const stages = Object.keys(runs[sizes[0]][0]);
+const per = (k, stage, what) => median(runs[k].map((r) => r[stage]?.[what] ?? 0)) / Number.parseInt(k);
+console.log(`stage | ${sizes.map((k) => `B=${k} wall/img, cpu/img (× B=${sizes[0]})`).join(' | ')}`);
 for (const stage of stages) {
   console.log(
-    `${stage} | ${batches
+    `${stage} | ${sizes
       .map((B) => {
         const w = per(B, stage, 'wall');
         const c = per(B, stage, 'cpu');
-        return `${w.toFixed(2)} s, ${c.toFixed(2)} s (${(w / per(batches[0], stage, 'wall')).toFixed(2)}×, ${(c / per(batches[0], stage, 'cpu')).toFixed(2)}×)`;
+        return `${w.toFixed(2)} s, ${c.toFixed(2)} s (${(w / per(sizes[0], stage, 'wall')).toFixed(2)}×, ${(c / per(sizes[0], stage, 'cpu')).toFixed(2)}×)`;
       })
       .join(' | ')}`,
   );
 }
 console.log(`load after ${load()}; peak RSS ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(2)} GiB`);
 core.setDenseEngine(null);
-await engine.dispose();
+for (const e of Object.values(engines)) await e.dispose();
 await router.dispose();
 process.exit(0);
