@@ -83,7 +83,10 @@ const gen = async (B, seed, kind = 'split') => {
     { router, trace: new core.AttentionTrace() },
   );
   const total = since(t0);
-  const named = Object.values(acc).reduce((s, a) => ({ wall: s.wall + a.wall, cpu: s.cpu + a.cpu }), { wall: 0, cpu: 0 });
+  const named = Object.values(acc).reduce((s, a) => ({ wall: s.wall + a.wall, cpu: s.cpu + a.cpu }), {
+    wall: 0,
+    cpu: 0,
+  });
   acc.rest = { wall: total.wall - named.wall, cpu: total.cpu - named.cpu };
   acc.total = total;
   return acc;
@@ -96,7 +99,9 @@ for (let r = 0; r < reps; r++) {
   for (const k of sizes) {
     const [B, kind] = k.split(' ');
     runs[k].push(await gen(Number(B), r + 1, kind));
-    console.log(`  rep ${r} B=${k}: ${runs[k].at(-1).total.wall.toFixed(2)} s wall, ${runs[k].at(-1).total.cpu.toFixed(2)} s CPU; load ${load()}`);
+    console.log(
+      `  rep ${r} B=${k}: ${runs[k].at(-1).total.wall.toFixed(2)} s wall, ${runs[k].at(-1).total.cpu.toFixed(2)} s CPU; load ${load()}`,
+    );
   }
 }
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];

@@ -65,14 +65,30 @@ async function step(r, N) {
   const caches = parts.map(() => ({}));
   if (P > 0)
     for (const [i, b] of parts.entries())
-      await r.run({ weights, shape, x: rand(b * P * C, 1), batch: b, tokens: P, modulation: rand(b * 6 * C, 0.1), cache: caches[i] });
+      await r.run({
+        weights,
+        shape,
+        x: rand(b * P * C, 1),
+        batch: b,
+        tokens: P,
+        modulation: rand(b * 6 * C, 0.1),
+        cache: caches[i],
+      });
   const x = rand(N * T * C, 1);
   const m = rand(N * 6 * C, 0.1);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let row = 0;
   for (const [i, b] of parts.entries()) {
-    await r.run({ weights, shape, x: x.subarray(row * T * C, (row + b) * T * C), batch: b, tokens: T, modulation: m.subarray(row * 6 * C, (row + b) * 6 * C), cache: caches[i] });
+    await r.run({
+      weights,
+      shape,
+      x: x.subarray(row * T * C, (row + b) * T * C),
+      batch: b,
+      tokens: T,
+      modulation: m.subarray(row * 6 * C, (row + b) * 6 * C),
+      cache: caches[i],
+    });
     row += b;
   }
   const ms = performance.now() - t0;
@@ -107,14 +123,21 @@ if (profRunner) {
   for (const N of new Set(rowsList)) {
     const s = await ort.InferenceSession.create(
       (await import('@nextscale/engine-onnx')).transformerBlockGraph(weights, shape).bytes,
-      { ...(await import('@nextscale/engine-onnx')).sessionOptions(settings, { optimization: 'basic' }), enableProfiling: true, profileFilePrefix: `/tmp/blockprof-N${N}` },
+      {
+        ...(await import('@nextscale/engine-onnx')).sessionOptions(settings, { optimization: 'basic' }),
+        enableProfiling: true,
+        profileFilePrefix: `/tmp/blockprof-N${N}`,
+      },
     );
     const feeds = (tokens, past) => ({
       x: new ort.Tensor('float32', rand(N * tokens * C, 1), [N, tokens, C]),
       m: new ort.Tensor('float32', rand(N * 6 * C, 0.1), [N, 6 * C]),
       past_key: past?.present_key ?? new ort.Tensor('float32', new Float32Array(0), [N, H, 0, hd]),
       past_value: past?.present_value ?? new ort.Tensor('float32', new Float32Array(0), [N, H, 0, hd]),
-      mask: new ort.Tensor('float32', new Float32Array(tokens * ((past ? P : 0) + tokens)), [tokens, (past ? P : 0) + tokens]),
+      mask: new ort.Tensor('float32', new Float32Array(tokens * ((past ? P : 0) + tokens)), [
+        tokens,
+        (past ? P : 0) + tokens,
+      ]),
     });
     const prior = await s.run(feeds(P, null));
     await s.run(feeds(T, prior));
@@ -126,11 +149,19 @@ if (profRunner) {
       .map((f) => `/tmp/${f}`)
       .sort()
       .at(-1);
-    const ev = JSON.parse(fs.readFileSync(file, 'utf8')).filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+    const ev = JSON.parse(fs.readFileSync(file, 'utf8')).filter(
+      (e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'),
+    );
     const last = ev.slice(ev.length / 2); // the second run (the T-token step)
     const byOp = {};
     for (const e of last) byOp[e.args.op_name] = (byOp[e.args.op_name] ?? 0) + e.dur / 1000;
-    console.log(`N=${N} profile (ms):`, Object.entries(byOp).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', '));
+    console.log(
+      `N=${N} profile (ms):`,
+      Object.entries(byOp)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', '),
+    );
     fs.rmSync(file);
   }
 }

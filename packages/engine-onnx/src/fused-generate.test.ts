@@ -79,7 +79,10 @@ describe('fused transformer blocks on the tiny fixture', () => {
     // row (block-rows.ts at a 1-byte budget), each image alone on the default engine (all rows in one call)
     const loaded = await loadOrt();
     if (!loaded.ok) throw new Error(loaded.reason);
-    const settings = { executionProviders: ['cpu'], cpu: { threads: 2, memArena: false, spinning: false, prepack: true } };
+    const settings = {
+      executionProviders: ['cpu'],
+      cpu: { threads: 2, memArena: false, spinning: false, prepack: true },
+    };
     const rowByRow = new OnnxDenseEngine(
       new OrtSessions(loaded.ort, settings, 'onnxruntime-node cpu'),
       2,
@@ -92,17 +95,29 @@ describe('fused transformer blocks on the tiny fixture', () => {
     setDenseEngine(rowByRow);
     let batch: Awaited<ReturnType<typeof generateNextScale>>;
     try {
-      batch = await generateNextScale(transformer, vae, { labels: batchLabels, seeds, ...sampling }, await exactContext());
+      batch = await generateNextScale(
+        transformer,
+        vae,
+        { labels: batchLabels, seeds, ...sampling },
+        await exactContext(),
+      );
     } finally {
       setDenseEngine(engine);
       await rowByRow.dispose();
     }
     expect(new Set(batch.tokens.at(-1)).size, 'the images differ').toBeGreaterThan(1);
     for (const [b, label] of batchLabels.entries()) {
-      const alone = await generateNextScale(transformer, vae, { labels: [label], seeds: [seeds[b]], ...sampling }, await exactContext());
+      const alone = await generateNextScale(
+        transformer,
+        vae,
+        { labels: [label], seeds: [seeds[b]], ...sampling },
+        await exactContext(),
+      );
       for (let si = 0; si < S; si++) {
         const n = TINY_PATCH_NUMS[si] ** 2;
-        expect(Array.from(alone.tokens[si]), `image ${b}, scale ${si}`).toEqual(Array.from(batch.tokens[si].subarray(b * n, (b + 1) * n)));
+        expect(Array.from(alone.tokens[si]), `image ${b}, scale ${si}`).toEqual(
+          Array.from(batch.tokens[si].subarray(b * n, (b + 1) * n)),
+        );
       }
       const px = alone.images.data.length;
       expect(maxAbsDiff(alone.images.data, batch.images.data.subarray(b * px, (b + 1) * px))).toBeLessThanOrEqual(1e-5);
