@@ -4,7 +4,7 @@
 // head (logits), the VQ-VAE's per-scale step, the next scale's input, the decode, and the rest (guidance mixing,
 // sampling, token lookup). Prints per stage the median per image and its ratio to the first batch size's, plus the
 // load average. Usage: pnpm build && nice node scripts/bench/onnx-batch-stages.mjs [--batches 1,8] [--reps 2]
-//   [--no-decode] [--depth 16] [--unsplit]
+//   [--no-decode] [--depth 16] [--unsplit | --budget-mib 8]
 import os from 'node:os';
 import * as core from '@nextscale/core';
 import * as models from '@nextscale/core/models';
@@ -17,8 +17,10 @@ const batches = arg('--batches', '1,8').split(',').map(Number);
 const reps = Number(arg('--reps', 2));
 const decode = !process.argv.includes('--no-decode');
 const depth = Number(arg('--depth', 16));
-// --unsplit: also run each size with every block call taking all rows at once (the engine before block-rows.ts)
-const unsplit = process.argv.includes('--unsplit');
+// --unsplit: also run each size with every block call taking all rows at once (the engine before block-rows.ts);
+// --budget-mib X: instead, with block calls' largest intermediate up to X MiB (block-rows.ts's CALL_BYTES)
+const altBudget = process.argv.includes('--unsplit') ? 2 ** 50 : Number(arg('--budget-mib', 0)) * 2 ** 20;
+const altName = process.argv.includes('--unsplit') ? 'unsplit' : `budget${arg('--budget-mib', 0)}MiB`;
 const load = () =>
   os
     .loadavg()
@@ -66,11 +68,11 @@ const router = await AttentionRouter.create({ policy: core.priorityPolicy() });
 const threads = os.availableParallelism();
 const engine = await onnx.create({ threads, releaseWeights: false });
 const engines = { split: engine };
-if (unsplit) {
+if (altBudget > 0) {
   const ort = createRequire(import.meta.resolve('@nextscale/engine-onnx'))('onnxruntime-node');
   const settings = { executionProviders: ['cpu'], cpu: { threads, memArena: false, spinning: false, prepack: true } };
   const sessions = new OrtSessions(ort, settings, 'onnxruntime-node cpu');
-  engines.unsplit = new OnnxDenseEngine(sessions, threads, false, new BlockRunner(ort, settings, 2 ** 50));
+  engines[altName] = new OnnxDenseEngine(sessions, threads, false, new BlockRunner(ort, settings, altBudget));
 }
 const gen = async (B, seed, kind = 'split') => {
   core.setDenseEngine(engines[kind]);
