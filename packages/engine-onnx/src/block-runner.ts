@@ -90,8 +90,8 @@ export class BlockRunner {
     const mask = a.cache ? this.zeros(ort, T, P + T) : blockCausalMask(ort, T, a.scaleEnds);
     // large scales run in calls of a few rows each (block-rows.ts); each call's keys/values become one cache segment
     const calls = rowChunks(N, rowsPerCall(N, T, P, a.shape, this.callBytes));
-    const y = calls.length > 1 ? new Float32Array(N * T * C) : null;
     const segments: CacheSegment<Float32Array>[] = [];
+    const ys: Float32Array[] = [];
     for (const [r0, r1] of calls) {
       const n = r1 - r0;
       const cached = (which: 'key' | 'value') =>
@@ -108,16 +108,15 @@ export class BlockRunner {
         past_value: cached('value'),
         mask,
       });
-      const key = out.present_key!.data as Float32Array;
-      segments.push({ start: r0, rows: n, key, value: out.present_value!.data as Float32Array });
-      if (!y) {
-        if (a.cache) this.caches.set(a.cache, { tokens: P + T, segments });
-        return out.y!.data as Float32Array;
-      }
-      y.set(out.y!.data as Float32Array, r0 * T * C);
+      const [key, value] = [out.present_key!.data, out.present_value!.data] as Float32Array[];
+      segments.push({ start: r0, rows: n, key, value });
+      ys.push(out.y!.data as Float32Array);
     }
     if (a.cache) this.caches.set(a.cache, { tokens: P + T, segments });
-    return y!;
+    if (ys.length === 1) return ys[0]!;
+    const y = new Float32Array(N * T * C);
+    for (const [i, part] of ys.entries()) y.set(part, calls[i]![0] * T * C);
+    return y;
   }
 
   /** Drops the KV cache held under `cache` (the end of a generation). */
