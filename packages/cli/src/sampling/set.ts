@@ -195,10 +195,10 @@ export function refuseSetThatCannotFit(perClass: number, classes: number, budget
 
 /**
  * `nextscale sample`'s batch when --batch is not given: 8 images per forward pass, or the most that fit in memory if
- * fewer. 8, measured (NOTES.md, Session 7: batch): on the onnx engine a d16 image costs about as much CPU time per
- * image at 4 and 8 as alone, once the fused blocks run large scales in row chunks, while the per-call overhead and
- * the small scales' weight reads are shared by the whole batch; beyond 8 the KV cache and the decoder's activations
- * grow the peak memory (≈3.5 GB at 8 for d16) for no measured gain.
+ * fewer. Measured (NOTES.md, Session 7: batch; onnx engine, d16 widths): since the fused blocks run large scales in
+ * row chunks, the CPU time per image is the same at 1, 4 and 8 images (3.37 / 3.44 / 3.38 s for 4 blocks), while the
+ * wall clock per image fell with the batch (0.53× at 8 in that run): a batch shares the per-call overhead and the
+ * small scales' weight reads. Larger batches only grow the KV cache and the decoder's activations.
  */
 export const DEFAULT_SAMPLE_BATCH = 8;
 
