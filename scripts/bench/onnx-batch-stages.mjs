@@ -108,7 +108,7 @@ for (let r = 0; r < reps; r++) {
 }
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const stages = Object.keys(runs[sizes[0]][0]);
-const per = (k, stage, what) => median(runs[k].map((r) => r[stage]?.[what] ?? 0)) / Number.parseInt(k);
+const per = (k, stage, what) => median(runs[k].map((r) => r[stage]?.[what] ?? 0)) / Number.parseInt(k, 10);
 console.log(`stage | ${sizes.map((k) => `B=${k} wall/img, cpu/img (× B=${sizes[0]})`).join(' | ')}`);
 for (const stage of stages) {
   console.log(
