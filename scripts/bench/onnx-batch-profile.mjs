@@ -3,7 +3,11 @@
 // the attention backend's time. Prints per op: ms per row at each batch (a superlinear op has a growing ms/row).
 // Usage: pnpm build && nice node scripts/bench/onnx-batch-profile.mjs [--batches 1,8] [--top 20]
 import os from 'node:os';
-import * as core from '@nextscale/core';
+import * as core0 from '@nextscale/core';
+import * as models from '@nextscale/core/models';
+import * as attention from '@nextscale/core/attention';
+
+const core = { ...core0, ...models, ...attention };
 import { backend as cpuBackend } from '@nextscale/backend-cpu';
 import { engine as onnx } from '@nextscale/engine-onnx';
 
@@ -22,10 +26,11 @@ const add = (k, ms, rows) => {
 const wrap = (name, label, rowsOf) => {
   if (typeof e[name] !== 'function') return;
   const f = e[name].bind(e);
-  e[name] = (...a) => {
+  // the engine's calls are async: time until each settles
+  e[name] = async (...a) => {
     const t0 = performance.now();
     try {
-      return f(...a);
+      return await f(...a);
     } finally {
       add(`${name} ${label(...a)}`, performance.now() - t0, rowsOf(...a));
     }
@@ -70,6 +75,11 @@ wrap(
   'featureNet',
   (net) => net.label,
   (net, x, s) => s[0],
+);
+wrap(
+  'transformerBlock',
+  (a) => `T=${a.tokens}`,
+  (a) => a.batch * a.tokens,
 );
 
 const registry = core.createRegistry();

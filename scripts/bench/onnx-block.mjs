@@ -5,7 +5,11 @@
 // time per image against B=1's, and the load average.
 // Usage: pnpm build && nice node scripts/bench/onnx-block.mjs [--depth 2] [--batches 1,8] [--reps 3] [--threads 2]
 import os from 'node:os';
-import * as core from '@nextscale/core';
+import * as core0 from '@nextscale/core';
+import * as models from '@nextscale/core/models';
+import * as attention from '@nextscale/core/attention';
+
+const core = { ...core0, ...models, ...attention };
 import '@nextscale/backend-cpu/register';
 import { engine as onnx } from '@nextscale/engine-onnx';
 

@@ -161,3 +161,29 @@ it('one image gives the same block output alone and in a batch (batch invariance
   });
   expect(Array.from(one)).toEqual(Array.from(batch.subarray(9 * c.C, 18 * c.C)));
 });
+
+it('rows split over several calls, differently at each scale, give the same outputs as one call for all rows', async () => {
+  const c = CASES[0];
+  const { rng, weights, shape } = setup(c, 14);
+  const rows = 5; // not a power of two: the calls take 4 + 1 rows, then 2 + 2 + 1, then 1 each
+  const m = randomTensor(rng, [rows, 6 * c.C], 0.5);
+  // budgets in bytes of the largest intermediate per call (4·T·max(hidden, H·(P+T)) per row, hidden 96 here)
+  const split = new BlockRunner(
+    loaded.ort as never,
+    { executionProviders: ['cpu'], cpu: { threads: 2, memArena: false, spinning: false, prepack: true } },
+    2 * 4 * 4 * 96,
+  );
+  const whole = new BlockRunner(
+    loaded.ort as never,
+    { executionProviders: ['cpu'], cpu: { threads: 2, memArena: false, spinning: false, prepack: true } },
+    2 ** 40,
+  );
+  const caches = { split: {}, whole: {} };
+  for (const pn of PATCH_NUMS) {
+    const x = randomTensor(rng, [rows, pn * pn, c.C], 1);
+    const args = { weights, shape, x: x.data, batch: rows, tokens: pn * pn, modulation: m.data };
+    const a = await split.run({ ...args, cache: caches.split });
+    const b = await whole.run({ ...args, cache: caches.whole });
+    expect(Array.from(a), `scale ${pn}×${pn}`).toEqual(Array.from(b));
+  }
+});

@@ -1,7 +1,8 @@
 /**
  * The fused transformer blocks (block-graph.ts): one ONNX Runtime session per block, built on first use from that
  * block's weights, and each block's KV cache held here between scales as the session's own output tensors
- * (present_key/present_value of one scale are the next scale's past_key/past_value, handed back without a copy).
+ * (present_key/present_value of one scale are the next scale's past_key/past_value, handed back without a copy). Large
+ * scales run in calls of a few rows each (block-rows.ts).
  *
  * The sessions are onnxruntime-node's, made with the engine's session settings (session-options.ts); they are run
  * here rather than through OrtSessions.run because the cache needs the session's extra outputs as tensors.
@@ -9,6 +10,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { transformerBlockGraph, type BlockShape, type BlockWeights } from './block-graph.js';
 import { sessionOptions, type SessionSettings } from './session-options.js';
+import { CALL_BYTES, pastRows, rowChunks, rowsPerCall, type CacheSegment } from './block-rows.js';
 
 /** One call of a block: x (batch, tokens, C) and its modulation rows (batch, 6C). */
 export interface TransformerBlockArgs {
@@ -28,9 +30,10 @@ export interface TransformerBlockArgs {
   scaleEnds?: readonly number[];
 }
 
+/** A block's KV cache: `tokens` cached per row, in row segments as the calls that made them left them. */
 interface KV {
-  key: Ort.Tensor;
-  value: Ort.Tensor;
+  tokens: number;
+  segments: CacheSegment<Float32Array>[];
 }
 
 type OrtModule = typeof Ort;
@@ -47,6 +50,8 @@ export class BlockRunner {
     /** onnxruntime-node's module, as the engine loaded it (node.ts). */
     private readonly ort: OrtModule,
     private readonly settings: SessionSettings,
+    /** The most bytes one call's largest intermediate may take (block-rows.ts; tests pass small ones). */
+    private readonly callBytes = CALL_BYTES,
   ) {}
 
   private session(w: BlockWeights, s: BlockShape): Promise<Ort.InferenceSession> {
@@ -81,18 +86,37 @@ export class BlockRunner {
     const N = a.batch;
     const T = a.tokens;
     const past = a.cache ? this.caches.get(a.cache) : undefined;
-    const empty = () => new ort.Tensor('float32', new Float32Array(0), [N, H, 0, hd]);
-    const P = past ? past.key.dims[2] : 0;
-    const feeds = {
-      x: new ort.Tensor('float32', a.x.subarray(0, N * T * C), [N, T, C]),
-      m: new ort.Tensor('float32', a.modulation.subarray(0, N * 6 * C), [N, 6 * C]),
-      past_key: past?.key ?? empty(),
-      past_value: past?.value ?? empty(),
-      mask: a.cache ? this.zeros(ort, T, P + T) : blockCausalMask(ort, T, a.scaleEnds),
-    };
-    const out = await session.run(feeds);
-    if (a.cache) this.caches.set(a.cache, { key: out.present_key!, value: out.present_value! });
-    return out.y!.data as Float32Array;
+    const P = past?.tokens ?? 0;
+    const mask = a.cache ? this.zeros(ort, T, P + T) : blockCausalMask(ort, T, a.scaleEnds);
+    // large scales run in calls of a few rows each (block-rows.ts); each call's keys/values become one cache segment
+    const calls = rowChunks(N, rowsPerCall(N, T, P, a.shape, this.callBytes));
+    const segments: CacheSegment<Float32Array>[] = [];
+    const ys: Float32Array[] = [];
+    for (const [r0, r1] of calls) {
+      const n = r1 - r0;
+      const cached = (which: 'key' | 'value') =>
+        new ort.Tensor('float32', past ? pastRows(past.segments, which, r0, r1, H * P * hd) : new Float32Array(0), [
+          n,
+          H,
+          P,
+          hd,
+        ]);
+      const out = await session.run({
+        x: new ort.Tensor('float32', a.x.subarray(r0 * T * C, r1 * T * C), [n, T, C]),
+        m: new ort.Tensor('float32', a.modulation.subarray(r0 * 6 * C, r1 * 6 * C), [n, 6 * C]),
+        past_key: cached('key'),
+        past_value: cached('value'),
+        mask,
+      });
+      const [key, value] = [out.present_key!.data, out.present_value!.data] as Float32Array[];
+      segments.push({ start: r0, rows: n, key, value });
+      ys.push(out.y!.data as Float32Array);
+    }
+    if (a.cache) this.caches.set(a.cache, { tokens: P + T, segments });
+    if (ys.length === 1) return ys[0]!;
+    const y = new Float32Array(N * T * C);
+    for (const [i, part] of ys.entries()) y.set(part, calls[i]![0] * T * C);
+    return y;
   }
 
   /** Drops the KV cache held under `cache` (the end of a generation). */

@@ -19,7 +19,10 @@ import {
   TINY_PATCH_NUMS,
 } from '@nextscale/core/testing/var-tiny';
 import { loadStateDict } from '@nextscale/core/weights';
-import { createOnnxEngine } from './node.js';
+import { BlockRunner } from './block-runner.js';
+import { OnnxDenseEngine } from './engine.js';
+import { createOnnxEngine, loadOrt } from './node.js';
+import { OrtSessions } from './sessions.js';
 
 const S = TINY_PATCH_NUMS.length;
 const labels = REFS_JSON.info['ar.labels'] as number[];
@@ -69,6 +72,56 @@ describe('fused transformer blocks on the tiny fixture', () => {
     expect(splitCtx.trace.entries.some((e) => e.fusedIn)).toBe(false);
     expect(captured.has('block0.q')).toBe(true);
     expect(maxAbsDiff(fused.data, split.data)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("an image's tokens do not depend on its batch, nor on how the engine splits the batch's rows over calls", async () => {
+    // sampled (top-k, top-p) with one seed per image; the batch runs on an engine that gives every block call one
+    // row (block-rows.ts at a 1-byte budget), each image alone on the default engine (all rows in one call)
+    const loaded = await loadOrt();
+    if (!loaded.ok) throw new Error(loaded.reason);
+    const settings = {
+      executionProviders: ['cpu'],
+      cpu: { threads: 2, memArena: false, spinning: false, prepack: true },
+    };
+    const rowByRow = new OnnxDenseEngine(
+      new OrtSessions(loaded.ort, settings, 'onnxruntime-node cpu'),
+      2,
+      false,
+      new BlockRunner(loaded.ort as never, settings, 1),
+    );
+    const batchLabels = [3, 7, 3, 9];
+    const seeds = [11, 12, 13, 14];
+    const sampling = { cfg: 1.5, topK: 20, topP: 0.9 };
+    setDenseEngine(rowByRow);
+    let batch: Awaited<ReturnType<typeof generateNextScale>>;
+    try {
+      batch = await generateNextScale(
+        transformer,
+        vae,
+        { labels: batchLabels, seeds, ...sampling },
+        await exactContext(),
+      );
+    } finally {
+      setDenseEngine(engine);
+      await rowByRow.dispose();
+    }
+    expect(new Set(batch.tokens.at(-1)).size, 'the images differ').toBeGreaterThan(1);
+    for (const [b, label] of batchLabels.entries()) {
+      const alone = await generateNextScale(
+        transformer,
+        vae,
+        { labels: [label], seeds: [seeds[b]], ...sampling },
+        await exactContext(),
+      );
+      for (let si = 0; si < S; si++) {
+        const n = TINY_PATCH_NUMS[si] ** 2;
+        expect(Array.from(alone.tokens[si]), `image ${b}, scale ${si}`).toEqual(
+          Array.from(batch.tokens[si].subarray(b * n, (b + 1) * n)),
+        );
+      }
+      const px = alone.images.data.length;
+      expect(maxAbsDiff(alone.images.data, batch.images.data.subarray(b * px, (b + 1) * px))).toBeLessThanOrEqual(1e-5);
+    }
   });
 
   it('keeps the blocks split when the policy routes the heads to a backend other than exact CPU attention', async () => {

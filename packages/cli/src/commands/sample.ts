@@ -18,7 +18,14 @@ import { sampleLocally } from '../sampling/local.js';
 import { openSamplingModel } from '../sampling/model.js';
 import { MAX_PER_CLASS } from '../sampling/plan.js';
 import { createSetProgress } from '../sampling/progress.js';
-import { defaultNpzPath, refuseBatchThatCannotFit, refuseSetThatCannotFit, SampleSet } from '../sampling/set.js';
+import {
+  DEFAULT_SAMPLE_BATCH,
+  defaultNpzPath,
+  defaultSampleBatch,
+  refuseBatchThatCannotFit,
+  refuseSetThatCannotFit,
+  SampleSet,
+} from '../sampling/set.js';
 import type { CoordinatorReport } from '../sampling/coordinator.js';
 import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_WAIT_S, parseQueueName, parseQueueUrl } from '../sampling/queue.js';
 import { generateShapeOf } from '../limits/memory.js';
@@ -66,7 +73,10 @@ export function sampleCommand(wrap: Wrap): Command {
       'class numbers or names; repeatable or a comma list (default: every class of the model)',
       collect,
     )
-    .option('-b, --batch <n>', 'images per forward pass (locally) or per queue job', '4')
+    .option(
+      '-b, --batch <n>',
+      `images per forward pass (locally) or per queue job (default ${DEFAULT_SAMPLE_BATCH}, or the most that fit in memory if fewer)`,
+    )
     .requiredOption('-o, --out <folder>', 'folder for the PNGs and manifest.json')
     .option('--npz <file>', 'the packed set (default: <folder>.npz)')
     .option('--force', "overwrite an existing .npz that is not this set's")
@@ -96,10 +106,14 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
     () => parseNumber(flags.perClass ?? '', '--per-class', { int: true, positive: true, max: MAX_PER_CLASS }),
     'pass --per-class <n>, a positive integer (the reference uses 50)',
   );
-  const batch = withFix(
-    () => parseNumber(flags.batch ?? '4', '--batch', { int: true, positive: true }),
-    'pass --batch <n>, a positive integer',
-  );
+  // undefined: the default, which needs the model (defaultSampleBatch)
+  const explicitBatch =
+    flags.batch === undefined
+      ? undefined
+      : withFix(
+          () => parseNumber(flags.batch!, '--batch', { int: true, positive: true }),
+          'pass --batch <n>, a positive integer',
+        );
   if (!flags.out) throw usageError('no --out folder given', 'pass --out <folder>');
   const out = path.resolve(ctx.cwd, flags.out);
   const npz = flags.npz ? path.resolve(ctx.cwd, flags.npz) : defaultNpzPath(out);
@@ -133,6 +147,7 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
     if (new Set(classes).size !== classes.length)
       throw usageError('--classes names a class twice', 'name each class once');
     refuseSetThatCannotFit(perClass, classes.length);
+    const batch = explicitBatch ?? defaultSampleBatch(generateShapeOf(model), sm.render.cfg !== 1);
     refuseBatchThatCannotFit(model, batch, sm.render.cfg !== 1);
     const imageSize = generateShapeOf(model).imageSize;
     const set = await SampleSet.open(

@@ -79,8 +79,10 @@ export function estimateGenerateMemory(m: GenerateShape, r: GenerateRequest): Me
   // 3×3 convolution's im2col buffer for it.
   const levels = m.vaeChMult.length;
   let widest = 0;
+  // the decoder runs level i (ch·chMult[i] channels) at imageSize / 2^i: the widest map is at the top levels, not the
+  // 640-channel level, which runs at 16²
   for (let i = 0; i < levels; i++) {
-    const side = m.imageSize / 2 ** (levels - 1 - i);
+    const side = m.imageSize / 2 ** i;
     widest = Math.max(widest, m.vaeCh * m.vaeChMult[i] * side * side);
   }
   const featureMap = n * widest * F32;

@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../errors.js';
-import { checkFits, generateShapeOf, maxImagesThatFit, memoryBudget } from '../limits/memory.js';
+import { checkFits, generateShapeOf, maxImagesThatFit, memoryBudget, type GenerateShape } from '../limits/memory.js';
 import type { VARModel } from '../core-api.js';
 import {
   buildManifest,
@@ -191,6 +191,19 @@ export function refuseSetThatCannotFit(perClass: number, classes: number, budget
     `a set of ${total.toLocaleString('en-US')} images (${classes} class${classes === 1 ? '' : 'es'} × --per-class ${perClass}) is ${why}`,
     `lower --per-class to at most ${Math.max(1, Math.floor(most / classes))} or pass fewer --classes (and make several sets)`,
   );
+}
+
+/**
+ * `nextscale sample`'s batch when --batch is not given: 8 images per forward pass, or the most that fit in memory if
+ * fewer. Measured (NOTES.md, Session 7: batch; onnx engine, d16 widths): since the fused blocks run large scales in
+ * row chunks, the CPU time per image is the same at 1, 4 and 8 images (3.37 / 3.44 / 3.38 s for 4 blocks), while the
+ * wall clock per image fell with the batch (0.53× at 8 in that run): a batch shares the per-call overhead and the
+ * small scales' weight reads. Larger batches only grow the KV cache and the decoder's activations.
+ */
+export const DEFAULT_SAMPLE_BATCH = 8;
+
+export function defaultSampleBatch(shape: GenerateShape, cfg: boolean, inUse?: number, budget?: number): number {
+  return Math.max(1, Math.min(DEFAULT_SAMPLE_BATCH, maxImagesThatFit(shape, { zoom: 1, cfg }, inUse, budget)));
 }
 
 /** Refuses, before any work, a --batch this machine cannot hold (with the largest that fits). */
