@@ -1,8 +1,14 @@
 // Where one fused d16 block session's build time goes: the graph (weights transposed in JavaScript, then the protobuf
 // written), ONNX Runtime's create (parse, optimise, prepack) per optimisation level and prepacking, and the first run.
-// Usage: pnpm build && nice node scripts/bench/onnx-block-build.mjs [--reps 3]
+// Usage: pnpm build && nice node scripts/bench/onnx-block-build.mjs [--reps 3] [--engine-dist path/to/engine-onnx/dist/index.js]
+//   --engine-dist: another tree's build of the package (a baseline, measured in the same run as this tree's)
 import os from 'node:os';
-import { transformerBlockGraph, sessionOptions, resolveOrt } from '@nextscale/engine-onnx';
+import { pathToFileURL } from 'node:url';
+
+const distArg = process.argv.indexOf('--engine-dist');
+const { transformerBlockGraph, sessionOptions, resolveOrt } = await import(
+  distArg > 0 ? pathToFileURL(process.argv[distArg + 1]).href : '@nextscale/engine-onnx'
+);
 
 const ort = await import(resolveOrt());
 const reps = Number(process.argv[process.argv.indexOf('--reps') + 1]) || 3;
@@ -16,7 +22,7 @@ const w = {
 const shape = { width: C, heads: H, headDim: hd, hidden, eps: 1e-6, scale: 1 };
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
-console.log(`d16 block (C ${C}, hidden ${hidden}); ${reps} reps; load before ${load()}`);
+console.log(`d16 block (C ${C}, hidden ${hidden}); ${distArg > 0 ? process.argv[distArg + 1] : 'this tree'}; ${reps} reps; load before ${load()}`);
 const cpu = { threads: 2, memArena: false, spinning: false, prepack: true };
 const variants = [
   ['basic, prepack', 'basic', true],
@@ -29,7 +35,10 @@ for (let r = 0; r < reps; r++) {
   const g = transformerBlockGraph(w, shape);
   (rows.graph ??= []).push(performance.now() - t);
   for (const [label, opt, prepack] of variants) {
-    const opts = sessionOptions({ executionProviders: ['cpu'], cpu: { ...cpu, prepack } }, { optimization: opt });
+    const opts = sessionOptions(
+      { executionProviders: ['cpu'], cpu: { ...cpu, prepack } },
+      { optimization: opt, ...(g.externalData ? { externalData: g.externalData } : {}) },
+    );
     t = performance.now();
     const s = await ort.InferenceSession.create(g.bytes, opts);
     (rows[`create ${label}`] ??= []).push(performance.now() - t);

@@ -1,4 +1,4 @@
-import { encodeModel, FLOAT, type Initializer, type NodeSpec } from './onnx-proto.js';
+import { encodeModel, FLOAT, type ExternalData, type Initializer, type NodeSpec } from './onnx-proto.js';
 
 /**
  * The engine's graphs, one per (op, pinned weight, fixed attributes). Inputs are named `x`,
@@ -6,6 +6,11 @@ import { encodeModel, FLOAT, type Initializer, type NodeSpec } from './onnx-prot
  */
 export interface GraphModel {
   bytes: Uint8Array;
+  /**
+   * Initializers kept outside `bytes` (encodeModelExternal): handed to ONNX Runtime as they are, without serialising
+   * the weights into the protobuf first; the session's options must carry them.
+   */
+  externalData?: ExternalData[];
   /** What it is, for error messages. */
   label: string;
   /** ONNX Runtime's graph optimization level for its session (default 'all': Conv gets the NCHWc layout). */
