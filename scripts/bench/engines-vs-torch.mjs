@@ -13,6 +13,7 @@
 //     process start to PNG written) for each engine, and for PyTorch the same program from process start (import torch,
 //     build the model, read the same two safetensors files, generate). The files (random d16 + VQ-VAE at the released
 //     shapes) are written to a temp dir first and removed afterwards.
+//   --baseline ROOT (with --cold): engine id onnx@base runs another built checkout's CLI (e.g. /work/main), same run.
 //   Engine ids: wasm, onnx, and onnx-split (the onnx engine with its fused transformer blocks off,
 //     NEXTSCALE_ONNX_FUSED_BLOCKS=0: the blocks op by op, attention in the cpu backend), torch.
 //   --torch-coretype X: run PyTorch's OpenBLAS with OPENBLAS_CORETYPE=X (default: unset, OpenBLAS's own choice).
@@ -219,9 +220,16 @@ async function writeModelFiles() {
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/nextscale.js', import.meta.url));
 const SCRIPTS_DIR = fileURLToPath(new URL('..', import.meta.url));
 
-/** `nextscale generate` in a fresh process under /usr/bin/time: wall clock (start to exit, the PNG written) and peak RSS. */
+/**
+ * `nextscale generate` in a fresh process under /usr/bin/time: wall clock (start to exit, the PNG written) and peak RSS.
+ * Engine id `onnx@base` runs the onnx engine from another checkout (--baseline ROOT: its CLI, its scripts/ as the cwd
+ * so that it resolves its own engine packages), measured in the same run as this tree's.
+ */
 function runCold(id, files) {
-  const engineId = id === 'onnx-split' ? 'onnx' : id;
+  const base = id.endsWith('@base');
+  const baseRoot = base ? arg('--baseline') : null;
+  if (base && !baseRoot) return { error: `${id} needs --baseline ROOT (a built checkout, e.g. /work/main)` };
+  const engineId = id === 'onnx-split' ? 'onnx' : id.replace(/@base$/, '');
   const runs = [];
   for (let r = 0; r < reps; r++) {
     const png = join(files.dir, `${engineId}-${r}.png`);
@@ -232,7 +240,7 @@ function runCold(id, files) {
         '-f',
         'maxrss %M',
         process.execPath,
-        CLI,
+        base ? join(baseRoot, 'packages/cli/bin/nextscale.js') : CLI,
         'generate',
         '--var',
         files.var,
@@ -254,7 +262,7 @@ function runCold(id, files) {
         png,
       ], // cwd: scripts/, a project with the engine packages installed (the CLI finds engines resolvable from its cwd)
       {
-        cwd: SCRIPTS_DIR,
+        cwd: base ? join(baseRoot, 'scripts') : SCRIPTS_DIR,
         encoding: 'utf8',
         env: {
           ...process.env,
@@ -271,7 +279,7 @@ function runCold(id, files) {
   return {
     engine: {
       id,
-      name: `nextscale generate --engine ${engineId}${id === 'onnx-split' ? ' (NEXTSCALE_ONNX_FUSED_BLOCKS=0)' : ''}`,
+      name: `nextscale generate --engine ${engineId}${id === 'onnx-split' ? ' (NEXTSCALE_ONNX_FUSED_BLOCKS=0)' : ''}${base ? ` (${baseRoot})` : ''}`,
     },
     runs,
     maxRssMiB: Math.max(...runs.map((x) => x.maxRssMiB)),
