@@ -209,11 +209,12 @@ function flops(B) {
 // ------------------------------------------------------------------------------------------------------------ cold
 /** The d16 + VQ-VAE safetensors files (random weights, released shapes) in a temp dir. */
 async function writeModelFiles() {
-  const core = await import('@nextscale/core');
+  const models = await import('@nextscale/core/models');
+  const { writeSafetensors } = await import('@nextscale/core/weights');
   const dir = mkdtempSync(join(os.tmpdir(), 'nextscale-cold-'));
   const files = { var: join(dir, 'var_d16.safetensors'), vae: join(dir, 'vae_ch160v4096z32.safetensors'), dir };
-  await core.writeSafetensors(files.var, core.randomVARStateDictEntries(core.releasedVARSpec(16)));
-  await core.writeSafetensors(files.vae, core.randomVQVAEStateDictEntries(core.releasedVQVAEConfig()));
+  await writeSafetensors(files.var, models.randomVARStateDictEntries(models.releasedVARSpec(16)));
+  await writeSafetensors(files.vae, models.randomVQVAEStateDictEntries(models.releasedVQVAEConfig()));
   return files;
 }
 
