@@ -15,7 +15,7 @@
  * Runtime folds into (in, out) constants when it builds the session), so the session is built once per block.
  */
 import { FLOAT, INT64, encodeModelExternal, type Initializer, type NodeSpec } from './onnx-proto.js';
-import { geluConstants, geluNodes, type GraphModel } from './graphs.js';
+import { geluConstants, geluNodes, transposedWeight, type GraphModel } from './graphs.js';
 
 /** The block's weights as core's VARBlockWeights holds them (row-major, PyTorch's (out, in) layout). */
 export interface BlockWeights {
@@ -59,17 +59,20 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
     dims,
     data,
   });
+  // the linear weights as core holds them, (out, in); ONNX Runtime makes their transposes (graphs.ts transposedWeight)
+  const transposes = [
+    transposedWeight('Wqkv', w.qkvWeight, 3 * C, C),
+    transposedWeight('Wproj', w.projWeight, C, C),
+    transposedWeight('W1t', w.fc1Weight, hidden, C),
+    transposedWeight('W2t', w.fc2Weight, C, hidden),
+  ];
   const initializers: Initializer[] = [
     f('ln.one', [C], new Float32Array(C).fill(1)),
     f('ln.zero', [C], new Float32Array(C)),
-    // the linear weights as core holds them, (out, in); the graph transposes them (below)
-    f('Wqkv.oi', [3 * C, C], w.qkvWeight),
+    ...transposes.map((t) => t.initializer),
     f('bqkv', [3 * C], w.qkvBias),
-    f('Wproj.oi', [C, C], w.projWeight),
     f('bproj', [C], w.projBias),
-    f('W1t.oi', [hidden, C], w.fc1Weight),
     f('b1', [hidden], w.fc1Bias),
-    f('W2t.oi', [C, hidden], w.fc2Weight),
     f('b2', [C], w.fc2Bias),
     f('one', [], Float32Array.of(1)),
     i64('shape.N16C', [0, 1, 6, C]),
@@ -88,10 +91,7 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
   const node = (opType: string, inputs: string[], outputs: string[], attributes?: NodeSpec['attributes']) =>
     nodes.push({ opType, inputs, outputs, ...(attributes ? { attributes } : {}) });
 
-  // x·Wᵀ as MatMul(x, transpose(W)): a Transpose of an initializer is folded into a constant when ONNX Runtime builds
-  // the session ('basic' optimisation; MLAS's blocked transpose), so the session holds the same (in, out) weight a
-  // JavaScript transpose would have written, without the ~12 M-float transpose and its copy per block here
-  for (const W of ['Wqkv', 'Wproj', 'W1t', 'W2t']) node('Transpose', [`${W}.oi`], [W], { perm: { ints: [1, 0] } });
+  nodes.push(...transposes.map((t) => t.node));
   // m (N, 6C) → (N, 1, 6, C); slot k is then (N, 1, C), broadcast over the tokens
   node('Reshape', ['m', 'shape.N16C'], ['m6']);
   const slot = (k: number) => {
