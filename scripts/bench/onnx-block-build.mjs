@@ -12,17 +12,32 @@ const { transformerBlockGraph, sessionOptions, resolveOrt } = await import(
 
 const ort = await import(resolveOrt());
 const reps = Number(process.argv[process.argv.indexOf('--reps') + 1]) || 3;
-const C = 1024, H = 16, hd = 64, hidden = 4096;
+const C = 1024,
+  H = 16,
+  hd = 64,
+  hidden = 4096;
 const rnd = (n) => Float32Array.from({ length: n }, () => Math.random() * 0.02 - 0.01);
 const w = {
-  qkvWeight: rnd(3 * C * C), qkvBias: rnd(3 * C), qScale: rnd(H).map(() => 1),
-  projWeight: rnd(C * C), projBias: rnd(C), fc1Weight: rnd(hidden * C), fc1Bias: rnd(hidden),
-  fc2Weight: rnd(C * hidden), fc2Bias: rnd(C),
+  qkvWeight: rnd(3 * C * C),
+  qkvBias: rnd(3 * C),
+  qScale: rnd(H).map(() => 1),
+  projWeight: rnd(C * C),
+  projBias: rnd(C),
+  fc1Weight: rnd(hidden * C),
+  fc1Bias: rnd(hidden),
+  fc2Weight: rnd(C * hidden),
+  fc2Bias: rnd(C),
 };
 const shape = { width: C, heads: H, headDim: hd, hidden, eps: 1e-6, scale: 1 };
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
-console.log(`d16 block (C ${C}, hidden ${hidden}); ${distArg > 0 ? process.argv[distArg + 1] : 'this tree'}; ${reps} reps; load before ${load()}`);
+const load = () =>
+  os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
+console.log(
+  `d16 block (C ${C}, hidden ${hidden}); ${distArg > 0 ? process.argv[distArg + 1] : 'this tree'}; ${reps} reps; load before ${load()}`,
+);
 const cpu = { threads: 2, memArena: false, spinning: false, prepack: true };
 const variants = [
   ['basic, prepack', 'basic', true],
@@ -42,7 +57,8 @@ for (let r = 0; r < reps; r++) {
     t = performance.now();
     const s = await ort.InferenceSession.create(g.bytes, opts);
     (rows[`create ${label}`] ??= []).push(performance.now() - t);
-    const N = 2, T = 1;
+    const N = 2,
+      T = 1;
     const feeds = {
       x: new ort.Tensor('float32', rnd(N * T * C), [N, T, C]),
       m: new ort.Tensor('float32', rnd(N * 6 * C), [N, 6 * C]),
@@ -59,5 +75,6 @@ for (let r = 0; r < reps; r++) {
     await s.release();
   }
 }
-for (const [k, v] of Object.entries(rows)) console.log(`${k.padEnd(32)} median ${median(v).toFixed(0)} ms  (${v.map((x) => x.toFixed(0)).join(', ')})`);
+for (const [k, v] of Object.entries(rows))
+  console.log(`${k.padEnd(32)} median ${median(v).toFixed(0)} ms  (${v.map((x) => x.toFixed(0)).join(', ')})`);
 console.log(`load after ${load()}`);

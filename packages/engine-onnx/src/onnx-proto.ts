@@ -234,7 +234,10 @@ export function encodeModel(g: GraphSpec): Uint8Array {
  * (not copied): pass `externalData` to InferenceSession.create's options (onnxruntime-node reads them from memory and
  * copies them into its own tensors, so the arrays may be dropped once the session exists).
  */
-export function encodeModelExternal(g: GraphSpec, minBytes = 1 << 16): { bytes: Uint8Array; externalData: ExternalData[] } {
+export function encodeModelExternal(
+  g: GraphSpec,
+  minBytes = 1 << 16,
+): { bytes: Uint8Array; externalData: ExternalData[] } {
   const externalData: ExternalData[] = [];
   const big = (t: Initializer) => t.dataType === FLOAT && (t.data as Float32Array).byteLength >= minBytes;
   const bytes = writeModel(g, externalData, big);
@@ -252,7 +255,8 @@ function writeModel(
   w.fieldMessage(7, (gw) => {
     g.nodes.forEach((n, i) => gw.fieldMessage(1, (nw) => writeNode(nw, n, i)));
     gw.fieldString(2, g.name);
-    for (const t of g.initializers) gw.fieldMessage(5, (tw) => writeInitializer(tw, t, isExternal(t) ? external : null));
+    for (const t of g.initializers)
+      gw.fieldMessage(5, (tw) => writeInitializer(tw, t, isExternal(t) ? external : null));
     for (const v of g.inputs) gw.fieldMessage(11, (vw) => writeValueInfo(vw, v));
     for (const v of g.outputs) gw.fieldMessage(12, (vw) => writeValueInfo(vw, v));
   });
