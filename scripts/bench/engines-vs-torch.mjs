@@ -226,20 +226,20 @@ const SCRIPTS_DIR = fileURLToPath(new URL('..', import.meta.url));
  * Engine id `onnx@base` runs the onnx engine from another checkout (--baseline ROOT: its CLI, its scripts/ as the cwd
  * so that it resolves its own engine packages), measured in the same run as this tree's.
  */
-function runCold(id, files) {
+function runCold(id, files, n = reps) {
   const base = id.endsWith('@base');
   const baseRoot = base ? arg('--baseline') : null;
   if (base && !baseRoot) return { error: `${id} needs --baseline ROOT (a built checkout, e.g. /work/main)` };
   const engineId = id === 'onnx-split' ? 'onnx' : id.replace(/@base$/, '');
   const runs = [];
-  for (let r = 0; r < reps; r++) {
+  for (let r = 0; r < n; r++) {
     const png = join(files.dir, `${engineId}-${r}.png`);
     const t0 = performance.now();
     const p = spawnSync(
       '/usr/bin/time',
       [
         '-f',
-        'maxrss %M',
+        'maxrss %M cpu %U %S',
         process.execPath,
         base ? join(baseRoot, 'packages/cli/bin/nextscale.js') : CLI,
         'generate',
@@ -275,7 +275,8 @@ function runCold(id, files) {
     );
     const wall = (performance.now() - t0) / 1000;
     if (p.status !== 0) return { error: (p.stderr || p.stdout).trim().split('\n').slice(-3).join(' | ') };
-    runs.push({ total: wall, maxRssMiB: Number(/maxrss (\d+)/.exec(p.stderr)?.[1]) / 1024 });
+    const [, rss, user, sys] = /maxrss (\d+) cpu ([\d.]+) ([\d.]+)/.exec(p.stderr) ?? [];
+    runs.push({ total: wall, maxRssMiB: Number(rss) / 1024, cpuS: Number(user) + Number(sys), load: os.loadavg()[0] });
   }
   return {
     engine: {
@@ -287,10 +288,10 @@ function runCold(id, files) {
   };
 }
 
-function runTorchCold(files) {
+function runTorchCold(files, n = reps) {
   const runs = [];
   let last;
-  for (let r = 0; r < reps; r++) {
+  for (let r = 0; r < n; r++) {
     last = runTorchVarD16(
       {
         reps: 1,
@@ -323,10 +324,21 @@ async function coldMain() {
   const loadBefore = load();
   const results = {};
   try {
-    for (const id of wanted) {
-      process.stderr.write(`cold ${id}…\n`);
-      results[id] = id === 'torch' ? runTorchCold(files) : runCold(id, files);
-      process.stderr.write(`${id}: ${JSON.stringify(results[id])}\n`);
+    // one run of each in turn, --reps rounds: a load that drifts during the bench then reaches every column alike
+    for (let r = 0; r < reps; r++) {
+      for (const id of wanted) {
+        if (results[id]?.error) continue;
+        process.stderr.write(`cold ${id}, round ${r + 1}…\n`);
+        const one = id === 'torch' ? runTorchCold(files, 1) : runCold(id, files, 1);
+        process.stderr.write(`${id}: ${JSON.stringify(one)}\n`);
+        results[id] = one.error
+          ? one
+          : {
+              ...one,
+              runs: [...(results[id]?.runs ?? []), ...one.runs],
+              maxRssMiB: Math.max(one.maxRssMiB, results[id]?.maxRssMiB ?? 0),
+            };
+      }
     }
   } finally {
     rmSync(files.dir, { recursive: true, force: true });
@@ -338,17 +350,17 @@ async function coldMain() {
       `torch: ${results.torch.engine.name}; OpenBLAS core ${results.torch.openblasCore}${torchCoretype ? ` (OPENBLAS_CORETYPE=${torchCoretype})` : ''}`,
     );
   console.log(
-    '\n| cold run (process start to done) | median wall s | runs | peak RSS GiB | ÷ torch |\n|---|---|---|---|---|',
+    '\n| cold run (process start to done) | median wall s | runs | median CPU s (user + sys) | peak RSS GiB | ÷ torch |\n|---|---|---|---|---|---|',
   );
   for (const id of wanted) {
     const r = results[id];
     if (r.error) {
-      console.log(`| ${id} | FAILED: ${r.error} | | | |`);
+      console.log(`| ${id} | FAILED: ${r.error} | | | | |`);
       continue;
     }
     const m = median(r.runs.map((x) => x.total));
     console.log(
-      `| ${id}${id === 'torch' ? ' (build + load + generate)' : ' (CLI, PNG written)'} | ${m.toFixed(2)} | ${r.runs.map((x) => x.total.toFixed(1)).join(', ')} | ${(r.maxRssMiB / 1024).toFixed(2)} | ${t ? (m / t).toFixed(2) : ''} |`,
+      `| ${id}${id === 'torch' ? ' (build + load + generate)' : ' (CLI, PNG written)'} | ${m.toFixed(2)} | ${r.runs.map((x) => x.total.toFixed(1)).join(', ')} | ${r.runs[0].cpuS === undefined ? '' : median(r.runs.map((x) => x.cpuS)).toFixed(2)} | ${(r.maxRssMiB / 1024).toFixed(2)} | ${t ? (m / t).toFixed(2) : ''} |`,
     );
   }
   if (arg('--json'))
