@@ -11,11 +11,10 @@
  *
  * Inputs x (N, T, C), m (N, 6C), past_key/past_value (N, H, P, hd), mask (T, P + T); outputs y (N, T, C) and
  * present_key/present_value (N, H, P + T, hd). P may be 0 (the first scale, teacher forcing). Weights are initializers
- * (the linear layers' as core holds them, (out, in), beside the protobuf as external data; Transpose nodes that ONNX
- * Runtime folds into (in, out) constants when it builds the session), so the session is built once per block.
+ * (the linear layers' transposed, as linearGraph writes them), so the session is built once per block.
  */
 import { FLOAT, INT64, encodeModelExternal, type Initializer, type NodeSpec } from './onnx-proto.js';
-import { geluConstants, geluNodes, transposedWeight, type GraphModel } from './graphs.js';
+import { geluConstants, geluNodes, transposed, type GraphModel } from './graphs.js';
 
 /** The block's weights as core's VARBlockWeights holds them (row-major, PyTorch's (out, in) layout). */
 export interface BlockWeights {
@@ -59,20 +58,16 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
     dims,
     data,
   });
-  // the linear weights as core holds them, (out, in); ONNX Runtime makes their transposes (graphs.ts transposedWeight)
-  const transposes = [
-    transposedWeight('Wqkv', w.qkvWeight, 3 * C, C),
-    transposedWeight('Wproj', w.projWeight, C, C),
-    transposedWeight('W1t', w.fc1Weight, hidden, C),
-    transposedWeight('W2t', w.fc2Weight, C, hidden),
-  ];
   const initializers: Initializer[] = [
     f('ln.one', [C], new Float32Array(C).fill(1)),
     f('ln.zero', [C], new Float32Array(C)),
-    ...transposes.map((t) => t.initializer),
+    f('Wqkv', [C, 3 * C], transposed(w.qkvWeight, 3 * C, C)),
     f('bqkv', [3 * C], w.qkvBias),
+    f('Wproj', [C, C], transposed(w.projWeight, C, C)),
     f('bproj', [C], w.projBias),
+    f('W1t', [C, hidden], transposed(w.fc1Weight, hidden, C)),
     f('b1', [hidden], w.fc1Bias),
+    f('W2t', [hidden, C], transposed(w.fc2Weight, C, hidden)),
     f('b2', [C], w.fc2Bias),
     f('one', [], Float32Array.of(1)),
     i64('shape.N16C', [0, 1, 6, C]),
@@ -91,7 +86,6 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
   const node = (opType: string, inputs: string[], outputs: string[], attributes?: NodeSpec['attributes']) =>
     nodes.push({ opType, inputs, outputs, ...(attributes ? { attributes } : {}) });
 
-  nodes.push(...transposes.map((t) => t.node));
   // m (N, 6C) → (N, 1, 6, C); slot k is then (N, 1, C), broadcast over the tokens
   node('Reshape', ['m', 'shape.N16C'], ['m6']);
   const slot = (k: number) => {

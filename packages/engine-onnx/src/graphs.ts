@@ -29,12 +29,13 @@ const io = (name: string, dims: (number | string)[]) => ({ name, elemType: FLOAT
  * y (rows × outF) = x·Wᵀ (+ bias): MatMul with Wᵀ (inF × outF) as the initializer, then Add. Measured on onnxruntime
  * 1.30 (x64, 512 × 1024 → 4096): MatMul on a pre-transposed constant runs at ~2× the speed of Gemm with transB = 1 (or
  * of the Gemm the 'extended' optimizer fuses MatMul + Add into), so the session runs at the 'basic' level (see
- * `optimization`), and ONNX Runtime makes Wᵀ from the weight when it builds the session (transposedWeight).
+ * `optimization`). The transposed copy is made here, once, and lives only until the session has been created.
  */
 export function linearGraph(weight: Float32Array, outF: number, inF: number, bias: Float32Array | null): GraphModel {
-  const wt = transposedWeight('Wt', weight, outF, inF);
-  const initializers: Initializer[] = [wt.initializer];
-  const nodes: NodeSpec[] = [wt.node, { opType: 'MatMul', inputs: ['x', 'Wt'], outputs: [bias ? 'xw' : 'y'] }];
+  const initializers: Initializer[] = [
+    { name: 'Wt', dataType: FLOAT, dims: [inF, outF], data: transposed(weight, outF, inF) },
+  ];
+  const nodes: NodeSpec[] = [{ opType: 'MatMul', inputs: ['x', 'Wt'], outputs: [bias ? 'xw' : 'y'] }];
   if (bias) {
     initializers.push({ name: 'bias', dataType: FLOAT, dims: [outF], data: bias });
     nodes.push({ opType: 'Add', inputs: ['xw', 'bias'], outputs: ['y'] });
@@ -52,22 +53,23 @@ export function linearGraph(weight: Float32Array, outF: number, inF: number, bia
   };
 }
 
-/**
- * Wᵀ (inF × outF) of a row-major (outF × inF) weight, as the graph's constant `name`: the weight goes in as it is and a
- * Transpose node makes Wᵀ, which ONNX Runtime folds into a constant when it builds the session (constant folding, part
- * of the 'basic' level; MLAS's blocked transpose). The session then holds what a JavaScript transpose would have
- * written, without that transpose and its extra copy per weight (about 1.5 s of d16's first generation on this VM).
- */
-export function transposedWeight(
-  name: string,
-  weight: Float32Array,
-  outF: number,
-  inF: number,
-): { initializer: Initializer; node: NodeSpec } {
-  return {
-    initializer: { name: `${name}.oi`, dataType: FLOAT, dims: [outF, inF], data: weight },
-    node: { opType: 'Transpose', inputs: [`${name}.oi`], outputs: [name], attributes: { perm: { ints: [1, 0] } } },
-  };
+/** Wᵀ (inF × outF) of a row-major (outF × inF) weight. */
+export function transposed(weight: Float32Array, outF: number, inF: number): Float32Array {
+  // In 64 × 64 tiles: a row-by-row transpose writes each value a whole output row away from the last, so at d16's
+  // 4096 × 1024 weights every write missed the cache; this ran ~2–3× faster there (scripts/bench/onnx-block-build.mjs)
+  const wt = new Float32Array(inF * outF);
+  const TILE = 64;
+  for (let o0 = 0; o0 < outF; o0 += TILE) {
+    const o1 = Math.min(o0 + TILE, outF);
+    for (let i0 = 0; i0 < inF; i0 += TILE) {
+      const i1 = Math.min(i0 + TILE, inF);
+      for (let i = i0; i < i1; i++) {
+        const row = i * outF;
+        for (let o = o0; o < o1; o++) wt[row + o] = weight[o * inF + i];
+      }
+    }
+  }
+  return wt;
 }
 
 /**
@@ -82,14 +84,12 @@ export function feedForwardGraph(
   fc2: Float32Array,
   fc2Bias: Float32Array | null,
 ): GraphModel {
-  const w1 = transposedWeight('W1t', fc1, hidden, inF);
-  const w2 = transposedWeight('W2t', fc2, inF, hidden);
-  const initializers: Initializer[] = [w1.initializer, w2.initializer, ...geluConstants];
-  const nodes: NodeSpec[] = [
-    w1.node,
-    w2.node,
-    { opType: 'MatMul', inputs: ['x', 'W1t'], outputs: [fc1Bias ? 'h0' : 'h'] },
+  const initializers: Initializer[] = [
+    { name: 'W1t', dataType: FLOAT, dims: [inF, hidden], data: transposed(fc1, hidden, inF) },
+    { name: 'W2t', dataType: FLOAT, dims: [hidden, inF], data: transposed(fc2, inF, hidden) },
+    ...geluConstants,
   ];
+  const nodes: NodeSpec[] = [{ opType: 'MatMul', inputs: ['x', 'W1t'], outputs: [fc1Bias ? 'h0' : 'h'] }];
   if (fc1Bias) {
     initializers.push({ name: 'b1', dataType: FLOAT, dims: [hidden], data: fc1Bias });
     nodes.push({ opType: 'Add', inputs: ['h0', 'b1'], outputs: ['h'] });
