@@ -13,6 +13,7 @@
 //     process start to PNG written) for each engine, and for PyTorch the same program from process start (import torch,
 //     build the model, read the same two safetensors files, generate). The files (random d16 + VQ-VAE at the released
 //     shapes) are written to a temp dir first and removed afterwards.
+//   --baseline ROOT (with --cold): engine id onnx@base runs another built checkout's CLI (e.g. /work/main), same run.
 //   Engine ids: wasm, onnx, and onnx-split (the onnx engine with its fused transformer blocks off,
 //     NEXTSCALE_ONNX_FUSED_BLOCKS=0: the blocks op by op, attention in the cpu backend), torch.
 //   --torch-coretype X: run PyTorch's OpenBLAS with OPENBLAS_CORETYPE=X (default: unset, OpenBLAS's own choice).
@@ -208,31 +209,39 @@ function flops(B) {
 // ------------------------------------------------------------------------------------------------------------ cold
 /** The d16 + VQ-VAE safetensors files (random weights, released shapes) in a temp dir. */
 async function writeModelFiles() {
-  const core = await import('@nextscale/core');
+  const models = await import('@nextscale/core/models');
+  const { writeSafetensors } = await import('@nextscale/core/weights');
   const dir = mkdtempSync(join(os.tmpdir(), 'nextscale-cold-'));
   const files = { var: join(dir, 'var_d16.safetensors'), vae: join(dir, 'vae_ch160v4096z32.safetensors'), dir };
-  await core.writeSafetensors(files.var, core.randomVARStateDictEntries(core.releasedVARSpec(16)));
-  await core.writeSafetensors(files.vae, core.randomVQVAEStateDictEntries(core.releasedVQVAEConfig()));
+  await writeSafetensors(files.var, models.randomVARStateDictEntries(models.releasedVARSpec(16)));
+  await writeSafetensors(files.vae, models.randomVQVAEStateDictEntries(models.releasedVQVAEConfig()));
   return files;
 }
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/nextscale.js', import.meta.url));
 const SCRIPTS_DIR = fileURLToPath(new URL('..', import.meta.url));
 
-/** `nextscale generate` in a fresh process under /usr/bin/time: wall clock (start to exit, the PNG written) and peak RSS. */
-function runCold(id, files) {
-  const engineId = id === 'onnx-split' ? 'onnx' : id;
+/**
+ * `nextscale generate` in a fresh process under /usr/bin/time: wall clock (start to exit, the PNG written) and peak RSS.
+ * Engine id `onnx@base` runs the onnx engine from another checkout (--baseline ROOT: its CLI, its scripts/ as the cwd
+ * so that it resolves its own engine packages), measured in the same run as this tree's.
+ */
+function runCold(id, files, n = reps) {
+  const base = id.endsWith('@base');
+  const baseRoot = base ? arg('--baseline') : null;
+  if (base && !baseRoot) return { error: `${id} needs --baseline ROOT (a built checkout, e.g. /work/main)` };
+  const engineId = id === 'onnx-split' ? 'onnx' : id.replace(/@base$/, '');
   const runs = [];
-  for (let r = 0; r < reps; r++) {
+  for (let r = 0; r < n; r++) {
     const png = join(files.dir, `${engineId}-${r}.png`);
     const t0 = performance.now();
     const p = spawnSync(
       '/usr/bin/time',
       [
         '-f',
-        'maxrss %M',
+        'maxrss %M cpu %U %S',
         process.execPath,
-        CLI,
+        base ? join(baseRoot, 'packages/cli/bin/nextscale.js') : CLI,
         'generate',
         '--var',
         files.var,
@@ -254,7 +263,7 @@ function runCold(id, files) {
         png,
       ], // cwd: scripts/, a project with the engine packages installed (the CLI finds engines resolvable from its cwd)
       {
-        cwd: SCRIPTS_DIR,
+        cwd: base ? join(baseRoot, 'scripts') : SCRIPTS_DIR,
         encoding: 'utf8',
         env: {
           ...process.env,
@@ -266,22 +275,23 @@ function runCold(id, files) {
     );
     const wall = (performance.now() - t0) / 1000;
     if (p.status !== 0) return { error: (p.stderr || p.stdout).trim().split('\n').slice(-3).join(' | ') };
-    runs.push({ total: wall, maxRssMiB: Number(/maxrss (\d+)/.exec(p.stderr)?.[1]) / 1024 });
+    const [, rss, user, sys] = /maxrss (\d+) cpu ([\d.]+) ([\d.]+)/.exec(p.stderr) ?? [];
+    runs.push({ total: wall, maxRssMiB: Number(rss) / 1024, cpuS: Number(user) + Number(sys), load: os.loadavg()[0] });
   }
   return {
     engine: {
       id,
-      name: `nextscale generate --engine ${engineId}${id === 'onnx-split' ? ' (NEXTSCALE_ONNX_FUSED_BLOCKS=0)' : ''}`,
+      name: `nextscale generate --engine ${engineId}${id === 'onnx-split' ? ' (NEXTSCALE_ONNX_FUSED_BLOCKS=0)' : ''}${base ? ` (${baseRoot})` : ''}`,
     },
     runs,
     maxRssMiB: Math.max(...runs.map((x) => x.maxRssMiB)),
   };
 }
 
-function runTorchCold(files) {
+function runTorchCold(files, n = reps) {
   const runs = [];
   let last;
-  for (let r = 0; r < reps; r++) {
+  for (let r = 0; r < n; r++) {
     last = runTorchVarD16(
       {
         reps: 1,
@@ -314,10 +324,21 @@ async function coldMain() {
   const loadBefore = load();
   const results = {};
   try {
-    for (const id of wanted) {
-      process.stderr.write(`cold ${id}…\n`);
-      results[id] = id === 'torch' ? runTorchCold(files) : runCold(id, files);
-      process.stderr.write(`${id}: ${JSON.stringify(results[id])}\n`);
+    // one run of each in turn, --reps rounds: a load that drifts during the bench then reaches every column alike
+    for (let r = 0; r < reps; r++) {
+      for (const id of wanted) {
+        if (results[id]?.error) continue;
+        process.stderr.write(`cold ${id}, round ${r + 1}…\n`);
+        const one = id === 'torch' ? runTorchCold(files, 1) : runCold(id, files, 1);
+        process.stderr.write(`${id}: ${JSON.stringify(one)}\n`);
+        results[id] = one.error
+          ? one
+          : {
+              ...one,
+              runs: [...(results[id]?.runs ?? []), ...one.runs],
+              maxRssMiB: Math.max(one.maxRssMiB, results[id]?.maxRssMiB ?? 0),
+            };
+      }
     }
   } finally {
     rmSync(files.dir, { recursive: true, force: true });
@@ -329,17 +350,17 @@ async function coldMain() {
       `torch: ${results.torch.engine.name}; OpenBLAS core ${results.torch.openblasCore}${torchCoretype ? ` (OPENBLAS_CORETYPE=${torchCoretype})` : ''}`,
     );
   console.log(
-    '\n| cold run (process start to done) | median wall s | runs | peak RSS GiB | ÷ torch |\n|---|---|---|---|---|',
+    '\n| cold run (process start to done) | median wall s | runs | median CPU s (user + sys) | peak RSS GiB | ÷ torch |\n|---|---|---|---|---|---|',
   );
   for (const id of wanted) {
     const r = results[id];
     if (r.error) {
-      console.log(`| ${id} | FAILED: ${r.error} | | | |`);
+      console.log(`| ${id} | FAILED: ${r.error} | | | | |`);
       continue;
     }
     const m = median(r.runs.map((x) => x.total));
     console.log(
-      `| ${id}${id === 'torch' ? ' (build + load + generate)' : ' (CLI, PNG written)'} | ${m.toFixed(2)} | ${r.runs.map((x) => x.total.toFixed(1)).join(', ')} | ${(r.maxRssMiB / 1024).toFixed(2)} | ${t ? (m / t).toFixed(2) : ''} |`,
+      `| ${id}${id === 'torch' ? ' (build + load + generate)' : ' (CLI, PNG written)'} | ${m.toFixed(2)} | ${r.runs.map((x) => x.total.toFixed(1)).join(', ')} | ${r.runs[0].cpuS === undefined ? '' : median(r.runs.map((x) => x.cpuS)).toFixed(2)} | ${(r.maxRssMiB / 1024).toFixed(2)} | ${t ? (m / t).toFixed(2) : ''} |`,
     );
   }
   if (arg('--json'))

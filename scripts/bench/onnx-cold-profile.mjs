@@ -1,13 +1,13 @@
 // Where a cold d16 generation's time goes on the onnx engine, in one fresh process: imports, writing nothing (the model
 // is built in memory from random weights at the released shapes, like the other benchmarks), the first generation
-// split into session builds (fused blocks: BlockRunner.prepare; one-op graphs and feature nets: OrtBridge.createSession)
+// split into session builds (fused blocks: BlockRunner.prepare; one-op graphs and feature nets: OrtSessions.create)
 // and the rest, then a second (warm) generation. The first generation's extra time over the warm one is what a CLI
 // user pays on every command.
 // Usage: pnpm build && nice node scripts/bench/onnx-cold-profile.mjs [--fused 0|1]
 import os from 'node:os';
 
 const t0 = performance.now();
-const core = await import('@nextscale/core');
+const core = { ...(await import('@nextscale/core')), ...(await import('@nextscale/core/models')) };
 await import('@nextscale/backend-cpu/register');
 const onnxPkg = await import('@nextscale/engine-onnx');
 const tImports = performance.now();
@@ -23,11 +23,11 @@ onnxPkg.BlockRunner.prototype.prepare = async function (...a) {
     timers.blockBuilds++;
   }
 };
-const create = onnxPkg.OrtBridge.prototype.createSession;
-onnxPkg.OrtBridge.prototype.createSession = function (...a) {
+const create = onnxPkg.OrtSessions.prototype.create;
+onnxPkg.OrtSessions.prototype.create = async function (...a) {
   const t = performance.now();
   try {
-    return create.apply(this, a);
+    return await create.apply(this, a);
   } finally {
     timers.sessionBuild += performance.now() - t;
     timers.sessionBuilds++;

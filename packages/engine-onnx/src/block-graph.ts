@@ -13,7 +13,7 @@
  * present_key/present_value (N, H, P + T, hd). P may be 0 (the first scale, teacher forcing). Weights are initializers
  * (the linear layers' transposed, as linearGraph writes them), so the session is built once per block.
  */
-import { FLOAT, INT64, encodeModel, type Initializer, type NodeSpec } from './onnx-proto.js';
+import { FLOAT, INT64, encodeModelExternal, type Initializer, type NodeSpec } from './onnx-proto.js';
 import { geluConstants, geluNodes, transposed, type GraphModel } from './graphs.js';
 
 /** The block's weights as core's VARBlockWeights holds them (row-major, PyTorch's (out, in) layout). */
@@ -138,7 +138,8 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
   return {
     label: `transformerBlock C${C} H${H}×${hd} hidden ${hidden}`,
     optimization: 'basic',
-    bytes: encodeModel({
+    // the weights beside the protobuf, not copied into it (onnx-proto.ts encodeModelExternal)
+    ...encodeModelExternal({
       name: 'transformerBlock',
       opset: 23,
       nodes,

@@ -63,6 +63,7 @@ export class BlockRunner {
         g.bytes,
         sessionOptions(this.settings, {
           optimization: g.optimization ?? 'basic',
+          ...(g.externalData ? { externalData: g.externalData } : {}),
         }) as Ort.InferenceSession.SessionOptions,
       );
       this.sessions.set(w.qkvWeight, p);

@@ -1,4 +1,4 @@
-import { encodeModel, FLOAT, type Initializer, type NodeSpec } from './onnx-proto.js';
+import { encodeModel, FLOAT, type ExternalData, type Initializer, type NodeSpec } from './onnx-proto.js';
 
 /**
  * The engine's graphs, one per (op, pinned weight, fixed attributes). Inputs are named `x`,
@@ -6,6 +6,11 @@ import { encodeModel, FLOAT, type Initializer, type NodeSpec } from './onnx-prot
  */
 export interface GraphModel {
   bytes: Uint8Array;
+  /**
+   * Initializers kept outside `bytes` (encodeModelExternal): handed to ONNX Runtime as they are, without serialising
+   * the weights into the protobuf first; the session's options must carry them.
+   */
+  externalData?: ExternalData[];
   /** What it is, for error messages. */
   label: string;
   /** ONNX Runtime's graph optimization level for its session (default 'all': Conv gets the NCHWc layout). */
@@ -50,10 +55,19 @@ export function linearGraph(weight: Float32Array, outF: number, inF: number, bia
 
 /** Wᵀ (inF × outF) of a row-major (outF × inF) weight. */
 export function transposed(weight: Float32Array, outF: number, inF: number): Float32Array {
+  // In 64 × 64 tiles: a row-by-row transpose writes each value a whole output row away from the last, so at d16's
+  // 4096 × 1024 weights every write missed the cache; this ran ~2–3× faster there (scripts/bench/onnx-block-build.mjs)
   const wt = new Float32Array(inF * outF);
-  for (let o = 0; o < outF; o++) {
-    const row = o * inF;
-    for (let i = 0; i < inF; i++) wt[i * outF + o] = weight[row + i];
+  const TILE = 64;
+  for (let o0 = 0; o0 < outF; o0 += TILE) {
+    const o1 = Math.min(o0 + TILE, outF);
+    for (let i0 = 0; i0 < inF; i0 += TILE) {
+      const i1 = Math.min(i0 + TILE, inF);
+      for (let i = i0; i < i1; i++) {
+        const row = i * outF;
+        for (let o = o0; o < o1; o++) wt[row + o] = weight[o * inF + i];
+      }
+    }
   }
   return wt;
 }

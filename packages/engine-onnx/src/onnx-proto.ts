@@ -160,11 +160,34 @@ function writeValueInfo(w: Writer, v: ValueInfo): void {
   );
 }
 
-function writeInitializer(w: Writer, t: Initializer): void {
+/** One initializer's values handed to ONNX Runtime beside the model (its `externalData` session option). */
+export interface ExternalData {
+  path: string;
+  data: Uint8Array;
+}
+
+function writeInitializer(w: Writer, t: Initializer, external: ExternalData[] | null): void {
   for (const d of t.dims) w.fieldVarint(1, d);
   w.fieldVarint(2, t.dataType);
   w.fieldString(8, t.name);
-  if (t.dataType === FLOAT) {
+  if (external && t.dataType === FLOAT) {
+    // TensorProto external_data (13: key/value entries) and data_location (14) = EXTERNAL (1): the values stay in
+    // their own array, named by a path that only this model's externalData list resolves
+    const f = t.data as Float32Array;
+    const path = `initializer${external.length}.bin`;
+    external.push({ path, data: new Uint8Array(f.buffer, f.byteOffset, f.byteLength) });
+    for (const [key, value] of [
+      ['location', path],
+      ['offset', '0'],
+      ['length', String(f.byteLength)],
+    ]) {
+      w.fieldMessage(13, (e) => {
+        e.fieldString(1, key);
+        e.fieldString(2, value);
+      });
+    }
+    w.fieldVarint(14, 1);
+  } else if (t.dataType === FLOAT) {
     const f = t.data as Float32Array;
     w.fieldBytes(9, new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
   } else {
@@ -203,13 +226,37 @@ function writeNode(w: Writer, n: NodeSpec, index: number): void {
 
 /** Serialises a one-graph model. Float initializers are copied once into the result (their raw_data). */
 export function encodeModel(g: GraphSpec): Uint8Array {
+  return writeModel(g, null);
+}
+
+/**
+ * Serialises a one-graph model whose float initializers of at least `minBytes` stay outside it, each in its own array
+ * (not copied): pass `externalData` to InferenceSession.create's options (onnxruntime-node reads them from memory and
+ * copies them into its own tensors, so the arrays may be dropped once the session exists).
+ */
+export function encodeModelExternal(
+  g: GraphSpec,
+  minBytes = 1 << 16,
+): { bytes: Uint8Array; externalData: ExternalData[] } {
+  const externalData: ExternalData[] = [];
+  const big = (t: Initializer) => t.dataType === FLOAT && (t.data as Float32Array).byteLength >= minBytes;
+  const bytes = writeModel(g, externalData, big);
+  return { bytes, externalData };
+}
+
+function writeModel(
+  g: GraphSpec,
+  external: ExternalData[] | null,
+  isExternal: (t: Initializer) => boolean = () => false,
+): Uint8Array {
   const w = new Writer();
   w.fieldVarint(1, 8); // IR version 8
   w.fieldString(2, 'nextscale-engine-onnx');
   w.fieldMessage(7, (gw) => {
     g.nodes.forEach((n, i) => gw.fieldMessage(1, (nw) => writeNode(nw, n, i)));
     gw.fieldString(2, g.name);
-    for (const t of g.initializers) gw.fieldMessage(5, (tw) => writeInitializer(tw, t));
+    for (const t of g.initializers)
+      gw.fieldMessage(5, (tw) => writeInitializer(tw, t, isExternal(t) ? external : null));
     for (const v of g.inputs) gw.fieldMessage(11, (vw) => writeValueInfo(vw, v));
     for (const v of g.outputs) gw.fieldMessage(12, (vw) => writeValueInfo(vw, v));
   });

@@ -3,6 +3,7 @@
  * provider (threads, arena, spinning, prepacking) and onnxruntime-web's wasm / WebGPU providers (where its .wasm is
  * served, its threads). Extend here (execution-provider lists, web threads), not at the call sites.
  */
+import type { ExternalData } from './onnx-proto.js';
 
 /** onnxruntime-node's CPU provider settings (absent on the web). */
 export interface CpuSettings {
@@ -25,11 +26,12 @@ export interface SessionSettings {
 /** One session's options: the engine's settings and what its graph asks for (optimization level, arena). */
 export function sessionOptions(
   s: SessionSettings,
-  graph: { optimization: string; memArena?: boolean },
+  graph: { optimization: string; memArena?: boolean; externalData?: readonly ExternalData[] },
 ): Record<string, unknown> {
   const options: Record<string, unknown> = {
     executionProviders: [...s.executionProviders],
     graphOptimizationLevel: graph.optimization,
+    ...(graph.externalData?.length ? { externalData: graph.externalData } : {}),
   };
   // onnxruntime-web (web-session.ts sets up its files, threads and adapter): errors only in its log (its warnings, e.g.
   // that WebGPU sessions keep shape ops on the CPU by design, would reach the console as errors); idle threads sleep
