@@ -41,7 +41,7 @@ export async function loadOrt(
 
 /** The engine on onnxruntime-node's CPU execution provider. */
 export async function createOnnxEngine(
-  o: Partial<CpuSettings> & { threads: number; releaseWeights?: boolean; fusedBlocks?: boolean },
+  o: Partial<CpuSettings> & { threads: number; releaseWeights?: boolean; fusedBlocks?: boolean; winograd?: boolean },
 ): Promise<OnnxDenseEngine> {
   const r = await loadOrt();
   if (!r.ok) throw new Error(`engine-onnx: ${r.reason}`);
@@ -54,5 +54,5 @@ export async function createOnnxEngine(
   const settings = { executionProviders: ['cpu'], cpu };
   const sessions = new OrtSessions(r.ort, settings, `onnxruntime-node ${r.version} cpu`);
   const blocks = (o.fusedBlocks ?? true) ? new BlockRunner(r.ort as never, settings) : null;
-  return new OnnxDenseEngine(sessions, o.threads, o.releaseWeights ?? true, blocks);
+  return new OnnxDenseEngine(sessions, o.threads, o.releaseWeights ?? true, blocks, o.winograd ?? true);
 }
