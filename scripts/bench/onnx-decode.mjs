@@ -3,9 +3,10 @@
 // and --reps timed decodes; each engine call is timed (awaited) by op and shape, and the rest (core's own loops: the
 // attention backend, adds, layout copies) is the remainder. --ort-profile DIR also turns on ONNX Runtime's node
 // profiler in every session the engine creates and prints, per op type and per node, the time of the last timed run.
-// --check: also decode on a second engine with Winograd off (the direct Conv) and print the largest difference of the
-// unclamped images (both engines keep the weights' JavaScript copies).
-// Usage: pnpm build && nice node scripts/bench/onnx-decode.mjs [--reps 3] [--top 25] [--ort-profile /tmp/prof] [--check]
+// --compare: a second engine with Winograd off (ONNX Runtime's direct Conv, NEXTSCALE_ONNX_WINOGRAD=0) decodes too,
+// alternating with the first, so both see the same load: both medians, and the largest difference of the unclamped
+// images (both engines keep the weights' JavaScript copies).
+// Usage: pnpm build && nice node scripts/bench/onnx-decode.mjs [--reps 3] [--top 25] [--ort-profile /tmp/prof] [--compare]
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -46,8 +47,9 @@ if (profileDir) {
   };
 }
 
-const check = process.argv.includes('--check');
-const e = await onnx.create(check ? { releaseWeights: false } : {});
+const compare = process.argv.includes('--compare');
+const e = await onnx.create(compare ? { releaseWeights: false } : {});
+const direct = compare ? await onnx.create({ releaseWeights: false, winograd: false }) : null;
 const stats = new Map();
 const wrap = (name, label) => {
   if (typeof e[name] !== 'function') return;
@@ -85,33 +87,47 @@ const decode = async () => {
   await vae.fhatToImage(fHat, { router: model.router, trace: new AttentionTrace(), onRawImage: (r) => (raw = r) });
   return (performance.now() - t0) / 1000;
 };
+const on = (engine) => core.setDenseEngine(engine);
 const loadBefore = load();
-console.log(`warm-up decode ${(await decode()).toFixed(2)} s (builds the sessions)`);
-stats.clear();
-const times = [];
-for (let r = 0; r < reps; r++) times.push(await decode());
-console.log(
-  `decode: median ${median(times).toFixed(3)} s over ${reps} (${times.map((t) => t.toFixed(3)).join(', ')}); ${e.name}; load before ${loadBefore}, after ${load()}`,
-);
-const engineS = [...stats.values()].reduce((a, s) => a + s.ms, 0) / 1000 / reps;
-console.log(`engine calls ${engineS.toFixed(3)} s per decode; the rest (core's loops, attention) ${(median(times) - engineS).toFixed(3)} s`);
-for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, top))
-  console.log(`${(s.ms / 1000 / reps).toFixed(3)} s  ${s.n / reps}×  ${k}`);
-
-if (check) {
-  const mine = raw;
-  const direct = await onnx.create({ releaseWeights: false, winograd: false });
-  core.setDenseEngine(direct);
-  await decode();
+const rss = () => {
+  const st = readFileSync('/proc/self/status', 'utf8');
+  const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1]) / 2 ** 20;
+  return `RSS ${kb('VmRSS').toFixed(2)} GiB (peak ${kb('VmHWM').toFixed(2)})`;
+};
+console.log(`model built: ${rss()}`);
+console.log(`warm-up decode ${(await decode()).toFixed(2)} s (builds the sessions); ${rss()}`);
+const mine = raw;
+if (direct) {
+  on(direct);
+  console.log(`warm-up decode, Winograd off: ${(await decode()).toFixed(2)} s`);
   let d = 0;
   let big = 0;
   for (let i = 0; i < raw.data.length; i++) {
     d = Math.max(d, Math.abs(raw.data[i] - mine.data[i]));
     big = Math.max(big, Math.abs(raw.data[i]));
   }
-  console.log(`largest difference from the direct-Conv engine: ${d.toExponential(2)} (largest |value| ${big.toFixed(3)})`);
-  core.setDenseEngine(e);
+  console.log(`largest difference from the direct Conv: ${d.toExponential(2)} (largest |value| ${big.toFixed(3)})`);
+  on(e);
 }
+stats.clear();
+const times = [];
+const directTimes = [];
+const s = (ts) => `median ${median(ts).toFixed(3)} s over ${ts.length} (${ts.map((t) => t.toFixed(3)).join(', ')})`;
+for (let r = 0; r < reps; r++) {
+  times.push(await decode());
+  if (!direct) continue;
+  on(direct); // its calls are not in stats (only e's methods are wrapped)
+  directTimes.push(await decode());
+  on(e);
+}
+console.log(`decode: ${s(times)}; ${e.name}${direct ? ', Winograd' : ''}; load before ${loadBefore}, after ${load()}`);
+if (direct) console.log(`decode, Winograd off (direct Conv): ${s(directTimes)}`);
+console.log(`after the timed decodes: ${rss()}`);
+const engineS = [...stats.values()].reduce((a, s) => a + s.ms, 0) / 1000 / reps;
+console.log(`engine calls ${engineS.toFixed(3)} s per decode; the rest (core's loops, attention) ${(median(times) - engineS).toFixed(3)} s`);
+for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, top))
+  console.log(`${(s.ms / 1000 / reps).toFixed(3)} s  ${s.n / reps}×  ${k}`);
+
 if (profileDir) {
   for (const s of profiled) s.endProfiling();
   const byOp = new Map();

@@ -42,7 +42,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
   });
   /**
    * The sessions of each feature net (core hands the same net object for a stretch every time), by input size when
-   * the graphs are per size (winograd) and under 'any' otherwise; null = declined.
+   * the graphs are per size (winogradFromArea) and under 'any' otherwise; null = declined.
    */
   private readonly nets = new WeakMap<FeatureNetLike, Map<string, Promise<OrtSession | null>>>();
   private readonly netFinalizer = new FinalizationRegistry<Map<string, Promise<OrtSession | null>>>((m) => {
@@ -58,11 +58,11 @@ export class OnnxDenseEngine implements DenseEngineLike {
     /** The fused transformer blocks' sessions and KV caches (block-runner.ts); null: transformerBlock is declined. */
     private readonly blocks: BlockRunner | null = null,
     /**
-     * Write each feature net per input size, its large 3×3 convolutions as Winograd F(4×4, 3×3) (feature-net-graph.ts
-     * winogradTile): about half the decoder's time on the CPU provider. Off: one graph for every size, ONNX Runtime's
-     * Conv throughout.
+     * Write each feature net per input size, its 3×3 convolutions on maps of this many pixels and more as Winograd
+     * F(4×4, 3×3) (feature-net-graph.ts winogradTile; WINOGRAD_FROM_AREA = 64² in the engine's create()). null: one
+     * graph for every size, ONNX Runtime's Conv throughout.
      */
-    readonly winograd = false,
+    readonly winogradFromArea: number | null = null,
   ) {
     this.name = `${ort.runtime} (${threads} thread${threads === 1 ? '' : 's'})`;
   }
@@ -323,7 +323,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
 
   /**
    * A whole VQ-VAE stretch as one session (feature-net-graph.ts), image by image like conv2d (batch invariance); with
-   * `winograd`, one session per input size.
+   * `winogradFromArea`, one session per input size.
    * Declines (false) a net whose weights were already handed to one-op sessions (their values live only there) or
    * that holds an op this package cannot write; core then runs that stretch op by op, still on this engine.
    */
@@ -339,7 +339,8 @@ export class OnnxDenseEngine implements DenseEngineLike {
       this.nets.set(net, (sessions = new Map()));
       this.netFinalizer.register(net, sessions);
     }
-    const key = this.winograd ? `${H}x${W}` : 'any';
+    const perSize = this.winogradFromArea !== null;
+    const key = perSize ? `${H}x${W}` : 'any';
     let pending = sessions.get(key);
     if (pending === undefined) {
       const weights = featureNetWeights(net);
@@ -355,7 +356,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
               'again, or create the engine with releaseWeights: false (NEXTSCALE_ONNX_RELEASE_WEIGHTS=0)',
           );
       } else {
-        const size = this.winograd ? { height: H, width: W } : undefined;
+        const size = perSize ? { height: H, width: W, winogradFromArea: this.winogradFromArea! } : undefined;
         pending = this.session(() => featureNetGraph(net, size)).then((s) => {
           if (this.releaseWeights) for (const w of weights) this.release(w);
           return s;

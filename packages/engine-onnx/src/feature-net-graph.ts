@@ -10,12 +10,16 @@ import type { GraphModel } from './graphs.js';
 import type { FeatureNetLike } from './types.js';
 import { winogradApplies, winogradConv, type WinogradTile } from './winograd.js';
 
+/** The smallest map (height × width) whose 3×3 convolutions run as Winograd by default (winogradTile). */
+export const WINOGRAD_FROM_AREA = 64 * 64;
+
 /**
- * Which 3×3 convolutions run as Winograd F(m×m, 3×3) (winograd.ts), given the map each one sees: F(4×4) wherever the
- * map is whole 4×4 tiles, else F(2×2). Measured on this project's 2-vCPU AVX2 VM (ONNX Runtime 1.30, 2 threads, one
- * conv at the VQ-VAE decoder's shapes, 160–640 channels, 16² to 256²): F(4×4) took 0.4–0.6× the direct Conv's time
- * (0.5–0.75× for F(2×2)), at 16² too; the largest difference from the direct Conv was ~5e-5 per layer at |y| ≈ 4
- * (F(2×2): 2e-6).
+ * Which 3×3 convolutions run as Winograd F(m×m, 3×3) (winograd.ts), given the map each one sees: on maps of
+ * `fromArea` (default 64²) and more, F(4×4) where the map is whole 4×4 tiles, else F(2×2). Measured on this project's 2-vCPU AVX2 VM (ONNX Runtime
+ * 1.30, 2 threads, one conv at the VQ-VAE decoder's shapes, 160–640 channels): F(4×4) took 0.4–0.6× the direct Conv's
+ * time (F(2×2) 0.5–0.75×), with a largest difference of ~5e-5 per layer at |y| ≈ 4 (F(2×2): 2e-6). Its weights take
+ * (m+2)²/9 times the memory (4× for F(4×4)): on small maps, where the channels are many (the d16 decoder's 640-channel
+ * convs at 16² and 32², ~190 MB of weights) and the time is small, that is not worth it: they stay direct.
  */
 export function winogradTile(conv: {
   kernelH: number;
@@ -24,7 +28,8 @@ export function winogradTile(conv: {
   padding: number;
   height: number;
   width: number;
-}): WinogradTile | null {
+}, fromArea = WINOGRAD_FROM_AREA): WinogradTile | null {
+  if (conv.height * conv.width < fromArea) return null;
   if (winogradApplies(4, conv)) return 4;
   if (winogradApplies(2, conv)) return 2;
   return null;
@@ -37,10 +42,13 @@ export function canWriteFeatureNet(net: FeatureNetLike): boolean {
 
 /**
  * The ONNX graph of `net` for one image: input x (1, C, h, w), output y. With `size` the graph is for that input size
- * only (static shapes), and its large 3×3 convolutions run as Winograd F(m×m, 3×3) (winogradTile); without it the
- * graph takes any size and every conv is ONNX Runtime's Conv.
+ * only (static shapes), and its 3×3 convolutions on maps of `size.winogradFromArea` and more run as Winograd
+ * F(m×m, 3×3) (winogradTile); without it the graph takes any size and every conv is ONNX Runtime's Conv.
  */
-export function featureNetGraph(net: FeatureNetLike, size?: { height: number; width: number }): GraphModel {
+export function featureNetGraph(
+  net: FeatureNetLike,
+  size?: { height: number; width: number; winogradFromArea: number },
+): GraphModel {
   const shapes = size ? featureNetShapes(net, size.height, size.width) : null;
   const nodes: NodeSpec[] = [];
   const initializers: Initializer[] = [];
@@ -61,7 +69,10 @@ export function featureNetGraph(net: FeatureNetLike, size?: { height: number; wi
         const [co, ci, kh, kw] = n.weight.shape as [number, number, number, number];
         const [, height, width] = shapes?.[n.x] ?? [0, 0, 0];
         const tile = shapes
-          ? winogradTile({ kernelH: kh, kernelW: kw, stride: n.stride, padding: n.padding, height, width })
+          ? winogradTile(
+              { kernelH: kh, kernelW: kw, stride: n.stride, padding: n.padding, height, width },
+              size?.winogradFromArea,
+            )
           : null;
         if (tile) {
           const w = winogradConv(tile, value(n.x), out, t, {

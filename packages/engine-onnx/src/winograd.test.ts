@@ -14,7 +14,8 @@ const rng = new Rng(7);
 let engine: OnnxDenseEngine;
 beforeAll(async () => {
   setDenseEngine(null);
-  engine = await createOnnxEngine({ threads: 2, releaseWeights: false });
+  // Winograd from the smallest maps on, so that small test nets use it (the engine's default starts at 64²)
+  engine = await createOnnxEngine({ threads: 2, releaseWeights: false, winogradFromArea: 1 });
 });
 afterAll(async () => {
   await engine.dispose();
@@ -39,17 +40,22 @@ function maxAbs(a: Float32Array, b: Float32Array): number {
 
 /** Which ONNX ops the graph of `net` at h × w holds (the op types are plain strings in the serialised model). */
 const writes = (net: ReturnType<typeof recordFeatureNet>, h: number, w: number, op: string) =>
-  Buffer.from(featureNetGraph(net, { height: h, width: w }).bytes).toString('latin1').includes(op);
+  Buffer.from(featureNetGraph(net, { height: h, width: w, winogradFromArea: 1 }).bytes)
+    .toString('latin1')
+    .includes(op);
 
 describe('Winograd convolutions in feature nets', () => {
-  it('picks F(4×4) where the map is whole 4×4 tiles, F(2×2) where it is 2×2 tiles, and nothing else', () => {
+  it('picks F(4×4) where the map is whole 4×4 tiles, F(2×2) where it is 2×2 tiles, from 64² on by default', () => {
     const k = { kernelH: 3, kernelW: 3, stride: 1, padding: 1 };
-    expect(winogradTile({ ...k, height: 16, width: 256 })).toBe(4);
-    expect(winogradTile({ ...k, height: 6, width: 10 })).toBe(2);
-    expect(winogradTile({ ...k, height: 5, width: 8 })).toBeNull();
-    expect(winogradTile({ ...k, stride: 2, height: 16, width: 16 })).toBeNull();
-    expect(winogradTile({ ...k, padding: 0, height: 16, width: 16 })).toBeNull();
-    expect(winogradTile({ ...k, kernelH: 1, kernelW: 1, padding: 0, height: 16, width: 16 })).toBeNull();
+    expect(winogradTile({ ...k, height: 64, width: 256 })).toBe(4);
+    expect(winogradTile({ ...k, height: 66, width: 66 })).toBe(2);
+    expect(winogradTile({ ...k, height: 32, width: 32 })).toBeNull(); // below the default 64²
+    expect(winogradTile({ ...k, height: 32, width: 32 }, 1)).toBe(4);
+    expect(winogradTile({ ...k, height: 6, width: 10 }, 1)).toBe(2);
+    expect(winogradTile({ ...k, height: 5, width: 8 }, 1)).toBeNull();
+    expect(winogradTile({ ...k, stride: 2, height: 16, width: 16 }, 1)).toBeNull();
+    expect(winogradTile({ ...k, padding: 0, height: 16, width: 16 }, 1)).toBeNull();
+    expect(winogradTile({ ...k, kernelH: 1, kernelW: 1, padding: 0, height: 16, width: 16 }, 1)).toBeNull();
   });
 
   it.each([
@@ -87,7 +93,7 @@ describe('Winograd convolutions in feature nets', () => {
       expect(await engine.featureNet(net, x.data, [1, 8, h, w], y)).toBe(true);
       expect(maxAbs(y, ref.data)).toBeLessThan(1e-4);
     }
-    const releasing = await createOnnxEngine({ threads: 1 });
+    const releasing = await createOnnxEngine({ threads: 1, winogradFromArea: 1 });
     try {
       const held = conv(4, 4, true);
       const once = recordFeatureNet('released', 4, [(ops, x) => ops.conv2d(x, held)]);
