@@ -82,10 +82,13 @@ const model = await core.VARModel.fromStateDicts(
 const vae = model.vae.model;
 const fHat = new core.Tensor([1, 32, 16, 16], Float32Array.from({ length: 32 * 256 }, (_, i) => Math.sin(i * 0.37)));
 let raw;
+/** One decode: wall seconds, and CPU seconds (user + system, all threads; steadier on a shared machine). */
 const decode = async () => {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await vae.fhatToImage(fHat, { router: model.router, trace: new AttentionTrace(), onRawImage: (r) => (raw = r) });
-  return (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
 };
 const on = (engine) => core.setDenseEngine(engine);
 const loadBefore = load();
@@ -95,11 +98,11 @@ const rss = () => {
   return `RSS ${kb('VmRSS').toFixed(2)} GiB (peak ${kb('VmHWM').toFixed(2)})`;
 };
 console.log(`model built: ${rss()}`);
-console.log(`warm-up decode ${(await decode()).toFixed(2)} s (builds the sessions); ${rss()}`);
+console.log(`warm-up decode ${(await decode()).wall.toFixed(2)} s (builds the sessions); ${rss()}`);
 const mine = raw;
 if (direct) {
   on(direct);
-  console.log(`warm-up decode, Winograd off: ${(await decode()).toFixed(2)} s`);
+  console.log(`warm-up decode, Winograd off: ${(await decode()).wall.toFixed(2)} s`);
   let d = 0;
   let big = 0;
   for (let i = 0; i < raw.data.length; i++) {
@@ -112,7 +115,8 @@ if (direct) {
 stats.clear();
 const times = [];
 const directTimes = [];
-const s = (ts) => `median ${median(ts).toFixed(3)} s over ${ts.length} (${ts.map((t) => t.toFixed(3)).join(', ')})`;
+const s = (ts) =>
+  `median ${median(ts.map((t) => t.wall)).toFixed(3)} s over ${ts.length} (${ts.map((t) => t.wall.toFixed(3)).join(', ')}); CPU ${median(ts.map((t) => t.cpu)).toFixed(2)} s`;
 for (let r = 0; r < reps; r++) {
   times.push(await decode());
   if (!direct) continue;
@@ -124,7 +128,9 @@ console.log(`decode: ${s(times)}; ${e.name}${direct ? ', Winograd' : ''}; load b
 if (direct) console.log(`decode, Winograd off (direct Conv): ${s(directTimes)}`);
 console.log(`after the timed decodes: ${rss()}`);
 const engineS = [...stats.values()].reduce((a, s) => a + s.ms, 0) / 1000 / reps;
-console.log(`engine calls ${engineS.toFixed(3)} s per decode; the rest (core's loops, attention) ${(median(times) - engineS).toFixed(3)} s`);
+console.log(
+  `engine calls ${engineS.toFixed(3)} s per decode; the rest (core's loops, attention) ${(median(times.map((t) => t.wall)) - engineS).toFixed(3)} s`,
+);
 for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, top))
   console.log(`${(s.ms / 1000 / reps).toFixed(3)} s  ${s.n / reps}×  ${k}`);
 

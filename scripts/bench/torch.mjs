@@ -47,7 +47,7 @@ export const TORCH_CORETYPES = ['SkylakeX', 'Haswell'];
 /**
  * PyTorch's fastest OpenBLAS kernel on this machine: OpenBLAS's own choice (OPENBLAS_CORETYPE unset) and each of
  * TORCH_CORETYPES timed by PROBE in its own process, `rounds` times (the median counts; a core type the CPU lacks dies
- * with SIGILL: recorded, not used). Returns { coretype (undefined: OpenBLAS's own choice), probes: [{ coretype, core,
+ * with SIGILL: recorded, not used; a forced type must beat the one before it in that list by 3%). Returns { coretype (undefined: OpenBLAS's own choice), probes: [{ coretype, core,
  * gflops, runs } | { coretype, core, error }] }.
  */
 export function bestTorchCoretype(threads, py = findTorchPython(), rounds = 3) {
@@ -70,8 +70,9 @@ export function bestTorchCoretype(threads, py = findTorchPython(), rounds = 3) {
     }
   }
   for (const p of probes) if (!p.error) p.gflops = p.runs.sort((a, b) => a - b)[p.runs.length >> 1];
+  // OpenBLAS's own choice unless a forced core type is clearly faster (3%: the probe's noise on a quiet machine)
   const ok = probes.filter((p) => p.gflops);
-  const best = ok.reduce((a, b) => (b.gflops > a.gflops ? b : a), ok[0]);
+  const best = ok.reduce((a, b) => (b.gflops > a.gflops * 1.03 ? b : a), ok[0]);
   return { coretype: best?.coretype, probes };
 }
 

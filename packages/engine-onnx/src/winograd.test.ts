@@ -8,7 +8,10 @@ import { Rng, setDenseEngine, Tensor } from '@nextscale/core';
 import { eagerFeatureOps, recordFeatureNet, type FeatureConv } from '@nextscale/core/ops';
 import type { OnnxDenseEngine } from './engine.js';
 import { featureNetGraph, winogradTile } from './feature-net-graph.js';
-import { createOnnxEngine } from './node.js';
+import { createOnnxEngine, loadOrt } from './node.js';
+import { encodeModel, FLOAT } from './onnx-proto.js';
+import { sessionOptions } from './session-options.js';
+import { winogradConv } from './winograd.js';
 
 const rng = new Rng(7);
 let engine: OnnxDenseEngine;
@@ -76,6 +79,59 @@ describe('Winograd convolutions in feature nets', () => {
       const y = new Float32Array(ref.data.length);
       expect(await engine.featureNet(net, x.data, [2, ci, h, w], y)).toBe(true);
       expect(maxAbs(y, ref.data)).toBeLessThan(1e-4);
+    },
+  );
+
+  it.each([
+    [4, 24, 8, 1, 6],
+    [4, 24, 8, 2 * 36 * 8 * 2, 3],
+    [2, 10, 6, 1, 5],
+  ])(
+    'tile %i at %i×%i in row strips (strip budget %i floats: %i strips) within 1e-4 of core',
+    async (m, h, w, budget, strips) => {
+      const ci = 3;
+      const co = 5;
+      const c = conv(co, ci, true);
+      const g = winogradConv(
+        m as 2 | 4,
+        'x',
+        'y',
+        'w',
+        {
+          weight: c.weight.data,
+          bias: c.bias!.data,
+          outChannels: co,
+          inChannels: ci,
+          height: h,
+          width: w,
+        },
+        budget,
+      );
+      expect(g.nodes.filter((n) => n.opType === 'Slice')).toHaveLength(strips);
+      const bytes = encodeModel({
+        name: 'strips',
+        nodes: g.nodes,
+        initializers: g.initializers,
+        inputs: [{ name: 'x', elemType: FLOAT, dims: [1, ci, h, w] }],
+        outputs: [{ name: 'y', elemType: FLOAT, dims: [1, co, h, w] }],
+      });
+      const r = await loadOrt();
+      if (!r.ok) throw new Error(r.reason);
+      const ort = r.ort as unknown as {
+        InferenceSession: { create(b: Uint8Array, o: object): Promise<{ run(f: object): Promise<{ y: { data: Float32Array } }>; release(): Promise<void> }> };
+        Tensor: new (t: 'float32', d: Float32Array, dims: number[]) => unknown;
+      };
+      const session = await ort.InferenceSession.create(
+        bytes,
+        sessionOptions(
+          { executionProviders: ['cpu'], cpu: { threads: 1, memArena: false, spinning: false, prepack: true } },
+          { optimization: 'basic' },
+        ),
+      );
+      const x = new Tensor([1, ci, h, w], rng.normalArray(ci * h * w).map((v) => 2 * v));
+      const y = (await session.run({ x: new ort.Tensor('float32', x.data, [1, ci, h, w]) })).y.data;
+      await session.release();
+      expect(maxAbs(y, eagerFeatureOps.conv2d(x, c).data)).toBeLessThan(1e-4);
     },
   );
 

@@ -6,6 +6,9 @@
  *   (m+2)×(m+2), stride m (the overlapping tiles) → (Ci, α², T) → Transpose → (α², Ci, T) → MatMul with the transformed
  *   weights U = G·g·Gᵀ (α², Co, Ci) → (α², Co, T) → MatMul with the output transform Aᵀ·M·A as an (m², α²) matrix →
  *   (m², Co, T) → DepthToSpace (DCR) → (1, Co, H, W) → + bias.
+ * The map goes through in row strips of whole tiles (each with its neighbouring rows, Concat at the end), so the
+ * transformed tiles, (m+2)²/m² times the map's size, never exist for the whole map at once: at the d16 decoder's 256²
+ * maps they would be ~94 MB per tensor, and the decode's peak memory grew by ~0.6 GB with them unsplit.
  * Only for H and W divisible by m (the tiles cover the map exactly). Rounding differs from a direct convolution (the
  * transforms add and scale before the products); the engine's tests bound the difference against core's reference.
  */
@@ -67,6 +70,18 @@ export interface WinogradConvSpec {
   width: number;
 }
 
+/**
+ * Floats of transformed tiles (input and product) one strip may hold: 16 MiB. The d16 decoder's 256² convs then run in
+ * 16 strips of 4 tile rows (16 output rows), its 128² convs in 8.
+ */
+export const STRIP_FLOATS = 1 << 22;
+
+/** The fewest row strips (a divisor of the tile rows) whose transformed tiles fit `limit` floats; `perTileRow` each. */
+function stripCount(tileRows: number, perTileRow: number, limit: number): number {
+  for (let s = 1; s < tileRows; s++) if (tileRows % s === 0 && (tileRows / s) * perTileRow <= limit) return s;
+  return tileRows;
+}
+
 /** Whether F(m×m, 3×3) can run this conv: 3×3, stride 1, padding 1, the map a whole number of tiles. */
 export function winogradApplies(
   m: WinogradTile,
@@ -91,6 +106,7 @@ export function winogradConv(
   output: string,
   p: string,
   c: WinogradConvSpec,
+  stripFloats = STRIP_FLOATS,
 ): { nodes: NodeSpec[]; initializers: Initializer[] } {
   const { BT, G, AT } = m === 2 ? F2 : F4;
   const a = m + 2;
@@ -134,37 +150,61 @@ export function winogradConv(
     { name: `${p}.U`, dataType: FLOAT, dims: [a2, co, ci], data: U },
     { name: `${p}.Aout`, dataType: FLOAT, dims: [m * m, a2], data: aOut },
     shape('s1', [ci, 1, h, w]),
-    shape('s2', [ci, a2, th * tw]),
-    shape('s3', [a2, co * th * tw]),
-    shape('s4', [1, m * m * co, th, tw]),
+    shape('axis2', [2]),
   ];
-  const nodes: NodeSpec[] = [
-    { opType: 'Reshape', inputs: [input, `${p}.s1`], outputs: [`${p}.x1`] },
-    {
-      opType: 'Conv',
-      inputs: [`${p}.x1`, `${p}.Bin`],
-      outputs: [`${p}.d`],
-      attributes: {
-        kernel_shape: { ints: [a, a] },
-        strides: { ints: [m, m] },
-        pads: { ints: [1, 1, 1, 1] },
-        dilations: { ints: [1, 1] },
-        group: { i: 1 },
+  const nodes: NodeSpec[] = [{ opType: 'Reshape', inputs: [input, `${p}.s1`], outputs: [`${p}.x1`] }];
+  // Row strips of whole tiles, so that the transformed tiles (α²/m² times the map) stay small: each strip reads its
+  // rows plus one above and below (the padding where the map ends) and writes its rows of the output
+  const strips = stripCount(th, a2 * (ci + co) * tw, stripFloats);
+  const rows = (th / strips) * m;
+  const outs: string[] = [];
+  for (let k = 0; k < strips; k++) {
+    const q = `${p}.${k}`;
+    const top = k === 0 ? 0 : k * rows - 1;
+    const bottom = Math.min(h, (k + 1) * rows + 1);
+    initializers.push(
+      shape(`${k}.start`, [top]),
+      shape(`${k}.end`, [bottom]),
+      shape(`${k}.s2`, [ci, a2, (rows / m) * tw]),
+      shape(`${k}.s3`, [a2, co * (rows / m) * tw]),
+      shape(`${k}.s4`, [1, m * m * co, rows / m, tw]),
+    );
+    nodes.push(
+      {
+        opType: 'Slice',
+        inputs: [`${p}.x1`, `${p}.${k}.start`, `${p}.${k}.end`, `${p}.axis2`],
+        outputs: [`${q}.x`],
       },
-    },
-    { opType: 'Reshape', inputs: [`${p}.d`, `${p}.s2`], outputs: [`${p}.d2`] },
-    { opType: 'Transpose', inputs: [`${p}.d2`], outputs: [`${p}.V`], attributes: { perm: { ints: [1, 0, 2] } } },
-    { opType: 'MatMul', inputs: [`${p}.U`, `${p}.V`], outputs: [`${p}.M`] },
-    { opType: 'Reshape', inputs: [`${p}.M`, `${p}.s3`], outputs: [`${p}.M2`] },
-    { opType: 'MatMul', inputs: [`${p}.Aout`, `${p}.M2`], outputs: [`${p}.Y`] },
-    { opType: 'Reshape', inputs: [`${p}.Y`, `${p}.s4`], outputs: [`${p}.Y2`] },
-    {
-      opType: 'DepthToSpace',
-      inputs: [`${p}.Y2`],
-      outputs: [c.bias ? `${p}.y` : output],
-      attributes: { blocksize: { i: m }, mode: { s: 'DCR' } },
-    },
-  ];
+      {
+        opType: 'Conv',
+        inputs: [`${q}.x`, `${p}.Bin`],
+        outputs: [`${q}.d`],
+        attributes: {
+          kernel_shape: { ints: [a, a] },
+          strides: { ints: [m, m] },
+          pads: { ints: [k === 0 ? 1 : 0, 1, k === strips - 1 ? 1 : 0, 1] },
+          dilations: { ints: [1, 1] },
+          group: { i: 1 },
+        },
+      },
+      { opType: 'Reshape', inputs: [`${q}.d`, `${p}.${k}.s2`], outputs: [`${q}.d2`] },
+      { opType: 'Transpose', inputs: [`${q}.d2`], outputs: [`${q}.V`], attributes: { perm: { ints: [1, 0, 2] } } },
+      { opType: 'MatMul', inputs: [`${p}.U`, `${q}.V`], outputs: [`${q}.M`] },
+      { opType: 'Reshape', inputs: [`${q}.M`, `${p}.${k}.s3`], outputs: [`${q}.M2`] },
+      { opType: 'MatMul', inputs: [`${p}.Aout`, `${q}.M2`], outputs: [`${q}.Y`] },
+      { opType: 'Reshape', inputs: [`${q}.Y`, `${p}.${k}.s4`], outputs: [`${q}.Y2`] },
+      {
+        opType: 'DepthToSpace',
+        inputs: [`${q}.Y2`],
+        outputs: [`${q}.y`],
+        attributes: { blocksize: { i: m }, mode: { s: 'DCR' } },
+      },
+    );
+    outs.push(`${q}.y`);
+  }
+  const joined = c.bias ? `${p}.y` : output;
+  if (strips === 1) nodes.push({ opType: 'Identity', inputs: outs, outputs: [joined] });
+  else nodes.push({ opType: 'Concat', inputs: outs, outputs: [joined], attributes: { axis: { i: 2 } } });
   if (c.bias) {
     initializers.push({ name: `${p}.B`, dataType: FLOAT, dims: [co, 1, 1], data: c.bias });
     nodes.push({ opType: 'Add', inputs: [`${p}.y`, `${p}.B`], outputs: [output] });
