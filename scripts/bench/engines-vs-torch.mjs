@@ -51,18 +51,22 @@ const batch = Math.max(1, Number(arg('--batch', 1)));
 const cold = flag('--cold');
 // the default peak: 455 GFLOP/s was measured (AVX-512 FMA, both cores) on the VM the issue was filed on; a VM without
 // AVX-512 (e.g. this project's AMD EPYC 7002 guest: AVX2, 2 × 256-bit FMA) measured ~210 on both cores
-const avx512 = /\bavx512f\b/.test((() => {
-  try {
-    return readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    return '';
-  }
-})());
+const avx512 = /\bavx512f\b/.test(
+  (() => {
+    try {
+      return readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return '';
+    }
+  })(),
+);
 const peak = Number(arg('--peak', avx512 ? 455 : 210));
 const torchCoretypeArg = arg('--torch-coretype', 'best');
 let torchCoretype = ['best', 'default'].includes(torchCoretypeArg) ? undefined : torchCoretypeArg;
 /** What chose PyTorch's OpenBLAS kernels, printed with its results. */
-let torchCoretypeNote = torchCoretype ? `OPENBLAS_CORETYPE=${torchCoretype} (--torch-coretype)` : "OpenBLAS's own choice";
+let torchCoretypeNote = torchCoretype
+  ? `OPENBLAS_CORETYPE=${torchCoretype} (--torch-coretype)`
+  : "OpenBLAS's own choice";
 /** Runs the best-kernel probe when asked (only when PyTorch is among the engines run). */
 function chooseTorchCoretype() {
   if (torchCoretypeArg !== 'best') return;
@@ -467,7 +471,18 @@ if (arg('--json'))
   writeFileSync(
     arg('--json'),
     JSON.stringify(
-      { machine: machine(), loadBefore, loadAfter, GEN, threads, reps, warmup, peak, torchKernels: torchCoretypeNote, results },
+      {
+        machine: machine(),
+        loadBefore,
+        loadAfter,
+        GEN,
+        threads,
+        reps,
+        warmup,
+        peak,
+        torchKernels: torchCoretypeNote,
+        results,
+      },
       null,
       2,
     ),

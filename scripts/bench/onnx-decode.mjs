@@ -80,7 +80,10 @@ const model = await core.VARModel.fromStateDicts(
   { policy: core.priorityPolicy(), engine: e },
 );
 const vae = model.vae.model;
-const fHat = new core.Tensor([1, 32, 16, 16], Float32Array.from({ length: 32 * 256 }, (_, i) => Math.sin(i * 0.37)));
+const fHat = new core.Tensor(
+  [1, 32, 16, 16],
+  Float32Array.from({ length: 32 * 256 }, (_, i) => Math.sin(i * 0.37)),
+);
 let raw;
 /** One decode: wall seconds, and CPU seconds (user + system, all threads; steadier on a shared machine). */
 const decode = async () => {

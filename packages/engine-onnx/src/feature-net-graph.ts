@@ -21,14 +21,17 @@ export const WINOGRAD_FROM_AREA = 64 * 64;
  * (m+2)²/9 times the memory (4× for F(4×4)): on small maps, where the channels are many (the d16 decoder's 640-channel
  * convs at 16² and 32², ~190 MB of weights) and the time is small, that is not worth it: they stay direct.
  */
-export function winogradTile(conv: {
-  kernelH: number;
-  kernelW: number;
-  stride: number;
-  padding: number;
-  height: number;
-  width: number;
-}, fromArea = WINOGRAD_FROM_AREA): WinogradTile | null {
+export function winogradTile(
+  conv: {
+    kernelH: number;
+    kernelW: number;
+    stride: number;
+    padding: number;
+    height: number;
+    width: number;
+  },
+  fromArea = WINOGRAD_FROM_AREA,
+): WinogradTile | null {
   if (conv.height * conv.width < fromArea) return null;
   if (winogradApplies(4, conv)) return 4;
   if (winogradApplies(2, conv)) return 2;
@@ -178,7 +181,11 @@ export function featureNetGraph(
         throw new Error(`engine-onnx: feature net ${net.label}: no ONNX form for op ${(n as { op: string }).op}`);
     }
   });
-  const [outChannels, outH, outW] = shapes?.[shapes.length - 1] ?? [featureNetOutputShape(net, 1, 1)[0], 'outH', 'outW'];
+  const [outChannels, outH, outW] = shapes?.[shapes.length - 1] ?? [
+    featureNetOutputShape(net, 1, 1)[0],
+    'outH',
+    'outW',
+  ];
   return {
     label: `feature net ${net.label}${size ? ` at ${size.height}×${size.width}` : ''}`,
     // measured on the d16 decoder (2 threads): 'basic' ~3.5 s per image, 'all' (NCHWc) ~3.8 s, 'extended' ~4.0 s

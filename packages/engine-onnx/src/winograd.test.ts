@@ -74,7 +74,10 @@ describe('Winograd convolutions in feature nets', () => {
       const builds = [(ops: typeof eagerFeatureOps, x: Tensor) => ops.conv2d(x, c)];
       const net = recordFeatureNet(`wino ${tile}`, ci, builds);
       expect(writes(net, h, w, 'DepthToSpace')).toBe(tile !== 0);
-      const x = new Tensor([2, ci, h, w], rng.normalArray(2 * ci * h * w).map((v) => 2 * v));
+      const x = new Tensor(
+        [2, ci, h, w],
+        rng.normalArray(2 * ci * h * w).map((v) => 2 * v),
+      );
       const ref = builds[0](eagerFeatureOps, x);
       const y = new Float32Array(ref.data.length);
       expect(await engine.featureNet(net, x.data, [2, ci, h, w], y)).toBe(true);
@@ -118,7 +121,12 @@ describe('Winograd convolutions in feature nets', () => {
       const r = await loadOrt();
       if (!r.ok) throw new Error(r.reason);
       const ort = r.ort as unknown as {
-        InferenceSession: { create(b: Uint8Array, o: object): Promise<{ run(f: object): Promise<{ y: { data: Float32Array } }>; release(): Promise<void> }> };
+        InferenceSession: {
+          create(
+            b: Uint8Array,
+            o: object,
+          ): Promise<{ run(f: object): Promise<{ y: { data: Float32Array } }>; release(): Promise<void> }>;
+        };
         Tensor: new (t: 'float32', d: Float32Array, dims: number[]) => unknown;
       };
       const session = await ort.InferenceSession.create(
@@ -128,7 +136,10 @@ describe('Winograd convolutions in feature nets', () => {
           { optimization: 'basic' },
         ),
       );
-      const x = new Tensor([1, ci, h, w], rng.normalArray(ci * h * w).map((v) => 2 * v));
+      const x = new Tensor(
+        [1, ci, h, w],
+        rng.normalArray(ci * h * w).map((v) => 2 * v),
+      );
       const y = (await session.run({ x: new ort.Tensor('float32', x.data, [1, ci, h, w]) })).y.data;
       await session.release();
       expect(maxAbs(y, eagerFeatureOps.conv2d(x, c).data)).toBeLessThan(1e-4);

@@ -118,8 +118,7 @@ export function winogradConv(
   const bIn = new Float32Array(a2 * a2);
   for (let i = 0; i < a; i++)
     for (let j = 0; j < a; j++)
-      for (let u = 0; u < a; u++)
-        for (let v = 0; v < a; v++) bIn[(i * a + j) * a2 + u * a + v] = BT[i][u] * BT[j][v];
+      for (let u = 0; u < a; u++) for (let v = 0; v < a; v++) bIn[(i * a + j) * a2 + u * a + v] = BT[i][u] * BT[j][v];
   // weight transform in float64: U_ij[o][c] = Σ_uv G_iu g[o][c][u][v] G_jv
   const U = new Float32Array(a2 * co * ci);
   const g = c.weight;
