@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, setDenseEngine, Tensor } from '@nextscale/core';
-import { eagerFeatureOps, recordFeatureNet, type FeatureConv } from '@nextscale/core/ops';
+import { eagerFeatureOps, recordFeatureNet, type FeatureBuild, type FeatureConv } from '@nextscale/core/ops';
 import type { OnnxDenseEngine } from './engine.js';
 import { featureNetGraph, winogradTile } from './feature-net-graph.js';
 import { createOnnxEngine, loadOrt } from './node.js';
@@ -71,7 +71,7 @@ describe('Winograd convolutions in feature nets', () => {
     'tile %i: %i → %i channels at %i×%i (bias %s) within 1e-4 of core, a batch of 2 image by image',
     async (tile, ci, co, h, w, bias) => {
       const c = conv(co, ci, bias);
-      const builds = [(ops: typeof eagerFeatureOps, x: Tensor) => ops.conv2d(x, c)];
+      const builds: FeatureBuild[] = [(ops, x) => ops.conv2d(x, c)];
       const net = recordFeatureNet(`wino ${tile}`, ci, builds);
       expect(writes(net, h, w, 'DepthToSpace')).toBe(tile !== 0);
       const x = new Tensor(
@@ -148,7 +148,7 @@ describe('Winograd convolutions in feature nets', () => {
 
   it('a net asked for a second size gets a second graph, or a clear error once its weights were handed over', async () => {
     const c = conv(8, 8, true);
-    const builds = [(ops: typeof eagerFeatureOps, x: Tensor) => ops.silu(ops.conv2d(x, c))];
+    const builds: FeatureBuild[] = [(ops, x) => ops.silu(ops.conv2d(x, c))];
     const net = recordFeatureNet('two sizes', 8, builds);
     for (const [h, w] of [
       [8, 8],
