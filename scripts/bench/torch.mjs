@@ -28,6 +28,64 @@ export function torchEnv(base = process.env, coretype = undefined) {
   return env;
 }
 
+// About a second of PyTorch's linear layers at d16's shapes (the CFG rows of the 16² scale, 1024 → 4096 and back), on
+// OpenBLAS's kernels for one core type: its GFLOP/s, with the core OpenBLAS says it ran.
+const PROBE = `
+import sys, time, json, torch
+import torch.nn.functional as F
+torch.set_num_threads(int(sys.argv[1])); torch.manual_seed(0)
+x = torch.randn(512, 1024); w1 = torch.randn(4096, 1024); w2 = torch.randn(1024, 4096)
+step = lambda: F.linear(F.linear(x, w1), w2)
+step(); n = 0; t0 = time.perf_counter()
+while n < 3 or time.perf_counter() - t0 < 1.0: step(); n += 1
+print(json.dumps(dict(gflops=n * 4 * 512 * 1024 * 4096 / (time.perf_counter() - t0) / 1e9)))
+`;
+
+/** The OpenBLAS core types the best-kernel probe tries besides OpenBLAS's own choice. */
+export const TORCH_CORETYPES = ['SkylakeX', 'Haswell'];
+
+/**
+ * PyTorch's fastest OpenBLAS kernel on this machine: OpenBLAS's own choice (OPENBLAS_CORETYPE unset) and each of
+ * TORCH_CORETYPES timed by PROBE in its own process, `rounds` times (the median counts; a core type the CPU lacks dies
+ * with SIGILL: recorded, not used; a forced type must beat the one before it in that list by 3%). Returns { coretype (undefined: OpenBLAS's own choice), probes: [{ coretype, core,
+ * gflops, runs } | { coretype, core, error }] }.
+ */
+export function bestTorchCoretype(threads, py = findTorchPython(), rounds = 3) {
+  if (!py) return { error: NO_TORCH, probes: [] };
+  const probes = [undefined, ...TORCH_CORETYPES].map((coretype) => ({ coretype, core: 'not printed', runs: [] }));
+  // rounds alternate the core types, so a load that comes and goes on a shared machine touches each alike
+  for (let round = 0; round < rounds; round++) {
+    for (const p of probes) {
+      if (p.error) continue;
+      const r = spawnSync(py, ['-c', PROBE, String(threads)], {
+        encoding: 'utf8',
+        env: torchEnv(process.env, p.coretype),
+      });
+      p.core = /Core:\s*(\S+)/.exec(r.stderr ?? '')?.[1] ?? p.core;
+      if (r.status === 0) p.runs.push(JSON.parse(r.stdout.trim().split('\n').pop()).gflops);
+      else
+        p.error = r.signal
+          ? `killed by ${r.signal}${r.signal === 'SIGILL' ? ' (this CPU lacks its instructions)' : ''}`
+          : (r.stderr || r.stdout).trim().split('\n').pop();
+    }
+  }
+  for (const p of probes) if (!p.error) p.gflops = p.runs.sort((a, b) => a - b)[p.runs.length >> 1];
+  // OpenBLAS's own choice unless a forced core type is clearly faster (3%: the probe's noise on a quiet machine)
+  const ok = probes.filter((p) => p.gflops);
+  const best = ok.reduce((a, b) => (b.gflops > a.gflops * 1.03 ? b : a), ok[0]);
+  return { coretype: best?.coretype, probes };
+}
+
+/** One line per probe, e.g. "OpenBLAS's own choice (Zen) 95 GFLOP/s; SkylakeX: killed by SIGILL (…)". */
+export function describeProbes(probes) {
+  return probes
+    .map(
+      (p) =>
+        `${p.coretype ? `OPENBLAS_CORETYPE=${p.coretype}` : `OpenBLAS's own choice`} (${p.core}): ${p.error ?? `${p.gflops.toFixed(0)} GFLOP/s (median of ${p.runs.map((g) => g.toFixed(0)).join(', ')})`}`,
+    )
+    .join('; ');
+}
+
 /**
  * One run of the d16 program: spec = { reps, warmup, threads, gen: { label, cfg, topK, topP, batch }, files? }.
  * Returns its JSON output (engine, version, threads, first, runs, load, maxRssMiB) plus `python`, the OpenBLAS core it

@@ -14,6 +14,7 @@ describe('readSettings: one rule per NEXTSCALE_* variable', () => {
       NEXTSCALE_THREADS: ' 3 ',
       NEXTSCALE_ONNX_RELEASE_WEIGHTS: '0',
       NEXTSCALE_ONNX_PREPACK: '1',
+      NEXTSCALE_ONNX_WINOGRAD: '0',
       NEXTSCALE_DAWN_FLAGS: 'backend=vulkan, ,x',
       NEXTSCALE_WEBGPU_FEATURE_LEVEL: 'compatibility',
     });
@@ -22,6 +23,7 @@ describe('readSettings: one rule per NEXTSCALE_* variable', () => {
       threads: 3,
       onnxReleaseWeights: false,
       onnxPrepack: true,
+      onnxWinograd: false,
       dawnFlags: ['backend=vulkan', 'x'],
       webgpuFeatureLevel: 'compatibility',
     });

@@ -20,6 +20,8 @@ export interface Settings {
   onnxPrepack?: boolean;
   /** NEXTSCALE_ONNX_FUSED_BLOCKS: engine-onnx runs each exact-attention transformer block as one session (default on; 0 = off). */
   onnxFusedBlocks?: boolean;
+  /** NEXTSCALE_ONNX_WINOGRAD: engine-onnx runs the VQ-VAE's large 3×3 convolutions as Winograd F(4×4, 3×3) (default on; 0 = off). */
+  onnxWinograd?: boolean;
   /** NEXTSCALE_DAWN_FLAGS: comma-separated toggles for Dawn's create() (backend-gpu in Node), e.g. "backend=vulkan". */
   dawnFlags: string[];
   /** NEXTSCALE_WEBGPU_FEATURE_LEVEL: "compatibility" for adapters that only offer it (backend-gpu in Node). */
@@ -64,6 +66,7 @@ export function readSettings(env: Env = processEnv()): Settings {
   const release = get('NEXTSCALE_ONNX_RELEASE_WEIGHTS');
   const prepack = get('NEXTSCALE_ONNX_PREPACK');
   const fused = get('NEXTSCALE_ONNX_FUSED_BLOCKS');
+  const winograd = get('NEXTSCALE_ONNX_WINOGRAD');
   const level = get('NEXTSCALE_WEBGPU_FEATURE_LEVEL');
   return {
     ...(engine === undefined ? {} : { engine: engine.trim().toLowerCase() }),
@@ -71,6 +74,7 @@ export function readSettings(env: Env = processEnv()): Settings {
     ...(release === undefined ? {} : { onnxReleaseWeights: parseSwitch(release, 'NEXTSCALE_ONNX_RELEASE_WEIGHTS') }),
     ...(prepack === undefined ? {} : { onnxPrepack: parseSwitch(prepack, 'NEXTSCALE_ONNX_PREPACK') }),
     ...(fused === undefined ? {} : { onnxFusedBlocks: parseSwitch(fused, 'NEXTSCALE_ONNX_FUSED_BLOCKS') }),
+    ...(winograd === undefined ? {} : { onnxWinograd: parseSwitch(winograd, 'NEXTSCALE_ONNX_WINOGRAD') }),
     dawnFlags: (get('NEXTSCALE_DAWN_FLAGS') ?? '')
       .split(',')
       .map((f) => f.trim())

@@ -36,6 +36,12 @@ export interface OnnxEngineOptions {
    * op by op, with the attention in the policy's backend).
    */
   fusedBlocks?: boolean;
+  /**
+   * Run the VQ-VAE's 3×3 convolutions on maps of 64² and more as Winograd F(4×4, 3×3) (feature-net-graph.ts; about
+   * half the decoder's time; within ~1e-5 of the direct convolution per layer) with one graph per input size (default
+   * on; NEXTSCALE_ONNX_WINOGRAD=0 turns it off: ONNX Runtime's Conv, one graph for every size).
+   */
+  winograd?: boolean;
 }
 
 /** The threads when create() names none: NEXTSCALE_THREADS (core's settings module), else the available cores. */
@@ -73,6 +79,7 @@ export const engine = {
     const releaseWeights = options.releaseWeights ?? settings.onnxReleaseWeights ?? true;
     const prepack = options.prepack ?? settings.onnxPrepack ?? true;
     const fusedBlocks = options.fusedBlocks ?? settings.onnxFusedBlocks ?? true;
+    const winograd = options.winograd ?? settings.onnxWinograd ?? true;
     return createOnnxEngine({
       threads,
       memArena: options.memArena,
@@ -80,6 +87,7 @@ export const engine = {
       prepack,
       releaseWeights,
       fusedBlocks,
+      winograd,
     });
   },
 };

@@ -40,9 +40,14 @@ export class OnnxDenseEngine implements DenseEngineLike {
   private readonly finalizer = new FinalizationRegistry<Pinned[]>((list) => {
     for (const p of list) this.releaseLater(p.session);
   });
-  /** The session of each feature net (core hands the same net object for a stretch every time); null = declined. */
-  private readonly nets = new WeakMap<FeatureNetLike, Promise<OrtSession | null>>();
-  private readonly netFinalizer = new FinalizationRegistry<Promise<OrtSession | null>>((s) => this.releaseLater(s));
+  /**
+   * The sessions of each feature net (core hands the same net object for a stretch every time), by input size when
+   * the graphs are per size (winogradFromArea) and under 'any' otherwise; null = declined.
+   */
+  private readonly nets = new WeakMap<FeatureNetLike, Map<string, Promise<OrtSession | null>>>();
+  private readonly netFinalizer = new FinalizationRegistry<Map<string, Promise<OrtSession | null>>>((m) => {
+    for (const s of m.values()) this.releaseLater(s);
+  });
   private sessionCount = 0;
 
   constructor(
@@ -52,6 +57,12 @@ export class OnnxDenseEngine implements DenseEngineLike {
     readonly releaseWeights = true,
     /** The fused transformer blocks' sessions and KV caches (block-runner.ts); null: transformerBlock is declined. */
     private readonly blocks: BlockRunner | null = null,
+    /**
+     * Write each feature net per input size, its 3×3 convolutions on maps of this many pixels and more as Winograd
+     * F(4×4, 3×3) (feature-net-graph.ts winogradTile; WINOGRAD_FROM_AREA = 64² in the engine's create()). null: one
+     * graph for every size, ONNX Runtime's Conv throughout.
+     */
+    readonly winogradFromArea: number | null = null,
   ) {
     this.name = `${ort.runtime} (${threads} thread${threads === 1 ? '' : 's'})`;
   }
@@ -311,7 +322,8 @@ export class OnnxDenseEngine implements DenseEngineLike {
   }
 
   /**
-   * A whole VQ-VAE stretch as one session (feature-net-graph.ts), image by image like conv2d (batch invariance).
+   * A whole VQ-VAE stretch as one session (feature-net-graph.ts), image by image like conv2d (batch invariance); with
+   * `winogradFromArea`, one session per input size.
    * Declines (false) a net whose weights were already handed to one-op sessions (their values live only there) or
    * that holds an op this package cannot write; core then runs that stretch op by op, still on this engine.
    */
@@ -321,23 +333,41 @@ export class OnnxDenseEngine implements DenseEngineLike {
     shape: readonly [number, number, number, number],
     y: Float32Array,
   ): Promise<boolean> {
-    let pending = this.nets.get(net);
+    const [B, C, H, W] = shape;
+    let sessions = this.nets.get(net);
+    if (sessions === undefined) {
+      this.nets.set(net, (sessions = new Map()));
+      this.netFinalizer.register(net, sessions);
+    }
+    const perSize = this.winogradFromArea !== null;
+    const key = perSize ? `${H}x${W}` : 'any';
+    let pending = sessions.get(key);
     if (pending === undefined) {
       const weights = featureNetWeights(net);
-      const writable = canWriteFeatureNet(net) && !weights.some((w) => this.released.has(w));
-      pending = writable
-        ? this.session(() => featureNetGraph(net)).then((s) => {
-            if (this.releaseWeights) for (const w of weights) this.release(w);
-            return s;
-          })
-        : Promise.resolve(null);
-      this.nets.set(net, pending);
-      pending.catch(() => this.nets.delete(net));
-      this.netFinalizer.register(net, pending);
+      if (!canWriteFeatureNet(net)) pending = Promise.resolve(null);
+      else if (weights.some((w) => this.released.has(w))) {
+        // released by one-op sessions (core then runs the stretch op by op on those), or by this net's graph for
+        // another input size: its values live only in that session now, so a graph for this size cannot be written
+        if (sessions.size === 0) pending = Promise.resolve(null);
+        else
+          throw new Error(
+            `engine-onnx: feature net ${net.label}: its graph was written for ${[...sessions.keys()].join(', ')} and ` +
+              `its weights handed to ONNX Runtime (releaseWeights), so it cannot run at ${H}×${W}; load the model ` +
+              'again, or create the engine with releaseWeights: false (NEXTSCALE_ONNX_RELEASE_WEIGHTS=0)',
+          );
+      } else {
+        const size = perSize ? { height: H, width: W, winogradFromArea: this.winogradFromArea! } : undefined;
+        pending = this.session(() => featureNetGraph(net, size)).then((s) => {
+          if (this.releaseWeights) for (const w of weights) this.release(w);
+          return s;
+        });
+      }
+      sessions.set(key, pending);
+      const owner = sessions;
+      pending.catch(() => owner.delete(key));
     }
     const session = await pending;
     if (session === null) return false;
-    const [B, C, H, W] = shape;
     const [Co, Ho, Wo] = featureNetOutputShape(net, H, W);
     const xn = C * H * W;
     const yn = Co * Ho * Wo;

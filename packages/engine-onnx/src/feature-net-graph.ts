@@ -1,20 +1,58 @@
 /**
  * A core FeatureNet (a VQ-VAE stretch: conv, GroupNorm, SiLU, residual add, nearest ×2 upsampling) as one ONNX graph,
  * so ONNX Runtime runs the whole stretch in one call with its weights as initializers and its intermediate buffers
- * planned inside the session. Each op is written as the engine's one-op graphs write it (Conv as convGraph, SiLU with
- * Exp as siluGraph), so a stretch computes what its ops would one by one, up to GroupNorm's summation order.
+ * planned inside the session. Convs on maps that are whole 2×2 or 4×4 tiles run as Winograd F(m×m, 3×3) (winograd.ts)
+ * when the graph is written for one input size, others as the engine's convGraph; SiLU is x·Sigmoid(x). A stretch thus
+ * rounds differently from its ops one by one (core's tests bound the difference at 1e-4).
  */
 import { encodeModel, FLOAT, INT64, type Initializer, type NodeSpec } from './onnx-proto.js';
 import type { GraphModel } from './graphs.js';
 import type { FeatureNetLike } from './types.js';
+import { winogradApplies, winogradConv, type WinogradTile } from './winograd.js';
+
+/** The smallest map (height × width) whose 3×3 convolutions run as Winograd by default (winogradTile). */
+export const WINOGRAD_FROM_AREA = 64 * 64;
+
+/**
+ * Which 3×3 convolutions run as Winograd F(m×m, 3×3) (winograd.ts), given the map each one sees: on maps of
+ * `fromArea` (default 64²) and more, F(4×4) where the map is whole 4×4 tiles, else F(2×2). Measured on this project's 2-vCPU AVX2 VM (ONNX Runtime
+ * 1.30, 2 threads, one conv at the VQ-VAE decoder's shapes, 160–640 channels): F(4×4) took 0.4–0.6× the direct Conv's
+ * time (F(2×2) 0.5–0.75×), with a largest difference of ~5e-5 per layer at |y| ≈ 4 (F(2×2): 2e-6). Its weights take
+ * (m+2)²/9 times the memory (4× for F(4×4)): on small maps, where the channels are many (the d16 decoder's 640-channel
+ * convs at 16² and 32², ~190 MB of weights) and the time is small, that is not worth it: they stay direct.
+ */
+export function winogradTile(
+  conv: {
+    kernelH: number;
+    kernelW: number;
+    stride: number;
+    padding: number;
+    height: number;
+    width: number;
+  },
+  fromArea = WINOGRAD_FROM_AREA,
+): WinogradTile | null {
+  if (conv.height * conv.width < fromArea) return null;
+  if (winogradApplies(4, conv)) return 4;
+  if (winogradApplies(2, conv)) return 2;
+  return null;
+}
 
 /** Whether this package can write every node of `net` (unknown ops from a newer core are declined, not guessed). */
 export function canWriteFeatureNet(net: FeatureNetLike): boolean {
   return net.nodes.every((n) => ['conv2d', 'groupNorm', 'silu', 'add', 'upsampleNearest2x'].includes(n.op));
 }
 
-/** The ONNX graph of `net` for one image: input x (1, C, h, w), output y. */
-export function featureNetGraph(net: FeatureNetLike): GraphModel {
+/**
+ * The ONNX graph of `net` for one image: input x (1, C, h, w), output y. With `size` the graph is for that input size
+ * only (static shapes), and its 3×3 convolutions on maps of `size.winogradFromArea` and more run as Winograd
+ * F(m×m, 3×3) (winogradTile); without it the graph takes any size and every conv is ONNX Runtime's Conv.
+ */
+export function featureNetGraph(
+  net: FeatureNetLike,
+  size?: { height: number; width: number; winogradFromArea: number },
+): GraphModel {
+  const shapes = size ? featureNetShapes(net, size.height, size.width) : null;
   const nodes: NodeSpec[] = [];
   const initializers: Initializer[] = [];
   const shared = new Set<string>();
@@ -32,6 +70,26 @@ export function featureNetGraph(net: FeatureNetLike): GraphModel {
     switch (n.op) {
       case 'conv2d': {
         const [co, ci, kh, kw] = n.weight.shape as [number, number, number, number];
+        const [, height, width] = shapes?.[n.x] ?? [0, 0, 0];
+        const tile = shapes
+          ? winogradTile(
+              { kernelH: kh, kernelW: kw, stride: n.stride, padding: n.padding, height, width },
+              size?.winogradFromArea,
+            )
+          : null;
+        if (tile) {
+          const w = winogradConv(tile, value(n.x), out, t, {
+            weight: n.weight.data,
+            bias: n.bias?.data ?? null,
+            outChannels: co,
+            inChannels: ci,
+            height,
+            width,
+          });
+          nodes.push(...w.nodes);
+          initializers.push(...w.initializers);
+          break;
+        }
         initializers.push({ name: `${t}.W`, dataType: FLOAT, dims: [co, ci, kh, kw], data: n.weight.data });
         if (n.bias) initializers.push({ name: `${t}.B`, dataType: FLOAT, dims: [co], data: n.bias.data });
         const p = n.padding;
@@ -90,16 +148,13 @@ export function featureNetGraph(net: FeatureNetLike): GraphModel {
         );
         break;
       }
-      case 'silu': {
-        const one = constant('one', () => ({ name: 'one', dataType: FLOAT, dims: [], data: Float32Array.of(1) }));
+      case 'silu':
+        // x·σ(x): ONNX Runtime's vectorised Sigmoid, two passes over the map instead of Neg, Exp, Add, Div's four
         nodes.push(
-          { opType: 'Neg', inputs: [value(n.x)], outputs: [`${t}.neg`] },
-          { opType: 'Exp', inputs: [`${t}.neg`], outputs: [`${t}.exp`] },
-          { opType: 'Add', inputs: [`${t}.exp`, one], outputs: [`${t}.den`] },
-          { opType: 'Div', inputs: [value(n.x), `${t}.den`], outputs: [out] },
+          { opType: 'Sigmoid', inputs: [value(n.x)], outputs: [`${t}.sig`] },
+          { opType: 'Mul', inputs: [value(n.x), `${t}.sig`], outputs: [out] },
         );
         break;
-      }
       case 'add':
         nodes.push({ opType: 'Add', inputs: [value(n.a), value(n.b)], outputs: [out] });
         break;
@@ -126,9 +181,13 @@ export function featureNetGraph(net: FeatureNetLike): GraphModel {
         throw new Error(`engine-onnx: feature net ${net.label}: no ONNX form for op ${(n as { op: string }).op}`);
     }
   });
-  const [outChannels] = featureNetOutputShape(net, 1, 1);
+  const [outChannels, outH, outW] = shapes?.[shapes.length - 1] ?? [
+    featureNetOutputShape(net, 1, 1)[0],
+    'outH',
+    'outW',
+  ];
   return {
-    label: `feature net ${net.label}`,
+    label: `feature net ${net.label}${size ? ` at ${size.height}×${size.width}` : ''}`,
     // measured on the d16 decoder (2 threads): 'basic' ~3.5 s per image, 'all' (NCHWc) ~3.8 s, 'extended' ~4.0 s
     optimization: 'basic',
     // one session per stretch, run for every image: an arena reuses its big intermediates instead of faulting them in
@@ -137,8 +196,8 @@ export function featureNetGraph(net: FeatureNetLike): GraphModel {
     bytes: encodeModel({
       name: 'featureNet',
       nodes,
-      inputs: [{ name: 'x', elemType: FLOAT, dims: [1, net.inChannels, 'h', 'w'] }],
-      outputs: [{ name: 'y', elemType: FLOAT, dims: [1, outChannels, 'outH', 'outW'] }],
+      inputs: [{ name: 'x', elemType: FLOAT, dims: [1, net.inChannels, size?.height ?? 'h', size?.width ?? 'w'] }],
+      outputs: [{ name: 'y', elemType: FLOAT, dims: [1, outChannels, outH, outW] }],
       initializers,
     }),
   };
@@ -146,6 +205,12 @@ export function featureNetGraph(net: FeatureNetLike): GraphModel {
 
 /** [channels, height, width] of the net's output for an h × w input. */
 export function featureNetOutputShape(net: FeatureNetLike, h: number, w: number): [number, number, number] {
+  const shapes = featureNetShapes(net, h, w);
+  return shapes[shapes.length - 1];
+}
+
+/** [channels, height, width] of every value of the net (the input first, then each node's output). */
+function featureNetShapes(net: FeatureNetLike, h: number, w: number): [number, number, number][] {
   const shapes: [number, number, number][] = [[net.inChannels, h, w]];
   for (const n of net.nodes) {
     const [c, hi, wi] = shapes[n.op === 'add' ? n.a : n.x];
@@ -156,7 +221,7 @@ export function featureNetOutputShape(net: FeatureNetLike, h: number, w: number)
     } else if (n.op === 'upsampleNearest2x') shapes.push([c, 2 * hi, 2 * wi]);
     else shapes.push([c, hi, wi]);
   }
-  return shapes[shapes.length - 1];
+  return shapes;
 }
 
 /** Every weight array the net holds (what the engine pins and may release). */

@@ -24,7 +24,8 @@ let engine: OnnxDenseEngine;
 
 beforeAll(async () => {
   setDenseEngine(null);
-  engine = await createOnnxEngine({ threads: 2, releaseWeights: false });
+  // Winograd convolutions from the smallest maps on (the engine's default starts at 64²), so the small VAE uses them
+  engine = await createOnnxEngine({ threads: 2, releaseWeights: false, winogradFromArea: 1 });
 });
 afterAll(async () => {
   setDenseEngine(null);
@@ -126,25 +127,33 @@ async function decodeWith(vae: VQVAE, tokens: Int32Array[], onModule?: () => voi
   return vae.decode(tokens, onModule ? { ...run, onModule } : run);
 }
 
-describe('a VQ-VAE decode on the onnx engine', () => {
-  const tokens = patchNums.map((pn) => Int32Array.from({ length: 2 * pn * pn }, () => Math.floor(rng.uniform() * 16)));
+const tokensFor = (pns: number[]) =>
+  pns.map((pn) => Int32Array.from({ length: 2 * pn * pn }, () => Math.floor(rng.uniform() * 16)));
 
-  it('runs its stretches fused and matches the TypeScript reference', async () => {
-    const vae = VQVAE.fromStateDict(randomVQVAEStateDict(smallVAE, 3), { patchNums });
-    setDenseEngine(null);
-    const ref = await decodeWith(vae, tokens);
-    let calls = 0;
-    const counting = Object.assign(Object.create(engine) as OnnxDenseEngine, {
-      featureNet: (...a: Parameters<OnnxDenseEngine['featureNet']>) => (calls++, engine.featureNet(...a)),
-    });
-    setDenseEngine(counting);
-    const got = await decodeWith(vae, tokens);
-    setDenseEngine(null);
-    // conv_in + mid.block_1 | mid.block_2 + up.1.block.0 | up.1.upsample … conv_out, separated by attention blocks
-    expect(calls).toBeGreaterThanOrEqual(3);
-    expect(got.shape).toEqual(ref.shape);
-    expect(maxAbs(got.data, ref.data)).toBeLessThan(1e-4);
-  });
+describe('a VQ-VAE decode on the onnx engine', () => {
+  const tokens = tokensFor(patchNums);
+
+  // [1, 2, 3]: 3² and 6² maps (direct Conv, then Winograd F(2×2)); [1, 2, 4]: 4² and 8² (F(4×4) throughout)
+  it.each([[patchNums], [[1, 2, 4]]])(
+    'patch nums %j: runs its stretches fused and matches the TypeScript reference',
+    async (pns) => {
+      const vae = VQVAE.fromStateDict(randomVQVAEStateDict(smallVAE, 3), { patchNums: pns });
+      const toks = tokensFor(pns);
+      setDenseEngine(null);
+      const ref = await decodeWith(vae, toks);
+      let calls = 0;
+      const counting = Object.assign(Object.create(engine) as OnnxDenseEngine, {
+        featureNet: (...a: Parameters<OnnxDenseEngine['featureNet']>) => (calls++, engine.featureNet(...a)),
+      });
+      setDenseEngine(counting);
+      const got = await decodeWith(vae, toks);
+      setDenseEngine(null);
+      // conv_in + mid.block_1 | mid.block_2 + up.1.block.0 | up.1.upsample … conv_out, separated by attention blocks
+      expect(calls).toBeGreaterThanOrEqual(3);
+      expect(got.shape).toEqual(ref.shape);
+      expect(maxAbs(got.data, ref.data)).toBeLessThan(1e-4);
+    },
+  );
 
   it('with its weights released by one-op sessions first, declines the fused path and still decodes the same', async () => {
     const releasing = await createOnnxEngine({ threads: 2 });

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { BlockRunner } from './block-runner.js';
 import { OnnxDenseEngine } from './engine.js';
+import { WINOGRAD_FROM_AREA } from './feature-net-graph.js';
 import { OrtSessions, type OrtLike } from './sessions.js';
 import type { CpuSettings } from './session-options.js';
 
@@ -41,7 +42,14 @@ export async function loadOrt(
 
 /** The engine on onnxruntime-node's CPU execution provider. */
 export async function createOnnxEngine(
-  o: Partial<CpuSettings> & { threads: number; releaseWeights?: boolean; fusedBlocks?: boolean },
+  o: Partial<CpuSettings> & {
+    threads: number;
+    releaseWeights?: boolean;
+    fusedBlocks?: boolean;
+    /** Winograd convolutions in the feature nets (default on) from this map area on (default WINOGRAD_FROM_AREA). */
+    winograd?: boolean;
+    winogradFromArea?: number;
+  },
 ): Promise<OnnxDenseEngine> {
   const r = await loadOrt();
   if (!r.ok) throw new Error(`engine-onnx: ${r.reason}`);
@@ -54,5 +62,6 @@ export async function createOnnxEngine(
   const settings = { executionProviders: ['cpu'], cpu };
   const sessions = new OrtSessions(r.ort, settings, `onnxruntime-node ${r.version} cpu`);
   const blocks = (o.fusedBlocks ?? true) ? new BlockRunner(r.ort as never, settings) : null;
-  return new OnnxDenseEngine(sessions, o.threads, o.releaseWeights ?? true, blocks);
+  const winogradFromArea = (o.winograd ?? true) ? (o.winogradFromArea ?? WINOGRAD_FROM_AREA) : null;
+  return new OnnxDenseEngine(sessions, o.threads, o.releaseWeights ?? true, blocks, winogradFromArea);
 }
