@@ -8,6 +8,7 @@
  */
 import type * as Ort from 'onnxruntime-node';
 import { transformerBlockGraph, type BlockShape, type BlockWeights } from './block-graph.js';
+import type { Reclaim } from './reclaim.js';
 import { sessionOptions, type SessionSettings } from './session-options.js';
 
 /** One call of a block: x (batch, tokens, C) and its modulation rows (batch, 6C). */
@@ -47,6 +48,8 @@ export class BlockRunner {
     /** onnxruntime-node's module, as the engine loaded it (node.ts). */
     private readonly ort: OrtModule,
     private readonly settings: SessionSettings,
+    /** Told of the graphs and KV caches dropped, to give their memory back at once (reclaim.ts). */
+    private readonly reclaim: Reclaim | null = null,
   ) {}
 
   private session(w: BlockWeights, s: BlockShape): Promise<Ort.InferenceSession> {
@@ -59,6 +62,11 @@ export class BlockRunner {
         sessionOptions(this.settings, {
           optimization: g.optimization ?? 'basic',
         }) as Ort.InferenceSession.SessionOptions,
+      );
+      const graphBytes = g.bytes.byteLength; // the serialised graph, dropped once the session holds its weights
+      p.then(
+        () => this.reclaim?.dropped(graphBytes),
+        () => {},
       );
       this.sessions.set(w.qkvWeight, p);
     }
@@ -91,13 +99,19 @@ export class BlockRunner {
       mask: a.cache ? this.zeros(ort, T, P + T) : blockCausalMask(ort, T, a.scaleEnds),
     };
     const out = await session.run(feeds);
-    if (a.cache) this.caches.set(a.cache, { key: out.present_key!, value: out.present_value! });
+    if (a.cache) {
+      this.caches.set(a.cache, { key: out.present_key!, value: out.present_value! });
+      // the previous scale's cache, replaced by this one (which holds it again, with this scale's keys and values)
+      if (past) this.reclaim?.dropped(kvBytes(past));
+    }
     return out.y!.data as Float32Array;
   }
 
   /** Drops the KV cache held under `cache` (the end of a generation). */
   release(cache: object): void {
+    const kv = this.caches.get(cache);
     this.caches.delete(cache);
+    if (kv) this.reclaim?.dropped(kvBytes(kv));
   }
 
   private zeros(ort: OrtModule, T: number, total: number): Ort.Tensor {
@@ -120,6 +134,10 @@ function blockCausalMask(ort: OrtModule, T: number, scaleEnds: readonly number[]
     start = end;
   }
   return new ort.Tensor('float32', mask, [T, T]);
+}
+
+function kvBytes(kv: KV): number {
+  return (kv.key.data as Float32Array).byteLength + (kv.value.data as Float32Array).byteLength;
 }
 
 /** The block's weight arrays (those its session holds as initializers). */

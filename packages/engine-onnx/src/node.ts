@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { BlockRunner } from './block-runner.js';
 import { OnnxDenseEngine } from './engine.js';
+import { Reclaimer } from './reclaim.js';
 import { OrtSessions, type OrtLike } from './sessions.js';
 import type { CpuSettings } from './session-options.js';
 
@@ -53,6 +54,7 @@ export async function createOnnxEngine(
   };
   const settings = { executionProviders: ['cpu'], cpu };
   const sessions = new OrtSessions(r.ort, settings, `onnxruntime-node ${r.version} cpu`);
-  const blocks = (o.fusedBlocks ?? true) ? new BlockRunner(r.ort as never, settings) : null;
-  return new OnnxDenseEngine(sessions, o.threads, o.releaseWeights ?? true, blocks);
+  const reclaim = new Reclaimer();
+  const blocks = (o.fusedBlocks ?? true) ? new BlockRunner(r.ort as never, settings, reclaim) : null;
+  return new OnnxDenseEngine(sessions, o.threads, o.releaseWeights ?? true, blocks, reclaim);
 }
