@@ -361,7 +361,8 @@ async function coldMain() {
   const t = results.torch && !results.torch.error ? median(results.torch.runs.map((x) => x.total)) : null;
   if (t)
     console.log(
-      `torch: ${results.torch.engine.name}; OpenBLAS core ${results.torch.openblasCore}${torchCoretype ? ` (OPENBLAS_CORETYPE=${torchCoretype})` : ''}`,
+      `torch: ${results.torch.engine.name}; OpenBLAS core ${results.torch.openblasCore}${torchCoretype ? ` (OPENBLAS_CORETYPE=${torchCoretype})` : ''}; ` +
+        `per run: reading the files ${results.torch.runs.map((x) => x.load?.toFixed(1)).join(', ')} s, generating ${results.torch.runs.map((x) => x.generate.toFixed(1)).join(', ')} s`,
     );
   console.log(
     '\n| cold run (process start to done) | median wall s | runs | peak RSS GiB | ÷ target | ÷ torch |\n|---|---|---|---|---|---|',
