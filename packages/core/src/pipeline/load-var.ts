@@ -18,7 +18,6 @@ import {
 } from '../weights/load.js';
 import { activeEngineInfo, engineWasChosen } from '../engines/active.js';
 import type { VARConfig } from '../models/var/config.js';
-import type { VQVAEConfig } from '../models/vqvae/config.js';
 import { checkMemoryFit, weightBytesOf } from './memory-fit.js';
 import type { WeightsReader } from '../weights/types.js';
 import { VARModel, type VARModelOptions } from './var-model.js';
