@@ -1,12 +1,12 @@
 /**
  * Gives large dropped ArrayBuffers back at once. A buffer the engine drops (a weight's JavaScript copy once ONNX
  * Runtime holds it, a block's KV cache replaced by the next scale's, a session's serialised graph) keeps its memory
- * until V8 next collects garbage, and V8 schedules that by its own heap, not by these native backing stores: a d36
- * generation left gigabytes of them waiting (NOTES.md, "Session 7: memory"). So the engine counts what it drops and
- * runs a full collection when a threshold's worth is waiting (~10–50 ms each; a few per generation).
+ * until V8 next collects garbage, and V8 schedules that by its own heap, not by these native backing stores: handing
+ * d36's weights over held ~1.5 GiB more than the weights (NOTES.md, "Session 7: memory"). So the engine counts what it
+ * drops and runs a full collection when a threshold's worth is waiting (one per block's handover at d36).
  *
- * The collector is reached through V8's --expose-gc flag, set at run time; where that is not possible (a browser, a
- * runtime without node:v8) reclaiming is a no-op and memory is freed as V8 sees fit.
+ * The collector is reached through V8's --expose-gc flag, set at run time (Node only: node.ts creates the Reclaimer);
+ * where that fails, reclaiming is a no-op and memory is freed as V8 sees fit.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
