@@ -6,7 +6,7 @@
 // after one warm-up (which for the onnx engine also pins the weights into ONNX Runtime sessions: its time is shown).
 // The machine and the load average (before and after) are printed: other jobs on the machine slow every column.
 // Usage: pnpm build && node scripts/bench/engines-vs-torch.mjs [--reps 3] [--quick] [--engines wasm,onnx,torch]
-//          [--threads N] [--batch N] [--cold] [--torch-coretype X] [--json out.json]
+//          [--threads N] [--batch N] [--cold [--depth N] [--dir D]] [--torch-coretype X] [--json out.json]
 //   --quick: one timed generation per engine, no warm-up (the onnx engine's first run then includes pinning).
 //   --batch N: N images per generation (classes 207, 208, …; the CFG batch is 2N rows); times per image are printed too.
 //   --cold: one image from a fresh process, --reps times: the CLI itself (`nextscale generate --var … --vae … -o x.png`,
@@ -14,6 +14,9 @@
 //     build the model, read the same two safetensors files, generate). The files (random d16 + VQ-VAE at the released
 //     shapes) are written to a temp dir first and removed afterwards.
 //   --baseline ROOT (with --cold): engine id onnx@base runs another built checkout's CLI (e.g. /work/main), same run.
+//   --depth N (with --cold): VAR-d{N} at the released shapes instead of d16 (d36: the 512-px schedule, shared AdaLN),
+//     with the peak RSS compared with #25's target, 1.1 × (weights + KV cache); --dir D writes the files into D and
+//     keeps them for later runs (a d30 file is 8 GB, d36 9.4 GB: write it once; delete D when done).
 //   Engine ids: wasm, onnx, and onnx-split (the onnx engine with its fused transformer blocks off,
 //     NEXTSCALE_ONNX_FUSED_BLOCKS=0: the blocks op by op, attention in the cpu backend), torch.
 //   --peak G: the machine's FMA peak in GFLOP/s for the % column (default 455 where /proc/cpuinfo lists avx512f, else 210).
@@ -31,7 +34,7 @@
 // PyTorch: scripts/bench/torch_var_d16.py with Debian's python3-torch + libopenblas0-pthread (python3 on PATH, then
 // /usr/bin/python3: the first that imports torch).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +53,7 @@ const warmup = !quick;
 const threads = Number(arg('--threads', os.availableParallelism?.() ?? os.cpus().length));
 const batch = Math.max(1, Number(arg('--batch', 1)));
 const cold = flag('--cold');
+const depth = Number(arg('--depth', 16));
 // the default peak: 455 GFLOP/s was measured (AVX-512 FMA, both cores) on the VM the issue was filed on; a VM without
 // AVX-512 (e.g. this project's AMD EPYC 7002 guest: AVX2, 2 × 256-bit FMA) measured ~210 on both cores
 const avx512 = /\bavx512f\b/.test(
@@ -237,14 +241,29 @@ function flops(B) {
 }
 
 // ------------------------------------------------------------------------------------------------------------ cold
-/** The d16 + VQ-VAE safetensors files (random weights, released shapes) in a temp dir. */
+/**
+ * The VAR-d{depth} + VQ-VAE safetensors files (random weights, released shapes): in a temp dir removed afterwards, or
+ * with --dir in that folder, kept, and reused by later runs (a d30 or d36 file is 8–9 GB: write it once).
+ */
 async function writeModelFiles() {
   const models = await import('@nextscale/core/models');
   const { writeSafetensors } = await import('@nextscale/core/weights');
-  const dir = mkdtempSync(join(os.tmpdir(), 'nextscale-cold-'));
-  const files = { var: join(dir, 'var_d16.safetensors'), vae: join(dir, 'vae_ch160v4096z32.safetensors'), dir };
-  await writeSafetensors(files.var, models.randomVARStateDictEntries(models.releasedVARSpec(16)));
-  await writeSafetensors(files.vae, models.randomVQVAEStateDictEntries(models.releasedVQVAEConfig()));
+  const keep = arg('--dir');
+  const dir = keep ?? mkdtempSync(join(os.tmpdir(), 'nextscale-cold-'));
+  mkdirSync(dir, { recursive: true });
+  const files = {
+    var: join(dir, `var_d${depth}.safetensors`),
+    vae: join(dir, 'vae_ch160v4096z32.safetensors'),
+    dir,
+    keep: Boolean(keep),
+  };
+  const write = async (path, entries) => {
+    if (existsSync(path)) return;
+    process.stderr.write(`writing ${path}…\n`);
+    await writeSafetensors(path, entries);
+  };
+  await write(files.var, models.randomVARStateDictEntries(models.releasedVARSpec(depth)));
+  await write(files.vae, models.randomVQVAEStateDictEntries(models.releasedVQVAEConfig()));
   return files;
 }
 
@@ -304,6 +323,9 @@ function runCold(id, files, n = reps) {
       },
     );
     const wall = (performance.now() - t0) / 1000;
+    const written = existsSync(png);
+    rmSync(png, { force: true });
+    if (p.status === 0 && !written) return { error: `exit 0 but no ${png}` };
     if (p.status !== 0) return { error: (p.stderr || p.stdout).trim().split('\n').slice(-3).join(' | ') };
     const [, rss, user, sys] = /maxrss (\d+) cpu ([\d.]+) ([\d.]+)/.exec(p.stderr) ?? [];
     runs.push({ total: wall, maxRssMiB: Number(rss) / 1024, cpuS: Number(user) + Number(sys), load: os.loadavg()[0] });
@@ -329,6 +351,7 @@ function runTorchCold(files, n = reps) {
         threads,
         gen: { label: GEN.labels[0], cfg: GEN.cfg, topK: GEN.topK, topP: GEN.topP, batch: 1 },
         files,
+        depth,
       },
       undefined,
       torchCoretype,
@@ -348,9 +371,20 @@ async function coldMain() {
   const wanted = String(arg('--engines', 'onnx,torch')).split(',');
   console.log(`machine: ${JSON.stringify(machine())}`);
   console.log(
-    `cold: one d16 256-px image from a fresh process, ${reps} run(s) each, ${threads} threads; ${JSON.stringify({ ...GEN, labels: GEN.labels.slice(0, 1) })}`,
+    `cold: one d${depth} image from a fresh process, ${reps} run(s) each, ${threads} threads; ${JSON.stringify({ ...GEN, labels: GEN.labels.slice(0, 1) })}`,
   );
   const files = await writeModelFiles();
+  // the memory target (#25): peak RSS at most 1.1× the weights (both files, float32) plus the KV cache (K and V of
+  // every block for the CFG batch of 2 rows over all L tokens)
+  const spec = (await import('@nextscale/core/models')).releasedVARSpec(depth);
+  const L = spec.patchNums.reduce((a, p) => a + p * p, 0);
+  const weightBytes = statSync(files.var).size + statSync(files.vae).size;
+  const kvBytes = depth * 2 * 2 * L * spec.C * 4;
+  const targetMiB = (1.1 * (weightBytes + kvBytes)) / 2 ** 20;
+  console.log(
+    `model files: ${(weightBytes / 1e9).toFixed(2)} GB (VAR-d${depth} + VQ-VAE), KV cache ${(kvBytes / 1e9).toFixed(2)} GB (L = ${L}); ` +
+      `peak RSS target 1.1 × (weights + KV) = ${(targetMiB / 1024).toFixed(2)} GiB; free memory now ${(os.freemem() / 2 ** 30).toFixed(1)} GiB`,
+  );
   const loadBefore = load();
   const results = {};
   try {
@@ -372,16 +406,17 @@ async function coldMain() {
       }
     }
   } finally {
-    rmSync(files.dir, { recursive: true, force: true });
+    if (!files.keep) rmSync(files.dir, { recursive: true, force: true });
   }
   console.log(`load average (1, 5, 15 min): before ${loadBefore}, after ${load()}`);
   const t = results.torch && !results.torch.error ? median(results.torch.runs.map((x) => x.total)) : null;
   if (t)
     console.log(
-      `torch: ${results.torch.engine.name}; OpenBLAS core ${results.torch.openblasCore}, chosen by ${torchCoretypeNote}`,
+      `torch: ${results.torch.engine.name}; OpenBLAS core ${results.torch.openblasCore}, chosen by ${torchCoretypeNote}; ` +
+        `per run: reading the files ${results.torch.runs.map((x) => x.load?.toFixed(1)).join(', ')} s, generating ${results.torch.runs.map((x) => x.generate.toFixed(1)).join(', ')} s`,
     );
   console.log(
-    '\n| cold run (process start to done) | median wall s | runs | median CPU s (user + sys) | peak RSS GiB | ÷ torch |\n|---|---|---|---|---|---|',
+    '\n| cold run (process start to done) | median wall s | runs | median CPU s (user + sys) | peak RSS GiB | ÷ target | ÷ torch |\n|---|---|---|---|---|---|---|',
   );
   for (const id of wanted) {
     const r = results[id];
@@ -391,7 +426,7 @@ async function coldMain() {
     }
     const m = median(r.runs.map((x) => x.total));
     console.log(
-      `| ${id}${id === 'torch' ? ' (build + load + generate)' : ' (CLI, PNG written)'} | ${m.toFixed(2)} | ${r.runs.map((x) => x.total.toFixed(1)).join(', ')} | ${r.runs[0].cpuS === undefined ? '' : median(r.runs.map((x) => x.cpuS)).toFixed(2)} | ${(r.maxRssMiB / 1024).toFixed(2)} | ${t ? (m / t).toFixed(2) : ''} |`,
+      `| ${id}${id === 'torch' ? ' (build + load + generate)' : ' (CLI, PNG written)'} | ${m.toFixed(2)} | ${r.runs.map((x) => x.total.toFixed(1)).join(', ')} | ${r.runs[0].cpuS === undefined ? '' : median(r.runs.map((x) => x.cpuS)).toFixed(2)} | ${(r.maxRssMiB / 1024).toFixed(2)} | ${(r.maxRssMiB / targetMiB).toFixed(2)} | ${t ? (m / t).toFixed(2) : ''} |`,
     );
   }
   if (arg('--json'))

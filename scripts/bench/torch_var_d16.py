@@ -1,12 +1,14 @@
-# A PyTorch model of the same shapes as the released VAR-d16 and its VQ-VAE (vae_ch160v4096z32), random weights,
-# generating one 256-px image the way nextscale does: per scale, 16 AdaLN blocks over that scale's tokens with a KV
+# A PyTorch model of the same shapes as the released VAR-d16 (or d{depth}: d36 with the 512-px schedule and shared
+# AdaLN) and its VQ-VAE (vae_ch160v4096z32), random weights,
+# generating one image the way nextscale does: per scale, `depth` AdaLN blocks over that scale's tokens with a KV
 # cache, l2-norm attention, guidance on [cond; uncond], top-k/top-p sampling, the multi-scale f_hat update, then the
 # VQ-VAE decoder. The baseline of scripts/bench/engines-vs-torch.mjs and scripts/bench/wasm-vs-torch.mjs (one copy).
 #
 # Input (JSON on stdin): {"reps": n, "warmup": bool, "threads": n, "gen": {"label", "cfg", "topK", "topP", "batch"?},
-#   "files"?: {"var": path, "vae": path}}. batch B (default 1) generates B images (classes label, label+1, …) with the
-#   CFG batch of 2B rows. With "files" (the cold benchmark) every tensor of the two safetensors files is read into torch
-#   and the VAR blocks and head take the file's weights (the rest of the random model stays: same shapes, same work).
+#   "files"?: {"var": path, "vae": path}, "depth"?: 16}. batch B (default 1) generates B images (classes label, label+1, …) with the
+#   CFG batch of 2B rows. With "files" (the cold benchmark) the two safetensors files are read into torch tensor by
+#   tensor and the VAR blocks and head take the file's weights (the rest of the random model stays: same shapes, same
+#   work).
 # Output (one JSON line): {"engine": {"id", "name"}, "version", "threads", "blas_libraries", "first", "runs", "maxRssMiB"}
 #   runs[i] = {"total", "transformer", "attention", "dense", "decode"} in seconds (attention = the softmax(q·kᵀ)·v
 #   lines with the KV-cache concatenation; dense = transformer − attention); maxRssMiB from getrusage.
@@ -17,31 +19,53 @@ import torch.nn.functional as F
 spec = json.load(sys.stdin)
 torch.manual_seed(0)
 torch.set_num_threads(spec['threads'])
-depth = 16; C = 64 * depth; H = depth; D = 64; V = 4096; Cv = 32
-pns = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16]; S = len(pns); L = sum(p * p for p in pns)
+depth = spec.get('depth', 16); C = 64 * depth; H = depth; D = 64; V = 4096; Cv = 32
+# the released schedules: 256 px for d16 … d30, 512 px with shared AdaLN for d36 (var_d36.pth)
+shared = depth == 36
+pns = [1, 2, 3, 4, 6, 9, 13, 18, 24, 32] if shared else [1, 2, 3, 4, 5, 6, 8, 10, 13, 16]; S = len(pns); L = sum(p * p for p in pns)
 r = lambda *s, std=0.02: torch.randn(*s) * std
-W = dict(class_emb=r(1001, C), pos_start=r(1, 1, C), pos=r(1, L, C), lvl=r(S, C), we=r(C, Cv), web=r(C),
-         hada=r(2 * C, C), hadab=r(2 * C), head=r(V, C), headb=r(V), emb=r(V, Cv, std=0.5),
-         phi=[(r(Cv, Cv, 3, 3, std=0.06), r(Cv)) for _ in range(4)], pq=(r(Cv, Cv, 3, 3, std=0.06), r(Cv)))
-blocks = [dict(ada=r(6 * C, C), adab=r(6 * C), qkv=r(3 * C, C), qkvb=torch.cat([r(C), torch.zeros(C), r(C)]),
-               proj=r(C, C), projb=r(C), fc1=r(4 * C, C), fc1b=r(4 * C), fc2=r(C, 4 * C), fc2b=r(C),
-               sm=torch.full((1, H, 1, 1), math.log(4.0))) for _ in range(depth)]
-def read_safetensors(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]; header = json.loads(f.read(n)); data = f.read()
+def read_safetensors(path, wanted=None):
+    """The file's tensors (those named in `wanted`, or all), each read straight into its own tensor (no whole-file read)."""
+    import numpy as np
     dt = {'F32': torch.float32, 'I64': torch.int64, 'F16': torch.float16, 'BF16': torch.bfloat16}
-    return {k: torch.frombuffer(bytearray(data[v['data_offsets'][0]:v['data_offsets'][1]]), dtype=dt[v['dtype']]).view(v['shape'])
-            for k, v in header.items() if k != '__metadata__'}
+    out = {}
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]; header = json.loads(f.read(n))
+        for k, v in header.items():
+            if k == '__metadata__' or (wanted is not None and k not in wanted): continue
+            t = torch.empty(v['shape'], dtype=dt[v['dtype']])
+            f.seek(8 + n + v['data_offsets'][0])
+            f.readinto(memoryview(t.reshape(-1).view(torch.uint8).numpy()))
+            out[k] = t
+    return out
+names = dict(qkv='attn.mat_qkv.weight', proj='attn.proj.weight', projb='attn.proj.bias',
+             fc1='ffn.fc1.weight', fc1b='ffn.fc1.bias', fc2='ffn.fc2.weight', fc2b='ffn.fc2.bias')
+names.update(dict(gss='ada_gss') if shared else dict(ada='ada_lin.1.weight', adab='ada_lin.1.bias'))
+def random_block():
+    b = dict(qkv=r(3 * C, C), proj=r(C, C), projb=r(C), fc1=r(4 * C, C), fc1b=r(4 * C), fc2=r(C, 4 * C), fc2b=r(C))
+    b.update(dict(gss=r(1, 1, 6, C)) if shared else dict(ada=r(6 * C, C), adab=r(6 * C)))
+    return b
 load_s = None
 if spec.get('files'):
+    # The cold benchmark: the VAR blocks, the shared AdaLN and the head take the file's weights (the embeddings and the
+    # decoder stay random: same shapes, same work); the VQ-VAE file is read too, as a real run would.
     t_load = time.perf_counter()
-    sd = read_safetensors(spec['files']['var']); read_safetensors(spec['files']['vae'])
-    names = dict(ada='ada_lin.1.weight', adab='ada_lin.1.bias', qkv='attn.mat_qkv.weight', proj='attn.proj.weight', projb='attn.proj.bias',
-                 fc1='ffn.fc1.weight', fc1b='ffn.fc1.bias', fc2='ffn.fc2.weight', fc2b='ffn.fc2.bias')
-    for i, b in enumerate(blocks):
-        for k, n in names.items(): b[k] = sd['blocks.%d.%s' % (i, n)].float()
-    W['head'] = sd['head.weight'].float(); W['headb'] = sd['head.bias'].float()
+    wanted = {'blocks.%d.%s' % (i, n) for i in range(depth) for n in names.values()}
+    wanted |= {'head.weight', 'head.bias', 'shared_ada_lin.1.weight', 'shared_ada_lin.1.bias'}
+    sd = read_safetensors(spec['files']['var'], wanted); read_safetensors(spec['files']['vae'])
+    blocks = [{k: sd.pop('blocks.%d.%s' % (i, n)).float() for k, n in names.items()} for i in range(depth)]
+    head = (sd.pop('head.weight'), sd.pop('head.bias'))
+    sada = (sd.pop('shared_ada_lin.1.weight'), sd.pop('shared_ada_lin.1.bias')) if shared else None
     load_s = time.perf_counter() - t_load
+else:
+    blocks = [random_block() for _ in range(depth)]
+    head = (r(V, C), r(V))
+    sada = (r(6 * C, C), r(6 * C)) if shared else None
+for b in blocks:
+    b['qkvb'] = torch.cat([r(C), torch.zeros(C), r(C)]); b['sm'] = torch.full((1, H, 1, 1), math.log(4.0))
+W = dict(class_emb=r(1001, C), pos_start=r(1, 1, C), pos=r(1, L, C), lvl=r(S, C), we=r(C, Cv), web=r(C),
+         hada=r(2 * C, C), hadab=r(2 * C), head=head[0], headb=head[1], emb=r(V, Cv, std=0.5),
+         phi=[(r(Cv, Cv, 3, 3, std=0.06), r(Cv)) for _ in range(4)], pq=(r(Cv, Cv, 3, 3, std=0.06), r(Cv)))
 lvl_idx = torch.cat([torch.full((p * p,), i) for i, p in enumerate(pns)])
 def conv(c_in, c_out, k): return (torch.randn(c_out, c_in, k, k) / math.sqrt(c_in * k * k), torch.zeros(c_out))
 def resnet(cin, cout): return dict(n1=cin, c1=conv(cin, cout, 3), n2=cout, c2=conv(cout, cout, 3), sc=conv(cin, cout, 1) if cin != cout else None)
@@ -90,8 +114,9 @@ def generate(label, cfg, top_k, top_p, B):
     f_hat = torch.zeros(B, Cv, pns[-1], pns[-1]); cache = [[None, None] for _ in blocks]; cur = 0
     for si, pn in enumerate(pns):
         cur += pn * pn; n = pn * pn
+        ada = (cs @ sada[0].t() + sada[1]).view(N, 1, 6, C) if shared else None
         for bi, b in enumerate(blocks):
-            g1, g2, s1, s2, sh1, sh2 = (cs @ b['ada'].t() + b['adab']).view(N, 1, 6, C).unbind(2)
+            g1, g2, s1, s2, sh1, sh2 = (b['gss'] + ada if shared else (cs @ b['ada'].t() + b['adab']).view(N, 1, 6, C)).unbind(2)
             h = F.layer_norm(x, (C,), eps=1e-6) * (1 + s1) + sh1
             q, k, v = F.linear(h, b['qkv'], b['qkvb']).view(N, n, 3, H, D).permute(2, 0, 3, 1, 4).unbind(0)
             q = F.normalize(q, dim=-1) * b['sm'].exp(); k = F.normalize(k, dim=-1)

@@ -1,4 +1,4 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixture, run, runJson, tempProject } from './test-support.js';
@@ -156,6 +156,32 @@ describe('errors and exit codes', () => {
       expect(typeof j.doc.error.message).toBe('string');
     });
   }
+
+  it('a model that does not fit the memory is refused before loading: exit 5, the numbers, nothing written', () => {
+    const args = gen(fixture('var.pth'), fixture('vae.pth'), '--class', '3');
+    const env = { NEXTSCALE_MEMORY_LIMIT: '100MB' };
+    const r = run(args, { cwd: p.dir, env });
+    expect(r.status, r.stderr).toBe(5);
+    expect(r.stderr).toMatch(
+      /^nextscale: VAR-d\d+ at \d+ px, 1 image at once, on the \w+ engine needs about \d+ MB of memory \(weights \d+ MB \+ KV cache \d+ kB \+ working set \d+ MB\), but 100 MB is available \(NEXTSCALE_MEMORY_LIMIT\) — .*use a smaller model or a machine with more memory\n$/,
+    );
+    expect(r.stdout).toBe('');
+    expect(() => readFileSync(file('x.png'))).toThrow();
+    const j = runJson<{ error: { code: string; exitCode: number } }>(args, { cwd: p.dir, env });
+    expect(j.doc.error).toMatchObject({ code: 'E_MEMORY', exitCode: 5 });
+    // the same request with room for it runs
+    expect(run(args, { cwd: p.dir, env: { NEXTSCALE_MEMORY_LIMIT: '64GB' } }).status).toBe(0);
+    expect(readFileSync(file('x.png')).length).toBeGreaterThan(0);
+    rmSync(file('x.png'));
+  });
+
+  it('a NEXTSCALE_MEMORY_LIMIT that is not a size is a usage error', () => {
+    const r = run(gen(fixture('var.pth'), fixture('vae.pth')), { cwd: p.dir, env: { NEXTSCALE_MEMORY_LIMIT: 'lots' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /^nextscale: NEXTSCALE_MEMORY_LIMIT="lots" is not a size; give bytes or a size such as 8GB/,
+    );
+  });
 
   it('writes nothing when an error stops a run', () => {
     expect(run(gen(fixture('var.pth'), fixture('vae.pth'), '--class', 'shoe'), { cwd: p.dir }).status).toBe(2);

@@ -14,6 +14,8 @@ export const EXIT = {
   usage: 2,
   weights: 3,
   backend: 4,
+  /** The model and the request do not fit the memory available (refused before loading). */
+  memory: 5,
   // Fetching a model by name (--model, 'nextscale models pull'): one code per way it fails.
   modelNotFound: 10,
   unauthorized: 11,
@@ -57,6 +59,7 @@ const EXIT_BY_CODE: Record<CliErrorCode, number> = {
   E_BACKEND_UNAVAILABLE: EXIT.backend,
   E_ENGINE_UNAVAILABLE: EXIT.backend,
   E_INPUT: EXIT.internal,
+  E_MEMORY: EXIT.memory,
   E_ABORTED: EXIT.interrupted,
   E_INTERNAL: EXIT.internal,
 };
@@ -70,6 +73,7 @@ const DEFAULT_FIX: Record<CliErrorCode, string> = {
   E_BACKEND_UNAVAILABLE: "run 'nextscale backends' to see what is installed and how to add the others",
   E_ENGINE_UNAVAILABLE: "run 'nextscale backends' to see the dense engines installed, or install the package named",
   E_INPUT: 'this is probably a bug; rerun with --debug and report it',
+  E_MEMORY: 'generate fewer images at once, or use a smaller model',
   E_ABORTED: 'nothing was written',
   E_INTERNAL: 'rerun with --debug for the stack trace and report it',
 };

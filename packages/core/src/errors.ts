@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'E_BACKEND_UNAVAILABLE' // no attention backend can serve a call
   | 'E_ENGINE_UNAVAILABLE' // the dense engine asked for is not installed or cannot run here
   | 'E_INPUT' // invalid tensor input (shape mismatch, NaN/Inf)
+  | 'E_MEMORY' // the model and the request do not fit the memory available (refused before loading)
   | 'E_ABORTED'; // cancelled through an AbortSignal
 
 export class NextscaleError extends Error {

@@ -8,6 +8,15 @@
 // loading and running a model
 export { loadVAR, type LoadVAROptions, type CheckpointInput } from './pipeline/load-var.js';
 export {
+  checkMemoryFit,
+  estimateGeneration,
+  estimateMemoryNeed,
+  availableMemory,
+  MemoryError,
+  type MemoryNeed,
+  type ModelShape,
+} from './pipeline/memory-fit.js';
+export {
   VARModel,
   type VARModelOptions,
   type GenerateResult,

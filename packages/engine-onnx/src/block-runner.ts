@@ -9,6 +9,7 @@
  */
 import type * as Ort from 'onnxruntime-node';
 import { transformerBlockGraph, type BlockShape, type BlockWeights } from './block-graph.js';
+import type { Reclaim } from './reclaim.js';
 import { sessionOptions, type SessionSettings } from './session-options.js';
 import { CALL_BYTES, pastRows, rowChunks, rowsPerCall, type CacheSegment } from './block-rows.js';
 
@@ -52,6 +53,8 @@ export class BlockRunner {
     private readonly settings: SessionSettings,
     /** The most bytes one call's largest intermediate may take (block-rows.ts; tests pass small ones). */
     private readonly callBytes = CALL_BYTES,
+    /** Told of the graphs and KV caches dropped, to give their memory back at once (reclaim.ts). */
+    private readonly reclaim: Reclaim | null = null,
   ) {}
 
   private session(w: BlockWeights, s: BlockShape): Promise<Ort.InferenceSession> {
@@ -65,6 +68,11 @@ export class BlockRunner {
           optimization: g.optimization ?? 'basic',
           ...(g.externalData ? { externalData: g.externalData } : {}),
         }) as Ort.InferenceSession.SessionOptions,
+      );
+      const graphBytes = g.bytes.byteLength; // the serialised graph, dropped once the session holds its weights
+      p.then(
+        () => this.reclaim?.dropped(graphBytes),
+        () => {},
       );
       this.sessions.set(w.qkvWeight, p);
     }
@@ -113,7 +121,11 @@ export class BlockRunner {
       segments.push({ start: r0, rows: n, key, value });
       ys.push(out.y!.data as Float32Array);
     }
-    if (a.cache) this.caches.set(a.cache, { tokens: P + T, segments });
+    if (a.cache) {
+      this.caches.set(a.cache, { tokens: P + T, segments });
+      // the previous scale's cache, replaced by this one (which holds it again, with this scale's keys and values)
+      if (past) this.reclaim?.dropped(kvBytes(past));
+    }
     if (ys.length === 1) return ys[0]!;
     const y = new Float32Array(N * T * C);
     for (const [i, part] of ys.entries()) y.set(part, calls[i]![0] * T * C);
@@ -122,7 +134,9 @@ export class BlockRunner {
 
   /** Drops the KV cache held under `cache` (the end of a generation). */
   release(cache: object): void {
+    const kv = this.caches.get(cache);
     this.caches.delete(cache);
+    if (kv) this.reclaim?.dropped(kvBytes(kv));
   }
 
   private zeros(ort: OrtModule, T: number, total: number): Ort.Tensor {
@@ -145,6 +159,10 @@ function blockCausalMask(ort: OrtModule, T: number, scaleEnds: readonly number[]
     start = end;
   }
   return new ort.Tensor('float32', mask, [T, T]);
+}
+
+function kvBytes(kv: KV): number {
+  return kv.segments.reduce((sum, g) => sum + g.key.byteLength + g.value.byteLength, 0);
 }
 
 /** The block's weight arrays (those its session holds as initializers). */

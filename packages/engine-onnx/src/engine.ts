@@ -19,6 +19,7 @@ import type { OrtSession, OrtSessions } from './sessions.js';
 import type { Conv2dArgs, DenseEngineLike, FeatureNetLike } from './types.js';
 import { blockWeightList, type BlockRunner, type TransformerBlockArgs } from './block-runner.js';
 import type { BlockShape, BlockWeights } from './block-graph.js';
+import type { Reclaim } from './reclaim.js';
 
 interface Pinned {
   key: string;
@@ -63,6 +64,8 @@ export class OnnxDenseEngine implements DenseEngineLike {
      * graph for every size, ONNX Runtime's Conv throughout.
      */
     readonly winogradFromArea: number | null = null,
+    /** Told of the large buffers the engine drops, to give them back at once (reclaim.ts; none in the browser). */
+    private readonly reclaim: Reclaim | null = null,
   ) {
     this.name = `${ort.runtime} (${threads} thread${threads === 1 ? '' : 's'})`;
   }
@@ -82,10 +85,14 @@ export class OnnxDenseEngine implements DenseEngineLike {
     return `bias${id}`;
   }
 
-  private session(graph: () => GraphModel): Promise<OrtSession> {
+  private async session(graph: () => GraphModel): Promise<OrtSession> {
     const g = graph();
     this.sessionCount++;
-    return this.ort.create(g.bytes, g.label, g.optimization, g.memArena);
+    try {
+      return await this.ort.create(g.bytes, g.label, g.optimization, g.memArena);
+    } finally {
+      this.reclaim?.dropped(g.bytes.byteLength); // the serialised graph (its initializers are ONNX Runtime's now)
+    }
   }
 
   private releaseLater(session: Promise<OrtSession | null>): void {
@@ -154,6 +161,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
     this.releasedBytes += buf.byteLength;
     this.released.add(weight);
     structuredClone(buf, { transfer: [buf] });
+    this.reclaim?.dropped(buf.byteLength);
   }
 
   private sharedSession(key: string, graph: () => GraphModel): Promise<OrtSession> {

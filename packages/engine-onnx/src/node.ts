@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { BlockRunner } from './block-runner.js';
 import { OnnxDenseEngine } from './engine.js';
 import { WINOGRAD_FROM_AREA } from './feature-net-graph.js';
+import { Reclaimer } from './reclaim.js';
 import { OrtSessions, type OrtLike } from './sessions.js';
 import type { CpuSettings } from './session-options.js';
 
@@ -61,7 +62,8 @@ export async function createOnnxEngine(
   };
   const settings = { executionProviders: ['cpu'], cpu };
   const sessions = new OrtSessions(r.ort, settings, `onnxruntime-node ${r.version} cpu`);
-  const blocks = (o.fusedBlocks ?? true) ? new BlockRunner(r.ort as never, settings) : null;
+  const reclaim = new Reclaimer();
+  const blocks = (o.fusedBlocks ?? true) ? new BlockRunner(r.ort as never, settings, undefined, reclaim) : null;
   const winogradFromArea = (o.winograd ?? true) ? (o.winogradFromArea ?? WINOGRAD_FROM_AREA) : null;
-  return new OnnxDenseEngine(sessions, o.threads, o.releaseWeights ?? true, blocks, winogradFromArea);
+  return new OnnxDenseEngine(sessions, o.threads, o.releaseWeights ?? true, blocks, winogradFromArea, reclaim);
 }

@@ -11,6 +11,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { totalmem } from 'node:os';
+import { estimateGeneration } from '@nextscale/core';
 
 export interface GenerateShape {
   depth: number;
@@ -60,42 +61,17 @@ export interface MemoryEstimate {
   stages: { transformer: number; decode: number; output: number };
 }
 
-const F32 = 4;
-
 export function estimateGenerateMemory(m: GenerateShape, r: GenerateRequest): MemoryEstimate {
-  const n = r.images;
-  const b2 = r.cfg ? 2 * n : n;
-  const L = m.patchNums.reduce((s, p) => s + p * p, 0);
-  const T = Math.max(...m.patchNums) ** 2;
-  const C = m.embedDim;
-  // Transformer: the KV cache of every block, plus the last scale's activations (qkv, MLP, attention
-  // scores when a backend materialises them, logits and the sampler's copies of them).
-  const kv = m.depth * 2 * b2 * L * C * F32;
-  const scores = b2 * m.numHeads * T * L * F32;
-  const logits = b2 * T * m.vocabSize * F32;
-  const act = b2 * T * (3 * C + m.mlpHidden + 4 * C) * F32;
-  const transformer = kv + scores + 3 * logits + act;
-  // VQ-VAE decode: the widest level's feature map, twice (input and output of a block), and the
-  // 3×3 convolution's im2col buffer for it.
-  const levels = m.vaeChMult.length;
-  let widest = 0;
-  // the decoder runs level i (ch·chMult[i] channels) at imageSize / 2^i: the widest map is at the top levels, not the
-  // 640-channel level, which runs at 16²
-  for (let i = 0; i < levels; i++) {
-    const side = m.imageSize / 2 ** i;
-    widest = Math.max(widest, m.vaeCh * m.vaeChMult[i] * side * side);
-  }
-  const featureMap = n * widest * F32;
-  const im2col = 9 * featureMap;
-  const images = n * 3 * m.imageSize * m.imageSize * F32;
-  const decode = 2 * featureMap + im2col + images;
+  // The transformer's and the decoder's buffers are core's estimate (the same one the check before loading uses).
+  const g = estimateGeneration(m, { images: r.images, cfg: r.cfg });
+  const transformer = g.kvCache + g.transformer;
   // Output: each zoomed RGB tile, the grid they are copied into, and PNG encoding (filtered rows and
   // the deflated stream), each about the grid's size.
-  const grid = n * 3 * (m.imageSize * r.zoom) ** 2;
-  const output = images + 4 * grid;
-  const bytes = Math.max(transformer, decode, output) + images;
-  const largestBuffer = Math.max(grid, im2col, logits, kv / m.depth / 2);
-  return { bytes, largestBuffer, stages: { transformer, decode, output } };
+  const grid = r.images * 3 * (m.imageSize * r.zoom) ** 2;
+  const output = g.images + 4 * grid;
+  const bytes = Math.max(transformer, g.decode, output) + g.images;
+  const largestBuffer = Math.max(grid, g.largestBuffer);
+  return { bytes, largestBuffer, stages: { transformer, decode: g.decode, output } };
 }
 
 /** Memory this process may use: the machine's, or the container's limit when it is lower. */

@@ -164,6 +164,9 @@ export async function openModel(
     backendOptions: settings.backendOptions.value,
     signal: ctx.signal,
     engine: engine.engine,
+    // The check before loading asks whether the model with one image fits (refused with exit 5 and the numbers); the
+    // requested batch is checked after loading with the largest batch that fits (generate's refuseWhatCannotFit).
+    images: 1,
   }).catch((err: unknown) => {
     throw withFlagNames(err);
   });

@@ -38,6 +38,11 @@ export interface AttentionStateOptions {
   /** A guaranteed bound on |τ·q·k| over the whole generation (static for l2-normalised heads). */
   logitBound?: number;
   epsilon?: number;
+  /**
+   * The most keys the state will hold (VAR: L, all scales' tokens), so that a cache can reserve them once instead of
+   * growing by doubling (which at d36's L = 2240 reserved 4096 rows and left each outgrown buffer behind).
+   */
+  maxLength?: number;
 }
 
 /**

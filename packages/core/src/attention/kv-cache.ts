@@ -1,7 +1,8 @@
 /**
  * The host-side key/value cache behind an incremental attention state. Layout (B·H, capacity, d): each
  * (batch, head) slice keeps its keys contiguous as scales are appended, so kernels read slice `bh` at
- * offset `bh · stride` with no copy. Capacity doubles, so appending a whole pyramid copies O(L) values.
+ * offset `bh · stride` with no copy. With options.maxLength the cache reserves that many rows at once; without it the
+ * capacity doubles, so appending a whole pyramid copies O(L) values.
  */
 import { InputError } from '../errors.js';
 import type { Tensor, TensorLike } from '../tensor.js';
@@ -22,8 +23,10 @@ export class KVCache {
     initialCapacity = 64,
   ) {
     this.slices = options.batch * options.heads;
-    this.capacity = initialCapacity;
-    this.keys = new Float32Array(this.slices * initialCapacity * options.headDim);
+    // the whole generation's keys at once when the caller says how many: one buffer, nothing outgrown and left behind
+    // (pages the later scales have not written yet take no memory)
+    this.capacity = options.maxLength ?? initialCapacity;
+    this.keys = new Float32Array(this.slices * this.capacity * options.headDim);
     this.values = new Float32Array(this.keys.length);
   }
 

@@ -104,6 +104,7 @@ export class AttentionRouter {
           scale: call.scale,
           logitBound: beta,
           epsilon: call.epsilon,
+          maxLength: call.scaleEnds.at(-1),
         }),
       };
     });

@@ -79,6 +79,7 @@ describe('released presets (counted from shapes, no data produced)', () => {
     [20, 272, 600_917_136],
     [24, 324, 1_033_399_360],
     [30, 402, 2_010_020_356],
+    [36, 446, 2_353_893_904],
   ])('d%i: %i entries, %i parameters (§3, §4.2)', (depth, n, params) => {
     const counts = countStateDict(randomVARStateDictEntries(releasedVARSpec(depth)));
     expect(counts.entries).toBe(n);

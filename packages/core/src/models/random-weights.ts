@@ -7,7 +7,7 @@
  */
 import { Rng } from '../random.js';
 import { Tensor } from '../tensor.js';
-import { RELEASED_256_PATCH_NUMS } from './var/patch-schedule.js';
+import { RELEASED_256_PATCH_NUMS, RELEASED_512_PATCH_NUMS } from './var/patch-schedule.js';
 import { vqvaeStateDictShapes, type VQVAEConfig } from './vqvae/config.js';
 
 export interface RandomVARSpec {
@@ -260,7 +260,8 @@ export function randomVQVAEStateDict(cfg: VQVAEConfig, seed = 1): Map<string, Te
 /**
  * The released VAR-d{depth} shapes (§2.3, §4.2): C = 64·depth, heads = depth (head dim 64), V = 4096,
  * Cvae = 32, 1000 classes, MLP 4C, the 256-px schedule (L = 680), per-block AdaLN, l2-norm attention,
- * and VAR's own initialisation (scale_mul = ln 4 for every head, gates ≈ 0).
+ * and VAR's own initialisation (scale_mul = ln 4 for every head, gates ≈ 0). The one 512-px release, var_d36, has the
+ * 512-px schedule (L = 2240) and shared AdaLN (2,353,893,904 parameters; the hub's catalogue states the same).
  */
 export function releasedVARSpec(depth: number): RandomVARSpec {
   if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`depth must be a positive integer, got ${depth}`);
@@ -273,8 +274,8 @@ export function releasedVARSpec(depth: number): RandomVARSpec {
     vocab: 4096,
     numClasses: 1000,
     mlpHidden: 4 * C,
-    patchNums: [...RELEASED_256_PATCH_NUMS],
-    sharedAdaLN: false,
+    patchNums: [...(depth === 36 ? RELEASED_512_PATCH_NUMS : RELEASED_256_PATCH_NUMS)],
+    sharedAdaLN: depth === 36,
     l2Norm: true,
     scaleMul: Math.log(4),
     init: 'var',

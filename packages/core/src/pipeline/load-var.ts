@@ -10,11 +10,15 @@ import type { Tensor } from '../tensor.js';
 import type { StateDictLike } from '../models/var/state-dict.js';
 import type { ByteSource } from '../weights/io.js';
 import {
-  loadStateDict,
-  loadStateDictFromBytes,
-  loadStateDictFromSource,
-  type LoadStateDictOptions,
+  openWeights,
+  openWeightsBytes,
+  openWeightsSource,
+  readStateDict,
+  type OpenWeightsOptions,
 } from '../weights/load.js';
+import { activeEngineInfo, engineWasChosen } from '../engines/active.js';
+import type { VARConfig } from '../models/var/config.js';
+import { checkMemoryFit, weightBytesOf } from './memory-fit.js';
 import type { WeightsReader } from '../weights/types.js';
 import { VARModel, type VARModelOptions } from './var-model.js';
 
@@ -36,6 +40,14 @@ export interface LoadVAROptions extends VARModelOptions {
   onDownload?: (event: { status: string } & Record<string, unknown>) => void;
   /** Stops loading (parsing and reading) with an AbortedError. */
   signal?: AbortSignal;
+  /**
+   * The most images one generation will make (default 1): the memory check before loading counts their KV cache and
+   * working set with the weights, and refuses (MemoryError, code E_MEMORY) what does not fit the memory available
+   * (NEXTSCALE_MEMORY_LIMIT, else the machine's available memory or its cgroup limit).
+   */
+  images?: number;
+  /** false: load without the memory check (default true; checkpoints given as loaded state dicts are never checked). */
+  checkMemory?: boolean;
 }
 
 /**
@@ -66,16 +78,19 @@ function isStateDict(x: unknown): x is StateDictLike {
   return typeof x === 'object' && x !== null && (x as StateDictLike).tensors instanceof Map;
 }
 
-/** Reads one checkpoint (checking its index before its data), or takes a loaded state dict as it is. */
-async function readCheckpoint(
+/** A checkpoint opened: its index (a reader, no tensor data yet), or a state dict loaded already. */
+type OpenedCheckpoint = { reader: WeightsReader } | { loaded: StateDictLike };
+
+/** Opens one checkpoint's index (no tensor data), or takes a loaded state dict as it is. */
+async function openCheckpoint(
   key: 'var' | 'vae',
   input: CheckpointInput,
-  options: LoadStateDictOptions,
-): Promise<StateDictLike> {
-  if (typeof input === 'string' && input) return loadStateDict(input, options);
-  if (input instanceof Uint8Array) return loadStateDictFromBytes(input, CHECKPOINT_NAMES[key], options);
-  if (isByteSource(input)) return loadStateDictFromSource(input, options);
-  if (isStateDict(input)) return input;
+  options: OpenWeightsOptions,
+): Promise<OpenedCheckpoint> {
+  if (typeof input === 'string' && input) return { reader: await openWeights(input, options) };
+  if (input instanceof Uint8Array) return { reader: await openWeightsBytes(input, CHECKPOINT_NAMES[key], options) };
+  if (isByteSource(input)) return { reader: await openWeightsSource(input, options) };
+  if (isStateDict(input)) return { loaded: input };
   throw new UsageError(
     `loadVAR needs { var, vae }: each a checkpoint path, its bytes (Uint8Array), a ByteSource or a loaded state dict; ${key} is ${
       typeof input === 'object' && input !== null ? 'an object of none of these shapes' : JSON.stringify(input)
@@ -83,23 +98,61 @@ async function readCheckpoint(
   );
 }
 
+async function closeOpened(f: OpenedCheckpoint | undefined): Promise<void> {
+  if (f && 'reader' in f) await f.reader.close().catch(() => undefined);
+}
+
+/** The dense engine the model will run on, as far as it is known before loading (undefined: chosen later). */
+function engineIdOf(options: LoadVAROptions): string | undefined {
+  const { engine } = options;
+  if (typeof engine === 'string') return engine;
+  if (typeof engine === 'object' && engine !== null) return engine.id;
+  if (engineWasChosen()) return activeEngineInfo().id;
+  return (typeof process !== 'undefined' && process.env?.['NEXTSCALE_ENGINE']) || undefined;
+}
+
 export async function loadVAR(options: LoadVAROptions): Promise<VARModel> {
   if (typeof options !== 'object' || options === null)
     throw new UsageError('loadVAR needs { var, vae }: the two checkpoints');
   if (options.model !== undefined) return loadByName(options);
   const { signal } = options;
-  const checkVAR = async (r: WeightsReader) => {
-    const sd = { tensors: await indexAsStateDict(r, ['lvl_1L']), metadata: r.metadata, path: r.path };
-    checkVARStateDict(sd, inferVARConfig(sd, { patchNums: options.patchNums, numHeads: options.numHeads }));
-  };
-  const checkVAE = async (r: WeightsReader) => {
-    const tensors = await indexAsStateDict(r, []);
-    validateVQVAEStateDict(tensors, inferVQVAEConfig(tensors, r.path), r.path);
-  };
-  // Both files load at once, but the VAR's error wins when both are wrong (otherwise the message would depend
-  // on which read finished first); the VQ-VAE's is reported only for a good VAR.
-  const varLoad = readCheckpoint('var', options.var as CheckpointInput, { signal, checkIndex: checkVAR });
-  const vaeLoad = readCheckpoint('vae', options.vae as CheckpointInput, { signal, checkIndex: checkVAE });
+  // Both indexes first (the VAR's error wins when both are wrong), then the memory check, then the data of both at
+  // once: a model that cannot fit is refused before a byte of tensor data is read.
+  let varFile: OpenedCheckpoint | undefined;
+  let vaeFile: OpenedCheckpoint | undefined;
+  try {
+    varFile = await openCheckpoint('var', options.var as CheckpointInput, { signal });
+    let varConfig: VARConfig | undefined;
+    if ('reader' in varFile) {
+      const r = varFile.reader;
+      const sd = { tensors: await indexAsStateDict(r, ['lvl_1L']), metadata: r.metadata, path: r.path };
+      varConfig = inferVARConfig(sd, { patchNums: options.patchNums, numHeads: options.numHeads });
+      checkVARStateDict(sd, varConfig);
+    }
+    vaeFile = await openCheckpoint('vae', options.vae as CheckpointInput, { signal });
+    if (varConfig && 'reader' in vaeFile) {
+      const r = vaeFile.reader;
+      const tensors = await indexAsStateDict(r, []);
+      const vaeConfig = inferVQVAEConfig(tensors, r.path);
+      validateVQVAEStateDict(tensors, vaeConfig, r.path);
+      if (options.checkMemory !== false)
+        checkMemoryFit({
+          model: { ...varConfig, vaeCh: vaeConfig.ch, vaeChMult: vaeConfig.chMult },
+          weights: weightBytesOf([...(varFile as { reader: WeightsReader }).reader.tensors, ...r.tensors]),
+          request: { images: options.images ?? 1 },
+          engine: engineIdOf(options),
+        });
+    } else if ('reader' in vaeFile) {
+      const tensors = await indexAsStateDict(vaeFile.reader, []);
+      validateVQVAEStateDict(tensors, inferVQVAEConfig(tensors, vaeFile.reader.path), vaeFile.reader.path);
+    }
+  } catch (err) {
+    await Promise.all([closeOpened(varFile), closeOpened(vaeFile)]);
+    throw err;
+  }
+  const read = async (f: OpenedCheckpoint) => ('reader' in f ? readStateDict(f.reader, { signal }) : f.loaded);
+  const varLoad = read(varFile);
+  const vaeLoad = read(vaeFile);
   vaeLoad.catch(() => undefined); // awaited below; not unhandled while the VAR's load is awaited
   const varSd = await varLoad;
   const vaeSd = await vaeLoad;

@@ -22,6 +22,8 @@ export {
   loadStateDictFromSource,
   openWeights,
   openWeightsSource,
+  openWeightsBytes,
+  readStateDict,
   float32Bytes,
 } from './load.js';
 export type { ByteSource } from './io.js';

@@ -80,7 +80,16 @@ async function openOpened(file: OpenedFile, signal?: AbortSignal): Promise<Weigh
 
 /** Loads every tensor of a .safetensors or .pth state_dict as float32. */
 export async function loadStateDict(path: string, options: LoadStateDictOptions = {}): Promise<StateDictFile> {
-  return readAll(await openWeights(path, options), options);
+  return readStateDict(await openWeights(path, options), options);
+}
+
+/** Opens weights held in memory (their index only, as openWeights does); `name` labels errors. */
+export async function openWeightsBytes(
+  bytes: Uint8Array,
+  name = 'weights',
+  options: OpenWeightsOptions = {},
+): Promise<WeightsReader> {
+  return openOpened(bytesAsFile(bytes, name), options.signal);
 }
 
 /**
@@ -92,7 +101,7 @@ export async function loadStateDictFromBytes(
   name = 'weights',
   options: LoadStateDictOptions = {},
 ): Promise<StateDictFile> {
-  return readAll(await openOpened(bytesAsFile(bytes, name), options.signal), options);
+  return readStateDict(await openWeightsBytes(bytes, name, options), options);
 }
 
 /**
@@ -108,7 +117,7 @@ export async function loadStateDictFromSource(
   source: ByteSource,
   options: LoadStateDictOptions = {},
 ): Promise<StateDictFile> {
-  return readAll(await openWeightsSource(source, options), options);
+  return readStateDict(await openWeightsSource(source, options), options);
 }
 
 /** Bytes the tensors take once converted to float32 (what loading holds in memory). */
@@ -123,7 +132,11 @@ function machineMemory(): number {
 
 const GB = (n: number) => `${(n / 1e9).toFixed(n < 1e9 ? 2 : 1)} GB`;
 
-async function readAll(reader: WeightsReader, options: LoadStateDictOptions): Promise<StateDictFile> {
+/**
+ * Reads every tensor of an opened reader as float32, each into its own buffer (never the whole file at once), and
+ * closes the reader.
+ */
+export async function readStateDict(reader: WeightsReader, options: LoadStateDictOptions = {}): Promise<StateDictFile> {
   const path = reader.path;
   try {
     await options.checkIndex?.(reader);
