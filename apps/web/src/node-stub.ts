@@ -15,3 +15,5 @@ export const crc32 = undefined;
 export const constants = {};
 /** os.totalmem: core asks it only in Node (the page has no figure to give). */
 export const totalmem = () => unavailable('os.totalmem');
+/** os.freemem: core's memory-fit check asks it only in Node (on a page it reports no limit known). */
+export const freemem = () => unavailable('os.freemem');
