@@ -2,7 +2,7 @@
  * A core FeatureNet (a VQ-VAE stretch: conv, GroupNorm, SiLU, residual add, nearest ×2 upsampling) as one ONNX graph,
  * so ONNX Runtime runs the whole stretch in one call with its weights as initializers and its intermediate buffers
  * planned inside the session. Convs on maps that are whole 2×2 or 4×4 tiles run as Winograd F(m×m, 3×3) (winograd.ts)
- * when the graph is written for one input size, others as the engine's convGraph; SiLU is x·Sigmoid(x). A stretch thus
+ * when the graph is written for one input size, others as the engine's convGraph; SiLU with Exp as siluGraph. A stretch thus
  * rounds differently from its ops one by one (core's tests bound the difference at 1e-4).
  */
 import { encodeModel, FLOAT, INT64, type Initializer, type NodeSpec } from './onnx-proto.js';
@@ -148,13 +148,18 @@ export function featureNetGraph(
         );
         break;
       }
-      case 'silu':
-        // x·σ(x): ONNX Runtime's vectorised Sigmoid, two passes over the map instead of Neg, Exp, Add, Div's four
+      case 'silu': {
+        // x / (1 + e^-x) with Exp, as siluGraph writes it. Not x·Sigmoid(x): onnxruntime-web's Sigmoid rounds unlike
+        // onnxruntime-node's (MLAS), which moved a pixel between the page and the CLI (apps/web's onnx pixel tests).
+        const one = constant('one', () => ({ name: 'one', dataType: FLOAT, dims: [], data: Float32Array.of(1) }));
         nodes.push(
-          { opType: 'Sigmoid', inputs: [value(n.x)], outputs: [`${t}.sig`] },
-          { opType: 'Mul', inputs: [value(n.x), `${t}.sig`], outputs: [out] },
+          { opType: 'Neg', inputs: [value(n.x)], outputs: [`${t}.neg`] },
+          { opType: 'Exp', inputs: [`${t}.neg`], outputs: [`${t}.exp`] },
+          { opType: 'Add', inputs: [`${t}.exp`, one], outputs: [`${t}.den`] },
+          { opType: 'Div', inputs: [value(n.x), `${t}.den`], outputs: [out] },
         );
         break;
+      }
       case 'add':
         nodes.push({ opType: 'Add', inputs: [value(n.a), value(n.b)], outputs: [out] });
         break;
