@@ -357,7 +357,7 @@ function runTorchCold(files, n = reps) {
       torchCoretype,
     );
     if (last.error) return last;
-    runs.push({ total: last.wallS, maxRssMiB: last.maxRssMiB, load: last.load, generate: last.runs[0].total });
+    runs.push({ total: last.wallS, maxRssMiB: last.maxRssMiB, readS: last.load, generate: last.runs[0].total });
   }
   return { ...last, runs, maxRssMiB: Math.max(...runs.map((x) => x.maxRssMiB)) };
 }
@@ -413,7 +413,7 @@ async function coldMain() {
   if (t)
     console.log(
       `torch: ${results.torch.engine.name}; OpenBLAS core ${results.torch.openblasCore}, chosen by ${torchCoretypeNote}; ` +
-        `per run: reading the files ${results.torch.runs.map((x) => x.load?.toFixed(1)).join(', ')} s, generating ${results.torch.runs.map((x) => x.generate.toFixed(1)).join(', ')} s`,
+        `per run: reading the files ${results.torch.runs.map((x) => x.readS?.toFixed(1)).join(', ')} s, generating ${results.torch.runs.map((x) => x.generate.toFixed(1)).join(', ')} s`,
     );
   console.log(
     '\n| cold run (process start to done) | median wall s | runs | median CPU s (user + sys) | peak RSS GiB | ÷ target | ÷ torch |\n|---|---|---|---|---|---|---|',
