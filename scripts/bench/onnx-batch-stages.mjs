@@ -5,6 +5,7 @@
 // sampling, token lookup). Prints per stage the median per image and its ratio to the first batch size's, plus the
 // load average. Usage: pnpm build && nice node scripts/bench/onnx-batch-stages.mjs [--batches 1,8] [--reps 2]
 //   [--no-decode] [--depth 16] [--unsplit | --budget-mib 8]
+import fs from 'node:fs';
 import os from 'node:os';
 import * as core from '@nextscale/core';
 import * as models from '@nextscale/core/models';
@@ -33,6 +34,23 @@ const since = (t0) => {
   const c = process.cpuUsage(t0.cpu);
   return { wall: (performance.now() - t0.wall) / 1000, cpu: (c.user + c.system) / 1e6 };
 };
+// --rss: each stage's peak resident set (VmHWM, reset at the stage's start through /proc/self/clear_refs) and what it
+// rose above the resident set at its start: which stage sets a batch's peak
+const rss = process.argv.includes('--rss');
+const rssPeaks = {};
+const vm = (key) => Number(/\d+/.exec(fs.readFileSync('/proc/self/status', 'utf8').split(key)[1])[0]) / 2 ** 20;
+const rssMark = () => {
+  if (!rss) return 0;
+  fs.writeFileSync('/proc/self/clear_refs', '5');
+  return vm('VmRSS:');
+};
+const rssSince = (stage, start) => {
+  if (!rss) return;
+  const peak = vm('VmHWM:');
+  const r = (rssPeaks[`${stage} B=${currentB}`] ??= { start, peak: 0 });
+  if (peak > r.peak) Object.assign(r, { start, peak });
+};
+let currentB = 0;
 const add = (stage, d) => {
   const a = (acc[stage] ??= { wall: 0, cpu: 0 });
   a.wall += d.wall;
@@ -42,14 +60,28 @@ const timed = (obj, name, stage) => {
   const f = obj[name];
   obj[name] = async function (...a) {
     const t0 = clock();
+    const r0 = rssMark();
     try {
       return await f.apply(this, a);
     } finally {
       add(stage, since(t0));
+      rssSince(stage, r0);
     }
   };
 };
 timed(models.VARTransformer.prototype, 'runBlocks', 'blocks');
+// --per-scale: the fused blocks' time split by scale (tokens per image), to see which scales grow with the batch
+if (process.argv.includes('--per-scale')) {
+  const run = BlockRunner.prototype.run;
+  BlockRunner.prototype.run = async function (a) {
+    const t0 = clock();
+    try {
+      return await run.call(this, a);
+    } finally {
+      add(`blocks ${Math.sqrt(a.tokens)}²`, since(t0));
+    }
+  };
+}
 timed(models.VARTransformer.prototype, 'logits', 'head');
 timed(models.VARTransformer.prototype, 'nextScaleInput', 'next input');
 timed(models.MultiScaleQuantizer.prototype, 'nextAutoregressiveInput', 'vae step');
@@ -77,6 +109,7 @@ if (altBudget > 0) {
 const gen = async (B, seed, kind = 'split') => {
   core.setDenseEngine(engines[kind]);
   acc = {};
+  currentB = B;
   const t0 = clock();
   await models.generateNextScale(
     transformer,
@@ -121,6 +154,8 @@ for (const stage of stages) {
       .join(' | ')}`,
   );
 }
+for (const [k, r] of Object.entries(rssPeaks))
+  console.log(`RSS ${k}: ${r.start.toFixed(2)} GiB at the start, peak ${r.peak.toFixed(2)} (+${(r.peak - r.start).toFixed(2)})`);
 console.log(`load after ${load()}; peak RSS ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(2)} GiB`);
 core.setDenseEngine(null);
 for (const e of Object.values(engines)) await e.dispose();

@@ -121,10 +121,14 @@ console.log(`load after ${load()}`);
 if (profRunner) {
   // a node profile per size (ONNX Runtime's enableProfiling), summed by op type
   for (const N of new Set(rowsList)) {
+    const g = (await import('@nextscale/engine-onnx')).transformerBlockGraph(weights, shape);
     const s = await ort.InferenceSession.create(
-      (await import('@nextscale/engine-onnx')).transformerBlockGraph(weights, shape).bytes,
+      g.bytes,
       {
-        ...(await import('@nextscale/engine-onnx')).sessionOptions(settings, { optimization: 'basic' }),
+        ...(await import('@nextscale/engine-onnx')).sessionOptions(settings, {
+          optimization: 'basic',
+          ...(g.externalData ? { externalData: g.externalData } : {}),
+        }),
         enableProfiling: true,
         profileFilePrefix: `/tmp/blockprof-N${N}`,
       },

@@ -178,12 +178,15 @@ it('rows split over several calls, differently at each scale, give the same outp
     { executionProviders: ['cpu'], cpu: { threads: 2, memArena: false, spinning: false, prepack: true } },
     2 ** 40,
   );
-  const caches = { split: {}, whole: {} };
+  const caches = { split: {}, whole: {}, reserved: {} };
   for (const pn of PATCH_NUMS) {
     const x = randomTensor(rng, [rows, pn * pn, c.C], 1);
     const args = { weights, shape, x: x.data, batch: rows, tokens: pn * pn, modulation: m.data };
     const a = await split.run({ ...args, cache: caches.split });
     const b = await whole.run({ ...args, cache: caches.whole });
     expect(Array.from(a), `scale ${pn}×${pn}`).toEqual(Array.from(b));
+    // the cache reserved at the generation's length up front (as core asks) holds the same as one grown per scale
+    const r = await whole.run({ ...args, cache: caches.reserved, maxTokens: scaleEnds.at(-1)! });
+    expect(Array.from(r), `scale ${pn}×${pn}, reserved`).toEqual(Array.from(b));
   }
 });

@@ -4,14 +4,18 @@
  *
  *   h  = LN(x)·(1 + scale1) + shift1                      (modulation rows m: [gamma1, gamma2, scale1, scale2, shift1, shift2])
  *   q, k, v = split(h·Wqkvᵀ + [q_bias, 0, v_bias]) per head; with l2-norm attention q, k l2-normalised and q × qScale[h]
- *   K, V = concat(past, k / v)                            (the block's KV cache: past_key/past_value in, present_* out)
- *   a  = softmax(τ·q·Kᵀ + mask)·V                         (ONNX opset-23 Attention; mask: additive, 0 or −∞)
+ *   K, V = concat(past, k / v)                            (the block's KV cache: the prefix's keys/values in, k/v out)
+ *   a  = softmax(τ·q·Kᵀ)·V                                (ONNX opset-23 Attention, 3-D: heads side by side in C)
  *   x1 = x + (merge(a)·Wprojᵀ + b)·gamma1
  *   y  = x1 + FFN(LN(x1)·(1 + scale2) + shift2)·gamma2    (the FFN written as feedForwardGraph writes it)
  *
- * Inputs x (N, T, C), m (N, 6C), past_key/past_value (N, H, P, hd), mask (T, P + T); outputs y (N, T, C) and
- * present_key/present_value (N, H, P + T, hd). P may be 0 (the first scale, teacher forcing). Weights are initializers
- * (the linear layers' transposed, as linearGraph writes them), so the session is built once per block.
+ * Inputs x (N, T, C), m (N, 6C), past_key/past_value (N, P, C); outputs y (N, T, C) and this step's key/value
+ * (N, T, C). P may be 0 (the first scale). There is no mask: every query attends to the whole prefix and its own
+ * scale, which is next-scale inference, and teacher forcing's block-causal mask is the same computation run scale by
+ * scale (block-runner.ts). The cache stays with the caller, who appends this step's keys and values: nothing the
+ * size of the cache is returned (onnxruntime-node copies every output), only one in-graph copy (the Concat) remains.
+ * Weights are initializers (the linear layers' transposed, as linearGraph writes them), so the session is built once
+ * per block.
  */
 import { FLOAT, INT64, encodeModelExternal, type Initializer, type NodeSpec } from './onnx-proto.js';
 import { geluConstants, geluNodes, transposed, type GraphModel } from './graphs.js';
@@ -71,14 +75,14 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
     f('b2', [C], w.fc2Bias),
     f('one', [], Float32Array.of(1)),
     i64('shape.N16C', [0, 1, 6, C]),
-    i64('shape.qkv', [0, 0, 3, H, hd]),
+    i64('shape.NTHd', [0, 0, H, hd]),
     i64('shape.NTC', [0, 0, C]),
     ...[0, 1, 2, 3, 4, 5].map((k) => i64(`slot${k}`, [k], [])),
     ...geluConstants,
   ];
   if (l2)
     initializers.push(
-      f('qScale', [H, 1, 1], w.qScale!),
+      f('qScale', [H, 1], w.qScale!),
       f('eps12', [], Float32Array.of(1e-12)),
       i64('axis.last', [-1]),
     );
@@ -101,25 +105,32 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
   modulated('x', SLOT.scale1, SLOT.shift1, 'h1');
   node('MatMul', ['h1', 'Wqkv'], ['qkv0']);
   node('Add', ['qkv0', 'bqkv'], ['qkv']);
-  node('Reshape', ['qkv', 'shape.qkv'], ['qkv5']); // (N, T, 3, H, hd)
-  node('Transpose', ['qkv5'], ['qkvT'], { perm: { ints: [2, 0, 3, 1, 4] } }); // (3, N, H, T, hd)
-  for (const [k, name] of ['q', 'k', 'v'].entries())
-    node('Gather', ['qkvT', `slot${k}`], [l2 && name !== 'v' ? `${name}.raw` : name], { axis: { i: 0 } });
+  // (N, T, 3C) → q, k, v (N, T, C): heads side by side, the 3-D layout Attention takes with q/kv_num_heads
+  node('Split', ['qkv'], l2 ? ['q.raw', 'k.raw', 'value'] : ['q', 'key', 'value'], {
+    axis: { i: -1 },
+    num_outputs: { i: 3 },
+  });
   if (l2) {
     // x / max(‖x‖₂, 1e-12) over each head's hd values, as core's projectQKV (and F.normalize) compute it
     for (const name of ['q', 'k']) {
-      node('ReduceSumSquare', [`${name}.raw`, 'axis.last'], [`${name}.sq`], { keepdims: { i: 1 } });
+      node('Reshape', [`${name}.raw`, 'shape.NTHd'], [`${name}.heads`]); // (N, T, H, hd)
+      node('ReduceSumSquare', [`${name}.heads`, 'axis.last'], [`${name}.sq`], { keepdims: { i: 1 } });
       node('Sqrt', [`${name}.sq`], [`${name}.norm`]);
       node('Max', [`${name}.norm`, 'eps12'], [`${name}.den`]);
-      node('Div', [`${name}.raw`, `${name}.den`], [name === 'q' ? 'q.unit' : 'k']);
+      node('Div', [`${name}.heads`, `${name}.den`], [`${name}.unit`]);
     }
-    node('Mul', ['q.unit', 'qScale'], ['q']);
+    node('Mul', ['q.unit', 'qScale'], ['q.scaled']);
+    node('Reshape', ['q.scaled', 'shape.NTC'], ['q']);
+    node('Reshape', ['k.unit', 'shape.NTC'], ['key']);
   }
-  node('Attention', ['q', 'k', 'v', 'mask', 'past_key', 'past_value'], ['attn', 'present_key', 'present_value'], {
+  // the prefix's keys/values (inputs the runner holds) and this step's: one copy into the op's contiguous K/V
+  node('Concat', ['past_key', 'key'], ['K'], { axis: { i: 1 } });
+  node('Concat', ['past_value', 'value'], ['V'], { axis: { i: 1 } });
+  node('Attention', ['q', 'K', 'V'], ['attnM'], {
+    q_num_heads: { i: H },
+    kv_num_heads: { i: H },
     scale: { f: s.scale },
   });
-  node('Transpose', ['attn'], ['attnT'], { perm: { ints: [0, 2, 1, 3] } }); // (N, T, H, hd)
-  node('Reshape', ['attnT', 'shape.NTC'], ['attnM']);
   node('MatMul', ['attnM', 'Wproj'], ['proj0']);
   node('Add', ['proj0', 'bproj'], ['proj']);
   node('Mul', ['proj', slot(SLOT.gamma1)], ['projG']);
@@ -146,11 +157,10 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
       inputs: [
         io('x', ['N', 'T', C]),
         io('m', ['N', 6 * C]),
-        io('past_key', ['N', H, 'P', hd]),
-        io('past_value', ['N', H, 'P', hd]),
-        io('mask', ['T', 'PT']),
+        io('past_key', ['N', 'P', C]),
+        io('past_value', ['N', 'P', C]),
       ],
-      outputs: [io('y', ['N', 'T', C]), io('present_key', ['N', H, 'PT', hd]), io('present_value', ['N', H, 'PT', hd])],
+      outputs: [io('y', ['N', 'T', C]), io('key', ['N', 'T', C]), io('value', ['N', 'T', C])],
       initializers,
     }),
   };

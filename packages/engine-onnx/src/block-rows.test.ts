@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CALL_BYTES, pastRows, rowChunks, rowsPerCall } from './block-rows.js';
+import { CALL_BYTES, rowChunks, rowsPerCall } from './block-rows.js';
 
 const D16 = { heads: 16, hidden: 4096 };
 const D16_SCALES = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16];
@@ -30,7 +30,7 @@ describe('rowsPerCall', () => {
   });
 });
 
-describe('rowChunks and pastRows', () => {
+describe('rowChunks', () => {
   it('cuts rows into aligned chunks', () => {
     expect(rowChunks(5, 2)).toEqual([
       [0, 2],
@@ -39,17 +39,4 @@ describe('rowChunks and pastRows', () => {
     ]);
   });
 
-  it('views one segment when it holds the rows, and gathers across segments otherwise', () => {
-    const perRow = 3;
-    const seg = (start: number, rows: number) => {
-      const key = Float32Array.from({ length: rows * perRow }, (_, i) => start * perRow + i);
-      return { start, rows, key, value: key.map((v) => -v) };
-    };
-    const segments = [seg(0, 2), seg(2, 2)];
-    const view = pastRows(segments, 'key', 2, 3, perRow);
-    expect(Array.from(view)).toEqual([6, 7, 8]);
-    expect(view.buffer).toBe(segments[1].key.buffer);
-    const gathered = pastRows(segments, 'value', 1, 3, perRow);
-    expect(Array.from(gathered)).toEqual([-3, -4, -5, -6, -7, -8]);
-  });
 });

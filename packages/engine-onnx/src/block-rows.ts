@@ -10,8 +10,8 @@
  * The rows of a block are independent (each batch row attends to its own cache), so splitting changes no value: the
  * MatMuls are batch-invariant (prepacked weights) and the attention is per (row, head).
  *
- * Chunks are powers of two rows, aligned to their size, and never grow from one scale to the next for one cache
- * (the per-row bytes grow with T and P), so each chunk's past keys/values lie inside one earlier chunk: a view, no copy.
+ * Chunks are powers of two rows, aligned to their size; they never grow from one scale to the next for one cache (the
+ * per-row bytes grow with T and P).
  */
 
 /** The most bytes a call's largest intermediate may take (below the L3-sized and mmap-threshold cliffs measured). */
@@ -31,44 +31,9 @@ export function rowsPerCall(
   return n;
 }
 
-/** A run of rows [start, start + rows) and its keys/values (rows, H, P, hd), row-major. */
-export interface CacheSegment<T> {
-  start: number;
-  rows: number;
-  key: T;
-  value: T;
-}
-
 /** The [start, end) row ranges of the calls for `rows` rows in chunks of `chunk`. */
 export function rowChunks(rows: number, chunk: number): [number, number][] {
   const out: [number, number][] = [];
   for (let r = 0; r < rows; r += chunk) out.push([r, Math.min(rows, r + chunk)]);
-  return out;
-}
-
-/** Rows [start, end) of (rows, …) row-major data with `perRow` values per row: a view, no copy. */
-export function rowView(data: Float32Array, segmentStart: number, start: number, end: number, perRow: number) {
-  return data.subarray((start - segmentStart) * perRow, (end - segmentStart) * perRow);
-}
-
-/**
- * The cached keys (or values) of rows [start, end) from the segments that hold them: a view of one segment when a
- * segment holds them all (the case chunking keeps to), otherwise the rows gathered into a new array.
- */
-export function pastRows(
-  segments: readonly CacheSegment<Float32Array>[],
-  which: 'key' | 'value',
-  start: number,
-  end: number,
-  perRow: number,
-): Float32Array {
-  const whole = segments.find((s) => s.start <= start && end <= s.start + s.rows);
-  if (whole) return rowView(whole[which], whole.start, start, end, perRow);
-  const out = new Float32Array((end - start) * perRow);
-  for (const s of segments) {
-    const a = Math.max(start, s.start);
-    const b = Math.min(end, s.start + s.rows);
-    if (a < b) out.set(rowView(s[which], s.start, a, b, perRow), (a - start) * perRow);
-  }
   return out;
 }

@@ -1,8 +1,7 @@
 /**
  * The fused transformer blocks (block-graph.ts): one ONNX Runtime session per block, built on first use from that
- * block's weights, and each block's KV cache held here between scales as the session's own output tensors
- * (present_key/present_value of one scale are the next scale's past_key/past_value, handed back without a copy). Large
- * scales run in calls of a few rows each (block-rows.ts).
+ * block's weights, and each block's KV cache held here between scales (block-cache.ts: the graph takes the prefix's
+ * keys/values as inputs and returns only the step's own). Large scales run in calls of a few rows each (block-rows.ts).
  *
  * The sessions are onnxruntime-node's, made with the engine's session settings (session-options.ts); they are run
  * here rather than through OrtSessions.run because the cache needs the session's extra outputs as tensors.
@@ -11,7 +10,8 @@ import type * as Ort from 'onnxruntime-node';
 import { transformerBlockGraph, type BlockShape, type BlockWeights } from './block-graph.js';
 import type { Reclaim } from './reclaim.js';
 import { sessionOptions, type SessionSettings } from './session-options.js';
-import { CALL_BYTES, pastRows, rowChunks, rowsPerCall, type CacheSegment } from './block-rows.js';
+import { BlockCache } from './block-cache.js';
+import { CALL_BYTES, rowChunks, rowsPerCall } from './block-rows.js';
 
 /** One call of a block: x (batch, tokens, C) and its modulation rows (batch, 6C). */
 export interface TransformerBlockArgs {
@@ -29,12 +29,8 @@ export interface TransformerBlockArgs {
   cache: object | null;
   /** Cumulative token counts per scale (teacher forcing only). */
   scaleEnds?: readonly number[];
-}
-
-/** A block's KV cache: `tokens` cached per row, in row segments as the calls that made them left them. */
-interface KV {
-  tokens: number;
-  segments: CacheSegment<Float32Array>[];
+  /** Next-scale inference: the tokens the cache will hold at the generation's end (reserved at once when given). */
+  maxTokens?: number;
 }
 
 type OrtModule = typeof Ort;
@@ -42,9 +38,7 @@ type OrtModule = typeof Ort;
 export class BlockRunner {
   /** Sessions by the block's qkv weight (core hands the same array every time). */
   private readonly sessions = new WeakMap<Float32Array, Promise<Ort.InferenceSession>>();
-  private readonly caches = new WeakMap<object, KV>();
-  /** Zero masks by (tokens, total): next-scale inference attends to everything cached. */
-  private zeroMask: { dims: string; tensor: Ort.Tensor } | null = null;
+  private readonly caches = new WeakMap<object, BlockCache>();
   count = 0;
 
   constructor(
@@ -89,46 +83,71 @@ export class BlockRunner {
   }
 
   async run(a: TransformerBlockArgs): Promise<Float32Array> {
+    if (!a.cache) return this.teacherForced(a);
+    const { width: C } = a.shape;
+    let kv = this.caches.get(a.cache);
+    if (!kv) {
+      kv = new BlockCache(a.batch, C, Math.max(a.maxTokens ?? 0, a.tokens));
+      this.caches.set(a.cache, kv);
+    }
+    kv.reserve(kv.tokens + a.tokens);
+    return this.step(a, kv, a.x);
+  }
+
+  /**
+   * One next-scale step of the block over `x` (batch, tokens, C): its keys/values appended to `kv`. Large scales run
+   * in calls of a few rows each (block-rows.ts).
+   */
+  private async step(a: TransformerBlockArgs, kv: BlockCache, x: Float32Array): Promise<Float32Array> {
     const { ort } = this;
     const session = await this.session(a.weights, a.shape);
-    const { width: C, heads: H, headDim: hd } = a.shape;
+    const C = a.shape.width;
     const N = a.batch;
     const T = a.tokens;
-    const past = a.cache ? this.caches.get(a.cache) : undefined;
-    const P = past?.tokens ?? 0;
-    const mask = a.cache ? this.zeros(ort, T, P + T) : blockCausalMask(ort, T, a.scaleEnds);
-    // large scales run in calls of a few rows each (block-rows.ts); each call's keys/values become one cache segment
+    const P = kv.tokens;
     const calls = rowChunks(N, rowsPerCall(N, T, P, a.shape, this.callBytes));
-    const segments: CacheSegment<Float32Array>[] = [];
+    const tensor = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
     const ys: Float32Array[] = [];
     for (const [r0, r1] of calls) {
       const n = r1 - r0;
-      const cached = (which: 'key' | 'value') =>
-        new ort.Tensor('float32', past ? pastRows(past.segments, which, r0, r1, H * P * hd) : new Float32Array(0), [
-          n,
-          H,
-          P,
-          hd,
-        ]);
       const out = await session.run({
-        x: new ort.Tensor('float32', a.x.subarray(r0 * T * C, r1 * T * C), [n, T, C]),
-        m: new ort.Tensor('float32', a.modulation.subarray(r0 * 6 * C, r1 * 6 * C), [n, 6 * C]),
-        past_key: cached('key'),
-        past_value: cached('value'),
-        mask,
+        x: tensor(x.subarray(r0 * T * C, r1 * T * C), [n, T, C]),
+        m: tensor(a.modulation.subarray(r0 * 6 * C, r1 * 6 * C), [n, 6 * C]),
+        past_key: tensor(kv.past('key', r0, r1), [n, P, C]),
+        past_value: tensor(kv.past('value', r0, r1), [n, P, C]),
       });
-      const [key, value] = [out.present_key!.data, out.present_value!.data] as Float32Array[];
-      segments.push({ start: r0, rows: n, key, value });
+      kv.write(r0, r1, T, out.key!.data as Float32Array, out.value!.data as Float32Array);
       ys.push(out.y!.data as Float32Array);
     }
-    if (a.cache) {
-      this.caches.set(a.cache, { tokens: P + T, segments });
-      // the previous scale's cache, replaced by this one (which holds it again, with this scale's keys and values)
-      if (past) this.reclaim?.dropped(kvBytes(past));
-    }
+    kv.tokens += T;
     if (ys.length === 1) return ys[0]!;
     const y = new Float32Array(N * T * C);
     for (const [i, part] of ys.entries()) y.set(part, calls[i]![0] * T * C);
+    return y;
+  }
+
+  /**
+   * Teacher forcing: attention within x under the block-causal mask of `scaleEnds`, computed as next-scale inference
+   * is, scale by scale over a cache of the earlier scales (a query sees every token up to its scale's end: exactly
+   * what the mask lets through), so the one graph serves both.
+   */
+  private async teacherForced(a: TransformerBlockArgs): Promise<Float32Array> {
+    const { batch: N, tokens: T, scaleEnds } = a;
+    if (!scaleEnds || scaleEnds.at(-1) !== T) {
+      throw new RangeError(`transformerBlock: teacher forcing needs scaleEnds ending at the token count ${T}`);
+    }
+    const C = a.shape.width;
+    const kv = new BlockCache(N, C, T);
+    const y = new Float32Array(N * T * C);
+    let start = 0;
+    for (const end of scaleEnds) {
+      const t = end - start;
+      const xs = new Float32Array(N * t * C);
+      for (let r = 0; r < N; r++) xs.set(a.x.subarray((r * T + start) * C, (r * T + end) * C), r * t * C);
+      const ys = await this.step({ ...a, tokens: t }, kv, xs);
+      for (let r = 0; r < N; r++) y.set(ys.subarray(r * t * C, (r + 1) * t * C), (r * T + start) * C);
+      start = end;
+    }
     return y;
   }
 
@@ -136,33 +155,8 @@ export class BlockRunner {
   release(cache: object): void {
     const kv = this.caches.get(cache);
     this.caches.delete(cache);
-    if (kv) this.reclaim?.dropped(kvBytes(kv));
+    if (kv) this.reclaim?.dropped(kv.bytes);
   }
-
-  private zeros(ort: OrtModule, T: number, total: number): Ort.Tensor {
-    const dims = `${T}×${total}`;
-    if (this.zeroMask?.dims !== dims)
-      this.zeroMask = { dims, tensor: new ort.Tensor('float32', new Float32Array(T * total), [T, total]) };
-    return this.zeroMask.tensor;
-  }
-}
-
-/** The additive (T, T) mask of teacher forcing: token i sees token j when j's scale is not after i's. */
-function blockCausalMask(ort: OrtModule, T: number, scaleEnds: readonly number[] | undefined): Ort.Tensor {
-  if (!scaleEnds || scaleEnds.at(-1) !== T) {
-    throw new RangeError(`transformerBlock: teacher forcing needs scaleEnds ending at the token count ${T}`);
-  }
-  const mask = new Float32Array(T * T);
-  let start = 0;
-  for (const end of scaleEnds) {
-    for (let i = start; i < end; i++) mask.fill(-Infinity, i * T + end, (i + 1) * T);
-    start = end;
-  }
-  return new ort.Tensor('float32', mask, [T, T]);
-}
-
-function kvBytes(kv: KV): number {
-  return kv.segments.reduce((sum, g) => sum + g.key.byteLength + g.value.byteLength, 0);
 }
 
 /** The block's weight arrays (those its session holds as initializers). */

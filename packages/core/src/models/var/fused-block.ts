@@ -55,6 +55,8 @@ export interface FusedBlockArgs {
   cache: object | null;
   /** Teacher forcing: cumulative token counts per scale (the block-causal mask). */
   scaleEnds?: readonly number[];
+  /** Next-scale inference: the tokens the cache holds at the generation's end (an engine may reserve them at once). */
+  maxTokens?: number;
 }
 
 /** The optional dense-engine methods behind the fused block (duck-typed on the active engine: engines/contract.ts is not widened). */
@@ -156,7 +158,7 @@ export function fusedBlock(
       tokens,
       modulation: m.data,
       cache,
-      ...(scaleEnds ? { scaleEnds } : {}),
+      ...(scaleEnds ? { scaleEnds } : { maxTokens: call.scaleEnds.at(-1) }),
     });
     return new Tensor(x.shape, y);
   };
