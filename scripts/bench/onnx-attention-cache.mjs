@@ -4,6 +4,7 @@
 //            with the all-zero additive mask (`present+mask`) and without;
 //   concat:  the prefix's K/V (rows, P, C) as plain inputs, concatenated with this step's k/v in the graph (3-D
 //            Attention), only the step's output returned;
+//   concat+MHA: the same with com.microsoft.MultiHeadAttention (MLAS's flash attention: no scores materialised);
 //   whole:   K/V of all P + T tokens as inputs (nothing concatenated: the floor).
 // Prints the median ms per call, interleaved, and the load average. Usage: node scripts/bench/onnx-attention-cache.mjs
 //   [--rows 2] [--pn 16] [--reps 9] [--threads 2]
@@ -56,6 +57,18 @@ const variants = {
         { opType: 'Concat', inputs: ['pk', 'k'], outputs: ['K'], attributes: { axis: { i: 1 } } },
         { opType: 'Concat', inputs: ['pv', 'v'], outputs: ['V'], attributes: { axis: { i: 1 } } },
         { opType: 'Attention', inputs: ['q', 'K', 'V'], outputs: ['y'], attributes: heads3 },
+      ],
+      inputs: [io('q', [N, T, C]), io('k', [N, T, C]), io('v', [N, T, C]), io('pk', [N, P, C]), io('pv', [N, P, C])],
+      outputs: [io('y', [N, T, C])],
+    }),
+    { q: t3(rand(N * C * T), T), k: t3(rand(N * C * T), T), v: t3(rand(N * C * T), T), pk: t3(rand(N * C * P), P), pv: t3(rand(N * C * P), P) },
+  ],
+  'concat+MHA': [
+    await session({
+      nodes: [
+        { opType: 'Concat', inputs: ['pk', 'k'], outputs: ['K'], attributes: { axis: { i: 1 } } },
+        { opType: 'Concat', inputs: ['pv', 'v'], outputs: ['V'], attributes: { axis: { i: 1 } } },
+        { opType: 'MultiHeadAttention', domain: 'com.microsoft', inputs: ['q', 'K', 'V'], outputs: ['y'], attributes: { num_heads: { i: H }, scale: { f: 0.125 } } },
       ],
       inputs: [io('q', [N, T, C]), io('k', [N, T, C]), io('v', [N, T, C]), io('pk', [N, P, C]), io('pv', [N, P, C])],
       outputs: [io('y', [N, T, C])],

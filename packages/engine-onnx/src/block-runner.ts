@@ -4,7 +4,7 @@
  * keys/values as inputs and returns only the step's own). Large scales run in calls of a few rows each (block-rows.ts).
  *
  * The sessions are onnxruntime-node's, made with the engine's session settings (session-options.ts); they are run
- * here rather than through OrtSessions.run because the cache needs the session's extra outputs as tensors.
+ * here rather than through OrtSessions.run because a block call returns three outputs (y and the step's keys/values).
  */
 import type * as Ort from 'onnxruntime-node';
 import { transformerBlockGraph, type BlockShape, type BlockWeights } from './block-graph.js';
