@@ -28,7 +28,10 @@ const FLOAT = 1;
 const io = (name, dims) => ({ name, elemType: FLOAT, dims });
 const settings = { executionProviders: ['cpu'], cpu: { threads, memArena: false, spinning: false, prepack: true } };
 const session = (spec) =>
-  ort.InferenceSession.create(encodeModel({ name: 'a', opset: 23, initializers: [], ...spec }), sessionOptions(settings, { optimization: 'basic' }));
+  ort.InferenceSession.create(
+    encodeModel({ name: 'a', opset: 23, initializers: [], ...spec }),
+    sessionOptions(settings, { optimization: 'basic' }),
+  );
 const rand = (n) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
 const t4 = (data, S) => new ort.Tensor('float32', data, [N, H, S, hd]);
 const t3 = (data, S) => new ort.Tensor('float32', data, [N, S, C]);
@@ -37,19 +40,59 @@ const heads3 = { q_num_heads: { i: H }, kv_num_heads: { i: H }, scale: { f: 0.12
 const variants = {
   'present+mask': [
     await session({
-      nodes: [{ opType: 'Attention', inputs: ['q', 'k', 'v', 'mask', 'pk', 'pv'], outputs: ['y', 'k1', 'v1'], attributes: { scale: { f: 0.125 } } }],
-      inputs: [io('q', [N, H, T, hd]), io('k', [N, H, T, hd]), io('v', [N, H, T, hd]), io('mask', [T, P + T]), io('pk', [N, H, P, hd]), io('pv', [N, H, P, hd])],
+      nodes: [
+        {
+          opType: 'Attention',
+          inputs: ['q', 'k', 'v', 'mask', 'pk', 'pv'],
+          outputs: ['y', 'k1', 'v1'],
+          attributes: { scale: { f: 0.125 } },
+        },
+      ],
+      inputs: [
+        io('q', [N, H, T, hd]),
+        io('k', [N, H, T, hd]),
+        io('v', [N, H, T, hd]),
+        io('mask', [T, P + T]),
+        io('pk', [N, H, P, hd]),
+        io('pv', [N, H, P, hd]),
+      ],
       outputs: [io('y', [N, H, T, hd]), io('k1', [N, H, P + T, hd]), io('v1', [N, H, P + T, hd])],
     }),
-    { q: t4(rand(N * C * T), T), k: t4(rand(N * C * T), T), v: t4(rand(N * C * T), T), mask: new ort.Tensor('float32', new Float32Array(T * (P + T)), [T, P + T]), pk: t4(rand(N * C * P), P), pv: t4(rand(N * C * P), P) },
+    {
+      q: t4(rand(N * C * T), T),
+      k: t4(rand(N * C * T), T),
+      v: t4(rand(N * C * T), T),
+      mask: new ort.Tensor('float32', new Float32Array(T * (P + T)), [T, P + T]),
+      pk: t4(rand(N * C * P), P),
+      pv: t4(rand(N * C * P), P),
+    },
   ],
   present: [
     await session({
-      nodes: [{ opType: 'Attention', inputs: ['q', 'k', 'v', '', 'pk', 'pv'], outputs: ['y', 'k1', 'v1'], attributes: { scale: { f: 0.125 } } }],
-      inputs: [io('q', [N, H, T, hd]), io('k', [N, H, T, hd]), io('v', [N, H, T, hd]), io('pk', [N, H, P, hd]), io('pv', [N, H, P, hd])],
+      nodes: [
+        {
+          opType: 'Attention',
+          inputs: ['q', 'k', 'v', '', 'pk', 'pv'],
+          outputs: ['y', 'k1', 'v1'],
+          attributes: { scale: { f: 0.125 } },
+        },
+      ],
+      inputs: [
+        io('q', [N, H, T, hd]),
+        io('k', [N, H, T, hd]),
+        io('v', [N, H, T, hd]),
+        io('pk', [N, H, P, hd]),
+        io('pv', [N, H, P, hd]),
+      ],
       outputs: [io('y', [N, H, T, hd]), io('k1', [N, H, P + T, hd]), io('v1', [N, H, P + T, hd])],
     }),
-    { q: t4(rand(N * C * T), T), k: t4(rand(N * C * T), T), v: t4(rand(N * C * T), T), pk: t4(rand(N * C * P), P), pv: t4(rand(N * C * P), P) },
+    {
+      q: t4(rand(N * C * T), T),
+      k: t4(rand(N * C * T), T),
+      v: t4(rand(N * C * T), T),
+      pk: t4(rand(N * C * P), P),
+      pv: t4(rand(N * C * P), P),
+    },
   ],
   concat: [
     await session({
@@ -61,19 +104,37 @@ const variants = {
       inputs: [io('q', [N, T, C]), io('k', [N, T, C]), io('v', [N, T, C]), io('pk', [N, P, C]), io('pv', [N, P, C])],
       outputs: [io('y', [N, T, C])],
     }),
-    { q: t3(rand(N * C * T), T), k: t3(rand(N * C * T), T), v: t3(rand(N * C * T), T), pk: t3(rand(N * C * P), P), pv: t3(rand(N * C * P), P) },
+    {
+      q: t3(rand(N * C * T), T),
+      k: t3(rand(N * C * T), T),
+      v: t3(rand(N * C * T), T),
+      pk: t3(rand(N * C * P), P),
+      pv: t3(rand(N * C * P), P),
+    },
   ],
   'concat+MHA': [
     await session({
       nodes: [
         { opType: 'Concat', inputs: ['pk', 'k'], outputs: ['K'], attributes: { axis: { i: 1 } } },
         { opType: 'Concat', inputs: ['pv', 'v'], outputs: ['V'], attributes: { axis: { i: 1 } } },
-        { opType: 'MultiHeadAttention', domain: 'com.microsoft', inputs: ['q', 'K', 'V'], outputs: ['y'], attributes: { num_heads: { i: H }, scale: { f: 0.125 } } },
+        {
+          opType: 'MultiHeadAttention',
+          domain: 'com.microsoft',
+          inputs: ['q', 'K', 'V'],
+          outputs: ['y'],
+          attributes: { num_heads: { i: H }, scale: { f: 0.125 } },
+        },
       ],
       inputs: [io('q', [N, T, C]), io('k', [N, T, C]), io('v', [N, T, C]), io('pk', [N, P, C]), io('pv', [N, P, C])],
       outputs: [io('y', [N, T, C])],
     }),
-    { q: t3(rand(N * C * T), T), k: t3(rand(N * C * T), T), v: t3(rand(N * C * T), T), pk: t3(rand(N * C * P), P), pv: t3(rand(N * C * P), P) },
+    {
+      q: t3(rand(N * C * T), T),
+      k: t3(rand(N * C * T), T),
+      v: t3(rand(N * C * T), T),
+      pk: t3(rand(N * C * P), P),
+      pv: t3(rand(N * C * P), P),
+    },
   ],
   whole: [
     await session({
@@ -84,7 +145,11 @@ const variants = {
     { q: t3(rand(N * C * T), T), K: t3(rand(N * C * (P + T)), P + T), V: t3(rand(N * C * (P + T)), P + T) },
   ],
 };
-const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
 console.log(`Attention at pn ${pn} (T ${T}, P ${P}), ${N} rows, ${threads} threads; load before ${load()}`);
 const times = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 for (let r = 0; r <= reps; r++)

@@ -155,7 +155,9 @@ for (const stage of stages) {
   );
 }
 for (const [k, r] of Object.entries(rssPeaks))
-  console.log(`RSS ${k}: ${r.start.toFixed(2)} GiB at the start, peak ${r.peak.toFixed(2)} (+${(r.peak - r.start).toFixed(2)})`);
+  console.log(
+    `RSS ${k}: ${r.start.toFixed(2)} GiB at the start, peak ${r.peak.toFixed(2)} (+${(r.peak - r.start).toFixed(2)})`,
+  );
 console.log(`load after ${load()}; peak RSS ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(2)} GiB`);
 core.setDenseEngine(null);
 for (const e of Object.values(engines)) await e.dispose();

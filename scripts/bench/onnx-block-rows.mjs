@@ -122,29 +122,23 @@ if (profRunner) {
   // a node profile per size (ONNX Runtime's enableProfiling), summed by op type
   for (const N of new Set(rowsList)) {
     const g = (await import('@nextscale/engine-onnx')).transformerBlockGraph(weights, shape);
-    const s = await ort.InferenceSession.create(
-      g.bytes,
-      {
-        ...(await import('@nextscale/engine-onnx')).sessionOptions(settings, {
-          optimization: 'basic',
-          ...(g.externalData ? { externalData: g.externalData } : {}),
-        }),
-        enableProfiling: true,
-        profileFilePrefix: `/tmp/blockprof-N${N}`,
-      },
-    );
+    const s = await ort.InferenceSession.create(g.bytes, {
+      ...(await import('@nextscale/engine-onnx')).sessionOptions(settings, {
+        optimization: 'basic',
+        ...(g.externalData ? { externalData: g.externalData } : {}),
+      }),
+      enableProfiling: true,
+      profileFilePrefix: `/tmp/blockprof-N${N}`,
+    });
+    // the block graph's inputs: this step's x and modulation, the prefix's keys/values (N, P, C)
     const feeds = (tokens, past) => ({
       x: new ort.Tensor('float32', rand(N * tokens * C, 1), [N, tokens, C]),
       m: new ort.Tensor('float32', rand(N * 6 * C, 0.1), [N, 6 * C]),
-      past_key: past?.present_key ?? new ort.Tensor('float32', new Float32Array(0), [N, H, 0, hd]),
-      past_value: past?.present_value ?? new ort.Tensor('float32', new Float32Array(0), [N, H, 0, hd]),
-      mask: new ort.Tensor('float32', new Float32Array(tokens * ((past ? P : 0) + tokens)), [
-        tokens,
-        (past ? P : 0) + tokens,
-      ]),
+      past_key: new ort.Tensor('float32', past ? rand(N * P * C, 1) : new Float32Array(0), [N, past ? P : 0, C]),
+      past_value: new ort.Tensor('float32', past ? rand(N * P * C, 1) : new Float32Array(0), [N, past ? P : 0, C]),
     });
-    const prior = await s.run(feeds(P, null));
-    await s.run(feeds(T, prior));
+    await s.run(feeds(P, false));
+    await s.run(feeds(T, true));
     s.endProfiling();
     await s.release();
     const file = fs

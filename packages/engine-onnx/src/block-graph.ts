@@ -81,11 +81,7 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
     ...geluConstants,
   ];
   if (l2)
-    initializers.push(
-      f('qScale', [H, 1], w.qScale!),
-      f('eps12', [], Float32Array.of(1e-12)),
-      i64('axis.last', [-1]),
-    );
+    initializers.push(f('qScale', [H, 1], w.qScale!), f('eps12', [], Float32Array.of(1e-12)), i64('axis.last', [-1]));
   const nodes: NodeSpec[] = [];
   const node = (opType: string, inputs: string[], outputs: string[], attributes?: NodeSpec['attributes']) =>
     nodes.push({ opType, inputs, outputs, ...(attributes ? { attributes } : {}) });

@@ -5,7 +5,9 @@
  * 178 MiB: they stream from memory instead of the 16 MiB L3, and above glibc's 32 MiB mmap ceiling every call maps
  * fresh pages (page faults, ~5% system time). Measured on one block (scripts/bench/onnx-block-rows.mjs, CPU time per
  * row, N=16 against N=2): 1.23× unsplit, 1.04× in calls of 2 rows. Small scales stay whole: there the weights are
- * the traffic, and one call for all rows reads them once.
+ * the traffic, and one call for all rows reads them once. (The block's attention is now MLAS's flash attention, which
+ * keeps no probabilities buffer; the bound still counts one, so the chunks stay those measured. Re-measure before
+ * dropping that term.)
  *
  * The rows of a block are independent (each batch row attends to its own cache), so splitting changes no value: the
  * MatMuls are batch-invariant (prepacked weights) and the attention is per (row, head).
