@@ -101,7 +101,7 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
   modulated('x', SLOT.scale1, SLOT.shift1, 'h1');
   node('MatMul', ['h1', 'Wqkv'], ['qkv0']);
   node('Add', ['qkv0', 'bqkv'], ['qkv']);
-  // (N, T, 3C) → q, k, v (N, T, C): heads side by side, the 3-D layout Attention takes with q/kv_num_heads
+  // (N, T, 3C) → q, k, v (N, T, C): heads side by side, the layout MultiHeadAttention takes
   node('Split', ['qkv'], l2 ? ['q.raw', 'k.raw', 'value'] : ['q', 'key', 'value'], {
     axis: { i: -1 },
     num_outputs: { i: 3 },
@@ -119,7 +119,7 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
     node('Reshape', ['q.scaled', 'shape.NTC'], ['q']);
     node('Reshape', ['k.unit', 'shape.NTC'], ['key']);
   }
-  // the prefix's keys/values (inputs the runner holds) and this step's: one copy into the op's contiguous K/V
+  // the prefix's keys/values (inputs the runner holds) and this step's: one copy into the attention's contiguous K/V
   node('Concat', ['past_key', 'key'], ['K'], { axis: { i: 1 } });
   node('Concat', ['past_value', 'value'], ['V'], { axis: { i: 1 } });
   // ONNX Runtime's MultiHeadAttention: without mask, bias or past it runs MLAS's flash attention (tiles of queries ×
