@@ -11,10 +11,10 @@
  *
  * Inputs x (N, T, C), m (N, 6C), past_key/past_value (N, H, P, hd), mask (T, P + T); outputs y (N, T, C) and
  * present_key/present_value (N, H, P + T, hd). P may be 0 (the first scale, teacher forcing). Weights are initializers
- * (the linear layers' transposed, as linearGraph writes them), so the session is built once per block.
+ * (the linear layers' as core holds them, multiplied by graphs.ts matMulWT), so the session is built once per block.
  */
 import { FLOAT, INT64, encodeModelExternal, type Initializer, type NodeSpec } from './onnx-proto.js';
-import { geluConstants, geluNodes, transposed, type GraphModel } from './graphs.js';
+import { geluConstants, geluNodes, matMulWT, type GraphModel } from './graphs.js';
 
 /** The block's weights as core's VARBlockWeights holds them (row-major, PyTorch's (out, in) layout). */
 export interface BlockWeights {
@@ -61,13 +61,13 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
   const initializers: Initializer[] = [
     f('ln.one', [C], new Float32Array(C).fill(1)),
     f('ln.zero', [C], new Float32Array(C)),
-    f('Wqkv', [C, 3 * C], transposed(w.qkvWeight, 3 * C, C)),
+    f('Wqkv', [3 * C, C], w.qkvWeight),
     f('bqkv', [3 * C], w.qkvBias),
-    f('Wproj', [C, C], transposed(w.projWeight, C, C)),
+    f('Wproj', [C, C], w.projWeight),
     f('bproj', [C], w.projBias),
-    f('W1t', [C, hidden], transposed(w.fc1Weight, hidden, C)),
+    f('W1', [hidden, C], w.fc1Weight),
     f('b1', [hidden], w.fc1Bias),
-    f('W2t', [hidden, C], transposed(w.fc2Weight, C, hidden)),
+    f('W2', [C, hidden], w.fc2Weight),
     f('b2', [C], w.fc2Bias),
     f('one', [], Float32Array.of(1)),
     i64('shape.N16C', [0, 1, 6, C]),
@@ -99,7 +99,7 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
     node('Add', [`${out}.sc`, slot(shiftSlot)], [out]);
   };
   modulated('x', SLOT.scale1, SLOT.shift1, 'h1');
-  node('MatMul', ['h1', 'Wqkv'], ['qkv0']);
+  nodes.push(matMulWT('h1', 'Wqkv', 'qkv0'));
   node('Add', ['qkv0', 'bqkv'], ['qkv']);
   node('Reshape', ['qkv', 'shape.qkv'], ['qkv5']); // (N, T, 3, H, hd)
   node('Transpose', ['qkv5'], ['qkvT'], { perm: { ints: [2, 0, 3, 1, 4] } }); // (3, N, H, T, hd)
@@ -120,16 +120,16 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
   });
   node('Transpose', ['attn'], ['attnT'], { perm: { ints: [0, 2, 1, 3] } }); // (N, T, H, hd)
   node('Reshape', ['attnT', 'shape.NTC'], ['attnM']);
-  node('MatMul', ['attnM', 'Wproj'], ['proj0']);
+  nodes.push(matMulWT('attnM', 'Wproj', 'proj0'));
   node('Add', ['proj0', 'bproj'], ['proj']);
   node('Mul', ['proj', slot(SLOT.gamma1)], ['projG']);
   node('Add', ['x', 'projG'], ['x1']);
 
   modulated('x1', SLOT.scale2, SLOT.shift2, 'h2');
-  node('MatMul', ['h2', 'W1t'], ['fc1o']);
+  nodes.push(matMulWT('h2', 'W1', 'fc1o'));
   node('Add', ['fc1o', 'b1'], ['fc1b']);
   nodes.push(...geluNodes('fc1b', 'g'));
-  node('MatMul', ['g', 'W2t'], ['fc2o']);
+  nodes.push(matMulWT('g', 'W2', 'fc2o'));
   node('Add', ['fc2o', 'b2'], ['ffn']);
   node('Mul', ['ffn', slot(SLOT.gamma2)], ['ffnG']);
   node('Add', ['x1', 'ffnG'], ['y']);

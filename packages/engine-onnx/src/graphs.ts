@@ -1,4 +1,12 @@
-import { encodeModel, FLOAT, type ExternalData, type Initializer, type NodeSpec } from './onnx-proto.js';
+import {
+  encodeModel,
+  encodeModelExternal,
+  FLOAT,
+  type ExternalData,
+  type GraphSpec,
+  type Initializer,
+  type NodeSpec,
+} from './onnx-proto.js';
 
 /**
  * The engine's graphs, one per (op, pinned weight, fixed attributes). Inputs are named `x`,
@@ -26,16 +34,68 @@ export interface GraphModel {
 const io = (name: string, dims: (number | string)[]) => ({ name, elemType: FLOAT, dims });
 
 /**
- * y (rows × outF) = x·Wᵀ (+ bias): MatMul with Wᵀ (inF × outF) as the initializer, then Add. Measured on onnxruntime
- * 1.30 (x64, 512 × 1024 → 4096): MatMul on a pre-transposed constant runs at ~2× the speed of Gemm with transB = 1 (or
- * of the Gemm the 'extended' optimizer fuses MatMul + Add into), so the session runs at the 'basic' level (see
- * `optimization`). The transposed copy is made here, once, and lives only until the session has been created.
+ * y = x·Wᵀ for a row-major (out, in) weight W as core holds it, without transposing W first: com.microsoft FusedMatMul
+ * with transB = 1 (any leading dims on x). onnxruntime-node's CPU provider prepacks W for its GEMM exactly as it packs
+ * a pre-transposed MatMul weight, so the products are bit-identical to MatMul(x, Wᵀ) and run as fast (measured on
+ * 1.30: 2 × 1024 → 6144, 680 × 1024 → 4096 in 2-D and 3-D, 0 differing values), while building the session skips a
+ * JavaScript transpose of every weight (1.6 s of a cold d16 run) and the transposed copy's memory.
  */
-export function linearGraph(weight: Float32Array, outF: number, inF: number, bias: Float32Array | null): GraphModel {
-  const initializers: Initializer[] = [
-    { name: 'Wt', dataType: FLOAT, dims: [inF, outF], data: transposed(weight, outF, inF) },
-  ];
-  const nodes: NodeSpec[] = [{ opType: 'MatMul', inputs: ['x', 'Wt'], outputs: [bias ? 'xw' : 'y'] }];
+export function matMulWT(x: string, w: string, y: string): NodeSpec {
+  return {
+    opType: 'FusedMatMul',
+    domain: 'com.microsoft',
+    inputs: [x, w],
+    outputs: [y],
+    attributes: { transB: { i: 1 } },
+  };
+}
+
+/**
+ * How the linear graphs hold their weights. 'as-is' (onnxruntime-node): W untransposed (matMulWT), handed beside the
+ * protobuf as external data (encodeModelExternal), so no JavaScript copy is made. 'transposed' (onnxruntime-web, whose
+ * WebGPU provider may lack FusedMatMul and whose external-data path is untested here): MatMul on a transposed copy
+ * inside the protobuf.
+ */
+export type WeightForm = 'as-is' | 'transposed';
+
+/** The weight's initializer and the node multiplying `x` by its transpose, in the given form. */
+function linearWeight(
+  form: WeightForm,
+  name: string,
+  weight: Float32Array,
+  outF: number,
+  inF: number,
+  x: string,
+  y: string,
+): { init: Initializer; node: NodeSpec } {
+  return form === 'as-is'
+    ? { init: { name, dataType: FLOAT, dims: [outF, inF], data: weight }, node: matMulWT(x, name, y) }
+    : {
+        init: { name, dataType: FLOAT, dims: [inF, outF], data: transposed(weight, outF, inF) },
+        node: { opType: 'MatMul', inputs: [x, name], outputs: [y] },
+      };
+}
+
+/** A model's bytes (and external data) in the weights' form. */
+function encode(form: WeightForm, g: GraphSpec): Pick<GraphModel, 'bytes' | 'externalData'> {
+  return form === 'as-is' ? encodeModelExternal(g) : { bytes: encodeModel(g) };
+}
+
+/**
+ * y (rows × outF) = x·Wᵀ (+ bias): the product (linearWeight), then Add. Measured on onnxruntime 1.30 (x64, 512 × 1024
+ * → 4096): MatMul with a prepacked constant runs at ~2× the speed of the Gemm the 'extended' optimizer fuses MatMul +
+ * Add into, so the session runs at the 'basic' level (see `optimization`).
+ */
+export function linearGraph(
+  weight: Float32Array,
+  outF: number,
+  inF: number,
+  bias: Float32Array | null,
+  form: WeightForm = 'transposed',
+): GraphModel {
+  const w = linearWeight(form, 'W', weight, outF, inF, 'x', bias ? 'xw' : 'y');
+  const initializers: Initializer[] = [w.init];
+  const nodes: NodeSpec[] = [w.node];
   if (bias) {
     initializers.push({ name: 'bias', dataType: FLOAT, dims: [outF], data: bias });
     nodes.push({ opType: 'Add', inputs: ['xw', 'bias'], outputs: ['y'] });
@@ -43,7 +103,7 @@ export function linearGraph(weight: Float32Array, outF: number, inF: number, bia
   return {
     label: `linear ${inF}→${outF}${bias ? ' + bias' : ''}`,
     optimization: 'basic',
-    bytes: encodeModel({
+    ...encode(form, {
       name: 'linear',
       nodes,
       inputs: [io('x', ['rows', inF])],
@@ -83,18 +143,17 @@ export function feedForwardGraph(
   inF: number,
   fc2: Float32Array,
   fc2Bias: Float32Array | null,
+  form: WeightForm = 'transposed',
 ): GraphModel {
-  const initializers: Initializer[] = [
-    { name: 'W1t', dataType: FLOAT, dims: [inF, hidden], data: transposed(fc1, hidden, inF) },
-    { name: 'W2t', dataType: FLOAT, dims: [hidden, inF], data: transposed(fc2, inF, hidden) },
-    ...geluConstants,
-  ];
-  const nodes: NodeSpec[] = [{ opType: 'MatMul', inputs: ['x', 'W1t'], outputs: [fc1Bias ? 'h0' : 'h'] }];
+  const w1 = linearWeight(form, 'W1', fc1, hidden, inF, 'x', fc1Bias ? 'h0' : 'h');
+  const w2 = linearWeight(form, 'W2', fc2, inF, hidden, 'g', fc2Bias ? 'y0' : 'y');
+  const initializers: Initializer[] = [w1.init, w2.init, ...geluConstants];
+  const nodes: NodeSpec[] = [w1.node];
   if (fc1Bias) {
     initializers.push({ name: 'b1', dataType: FLOAT, dims: [hidden], data: fc1Bias });
     nodes.push({ opType: 'Add', inputs: ['h0', 'b1'], outputs: ['h'] });
   }
-  nodes.push(...geluNodes('h', 'g'), { opType: 'MatMul', inputs: ['g', 'W2t'], outputs: [fc2Bias ? 'y0' : 'y'] });
+  nodes.push(...geluNodes('h', 'g'), w2.node);
   if (fc2Bias) {
     initializers.push({ name: 'b2', dataType: FLOAT, dims: [inF], data: fc2Bias });
     nodes.push({ opType: 'Add', inputs: ['y0', 'b2'], outputs: ['y'] });
@@ -102,7 +161,7 @@ export function feedForwardGraph(
   return {
     label: `feedForward ${inF}→${hidden}→${inF}`,
     optimization: 'basic',
-    bytes: encodeModel({
+    ...encode(form, {
       name: 'feedForward',
       nodes,
       inputs: [io('x', ['rows', inF])],

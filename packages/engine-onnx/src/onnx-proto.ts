@@ -264,5 +264,11 @@ function writeModel(
     ow.fieldString(1, '');
     ow.fieldVarint(2, g.opset ?? 18);
   });
+  // ONNX Runtime's contrib ops (e.g. com.microsoft FusedMatMul) need their domain imported; they are all version 1
+  for (const domain of new Set(g.nodes.flatMap((n) => (n.domain ? [n.domain] : []))))
+    w.fieldMessage(8, (ow) => {
+      ow.fieldString(1, domain);
+      ow.fieldVarint(2, 1);
+    });
   return w.finish();
 }
