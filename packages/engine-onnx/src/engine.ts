@@ -367,7 +367,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
           );
       } else {
         const size = perSize ? { height: H, width: W, winogradFromArea: this.winogradFromArea! } : undefined;
-        pending = this.session(() => featureNetGraph(net, size)).then((s) => {
+        pending = this.session(() => featureNetGraph(net, size, this.ort.weightForm === 'as-is')).then((s) => {
           if (this.releaseWeights) for (const w of weights) this.release(w);
           return s;
         });
