@@ -37,8 +37,9 @@ const io = (name: string, dims: (number | string)[]) => ({ name, elemType: FLOAT
  * y = x·Wᵀ for a row-major (out, in) weight W as core holds it, without transposing W first: com.microsoft FusedMatMul
  * with transB = 1 (any leading dims on x). onnxruntime-node's CPU provider prepacks W for its GEMM exactly as it packs
  * a pre-transposed MatMul weight, so the products are bit-identical to MatMul(x, Wᵀ) and run as fast (measured on
- * 1.30: 2 × 1024 → 6144, 680 × 1024 → 4096 in 2-D and 3-D, 0 differing values), while building the session skips a
- * JavaScript transpose of every weight (1.6 s of a cold d16 run) and the transposed copy's memory.
+ * 1.30: 2 × 1024 → 6144, 680 × 1024 → 4096 in 2-D and 3-D, and whole fused blocks against main's, 0 differing values),
+ * while building the session skips a JavaScript transpose of every weight (1.6 s of a cold d16 run) and the transposed
+ * copy's memory. Not for a 2-D MatMul followed by a bias Add: the optimizer fuses that pair into a Gemm (linearNodes).
  */
 export function matMulWT(x: string, w: string, y: string): NodeSpec {
   return {
@@ -51,29 +52,38 @@ export function matMulWT(x: string, w: string, y: string): NodeSpec {
 }
 
 /**
- * How the linear graphs hold their weights. 'as-is' (onnxruntime-node): W untransposed (matMulWT), handed beside the
- * protobuf as external data (encodeModelExternal), so no JavaScript copy is made. 'transposed' (onnxruntime-web, whose
- * WebGPU provider may lack FusedMatMul and whose external-data path is untested here): MatMul on a transposed copy
- * inside the protobuf.
+ * How the linear graphs hold their weights. 'as-is' (onnxruntime-node): W untransposed, handed beside the protobuf as
+ * external data (encodeModelExternal), so no JavaScript copy is made. 'transposed' (onnxruntime-web, whose WebGPU
+ * provider may lack these forms and whose external-data path is untested here): MatMul on a transposed copy inside
+ * the protobuf.
  */
 export type WeightForm = 'as-is' | 'transposed';
 
-/** The weight's initializer and the node multiplying `x` by its transpose, in the given form. */
-function linearWeight(
+/**
+ * y = x·Wᵀ (+ b) for a 2-D x, in the given form. 'as-is' is Gemm(x, W, b) with transB = 1: what ONNX Runtime's
+ * 'basic' optimizer makes of MatMul(x, Wᵀ) + Add (its MatMulAddFusion), the weight prepacked the same way, so the two
+ * forms are bit-identical (external-data.test.ts; a bias-free FusedMatMul would not match the fused Gemm's rounding).
+ */
+function linearNodes(
   form: WeightForm,
-  name: string,
+  names: { w: string; b: string },
   weight: Float32Array,
+  bias: Float32Array | null,
   outF: number,
   inF: number,
   x: string,
   y: string,
-): { init: Initializer; node: NodeSpec } {
-  return form === 'as-is'
-    ? { init: { name, dataType: FLOAT, dims: [outF, inF], data: weight }, node: matMulWT(x, name, y) }
-    : {
-        init: { name, dataType: FLOAT, dims: [inF, outF], data: transposed(weight, outF, inF) },
-        node: { opType: 'MatMul', inputs: [x, name], outputs: [y] },
-      };
+): { initializers: Initializer[]; nodes: NodeSpec[] } {
+  const initializers: Initializer[] = bias ? [{ name: names.b, dataType: FLOAT, dims: [outF], data: bias }] : [];
+  if (form === 'as-is') {
+    initializers.unshift({ name: names.w, dataType: FLOAT, dims: [outF, inF], data: weight });
+    const inputs = bias ? [x, names.w, names.b] : [x, names.w];
+    return { initializers, nodes: [{ opType: 'Gemm', inputs, outputs: [y], attributes: { transB: { i: 1 } } }] };
+  }
+  initializers.unshift({ name: names.w, dataType: FLOAT, dims: [inF, outF], data: transposed(weight, outF, inF) });
+  const nodes: NodeSpec[] = [{ opType: 'MatMul', inputs: [x, names.w], outputs: [bias ? `${y}.xw` : y] }];
+  if (bias) nodes.push({ opType: 'Add', inputs: [`${y}.xw`, names.b], outputs: [y] });
+  return { initializers, nodes };
 }
 
 /** A model's bytes (and external data) in the weights' form. */
@@ -82,9 +92,9 @@ function encode(form: WeightForm, g: GraphSpec): Pick<GraphModel, 'bytes' | 'ext
 }
 
 /**
- * y (rows × outF) = x·Wᵀ (+ bias): the product (linearWeight), then Add. Measured on onnxruntime 1.30 (x64, 512 × 1024
- * → 4096): MatMul with a prepacked constant runs at ~2× the speed of the Gemm the 'extended' optimizer fuses MatMul +
- * Add into, so the session runs at the 'basic' level (see `optimization`).
+ * y (rows × outF) = x·Wᵀ (+ bias) (linearNodes). Measured on onnxruntime 1.30 (x64, 512 × 1024 → 4096): with a
+ * prepacked weight this runs at ~2× the speed of the 'extended' optimizer's form, so the session runs at the 'basic'
+ * level (see `optimization`).
  */
 export function linearGraph(
   weight: Float32Array,
@@ -93,22 +103,14 @@ export function linearGraph(
   bias: Float32Array | null,
   form: WeightForm = 'transposed',
 ): GraphModel {
-  const w = linearWeight(form, 'W', weight, outF, inF, 'x', bias ? 'xw' : 'y');
-  const initializers: Initializer[] = [w.init];
-  const nodes: NodeSpec[] = [w.node];
-  if (bias) {
-    initializers.push({ name: 'bias', dataType: FLOAT, dims: [outF], data: bias });
-    nodes.push({ opType: 'Add', inputs: ['xw', 'bias'], outputs: ['y'] });
-  }
   return {
     label: `linear ${inF}→${outF}${bias ? ' + bias' : ''}`,
     optimization: 'basic',
     ...encode(form, {
       name: 'linear',
-      nodes,
+      ...linearNodes(form, { w: 'W', b: 'bias' }, weight, bias, outF, inF, 'x', 'y'),
       inputs: [io('x', ['rows', inF])],
       outputs: [io('y', ['rows', outF])],
-      initializers,
     }),
   };
 }
@@ -145,28 +147,17 @@ export function feedForwardGraph(
   fc2Bias: Float32Array | null,
   form: WeightForm = 'transposed',
 ): GraphModel {
-  const w1 = linearWeight(form, 'W1', fc1, hidden, inF, 'x', fc1Bias ? 'h0' : 'h');
-  const w2 = linearWeight(form, 'W2', fc2, inF, hidden, 'g', fc2Bias ? 'y0' : 'y');
-  const initializers: Initializer[] = [w1.init, w2.init, ...geluConstants];
-  const nodes: NodeSpec[] = [w1.node];
-  if (fc1Bias) {
-    initializers.push({ name: 'b1', dataType: FLOAT, dims: [hidden], data: fc1Bias });
-    nodes.push({ opType: 'Add', inputs: ['h0', 'b1'], outputs: ['h'] });
-  }
-  nodes.push(...geluNodes('h', 'g'), w2.node);
-  if (fc2Bias) {
-    initializers.push({ name: 'b2', dataType: FLOAT, dims: [inF], data: fc2Bias });
-    nodes.push({ opType: 'Add', inputs: ['y0', 'b2'], outputs: ['y'] });
-  }
+  const l1 = linearNodes(form, { w: 'W1', b: 'b1' }, fc1, fc1Bias, hidden, inF, 'x', 'h');
+  const l2 = linearNodes(form, { w: 'W2', b: 'b2' }, fc2, fc2Bias, inF, hidden, 'g', 'y');
   return {
     label: `feedForward ${inF}→${hidden}→${inF}`,
     optimization: 'basic',
     ...encode(form, {
       name: 'feedForward',
-      nodes,
+      nodes: [...l1.nodes, ...geluNodes('h', 'g'), ...l2.nodes],
       inputs: [io('x', ['rows', inF])],
       outputs: [io('y', ['rows', inF])],
-      initializers,
+      initializers: [...l1.initializers, ...l2.initializers, ...geluConstants],
     }),
   };
 }
