@@ -62,7 +62,7 @@ export type WeightForm = 'as-is' | 'transposed';
 /**
  * y = x·Wᵀ (+ b) for a 2-D x, in the given form. 'as-is' is Gemm(x, W, b) with transB = 1: what ONNX Runtime's
  * 'basic' optimizer makes of MatMul(x, Wᵀ) + Add (its MatMulAddFusion), the weight prepacked the same way, so the two
- * forms are bit-identical (external-data.test.ts; a bias-free FusedMatMul would not match the fused Gemm's rounding).
+ * forms are bit-identical (external-data.test.ts; FusedMatMul followed by an Add would not match the fused Gemm's rounding).
  */
 function linearNodes(
   form: WeightForm,
