@@ -1,4 +1,12 @@
 #!/usr/bin/env node
+import { setFlagsFromString } from 'node:v8';
+
+// V8 starts a collection for every ~64 MB of new ArrayBuffers ("external memory pressure"): reading a d16 model's
+// 1.7 GB of weights sets off ~40 of them. Incremental ones cost marking tasks and write barriers throughout; atomic
+// ones on the CLI's ~12 MB JavaScript heap take a few ms each (a cold one-image d16 run: ~1.8 s less CPU, NOTES.md
+// "Session 8: cold2"). Set before anything is allocated.
+setFlagsFromString('--no-incremental-marking');
+
 // main() checks the NEXTSCALE_* variables first (core's settings module) and reports a bad one as one usage line.
 const { main } = await import('../dist/index.js');
 

@@ -14,11 +14,11 @@
  * scale, which is next-scale inference, and teacher forcing's block-causal mask is the same computation run scale by
  * scale (block-runner.ts). The cache stays with the caller, who appends this step's keys and values: nothing the
  * size of the cache is returned (onnxruntime-node copies every output), only one in-graph copy (the Concat) remains.
- * Weights are initializers (the linear layers' transposed, as linearGraph writes them), so the session is built once
- * per block.
+ * Weights are initializers (the linear layers' as core holds them, multiplied by graphs.ts matMulWT), so the session
+ * is built once per block.
  */
 import { FLOAT, INT64, encodeModelExternal, type Initializer, type NodeSpec } from './onnx-proto.js';
-import { geluConstants, geluNodes, transposed, type GraphModel } from './graphs.js';
+import { geluConstants, geluNodes, matMulWT, type GraphModel } from './graphs.js';
 
 /** The block's weights as core's VARBlockWeights holds them (row-major, PyTorch's (out, in) layout). */
 export interface BlockWeights {
@@ -65,13 +65,13 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
   const initializers: Initializer[] = [
     f('ln.one', [C], new Float32Array(C).fill(1)),
     f('ln.zero', [C], new Float32Array(C)),
-    f('Wqkv', [C, 3 * C], transposed(w.qkvWeight, 3 * C, C)),
+    f('Wqkv', [3 * C, C], w.qkvWeight),
     f('bqkv', [3 * C], w.qkvBias),
-    f('Wproj', [C, C], transposed(w.projWeight, C, C)),
+    f('Wproj', [C, C], w.projWeight),
     f('bproj', [C], w.projBias),
-    f('W1t', [C, hidden], transposed(w.fc1Weight, hidden, C)),
+    f('W1', [hidden, C], w.fc1Weight),
     f('b1', [hidden], w.fc1Bias),
-    f('W2t', [hidden, C], transposed(w.fc2Weight, C, hidden)),
+    f('W2', [C, hidden], w.fc2Weight),
     f('b2', [C], w.fc2Bias),
     f('one', [], Float32Array.of(1)),
     i64('shape.N16C', [0, 1, 6, C]),
@@ -99,7 +99,7 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
     node('Add', [`${out}.sc`, slot(shiftSlot)], [out]);
   };
   modulated('x', SLOT.scale1, SLOT.shift1, 'h1');
-  node('MatMul', ['h1', 'Wqkv'], ['qkv0']);
+  nodes.push(matMulWT('h1', 'Wqkv', 'qkv0'));
   node('Add', ['qkv0', 'bqkv'], ['qkv']);
   // (N, T, 3C) → q, k, v (N, T, C): heads side by side, the layout MultiHeadAttention takes
   node('Split', ['qkv'], l2 ? ['q.raw', 'k.raw', 'value'] : ['q', 'key', 'value'], {
@@ -132,16 +132,16 @@ export function transformerBlockGraph(w: BlockWeights, s: BlockShape): GraphMode
     outputs: ['attnM'],
     attributes: { num_heads: { i: H }, scale: { f: s.scale } },
   });
-  node('MatMul', ['attnM', 'Wproj'], ['proj0']);
+  nodes.push(matMulWT('attnM', 'Wproj', 'proj0'));
   node('Add', ['proj0', 'bproj'], ['proj']);
   node('Mul', ['proj', slot(SLOT.gamma1)], ['projG']);
   node('Add', ['x', 'projG'], ['x1']);
 
   modulated('x1', SLOT.scale2, SLOT.shift2, 'h2');
-  node('MatMul', ['h2', 'W1t'], ['fc1o']);
+  nodes.push(matMulWT('h2', 'W1', 'fc1o'));
   node('Add', ['fc1o', 'b1'], ['fc1b']);
   nodes.push(...geluNodes('fc1b', 'g'));
-  node('MatMul', ['g', 'W2t'], ['fc2o']);
+  nodes.push(matMulWT('g', 'W2', 'fc2o'));
   node('Add', ['fc2o', 'b2'], ['ffn']);
   node('Mul', ['ffn', slot(SLOT.gamma2)], ['ffnG']);
   node('Add', ['x1', 'ffnG'], ['y']);

@@ -89,7 +89,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
     const g = graph();
     this.sessionCount++;
     try {
-      return await this.ort.create(g.bytes, g.label, g.optimization, g.memArena);
+      return await this.ort.create(g.bytes, g.label, g.optimization, g.memArena, g.externalData);
     } finally {
       this.reclaim?.dropped(g.bytes.byteLength); // the serialised graph (its initializers are ONNX Runtime's now)
     }
@@ -195,7 +195,9 @@ export class OnnxDenseEngine implements DenseEngineLike {
       return;
     }
     const key = `linear ${outF}x${inF} ${this.biasKey(bias)}`;
-    const session = await this.pinnedSession(weight, key, () => linearGraph(weight, outF, inF, bias));
+    const session = await this.pinnedSession(weight, key, () =>
+      linearGraph(weight, outF, inF, bias, this.ort.weightForm),
+    );
     await this.ort.run(
       session,
       [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }],
@@ -224,7 +226,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
     const session = await this.pinnedSession(
       fc1,
       key,
-      () => feedForwardGraph(fc1, fc1Bias, hidden, inF, fc2, fc2Bias),
+      () => feedForwardGraph(fc1, fc1Bias, hidden, inF, fc2, fc2Bias, this.ort.weightForm),
       [fc2],
     );
     await this.ort.run(
@@ -365,7 +367,7 @@ export class OnnxDenseEngine implements DenseEngineLike {
           );
       } else {
         const size = perSize ? { height: H, width: W, winogradFromArea: this.winogradFromArea! } : undefined;
-        pending = this.session(() => featureNetGraph(net, size)).then((s) => {
+        pending = this.session(() => featureNetGraph(net, size, this.ort.weightForm === 'as-is')).then((s) => {
           if (this.releaseWeights) for (const w of weights) this.release(w);
           return s;
         });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FLOAT, encodeModelExternal, type GraphSpec } from './onnx-proto.js';
-import { transposed } from './graphs.js';
+import { feedForwardGraph, linearGraph, transposed } from './graphs.js';
 import { loadOrt } from './node.js';
 import { sessionOptions } from './session-options.js';
 
@@ -69,4 +69,67 @@ describe('weights handed over as external data, not copied into the protobuf', a
       await s.release();
     });
   }
+});
+
+describe("linear graphs with the weight as core holds it ('as-is': FusedMatMul transB = 1, external data)", async () => {
+  const r = await loadOrt();
+  if (!r.ok) throw new Error(r.reason);
+  const ort = r.ort as never as typeof import('onnxruntime-node');
+  const settings = {
+    executionProviders: ['cpu'],
+    cpu: { threads: 2, memArena: false, spinning: false, prepack: true },
+  };
+  // sizes past MLAS's packing panels, a bias and none; values with long mantissas so a different order would show
+  const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * 0.37);
+  for (const [rows, inF, outF, withBias] of [
+    [2, 300, 520, true],
+    [67, 129, 260, false],
+  ] as const) {
+    it(`${rows} × ${inF} → ${outF}${withBias ? ' + bias' : ''}: bit-identical to MatMul on the transposed copy`, async () => {
+      const w = wave(outF * inF, 0.731);
+      const bias = withBias ? wave(outF, 1.3) : null;
+      const x = wave(rows * inF, 0.113);
+      const outputs = [];
+      for (const form of ['transposed', 'as-is'] as const) {
+        const g = linearGraph(w, outF, inF, bias, form);
+        expect(g.externalData?.length ?? 0).toBe(form === 'as-is' ? 1 : 0);
+        const s = await ort.InferenceSession.create(
+          g.bytes,
+          sessionOptions(settings, { optimization: 'basic', externalData: g.externalData }) as never,
+        );
+        outputs.push(
+          Float32Array.from((await s.run({ x: new ort.Tensor('float32', x, [rows, inF]) })).y!.data as Float32Array),
+        );
+        await s.release();
+      }
+      expect(outputs[1]).toEqual(outputs[0]);
+      // and both are x·Wᵀ (+ b) to float32 rounding
+      const r0 = Array.from({ length: outF }, (_, o) => {
+        let s = bias ? bias[o] : 0;
+        for (let i = 0; i < inF; i++) s += x[i] * w[o * inF + i];
+        return s;
+      });
+      for (let o = 0; o < outF; o++) expect(Math.abs(outputs[1][o] - r0[o])).toBeLessThan(1e-4);
+    });
+  }
+
+  it('the feed-forward graph (fc1, GELU, fc2 with biases): bit-identical in both forms', async () => {
+    const [rows, inF, hidden] = [5, 96, 384];
+    const [fc1, b1, fc2, b2] = [wave(hidden * inF, 0.31), wave(hidden, 0.9), wave(inF * hidden, 0.53), wave(inF, 1.7)];
+    const x = wave(rows * inF, 0.29);
+    const outputs = [];
+    for (const form of ['transposed', 'as-is'] as const) {
+      const g = feedForwardGraph(fc1, b1, hidden, inF, fc2, b2, form);
+      const s = await ort.InferenceSession.create(
+        g.bytes,
+        sessionOptions(settings, { optimization: 'basic', externalData: g.externalData }) as never,
+      );
+      outputs.push(
+        Float32Array.from((await s.run({ x: new ort.Tensor('float32', x, [rows, inF]) })).y!.data as Float32Array),
+      );
+      await s.release();
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+    expect(outputs[0].some((v) => v !== 0)).toBe(true);
+  });
 });

@@ -5,7 +5,15 @@
  * when the graph is written for one input size, others as the engine's convGraph; SiLU with Exp as siluGraph. A stretch thus
  * rounds differently from its ops one by one (core's tests bound the difference at 1e-4).
  */
-import { encodeModel, FLOAT, INT64, type Initializer, type NodeSpec } from './onnx-proto.js';
+import {
+  encodeModel,
+  encodeModelExternal,
+  FLOAT,
+  INT64,
+  type GraphSpec,
+  type Initializer,
+  type NodeSpec,
+} from './onnx-proto.js';
 import type { GraphModel } from './graphs.js';
 import type { FeatureNetLike } from './types.js';
 import { winogradApplies, winogradConv, type WinogradTile } from './winograd.js';
@@ -46,11 +54,13 @@ export function canWriteFeatureNet(net: FeatureNetLike): boolean {
 /**
  * The ONNX graph of `net` for one image: input x (1, C, h, w), output y. With `size` the graph is for that input size
  * only (static shapes), and its 3×3 convolutions on maps of `size.winogradFromArea` and more run as Winograd
- * F(m×m, 3×3) (winogradTile); without it the graph takes any size and every conv is ONNX Runtime's Conv.
+ * F(m×m, 3×3) (winogradTile); without it the graph takes any size and every conv is ONNX Runtime's Conv. With
+ * `external` (onnxruntime-node) the weights are handed beside the protobuf (encodeModelExternal), not copied into it.
  */
 export function featureNetGraph(
   net: FeatureNetLike,
   size?: { height: number; width: number; winogradFromArea: number },
+  external = false,
 ): GraphModel {
   const shapes = size ? featureNetShapes(net, size.height, size.width) : null;
   const nodes: NodeSpec[] = [];
@@ -191,6 +201,7 @@ export function featureNetGraph(
     'outH',
     'outW',
   ];
+  const encode = (g: GraphSpec) => (external ? encodeModelExternal(g) : { bytes: encodeModel(g) });
   return {
     label: `feature net ${net.label}${size ? ` at ${size.height}×${size.width}` : ''}`,
     // measured on the d16 decoder (2 threads): 'basic' ~3.5 s per image, 'all' (NCHWc) ~3.8 s, 'extended' ~4.0 s
@@ -198,7 +209,7 @@ export function featureNetGraph(
     // one session per stretch, run for every image: an arena reuses its big intermediates instead of faulting them in
     // on every call
     memArena: true,
-    bytes: encodeModel({
+    ...encode({
       name: 'featureNet',
       nodes,
       inputs: [{ name: 'x', elemType: FLOAT, dims: [1, net.inChannels, size?.height ?? 'h', size?.width ?? 'w'] }],

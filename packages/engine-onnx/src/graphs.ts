@@ -1,4 +1,12 @@
-import { encodeModel, FLOAT, type ExternalData, type Initializer, type NodeSpec } from './onnx-proto.js';
+import {
+  encodeModel,
+  encodeModelExternal,
+  FLOAT,
+  type ExternalData,
+  type GraphSpec,
+  type Initializer,
+  type NodeSpec,
+} from './onnx-proto.js';
 
 /**
  * The engine's graphs, one per (op, pinned weight, fixed attributes). Inputs are named `x`,
@@ -26,29 +34,83 @@ export interface GraphModel {
 const io = (name: string, dims: (number | string)[]) => ({ name, elemType: FLOAT, dims });
 
 /**
- * y (rows × outF) = x·Wᵀ (+ bias): MatMul with Wᵀ (inF × outF) as the initializer, then Add. Measured on onnxruntime
- * 1.30 (x64, 512 × 1024 → 4096): MatMul on a pre-transposed constant runs at ~2× the speed of Gemm with transB = 1 (or
- * of the Gemm the 'extended' optimizer fuses MatMul + Add into), so the session runs at the 'basic' level (see
- * `optimization`). The transposed copy is made here, once, and lives only until the session has been created.
+ * y = x·Wᵀ for a row-major (out, in) weight W as core holds it, without transposing W first: com.microsoft FusedMatMul
+ * with transB = 1 (any leading dims on x). onnxruntime-node's CPU provider prepacks W for its GEMM exactly as it packs
+ * a pre-transposed MatMul weight, so the products are bit-identical to MatMul(x, Wᵀ) and run as fast (measured on
+ * 1.30: 2 × 1024 → 6144, 680 × 1024 → 4096 in 2-D and 3-D, and whole fused blocks against main's, 0 differing values),
+ * while building the session skips a JavaScript transpose of every weight (1.6 s of a cold d16 run) and the transposed
+ * copy's memory. Not for a 2-D MatMul followed by a bias Add: the optimizer fuses that pair into a Gemm (linearNodes).
  */
-export function linearGraph(weight: Float32Array, outF: number, inF: number, bias: Float32Array | null): GraphModel {
-  const initializers: Initializer[] = [
-    { name: 'Wt', dataType: FLOAT, dims: [inF, outF], data: transposed(weight, outF, inF) },
-  ];
-  const nodes: NodeSpec[] = [{ opType: 'MatMul', inputs: ['x', 'Wt'], outputs: [bias ? 'xw' : 'y'] }];
-  if (bias) {
-    initializers.push({ name: 'bias', dataType: FLOAT, dims: [outF], data: bias });
-    nodes.push({ opType: 'Add', inputs: ['xw', 'bias'], outputs: ['y'] });
+export function matMulWT(x: string, w: string, y: string): NodeSpec {
+  return {
+    opType: 'FusedMatMul',
+    domain: 'com.microsoft',
+    inputs: [x, w],
+    outputs: [y],
+    attributes: { transB: { i: 1 } },
+  };
+}
+
+/**
+ * How the linear graphs hold their weights. 'as-is' (onnxruntime-node): W untransposed, handed beside the protobuf as
+ * external data (encodeModelExternal), so no JavaScript copy is made. 'transposed' (onnxruntime-web, whose WebGPU
+ * provider may lack these forms and whose external-data path is untested here): MatMul on a transposed copy inside
+ * the protobuf.
+ */
+export type WeightForm = 'as-is' | 'transposed';
+
+/**
+ * y = x·Wᵀ (+ b) for a 2-D x, in the given form. 'as-is' is Gemm(x, W, b) with transB = 1: what ONNX Runtime's
+ * 'basic' optimizer makes of MatMul(x, Wᵀ) + Add (its MatMulAddFusion), the weight prepacked the same way, so the two
+ * forms are bit-identical (external-data.test.ts; FusedMatMul followed by an Add would not match the fused Gemm's rounding).
+ */
+function linearNodes(
+  form: WeightForm,
+  names: { w: string; b: string },
+  weight: Float32Array,
+  bias: Float32Array | null,
+  outF: number,
+  inF: number,
+  x: string,
+  y: string,
+): { initializers: Initializer[]; nodes: NodeSpec[] } {
+  const initializers: Initializer[] = bias ? [{ name: names.b, dataType: FLOAT, dims: [outF], data: bias }] : [];
+  if (form === 'as-is') {
+    initializers.unshift({ name: names.w, dataType: FLOAT, dims: [outF, inF], data: weight });
+    const inputs = bias ? [x, names.w, names.b] : [x, names.w];
+    return { initializers, nodes: [{ opType: 'Gemm', inputs, outputs: [y], attributes: { transB: { i: 1 } } }] };
   }
+  initializers.unshift({ name: names.w, dataType: FLOAT, dims: [inF, outF], data: transposed(weight, outF, inF) });
+  const nodes: NodeSpec[] = [{ opType: 'MatMul', inputs: [x, names.w], outputs: [bias ? `${y}.xw` : y] }];
+  if (bias) nodes.push({ opType: 'Add', inputs: [`${y}.xw`, names.b], outputs: [y] });
+  return { initializers, nodes };
+}
+
+/** A model's bytes (and external data) in the weights' form. */
+function encode(form: WeightForm, g: GraphSpec): Pick<GraphModel, 'bytes' | 'externalData'> {
+  return form === 'as-is' ? encodeModelExternal(g) : { bytes: encodeModel(g) };
+}
+
+/**
+ * y (rows × outF) = x·Wᵀ (+ bias) (linearNodes). Measured on onnxruntime 1.30 (x64, 512 × 1024 → 4096): with a
+ * prepacked weight this runs at ~2× the speed of the 'extended' optimizer's form, so the session runs at the 'basic'
+ * level (see `optimization`).
+ */
+export function linearGraph(
+  weight: Float32Array,
+  outF: number,
+  inF: number,
+  bias: Float32Array | null,
+  form: WeightForm = 'transposed',
+): GraphModel {
   return {
     label: `linear ${inF}→${outF}${bias ? ' + bias' : ''}`,
     optimization: 'basic',
-    bytes: encodeModel({
+    ...encode(form, {
       name: 'linear',
-      nodes,
+      ...linearNodes(form, { w: 'W', b: 'bias' }, weight, bias, outF, inF, 'x', 'y'),
       inputs: [io('x', ['rows', inF])],
       outputs: [io('y', ['rows', outF])],
-      initializers,
     }),
   };
 }
@@ -83,31 +145,19 @@ export function feedForwardGraph(
   inF: number,
   fc2: Float32Array,
   fc2Bias: Float32Array | null,
+  form: WeightForm = 'transposed',
 ): GraphModel {
-  const initializers: Initializer[] = [
-    { name: 'W1t', dataType: FLOAT, dims: [inF, hidden], data: transposed(fc1, hidden, inF) },
-    { name: 'W2t', dataType: FLOAT, dims: [hidden, inF], data: transposed(fc2, inF, hidden) },
-    ...geluConstants,
-  ];
-  const nodes: NodeSpec[] = [{ opType: 'MatMul', inputs: ['x', 'W1t'], outputs: [fc1Bias ? 'h0' : 'h'] }];
-  if (fc1Bias) {
-    initializers.push({ name: 'b1', dataType: FLOAT, dims: [hidden], data: fc1Bias });
-    nodes.push({ opType: 'Add', inputs: ['h0', 'b1'], outputs: ['h'] });
-  }
-  nodes.push(...geluNodes('h', 'g'), { opType: 'MatMul', inputs: ['g', 'W2t'], outputs: [fc2Bias ? 'y0' : 'y'] });
-  if (fc2Bias) {
-    initializers.push({ name: 'b2', dataType: FLOAT, dims: [inF], data: fc2Bias });
-    nodes.push({ opType: 'Add', inputs: ['y0', 'b2'], outputs: ['y'] });
-  }
+  const l1 = linearNodes(form, { w: 'W1', b: 'b1' }, fc1, fc1Bias, hidden, inF, 'x', 'h');
+  const l2 = linearNodes(form, { w: 'W2', b: 'b2' }, fc2, fc2Bias, inF, hidden, 'g', 'y');
   return {
     label: `feedForward ${inF}→${hidden}→${inF}`,
     optimization: 'basic',
-    bytes: encodeModel({
+    ...encode(form, {
       name: 'feedForward',
-      nodes,
+      nodes: [...l1.nodes, ...geluNodes('h', 'g'), ...l2.nodes],
       inputs: [io('x', ['rows', inF])],
       outputs: [io('y', ['rows', inF])],
-      initializers,
+      initializers: [...l1.initializers, ...l2.initializers, ...geluConstants],
     }),
   };
 }

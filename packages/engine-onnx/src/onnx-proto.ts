@@ -264,7 +264,7 @@ function writeModel(
     ow.fieldString(1, '');
     ow.fieldVarint(2, g.opset ?? 18);
   });
-  // other domains the nodes use (ONNX Runtime's com.microsoft contrib ops): version 1, the only one they have
+  // ONNX Runtime's contrib ops (e.g. com.microsoft FusedMatMul) need their domain imported; they are all version 1
   for (const domain of new Set(g.nodes.flatMap((n) => (n.domain ? [n.domain] : []))))
     w.fieldMessage(8, (ow) => {
       ow.fieldString(1, domain);

@@ -2,6 +2,8 @@
  * The engine's ONNX Runtime sessions, on the calling thread: create, run and release over onnxruntime-node's or
  * onnxruntime-web's InferenceSession (the same API), awaited directly. Every failure is one line naming the op.
  */
+import type { WeightForm } from './graphs.js';
+import type { ExternalData } from './onnx-proto.js';
 import { sessionOptions, type SessionSettings } from './session-options.js';
 
 /** The part of onnxruntime-node's / onnxruntime-web's (onnxruntime-common's) API the engine uses. */
@@ -35,14 +37,35 @@ export class OrtSessions {
     readonly runtime: string,
   ) {}
 
-  /** A session of a serialised model (ONNX Runtime copies what it needs; the bytes can be dropped afterwards). */
-  async create(bytes: Uint8Array, label: string, optimization = 'all', memArena?: boolean): Promise<OrtSession> {
+  /**
+   * How the linear graphs should hold their weights here (graphs.ts WeightForm): as they are, beside the protobuf, on
+   * onnxruntime-node's CPU provider; transposed inside it on the web.
+   */
+  get weightForm(): WeightForm {
+    return this.settings.cpu ? 'as-is' : 'transposed';
+  }
+
+  /**
+   * A session of a serialised model and its external data (ONNX Runtime copies what it needs; the bytes and the
+   * arrays can be dropped afterwards).
+   */
+  async create(
+    bytes: Uint8Array,
+    label: string,
+    optimization = 'all',
+    memArena?: boolean,
+    externalData?: readonly ExternalData[],
+  ): Promise<OrtSession> {
     this.checkOpen();
     let session: OrtSession;
     try {
       session = await this.ort.InferenceSession.create(
         bytes,
-        sessionOptions(this.settings, { optimization, ...(memArena === undefined ? {} : { memArena }) }),
+        sessionOptions(this.settings, {
+          optimization,
+          ...(memArena === undefined ? {} : { memArena }),
+          ...(externalData ? { externalData } : {}),
+        }),
       );
     } catch (e) {
       throw failure(`creating the ONNX session for ${label}`, e);
