@@ -9,6 +9,8 @@
 export class BlockCache {
   /** Tokens cached per row. */
   tokens = 0;
+  /** Set by the generation's last step, whose keys and values are not kept: a step after it would miss them. */
+  closed = false;
   private readonly key: Float32Array[] = [];
   private readonly value: Float32Array[] = [];
 

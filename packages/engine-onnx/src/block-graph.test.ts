@@ -185,8 +185,19 @@ it('rows split over several calls, differently at each scale, give the same outp
     const a = await split.run({ ...args, cache: caches.split });
     const b = await whole.run({ ...args, cache: caches.whole });
     expect(Array.from(a), `scale ${pn}×${pn}`).toEqual(Array.from(b));
-    // the cache reserved at the generation's length up front (as core asks) holds the same as one grown per scale
-    const r = await whole.run({ ...args, cache: caches.reserved, maxTokens: scaleEnds.at(-1)! });
+    // the cache reserved up front for every scale but the last (as core asks; the last scale's keys and values are
+    // not kept) gives the same as one grown per scale
+    const r = await whole.run({ ...args, cache: caches.reserved, maxTokens: scaleEnds.at(-2)! });
     expect(Array.from(r), `scale ${pn}×${pn}, reserved`).toEqual(Array.from(b));
   }
+  // the last scale's keys were not kept, so a further step is refused rather than run on a cache that lacks them
+  const x = randomTensor(rng, [rows, 1, c.C], 1);
+  const again = { weights, shape, x: x.data, batch: rows, tokens: 1, modulation: m.data };
+  await expect(whole.run({ ...again, cache: caches.reserved, maxTokens: scaleEnds.at(-2)! })).rejects.toThrow(
+    /after the one that passed maxTokens/,
+  );
+  // a step that would cross the reserved length without starting at it is a caller's mistake, not a last scale
+  await expect(
+    whole.run({ ...again, x: randomTensor(rng, [rows, 4, c.C], 1).data, tokens: 4, cache: {}, maxTokens: 2 }),
+  ).rejects.toThrow(/crosses maxTokens 2/);
 });

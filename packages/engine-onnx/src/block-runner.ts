@@ -29,7 +29,10 @@ export interface TransformerBlockArgs {
   cache: object | null;
   /** Cumulative token counts per scale (teacher forcing only). */
   scaleEnds?: readonly number[];
-  /** Next-scale inference: the tokens the cache will hold at the generation's end (reserved at once when given). */
+  /**
+   * Next-scale inference: the tokens later steps read back (every scale's but the last; reserved at once when given).
+   * The step that starts there is the generation's last: its keys and values are not kept.
+   */
   maxTokens?: number;
 }
 
@@ -87,18 +90,25 @@ export class BlockRunner {
     const { width: C } = a.shape;
     let kv = this.caches.get(a.cache);
     if (!kv) {
-      kv = new BlockCache(a.batch, C, Math.max(a.maxTokens ?? 0, a.tokens));
+      kv = new BlockCache(a.batch, C, a.maxTokens ?? a.tokens);
       this.caches.set(a.cache, kv);
     }
-    kv.reserve(kv.tokens + a.tokens);
-    return this.step(a, kv, a.x);
+    if (kv.closed)
+      throw new RangeError('transformerBlock: a step after the one that passed maxTokens (the last scale)');
+    const last = a.maxTokens !== undefined && kv.tokens + a.tokens > a.maxTokens;
+    if (last && kv.tokens !== a.maxTokens)
+      throw new RangeError(
+        `transformerBlock: a step of ${a.tokens} tokens after ${kv.tokens} cached crosses maxTokens ${a.maxTokens} (only the last scale may pass it)`,
+      );
+    if (!last) kv.reserve(kv.tokens + a.tokens);
+    return this.step(a, kv, a.x, !last);
   }
 
   /**
-   * One next-scale step of the block over `x` (batch, tokens, C): its keys/values appended to `kv`. Large scales run
-   * in calls of a few rows each (block-rows.ts).
+   * One next-scale step of the block over `x` (batch, tokens, C): its keys/values appended to `kv` (unless `keep` is
+   * false: the last scale's, which nothing reads). Large scales run in calls of a few rows each (block-rows.ts).
    */
-  private async step(a: TransformerBlockArgs, kv: BlockCache, x: Float32Array): Promise<Float32Array> {
+  private async step(a: TransformerBlockArgs, kv: BlockCache, x: Float32Array, keep = true): Promise<Float32Array> {
     const { ort } = this;
     const session = await this.session(a.weights, a.shape);
     const C = a.shape.width;
@@ -116,10 +126,11 @@ export class BlockRunner {
         past_key: tensor(kv.past('key', r0, r1), [n, P, C]),
         past_value: tensor(kv.past('value', r0, r1), [n, P, C]),
       });
-      kv.write(r0, r1, T, out.key!.data as Float32Array, out.value!.data as Float32Array);
+      if (keep) kv.write(r0, r1, T, out.key!.data as Float32Array, out.value!.data as Float32Array);
       ys.push(out.y!.data as Float32Array);
     }
-    kv.tokens += T;
+    if (keep) kv.tokens += T;
+    else kv.closed = true;
     if (ys.length === 1) return ys[0]!;
     const y = new Float32Array(N * T * C);
     for (const [i, part] of ys.entries()) y.set(part, calls[i]![0] * T * C);

@@ -55,7 +55,11 @@ export interface FusedBlockArgs {
   cache: object | null;
   /** Teacher forcing: cumulative token counts per scale (the block-causal mask). */
   scaleEnds?: readonly number[];
-  /** Next-scale inference: the tokens the cache holds at the generation's end (an engine may reserve them at once). */
+  /**
+   * Next-scale inference: the tokens later steps read back, i.e. every scale's but the last (nothing attends to the last
+   * scale's keys and values afterwards, so an engine neither keeps them nor reserves room for them; at B=8 on d16 that
+   * is 38% of the cache). An engine may reserve this many at once; a step past it is the generation's last.
+   */
   maxTokens?: number;
 }
 
@@ -158,7 +162,7 @@ export function fusedBlock(
       tokens,
       modulation: m.data,
       cache,
-      ...(scaleEnds ? { scaleEnds } : { maxTokens: call.scaleEnds.at(-1) }),
+      ...(scaleEnds ? { scaleEnds } : { maxTokens: call.scaleEnds.at(-2) ?? 0 }),
     });
     return new Tensor(x.shape, y);
   };
