@@ -5,7 +5,7 @@
  * when the graph is written for one input size, others as the engine's convGraph; SiLU with Exp as siluGraph. A stretch thus
  * rounds differently from its ops one by one (core's tests bound the difference at 1e-4).
  */
-import { encodeModel, FLOAT, INT64, type Initializer, type NodeSpec } from './onnx-proto.js';
+import { encodeModel, encodeModelExternal, FLOAT, type GraphSpec, INT64, type Initializer, type NodeSpec } from './onnx-proto.js';
 import type { GraphModel } from './graphs.js';
 import type { FeatureNetLike } from './types.js';
 import { winogradApplies, winogradConv, type WinogradTile } from './winograd.js';
@@ -53,6 +53,10 @@ export function featureNetGraph(
   size?: { height: number; width: number; winogradFromArea: number },
 ): GraphModel {
   const shapes = size ? featureNetShapes(net, size.height, size.width) : null;
+  // Per-size graphs (Node's onnxruntime; the web writes one graph for every size) hand their weights over as external
+  // data: serialised into the protobuf, the d16 decoder's ~0.37 GB of (Winograd-transformed) weights existed three
+  // times while its session was made (the JS arrays, the protobuf, ONNX Runtime's copy): ~+0.3 GiB of peak RSS.
+  const encode = (g: GraphSpec) => (size ? encodeModelExternal(g) : { bytes: encodeModel(g) });
   const nodes: NodeSpec[] = [];
   const initializers: Initializer[] = [];
   const shared = new Set<string>();
@@ -195,10 +199,11 @@ export function featureNetGraph(
     label: `feature net ${net.label}${size ? ` at ${size.height}×${size.width}` : ''}`,
     // measured on the d16 decoder (2 threads): 'basic' ~3.5 s per image, 'all' (NCHWc) ~3.8 s, 'extended' ~4.0 s
     optimization: 'basic',
-    // one session per stretch, run for every image: an arena reuses its big intermediates instead of faulting them in
-    // on every call
-    memArena: true,
-    bytes: encodeModel({
+    // No arena: it kept the decode's largest intermediates after the decode (the d16 decoder: ~280 MiB more resident
+    // afterwards, under the next image's transformer), for no measurable gain in speed (CPU time per decode 4.0–4.2 s
+    // either way, decode-only probe, load 8–17).
+    memArena: false,
+    ...encode({
       name: 'featureNet',
       nodes,
       inputs: [{ name: 'x', elemType: FLOAT, dims: [1, net.inChannels, size?.height ?? 'h', size?.width ?? 'w'] }],

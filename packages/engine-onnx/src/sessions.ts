@@ -2,6 +2,7 @@
  * The engine's ONNX Runtime sessions, on the calling thread: create, run and release over onnxruntime-node's or
  * onnxruntime-web's InferenceSession (the same API), awaited directly. Every failure is one line naming the op.
  */
+import type { ExternalData } from './onnx-proto.js';
 import { sessionOptions, type SessionSettings } from './session-options.js';
 
 /** The part of onnxruntime-node's / onnxruntime-web's (onnxruntime-common's) API the engine uses. */
@@ -36,13 +37,19 @@ export class OrtSessions {
   ) {}
 
   /** A session of a serialised model (ONNX Runtime copies what it needs; the bytes can be dropped afterwards). */
-  async create(bytes: Uint8Array, label: string, optimization = 'all', memArena?: boolean): Promise<OrtSession> {
+  async create(
+    bytes: Uint8Array,
+    label: string,
+    optimization = 'all',
+    memArena?: boolean,
+    externalData?: readonly ExternalData[],
+  ): Promise<OrtSession> {
     this.checkOpen();
     let session: OrtSession;
     try {
       session = await this.ort.InferenceSession.create(
         bytes,
-        sessionOptions(this.settings, { optimization, ...(memArena === undefined ? {} : { memArena }) }),
+        sessionOptions(this.settings, { optimization, externalData, ...(memArena === undefined ? {} : { memArena }) }),
       );
     } catch (e) {
       throw failure(`creating the ONNX session for ${label}`, e);
