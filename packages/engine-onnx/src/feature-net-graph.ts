@@ -5,7 +5,15 @@
  * when the graph is written for one input size, others as the engine's convGraph; SiLU with Exp as siluGraph. A stretch thus
  * rounds differently from its ops one by one (core's tests bound the difference at 1e-4).
  */
-import { encodeModel, encodeModelExternal, FLOAT, type GraphSpec, INT64, type Initializer, type NodeSpec } from './onnx-proto.js';
+import {
+  encodeModel,
+  encodeModelExternal,
+  FLOAT,
+  type GraphSpec,
+  INT64,
+  type Initializer,
+  type NodeSpec,
+} from './onnx-proto.js';
 import type { GraphModel } from './graphs.js';
 import type { FeatureNetLike } from './types.js';
 import { winogradApplies, winogradConv, type WinogradTile } from './winograd.js';

@@ -123,7 +123,10 @@ export class VARModel {
     // without the encoder its tensors are kept as shapes only (the VQ-VAE's config is inferred from them)
     const vqvae = VQVAE.fromStateDict(
       new Map(
-        [...vae.tensors].map(([k, t]) => [k, withEncoder || !isEncoderKey(k) ? asTensor(t, k) : shapeOnlyTensor(t.shape)]),
+        [...vae.tensors].map(([k, t]) => [
+          k,
+          withEncoder || !isEncoderKey(k) ? asTensor(t, k) : shapeOnlyTensor(t.shape),
+        ]),
       ),
       { patchNums: config.patchNums, file: vaeFile, encoder: withEncoder },
     );
