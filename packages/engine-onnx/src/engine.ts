@@ -91,7 +91,8 @@ export class OnnxDenseEngine implements DenseEngineLike {
     try {
       return await this.ort.create(g.bytes, g.label, g.optimization, g.memArena, g.externalData);
     } finally {
-      this.reclaim?.dropped(g.bytes.byteLength); // the serialised graph (its initializers are ONNX Runtime's now)
+      // the serialised graph and its external initializers (ONNX Runtime holds copies of them now)
+      this.reclaim?.dropped(g.bytes.byteLength + (g.externalData ?? []).reduce((n, e) => n + e.data.byteLength, 0));
     }
   }
 

@@ -201,14 +201,17 @@ export function featureNetGraph(
     'outH',
     'outW',
   ];
+  // serialised into the protobuf, the d16 decoder's ~0.37 GB of (Winograd-transformed) weights existed three times
+  // while its session was made (the JS arrays, the protobuf, ONNX Runtime's copy): ~+0.3 GiB of peak RSS
   const encode = (g: GraphSpec) => (external ? encodeModelExternal(g) : { bytes: encodeModel(g) });
   return {
     label: `feature net ${net.label}${size ? ` at ${size.height}×${size.width}` : ''}`,
     // measured on the d16 decoder (2 threads): 'basic' ~3.5 s per image, 'all' (NCHWc) ~3.8 s, 'extended' ~4.0 s
     optimization: 'basic',
-    // one session per stretch, run for every image: an arena reuses its big intermediates instead of faulting them in
-    // on every call
-    memArena: true,
+    // No arena: it kept the decode's largest intermediates after the decode (the d16 decoder: ~280 MiB more resident
+    // afterwards, under the next image's transformer), for no measurable gain in speed (CPU time per decode 4.0–4.2 s
+    // either way, decode-only probe, load 8–17).
+    memArena: false,
     ...encode({
       name: 'featureNet',
       nodes,

@@ -164,6 +164,8 @@ export async function openModel(
     backendOptions: settings.backendOptions.value,
     signal: ctx.signal,
     engine: engine.engine,
+    // only edit encodes images: the other commands leave the VQ-VAE encoder's weights unread (168 MiB for d16's VAE)
+    encoder: command === 'edit',
     // The check before loading asks whether the model with one image fits (refused with exit 5 and the numbers); the
     // requested batch is checked after loading with the largest batch that fits (generate's refuseWhatCannotFit).
     images: 1,

@@ -61,6 +61,27 @@ describe('loadVAR on the tiny fixture', () => {
     expect(maxAbsDiff(decoded.data, (await ref('ar.cfg1.img_01')).data)).toBeLessThanOrEqual(1e-4);
   });
 
+  it('encoder: false leaves the encoder unread: generation unchanged, vae.encode refused in one line', async () => {
+    const noEncoder = await loadVAR({
+      var: fixture('var.safetensors'),
+      vae: fixture('vae.safetensors'),
+      patchNums: TINY_PATCH_NUMS,
+      registry,
+      encoder: false,
+    });
+    try {
+      const out = await noEncoder.generate({ labels, cfg: 1.5, topK: 1, topP: 0, seed: 0 });
+      expect(maxAbsDiff(out.images.data, (await ref('ar.cfg1p5.img_01')).data)).toBeLessThanOrEqual(1e-4);
+      await expect(noEncoder.vae.encode(await ref('enc.img'))).rejects.toThrow(
+        new UsageError(
+          'this model was loaded without the VQ-VAE encoder (encoder: false), so it cannot encode images; load it with the encoder to edit or reconstruct',
+        ),
+      );
+    } finally {
+      await noEncoder.dispose();
+    }
+  });
+
   it('sampling with the same seed gives the same output; another seed another one', async () => {
     const opts = { labels: [1, 4, 10], cfg: 2, topK: 30, topP: 0.9 };
     const a = await model.generate({ ...opts, seed: 42 });

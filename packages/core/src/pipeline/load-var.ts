@@ -20,7 +20,7 @@ import { activeEngineInfo, engineWasChosen } from '../engines/active.js';
 import type { VARConfig } from '../models/var/config.js';
 import { checkMemoryFit, weightBytesOf } from './memory-fit.js';
 import type { WeightsReader } from '../weights/types.js';
-import { VARModel, type VARModelOptions } from './var-model.js';
+import { isEncoderKey, VARModel, type VARModelOptions } from './var-model.js';
 
 /** A checkpoint (.safetensors or .pth): its path (Node), its bytes, a ByteSource, or a state dict loaded already. */
 export type CheckpointInput = string | Uint8Array | ByteSource | StateDictLike;
@@ -150,9 +150,10 @@ export async function loadVAR(options: LoadVAROptions): Promise<VARModel> {
     await Promise.all([closeOpened(varFile), closeOpened(vaeFile)]);
     throw err;
   }
-  const read = async (f: OpenedCheckpoint) => ('reader' in f ? readStateDict(f.reader, { signal }) : f.loaded);
+  const read = async (f: OpenedCheckpoint, shapeOnly?: (name: string) => boolean) =>
+    'reader' in f ? readStateDict(f.reader, { signal, shapeOnly }) : f.loaded;
   const varLoad = read(varFile);
-  const vaeLoad = read(vaeFile);
+  const vaeLoad = read(vaeFile, options.encoder === false ? isEncoderKey : undefined);
   vaeLoad.catch(() => undefined); // awaited below; not unhandled while the VAR's load is awaited
   const varSd = await varLoad;
   const vaeSd = await vaeLoad;

@@ -22,6 +22,7 @@ import { VARTransformer } from '../models/var/var-transformer.js';
 import { VQVAE } from '../models/vqvae/index.js';
 import { asTensor, type Tensor, type TensorLike } from '../tensor.js';
 import { assertFiniteWeights } from '../weights/finite.js';
+import { shapeOnlyTensor } from '../weights/load.js';
 import { classNamesFromMetadata } from './class-names.js';
 import { checkVAECompatibility } from './compatibility.js';
 
@@ -47,6 +48,11 @@ export interface VARModelOptions {
   engineRegistry?: EngineRegistry;
   /** Threads for the engine's create() (default: NEXTSCALE_THREADS, else the engine's default). */
   threads?: number;
+  /**
+   * false: without the VQ-VAE encoder, which only editing (vae.encode) runs: its weights (168 MiB of the released
+   * VQ-VAE's 416) are not read by loadVAR nor kept, and vae.encode throws a UsageError. Default true.
+   */
+  encoder?: boolean;
 }
 
 export interface GenerateResult {
@@ -77,6 +83,9 @@ export interface VAEHandle {
   /** Token maps per scale → images (B, 3, S, S) in [0, 1]. */
   decode(tokens: readonly Int32Array[]): Promise<Tensor>;
 }
+
+/** The VQ-VAE state dict's encoder tensors (VARModelOptions.encoder). */
+export const isEncoderKey = (key: string): boolean => key.startsWith('encoder.');
 
 export class VARModel {
   readonly vae: VAEHandle;
@@ -110,10 +119,17 @@ export class VARModel {
       numHeads: options.numHeads,
     });
     const { config } = transformer;
-    const vqvae = VQVAE.fromStateDict(new Map([...vae.tensors].map(([k, t]) => [k, asTensor(t, k)])), {
-      patchNums: config.patchNums,
-      file: vaeFile,
-    });
+    const withEncoder = options.encoder !== false;
+    // without the encoder its tensors are kept as shapes only (the VQ-VAE's config is inferred from them)
+    const vqvae = VQVAE.fromStateDict(
+      new Map(
+        [...vae.tensors].map(([k, t]) => [
+          k,
+          withEncoder || !isEncoderKey(k) ? asTensor(t, k) : shapeOnlyTensor(t.shape),
+        ]),
+      ),
+      { patchNums: config.patchNums, file: vaeFile, encoder: withEncoder },
+    );
     checkVAECompatibility(config, vqvae, { var: varFile, vae: vaeFile });
     // NaN/±Inf weights would give garbage images with no error; the additive mask buffer alone may hold −Inf.
     assertFiniteWeights(var_.tensors, varFile, { negInfAllowed: (k) => k === 'attn_bias_for_masking' });

@@ -59,6 +59,16 @@ export interface LoadStateDictOptions extends OpenWeightsOptions {
    * file fails at once, not after reading gigabytes: throw to refuse it.
    */
   checkIndex?: (reader: WeightsReader) => void | Promise<void>;
+  /**
+   * Tensors the caller will not use (e.g. the VQ-VAE encoder when only generating): not read; the state dict holds
+   * their shape with empty data, so that configs inferred from shapes still see them.
+   */
+  shapeOnly?: (name: string) => boolean;
+}
+
+/** A tensor's shape with no data: for a state dict's entries that are not used (LoadStateDictOptions.shapeOnly). */
+export function shapeOnlyTensor(shape: readonly number[]): Tensor {
+  return { shape: [...shape], data: new Float32Array(0) } as unknown as Tensor;
 }
 
 /** Opens a .safetensors or .pth file and reads its index (names, dtypes, shapes), but no tensor data. */
@@ -153,7 +163,10 @@ export async function readStateDict(reader: WeightsReader, options: LoadStateDic
     const dtypes = new Map<string, DType>();
     for (const t of reader.tensors) {
       if (options.signal?.aborted) throw new AbortedError();
-      tensors.set(t.name, new Tensor(t.shape, await reader.read(t.name)));
+      tensors.set(
+        t.name,
+        options.shapeOnly?.(t.name) ? shapeOnlyTensor(t.shape) : new Tensor(t.shape, await reader.read(t.name)),
+      );
       dtypes.set(t.name, t.dtype);
     }
     return { path, format: reader.format, metadata: { ...reader.metadata }, tensors, dtypes };

@@ -18,6 +18,11 @@ export interface VQVAELoadOptions {
   patchNums: readonly number[];
   /** Named in errors. */
   file?: string;
+  /**
+   * false: build without the encoder (only encoding, i.e. editing and reconstruction, runs it), so that its weights
+   * (~168 MiB of the released VQ-VAE's 416) can be freed; encode then throws a UsageError. Default true.
+   */
+  encoder?: boolean;
 }
 
 function checkPatchNums(patchNums: readonly number[]): void {
@@ -31,7 +36,7 @@ export class VQVAE {
     readonly config: VQVAEConfig,
     readonly patchNums: readonly number[],
     readonly quantizer: MultiScaleQuantizer,
-    private readonly encoder: Encoder,
+    private readonly encoder: Encoder | null,
     private readonly decoder: Decoder,
     private readonly quantConv: Conv2d,
     private readonly postQuantConv: Conv2d,
@@ -54,7 +59,7 @@ export class VQVAE {
       config,
       patchNums,
       new MultiScaleQuantizer(root.scope('quantize'), config, patchNums),
-      new Encoder(root.scope('encoder'), config),
+      opts.encoder === false ? null : new Encoder(root.scope('encoder'), config),
       new Decoder(root.scope('decoder'), config),
       conv3x3(root.scope('quant_conv')),
       conv3x3(root.scope('post_quant_conv')),
@@ -73,6 +78,11 @@ export class VQVAE {
 
   /** `quant_conv(encoder(images))` for images (B, 3, S, S) in [−1, 1]: the latent f (B, Cvae, pn, pn). */
   async encodeFeatures(images: Tensor, run: VQVAERunOptions): Promise<Tensor> {
+    if (!this.encoder) {
+      throw new UsageError(
+        'this model was loaded without the VQ-VAE encoder (encoder: false), so it cannot encode images; load it with the encoder to edit or reconstruct',
+      );
+    }
     this.checkImages(images);
     const h = await this.encoder.forward(images, run);
     return emit(run, 'quant_conv', await this.quantConv.forward(h));
