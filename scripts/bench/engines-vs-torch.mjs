@@ -370,6 +370,7 @@ function runTorchCold(files, n = reps) {
       maxRssMiB: last.maxRssMiB,
       readS: last.load,
       generate: last.runs[0].total,
+      cpuS: last.cpuS,
       loadStart,
       loadEnd: os.loadavg()[0],
     });
