@@ -170,7 +170,9 @@ function memoryRequest(flags: GenerateFlags, batch: number, zoom: number) {
         if (zoom > 1) return `lower --zoom${classCount > 1 ? ' or ask for fewer classes' : ''}`;
         return classCount > 1 ? 'ask for fewer classes' : undefined;
       },
-      `(${classCount} class${classCount === 1 ? '' : 'es'} × --batch ${batch}${zoom > 1 ? ` at --zoom ${zoom}` : ''})`,
+      classCount * batch > 1 || zoom > 1
+        ? `(${classCount} class${classCount === 1 ? '' : 'es'} × --batch ${batch}${zoom > 1 ? ` at --zoom ${zoom}` : ''})`
+        : '',
     );
   return { images, output: pngOutput(zoom), maxBuffer: MAX_BUFFER_BYTES, refusal };
 }
