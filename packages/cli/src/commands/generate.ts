@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
-import type { GenerateResult, VARModel } from '../core-api.js';
+import type { GenerateResult } from '../core-api.js';
 import { parseNumber, settingsToJSON } from '../config/resolve.js';
 import { usageError } from '../errors.js';
 import { inFlagTerms, MAX_BUFFER_BYTES, pngOutput } from '../limits/memory.js';
