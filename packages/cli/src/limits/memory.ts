@@ -26,7 +26,7 @@ export function pngOutput(
 /** The figures the estimate needs, from a loaded model (VAR config and its VQ-VAE's). */
 export function modelShapeOf(model: {
   config: Omit<ModelShape, 'vaeCh' | 'vaeChMult'>;
-  vae: { imageSize: number; model: { config: { ch: number; chMult: readonly number[] } } };
+  vae: { model: { config: { ch: number; chMult: readonly number[] } } };
 }): ModelShape {
   const c = model.config;
   const v = model.vae.model.config;
