@@ -9,7 +9,8 @@
 #   CFG batch of 2B rows. With "files" (the cold benchmark) the two safetensors files are read into torch tensor by
 #   tensor and the VAR blocks and head take the file's weights (the rest of the random model stays: same shapes, same
 #   work).
-# Output (one JSON line): {"engine": {"id", "name"}, "version", "threads", "blas_libraries", "first", "runs", "maxRssMiB"}
+# Output (one JSON line): {"engine": {"id", "name"}, "version", "threads", "blas_libraries", "first", "runs", "load",
+#   "cpuS" (user + sys, whole process), "maxRssMiB"}
 #   runs[i] = {"total", "transformer", "attention", "dense", "decode"} in seconds (attention = the softmax(q·kᵀ)·v
 #   lines with the KV-cache concatenation; dense = transformer − attention); maxRssMiB from getrusage.
 # Run with a python that has torch (Debian: /usr/bin/python3 with python3-torch + libopenblas0-pthread).
@@ -150,6 +151,7 @@ with torch.no_grad():
     first = generate(*args) if spec['warmup'] else None
     runs = [generate(*args) for _ in range(spec['reps'])]
 blas = sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower()})
+usage = resource.getrusage(resource.RUSAGE_SELF)  # all of the process's threads (OpenBLAS's, oneDNN's included)
 print(json.dumps(dict(engine=dict(id='torch', name='PyTorch %s, %d threads, %s' % (torch.__version__, torch.get_num_threads(), blas[0] if blas else 'BLAS ?')),
                       version=torch.__version__, threads=torch.get_num_threads(), blas_libraries=blas,
-                      first=first, runs=runs, load=load_s, maxRssMiB=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+                      first=first, runs=runs, load=load_s, cpuS=usage.ru_utime + usage.ru_stime, maxRssMiB=usage.ru_maxrss / 1024)))

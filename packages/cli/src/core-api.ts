@@ -8,6 +8,7 @@ import { inferVARConfig, inferVQVAEConfig } from '@nextscale/core/models';
 
 export {
   loadVAR,
+  type LoadVAROptions,
   normPolicy,
   type GenerateProgress,
   type GenerateResult,

@@ -12,7 +12,11 @@ export {
   estimateGeneration,
   estimateMemoryNeed,
   availableMemory,
+  gb,
+  maxImagesThatFit,
   MemoryError,
+  type AvailableMemory,
+  type FitCheck,
   type MemoryNeed,
   type ModelShape,
 } from './pipeline/memory-fit.js';

@@ -8,7 +8,7 @@
  *   announces as X-Linked-Etag). Only a SHA-256 is accepted: it is what every released .pth has, and a file that
  *   cannot be verified is not used.
  * - The body is stored as it arrives in chunks of CHUNK bytes (`…?nextscale=part-{i}`) and hashed on the way
- *   (sha256.ts). A manifest (`…?nextscale=manifest`) names the etag and size; it says `complete` only once
+ *   (@noble/hashes' incremental SHA-256: WebCrypto's digest wants the whole file in one buffer). A manifest (`…?nextscale=manifest`) names the etag and size; it says `complete` only once
  *   every byte is stored and the digest equals the etag. A mismatch, a body longer or shorter than announced,
  *   deletes the manifest and every part.
  * - Resume: when the connection drops (or the tab is closed or reloaded) the complete chunks stay; the next
@@ -18,7 +18,8 @@
  * - A file whose manifest is complete is served from the cache without the network (a second visit, offline).
  */
 import { etagKind, formatBytes, HubError, normalizeEtag, resolveUrl, type ModelEntry } from '@nextscale/hub/browser';
-import { Sha256 } from './sha256.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 
 export const HUB_CACHE = 'nextscale-hub-v1';
 /** Chunk size (default): what a dropped connection can cost, and one Cache Storage entry. */
@@ -204,7 +205,8 @@ export async function hubFile(
     await writeManifest(cache, url, manifest);
   }
 
-  const hash = new Sha256();
+  // The hash's state is not kept across a reload: a resume rehashes the stored chunks (read back from the cache).
+  const hash = sha256.create();
   for (const p of parts) hash.update(new Uint8Array(await p.arrayBuffer()));
   const resumedFrom = start;
   let loaded = start;
@@ -273,7 +275,7 @@ export async function hubFile(
   progress(true);
   if (loaded < id.total)
     await corrupt(`the body ended at ${formatBytes(loaded)} of the ${formatBytes(id.total)} the hub announced`);
-  const digest = hash.hex();
+  const digest = bytesToHex(hash.digest());
   if (digest !== id.etag)
     await corrupt(
       `the downloaded bytes hash to SHA-256 ${digest.slice(0, 12)}… but the hub says ${id.etag.slice(0, 12)}…`,

@@ -11,7 +11,7 @@ import { AbortedError, throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
 import { safetensorsTempPath } from '@nextscale/core/weights';
 import { openWeights, writeSafetensors, type SafetensorsEntry, type WeightsReader } from '../core-api.js';
-import { formatGB } from '../limits/memory.js';
+import { gb } from '@nextscale/core';
 import { trackTemporary } from '../signals.js';
 import { usageError, weightsError } from '../errors.js';
 import { writeError } from '../util/atomic.js';
@@ -165,7 +165,7 @@ async function refuseWhatCannotFit(reader: WeightsReader, dst: string): Promise<
   }
   if (free !== undefined && bytes > free) {
     throw usageError(
-      `the output needs ${formatGB(bytes)} but ${path.dirname(dst)} has only ${formatGB(free)} free`,
+      `the output needs ${gb(bytes)} but ${path.dirname(dst)} has only ${gb(free)} free`,
       'free some space or choose an output path on another disk',
     );
   }

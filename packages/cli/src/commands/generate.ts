@@ -6,10 +6,10 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { throwIfAborted } from '@nextscale/core';
 import type { Context } from '../context.js';
-import type { GenerateResult, VARModel } from '../core-api.js';
+import type { GenerateResult } from '../core-api.js';
 import { parseNumber, settingsToJSON } from '../config/resolve.js';
 import { usageError } from '../errors.js';
-import { checkFits, generateShapeOf, maxImagesThatFit } from '../limits/memory.js';
+import { inFlagTerms, MAX_BUFFER_BYTES, pngOutput } from '../limits/memory.js';
 import { parseClasses } from '../model/classes.js';
 import { imageFromBatch, zoomImage } from '../output/image.js';
 import { writeJson } from '../output/json.js';
@@ -60,7 +60,7 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
   const tStart = now();
   const batch = parseNumber(flags.batch ?? '1', '--batch', { int: true, positive: true });
   const zoom = parseNumber(flags.zoom ?? '1', '--zoom', { int: true, min: 1, max: 32 });
-  const opened = await openModel(ctx, flags, 'generate');
+  const opened = await openModel(ctx, flags, 'generate', undefined, { memory: memoryRequest(flags, batch, zoom) });
   if (!opened) return 0;
   const { model, settings, meta, loadMs } = opened;
   try {
@@ -74,7 +74,6 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
       else throw usageError('no --class given', `pass --class <number${classNames ? ' or name' : ''}> (repeatable)`);
     }
     const classes = parseClasses(classValues, numClasses, classNames);
-    refuseWhatCannotFit(model, classes.length, batch, zoom, settings.cfg.value !== 1);
     const labels = classes.flatMap((c) => Array<number>(batch).fill(c));
 
     const patchNums = config.patchNums;
@@ -151,20 +150,29 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
 }
 
 /**
- * Estimates the request's memory from the loaded model's configuration and refuses, with the figure
- * and the largest batch that fits, what this machine cannot hold (before a single label is built).
+ * The request core's memory check counts before loading: every class × --batch images at once (the classes counted
+ * from --class, or all of a model with at most 10 classes, as below), the zoomed grid and its PNG, Node's limit on one
+ * buffer; a refusal (exit 5) names --batch and --zoom.
  */
-function refuseWhatCannotFit(model: VARModel, classCount: number, batch: number, zoom: number, cfg: boolean): void {
-  const shape = generateShapeOf(model);
-  const images = classCount * batch;
-  const fit = checkFits(shape, { images, zoom, cfg });
-  if (fit.ok) return;
-  const most = Math.floor(maxImagesThatFit(shape, { zoom, cfg }) / classCount);
-  const what = `${images.toLocaleString('en-US')} images (${classCount} class${classCount === 1 ? '' : 'es'} × --batch ${batch}${zoom > 1 ? ` at --zoom ${zoom}` : ''})`;
-  throw usageError(
-    `${what} cannot be generated here: ${fit.reason}`,
-    most >= 1
-      ? `lower --batch to at most ${most}${zoom > 1 ? ' or lower --zoom' : ''}, or split the work over several runs`
-      : `lower --zoom${classCount > 1 ? ' or ask for fewer classes' : ''}: not even --batch 1 fits`,
-  );
+function memoryRequest(flags: GenerateFlags, batch: number, zoom: number) {
+  let classCount = 1;
+  const images = ({ numClasses }: { numClasses: number }) => {
+    const tokens = (flags.class ?? []).flatMap((v) => v.split(',')).filter((t) => t.trim());
+    classCount = tokens.length || (numClasses <= 10 ? numClasses : 1);
+    return classCount * batch;
+  };
+  const refusal = (err: unknown) =>
+    inFlagTerms(
+      err,
+      (most) => {
+        const perClass = Math.floor(most / classCount);
+        if (perClass >= 1) return `lower --batch to at most ${perClass}${zoom > 1 ? ' or lower --zoom' : ''}`;
+        if (zoom > 1) return `lower --zoom${classCount > 1 ? ' or ask for fewer classes' : ''}`;
+        return classCount > 1 ? 'ask for fewer classes' : undefined;
+      },
+      classCount * batch > 1 || zoom > 1
+        ? `(${classCount} class${classCount === 1 ? '' : 'es'} × --batch ${batch}${zoom > 1 ? ` at --zoom ${zoom}` : ''})`
+        : '',
+    );
+  return { images, output: pngOutput(zoom), maxBuffer: MAX_BUFFER_BYTES, refusal };
 }

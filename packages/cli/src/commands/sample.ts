@@ -28,7 +28,7 @@ import {
 } from '../sampling/set.js';
 import type { CoordinatorReport } from '../sampling/coordinator.js';
 import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_WAIT_S, parseQueueName, parseQueueUrl } from '../sampling/queue.js';
-import { generateShapeOf } from '../limits/memory.js';
+import { modelShapeOf } from '../limits/memory.js';
 // Recorded in the manifest for information.
 import { VERSION } from '../package-info.js';
 import path from 'node:path';
@@ -147,9 +147,9 @@ export async function runSample(ctx: Context, flags: SampleFlags): Promise<numbe
     if (new Set(classes).size !== classes.length)
       throw usageError('--classes names a class twice', 'name each class once');
     refuseSetThatCannotFit(perClass, classes.length);
-    const batch = explicitBatch ?? defaultSampleBatch(generateShapeOf(model), sm.render.cfg !== 1);
+    const batch = explicitBatch ?? defaultSampleBatch(modelShapeOf(model), sm.render.cfg !== 1);
     refuseBatchThatCannotFit(model, batch, sm.render.cfg !== 1);
-    const imageSize = generateShapeOf(model).imageSize;
+    const imageSize = model.vae.imageSize;
     const set = await SampleSet.open(
       { out, npz, force: flags.force, perClass, classes, seed: sm.settings.seed.value, imageSize },
       sm,

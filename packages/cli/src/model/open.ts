@@ -10,7 +10,7 @@ import { NextscaleError, throwIfAborted } from '@nextscale/core';
 import { MAX_SEED } from '@nextscale/core/models';
 import { checkLoadedModel } from '@nextscale/hub';
 import type { Context } from '../context.js';
-import { loadVAR, openWeights, type VARModel } from '../core-api.js';
+import { type LoadVAROptions, loadVAR, openWeights, type VARModel } from '../core-api.js';
 import {
   formatSettings,
   parseNumber,
@@ -90,6 +90,12 @@ export interface OpenOptions {
    * settings do not depend on metadata.
    */
   samplingDefaults?: 'model' | 'reference';
+  /**
+   * The request core's memory check counts before loading (default: one image): the images of one generation (a
+   * function of the model's configuration, e.g. of its number of classes), what writing them out holds, the largest
+   * single buffer allowed; `refusal` words core's MemoryError in the command's flags.
+   */
+  memory?: Pick<LoadVAROptions, 'images' | 'output' | 'maxBuffer'> & { refusal?: (err: unknown) => unknown };
 }
 
 async function readMetadata(file: string): Promise<ModelMetadata> {
@@ -166,11 +172,13 @@ export async function openModel(
     engine: engine.engine,
     // only edit encodes images: the other commands leave the VQ-VAE encoder's weights unread (168 MiB for d16's VAE)
     encoder: command === 'edit',
-    // The check before loading asks whether the model with one image fits (refused with exit 5 and the numbers); the
-    // requested batch is checked after loading with the largest batch that fits (generate's refuseWhatCannotFit).
-    images: 1,
+    // Core's check before loading: the model with the command's request (one image unless it says), refused with
+    // exit 5 and the numbers.
+    images: o.memory?.images ?? 1,
+    output: o.memory?.output,
+    maxBuffer: o.memory?.maxBuffer,
   }).catch((err: unknown) => {
-    throw withFlagNames(err);
+    throw withFlagNames(o.memory?.refusal?.(err) ?? err);
   });
   if (files.named) {
     try {

@@ -12,7 +12,8 @@ import { chunk, imageFile, parseImageFile, planSet } from './plan.js';
 import { fmix32, imageSeed } from './seeds.js';
 import { SampleFolder } from './store.js';
 import { DEFAULT_SAMPLE_BATCH, defaultSampleBatch } from './set.js';
-import { maxImagesThatFit, type GenerateShape } from '../limits/memory.js';
+import type { ModelShape } from '@nextscale/core';
+import { maxLoadedImages } from '../limits/memory.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'nextscale-sampling-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -212,7 +213,7 @@ describe('per-image seeds in core (shipped model, the default engine)', () => {
 });
 
 describe("sample's default batch", () => {
-  const d16: GenerateShape = {
+  const d16: ModelShape = {
     depth: 16,
     embedDim: 1024,
     numHeads: 16,
@@ -221,16 +222,16 @@ describe("sample's default batch", () => {
     patchNums: [1, 2, 3, 4, 5, 6, 8, 10, 13, 16],
     vaeCh: 160,
     vaeChMult: [1, 1, 2, 2, 4],
-    imageSize: 256,
   };
   const GiB = 2 ** 30;
 
   it('is 8 images where 8 fit, and the most that fit where fewer do', () => {
-    expect(defaultSampleBatch(d16, true, 0, 1022 * GiB)).toBe(DEFAULT_SAMPLE_BATCH);
+    expect(defaultSampleBatch(d16, true, { bytes: 1022 * GiB, source: 'test' })).toBe(DEFAULT_SAMPLE_BATCH);
     expect(DEFAULT_SAMPLE_BATCH).toBe(8);
-    const tight = defaultSampleBatch(d16, true, 0, 2 * GiB);
+    const twoGiB = { bytes: 2 * GiB, source: 'test' };
+    const tight = defaultSampleBatch(d16, true, twoGiB);
     expect(tight).toBeGreaterThanOrEqual(1);
     expect(tight).toBeLessThan(8);
-    expect(tight).toBe(Math.max(1, maxImagesThatFit(d16, { zoom: 1, cfg: true }, 0, 2 * GiB)));
+    expect(tight).toBe(Math.max(1, maxLoadedImages(d16, true, twoGiB)));
   });
 });

@@ -7,7 +7,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../errors.js';
-import { checkFits, generateShapeOf, maxImagesThatFit, memoryBudget, type GenerateShape } from '../limits/memory.js';
+import { type AvailableMemory, availableMemory, checkMemoryFit, type ModelShape } from '@nextscale/core';
+import { inFlagTerms, loadedFitCheck, maxLoadedImages, modelShapeOf } from '../limits/memory.js';
 import type { VARModel } from '../core-api.js';
 import {
   buildManifest,
@@ -178,7 +179,7 @@ export const MAX_SET_IMAGES = 1_000_000;
 const BYTES_PER_PLANNED_IMAGE = 1024;
 
 /** Refuses, before any work, a set larger than one manifest or this machine's memory can hold. */
-export function refuseSetThatCannotFit(perClass: number, classes: number, budget = memoryBudget()): void {
+export function refuseSetThatCannotFit(perClass: number, classes: number, budget = availableMemory().bytes): void {
   const total = perClass * classes;
   const byMemory = Math.floor((0.25 * budget) / BYTES_PER_PLANNED_IMAGE);
   const most = Math.min(MAX_SET_IMAGES, byMemory);
@@ -202,18 +203,19 @@ export function refuseSetThatCannotFit(perClass: number, classes: number, budget
  */
 export const DEFAULT_SAMPLE_BATCH = 8;
 
-export function defaultSampleBatch(shape: GenerateShape, cfg: boolean, inUse?: number, budget?: number): number {
-  return Math.max(1, Math.min(DEFAULT_SAMPLE_BATCH, maxImagesThatFit(shape, { zoom: 1, cfg }, inUse, budget)));
+export function defaultSampleBatch(shape: ModelShape, cfg: boolean, available?: AvailableMemory): number {
+  return Math.max(1, Math.min(DEFAULT_SAMPLE_BATCH, maxLoadedImages(shape, cfg, available)));
 }
 
-/** Refuses, before any work, a --batch this machine cannot hold (with the largest that fits). */
+/** Refuses, before any work, a --batch this machine cannot hold (core's check, exit 5, with the largest that fits). */
 export function refuseBatchThatCannotFit(model: VARModel, batch: number, cfg: boolean): void {
-  const shape = generateShapeOf(model);
-  const fit = checkFits(shape, { images: batch, zoom: 1, cfg });
-  if (fit.ok) return;
-  const most = maxImagesThatFit(shape, { zoom: 1, cfg });
-  throw usageError(
-    `--batch ${batch} cannot be sampled here: ${fit.reason}`,
-    most >= 1 ? `lower --batch to at most ${most}` : 'this model does not fit in memory here',
-  );
+  try {
+    checkMemoryFit(loadedFitCheck(modelShapeOf(model), batch, cfg));
+  } catch (err) {
+    throw inFlagTerms(
+      err,
+      (most) => (most >= 1 ? `lower --batch to at most ${most}` : undefined),
+      `(--batch ${batch})`,
+    );
+  }
 }

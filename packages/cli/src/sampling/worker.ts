@@ -8,7 +8,8 @@ import { DelayedError, UnrecoverableError, Worker, type Job, type JobJsonRaw } f
 import type { Redis } from 'ioredis';
 import { CliError } from '../errors.js';
 import type { Context } from '../context.js';
-import { checkFits, generateShapeOf } from '../limits/memory.js';
+import { checkMemoryFit } from '@nextscale/core';
+import { loadedFitCheck, modelShapeOf } from '../limits/memory.js';
 import { renderImages, type SamplingModel } from './model.js';
 import {
   jobPlanProblem,
@@ -91,7 +92,7 @@ export async function runWorker(
     };
   });
 
-  const shape = generateShapeOf(sm.model);
+  const shape = modelShapeOf(sm.model);
   const worker = new SampleWorker(
     o.name,
     async (job: Job<SampleJobData, SampleJobResult>, token?: string) => {
@@ -118,11 +119,13 @@ export async function runWorker(
           throw new DelayedError();
         }
         // As `sample --batch` is checked before any work: a job this machine cannot hold is refused.
-        const fit = checkFits(shape, { images: job.data.images.length, zoom: 1, cfg: job.data.settings.cfg !== 1 });
-        if (!fit.ok) {
-          ctx.warn(`refused job ${job.id}: its ${job.data.images.length} images do not fit here (${fit.reason})`);
+        try {
+          checkMemoryFit(loadedFitCheck(shape, job.data.images.length, job.data.settings.cfg !== 1));
+        } catch (err) {
+          const reason = err instanceof Error ? err.message : String(err);
+          ctx.warn(`refused job ${job.id}: its ${job.data.images.length} images do not fit here (${reason})`);
           throw new UnrecoverableError(
-            `job of ${job.data.images.length} images does not fit in worker ${id}'s memory: ${fit.reason}; lower the coordinator's --batch`,
+            `job of ${job.data.images.length} images does not fit in worker ${id}'s memory: ${reason}; lower the coordinator's --batch`,
           );
         }
         ctx.log(`job ${job.id} started: ${job.data.images.length} images (attempt ${job.attemptsStarted})`);

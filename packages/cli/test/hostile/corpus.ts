@@ -508,16 +508,25 @@ export function buildCorpus(dir: string, marker: string): Case[] {
     });
   for (const v of ['0', '-1', '1.5', 'abc', 'NaN', ''])
     flag(`--batch ${JSON.stringify(v)}`, ['generate', '--batch', v], /--batch (must be positive|expects an integer)/);
+  // core's memory check before loading (exit 5): the whole request (classes × --batch, the zoomed grid) with the
+  // weights, and the largest --batch that fits
   flag(
     '--batch 100000',
     ['generate', '--batch', '100000'],
-    /1,000,000 images .* cannot be generated here: .* lower --batch to at most \d+/,
+    /^nextscale: VAR-d\d+ at \d+ px, 1,000,000 images at once \(10 classes × --batch 100000\).* — lower --batch to at most \d+/,
+    5,
   );
-  flag('--batch 1e9', ['generate', '--batch', '1e9'], /10,000,000,000 images .* cannot be generated here/);
+  flag(
+    '--batch 1e9',
+    ['generate', '--batch', '1e9'],
+    /10,000,000,000 images at once \(10 classes × --batch 1000000000\).* (needs about .* TB|over the .* limit for a single buffer)/,
+    5,
+  );
   flag(
     '-b 200 --zoom 32',
     ['generate', '-b', '200', '--zoom', '32'],
-    /2,000 images \(10 classes × --batch 200 at --zoom 32\) cannot be generated here: .* lower --batch to at most \d+ or lower --zoom/,
+    /2,000 images at once \(10 classes × --batch 200 at --zoom 32\).* — lower --batch to at most \d+ or lower --zoom/,
+    5,
   );
   for (const v of ['0', '33', 'NaN', 'x', '2.5'])
     flag(`--zoom ${v}`, ['generate', '--zoom', v], /--zoom (must be|expects an integer)/);

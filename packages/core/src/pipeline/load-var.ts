@@ -18,7 +18,7 @@ import {
 } from '../weights/load.js';
 import { activeEngineInfo, engineWasChosen } from '../engines/active.js';
 import type { VARConfig } from '../models/var/config.js';
-import { checkMemoryFit, weightBytesOf } from './memory-fit.js';
+import { checkMemoryFit, type GenerationRequest, weightBytesOf } from './memory-fit.js';
 import type { WeightsReader } from '../weights/types.js';
 import { isEncoderKey, VARModel, type VARModelOptions } from './var-model.js';
 
@@ -41,11 +41,16 @@ export interface LoadVAROptions extends VARModelOptions {
   /** Stops loading (parsing and reading) with an AbortedError. */
   signal?: AbortSignal;
   /**
-   * The most images one generation will make (default 1): the memory check before loading counts their KV cache and
+   * The most images one generation will make (default 1), or a function of the model's configuration (inferred from
+   * the index, e.g. for a count that depends on the number of classes) that gives it: the memory check before loading counts their KV cache and
    * working set with the weights, and refuses (MemoryError, code E_MEMORY) what does not fit the memory available
    * (NEXTSCALE_MEMORY_LIMIT, else the machine's available memory or its cgroup limit).
    */
-  images?: number;
+  images?: number | ((config: VARConfig) => number);
+  /** What the caller holds after the decode to write the images out (counted by the memory check; see GenerationRequest). */
+  output?: GenerationRequest['output'];
+  /** The largest single buffer the caller can allocate (Node's Buffer limit, for a caller that writes one). */
+  maxBuffer?: number;
   /** false: load without the memory check (default true; checkpoints given as loaded state dicts are never checked). */
   checkMemory?: boolean;
 }
@@ -139,8 +144,12 @@ export async function loadVAR(options: LoadVAROptions): Promise<VARModel> {
         checkMemoryFit({
           model: { ...varConfig, vaeCh: vaeConfig.ch, vaeChMult: vaeConfig.chMult },
           weights: weightBytesOf([...(varFile as { reader: WeightsReader }).reader.tensors, ...r.tensors]),
-          request: { images: options.images ?? 1 },
+          request: {
+            images: typeof options.images === 'function' ? options.images(varConfig) : (options.images ?? 1),
+            output: options.output,
+          },
           engine: engineIdOf(options),
+          maxBuffer: options.maxBuffer,
         });
     } else if ('reader' in vaeFile) {
       const tensors = await indexAsStateDict(vaeFile.reader, []);

@@ -14,6 +14,7 @@ import {
   checkMemoryFit,
   estimateMemoryNeed,
   MemoryError,
+  maxImagesThatFit,
   parseByteSize,
   weightBytesOf,
 } from './memory-fit.js';
@@ -74,7 +75,54 @@ describe('the memory check before loading', () => {
       });
     expect(refuse).toThrow(MemoryError);
     expect(refuse).toThrow(
-      /^VAR-d36 at 512 px, 2 images at once, on the onnx engine needs about 20\.\d GB of memory \(weights 9\.9 GB \+ KV cache 5\.9 GB \+ working set \d\.\d GB\), but 16\.0 GB is available \(test\) — generate fewer images at once \(a smaller batch\), or use a smaller model or a machine with more memory$/,
+      /^VAR-d36 at 512 px, 2 images at once, on the onnx engine needs about 20\.\d GB of memory \(weights 9\.9 GB \+ KV cache 5\.9 GB \+ working set \d\.\d GB\), but 16\.0 GB is available \(test\) — generate at most 1 image at once, or use a smaller model or a machine with more memory$/,
+    );
+  });
+
+  it('a batch: refused with the most images that fit, which does fit while one more does not', () => {
+    const { model, weights } = released(16);
+    const available = { bytes: 8 * GB, source: 'test' };
+    const check = { model, weights, request: { images: 1000 }, engine: 'onnx', available };
+    let err: unknown;
+    try {
+      checkMemoryFit(check);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MemoryError);
+    const most = (err as MemoryError).maxImages;
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBe(maxImagesThatFit(check));
+    expect((err as MemoryError).message).toMatch(
+      new RegExp(
+        `^VAR-d16 at 256 px, 1,000 images at once, on the onnx engine needs about .* — generate at most ${most} images at once`,
+      ),
+    );
+    expect(checkMemoryFit({ ...check, request: { images: most } }).total).toBeLessThanOrEqual(8 * GB);
+    expect(() => checkMemoryFit({ ...check, request: { images: most + 1 } })).toThrow(MemoryError);
+  });
+
+  it("counts the caller's output stage and refuses a buffer over the caller's limit", () => {
+    const { model, weights } = released(16);
+    const request = { images: 4 };
+    const plain = estimateMemoryNeed(model, weights, request, 'wasm');
+    const big = { bytes: 40 * GB, largestBuffer: 10 * GB };
+    const withOutput = estimateMemoryNeed(model, weights, { ...request, output: () => big }, 'wasm');
+    expect(withOutput.total).toBeGreaterThan(plain.weights + plain.kvCache + 40 * GB); // the output stage is the largest
+    expect(withOutput.largestBuffer).toBe(10 * GB);
+    const sides: number[] = [];
+    estimateMemoryNeed(model, weights, { ...request, output: (side, n) => (sides.push(side, n), big) }, 'wasm');
+    expect(sides).toEqual([256, 4]);
+    expect(() =>
+      checkMemoryFit({
+        model,
+        weights,
+        request: { ...request, output: (_side, n) => ({ bytes: 0, largestBuffer: n * 1.25 * GB }) },
+        available: { bytes: 1000 * GB, source: 'test' },
+        maxBuffer: 4 * GB,
+      }),
+    ).toThrow(
+      /^VAR-d16 at 256 px, 4 images at once: one of its buffers would need 5\.0 GB, over the 4\.0 GB limit for a single buffer — generate at most 3 images at once, or use a smaller model/,
     );
   });
 

@@ -31,6 +31,11 @@ export interface GenerationRequest {
   images: number;
   /** Classifier-free guidance doubles the transformer's rows (default true: every VAR generation uses it). */
   cfg?: boolean;
+  /**
+   * What the caller holds after the decode to write the images out (e.g. the CLI's zoomed grid and its PNG encoding),
+   * from the image side and the number of images: bytes at its peak and its largest single buffer.
+   */
+  output?: (imageSize: number, images: number) => { bytes: number; largestBuffer: number };
 }
 
 /** Bytes each stage of a generation holds besides the weights. */
@@ -43,6 +48,8 @@ export interface GenerationMemory {
   decode: number;
   /** The decoded images (float32), alive from the decode to the end. */
   images: number;
+  /** The caller's output stage (GenerationRequest.output; 0 without one), besides the images. */
+  output: number;
   /** The largest single buffer: the decoder's im2col, the logits, or one block's K or V. */
   largestBuffer: number;
   imageSize: number;
@@ -75,12 +82,14 @@ export function estimateGeneration(m: ModelShape, r: GenerationRequest): Generat
   const featureMap = n * widest * F32;
   const im2col = 9 * featureMap;
   const images = n * 3 * imageSize * imageSize * F32;
+  const output = r.output?.(imageSize, n) ?? { bytes: 0, largestBuffer: 0 };
   return {
     kvCache,
     transformer: scores + 3 * logits + act,
     decode: 2 * featureMap + im2col + images,
     images,
-    largestBuffer: Math.max(im2col, logits, kvPerBlock),
+    output: output.bytes,
+    largestBuffer: Math.max(im2col, logits, kvPerBlock, output.largestBuffer),
     imageSize,
   };
 }
@@ -93,6 +102,8 @@ export interface MemoryNeed {
   kvCache: number;
   workingSet: number;
   total: number;
+  /** The largest single buffer (checked against FitCheck.maxBuffer). */
+  largestBuffer: number;
 }
 
 /**
@@ -108,8 +119,14 @@ export function estimateMemoryNeed(
 ): MemoryNeed {
   const g = estimateGeneration(m, r);
   const handover = engine === undefined || engine === 'onnx' ? 2 * weights.largestBlockBytes : 0;
-  const workingSet = RUNTIME_BYTES + Math.max(g.transformer, g.decode + g.images) + handover;
-  return { weights: weights.bytes, kvCache: g.kvCache, workingSet, total: weights.bytes + g.kvCache + workingSet };
+  const workingSet = RUNTIME_BYTES + Math.max(g.transformer, g.decode + g.images, g.output + g.images) + handover;
+  return {
+    weights: weights.bytes,
+    kvCache: g.kvCache,
+    workingSet,
+    total: weights.bytes + g.kvCache + workingSet,
+    largestBuffer: g.largestBuffer,
+  };
 }
 
 /** Float32 bytes of a state dict index, and of its largest transformer block (`blocks.<i>.…`). */
@@ -190,22 +207,46 @@ export class MemoryError extends NextscaleError {
     message: string,
     readonly need: MemoryNeed,
     readonly available: AvailableMemory,
+    /** The most images at once that would fit (0: not even one), for a caller that words its own fix. */
+    readonly maxImages: number,
   ) {
     super('E_MEMORY', message);
   }
 }
 
 export function gb(bytes: number): string {
+  if (bytes >= 1e12) return `${(bytes / 1e12).toPrecision(3)} TB`;
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
   return bytes >= 1e6 ? `${Math.round(bytes / 1e6)} MB` : `${Math.ceil(bytes / 1e3)} kB`;
 }
 
 export interface FitCheck {
   model: ModelShape;
+  /** The weights still to load; zeros for a model already loaded (what is available then no longer counts them). */
   weights: { bytes: number; largestBlockBytes: number };
   request: GenerationRequest;
   engine?: string;
   available?: AvailableMemory;
+  /** The largest single buffer the runtime allows (Node's Buffer limit, for a caller that writes one). */
+  maxBuffer?: number;
+}
+
+function fits(c: FitCheck, available: AvailableMemory, images: number, engine = c.engine): boolean {
+  const need = estimateMemoryNeed(c.model, c.weights, { ...c.request, images }, engine);
+  return need.total <= available.bytes && need.largestBuffer <= (c.maxBuffer ?? Infinity);
+}
+
+/** The most images at once that fit (0 when not even one does), by bisection on the estimate. */
+export function maxImagesThatFit(c: FitCheck, available: AvailableMemory = c.available ?? availableMemory()): number {
+  let lo = 0;
+  let hi = 1;
+  while (hi < 2 ** 40 && fits(c, available, hi)) hi *= 2;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(c, available, mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -215,24 +256,22 @@ export interface FitCheck {
 export function checkMemoryFit(c: FitCheck): MemoryNeed {
   const available = c.available ?? availableMemory();
   const need = estimateMemoryNeed(c.model, c.weights, c.request, c.engine);
-  if (need.total <= available.bytes) return need;
+  const overBuffer = need.largestBuffer > (c.maxBuffer ?? Infinity);
+  if (need.total <= available.bytes && !overBuffer) return need;
   const n = c.request.images;
-  const what = `VAR-d${c.model.depth} at ${imageSizeOf(c.model)} px, ${n} image${n === 1 ? '' : 's'} at once${c.engine ? `, on the ${c.engine} engine` : ''}`;
+  const what = `VAR-d${c.model.depth} at ${imageSizeOf(c.model)} px, ${n.toLocaleString('en-US')} image${n === 1 ? '' : 's'} at once${c.engine ? `, on the ${c.engine} engine` : ''}`;
+  const most = n > 1 ? maxImagesThatFit(c, available) : fits(c, available, 1) ? 1 : 0;
   const fixes: string[] = [];
-  if (n > 1) {
-    const one = estimateMemoryNeed(c.model, c.weights, { ...c.request, images: 1 }, c.engine);
-    if (one.total <= available.bytes) fixes.push('generate fewer images at once (a smaller batch)');
-  }
-  if (c.engine !== 'wasm') {
+  if (most >= 1) fixes.push(`generate at most ${most.toLocaleString('en-US')} image${most === 1 ? '' : 's'} at once`);
+  if (c.engine !== 'wasm' && !overBuffer) {
     const wasm = estimateMemoryNeed(c.model, c.weights, c.request, 'wasm');
     if (wasm.total <= available.bytes)
       fixes.push(`use the wasm engine (it holds the weights once: ${gb(wasm.total)}; slower)`);
   }
   fixes.push('use a smaller model or a machine with more memory');
-  throw new MemoryError(
-    `${what} needs about ${gb(need.total)} of memory (weights ${gb(need.weights)} + KV cache ${gb(need.kvCache)} + working set ${gb(need.workingSet)}), ` +
-      `but ${gb(available.bytes)} is available (${available.source}) — ${fixes.join(', or ')}`,
-    need,
-    available,
-  );
+  const problem = overBuffer
+    ? `: one of its buffers would need ${gb(need.largestBuffer)}, over the ${gb(c.maxBuffer!)} limit for a single buffer`
+    : ` needs about ${gb(need.total)} of memory (${need.weights > 0 ? `weights ${gb(need.weights)} + ` : ''}KV cache ${gb(need.kvCache)} + working set ${gb(need.workingSet)}${need.weights > 0 ? '' : '; the weights are loaded already'}), ` +
+      `but ${gb(available.bytes)} is available (${available.source})`;
+  throw new MemoryError(`${what}${problem} — ${fixes.join(', or ')}`, need, available, most);
 }
