@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FLOAT, encodeModelExternal, type GraphSpec } from './onnx-proto.js';
-import { feedForwardGraph, linearGraph, transposed } from './graphs.js';
+import { feedForwardGraph, linearGraph, transposed, type GraphModel } from './graphs.js';
 import { loadOrt } from './node.js';
 import { sessionOptions } from './session-options.js';
 
@@ -81,6 +81,18 @@ describe("linear graphs with the weight as core holds it ('as-is': FusedMatMul t
   };
   // sizes past MLAS's packing panels, a bias and none; values with long mantissas so a different order would show
   const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * 0.37);
+  /** Runs a (rows, inF) → y graph once in its own session (with its external data) and copies y out. */
+  const runRows = async (g: GraphModel, x: Float32Array, rows: number, inF: number) => {
+    const s = await ort.InferenceSession.create(
+      g.bytes,
+      sessionOptions(settings, { optimization: 'basic', externalData: g.externalData }) as never,
+    );
+    const y = Float32Array.from(
+      (await s.run({ x: new ort.Tensor('float32', x, [rows, inF]) })).y!.data as Float32Array,
+    );
+    await s.release();
+    return y;
+  };
   for (const [rows, inF, outF, withBias] of [
     [2, 300, 520, true],
     [67, 129, 260, false],
@@ -93,14 +105,7 @@ describe("linear graphs with the weight as core holds it ('as-is': FusedMatMul t
       for (const form of ['transposed', 'as-is'] as const) {
         const g = linearGraph(w, outF, inF, bias, form);
         expect(g.externalData?.length ?? 0).toBe(form === 'as-is' ? 1 : 0);
-        const s = await ort.InferenceSession.create(
-          g.bytes,
-          sessionOptions(settings, { optimization: 'basic', externalData: g.externalData }) as never,
-        );
-        outputs.push(
-          Float32Array.from((await s.run({ x: new ort.Tensor('float32', x, [rows, inF]) })).y!.data as Float32Array),
-        );
-        await s.release();
+        outputs.push(await runRows(g, x, rows, inF));
       }
       expect(outputs[1]).toEqual(outputs[0]);
       // and both are x·Wᵀ (+ b) to float32 rounding
@@ -120,14 +125,7 @@ describe("linear graphs with the weight as core holds it ('as-is': FusedMatMul t
     const outputs = [];
     for (const form of ['transposed', 'as-is'] as const) {
       const g = feedForwardGraph(fc1, b1, hidden, inF, fc2, b2, form);
-      const s = await ort.InferenceSession.create(
-        g.bytes,
-        sessionOptions(settings, { optimization: 'basic', externalData: g.externalData }) as never,
-      );
-      outputs.push(
-        Float32Array.from((await s.run({ x: new ort.Tensor('float32', x, [rows, inF]) })).y!.data as Float32Array),
-      );
-      await s.release();
+      outputs.push(await runRows(g, x, rows, inF));
     }
     expect(outputs[1]).toEqual(outputs[0]);
     expect(outputs[0].some((v) => v !== 0)).toBe(true);
