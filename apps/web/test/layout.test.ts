@@ -68,7 +68,7 @@ describe('keyboard', () => {
         }
         expect([id, choosers.length]).toEqual([id, before + 1]);
         const chooser = choosers[before]!;
-        expect(await chooser.element().evaluate((e) => e.id)).toBe(id);
+        expect(await chooser.element().evaluate((e) => (e as HTMLInputElement).id)).toBe(id);
         // answer it (no file): Chromium opens no second picker while one is still pending
         await chooser.setFiles([]);
       }
