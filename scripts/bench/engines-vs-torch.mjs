@@ -42,6 +42,13 @@ import { machine, median } from '@nextscale/bench-utils';
 import { timedBackend } from './timed-backend.mjs';
 import { bestTorchCoretype, describeProbes, runTorchVarD16 } from './torch.mjs';
 
+// --help prints the comment above (the usage) instead of starting a run that takes many minutes.
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  const usage = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0];
+  process.stdout.write(`${usage.replace(/^\/\/ ?/gm, '')}\n`);
+  process.exit(0);
+}
+
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
   return i < 0 ? dflt : process.argv[i + 1];
