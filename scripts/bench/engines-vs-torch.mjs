@@ -120,8 +120,22 @@ async function child(engineId) {
   const spec = models.releasedVARSpec(16);
   const model = await core.VARModel.fromStateDicts(
     { tensors: models.randomVARStateDict(spec) },
-    { tensors: models.randomVQVAEStateDict(models.releasedVQVAEConfig()) },
-    { registry, policy: core.priorityPolicy(), engine: engineId, threads },
+    // the encoder's tensors as shapes only: loaded with encoder: false (below), core keeps nothing else of them
+    {
+      tensors: new Map(
+        models
+          .randomVQVAEStateDictEntries(models.releasedVQVAEConfig())
+          .map((e) => [
+            e.name,
+            e.name.startsWith('encoder.')
+              ? { shape: [...e.shape], data: new Float32Array(0) }
+              : new core.Tensor([...e.shape], e.data()),
+          ]),
+      ),
+    },
+    // encoder: false, as `nextscale generate` and `sample` load the model (only editing encodes): the encoder's 168 MiB
+    // are not part of a generation's memory
+    { registry, policy: core.priorityPolicy(), engine: engineId, threads, encoder: false },
   );
   const build = (performance.now() - t0) / 1000;
   const gen = async (seed) => {

@@ -370,6 +370,10 @@ export class OnnxDenseEngine implements DenseEngineLike {
         const size = perSize ? { height: H, width: W, winogradFromArea: this.winogradFromArea! } : undefined;
         pending = this.session(() => featureNetGraph(net, size, this.ort.weightForm === 'as-is')).then((s) => {
           if (this.releaseWeights) for (const w of weights) this.release(w);
+          // the net's JavaScript weights and its graph's Winograd-transformed copies (d16's decoder: ~0.3 GB) are
+          // garbage now, and its first run allocates its largest maps right after: free them first, so that the run
+          // reuses their memory (the cold d16 CLI's peak: 2.35 → 2.18 GiB, NOTES.md "Session 9: rss2")
+          this.reclaim?.collectNow();
           return s;
         });
       }

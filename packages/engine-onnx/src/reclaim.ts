@@ -15,6 +15,8 @@ import { runInNewContext } from 'node:vm';
 export interface Reclaim {
   /** Notes `bytes` of buffers just dropped; collects when a threshold's worth is waiting. */
   dropped(bytes: number): void;
+  /** Collects now whatever is waiting (before a step that allocates much right away). */
+  collectNow(): void;
 }
 
 /** V8's full collection, or null where the flag cannot be set. */
@@ -38,7 +40,11 @@ export class Reclaimer implements Reclaim {
 
   dropped(bytes: number): void {
     this.pending += bytes;
-    if (this.pending < this.threshold || !this.collect) return;
+    if (this.pending >= this.threshold) this.collectNow();
+  }
+
+  collectNow(): void {
+    if (!this.collect || this.pending === 0) return;
     this.pending = 0;
     this.collections++;
     this.collect();
