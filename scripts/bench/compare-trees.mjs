@@ -7,7 +7,12 @@
 // released 256-px schedule. Medians over --reps generations after one warm-up per side; the load average before and
 // after each child is printed (the machine is shared: other jobs slow every column, so read the figures as noisy).
 // Usage: node scripts/bench/compare-trees.mjs --base /path/to/other/checkout [--engines wasm,onnx] [--reps 3]
-//          [--threads N] [--pn 1,2,3,4,5,6,8] [--this-first] [--json out.json]
+//          [--threads N] [--pn 1,2,3,4,5,6,8] [--batch N] [--this-first] [--json out.json]
+// The onnx engine: both trees' engines must load one onnxruntime-node (two copies of its native binding in one process
+// abort in napi_add_env_cleanup_hook): point the base tree's packages/engine-onnx/node_modules/onnxruntime-node at
+// this tree's (same version), e.g. ln -sfn "$PWD/node_modules/.pnpm/onnxruntime-node@1.30.0/node_modules/onnxruntime-node" …
+//   --batch N: N images per generation (classes 207, 208, …); per-image rows are added. Each run's process CPU time
+//     (user + system, all threads) is printed beside the wall clock: on a loaded machine it moves far less.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,7 +29,8 @@ const engines = String(arg('--engines', 'wasm,onnx')).split(',');
 const reps = Number(arg('--reps', 3));
 const pn = String(arg('--pn', '1,2,3,4,5,6,8'));
 const threads = Number(arg('--threads', os.availableParallelism?.() ?? os.cpus().length));
-const GEN = { labels: [207], cfg: 1.5, topK: 900, topP: 0.95 };
+const batch = Math.max(1, Number(arg('--batch', 1)));
+const GEN = { labels: Array.from({ length: batch }, (_, i) => 207 + i), cfg: 1.5, topK: 900, topP: 0.95 };
 
 if (process.argv.includes('--child')) {
   await child(arg('--child'), arg('--tree'));
@@ -46,7 +52,7 @@ const load = () =>
 
 console.log(`machine: ${JSON.stringify(machine())}`);
 console.log(
-  `d16 random weights, patch schedule ${pn}, batch 1, ${JSON.stringify(GEN)}; ${threads} threads; ${reps} timed runs after one warm-up per side, alternating`,
+  `d16 random weights, patch schedule ${pn}, batch ${batch}, ${JSON.stringify(GEN)}; ${threads} threads; ${reps} timed runs after one warm-up per side, alternating`,
 );
 console.log(`trees: base ${trees.base}, this ${trees.this}`);
 const results = {};
@@ -67,6 +73,8 @@ for (const id of engines) {
       String(threads),
       '--pn',
       pn,
+      '--batch',
+      String(batch),
     ],
     {
       encoding: 'utf8',
@@ -97,6 +105,7 @@ const STAGES = [
   ['transformer attention', 'attention'],
   ['VQ-VAE decode', 'decode'],
   ['total', 'total'],
+  ['process CPU s (all threads)', 'cpu'],
 ];
 const keys = Object.keys(results);
 console.log(`\n| median s (n runs) | ${keys.join(' | ')} |`);
@@ -105,6 +114,14 @@ for (const [label, k] of STAGES)
   console.log(
     `| ${label} | ${keys.map((key) => `${median(results[key].runs.map((x) => x[k])).toFixed(2)} (${results[key].runs.length})`).join(' | ')} |`,
   );
+if (batch > 1)
+  for (const [label, k] of [
+    ['total per image', 'total'],
+    ['CPU per image', 'cpu'],
+  ])
+    console.log(
+      `| ${label} | ${keys.map((key) => (median(results[key].runs.map((x) => x[k])) / batch).toFixed(2)).join(' | ')} |`,
+    );
 for (const key of keys)
   console.log(
     `${key}: ${results[key].name}; load average (1, 5, 15 min) before → after its process: ${results[key].loads}`,
@@ -159,6 +176,7 @@ async function openModel(engineId, tree) {
     clock.stage = 'transformer';
     clock.attention = 0;
     let tDecode = 0;
+    const c1 = process.cpuUsage();
     const t1 = performance.now();
     await model.generate({
       ...GEN,
@@ -171,12 +189,14 @@ async function openModel(engineId, tree) {
       },
     });
     const t2 = performance.now();
+    const c2 = process.cpuUsage(c1);
     const transformer = (tDecode - t1) / 1000;
     return {
       total: (t2 - t1) / 1000,
       attention: clock.attention,
       dense: transformer - clock.attention,
       decode: (t2 - tDecode) / 1000,
+      cpu: (c2.user + c2.system) / 1e6,
     };
   };
   return { model, gen };

@@ -3,7 +3,9 @@
 // interleaved in ONE process (so load changes hit every size alike), --reps times; prints the median ms per CFG row,
 // the growth against the first size, GFLOP/s and the load average. --profile writes ONNX Runtime node profiles and
 // sums them per op type. Usage: pnpm build && nice node scripts/bench/onnx-block-rows.mjs [--rows 2,16] [--pn 16]
-//   [--reps 3] [--threads 2] [--profile]
+//   [--reps 3] [--threads 2] [--profile] [--chunks 2,4,8,16]
+//   --chunks: instead of whole calls, each --rows count runs as calls of each listed row count (interleaved), the block
+//     runner's own row split (block-rows.ts) lifted, to see which call size block-rows.ts should pick
 import fs from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
@@ -53,13 +55,15 @@ const weights = {
 };
 const shape = { width: C, heads: H, headDim: hd, hidden, eps: 1e-6, scale: 1 };
 const settings = { executionProviders: ['cpu'], cpu: { threads, memArena: false, spinning: false, prepack: true } };
-const runner = new BlockRunner(ort, settings);
+const chunkList = arg('--chunks', '').split(',').filter(Boolean).map(Number);
+// with --chunks the runner must not split further: its call-size budget is lifted
+const runner = new BlockRunner(ort, settings, chunkList.length ? 2 ** 50 : undefined);
 const profRunner = profile ? new BlockRunner(ort, settings) : null;
 
 // one call at P cached tokens: a cache prefilled by a call of P tokens, then the timed call of T; with --chunk n the
 // N rows run as calls of n rows each (their own caches), as a row-chunked block would
-const chunk = Number(arg('--chunk', 0));
-async function step(r, N) {
+let chunk = Number(arg('--chunk', 0));
+async function step(r, N, key = N) {
   const n = chunk > 0 ? Math.min(chunk, N) : N;
   const parts = Array.from({ length: Math.ceil(N / n) }, (_, i) => Math.min(n, N - i * n));
   const caches = parts.map(() => ({}));
@@ -94,26 +98,36 @@ async function step(r, N) {
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
   for (const cache of caches) r.release(cache);
-  cpu[N].push({ user: c.user / 1000, sys: c.system / 1000 });
+  cpu[key].push({ user: c.user / 1000, sys: c.system / 1000 });
   return ms;
 }
 const flops = (N) => 2 * N * T * (3 * C * C + C * C + 2 * C * hidden) + 4 * N * T * (P + T) * C;
 console.log(`d16 block, pn ${pn} (T ${T}, P ${P}), ${threads} threads; load before ${load()}`);
-const times = Object.fromEntries(rowsList.map((n) => [n, []]));
+// sizes: "N" (one call, or --chunk's), or "N/n" (N rows in calls of n, with --chunks)
+const sizes = chunkList.length
+  ? rowsList.flatMap((N) => chunkList.filter((n) => n <= N).map((n) => `${N}/${n}`))
+  : rowsList.map(String);
+const rowsOf = (k) => Number.parseInt(k, 10);
+const run = (k) => {
+  if (chunkList.length) chunk = Number(k.split('/')[1]);
+  return step(runner, rowsOf(k), k);
+};
+const times = Object.fromEntries(sizes.map((k) => [k, []]));
 // CPU time of the process (all threads) per call: far less sensitive to other jobs on the machine than the wall clock
-const cpu = Object.fromEntries(rowsList.map((n) => [n, []]));
-await step(runner, rowsList[0]);
-cpu[rowsList[0]].length = 0;
-for (let r = 0; r < reps; r++) for (const N of rowsList) times[N].push(await step(runner, N));
+const cpu = Object.fromEntries(sizes.map((k) => [k, []]));
+await run(sizes[0]);
+cpu[sizes[0]].length = 0;
+for (let r = 0; r < reps; r++) for (const k of sizes) times[k].push(await run(k));
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-const base = median(times[rowsList[0]]) / rowsList[0];
-const cpuBase = median(cpu[rowsList[0]].map((c) => c.user + c.sys)) / rowsList[0];
-for (const N of new Set(rowsList)) {
-  const m = median(times[N]);
-  const u = median(cpu[N].map((c) => c.user));
-  const sy = median(cpu[N].map((c) => c.sys));
+const base = median(times[sizes[0]]) / rowsOf(sizes[0]);
+const cpuBase = median(cpu[sizes[0]].map((c) => c.user + c.sys)) / rowsOf(sizes[0]);
+for (const k of new Set(sizes)) {
+  const N = rowsOf(k);
+  const m = median(times[k]);
+  const u = median(cpu[k].map((c) => c.user));
+  const sy = median(cpu[k].map((c) => c.sys));
   console.log(
-    `N=${N}: wall ${m.toFixed(0)} ms [${times[N].map((t) => t.toFixed(0))}], ${(m / N).toFixed(1)} ms/row (${(m / N / base).toFixed(2)}× N=${rowsList[0]}), ${(flops(N) / m / 1e6).toFixed(0)} GFLOP/s; ` +
+    `N=${k}: wall ${m.toFixed(0)} ms [${times[k].map((t) => t.toFixed(0))}], ${(m / N).toFixed(1)} ms/row (${(m / N / base).toFixed(2)}× N=${sizes[0]}), ${(flops(N) / m / 1e6).toFixed(0)} GFLOP/s; ` +
       `CPU user ${u.toFixed(0)} + sys ${sy.toFixed(0)} ms, ${((u + sy) / N).toFixed(1)} ms/row (${((u + sy) / N / cpuBase).toFixed(2)}×)`,
   );
 }

@@ -21,6 +21,9 @@ import { blockWeightList, type BlockRunner, type TransformerBlockArgs } from './
 import type { BlockShape, BlockWeights } from './block-graph.js';
 import type { Reclaim } from './reclaim.js';
 
+/** The most bytes one linear call's output may take: d16's head at B=1 (512 rows × 4096 logits) is one call. */
+export const LINEAR_CALL_BYTES = 8 * 2 ** 20;
+
 interface Pinned {
   key: string;
   session: Promise<OrtSession>;
@@ -199,14 +202,22 @@ export class OnnxDenseEngine implements DenseEngineLike {
     const session = await this.pinnedSession(weight, key, () =>
       linearGraph(weight, outF, inF, bias, this.ort.weightForm),
     );
-    await this.ort.run(
-      session,
-      [{ name: 'x', data: x, length: rows * inF, dims: [rows, inF] }],
-      [rows, outF],
-      y,
-      0,
-      key,
-    );
+    // Rows in calls whose output stays ≤ LINEAR_CALL_BYTES (the head's logits at d16 B=8 are 64 MiB: above glibc's
+    // 32 MiB mmap ceiling, ONNX Runtime's output and onnxruntime-node's copy of it map fresh pages every call; in
+    // 512-row calls the head's last scale took ~0.56 s CPU against ~0.90 s, scripts/bench/onnx-linear-rows.mjs).
+    // The MatMul is batch-invariant (ops.test.ts), so the split changes no value.
+    const chunk = Math.max(1, Math.floor(LINEAR_CALL_BYTES / (4 * outF)));
+    for (let r = 0; r < rows; r += chunk) {
+      const n = Math.min(chunk, rows - r);
+      await this.ort.run(
+        session,
+        [{ name: 'x', data: x, offset: r * inF, length: n * inF, dims: [n, inF] }],
+        [n, outF],
+        y,
+        r * outF,
+        key,
+      );
+    }
   }
 
   /** fc2(GELU(fc1(x))) as one session: the hidden activations stay inside ONNX Runtime (graphs.ts feedForwardGraph). */

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, setDenseEngine, Tensor } from '@nextscale/core';
 import { conv2d, geluTanh, layerNorm, linear, silu } from '@nextscale/core/ops';
-import type { OnnxDenseEngine } from './engine.js';
+import { LINEAR_CALL_BYTES, type OnnxDenseEngine } from './engine.js';
 import { createOnnxEngine } from './node.js';
 
 let engine: OnnxDenseEngine;
@@ -180,6 +180,26 @@ describe('engine-onnx determinism', () => {
       await engine.linear(x4.subarray(0, rows * inF), rows, inF, w, outF, b, y);
       expect(bitEqual(y, y4.subarray(0, rows * outF)), `rows ${rows} vs 64`).toBe(true);
     }
+  });
+
+  it('splits a linear whose output passes LINEAR_CALL_BYTES into calls that give the same rows', async () => {
+    // d16's head width: 4096 outputs, 16 KiB a row, so 600 rows (9.4 MiB) run as calls of 512 + 88 rows
+    const [inF, outF, rows] = [64, 4096, 600];
+    expect(rows * outF * 4).toBeGreaterThan(LINEAR_CALL_BYTES);
+    const w = rng.normalArray(outF * inF);
+    const b = rng.normalArray(outF);
+    const x = rng.normalArray(rows * inF);
+    const y = new Float32Array(rows * outF).fill(Number.NaN);
+    await engine.linear(x, rows, inF, w, outF, b, y);
+    // each row alone (one call each, far below the bound) is the reference: every row written, each one bit-identical
+    for (const r of [0, 511, 512, 599]) {
+      const one = new Float32Array(outF);
+      await engine.linear(x.subarray(r * inF, (r + 1) * inF), 1, inF, w, outF, b, one);
+      expect(bitEqual(y.subarray(r * outF, (r + 1) * outF), one), `row ${r}`).toBe(true);
+    }
+    expect(y.some(Number.isNaN)).toBe(false);
+    const ref = linear(new Tensor([rows, inF], x), new Tensor([outF, inF], w), new Tensor([outF], b));
+    expect(relErr(y, ref.data)).toBeLessThan(1e-5);
   });
 
   it('is batch-invariant and repeatable for conv2d', async () => {
