@@ -1,5 +1,12 @@
 #!/usr/bin/env node
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { followParent, relaunch, wantsRelaunch } from './allocator.js';
+
+// The commands that run a model run in a child started with glibc's allocator setting (allocator.js); this process
+// then only waits for it.
+if (wantsRelaunch(process.argv.slice(2))) await relaunch(fileURLToPath(import.meta.url), process.argv.slice(2));
+followParent();
 
 // V8 starts a collection for every ~64 MB of new ArrayBuffers ("external memory pressure"): reading a d16 model's
 // 1.7 GB of weights sets off ~40 of them. Incremental ones cost marking tasks and write barriers throughout; atomic

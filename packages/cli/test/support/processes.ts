@@ -33,6 +33,19 @@ export interface StartOptions {
   killAboveRss?: number;
 }
 
+/** Resident KiB of a process and its children (the model commands run in a child of the CLI: bin/allocator.js). */
+function treeRssKiB(pid: number): number {
+  let kb = 0;
+  try {
+    kb = Number(/VmRSS:\s*(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean))
+      kb += treeRssKiB(Number(c));
+  } catch {
+    // exited
+  }
+  return kb;
+}
+
 export function start(args: string[], o: StartOptions): Run {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('NEXTSCALE_')) delete env[k];
@@ -51,7 +64,7 @@ export function start(args: string[], o: StartOptions): Run {
       ? undefined
       : setInterval(() => {
           try {
-            const kb = Number(/VmRSS:\s*(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
+            const kb = treeRssKiB(child.pid!);
             if (kb * 1024 > o.killAboveRss!) {
               run.stderr += `test: killed at ${Math.round(kb / 1024)} MiB resident\n`;
               child.kill('SIGKILL');
