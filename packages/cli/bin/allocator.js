@@ -2,7 +2,7 @@
 // pages that is a million page faults, and on a virtual machine each one can cost the host a fault of its own: on this
 // project's VM a first touch costs ~2.8 s per GiB, and a one-image d16 run on the onnx engine spent 8 of its 22 CPU
 // seconds in the kernel (NOTES.md "Session 9: integration"). glibc's `glibc.malloc.hugetlb=1` asks for transparent huge
-// pages (2 MiB) on the memory it maps, which makes that 512× fewer faults: the cold run fell from 18–20 s to ~11 s, for
+// pages (2 MiB) on the memory it maps, which makes that 512× fewer faults: the cold run fell from 18.6 s to 12.1 s, for
 // ~0.15 GiB more peak RSS (huge pages round allocations up). glibc reads the setting only at process start, so the
 // commands that run a model start the CLI again with it: one extra Node process, ~0.1 s, that only waits, passes signals
 // on and exits as its child did. Where transparent huge pages are off, the setting changes nothing.
