@@ -43,6 +43,7 @@ export class BlockRunner {
   private readonly sessions = new WeakMap<Float32Array, Promise<Ort.InferenceSession>>();
   private readonly caches = new WeakMap<object, BlockCache>();
   count = 0;
+  private live = 0;
 
   constructor(
     /** onnxruntime-node's module, as the engine loaded it (node.ts). */
@@ -59,6 +60,7 @@ export class BlockRunner {
     if (!p) {
       const g = transformerBlockGraph(w, s);
       this.count++;
+      this.live++;
       p = this.ort.InferenceSession.create(
         g.bytes,
         sessionOptions(this.settings, {
@@ -160,6 +162,30 @@ export class BlockRunner {
       start = end;
     }
     return y;
+  }
+
+  /** Releases the sessions of the blocks whose qkv weight is among `weights` (their model will not run them again). */
+  async forget(weights: readonly Float32Array[]): Promise<void> {
+    const gone: Promise<Ort.InferenceSession>[] = [];
+    for (const w of weights) {
+      const p = this.sessions.get(w);
+      if (p) gone.push(p);
+      this.sessions.delete(w);
+    }
+    this.live -= gone.length;
+    await Promise.all(
+      gone.map((p) =>
+        p.then(
+          (s) => s.release(),
+          () => {},
+        ),
+      ),
+    );
+  }
+
+  /** Sessions built and not released. */
+  get liveCount(): number {
+    return this.live;
   }
 
   /** Drops the KV cache held under `cache` (the end of a generation). */

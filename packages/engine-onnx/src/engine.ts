@@ -441,6 +441,38 @@ export class OnnxDenseEngine implements DenseEngineLike {
     this.blocks?.release(cache);
   }
 
+  /**
+   * The model will not run with these weights again (core's DenseEngine.forget): releases the sessions pinned under
+   * them and the fused blocks built on them now, so that ONNX Runtime frees its copies before whatever runs next
+   * (core: the decode after a generation with releaseTransformer), rather than when the arrays are collected.
+   */
+  async forget(weights: readonly Float32Array[]): Promise<void> {
+    const sessions: Promise<OrtSession>[] = [];
+    for (const w of weights) {
+      for (const p of this.pinned.get(w) ?? []) sessions.push(p.session);
+      this.pinned.delete(w);
+    }
+    await Promise.all([
+      ...sessions.map((p) =>
+        p.then(
+          (s) => this.ort.release(s),
+          () => {},
+        ),
+      ),
+      this.blocks?.forget(weights),
+    ]);
+  }
+
+  /** Fused transformer-block sessions built and not released yet. */
+  get liveFusedBlocks(): number {
+    return this.blocks?.liveCount ?? 0;
+  }
+
+  /** ONNX Runtime sessions made and not released yet (pinned weights, shared graphs, feature nets, fused blocks). */
+  get liveSessions(): number {
+    return this.ort.liveCount + (this.blocks?.liveCount ?? 0);
+  }
+
   async dispose(): Promise<void> {
     await this.ort.dispose();
   }

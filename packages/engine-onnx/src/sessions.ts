@@ -112,10 +112,15 @@ export class OrtSessions {
     y.dispose?.();
   }
 
-  /** Releases a session nobody will run again (its weights' memory with it). */
-  release(session: OrtSession): void {
-    if (!this.live.delete(session)) return;
-    session.release().catch(() => {}); // nothing waits on a release; a failure leaves only memory behind
+  /** Releases a session nobody will run again (its weights' memory with it). A failure leaves only memory behind. */
+  release(session: OrtSession): Promise<void> {
+    if (!this.live.delete(session)) return Promise.resolve();
+    return session.release().catch(() => {});
+  }
+
+  /** Sessions made and not released. */
+  get liveCount(): number {
+    return this.live.size;
   }
 
   async dispose(): Promise<void> {

@@ -86,6 +86,8 @@ export async function runGenerate(ctx: Context, flags: GenerateFlags): Promise<n
         ...samplingOptions(settings),
         onProgress: progress.onProgress,
         signal: ctx.signal,
+        // the command's only generation: the engine frees the transformer's weights before the decode (peak memory)
+        releaseTransformer: true,
       });
       progress.done();
     } finally {

@@ -51,6 +51,12 @@ export interface DenseEngine extends Partial<DenseFastPaths> {
    * like linear's). Returns false, having written nothing, for a net it cannot run; core then runs its ops one by one.
    */
   featureNet?: DenseFastPaths['featureNet'];
+  /**
+   * The model will not run with these weight arrays again (generate's `releaseTransformer`): free what the engine
+   * holds for them now (native copies, sessions) instead of when the arrays are collected. Arrays it holds nothing
+   * for are ignored.
+   */
+  forget?(weights: readonly Float32Array[]): void | Promise<void>;
   dispose?(): void | Promise<void>;
 }
 

@@ -90,6 +90,8 @@ export const isEncoderKey = (key: string): boolean => key.startsWith('encoder.')
 export class VARModel {
   readonly vae: VAEHandle;
   private disposed = false;
+  /** Set by a generation with releaseTransformer: the engine no longer holds the transformer's weights. */
+  private transformerReleased = false;
 
   private constructor(
     readonly transformer: VARTransformer,
@@ -162,7 +164,9 @@ export class VARModel {
 
   /** Class-conditional generation with classifier-free guidance; see GenerateOptions for the defaults. */
   async generate(options: GenerateOptions): Promise<GenerateResult> {
-    this.checkOpen();
+    this.checkTransformer();
+    // set before the run: once the engine starts releasing, a retry would find only some of the weights
+    if (options?.releaseTransformer === true) this.transformerReleased = true;
     const trace = new AttentionTrace();
     const { tokens, images } = await generateNextScale(this.transformer, this.vae.model, options, {
       router: this.router,
@@ -176,7 +180,7 @@ export class VARModel {
    * demo_zero_shot_edit.ipynb does it; see EditOptions. The trace holds the encoder's attention too.
    */
   async edit(options: EditOptions): Promise<EditResult> {
-    this.checkOpen();
+    this.checkTransformer();
     const trace = new AttentionTrace();
     const result = await editNextScale(this.transformer, this.vae.model, options, { router: this.router, trace });
     return { ...result, trace };
@@ -188,7 +192,7 @@ export class VARModel {
     xBLCv: TensorLike,
     extra: { trace?: AttentionTrace; capture?: CaptureFn } = {},
   ): Promise<Tensor> {
-    this.checkOpen();
+    this.checkTransformer();
     return this.transformer.forward(labels, xBLCv, {
       router: this.router,
       trace: extra.trace ?? new AttentionTrace(),
@@ -210,6 +214,14 @@ export class VARModel {
 
   private checkOpen(): void {
     if (this.disposed) throw new UsageError('this VAR model has been disposed');
+  }
+
+  private checkTransformer(): void {
+    this.checkOpen();
+    if (this.transformerReleased)
+      throw new UsageError(
+        "this VAR model's transformer was released by generate({ releaseTransformer: true }); load the model again to generate",
+      );
   }
 }
 

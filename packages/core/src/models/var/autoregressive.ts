@@ -5,6 +5,7 @@
  * fold the tokens into f_hat and produce the next scale's input. Finally decode f_hat to images.
  */
 import type { RoutedState } from '../../attention/router.js';
+import { getDenseEngine } from '../../engines/active.js';
 import { throwIfAborted, UsageError } from '../../errors.js';
 import { Rng } from '../../random.js';
 import { Tensor, type TensorLike } from '../../tensor.js';
@@ -47,6 +48,12 @@ export interface GenerateOptions {
    */
   onScale?: (event: ScaleEvent) => void | Promise<void>;
   signal?: AbortSignal;
+  /**
+   * This is the model's last generation: once the last scale is done, before the decode, the dense engine frees what
+   * it holds for the transformer's weights (DenseEngine.forget), so the decode does not run on top of them (on the
+   * onnx engine, d16: ~1.2 GB). The model can then no longer generate. Default false.
+   */
+  releaseTransformer?: boolean;
 }
 
 export interface ScaleEvent {
@@ -113,6 +120,8 @@ function resolveOptions(transformer: VARTransformer, o: GenerateOptions): Resolv
     throw new UsageError(`seed must be an integer from 0 to ${MAX_SEED}, got ${r.seed}`);
   if (r.seeds !== undefined) assertSeeds(r.seeds, r.labels.length);
   if (typeof r.moreSmooth !== 'boolean') throw new UsageError(`moreSmooth must be a boolean, got ${r.moreSmooth}`);
+  if (o.releaseTransformer !== undefined && typeof o.releaseTransformer !== 'boolean')
+    throw new UsageError(`releaseTransformer must be a boolean, got ${String(o.releaseTransformer)}`);
   assertSamplingOptions(r);
   return r;
 }
@@ -219,6 +228,7 @@ export async function generateNextScale(
     for (const s of states) s?.dispose();
     for (const [i, f] of fused.entries()) if (f) releaseFusedCache(caches[i]!);
   }
+  if (options.releaseTransformer) await getDenseEngine()?.forget?.(transformer.weightArrays());
 
   throwIfAborted(signal);
   onProgress?.({ stage: 'decode', scale: S, scales: S });

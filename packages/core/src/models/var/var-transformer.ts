@@ -63,6 +63,13 @@ export class VARTransformer {
     return new VARTransformer(config, collectVARWeights(sd, config));
   }
 
+  /** Every weight array of the transformer (what a dense engine may hold copies of: DenseEngine.forget). */
+  weightArrays(): Float32Array[] {
+    const { blocks, ...top } = this.weights;
+    const values: (Tensor | Float32Array | undefined)[] = [...Object.values(top), ...blocks.flatMap(Object.values)];
+    return values.flatMap((v) => (v === undefined ? [] : v instanceof Float32Array ? [v] : [v.data]));
+  }
+
   labels(labels: readonly number[]): Int32Array {
     return validateLabels(labels, this.config.numClasses);
   }
