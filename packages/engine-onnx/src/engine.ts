@@ -99,9 +99,12 @@ export class OnnxDenseEngine implements DenseEngineLike {
     }
   }
 
-  private releaseLater(session: Promise<OrtSession | null>): void {
-    session.then(
-      (s) => s && this.ort.release(s),
+  /** Releases a session once it is made (nothing to release when making it failed or declined). */
+  private releaseLater(session: Promise<OrtSession | null>): Promise<void> {
+    return session.then(
+      async (s) => {
+        if (s) await this.ort.release(s);
+      },
       () => {},
     );
   }
@@ -447,20 +450,12 @@ export class OnnxDenseEngine implements DenseEngineLike {
    * (core: the decode after a generation with releaseTransformer), rather than when the arrays are collected.
    */
   async forget(weights: readonly Float32Array[]): Promise<void> {
-    const sessions: Promise<OrtSession>[] = [];
+    const released: Promise<void>[] = [];
     for (const w of weights) {
-      for (const p of this.pinned.get(w) ?? []) sessions.push(p.session);
+      for (const p of this.pinned.get(w) ?? []) released.push(this.releaseLater(p.session));
       this.pinned.delete(w);
     }
-    await Promise.all([
-      ...sessions.map((p) =>
-        p.then(
-          (s) => this.ort.release(s),
-          () => {},
-        ),
-      ),
-      this.blocks?.forget(weights),
-    ]);
+    await Promise.all([...released, this.blocks?.forget(weights)]);
   }
 
   /** Fused transformer-block sessions built and not released yet. */
