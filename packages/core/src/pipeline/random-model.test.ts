@@ -5,29 +5,13 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { AttentionTrace } from '../attention/trace.js';
-import { Tensor } from '../tensor.js';
-import { createExactTestRegistry } from '../testing/exact-test-backend.js';
-import { loadStateDict } from '../weights/index.js';
+import type { Tensor } from '../tensor.js';
 import { generateNextScale } from '../models/var/autoregressive.js';
-import {
-  fixture,
-  maxAbsDiff,
-  randomVARStateDict,
-  SHARED_ADALN_PLAIN_ATTN_SPEC,
-  sliceRows,
-} from '../models/var/test-support.js';
-import { VARModel } from './var-model.js';
+import { maxAbsDiff, SHARED_ADALN_PLAIN_ATTN_SPEC, sliceRows } from '../models/var/test-support.js';
+import { randomModelOfAnotherShape } from './test-support.js';
 
 const spec = SHARED_ADALN_PLAIN_ATTN_SPEC;
-
-// The tiny VQ-VAE is fully convolutional; only its training-statistics buffer is sized per scale.
-const vaeTensors = new Map((await loadStateDict(fixture('vae.safetensors'))).tensors);
-vaeTensors.set('quantize.ema_vocab_hit_SV', new Tensor([spec.patchNums.length, spec.vocab]));
-const model = await VARModel.fromStateDicts(
-  { tensors: randomVARStateDict(spec), metadata: { patch_nums: JSON.stringify(spec.patchNums) } },
-  { tensors: vaeTensors },
-  { numHeads: spec.heads, registry: createExactTestRegistry() },
-);
+const model = await randomModelOfAnotherShape();
 afterAll(() => model.dispose());
 
 describe('a randomly initialised VAR of another shape', () => {

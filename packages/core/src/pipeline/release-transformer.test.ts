@@ -7,19 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { setDenseEngine } from '../engines/active.js';
 import { UsageError } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { createExactTestRegistry } from '../testing/exact-test-backend.js';
-import { loadStateDict } from '../weights/index.js';
-import { fixture, randomVARStateDict, SHARED_ADALN_PLAIN_ATTN_SPEC } from '../models/var/test-support.js';
-import { VARModel } from './var-model.js';
+import { randomModelOfAnotherShape } from './test-support.js';
 
-const spec = SHARED_ADALN_PLAIN_ATTN_SPEC;
-const vaeTensors = new Map((await loadStateDict(fixture('vae.safetensors'))).tensors);
-vaeTensors.set('quantize.ema_vocab_hit_SV', new Tensor([spec.patchNums.length, spec.vocab]));
-const model = await VARModel.fromStateDicts(
-  { tensors: randomVARStateDict(spec), metadata: { patch_nums: JSON.stringify(spec.patchNums) } },
-  { tensors: vaeTensors },
-  { numHeads: spec.heads, registry: createExactTestRegistry() },
-);
+const model = await randomModelOfAnotherShape();
 
 // an engine with no kernels of its own (core's TypeScript runs everything) that records what it is told to forget
 const events: string[] = [];
