@@ -201,3 +201,43 @@ it('rows split over several calls, differently at each scale, give the same outp
     whole.run({ ...again, x: randomTensor(rng, [rows, 4, c.C], 1).data, tokens: 4, cache: {}, maxTokens: 2 }),
   ).rejects.toThrow(/crosses maxTokens 2/);
 });
+
+it('two blocks’ caches carved from the runner’s shared slabs keep their own values, and are collected when the last is released', async () => {
+  const c = CASES[0];
+  const one = setup(c, 15);
+  const two = setup(c, 16);
+  const events: string[] = [];
+  const reclaim = {
+    dropped: (bytes: number) => events.push(`dropped ${bytes}`),
+    collectNow: () => events.push('collect'),
+  };
+  const settings = {
+    executionProviders: ['cpu'],
+    cpu: { threads: 2, memArena: false, spinning: false, prepack: true },
+  };
+  const shared = new BlockRunner(loaded.ort as never, settings, undefined, reclaim);
+  const own = new BlockRunner(loaded.ort as never, settings);
+  const caches = { one: {}, two: {}, oneAlone: {}, twoAlone: {} };
+  const maxTokens = scaleEnds.at(-2)!;
+  for (const pn of PATCH_NUMS) {
+    // the two blocks run in turn at each scale, as a generation runs them, each appending to its cache in the slab
+    for (const [b, cache, alone] of [
+      [one, caches.one, caches.oneAlone],
+      [two, caches.two, caches.twoAlone],
+    ] as const) {
+      const x = randomTensor(b.rng, [N, pn * pn, c.C], 1);
+      const args = { weights: b.weights, shape: b.shape, x: x.data, batch: N, tokens: pn * pn, modulation: b.m.data };
+      const got = await shared.run({ ...args, cache, maxTokens });
+      const want = await own.run({ ...args, cache: alone, maxTokens });
+      expect(Array.from(got), `scale ${pn}×${pn}`).toEqual(Array.from(want));
+    }
+  }
+  const bytes = 2 * N * maxTokens * c.C * 4;
+  events.length = 0; // (the sessions' serialised graphs were dropped too)
+  shared.release(caches.one);
+  expect(events).toEqual([`dropped ${bytes}`]); // the other cache still lives in the slab
+  shared.release(caches.two);
+  expect(events).toEqual([`dropped ${bytes}`, `dropped ${bytes}`, 'collect']);
+  shared.release(caches.two); // released already: nothing more
+  expect(events).toHaveLength(3);
+});

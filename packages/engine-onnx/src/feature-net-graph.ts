@@ -16,6 +16,7 @@ import {
 } from './onnx-proto.js';
 import type { GraphModel } from './graphs.js';
 import type { FeatureNetLike } from './types.js';
+import { Slabs } from './slabs.js';
 import { winogradApplies, winogradConv, type WinogradTile } from './winograd.js';
 
 /** The smallest map (height × width) whose 3×3 convolutions run as Winograd by default (winogradTile). */
@@ -23,11 +24,13 @@ export const WINOGRAD_FROM_AREA = 64 * 64;
 
 /**
  * Which 3×3 convolutions run as Winograd F(m×m, 3×3) (winograd.ts), given the map each one sees: on maps of
- * `fromArea` (default 64²) and more, F(4×4) where the map is whole 4×4 tiles, else F(2×2). Measured on this project's 2-vCPU AVX2 VM (ONNX Runtime
- * 1.30, 2 threads, one conv at the VQ-VAE decoder's shapes, 160–640 channels): F(4×4) took 0.4–0.6× the direct Conv's
- * time (F(2×2) 0.5–0.75×), with a largest difference of ~5e-5 per layer at |y| ≈ 4 (F(2×2): 2e-6). Its weights take
- * (m+2)²/9 times the memory (4× for F(4×4)): on small maps, where the channels are many (the d16 decoder's 640-channel
- * convs at 16² and 32², ~190 MB of weights) and the time is small, that is not worth it: they stay direct.
+ * `fromArea` (default 64²) and more; F(4×4) from four times that area (128²) where the map is whole 4×4 tiles, else
+ * F(2×2). Measured on this project's 2-vCPU AVX2 VM (ONNX Runtime 1.30, 2 threads, one conv at the VQ-VAE decoder's
+ * shapes, 160–640 channels): F(4×4) took 0.4–0.6× the direct Conv's time (F(2×2) 0.5–0.75×), with a largest difference
+ * of ~5e-5 per layer at |y| ≈ 4 (F(2×2): 2e-6). Its weights take (m+2)²/9 times the memory (4× for F(4×4), 1.8× for
+ * F(2×2)), so the smaller the map (the more channels, the less time), the less the larger tile pays: the d16
+ * decoder's 640-channel convs at 16² and 32² (~190 MB of weights) stay direct, and its 320-channel convs at 64² take
+ * F(2×2), whose weights are 54 MiB fewer than F(4×4)'s for ~0.03 s more of a ~1.2 s decode (NOTES.md, "Session 11").
  */
 export function winogradTile(
   conv: {
@@ -40,8 +43,9 @@ export function winogradTile(
   },
   fromArea = WINOGRAD_FROM_AREA,
 ): WinogradTile | null {
-  if (conv.height * conv.width < fromArea) return null;
-  if (winogradApplies(4, conv)) return 4;
+  const area = conv.height * conv.width;
+  if (area < fromArea) return null;
+  if (area >= 4 * fromArea && winogradApplies(4, conv)) return 4;
   if (winogradApplies(2, conv)) return 2;
   return null;
 }
@@ -66,6 +70,8 @@ export function featureNetGraph(
   const nodes: NodeSpec[] = [];
   const initializers: Initializer[] = [];
   const shared = new Set<string>();
+  // the Winograd U arrays live until the session holds them: from slabs, so that they leave no heap holes (slabs.ts)
+  const slabs = new Slabs();
   const constant = (name: string, make: () => Initializer): string => {
     if (!shared.has(name)) {
       shared.add(name);
@@ -88,14 +94,22 @@ export function featureNetGraph(
             )
           : null;
         if (tile) {
-          const w = winogradConv(tile, value(n.x), out, t, {
-            weight: n.weight.data,
-            bias: n.bias?.data ?? null,
-            outChannels: co,
-            inChannels: ci,
-            height,
-            width,
-          });
+          const w = winogradConv(
+            tile,
+            value(n.x),
+            out,
+            t,
+            {
+              weight: n.weight.data,
+              bias: n.bias?.data ?? null,
+              outChannels: co,
+              inChannels: ci,
+              height,
+              width,
+            },
+            undefined,
+            (floats) => slabs.take(floats),
+          );
           nodes.push(...w.nodes);
           initializers.push(...w.initializers);
           break;

@@ -1,0 +1,31 @@
+/**
+ * Float arrays carved from shared slabs of at least 64 MiB, for memory that is dropped all at once: a generation's KV
+ * caches (block-runner.ts) and a graph's Winograd-transformed weights, dropped once ONNX Runtime holds them
+ * (feature-net-graph.ts). glibc serves an allocation over its mmap threshold (at most 32 MiB) with a mapping of its
+ * own, given back to the system when it is freed. Arrays of a few MB each come from the heap instead, and once freed
+ * they stay resident as holes that ONNX Runtime's aligned allocations seldom fit: the warm d16 process kept ~300 MiB of
+ * such holes (NOTES.md, "Session 11"). A slab's tail that nothing takes is never touched, so it takes no memory.
+ */
+export class Slabs {
+  private slab: ArrayBuffer | null = null;
+  private used = 0;
+
+  constructor(private readonly slabBytes = 64 * 2 ** 20) {}
+
+  take(floats: number): Float32Array {
+    const bytes = floats * 4;
+    if (!this.slab || this.used + bytes > this.slab.byteLength) {
+      this.slab = new ArrayBuffer(Math.max(this.slabBytes, bytes));
+      this.used = 0;
+    }
+    const a = new Float32Array(this.slab, this.used, floats);
+    this.used += bytes;
+    return a;
+  }
+
+  /** Later arrays start a new slab; the current one is freed with the last array carved from it. */
+  drop(): void {
+    this.slab = null;
+    this.used = 0;
+  }
+}
