@@ -19,6 +19,10 @@
 //     keeps them for later runs (a d30 file is 8 GB, d36 9.4 GB: write it once; delete D when done).
 //   Engine ids: wasm, onnx, and onnx-split (the onnx engine with its fused transformer blocks off,
 //     NEXTSCALE_ONNX_FUSED_BLOCKS=0: the blocks op by op, attention in the cpu backend), torch.
+//   --allocator cli|default: the glibc settings of the nextscale children. cli (the default): those the CLI runs its
+//     model commands with (packages/cli/bin/allocator.js, GLIBC_TUNABLES), so the warm figures are `nextscale sample`'s;
+//     default: glibc's own, as in a program that imports the library (a GLIBC_TUNABLES already set is kept either way).
+//     The cold mode runs the CLI itself, which sets them. PyTorch runs with glibc's own.
 //   --peak G: the machine's FMA peak in GFLOP/s for the % column (default 455 where /proc/cpuinfo lists avx512f, else 210).
 //   --torch-coretype best|default|X: PyTorch's OpenBLAS kernels. best (the default): OpenBLAS's own choice and
 //     OPENBLAS_CORETYPE=SkylakeX / Haswell are each timed for a few seconds on d16's linear layers (torch.mjs
@@ -39,6 +43,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, median } from '@nextscale/bench-utils';
+import { ALLOCATOR_ENV } from '@nextscale/cli/allocator';
 import { timedBackend } from './timed-backend.mjs';
 import { bestTorchCoretype, describeProbes, runTorchVarD16 } from './torch.mjs';
 
@@ -88,6 +93,19 @@ function chooseTorchCoretype() {
   torchCoretypeNote = `the fastest in a probe of d16's linear layers, ${threads} threads: ${describeProbes(best.probes)}`;
   process.stderr.write(`torch kernels: ${torchCoretypeNote}\n`);
 }
+// the nextscale children's glibc settings: the CLI's (--allocator cli), unless GLIBC_TUNABLES is set already
+const allocatorArg = arg('--allocator', 'cli');
+if (!['cli', 'default'].includes(allocatorArg)) throw new Error(`--allocator: cli or default, got ${allocatorArg}`);
+const allocatorEnv =
+  allocatorArg === 'cli' && process.env.GLIBC_TUNABLES === undefined && process.platform === 'linux'
+    ? { [ALLOCATOR_ENV.name]: ALLOCATOR_ENV.value }
+    : {};
+const allocatorNote =
+  process.env.GLIBC_TUNABLES !== undefined
+    ? `GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES} (from the environment)`
+    : allocatorEnv.GLIBC_TUNABLES
+      ? `GLIBC_TUNABLES=${allocatorEnv.GLIBC_TUNABLES} (the CLI's, --allocator cli)`
+      : "glibc's own (--allocator default)";
 const GEN = { labels: Array.from({ length: batch }, (_, i) => 207 + i), cfg: 1.5, topK: 900, topP: 0.95 };
 
 if (flag('--child')) {
@@ -196,6 +214,7 @@ function runChild(id) {
       encoding: 'utf8',
       env: {
         ...process.env,
+        ...allocatorEnv,
         NEXTSCALE_THREADS: String(threads),
         ...(id === 'onnx-split' ? { NEXTSCALE_ONNX_FUSED_BLOCKS: '0' } : {}),
       },
@@ -502,7 +521,7 @@ const wanted = String(arg('--engines', 'wasm,onnx,torch')).split(',');
 console.log(`machine: ${JSON.stringify(machine())}`);
 console.log(
   `generation: d16 random weights, 256 px, batch ${batch}, ${JSON.stringify(GEN)}; ${threads} threads everywhere; ` +
-    `${reps} timed run(s)${warmup ? ' after one warm-up' : ', no warm-up (--quick)'}`,
+    `${reps} timed run(s)${warmup ? ' after one warm-up' : ', no warm-up (--quick)'}; nextscale's allocator: ${allocatorNote}`,
 );
 const loadBefore = load();
 const results = {};
