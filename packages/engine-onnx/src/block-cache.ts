@@ -19,12 +19,10 @@ export class BlockCache {
     /** Floats per token (the model width C). */
     readonly width: number,
     private capacity: number,
-    /** Where its buffers come from (the runner's Slabs; its own arrays by default). */
-    private readonly allocate: (floats: number) => Float32Array = (floats) => new Float32Array(floats),
   ) {
     for (let r = 0; r < rows; r++) {
-      this.key.push(allocate(capacity * width));
-      this.value.push(allocate(capacity * width));
+      this.key.push(new Float32Array(capacity * width));
+      this.value.push(new Float32Array(capacity * width));
     }
   }
 
@@ -33,7 +31,7 @@ export class BlockCache {
     if (total <= this.capacity) return;
     for (const buffers of [this.key, this.value])
       for (const [r, old] of buffers.entries()) {
-        const grown = this.allocate(total * this.width);
+        const grown = new Float32Array(total * this.width);
         grown.set(old.subarray(0, this.tokens * this.width));
         buffers[r] = grown;
       }

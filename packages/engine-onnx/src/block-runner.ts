@@ -11,7 +11,6 @@ import { transformerBlockGraph, type BlockShape, type BlockWeights } from './blo
 import type { Reclaim } from './reclaim.js';
 import { sessionOptions, type SessionSettings } from './session-options.js';
 import { BlockCache } from './block-cache.js';
-import { Slabs } from './slabs.js';
 import { CALL_BYTES, rowChunks, rowsPerCall } from './block-rows.js';
 
 /** One call of a block: x (batch, tokens, C) and its modulation rows (batch, 6C). */
@@ -43,9 +42,6 @@ export class BlockRunner {
   /** Sessions by the block's qkv weight (core hands the same array every time). */
   private readonly sessions = new WeakMap<Float32Array, Promise<Ort.InferenceSession>>();
   private readonly caches = new WeakMap<object, BlockCache>();
-  /** The next-scale caches' memory, given up whole when the last live cache is released (slabs.ts). */
-  private readonly slabs = new Slabs();
-  private liveCaches = 0;
   count = 0;
   private live = 0;
 
@@ -96,9 +92,8 @@ export class BlockRunner {
     const { width: C } = a.shape;
     let kv = this.caches.get(a.cache);
     if (!kv) {
-      kv = new BlockCache(a.batch, C, a.maxTokens ?? a.tokens, (floats) => this.slabs.take(floats));
+      kv = new BlockCache(a.batch, C, a.maxTokens ?? a.tokens);
       this.caches.set(a.cache, kv);
-      this.liveCaches++;
     }
     if (kv.closed)
       throw new RangeError('transformerBlock: a step after the one that passed maxTokens (the last scale)');
@@ -198,12 +193,8 @@ export class BlockRunner {
     // only the size is kept here: a BlockCache still referenced from this frame would survive the collection that
     // dropped() may run, and d36's caches (2.9 GB in all) then waited for V8 until the decode had allocated its own
     const bytes = this.caches.get(cache)?.bytes ?? 0;
-    if (!this.caches.delete(cache)) return;
-    const last = --this.liveCaches === 0;
-    if (last) this.slabs.drop();
-    this.reclaim?.dropped(bytes);
-    // the generation is over and its decode allocates its largest maps next: give the slabs back before it
-    if (last) this.reclaim?.collectNow();
+    this.caches.delete(cache);
+    if (bytes) this.reclaim?.dropped(bytes);
   }
 }
 

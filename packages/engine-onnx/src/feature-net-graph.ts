@@ -24,13 +24,13 @@ export const WINOGRAD_FROM_AREA = 64 * 64;
 
 /**
  * Which 3×3 convolutions run as Winograd F(m×m, 3×3) (winograd.ts), given the map each one sees: on maps of
- * `fromArea` (default 64²) and more; F(4×4) from four times that area (128²) where the map is whole 4×4 tiles, else
- * F(2×2). Measured on this project's 2-vCPU AVX2 VM (ONNX Runtime 1.30, 2 threads, one conv at the VQ-VAE decoder's
- * shapes, 160–640 channels): F(4×4) took 0.4–0.6× the direct Conv's time (F(2×2) 0.5–0.75×), with a largest difference
- * of ~5e-5 per layer at |y| ≈ 4 (F(2×2): 2e-6). Its weights take (m+2)²/9 times the memory (4× for F(4×4), 1.8× for
- * F(2×2)), so the smaller the map (the more channels, the less time), the less the larger tile pays: the d16
- * decoder's 640-channel convs at 16² and 32² (~190 MB of weights) stay direct, and its 320-channel convs at 64² take
- * F(2×2), whose weights are 54 MiB fewer than F(4×4)'s for ~0.03 s more of a ~1.2 s decode (NOTES.md, "Session 11").
+ * `fromArea` (default 64²) and more, F(4×4) where the map is whole 4×4 tiles, else F(2×2). Measured on this project's
+ * 2-vCPU AVX2 VM (ONNX Runtime 1.30, 2 threads, one conv at the VQ-VAE decoder's shapes, 160–640 channels): F(4×4) took
+ * 0.4–0.6× the direct Conv's time (F(2×2) 0.5–0.75×), with a largest difference of ~5e-5 per layer at |y| ≈ 4 (F(2×2):
+ * 2e-6). Its weights take (m+2)²/9 times the memory (4× for F(4×4)): on small maps, where the channels are many (the
+ * d16 decoder's 640-channel convs at 16² and 32², ~190 MB of weights) and the time is small, that is not worth it: they
+ * stay direct. (F(2×2) on the 64² maps would save 54 MiB of the d16 decoder's weights, but its larger transformed tiles
+ * made a batch of 8 decode ~0.25 s per image slower under glibc's default allocator: NOTES.md, "Session 11".)
  */
 export function winogradTile(
   conv: {
@@ -43,9 +43,8 @@ export function winogradTile(
   },
   fromArea = WINOGRAD_FROM_AREA,
 ): WinogradTile | null {
-  const area = conv.height * conv.width;
-  if (area < fromArea) return null;
-  if (area >= 4 * fromArea && winogradApplies(4, conv)) return 4;
+  if (conv.height * conv.width < fromArea) return null;
+  if (winogradApplies(4, conv)) return 4;
   if (winogradApplies(2, conv)) return 2;
   return null;
 }

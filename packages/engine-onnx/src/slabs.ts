@@ -1,10 +1,10 @@
 /**
- * Float arrays carved from shared slabs of at least 64 MiB, for memory that is dropped all at once: a generation's KV
- * caches (block-runner.ts) and a graph's Winograd-transformed weights, dropped once ONNX Runtime holds them
- * (feature-net-graph.ts). glibc serves an allocation over its mmap threshold (at most 32 MiB) with a mapping of its
- * own, given back to the system when it is freed. Arrays of a few MB each come from the heap instead, and once freed
- * they stay resident as holes that ONNX Runtime's aligned allocations seldom fit: the warm d16 process kept ~300 MiB of
- * such holes (NOTES.md, "Session 11"). A slab's tail that nothing takes is never touched, so it takes no memory.
+ * Float arrays carved from shared slabs of at least 64 MiB, for memory that is dropped all at once: a feature net's
+ * Winograd-transformed weights (feature-net-graph.ts), garbage once ONNX Runtime holds its own copies. glibc serves an
+ * allocation over its mmap threshold (at most 32 MiB) with a mapping of its own, given back to the system when it is
+ * freed. Arrays of a few MB each come from the heap instead, and once freed they stay resident as holes that ONNX
+ * Runtime's aligned allocations seldom fit (NOTES.md, "Session 11"). A slab's tail that nothing takes is never touched,
+ * so it takes no memory.
  */
 export class Slabs {
   private slab: ArrayBuffer | null = null;
