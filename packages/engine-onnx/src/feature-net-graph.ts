@@ -93,22 +93,15 @@ export function featureNetGraph(
             )
           : null;
         if (tile) {
-          const w = winogradConv(
-            tile,
-            value(n.x),
-            out,
-            t,
-            {
-              weight: n.weight.data,
-              bias: n.bias?.data ?? null,
-              outChannels: co,
-              inChannels: ci,
-              height,
-              width,
-            },
-            undefined,
-            (floats) => slabs.take(floats),
-          );
+          const w = winogradConv(tile, value(n.x), out, t, {
+            weight: n.weight.data,
+            bias: n.bias?.data ?? null,
+            outChannels: co,
+            inChannels: ci,
+            height,
+            width,
+            allocate: (floats) => slabs.take(floats),
+          });
           nodes.push(...w.nodes);
           initializers.push(...w.initializers);
           break;

@@ -1,5 +1,5 @@
 /**
- * Float arrays carved from shared slabs of at least 64 MiB, for memory that is dropped all at once: a feature net's
+ * Float arrays carved from shared slabs of at least 64 MiB, for arrays that become garbage together: a feature net's
  * Winograd-transformed weights (feature-net-graph.ts), garbage once ONNX Runtime holds its own copies. glibc serves an
  * allocation over its mmap threshold (at most 32 MiB) with a mapping of its own, given back to the system when it is
  * freed. Arrays of a few MB each come from the heap instead, and once freed they stay resident as holes that ONNX
@@ -21,11 +21,5 @@ export class Slabs {
     const a = new Float32Array(this.slab, this.used, floats);
     this.used += bytes;
     return a;
-  }
-
-  /** Later arrays start a new slab; the current one is freed with the last array carved from it. */
-  drop(): void {
-    this.slab = null;
-    this.used = 0;
   }
 }

@@ -68,6 +68,8 @@ export interface WinogradConvSpec {
   inChannels: number;
   height: number;
   width: number;
+  /** Where U's array comes from (feature-net-graph.ts hands its graph's slabs; a new array by default). */
+  allocate?: (floats: number) => Float32Array;
 }
 
 /**
@@ -107,8 +109,6 @@ export function winogradConv(
   p: string,
   c: WinogradConvSpec,
   stripFloats = STRIP_FLOATS,
-  /** Where U's array comes from (feature-net-graph.ts hands its graph's Slabs). */
-  allocate: (floats: number) => Float32Array = (floats) => new Float32Array(floats),
 ): { nodes: NodeSpec[]; initializers: Initializer[] } {
   const { BT, G, AT } = m === 2 ? F2 : F4;
   const a = m + 2;
@@ -122,7 +122,7 @@ export function winogradConv(
     for (let j = 0; j < a; j++)
       for (let u = 0; u < a; u++) for (let v = 0; v < a; v++) bIn[(i * a + j) * a2 + u * a + v] = BT[i][u] * BT[j][v];
   // weight transform in float64: U_ij[o][c] = Σ_uv G_iu g[o][c][u][v] G_jv
-  const U = allocate(a2 * co * ci);
+  const U = c.allocate?.(a2 * co * ci) ?? new Float32Array(a2 * co * ci);
   const g = c.weight;
   for (let o = 0; o < co; o++)
     for (let q = 0; q < ci; q++) {
