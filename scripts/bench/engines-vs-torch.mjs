@@ -43,7 +43,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, median } from '@nextscale/bench-utils';
-import { ALLOCATOR_ENV } from '@nextscale/cli/allocator';
+import { ALLOCATOR_ENV, wantsRelaunch } from '@nextscale/cli/allocator';
 import { timedBackend } from './timed-backend.mjs';
 import { bestTorchCoretype, describeProbes, runTorchVarD16 } from './torch.mjs';
 
@@ -93,13 +93,12 @@ function chooseTorchCoretype() {
   torchCoretypeNote = `the fastest in a probe of d16's linear layers, ${threads} threads: ${describeProbes(best.probes)}`;
   process.stderr.write(`torch kernels: ${torchCoretypeNote}\n`);
 }
-// the nextscale children's glibc settings: the CLI's (--allocator cli), unless GLIBC_TUNABLES is set already
+// the nextscale children's glibc settings: with --allocator cli, those `nextscale sample` would run with here (the
+// CLI's own rule: Linux, and no GLIBC_TUNABLES of the user's)
 const allocatorArg = arg('--allocator', 'cli');
 if (!['cli', 'default'].includes(allocatorArg)) throw new Error(`--allocator: cli or default, got ${allocatorArg}`);
 const allocatorEnv =
-  allocatorArg === 'cli' && process.env.GLIBC_TUNABLES === undefined && process.platform === 'linux'
-    ? { [ALLOCATOR_ENV.name]: ALLOCATOR_ENV.value }
-    : {};
+  allocatorArg === 'cli' && wantsRelaunch(['sample']) ? { [ALLOCATOR_ENV.name]: ALLOCATOR_ENV.value } : {};
 const allocatorNote =
   process.env.GLIBC_TUNABLES !== undefined
     ? `GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES} (from the environment)`
