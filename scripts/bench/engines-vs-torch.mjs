@@ -1,7 +1,8 @@
 // One d16 256-px generation (batch 1, cfg 1.5, top-k 900, top-p 0.95) timed in ONE run on the WebAssembly engine, the
 // ONNX Runtime engine and PyTorch+OpenBLAS, per stage: transformer dense work (everything but attention), the
 // transformer's attention (KV-cached, cpu backend, through core's router/policy; in PyTorch the softmax(q·kᵀ)·v
-// lines), and the VQ-VAE decode. Random weights at the released shapes (VAR-d16 + vae_ch160v4096z32), built in memory.
+// lines), and the VQ-VAE decode. Random weights at the released shapes (VAR-d16 + vae_ch160v4096z32): nextscale loads
+// them from files (--load), PyTorch builds them in memory.
 // Each engine runs in its own child process (so each one's peak RSS is its own); medians over --reps generations
 // after one warm-up (which for the onnx engine also pins the weights into ONNX Runtime sessions: its time is shown).
 // The machine and the load average (before and after) are printed: other jobs on the machine slow every column.
@@ -19,6 +20,11 @@
 //     keeps them for later runs (a d30 file is 8 GB, d36 9.4 GB: write it once; delete D when done).
 //   Engine ids: wasm, onnx, and onnx-split (the onnx engine with its fused transformer blocks off,
 //     NEXTSCALE_ONNX_FUSED_BLOCKS=0: the blocks op by op, attention in the cpu backend), torch.
+//   --load files|memory: how the nextscale children get the model. files (the default): written as --cold writes them
+//     (--dir D keeps them) and loaded with loadVAR, as `nextscale sample` loads them (its AdaLN weights stay in the file,
+//     core models/var/adaln-weights.ts); memory: built from state dicts in memory, every weight held.
+//   --adaln stream|hold (with --load files): loadVAR's streamAdaLN: stream (the default: the AdaLN weights read from the
+//     file at each generation) or hold (read into memory with the rest, as before: the same-run baseline).
 //   --allocator cli|default: the glibc settings of the nextscale children. cli (the default): those the CLI runs its
 //     model commands with (packages/cli/bin/allocator.js, GLIBC_TUNABLES), so the warm figures are `nextscale sample`'s;
 //     default: glibc's own, as in a program that imports the library (a GLIBC_TUNABLES already set is kept either way).
@@ -105,6 +111,12 @@ const allocatorNote =
     : allocatorEnv.GLIBC_TUNABLES
       ? `GLIBC_TUNABLES=${allocatorEnv.GLIBC_TUNABLES} (the CLI's, --allocator cli)`
       : "glibc's own (--allocator default)";
+// where the nextscale children get the model: loadVAR from files (the default, as the CLI does) or state dicts in memory
+const loadFrom = arg('--load', 'files');
+if (!['files', 'memory'].includes(loadFrom)) throw new Error(`--load: files or memory, got ${loadFrom}`);
+// with --load files: the AdaLN weights left in the file and read at each generation (loadVAR's default), or held
+const adaLN = arg('--adaln', 'stream');
+if (!['stream', 'hold'].includes(adaLN)) throw new Error(`--adaln: stream or hold, got ${adaLN}`);
 const GEN = { labels: Array.from({ length: batch }, (_, i) => 207 + i), cfg: 1.5, topK: 900, topP: 0.95 };
 
 if (flag('--child')) {
@@ -134,26 +146,16 @@ async function child(engineId) {
     }),
   );
   const t0 = performance.now();
-  const spec = models.releasedVARSpec(16);
-  const model = await core.VARModel.fromStateDicts(
-    { tensors: models.randomVARStateDict(spec) },
-    // the encoder's tensors as shapes only: loaded with encoder: false (below), core keeps nothing else of them
-    {
-      tensors: new Map(
-        models
-          .randomVQVAEStateDictEntries(models.releasedVQVAEConfig())
-          .map((e) => [
-            e.name,
-            e.name.startsWith('encoder.')
-              ? { shape: [...e.shape], data: new Float32Array(0) }
-              : new core.Tensor([...e.shape], e.data()),
-          ]),
-      ),
-    },
-    // encoder: false, as `nextscale generate` and `sample` load the model (only editing encodes): the encoder's 168 MiB
-    // are not part of a generation's memory
-    { registry, policy: core.priorityPolicy(), engine: engineId, threads, encoder: false },
-  );
+  const options = { registry, policy: core.priorityPolicy(), engine: engineId, threads, encoder: false };
+  const model = arg('--var')
+    ? await core.loadVAR({
+        var: arg('--var'),
+        vae: arg('--vae'),
+        images: batch,
+        streamAdaLN: adaLN === 'stream',
+        ...options,
+      })
+    : await fromMemory(core, models, options);
   const build = (performance.now() - t0) / 1000;
   const gen = async (seed) => {
     clock.stage = 'transformer';
@@ -193,7 +195,28 @@ async function child(engineId) {
   );
 }
 
-function runChild(id) {
+/** The model from state dicts built in memory (--load memory): every weight held, as a program that builds its own. */
+function fromMemory(core, models, options) {
+  return core.VARModel.fromStateDicts(
+    { tensors: models.randomVARStateDict(models.releasedVARSpec(16)) },
+    // the encoder's tensors as shapes only: loaded with encoder: false, core keeps nothing else of them
+    {
+      tensors: new Map(
+        models
+          .randomVQVAEStateDictEntries(models.releasedVQVAEConfig())
+          .map((e) => [
+            e.name,
+            e.name.startsWith('encoder.')
+              ? { shape: [...e.shape], data: new Float32Array(0) }
+              : new core.Tensor([...e.shape], e.data()),
+          ]),
+      ),
+    },
+    options,
+  );
+}
+
+function runChild(id, files) {
   const engineId = id === 'onnx-split' ? 'onnx' : id;
   const r = spawnSync(
     process.execPath,
@@ -208,6 +231,7 @@ function runChild(id) {
       '--batch',
       String(batch),
       ...(quick ? ['--quick'] : []),
+      ...(files ? ['--var', files.var, '--vae', files.vae, '--adaln', adaLN] : []),
     ],
     {
       encoding: 'utf8',
@@ -520,18 +544,21 @@ const wanted = String(arg('--engines', 'wasm,onnx,torch')).split(',');
 console.log(`machine: ${JSON.stringify(machine())}`);
 console.log(
   `generation: d16 random weights, 256 px, batch ${batch}, ${JSON.stringify(GEN)}; ${threads} threads everywhere; ` +
-    `${reps} timed run(s)${warmup ? ' after one warm-up' : ', no warm-up (--quick)'}; nextscale's allocator: ${allocatorNote}`,
+    `${reps} timed run(s)${warmup ? ' after one warm-up' : ', no warm-up (--quick)'}; nextscale's allocator: ${allocatorNote}; ` +
+    `nextscale's model ${loadFrom === 'files' ? `loaded from safetensors files with loadVAR, as the CLI loads it, AdaLN weights ${adaLN === 'stream' ? 'streamed' : 'held (--adaln hold)'}` : 'built from state dicts in memory (--load memory)'}`,
 );
 const loadBefore = load();
 const results = {};
 if (wanted.includes('torch')) chooseTorchCoretype();
+const files = loadFrom === 'files' && wanted.some((id) => id !== 'torch') ? await writeModelFiles() : undefined;
 for (const id of wanted) {
   process.stderr.write(`timing ${id}…\n`);
-  results[id] = id === 'torch' ? runTorch() : runChild(id);
+  results[id] = id === 'torch' ? runTorch() : runChild(id, files);
   // each engine's raw result as soon as it is there (a long run cut short still leaves what it measured)
   process.stderr.write(`${id}: ${JSON.stringify(results[id])}\n`);
 }
 const loadAfter = load();
+if (files && !files.keep) rmSync(files.dir, { recursive: true, force: true });
 console.log(`load average (1, 5, 15 min): before ${loadBefore}, after ${loadAfter}`);
 const ok = wanted.filter((id) => !results[id].error);
 for (const id of wanted) {
@@ -601,6 +628,8 @@ if (arg('--json'))
         threads,
         reps,
         warmup,
+        load: loadFrom,
+        adaLN,
         peak,
         torchKernels: torchCoretypeNote,
         results,

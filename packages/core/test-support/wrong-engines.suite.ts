@@ -16,6 +16,7 @@ const erf = (x: number) => {
 };
 
 const cachedByShape = new Map<string, Float32Array>();
+const pinnedOnce = new WeakMap<Float32Array, Float32Array>();
 
 const wrong: Record<string, Partial<DenseEngine>> = {
   // skips the last term of every dot product
@@ -34,6 +35,13 @@ const wrong: Record<string, Partial<DenseEngine>> = {
       const pinned = cachedByShape.get(key) ?? cachedByShape.set(key, w.slice()).get(key)!;
       naiveGemmNT(rows, outF, inF, x, 0, inF, pinned, 0, inF, y, 0, outF);
       if (bias) for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) y[r * outF + j] += bias[j];
+    },
+  },
+  // pins linearOnce's weight by identity, as linear may: a buffer refilled with another weight gets the first's result
+  'linear-once-pins': {
+    linearOnce(x, rows, inF, w, outF, bias, y) {
+      const pinned = pinnedOnce.get(w) ?? pinnedOnce.set(w, w.slice()).get(w)!;
+      naiveEngine().linear!(x, rows, inF, pinned, outF, bias, y);
     },
   },
   // ignores the bias

@@ -11,6 +11,7 @@ import {
   geluTanhGraph,
   layerNormGraph,
   linearGraph,
+  linearOnceGraph,
   siluGraph,
   type GraphModel,
 } from './graphs.js';
@@ -221,6 +222,33 @@ export class OnnxDenseEngine implements DenseEngineLike {
         key,
       );
     }
+  }
+
+  /** linear with a weight for this call only (the AdaLN weights read from their file): one session per shape, no pinning. */
+  async linearOnce(
+    x: Float32Array,
+    rows: number,
+    inF: number,
+    weight: Float32Array,
+    outF: number,
+    bias: Float32Array | null,
+    y: Float32Array,
+  ): Promise<void> {
+    if (rows === 0 || outF === 0) return;
+    const key = `linearOnce ${outF}x${inF} ${bias ? 'bias' : 'no bias'}`;
+    const session = await this.sharedSession(key, () => linearOnceGraph(outF, inF, bias !== null));
+    await this.ort.run(
+      session,
+      [
+        { name: 'x', data: x, length: rows * inF, dims: [rows, inF] },
+        { name: 'W', data: weight, length: outF * inF, dims: [outF, inF] },
+        ...(bias ? [{ name: 'b', data: bias, length: outF, dims: [outF] }] : []),
+      ],
+      [rows, outF],
+      y,
+      0,
+      key,
+    );
   }
 
   /** fc2(GELU(fc1(x))) as one session: the hidden activations stay inside ONNX Runtime (graphs.ts feedForwardGraph). */

@@ -115,6 +115,31 @@ export function linearGraph(
   };
 }
 
+/**
+ * y (rows × outF) = x·Wᵀ (+ b) with W and b as inputs, not initializers: for linearOnce, whose weight lives for one
+ * call (core's AdaLN weights read from their file), so one session serves every weight of a shape and keeps none.
+ * Gemm with transB = 1, as linearNodes' 'as-is' form, without a prepacked weight.
+ */
+export function linearOnceGraph(outF: number, inF: number, bias: boolean): GraphModel {
+  return {
+    label: `linearOnce ${inF}→${outF}${bias ? ' + bias' : ''}`,
+    bytes: encodeModel({
+      name: 'linearOnce',
+      nodes: [
+        {
+          opType: 'Gemm',
+          inputs: bias ? ['x', 'W', 'b'] : ['x', 'W'],
+          outputs: ['y'],
+          attributes: { transB: { i: 1 } },
+        },
+      ],
+      inputs: [io('x', ['rows', inF]), io('W', [outF, inF]), ...(bias ? [io('b', [outF])] : [])],
+      outputs: [io('y', ['rows', outF])],
+      initializers: [],
+    }),
+  };
+}
+
 /** Wᵀ (inF × outF) of a row-major (outF × inF) weight. */
 export function transposed(weight: Float32Array, outF: number, inF: number): Float32Array {
   // In 64 × 64 tiles: a row-by-row transpose writes each value a whole output row away from the last, so at d16's

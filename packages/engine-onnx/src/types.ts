@@ -21,6 +21,7 @@ export interface DenseEngineLike {
     bias: Float32Array | null,
     y: Float32Array,
   ): Promise<void>;
+  linearOnce: DenseEngineLike['linear'];
   conv2d(a: Conv2dArgs): Promise<void>;
   layerNormRows(x: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): Promise<void>;
   geluTanh(x: Float32Array, out: Float32Array, n: number): Promise<void>;

@@ -34,6 +34,14 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Promise
   return onEngine('linear', (k) => linearOp(x, weight, bias, k));
 }
 
+/**
+ * ops/linear.ts's linear on the active engine with a weight the engine must not keep (the engine's linearOnce; without
+ * one, the op's loops on the engine's GEMM): for a weight read into a reused buffer for this call only.
+ */
+export function linearOnce(x: Tensor, weight: Tensor, bias?: Tensor | null): Promise<Tensor> {
+  return onEngine('linearOnce', (k) => linearOp(x, weight, bias, k));
+}
+
 /** ops/conv2d.ts's conv2d on the active engine. */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions = {}): Promise<Tensor> {
   return onEngine('conv2d', (k) => conv2dOp(x, weight, bias, opts, k));

@@ -31,6 +31,8 @@ export interface DenseEngine extends Partial<DenseFastPaths> {
    * call, so an engine may pin it natively once (keyed by identity, e.g. a WeakMap). Called with inF ≥ 1.
    */
   linear?: DenseFastPaths['linear'];
+  /** linear with a weight that is not a model weight: read for this call only, never pinned (see DenseFastPaths). */
+  linearOnce?: DenseFastPaths['linearOnce'];
   /**
    * NCHW 2-D convolution (cross-correlation), weight (Co, Ci, kh, kw) pinned like linear's, y preallocated
    * (B, Co, Ho, Wo) and overwritten, bias added when non-null. Called only with symmetric padding (padH top and

@@ -82,6 +82,20 @@ export interface DenseFastPaths {
     bias: Float32Array | null,
     y: Float32Array,
   ): Awaitable<void>;
+  /**
+   * linear's product with a weight that lives for this call only (core/models/var/adaln-weights.ts: the AdaLN weights
+   * read from their checkpoint at each generation, into one buffer reused for every weight). Unlike linear's, this
+   * weight must not be pinned, cached or released: the next call may pass the same array with other values in it.
+   */
+  linearOnce(
+    x: Float32Array,
+    rows: number,
+    inF: number,
+    weight: Float32Array,
+    outF: number,
+    bias: Float32Array | null,
+    y: Float32Array,
+  ): Awaitable<void>;
   conv2d(args: Conv2dArgs): Awaitable<void>;
   /** ElementwiseEngine's row-wise kernels, each possibly asynchronous. */
   layerNormRows(...a: Parameters<ElementwiseEngine['layerNormRows']>): Awaitable<void>;
@@ -145,7 +159,14 @@ export interface Conv2dArgs {
 }
 
 export const ELEMENTWISE_KERNELS = ['layerNormRows', 'groupNorm', 'softmaxRows', 'geluTanh', 'silu'] as const;
-export const FAST_PATHS = ['linear', 'conv2d', ...ELEMENTWISE_KERNELS, 'feedForward', 'featureNet'] as const;
+export const FAST_PATHS = [
+  'linear',
+  'linearOnce',
+  'conv2d',
+  ...ELEMENTWISE_KERNELS,
+  'feedForward',
+  'featureNet',
+] as const;
 export type FastPathName = (typeof FAST_PATHS)[number];
 
 /** A conv layer with symmetric padding (the only kind a FeatureNet holds). */

@@ -4,6 +4,7 @@
  * or a state dict loaded already (a page that builds several pipelines from one pair of files).
  */
 import { UsageError } from '../errors.js';
+import { assertStreamedFinite, isAdaLNWeightKey } from '../models/var/adaln-weights.js';
 import { checkVARStateDict, inferVARConfig } from '../models/var/config.js';
 import { inferVQVAEConfig, validateVQVAEStateDict } from '../models/vqvae/config.js';
 import type { Tensor } from '../tensor.js';
@@ -51,6 +52,13 @@ export interface LoadVAROptions extends VARModelOptions {
   output?: GenerationRequest['output'];
   /** The largest single buffer the caller can allocate (Node's Buffer limit, for a caller that writes one). */
   maxBuffer?: number;
+  /**
+   * Where the VAR checkpoint is a path: true (the default) leaves its AdaLN weight matrices in the file and reads
+   * them again at each generation (models/var/adaln-weights.ts: d16 holds 392 MiB less, for ~40 ms per generation);
+   * the file stays open until the model is disposed, and a generation refuses it if it changed on disk. false reads
+   * them into memory with the rest.
+   */
+  streamAdaLN?: boolean;
   /** false: load without the memory check (default true; checkpoints given as loaded state dicts are never checked). */
   checkMemory?: boolean;
 }
@@ -143,7 +151,10 @@ export async function loadVAR(options: LoadVAROptions): Promise<VARModel> {
       if (options.checkMemory !== false)
         checkMemoryFit({
           model: { ...varConfig, vaeCh: vaeConfig.ch, vaeChMult: vaeConfig.chMult },
-          weights: weightBytesOf([...(varFile as { reader: WeightsReader }).reader.tensors, ...r.tensors]),
+          weights: weightBytesOf([
+            ...heldTensors((varFile as { reader: WeightsReader }).reader, streamsAdaLN(options, varFile)),
+            ...r.tensors,
+          ]),
           request: {
             images: typeof options.images === 'function' ? options.images(varConfig) : (options.images ?? 1),
             output: options.output,
@@ -160,13 +171,47 @@ export async function loadVAR(options: LoadVAROptions): Promise<VARModel> {
     throw err;
   }
   const read = async (f: OpenedCheckpoint, shapeOnly?: (name: string) => boolean) =>
-    'reader' in f ? readStateDict(f.reader, { signal, shapeOnly }) : f.loaded;
-  const varLoad = read(varFile);
+    'reader' in f ? readStateDict(f.reader, { signal, shapeOnly, keepOpen: shapeOnly === isAdaLNWeightKey }) : f.loaded;
+  const stream = streamsAdaLN(options, varFile);
+  const varLoad = read(varFile, stream ? isAdaLNWeightKey : undefined);
   const vaeLoad = read(vaeFile, options.encoder === false ? isEncoderKey : undefined);
   vaeLoad.catch(() => undefined); // awaited below; not unhandled while the VAR's load is awaited
-  const varSd = await varLoad;
-  const vaeSd = await vaeLoad;
-  return VARModel.fromStateDicts(varSd, vaeSd, options);
+  const varSd: StateDictLike = await varLoad;
+  const source = stream ? (varFile as { reader: WeightsReader }).reader : undefined;
+  try {
+    const vaeSd = await vaeLoad;
+    if (source) {
+      await assertStreamedFinite(
+        source,
+        source.tensors.filter((t) => isAdaLNWeightKey(t.name)).map((t) => t.name),
+      );
+      varSd.adaLNSource = source;
+    }
+    return await VARModel.fromStateDicts(varSd, vaeSd, options);
+  } catch (err) {
+    await source?.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Whether loadVAR leaves this VAR checkpoint's AdaLN weights in its file (LoadVAROptions.streamAdaLN). */
+function streamsAdaLN(options: LoadVAROptions, f: OpenedCheckpoint): boolean {
+  return options.streamAdaLN !== false && typeof options.var === 'string' && 'reader' in f;
+}
+
+/** What loading holds of a VAR checkpoint: its tensors but the streamed AdaLN weights, and one buffer for those. */
+function heldTensors(reader: WeightsReader, stream: boolean): WeightsReader['tensors'] {
+  if (!stream) return reader.tensors;
+  const streamed = reader.tensors.filter((t) => isAdaLNWeightKey(t.name));
+  const size = (t: { shape: readonly number[] }) => t.shape.reduce((a, b) => a * b, 1);
+  const largest = streamed.reduce<(typeof streamed)[number] | undefined>(
+    (m, t) => (!m || size(t) > size(m) ? t : m),
+    undefined,
+  );
+  return [
+    ...reader.tensors.filter((t) => !isAdaLNWeightKey(t.name)),
+    ...(largest ? [{ ...largest, name: 'AdaLN buffer' }] : []),
+  ];
 }
 
 async function loadByName(options: LoadVAROptions): Promise<VARModel> {

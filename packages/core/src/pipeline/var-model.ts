@@ -204,7 +204,7 @@ export class VARModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.router.dispose();
+    await Promise.all([this.router.dispose(), this.transformer.close()]);
   }
 
   private run() {

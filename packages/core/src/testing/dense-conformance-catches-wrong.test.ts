@@ -47,6 +47,7 @@ describe('the dense-engine conformance suite catches wrong engines', () => {
       ).toBe(true);
     };
     only('linear-caches-by-shape', 'linear matches');
+    only('linear-once-pins', 'linearOnce (when provided)');
     only('conv-drops-bias', 'conv2d matches');
     only('gelu-erf', 'geluTanh (when provided)');
     only('softmax-leaks-mask', 'softmaxRows (when provided)');

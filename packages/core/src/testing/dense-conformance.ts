@@ -83,6 +83,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
       for (const k of [
         'gemmNT',
         'linear',
+        'linearOnce',
         'conv2d',
         'layerNormRows',
         'groupNorm',
@@ -169,6 +170,51 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
                   ref[r * c.outF + j],
                   tol * (scale + 1e-3),
                   `${what} ${JSON.stringify(c)} y[${r},${j}]`,
+                );
+              }
+            }
+          }
+        }
+      }
+    });
+
+    test('linearOnce (when provided) matches the reference with one weight buffer refilled between calls, and keeps nothing of it', async (ctx) => {
+      if (!engine.linearOnce) return ctx.skip();
+      const rng = new Rng(seed + 150);
+      for (const c of linearCases) {
+        // One buffer refilled with another weight before every call, as core's AdaLN weights are read: an engine that
+        // pins or caches it by identity computes with stale values, and one that releases it leaves it empty.
+        const w = new Float32Array(c.outF * c.inF);
+        const bias = c.bias ? randomArray(rng, c.outF) : null;
+        for (let call = 0; call < 3; call++) {
+          w.set(randomArray(rng, w.length));
+          const x = randomArray(rng, c.rows * c.inF);
+          const x0 = x.slice(),
+            w0 = w.slice();
+          const args = [
+            new Tensor([c.rows, c.inF], x),
+            new Tensor([c.outF, c.inF], w),
+            bias ? new Tensor([c.outF], bias) : null,
+          ] as const;
+          const ref = withReferenceEngine(() => linear(...args)).data;
+          const got = new Float32Array(c.rows * c.outF).fill(Number.NaN);
+          await engine.linearOnce(x, c.rows, c.inF, w, c.outF, bias, got);
+          const outputs: [string, Float32Array][] = [
+            ['engine.linearOnce', got],
+            ['linearOnce call', (await withDenseEngine(engine, () => onEngine.linearOnce(...args))).data],
+          ];
+          expect(w.length, 'linearOnce released its weight').toBe(c.outF * c.inF);
+          expect(sameBits(x, x0) && sameBits(w, w0), 'linearOnce changed an input').toBe(true);
+          for (const [what, out] of outputs) {
+            for (let r = 0; r < c.rows; r++) {
+              for (let j = 0; j < c.outF; j++) {
+                let scale = bias ? Math.abs(bias[j]) : 0;
+                for (let p = 0; p < c.inF; p++) scale += Math.abs(x[r * c.inF + p] * w[j * c.inF + p]);
+                checkClose(
+                  out[r * c.outF + j],
+                  ref[r * c.outF + j],
+                  tol * (scale + 1e-3),
+                  `${what} ${JSON.stringify(c)} call ${call} y[${r},${j}]`,
                 );
               }
             }

@@ -72,15 +72,18 @@ function normalize(
   for (let i = 0; i < n; i++) out[o + i] = (x[o + i] - mean) * inv * scale(i) + shift(i);
 }
 
+function naiveLinear(...[x, rows, inF, w, outF, bias, y]: Parameters<NonNullable<DenseEngine['linear']>>): void {
+  naiveGemmNT(rows, outF, inF, x, 0, inF, w, 0, inF, y, 0, outF);
+  if (bias) for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) y[r * outF + j] += bias[j];
+}
+
 export function naiveEngine(overrides: Partial<DenseEngine> = {}): DenseEngine {
   return {
     id: 'naive',
     name: 'naive-loops',
     gemmNT: naiveGemmNT,
-    linear(x, rows, inF, w, outF, bias, y) {
-      naiveGemmNT(rows, outF, inF, x, 0, inF, w, 0, inF, y, 0, outF);
-      if (bias) for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) y[r * outF + j] += bias[j];
-    },
+    linear: naiveLinear,
+    linearOnce: naiveLinear,
     conv2d: naiveConv2d,
     layerNormRows(x, out, rows, cols, eps) {
       for (let r = 0; r < rows; r++) normalize(x, out, r * cols, cols, eps);

@@ -13,6 +13,8 @@ export interface OpenedFile {
   readonly path: string;
   readonly handle: FileHandle;
   readonly size: number;
+  /** A file on disk's modification time when it was opened (what assertUnchanged compares); absent for bytes. */
+  readonly mtimeMs?: number;
 }
 
 /** Opens a regular file for reading, mapping the usual OS failures to one-line WeightsErrors. */
@@ -38,7 +40,7 @@ export async function openFile(path: string): Promise<OpenedFile> {
       throw new WeightsError(path, `is ${kindOf(st)}, not a regular file; pass the weights file itself`);
     if (st.size === 0)
       throw new WeightsError(path, 'file is empty (0 bytes); the download or save probably failed, get the file again');
-    return { path, handle, size: st.size };
+    return { path, handle, size: st.size, mtimeMs: st.mtimeMs };
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;
@@ -119,10 +121,23 @@ export async function readAt(
   what = 'data',
   chunk = MAX_IO_CHUNK,
 ): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  await readAtInto(file, position, out, what, chunk);
+  return out;
+}
+
+/** readAt into the caller's buffer: exactly `out.length` bytes at `position`. */
+export async function readAtInto(
+  file: OpenedFile,
+  position: number,
+  out: Uint8Array,
+  what = 'data',
+  chunk = MAX_IO_CHUNK,
+): Promise<void> {
+  const length = out.length;
   if (position + length > file.size) {
     throw truncated(file, position + length, what);
   }
-  const out = new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const want = Math.min(chunk, length - done);
@@ -131,7 +146,26 @@ export async function readAt(
     if (bytesRead === 0) throw truncated(file, position + length, what);
     done += bytesRead;
   }
-  return out;
+}
+
+/** readInto's buffer must hold the tensor exactly: a wrong one is the caller's mistake, named here. */
+export function checkReadInto(path: string, name: string, out: Float32Array, numel: number): void {
+  if (out.length !== numel)
+    throw new RangeError(`${path}: readInto('${name}') needs a buffer of ${numel} floats, got ${out.length}`);
+}
+
+/**
+ * Throws when a file on disk is no longer what was opened (its size or modification time changed): for a reader kept
+ * open to read tensors again later (models/var/adaln-weights.ts). Bytes in memory never change.
+ */
+export async function assertUnchanged(file: OpenedFile): Promise<void> {
+  if (file.mtimeMs === undefined) return;
+  const st = await file.handle.stat();
+  if (st.size !== file.size || st.mtimeMs !== file.mtimeMs)
+    throw new WeightsError(
+      file.path,
+      'changed on disk after the model was loaded (its size or modification time differ); load the model again',
+    );
 }
 
 export function truncated(file: OpenedFile, needed: number, what: string): WeightsError {

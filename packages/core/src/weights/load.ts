@@ -64,6 +64,8 @@ export interface LoadStateDictOptions extends OpenWeightsOptions {
    * their shape with empty data, so that configs inferred from shapes still see them.
    */
   shapeOnly?: (name: string) => boolean;
+  /** true: the reader stays open after a successful read, for the caller to read tensors again and close it. */
+  keepOpen?: boolean;
 }
 
 /** A tensor's shape with no data: for a state dict's entries that are not used (LoadStateDictOptions.shapeOnly). */
@@ -144,7 +146,7 @@ const GB = (n: number) => `${(n / 1e9).toFixed(n < 1e9 ? 2 : 1)} GB`;
 
 /**
  * Reads every tensor of an opened reader as float32, each into its own buffer (never the whole file at once), and
- * closes the reader.
+ * closes the reader (unless keepOpen).
  */
 export async function readStateDict(reader: WeightsReader, options: LoadStateDictOptions = {}): Promise<StateDictFile> {
   const path = reader.path;
@@ -169,8 +171,11 @@ export async function readStateDict(reader: WeightsReader, options: LoadStateDic
       );
       dtypes.set(t.name, t.dtype);
     }
-    return { path, format: reader.format, metadata: { ...reader.metadata }, tensors, dtypes };
-  } finally {
+    const sd = { path, format: reader.format, metadata: { ...reader.metadata }, tensors, dtypes };
+    if (!options.keepOpen) await reader.close();
+    return sd;
+  } catch (err) {
     await reader.close();
+    throw err;
   }
 }

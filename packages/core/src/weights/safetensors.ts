@@ -5,7 +5,7 @@
  */
 import { WeightsError } from '../errors.js';
 import { type DType, DTYPE_SIZE, isDType, toFloat32 } from './dtype.js';
-import { type OpenedFile, openFile, readAt } from './io.js';
+import { assertUnchanged, checkReadInto, type OpenedFile, openFile, readAt, readAtInto } from './io.js';
 import { findDuplicateKey } from './json-keys.js';
 import type { TensorInfo, WeightsReader } from './types.js';
 
@@ -196,6 +196,21 @@ function makeReader(
     info: (name) => byName.get(name),
     readBytes,
     read: async (name) => toFloat32(await readBytes(name), get(name).dtype),
+    readInto: async (name, out) => {
+      const t = get(name);
+      const [begin, end] = t.dataOffsets;
+      checkReadInto(file.path, name, out, (end - begin) / DTYPE_SIZE[t.dtype]);
+      // float32 bytes go straight into the caller's buffer; other dtypes are converted through a temporary one
+      if (t.dtype === 'F32')
+        await readAtInto(
+          file,
+          dataStart + begin,
+          new Uint8Array(out.buffer, out.byteOffset, end - begin),
+          `tensor '${name}'`,
+        );
+      else out.set(toFloat32(await readBytes(name), t.dtype));
+    },
+    assertUnchanged: () => assertUnchanged(file),
     close: async () => {
       if (closed) return;
       closed = true;

@@ -24,6 +24,10 @@ export interface WeightsReader {
   info(name: string): TensorInfo | undefined;
   /** The tensor converted to float32, row-major. */
   read(name: string): Promise<Float32Array>;
+  /** The tensor converted to float32 into `out` (its element count exactly): for a caller that reuses one buffer. */
+  readInto(name: string, out: Float32Array): Promise<void>;
+  /** Throws a WeightsError when the file changed on disk since it was opened (bytes in memory never do). */
+  assertUnchanged(): Promise<void>;
   /** The tensor's raw little-endian bytes in its own dtype, row-major (non-contiguous views are gathered). */
   readBytes(name: string): Promise<Uint8Array>;
   close(): Promise<void>;

@@ -1,9 +1,10 @@
 /**
  * Adaptive LayerNorm (docs/var-port.md §4.2): the class condition produces per-sample scale, shift
- * and gate vectors that modulate every block. A modulation tensor is (N, slots·C), one row per sample.
+ * and gate vectors that modulate every block. A modulation tensor is (N, slots·C), one row per sample. The products'
+ * weights come from memory or from the checkpoint file (adaln-weights.ts).
  */
-import { linear } from '../../engines/calls.js';
 import { Tensor } from '../../tensor.js';
+import type { AdaLNLinear } from './adaln-weights.js';
 import type { VARBlockWeights, VARWeights } from './weights.js';
 
 /** The 6C vector's chunk order, exactly as VAR unbinds it (docs/var-port.md §8, pitfall 6). */
@@ -14,17 +15,19 @@ export const HEAD_SLOTS = { scale: 0, shift: 1 } as const;
 export const HEAD_SLOT_COUNT = 2;
 
 /** shared_ada_lin(cond) (N, 6C), computed once per forward when AdaLN is shared. */
-export function sharedModulation(weights: VARWeights, condSilu: Tensor): Promise<Tensor> {
-  return linear(condSilu, weights.sharedAdaLinWeight!, weights.sharedAdaLinBias!);
+export function sharedModulation(weights: VARWeights, condSilu: Tensor, lin: AdaLNLinear): Promise<Tensor> {
+  return lin(condSilu, weights.sharedAdaLinWeight!, weights.sharedAdaLinBias!, 'shared_ada_lin.1.weight');
 }
 
-/** A block's (N, 6C) modulation: its own ada_lin(SiLU(cond)), or ada_gss + the shared output. */
+/** Block i's (N, 6C) modulation: its own ada_lin(SiLU(cond)), or ada_gss + the shared output. */
 export async function blockModulation(
   block: VARBlockWeights,
+  i: number,
   condSilu: Tensor,
   shared: Tensor | undefined,
+  lin: AdaLNLinear,
 ): Promise<Tensor> {
-  if (!block.adaGss) return linear(condSilu, block.adaLinWeight!, block.adaLinBias!);
+  if (!block.adaGss) return lin(condSilu, block.adaLinWeight!, block.adaLinBias!, `blocks.${i}.ada_lin.1.weight`);
   const out = new Tensor(shared!.shape, shared!.data.slice());
   const width = block.adaGss.length;
   for (let n = 0; n < out.data.length / width; n++) {
@@ -34,8 +37,8 @@ export async function blockModulation(
 }
 
 /** head_nm's (N, 2C) modulation; it always uses the class condition itself, never the shared AdaLN output (docs/var-port.md §8, pitfall 9). */
-export function headModulation(weights: VARWeights, condSilu: Tensor): Promise<Tensor> {
-  return linear(condSilu, weights.headNmWeight, weights.headNmBias);
+export function headModulation(weights: VARWeights, condSilu: Tensor, lin: AdaLNLinear): Promise<Tensor> {
+  return lin(condSilu, weights.headNmWeight, weights.headNmBias, 'head_nm.ada_lin.1.weight');
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { WeightsError } from '../../errors.js';
 import type { TensorLike } from '../../tensor.js';
+import type { WeightsReader } from '../../weights/types.js';
 
 export interface StateDictLike {
   tensors: ReadonlyMap<string, TensorLike>;
@@ -11,6 +12,11 @@ export interface StateDictLike {
   metadata?: Readonly<Record<string, string>>;
   /** Where it came from; used to name the file in errors. */
   path?: string;
+  /**
+   * The checkpoint, kept open, that the AdaLN weight matrices are read from at each generation (loadVAR from a path):
+   * those entries hold their shapes only. The model closes it when disposed. See adaln-weights.ts.
+   */
+  adaLNSource?: WeightsReader;
 }
 
 export function stateDictLabel(sd: StateDictLike, fallback: string): string {

@@ -7,6 +7,7 @@ import type { AttentionTrace } from '../../attention/trace.js';
 import { InputError } from '../../errors.js';
 import { layerNorm, linear, silu } from '../../engines/calls.js';
 import { asTensor, type Tensor, type TensorLike } from '../../tensor.js';
+import { heldAdaLN, streamedAdaLN } from './adaln-weights.js';
 import { blockModulation, headModulation, HEAD_SLOTS, modulateInPlace, sharedModulation } from './adaln.js';
 import { runBlock, type AttendFn } from './block.js';
 import { scopedEmitter, type CaptureFn } from './capture.js';
@@ -23,6 +24,7 @@ import { validateLabels } from './labels.js';
 import { scaleEnds } from './patch-schedule.js';
 import { blockAttentionCall } from './self-attention.js';
 import type { StateDictLike } from './state-dict.js';
+import type { WeightsReader } from '../../weights/types.js';
 import { collectVARWeights, type VARWeights } from './weights.js';
 
 /** Attention routing for one run, and an optional capture of intermediate tensors. */
@@ -51,6 +53,8 @@ export class VARTransformer {
   private constructor(
     readonly config: VARConfig,
     readonly weights: VARWeights,
+    /** The open checkpoint the AdaLN weights are read from at each generation, when they are not held (adaln-weights.ts). */
+    private readonly adaLNSource?: WeightsReader,
   ) {
     this.levelPositions = levelPositions(weights, config);
     this.scaleEnds = scaleEnds(config.patchNums);
@@ -60,7 +64,12 @@ export class VARTransformer {
   static fromStateDict(sd: StateDictLike, options: VARConfigOptions = {}): VARTransformer {
     const config = inferVARConfig(sd, options);
     checkVARStateDict(sd, config);
-    return new VARTransformer(config, collectVARWeights(sd, config));
+    return new VARTransformer(config, collectVARWeights(sd, config), sd.adaLNSource);
+  }
+
+  /** Closes the checkpoint the AdaLN weights are read from, if any (the model is done). */
+  close(): Promise<void> {
+    return this.adaLNSource?.close() ?? Promise.resolve();
   }
 
   /** Every weight array of the transformer (what a dense engine may hold copies of: DenseEngine.forget). */
@@ -77,12 +86,14 @@ export class VARTransformer {
   async condition(labels: Int32Array, capture?: CaptureFn): Promise<Conditioning> {
     const cond = classCondition(this.weights, labels);
     const condSilu = await silu(cond);
-    const shared = this.config.sharedAdaLN ? await sharedModulation(this.weights, condSilu) : undefined;
+    const lin = this.adaLNSource ? await streamedAdaLN(this.adaLNSource) : heldAdaLN();
+    const shared = this.config.sharedAdaLN ? await sharedModulation(this.weights, condSilu, lin) : undefined;
     capture?.('cond_BD_or_gss', (shared ?? cond).clone());
     const blockModulations: Tensor[] = [];
-    for (const b of this.weights.blocks) blockModulations.push(await blockModulation(b, condSilu, shared));
+    for (const [i, b] of this.weights.blocks.entries())
+      blockModulations.push(await blockModulation(b, i, condSilu, shared, lin));
     blockModulations.forEach((m, i) => capture?.(`block${i}.ada_lin`, m.clone()));
-    return { cond, blockModulations, headModulation: await headModulation(this.weights, condSilu) };
+    return { cond, blockModulations, headModulation: await headModulation(this.weights, condSilu, lin) };
   }
 
   /**

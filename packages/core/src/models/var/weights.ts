@@ -4,6 +4,7 @@
  * the clamped per-head q scale) are computed once.
  */
 import { asTensor, Tensor } from '../../tensor.js';
+import { isAdaLNWeightKey } from './adaln-weights.js';
 import type { VARConfig } from './config.js';
 import { stateDictLabel, requireTensor, type StateDictLike } from './state-dict.js';
 
@@ -52,7 +53,11 @@ export function clampedScaleMul(s: number): number {
 
 export function collectVARWeights(sd: StateDictLike, config: VARConfig): VARWeights {
   const file = stateDictLabel(sd, 'VAR state dict');
-  const get = (key: string) => asTensor(requireTensor(sd, key, file), key);
+  // the AdaLN weights of a dict with adaLNSource hold their shapes only: they are read from the file at each use
+  const get = (key: string) =>
+    sd.adaLNSource && isAdaLNWeightKey(key)
+      ? (requireTensor(sd, key, file) as Tensor)
+      : asTensor(requireTensor(sd, key, file), key);
   const blocks: VARBlockWeights[] = [];
   for (let i = 0; i < config.depth; i++) {
     const p = `blocks.${i}.`;

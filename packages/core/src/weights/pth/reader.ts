@@ -6,7 +6,7 @@
  */
 import { AbortedError, WeightsError } from '../../errors.js';
 import { type DType, DTYPE_SIZE, toFloat32 } from '../dtype.js';
-import { type OpenedFile, openFile } from '../io.js';
+import { assertUnchanged, checkReadInto, type OpenedFile, openFile } from '../io.js';
 import type { TensorInfo, WeightsReader } from '../types.js';
 import { TorchPickleError, type TensorRef, UnpickleError, unpickleStateDict } from './torch-pickle.js';
 import { type ZipArchive, type ZipEntry, openZip } from './zip.js';
@@ -177,6 +177,13 @@ function makeReader(
     info: (name) => byName.get(name),
     readBytes,
     read: async (name) => toFloat32(await readBytes(name), refs.get(name)!.dtype as DType),
+    readInto: async (name, out) => {
+      const bytes = await readBytes(name);
+      const dtype = refs.get(name)!.dtype as DType;
+      checkReadInto(file.path, name, out, bytes.length / DTYPE_SIZE[dtype]);
+      out.set(toFloat32(bytes, dtype));
+    },
+    assertUnchanged: () => assertUnchanged(file),
     close: async () => {
       if (closed) return;
       closed = true;
