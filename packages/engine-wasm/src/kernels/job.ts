@@ -4,7 +4,8 @@
  * a descheduled one holds up at most one task. Two job kinds:
  *  - DOT (few rows of A): tasks are column ranges of C, each `dotRows` over all m rows.
  *  - TILES: first B is packed (tasks of PACK_ROWS rows of B), then after a barrier the tiles of C (MC × NC, column of
- *    tiles after column of tiles so neighbouring tasks share B panels) are computed.
+ *    tiles after column of tiles so neighbouring tasks share B panels) are computed. A thread whose pack task throws
+ *    flags the job failed (slot 21, Failed) and opens the barrier; every thread then throws instead of computing tiles.
  * Every output element is computed by one task with one fixed order of operations: the split never changes a bit.
  *
  * `runGemmJob` must stay self-contained (no imports, no closures over module state): the worker pool ships its
@@ -41,13 +42,23 @@ export function runGemmJob(ctl: Int32Array, ex: GemmExports, slot: number): void
       ran++;
     }
   } else {
-    for (;;) {
-      const t = Atomics.add(ctl, 32, 1);
-      if (t >= tasks1) break;
-      const j0 = t * width;
-      ex.packB(n, k, b, ldb, p, j0, Math.min(n, j0 + width));
-      ran++;
-      if (Atomics.add(ctl, 33, 1) + 1 === tasks1) Atomics.notify(ctl, 33);
+    try {
+      for (;;) {
+        const t = Atomics.add(ctl, 32, 1);
+        if (t >= tasks1) break;
+        const j0 = t * width;
+        ex.packB(n, k, b, ldb, p, j0, Math.min(n, j0 + width));
+        ran++;
+        if (Atomics.add(ctl, 33, 1) + 1 === tasks1) Atomics.notify(ctl, 33);
+      }
+    } catch (err) {
+      // A share that throws (a trap) never counts the task that threw, so the others would wait at the barrier
+      // forever: flag the job failed, then push the count past the end (a new value, so a thread just about to
+      // wait on the old one returns at once) and wake the waiters.
+      Atomics.store(ctl, 21, 1);
+      Atomics.add(ctl, 33, tasks1);
+      Atomics.notify(ctl, 33);
+      throw err;
     }
     // barrier: every panel must be packed before any tile reads it
     for (;;) {
@@ -55,6 +66,8 @@ export function runGemmJob(ctl: Int32Array, ex: GemmExports, slot: number): void
       if (done >= tasks1) break;
       Atomics.wait(ctl, 33, done);
     }
+    // the job failed (the barrier may have opened with panels missing): compute no tile, fail this share too
+    if (Atomics.load(ctl, 21) !== 0) throw new Error('wasm gemm: another thread failed on its share of the job');
     const kc = ctl[12],
       mc = ctl[13],
       nc = ctl[14],
