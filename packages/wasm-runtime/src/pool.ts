@@ -6,8 +6,11 @@
  * finished: allowed on Node's main thread and in workers, never on a browser page's main thread (the engine keeps a
  * single thread there). Workers start lazily on the first parallel job and join as they come up (until then the
  * calling thread does all the work, with bitwise the same result); they are unref'd, so they never keep a process
- * alive, and `dispose()` stops them. A worker whose share throws (a trap) flags it and still reports done, so the
- * calling thread throws instead of waiting; a worker killed from outside mid-job would leave it waiting (not handled).
+ * alive, and `dispose()` stops them. A worker whose share throws (a trap) flags it and still reports done, so `run`
+ * throws on the calling thread instead of returning a wrong result. A worker that dies (an error event, or an exit
+ * before `dispose`) would never report done again: it is taken out of the ready workers and every later `run` throws
+ * (the pool is a thread short: dispose it). Node delivers those events only between jobs, so a worker killed from
+ * outside mid-job still leaves the calling thread waiting (not handled).
  */
 import type { WasmHeap } from './heap.js';
 import { Slot, THREAD_SLOTS } from './control.js';
@@ -77,9 +80,14 @@ export class WorkerPool {
         eval: true,
         workerData: { memory: this.heap.memory, module: this.module, slot },
       });
-      w.on('error', (err) => {
-        this.failure = `worker ${slot} failed: ${String(err)}`;
-      });
+      // A dead worker keeps its ready flag: clear it, or the next run would wake it and wait for it forever. The
+      // first cause is kept ('error' is followed by 'exit').
+      const lost = (why: string) => {
+        Atomics.store(this.heap.control, Slot.Thread0 + slot * THREAD_SLOTS + 2, 0);
+        this.failure ??= `worker ${slot} ${why}`;
+      };
+      w.on('error', (err) => lost(`failed: ${String(err)}`));
+      w.on('exit', (code) => lost(`exited (code ${String(code)})`));
       w.unref();
       this.workers.push(w);
     }
@@ -106,11 +114,14 @@ export class WorkerPool {
 
   /**
    * Runs the job already written to the control block: wakes the ready workers, runs `own` (the calling thread's
-   * share), then blocks until every woken worker has reported done.
+   * share), then blocks until every woken worker has reported done. Throws `own`'s error, or when a worker's share
+   * threw, or (before waking anyone) when a worker has died or the pool was disposed.
    */
   run(own: () => void): void {
     this.start();
+    if (this.failure) throw new Error(`wasm worker pool: ${this.failure}`);
     const ctl = this.heap.control;
+    Atomics.store(ctl, Slot.Failed, 0); // the pool's flag, set by a worker whose share throws (see worker-source)
     const epoch = (this.epoch = (this.epoch + 1) | 0);
     const woken: number[] = [];
     for (let s = 1; s <= this.size; s++) {
@@ -131,10 +142,14 @@ export class WorkerPool {
         }
       }
     }
+    // a worker's share threw: its part of the output is missing or wrong
+    if (Atomics.load(ctl, Slot.Failed) !== 0)
+      throw new Error('wasm kernels: a worker thread failed on its share of the job');
   }
 
   /** Stops the workers; the pool cannot run jobs afterwards. */
   async dispose(): Promise<void> {
+    this.failure = 'it was disposed'; // set first: the workers' exits below are not failures
     const ctl = this.heap.control;
     Atomics.store(ctl, Slot.Stop, 1);
     for (let s = 1; s <= this.size; s++) {
