@@ -87,15 +87,7 @@ export interface DenseFastPaths {
    * read from their checkpoint at each generation, into one buffer reused for every weight). Unlike linear's, this
    * weight must not be pinned, cached or released: the next call may pass the same array with other values in it.
    */
-  linearOnce(
-    x: Float32Array,
-    rows: number,
-    inF: number,
-    weight: Float32Array,
-    outF: number,
-    bias: Float32Array | null,
-    y: Float32Array,
-  ): Awaitable<void>;
+  linearOnce(...a: Parameters<DenseFastPaths['linear']>): Awaitable<void>;
   conv2d(args: Conv2dArgs): Awaitable<void>;
   /** ElementwiseEngine's row-wise kernels, each possibly asynchronous. */
   layerNormRows(...a: Parameters<ElementwiseEngine['layerNormRows']>): Awaitable<void>;
