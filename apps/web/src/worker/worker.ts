@@ -173,7 +173,8 @@ function pictureTensor(e: EditRequest): Tensor {
 async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Promise<void> {
   const controller = new AbortController();
   running = { id, controller };
-  let finished = 0;
+  /** The last scale the page was told of: a cancel reports this one, so the message matches the preview. */
+  let shown = 0;
   try {
     const engine = await useEngine(s.engine, env.simd, ortBase);
     const model = await pipeline(s);
@@ -196,7 +197,6 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
       // where the transformer ends and the final decode starts (the benchmark's per-stage times)
       onProgress: (p: { stage: string }) => void (p.stage === 'decode' && (decodeAt ??= performance.now())),
       onScale: async (e: { scale: number; scales: number; fHat: Tensor }) => {
-        finished = e.scale;
         if (e.scale === e.scales) return; // the final decode below is this scale's picture
         let images = null;
         if (s.preview) {
@@ -208,6 +208,8 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
           images = toRgba(pm1, (v) => (v + 1) * 0.5);
         }
         post({ type: 'scale', id, scale: e.scale, scales: e.scales, images });
+        // after the post: a cancel that lands in this scale's preview decode still reports the previous one
+        shown = e.scale;
       },
     };
     let result: GenerateResult;
@@ -241,7 +243,7 @@ async function generate(id: number, s: GenerateSettings, edit?: EditRequest): Pr
       ...(kept ? { kept } : {}),
     });
   } catch (err) {
-    if (err instanceof AbortedError || controller.signal.aborted) post({ type: 'cancelled', id, scale: finished });
+    if (err instanceof AbortedError || controller.signal.aborted) post({ type: 'cancelled', id, scale: shown });
     else post({ type: 'error', id, message: message(err) });
   } finally {
     running = null;
