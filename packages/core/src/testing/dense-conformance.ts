@@ -135,6 +135,26 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
       { rows: 17, inF: 33, outF: 20, bias: false },
       { rows: 40, inF: 64, outF: 96, bias: true },
     ];
+    /** Each output against the reference, within tol of the row's |x|·|w| + |b| (what its rounding can reach). */
+    const checkLinear = (
+      outputs: [string, Float32Array][],
+      ref: Float32Array,
+      x: Float32Array,
+      w: Float32Array,
+      bias: Float32Array | null,
+      c: (typeof linearCases)[number],
+      label: string,
+    ) => {
+      for (const [what, got] of outputs) {
+        for (let r = 0; r < c.rows; r++) {
+          for (let j = 0; j < c.outF; j++) {
+            let scale = bias ? Math.abs(bias[j]) : 0;
+            for (let p = 0; p < c.inF; p++) scale += Math.abs(x[r * c.inF + p] * w[j * c.inF + p]);
+            checkClose(got[r * c.outF + j], ref[r * c.outF + j], tol * (scale + 1e-3), `${what} ${label} y[${r},${j}]`);
+          }
+        }
+      }
+    };
     test("linear matches the reference (its fast path and core's call on it), bias null and non-null, weights keyed by identity", async () => {
       const rng = new Rng(seed + 100);
       for (const c of linearCases) {
@@ -160,20 +180,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
             outputs.push(['engine.linear', got]);
           }
           expect(sameBits(x, x0) && sameBits(w, w0), 'linear changed an input').toBe(true);
-          for (const [what, got] of outputs) {
-            for (let r = 0; r < c.rows; r++) {
-              for (let j = 0; j < c.outF; j++) {
-                let scale = bias ? Math.abs(bias[j]) : 0;
-                for (let p = 0; p < c.inF; p++) scale += Math.abs(x[r * c.inF + p] * w[j * c.inF + p]);
-                checkClose(
-                  got[r * c.outF + j],
-                  ref[r * c.outF + j],
-                  tol * (scale + 1e-3),
-                  `${what} ${JSON.stringify(c)} y[${r},${j}]`,
-                );
-              }
-            }
-          }
+          checkLinear(outputs, ref, x, w, bias, c, JSON.stringify(c));
         }
       }
     });
@@ -205,20 +212,7 @@ export function testDenseEngine(source: DenseEngineSource, options: DenseConform
           ];
           expect(w.length, 'linearOnce released its weight').toBe(c.outF * c.inF);
           expect(sameBits(x, x0) && sameBits(w, w0), 'linearOnce changed an input').toBe(true);
-          for (const [what, out] of outputs) {
-            for (let r = 0; r < c.rows; r++) {
-              for (let j = 0; j < c.outF; j++) {
-                let scale = bias ? Math.abs(bias[j]) : 0;
-                for (let p = 0; p < c.inF; p++) scale += Math.abs(x[r * c.inF + p] * w[j * c.inF + p]);
-                checkClose(
-                  out[r * c.outF + j],
-                  ref[r * c.outF + j],
-                  tol * (scale + 1e-3),
-                  `${what} ${JSON.stringify(c)} call ${call} y[${r},${j}]`,
-                );
-              }
-            }
-          }
+          checkLinear(outputs, ref, x, w, bias, c, `${JSON.stringify(c)} call ${call}`);
         }
       }
     });
