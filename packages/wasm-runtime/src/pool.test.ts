@@ -1,8 +1,8 @@
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Slot } from './control.js';
 import { WasmHeap } from './heap.js';
 import { WorkerPool } from './pool.js';
+import { watchPool } from './testing.js';
 import { poolPossible } from './threads.js';
 
 // (module): these test jobs run in JavaScript, the workers need no kernels
@@ -18,33 +18,8 @@ function countingJob(ctl: Int32Array, _ex: never, slot: number): void {
 }
 
 /**
- * A thread blocked in Atomics.wait cannot be interrupted by vitest's timeout, so a regression here would hang the
- * whole run. This watchdog thread, after `ms`, reports every worker done for its current epoch (what a lost worker
- * never does), every 50 ms, and raises `fired`: the blocked call returns and the test fails instead of hanging.
- */
-function watchdog(memory: WebAssembly.Memory, ms: number): { fired(): boolean; stop(): Promise<number> } {
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  const source = `
-    const { memory, flag, ms } = require('node:worker_threads').workerData;
-    const ctl = new Int32Array(memory.buffer, 0, 16384);
-    setTimeout(() => {
-      Atomics.store(flag, 0, 1);
-      setInterval(() => {
-        for (let go = 64 + 4; go < 64 + 4 * 64; go += 4) {
-          Atomics.store(ctl, go + 1, Atomics.load(ctl, go));
-          Atomics.notify(ctl, go + 1);
-        }
-      }, 50);
-    }, ms);`;
-  const w = new Worker(source, { eval: true, workerData: { memory, flag, ms } });
-  w.unref();
-  return { fired: () => Atomics.load(flag, 0) === 1, stop: () => w.terminate() };
-}
-
-/**
  * A pool of `size` workers running countingJob, under a watchdog; disposed (and its workers stopped) afterwards.
- * `attempt(own)` is pool.run(own): what it threw ('' when it returned), and a test failure if the watchdog had to
- * release it.
+ * `attempt(own)` is pool.run(own): what it threw ('' when it returned); it fails the test if run() hung.
  */
 async function withPool(
   size: number,
@@ -52,22 +27,12 @@ async function withPool(
 ): Promise<void> {
   const heap = new WasmHeap(true);
   const pool = new WorkerPool(heap, new WebAssembly.Module(EMPTY), size, countingJob);
-  const dog = watchdog(heap.memory, 10_000);
-  const attempt = (own: () => void): string => {
-    let error = '';
-    try {
-      pool.run(own);
-    } catch (err) {
-      error = (err as Error).message;
-    }
-    expect(dog.fired(), 'run() blocked until the watchdog released it (a hang)').toBe(false);
-    return error;
-  };
+  const watch = watchPool(pool, heap.memory);
   try {
     await pool.ready();
-    await body(pool, heap.control, attempt);
+    await body(pool, heap.control, watch.attempt);
   } finally {
-    await dog.stop();
+    await watch.stop();
     await pool.dispose();
   }
 }

@@ -1,4 +1,3 @@
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
   align64,
@@ -10,36 +9,11 @@ import {
   WasmHeap,
   WorkerPool,
 } from '@nextscale/wasm-runtime';
+import { watchPool } from '@nextscale/wasm-runtime/testing';
 import { KIND_TILES, runGemmJob } from './job.js';
 import { denseKernels, type GemmExports } from './modules.js';
 
 const [MC, NC, KC, NR, PACK_ROWS] = [64, 256, 256, 8, 64];
-
-/**
- * A thread blocked in Atomics.wait cannot be interrupted by vitest's timeout, so a deadlock here would hang the whole
- * run. This watchdog thread, after `ms`, opens the packing barrier and reports every worker done, every 50 ms, and
- * raises `fired`: the blocked call returns and the test fails instead of hanging.
- */
-function watchdog(memory: WebAssembly.Memory, ms: number): { fired(): boolean; stop(): Promise<number> } {
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  const source = `
-    const { memory, flag, ms } = require('node:worker_threads').workerData;
-    const ctl = new Int32Array(memory.buffer, 0, 16384);
-    setTimeout(() => {
-      Atomics.store(flag, 0, 1);
-      setInterval(() => {
-        Atomics.store(ctl, 33, 1 << 30);
-        Atomics.notify(ctl, 33);
-        for (let go = 64 + 4; go < 64 + 4 * 64; go += 4) {
-          Atomics.store(ctl, go + 1, Atomics.load(ctl, go));
-          Atomics.notify(ctl, go + 1);
-        }
-      }, 50);
-    }, ms);`;
-  const w = new Worker(source, { eval: true, workerData: { memory, flag, ms } });
-  w.unref();
-  return { fired: () => Atomics.load(flag, 0) === 1, stop: () => w.terminate() };
-}
 
 /**
  * Writes a TILES job (C = A·Bᵀ, m × n × k, small whole numbers so every sum is exact) into the memory and control
@@ -107,8 +81,9 @@ function writeTilesJob(
 }
 
 /**
- * The GEMM job on a pool of one worker under a watchdog (stopped, with the worker, afterwards). `attempt(own)` is
- * pool.run(own): what it threw ('' when it returned), and a failure if the watchdog had to release it.
+ * The GEMM job on a pool of one worker under a watchdog that also opens the packing barrier (stopped, with the
+ * worker, afterwards). `attempt(own)` is pool.run(own): what it threw ('' when it returned); it fails the test if
+ * the job deadlocked.
  */
 async function withPool(
   body: (heap: WasmHeap, ex: GemmExports, attempt: (own: () => void) => string) => void,
@@ -117,22 +92,12 @@ async function withPool(
   const heap = new WasmHeap(true);
   const ex = instantiateKernels<GemmExports>(module, heap.memory);
   const pool = new WorkerPool(heap, module, 1, runGemmJob);
-  const dog = watchdog(heap.memory, 10_000);
-  const attempt = (own: () => void): string => {
-    let error = '';
-    try {
-      pool.run(own);
-    } catch (err) {
-      error = (err as Error).message;
-    }
-    expect(dog.fired(), 'the job deadlocked until the watchdog released it').toBe(false);
-    return error;
-  };
+  const watch = watchPool(pool, heap.memory, { openBarriers: [Slot.Done1] });
   try {
     await pool.ready();
-    body(heap, ex, attempt);
+    body(heap, ex, watch.attempt);
   } finally {
-    await dog.stop();
+    await watch.stop();
     await pool.dispose();
   }
 }
